@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
+export type CommandRegistrar = (program: Command) => void;
+
+export const registrars: CommandRegistrar[] = [];
