@@ -1,0 +1,54 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** A temp name in the same directory, so the final rename stays on one filesystem (and so is atomic). */
+export function tempSibling(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function writeAll(fd: number, chunk: Uint8Array): void {
+  let done = 0;
+  while (done < chunk.byteLength) {
+    // writeSync takes at most 2 GiB per call
+    const len = Math.min(chunk.byteLength - done, 1 << 30);
+    done += writeSync(fd, chunk, done, len);
+  }
+}
+
+/** Best effort: make the rename itself durable. Some platforms (Windows) cannot fsync a directory. */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not supported here */
+  }
+}
+
+/**
+ * Write chunks to `path` atomically: temp file in the same directory, fsync, rename over the target.
+ * A crash leaves either the old file or the new one, never a half-written file.
+ */
+export function writeFileAtomicSync(path: string, chunks: Iterable<Uint8Array>): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  const fd = openSync(tmp, 'w');
+  try {
+    try {
+      for (const c of chunks) writeAll(fd, c);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dirname(path));
+}

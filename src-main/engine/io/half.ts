@@ -1,0 +1,76 @@
+/** IEEE half (F16) and bfloat16 (BF16) <-> float32 conversions; the file formats store these as raw u16. */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Round-to-nearest-even, like numpy/torch `.half()`, so re-encoding a decoded F16 is lossless. */
+export function f32ToF16(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  return sign | half; // a carry into the exponent is the correct rounding (up to Inf)
+}
+
+export function bf16ToF32(b: number): number {
+  u32[0] = (b & 0xffff) << 16;
+  return f32[0];
+}
+
+export function f32ToBf16(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return ((x >>> 16) | 0x40) & 0xffff; // keep NaN a NaN
+  const rounded = x + 0x7fff + ((x >>> 16) & 1);
+  return (rounded >>> 16) & 0xffff;
+}
+
+/** Decode `n` little-endian u16 halves starting at `bytes[offset]`. */
+export function decodeF16(bytes: Uint8Array, offset: number, n: number, out = new Float32Array(n)): Float32Array {
+  for (let i = 0; i < n; i++) out[i] = f16ToF32(bytes[offset + 2 * i] | (bytes[offset + 2 * i + 1] << 8));
+  return out;
+}
+
+export function decodeBf16(bytes: Uint8Array, offset: number, n: number, out = new Float32Array(n)): Float32Array {
+  const o32 = new Uint32Array(out.buffer, out.byteOffset, n);
+  for (let i = 0; i < n; i++) o32[i] = ((bytes[offset + 2 * i] | (bytes[offset + 2 * i + 1] << 8)) << 16) >>> 0;
+  return out;
+}
+
+export function encodeF16(src: ArrayLike<number>): Buffer {
+  const out = Buffer.allocUnsafe(src.length * 2);
+  for (let i = 0; i < src.length; i++) out.writeUInt16LE(f32ToF16(src[i]), 2 * i);
+  return out;
+}
+
+export function encodeBf16(src: ArrayLike<number>): Buffer {
+  const out = Buffer.allocUnsafe(src.length * 2);
+  for (let i = 0; i < src.length; i++) out.writeUInt16LE(f32ToBf16(src[i]), 2 * i);
+  return out;
+}
