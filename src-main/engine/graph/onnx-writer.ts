@@ -1,0 +1,184 @@
+/**
+ * Serializes the IR to an ONNX ModelProto with protobufjs' wire writer. Field numbers are those of
+ * onnx.proto (ONNX IR version 10). Large initializers go to one external data file next to the
+ * model, so models over protobuf's 2 GB limit load, and so the weights file can be shared.
+ */
+import protobuf from 'protobufjs/minimal.js';
+import { createHash } from 'node:crypto';
+import type { Attr, DType, Graph, TensorData, Value } from './ir.js';
+import { DTYPE_BYTES, numel } from './ir.js';
+
+const { Writer } = protobuf;
+type W = protobuf.Writer;
+
+export const IR_VERSION = 10;
+export const OPSET = 21;
+export const MS_OPSET = 1;
+
+const ONNX_DTYPE: Record<DType, number> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+};
+
+const LEN = 2;
+const VARINT = 0;
+const I32 = 5;
+const tag = (field: number, wire: number) => (field << 3) | wire;
+
+function bytesOf(t: TensorData): Uint8Array {
+  const expected = numel(t.shape) * DTYPE_BYTES[t.dtype];
+  const b = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  if (b.byteLength !== expected) {
+    throw new Error(`tensor bytes ${b.byteLength} do not match ${t.dtype}[${t.shape.join(',')}] (${expected})`);
+  }
+  return b;
+}
+
+function writeString(w: W, field: number, s: string): void {
+  w.uint32(tag(field, LEN)).string(s);
+}
+
+function writeMessage(w: W, field: number, body: (w: W) => void): void {
+  w.uint32(tag(field, LEN)).fork();
+  body(w);
+  w.ldelim();
+}
+
+interface External {
+  location: string;
+  offset: number;
+  length: number;
+}
+
+function writeTensor(w: W, name: string, t: TensorData, ext?: External): void {
+  for (const d of t.shape) w.uint32(tag(1, VARINT)).int64(d);
+  w.uint32(tag(2, VARINT)).int32(ONNX_DTYPE[t.dtype]);
+  writeString(w, 8, name);
+  if (ext) {
+    const entries: [string, string][] = [
+      ['location', ext.location],
+      ['offset', String(ext.offset)],
+      ['length', String(ext.length)],
+    ];
+    for (const [k, v] of entries) {
+      writeMessage(w, 13, (e) => {
+        writeString(e, 1, k);
+        writeString(e, 2, v);
+      });
+    }
+    w.uint32(tag(14, VARINT)).int32(1);
+  } else {
+    w.uint32(tag(9, LEN)).bytes(bytesOf(t));
+  }
+}
+
+function writeValueInfo(w: W, field: number, v: Value): void {
+  writeMessage(w, field, (vi) => {
+    writeString(vi, 1, v.name);
+    writeMessage(vi, 2, (tp) => {
+      writeMessage(tp, 1, (tt) => {
+        tt.uint32(tag(1, VARINT)).int32(ONNX_DTYPE[v.dtype]);
+        writeMessage(tt, 2, (shape) => {
+          for (const d of v.shape) writeMessage(shape, 1, (dim) => dim.uint32(tag(1, VARINT)).int64(d));
+        });
+      });
+    });
+  });
+}
+
+function writeAttr(w: W, name: string, a: Attr): void {
+  writeMessage(w, 5, (aw) => {
+    writeString(aw, 1, name);
+    if ('f' in a) {
+      aw.uint32(tag(2, I32)).float(a.f);
+      aw.uint32(tag(20, VARINT)).int32(1);
+    } else if ('i' in a) {
+      aw.uint32(tag(3, VARINT)).int64(a.i);
+      aw.uint32(tag(20, VARINT)).int32(2);
+    } else if ('s' in a) {
+      aw.uint32(tag(4, LEN)).bytes(Buffer.from(a.s, 'utf8'));
+      aw.uint32(tag(20, VARINT)).int32(3);
+    } else if ('t' in a) {
+      writeMessage(aw, 5, (tw) => writeTensor(tw, name, a.t));
+      aw.uint32(tag(20, VARINT)).int32(4);
+    } else if ('floats' in a) {
+      for (const f of a.floats) aw.uint32(tag(7, I32)).float(f);
+      aw.uint32(tag(20, VARINT)).int32(6);
+    } else {
+      for (const i of a.ints) aw.uint32(tag(8, VARINT)).int64(i);
+      aw.uint32(tag(20, VARINT)).int32(7);
+    }
+  });
+}
+
+export interface SerializedModel {
+  /** The ModelProto bytes. */
+  model: Uint8Array;
+  /** Concatenated external initializer bytes (empty when every initializer is inline). */
+  weights: Buffer[];
+  weightsBytes: number;
+  /** Hash of the external weights, to name and share the weights file. */
+  weightsHash: string;
+}
+
+/**
+ * `weightsFile` is the external data file's name relative to the model file; ORT resolves it from
+ * the model's directory, so the model must be loaded by path.
+ */
+export function serializeModel(g: Graph, weightsFile = 'weights.bin'): SerializedModel {
+  const weights: Buffer[] = [];
+  let offset = 0;
+  const hash = createHash('sha256');
+  const external = new Map<Value, External>();
+  for (const [v, t] of g.initializers) {
+    const b = bytesOf(t);
+    if (b.byteLength < g.externalThreshold) continue;
+    // 64-byte alignment lets ORT map the file and use the bytes in place.
+    const pad = (64 - (offset % 64)) % 64;
+    if (pad) {
+      weights.push(Buffer.alloc(pad));
+      hash.update(Buffer.alloc(pad));
+      offset += pad;
+    }
+    const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    weights.push(buf);
+    hash.update(buf);
+    external.set(v, { location: weightsFile, offset, length: b.byteLength });
+    offset += b.byteLength;
+  }
+
+  const w = Writer.create();
+  w.uint32(tag(1, VARINT)).int64(IR_VERSION);
+  writeString(w, 2, 'graft');
+  writeMessage(w, 8, (o) => {
+    writeString(o, 1, '');
+    o.uint32(tag(2, VARINT)).int64(OPSET);
+  });
+  writeMessage(w, 8, (o) => {
+    writeString(o, 1, 'com.microsoft');
+    o.uint32(tag(2, VARINT)).int64(MS_OPSET);
+  });
+  writeMessage(w, 7, (gw) => {
+    g.nodes.forEach((n, k) => {
+      writeMessage(gw, 1, (nw) => {
+        for (const i of n.inputs) writeString(nw, 1, i ? i.name : '');
+        for (const o of n.outputs) writeString(nw, 2, o.name);
+        writeString(nw, 3, `${n.op}_${k}`);
+        writeString(nw, 4, n.op);
+        for (const [name, a] of Object.entries(n.attrs)) writeAttr(nw, name, a);
+        if (n.domain) writeString(nw, 7, n.domain);
+      });
+    });
+    writeString(gw, 2, g.name);
+    for (const [v, t] of g.initializers) writeMessage(gw, 5, (tw) => writeTensor(tw, v.name, t, external.get(v)));
+    for (const v of g.inputs) writeValueInfo(gw, 11, v);
+    for (const v of g.outputs) writeValueInfo(gw, 12, v);
+  });
+  return { model: w.finish(), weights, weightsBytes: offset, weightsHash: hash.digest('hex') };
+}

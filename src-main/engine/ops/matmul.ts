@@ -1,0 +1,67 @@
+/**
+ * MatMul (batched, broadcasting) and Gemm (2-D with transposes and bias). Linear layers keep the
+ * Hugging Face [out, in] weight and use Gemm with transB, so the backward dX = dY·W reads the same
+ * weight tensor and no transposed copy of a frozen weight is ever made.
+ */
+import type { Graph, Value } from '../graph/ir.js';
+import { broadcastShapes } from './consts.js';
+import { unbroadcast } from './reduce.js';
+import { defineGrad } from './registry.js';
+import { transpose } from './shape.js';
+
+export function matmul(g: Graph, a: Value, b: Value): Value {
+  if (a.shape.length < 2 || b.shape.length < 2) throw new Error('matmul needs rank ≥ 2 operands');
+  const [m, k] = a.shape.slice(-2);
+  const [k2, n] = b.shape.slice(-2);
+  if (k !== k2) throw new Error(`matmul: [${a.shape}] x [${b.shape}] inner dims differ`);
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return g.add('MatMul', [a, b], [{ dtype: a.dtype, shape: [...batch, m, n] }])[0];
+}
+
+export interface GemmOpts {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+}
+
+export function gemm(g: Graph, a: Value, b: Value, c: Value | null = null, o: GemmOpts = {}): Value {
+  const [m, k] = o.transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [k2, n] = o.transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (a.shape.length !== 2 || b.shape.length !== 2 || k !== k2) {
+    throw new Error(`gemm: [${a.shape}]${o.transA ? 'ᵀ' : ''} x [${b.shape}]${o.transB ? 'ᵀ' : ''} do not fit`);
+  }
+  const attrs: Record<string, { i: number } | { f: number }> = {};
+  if (o.transA) attrs.transA = { i: 1 };
+  if (o.transB) attrs.transB = { i: 1 };
+  if (o.alpha !== undefined && o.alpha !== 1) attrs.alpha = { f: o.alpha };
+  return g.add('Gemm', c ? [a, b, c] : [a, b], [{ dtype: a.dtype, shape: [m, n] }], attrs)[0];
+}
+
+/** Swaps the last two axes. */
+export function transposeLast(g: Graph, x: Value): Value {
+  const perm = x.shape.map((_, i) => i);
+  const r = perm.length;
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return transpose(g, x, perm);
+}
+
+defineGrad('MatMul', (g, n, [dy], needs) => {
+  const [a, b] = n.inputs as Value[];
+  return [
+    dy && needs[0] ? unbroadcast(g, matmul(g, dy, transposeLast(g, b)), a.shape) : null,
+    dy && needs[1] ? unbroadcast(g, matmul(g, transposeLast(g, a), dy), b.shape) : null,
+  ];
+});
+
+defineGrad('Gemm', (g, n, [dy], needs) => {
+  if (!dy) return n.inputs.map(() => null);
+  const [a, b, c] = n.inputs as Value[];
+  const tA = (n.attrs.transA as { i: number } | undefined)?.i === 1;
+  const tB = (n.attrs.transB as { i: number } | undefined)?.i === 1;
+  const alpha = (n.attrs.alpha as { f: number } | undefined)?.f ?? 1;
+  // Y = α·op(A)·op(B) + C. dop(A) = α·dY·op(B)ᵀ, dop(B) = α·op(A)ᵀ·dY, then undo the op.
+  const da = !needs[0] ? null : tA ? gemm(g, b, dy, null, { transA: tB, transB: true, alpha }) : gemm(g, dy, b, null, { transB: !tB, alpha });
+  const db = !needs[1] ? null : tB ? gemm(g, dy, a, null, { transA: true, transB: tA, alpha }) : gemm(g, a, dy, null, { transA: !tA, alpha });
+  const dc = c && needs[2] ? unbroadcast(g, dy, c.shape) : null;
+  return c ? [da, db, dc] : [da, db];
+});

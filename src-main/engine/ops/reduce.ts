@@ -1,0 +1,63 @@
+/** ReduceSum, ReduceMean, ReduceMax and broadcasting's adjoint (summing a gradient back to a shape). */
+import type { Graph, Value } from '../graph/ir.js';
+import { numel, sameShape } from '../graph/ir.js';
+import { int64s, normAxis, scalar } from './consts.js';
+import { mul } from './elementwise.js';
+import { defineGrad } from './registry.js';
+import { reshape } from './shape.js';
+
+function reducedShape(shape: readonly number[], axes: readonly number[], keepdims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepdims) out.push(1);
+  });
+  return out;
+}
+
+function reduce(op: string, g: Graph, x: Value, axes: readonly number[], keepdims: boolean): Value {
+  const ax = axes.map((a) => normAxis(a, x.shape.length));
+  const shape = reducedShape(x.shape, ax, keepdims);
+  return g.add(op, [x, int64s(g, ax)], [{ dtype: x.dtype, shape }], { keepdims: { i: keepdims ? 1 : 0 } })[0];
+}
+
+export const reduceSum = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceSum', g, x, axes, keepdims);
+export const reduceMean = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceMean', g, x, axes, keepdims);
+export const reduceMax = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceMax', g, x, axes, keepdims);
+
+/** Sums a gradient of a broadcast result back to the shape of the operand that was broadcast. */
+export function unbroadcast(g: Graph, dy: Value, shape: readonly number[]): Value {
+  if (sameShape(dy.shape, shape)) return dy;
+  const lead = dy.shape.length - shape.length;
+  const axes: number[] = [];
+  dy.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  const summed = axes.length ? reduceSum(g, dy, axes, true) : dy;
+  return sameShape(summed.shape, shape) ? summed : reshape(g, summed, shape);
+}
+
+/** Broadcasts a reduced gradient back over the reduced axes. */
+function expandBack(g: Graph, dy: Value, x: Value, axes: readonly number[], keepdims: boolean): Value {
+  const kept = keepdims ? dy : reshape(g, dy, reducedShape(x.shape, axes, true));
+  return g.add('Expand', [kept, int64s(g, x.shape)], [{ dtype: dy.dtype, shape: x.shape }])[0];
+}
+
+function axesOf(g: Graph, v: Value): number[] {
+  return Array.from(g.initializers.get(v)!.data as BigInt64Array, Number);
+}
+
+defineGrad('ReduceSum', (g, n, [dy]) => {
+  const x = n.inputs[0]!;
+  const keep = (n.attrs.keepdims as { i: number }).i === 1;
+  return [dy && expandBack(g, dy, x, axesOf(g, n.inputs[1]!), keep), null];
+});
+defineGrad('ReduceMean', (g, n, [dy]) => {
+  if (!dy) return [null, null];
+  const x = n.inputs[0]!;
+  const axes = axesOf(g, n.inputs[1]!);
+  const count = numel(x.shape) / numel(n.outputs[0].shape);
+  const keep = (n.attrs.keepdims as { i: number }).i === 1;
+  return [mul(g, expandBack(g, dy, x, axes, keep), scalar(g, 1 / count, x.dtype)), null];
+});
+// ReduceMax is used only under noGrad (log-sum-exp shift); a rule would need tie handling.

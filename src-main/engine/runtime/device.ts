@@ -1,0 +1,92 @@
+/**
+ * Which execution provider runs the engine and what to call it in the UI. `gpu` means ONNX Runtime's
+ * WebGPU EP (Vulkan on Linux, D3D12 on Windows, Metal on macOS); `auto` takes it when an adapter
+ * answers and falls back to the CPU EP otherwise.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { buildProbeModel } from './probe-model.js';
+
+export type DevicePref = 'auto' | 'cpu' | 'gpu';
+export type DeviceKind = 'cpu' | 'webgpu';
+
+export interface DeviceInfo {
+  kind: DeviceKind;
+  /** CPU model or GPU name, for the status bar. */
+  name: string;
+  /** The ONNX Runtime execution provider in use. */
+  ep: string;
+}
+
+
+let gpuProbe: Promise<string | null> | undefined;
+
+/** Resolves to the WebGPU error message, or null when a WebGPU session could be created. */
+export function probeWebGpu(): Promise<string | null> {
+  gpuProbe ??= (async () => {
+    try {
+      const s = await ort.InferenceSession.create(buildProbeModel(), {
+        executionProviders: ['webgpu'],
+        extra: { session: { disable_cpu_ep_fallback: '1' } },
+      });
+      await s.release();
+      return null;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  })();
+  return gpuProbe;
+}
+
+function cpuName(): string {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model?.trim() || os.arch();
+  return `${model} (${cpus.length} threads)`;
+}
+
+/** Best effort: the GPU's name where the OS tells it without extra tools. */
+function gpuName(): string {
+  try {
+    const dir = '/proc/driver/nvidia/gpus';
+    if (existsSync(dir)) {
+      for (const bus of readdirSync(dir)) {
+        const m = /Model:\s*(.+)/.exec(readFileSync(`${dir}/${bus}/information`, 'utf8'));
+        if (m) return m[1].trim();
+      }
+    }
+    const name = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
+      timeout: 3000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .split('\n')[0]
+      .trim();
+    if (name) return name;
+  } catch {
+    // no NVIDIA tools: fall through
+  }
+  // Linux with no render node: the only Vulkan device is Mesa's software rasterizer.
+  if (process.platform === 'linux' && !(existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('render')))) {
+    return 'lavapipe (software Vulkan)';
+  }
+  return process.platform === 'darwin' ? 'Apple GPU (Metal)' : 'GPU (WebGPU)';
+}
+
+export async function resolveDevice(pref: DevicePref = 'auto'): Promise<DeviceInfo> {
+  if (pref === 'cpu') return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
+  const err = await probeWebGpu();
+  if (err === null) return { kind: 'webgpu', name: gpuName(), ep: 'webgpu' };
+  if (pref === 'gpu') throw new Error(`no WebGPU adapter is available: ${err}`);
+  return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
+}
+
+/** For the UI: never throws; a GPU request that cannot be met reports the CPU it will use instead. */
+export async function describeDevice(pref: DevicePref = 'auto'): Promise<DeviceInfo> {
+  try {
+    return await resolveDevice(pref);
+  } catch {
+    return resolveDevice('cpu');
+  }
+}
