@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { registerServe } from './serve';
 
 /** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [];
+export const registrars: CommandRegistrar[] = [registerServe];

@@ -1,0 +1,42 @@
+/** Entry point of the `graft` CLI: builds the commander program from every registered command group. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { GraftError, toErrorData } from '../engine/errors';
+import { registrars } from './commands/index';
+
+interface PackageJson {
+  name: string;
+  version: string;
+  description: string;
+}
+
+function readPackageJson(): PackageJson {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson;
+}
+
+function buildProgram(): Command {
+  const pkg = readPackageJson();
+  const program = new Command(pkg.name)
+    .description(pkg.description)
+    .version(pkg.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  for (const register of registrars) register(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    // Engine and store errors carry a code and the file/place concerned: print them, not a stack.
+    const data = toErrorData(err);
+    const place = [data.file, data.where].filter(Boolean).join(': ');
+    console.error(`graft: ${data.code}: ${data.message}${place ? ` (${place})` : ''}`);
+    if (!(err instanceof GraftError) && process.env.GRAFT_DEBUG) console.error(err);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,142 @@
+/**
+ * The browser host: serves the built renderer on loopback and carries `window.graft` (invoke + subscribe)
+ * over a WebSocket to the same handler table Electron uses. Guarded by a per-launch token, the Host header
+ * and the Origin header, so neither another site in the user's browser nor another machine can drive it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { HandlerTable } from '../ipc/contract';
+import { isStreamName } from '../ipc/define';
+import { dispatch } from '../ipc/dispatch';
+import { WS_PATH, type ClientMessage, type ServerMessage } from '../ipc/wire';
+import type { EventHub } from '../services/events';
+import { checkRequest, newToken, tokenMatches } from './guard';
+import { serveStatic } from './static';
+
+export interface HostOptions {
+  /** Folder of the built renderer (index.html + assets). */
+  rendererDir: string;
+  handlers: HandlerTable;
+  events: EventHub;
+  /** 0 picks a free port. */
+  port?: number;
+  token?: string;
+}
+
+export interface RunningHost {
+  port: number;
+  token: string;
+  origin: string;
+  /** What to open in a browser: carries the token. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+function securityHeaders(port: number): Record<string, string> {
+  return {
+    'content-security-policy': [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+    ].join('; '),
+    'x-content-type-options': 'nosniff',
+    // The page's URL holds the token: never send it anywhere as a referrer.
+    'referrer-policy': 'no-referrer',
+  };
+}
+
+export async function startHost(opts: HostOptions): Promise<RunningHost> {
+  const token = opts.token ?? newToken();
+  let port = 0;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const headers = securityHeaders(port);
+    const refusal = checkRequest(req, port, false);
+    if (refusal) {
+      res.writeHead(refusal.status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(refusal.reason);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    serveStatic(opts.rendererDir, pathname, res, headers).catch((err: Error) => {
+      if (!res.headersSent) res.writeHead(500).end(err.message);
+      else res.destroy(err);
+    });
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    let refusal = url.pathname === WS_PATH ? checkRequest(req, port, true) : { status: 403 as const, reason: 'no such endpoint' };
+    if (!refusal && !tokenMatches(token, url.searchParams.get('token'))) refusal = { status: 401, reason: 'missing or wrong token' };
+    if (refusal) {
+      const text = refusal.status === 401 ? 'Unauthorized' : 'Forbidden';
+      socket.end(`HTTP/1.1 ${refusal.status} ${text}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${refusal.reason}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, opts));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  return {
+    port,
+    token,
+    origin,
+    url: `${origin}/?token=${token}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** One renderer's connection: requests in, results and subscribed events out. */
+function serveSocket(ws: WebSocket, opts: HostOptions): void {
+  const subscriptions = new Map<string, () => void>();
+  const send = (msg: ServerMessage) => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  };
+
+  ws.on('message', async (data) => {
+    let msg: ClientMessage;
+    try {
+      msg = JSON.parse(data.toString()) as ClientMessage;
+    } catch {
+      ws.close(1003, 'messages must be JSON');
+      return;
+    }
+    if (msg.type === 'invoke' && Number.isInteger(msg.id)) {
+      send({ type: 'result', id: msg.id, result: await dispatch(opts.handlers, msg.channel, msg.req, { shell: 'browser' }) });
+    } else if (msg.type === 'subscribe' && isStreamName(msg.stream) && !subscriptions.has(msg.stream)) {
+      const stream = msg.stream;
+      subscriptions.set(stream, opts.events.on(stream, (event) => send({ type: 'event', stream, event })));
+    } else if (msg.type === 'unsubscribe') {
+      subscriptions.get(msg.stream)?.();
+      subscriptions.delete(msg.stream);
+    }
+  });
+  ws.on('close', () => {
+    for (const off of subscriptions.values()) off();
+    subscriptions.clear();
+  });
+}

@@ -1,0 +1,23 @@
+import { GraftError } from '../engine/errors';
+import type { DevicePreference, HandlerTable } from './contract';
+import { defineHandlers } from './define';
+import type { Services } from '../services/index';
+
+const DEVICE_PREFS: readonly DevicePreference[] = ['auto', 'cpu', 'gpu'];
+
+/** The one handler table, served by Electron IPC and the browser host alike. */
+export function createHandlers(services: Services): HandlerTable {
+  return defineHandlers({
+    'app.info': (_req, ctx) => ({ ...services.app, shell: ctx.shell }),
+    'engine.status': () => services.engine.status,
+    'engine.device': async (req) => {
+      const pref = req?.pref;
+      if (!DEVICE_PREFS.includes(pref)) {
+        throw new GraftError('BAD_INPUT', `engine.device: "pref" must be one of ${DEVICE_PREFS.join(', ')}, got ${JSON.stringify(pref)}`, {
+          where: 'pref',
+        });
+      }
+      return services.engine.call('device', pref);
+    },
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The engine's thread: everything that calls onnxruntime-node runs here, so a long session run never blocks
+ * the Electron main loop or the browser host's HTTP server.
+ */
+import { parentPort } from 'node:worker_threads';
+import { GraftError, toErrorData } from '../../engine/errors';
+import { describeDevice } from '../../engine/runtime/device';
+import type { EngineMethod, EngineMethods, FromWorker, ToWorker } from './protocol';
+
+type MethodTable = { [M in EngineMethod]: (params: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']> };
+
+const methods: MethodTable = {
+  device: (pref) => describeDevice(pref),
+};
+
+const port = parentPort;
+if (!port) throw new Error('src-main/services/engine/worker.ts must run as a worker thread');
+
+function send(msg: FromWorker): void {
+  port!.postMessage(msg);
+}
+
+port.on('message', async (msg: ToWorker) => {
+  if (msg?.type !== 'call') return;
+  try {
+    if (!Object.hasOwn(methods, msg.method)) {
+      throw new GraftError('NOT_FOUND', `The engine has no method "${msg.method}"`);
+    }
+    const fn = methods[msg.method as EngineMethod] as (p: unknown) => Promise<unknown>;
+    send({ type: 'reply', id: msg.id, result: { ok: true, value: await fn(msg.params) } });
+  } catch (err) {
+    send({ type: 'reply', id: msg.id, result: { ok: false, error: toErrorData(err) } });
+  }
+});
+
+send({ type: 'ready' });
