@@ -1,0 +1,101 @@
+import { createReadStream } from 'node:fs';
+import { parse } from 'csv-parse';
+import { GraftError } from '../errors.js';
+import { checkConversation, fromText } from './normalize.js';
+import type { ChatMessage, ColumnMapping, RowResult } from './types.js';
+
+/** Header names we map without being told, in order of preference. */
+const AUTO_PAIRS: [string, string][] = [
+  ['prompt', 'response'],
+  ['prompt', 'completion'],
+  ['instruction', 'output'],
+  ['question', 'answer'],
+  ['input', 'output'],
+  ['user', 'assistant'],
+];
+
+/** Picks the columns to use from the header: the given mapping (checked), else a known pair, else `text`. */
+export function resolveColumns(header: string[], given: ColumnMapping | undefined, file: string): ColumnMapping {
+  const names = header.map((h) => h.trim());
+  const has = (c: string) => names.includes(c);
+  const list = names.map((n) => JSON.stringify(n)).join(', ');
+  if (given && (given.text || given.prompt || given.response)) {
+    if (given.text && (given.prompt || given.response)) throw new GraftError('BAD_INPUT', `${file}: map either a text column or prompt + response columns, not both`, { file });
+    if (!given.text && !(given.prompt && given.response)) throw new GraftError('BAD_INPUT', `${file}: a prompt column needs a response column (and the reverse)`, { file });
+    for (const [role, col] of Object.entries(given)) {
+      if (col && !has(col)) {
+        throw new GraftError('BAD_INPUT', `${file}: the ${role} column ${JSON.stringify(col)} is not in the header (columns: ${list})`, { file, where: 'line 1' });
+      }
+    }
+    return given;
+  }
+  const lower = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const system = lower.get('system');
+  for (const [p, r] of AUTO_PAIRS) {
+    const pc = lower.get(p);
+    const rc = lower.get(r);
+    if (pc && rc) return { prompt: pc, response: rc, ...(system ? { system } : {}) };
+  }
+  const text = lower.get('text');
+  if (text) return { text };
+  throw new GraftError(
+    'BAD_INPUT',
+    `${file}: no column mapping given and none recognised in the header (columns: ${list}); pass --text-column, or --prompt-column and --response-column`,
+    { file, where: 'line 1' },
+  );
+}
+
+/** Streams CSV/TSV records; the first record is the header. Malformed records are reported, not fatal. */
+export async function* readCsvRows(file: string, delimiter: string, columns: ColumnMapping | undefined): AsyncGenerator<RowResult> {
+  const skipped: RowResult[] = [];
+  const parser = createReadStream(file).pipe(
+    parse({
+      delimiter,
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      quote: delimiter === '\t' ? false : '"',
+      on_skip: (err) => {
+        skipped.push({ line: Number(err?.lines ?? 0), error: `malformed ${delimiter === '\t' ? 'TSV' : 'CSV'}: ${err?.message ?? 'unreadable record'}` });
+        return undefined;
+      },
+    }),
+  );
+  let index: Record<string, number> | null = null;
+  let mapping: ColumnMapping = {};
+  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    while (skipped.length) yield skipped.shift()!;
+    const newlines = record.reduce((n, f) => n + (f.match(/\n/g)?.length ?? 0), 0);
+    const line = info.lines - newlines;
+    if (!index) {
+      mapping = resolveColumns(record, columns, file);
+      index = Object.fromEntries(record.map((h, i) => [h.trim(), i]));
+      continue;
+    }
+    yield toRow(record, index, mapping, line);
+  }
+  while (skipped.length) yield skipped.shift()!;
+  if (!index) throw new GraftError('BAD_INPUT', `${file} has no header row`, { file });
+}
+
+function toRow(record: string[], index: Record<string, number>, m: ColumnMapping, line: number): RowResult {
+  const cell = (col: string): string | undefined => record[index[col]];
+  if (m.text) {
+    const v = cell(m.text);
+    if (v === undefined) return { line, error: `the row has ${record.length} fields, so no ${JSON.stringify(m.text)} column` };
+    const row = fromText(v, `column ${JSON.stringify(m.text)}`);
+    return typeof row === 'string' ? { line, error: row } : { line, row };
+  }
+  const prompt = cell(m.prompt!);
+  const response = cell(m.response!);
+  if (prompt === undefined || response === undefined) return { line, error: `the row has ${record.length} fields, fewer than the header` };
+  if (prompt.trim() === '') return { line, error: `column ${JSON.stringify(m.prompt)} is empty` };
+  const messages: ChatMessage[] = [];
+  const system = m.system ? cell(m.system) : undefined;
+  if (system && system.trim() !== '') messages.push({ role: 'system', content: system });
+  messages.push({ role: 'user', content: prompt }, { role: 'assistant', content: response });
+  const row = checkConversation(messages, 'row');
+  return typeof row === 'string' ? { line, error: `column ${JSON.stringify(m.response)} is empty` } : { line, row };
+}

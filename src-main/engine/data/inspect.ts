@@ -1,0 +1,85 @@
+import { scanDataset, type ScanOptions, type ScanTotals } from './scan.js';
+import { trainedCount } from './tokenize-example.js';
+
+export interface HistogramBin {
+  /** Inclusive upper edge in tokens; null for the open last bin. */
+  upTo: number | null;
+  count: number;
+}
+
+export interface TokenStats {
+  seqLen: number | null;
+  min: number;
+  max: number;
+  mean: number;
+  total: number;
+  /** Tokens that carry loss, before truncation. */
+  trained: number;
+  /** Rows longer than the sequence length (kept, cut to it). */
+  truncated: number;
+  histogram: HistogramBin[];
+}
+
+export interface DatasetSummary extends ScanTotals {
+  /** Present when a tokenizer was given. */
+  tokens: TokenStats | null;
+}
+
+const EDGES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
+
+/** Validates a whole dataset in one streaming pass and summarises it; the rows themselves are not kept. */
+export async function inspectDataset(file: string, opts: ScanOptions = {}): Promise<DatasetSummary> {
+  const counts = new Array<number>(EDGES.length + 1).fill(0);
+  let min = Infinity;
+  let max = 0;
+  let total = 0;
+  let trained = 0;
+  let truncated = 0;
+  let n = 0;
+  const totals = await scanDataset(file, opts, ({ example }) => {
+    if (!example) return;
+    const len = example.ids.length;
+    n++;
+    min = Math.min(min, len);
+    max = Math.max(max, len);
+    total += len;
+    trained += trainedCount(example);
+    if (opts.seqLen && len > opts.seqLen) truncated++;
+    const bin = EDGES.findIndex((e) => len <= e);
+    counts[bin < 0 ? EDGES.length : bin]++;
+  });
+  const tokens: TokenStats | null = opts.tokenizer
+    ? {
+        seqLen: opts.seqLen ?? null,
+        min: n ? min : 0,
+        max,
+        mean: n ? total / n : 0,
+        total,
+        trained,
+        truncated,
+        histogram: counts.map((count, i) => ({ upTo: i < EDGES.length ? EDGES[i] : null, count })),
+      }
+    : null;
+  return { ...totals, tokens };
+}
+
+/** Human-readable lines for `graft dataset inspect`. */
+export function formatSummary(s: DatasetSummary, maxIssues = 50): string[] {
+  const out = [`${s.file}: ${s.format} (${s.container}), ${s.records} records: ${s.kept} kept, ${s.dropped} dropped`];
+  for (const w of s.warnings) out.push(`warning: ${w}`);
+  for (const i of s.issues.slice(0, maxIssues)) out.push(`  line ${i.line}: ${i.reason}`);
+  if (s.issueCount > maxIssues) out.push(`  ... and ${s.issueCount - maxIssues} more (use --json for all)`);
+  const t = s.tokens;
+  if (t) {
+    out.push(`tokens: ${t.total} total, ${t.trained} trained; per row min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`);
+    if (t.seqLen) out.push(`${t.truncated} rows are longer than --seq-len ${t.seqLen} and would be truncated`);
+    const peak = Math.max(1, ...t.histogram.map((b) => b.count));
+    let lo = 1;
+    for (const b of t.histogram) {
+      const label = b.upTo === null ? `> ${lo - 1}` : `${lo}-${b.upTo}`;
+      if (b.count > 0) out.push(`  ${label.padStart(11)} ${String(b.count).padStart(8)} ${'#'.repeat(Math.ceil((40 * b.count) / peak))}`);
+      if (b.upTo !== null) lo = b.upTo + 1;
+    }
+  }
+  return out;
+}
