@@ -128,14 +128,14 @@ export interface SerializedModel {
 }
 
 /**
- * `weightsFile` is the external data file's name relative to the model file; ORT resolves it from
- * the model's directory, so the model must be loaded by path.
+ * `weightsFile` names the external data file (relative to the model file) from the weights' hash;
+ * ORT resolves it from the model's directory, so the model must be loaded by path.
  */
-export function serializeModel(g: Graph, weightsFile = 'weights.bin'): SerializedModel {
+export function serializeModel(g: Graph, weightsFile: (hash: string) => string = () => 'weights.bin'): SerializedModel {
   const weights: Buffer[] = [];
   let offset = 0;
   const hash = createHash('sha256');
-  const external = new Map<Value, External>();
+  const placed: [Value, number, number][] = [];
   for (const [v, t] of g.initializers) {
     const b = bytesOf(t);
     if (b.byteLength < g.externalThreshold) continue;
@@ -149,9 +149,12 @@ export function serializeModel(g: Graph, weightsFile = 'weights.bin'): Serialize
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     weights.push(buf);
     hash.update(buf);
-    external.set(v, { location: weightsFile, offset, length: b.byteLength });
+    placed.push([v, offset, b.byteLength]);
     offset += b.byteLength;
   }
+  const weightsHash = hash.digest('hex');
+  const location = weightsFile(weightsHash);
+  const external = new Map<Value, External>(placed.map(([v, off, length]) => [v, { location, offset: off, length }]));
 
   const w = Writer.create();
   w.uint32(tag(1, VARINT)).int64(IR_VERSION);
@@ -180,5 +183,5 @@ export function serializeModel(g: Graph, weightsFile = 'weights.bin'): Serialize
     for (const v of g.inputs) writeValueInfo(gw, 11, v);
     for (const v of g.outputs) writeValueInfo(gw, 12, v);
   });
-  return { model: w.finish(), weights, weightsBytes: offset, weightsHash: hash.digest('hex') };
+  return { model: w.finish(), weights, weightsBytes: offset, weightsHash };
 }

@@ -1,0 +1,112 @@
+/**
+ * Sessions over generated graphs. A graph is saved once to the graph cache (model + shared external
+ * weights file, named by content hash) and loaded by path, which is what lets ORT resolve external
+ * data. Outputs named in `keepOnDevice` stay in GPU buffers on WebGPU and come back as DeviceTensors.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { open, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Graph } from '../graph/ir.js';
+import { serializeModel } from '../graph/onnx-writer.js';
+import type { DeviceInfo } from './device.js';
+import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
+
+export interface SessionOpts {
+  device: DeviceInfo;
+  /** Output names to keep on the device (gpu-buffer on WebGPU); the rest are copied to the host. */
+  keepOnDevice?: readonly string[];
+  /** Disable ORT's graph optimizations (constant folding would expand packed 4-bit weights). */
+  noOptimize?: boolean;
+  /** Let ops without a WebGPU kernel fall back to the CPU EP. Off by default: a fallback is a bug. */
+  allowCpuFallback?: boolean;
+}
+
+export function graphCacheDir(): string {
+  const dir = process.env.GRAFT_GRAPH_CACHE ?? path.join(os.tmpdir(), `graft-graphs-${os.userInfo().uid}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    for (const c of chunks) await fh.write(c);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+/** Saves the graph into the cache and returns the model path. Identical graphs and weights are written once. */
+export async function saveGraph(g: Graph): Promise<string> {
+  const dir = graphCacheDir();
+  const ser = serializeModel(g, (hash) => `w-${hash.slice(0, 24)}.bin`);
+  const weightsPath = path.join(dir, `w-${ser.weightsHash.slice(0, 24)}.bin`);
+  if (ser.weightsBytes > 0 && !(existsSync(weightsPath) && statSync(weightsPath).size === ser.weightsBytes)) {
+    await writeAtomic(weightsPath, ser.weights);
+  }
+  const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
+  if (!existsSync(modelPath)) {
+    const tmp = `${modelPath}.${process.pid}.tmp`;
+    await writeFile(tmp, ser.model);
+    await rename(tmp, modelPath);
+  }
+  return modelPath;
+}
+
+export class GraphSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly device: DeviceInfo,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
+    const modelPath = await saveGraph(g);
+    const gpu = opts.device.kind === 'webgpu';
+    const so: ort.InferenceSession.SessionOptions = {
+      executionProviders: gpu ? ['webgpu'] : ['cpu'],
+      graphOptimizationLevel: opts.noOptimize ? 'basic' : 'all',
+      logSeverityLevel: 3,
+    };
+    if (gpu) {
+      const keep = new Set(opts.keepOnDevice ?? []);
+      so.preferredOutputLocation = Object.fromEntries(g.outputs.map((o) => [o.name, keep.has(o.name) ? 'gpu-buffer' : 'cpu']));
+      if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
+    }
+    if (opts.noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
+    const session = await ort.InferenceSession.create(modelPath, so);
+    return new GraphSession(
+      session,
+      opts.device,
+      g.inputs.map((v) => v.name),
+      g.outputs.map((v) => v.name),
+    );
+  }
+
+  /** Runs the graph. Outputs kept on the device are DeviceTensors; the others are host tensors. */
+  async run(feeds: Record<string, Feed>): Promise<Record<string, Feed>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const f = feeds[name];
+      if (!f) throw new Error(`missing input ${name}`);
+      ortFeeds[name] = toOrt(f);
+    }
+    const out = await this.session.run(ortFeeds);
+    const result: Record<string, Feed> = {};
+    for (const [name, t] of Object.entries(out)) result[name] = t.location === 'gpu-buffer' ? new DeviceTensor(t) : fromOrtCpu(t);
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export type { Feed, HostTensor };
