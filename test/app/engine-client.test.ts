@@ -1,0 +1,37 @@
+import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EngineStatus } from '../../src-main/ipc/contract';
+import { EngineClient } from '../../src-main/services/engine/client';
+import { EventHub } from '../../src-main/services/events';
+
+let client: EngineClient | undefined;
+afterEach(async () => {
+  await client?.stop();
+});
+
+describe('EngineClient', () => {
+  it('starts the worker on first use, streams its status and answers from it', async () => {
+    const events = new EventHub();
+    const seen: EngineStatus[] = [];
+    events.on('engine.status', (s) => seen.push(s));
+    client = new EngineClient(events);
+    expect(client.status.state).toBe('stopped');
+    const device = await client.call('device', 'cpu');
+    expect(isMainThread).toBe(true);
+    expect(device).toEqual({ kind: 'cpu', ep: 'cpu', name: expect.stringContaining(os.cpus()[0].model.trim()) });
+    expect(seen.map((s) => s.state)).toEqual(['starting', 'ready']);
+    await client.stop();
+    expect(client.status.state).toBe('stopped');
+    // A call after stop starts a fresh worker.
+    await expect(client.call('device', 'cpu')).resolves.toMatchObject({ kind: 'cpu' });
+    expect(seen.map((s) => s.state)).toEqual(['starting', 'ready', 'stopped', 'starting', 'ready']);
+  });
+
+  it('reports an unknown engine method as NOT_FOUND from the worker', async () => {
+    client = new EngineClient(new EventHub());
+    // Bypass the typed surface to send what an out-of-date caller might.
+    const call = client.call.bind(client) as (m: string, p: unknown) => Promise<unknown>;
+    await expect(call('nope', null)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'The engine has no method "nope"' });
+  });
+});
