@@ -41,9 +41,6 @@ export function chatRenderer(tok: TextTokenizer, opts: { template?: string; warn
         ...ctx,
         messages,
         add_generation_prompt: addGenerationPrompt,
-        raise_exception: (msg: string) => {
-          throw new Error(msg);
-        },
       });
     } catch (err) {
       throw new GraftError('BAD_INPUT', `the chat template failed on this conversation: ${(err as Error).message}`, { where: 'chat_template', cause: err });
