@@ -1,0 +1,124 @@
+/**
+ * graft.json: what Graft knows about an adapter beyond PEFT's own files. One per adapter folder; the library's
+ * index is rebuilt from these, so a damaged one costs only its own entry.
+ */
+import { GraftError } from '../engine/errors.js';
+
+export const META_FILE = 'graft.json';
+export const META_FORMAT = 1;
+
+export interface BaseModelRef {
+  /** A hub id, a local path, or a name the user gave. */
+  id: string;
+  arch: string;
+  /** Content hash of the base weights, when known: tells two bases with one name apart. */
+  hash?: string;
+}
+
+export interface LossPoint {
+  step: number;
+  loss: number;
+}
+
+export interface AdapterMeta {
+  format: number;
+  id: string;
+  name: string;
+  tags: string[];
+  notes: string;
+  base: BaseModelRef | null;
+  method: string;
+  r: number;
+  alpha: number;
+  targets: string[];
+  rslora: boolean;
+  dataset: { name: string; hash?: string } | null;
+  hyperparameters: Record<string, unknown>;
+  metrics: Record<string, number>;
+  lossCurve: LossPoint[];
+  /** ISO time. */
+  created: string;
+  /** Where it came from: an import path, a training run, a blend. */
+  source: string;
+}
+
+function fail(file: string, key: string, want: string): never {
+  throw new GraftError('BAD_FILE', `${file}: "${key}" should be ${want}`, { file, where: key });
+}
+
+function str(o: Record<string, unknown>, key: string, file: string, fallback?: string): string {
+  const v = o[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'string') fail(file, key, 'a string');
+  return v;
+}
+
+function num(o: Record<string, unknown>, key: string, file: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(file, key, 'a number');
+  return v;
+}
+
+/** Check a parsed graft.json; unknown keys are dropped, optional ones defaulted. */
+export function parseAdapterMeta(raw: unknown, file: string): AdapterMeta {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(file, '(root)', 'a JSON object');
+  const o = raw as Record<string, unknown>;
+  const tags = o.tags ?? [];
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) fail(file, 'tags', 'a list of strings');
+  const targets = o.targets ?? [];
+  if (!Array.isArray(targets) || targets.some((t) => typeof t !== 'string')) fail(file, 'targets', 'a list of strings');
+  let base: BaseModelRef | null = null;
+  if (o.base !== undefined && o.base !== null) {
+    const b = o.base as Record<string, unknown>;
+    if (typeof b !== 'object') fail(file, 'base', 'an object or null');
+    base = { id: str(b, 'id', file), arch: str(b, 'arch', file, ''), ...(typeof b.hash === 'string' ? { hash: b.hash } : {}) };
+  }
+  let dataset: AdapterMeta['dataset'] = null;
+  if (o.dataset !== undefined && o.dataset !== null) {
+    const d = o.dataset as Record<string, unknown>;
+    if (typeof d !== 'object') fail(file, 'dataset', 'an object or null');
+    dataset = { name: str(d, 'name', file), ...(typeof d.hash === 'string' ? { hash: d.hash } : {}) };
+  }
+  const lossCurve = o.lossCurve ?? [];
+  if (!Array.isArray(lossCurve)) fail(file, 'lossCurve', 'a list');
+  const metrics = (o.metrics ?? {}) as Record<string, number>;
+  const hyperparameters = (o.hyperparameters ?? {}) as Record<string, unknown>;
+  if (typeof metrics !== 'object' || Array.isArray(metrics)) fail(file, 'metrics', 'an object');
+  if (typeof hyperparameters !== 'object' || Array.isArray(hyperparameters)) fail(file, 'hyperparameters', 'an object');
+  const id = str(o, 'id', file);
+  if (!isValidId(id)) fail(file, 'id', 'a folder-safe id (letters, digits, - and _)');
+  return {
+    format: typeof o.format === 'number' ? o.format : META_FORMAT,
+    id,
+    name: str(o, 'name', file),
+    tags: tags as string[],
+    notes: str(o, 'notes', file, ''),
+    base,
+    method: str(o, 'method', file, 'lora'),
+    r: num(o, 'r', file),
+    alpha: num(o, 'alpha', file),
+    targets: targets as string[],
+    rslora: o.rslora === true,
+    dataset,
+    hyperparameters,
+    metrics,
+    lossCurve: lossCurve as LossPoint[],
+    created: str(o, 'created', file, new Date(0).toISOString()),
+    source: str(o, 'source', file, ''),
+  };
+}
+
+export function isValidId(id: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(id);
+}
+
+/** A readable, collision-resistant folder name: the name's slug plus random hex. */
+export function makeId(name: string, random: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase()
+    .slice(0, 40);
+  return slug ? `${slug}-${random}` : `adapter-${random}`;
+}

@@ -1,0 +1,133 @@
+/**
+ * Bring an adapter into the library from a PEFT folder, a .zip of one, a bare adapter_model.safetensors with its
+ * adapter_config.json beside it, or a llama.cpp GGUF LoRA. Everything is copied into a staging folder first and
+ * validated there (what we check is exactly what we keep); the finished folder then appears in one rename.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { checkCompatibility, inspectPeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type BaseModelShapes, type PeftAdapterInfo } from '../engine/adapters/compat.js';
+import { GraftError } from '../engine/errors.js';
+import { copyFileDurable } from './atomic.js';
+import { META_FILE, META_FORMAT, parseAdapterMeta, type AdapterMeta, type BaseModelRef } from './adapter-meta.js';
+import type { AdapterLibrary, LibraryEntry } from './library.js';
+import { extractAdapterZip, type ZipLimits } from './zip-import.js';
+
+export interface ImportOptions {
+  name?: string;
+  tags?: string[];
+  /** The base to check against (and to record): its identity and its tensor shapes. */
+  base?: { ref: BaseModelRef; shapes: BaseModelShapes };
+  /** The architecture the adapter was made for, when the caller knows it better than the files do. */
+  arch?: string;
+  zipLimits?: ZipLimits;
+  /** Converts a GGUF LoRA into PEFT files in a folder (engine/adapters/gguf-lora); needed for .gguf imports. */
+  ggufToPeft?: (gguf: string, destDir: string) => Promise<{ arch: string }>;
+}
+
+export type ImportKind = 'peft-folder' | 'zip' | 'safetensors' | 'gguf';
+
+export async function detectImportKind(src: string): Promise<ImportKind> {
+  const st = await fsp.stat(src).catch((err) => {
+    throw new GraftError('NOT_FOUND', `${src}: no such file or folder`, { file: src, cause: err });
+  });
+  if (st.isDirectory()) return 'peft-folder';
+  const lower = src.toLowerCase();
+  if (lower.endsWith('.zip')) return 'zip';
+  if (lower.endsWith('.safetensors') || path.basename(lower) === PEFT_CONFIG_FILE) return 'safetensors';
+  if (lower.endsWith('.gguf')) return 'gguf';
+  throw new GraftError('UNSUPPORTED', `${src}: not an adapter Graft can import (a PEFT folder, .zip, adapter_model.safetensors or .gguf)`, { file: src });
+}
+
+/** Fill `staged` with the adapter's files; returns the arch a GGUF declared, if any. */
+async function gather(src: string, kind: ImportKind, staged: string, opts: ImportOptions): Promise<string | undefined> {
+  if (kind === 'zip') {
+    await extractAdapterZip(src, staged, opts.zipLimits);
+    return undefined;
+  }
+  if (kind === 'gguf') {
+    if (!opts.ggufToPeft) throw new GraftError('UNSUPPORTED', `${src}: GGUF import is not available here`, { file: src });
+    return (await opts.ggufToPeft(src, staged)).arch;
+  }
+  const dir = kind === 'peft-folder' ? src : path.dirname(src);
+  const weights = kind === 'safetensors' && src.toLowerCase().endsWith('.safetensors') ? src : path.join(dir, PEFT_WEIGHTS_FILE);
+  const config = path.join(dir, PEFT_CONFIG_FILE);
+  if (!existsSync(config)) throw new GraftError('NOT_FOUND', `${dir}: no ${PEFT_CONFIG_FILE} beside the adapter weights`, { file: config });
+  if (!existsSync(weights)) {
+    const pickle = path.join(dir, 'adapter_model.bin');
+    if (existsSync(pickle)) throw new GraftError('UNSUPPORTED', `${pickle}: a Python pickle, which Graft does not load; save the adapter as safetensors`, { file: pickle });
+    throw new GraftError('NOT_FOUND', `${dir}: no ${PEFT_WEIGHTS_FILE}`, { file: weights });
+  }
+  await copyFileDurable(config, path.join(staged, PEFT_CONFIG_FILE));
+  await copyFileDurable(weights, path.join(staged, PEFT_WEIGHTS_FILE));
+  if (existsSync(path.join(dir, META_FILE))) await copyFileDurable(path.join(dir, META_FILE), path.join(staged, META_FILE));
+  return undefined;
+}
+
+/** Metadata a previous Graft export carried along, if any and if readable (never fatal). */
+async function carriedMeta(staged: string): Promise<Partial<AdapterMeta>> {
+  const file = path.join(staged, META_FILE);
+  if (!existsSync(file)) return {};
+  try {
+    return parseAdapterMeta(JSON.parse(await fsp.readFile(file, 'utf8')), file);
+  } catch {
+    return {};
+  } finally {
+    await fsp.rm(file, { force: true });
+  }
+}
+
+export function metaFromPeft(info: PeftAdapterInfo, fields: Partial<AdapterMeta> & { name: string; source: string }): Omit<AdapterMeta, 'id'> {
+  return {
+    format: META_FORMAT,
+    tags: [],
+    notes: '',
+    base: null,
+    method: 'lora',
+    dataset: null,
+    hyperparameters: {},
+    metrics: {},
+    lossCurve: [],
+    created: new Date().toISOString(),
+    ...fields,
+    r: info.r,
+    alpha: info.alpha,
+    targets: info.targets,
+    rslora: info.rslora,
+  };
+}
+
+function defaultName(src: string): string {
+  const base = path.basename(src).replace(/\.(zip|gguf|safetensors|json)$/i, '');
+  if (base === 'adapter_model' || base === 'adapter_config') return path.basename(path.dirname(src));
+  return base;
+}
+
+export async function importAdapter(lib: AdapterLibrary, src: string, opts: ImportOptions = {}): Promise<LibraryEntry> {
+  const kind = await detectImportKind(src);
+  const staged = await lib.stage();
+  try {
+    const ggufArch = await gather(src, kind, staged, opts);
+    const info = inspectPeftAdapter(staged);
+    const carried = await carriedMeta(staged);
+    const arch = opts.arch ?? ggufArch ?? (carried.base?.arch || undefined);
+    if (opts.base) {
+      checkCompatibility(
+        { arch, tensors: info.tensors, numLayers: info.numLayers, layersToTransform: info.layersToTransform, label: `adapter ${src}` },
+        { ...opts.base.shapes, label: opts.base.shapes.label ?? `base ${opts.base.ref.id}` },
+      );
+    }
+    const base: BaseModelRef | null = opts.base?.ref ?? carried.base ?? (info.baseModelNameOrPath ? { id: info.baseModelNameOrPath, arch: arch ?? '' } : arch ? { id: '', arch } : null);
+    const meta = metaFromPeft(info, {
+      ...carried,
+      name: opts.name ?? carried.name ?? defaultName(src),
+      tags: opts.tags ?? carried.tags ?? [],
+      base,
+      source: path.resolve(src),
+      created: carried.created ?? new Date().toISOString(),
+    });
+    return await lib.commitStaged(staged, meta);
+  } catch (err) {
+    await fsp.rm(staged, { recursive: true, force: true });
+    throw err;
+  }
+}
