@@ -1,0 +1,136 @@
+import { GraftError } from '../errors.js';
+import type { GgufValue } from './gguf-types.js';
+import type { HfConfig } from './hf-config.js';
+
+/** llama.cpp tensor name stems inside a block -> Hugging Face module paths under model.layers.N. */
+const BLOCK_MAP: Record<string, string> = {
+  attn_norm: 'input_layernorm',
+  ffn_norm: 'post_attention_layernorm',
+  attn_q: 'self_attn.q_proj',
+  attn_k: 'self_attn.k_proj',
+  attn_v: 'self_attn.v_proj',
+  attn_output: 'self_attn.o_proj',
+  attn_q_norm: 'self_attn.q_norm',
+  attn_k_norm: 'self_attn.k_norm',
+  ffn_gate: 'mlp.gate_proj',
+  ffn_up: 'mlp.up_proj',
+  ffn_down: 'mlp.down_proj',
+};
+const TOP_MAP: Record<string, string> = {
+  token_embd: 'model.embed_tokens',
+  output_norm: 'model.norm',
+  output: 'lm_head',
+};
+const HF_BLOCK = Object.fromEntries(Object.entries(BLOCK_MAP).map(([k, v]) => [v, k]));
+const HF_TOP = Object.fromEntries(Object.entries(TOP_MAP).map(([k, v]) => [v, k]));
+
+/** GGUF architectures Graft maps, with the HF class each corresponds to. */
+export const GGUF_ARCHITECTURES: Record<string, string> = {
+  llama: 'LlamaForCausalLM',
+  qwen2: 'Qwen2ForCausalLM',
+  qwen3: 'Qwen3ForCausalLM',
+};
+
+/** `blk.3.attn_q.weight` -> `model.layers.3.self_attn.q_proj.weight`; null for tensors with no HF counterpart (rope_freqs). */
+export function ggufToHfName(name: string): string | null {
+  const blk = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(name);
+  if (blk) {
+    const m = BLOCK_MAP[blk[2]];
+    return m ? `model.layers.${blk[1]}.${m}.${blk[3]}` : null;
+  }
+  const top = /^([a-z_]+)\.(weight|bias)$/.exec(name);
+  if (top && TOP_MAP[top[1]]) return `${TOP_MAP[top[1]]}.${top[2]}`;
+  return null;
+}
+
+/** The inverse of ggufToHfName; the suffix after the module path (weight, bias, lora_A.weight...) is passed through. */
+export function hfToGgufName(name: string): string | null {
+  const layer = /^model\.layers\.(\d+)\.([a-z_]+\.[a-z_]+|[a-z_]+)\.(.+)$/.exec(name);
+  if (layer) {
+    const stem = HF_BLOCK[layer[2]];
+    return stem ? `blk.${layer[1]}.${stem}.${layer[3]}` : null;
+  }
+  for (const [hf, g] of Object.entries(HF_TOP)) if (name.startsWith(`${hf}.`)) return `${g}${name.slice(hf.length)}`;
+  return null;
+}
+
+/**
+ * llama.cpp's Llama converter interleaves the two rotary halves of each head:
+ * permute(w, n) = w.reshape(n, 2, rows/n/2, ...).swapaxes(1, 2). This returns the HF row order, i.e.
+ * hf row h*hd + j*half + i  <-  gguf row h*hd + i*2 + j. Works for weights ([rows, cols]) and biases (cols = 1).
+ */
+export function unpermuteRows(w: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
+  return permuteRowsImpl(w, rows, cols, nHead, false);
+}
+
+/** The converter's own permutation (HF -> GGUF), for exporting Q/K tensors (and LoRA B of q/k) to llama.cpp. */
+export function permuteRows(w: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
+  return permuteRowsImpl(w, rows, cols, nHead, true);
+}
+
+function permuteRowsImpl(w: Float32Array, rows: number, cols: number, nHead: number, toGguf: boolean): Float32Array {
+  if (rows % (2 * nHead) !== 0) throw new GraftError('BAD_INPUT', `cannot (un)permute ${rows} rows into ${nHead} heads of rotary pairs`);
+  const hd = rows / nHead, half = hd / 2;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHead; h++) {
+    for (let i = 0; i < half; i++) {
+      for (let j = 0; j < 2; j++) {
+        const hfRow = h * hd + j * half + i, ggRow = h * hd + i * 2 + j;
+        const [src, dst] = toGguf ? [hfRow, ggRow] : [ggRow, hfRow];
+        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
+  return out;
+}
+
+function num(md: Record<string, GgufValue>, key: string): number | undefined {
+  let v = md[key];
+  if (Array.isArray(v)) v = v[0]; // per-layer arrays (e.g. head_count_kv): Graft supports uniform layers
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+}
+
+/** An HF-style config.json object from GGUF metadata, so one model builder serves both formats. */
+export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<string>, file: string): HfConfig {
+  const arch = md['general.architecture'];
+  if (typeof arch !== 'string' || !GGUF_ARCHITECTURES[arch]) {
+    throw new GraftError('UNSUPPORTED', `${file}: GGUF architecture ${JSON.stringify(arch)} is not supported (supported: ${Object.keys(GGUF_ARCHITECTURES).join(', ')})`, { file, where: 'general.architecture' });
+  }
+  const need = (k: string): number => {
+    const v = num(md, `${arch}.${k}`);
+    if (v === undefined) throw new GraftError('BAD_FILE', `${file}: metadata ${arch}.${k} is missing`, { file, where: `${arch}.${k}` });
+    return v;
+  };
+  const hidden = need('embedding_length');
+  const heads = need('attention.head_count');
+  const kvHeads = num(md, `${arch}.attention.head_count_kv`) ?? heads;
+  const tokens = md['tokenizer.ggml.tokens'];
+  const ropeTheta = num(md, `${arch}.rope.freq_base`) ?? 10000;
+  const config: HfConfig = {
+    architectures: [GGUF_ARCHITECTURES[arch]],
+    model_type: arch,
+    hidden_size: hidden,
+    intermediate_size: need('feed_forward_length'),
+    num_hidden_layers: need('block_count'),
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    head_dim: num(md, `${arch}.attention.key_length`) ?? hidden / heads,
+    rms_norm_eps: num(md, `${arch}.attention.layer_norm_rms_epsilon`) ?? 1e-5,
+    rope_theta: ropeTheta,
+    rope_parameters: { rope_theta: ropeTheta, rope_type: 'default' },
+    max_position_embeddings: num(md, `${arch}.context_length`) ?? 2048,
+    vocab_size: Array.isArray(tokens) ? tokens.length : (num(md, `${arch}.vocab_size`) ?? 0),
+    tie_word_embeddings: !tensorNames.has('output.weight'),
+    bos_token_id: num(md, 'tokenizer.ggml.bos_token_id') ?? null,
+    eos_token_id: num(md, 'tokenizer.ggml.eos_token_id') ?? null,
+    attention_bias: tensorNames.has('blk.0.attn_q.bias'),
+    hidden_act: 'silu',
+  };
+  const scaling = md[`${arch}.rope.scaling.type`];
+  if (scaling === 'linear' || scaling === 'yarn') {
+    const factor = num(md, `${arch}.rope.scaling.factor`) ?? 1;
+    config.rope_scaling = { rope_type: scaling, type: scaling, factor };
+    config.rope_parameters = { ...config.rope_parameters, rope_type: scaling, factor };
+  }
+  return config;
+}
