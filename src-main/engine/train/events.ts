@@ -1,0 +1,23 @@
+/** Progress events of a training run, as the CLI prints them (JSON lines) and the app shows them. */
+export type TrainEvent =
+  | { type: 'start'; totalSteps: number; startStep: number; trainExamples: number; valExamples: number; resumedFrom: string | null }
+  | {
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      gradNorm: number;
+      /** Input tokens (not padding) processed per second of this session's training time. */
+      tokensPerSec: number;
+      tokensSeen: number;
+      elapsedMs: number;
+      etaMs: number;
+    }
+  | { type: 'eval'; step: number; evalLoss: number; tokens: number }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'paused'; step: number }
+  | { type: 'resumed'; step: number }
+  | { type: 'cancelled'; step: number; checkpoint: string | null }
+  | { type: 'done'; step: number; loss: number | null; evalLoss: number | null; tokensSeen: number; elapsedMs: number };
