@@ -1,0 +1,93 @@
+/**
+ * LoRA as PEFT defines it: y = W·x + s · B·(A·dropout(x)), with A [r, in], B [out, r] and
+ * s = alpha/r (or alpha/√r with rsLoRA). The factors are graph inputs, so one session serves any
+ * adapter of the same layout, and switching adapters never rebuilds a session.
+ */
+import type { DType, Graph, Value } from '../graph/ir.js';
+import * as op from '../ops/index.js';
+import type { AdapterDelta } from '../models/decoder.js';
+import type { ModelSpec } from '../models/spec.js';
+import { type LoraConfig, type LoraTarget, peftTensorName } from './lora-config.js';
+
+export interface LoraSlot {
+  layer: number;
+  target: LoraTarget;
+  /** PEFT tensor names of the two factors. */
+  peftA: string;
+  peftB: string;
+  shapeA: [number, number];
+  shapeB: [number, number];
+}
+
+/** In and out features of each target projection. */
+export function targetDims(spec: ModelSpec, target: LoraTarget): { in: number; out: number } {
+  const qDim = spec.heads * spec.headDim;
+  const kvDim = spec.kvHeads * spec.headDim;
+  switch (target) {
+    case 'q':
+      return { in: spec.hidden, out: qDim };
+    case 'k':
+    case 'v':
+      return { in: spec.hidden, out: kvDim };
+    case 'o':
+      return { in: qDim, out: spec.hidden };
+    case 'gate':
+    case 'up':
+      return { in: spec.hidden, out: spec.intermediate };
+    case 'down':
+      return { in: spec.intermediate, out: spec.hidden };
+  }
+}
+
+/** Every (layer, target) slot of a LoRA layout, in a stable order (layer-major, then target order). */
+export function loraSlots(spec: ModelSpec, cfg: Pick<LoraConfig, 'r' | 'targets'>): LoraSlot[] {
+  const slots: LoraSlot[] = [];
+  for (let layer = 0; layer < spec.layers; layer++) {
+    for (const target of cfg.targets) {
+      const d = targetDims(spec, target);
+      slots.push({
+        layer,
+        target,
+        peftA: peftTensorName(layer, target, 'A'),
+        peftB: peftTensorName(layer, target, 'B'),
+        shapeA: [cfg.r, d.in],
+        shapeB: [d.out, cfg.r],
+      });
+    }
+  }
+  return slots;
+}
+
+export interface LoraInputs {
+  slots: LoraSlot[];
+  /** Graph values of A and B by PEFT name. */
+  values: Map<string, Value>;
+}
+
+/** Declares A and B of every slot as graph inputs named by their PEFT names (after `prefix`). */
+export function loraInputs(g: Graph, slots: LoraSlot[], dtype: DType, prefix = ''): LoraInputs {
+  const values = new Map<string, Value>();
+  for (const s of slots) {
+    values.set(s.peftA, g.input(prefix + s.peftA, dtype, s.shapeA));
+    values.set(s.peftB, g.input(prefix + s.peftB, dtype, s.shapeB));
+  }
+  return { slots, values };
+}
+
+/**
+ * The adapter delta for the decoder. `scale` is a number (folded into the Gemm) or a scalar graph
+ * value (an input, so the UI can change an adapter's strength without a rebuild). `dropout` gives,
+ * per slot, a mask input already scaled by 1/(1-p), or null when dropout is off.
+ */
+export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dropout?: (slot: LoraSlot, x: Value) => Value | null): AdapterDelta {
+  const bySlot = new Map(lora.slots.map((s) => [`${s.layer}.${s.target}`, s]));
+  return (layer, target, x) => {
+    const slot = bySlot.get(`${layer}.${target}`);
+    if (!slot) return null;
+    const mask = dropout?.(slot, x) ?? null;
+    const xin = mask ? op.mul(g, x, mask) : x;
+    const xa = op.gemm(g, xin, lora.values.get(slot.peftA)!, null, { transB: true });
+    if (typeof scale === 'number') return op.gemm(g, xa, lora.values.get(slot.peftB)!, null, { transB: true, alpha: scale });
+    return op.mul(g, op.gemm(g, xa, lora.values.get(slot.peftB)!, null, { transB: true }), scale);
+  };
+}

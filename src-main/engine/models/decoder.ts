@@ -1,0 +1,115 @@
+/**
+ * The shared Llama-family decoder: embedding, N blocks of (RMSNorm, attention with RoPE and GQA,
+ * RMSNorm, SwiGLU MLP) with residuals, final norm and LM head. Activations are kept 2-D [B·T, D] so
+ * every projection is one Gemm on the HF [out, in] weight; only attention reshapes to heads.
+ * LoRA (or any adapter) enters through `delta`, which returns what to add to a projection's output.
+ */
+import type { Graph, Value } from '../graph/ir.js';
+import * as op from '../ops/index.js';
+import type { LoraTarget } from '../adapters/lora-config.js';
+import { ropeTables, rotateHalfMatrix } from './rope.js';
+import type { ModelSpec } from './spec.js';
+import type { GraphWeights } from './weights.js';
+
+export type AdapterDelta = (layer: number, target: LoraTarget, x: Value) => Value | null;
+
+export interface DecoderInputs {
+  /** [B, T] int32 token ids. */
+  ids: Value;
+  /** [B, T] int32 absolute positions (for RoPE). */
+  positions: Value;
+  /** [B, 1, 1, T, S] additive attention mask (0 or a large negative), S = past + T. */
+  mask: Value;
+  /** Per layer, cached keys and values [B, KV, P, hd] from earlier steps (inference only). */
+  past?: { k: Value; v: Value }[];
+}
+
+export interface DecoderOutputs {
+  /** Final-normed hidden states [B·T, D]. */
+  hidden: Value;
+  /** Per layer, keys and values including this step's [B, KV, S, hd] (the next step's past). */
+  present: { k: Value; v: Value }[];
+}
+
+export interface DecoderOpts {
+  /** Length of the RoPE tables: the largest position + 1 the graph will see. */
+  ropeLength: number;
+  delta?: AdapterDelta;
+}
+
+const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
+
+export function rmsNorm(g: Graph, x: Value, weight: Value, eps: number): Value {
+  const variance = op.reduceMean(g, op.square(g, x), [-1], true);
+  const inv = op.reciprocal(g, op.sqrt(g, op.add(g, variance, op.scalar(g, eps, x.dtype))));
+  return op.mul(g, op.mul(g, x, inv), weight);
+}
+
+export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInputs, opts: DecoderOpts): DecoderOutputs {
+  const g = w.g;
+  const dt = w.dtype;
+  const [B, T] = io.ids.shape;
+  const N = B * T;
+  const { heads: H, kvHeads: KV, headDim: hd } = spec;
+  const G = H / KV;
+  const tables = ropeTables(spec, opts.ropeLength);
+  const asDt = (a: Float32Array) => (dt === 'float64' ? Float64Array.from(a) : a);
+  const cosT = g.init('rope_cos', { dtype: dt, shape: [opts.ropeLength, hd], data: asDt(tables.cos) });
+  const sinT = g.init('rope_sin', { dtype: dt, shape: [opts.ropeLength, hd], data: asDt(tables.sin) });
+  const rot = g.init('rope_rotate_half', { dtype: dt, shape: [hd, hd], data: asDt(rotateHalfMatrix(hd)) });
+  const cos = op.gather(g, cosT, io.positions); // [B, T, hd]
+  const sin = op.gather(g, sinT, io.positions);
+  const cosQ = op.reshape(g, cos, [B, T, 1, 1, hd]);
+  const sinQ = op.reshape(g, sin, [B, T, 1, 1, hd]);
+  const cosK = op.reshape(g, cos, [B, T, 1, hd]);
+  const sinK = op.reshape(g, sin, [B, T, 1, hd]);
+  const rope = (x: Value, c: Value, s: Value) => op.add(g, op.mul(g, x, c), op.mul(g, op.matmul(g, x, rot), s));
+  const attnScale = op.scalar(g, 1 / Math.sqrt(hd), dt);
+
+  const linear = (x: Value, layer: number, target: LoraTarget, module: string, bias = false) => {
+    const wName = layerName(layer, `${module}.weight`);
+    const b = bias ? w.get(layerName(layer, `${module}.bias`)) : null;
+    const y = op.gemm(g, x, w.get(wName), b, { transB: true });
+    const d = opts.delta?.(layer, target, x);
+    return d ? op.add(g, y, d) : y;
+  };
+
+  let h = op.reshape(g, op.gather(g, w.get('model.embed_tokens.weight'), io.ids), [N, spec.hidden]);
+  const present: { k: Value; v: Value }[] = [];
+  for (let i = 0; i < spec.layers; i++) {
+    const x = rmsNorm(g, h, w.get(layerName(i, 'input_layernorm.weight')), spec.eps);
+    let q = op.reshape(g, linear(x, i, 'q', 'self_attn.q_proj', spec.qkvBias), [B, T, KV, G, hd]);
+    let k = op.reshape(g, linear(x, i, 'k', 'self_attn.k_proj', spec.qkvBias), [B, T, KV, hd]);
+    const v = op.reshape(g, linear(x, i, 'v', 'self_attn.v_proj', spec.qkvBias), [B, T, KV, hd]);
+    if (spec.qkNorm) {
+      q = rmsNorm(g, q, w.get(layerName(i, 'self_attn.q_norm.weight')), spec.eps);
+      k = rmsNorm(g, k, w.get(layerName(i, 'self_attn.k_norm.weight')), spec.eps);
+    }
+    q = op.transpose(g, rope(q, cosQ, sinQ), [0, 2, 3, 1, 4]); // [B, KV, G, T, hd]
+    let kc = op.transpose(g, rope(k, cosK, sinK), [0, 2, 1, 3]); // [B, KV, T, hd]
+    let vc = op.transpose(g, v, [0, 2, 1, 3]);
+    if (io.past) {
+      kc = op.concat(g, [io.past[i].k, kc], 2);
+      vc = op.concat(g, [io.past[i].v, vc], 2);
+    }
+    present.push({ k: kc, v: vc });
+    const S = kc.shape[2];
+    const kT = op.reshape(g, op.transpose(g, kc, [0, 1, 3, 2]), [B, KV, 1, hd, S]);
+    const scores = op.add(g, op.mul(g, op.matmul(g, q, kT), attnScale), io.mask); // [B, KV, G, T, S]
+    const probs = op.softmax(g, scores);
+    const ctx = op.matmul(g, probs, op.reshape(g, vc, [B, KV, 1, S, hd])); // [B, KV, G, T, hd]
+    const merged = op.reshape(g, op.transpose(g, ctx, [0, 3, 1, 2, 4]), [N, H * hd]);
+    h = op.add(g, h, linear(merged, i, 'o', 'self_attn.o_proj'));
+
+    const y = rmsNorm(g, h, w.get(layerName(i, 'post_attention_layernorm.weight')), spec.eps);
+    const gate = op.silu(g, linear(y, i, 'gate', 'mlp.gate_proj'));
+    const up = linear(y, i, 'up', 'mlp.up_proj');
+    h = op.add(g, h, linear(op.mul(g, gate, up), i, 'down', 'mlp.down_proj'));
+  }
+  return { hidden: rmsNorm(g, h, w.get('model.norm.weight'), spec.eps), present };
+}
+
+export function lmHead(w: GraphWeights, spec: ModelSpec, hidden: Value): Value {
+  const head = spec.tiedEmbeddings || !w.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  return op.gemm(w.g, hidden, w.get(head), null, { transB: true });
+}

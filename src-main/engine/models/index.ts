@@ -1,0 +1,27 @@
+import { GraftError } from '../errors.js';
+import type { HfConfig } from '../io/hf-config.js';
+import { llamaSpec } from './llama.js';
+import { qwen2Spec } from './qwen2.js';
+import { qwen3Spec } from './qwen3.js';
+import type { ModelSpec } from './spec.js';
+
+const ARCHITECTURES: Record<string, (cfg: HfConfig, file: string) => ModelSpec> = {
+  LlamaForCausalLM: llamaSpec,
+  MistralForCausalLM: llamaSpec,
+  Qwen2ForCausalLM: qwen2Spec,
+  Qwen3ForCausalLM: qwen3Spec,
+};
+
+export function specFromConfig(cfg: HfConfig, file: string): ModelSpec {
+  const arch = cfg.architectures?.[0] ?? '(none)';
+  const make = ARCHITECTURES[arch];
+  if (!make) {
+    throw new GraftError('UNSUPPORTED', `${file}: architecture ${arch} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`, {
+      file,
+      where: 'architectures',
+    });
+  }
+  return make(cfg, file);
+}
+
+export type { ModelSpec } from './spec.js';

@@ -1,0 +1,43 @@
+/**
+ * Base weights as graph initializers. Arrays read from the model file are cached per source, so
+ * several graphs of one model (train step, prefill, decode) read each tensor from disk once.
+ */
+import type { DType, Graph, Value } from '../graph/ir.js';
+import type { WeightSource } from '../io/model-source.js';
+
+const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
+
+export function readWeight(source: WeightSource, name: string): Float32Array {
+  let m = hostCache.get(source);
+  if (!m) hostCache.set(source, (m = new Map()));
+  let w = m.get(name);
+  if (!w) m.set(name, (w = source.readF32(name)));
+  return w;
+}
+
+export class GraphWeights {
+  private readonly values = new Map<string, Value>();
+
+  constructor(
+    readonly g: Graph,
+    readonly source: WeightSource,
+    readonly dtype: DType = 'float32',
+    /** Replacements for some tensors (e.g. merged weights), by HF name. */
+    readonly overrides: ReadonlyMap<string, Float32Array> = new Map(),
+  ) {}
+
+  has(name: string): boolean {
+    return this.overrides.has(name) || this.source.has(name);
+  }
+
+  get(name: string): Value {
+    let v = this.values.get(name);
+    if (!v) {
+      const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
+      const data = this.dtype === 'float64' ? Float64Array.from(f32) : f32;
+      v = this.g.init(name, { dtype: this.dtype, shape: this.source.shape(name), data });
+      this.values.set(name, v);
+    }
+    return v;
+  }
+}

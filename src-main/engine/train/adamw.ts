@@ -1,0 +1,67 @@
+/**
+ * AdamW inside the graph, PyTorch's formulation: decoupled weight decay p ← p − lr·wd·p, bias-corrected
+ * moments, and global gradient-norm clipping. Scalars are graph inputs so a schedule changes the
+ * learning rate without a rebuild. The host passes the bias corrections 1/(1−β₁ᵗ) and 1/(1−β₂ᵗ).
+ */
+import type { DType, Graph, Value } from '../graph/ir.js';
+import * as op from '../ops/index.js';
+
+export const ADAMW_SCALARS = ['lr', 'beta1', 'one_minus_beta1', 'beta2', 'one_minus_beta2', 'eps', 'weight_decay', 'bias_corr1', 'bias_corr2', 'inv_tokens', 'max_grad_norm'] as const;
+export type AdamWScalar = (typeof ADAMW_SCALARS)[number];
+
+export interface AdamWParam {
+  name: string;
+  param: Value;
+  /** Gradient of the summed loss (divided by the token count inside). */
+  grad: Value;
+}
+
+export interface AdamWOutputs {
+  params: Value[];
+  m: Value[];
+  v: Value[];
+  gradNorm: Value;
+}
+
+export function adamwInputs(g: Graph, dtype: DType): Record<AdamWScalar, Value> {
+  return Object.fromEntries(ADAMW_SCALARS.map((n) => [n, g.input(`adamw.${n}`, dtype, [])])) as Record<AdamWScalar, Value>;
+}
+
+export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, Value>): AdamWOutputs {
+  const dtype = ps[0].param.dtype;
+  const m = ps.map((p) => g.input(`m.${p.name}`, dtype, p.param.shape));
+  const v = ps.map((p) => g.input(`v.${p.name}`, dtype, p.param.shape));
+  const grads = ps.map((p) => op.mul(g, p.grad, h.inv_tokens));
+  const sq = grads.map((d) => op.reduceSum(g, op.square(g, d), d.shape.map((_, i) => i)));
+  const gradNorm = op.sqrt(g, sq.reduce((a, b) => op.add(g, a, b)));
+  const coef = op.min(g, op.scalar(g, 1, dtype), op.div(g, h.max_grad_norm, op.add(g, gradNorm, op.scalar(g, 1e-6, dtype))));
+  const out: AdamWOutputs = { params: [], m: [], v: [], gradNorm };
+  ps.forEach((p, i) => {
+    const gc = op.mul(g, grads[i], coef);
+    const m1 = op.add(g, op.mul(g, m[i], h.beta1), op.mul(g, gc, h.one_minus_beta1));
+    const v1 = op.add(g, op.mul(g, v[i], h.beta2), op.mul(g, op.square(g, gc), h.one_minus_beta2));
+    const denom = op.add(g, op.sqrt(g, op.mul(g, v1, h.bias_corr2)), h.eps);
+    const upd = op.add(g, op.div(g, op.mul(g, m1, h.bias_corr1), denom), op.mul(g, p.param, h.weight_decay));
+    out.params.push(op.sub(g, p.param, op.mul(g, upd, h.lr)));
+    out.m.push(m1);
+    out.v.push(v1);
+  });
+  return out;
+}
+
+/** Host-side values of the scalar inputs for one optimizer step. */
+export function adamwScalars(hp: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; maxGradNorm?: number }, tokens: number): Record<AdamWScalar, number> {
+  return {
+    lr: hp.lr,
+    beta1: hp.beta1,
+    one_minus_beta1: 1 - hp.beta1,
+    beta2: hp.beta2,
+    one_minus_beta2: 1 - hp.beta2,
+    eps: hp.eps,
+    weight_decay: hp.weightDecay,
+    bias_corr1: 1 / (1 - Math.pow(hp.beta1, hp.step)),
+    bias_corr2: 1 / (1 - Math.pow(hp.beta2, hp.step)),
+    inv_tokens: 1 / Math.max(tokens, 1),
+    max_grad_norm: hp.maxGradNorm && hp.maxGradNorm > 0 ? hp.maxGradNorm : 3e38,
+  };
+}
