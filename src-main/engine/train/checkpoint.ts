@@ -28,6 +28,8 @@ export interface CheckpointMeta {
   history: StepRecord[];
   /** Everything that must be the same for a resume to continue exactly (data hash, shapes, hyper-parameters). */
   run: Record<string, unknown>;
+  /** The step runner's own counter (it seeds LoRA dropout masks), from TrainerState.counter. */
+  runnerCounter?: number;
 }
 
 const STATE_FILE = 'state.safetensors';
@@ -50,7 +52,7 @@ export function saveCheckpoint(root: string, state: TrainerState, meta: Checkpoi
     const tensors = new Map<string, TensorToWrite>();
     for (const part of PARTS) for (const [k, t] of state[part]) tensors.set(`${part}/${k}`, { dtype: 'F32', shape: t.shape, data: t.data });
     writeFileAtomicSync(join(tmp, STATE_FILE), encodeSafetensors(tensors, { format: 'graft-checkpoint' }));
-    writeFileAtomicSync(join(tmp, META_FILE), [Buffer.from(JSON.stringify(meta, null, 1))]);
+    writeFileAtomicSync(join(tmp, META_FILE), [Buffer.from(JSON.stringify({ ...meta, runnerCounter: state.counter }, null, 1))]);
     fsyncDir(tmp);
     if (existsSync(final)) rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
@@ -92,7 +94,7 @@ export function loadCheckpoint(path: string): { dir: string; state: TrainerState
   if (meta.version !== 1) throw new GraftError('UNSUPPORTED', `${metaFile}: checkpoint version ${meta.version} is not supported`, { file: metaFile });
   const file = join(dir, STATE_FILE);
   const st = openSafetensors(file);
-  const state: TrainerState = { lora: new Map(), m: new Map(), v: new Map() };
+  const state: TrainerState = { lora: new Map(), m: new Map(), v: new Map(), ...(meta.runnerCounter !== undefined ? { counter: meta.runnerCounter } : {}) };
   try {
     for (const full of st.names()) {
       const slash = full.indexOf('/');

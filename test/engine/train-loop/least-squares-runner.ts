@@ -16,6 +16,8 @@ export class LeastSquaresRunner implements StepRunner {
   private mB: Float32Array;
   private vB: Float32Array;
   readonly applied: AdamWHyper[] = [];
+  /** Micro-batches accumulated so far: state a checkpoint must carry (as a real runner's dropout counter). */
+  counter = 0;
 
   constructor(readonly vocab: number, seed = 1) {
     this.A = new Float32Array(vocab * 2);
@@ -60,6 +62,7 @@ export class LeastSquaresRunner implements StepRunner {
   }
 
   async accumulate(batch: TokenBatch) {
+    this.counter++;
     return this.forward(batch, true);
   }
 
@@ -95,7 +98,7 @@ export class LeastSquaresRunner implements StepRunner {
         ['lora_A', { shape: [this.vocab, 2], data: a.slice() }],
         ['lora_B', { shape: [2], data: b.slice() }],
       ]);
-    return { lora: map(this.A, this.B), m: map(this.mA, this.mB), v: map(this.vA, this.vB) };
+    return { lora: map(this.A, this.B), m: map(this.mA, this.mB), v: map(this.vA, this.vB), counter: this.counter };
   }
 
   async setState(s: TrainerState) {
@@ -105,6 +108,7 @@ export class LeastSquaresRunner implements StepRunner {
     this.mB.set(s.m.get('lora_B')!.data);
     this.vA.set(s.v.get('lora_A')!.data);
     this.vB.set(s.v.get('lora_B')!.data);
+    this.counter = s.counter ?? 0;
   }
 
   async dispose() {}

@@ -137,7 +137,8 @@ describe('loop', () => {
 
 describe('checkpoints and resume', () => {
   test('cancel checkpoints; resume replays the uninterrupted curve exactly', async () => {
-    const full = await runTrainingLoop(base({ steps: 12, evalEvery: 4 }));
+    const fullRunner = new LeastSquaresRunner(VOCAB);
+    const full = await runTrainingLoop(base({ runner: fullRunner, steps: 12, evalEvery: 4 }));
 
     const ckDir = join(dir, 'cancel', 'checkpoints');
     const ac = new AbortController();
@@ -155,11 +156,14 @@ describe('checkpoints and resume', () => {
     expect(fromFive.history.map((h) => h.gradNorm)).toEqual(full.history.map((h) => h.gradNorm));
 
     // A fresh runner (new process) picks up from the folder.
-    const resumed = await runTrainingLoop(base({ steps: 12, evalEvery: 4, checkpointDir: ckDir, saveEvery: 5, resumeFrom: join(dir, 'cancel') }));
+    const resumedRunner = new LeastSquaresRunner(VOCAB, 99); // different init: everything must come from the checkpoint
+    const resumed = await runTrainingLoop(base({ runner: resumedRunner, steps: 12, evalEvery: 4, checkpointDir: ckDir, saveEvery: 5, resumeFrom: join(dir, 'cancel') }));
     expect(resumed.steps).toBe(12);
     expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
     expect(resumed.history.map((h) => h.evalLoss)).toEqual(full.history.map((h) => h.evalLoss));
     expect(resumed.tokensSeen).toBe(full.tokensSeen);
+    expect(resumedRunner.counter).toBe(fullRunner.counter);
+    expect(Array.from(resumedRunner.A)).toEqual(Array.from(fullRunner.A));
 
   });
 
