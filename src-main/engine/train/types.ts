@@ -39,6 +39,8 @@ export interface TrainerState {
   lora: TensorMap;
   m: TensorMap;
   v: TensorMap;
+  /** Micro-steps taken, which seeds LoRA dropout masks; save it so a resumed run draws the same masks. */
+  counter?: number;
 }
 
 export interface StepRunner {
