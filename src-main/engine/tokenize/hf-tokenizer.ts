@@ -7,6 +7,9 @@ export interface TokenizerExtras {
   config: Record<string, unknown>;
   bosId: number | null;
   eosIds: number[];
+  /** Token strings resolved to ids against the vocabulary; they take precedence over bosId and join eosIds. */
+  bosToken?: string | null;
+  eosTokens?: string[];
   chatTemplate: string | null;
 }
 
@@ -26,8 +29,10 @@ export class HfTextTokenizer implements TextTokenizer {
     let maxId = -1;
     for (const id of this.inner.get_vocab(true).values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
-    this.bosId = extras.bosId;
-    this.eosIds = [...new Set(extras.eosIds)];
+    const id = (t: string | null | undefined) => (t == null ? null : this.inner.token_to_id(t) ?? null);
+    this.bosId = id(extras.bosToken) ?? extras.bosId;
+    const eosFromTokens = (extras.eosTokens ?? []).map(id).filter((x): x is number => x !== null);
+    this.eosIds = [...new Set([...eosFromTokens, ...extras.eosIds])];
     this.chatTemplate = extras.chatTemplate;
   }
 

@@ -56,19 +56,19 @@ export function loadTokenizerFromDir(dir: string): HfTextTokenizer | null {
   let chatTemplate = pickTemplate(tc.chat_template);
   const jinja = join(dir, 'chat_template.jinja');
   if (!chatTemplate && existsSync(jinja)) chatTemplate = readFileSync(jinja, 'utf8');
-  let tok: HfTextTokenizer;
+  const eosToken = tokenString(tc.eos_token);
   try {
-    tok = new HfTextTokenizer(tj, { config: tc, bosId: null, eosIds: [], chatTemplate });
+    return new HfTextTokenizer(tj, {
+      config: tc,
+      bosToken: tokenString(tc.bos_token),
+      bosId: idList(cfg.bos_token_id)[0] ?? idList(gen.bos_token_id)[0] ?? null,
+      eosTokens: eosToken === null ? [] : [eosToken],
+      eosIds: [...idList(cfg.eos_token_id), ...idList(gen.eos_token_id)],
+      chatTemplate,
+    });
   } catch (err) {
     throw new GraftError('BAD_FILE', `${tjFile}: cannot build a tokenizer (${(err as Error).message})`, { file: tjFile, cause: err });
   }
-  const idOf = (v: unknown) => {
-    const s = tokenString(v);
-    return s === null ? null : tok.tokenId(s);
-  };
-  const bos = idOf(tc.bos_token) ?? idList(cfg.bos_token_id)[0] ?? idList(gen.bos_token_id)[0] ?? null;
-  const eos = [idOf(tc.eos_token), ...idList(cfg.eos_token_id), ...idList(gen.eos_token_id)].filter((x): x is number => x !== null);
-  return new HfTextTokenizer(tj, { config: tc, bosId: bos, eosIds: eos, chatTemplate });
 }
 
 /** Tokenizer embedded in GGUF metadata (tokenizer.ggml.*), null when the file carries none. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadTokenizer, loadTokenizerFromGguf } from '../../../src-main/engine/tokenize/load.js';
 import { openGguf } from '../../../src-main/engine/io/gguf.js';
 import { openModelSource } from '../../../src-main/engine/io/model-source.js';
@@ -100,6 +102,23 @@ describe('tokenizer.json tokenizer (SmolLM2)', () => {
     expect(tok.decode(ids, { skipSpecial: true })).toBe('user\nHi');
     // digits are split one by one by this tokenizer's pre-tokenizer
     expect(tok.encode('12345').map((i) => tok.tokenText(i))).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('takes special tokens and the chat template from tokenizer_config.json or chat_template.jinja', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'graft-tok-'));
+    copyFileSync(`${SMOL}/tokenizer.json`, join(d, 'tokenizer.json'));
+    copyFileSync(`${SMOL}/config.json`, join(d, 'config.json'));
+    const template = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}";
+    writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|im_start|>', eos_token: { content: '<|endoftext|>' }, chat_template: template }));
+    let tok = (await loadTokenizer(d))!;
+    expect(tok.chatTemplate).toBe(template);
+    expect(tok.bosId).toBe(1);
+    expect(tok.eosIds).toEqual([0, 2]); // tokenizer_config's eos_token, then config.json's eos_token_id
+    writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ eos_token: '<|im_end|>' }));
+    writeFileSync(join(d, 'chat_template.jinja'), template);
+    tok = (await loadTokenizer(d))!;
+    expect(tok.chatTemplate).toBe(template);
+    expect(tok.eosIds).toEqual([2]);
   });
 
   it('the same vocabulary carried as GGUF gpt2 metadata tokenizes identically', async () => {
