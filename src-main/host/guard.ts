@@ -26,7 +26,8 @@ export type Refusal = { status: 401 | 403; reason: string };
  */
 export function checkRequest(req: IncomingMessage, port: number, requireOrigin: boolean): Refusal | null {
   const hosts = allowedHosts(port);
-  if (!hosts.includes(req.headers.host ?? '')) return { status: 403, reason: `Host ${JSON.stringify(req.headers.host)} is not this server` };
+  if (!hosts.includes(req.headers.host ?? ''))
+    return { status: 403, reason: `Host ${JSON.stringify(req.headers.host)} is not this server` };
   const origin = req.headers.origin;
   if (origin === undefined) return requireOrigin ? { status: 403, reason: 'Origin header missing' } : null;
   if (!hosts.some((h) => origin === `http://${h}`)) return { status: 403, reason: `Origin ${JSON.stringify(origin)} is not allowed` };

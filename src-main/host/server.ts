@@ -129,7 +129,10 @@ function serveSocket(ws: WebSocket, opts: HostOptions): void {
       send({ type: 'result', id: msg.id, result: await dispatch(opts.handlers, msg.channel, msg.req, { shell: 'browser' }) });
     } else if (msg.type === 'subscribe' && isStreamName(msg.stream) && !subscriptions.has(msg.stream)) {
       const stream = msg.stream;
-      subscriptions.set(stream, opts.events.on(stream, (event) => send({ type: 'event', stream, event })));
+      subscriptions.set(
+        stream,
+        opts.events.on(stream, (event) => send({ type: 'event', stream, event })),
+      );
     } else if (msg.type === 'unsubscribe') {
       subscriptions.get(msg.stream)?.();
       subscriptions.delete(msg.stream);

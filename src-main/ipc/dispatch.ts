@@ -5,12 +5,7 @@ import type { Channel, HandlerContext, HandlerTable, Result } from './contract';
  * Runs one request from an untrusted peer (a renderer or a WebSocket) against the handler table.
  * Never throws: an unknown channel or a failing handler becomes `{ ok: false, error }`.
  */
-export async function dispatch(
-  table: HandlerTable,
-  channel: unknown,
-  req: unknown,
-  ctx: HandlerContext,
-): Promise<Result<unknown>> {
+export async function dispatch(table: HandlerTable, channel: unknown, req: unknown, ctx: HandlerContext): Promise<Result<unknown>> {
   if (typeof channel !== 'string' || !Object.hasOwn(table, channel)) {
     return { ok: false, error: { code: 'NOT_FOUND', message: `Unknown IPC channel ${JSON.stringify(channel)}` } };
   }

@@ -9,9 +9,7 @@ export type ClientMessage =
   | { type: 'subscribe'; stream: string }
   | { type: 'unsubscribe'; stream: string };
 
-export type ServerMessage =
-  | { type: 'result'; id: number; result: Result<unknown> }
-  | { type: 'event'; stream: string; event: unknown };
+export type ServerMessage = { type: 'result'; id: number; result: Result<unknown> } | { type: 'event'; stream: string; event: unknown };
 
 /** Path of the WebSocket endpoint; the per-launch token travels as `?token=`. */
 export const WS_PATH = '/graft-ws';

@@ -13,9 +13,14 @@ export interface Services {
   dispose(): Promise<void>;
 }
 
-export function createServices(app: Omit<AppInfo, 'shell'>): Services {
+export interface ServiceOptions {
+  /** Path of the bundled engine worker in a built app; from source, the TypeScript worker is used. */
+  engineWorker?: string;
+}
+
+export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions = {}): Services {
   const events = new EventHub();
-  const engine = new EngineClient(events);
+  const engine = new EngineClient(events, opts.engineWorker);
   return {
     app,
     events,

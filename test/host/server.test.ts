@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 /** Raw request, so Host and Origin can be set to anything and paths are not normalised. */
-function rawGet(urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawGet(
+  urlPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: host.port, path: urlPath, headers }, (res) => {
       let body = '';
@@ -160,7 +163,7 @@ describe('browser host: WebSocket', () => {
     ws!.close();
   });
 
-  it('drops a closed socket\'s subscriptions', async () => {
+  it("drops a closed socket's subscriptions", async () => {
     const { ws } = await connect(`?token=${host.token}`, host.origin);
     const peer = new Peer(ws!);
     const before = services.events.listenerCount('engine.status');

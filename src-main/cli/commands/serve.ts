@@ -14,7 +14,11 @@ const DEFAULT_PORT = 5199;
 
 function openInBrowser(url: string): void {
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
   spawn(cmd, args, { stdio: 'ignore', detached: true })
     .on('error', () => console.error(`graft serve: could not open a browser; open the URL above by hand`))
     .unref();
@@ -39,7 +43,8 @@ async function serve(opts: { port: number; renderer: string; open?: boolean }): 
   const services = createServices({ name: pkg.name, version: pkg.version, platform: process.platform });
   const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events }).catch(
     (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') throw new GraftError('IO', `Port ${opts.port} is in use; pick another with --port (0 = any free port)`);
+      if (err.code === 'EADDRINUSE')
+        throw new GraftError('IO', `Port ${opts.port} is in use; pick another with --port (0 = any free port)`);
       throw err;
     },
   );

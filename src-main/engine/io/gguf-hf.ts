@@ -91,7 +91,7 @@ function num(md: Record<string, GgufValue>, key: string): number | undefined {
 }
 
 /** An HF-style config.json object from GGUF metadata, so one model builder serves both formats. */
-export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<string>, file: string): HfConfig {
+export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<string>, file: string, ropeFreqs?: Float32Array): HfConfig {
   const arch = md['general.architecture'];
   if (typeof arch !== 'string' || !GGUF_ARCHITECTURES[arch]) {
     throw new GraftError('UNSUPPORTED', `${file}: GGUF architecture ${JSON.stringify(arch)} is not supported (supported: ${Object.keys(GGUF_ARCHITECTURES).join(', ')})`, { file, where: 'general.architecture' });
@@ -132,5 +132,43 @@ export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<s
     config.rope_scaling = { rope_type: scaling, type: scaling, factor };
     config.rope_parameters = { ...config.rope_parameters, rope_type: scaling, factor };
   }
+  if (ropeFreqs) {
+    const llama3 = llama3ScalingFromRopeFreqs(ropeFreqs, config.head_dim!, ropeTheta, file);
+    config.rope_scaling = { rope_type: 'llama3', ...llama3 };
+    config.rope_parameters = { rope_theta: ropeTheta, rope_type: 'llama3', ...llama3 };
+  }
   return config;
+}
+
+/** Per-frequency divisors of Llama 3 rope scaling (what llama.cpp stores as rope_freqs), from HF's definition. */
+export function llama3RopeFactors(headDim: number, theta: number, p: { factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number }): Float32Array {
+  const out = new Float32Array(headDim / 2);
+  const lowWavelen = p.original_max_position_embeddings / p.low_freq_factor;
+  const highWavelen = p.original_max_position_embeddings / p.high_freq_factor;
+  for (let i = 0; i < out.length; i++) {
+    const wavelen = 2 * Math.PI * theta ** ((2 * i) / headDim);
+    if (wavelen < highWavelen) out[i] = 1;
+    else if (wavelen > lowWavelen) out[i] = p.factor;
+    else {
+      const smooth = (p.original_max_position_embeddings / wavelen - p.low_freq_factor) / (p.high_freq_factor - p.low_freq_factor);
+      out[i] = 1 / ((1 - smooth) / p.factor + smooth);
+    }
+  }
+  return out;
+}
+
+/**
+ * llama.cpp keeps Llama 3.1+ rope scaling only as the rope_freqs tensor; HF needs the parameters. Find the
+ * standard parameters that reproduce the tensor, or refuse rather than run with a wrong rope.
+ */
+function llama3ScalingFromRopeFreqs(freqs: Float32Array, headDim: number, theta: number, file: string) {
+  const factor = freqs.reduce((a, b) => Math.max(a, b), 1);
+  for (const original of [8192, 4096, 2048, 16384, 32768]) {
+    for (const [low, high] of [[1, 4], [1, 2], [1, 8]]) {
+      const p = { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: original };
+      const want = llama3RopeFactors(headDim, theta, p);
+      if (want.length === freqs.length && want.every((v, i) => Math.abs(v - freqs[i]) <= 1e-3 * v)) return p;
+    }
+  }
+  throw new GraftError('UNSUPPORTED', `${file}: rope_freqs.weight does not match Llama 3 rope scaling with standard parameters`, { file, where: 'rope_freqs.weight' });
 }

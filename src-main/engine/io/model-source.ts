@@ -127,7 +127,8 @@ class GgufSource implements WeightSource {
       const hf = ggufToHfName(n);
       if (hf) this.toGguf.set(hf, n);
     }
-    this.config = configFromGguf(g.metadata, new Set(g.names()), path);
+    const ropeFreqs = g.has('rope_freqs.weight') ? g.readF32('rope_freqs.weight') : undefined;
+    this.config = configFromGguf(g.metadata, new Set(g.names()), path, ropeFreqs);
   }
   private gname(name: string): string {
     const n = this.toGguf.get(name);

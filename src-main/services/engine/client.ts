@@ -12,17 +12,17 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** Where the worker's code is: the bundled file next to a built main, or the TypeScript source via tsx. */
-function workerSpec(): { file: string; workerData?: unknown } {
-  const here = fileURLToPath(import.meta.url);
-  const dir = path.dirname(here);
-  if (here.endsWith('.ts')) {
-    return {
-      file: path.join(dir, 'tsx-worker.mjs'),
-      workerData: { graftEntry: pathToFileURL(path.join(dir, 'worker.ts')).href },
-    };
-  }
-  return { file: path.join(dir, 'engine-worker.js') };
+/**
+ * Where the worker's code is: the bundle a built app names (out/main/engine-worker.js), or else the
+ * TypeScript source, loaded through tsx (CLI, tests).
+ */
+function workerSpec(bundled: string | undefined): { file: string; workerData?: unknown } {
+  if (bundled) return { file: bundled };
+  const dir = path.dirname(fileURLToPath(import.meta.url));
+  return {
+    file: path.join(dir, 'tsx-worker.mjs'),
+    workerData: { graftEntry: pathToFileURL(path.join(dir, 'worker.ts')).href },
+  };
 }
 
 /**
@@ -36,7 +36,10 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private current: EngineStatus = { state: 'stopped' };
 
-  constructor(private readonly events: EventHub) {}
+  constructor(
+    private readonly events: EventHub,
+    private readonly bundledWorker?: string,
+  ) {}
 
   get status(): EngineStatus {
     return this.current;
@@ -54,7 +57,7 @@ export class EngineClient {
 
   start(): Promise<void> {
     if (this.ready) return this.ready;
-    const spec = workerSpec();
+    const spec = workerSpec(this.bundledWorker);
     const worker = new Worker(spec.file, { workerData: spec.workerData });
     this.worker = worker;
     this.setStatus({ state: 'starting' });

@@ -114,3 +114,24 @@ describe('openModelSource: GGUF', () => {
     await expectGraftError(() => openModelSource(join(d, 'gpt.gguf')), 'UNSUPPORTED', join(d, 'gpt.gguf'), 'gpt2');
   });
 });
+
+describe('GGUF Llama 3 rope scaling (rope_freqs tensor)', () => {
+  it('recovers llama3 rope parameters from rope_freqs, refuses factors it cannot explain', async () => {
+    const { llama3RopeFactors } = await import('../../../src-main/engine/io/gguf-hf.js');
+    const g = openGguf(STORIES);
+    const d = tmp('rope');
+    const params = { factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
+    const tensors = g.names().map((n) => ({ name: n, shape: g.info(n).shape, type: 'F32' as const, data: g.readF32(n) }));
+    const theta = 500000;
+    const factors = llama3RopeFactors(8, theta, params);
+    expect(factors[0]).toBe(1); // highest frequency untouched
+    expect(factors[3]).toBe(8); // lowest frequency divided by the factor
+    await writeGguf(join(d, 'l3.gguf'), { ...g.metadata, 'llama.rope.freq_base': theta }, [...tensors, { name: 'rope_freqs.weight', shape: [4], type: 'F32', data: factors }]);
+    const src = await openModelSource(join(d, 'l3.gguf'));
+    expect(src.config.rope_scaling).toEqual({ rope_type: 'llama3', ...params });
+    expect(src.config.rope_parameters).toEqual({ rope_theta: theta, rope_type: 'llama3', ...params });
+    expect(src.names()).not.toContain('rope_freqs.weight');
+    await writeGguf(join(d, 'odd.gguf'), g.metadata, [...tensors, { name: 'rope_freqs.weight', shape: [4], type: 'F32', data: Float32Array.from([1, 3, 1, 2]) }]);
+    await expectGraftError(() => openModelSource(join(d, 'odd.gguf')), 'UNSUPPORTED', 'odd.gguf', 'rope_freqs');
+  });
+});

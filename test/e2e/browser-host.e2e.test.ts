@@ -1,0 +1,151 @@
+/**
+ * The browser host end to end: `graft serve` as a real process, Debian's Chromium driven by Playwright,
+ * every screen visited and screenshotted, the status bar checked against the engine's own answer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { DeviceInfo } from '../../src-main/ipc/contract';
+import { WS_PATH } from '../../src-main/ipc/wire';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, E2E_REQUIRED, ROOT, chromiumAvailable, requireBuilt, screensDir } from './env';
+
+const SCREENS = [
+  { id: 'models', label: 'Models' },
+  { id: 'datasets', label: 'Datasets' },
+  { id: 'train', label: 'Train' },
+  { id: 'adapters', label: 'Adapters' },
+  { id: 'chat', label: 'Chat' },
+];
+const KIND_LABEL: Record<string, string> = { cpu: 'CPU', webgpu: 'GPU (WebGPU)' };
+
+const hasChromium = chromiumAvailable();
+
+/** Starts `graft serve --port 0` and resolves with the URL it prints. */
+function startServe(): Promise<{ proc: ChildProcess; url: string }> {
+  const rendererDir = path.dirname(requireBuilt('out/renderer/index.html'));
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin/graft.mjs'), 'serve', '--port', '0', '--renderer', rendererDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out);
+      if (m) resolve({ proc, url: m[1] });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`graft serve exited with ${code} before printing a URL:\n${out}`)));
+  });
+}
+
+/** The engine's device, asked directly over the host's WebSocket (as the page does). */
+function askDevice(url: string): Promise<DeviceInfo> {
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}${WS_PATH}?token=${u.searchParams.get('token')}`, { origin: u.origin });
+  return new Promise((resolve, reject) => {
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'invoke', id: 1, channel: 'engine.device', req: { pref: 'auto' } })));
+    ws.on('message', (d) => {
+      const msg = JSON.parse(d.toString());
+      ws.close();
+      if (msg.result?.ok) resolve(msg.result.value);
+      else reject(new Error(JSON.stringify(msg)));
+    });
+    ws.on('error', reject);
+  });
+}
+
+describe.skipIf(!hasChromium)('browser host e2e (Chromium)', () => {
+  let serve: { proc: ChildProcess; url: string };
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    serve = await startServe();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1200, height: 760 }, colorScheme: 'light' });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+    await page.goto(serve.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (serve?.proc.exitCode === null) {
+      const exited = new Promise((r) => serve.proc.once('exit', r));
+      serve.proc.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('shows the engine device in the status bar, fetched over IPC', async () => {
+    const expected = await askDevice(serve.url);
+    const device = page.getByTestId('device');
+    await expect.poll(() => device.innerText(), { timeout: 60_000 }).toContain(expected.name);
+    expect(await device.innerText()).toContain(KIND_LABEL[expected.kind] ?? expected.kind);
+    expect(await device.innerText()).toContain(`${expected.ep} EP`);
+    // The engine's status arrives over the subscription stream.
+    await expect.poll(() => page.getByTestId('engine-state').innerText()).toBe('engine ready');
+    // CI installs lavapipe: there the engine must find a WebGPU adapter.
+    if (E2E_REQUIRED) expect(expected.kind).toBe('webgpu');
+  });
+
+  it('takes the token out of the address bar', () => {
+    expect(page.url()).not.toContain('token=');
+  });
+
+  it('visits every screen and saves a screenshot of each', async () => {
+    const dir = screensDir();
+    for (const s of SCREENS) {
+      await page.getByRole('link', { name: s.label, exact: true }).click();
+      await expect.poll(() => page.locator('main').getAttribute('data-screen')).toBe(s.id);
+      expect(page.url()).toMatch(new RegExp(`#/${s.id}$`));
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe(s.label);
+      expect(await page.locator('main').innerText()).toContain('Not built yet');
+      expect(await page.getByRole('link', { name: s.label, exact: true }).getAttribute('aria-current')).toBe('page');
+      await page.screenshot({ path: path.join(dir, `${s.id}.png`) });
+    }
+  });
+
+  it('keeps working after a reload of the tab', async () => {
+    await page.reload();
+    await expect.poll(() => page.getByTestId('engine-state').innerText(), { timeout: 60_000 }).toBe('engine ready');
+    expect(await page.locator('main').getAttribute('data-screen')).toBe('chat');
+  });
+
+  it('follows the OS colour scheme', async () => {
+    const dark = await browser.newPage({ viewport: { width: 1200, height: 760 }, colorScheme: 'dark' });
+    await dark.goto(`${serve.url}#/train`);
+    // A string expression: it runs in the page, whose DOM types this Node-typed project does not load.
+    const bg = (p: Page) => p.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(await bg(dark)).toBe('rgb(23, 24, 28)');
+    expect(await bg(page)).toBe('rgb(247, 247, 248)');
+    await expect.poll(() => dark.getByTestId('engine-state').innerText(), { timeout: 60_000 }).toBe('engine ready');
+    await dark.screenshot({ path: path.join(screensDir(), 'train-dark.png') });
+    await dark.close();
+  });
+
+  it('tells a page opened without the token how to get in', async () => {
+    const ctx = await browser.newContext();
+    const bare = await ctx.newPage();
+    await bare.goto(new URL(serve.url).origin + '/');
+    await expect.poll(() => bare.getByTestId('device').innerText()).toContain('open the URL that `graft serve` printed');
+    await ctx.close();
+  });
+
+  it('raised no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+if (!hasChromium) {
+  describe('browser host e2e (Chromium)', () => {
+    it.skip(CHROMIUM_MISSING_HELP, () => undefined);
+  });
+}
