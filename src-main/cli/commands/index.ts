@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerDataset } from './dataset';
 import { registerServe } from './serve';
+import { registerTrain } from './train';
 
 /** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [registerServe];
+export const registrars: CommandRegistrar[] = [registerServe, registerDataset, registerTrain];

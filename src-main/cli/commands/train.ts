@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { LORA_TARGETS, type LoraTarget } from '../../engine/adapters/lora-config';
+import { GraftError } from '../../engine/errors';
+import { SCHEDULES } from '../../engine/train/schedule';
+import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
+import { addDataFlags, columnsOf, readTemplate, type DataFlags } from './dataset';
+import type { CommandRegistrar } from './index';
+import { choiceFlag, intFlag, numFlag } from './parse-flags';
+import { ProgressPrinter } from './train-progress';
+
+interface TrainFlags extends DataFlags {
+  model?: string;
+  data?: string;
+  out: string;
+  method: 'lora' | 'qlora';
+  rank: number;
+  alpha?: number;
+  dropout: number;
+  targets: string;
+  rslora?: boolean;
+  lr: number;
+  steps?: number;
+  epochs?: number;
+  batch: number;
+  gradAccum: number;
+  seqLen: number;
+  warmup: number;
+  schedule: TrainAdapterOptions['schedule'];
+  valSplit: number;
+  evalEvery: number;
+  evalBatches?: number;
+  saveEvery: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  pack?: boolean;
+  resume?: string;
+  seed: number;
+  device: TrainAdapterOptions['device'];
+  memoryLimit?: number;
+  json?: boolean;
+}
+
+function parseTargets(v: string): LoraTarget[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((t) => !LORA_TARGETS.includes(t as LoraTarget));
+  if (bad !== undefined || list.length === 0) throw new GraftError('BAD_INPUT', `--targets takes a comma list of ${LORA_TARGETS.join(',')}; got "${v}"`, { where: '--targets' });
+  return LORA_TARGETS.filter((t) => list.includes(t));
+}
+
+/** With --resume, the model and data of the interrupted run are found in its graft settings when not given. */
+function resumeDefaults(dir: string): { model?: string; data?: string } {
+  try {
+    return JSON.parse(readFileSync(`${dir}/checkpoints/run.json`, 'utf8')) as { model?: string; data?: string };
+  } catch {
+    return {};
+  }
+}
+
+async function train(flags: TrainFlags): Promise<void> {
+  const fromRun = flags.resume ? resumeDefaults(flags.resume) : {};
+  const model = flags.model ?? fromRun.model;
+  const data = flags.data ?? fromRun.data;
+  if (!model) throw new GraftError('BAD_INPUT', 'graft train needs --model PATH (a model folder or .gguf file)', { where: '--model' });
+  if (!data) throw new GraftError('BAD_INPUT', 'graft train needs --data FILE', { where: '--data' });
+  if (flags.steps !== undefined && flags.epochs !== undefined) throw new GraftError('BAD_INPUT', 'give --steps or --epochs, not both', { where: '--steps' });
+  const printer = new ProgressPrinter();
+  const json = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await trainAdapter(
+      {
+        model,
+        data,
+        out: flags.out,
+        format: flags.format,
+        columns: columnsOf(flags),
+        textSplit: flags.textSplit,
+        lossOn: flags.lossOn,
+        chatTemplate: await readTemplate(flags.chatTemplate),
+        pack: flags.pack,
+        method: flags.method,
+        lora: { r: flags.rank, alpha: flags.alpha ?? 2 * flags.rank, dropout: flags.dropout, targets: parseTargets(flags.targets), rslora: Boolean(flags.rslora) },
+        lr: flags.lr,
+        steps: flags.steps,
+        epochs: flags.epochs,
+        batch: flags.batch,
+        gradAccum: flags.gradAccum,
+        seqLen: flags.seqLen,
+        warmup: flags.warmup,
+        schedule: flags.schedule,
+        valSplit: flags.valSplit,
+        evalEvery: flags.evalEvery,
+        maxEvalBatches: flags.evalBatches,
+        saveEvery: flags.saveEvery,
+        weightDecay: flags.weightDecay,
+        maxGradNorm: flags.maxGradNorm,
+        resume: flags.resume,
+        seed: flags.seed,
+        device: flags.device,
+        memoryLimit: flags.memoryLimit,
+      },
+      {
+        signal: ac.signal,
+        onEvent: (e) => (flags.json ? json(e) : printer.event(e)),
+        onWarning: (w) => (flags.json ? json({ type: 'warning', message: w }) : printer.warn(w)),
+        onMemoryEstimate: (e, available) => (flags.json ? json({ type: 'memory', ...e, available }) : printer.memory(e, available)),
+      },
+    );
+    if (result.cancelled) process.exitCode = 130;
+    else if (flags.json) json({ type: 'result', out: result.out, device: result.device, steps: result.steps, finalLoss: result.finalLoss, finalEvalLoss: result.finalEvalLoss });
+    else console.error(`adapter written to ${result.out} (${result.device})`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export const registerTrain: CommandRegistrar = (program: Command) => {
+  addDataFlags(
+    program
+      .command('train')
+      .description('fine-tune a LoRA adapter on a dataset; Ctrl-C checkpoints, --resume continues')
+      .option('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
+      .option('--data <file>', 'dataset: .jsonl/.json (messages, alpaca, sharegpt, text), .csv/.tsv, .txt')
+      .requiredOption('--out <dir>', 'where the adapter (and checkpoints/) go'),
+  )
+    .option('--method <m>', 'lora | qlora', choiceFlag('--method', ['lora', 'qlora'] as const), 'lora')
+    .option('--rank <n>', 'LoRA rank r', intFlag('--rank', 1), 16)
+    .option('--alpha <n>', 'LoRA alpha (default 2 × rank)', numFlag('--alpha', 0))
+    .option('--dropout <x>', 'LoRA dropout', numFlag('--dropout', 0, 0.99), 0)
+    .option('--targets <list>', `modules to adapt: ${LORA_TARGETS.join(',')}`, LORA_TARGETS.join(','))
+    .option('--rslora', 'scale by alpha/sqrt(r)')
+    .option('--lr <x>', 'peak learning rate', numFlag('--lr', 0), 2e-4)
+    .option('--steps <n>', 'optimizer steps', intFlag('--steps', 1))
+    .option('--epochs <n>', 'passes over the data (default 1 when --steps is not given)', numFlag('--epochs', 0))
+    .option('--batch <n>', 'micro-batch rows', intFlag('--batch', 1), 4)
+    .option('--grad-accum <n>', 'micro-batches per optimizer step', intFlag('--grad-accum', 1), 1)
+    .option('--seq-len <n>', 'tokens per row (longer rows are cut)', intFlag('--seq-len', 2), 512)
+    .option('--warmup <n>', 'warm-up steps', intFlag('--warmup', 0), 0)
+    .option('--schedule <s>', SCHEDULES.join(' | '), choiceFlag('--schedule', SCHEDULES), 'cosine')
+    .option('--val-split <x>', 'fraction held out for evaluation', numFlag('--val-split', 0, 0.9), 0)
+    .option('--eval-every <n>', 'evaluate every N steps (0: only at the end)', intFlag('--eval-every', 0), 0)
+    .option('--eval-batches <n>', 'cap on validation micro-batches per evaluation', intFlag('--eval-batches', 1))
+    .option('--save-every <n>', 'checkpoint every N steps (0: never)', intFlag('--save-every', 0), 0)
+    .option('--weight-decay <x>', 'AdamW weight decay', numFlag('--weight-decay', 0), 0)
+    .option('--max-grad-norm <x>', 'clip the gradient norm (0: off)', numFlag('--max-grad-norm', 0), 1)
+    .option('--pack', 'pack short examples together into full rows')
+    .option('--resume <dir>', 'continue an interrupted run from its --out folder or a checkpoint')
+    .option('--seed <n>', 'random seed (data order, split, LoRA init, dropout)', intFlag('--seed', 0), 0)
+    .option('--device <d>', 'auto | cpu | gpu', choiceFlag('--device', ['auto', 'cpu', 'gpu'] as const), 'auto')
+    .option('--memory-limit <bytes>', 'refuse to start if the estimate exceeds this many bytes', numFlag('--memory-limit', 1))
+    .option('--json', 'print JSON lines (events) on stdout instead of a progress bar')
+    .action(train);
+};

@@ -1,0 +1,187 @@
+import { freemem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { LoraConfig } from '../adapters/lora-config.js';
+import { prepareDataset } from '../data/prepare.js';
+import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
+import { GraftError } from '../errors.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import { openModelSource, type WeightSource } from '../io/model-source.js';
+import type { DevicePref } from '../runtime/device.js';
+import type { TrainControl } from './control.js';
+import type { TrainEvent } from './events.js';
+import { assertFits, estimateTrainingMemory, type MemoryEstimate } from './memory-estimate.js';
+import { modelContentHash, writeTrainingResult } from './result.js';
+import type { ScheduleKind } from './schedule.js';
+import { createStepRunner } from './step-runner.js';
+import { runTrainingLoop, type TrainLoopResult } from './trainer.js';
+import type { StepRunner } from './types.js';
+
+export interface TrainAdapterOptions {
+  model: string;
+  data: string;
+  out: string;
+  format?: DatasetFormat | 'auto';
+  columns?: ColumnMapping;
+  textSplit?: TextSplit;
+  chatTemplate?: string;
+  lossOn?: 'assistant' | 'all';
+  pack?: boolean;
+  method?: 'lora' | 'qlora';
+  lora: LoraConfig;
+  lr: number;
+  steps?: number;
+  epochs?: number;
+  batch: number;
+  gradAccum: number;
+  seqLen: number;
+  warmup: number;
+  schedule: ScheduleKind;
+  valSplit: number;
+  evalEvery: number;
+  maxEvalBatches?: number;
+  saveEvery: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  beta1?: number;
+  beta2?: number;
+  resume?: string;
+  seed: number;
+  device: DevicePref;
+  /** Bytes the estimate must fit in; free system memory by default. */
+  memoryLimit?: number;
+}
+
+export interface TrainAdapterHooks {
+  onEvent?: (e: TrainEvent) => void;
+  onWarning?: (msg: string) => void;
+  /** Called with the estimate before anything heavy is loaded. */
+  onMemoryEstimate?: (e: MemoryEstimate, available: number) => void;
+  signal?: AbortSignal;
+  control?: TrainControl;
+}
+
+export interface TrainAdapterResult extends TrainLoopResult {
+  out: string;
+  device: string;
+}
+
+/**
+ * From a model and a dataset file to an adapter folder: tokenizer from the model, dataset prepared and split,
+ * memory checked, the step runner built, the loop run (with checkpoints in <out>/checkpoints), and the PEFT
+ * folder + graft.json written to <out> when the run completes.
+ */
+export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
+  if ((o.method ?? 'lora') === 'qlora') {
+    throw new GraftError('UNSUPPORTED', 'QLoRA training is not available yet in this build; use --method lora', { where: '--method' });
+  }
+  const source = await openModelSource(o.model);
+  let runner: StepRunner | null = null;
+  try {
+    const tokenizer = await source.tokenizer();
+    if (!tokenizer) throw new GraftError('NOT_FOUND', `${o.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: o.model });
+
+    const estimate = estimateTrainingMemory({ config: source.config, lora: o.lora, batch: o.batch, seqLen: o.seqLen, paramCount: paramCount(source) });
+    const available = o.memoryLimit ?? freemem();
+    hooks.onMemoryEstimate?.(estimate, available);
+    assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
+
+    const data = await prepareDataset(o.data, tokenizer, {
+      format: o.format,
+      columns: o.columns,
+      textSplit: o.textSplit,
+      chatTemplate: o.chatTemplate,
+      lossOn: o.lossOn,
+      seqLen: o.seqLen,
+      valSplit: o.valSplit,
+      pack: o.pack,
+      seed: o.seed,
+    });
+    for (const w of data.totals.warnings) hooks.onWarning?.(w);
+    if (data.totals.dropped) {
+      const first = data.totals.issues[0];
+      hooks.onWarning?.(`${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); run \`graft dataset inspect\` for all`);
+    }
+    const baseHash = await modelContentHash(o.model);
+    const hyper = {
+      lr: o.lr,
+      steps: o.steps ?? null,
+      epochs: o.steps === undefined ? (o.epochs ?? 1) : null,
+      batch: o.batch,
+      gradAccum: o.gradAccum,
+      seqLen: o.seqLen,
+      warmup: o.warmup,
+      schedule: o.schedule,
+      valSplit: o.valSplit,
+      weightDecay: o.weightDecay ?? 0,
+      maxGradNorm: o.maxGradNorm ?? 0,
+      beta1: o.beta1 ?? 0.9,
+      beta2: o.beta2 ?? 0.999,
+      seed: o.seed,
+      lossOn: o.lossOn ?? 'assistant',
+      pack: o.pack ?? false,
+    };
+    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora: o.lora, ...hyper };
+
+    // Lets `graft train --resume DIR` find the model and data without repeating them.
+    writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify({ model: resolve(o.model), data: resolve(o.data) }) + '\n')]);
+    const stepRunner = await createStepRunner({ source, lora: o.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed });
+    runner = stepRunner;
+    const device = `${stepRunner.device.kind} (${stepRunner.device.name})`;
+    const result = await runTrainingLoop({
+      runner,
+      train: data.train,
+      val: data.val,
+      batch: o.batch,
+      seqLen: o.seqLen,
+      gradAccum: o.gradAccum,
+      padId: tokenizer.eosIds[0] ?? 0,
+      steps: o.steps,
+      epochs: o.epochs,
+      lr: o.lr,
+      warmup: o.warmup,
+      schedule: o.schedule,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      weightDecay: o.weightDecay,
+      maxGradNorm: o.maxGradNorm,
+      evalEvery: o.evalEvery,
+      maxEvalBatches: o.maxEvalBatches,
+      saveEvery: o.saveEvery,
+      checkpointDir: join(o.out, 'checkpoints'),
+      seed: o.seed,
+      run,
+      resumeFrom: o.resume,
+      signal: hooks.signal,
+      control: hooks.control,
+      onEvent: hooks.onEvent,
+    });
+    if (!result.cancelled) {
+      const state = await runner.getState();
+      await writeTrainingResult(o.out, state.lora, {
+        name: basename(resolve(o.out)),
+        base: { id: o.model, arch: source.config.architectures?.[0] ?? source.config.model_type ?? 'unknown', hash: baseHash },
+        dataset: { name: data.name, hash: data.sha256 },
+        method: o.method ?? 'lora',
+        lora: o.lora,
+        hyperparameters: { ...hyper, steps: result.totalSteps },
+        finalTrainLoss: result.finalLoss,
+        finalEvalLoss: result.finalEvalLoss,
+        tokensSeen: result.tokensSeen,
+        steps: result.steps,
+        durationMs: result.elapsedMs,
+        device,
+        history: result.history,
+      });
+    }
+    return { ...result, out: o.out, device };
+  } finally {
+    await runner?.dispose();
+    source.close();
+  }
+}
+
+function paramCount(source: WeightSource): number {
+  let n = 0;
+  for (const name of source.names()) n += source.shape(name).reduce((a, b) => a * b, 1);
+  return n;
+}
