@@ -84,7 +84,11 @@ export function tokenizerJsonFromGguf(md: Record<string, GgufValue>, file: strin
       tokenizerJson: {
         version: '1.0',
         added_tokens: added,
-        normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+        // add_space_prefix (default true) is SentencePiece's dummy prefix: '▁' before the text
+        normalizer: { type: 'Sequence', normalizers: [
+          ...(md['tokenizer.ggml.add_space_prefix'] === false ? [] : [{ type: 'Prepend', prepend: '▁' }]),
+          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+        ] },
         pre_tokenizer: null,
         post_processor: postProcessor,
         decoder: {
@@ -93,7 +97,7 @@ export function tokenizerJsonFromGguf(md: Record<string, GgufValue>, file: strin
             { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
             { type: 'ByteFallback' },
             { type: 'Fuse' },
-            { type: 'Strip', content: ' ', start: 1, stop: 0 },
+            ...(md['tokenizer.ggml.add_space_prefix'] === false ? [] : [{ type: 'Strip', content: ' ', start: 1, stop: 0 }]),
           ],
         },
         model: {

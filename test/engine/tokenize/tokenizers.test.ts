@@ -81,6 +81,14 @@ describe('GGUF SentencePiece tokenizer (stories260K)', () => {
     for (const t of texts) expect(tok.encode(t, { addSpecial: false })).toEqual(referenceSpm(t, tokens, scores, types));
   });
 
+  it('tokenizer.ggml.add_space_prefix=false drops the dummy prefix', () => {
+    const md = { ...openGguf(STORIES).metadata, 'tokenizer.ggml.add_space_prefix': false };
+    const tok = loadTokenizerFromGguf(md, STORIES)!;
+    const ids = tok.encode('Once upon', { addSpecial: false });
+    expect(tok.tokenText(ids[0])).not.toMatch(/^▁/);
+    expect(tok.decode(ids)).toBe('Once upon');
+  });
+
   it('WeightSource.tokenizer() of a GGUF model gives the same tokenizer', async () => {
     const src = await openModelSource(STORIES);
     const tok = (await src.tokenizer())!;
