@@ -20,8 +20,14 @@ export interface DecoderInputs {
   positions: Value;
   /** [B, 1, 1, T, S] additive attention mask (0 or a large negative), S = past + T. */
   mask: Value;
-  /** Per layer, cached keys and values [B, KV, P, hd] from earlier steps (inference only). */
+  /** Per layer, cached keys and values [B, KV, P, hd] from earlier steps, extended by concatenation. */
   past?: { k: Value; v: Value }[];
+  /**
+   * Per layer, a fixed-capacity cache [B, KV, C, hd] written in place at `writeIndex` ([B, KV, T, hd]
+   * int32, each entry the position to write): shapes stay static, so one session serves every step.
+   */
+  cache?: { k: Value; v: Value }[];
+  writeIndex?: Value;
 }
 
 export interface DecoderOutputs {
@@ -91,6 +97,9 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     if (io.past) {
       kc = op.concat(g, [io.past[i].k, kc], 2);
       vc = op.concat(g, [io.past[i].v, vc], 2);
+    } else if (io.cache && io.writeIndex) {
+      kc = op.scatterElements(g, io.cache[i].k, io.writeIndex, kc, 2);
+      vc = op.scatterElements(g, io.cache[i].v, io.writeIndex, vc, 2);
     }
     present.push({ k: kc, v: vc });
     const S = kc.shape[2];

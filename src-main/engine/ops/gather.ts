@@ -15,3 +15,8 @@ defineGrad('Gather', (_g, n, _dy, needs) => {
   if (needs[0]) throw new Error(`gradient through Gather data (${n.inputs[0]!.name}) is not supported: embeddings are frozen`);
   return [null, null];
 });
+
+/** Writes `updates` into a copy of `data` at `indices` along `axis` (the KV cache write). */
+export function scatterElements(g: Graph, data: Value, indices: Value, updates: Value, axis: number): Value {
+  return g.add('ScatterElements', [data, indices, updates], [{ dtype: data.dtype, shape: data.shape }], { axis: { i: normAxis(axis, data.shape.length) } })[0];
+}

@@ -1,0 +1,142 @@
+/**
+ * Runs prefill and decode over one set of device-resident KV caches. Rows are left-padded to a
+ * common prompt length (padding is masked out and position ids start after it), so every row's
+ * newest token sits in the same slot and one decode step serves all rows.
+ */
+import type { RowLoraLayout } from '../adapters/row-lora.js';
+import { GraftError } from '../errors.js';
+import type { LoadedModel } from '../model.js';
+import type { DeviceInfo } from '../runtime/device.js';
+import { GraphSession } from '../runtime/session.js';
+import type { Feed, HostTensor } from '../runtime/tensors.js';
+import { toDeviceAll } from '../runtime/transfer.js';
+import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
+
+const NEG = -1e9;
+
+export interface KvDecoderOpts {
+  device: DeviceInfo;
+  rows: number;
+  capacity: number;
+  lora: RowLoraLayout | null;
+  overrides?: ReadonlyMap<string, Float32Array>;
+}
+
+export class KvDecoder {
+  private sessions = new Map<number, Promise<GraphSession>>();
+  private cache: Record<string, Feed> = {};
+  private loraFeeds: Record<string, Feed> = {};
+  /** Slots used so far (the same for every row). */
+  length = 0;
+  /** Leading padding slots of each row. */
+  private pad: number[] = [];
+
+  constructor(
+    readonly model: LoadedModel,
+    readonly opts: KvDecoderOpts,
+  ) {}
+
+  get capacity(): number {
+    return this.opts.capacity;
+  }
+
+  private session(tokens: number): Promise<GraphSession> {
+    let s = this.sessions.get(tokens);
+    if (!s) {
+      const g = buildDecodeGraph({ spec: this.model.spec, source: this.model.source, batch: this.opts.rows, tokens, capacity: this.opts.capacity, lora: this.opts.lora, overrides: this.opts.overrides });
+      const keep = g.outputs.map((o) => o.name).filter((n) => n !== 'logits');
+      s = GraphSession.create(g, { device: this.opts.device, keepOnDevice: keep });
+      this.sessions.set(tokens, s);
+    }
+    return s;
+  }
+
+  /** Per-row adapter inputs (from rowLoraFeeds); uploaded once, reused by every step. */
+  async setLora(feeds: Record<string, HostTensor>): Promise<void> {
+    const names = Object.keys(feeds);
+    const dev = await toDeviceAll(names.map((n) => feeds[n]), this.opts.device);
+    this.loraFeeds = Object.fromEntries(names.map((n, i) => [n, dev[i]]));
+  }
+
+  private async resetCache(): Promise<void> {
+    const { spec } = this.model;
+    const shape = [this.opts.rows, spec.kvHeads, this.opts.capacity, spec.headDim];
+    const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+    const names = Array.from({ length: spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
+    const dev = await toDeviceAll(names.map(() => zeros), this.opts.device);
+    this.disposeCache();
+    this.cache = Object.fromEntries(names.map((n, i) => [n, dev[i]]));
+  }
+
+  private disposeCache(): void {
+    for (const t of Object.values(this.cache)) if ('dispose' in t) t.dispose();
+    this.cache = {};
+  }
+
+  /** Starts over with one prompt per row; returns the last position's logits [rows, vocab]. */
+  async prefill(prompts: readonly (readonly number[])[], bucket = 16): Promise<Float32Array> {
+    if (prompts.length !== this.opts.rows) throw new Error(`expected ${this.opts.rows} prompts, got ${prompts.length}`);
+    const longest = Math.max(...prompts.map((p) => p.length));
+    if (longest === 0) throw new GraftError('BAD_INPUT', 'empty prompt: nothing to condition on (a BOS token at least is needed)');
+    const T = Math.min(Math.ceil(longest / bucket) * bucket, this.opts.capacity);
+    if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
+    await this.resetCache();
+    this.length = 0;
+    this.pad = prompts.map((p) => T - p.length);
+    const padded = prompts.map((p, b) => [...new Array(this.pad[b]).fill(0), ...p]);
+    return this.run(padded);
+  }
+
+  /** Appends one token per row; returns the new logits [rows, vocab]. */
+  async decode(tokens: readonly number[]): Promise<Float32Array> {
+    return this.run(tokens.map((t) => [t]));
+  }
+
+  private async run(rows: number[][]): Promise<Float32Array> {
+    const { spec } = this.model;
+    const B = this.opts.rows;
+    const C = this.opts.capacity;
+    const T = rows[0].length;
+    const start = this.length;
+    if (start + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
+    const ids = new Int32Array(B * T);
+    const positions = new Int32Array(B * T);
+    const mask = new Float32Array(B * T * C).fill(NEG);
+    const KV = spec.kvHeads;
+    const hd = spec.headDim;
+    const write = new Int32Array(B * KV * T * hd);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const slot = start + t;
+        ids[b * T + t] = rows[b][t];
+        positions[b * T + t] = Math.max(0, slot - this.pad[b]);
+        // A padding slot attends to itself only, so its softmax stays finite; nothing reads it.
+        const from = slot < this.pad[b] ? slot : this.pad[b];
+        mask.fill(0, (b * T + t) * C + from, (b * T + t) * C + slot + 1);
+      }
+      for (let h = 0; h < KV; h++) for (let t = 0; t < T; t++) write.fill(start + t, ((b * KV + h) * T + t) * hd, ((b * KV + h) * T + t + 1) * hd);
+    }
+    const s = await this.session(T);
+    const out = await s.run({
+      ...this.cache,
+      ...this.loraFeeds,
+      input_ids: { dtype: 'int32', shape: [B, T], data: ids },
+      positions: { dtype: 'int32', shape: [B, T], data: positions },
+      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, C], data: mask },
+      write_index: { dtype: 'int32', shape: [B, KV, T, hd], data: write },
+    });
+    this.disposeCache();
+    for (let i = 0; i < spec.layers; i++) {
+      this.cache[cacheIn(i, 'k')] = out[cacheOut(i, 'k')];
+      this.cache[cacheIn(i, 'v')] = out[cacheOut(i, 'v')];
+    }
+    this.length = start + T;
+    return (out.logits as HostTensor).data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposeCache();
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}
