@@ -6,8 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
-import { SafetensorsFile } from '../io/safetensors.js';
-import { LORA_TARGETS, TARGET_MODULE, type LoraTarget } from './lora-config.js';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
+import { readPeftAdapter, type PeftAdapter } from '../io/peft.js';
+import { LORA_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
 
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -168,6 +171,11 @@ export interface AdapterShapes {
   label?: string;
 }
 
+/** One spelling for an architecture: HF class names (Qwen2ForCausalLM) and model types (qwen2) both become qwen2. */
+export function normalizeArch(arch: string): string {
+  return arch.toLowerCase().replace(/forcausallm$/, '');
+}
+
 function incompatible(msg: string, where?: string): never {
   throw new GraftError('INCOMPATIBLE', msg, { where });
 }
@@ -176,7 +184,7 @@ function incompatible(msg: string, where?: string): never {
 export function checkCompatibility(adapter: AdapterShapes, base: BaseModelShapes): void {
   const a = adapter.label ?? 'the adapter';
   const b = base.label ?? 'the base model';
-  if (adapter.arch && adapter.arch !== base.arch) {
+  if (adapter.arch && normalizeArch(adapter.arch) !== normalizeArch(base.arch)) {
     const first = adapter.tensors[0];
     incompatible(`${a} was made for a ${adapter.arch} model but ${b} is ${base.arch}${first ? ` (first target tensor: ${first.name})` : ''}`, first?.name ?? 'architecture');
   }
@@ -197,4 +205,75 @@ export function checkCompatibility(adapter: AdapterShapes, base: BaseModelShapes
       incompatible(`${a}'s tensor ${t.name} has shape ${JSON.stringify(t.shape)} but ${b}'s ${wName} is ${JSON.stringify(w)}, so it needs ${want}`, t.name);
     }
   }
+}
+
+/**
+ * A PEFT adapter as read by io/peft, in the float32 form the engine and the blend take, keyed by canonical
+ * PEFT names (base_model.model.model.layers.N.<module>.lora_A.weight) whatever prefix the file used.
+ */
+export function adapterWeightsFromPeft(p: PeftAdapter, file: string): AdapterWeights {
+  const tensors = new Map<string, Float32Array>();
+  for (const [name, t] of p.tensors) {
+    const parsed = parseLoraTensorName(name);
+    if (!parsed) throw new GraftError('UNSUPPORTED', `${file}: tensor ${name} is not a LoRA factor Graft applies`, { file, where: name });
+    tensors.set(peftTensorName(parsed.layer, parsed.target, parsed.factor), t.data);
+  }
+  return { r: p.config.r, alpha: p.config.lora_alpha, rslora: p.config.use_rslora, targets: targetsFromModules(p.config.target_modules, file), tensors };
+}
+
+/** Read a PEFT folder into AdapterWeights. */
+export function readAdapterWeights(dir: string): AdapterWeights {
+  return adapterWeightsFromPeft(readPeftAdapter(dir), dir);
+}
+
+/** Read a PEFT folder into AdapterWeights, with what inspectPeftAdapter found (validated names, layers). */
+export function readPeftWeights(dir: string): AdapterWeights & { info: PeftAdapterInfo } {
+  return { ...readAdapterWeights(dir), info: inspectPeftAdapter(dir) };
+}
+
+/** adapter_config.json as PEFT writes it for a LoRA on a causal LM (the fields PeftModel.from_pretrained reads). */
+export function peftConfigJson(w: Pick<AdapterWeights, 'r' | 'alpha' | 'rslora' | 'targets'>, baseModel: string | null, dropout = 0): Record<string, unknown> {
+  return {
+    base_model_name_or_path: baseModel,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    lora_alpha: w.alpha,
+    lora_dropout: dropout,
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: w.r,
+    target_modules: w.targets.map((t) => TARGET_MODULE[t].split('.')[1]),
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: w.rslora,
+  };
+}
+
+/**
+ * Write adapter_config.json + adapter_model.safetensors for in-memory factors (blends, GGUF imports).
+ * Tensors are stored as `dtype` (F32 unless told) in layer-major, target order.
+ */
+export async function writePeftFiles(dir: string, w: AdapterWeights, opts: { baseModel?: string | null; dtype?: 'F32' | 'F16' | 'BF16' } = {}): Promise<void> {
+  const out = new Map<string, TensorToWrite>();
+  const layers = new Set<number>();
+  for (const name of w.tensors.keys()) {
+    const p = parseLoraTensorName(name);
+    if (!p) throw new GraftError('BAD_INPUT', `tensor ${name} is not a LoRA factor`, { where: name });
+    layers.add(p.layer);
+  }
+  for (const layer of [...layers].sort((a, b) => a - b)) {
+    for (const target of w.targets) {
+      for (const factor of ['A', 'B'] as const) {
+        const name = peftTensorName(layer, target, factor);
+        const data = w.tensors.get(name);
+        if (!data) throw new GraftError('BAD_INPUT', `adapter is missing ${name}`, { where: name });
+        const other = data.length / w.r;
+        out.set(name, { dtype: opts.dtype ?? 'F32', shape: factor === 'A' ? [w.r, other] : [other, w.r], data });
+      }
+    }
+  }
+  await writeSafetensors(path.join(dir, PEFT_WEIGHTS_FILE), out, { format: 'pt' });
+  writeFileAtomicSync(path.join(dir, PEFT_CONFIG_FILE), [Buffer.from(JSON.stringify(peftConfigJson(w, opts.baseModel ?? null), null, 2) + '\n')]);
 }
