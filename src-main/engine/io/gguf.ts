@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { GraftError } from '../errors.js';
 import { DEQUANTIZERS } from './gguf-dequant.js';
 import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufValue, type GgufValueTypeId } from './gguf-types.js';
