@@ -152,6 +152,12 @@ describe('tokenizer.json tokenizer (SmolLM2)', () => {
       expect(g.encode(t)).toEqual(tok.encode(t));
       expect(g.decode(g.encode(t))).toBe(t);
     }
+    // the llama3 and qwen2 split regexes compile and keep byte-level round trips exact
+    for (const pre of ['llama-bpe', 'qwen2', 'default']) {
+      const other = loadTokenizerFromGguf({ ...md, 'tokenizer.ggml.pre': pre }, `${pre}.gguf`)!;
+      for (const t of TRICKY) expect(other.decode(other.encode(t))).toBe(t);
+      expect(other.encode('Hello world', { addSpecial: false })).toEqual(tok.encode('Hello world', { addSpecial: false }));
+    }
   });
 
   it('unknown GGUF tokenizer model is UNSUPPORTED naming the file', () => {
