@@ -10,6 +10,7 @@ import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/saf
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
 import { readPeftAdapter, type PeftAdapter } from '../io/peft.js';
+import type { WeightSource } from '../io/model-source.js';
 import { LORA_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
 
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
@@ -169,6 +170,17 @@ export interface AdapterShapes {
   numLayers: number;
   layersToTransform?: number[];
   label?: string;
+}
+
+/** The shapes a compatibility check needs, from an opened base model. */
+export function baseShapesOf(source: WeightSource): BaseModelShapes {
+  const c = source.config;
+  return {
+    arch: c.model_type ?? c.architectures?.[0] ?? '',
+    numLayers: c.num_hidden_layers,
+    shapeOf: (n) => (source.has(n) ? source.shape(n) : undefined),
+    label: `base ${source.path}`,
+  };
 }
 
 /** One spelling for an architecture: HF class names (Qwen2ForCausalLM) and model types (qwen2) both become qwen2. */
