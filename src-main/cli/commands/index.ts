@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { registerDataset } from './dataset';
+import { registerEngine } from './engine.js';
 import { registerServe } from './serve';
 import { registerTrain } from './train';
 
 /** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [registerServe, registerDataset, registerTrain];
+export const registrars: CommandRegistrar[] = [registerEngine, registerServe, registerDataset, registerTrain];

@@ -77,7 +77,9 @@ function gpuName(): string {
 export async function resolveDevice(pref: DevicePref = 'auto'): Promise<DeviceInfo> {
   if (pref === 'cpu') return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
   const err = await probeWebGpu();
-  if (err === null) return { kind: 'webgpu', name: gpuName(), ep: 'webgpu' };
+  const name = err === null ? gpuName() : '';
+  // A software rasterizer is slower than the CPU EP: take it only when asked for by name.
+  if (err === null && (pref === 'gpu' || !name.startsWith('lavapipe'))) return { kind: 'webgpu', name, ep: 'webgpu' };
   if (pref === 'gpu') throw new Error(`no WebGPU adapter is available: ${err}`);
   return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
 }

@@ -1,0 +1,122 @@
+/** `graft verify-reference` and `graft generate`: the engine's own checks and generation. */
+import type { Command } from 'commander';
+import { chatRenderer } from '../../engine/data/chat-template.js';
+import { GraftError } from '../../engine/errors.js';
+import { generate, type Variant } from '../../engine/infer/generate.js';
+import { loadModel } from '../../engine/model.js';
+import { resolveDevice, type DevicePref } from '../../engine/runtime/device.js';
+import { verifyReference } from '../../engine/verify/reference.js';
+import { collect, parseAdapterArg } from './adapter-arg.js';
+import type { CommandRegistrar } from './index.js';
+
+export function parseDevice(v: string): DevicePref {
+  if (v !== 'auto' && v !== 'cpu' && v !== 'gpu') throw new GraftError('BAD_INPUT', `--device must be auto, cpu or gpu, not "${v}"`, { where: '--device' });
+  return v;
+}
+const num = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new GraftError('BAD_INPUT', `${flag} must be a number, not "${v}"`, { where: flag });
+  return n;
+};
+
+export interface GenerationFlags {
+  model: string;
+  adapter?: string[];
+  base?: boolean;
+  prompt?: string;
+  system?: string;
+  chat?: boolean;
+  maxTokens: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  seed?: number;
+  stop?: string[];
+  device: DevicePref;
+  contextOverflow: 'error' | 'truncate';
+}
+
+export function addGenerationFlags(cmd: Command): Command {
+  return cmd
+    .requiredOption('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
+    .option('--prompt <text>', 'prompt text (default: start from BOS alone)')
+    .option('--system <text>', 'system prompt (with --chat)')
+    .option('--chat', 'apply the model chat template to the prompt')
+    .option('--max-tokens <n>', 'tokens to generate', num('--max-tokens'), 128)
+    .option('--temperature <x>', '0 = greedy', num('--temperature'), 0.8)
+    .option('--top-k <n>', 'keep the k most likely tokens', num('--top-k'))
+    .option('--top-p <x>', 'nucleus sampling mass', num('--top-p'))
+    .option('--min-p <x>', 'drop tokens below x times the top probability', num('--min-p'))
+    .option('--repetition-penalty <x>', 'HF repetition penalty (> 1 discourages repeats)', num('--repetition-penalty'))
+    .option('--presence-penalty <x>', 'subtract x from the logits of tokens already present', num('--presence-penalty'))
+    .option('--seed <n>', 'sampling seed', num('--seed'))
+    .option('--stop <text>', 'stop string (repeatable)', collect)
+    .option('--context-overflow <mode>', 'error | truncate (drop the oldest prompt tokens)', 'error')
+    .option('--device <device>', 'auto | cpu | gpu', parseDevice, 'auto' as DevicePref);
+}
+
+export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f: GenerationFlags) {
+  const tokenizer = await model.source.tokenizer();
+  if (!tokenizer) {
+    if (f.prompt) throw new GraftError('NOT_FOUND', `${model.source.path}: the model has no tokenizer, so a text prompt cannot be encoded`, { file: model.source.path });
+    if (model.spec.bosId === null) throw new GraftError('BAD_INPUT', 'the model has neither a tokenizer nor a BOS token to start from');
+    return { tokenizer, ids: [model.spec.bosId] };
+  }
+  if (f.chat) {
+    const messages = [...(f.system ? [{ role: 'system' as const, content: f.system }] : []), { role: 'user' as const, content: f.prompt ?? '' }];
+    const text = chatRenderer(tokenizer, { warn: (m) => console.error(`graft: warning: ${m}`) }).render(messages, true);
+    return { tokenizer, ids: tokenizer.encode(text, { addSpecial: false }) };
+  }
+  const bos = tokenizer.bosId ?? model.spec.bosId;
+  if (!f.prompt) return { tokenizer, ids: bos === null ? [] : [bos] };
+  return { tokenizer, ids: tokenizer.encode(f.prompt, { addSpecial: true }) };
+}
+
+export function samplingOf(f: GenerationFlags) {
+  return { temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP, repetitionPenalty: f.repetitionPenalty, presencePenalty: f.presencePenalty, seed: f.seed };
+}
+
+export const registerEngine: CommandRegistrar = (program) => {
+  program
+    .command('verify-reference')
+    .description('check the engine against PyTorch + PEFT goldens (a folder like shared/fixtures/hf-reference/<arch>)')
+    .argument('<dir>', 'fixture folder with model/, adapter/, reference.safetensors, lora_grads.safetensors, expected.json')
+    .option('--device <device>', 'cpu | gpu', parseDevice, 'cpu' as DevicePref)
+    .action(async (dir: string, o: { device: DevicePref }) => {
+      const report = await verifyReference(dir, o.device);
+      console.log(JSON.stringify(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
+    .option('--adapter <dir[:scale]>', 'LoRA adapter folder, applied together when repeated', collect)
+    .option('--stream', 'print text as it is generated')
+    .option('--json', 'print one JSON object with ids, text and timings')
+    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean }) => {
+      const model = await loadModel(f.model);
+      const device = await resolveDevice(f.device);
+      const { tokenizer, ids } = await promptIds(model, f);
+      const variants: Variant[] = [{ adapters: (f.adapter ?? []).map(parseAdapterArg) }];
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      const [r] = await generate({
+        model,
+        device,
+        tokenizer,
+        prompt: ids,
+        variants,
+        maxTokens: f.maxTokens,
+        sampling: samplingOf(f),
+        stop: f.stop,
+        overflow: f.contextOverflow,
+        signal: controller.signal,
+        onToken: f.stream && !f.json ? (_v, t) => process.stdout.write(t.text) : undefined,
+      });
+      if (f.json) console.log(JSON.stringify({ ids: r.ids, text: r.text, finish: r.finish, ttft_ms: r.ttftMs, tokens_per_second: r.tokensPerSecond, device: device.name }));
+      else if (f.stream) process.stdout.write('\n');
+      else console.log(r.text);
+    });
+};

@@ -1,0 +1,115 @@
+/**
+ * Generation for one or several variants (base and/or adapters, each with its scale) of one prompt,
+ * in one batched decode: row b of every step is variant b. Streams text deltas per variant, stops on
+ * EOS, stop strings or max tokens, and checks for cancellation before every step.
+ */
+import { layoutFor, rowLoraFeeds, type RowAdapter } from '../adapters/row-lora.js';
+import { GraftError } from '../errors.js';
+import type { LoadedModel } from '../model.js';
+import type { DeviceInfo } from '../runtime/device.js';
+import type { TextTokenizer } from '../tokenize/types.js';
+import { KvDecoder } from './kv-decoder.js';
+import { Sampler, type SamplingOpts } from './sampling.js';
+import { TextStream } from './text-stream.js';
+
+export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
+
+export interface Variant {
+  /** Adapters applied together on this row (empty = the base model). */
+  adapters: RowAdapter[];
+}
+
+export interface GenerateOpts {
+  model: LoadedModel;
+  device: DeviceInfo;
+  tokenizer: TextTokenizer | null;
+  prompt: number[];
+  variants: Variant[];
+  maxTokens: number;
+  sampling?: SamplingOpts;
+  stop?: string[];
+  /** Stop at the model's EOS tokens (default true). */
+  stopAtEos?: boolean;
+  /** When prompt + maxTokens exceed the context: an error, or drop the oldest prompt tokens. */
+  overflow?: 'error' | 'truncate';
+  signal?: AbortSignal;
+  onToken?: (variant: number, token: { id: number; text: string }) => void;
+}
+
+export interface VariantResult {
+  ids: number[];
+  text: string;
+  finish: FinishReason;
+  /** Time to first token and decode speed, for the UI and benchmarks. */
+  ttftMs: number;
+  tokensPerSecond: number;
+}
+
+export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
+  const { spec } = o.model;
+  const limit = spec.maxPositions;
+  let prompt = o.prompt;
+  if (prompt.length + o.maxTokens > limit) {
+    if (o.overflow !== 'truncate') {
+      throw new GraftError('BAD_INPUT', `prompt (${prompt.length} tokens) + max tokens (${o.maxTokens}) exceed the model's context of ${limit}`, { where: 'context' });
+    }
+    const keep = Math.max(1, limit - o.maxTokens);
+    prompt = prompt.slice(prompt.length - keep);
+  }
+  const rows = o.variants.map((v) => v.adapters);
+  const layout = layoutFor(rows);
+  const capacity = Math.min(limit, Math.ceil((prompt.length + o.maxTokens) / 64) * 64);
+  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout });
+  if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
+  const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));
+  const streams = o.variants.map(() => (o.tokenizer ? new TextStream(o.tokenizer, o.stop ?? []) : null));
+  const eos = new Set(o.stopAtEos === false ? [] : [...spec.eosIds, ...(o.tokenizer?.eosIds ?? [])]);
+  const results: VariantResult[] = o.variants.map(() => ({ ids: [], text: '', finish: 'length', ttftMs: 0, tokensPerSecond: 0 }));
+  const done = o.variants.map(() => false);
+  const V = spec.vocab;
+  const t0 = performance.now();
+  let tFirst = t0;
+  try {
+    let logits = await dec.prefill(rows.map(() => prompt));
+    for (let step = 0; step < o.maxTokens; step++) {
+      if (o.signal?.aborted) {
+        done.forEach((d, b) => !d && (results[b].finish = 'cancelled'));
+        break;
+      }
+      const next = o.variants.map((_, b) => {
+        if (done[b]) return results[b].ids.at(-1) ?? 0;
+        const id = samplers[b].sample(logits.subarray(b * V, (b + 1) * V), [...prompt, ...results[b].ids]);
+        if (eos.has(id)) {
+          done[b] = true;
+          results[b].finish = 'eos';
+          return id;
+        }
+        results[b].ids.push(id);
+        const text = streams[b]?.push(id) ?? '';
+        if (streams[b]?.stopped) {
+          done[b] = true;
+          results[b].finish = 'stop';
+        }
+        o.onToken?.(b, { id, text });
+        return id;
+      });
+      if (step === 0) tFirst = performance.now();
+      if (done.every(Boolean) || step + 1 === o.maxTokens) break;
+      logits = await dec.decode(next);
+    }
+  } finally {
+    await dec.dispose();
+  }
+  const t1 = performance.now();
+  results.forEach((r, b) => {
+    const s = streams[b];
+    if (s) {
+      const rest = s.flush();
+      if (rest) o.onToken?.(b, { id: -1, text: rest });
+      r.text = s.text;
+    }
+    r.ttftMs = tFirst - t0;
+    r.tokensPerSecond = r.ids.length > 1 ? (r.ids.length - 1) / ((t1 - tFirst) / 1000) : 0;
+  });
+  return results;
+}
