@@ -25,12 +25,13 @@ describe('graft dataset inspect', () => {
   test('--json reports bad rows by line and token stats with --model', () => {
     const p = join(dir, 'chat.jsonl');
     writeFileSync(p, ['{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}', 'oops', '{"messages":[]}'].join('\n'));
-    const r = graft('dataset', 'inspect', p, '--model', SMOL, '--seq-len', '8', '--json', '--preview', '1');
+    const r = graft('dataset', 'inspect', p, '--model', SMOL, '--seq-len', '12', '--json', '--preview', '1');
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ format: 'messages', records: 3, kept: 1, dropped: 2 });
     expect(s.issues.map((i: { line: number }) => i.line)).toEqual([2, 3]);
     expect(s.tokens.truncated).toBe(1);
+    expect(s.preview[0].truncatedFrom).toBe(13);
     expect(s.preview[0].segments.filter((x: { trained: boolean }) => x.trained).map((x: { text: string }) => x.text)).toEqual(['hello<|im_end|>']);
   });
 
