@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAdapters } from './adapters';
 import { registerDataset } from './dataset';
 import { registerEngine } from './engine.js';
 import { registerServe } from './serve';
@@ -7,4 +8,4 @@ import { registerTrain } from './train';
 /** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [registerEngine, registerServe, registerDataset, registerTrain];
+export const registrars: CommandRegistrar[] = [registerEngine, registerServe, registerDataset, registerTrain, registerAdapters];

@@ -9,7 +9,7 @@
 import { GraftError } from '../errors.js';
 import type { AdapterWeights } from './adapter-weights.js';
 import { compressLowRank } from './blend-svd.js';
-import { parseLoraTensorName } from './compat.js';
+import { baseWeightName, parseLoraTensorName } from './compat.js';
 import { LORA_TARGETS, loraScale, peftTensorName, type LoraTarget } from './lora-config.js';
 
 export interface BlendInput {
@@ -114,7 +114,7 @@ export function blendAdapters(inputs: BlendInput[], opts: { rank?: number } = {}
     lost += tail;
     total += all;
     const rel = all > 0 ? Math.sqrt(tail / all) : 0;
-    if (!worst || rel > worst.relativeError) worst = { tensor: nameA.replace('.lora_A.weight', '.weight'), relativeError: rel };
+    if (!worst || rel > worst.relativeError) worst = { tensor: baseWeightName(m.layer, m.target), relativeError: rel };
   }
   const targets = LORA_TARGETS.filter((t) => mods.some((m) => m.target === t));
   return {

@@ -1,0 +1,149 @@
+/** `graft adapters ...`: the adapter library from the command line. Every subcommand takes --library DIR. */
+import type { Command } from 'commander';
+import { GraftError } from '../../engine/errors';
+import type { AdapterMeta } from '../../store/adapter-meta';
+import { blendIntoLibrary, EXPORT_FORMATS, exportAdapter, importChecked, type BlendPart, type ExportFormat } from '../../store/adapter-ops';
+import { AdapterLibrary, type LibraryEntry, type SortKey } from '../../store/library';
+import { defaultLibraryDir } from '../../store/paths';
+import { listTrash, moveToTrash, restoreFromTrash } from '../../store/trash';
+import type { CommandRegistrar } from './index';
+import { choiceFlag, intFlag } from './parse-flags';
+
+interface Common {
+  library?: string;
+  json?: boolean;
+}
+
+const openLibrary = (flags: Common) => AdapterLibrary.open(flags.library ?? defaultLibraryDir());
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function print(flags: Common, data: unknown, human: () => string): void {
+  console.log(flags.json ? JSON.stringify(data) : human());
+}
+
+function size(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} KB`;
+}
+
+function row(e: LibraryEntry): string {
+  const m = e.meta;
+  return [m.name, m.id, `r=${m.r}`, m.base?.id ? `base ${m.base.id}` : 'base ?', size(e.sizeBytes), m.created.slice(0, 10), m.tags.length ? `[${m.tags.join(', ')}]` : '']
+    .filter(Boolean)
+    .join('  ');
+}
+
+function details(e: LibraryEntry): string {
+  const m: AdapterMeta = e.meta;
+  const lines = [
+    `${m.name}  (${m.id})`,
+    `  folder:   ${e.dir}`,
+    `  method:   ${m.method}, r=${m.r}, alpha=${m.alpha}${m.rslora ? ', rsLoRA' : ''}, targets ${m.targets.join(',')}`,
+    `  base:     ${m.base ? `${m.base.id || '?'} (${m.base.arch || 'arch unknown'})${m.base.hash ? ` sha256 ${m.base.hash.slice(0, 12)}…` : ''}` : 'unknown'}`,
+    `  dataset:  ${m.dataset ? m.dataset.name : '-'}`,
+    `  created:  ${m.created}`,
+    `  source:   ${m.source || '-'}`,
+    `  size:     ${size(e.sizeBytes)}`,
+  ];
+  if (m.tags.length) lines.push(`  tags:     ${m.tags.join(', ')}`);
+  if (Object.keys(m.metrics).length) lines.push(`  metrics:  ${Object.entries(m.metrics).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (m.lossCurve.length) lines.push(`  loss:     ${m.lossCurve[0].loss} → ${m.lossCurve[m.lossCurve.length - 1].loss} over ${m.lossCurve.length} points`);
+  if (m.notes) lines.push(`  notes:    ${m.notes}`);
+  return lines.join('\n');
+}
+
+/** "NAME:WEIGHT"; the weight is after the last colon so names may hold colons. */
+export function parseBlendPart(arg: string): BlendPart {
+  const i = arg.lastIndexOf(':');
+  const weight = i > 0 ? Number(arg.slice(i + 1)) : NaN;
+  if (i <= 0 || !Number.isFinite(weight) || arg.slice(i + 1).trim() === '') {
+    throw new GraftError('BAD_INPUT', `blend takes NAME:WEIGHT pairs (e.g. poems:0.5), got "${arg}"`, { where: arg });
+  }
+  return { ref: arg.slice(0, i), weight };
+}
+
+export const registerAdapters: CommandRegistrar = (program: Command) => {
+  const adapters = program.command('adapters').description('the adapter library: list, import, export, blend');
+  const sub = (spec: string, description: string) =>
+    adapters.command(spec).description(description).option('--library <dir>', `library folder (default: ${defaultLibraryDir()})`).option('--json', 'print JSON');
+
+  sub('list', 'list the adapters in the library')
+    .option('--query <words>', 'only adapters whose name, tags, notes, base or dataset contain every word')
+    .option('--tag <tag>', 'only adapters with this tag (repeatable)', collect)
+    .option('--sort <key>', 'name | created | size | rank', choiceFlag('--sort', ['name', 'created', 'size', 'rank'] as const), 'name')
+    .option('--desc', 'reverse the order')
+    .option('--trash', 'list the trash instead')
+    .action(async (flags: Common & { query?: string; tag?: string[]; sort: SortKey; desc?: boolean; trash?: boolean }) => {
+      const lib = await openLibrary(flags);
+      const { entries, problems } = flags.trash ? await listTrash(lib) : await lib.list({ query: flags.query, tags: flags.tag, sort: flags.sort, descending: flags.desc });
+      print(flags, { library: lib.root, entries: entries.map((e) => ({ ...e.meta, dir: e.dir, sizeBytes: e.sizeBytes })), problems }, () =>
+        [entries.length ? entries.map(row).join('\n') : `(no adapters in ${flags.trash ? 'the trash of ' : ''}${lib.root})`, ...problems.map((p) => `unreadable: ${p.dir}: ${p.message}`)].join('\n'),
+      );
+    });
+
+  sub('show <name>', 'show one adapter').action(async (name: string, flags: Common) => {
+    const e = await (await openLibrary(flags)).get(name);
+    print(flags, { ...e.meta, dir: e.dir, sizeBytes: e.sizeBytes }, () => details(e));
+  });
+
+  sub('import <path>', 'import a PEFT folder, .zip, adapter_model.safetensors or GGUF LoRA')
+    .option('--name <name>', 'name in the library (default: from the file)')
+    .option('--base <model>', 'check compatibility with this base (HF folder or .gguf) and record it; a mismatch fails')
+    .option('--arch <arch>', 'the architecture the adapter was trained on, when its files do not say (llama, qwen2, qwen3)')
+    .option('--tag <tag>', 'add a tag (repeatable)', collect)
+    .action(async (src: string, flags: Common & { name?: string; base?: string; arch?: string; tag?: string[] }) => {
+      const e = await importChecked(await openLibrary(flags), src, { name: flags.name, basePath: flags.base, arch: flags.arch, tags: flags.tag });
+      print(flags, { ...e.meta, dir: e.dir }, () => `imported ${e.meta.name} (${e.meta.id})${flags.base ? `, compatible with ${flags.base}` : ''}`);
+    });
+
+  sub('export <name>', 'export an adapter for PEFT, llama.cpp/Ollama, or as a merged model')
+    .requiredOption('--format <format>', EXPORT_FORMATS.join(' | '), choiceFlag('--format', EXPORT_FORMATS))
+    .requiredOption('--out <path>', 'where to write (a folder for peft/merged, a file for peft-zip/gguf)')
+    .option('--base <model>', 'base model (gguf, merged): HF folder or .gguf; default: the one recorded at import')
+    .option('--gguf-type <t>', 'gguf: F32 | F16', choiceFlag('--gguf-type', ['F32', 'F16'] as const), 'F32')
+    .option('--ollama-base <name>', 'gguf: what the Modelfile puts after FROM (default: the base path)')
+    .action(async (name: string, flags: Common & { format: ExportFormat; out: string; base?: string; ggufType: 'F32' | 'F16'; ollamaBase?: string }) => {
+      const r = await exportAdapter(await openLibrary(flags), name, { format: flags.format, out: flags.out, base: flags.base, ggufType: flags.ggufType, ollamaBase: flags.ollamaBase });
+      print(flags, r, () => [`wrote ${r.out}`, ...r.extra.map((f) => `wrote ${f}  (ollama create NAME -f ${f})`)].join('\n'));
+    });
+
+  sub('rm <name>', 'move an adapter to the trash (undo: graft adapters restore)').action(async (name: string, flags: Common) => {
+    const t = await moveToTrash(await openLibrary(flags), name);
+    print(flags, { id: t.meta.id, name: t.meta.name, deletedAt: t.deletedAt }, () => `moved ${t.meta.name} to the trash; undo with: graft adapters restore "${t.meta.name}"`);
+  });
+
+  sub('restore [name]', 'bring an adapter back from the trash (default: the last one deleted)').action(async (name: string | undefined, flags: Common) => {
+    const e = await restoreFromTrash(await openLibrary(flags), name);
+    print(flags, { id: e.meta.id, name: e.meta.name }, () => `restored ${e.meta.name} (${e.meta.id})`);
+  });
+
+  sub('rename <name> <new-name>', 'rename an adapter').action(async (name: string, newName: string, flags: Common) => {
+    const e = await (await openLibrary(flags)).rename(name, newName);
+    print(flags, { id: e.meta.id, name: e.meta.name }, () => `renamed to ${e.meta.name}`);
+  });
+
+  sub('tag <name> <tags...>', 'set tags (replaces the existing ones; --add to add)')
+    .option('--add', 'add to the existing tags')
+    .action(async (name: string, tags: string[], flags: Common & { add?: boolean }) => {
+      const lib = await openLibrary(flags);
+      const current = flags.add ? (await lib.get(name)).meta.tags : [];
+      const e = await lib.setTags(name, [...current, ...tags]);
+      print(flags, { id: e.meta.id, tags: e.meta.tags }, () => `${e.meta.name}: ${e.meta.tags.join(', ') || '(no tags)'}`);
+    });
+
+  sub('notes <name> <text>', 'set the notes of an adapter').action(async (name: string, text: string, flags: Common) => {
+    const e = await (await openLibrary(flags)).setNotes(name, text);
+    print(flags, { id: e.meta.id, notes: e.meta.notes }, () => `${e.meta.name}: notes saved`);
+  });
+
+  sub('blend <parts...>', 'blend adapters, e.g. graft adapters blend poems:0.5 code:0.5 --name both')
+    .requiredOption('--name <name>', 'name of the new adapter')
+    .option('--rank <r>', 'compress to rank r by SVD (default: exact, the ranks summed)', intFlag('--rank', 1))
+    .action(async (parts: string[], flags: Common & { name: string; rank?: number }) => {
+      const { entry, result } = await blendIntoLibrary(await openLibrary(flags), parts.map(parseBlendPart), { name: flags.name, rank: flags.rank });
+      print(flags, { id: entry.meta.id, name: entry.meta.name, r: entry.meta.r, mode: result.mode, relativeError: result.relativeError, worst: result.worst }, () =>
+        result.mode === 'exact'
+          ? `blended into ${entry.meta.name} (${entry.meta.id}): exact, r=${entry.meta.r}`
+          : `blended into ${entry.meta.name} (${entry.meta.id}): r=${entry.meta.r}, reconstruction error ${(100 * result.relativeError).toFixed(2)}% (worst ${result.worst?.tensor}: ${(100 * (result.worst?.relativeError ?? 0)).toFixed(2)}%)`,
+      );
+    });
+};

@@ -1,0 +1,140 @@
+/**
+ * Library operations that need the engine: exports to GGUF and merged models, imports checked against a base,
+ * blends. Shared by the CLI and the app so both do exactly the same thing.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { blendAdapters, type BlendResult } from '../engine/adapters/blend.js';
+import { baseShapesOf, readAdapterWeights, writePeftFiles, type BaseModelShapes } from '../engine/adapters/compat.js';
+import { checkCompatibility, inspectPeftAdapter } from '../engine/adapters/compat.js';
+import { exportGgufLora, ggufLoraToPeft, ollamaModelfile } from '../engine/adapters/gguf-lora.js';
+import { exportMergedModel } from '../engine/adapters/merge.js';
+import { GraftError } from '../engine/errors.js';
+import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
+import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
+import { exportPeftFolder, exportPeftZip } from './export.js';
+import { importAdapter, type ImportOptions } from './import.js';
+import type { AdapterLibrary, LibraryEntry } from './library.js';
+
+export const EXPORT_FORMATS = ['peft', 'peft-zip', 'gguf', 'merged'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface OpenedBase {
+  source: WeightSource;
+  ref: BaseModelRef;
+  shapes: BaseModelShapes;
+}
+
+export async function openBase(modelPath: string): Promise<OpenedBase> {
+  const source = await openModelSource(modelPath);
+  return { source, ref: { id: path.resolve(modelPath), arch: source.config.model_type ?? '' }, shapes: baseShapesOf(source) };
+}
+
+/** The base to use for an adapter: the one given, else the recorded one when it is a path on this machine. */
+async function baseFor(entry: LibraryEntry, given: string | undefined, why: string): Promise<OpenedBase> {
+  const p = given ?? (entry.meta.base?.id && existsSync(entry.meta.base.id) ? entry.meta.base.id : undefined);
+  if (!p) throw new GraftError('BAD_INPUT', `${why} needs the base model: pass --base (adapter ${entry.meta.name} records ${entry.meta.base?.id ? `"${entry.meta.base.id}", which is not on this machine` : 'no base'})`, { where: '--base' });
+  const base = await openBase(p);
+  try {
+    const info = inspectPeftAdapter(entry.dir);
+    checkCompatibility({ ...info, arch: entry.meta.base?.arch || undefined, label: `adapter ${entry.meta.name}` }, base.shapes);
+  } catch (err) {
+    base.source.close();
+    throw err;
+  }
+  return base;
+}
+
+export interface ExportResult {
+  format: ExportFormat;
+  out: string;
+  /** Extra files written beside the output (the Ollama Modelfile for GGUF). */
+  extra: string[];
+}
+
+export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { format: ExportFormat; out: string; base?: string; ggufType?: 'F32' | 'F16'; ollamaBase?: string }): Promise<ExportResult> {
+  const entry = await lib.get(ref);
+  const out = path.resolve(opts.out);
+  switch (opts.format) {
+    case 'peft':
+      await exportPeftFolder(entry, out);
+      return { format: opts.format, out, extra: [] };
+    case 'peft-zip':
+      await exportPeftZip(entry, out);
+      return { format: opts.format, out, extra: [] };
+    case 'gguf': {
+      const base = await baseFor(entry, opts.base, 'GGUF export');
+      try {
+        if (existsSync(out)) throw new GraftError('BAD_INPUT', `${out} already exists; choose a new path`, { file: out });
+        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType, name: entry.meta.name });
+        const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
+        await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`));
+        return { format: opts.format, out, extra: [modelfile] };
+      } finally {
+        base.source.close();
+      }
+    }
+    case 'merged': {
+      const base = await baseFor(entry, opts.base, 'a merged export');
+      try {
+        await exportMergedModel(base.source, readAdapterWeights(entry.dir), out);
+        return { format: opts.format, out, extra: [] };
+      } finally {
+        base.source.close();
+      }
+    }
+  }
+}
+
+/** Import with the compatibility check against `basePath` when given (and GGUF LoRAs converted with it). */
+export async function importChecked(lib: AdapterLibrary, src: string, opts: Omit<ImportOptions, 'base' | 'ggufToPeft'> & { basePath?: string }): Promise<LibraryEntry> {
+  const base = opts.basePath ? await openBase(opts.basePath) : undefined;
+  try {
+    return await importAdapter(lib, src, {
+      ...opts,
+      base: base ? { ref: base.ref, shapes: base.shapes } : undefined,
+      ggufToPeft: (file, dir) => ggufLoraToPeft(file, dir, base?.source.config),
+    });
+  } finally {
+    base?.source.close();
+  }
+}
+
+export interface BlendPart {
+  ref: string;
+  weight: number;
+}
+
+/** Blend library adapters into a new library entry; exact unless `rank` is below the sum of ranks. */
+export async function blendIntoLibrary(lib: AdapterLibrary, parts: BlendPart[], opts: { name: string; rank?: number }): Promise<{ entry: LibraryEntry; result: BlendResult }> {
+  const entries = await Promise.all(parts.map((p) => lib.get(p.ref)));
+  const result = blendAdapters(entries.map((e, i) => ({ adapter: readAdapterWeights(e.dir), weight: parts[i].weight, label: e.meta.name })), { rank: opts.rank });
+  const bases = new Set(entries.map((e) => e.meta.base?.id ?? ''));
+  const base = bases.size === 1 ? entries[0].meta.base : null;
+  const staged = await lib.stage();
+  try {
+    await writePeftFiles(staged, result.weights, { baseModel: base?.id || null });
+    const entry = await lib.commitStaged(staged, {
+      format: META_FORMAT,
+      name: opts.name,
+      tags: ['blend'],
+      notes: '',
+      base,
+      method: 'lora',
+      r: result.weights.r,
+      alpha: result.weights.alpha,
+      targets: result.weights.targets,
+      rslora: false,
+      dataset: null,
+      hyperparameters: { blend: entries.map((e, i) => ({ id: e.meta.id, name: e.meta.name, weight: parts[i].weight })), mode: result.mode },
+      metrics: { blendRelativeError: result.relativeError },
+      lossCurve: [],
+      created: new Date().toISOString(),
+      source: `blend of ${entries.map((e, i) => `${e.meta.name}×${parts[i].weight}`).join(', ')}`,
+    });
+    return { entry, result };
+  } catch (err) {
+    await fsp.rm(staged, { recursive: true, force: true });
+    throw err;
+  }
+}
