@@ -9,7 +9,7 @@ import { Graph } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
 import { decoderForward, lmHead } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
-import { GraphWeights } from '../models/weights.js';
+import { plainWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 
 export interface DecodeGraphOpts {
@@ -20,6 +20,7 @@ export interface DecodeGraphOpts {
   capacity: number;
   lora: RowLoraLayout | null;
   overrides?: ReadonlyMap<string, Float32Array>;
+  weights?: WeightsFactory;
 }
 
 export const cacheIn = (layer: number, kv: 'k' | 'v') => `cache.${layer}.${kv}`;
@@ -36,7 +37,7 @@ export function buildDecodeGraph(o: DecodeGraphOpts): Graph {
     k: g.input(cacheIn(i, 'k'), 'float32', [B, spec.kvHeads, C, spec.headDim]),
     v: g.input(cacheIn(i, 'v'), 'float32', [B, spec.kvHeads, C, spec.headDim]),
   }));
-  const w = new GraphWeights(g, o.source, 'float32', o.overrides);
+  const w = (o.weights ?? plainWeights)(g, o.source, 'float32', o.overrides);
   const delta = o.lora ? rowLoraDelta(g, spec, o.lora, B, T) : undefined;
   const fwd = decoderForward(w, spec, { ids, positions, mask, cache, writeIndex }, { ropeLength: C, delta });
   const last = T === 1 ? fwd.hidden : op.reshape(g, op.slice(g, op.reshape(g, fwd.hidden, [B, T, spec.hidden]), 1, T - 1, T), [B, spec.hidden]);

@@ -6,6 +6,7 @@
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../adapters/row-lora.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
+import type { WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { KvDecoder } from './kv-decoder.js';
@@ -34,6 +35,10 @@ export interface GenerateOpts {
   overflow?: 'error' | 'truncate';
   signal?: AbortSignal;
   onToken?: (variant: number, token: { id: number; text: string }) => void;
+  /** Quantized base weights (--quant); default fp32. */
+  weights?: WeightsFactory;
+  /** Replacement base tensors by HF name (a merged adapter). */
+  overrides?: ReadonlyMap<string, Float32Array>;
 }
 
 export interface VariantResult {
@@ -59,7 +64,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const rows = o.variants.map((v) => v.adapters);
   const layout = layoutFor(rows);
   const capacity = Math.min(limit, Math.ceil((prompt.length + o.maxTokens) / 64) * 64);
-  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout });
+  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
   const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));
   const streams = o.variants.map(() => (o.tokenizer ? new TextStream(o.tokenizer, o.stop ?? []) : null));

@@ -6,6 +6,7 @@
 import type { RowLoraLayout } from '../adapters/row-lora.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
+import type { WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
@@ -20,6 +21,7 @@ export interface KvDecoderOpts {
   capacity: number;
   lora: RowLoraLayout | null;
   overrides?: ReadonlyMap<string, Float32Array>;
+  weights?: WeightsFactory;
 }
 
 export class KvDecoder {
@@ -43,7 +45,7 @@ export class KvDecoder {
   private session(tokens: number): Promise<GraphSession> {
     let s = this.sessions.get(tokens);
     if (!s) {
-      const g = buildDecodeGraph({ spec: this.model.spec, source: this.model.source, batch: this.opts.rows, tokens, capacity: this.opts.capacity, lora: this.opts.lora, overrides: this.opts.overrides });
+      const g = buildDecodeGraph({ spec: this.model.spec, source: this.model.source, batch: this.opts.rows, tokens, capacity: this.opts.capacity, lora: this.opts.lora, overrides: this.opts.overrides, weights: this.opts.weights });
       const keep = g.outputs.map((o) => o.name).filter((n) => n !== 'logits');
       s = GraphSession.create(g, { device: this.opts.device, keepOnDevice: keep });
       this.sessions.set(tokens, s);

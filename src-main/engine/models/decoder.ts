@@ -73,9 +73,8 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
   const attnScale = op.scalar(g, 1 / Math.sqrt(hd), dt);
 
   const linear = (x: Value, layer: number, target: LoraTarget, module: string, bias = false) => {
-    const wName = layerName(layer, `${module}.weight`);
     const b = bias ? w.get(layerName(layer, `${module}.bias`)) : null;
-    const y = op.gemm(g, x, w.get(wName), b, { transB: true });
+    const y = w.linear(x, layerName(layer, `${module}.weight`), b);
     const d = opts.delta?.(layer, target, x);
     return d ? op.add(g, y, d) : y;
   };

@@ -4,6 +4,7 @@
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
+import { gemm } from '../ops/matmul.js';
 
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
 
@@ -14,6 +15,11 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
   if (!w) m.set(name, (w = source.readF32(name)));
   return w;
 }
+
+/** Makes the weights object of a graph: plain fp32 initializers, or a quantized subclass (QLoRA). */
+export type WeightsFactory = (g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => GraphWeights;
+
+export const plainWeights: WeightsFactory = (g, source, dtype, overrides) => new GraphWeights(g, source, dtype, overrides);
 
 export class GraphWeights {
   private readonly values = new Map<string, Value>();
@@ -39,5 +45,13 @@ export class GraphWeights {
       this.values.set(name, v);
     }
     return v;
+  }
+
+  /**
+   * x·Wᵀ (+ bias) for a base projection weight stored [out, in]. Subclasses holding quantized
+   * weights override this (MatMulNBits, or dequantize-then-Gemm) and keep the same contract.
+   */
+  linear(x: Value, name: string, bias: Value | null): Value {
+    return gemm(this.g, x, this.get(name), bias, { transB: true });
   }
 }

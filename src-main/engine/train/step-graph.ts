@@ -15,7 +15,7 @@ import { type LoraConfig, loraScale } from '../adapters/lora-config.js';
 import { loraDelta, loraInputs, loraSlots, type LoraSlot } from '../adapters/lora.js';
 import { decoderForward, lmHead } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
-import { GraphWeights } from '../models/weights.js';
+import { plainWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { adamwInputs, adamwUpdate } from './adamw.js';
 import { crossEntropySum } from './loss.js';
@@ -34,6 +34,8 @@ export interface StepGraphOpts {
   dtype?: DType;
   /** Also output the logits (verification). */
   logits?: boolean;
+  /** How base weights enter the graph (default fp32 initializers; QLoRA passes a quantized factory). */
+  weights?: WeightsFactory;
 }
 
 export interface StepGraph {
@@ -82,7 +84,7 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
         }
       : undefined;
 
-  const w = new GraphWeights(g, o.source, dtype);
+  const w = (o.weights ?? plainWeights)(g, o.source, dtype);
   const fwd = decoderForward(w, o.spec, { ids, positions, mask }, { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) });
   const logits = lmHead(w, o.spec, fwd.hidden);
   if (o.logits) g.output(logits, 'logits');
