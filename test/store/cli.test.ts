@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBlendPart } from '../../src-main/cli/commands/adapters.js';
 import { tmp, FIX } from '../engine/adapters/helpers.js';
+import { openSafetensors } from '../../src-main/engine/io/safetensors.js';
 
 const REPO = path.resolve(__dirname, '../..');
 const lib = tmp('cli-lib');
@@ -43,6 +44,19 @@ describe('graft adapters CLI', () => {
     const g = await graft('export', 'll', '--format', 'gguf', '--out', path.join(out, 'll.gguf'));
     expect(g.code).toBe(0);
     expect(readFileSync(path.join(out, 'll.Modelfile'), 'utf8')).toMatch(/^FROM .*llama\/model\nADAPTER \.\/ll\.gguf$/m);
+    // the GGUF comes back in through import (needs the base to undo llama.cpp's Q/K order)
+    expect((await graft('import', path.join(out, 'll.gguf'))).stderr).toMatch(/needs its base model \(--base\)/);
+    expect((await graft('import', path.join(out, 'll.gguf'), '--name', 'from-gguf', '--base', path.join(FIX, 'llama/model'))).code).toBe(0);
+    expect((await graft('export', 'from-gguf', '--format', 'peft', '--out', path.join(out, 'peft2'))).code).toBe(0);
+    const a = openSafetensors(path.join(FIX, 'llama/adapter/adapter_model.safetensors'));
+    const b = openSafetensors(path.join(out, 'peft2/adapter_model.safetensors'));
+    for (const n of a.names()) expect(Buffer.compare(a.readRaw(n), b.readRaw(n))).toBe(0);
+    a.close();
+    b.close();
+    expect((await graft('rm', 'from-gguf')).code).toBe(0);
+    // merged export finds the base recorded at import
+    expect((await graft('export', 'll', '--format', 'merged', '--out', path.join(out, 'merged'))).code).toBe(0);
+    expect(existsSync(path.join(out, 'merged/model.safetensors'))).toBe(true);
     // no recorded base and none given: a clear refusal
     const noBase = await graft('export', 'qw', '--format', 'merged', '--out', path.join(out, 'm'));
     expect(noBase.code).not.toBe(0);
