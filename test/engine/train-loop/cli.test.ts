@@ -74,7 +74,9 @@ describe('graft train', () => {
     const cancelled = events.find((e) => e.type === 'cancelled') as Extract<TrainEvent, { type: 'cancelled' }>;
     expect(cancelled.checkpoint).toBe(join(out, 'checkpoints', `step-${String(cancelled.step).padStart(6, '0')}`));
     expect(existsSync(join(out, 'graft.json'))).toBe(false);
-    const done = graft(...args.slice(1).map((a) => (a === '400' ? '400' : a)), '--resume', out);
+    // --resume finds the model and data of the run by itself.
+    const rest = args.slice(1).filter((a, i, all) => a !== '--model' && a !== '--data' && all[i - 1] !== '--model' && all[i - 1] !== '--data');
+    const done = graft(...rest, '--resume', out);
     expect(done.status, done.stderr).toBe(0);
     const resumed = done.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(resumed.find((e) => e.type === 'start').startStep).toBe(cancelled.step);
