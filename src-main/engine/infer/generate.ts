@@ -63,7 +63,8 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   }
   const rows = o.variants.map((v) => v.adapters);
   const layout = layoutFor(rows);
-  const capacity = Math.min(limit, Math.ceil((prompt.length + o.maxTokens) / 64) * 64);
+  // Prefill pads the prompt to a multiple of 16; the first token comes from prefill, so maxTokens - 1 decode slots.
+  const capacity = Math.min(limit, Math.ceil((Math.ceil(prompt.length / 16) * 16 + o.maxTokens) / 64) * 64);
   const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
   const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));
@@ -75,7 +76,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const t0 = performance.now();
   let tFirst = t0;
   try {
-    let logits = await dec.prefill(rows.map(() => prompt));
+    let logits = await dec.prefill(rows.map(() => prompt), o.maxTokens - 1);
     for (let step = 0; step < o.maxTokens; step++) {
       if (o.signal?.aborted) {
         done.forEach((d, b) => !d && (results[b].finish = 'cancelled'));

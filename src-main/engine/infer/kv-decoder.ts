@@ -75,12 +75,16 @@ export class KvDecoder {
     this.cache = {};
   }
 
-  /** Starts over with one prompt per row; returns the last position's logits [rows, vocab]. */
-  async prefill(prompts: readonly (readonly number[])[], bucket = 16): Promise<Float32Array> {
+  /**
+   * Starts over with one prompt per row; returns the last position's logits [rows, vocab]. The
+   * prompt length is rounded up to `bucket` (fewer sessions), but never into the `reserve` slots
+   * kept free for the tokens still to be decoded.
+   */
+  async prefill(prompts: readonly (readonly number[])[], reserve = 0, bucket = 16): Promise<Float32Array> {
     if (prompts.length !== this.opts.rows) throw new Error(`expected ${this.opts.rows} prompts, got ${prompts.length}`);
     const longest = Math.max(...prompts.map((p) => p.length));
     if (longest === 0) throw new GraftError('BAD_INPUT', 'empty prompt: nothing to condition on (a BOS token at least is needed)');
-    const T = Math.min(Math.ceil(longest / bucket) * bucket, this.opts.capacity);
+    const T = Math.max(longest, Math.min(Math.ceil(longest / bucket) * bucket, this.opts.capacity - reserve));
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
     await this.resetCache();
     this.length = 0;

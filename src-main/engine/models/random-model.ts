@@ -51,10 +51,12 @@ export interface RandomModelOpts {
    * model that must be able to learn needs them too, or its logits cannot move far from uniform.
    */
   embedStd?: number;
+  /** Std of projection weights (default 0.02, init scale). */
+  std?: number;
 }
 
 export async function writeRandomModel(dir: string, cfg: HfConfig, o: RandomModelOpts = {}): Promise<string> {
-  const { seed = 1, dtype = 'F32', embedStd = 0.02 } = o;
+  const { seed = 1, dtype = 'F32', embedStd = 0.02, std: w = 0.02 } = o;
   mkdirSync(dir, { recursive: true });
   const rng = new SeededRng(deriveSeed(seed, 0x40de1));
   const H = cfg.hidden_size;
@@ -80,9 +82,9 @@ export async function writeRandomModel(dir: string, cfg: HfConfig, o: RandomMode
   for (let i = 0; i < cfg.num_hidden_layers; i++) {
     const p = `model.layers.${i}.`;
     add(`${p}input_layernorm.weight`, [H], 0.1, 1);
-    add(`${p}self_attn.q_proj.weight`, [q, H], 0.02);
-    add(`${p}self_attn.k_proj.weight`, [kv, H], 0.02);
-    add(`${p}self_attn.v_proj.weight`, [kv, H], 0.02);
+    add(`${p}self_attn.q_proj.weight`, [q, H], w);
+    add(`${p}self_attn.k_proj.weight`, [kv, H], w);
+    add(`${p}self_attn.v_proj.weight`, [kv, H], w);
     if (arch === 'Qwen2ForCausalLM') {
       add(`${p}self_attn.q_proj.bias`, [q], 0.05);
       add(`${p}self_attn.k_proj.bias`, [kv], 0.05);
@@ -92,11 +94,11 @@ export async function writeRandomModel(dir: string, cfg: HfConfig, o: RandomMode
       add(`${p}self_attn.q_norm.weight`, [hd], 0.1, 1);
       add(`${p}self_attn.k_norm.weight`, [hd], 0.1, 1);
     }
-    add(`${p}self_attn.o_proj.weight`, [H, q], 0.02);
+    add(`${p}self_attn.o_proj.weight`, [H, q], w);
     add(`${p}post_attention_layernorm.weight`, [H], 0.1, 1);
-    add(`${p}mlp.gate_proj.weight`, [I, H], 0.02);
-    add(`${p}mlp.up_proj.weight`, [I, H], 0.02);
-    add(`${p}mlp.down_proj.weight`, [H, I], 0.02);
+    add(`${p}mlp.gate_proj.weight`, [I, H], w);
+    add(`${p}mlp.up_proj.weight`, [I, H], w);
+    add(`${p}mlp.down_proj.weight`, [H, I], w);
   }
   add('model.norm.weight', [H], 0.1, 1);
   if (!cfg.tie_word_embeddings) add('lm_head.weight', [cfg.vocab_size, H], 0.02);

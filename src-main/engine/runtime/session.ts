@@ -3,7 +3,7 @@
  * weights file, named by content hash) and loaded by path, which is what lets ORT resolve external
  * data. Outputs named in `keepOnDevice` stay in GPU buffers on WebGPU and come back as DeviceTensors.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,7 +31,7 @@ export function graphCacheDir(): string {
 }
 
 async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   const fh = await open(tmp, 'w');
   try {
     for (const c of chunks) await fh.write(c);
@@ -52,7 +52,7 @@ export async function saveGraph(g: Graph): Promise<string> {
   }
   const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
   if (!existsSync(modelPath)) {
-    const tmp = `${modelPath}.${process.pid}.tmp`;
+    const tmp = `${modelPath}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, ser.model);
     await rename(tmp, modelPath);
   }
