@@ -32,6 +32,8 @@ interface TrainFlags extends DataFlags {
   evalBatches?: number;
   saveEvery: number;
   weightDecay: number;
+  beta1: number;
+  beta2: number;
   maxGradNorm: number;
   pack?: boolean;
   resume?: string;
@@ -97,6 +99,8 @@ async function train(flags: TrainFlags): Promise<void> {
         maxEvalBatches: flags.evalBatches,
         saveEvery: flags.saveEvery,
         weightDecay: flags.weightDecay,
+        beta1: flags.beta1,
+        beta2: flags.beta2,
         maxGradNorm: flags.maxGradNorm,
         resume: flags.resume,
         seed: flags.seed,
@@ -147,6 +151,8 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
     .option('--eval-batches <n>', 'cap on validation micro-batches per evaluation', intFlag('--eval-batches', 1))
     .option('--save-every <n>', 'checkpoint every N steps (0: never)', intFlag('--save-every', 0), 0)
     .option('--weight-decay <x>', 'AdamW weight decay', numFlag('--weight-decay', 0), 0)
+    .option('--beta1 <x>', 'AdamW beta1', numFlag('--beta1', 0, 0.999999), 0.9)
+    .option('--beta2 <x>', 'AdamW beta2', numFlag('--beta2', 0, 0.999999), 0.999)
     .option('--max-grad-norm <x>', 'clip the gradient norm (0: off)', numFlag('--max-grad-norm', 0), 1)
     .option('--pack', 'pack short examples together into full rows')
     .option('--resume <dir>', 'continue an interrupted run from its --out folder or a checkpoint')

@@ -97,3 +97,28 @@ describe('assistant-only masking on the real SmolLM2 tokenizer', () => {
     expect(truncate(chatEx, 8)).toBeNull();
   });
 });
+
+describe('masking when the simple paths do not apply', () => {
+  test('a tokenizer whose pieces do not concatenate (SentencePiece-style dummy prefix) still masks exactly the replies', () => {
+    // Every encode call prefixes a space, as SentencePiece's add_dummy_prefix does: encoding the pieces between
+    // span edges no longer equals encoding the whole, so the edges are found from prefix encodings instead.
+    const spm = { ...tok, encode: (text: string) => tok.encode(' ' + text) };
+    const ex = tokenizeRow(twoTurns, 1, spm, chatRenderer(spm));
+    const rendered = chatRenderer(tok).render(twoTurns.messages, false);
+    expect(Array.from(ex.ids)).toEqual(tok.encode(' ' + rendered));
+    const trained = Array.from(ex.ids).filter((_, i) => ex.mask[i]);
+    expect(tok.decode(trained)).toBe('Paris.<|im_end|>Rome, of course.<|im_end|>');
+  });
+
+  test('a template that renders earlier turns differently falls back to finding each reply by its content', () => {
+    const template = "{% for m in messages %}{{ m.role }}: {{ m.content }}{% if loop.last %} <end>{% else %} |{% endif %}\n{% endfor %}";
+    const chat = chatRenderer(tok, { template });
+    expect(chat.source).toBe('given');
+    const { text, spans } = chat.assistantSpans(twoTurns.messages);
+    expect(spans.map(([s, e]) => text.slice(s, e))).toEqual(['Paris.', 'Rome, of course.']);
+  });
+
+  test('a template that does not parse is a clear error', () => {
+    expect(() => chatRenderer(tok, { template: '{% for m in messages %}' })).toThrow(/chat template/);
+  });
+});
