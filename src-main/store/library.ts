@@ -7,8 +7,9 @@
  * A short cross-process lock covers the steps that must see a consistent set of names.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
 import { fsyncDir, isProcessAlive, isTempName, tempOwnerPid, writeFileDurable, writeJsonAtomic } from './atomic.js';
 import { META_FILE, makeId, parseAdapterMeta, type AdapterMeta } from './adapter-meta.js';
@@ -214,6 +215,9 @@ export async function readFolders(parent: string): Promise<LibraryListing> {
       }
       const meta = parseAdapterMeta(raw, file);
       if (meta.id !== id) throw new GraftError('BAD_FILE', `${file}: id "${meta.id}" does not match its folder "${id}"`, { file, where: 'id' });
+      for (const f of [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE]) {
+        if (!existsSync(path.join(dir, f))) throw new GraftError('BAD_FILE', `${dir}: ${f} is missing`, { file: path.join(dir, f) });
+      }
       entries.push({ meta, dir, sizeBytes: await folderSize(dir) });
     } catch (err) {
       problems.push({ dir, message: (err as Error).message });

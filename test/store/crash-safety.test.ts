@@ -20,8 +20,19 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Start the child, let it work for a random moment after it is ready, then SIGKILL it. */
+/** Start a child, let it work for `workMs` after it is ready, then SIGKILL it. */
 async function runAndKill(lib: string, mode: string, workMs: number): Promise<void> {
+  await Promise.all(await startAll(lib, [mode], workMs));
+}
+
+/** Start one child per mode; each resolves once it has been SIGKILLed `workMs` after all are ready. */
+async function startAll(lib: string, modes: string[], workMs: number): Promise<Promise<void>[]> {
+  const children = await Promise.all(modes.map((m) => start(lib, m)));
+  await new Promise((r) => setTimeout(r, workMs));
+  return children.map((kill) => kill());
+}
+
+async function start(lib: string, mode: string): Promise<() => Promise<void>> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, lib, ADAPTER, mode], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -30,10 +41,11 @@ async function runAndKill(lib: string, mode: string, workMs: number): Promise<vo
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', () => reject(new Error(`child exited before ready: ${stderr}`)));
   });
-  await new Promise((r) => setTimeout(r, workMs));
-  child.kill('SIGKILL');
-  const code = await exited;
-  if (code !== null) throw new Error(`child died on its own (code ${code}): ${stderr}`);
+  return async () => {
+    child.kill('SIGKILL');
+    const code = await exited;
+    if (code !== null) throw new Error(`child died on its own (code ${code}): ${stderr}`);
+  };
 }
 
 /** The library must read cleanly and every adapter in it must be complete. */
@@ -78,4 +90,16 @@ describe('crash safety (acceptance 6)', () => {
       if (mode !== 'rename') expect(before).toBeGreaterThan(2);
     }, 180_000);
   }
+
+  it('two processes importing under one name at once get distinct names and intact folders', async () => {
+    const libRoot = path.join(root, 'two');
+    await AdapterLibrary.open(libRoot, LOCK);
+    await Promise.all(await startAll(libRoot, ['import-same', 'import-same'], 1500));
+    const lib = await checkIntact(libRoot);
+    const names = (await lib.list()).entries.map((e) => e.meta.name);
+    expect(names.length).toBeGreaterThan(4);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('same');
+    expect(names).toContain('same 2');
+  }, 60_000);
 });

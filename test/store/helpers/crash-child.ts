@@ -10,7 +10,10 @@ const [root, adapter, mode] = process.argv.slice(2);
 const lib = await AdapterLibrary.open(root, { staleMs: 2000, waitMs: 20_000 });
 process.stdout.write('ready\n');
 for (let i = 0; ; i++) {
-  if (mode === 'import' || (mode === 'mixed' && i % 3 === 0)) {
+  if (mode === 'import-same') {
+    // every process asks for the same name: the library must hand out distinct ones
+    await importAdapter(lib, adapter, { name: 'same' });
+  } else if (mode === 'import' || (mode === 'mixed' && i % 3 === 0)) {
     await importAdapter(lib, adapter, { name: `imported-${process.pid}-${i}` });
   } else if (mode === 'rename' || (mode === 'mixed' && i % 3 === 1)) {
     // names alternate between two values so the parent knows which names are legitimate
