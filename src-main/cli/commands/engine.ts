@@ -92,14 +92,15 @@ export const registerEngine: CommandRegistrar = (program) => {
     });
 
   addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
-    .option('--adapter <dir[:scale]>', 'LoRA adapter folder, applied together when repeated', collect)
+    .option('--adapter <ref[:scale]>', 'LoRA adapter folder or library name; repeated = applied together', collect)
+    .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--stream', 'print text as it is generated')
     .option('--json', 'print one JSON object with ids, text and timings')
-    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean }) => {
+    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string }) => {
       const model = await loadModel(f.model);
       const device = await resolveDevice(f.device);
       const { tokenizer, ids } = await promptIds(model, f);
-      const variants: Variant[] = [{ adapters: (f.adapter ?? []).map(parseAdapterArg) }];
+      const variants: Variant[] = [{ adapters: await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library))) }];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const [r] = await generate({

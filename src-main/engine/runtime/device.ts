@@ -40,6 +40,13 @@ export function probeWebGpu(): Promise<string | null> {
   return gpuProbe;
 }
 
+/** Linux with no render node and no NVIDIA driver: the only Vulkan device is Mesa's software rasterizer. */
+function softwareOnly(): boolean {
+  if (process.platform !== 'linux') return false;
+  if (existsSync('/proc/driver/nvidia/gpus')) return false;
+  return !(existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('render')));
+}
+
 function cpuName(): string {
   const cpus = os.cpus();
   const model = cpus[0]?.model?.trim() || os.arch();
@@ -67,15 +74,14 @@ function gpuName(): string {
   } catch {
     // no NVIDIA tools: fall through
   }
-  // Linux with no render node: the only Vulkan device is Mesa's software rasterizer.
-  if (process.platform === 'linux' && !(existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('render')))) {
-    return 'lavapipe (software Vulkan)';
-  }
+  if (softwareOnly()) return 'lavapipe (software Vulkan)';
   return process.platform === 'darwin' ? 'Apple GPU (Metal)' : 'GPU (WebGPU)';
 }
 
 export async function resolveDevice(pref: DevicePref = 'auto'): Promise<DeviceInfo> {
   if (pref === 'cpu') return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
+  // Linux without a render node has only a software rasterizer: auto skips the (slow) probe.
+  if (pref === 'auto' && softwareOnly()) return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
   const err = await probeWebGpu();
   const name = err === null ? gpuName() : '';
   // A software rasterizer is slower than the CPU EP: take it only when asked for by name.

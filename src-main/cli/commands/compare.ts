@@ -1,0 +1,59 @@
+/** `graft compare`: one prompt answered by base and/or adapters in one batched decode, side by side. */
+import { generate, type Variant } from '../../engine/infer/generate.js';
+import { loadModel } from '../../engine/model.js';
+import { resolveDevice } from '../../engine/runtime/device.js';
+import { GraftError } from '../../engine/errors.js';
+import { collect, parseAdapterArg } from './adapter-arg.js';
+import { addGenerationFlags, type GenerationFlags, promptIds, samplingOf } from './engine.js';
+import type { CommandRegistrar } from './index.js';
+
+/** Lays texts out in columns of equal width, wrapping words. */
+export function columns(headers: string[], texts: string[], width: number): string {
+  const w = Math.max(16, Math.floor((width - 3 * (texts.length - 1)) / texts.length));
+  const wrap = (t: string) => {
+    const out: string[] = [];
+    for (const para of t.split('\n')) {
+      let line = '';
+      for (const word of para.split(/(\s+)/)) {
+        if ((line + word).length > w && line.trim()) {
+          out.push(line.trimEnd());
+          line = word.trimStart();
+        } else line += word;
+        while (line.length > w) {
+          out.push(line.slice(0, w));
+          line = line.slice(w);
+        }
+      }
+      out.push(line.trimEnd());
+    }
+    return out;
+  };
+  const cols = texts.map((t, i) => [headers[i].slice(0, w), '─'.repeat(Math.min(w, Math.max(headers[i].length, 8))), ...wrap(t)]);
+  const rows = Math.max(...cols.map((c) => c.length));
+  const lines: string[] = [];
+  for (let r = 0; r < rows; r++) lines.push(cols.map((c) => (c[r] ?? '').padEnd(w)).join(' │ ').trimEnd());
+  return lines.join('\n');
+}
+
+export const registerCompare: CommandRegistrar = (program) => {
+  addGenerationFlags(program.command('compare').description('answer one prompt with several variants side by side (one batched decode)'))
+    .option('--adapter <ref[:scale]>', 'an adapter variant (folder or library name); repeat for more columns', collect)
+    .option('--base', 'include the base model as a column')
+    .option('--library <dir>', 'adapter library for names given to --adapter')
+    .option('--json', 'print the variants as JSON')
+    .action(async (f: GenerationFlags & { json?: boolean; library?: string }) => {
+      const adapters = await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library)));
+      const labels = [...(f.base ? ['base'] : []), ...adapters.map((a) => a.label)];
+      const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...adapters.map((a) => ({ adapters: [a] }))];
+      if (variants.length === 0) throw new GraftError('BAD_INPUT', 'nothing to compare: give --base and/or --adapter', { where: '--adapter' });
+      if (variants.length > 4) throw new GraftError('BAD_INPUT', `at most 4 variants side by side, got ${variants.length}`, { where: '--adapter' });
+      const model = await loadModel(f.model);
+      const { tokenizer, ids } = await promptIds(model, f);
+      const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, overflow: f.contextOverflow });
+      if (f.json) {
+        console.log(JSON.stringify(results.map((r, i) => ({ variant: labels[i], text: r.text, ids: r.ids, finish: r.finish }))));
+        return;
+      }
+      console.log(columns(labels, results.map((r) => r.text), process.stdout.columns ?? 120));
+    });
+};
