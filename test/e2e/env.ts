@@ -44,8 +44,9 @@ export function electronBinary(): { path: string } | { missing: string } {
     return {
       missing:
         `Electron's binary is not installed (${(err as Error).message.split('\n')[0]}). ` +
-        "npm skips its download script unless approved; on a machine that can reach Electron's downloads, " +
-        'run `node node_modules/electron/install.js` (npm start does this for you).',
+        "package.json's allowScripts keeps npm from running its download script (installs must work with only the " +
+        "npm registry); on a machine that can reach Electron's downloads, `npm start` fetches it, or run " +
+        '`node node_modules/electron/install.js`.',
     };
   }
 }
