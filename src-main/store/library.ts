@@ -11,7 +11,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
-import { fsyncDir, isProcessAlive, isTempName, tempOwnerPid, writeFileDurable, writeJsonAtomic } from './atomic.js';
+import { copyFileDurable, fsyncDir, isProcessAlive, isTempName, tempOwnerPid, writeFileDurable, writeJsonAtomic } from './atomic.js';
 import { META_FILE, makeId, parseAdapterMeta, type AdapterMeta } from './adapter-meta.js';
 import { withDirLock, type LockOptions } from './lock.js';
 
@@ -165,7 +165,7 @@ export class AdapterLibrary {
     try {
       for (const f of await fsp.readdir(src.dir)) {
         if (f === META_FILE || f.startsWith('.')) continue;
-        await fsp.copyFile(path.join(src.dir, f), path.join(staged, f));
+        await copyFileDurable(path.join(src.dir, f), path.join(staged, f));
       }
       const { id: _id, ...rest } = src.meta;
       return await this.commitStaged(staged, { ...rest, name: newName ?? `${src.meta.name} copy`, created: new Date().toISOString(), source: `duplicate of ${src.meta.id}` });

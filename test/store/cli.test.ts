@@ -36,6 +36,18 @@ describe('graft adapters CLI', () => {
     expect((await graft('import', path.join(FIX, 'qwen2/adapter'), '--name', 'qw')).code).toBe(0);
   }, 60_000);
 
+  it('an adapter whose base Graft recorded carries it: checked on export and on import elsewhere', async () => {
+    expect((await graft('import', path.join(FIX, 'qwen2/adapter'), '--name', 'qw-known', '--base', path.join(FIX, 'qwen2/model'))).code).toBe(0);
+    const merged = await graft('export', 'qw-known', '--format', 'merged', '--out', path.join(out, 'wrong'), '--base', path.join(FIX, 'llama/model'));
+    expect(merged.code).not.toBe(0);
+    expect(merged.stderr).toMatch(/INCOMPATIBLE: adapter qw-known was made for a qwen2 model but base .*llama\/model is llama/);
+    expect((await graft('export', 'qw-known', '--format', 'peft-zip', '--out', path.join(out, 'qw.zip'))).code).toBe(0);
+    const again = await graft('import', path.join(out, 'qw.zip'), '--base', path.join(FIX, 'llama/model'));
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/qw\.zip was made for a qwen2 model but base .* is llama \(first target tensor: base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight\)/);
+    expect((await graft('rm', 'qw-known')).code).toBe(0);
+  }, 60_000);
+
   it('lists, exports PEFT byte-identical and GGUF with a Modelfile, blends, deletes and restores', async () => {
     const list = JSON.parse((await graft('list', '--json')).stdout);
     expect(list.entries.map((e: { name: string }) => e.name)).toEqual(['ll', 'qw']);

@@ -1,15 +1,17 @@
 /** Acceptance 3-5: GGUF LoRA export, merged export and exact blend, judged by logits against the HF/PEFT fixtures. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blendAdapters } from '../../../src-main/engine/adapters/blend.js';
 import { readAdapterWeights } from '../../../src-main/engine/adapters/compat.js';
 import { exportGgufLora, ggufLoraToPeft } from '../../../src-main/engine/adapters/gguf-lora.js';
-import { exportMergedModel } from '../../../src-main/engine/adapters/merge.js';
+import { exportMergedModel, mergedWeight } from '../../../src-main/engine/adapters/merge.js';
+import { peftTensorName } from '../../../src-main/engine/adapters/lora-config.js';
+import { encodeBf16 } from '../../../src-main/engine/io/half.js';
 import { computeLogits } from '../../../src-main/engine/infer/logits.js';
 import { readGgufLora } from '../../../src-main/engine/io/gguf-lora.js';
 import { openGguf } from '../../../src-main/engine/io/gguf.js';
-import { openSafetensors } from '../../../src-main/engine/io/safetensors.js';
+import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/safetensors.js';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { adapterWeightsFromPeft } from '../../../src-main/engine/adapters/compat.js';
 import { FIX, maxAbsDiff, reference, tmp } from './helpers.js';
@@ -57,6 +59,29 @@ describe('adapter export formats, judged by logits', () => {
     const ref = reference('llama', 'merged_logits');
     expect(maxAbsDiff(await computeLogits(model, ref.ids), ref.logits)).toBeLessThanOrEqual(1e-4);
     model.source.close();
+    base.source.close();
+  }, 120_000);
+
+  it('merged export keeps a bf16 base in bf16: untouched tensors bit-identical, merged ones rounded once', async () => {
+    const src = await loadModel(path.join(FIX, 'llama/model'));
+    const dir = tmp('bf16-base');
+    copyFileSync(path.join(FIX, 'llama/model/config.json'), path.join(dir, 'config.json'));
+    await writeSafetensors(path.join(dir, 'model.safetensors'), new Map(src.source.names().map((n) => [n, { dtype: 'BF16' as const, shape: src.source.shape(n), data: src.source.readF32(n) }])));
+    src.source.close();
+    const base = await loadModel(dir);
+    const adapter = readAdapterWeights(path.join(FIX, 'llama/adapter'));
+    const out = path.join(tmp('bf16-merged'), 'm');
+    await exportMergedModel(base.source, adapter, out);
+    const inp = openSafetensors(path.join(dir, 'model.safetensors'));
+    const st = openSafetensors(path.join(out, 'model.safetensors'));
+    for (const n of inp.names()) expect(st.info(n).dtype).toBe('BF16');
+    expect(Buffer.compare(st.readRaw('model.layers.1.mlp.gate_proj.weight'), inp.readRaw('model.layers.1.mlp.gate_proj.weight'))).not.toBe(0);
+    expect(Buffer.compare(st.readRaw('model.layers.1.input_layernorm.weight'), inp.readRaw('model.layers.1.input_layernorm.weight'))).toBe(0);
+    const name = 'model.layers.1.mlp.gate_proj.weight';
+    const want = mergedWeight(inp.readF32(name), adapter.tensors.get(peftTensorName(1, 'gate', 'A'))!, adapter.tensors.get(peftTensorName(1, 'gate', 'B'))!, 176, 64, 4, 2);
+    expect(Buffer.compare(st.readRaw(name), encodeBf16(want))).toBe(0);
+    inp.close();
+    st.close();
     base.source.close();
   }, 120_000);
 
