@@ -39,7 +39,7 @@ export async function moveToTrash(lib: AdapterLibrary, ref: string): Promise<Tra
     const entry = resolveRef((await lib.list()).entries, ref, 'library');
     const when = new Date().toISOString();
     await writeJsonAtomic(path.join(entry.dir, DELETED_MARK), { deletedAt: when, from: entry.dir });
-    let dest = path.join(lib.trashDir, entry.meta.id);
+    const dest = path.join(lib.trashDir, entry.meta.id);
     // an older trashed copy with the same id (deleted, restored... duplicated) is superseded, not overwritten in place
     await fsp.rm(dest, { recursive: true, force: true });
     await fsp.rename(entry.dir, dest);
