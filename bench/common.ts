@@ -1,0 +1,42 @@
+/** Shared by the benchmarks: where results go, what machine and commit they describe, cached bench models. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { HfConfig } from '../src-main/engine/io/hf-config.js';
+import { writeRandomModel } from '../src-main/engine/models/random-model.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const STORIES = path.resolve(ROOT, '../shared/models/stories260K/stories260K.gguf');
+
+export function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return process.env.GRAFT_COMMIT ?? 'unknown';
+  }
+}
+
+export function machine() {
+  return { cpu: os.cpus()[0]?.model?.trim(), threads: os.cpus().length, memory_gib: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${process.platform}-${process.arch}`, node: process.version };
+}
+
+/** A random-init model of the given shapes, written once under .cache/ (models are data, not code). */
+export async function benchModel(name: string, cfg: HfConfig): Promise<string> {
+  const dir = path.join(process.env.GRAFT_BENCH_CACHE ?? path.join(ROOT, '.cache', 'bench-models'), name);
+  if (!existsSync(path.join(dir, 'model.safetensors'))) await writeRandomModel(dir, cfg, { seed: 1 });
+  return dir;
+}
+
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+export function writeResult(name: string, result: object): string {
+  const dir = process.env.GRAFT_BENCH_OUT ?? path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 1) + '\n');
+  return file;
+}
