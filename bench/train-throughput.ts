@@ -89,7 +89,16 @@ try {
   for (const [name, path, batch, seq] of cases) {
     const t = await trainTokensPerSec(path, batch, seq, name.startsWith('stories') ? STEPS * 10 : STEPS);
     const flops = trainFlopsPerToken(t.config, seq) * t.tokensPerSec;
-    rows.push({ model: name, batch, seq, tokensPerSec: Math.round(t.tokensPerSec), secPerStep: +t.secPerStep.toFixed(3), firstStepSec: +t.firstStepSec.toFixed(2), trainGflops: +(flops / 1e9).toFixed(2), mfu: +(flops / matmul).toFixed(3) });
+    rows.push({
+      model: name,
+      batch,
+      seq,
+      tokensPerSec: Math.round(t.tokensPerSec),
+      secPerStep: +t.secPerStep.toFixed(3),
+      firstStepSec: +t.firstStepSec.toFixed(2),
+      trainGflops: +(flops / 1e9).toFixed(2),
+      mfu: +(flops / matmul).toFixed(3),
+    });
   }
   const result = { cpu: cpus()[0]?.model, threads: cpus().length, ortMatmulGflops: +(matmul / 1e9).toFixed(1), rows };
   if (JSON_OUT) console.log(JSON.stringify(result));

@@ -21,13 +21,28 @@ export interface DataFlags {
 /** The dataset flags `dataset inspect` and `train` share. */
 export function addDataFlags(cmd: Command): Command {
   return cmd
-    .option('--format <format>', `auto | ${DATASET_FORMATS.join(' | ')}`, choiceFlag('--format', ['auto', ...DATASET_FORMATS] as const), 'auto')
+    .option(
+      '--format <format>',
+      `auto | ${DATASET_FORMATS.join(' | ')}`,
+      choiceFlag('--format', ['auto', ...DATASET_FORMATS] as const),
+      'auto',
+    )
     .option('--text-column <name>', 'CSV/TSV: the column holding plain text')
     .option('--prompt-column <name>', 'CSV/TSV: the column holding the prompt')
     .option('--response-column <name>', 'CSV/TSV: the column holding the response')
     .option('--system-column <name>', 'CSV/TSV: an optional system-prompt column')
-    .option('--text-split <how>', '.txt files: blank-line | line | whole', choiceFlag('--text-split', ['blank-line', 'line', 'whole'] as const), 'blank-line')
-    .option('--loss-on <which>', 'chats: train on assistant replies only, or all tokens', choiceFlag('--loss-on', ['assistant', 'all'] as const), 'assistant')
+    .option(
+      '--text-split <how>',
+      '.txt files: blank-line | line | whole',
+      choiceFlag('--text-split', ['blank-line', 'line', 'whole'] as const),
+      'blank-line',
+    )
+    .option(
+      '--loss-on <which>',
+      'chats: train on assistant replies only, or all tokens',
+      choiceFlag('--loss-on', ['assistant', 'all'] as const),
+      'assistant',
+    )
     .option('--chat-template <file>', "a Jinja chat template to use instead of the model's");
 }
 
@@ -48,9 +63,13 @@ export async function readTemplate(file: string | undefined): Promise<string | u
   });
 }
 
-async function inspect(file: string, flags: DataFlags & { model?: string; seqLen?: number; json?: boolean; preview?: number }): Promise<void> {
+async function inspect(
+  file: string,
+  flags: DataFlags & { model?: string; seqLen?: number; json?: boolean; preview?: number },
+): Promise<void> {
   const tokenizer = flags.model ? await loadTokenizer(flags.model) : undefined;
-  if (flags.model && !tokenizer) throw new GraftError('NOT_FOUND', `${flags.model}: no tokenizer found in the model`, { file: flags.model });
+  if (flags.model && !tokenizer)
+    throw new GraftError('NOT_FOUND', `${flags.model}: no tokenizer found in the model`, { file: flags.model });
   const opts = {
     format: flags.format,
     columns: columnsOf(flags),
@@ -68,7 +87,9 @@ async function inspect(file: string, flags: DataFlags & { model?: string; seqLen
     for (const line of formatSummary(summary)) console.log(line);
     if (!tokenizer) console.log('(pass --model to see token counts, the length histogram and truncation)');
     for (const p of preview) {
-      console.log(`\n--- line ${p.line}: ${p.tokens} tokens, ${p.trainedTokens} trained${p.truncatedFrom ? ` (truncated from ${p.truncatedFrom})` : ''}; trained text in [[ ]]`);
+      console.log(
+        `\n--- line ${p.line}: ${p.tokens} tokens, ${p.trainedTokens} trained${p.truncatedFrom ? ` (truncated from ${p.truncatedFrom})` : ''}; trained text in [[ ]]`,
+      );
       console.log(p.segments.map((s) => (s.trained ? `[[${s.text}]]` : s.text)).join(''));
     }
   }

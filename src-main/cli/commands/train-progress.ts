@@ -18,10 +18,15 @@ export class ProgressPrinter {
   private lastEval: number | null = null;
   private lastLine = 0;
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr, private readonly tty = Boolean(process.stderr.isTTY)) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly tty = Boolean(process.stderr.isTTY),
+  ) {}
 
   memory(e: MemoryEstimate, available: number): void {
-    this.line(`memory estimate: ${formatBytes(e.total)} of ${formatBytes(available)} available (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} LoRA parameters`);
+    this.line(
+      `memory estimate: ${formatBytes(e.total)} of ${formatBytes(available)} available (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} LoRA parameters`,
+    );
   }
 
   warn(msg: string): void {
@@ -31,7 +36,9 @@ export class ProgressPrinter {
   event(e: TrainEvent): void {
     switch (e.type) {
       case 'start':
-        this.line(`training ${e.totalSteps} steps on ${e.trainExamples} examples (${e.valExamples} for validation)${e.resumedFrom ? `, resuming at step ${e.startStep} from ${e.resumedFrom}` : ''}`);
+        this.line(
+          `training ${e.totalSteps} steps on ${e.trainExamples} examples (${e.valExamples} for validation)${e.resumedFrom ? `, resuming at step ${e.startStep} from ${e.resumedFrom}` : ''}`,
+        );
         break;
       case 'step': {
         const width = 24;
@@ -64,7 +71,9 @@ export class ProgressPrinter {
         this.line(`cancelled at step ${e.step}${e.checkpoint ? `; continue with --resume ${e.checkpoint}` : ''}`);
         break;
       case 'done':
-        this.line(`done: ${e.step} steps, final loss ${e.loss?.toFixed(4) ?? '-'}${e.evalLoss !== null ? `, eval ${e.evalLoss.toFixed(4)}` : ''}, ${e.tokensSeen} tokens in ${formatDuration(e.elapsedMs)}`);
+        this.line(
+          `done: ${e.step} steps, final loss ${e.loss?.toFixed(4) ?? '-'}${e.evalLoss !== null ? `, eval ${e.evalLoss.toFixed(4)}` : ''}, ${e.tokensSeen} tokens in ${formatDuration(e.elapsedMs)}`,
+        );
         break;
     }
   }

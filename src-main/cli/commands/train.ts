@@ -44,9 +44,13 @@ interface TrainFlags extends DataFlags {
 }
 
 function parseTargets(v: string): LoraTarget[] {
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.find((t) => !LORA_TARGETS.includes(t as LoraTarget));
-  if (bad !== undefined || list.length === 0) throw new GraftError('BAD_INPUT', `--targets takes a comma list of ${LORA_TARGETS.join(',')}; got "${v}"`, { where: '--targets' });
+  if (bad !== undefined || list.length === 0)
+    throw new GraftError('BAD_INPUT', `--targets takes a comma list of ${LORA_TARGETS.join(',')}; got "${v}"`, { where: '--targets' });
   return LORA_TARGETS.filter((t) => list.includes(t));
 }
 
@@ -65,7 +69,8 @@ async function train(flags: TrainFlags): Promise<void> {
   const data = flags.data ?? fromRun.data;
   if (!model) throw new GraftError('BAD_INPUT', 'graft train needs --model PATH (a model folder or .gguf file)', { where: '--model' });
   if (!data) throw new GraftError('BAD_INPUT', 'graft train needs --data FILE', { where: '--data' });
-  if (flags.steps !== undefined && flags.epochs !== undefined) throw new GraftError('BAD_INPUT', 'give --steps or --epochs, not both', { where: '--steps' });
+  if (flags.steps !== undefined && flags.epochs !== undefined)
+    throw new GraftError('BAD_INPUT', 'give --steps or --epochs, not both', { where: '--steps' });
   const printer = new ProgressPrinter();
   const json = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
   const ac = new AbortController();
@@ -85,7 +90,13 @@ async function train(flags: TrainFlags): Promise<void> {
         chatTemplate: await readTemplate(flags.chatTemplate),
         pack: flags.pack,
         method: flags.method,
-        lora: { r: flags.rank, alpha: flags.alpha ?? 2 * flags.rank, dropout: flags.dropout, targets: parseTargets(flags.targets), rslora: Boolean(flags.rslora) },
+        lora: {
+          r: flags.rank,
+          alpha: flags.alpha ?? 2 * flags.rank,
+          dropout: flags.dropout,
+          targets: parseTargets(flags.targets),
+          rslora: Boolean(flags.rslora),
+        },
         lr: flags.lr,
         steps: flags.steps,
         epochs: flags.epochs,
@@ -115,7 +126,15 @@ async function train(flags: TrainFlags): Promise<void> {
       },
     );
     if (result.cancelled) process.exitCode = 130;
-    else if (flags.json) json({ type: 'result', out: result.out, device: result.device, steps: result.steps, finalLoss: result.finalLoss, finalEvalLoss: result.finalEvalLoss });
+    else if (flags.json)
+      json({
+        type: 'result',
+        out: result.out,
+        device: result.device,
+        steps: result.steps,
+        finalLoss: result.finalLoss,
+        finalEvalLoss: result.finalEvalLoss,
+      });
     else console.error(`adapter written to ${result.out} (${result.device})`);
   } finally {
     process.off('SIGINT', onSignal);

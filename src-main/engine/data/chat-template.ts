@@ -31,7 +31,10 @@ export function chatRenderer(tok: TextTokenizer, opts: { template?: string; warn
   try {
     tpl = new Template(text);
   } catch (err) {
-    throw new GraftError('BAD_INPUT', `the chat template does not parse: ${(err as Error).message}`, { where: 'chat_template', cause: err });
+    throw new GraftError('BAD_INPUT', `the chat template does not parse: ${(err as Error).message}`, {
+      where: 'chat_template',
+      cause: err,
+    });
   }
   const special = (id: number | null | undefined) => (id === null || id === undefined ? '' : tok.tokenText(id));
   const ctx = { bos_token: special(tok.bosId), eos_token: special(tok.eosIds[0]) };
@@ -43,7 +46,10 @@ export function chatRenderer(tok: TextTokenizer, opts: { template?: string; warn
         add_generation_prompt: addGenerationPrompt,
       });
     } catch (err) {
-      throw new GraftError('BAD_INPUT', `the chat template failed on this conversation: ${(err as Error).message}`, { where: 'chat_template', cause: err });
+      throw new GraftError('BAD_INPUT', `the chat template failed on this conversation: ${(err as Error).message}`, {
+        where: 'chat_template',
+        cause: err,
+      });
     }
   };
   return { source, render, assistantSpans: (messages) => assistantSpans(render, messages) };
@@ -70,7 +76,8 @@ function assistantSpans(render: ChatRenderer['render'], messages: ChatMessage[])
       end = through.trimEnd().length;
     } else {
       start = full.indexOf(messages[i].content, cursor);
-      if (start < 0) throw new GraftError('BAD_INPUT', `cannot locate assistant turn ${i} in the rendered chat template`, { where: `messages[${i}]` });
+      if (start < 0)
+        throw new GraftError('BAD_INPUT', `cannot locate assistant turn ${i} in the rendered chat template`, { where: `messages[${i}]` });
       end = start + messages[i].content.length;
     }
     if (end > start) spans.push([start, end]);

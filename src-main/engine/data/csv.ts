@@ -20,11 +20,16 @@ export function resolveColumns(header: string[], given: ColumnMapping | undefine
   const has = (c: string) => names.includes(c);
   const list = names.map((n) => JSON.stringify(n)).join(', ');
   if (given && (given.text || given.prompt || given.response)) {
-    if (given.text && (given.prompt || given.response)) throw new GraftError('BAD_INPUT', `${file}: map either a text column or prompt + response columns, not both`, { file });
-    if (!given.text && !(given.prompt && given.response)) throw new GraftError('BAD_INPUT', `${file}: a prompt column needs a response column (and the reverse)`, { file });
+    if (given.text && (given.prompt || given.response))
+      throw new GraftError('BAD_INPUT', `${file}: map either a text column or prompt + response columns, not both`, { file });
+    if (!given.text && !(given.prompt && given.response))
+      throw new GraftError('BAD_INPUT', `${file}: a prompt column needs a response column (and the reverse)`, { file });
     for (const [role, col] of Object.entries(given)) {
       if (col && !has(col)) {
-        throw new GraftError('BAD_INPUT', `${file}: the ${role} column ${JSON.stringify(col)} is not in the header (columns: ${list})`, { file, where: 'line 1' });
+        throw new GraftError('BAD_INPUT', `${file}: the ${role} column ${JSON.stringify(col)} is not in the header (columns: ${list})`, {
+          file,
+          where: 'line 1',
+        });
       }
     }
     return given;
@@ -58,7 +63,10 @@ export async function* readCsvRows(file: string, delimiter: string, columns: Col
       skip_records_with_error: true,
       quote: delimiter === '\t' ? false : '"',
       on_skip: (err) => {
-        skipped.push({ line: Number(err?.lines ?? 0), error: `malformed ${delimiter === '\t' ? 'TSV' : 'CSV'}: ${err?.message ?? 'unreadable record'}` });
+        skipped.push({
+          line: Number(err?.lines ?? 0),
+          error: `malformed ${delimiter === '\t' ? 'TSV' : 'CSV'}: ${err?.message ?? 'unreadable record'}`,
+        });
         return undefined;
       },
     }),

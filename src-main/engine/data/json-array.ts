@@ -32,7 +32,8 @@ export async function* jsonArrayElements(file: string): AsyncGenerator<{ line: n
       const c = s[i];
       if (c === '\n') line++;
       if (finished) {
-        if (c.trim() !== '') throw new GraftError('BAD_INPUT', `${file}: text after the closing ']' of the JSON array`, { file, where: `line ${line}` });
+        if (c.trim() !== '')
+          throw new GraftError('BAD_INPUT', `${file}: text after the closing ']' of the JSON array`, { file, where: `line ${line}` });
         continue;
       }
       if (!started) {
@@ -71,5 +72,6 @@ export async function* jsonArrayElements(file: string): AsyncGenerator<{ line: n
     if (!finished && started) buf.push(s.slice(from));
   }
   if (!started) throw new GraftError('BAD_INPUT', `${file}: no JSON array found`, { file });
-  if (!finished) throw new GraftError('BAD_INPUT', `${file}: the JSON array is not closed (file truncated?)`, { file, where: `line ${line}` });
+  if (!finished)
+    throw new GraftError('BAD_INPUT', `${file}: the JSON array is not closed (file truncated?)`, { file, where: `line ${line}` });
 }

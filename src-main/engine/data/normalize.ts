@@ -89,7 +89,8 @@ function fromShareGpt(obj: Record<string, unknown>): DatasetRow | string {
 
 function fromAlpaca(obj: Record<string, unknown>): DatasetRow | string {
   const { instruction, input, output, system } = obj;
-  if (typeof instruction !== 'string' || instruction.trim() === '') return `'instruction' must be a non-empty string, got ${describe(instruction)}`;
+  if (typeof instruction !== 'string' || instruction.trim() === '')
+    return `'instruction' must be a non-empty string, got ${describe(instruction)}`;
   if (input !== undefined && input !== null && typeof input !== 'string') return `'input' must be a string, got ${describe(input)}`;
   if (typeof output !== 'string' || output.trim() === '') return `'output' must be a non-empty string, got ${describe(output)}`;
   const messages: ChatMessage[] = [];

@@ -34,7 +34,11 @@ export async function prepareDataset(file: string, tokenizer: TextTokenizer, opt
   ]);
   if (examples.length === 0) {
     const first = totals.issues[0];
-    throw new GraftError('BAD_INPUT', `${file}: no usable rows (${totals.dropped} dropped${first ? `; line ${first.line}: ${first.reason}` : ''})`, { file });
+    throw new GraftError(
+      'BAD_INPUT',
+      `${file}: no usable rows (${totals.dropped} dropped${first ? `; line ${first.line}: ${first.reason}` : ''})`,
+      { file },
+    );
   }
   const { train, val } = splitTrainVal(examples, opts.valSplit ?? 0, opts.seed ?? 0);
   return {

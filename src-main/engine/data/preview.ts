@@ -19,7 +19,11 @@ export interface PreviewExample {
 }
 
 /** The first `count` good rows, rendered, with the spans the loss is taken on marked. */
-export async function previewDataset(file: string, tokenizer: TextTokenizer, opts: Omit<ScanOptions, 'tokenizer'> & { count?: number }): Promise<PreviewExample[]> {
+export async function previewDataset(
+  file: string,
+  tokenizer: TextTokenizer,
+  opts: Omit<ScanOptions, 'tokenizer'> & { count?: number },
+): Promise<PreviewExample[]> {
   const count = opts.count ?? 5;
   const out: PreviewExample[] = [];
   // Stop reading once enough rows are shown: abort the scan by throwing a private marker.

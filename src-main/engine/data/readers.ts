@@ -21,7 +21,11 @@ export async function openDataset(file: string, opts: ReadOptions = {}): Promise
   const asked = opts.format ?? 'auto';
   if (container === 'csv' || container === 'tsv') {
     if (asked !== 'auto' && asked !== 'csv') {
-      throw new GraftError('BAD_INPUT', `${file} is ${container.toUpperCase()}; use --format csv (or auto) with a column mapping, not '${asked}'`, { file });
+      throw new GraftError(
+        'BAD_INPUT',
+        `${file} is ${container.toUpperCase()}; use --format csv (or auto) with a column mapping, not '${asked}'`,
+        { file },
+      );
     }
     return { file, container, format: 'csv', rows: () => readCsvRows(file, container === 'tsv' ? '\t' : ',', opts.columns) };
   }

@@ -26,7 +26,12 @@ export interface ScanTotals {
   warnings: string[];
 }
 
-export type ScanVisitor = (v: { line: number; row: DatasetRow; example: TokenizedExample | null; truncated: TokenizedExample | null }) => void;
+export type ScanVisitor = (v: {
+  line: number;
+  row: DatasetRow;
+  example: TokenizedExample | null;
+  truncated: TokenizedExample | null;
+}) => void;
 
 /**
  * One streaming pass over a dataset: reads, validates, tokenizes (when a tokenizer is given) and hands each
@@ -35,7 +40,17 @@ export type ScanVisitor = (v: { line: number; row: DatasetRow; example: Tokenize
 export async function scanDataset(file: string, opts: ScanOptions, visit: ScanVisitor): Promise<ScanTotals> {
   const ds = await openDataset(file, opts);
   const maxIssues = opts.maxIssues ?? 10_000;
-  const totals: ScanTotals = { file, format: ds.format, container: ds.container, records: 0, kept: 0, dropped: 0, issues: [], issueCount: 0, warnings: [] };
+  const totals: ScanTotals = {
+    file,
+    format: ds.format,
+    container: ds.container,
+    records: 0,
+    kept: 0,
+    dropped: 0,
+    issues: [],
+    issueCount: 0,
+    warnings: [],
+  };
   const drop = (line: number, reason: string) => {
     totals.dropped++;
     totals.issueCount++;
@@ -51,7 +66,8 @@ export async function scanDataset(file: string, opts: ScanOptions, visit: ScanVi
     let example: TokenizedExample | null = null;
     let truncated: TokenizedExample | null = null;
     if (opts.tokenizer) {
-      if (r.row.kind === 'chat' && !chat) chat = chatRenderer(opts.tokenizer, { template: opts.chatTemplate, warn: (w) => totals.warnings.push(w) });
+      if (r.row.kind === 'chat' && !chat)
+        chat = chatRenderer(opts.tokenizer, { template: opts.chatTemplate, warn: (w) => totals.warnings.push(w) });
       try {
         example = tokenizeRow(r.row, r.line, opts.tokenizer, chat, { lossOn: opts.lossOn });
       } catch (err) {

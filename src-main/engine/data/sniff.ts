@@ -37,7 +37,8 @@ export async function sniffContainer(file: string): Promise<Container> {
   // .json and unknown extensions: the content decides (a .json file is often JSONL in practice).
   if (firstChar === '[') return 'json-array';
   if (firstChar === '{') return 'jsonl';
-  if (ext === '.json') throw new GraftError('BAD_INPUT', `${file} does not start with '[' or '{', so it is not JSON`, { file, where: 'line 1' });
+  if (ext === '.json')
+    throw new GraftError('BAD_INPUT', `${file} does not start with '[' or '{', so it is not JSON`, { file, where: 'line 1' });
   return 'txt';
 }
 
@@ -68,5 +69,9 @@ function checkText(head: Uint8Array, file: string, whole: boolean): void {
 }
 
 function binary(file: string, why: string): GraftError {
-  return new GraftError('BAD_FILE', `${file} looks like a binary file (${why}); datasets must be UTF-8 text: JSONL, JSON, CSV, TSV or TXT`, { file });
+  return new GraftError(
+    'BAD_FILE',
+    `${file} looks like a binary file (${why}); datasets must be UTF-8 text: JSONL, JSON, CSV, TSV or TXT`,
+    { file },
+  );
 }

@@ -20,7 +20,13 @@ export interface TokenizeOptions {
  * position is always 0: with HF-style labels the first token is never a target, and zeroing it keeps packed
  * sequences from learning to predict a new example's first token from the previous example.
  */
-export function tokenizeRow(row: DatasetRow, line: number, tok: TextTokenizer, chat: ChatRenderer | null, opts: TokenizeOptions = {}): TokenizedExample {
+export function tokenizeRow(
+  row: DatasetRow,
+  line: number,
+  tok: TextTokenizer,
+  chat: ChatRenderer | null,
+  opts: TokenizeOptions = {},
+): TokenizedExample {
   if (row.kind === 'text') {
     const body = tok.encode(row.text, { addSpecial: false });
     const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...(tok.eosIds.length ? [tok.eosIds[0]] : [])];

@@ -62,8 +62,11 @@ export function saveCheckpoint(root: string, state: TrainerState, meta: Checkpoi
   }
   fsyncDir(root);
   writeFileAtomicSync(join(root, LATEST), [Buffer.from(JSON.stringify({ checkpoint: name, step: meta.step }))]);
-  const all = readdirSync(root).filter((n) => /^step-\d+$/.test(n)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) rmSync(join(root, old), { recursive: true, force: true });
+  const all = readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n))
+    .sort();
+  for (const old of all.slice(0, Math.max(0, all.length - keep)))
+    if (old !== name) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }
 
@@ -79,7 +82,9 @@ export function resolveCheckpoint(path: string): string {
       throw new GraftError('NOT_FOUND', `${latest} points at ${checkpoint}, which is missing`, { file: latest });
     }
   }
-  throw new GraftError('NOT_FOUND', `${path}: no checkpoint here (expected ${META_FILE}, ${LATEST} or checkpoints/${LATEST})`, { file: path });
+  throw new GraftError('NOT_FOUND', `${path}: no checkpoint here (expected ${META_FILE}, ${LATEST} or checkpoints/${LATEST})`, {
+    file: path,
+  });
 }
 
 export function loadCheckpoint(path: string): { dir: string; state: TrainerState; meta: CheckpointMeta } {
@@ -91,10 +96,16 @@ export function loadCheckpoint(path: string): { dir: string; state: TrainerState
   } catch (err) {
     throw new GraftError('BAD_FILE', `${metaFile}: ${(err as Error).message}`, { file: metaFile, cause: err });
   }
-  if (meta.version !== 1) throw new GraftError('UNSUPPORTED', `${metaFile}: checkpoint version ${meta.version} is not supported`, { file: metaFile });
+  if (meta.version !== 1)
+    throw new GraftError('UNSUPPORTED', `${metaFile}: checkpoint version ${meta.version} is not supported`, { file: metaFile });
   const file = join(dir, STATE_FILE);
   const st = openSafetensors(file);
-  const state: TrainerState = { lora: new Map(), m: new Map(), v: new Map(), ...(meta.runnerCounter !== undefined ? { counter: meta.runnerCounter } : {}) };
+  const state: TrainerState = {
+    lora: new Map(),
+    m: new Map(),
+    v: new Map(),
+    ...(meta.runnerCounter !== undefined ? { counter: meta.runnerCounter } : {}),
+  };
   try {
     for (const full of st.names()) {
       const slash = full.indexOf('/');
@@ -115,7 +126,11 @@ export function checkResumable(saved: Record<string, unknown>, now: Record<strin
     const a = JSON.stringify(saved[key]);
     const b = JSON.stringify(now[key]);
     if (a !== b) {
-      throw new GraftError('INCOMPATIBLE', `cannot resume from ${where}: ${key} was ${a ?? 'unset'} and is now ${b ?? 'unset'}; resume with the same settings`, { file: where, where: key });
+      throw new GraftError(
+        'INCOMPATIBLE',
+        `cannot resume from ${where}: ${key} was ${a ?? 'unset'} and is now ${b ?? 'unset'}; resume with the same settings`,
+        { file: where, where: key },
+      );
     }
   }
 }

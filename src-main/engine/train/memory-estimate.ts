@@ -46,7 +46,14 @@ export function targetDims(c: HfConfig, t: LoraTarget): [number, number] {
  * gigabytes rather than as a crash mid-run. `weightBytes` is the base weights' in-memory size (fp32 by
  * default: parameter count × 4); for QLoRA pass the packed size.
  */
-export function estimateTrainingMemory(o: { config: HfConfig; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number; weightBytes?: number; paramCount?: number }): MemoryEstimate {
+export function estimateTrainingMemory(o: {
+  config: HfConfig;
+  lora: Pick<LoraConfig, 'r' | 'targets'>;
+  batch: number;
+  seqLen: number;
+  weightBytes?: number;
+  paramCount?: number;
+}): MemoryEstimate {
   const c = o.config;
   const L = c.num_hidden_layers;
   const h = c.hidden_size;
@@ -58,10 +65,12 @@ export function estimateTrainingMemory(o: { config: HfConfig; lora: Pick<LoraCon
     o.paramCount ??
     c.vocab_size * h * (c.tie_word_embeddings === false ? 2 : 1) + L * (h * heads * hd * 2 + h * kv * hd * 2 + 3 * h * f + 2 * h) + h;
   const weights = o.weightBytes ?? params * F32;
-  const loraParams = L * o.lora.targets.reduce((n, t) => {
-    const [i, out] = targetDims(c, t);
-    return n + o.lora.r * (i + out);
-  }, 0);
+  const loraParams =
+    L *
+    o.lora.targets.reduce((n, t) => {
+      const [i, out] = targetDims(c, t);
+      return n + o.lora.r * (i + out);
+    }, 0);
   // weights + gradient + accumulator + two moments, and one more copy while the step writes new values
   const optimizer = loraParams * F32 * 6;
   const tokens = o.batch * o.seqLen;

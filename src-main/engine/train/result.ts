@@ -33,7 +33,11 @@ export async function writeTrainingResult(dir: string, lora: TensorMap, info: Tr
   for (const [name, t] of lora) tensors.set(name, t.data);
   const { r, alpha, rslora, targets } = info.lora;
   await writePeftFiles(dir, { r, alpha, rslora, targets, tensors }, { baseModel: info.base.id });
-  const lossCurve = info.history.map((h) => ({ step: h.step, loss: h.loss, ...(h.evalLoss !== undefined ? { evalLoss: h.evalLoss } : {}) }));
+  const lossCurve = info.history.map((h) => ({
+    step: h.step,
+    loss: h.loss,
+    ...(h.evalLoss !== undefined ? { evalLoss: h.evalLoss } : {}),
+  }));
   const metrics: Record<string, number> = { tokensSeen: info.tokensSeen, steps: info.steps, durationSec: info.durationMs / 1000 };
   if (info.finalTrainLoss !== null) metrics.finalTrainLoss = info.finalTrainLoss;
   if (info.finalEvalLoss !== null) metrics.finalEvalLoss = info.finalEvalLoss;
@@ -55,7 +59,13 @@ export async function writeTrainingResult(dir: string, lora: TensorMap, info: Tr
     lossCurve,
     created: new Date().toISOString(),
     source: 'training',
-    training: { device: info.device, durationMs: info.durationMs, tokensSeen: info.tokensSeen, finalTrainLoss: info.finalTrainLoss, finalEvalLoss: info.finalEvalLoss },
+    training: {
+      device: info.device,
+      durationMs: info.durationMs,
+      tokensSeen: info.tokensSeen,
+      finalTrainLoss: info.finalTrainLoss,
+      finalEvalLoss: info.finalEvalLoss,
+    },
   });
 }
 
@@ -64,7 +74,11 @@ function writeJson(file: string, value: unknown): void {
 }
 
 function adapterId(name: string): string {
-  const slug = name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase().slice(0, 40);
+  const slug = name
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase()
+    .slice(0, 40);
   return `${slug || 'adapter'}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -78,9 +78,18 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
   let runner: StepRunner | null = null;
   try {
     const tokenizer = await source.tokenizer();
-    if (!tokenizer) throw new GraftError('NOT_FOUND', `${o.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: o.model });
+    if (!tokenizer)
+      throw new GraftError('NOT_FOUND', `${o.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, {
+        file: o.model,
+      });
 
-    const estimate = estimateTrainingMemory({ config: source.config, lora: o.lora, batch: o.batch, seqLen: o.seqLen, paramCount: paramCount(source) });
+    const estimate = estimateTrainingMemory({
+      config: source.config,
+      lora: o.lora,
+      batch: o.batch,
+      seqLen: o.seqLen,
+      paramCount: paramCount(source),
+    });
     const available = o.memoryLimit ?? freemem();
     hooks.onMemoryEstimate?.(estimate, available);
     assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
@@ -99,7 +108,9 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
     for (const w of data.totals.warnings) hooks.onWarning?.(w);
     if (data.totals.dropped) {
       const first = data.totals.issues[0];
-      hooks.onWarning?.(`${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); run \`graft dataset inspect\` for all`);
+      hooks.onWarning?.(
+        `${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); run \`graft dataset inspect\` for all`,
+      );
     }
     const baseHash = await modelContentHash(o.model);
     const hyper = {
@@ -123,7 +134,9 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
     const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora: o.lora, ...hyper };
 
     // Lets `graft train --resume DIR` find the model and data without repeating them.
-    writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify({ model: resolve(o.model), data: resolve(o.data) }) + '\n')]);
+    writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [
+      Buffer.from(JSON.stringify({ model: resolve(o.model), data: resolve(o.data) }) + '\n'),
+    ]);
     const stepRunner = await createStepRunner({ source, lora: o.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed });
     runner = stepRunner;
     const device = `${stepRunner.device.kind} (${stepRunner.device.name})`;

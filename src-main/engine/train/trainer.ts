@@ -61,7 +61,8 @@ export interface TrainLoopResult {
 
 export function totalSteps(o: Pick<TrainLoopOptions, 'steps' | 'epochs' | 'batch' | 'gradAccum'>, nTrain: number): number {
   if (o.steps !== undefined) {
-    if (!Number.isInteger(o.steps) || o.steps < 1) throw new GraftError('BAD_INPUT', `--steps must be a whole number >= 1, got ${o.steps}`, { where: '--steps' });
+    if (!Number.isInteger(o.steps) || o.steps < 1)
+      throw new GraftError('BAD_INPUT', `--steps must be a whole number >= 1, got ${o.steps}`, { where: '--steps' });
     return o.steps;
   }
   const epochs = o.epochs ?? 1;
@@ -171,7 +172,15 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     if (targets === 0) throw new GraftError('INTERNAL', `step ${step}: no token carried loss`);
     const lr = learningRate(step, { lr: o.lr, warmup: o.warmup, total, kind: o.schedule, minRatio: o.minLrRatio });
     const { gradNorm } = await o.runner.apply(
-      { lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0, step, maxGradNorm: o.maxGradNorm },
+      {
+        lr,
+        beta1: o.beta1 ?? 0.9,
+        beta2: o.beta2 ?? 0.999,
+        eps: o.eps ?? 1e-8,
+        weightDecay: o.weightDecay ?? 0,
+        step,
+        maxGradNorm: o.maxGradNorm,
+      },
       targets,
     );
     const rec: StepRecord = { step, loss: lossSum / targets, lr, gradNorm, tokens: targets };
@@ -201,12 +210,21 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     }
     if (o.saveEvery && step % o.saveEvery === 0 && step < total) await checkpoint();
   }
-  emit({ type: 'done', step, loss: history.at(-1)?.loss ?? null, evalLoss: result(false, null).finalEvalLoss, tokensSeen, elapsedMs: elapsedBefore + trainingMs() });
+  emit({
+    type: 'done',
+    step,
+    loss: history.at(-1)?.loss ?? null,
+    evalLoss: result(false, null).finalEvalLoss,
+    tokensSeen,
+    elapsedMs: elapsedBefore + trainingMs(),
+  });
   return result(false, null);
 }
 
 /** Mean loss over the validation examples, in a fixed order, micro-batch by micro-batch. */
-export async function evaluate(o: Pick<TrainLoopOptions, 'runner' | 'val' | 'batch' | 'seqLen' | 'padId' | 'maxEvalBatches'>): Promise<{ loss: number; tokens: number }> {
+export async function evaluate(
+  o: Pick<TrainLoopOptions, 'runner' | 'val' | 'batch' | 'seqLen' | 'padId' | 'maxEvalBatches'>,
+): Promise<{ loss: number; tokens: number }> {
   let lossSum = 0;
   let tokens = 0;
   const maxBatches = o.maxEvalBatches ?? Infinity;

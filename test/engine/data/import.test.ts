@@ -23,7 +23,12 @@ async function all(path: string, opts = {}): Promise<{ format: string; rows: Row
   return { format: ds.format, rows };
 }
 
-const chat = (u: string, a: string) => ({ messages: [{ role: 'user', content: u }, { role: 'assistant', content: a }] });
+const chat = (u: string, a: string) => ({
+  messages: [
+    { role: 'user', content: u },
+    { role: 'assistant', content: a },
+  ],
+});
 
 describe('formats', () => {
   test('OpenAI messages JSONL', async () => {
@@ -31,27 +36,82 @@ describe('formats', () => {
     const { format, rows } = await all(p);
     expect(format).toBe('messages');
     expect(rows).toEqual([
-      { line: 1, row: { kind: 'chat', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] } },
-      { line: 2, row: { kind: 'chat', messages: [{ role: 'user', content: '2+2?' }, { role: 'assistant', content: '4' }] } },
+      {
+        line: 1,
+        row: {
+          kind: 'chat',
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'assistant', content: 'hello' },
+          ],
+        },
+      },
+      {
+        line: 2,
+        row: {
+          kind: 'chat',
+          messages: [
+            { role: 'user', content: '2+2?' },
+            { role: 'assistant', content: '4' },
+          ],
+        },
+      },
     ]);
   });
 
   test('Alpaca JSON array, with and without input, line numbers per element', async () => {
-    const p = file('a.json', '[\n  {"instruction": "Add", "input": "2 and 3", "output": "5"},\n  {"instruction": "Say hi",\n   "output": "hi"}\n]\n');
+    const p = file(
+      'a.json',
+      '[\n  {"instruction": "Add", "input": "2 and 3", "output": "5"},\n  {"instruction": "Say hi",\n   "output": "hi"}\n]\n',
+    );
     const { format, rows } = await all(p);
     expect(format).toBe('alpaca');
     expect(rows).toEqual([
-      { line: 2, row: { kind: 'chat', messages: [{ role: 'user', content: 'Add\n\n2 and 3' }, { role: 'assistant', content: '5' }] } },
-      { line: 3, row: { kind: 'chat', messages: [{ role: 'user', content: 'Say hi' }, { role: 'assistant', content: 'hi' }] } },
+      {
+        line: 2,
+        row: {
+          kind: 'chat',
+          messages: [
+            { role: 'user', content: 'Add\n\n2 and 3' },
+            { role: 'assistant', content: '5' },
+          ],
+        },
+      },
+      {
+        line: 3,
+        row: {
+          kind: 'chat',
+          messages: [
+            { role: 'user', content: 'Say hi' },
+            { role: 'assistant', content: 'hi' },
+          ],
+        },
+      },
     ]);
   });
 
   test('ShareGPT with system and unknown speaker', async () => {
-    const good = { conversations: [{ from: 'system', value: 'be brief' }, { from: 'human', value: 'q' }, { from: 'gpt', value: 'a' }] };
+    const good = {
+      conversations: [
+        { from: 'system', value: 'be brief' },
+        { from: 'human', value: 'q' },
+        { from: 'gpt', value: 'a' },
+      ],
+    };
     const bad = { conversations: [{ from: 'robot', value: 'x' }] };
     const { format, rows } = await all(file('s.jsonl', `${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`));
     expect(format).toBe('sharegpt');
-    expect(rows[0]).toEqual({ line: 1, row: { kind: 'chat', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] } });
+    expect(rows[0]).toEqual({
+      line: 1,
+      row: {
+        kind: 'chat',
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'a' },
+        ],
+      },
+    });
     expect(rows[1]).toEqual({ line: 2, error: expect.stringContaining('"robot" is not a known speaker') });
   });
 
@@ -74,9 +134,27 @@ describe('formats', () => {
     const { format, rows } = await all(p);
     expect(format).toBe('csv');
     expect(rows).toEqual([
-      { line: 2, row: { kind: 'chat', messages: [{ role: 'user', content: 'multi\nline' }, { role: 'assistant', content: 'yes' }] } },
+      {
+        line: 2,
+        row: {
+          kind: 'chat',
+          messages: [
+            { role: 'user', content: 'multi\nline' },
+            { role: 'assistant', content: 'yes' },
+          ],
+        },
+      },
       { line: 4, error: expect.stringContaining('fewer than the header') },
-      { line: 5, row: { kind: 'chat', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] } },
+      {
+        line: 5,
+        row: {
+          kind: 'chat',
+          messages: [
+            { role: 'user', content: 'q' },
+            { role: 'assistant', content: 'a' },
+          ],
+        },
+      },
     ]);
     const t = await all(file('c.tsv', 'id\tbody\n1\thello world\n'), { columns: { text: 'body' } });
     expect(t.rows).toEqual([{ line: 2, row: { kind: 'text', text: 'hello world' } }]);
@@ -92,7 +170,8 @@ describe('formats', () => {
 describe('validation', () => {
   test('a malformed line 5,812 in a 10,000-line file is reported by number, the rest kept', async () => {
     const lines: string[] = [];
-    for (let i = 1; i <= 10_000; i++) lines.push(i === 5812 ? '{"messages": [{"role": "user", "content": "broken"' : JSON.stringify(chat(`q${i}`, `a${i}`)));
+    for (let i = 1; i <= 10_000; i++)
+      lines.push(i === 5812 ? '{"messages": [{"role": "user", "content": "broken"' : JSON.stringify(chat(`q${i}`, `a${i}`)));
     const s = await inspectDataset(file('big.jsonl', lines.join('\n') + '\n'));
     expect(s.format).toBe('messages');
     expect(s.records).toBe(10_000);
@@ -107,9 +186,19 @@ describe('validation', () => {
     const rows = [
       JSON.stringify(chat('ok', 'fine')),
       JSON.stringify({ messages: [{ role: 'user', content: 'no answer' }] }),
-      JSON.stringify({ messages: [{ role: 'bot', content: 'x' }, { role: 'assistant', content: 'y' }] }),
+      JSON.stringify({
+        messages: [
+          { role: 'bot', content: 'x' },
+          { role: 'assistant', content: 'y' },
+        ],
+      }),
       '[1,2]',
-      JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: '  ' }] }),
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: '  ' },
+        ],
+      }),
     ];
     const s = await inspectDataset(file('bad.jsonl', rows.join('\r\n')));
     expect(s.kept).toBe(1);

@@ -111,7 +111,7 @@ describe('masking when the simple paths do not apply', () => {
   });
 
   test('a template that renders earlier turns differently falls back to finding each reply by its content', () => {
-    const template = "{% for m in messages %}{{ m.role }}: {{ m.content }}{% if loop.last %} <end>{% else %} |{% endif %}\n{% endfor %}";
+    const template = '{% for m in messages %}{{ m.role }}: {{ m.content }}{% if loop.last %} <end>{% else %} |{% endif %}\n{% endfor %}';
     const chat = chatRenderer(tok, { template });
     expect(chat.source).toBe('given');
     const { text, spans } = chat.assistantSpans(twoTurns.messages);

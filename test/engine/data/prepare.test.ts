@@ -16,7 +16,14 @@ function writeChats(name: string, n: number, long = -1): string {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const reply = i === long ? 'word '.repeat(300) : `answer number ${i}`;
-    lines.push(JSON.stringify({ messages: [{ role: 'user', content: `question ${i}` }, { role: 'assistant', content: reply }] }));
+    lines.push(
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: `question ${i}` },
+          { role: 'assistant', content: reply },
+        ],
+      }),
+    );
   }
   const p = join(dir, name);
   writeFileSync(p, lines.join('\n'));

@@ -17,7 +17,8 @@ function writeBig(file: string, mb: number, array: boolean): number {
   if (array) writeSync(fd, '[\n');
   while (size < mb * 2 ** 20) {
     const lines: string[] = [];
-    for (let i = 0; i < 1000; i++, n++) lines.push(JSON.stringify({ instruction: `task ${n}`, output: `${filler} ${n}` }) + (array ? ',' : ''));
+    for (let i = 0; i < 1000; i++, n++)
+      lines.push(JSON.stringify({ instruction: `task ${n}`, output: `${filler} ${n}` }) + (array ? ',' : ''));
     const chunk = lines.join('\n') + '\n';
     writeSync(fd, chunk);
     size += chunk.length;

@@ -21,7 +21,14 @@ test('chat data through the real step runner: loss is taken on exactly the assis
   const rows = [
     ['What is the capital of France?', 'Paris.'],
     ['And of Italy?', 'Rome, of course.'],
-  ].map(([u, a]) => JSON.stringify({ messages: [{ role: 'user', content: u }, { role: 'assistant', content: a }] }));
+  ].map(([u, a]) =>
+    JSON.stringify({
+      messages: [
+        { role: 'user', content: u },
+        { role: 'assistant', content: a },
+      ],
+    }),
+  );
   writeFileSync(data, rows.join('\n'));
 
   const source = await openModelSource(model);
@@ -35,7 +42,20 @@ test('chat data through the real step runner: loss is taken on exactly the assis
   const lora: LoraConfig = { r: 4, alpha: 8, dropout: 0, targets: ['q', 'v', 'up', 'down'], rslora: false };
   const runner = await createStepRunner({ source, lora, device: 'cpu', batch: 2, seqLen: 32, seed: 1 });
   try {
-    const r = await runTrainingLoop({ runner, train: prepared.train, val: [], batch: 2, seqLen: 32, gradAccum: 1, padId: 2, steps: 25, lr: 2e-2, warmup: 0, schedule: 'constant', seed: 1 });
+    const r = await runTrainingLoop({
+      runner,
+      train: prepared.train,
+      val: [],
+      batch: 2,
+      seqLen: 32,
+      gradAccum: 1,
+      padId: 2,
+      steps: 25,
+      lr: 2e-2,
+      warmup: 0,
+      schedule: 'constant',
+      seed: 1,
+    });
     // Every step sees both examples: the runner counted exactly the assistant targets.
     expect(r.history.every((h) => h.tokens === trained)).toBe(true);
     expect(r.history[24].loss).toBeLessThan(r.history[0].loss * 0.5);

@@ -13,18 +13,25 @@ const SMOL = join(ROOT, '../shared/models/smollm2-135m-instruct-tokenizer');
 const dir = mkdtempSync(join(tmpdir(), 'graft-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const graft = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/graft.mjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
+const graft = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/graft.mjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 function stories(n: number): string {
   const p = join(dir, `s${n}.txt`);
-  writeFileSync(p, Array.from({ length: n }, (_, i) => `Sue found a ${['shell', 'stone', 'leaf'][i % 3]} by the sea. She smiled.`).join('\n\n'));
+  writeFileSync(
+    p,
+    Array.from({ length: n }, (_, i) => `Sue found a ${['shell', 'stone', 'leaf'][i % 3]} by the sea. She smiled.`).join('\n\n'),
+  );
   return p;
 }
 
 describe('graft dataset inspect', () => {
   test('--json reports bad rows by line and token stats with --model', () => {
     const p = join(dir, 'chat.jsonl');
-    writeFileSync(p, ['{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}', 'oops', '{"messages":[]}'].join('\n'));
+    writeFileSync(
+      p,
+      ['{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}', 'oops', '{"messages":[]}'].join('\n'),
+    );
     const r = graft('dataset', 'inspect', p, '--model', SMOL, '--seq-len', '12', '--json', '--preview', '1');
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
@@ -32,7 +39,9 @@ describe('graft dataset inspect', () => {
     expect(s.issues.map((i: { line: number }) => i.line)).toEqual([2, 3]);
     expect(s.tokens.truncated).toBe(1);
     expect(s.preview[0].truncatedFrom).toBe(13);
-    expect(s.preview[0].segments.filter((x: { trained: boolean }) => x.trained).map((x: { text: string }) => x.text)).toEqual(['hello<|im_end|>']);
+    expect(s.preview[0].segments.filter((x: { trained: boolean }) => x.trained).map((x: { text: string }) => x.text)).toEqual([
+      'hello<|im_end|>',
+    ]);
   });
 
   test('human output lists issues; an unusable file fails with the reason', () => {
@@ -61,7 +70,29 @@ describe('graft train', () => {
   test('Ctrl-C (SIGINT) checkpoints and exits 130; --resume finishes the run', async () => {
     const data = stories(24);
     const out = join(dir, 'interrupted');
-    const args = [join(ROOT, 'bin/graft.mjs'), 'train', '--model', MODEL, '--data', data, '--out', out, '--device', 'cpu', '--json', '--steps', '400', '--batch', '2', '--seq-len', '32', '--lr', '1e-3', '--rank', '2'];
+    const args = [
+      join(ROOT, 'bin/graft.mjs'),
+      'train',
+      '--model',
+      MODEL,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--device',
+      'cpu',
+      '--json',
+      '--steps',
+      '400',
+      '--batch',
+      '2',
+      '--seq-len',
+      '32',
+      '--lr',
+      '1e-3',
+      '--rank',
+      '2',
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const code = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     const events: TrainEvent[] = [];
@@ -75,17 +106,34 @@ describe('graft train', () => {
     expect(cancelled.checkpoint).toBe(join(out, 'checkpoints', `step-${String(cancelled.step).padStart(6, '0')}`));
     expect(existsSync(join(out, 'graft.json'))).toBe(false);
     // --resume finds the model and data of the run by itself.
-    const rest = args.slice(1).filter((a, i, all) => a !== '--model' && a !== '--data' && all[i - 1] !== '--model' && all[i - 1] !== '--data');
+    const rest = args
+      .slice(1)
+      .filter((a, i, all) => a !== '--model' && a !== '--data' && all[i - 1] !== '--model' && all[i - 1] !== '--data');
     const done = graft(...rest, '--resume', out);
     expect(done.status, done.stderr).toBe(0);
-    const resumed = done.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const resumed = done.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(resumed.find((e) => e.type === 'start').startStep).toBe(cancelled.step);
     expect(JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8')).metrics.steps).toBe(400);
   });
 });
 
 describe('progress printer', () => {
-  const step = (n: number): TrainEvent => ({ type: 'step', step: n, totalSteps: 10, epoch: 0.5, loss: 1.23456, lr: 2e-4, gradNorm: 0.5, tokensPerSec: 1234.4, tokensSeen: 100, elapsedMs: 65_000, etaMs: 5_000 });
+  const step = (n: number): TrainEvent => ({
+    type: 'step',
+    step: n,
+    totalSteps: 10,
+    epoch: 0.5,
+    loss: 1.23456,
+    lr: 2e-4,
+    gradNorm: 0.5,
+    tokensPerSec: 1234.4,
+    tokensSeen: 100,
+    elapsedMs: 65_000,
+    etaMs: 5_000,
+  });
   const sink = () => {
     const chunks: string[] = [];
     return { chunks, stream: { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream };

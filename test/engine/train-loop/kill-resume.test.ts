@@ -13,24 +13,68 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Ev = { type: string; step: number; loss: number; [k: string]: unknown };
 
 function args(out: string, data: string, extra: string[] = []): string[] {
-  return [join(ROOT, 'bin/graft.mjs'), 'train', '--model', MODEL, '--data', data, '--out', out, '--device', 'cpu', '--json',
-    '--steps', '30', '--batch', '4', '--seq-len', '48', '--lr', '3e-3', '--rank', '4', '--dropout', '0.1', '--warmup', '3',
-    '--save-every', '5', '--val-split', '0.1', '--eval-every', '10', '--seed', '7', ...extra];
+  return [
+    join(ROOT, 'bin/graft.mjs'),
+    'train',
+    '--model',
+    MODEL,
+    '--data',
+    data,
+    '--out',
+    out,
+    '--device',
+    'cpu',
+    '--json',
+    '--steps',
+    '30',
+    '--batch',
+    '4',
+    '--seq-len',
+    '48',
+    '--lr',
+    '3e-3',
+    '--rank',
+    '4',
+    '--dropout',
+    '0.1',
+    '--warmup',
+    '3',
+    '--save-every',
+    '5',
+    '--val-split',
+    '0.1',
+    '--eval-every',
+    '10',
+    '--seed',
+    '7',
+    ...extra,
+  ];
 }
 
 function parse(stdout: string): Ev[] {
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 }
 
 test('SIGKILL mid-run, --resume: the loss curve matches an uninterrupted run (acceptance 4)', async () => {
   const data = join(dir, 'stories.txt');
   const lines: string[] = [];
-  for (let i = 0; i < 40; i++) lines.push(`Tim had a red ${['ball', 'car', 'hat', 'dog'][i % 4]}. He played with it every day ${i % 3 === 0 ? 'in the sun' : 'at home'}. Tim was glad.`);
+  for (let i = 0; i < 40; i++)
+    lines.push(
+      `Tim had a red ${['ball', 'car', 'hat', 'dog'][i % 4]}. He played with it every day ${i % 3 === 0 ? 'in the sun' : 'at home'}. Tim was glad.`,
+    );
   writeFileSync(data, lines.join('\n\n'));
 
   const whole = spawnSync(process.execPath, args(join(dir, 'whole'), data), { encoding: 'utf8', timeout: 120_000 });
   expect(whole.status, whole.stderr).toBe(0);
-  const reference = new Map(parse(whole.stdout).filter((e) => e.type === 'step').map((e) => [e.step, e]));
+  const reference = new Map(
+    parse(whole.stdout)
+      .filter((e) => e.type === 'step')
+      .map((e) => [e.step, e]),
+  );
   expect(reference.size).toBe(30);
 
   // Kill hard a few steps after the step-15 checkpoint: no handler runs, steps 16.. are lost.

@@ -19,7 +19,10 @@ export class LeastSquaresRunner implements StepRunner {
   /** Micro-batches accumulated so far: state a checkpoint must carry (as a real runner's dropout counter). */
   counter = 0;
 
-  constructor(readonly vocab: number, seed = 1) {
+  constructor(
+    readonly vocab: number,
+    seed = 1,
+  ) {
     this.A = new Float32Array(vocab * 2);
     let s = seed;
     for (let i = 0; i < this.A.length; i++) {
@@ -83,7 +86,7 @@ export class LeastSquaresRunner implements StepRunner {
         const gi = (g[i] / tokens) * clip;
         m[i] = hp.beta1 * m[i] + (1 - hp.beta1) * gi;
         v[i] = hp.beta2 * v[i] + (1 - hp.beta2) * gi * gi;
-        p[i] -= hp.lr * ((m[i] / bc1) / (Math.sqrt(v[i] / bc2) + hp.eps) + hp.weightDecay * p[i]);
+        p[i] -= hp.lr * (m[i] / bc1 / (Math.sqrt(v[i] / bc2) + hp.eps) + hp.weightDecay * p[i]);
         g[i] = 0;
       }
     };

@@ -143,7 +143,14 @@ describe('checkpoints and resume', () => {
     const ckDir = join(dir, 'cancel', 'checkpoints');
     const ac = new AbortController();
     const first = await runTrainingLoop(
-      base({ steps: 12, evalEvery: 4, checkpointDir: ckDir, saveEvery: 5, signal: ac.signal, onEvent: (e) => e.type === 'step' && e.step === 7 && ac.abort() }),
+      base({
+        steps: 12,
+        evalEvery: 4,
+        checkpointDir: ckDir,
+        saveEvery: 5,
+        signal: ac.signal,
+        onEvent: (e) => e.type === 'step' && e.step === 7 && ac.abort(),
+      }),
     );
     expect(first.cancelled).toBe(true);
     expect(first.steps).toBe(7);
@@ -157,14 +164,15 @@ describe('checkpoints and resume', () => {
 
     // A fresh runner (new process) picks up from the folder.
     const resumedRunner = new LeastSquaresRunner(VOCAB, 99); // different init: everything must come from the checkpoint
-    const resumed = await runTrainingLoop(base({ runner: resumedRunner, steps: 12, evalEvery: 4, checkpointDir: ckDir, saveEvery: 5, resumeFrom: join(dir, 'cancel') }));
+    const resumed = await runTrainingLoop(
+      base({ runner: resumedRunner, steps: 12, evalEvery: 4, checkpointDir: ckDir, saveEvery: 5, resumeFrom: join(dir, 'cancel') }),
+    );
     expect(resumed.steps).toBe(12);
     expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
     expect(resumed.history.map((h) => h.evalLoss)).toEqual(full.history.map((h) => h.evalLoss));
     expect(resumed.tokensSeen).toBe(full.tokensSeen);
     expect(resumedRunner.counter).toBe(fullRunner.counter);
     expect(Array.from(resumedRunner.A)).toEqual(Array.from(fullRunner.A));
-
   });
 
   test('resume with different settings is refused naming the setting; stale temp folders never appear', async () => {
@@ -172,7 +180,9 @@ describe('checkpoints and resume', () => {
     await runTrainingLoop(base({ steps: 4, saveEvery: 2, checkpointDir: ckDir, run: { lr: 0.05, dataset: 'abc' } }));
     expect(existsSync(join(ckDir, 'step-000002'))).toBe(true);
     expect(readdirSync(ckDir).filter((n) => n.startsWith('.'))).toEqual([]);
-    await expect(runTrainingLoop(base({ steps: 4, resumeFrom: ckDir, run: { lr: 0.01, dataset: 'abc' } }))).rejects.toThrow(/lr was 0.05 and is now 0.01/);
+    await expect(runTrainingLoop(base({ steps: 4, resumeFrom: ckDir, run: { lr: 0.01, dataset: 'abc' } }))).rejects.toThrow(
+      /lr was 0.05 and is now 0.01/,
+    );
     await expect(runTrainingLoop(base({ steps: 4, resumeFrom: join(dir, 'nothing-here') }))).rejects.toThrow(/no checkpoint here/);
   });
 });

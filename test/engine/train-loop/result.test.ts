@@ -14,7 +14,9 @@ import { parseAdapterMeta } from '../../../src-main/store/adapter-meta.js';
 const dir = mkdtempSync(join(tmpdir(), 'graft-result-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const smol: HfConfig = JSON.parse(readFileSync(new URL('../../../../shared/models/smollm2-135m-instruct-tokenizer/config.json', import.meta.url), 'utf8'));
+const smol: HfConfig = JSON.parse(
+  readFileSync(new URL('../../../../shared/models/smollm2-135m-instruct-tokenizer/config.json', import.meta.url), 'utf8'),
+);
 
 describe('memory estimate', () => {
   const lora = { r: 16, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as LoraConfig['targets'] };
@@ -34,7 +36,9 @@ describe('memory estimate', () => {
   test('refuses with the breakdown and what to change', () => {
     const e = estimateTrainingMemory({ config: smol, lora, batch: 4, seqLen: 256 });
     expect(() => assertFits(e, e.total + 1)).not.toThrow();
-    expect(() => assertFits(e, 100 * 2 ** 20, 'the GPU')).toThrow(/training needs about .* \(weights 513 MiB, .*\) but the GPU has 100 MiB free; lower --batch or --seq-len/);
+    expect(() => assertFits(e, 100 * 2 ** 20, 'the GPU')).toThrow(
+      /training needs about .* \(weights 513 MiB, .*\) but the GPU has 100 MiB free; lower --batch or --seq-len/,
+    );
   });
 });
 
@@ -77,7 +81,10 @@ describe('result folder', () => {
     expect(meta.dataset).toEqual({ name: 'd.txt', hash: 'cd'.repeat(32) });
     expect(meta.metrics).toMatchObject({ finalTrainLoss: 1.5, finalEvalLoss: 1.7, tokensSeen: 1234, durationSec: 4.2 });
     expect(meta.hyperparameters).toMatchObject({ lr: 1e-3, dropout: 0.05 });
-    expect(meta.lossCurve).toEqual([{ step: 1, loss: 2 }, { step: 2, loss: 1.5, evalLoss: 1.7 }]);
+    expect(meta.lossCurve).toEqual([
+      { step: 1, loss: 2 },
+      { step: 2, loss: 1.5, evalLoss: 1.7 },
+    ]);
     expect(raw.training.device).toBe('cpu');
   });
 

@@ -21,20 +21,49 @@ function storyDataset(name: string): string {
   for (let i = 0; i < 48; i++) {
     const p = places[i % places.length];
     const t = things[(i * 5) % things.length];
-    stories.push(`Once upon a time, there was a little girl named ${name}. ${name} loved to play in the ${p}. One day, ${name} saw a big ${t}. ${name} was very happy.`);
+    stories.push(
+      `Once upon a time, there was a little girl named ${name}. ${name} loved to play in the ${p}. One day, ${name} saw a big ${t}. ${name} was very happy.`,
+    );
   }
   return stories.join('\n\n') + '\n';
 }
 
-test('graft train teaches stories260K a new girl\'s name in under 3 minutes on CPU (acceptance 3)', async () => {
+test("graft train teaches stories260K a new girl's name in under 3 minutes on CPU (acceptance 3)", async () => {
   const data = join(dir, 'zara.txt');
   writeFileSync(data, storyDataset('Zara'));
   const out = join(dir, 'adapter');
   const t0 = Date.now();
   const r = spawnSync(
     process.execPath,
-    [join(ROOT, 'bin/graft.mjs'), 'train', '--model', MODEL, '--data', data, '--out', out, '--device', 'cpu', '--json',
-      '--steps', '40', '--batch', '4', '--seq-len', '64', '--lr', '5e-3', '--rank', '8', '--warmup', '4', '--val-split', '0.1', '--eval-every', '20'],
+    [
+      join(ROOT, 'bin/graft.mjs'),
+      'train',
+      '--model',
+      MODEL,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--device',
+      'cpu',
+      '--json',
+      '--steps',
+      '40',
+      '--batch',
+      '4',
+      '--seq-len',
+      '64',
+      '--lr',
+      '5e-3',
+      '--rank',
+      '8',
+      '--warmup',
+      '4',
+      '--val-split',
+      '0.1',
+      '--eval-every',
+      '20',
+    ],
     { encoding: 'utf8', timeout: 170_000 },
   );
   const seconds = (Date.now() - t0) / 1000;
@@ -42,7 +71,10 @@ test('graft train teaches stories260K a new girl\'s name in under 3 minutes on C
   expect(seconds).toBeLessThan(180);
 
   // JSON lines: a memory estimate, a start, 40 steps with falling loss, evals, the result.
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(events[0].type).toBe('memory');
   const steps = events.filter((e) => e.type === 'step');
   expect(steps).toHaveLength(40);
