@@ -67,6 +67,8 @@ export class Graph {
   readonly initializers = new Map<Value, TensorData>();
   /** Initializers of this size or larger go to the external weights file. */
   externalThreshold = 1024;
+  /** Set by quantized weights: ORT must not constant-fold this graph (it would expand packed weights to fp32). */
+  keepConstantsPacked = false;
   private nextId = 0;
   private names = new Set<string>();
   private noGradDepth = 0;

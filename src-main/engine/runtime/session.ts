@@ -70,9 +70,10 @@ export class GraphSession {
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
     const modelPath = await saveGraph(g);
     const gpu = opts.device.kind === 'webgpu';
+    const noOptimize = opts.noOptimize || g.keepConstantsPacked;
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: gpu ? ['webgpu'] : ['cpu'],
-      graphOptimizationLevel: opts.noOptimize ? 'basic' : 'all',
+      graphOptimizationLevel: noOptimize ? 'basic' : 'all',
       logSeverityLevel: 3,
     };
     if (gpu) {
@@ -80,7 +81,7 @@ export class GraphSession {
       so.preferredOutputLocation = Object.fromEntries(g.outputs.map((o) => [o.name, keep.has(o.name) ? 'gpu-buffer' : 'cpu']));
       if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     }
-    if (opts.noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
+    if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
     const session = await ort.InferenceSession.create(modelPath, so);
     return new GraphSession(
       session,

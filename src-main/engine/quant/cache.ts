@@ -1,0 +1,144 @@
+/**
+ * Quantized bases on disk, so a second load skips quantization. One file per (base content hash,
+ * scheme): "GRAFTQ1\n", a u32 header length, a JSON header (tensor names, shapes, byte ranges and the
+ * sha256 of the payload) and the payload. A file that is truncated, altered, or for another base or
+ * scheme is reported through `onRebuild` and replaced (atomic write), never trusted.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import type { WeightSource } from '../io/model-source.js';
+import { modelContentHash } from '../train/result.js';
+import { quantizeInt4, type Int4Tensor } from './int4.js';
+import { quantizeNf4, type Nf4Tensor } from './nf4.js';
+import { QUANTIZED_LINEAR, type QuantScheme, type QuantStore, type QuantTensor } from './quant-weights.js';
+
+const MAGIC = Buffer.from('GRAFTQ1\n');
+const FORMAT_VERSION = 1;
+
+export function quantCacheDir(): string {
+  return process.env.GRAFT_QUANT_CACHE ?? path.join(os.homedir(), '.cache', 'graft', 'quant');
+}
+
+interface Part { key: string; offset: number; length: number }
+interface Entry { name: string; shape: [number, number]; absmaxOffset?: number; parts: Part[] }
+interface Header { version: number; scheme: QuantScheme; baseHash: string; payloadSha256: string; payloadBytes: number; tensors: Entry[] }
+
+type PartKey = 'codes' | 'absmaxCodes' | 'absmaxScale' | 'b' | 'scalesF16' | 'zeroPoints';
+const PARTS: Record<QuantScheme, PartKey[]> = { nf4: ['codes', 'absmaxCodes', 'absmaxScale'], int4: ['b', 'scalesF16', 'zeroPoints'] };
+const ARRAY: Record<PartKey, (b: ArrayBuffer) => Uint8Array | Uint16Array | Float32Array> = {
+  codes: (b) => new Uint8Array(b),
+  absmaxCodes: (b) => new Uint8Array(b),
+  b: (b) => new Uint8Array(b),
+  zeroPoints: (b) => new Uint8Array(b),
+  scalesF16: (b) => new Uint16Array(b),
+  absmaxScale: (b) => new Float32Array(b),
+};
+
+export function quantizeTensor(scheme: QuantScheme, w: Float32Array, shape: [number, number]): QuantTensor {
+  return scheme === 'nf4' ? quantizeNf4(w, shape) : quantizeInt4(w, shape);
+}
+
+/** Quantizes every projection of the base (reading each fp32 tensor once, without caching it). */
+export function quantizeSource(source: WeightSource, scheme: QuantScheme): Map<string, QuantTensor> {
+  const store = new Map<string, QuantTensor>();
+  for (const name of source.names().filter((n) => QUANTIZED_LINEAR.test(n)).sort()) {
+    const shape = source.shape(name);
+    if (shape.length !== 2) continue;
+    store.set(name, quantizeTensor(scheme, source.readF32(name), shape as [number, number]));
+  }
+  return store;
+}
+
+function serialize(store: QuantStore, scheme: QuantScheme, baseHash: string): Buffer[] {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  const tensors: Entry[] = [];
+  for (const [name, t] of store) {
+    const parts: Part[] = [];
+    for (const key of PARTS[scheme]) {
+      const arr = (t as unknown as Record<PartKey, Uint8Array | Uint16Array | Float32Array>)[key];
+      const pad = (8 - (offset % 8)) % 8;
+      if (pad) chunks.push(Buffer.alloc(pad));
+      offset += pad;
+      chunks.push(Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
+      parts.push({ key, offset, length: arr.byteLength });
+      offset += arr.byteLength;
+    }
+    tensors.push({ name, shape: t.shape, parts, ...(t.scheme === 'nf4' ? { absmaxOffset: t.absmaxOffset } : {}) });
+  }
+  const sha = createHash('sha256');
+  for (const c of chunks) sha.update(c);
+  const header: Header = { version: FORMAT_VERSION, scheme, baseHash, payloadSha256: sha.digest('hex'), payloadBytes: offset, tensors };
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length);
+  return [MAGIC, len, json, ...chunks];
+}
+
+/** Parses and checks a cache file; throws with the reason when it cannot be trusted. */
+export function readQuantCache(file: string, scheme: QuantScheme, baseHash: string): Map<string, QuantTensor> {
+  const buf = readFileSync(file);
+  if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC)) throw new Error(`${file}: not a Graft quantized-weights file`);
+  const hlen = buf.readUInt32LE(8);
+  if (12 + hlen > buf.length) throw new Error(`${file}: truncated header`);
+  let header: Header;
+  try {
+    header = JSON.parse(buf.subarray(12, 12 + hlen).toString('utf8')) as Header;
+  } catch {
+    throw new Error(`${file}: header is not valid JSON`);
+  }
+  if (header.version !== FORMAT_VERSION || header.scheme !== scheme || header.baseHash !== baseHash) throw new Error(`${file}: written for another base, scheme or format`);
+  const payload = buf.subarray(12 + hlen);
+  if (payload.length !== header.payloadBytes) throw new Error(`${file}: payload is ${payload.length} bytes, header says ${header.payloadBytes}`);
+  if (createHash('sha256').update(payload).digest('hex') !== header.payloadSha256) throw new Error(`${file}: payload checksum mismatch`);
+  const store = new Map<string, QuantTensor>();
+  for (const e of header.tensors) {
+    const parts: Record<string, unknown> = {};
+    for (const p of e.parts) {
+      // A copy: typed views need aligned, separately owned buffers.
+      const bytes = payload.buffer.slice(payload.byteOffset + p.offset, payload.byteOffset + p.offset + p.length);
+      parts[p.key] = ARRAY[p.key as PartKey](bytes);
+    }
+    store.set(e.name, (scheme === 'nf4' ? { scheme, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts } : { scheme, shape: e.shape, ...parts }) as Nf4Tensor | Int4Tensor);
+  }
+  return store;
+}
+
+export interface LoadQuantOpts {
+  /** Cache folder (default $GRAFT_QUANT_CACHE or ~/.cache/graft/quant); null disables the cache. */
+  cacheDir?: string | null;
+  /** The base's content hash if already known (it costs a full read of the model file). */
+  baseHash?: string;
+  onRebuild?: (reason: string) => void;
+}
+
+export interface LoadedQuantBase {
+  store: QuantStore;
+  fromCache: boolean;
+  file: string | null;
+}
+
+export async function loadQuantizedBase(source: WeightSource, scheme: QuantScheme, o: LoadQuantOpts = {}): Promise<LoadedQuantBase> {
+  const dir = o.cacheDir === undefined ? quantCacheDir() : o.cacheDir;
+  if (dir === null) return { store: quantizeSource(source, scheme), fromCache: false, file: null };
+  const baseHash = o.baseHash ?? (await modelContentHash(source.path));
+  const file = path.join(dir, `${baseHash.slice(0, 32)}-${scheme}.gq`);
+  if (existsSync(file)) {
+    try {
+      const store = readQuantCache(file, scheme, baseHash);
+      for (const [name, t] of store) {
+        const s = source.shape(name);
+        if (s[0] !== t.shape[0] || s[1] !== t.shape[1]) throw new Error(`${file}: ${name} is [${t.shape}], the base has [${s}]`);
+      }
+      return { store, fromCache: true, file };
+    } catch (err) {
+      o.onRebuild?.((err as Error).message);
+    }
+  }
+  const store = quantizeSource(source, scheme);
+  writeFileAtomicSync(file, serialize(store, scheme, baseHash));
+  return { store, fromCache: false, file };
+}

@@ -1,0 +1,130 @@
+/**
+ * Graph pieces of the quantized linear layers and their gradient rules.
+ *  - int4: com.microsoft::MatMulNBits forward. Its rule gives dA = dY·dequant(B) with the dequantization
+ *    written in plain ONNX ops (Cast, Gather of a 256-entry nibble-pair table, Sub, Mul), so it runs
+ *    wherever Gather and Gemm run, WebGPU included.
+ *  - NF4: dequantize (Gather of the codebook pair table, times the double-quantized absmax) and
+ *    Einsum "ij,kj->ik". Einsum is used instead of Gemm because its rule (defined here, for this one
+ *    equation) *re-emits* the dequantization in the backward pass instead of reading the forward's
+ *    fp32 weight: with Gemm, ORT would have to keep every layer's dequantized weight alive from the
+ *    forward to the backward, which is the fp32 model QLoRA exists to avoid.
+ * Values that a backward pass should rebuild rather than keep are registered in `rebuilders`.
+ */
+import type { Graph, Value } from '../graph/ir.js';
+import { numel } from '../graph/ir.js';
+import * as op from '../ops/index.js';
+import { defineGrad } from '../ops/registry.js';
+import { E4M3_UNIT } from './fp8.js';
+import { INT4_BLOCK } from './int4.js';
+import { NF4_ABSMAX_BLOCK, NF4_BLOCK, NF4_CODEBOOK } from './nf4.js';
+
+const rebuilders = new WeakMap<Value, () => Value>();
+
+/** Marks `v` as cheap to recompute: backward rules call `rebuild` and ORT frees `v` after its forward use. */
+export function recomputable(v: Value, build: () => Value): Value {
+  rebuilders.set(v, build);
+  return v;
+}
+
+const rebuild = (v: Value): Value => rebuilders.get(v)?.() ?? v;
+
+/** [256, 2] table: byte → (value of its low nibble, value of its high nibble). */
+function pairTable(g: Graph, name: string, level: (q: number) => number): Value {
+  const data = new Float32Array(512);
+  for (let b = 0; b < 256; b++) {
+    data[2 * b] = level(b & 15);
+    data[2 * b + 1] = level(b >> 4);
+  }
+  return g.init(name, { dtype: 'float32', shape: [256, 2], data });
+}
+
+const tables = new WeakMap<Graph, Map<string, Value>>();
+function shared(g: Graph, key: string, make: () => Value): Value {
+  let m = tables.get(g);
+  if (!m) tables.set(g, (m = new Map()));
+  let v = m.get(key);
+  if (!v) m.set(key, (v = make()));
+  return v;
+}
+
+/** Packed uint8 nibbles [..., n] → their levels as float [..., 2n]. */
+function unpack(g: Graph, packed: Value, table: Value): Value {
+  const v = op.gather(g, table, op.cast(g, packed, 'int32'));
+  return op.reshape(g, v, [...packed.shape.slice(0, -1), packed.shape[packed.shape.length - 1] * 2]);
+}
+
+export interface Int4Values {
+  b: Value; // uint8 [N, blocks, 16]
+  scales: Value; // float32 [N·blocks] (a recomputable Cast of the fp16 initializer)
+  zeroPoints: Value; // uint8 [N·ceil(blocks/2)]
+}
+
+/** Y = X·dequant(B)ᵀ with MatMulNBits (bits 4, block 32). */
+export function matMulNBits(g: Graph, x: Value, q: Int4Values, N: number, K: number): Value {
+  if (x.shape.length !== 2 || x.shape[1] !== K) throw new Error(`MatMulNBits: input [${x.shape}] does not have K = ${K} columns`);
+  const attrs = { K: { i: K }, N: { i: N }, bits: { i: 4 }, block_size: { i: INT4_BLOCK }, accuracy_level: { i: 0 } };
+  return g.add('MatMulNBits', [x, q.b, q.scales, q.zeroPoints], [{ dtype: 'float32', shape: [x.shape[0], N] }], attrs, 'com.microsoft')[0];
+}
+
+/** dequant(B) as float [N, K], from the MatMulNBits inputs. */
+export function int4DequantGraph(g: Graph, q: Int4Values, N: number, K: number): Value {
+  const nb = q.b.shape[1];
+  const nibble = shared(g, 'int4_pairs', () => pairTable(g, 'int4_pairs', (k) => k));
+  const codes = unpack(g, q.b, nibble); // [N, nb, 32]
+  let zp = unpack(g, op.reshape(g, q.zeroPoints, [N, -1]), nibble); // [N, 2·ceil(nb/2)]
+  if (zp.shape[1] !== nb) zp = op.slice(g, zp, 1, 0, nb);
+  const w = op.mul(g, op.sub(g, codes, op.reshape(g, zp, [N, nb, 1])), op.reshape(g, q.scales, [N, nb, 1]));
+  const flat = op.reshape(g, w, [N, nb * INT4_BLOCK]);
+  return K === nb * INT4_BLOCK ? flat : op.slice(g, flat, 1, 0, K);
+}
+
+export interface Nf4Values {
+  codes: Value; // uint8 [blocks·32]
+  absmaxCodes: Value; // uint8 [groups·256] (padded)
+  absmaxScale: Value; // float32 [groups]
+  absmaxOffset: Value; // float32 []
+}
+
+/** The NF4 weight dequantized to float [out, in]. */
+export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number, number]): Value {
+  const groups = q.absmaxScale.shape[0];
+  const blocks = q.codes.shape[0] / (NF4_BLOCK / 2);
+  const fp8 = shared(g, 'e4m3_unit', () => g.init('e4m3_unit', { dtype: 'float32', shape: [256], data: E4M3_UNIT }));
+  let absmax = op.gather(g, fp8, op.cast(g, q.absmaxCodes, 'int32')); // [groups·256]
+  absmax = op.add(g, op.mul(g, op.reshape(g, absmax, [groups, NF4_ABSMAX_BLOCK]), op.reshape(g, q.absmaxScale, [groups, 1])), q.absmaxOffset);
+  absmax = op.reshape(g, absmax, [groups * NF4_ABSMAX_BLOCK, 1]);
+  if (groups * NF4_ABSMAX_BLOCK !== blocks) absmax = op.slice(g, absmax, 0, 0, blocks);
+  const levels = shared(g, 'nf4_pairs', () => pairTable(g, 'nf4_pairs', (k) => NF4_CODEBOOK[k]));
+  const values = op.reshape(g, unpack(g, q.codes, levels), [blocks, NF4_BLOCK]);
+  let w = op.reshape(g, op.mul(g, values, absmax), [blocks * NF4_BLOCK]);
+  const n = numel(shape);
+  if (n !== blocks * NF4_BLOCK) w = op.slice(g, w, 0, 0, n);
+  return op.reshape(g, w, shape);
+}
+
+/** x·Wᵀ for a frozen W the backward pass re-derives (see the file comment). */
+export function linearOfRecomputed(g: Graph, x: Value, w: Value): Value {
+  if (!rebuilders.has(w)) throw new Error(`linearOfRecomputed: ${w.name} has no rebuilder`);
+  return g.add('Einsum', [x, w], [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0]] }], { equation: { s: 'ij,kj->ik' } })[0];
+}
+
+defineGrad(
+  'MatMulNBits',
+  (g, n, [dy], needs) => {
+    if (needs[1] || needs[2] || needs[3]) throw new Error(`MatMulNBits ${n.outputs[0].name}: quantized weights are frozen and get no gradient`);
+    if (!dy || !needs[0]) return n.inputs.map(() => null);
+    const [, b, scales, zeroPoints] = n.inputs as Value[];
+    const N = (n.attrs.N as { i: number }).i;
+    const K = (n.attrs.K as { i: number }).i;
+    const w = int4DequantGraph(g, { b, scales: rebuild(scales), zeroPoints }, N, K);
+    return [op.gemm(g, dy, w), ...n.inputs.slice(1).map(() => null)];
+  },
+  'com.microsoft',
+);
+
+defineGrad('Einsum', (g, n, [dy], needs) => {
+  const eq = (n.attrs.equation as { s: string }).s;
+  if (eq !== 'ij,kj->ik') throw new Error(`no gradient rule for Einsum "${eq}" (only the frozen linear "ij,kj->ik")`);
+  if (needs[1]) throw new Error(`Einsum ${n.outputs[0].name}: its weight is frozen and gets no gradient`);
+  return [dy && needs[0] ? op.gemm(g, dy, rebuild(n.inputs[1]!)) : null, null];
+});

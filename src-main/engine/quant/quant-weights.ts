@@ -1,0 +1,105 @@
+/**
+ * QLoRA's frozen base: a GraphWeights whose attention and MLP projections are 4-bit (NF4 or int4).
+ * Embeddings and the LM head keep fp16 precision: their values are rounded to fp16 but stay fp32
+ * initializers, because the engine computes in fp32 and an fp16 table + Cast would hold a transient
+ * fp32 copy of the whole table from the LM head's forward to its backward (more peak memory than
+ * fp32 storage, and a full-table Cast per decoded token).
+ */
+import { GraftError } from '../errors.js';
+import type { DType, Graph, Value } from '../graph/ir.js';
+import { f16ToF32, f32ToF16 } from '../io/half.js';
+import type { WeightSource } from '../io/model-source.js';
+import { GraphWeights, readWeight, type WeightsFactory } from '../models/weights.js';
+import * as op from '../ops/index.js';
+import { int4DequantGraph, linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
+import type { Int4Tensor } from './int4.js';
+import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
+
+export type QuantScheme = 'nf4' | 'int4';
+export type QuantTensor = Nf4Tensor | Int4Tensor;
+/** Quantized projection weights by HF name. */
+export type QuantStore = ReadonlyMap<string, QuantTensor>;
+
+/** The base weights QLoRA quantizes: every attention and MLP projection. */
+export const QUANTIZED_LINEAR = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+const HALF_PRECISION = ['model.embed_tokens.weight', 'lm_head.weight'];
+
+const halfCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
+
+/** The tensor's values rounded to the nearest fp16 (what an fp16 copy of it would hold). */
+export function roundedToF16(source: WeightSource, name: string): Float32Array {
+  let m = halfCache.get(source);
+  if (!m) halfCache.set(source, (m = new Map()));
+  let r = m.get(name);
+  if (!r) m.set(name, (r = Float32Array.from(readWeight(source, name), (x) => f16ToF32(f32ToF16(x)))));
+  return r;
+}
+
+export class QuantWeights extends GraphWeights {
+  private readonly quantValues = new Map<string, (x: Value) => Value>();
+
+  constructor(g: Graph, source: WeightSource, dtype: DType, overrides: ReadonlyMap<string, Float32Array>, readonly store: QuantStore) {
+    if (dtype !== 'float32') throw new GraftError('UNSUPPORTED', `quantized base weights compute in float32, not ${dtype}`);
+    const withHalf = new Map(overrides);
+    for (const n of HALF_PRECISION) if (!withHalf.has(n) && source.has(n)) withHalf.set(n, roundedToF16(source, n));
+    super(g, source, dtype, withHalf);
+    // ORT's constant folding would expand every packed weight to fp32 at session creation.
+    g.keepConstantsPacked = true;
+  }
+
+  override linear(x: Value, name: string, bias: Value | null): Value {
+    const t = this.store.get(name);
+    if (!t || this.overrides.has(name)) return super.linear(x, name, bias);
+    let mm = this.quantValues.get(name);
+    if (!mm) this.quantValues.set(name, (mm = t.scheme === 'int4' ? this.int4(name, t) : this.nf4(name, t)));
+    const y = mm(x);
+    return bias ? op.add(this.g, y, bias) : y;
+  }
+
+  private int4(name: string, t: Int4Tensor): (x: Value) => Value {
+    const g = this.g;
+    const [N, K] = t.shape;
+    const nb = t.scalesF16.length / N;
+    const scales16 = g.init(`${name}.scales_f16`, { dtype: 'float16', shape: [N * nb], data: t.scalesF16 });
+    const castScales = () => op.cast(g, scales16, 'float32');
+    const q: Int4Values = {
+      b: g.init(`${name}.q4`, { dtype: 'uint8', shape: [N, nb, 16], data: t.b }),
+      scales: recomputable(castScales(), castScales),
+      zeroPoints: g.init(`${name}.zero_points`, { dtype: 'uint8', shape: [t.zeroPoints.length], data: t.zeroPoints }),
+    };
+    return (x) => matMulNBits(g, x, q, N, K);
+  }
+
+  private nf4(name: string, t: Nf4Tensor): (x: Value) => Value {
+    const g = this.g;
+    const groups = t.absmaxScale.length;
+    const padded = new Uint8Array(groups * NF4_ABSMAX_BLOCK);
+    padded.set(t.absmaxCodes);
+    const q = {
+      codes: g.init(`${name}.nf4`, { dtype: 'uint8', shape: [t.codes.length], data: t.codes }),
+      absmaxCodes: g.init(`${name}.absmax_e4m3`, { dtype: 'uint8', shape: [padded.length], data: padded }),
+      absmaxScale: g.init(`${name}.absmax_scale`, { dtype: 'float32', shape: [groups], data: t.absmaxScale }),
+      absmaxOffset: g.init(`${name}.absmax_offset`, { dtype: 'float32', shape: [], data: Float32Array.of(t.absmaxOffset) }),
+    };
+    const dequant = () => nf4DequantGraph(g, q, t.shape);
+    return (x) => linearOfRecomputed(g, x, recomputable(dequant(), dequant));
+  }
+}
+
+/** The factory the graph builders take (`weights` option) for a quantized store. */
+export function quantWeightsFactory(store: QuantStore): WeightsFactory {
+  return (g, source, dtype, overrides) => new QuantWeights(g, source, dtype, overrides ?? new Map(), store);
+}
+
+/** Bytes the quantized projections occupy as graph initializers, and how many parameters they hold. */
+export function storeFootprint(store: QuantStore): { bytes: number; params: number } {
+  let bytes = 0, params = 0;
+  for (const t of store.values()) {
+    params += t.shape[0] * t.shape[1];
+    bytes +=
+      t.scheme === 'int4'
+        ? t.b.byteLength + t.scalesF16.byteLength + t.zeroPoints.byteLength
+        : t.codes.byteLength + Math.ceil(t.absmaxCodes.length / NF4_ABSMAX_BLOCK) * NF4_ABSMAX_BLOCK + t.absmaxScale.byteLength + 4;
+  }
+  return { bytes, params };
+}
