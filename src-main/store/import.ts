@@ -20,6 +20,8 @@ export interface ImportOptions {
   /** The architecture the adapter was made for, when the caller knows it better than the files do. */
   arch?: string;
   zipLimits?: ZipLimits;
+  /** Told about checks that could not be made (e.g. no architecture recorded in the adapter's files). */
+  onWarning?: (message: string) => void;
   /** Converts a GGUF LoRA into PEFT files in a folder (engine/adapters/gguf-lora); needed for .gguf imports. */
   ggufToPeft?: (gguf: string, destDir: string) => Promise<{ arch: string }>;
 }
@@ -111,6 +113,7 @@ export async function importAdapter(lib: AdapterLibrary, src: string, opts: Impo
     const carried = await carriedMeta(staged);
     const arch = opts.arch ?? ggufArch ?? (carried.base?.arch || undefined);
     if (opts.base) {
+      if (!arch) opts.onWarning?.(`${src} does not say which architecture it was trained on, so only layer count and tensor shapes were checked against ${opts.base.ref.id} (pass --arch to check it too)`);
       checkCompatibility(
         { arch, tensors: info.tensors, numLayers: info.numLayers, layersToTransform: info.layersToTransform, label: `adapter ${src}` },
         { ...opts.base.shapes, label: opts.base.shapes.label ?? `base ${opts.base.ref.id}` },

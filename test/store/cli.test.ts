@@ -29,6 +29,7 @@ describe('graft adapters CLI', () => {
   it('imports with a base check, and a mismatch exits non-zero naming it', async () => {
     const ok = await graft('import', path.join(FIX, 'llama/adapter'), '--name', 'll', '--base', path.join(FIX, 'llama/model'), '--json');
     expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/warning: .* does not say which architecture .* only layer count and tensor shapes were checked/);
     expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'll', r: 4, alpha: 8, base: { arch: 'llama' } });
     const bad = await graft('import', path.join(FIX, 'qwen2/adapter'), '--arch', 'qwen2', '--base', path.join(FIX, 'llama/model'));
     expect(bad.code).not.toBe(0);

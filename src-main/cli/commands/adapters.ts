@@ -91,7 +91,7 @@ export const registerAdapters: CommandRegistrar = (program: Command) => {
     .option('--arch <arch>', 'the architecture the adapter was trained on, when its files do not say (llama, qwen2, qwen3)')
     .option('--tag <tag>', 'add a tag (repeatable)', collect)
     .action(async (src: string, flags: Common & { name?: string; base?: string; arch?: string; tag?: string[] }) => {
-      const e = await importChecked(await openLibrary(flags), src, { name: flags.name, basePath: flags.base, arch: flags.arch, tags: flags.tag });
+      const e = await importChecked(await openLibrary(flags), src, { name: flags.name, basePath: flags.base, arch: flags.arch, tags: flags.tag, onWarning: (m) => console.error(`graft: warning: ${m}`) });
       print(flags, { ...e.meta, dir: e.dir }, () => `imported ${e.meta.name} (${e.meta.id})${flags.base ? `, compatible with ${flags.base}` : ''}`);
     });
 
