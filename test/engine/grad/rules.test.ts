@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Graph, Value } from '../../../src-main/engine/graph/ir.js';
 import * as op from '../../../src-main/engine/ops/index.js';
 import { gradCheck, type InputSpec } from './fd-harness.js';
+import { matMulNBitsGradCheck } from './matmulnbits-check.js';
 
 type Case = [name: string, ops: string[], specs: InputSpec[], build: (g: Graph, x: Value[]) => Value];
 
@@ -32,6 +33,8 @@ const cases: Case[] = [
   ['ReduceSum', ['ReduceSum'], [{ shape: [2, 3, 4] }], (g, [a]) => op.reduceSum(g, op.mul(g, a, a), [1])],
   ['ReduceMean keepdims', ['ReduceMean'], [{ shape: [2, 3, 4] }], (g, [a]) => op.mul(g, op.reduceMean(g, a, [-1], true), a)],
   ['Softmax', ['Softmax'], [{ shape: [3, 5], lo: -2, hi: 2 }], (g, [a]) => op.softmax(g, a)],
+  // QLoRA's NF4 linear: Einsum "ij,kj->ik" over a frozen weight (its rule refuses other equations).
+  ['Einsum frozen linear', ['Einsum'], [{ shape: [3, 4] }, { shape: [5, 4], fixed: true }], (g, [a, b]) => g.add('Einsum', [a, b], [{ dtype: 'float64', shape: [3, 5] }], { equation: { s: 'ij,kj->ik' } })[0]],
   ['log-sum-exp (ReduceMax stop-gradient)', ['Exp', 'Log'], [{ shape: [3, 6], lo: -3, hi: 3 }], (g, [a]) => op.logSumExp(g, a)],
 ];
 
@@ -43,8 +46,14 @@ describe('gradient rules against central finite differences (float64, rel err �
     });
   }
 
+  // MatMulNBits takes only float32/float16 activations, so no float64 FD: its rule is checked in
+  // float32 against the exact adjoint of a linear map, dY·dequant(W) computed on the host in float64.
+  it('com.microsoft::MatMulNBits (float32, against dY·dequant(W))', async () => {
+    expect(await matMulNBitsGradCheck()).toBeLessThan(1e-5);
+  });
+
   it('every registered gradient rule has a finite-difference case', () => {
-    const covered = new Set(cases.flatMap((c) => c[1]));
+    const covered = new Set([...cases.flatMap((c) => c[1]), 'com.microsoft::MatMulNBits']);
     const missing = op.registeredGradOps().filter((r) => r !== 'Gather' && !covered.has(r));
     expect(missing).toEqual([]);
   });
