@@ -6,8 +6,10 @@ import path from 'node:path';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { writeRandomModel } from '../src-main/engine/models/random-model.js';
 
-export const ROOT = path.resolve(import.meta.dirname, '..');
-export const STORIES = path.resolve(ROOT, '../shared/models/stories260K/stories260K.gguf');
+// GRAFT_ROOT / GRAFT_SHARED let the bundled benchmark run on the GPU machine, where files are elsewhere.
+export const ROOT = process.env.GRAFT_ROOT ?? path.resolve(import.meta.dirname, '..');
+export const SHARED = process.env.GRAFT_SHARED ?? path.resolve(ROOT, '../shared');
+export const STORIES = path.join(SHARED, 'models/stories260K/stories260K.gguf');
 
 export function commit(): string {
   try {

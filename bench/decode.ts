@@ -38,28 +38,42 @@ async function measure(model: LoadedModel, variants: Variant[], pref: DevicePref
   return { ttft_ms: +best.ttft.toFixed(2), tokens_per_s_per_stream: +best.tps.toFixed(1), tokens_per_s_total: +(best.tps * variants.length).toFixed(1) };
 }
 
-const pref = arg('device', 'cpu') as DevicePref;
-const tokens = Number(arg('tokens', '64'));
-const device = await resolveDevice(pref);
-const results: object[] = [];
-for (const [name, path] of [['stories260K', STORIES], ['smollm2-135m-shape (random init)', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)]] as const) {
-  const model = await loadModel(path);
-  const single = await measure(model, [{ adapters: [] }], pref, tokens);
-  const four = await measure(model, [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))], pref, tokens);
-  results.push({ model: name, prompt_tokens: 32, new_tokens: tokens, single_stream: single, side_by_side_4: four });
-  console.log(name, JSON.stringify({ single, four }));
+export async function decodeBench(pref: DevicePref, tokens: number, models: [string, string][]) {
+  const device = await resolveDevice(pref);
+  const results: object[] = [];
+  for (const [name, path] of models) {
+    const model = await loadModel(path);
+    const single = await measure(model, [{ adapters: [] }], pref, tokens);
+    const four = await measure(model, [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))], pref, tokens);
+    results.push({ model: name, prompt_tokens: 32, new_tokens: tokens, single_stream: single, side_by_side_4: four });
+    console.log(name, JSON.stringify({ single, four }));
+  }
+  return {
+    what: 'Graft decode: greedy, fp32, KV cache on the device; best of 3 runs after a warm-up. side_by_side_4 = base + 3 rank-16 adapters (all 7 targets) in one batched decode.',
+    device: `${device.ep}: ${device.name}`,
+    machine: machine(),
+    date: new Date().toISOString(),
+    commit: commit(),
+    results,
+    peers: {
+      note: 'Peer figures measured on the H100 GPU machine (shared/anchors); the anchors hold no CPU peer figures.',
+      llamacpp_h100_tg128_smollm2_f16_tok_s: 945.0,
+      hf_generate_h100_smollm2_b1_tok_s: 12.2,
+      ort_webgpu_h100_plain_decode_step_135m_ms: 8.6,
+    },
+  };
 }
-const file = writeResult(`decode-${device.kind}-${new Date().toISOString().slice(0, 10)}`, {
-  what: 'Graft decode: greedy, fp32, KV cache on the device; best of 3 runs after a warm-up. side_by_side_4 = base + 3 rank-16 adapters (all 7 targets) in one batched decode.',
-  device: `${device.ep}: ${device.name}`,
-  machine: machine(),
-  date: new Date().toISOString(),
-  commit: commit(),
-  results,
-  peers: {
-    note: 'Peer figures measured on the H100 GPU machine (shared/anchors); no CPU peer figures exist in the anchors.',
-    llamacpp_h100_tg128_smollm2_f16_tok_s: 945.0,
-    hf_generate_h100_smollm2_b1_tok_s: 12.2,
-  },
+
+async function main() {
+  const pref = arg('device', 'cpu') as DevicePref;
+  const result = await decodeBench(pref, Number(arg('tokens', '64')), [
+    ['stories260K', STORIES],
+    ['smollm2-135m-shape (random init)', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)],
+  ]);
+  console.log('wrote', writeResult(`decode-${(await resolveDevice(pref)).kind}-${new Date().toISOString().slice(0, 10)}`, result));
+}
+
+if (process.argv[1]?.endsWith('decode.ts')) main().catch((e) => {
+  console.error(e);
+  process.exit(1);
 });
-console.log('wrote', file);

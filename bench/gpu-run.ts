@@ -1,0 +1,33 @@
+/**
+ * One call on the GPU machine: WebGPU correctness against the PyTorch goldens (CPU fallback
+ * disabled), then decode and training-step speed. Bundled to .gpu/graft-gpu.cjs by bench/gpu-bundle.sh.
+ */
+import path from 'node:path';
+import { verifyReference } from '../src-main/engine/verify/reference.js';
+import { SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
+import { benchModel, SHARED, STORIES, writeResult } from './common.js';
+import { decodeBench } from './decode.js';
+import { stepBench } from './step-speed.js';
+
+async function main() {
+  const what = process.argv.slice(2);
+  const day = new Date().toISOString().slice(0, 10);
+  if (what.includes('verify')) {
+    const reports: Record<string, unknown> = {};
+    for (const arch of ['llama', 'qwen2', 'qwen3']) {
+      reports[arch] = await verifyReference(path.join(SHARED, 'fixtures/hf-reference', arch), 'gpu');
+      console.log(arch, JSON.stringify(reports[arch]));
+    }
+    writeResult(`verify-webgpu-${day}`, { date: new Date().toISOString(), reports });
+  }
+  if (what.includes('decode')) {
+    const r = await decodeBench('gpu', 64, [['stories260K', STORIES], ['smollm2-135m-shape (random init)', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)]]);
+    writeResult(`decode-webgpu-${day}`, r);
+  }
+  if (what.includes('step')) writeResult(`step-webgpu-${day}`, await stepBench('gpu', [[1, 512], [8, 512]]));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
