@@ -10,7 +10,7 @@ import { GraftError } from '../errors.js';
 import { Graph } from '../graph/ir.js';
 import type { LoadedModel } from '../model.js';
 import { decoderForward, lmHead, type AdapterDelta } from '../models/decoder.js';
-import { GraphWeights } from '../models/weights.js';
+import { plainWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { resolveDevice, type DevicePref } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
@@ -28,6 +28,8 @@ export interface LogitsOpts {
   device?: DevicePref;
   /** Replacement base tensors by HF name (e.g. merged weights). */
   overrides?: ReadonlyMap<string, Float32Array>;
+  /** How base weights enter the graph (default fp32; QLoRA passes a quantized factory). */
+  weights?: WeightsFactory;
 }
 
 /** Logits [rows, T, V] for equal-length rows of token ids. */
@@ -65,7 +67,7 @@ export async function computeLogits(model: LoadedModel, rows: number[][], opts: 
         return parts.length ? parts.reduce((s, v) => op.add(g, s, v)) : null;
       }
     : undefined;
-  const w = new GraphWeights(g, model.source, 'float32', opts.overrides);
+  const w = (opts.weights ?? plainWeights)(g, model.source, 'float32', opts.overrides);
   const fwd = decoderForward(w, spec, { ids, positions, mask }, { ropeLength: T, delta });
   g.output(lmHead(w, spec, fwd.hidden), 'logits');
   const session = await GraphSession.create(g, { device: await resolveDevice(opts.device ?? 'cpu') });

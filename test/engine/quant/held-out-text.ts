@@ -1,0 +1,8 @@
+/** Held-out prose for the quantization perplexity checks. */
+// Written for this test (not from the training set): simple words and sentences, like TinyStories.
+export const HELD_OUT = [
+  'Once upon a time, there was a little boy named Tom. Tom had a red ball. He liked to throw the ball in the park with his dog, Max. One day, the ball went into a big tree. Tom was sad. He said, "Max, can you help me get my ball?" Max barked and ran around the tree. Then a bird flew down and pushed the ball. The ball fell down and Tom was happy. He said, "Thank you, bird!" The bird sang a song and flew away.',
+  'Lily and her mom went to the store. Lily saw a big cake with pink flowers on it. She wanted the cake very much. Her mom said, "We can buy the cake if you help me carry the bags." Lily said, "Yes, I will help!" She carried a small bag all the way home. At home, they ate the cake together. It was sweet and soft. Lily smiled and gave her mom a big hug.',
+  'One day, a little cat named Kitty was playing in the garden. She saw a butterfly and ran after it. The butterfly flew over the fence. Kitty tried to jump, but the fence was too high. She sat down and felt sad. Then her friend, a small dog, came to play. They played with a stick in the sun. Kitty was not sad anymore. She learned that friends make every day fun.',
+  'Ben had a toy car. It was blue and very fast. He liked to race the car on the floor. One day, the car broke. Ben cried and ran to his dad. His dad looked at the car and said, "Do not worry, we can fix it." They fixed the car together with some glue. Ben was so happy. He said, "You are the best dad!" They played with the car all day long.',
+].join('\n');
