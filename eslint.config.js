@@ -1,17 +1,18 @@
 // Flat config: JS + TypeScript (syntax rules only, no type-aware rules: they take minutes on 2 cores) + Svelte.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import ts from 'typescript-eslint';
 import svelteConfig from './svelte.config.js';
 
-export default ts.config(
+export default defineConfig(
   {
     ignores: ['node_modules/', 'out/', 'dist/', 'test-results/', 'coverage/', '.cache/', '.gpu/', '.gl/', '.whl/', '**/*.d.ts'],
   },
   js.configs.recommended,
-  ...ts.configs.recommended,
-  ...svelte.configs.recommended,
+  ts.configs.recommended,
+  svelte.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2024, sourceType: 'module' },
     rules: {
