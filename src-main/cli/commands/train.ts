@@ -14,6 +14,7 @@ interface TrainFlags extends DataFlags {
   data?: string;
   out: string;
   method: 'lora' | 'qlora';
+  quant?: 'nf4' | 'int4';
   rank: number;
   alpha?: number;
   dropout: number;
@@ -90,6 +91,7 @@ async function train(flags: TrainFlags): Promise<void> {
         chatTemplate: await readTemplate(flags.chatTemplate),
         pack: flags.pack,
         method: flags.method,
+        quant: flags.quant,
         lora: {
           r: flags.rank,
           alpha: flags.alpha ?? 2 * flags.rank,
@@ -152,6 +154,7 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
       .requiredOption('--out <dir>', 'where the adapter (and checkpoints/) go'),
   )
     .option('--method <m>', 'lora | qlora', choiceFlag('--method', ['lora', 'qlora'] as const), 'lora')
+    .option('--quant <q>', 'QLoRA base format: nf4 | int4 (default nf4)', choiceFlag('--quant', ['nf4', 'int4'] as const))
     .option('--rank <n>', 'LoRA rank r', intFlag('--rank', 1), 16)
     .option('--alpha <n>', 'LoRA alpha (default 2 × rank)', numFlag('--alpha', 0))
     .option('--dropout <x>', 'LoRA dropout', numFlag('--dropout', 0, 0.99), 0)

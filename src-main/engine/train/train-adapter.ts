@@ -6,6 +6,7 @@ import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
+import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../quant/index.js';
 import type { DevicePref } from '../runtime/device.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
@@ -27,6 +28,8 @@ export interface TrainAdapterOptions {
   lossOn?: 'assistant' | 'all';
   pack?: boolean;
   method?: 'lora' | 'qlora';
+  /** QLoRA's 4-bit format of the frozen base (default nf4). */
+  quant?: QuantScheme;
   lora: LoraConfig;
   lr: number;
   steps?: number;
@@ -71,9 +74,8 @@ export interface TrainAdapterResult extends TrainLoopResult {
  * folder + graft.json written to <out> when the run completes.
  */
 export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
-  if ((o.method ?? 'lora') === 'qlora') {
-    throw new GraftError('UNSUPPORTED', 'QLoRA training is not available yet in this build; use --method lora', { where: '--method' });
-  }
+  const qlora = (o.method ?? 'lora') === 'qlora';
+  if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
   const source = await openModelSource(o.model);
   let runner: StepRunner | null = null;
   try {
@@ -89,6 +91,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       batch: o.batch,
       seqLen: o.seqLen,
       paramCount: paramCount(source),
+      weightBytes: qlora ? quantizedWeightBytes(source) : undefined,
     });
     const available = o.memoryLimit ?? freemem();
     hooks.onMemoryEstimate?.(estimate, available);
@@ -137,7 +140,10 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
     writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [
       Buffer.from(JSON.stringify({ model: resolve(o.model), data: resolve(o.data) }) + '\n'),
     ]);
-    const stepRunner = await createStepRunner({ source, lora: o.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed });
+    const weights = qlora
+      ? quantWeightsFactory((await loadQuantizedBase(source, o.quant ?? 'nf4', { baseHash, onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`) })).store)
+      : undefined;
+    const stepRunner = await createStepRunner({ source, lora: o.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed, weights });
     runner = stepRunner;
     const device = `${stepRunner.device.kind} (${stepRunner.device.name})`;
     const result = await runTrainingLoop({
@@ -197,4 +203,14 @@ function paramCount(source: WeightSource): number {
   let n = 0;
   for (const name of source.names()) n += source.shape(name).reduce((a, b) => a * b, 1);
   return n;
+}
+
+/** QLoRA's base in memory: projections at ~0.52 bytes/parameter (4 bits + block scales), the rest fp32. */
+function quantizedWeightBytes(source: WeightSource): number {
+  let bytes = 0;
+  for (const n of source.names()) {
+    const count = source.shape(n).reduce((a, b) => a * b, 1);
+    bytes += /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(n) ? count * 0.58 : count * 4;
+  }
+  return bytes;
 }
