@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { chatRenderer } from '../../engine/data/chat-template.js';
 import { GraftError } from '../../engine/errors.js';
+import { loadQuantizedBase, quantWeightsFactory } from '../../engine/quant/index.js';
 import { generate, type Variant } from '../../engine/infer/generate.js';
 import { loadModel } from '../../engine/model.js';
 import { resolveDevice, type DevicePref } from '../../engine/runtime/device.js';
@@ -75,6 +76,12 @@ export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f:
   return { tokenizer, ids: tokenizer.encode(f.prompt, { addSpecial: true }) };
 }
 
+async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, quant: string) {
+  if (quant !== 'nf4' && quant !== 'int4') throw new GraftError('BAD_INPUT', `--quant takes nf4 or int4, not "${quant}"`, { where: '--quant' });
+  const { store } = await loadQuantizedBase(model.source, quant, { onRebuild: (r) => console.error(`graft: warning: quantized-weights cache rebuilt: ${r}`) });
+  return quantWeightsFactory(store);
+}
+
 export function samplingOf(f: GenerationFlags) {
   return { temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP, repetitionPenalty: f.repetitionPenalty, presencePenalty: f.presencePenalty, seed: f.seed };
 }
@@ -96,8 +103,10 @@ export const registerEngine: CommandRegistrar = (program) => {
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--stream', 'print text as it is generated')
     .option('--json', 'print one JSON object with ids, text and timings')
-    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string }) => {
+    .option('--quant <q>', 'run the base in 4 bits: nf4 | int4 (quantized once, then cached)')
+    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string; quant?: string }) => {
       const model = await loadModel(f.model);
+      const weights = f.quant === undefined ? undefined : await quantizedBase(model, f.quant);
       const device = await resolveDevice(f.device);
       const { tokenizer, ids } = await promptIds(model, f);
       const variants: Variant[] = [{ adapters: await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library))) }];
@@ -114,6 +123,7 @@ export const registerEngine: CommandRegistrar = (program) => {
         stop: f.stop,
         overflow: f.contextOverflow,
         signal: controller.signal,
+        weights,
         onToken: f.stream && !f.json ? (_v, t) => process.stdout.write(t.text) : undefined,
       });
       if (f.json) console.log(JSON.stringify({ ids: r.ids, text: r.text, finish: r.finish, ttft_ms: r.ttftMs, tokens_per_second: r.tokensPerSecond, device: device.name }));
