@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LoraConfig } from '../adapters/lora-config.js';
@@ -76,6 +77,7 @@ export interface TrainAdapterResult extends TrainLoopResult {
 export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
   const qlora = (o.method ?? 'lora') === 'qlora';
   if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
+  checkOutDir(o.out, o.resume);
   const source = await openModelSource(o.model);
   let runner: StepRunner | null = null;
   try {
@@ -141,9 +143,24 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       Buffer.from(JSON.stringify({ model: resolve(o.model), data: resolve(o.data) }) + '\n'),
     ]);
     const weights = qlora
-      ? quantWeightsFactory((await loadQuantizedBase(source, o.quant ?? 'nf4', { baseHash, onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`) })).store)
+      ? quantWeightsFactory(
+          (
+            await loadQuantizedBase(source, o.quant ?? 'nf4', {
+              baseHash,
+              onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
+            })
+          ).store,
+        )
       : undefined;
-    const stepRunner = await createStepRunner({ source, lora: o.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed, weights });
+    const stepRunner = await createStepRunner({
+      source,
+      lora: o.lora,
+      device: o.device,
+      batch: o.batch,
+      seqLen: o.seqLen,
+      seed: o.seed,
+      weights,
+    });
     runner = stepRunner;
     const device = `${stepRunner.device.kind} (${stepRunner.device.name})`;
     const result = await runTrainingLoop({
@@ -196,6 +213,24 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
   } finally {
     await runner?.dispose();
     source.close();
+  }
+}
+
+/** Never train over a finished adapter or an unrelated run's checkpoints by accident. */
+function checkOutDir(out: string, resume: string | undefined): void {
+  if (resume) return;
+  if (existsSync(join(out, 'graft.json'))) {
+    throw new GraftError('BAD_INPUT', `${out} already holds a trained adapter; choose another --out`, { file: out, where: '--out' });
+  }
+  if (existsSync(join(out, 'checkpoints', 'latest.json'))) {
+    throw new GraftError(
+      'BAD_INPUT',
+      `${out} holds checkpoints of an unfinished run; continue it with --resume ${out}, or choose another --out`,
+      {
+        file: out,
+        where: '--out',
+      },
+    );
   }
 }
 

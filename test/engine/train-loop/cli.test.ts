@@ -105,6 +105,8 @@ describe('graft train', () => {
     const cancelled = events.find((e) => e.type === 'cancelled') as Extract<TrainEvent, { type: 'cancelled' }>;
     expect(cancelled.checkpoint).toBe(join(out, 'checkpoints', `step-${String(cancelled.step).padStart(6, '0')}`));
     expect(existsSync(join(out, 'graft.json'))).toBe(false);
+    const fresh = graft(...args.slice(1));
+    expect(fresh.stderr).toContain(`holds checkpoints of an unfinished run; continue it with --resume ${out}`);
     // --resume finds the model and data of the run by itself.
     const rest = args
       .slice(1)
@@ -117,6 +119,10 @@ describe('graft train', () => {
       .map((l) => JSON.parse(l));
     expect(resumed.find((e) => e.type === 'start').startStep).toBe(cancelled.step);
     expect(JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8')).metrics.steps).toBe(400);
+    // The finished folder is not trained over by accident.
+    const again = graft(...args.slice(1));
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain('already holds a trained adapter; choose another --out');
   });
 });
 
