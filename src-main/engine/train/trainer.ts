@@ -184,6 +184,14 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       targets,
     );
     const rec: StepRecord = { step, loss: lossSum / targets, lr, gradNorm, tokens: targets };
+    if (!Number.isFinite(rec.loss) || !Number.isFinite(gradNorm)) {
+      // Stop before a non-finite state reaches a checkpoint; the last one stays a good place to resume from.
+      throw new GraftError(
+        'BAD_INPUT',
+        `training diverged at step ${step} (loss ${rec.loss}, gradient norm ${gradNorm}); lower --lr, raise --warmup or keep --max-grad-norm on`,
+        { where: `step ${step}` },
+      );
+    }
     history.push(rec);
 
     const ms = trainingMs();

@@ -94,6 +94,16 @@ describe('loop', () => {
     expect(events.at(-1)).toMatchObject({ type: 'done', step: 30 });
   });
 
+  test('a diverging run stops with a clear error instead of writing non-finite weights', async () => {
+    const ckDir = join(dir, 'diverge');
+    await expect(runTrainingLoop(base({ lr: 1e30, warmup: 0, schedule: 'constant', saveEvery: 1, checkpointDir: ckDir }))).rejects.toThrow(
+      /training diverged at step \d+ \(loss (Infinity|NaN)/,
+    );
+    const latest = JSON.parse(readFileSync(join(ckDir, 'latest.json'), 'utf8')) as { step: number };
+    const saved = JSON.parse(readFileSync(join(ckDir, `step-${String(latest.step).padStart(6, '0')}`, 'trainer.json'), 'utf8'));
+    expect(saved.history.every((h: { loss: number }) => Number.isFinite(h.loss))).toBe(true);
+  });
+
   test('gradient accumulation of 2×2 equals one micro-batch of 4', async () => {
     const a = await runTrainingLoop(base({ steps: 8 }));
     const b = await runTrainingLoop(base({ steps: 8, batch: 2, gradAccum: 2 }));
