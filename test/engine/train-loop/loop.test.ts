@@ -104,6 +104,27 @@ describe('loop', () => {
     expect(saved.history.every((h: { loss: number }) => Number.isFinite(h.loss))).toBe(true);
   });
 
+  test('cancel while paused ends the run at once with a checkpoint', async () => {
+    const control = new TrainControl();
+    const ac = new AbortController();
+    const ckDir = join(dir, 'paused-cancel');
+    const events: TrainEvent[] = [];
+    const r = await runTrainingLoop(
+      base({
+        control,
+        signal: ac.signal,
+        checkpointDir: ckDir,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'step' && e.step === 4) control.pause();
+          if (e.type === 'paused') setTimeout(() => ac.abort(), 5);
+        },
+      }),
+    );
+    expect(r).toMatchObject({ cancelled: true, steps: 4, checkpoint: join(ckDir, 'step-000004') });
+    expect(events.map((e) => e.type).slice(-3)).toEqual(['paused', 'checkpoint', 'cancelled']);
+  });
+
   test('gradient accumulation of 2×2 equals one micro-batch of 4', async () => {
     const a = await runTrainingLoop(base({ steps: 8 }));
     const b = await runTrainingLoop(base({ steps: 8, batch: 2, gradAccum: 2 }));
