@@ -6,12 +6,14 @@
 import type { RowLoraLayout } from '../adapters/row-lora.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
-import type { WeightsFactory } from '../models/weights.js';
+import { plainWeights, type WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
 import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
+import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import { fusedLoraFeeds } from './fused/fused-lora.js';
 
 const NEG = -1e9;
 
@@ -22,12 +24,23 @@ export interface KvDecoderOpts {
   lora: RowLoraLayout | null;
   overrides?: ReadonlyMap<string, Float32Array>;
   weights?: WeightsFactory;
+  /**
+   * Use the fused graph (fused-decode-graph.ts) where it applies: fp32 weights, head_dim a multiple
+   * of 16, and prompts of equal length (Graft's side-by-side rows always are). Default true; the
+   * plain graph serves everything else.
+   */
+  fused?: boolean;
 }
 
+type Mode = 'plain' | 'fused';
+
 export class KvDecoder {
-  private sessions = new Map<number, Promise<GraphSession>>();
+  private sessions = new Map<string, Promise<GraphSession>>();
   private cache: Record<string, Feed> = {};
-  private loraFeeds: Record<string, Feed> = {};
+  private loraHost: Record<string, HostTensor> | null = null;
+  private loraFeeds = new Map<Mode, Promise<Record<string, Feed>>>();
+  /** Which graph serves the current conversation (chosen at prefill). */
+  mode: Mode = 'plain';
   /** Slots used so far (the same for every row). */
   length = 0;
   /** Leading padding slots of each row. */
@@ -42,22 +55,52 @@ export class KvDecoder {
     return this.opts.capacity;
   }
 
+  /** Whether prompts of these lengths can run on the fused graph. */
+  private fusedFits(prompts: readonly (readonly number[])[]): boolean {
+    const o = this.opts;
+    const plainFactory = !o.weights || o.weights === plainWeights;
+    return o.fused !== false && plainFactory && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
+  }
+
   private session(tokens: number): Promise<GraphSession> {
-    let s = this.sessions.get(tokens);
+    const key = `${this.mode}:${tokens}`;
+    let s = this.sessions.get(key);
     if (!s) {
-      const g = buildDecodeGraph({ spec: this.model.spec, source: this.model.source, batch: this.opts.rows, tokens, capacity: this.opts.capacity, lora: this.opts.lora, overrides: this.opts.overrides, weights: this.opts.weights });
-      const keep = g.outputs.map((o) => o.name).filter((n) => n !== 'logits');
+      const o = { spec: this.model.spec, source: this.model.source, batch: this.opts.rows, tokens, capacity: this.opts.capacity, lora: this.opts.lora, overrides: this.opts.overrides };
+      const g = this.mode === 'fused' ? buildFusedDecodeGraph(o) : buildDecodeGraph({ ...o, weights: this.opts.weights });
+      const keep = g.outputs.map((v) => v.name).filter((n) => n !== 'logits');
       s = GraphSession.create(g, { device: this.opts.device, keepOnDevice: keep });
-      this.sessions.set(tokens, s);
+      this.sessions.set(key, s);
     }
     return s;
   }
 
-  /** Per-row adapter inputs (from rowLoraFeeds); uploaded once, reused by every step. */
+  /** Per-row adapter inputs (from rowLoraFeeds); uploaded once per graph kind, reused by every step. */
   async setLora(feeds: Record<string, HostTensor>): Promise<void> {
-    const names = Object.keys(feeds);
-    const dev = await toDeviceAll(names.map((n) => feeds[n]), this.opts.device);
-    this.loraFeeds = Object.fromEntries(names.map((n, i) => [n, dev[i]]));
+    await this.disposeLora();
+    this.loraHost = feeds;
+  }
+
+  private loraFor(mode: Mode): Promise<Record<string, Feed>> {
+    let f = this.loraFeeds.get(mode);
+    if (!f) {
+      const host = this.loraHost;
+      const layout = this.opts.lora;
+      f = (async () => {
+        if (!host || !layout) return {};
+        const feeds = mode === 'fused' ? fusedLoraFeeds(this.model.spec, layout, host) : host;
+        const names = Object.keys(feeds);
+        const dev = await toDeviceAll(names.map((n) => feeds[n]), this.opts.device);
+        return Object.fromEntries(names.map((n, i) => [n, dev[i]]));
+      })();
+      this.loraFeeds.set(mode, f);
+    }
+    return f;
+  }
+
+  private async disposeLora(): Promise<void> {
+    for (const f of this.loraFeeds.values()) for (const t of Object.values(await f)) if ('dispose' in t) t.dispose();
+    this.loraFeeds.clear();
   }
 
   private async resetCache(): Promise<void> {
@@ -88,6 +131,12 @@ export class KvDecoder {
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
     await this.resetCache();
     this.length = 0;
+    this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
+    if (this.mode === 'fused') {
+      // No padding in the cache: tokens at slots 0..L-1, the bucket's tail is filler that the next decode overwrites.
+      this.pad = prompts.map(() => 0);
+      return this.runFused(prompts.map((p) => [...p, ...new Array(T - longest).fill(0)]), longest);
+    }
     this.pad = prompts.map((p) => T - p.length);
     const padded = prompts.map((p, b) => [...new Array(this.pad[b]).fill(0), ...p]);
     return this.run(padded);
@@ -95,7 +144,42 @@ export class KvDecoder {
 
   /** Appends one token per row; returns the new logits [rows, vocab]. */
   async decode(tokens: readonly number[]): Promise<Float32Array> {
+    if (this.mode === 'fused') return this.runFused(tokens.map((t) => [t]), 1);
     return this.run(tokens.map((t) => [t]));
+  }
+
+  /** Rows of T tokens of which the first `real` are real; writes slots length..length+real-1 of every row. */
+  private async runFused(rows: number[][], real: number): Promise<Float32Array> {
+    const B = this.opts.rows;
+    const C = this.opts.capacity;
+    const T = rows[0].length;
+    const start = this.length;
+    if (start + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
+    const ids = new Int32Array(B * T);
+    const positions = new Int32Array(B * T);
+    rows.forEach((r, b) => r.forEach((id, t) => ((ids[b * T + t] = id), (positions[b * T + t] = start + t))));
+    const feeds: Record<string, Feed> = {
+      ...this.cache,
+      ...(await this.loraFor('fused')),
+      input_ids: { dtype: 'int32', shape: [B, T], data: ids },
+      positions: { dtype: 'int32', shape: [B, T], data: positions },
+      [SEQLENS_K]: { dtype: 'int32', shape: [B], data: new Int32Array(B).fill(start + real - 1) },
+      // A prefill (start 0) counts the filler too: GQA takes T = total length as "first prompt".
+      [TOTAL_LENGTH]: { dtype: 'int32', shape: [], data: Int32Array.of(start + T) },
+    };
+    if (T > 1) feeds[LAST_INDEX] = { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) };
+    const out = await (await this.session(T)).run(feeds);
+    this.keepCache(out);
+    this.length = start + real;
+    return (out.logits as HostTensor).data as Float32Array;
+  }
+
+  private keepCache(out: Record<string, Feed>): void {
+    this.disposeCache();
+    for (let i = 0; i < this.model.spec.layers; i++) {
+      this.cache[cacheIn(i, 'k')] = out[cacheOut(i, 'k')];
+      this.cache[cacheIn(i, 'v')] = out[cacheOut(i, 'v')];
+    }
   }
 
   private async run(rows: number[][]): Promise<Float32Array> {
@@ -125,23 +209,20 @@ export class KvDecoder {
     const s = await this.session(T);
     const out = await s.run({
       ...this.cache,
-      ...this.loraFeeds,
+      ...(await this.loraFor('plain')),
       input_ids: { dtype: 'int32', shape: [B, T], data: ids },
       positions: { dtype: 'int32', shape: [B, T], data: positions },
       attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, C], data: mask },
       write_index: { dtype: 'int32', shape: [B, KV, T, hd], data: write },
     });
-    this.disposeCache();
-    for (let i = 0; i < spec.layers; i++) {
-      this.cache[cacheIn(i, 'k')] = out[cacheOut(i, 'k')];
-      this.cache[cacheIn(i, 'v')] = out[cacheOut(i, 'v')];
-    }
+    this.keepCache(out);
     this.length = start + T;
     return (out.logits as HostTensor).data as Float32Array;
   }
 
   async dispose(): Promise<void> {
     this.disposeCache();
+    await this.disposeLora();
     for (const s of this.sessions.values()) await (await s).release();
     this.sessions.clear();
   }

@@ -1,0 +1,134 @@
+/**
+ * The fused prefill/decode graph: the decoder of models/decoder.ts in ONNX Runtime's fused ops, so a
+ * decode step is ~10 ops per layer instead of ~50 (on a GPU every op costs ~15 µs, so op count is speed):
+ * - RMSNorm → SimplifiedLayerNormalization, residual add + RMSNorm → SkipSimplifiedLayerNormalization
+ *   (which also returns the sum, the residual stream);
+ * - q/k/v → one MatMul on weights concatenated at build time, gate/up → one MatMul + Split, SiLU →
+ *   QuickGelu(alpha = 1); weights are stored [in, out] so activations stay [B, T, D] with no Reshape;
+ * - attention, RoPE and the KV-cache write → GroupQueryAttention over fixed-capacity caches
+ *   [B, KV, C, hd] (past and present have the same static shape). Qwen3 normalises each q/k head
+ *   before RoPE, so there RoPE is a separate RotaryEmbedding and GQA gets do_rotary = 0.
+ * Rows hold no padding: every row's tokens sit at slots 0..len-1 (GQA's seqlens_k), so all rows
+ * must have the same length. A prefill of T > 1 may be right-padded; `last_index` picks the logits.
+ * Inputs and outputs otherwise follow decode-graph.ts (input_ids, positions, cache.*, present.*, logits).
+ */
+import type { RowLoraLayout } from '../adapters/row-lora.js';
+import { Graph, type Value } from '../graph/ir.js';
+import type { WeightSource } from '../io/model-source.js';
+import { ropeTables } from '../models/rope.js';
+import type { ModelSpec } from '../models/spec.js';
+import * as op from '../ops/index.js';
+import { cacheIn, cacheOut } from './decode-graph.js';
+import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
+import { FusedWeights } from './fused/fused-weights.js';
+import { groupQueryAttention, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitLast, splitSizes } from './fused/nodes.js';
+
+export interface FusedDecodeGraphOpts {
+  spec: ModelSpec;
+  source: WeightSource;
+  batch: number;
+  tokens: number;
+  capacity: number;
+  lora: RowLoraLayout | null;
+  overrides?: ReadonlyMap<string, Float32Array>;
+}
+
+export const SEQLENS_K = 'seqlens_k';
+export const TOTAL_LENGTH = 'total_sequence_length';
+export const LAST_INDEX = 'last_index';
+
+/** Why the fused graph cannot serve this model, or null when it can. */
+export function fusedUnsupported(spec: ModelSpec): string | null {
+  // GroupQueryAttention's rotary tables must be [pos, hd/2] with hd/2 a multiple of 8.
+  if (spec.headDim % 16 !== 0) return `head_dim ${spec.headDim} is not a multiple of 16 (GroupQueryAttention with rotary)`;
+  if (spec.heads % spec.kvHeads !== 0) return `${spec.heads} heads do not group over ${spec.kvHeads} KV heads`;
+  return null;
+}
+
+/** Half-width RoPE tables [positions, hd/2] (HF repeats the frequencies; the fused ops take one half). */
+function halfTables(spec: ModelSpec, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const { cos, sin } = ropeTables(spec, positions);
+  const hd = spec.headDim;
+  const half = hd / 2;
+  const c = new Float32Array(positions * half);
+  const s = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    c.set(cos.subarray(p * hd, p * hd + half), p * half);
+    s.set(sin.subarray(p * hd, p * hd + half), p * half);
+  }
+  return { cos: c, sin: s };
+}
+
+export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
+  const { spec, batch: B, tokens: T, capacity: C } = o;
+  const why = fusedUnsupported(spec);
+  if (why) throw new Error(`fused decode graph: ${why}`);
+  const { heads: H, kvHeads: KV, headDim: hd, hidden: D, eps } = spec;
+  const g = new Graph(`fused_decode_b${B}_t${T}_c${C}`);
+  const ids = g.input('input_ids', 'int32', [B, T]);
+  const positions = spec.qkNorm ? g.input('positions', 'int32', [B, T]) : null;
+  const seqlensK = g.input(SEQLENS_K, 'int32', [B]);
+  const total = g.input(TOTAL_LENGTH, 'int32', []);
+  const lastIndex = T > 1 ? g.input(LAST_INDEX, 'int32', []) : null;
+  const cache = Array.from({ length: spec.layers }, (_, i) => ({
+    k: g.input(cacheIn(i, 'k'), 'float32', [B, KV, C, hd]),
+    v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
+  }));
+  const w = new FusedWeights(g, spec, o.source, o.overrides);
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B) : null;
+  const tables = halfTables(spec, C);
+  const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
+  const sin = g.init('rope_sin_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.sin });
+  const pos64 = positions ? op.cast(g, positions, 'int64') : null;
+
+  /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
+  const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
+    let y = op.matmul(g, x, w.projection(layer, modules, x.shape[2]));
+    if (bias) y = op.add(g, y, w.bias(layer, modules));
+    const io = lora?.(layer, group);
+    return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;
+  };
+  const layerW = (i: number, rest: string) => w.get(`model.layers.${i}.${rest}`);
+  const qkvModules = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
+
+  let h = op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
+  let x = simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
+  let normed: Value | null = null;
+  const present: Value[] = [];
+  for (let i = 0; i < spec.layers; i++) {
+    const qkv = project(x, i, 'qkv', qkvModules, spec.qkvBias); // [B, T, (H + 2·KV)·hd]
+    const names: [string, string] = [cacheOut(i, 'k'), cacheOut(i, 'v')];
+    const gqa = { pastKey: cache[i].k, pastValue: cache[i].v, seqlensK, totalLength: total, heads: H, kvHeads: KV, headDim: hd, presentNames: names };
+    let attn: Value;
+    if (pos64) {
+      const [q, k, v] = splitSizes(g, qkv, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
+      const headNorm = (t: Value, n: number, wName: string) =>
+        rotaryEmbedding(g, op.reshape(g, simplifiedLayerNorm(g, op.reshape(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]), pos64, cos, sin, n);
+      const r = groupQueryAttention(g, { ...gqa, query: headNorm(q, H, 'self_attn.q_norm.weight'), key: headNorm(k, KV, 'self_attn.k_norm.weight'), value: v, rotary: null });
+      attn = r.out;
+      present.push(r.presentKey, r.presentValue);
+    } else {
+      const r = groupQueryAttention(g, { ...gqa, query: qkv, key: null, value: null, rotary: { cos, sin } });
+      attn = r.out;
+      present.push(r.presentKey, r.presentValue);
+    }
+    const post = skipSimplifiedLayerNorm(g, project(attn, i, 'o', ['self_attn.o_proj'], false), h, layerW(i, 'post_attention_layernorm.weight'), eps, true);
+    h = post.sum!;
+    const [gate, up] = splitLast(g, project(post.normed, i, 'gu', ['mlp.gate_proj', 'mlp.up_proj'], false), 2);
+    const down = project(op.mul(g, quickGelu(g, gate), up), i, 'down', ['mlp.down_proj'], false);
+    const last = i === spec.layers - 1;
+    const next = skipSimplifiedLayerNorm(g, down, h, last ? w.get('model.norm.weight') : layerW(i + 1, 'input_layernorm.weight'), eps, !last);
+    if (last) normed = next.normed;
+    else {
+      x = next.normed;
+      h = next.sum!;
+    }
+  }
+  const final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, D]);
+  const head = spec.tiedEmbeddings || !w.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const logits = node(g, 'Gemm', [final, w.get(head), null], [{ dtype: 'float32', shape: [B, spec.vocab], name: 'logits' }], { transB: { i: 1 } })[0];
+  g.output(logits);
+  // present.{i}.k, present.{i}.v in layer order, as decode-graph.ts lists them; GQA named them already.
+  present.forEach((v) => g.output(v));
+  return g;
+}

@@ -1,0 +1,99 @@
+/**
+ * Per-row LoRA for the fused graph. Targets that share a fused projection (q/k/v, gate/up) share one
+ * low-rank pair: Aᵀ blocks side by side along the rank, Bᵀ block-diagonal over the output slices, so
+ * x·Aᵀ·Bᵀ is exactly the concatenation [Δq | Δk | Δv] in two MatMuls. o and down keep row-lora's
+ * inputs unchanged (same names and shapes), so only the grouped inputs are rebuilt from its feeds.
+ */
+import type { RowLoraLayout } from '../../adapters/row-lora.js';
+import type { LoraTarget } from '../../adapters/lora-config.js';
+import { targetDims } from '../../adapters/lora.js';
+import type { Graph, Value } from '../../graph/ir.js';
+import type { ModelSpec } from '../../models/spec.js';
+import type { HostTensor } from '../../runtime/tensors.js';
+
+export type FusedGroup = 'qkv' | 'o' | 'gu' | 'down';
+
+export const GROUP_TARGETS: Record<FusedGroup, readonly LoraTarget[]> = {
+  qkv: ['q', 'k', 'v'],
+  o: ['o'],
+  gu: ['gate', 'up'],
+  down: ['down'],
+};
+
+const atName = (layer: number, group: string) => `lora_at.${layer}.${group}`;
+const btName = (layer: number, group: string) => `lora_bt.${layer}.${group}`;
+
+interface GroupShape {
+  in: number;
+  /** Output width of the whole fused projection. */
+  out: number;
+  /** The layout's targets of this group, each with its output column offset. */
+  parts: { target: LoraTarget; offset: number; out: number }[];
+}
+
+function groupShape(spec: ModelSpec, layout: RowLoraLayout, group: FusedGroup): GroupShape | null {
+  const all = GROUP_TARGETS[group];
+  let offset = 0;
+  const parts: GroupShape['parts'] = [];
+  for (const t of all) {
+    const d = targetDims(spec, t);
+    if (layout.targets.includes(t)) parts.push({ target: t, offset, out: d.out });
+    offset += d.out;
+  }
+  if (parts.length === 0) return null;
+  return { in: targetDims(spec, all[0]).in, out: offset, parts };
+}
+
+/** Graph inputs per (layer, group): Aᵀ [B, in, n·R], Bᵀ [B, n·R, out] for the n targets of the group in the layout. */
+export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
+  const inputs = new Map<string, { at: Value; bt: Value }>();
+  const R = layout.rank;
+  for (let layer = 0; layer < spec.layers; layer++) {
+    for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
+      const s = groupShape(spec, layout, group);
+      if (!s) continue;
+      const r = s.parts.length * R;
+      inputs.set(`${layer}.${group}`, {
+        at: g.input(atName(layer, group), 'float32', [batch, s.in, r]),
+        bt: g.input(btName(layer, group), 'float32', [batch, r, s.out]),
+      });
+    }
+  }
+  return (layer, group) => inputs.get(`${layer}.${group}`) ?? null;
+}
+
+/** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones. */
+export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+  const R = layout.rank;
+  const feeds: Record<string, HostTensor> = {};
+  for (let layer = 0; layer < spec.layers; layer++) {
+    for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
+      const s = groupShape(spec, layout, group);
+      if (!s) continue;
+      if (s.parts.length === 1 && s.out === s.parts[0].out) {
+        // A group of one target: row-lora's tensors as they are.
+        feeds[atName(layer, group)] = plain[`lora_at.${layer}.${s.parts[0].target}`];
+        feeds[btName(layer, group)] = plain[`lora_bt.${layer}.${s.parts[0].target}`];
+        continue;
+      }
+      const n = s.parts.length;
+      const B = plain[`lora_at.${layer}.${s.parts[0].target}`].shape[0];
+      const at = new Float32Array(B * s.in * n * R);
+      const bt = new Float32Array(B * n * R * s.out);
+      s.parts.forEach((p, j) => {
+        const a = plain[`lora_at.${layer}.${p.target}`].data as Float32Array; // [B, in, R]
+        const b = plain[`lora_bt.${layer}.${p.target}`].data as Float32Array; // [B, R, out_p]
+        for (let row = 0; row < B; row++) {
+          for (let i = 0; i < s.in; i++) at.set(a.subarray((row * s.in + i) * R, (row * s.in + i + 1) * R), (row * s.in + i) * n * R + j * R);
+          for (let k = 0; k < R; k++) {
+            const src = (row * R + k) * p.out;
+            bt.set(b.subarray(src, src + p.out), (row * n * R + j * R + k) * s.out + p.offset);
+          }
+        }
+      });
+      feeds[atName(layer, group)] = { dtype: 'float32', shape: [B, s.in, n * R], data: at };
+      feeds[btName(layer, group)] = { dtype: 'float32', shape: [B, n * R, s.out], data: bt };
+    }
+  }
+  return feeds;
+}

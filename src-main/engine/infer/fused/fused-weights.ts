@@ -1,0 +1,100 @@
+/**
+ * Base weights laid out for the fused decode graph, built once per model source: projections stored
+ * [in, out] (so a MatMul applies them to [B, T, in] activations with no Reshape), and the q/k/v and
+ * gate/up projections concatenated along the output so each pair/triple is one MatMul.
+ */
+import type { Graph, Value } from '../../graph/ir.js';
+import type { WeightSource } from '../../io/model-source.js';
+import type { ModelSpec } from '../../models/spec.js';
+import { readWeight } from '../../models/weights.js';
+
+const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
+const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
+
+/** Wᵀ of the row-concatenation of [out_k, in] matrices: one [in, Σ out_k] matrix. */
+export function transposeConcat(mats: readonly { data: Float32Array; out: number }[], inDim: number): Float32Array {
+  const total = mats.reduce((a, m) => a + m.out, 0);
+  const t = new Float32Array(inDim * total);
+  let col = 0;
+  for (const m of mats) {
+    if (m.data.length !== m.out * inDim) throw new Error(`transposeConcat: ${m.data.length} values, expected ${m.out}×${inDim}`);
+    for (let o = 0; o < m.out; o++) {
+      const row = o * inDim;
+      for (let i = 0; i < inDim; i++) t[i * total + col + o] = m.data[row + i];
+    }
+    col += m.out;
+  }
+  return t;
+}
+
+export class FusedWeights {
+  private readonly values = new Map<string, Value>();
+
+  constructor(
+    readonly g: Graph,
+    readonly spec: ModelSpec,
+    readonly source: WeightSource,
+    readonly overrides: ReadonlyMap<string, Float32Array> = new Map(),
+  ) {}
+
+  private raw(name: string): Float32Array {
+    return this.overrides.get(name) ?? readWeight(this.source, name);
+  }
+
+  /** A plain tensor by HF name (norm weights, embedding, lm head). */
+  get(name: string): Value {
+    return this.memo(name, () => ({ shape: this.source.shape(name), data: this.raw(name) }));
+  }
+
+  has(name: string): boolean {
+    return this.overrides.has(name) || this.source.has(name);
+  }
+
+  private memo(key: string, make: () => { shape: readonly number[]; data: Float32Array }): Value {
+    let v = this.values.get(key);
+    if (!v) {
+      const { shape, data } = make();
+      v = this.g.init(key, { dtype: 'float32', shape, data });
+      this.values.set(key, v);
+    }
+    return v;
+  }
+
+  /** Host arrays derived from the source are cached per source (prefill and decode graphs share them); overridden models build their own. */
+  private derived(key: string, make: () => Float32Array): Float32Array {
+    if (this.overrides.size > 0) return make();
+    let m = hostCache.get(this.source);
+    if (!m) hostCache.set(this.source, (m = new Map()));
+    let d = m.get(key);
+    if (!d) m.set(key, (d = make()));
+    return d;
+  }
+
+  /** [in, Σ out] for the given HF modules of one layer (e.g. q, k, v projections). */
+  projection(layer: number, modules: readonly string[], inDim: number): Value {
+    const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT`;
+    return this.memo(key, () => {
+      const mats = modules.map((m) => {
+        const name = layerName(layer, `${m}.weight`);
+        return { data: this.raw(name), out: this.source.shape(name)[0] };
+      });
+      const out = mats.reduce((a, m) => a + m.out, 0);
+      return { shape: [inDim, out], data: this.derived(key, () => transposeConcat(mats, inDim)) };
+    });
+  }
+
+  /** Concatenated biases of the given modules. */
+  bias(layer: number, modules: readonly string[]): Value {
+    const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.bias`;
+    return this.memo(key, () => {
+      const parts = modules.map((m) => this.raw(layerName(layer, `${m}.bias`)));
+      const data = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+      let off = 0;
+      for (const p of parts) {
+        data.set(p, off);
+        off += p.length;
+      }
+      return { shape: [data.length], data };
+    });
+  }
+}
