@@ -1,7 +1,7 @@
 /**
  * Serializes the IR to an ONNX ModelProto with protobufjs' wire writer. Field numbers are those of
- * onnx.proto (ONNX IR version 10). Large initializers go to one external data file next to the
- * model, so models over protobuf's 2 GB limit load, and so the weights file can be shared.
+ * onnx.proto (ONNX IR version 10). Large initializers go to external data files next to the model,
+ * so models over protobuf's 2 GB limit load, and so weights are shared between graphs.
  */
 import protobuf from 'protobufjs/minimal.js';
 import { createHash } from 'node:crypto';
@@ -117,44 +117,46 @@ function writeAttr(w: W, name: string, a: Attr): void {
   });
 }
 
+export interface ExternalFile {
+  /** File name relative to the model file, derived from the content hash. */
+  name: string;
+  bytes: Uint8Array;
+}
+
 export interface SerializedModel {
   /** The ModelProto bytes. */
   model: Uint8Array;
-  /** Concatenated external initializer bytes (empty when every initializer is inline). */
-  weights: Buffer[];
-  weightsBytes: number;
-  /** Hash of the external weights, to name and share the weights file. */
-  weightsHash: string;
+  /** One file per large initializer, named by its content: the same tensor in any graph is one file. */
+  external: ExternalFile[];
+}
+
+// Hashing a weight once per array object: graphs of one model share the arrays read from its file.
+const hashes = new WeakMap<object, string>();
+
+function contentName(t: TensorData, b: Uint8Array): string {
+  let h = hashes.get(t.data);
+  if (!h) {
+    h = createHash('sha256').update(b).digest('hex').slice(0, 32);
+    hashes.set(t.data, h);
+  }
+  return `t-${t.dtype}-${h}.bin`;
 }
 
 /**
- * `weightsFile` names the external data file (relative to the model file) from the weights' hash;
- * ORT resolves it from the model's directory, so the model must be loaded by path.
+ * Initializers of at least `g.externalThreshold` bytes go to external files named by content hash:
+ * ORT resolves them from the model's directory, so the model must be loaded by path, and a weight
+ * used by many graphs (train step, prefill, every decode bucket) is stored on disk once.
  */
-export function serializeModel(g: Graph, weightsFile: (hash: string) => string = () => 'weights.bin'): SerializedModel {
-  const weights: Buffer[] = [];
-  let offset = 0;
-  const hash = createHash('sha256');
-  const placed: [Value, number, number][] = [];
+export function serializeModel(g: Graph): SerializedModel {
+  const external: ExternalFile[] = [];
+  const placed = new Map<Value, External>();
   for (const [v, t] of g.initializers) {
     const b = bytesOf(t);
     if (b.byteLength < g.externalThreshold) continue;
-    // 64-byte alignment lets ORT map the file and use the bytes in place.
-    const pad = (64 - (offset % 64)) % 64;
-    if (pad) {
-      weights.push(Buffer.alloc(pad));
-      hash.update(Buffer.alloc(pad));
-      offset += pad;
-    }
-    const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    weights.push(buf);
-    hash.update(buf);
-    placed.push([v, offset, b.byteLength]);
-    offset += b.byteLength;
+    const name = contentName(t, b);
+    external.push({ name, bytes: b });
+    placed.set(v, { location: name, offset: 0, length: b.byteLength });
   }
-  const weightsHash = hash.digest('hex');
-  const location = weightsFile(weightsHash);
-  const external = new Map<Value, External>(placed.map(([v, off, length]) => [v, { location, offset: off, length }]));
 
   const w = Writer.create();
   w.uint32(tag(1, VARINT)).int64(IR_VERSION);
@@ -179,9 +181,9 @@ export function serializeModel(g: Graph, weightsFile: (hash: string) => string =
       });
     });
     writeString(gw, 2, g.name);
-    for (const [v, t] of g.initializers) writeMessage(gw, 5, (tw) => writeTensor(tw, v.name, t, external.get(v)));
+    for (const [v, t] of g.initializers) writeMessage(gw, 5, (tw) => writeTensor(tw, v.name, t, placed.get(v)));
     for (const v of g.inputs) writeValueInfo(gw, 11, v);
     for (const v of g.outputs) writeValueInfo(gw, 12, v);
   });
-  return { model: w.finish(), weights, weightsBytes: offset, weightsHash };
+  return { model: w.finish(), external };
 }

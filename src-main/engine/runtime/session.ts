@@ -4,8 +4,8 @@
  * data. Outputs named in `keepOnDevice` stay in GPU buffers on WebGPU and come back as DeviceTensors.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { open, rename, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -24,10 +24,35 @@ export interface SessionOpts {
   allowCpuFallback?: boolean;
 }
 
+let pruned = false;
+
+/** Where graphs and their weight files live. Files unused for a week are removed on first use per process. */
 export function graphCacheDir(): string {
-  const dir = process.env.GRAFT_GRAPH_CACHE ?? path.join(os.tmpdir(), `graft-graphs-${os.userInfo().uid}`);
+  const dir = process.env.GRAFT_GRAPH_CACHE ?? path.join(os.tmpdir(), `graft-graph-cache-${os.userInfo().uid}`);
   mkdirSync(dir, { recursive: true });
+  if (!pruned) {
+    pruned = true;
+    const cutoff = Date.now() - 7 * 24 * 3600 * 1000;
+    for (const f of readdirSync(dir)) {
+      const p = path.join(dir, f);
+      try {
+        if (statSync(p).mtimeMs < cutoff) rmSync(p, { force: true });
+      } catch {
+        // another process removed or is writing it: fine either way
+      }
+    }
+  }
   return dir;
+}
+
+/** Writes once; a file already there is touched instead, which keeps it from being pruned. */
+async function ensureFile(file: string, bytes: Uint8Array): Promise<void> {
+  if (existsSync(file) && statSync(file).size === bytes.byteLength) {
+    const now = new Date();
+    utimesSync(file, now, now);
+    return;
+  }
+  await writeAtomic(file, [bytes]);
 }
 
 async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise<void> {
@@ -42,20 +67,13 @@ async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise
   await rename(tmp, file);
 }
 
-/** Saves the graph into the cache and returns the model path. Identical graphs and weights are written once. */
+/** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
 export async function saveGraph(g: Graph): Promise<string> {
   const dir = graphCacheDir();
-  const ser = serializeModel(g, (hash) => `w-${hash.slice(0, 24)}.bin`);
-  const weightsPath = path.join(dir, `w-${ser.weightsHash.slice(0, 24)}.bin`);
-  if (ser.weightsBytes > 0 && !(existsSync(weightsPath) && statSync(weightsPath).size === ser.weightsBytes)) {
-    await writeAtomic(weightsPath, ser.weights);
-  }
+  const ser = serializeModel(g);
+  for (const f of ser.external) await ensureFile(path.join(dir, f.name), f.bytes);
   const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
-  if (!existsSync(modelPath)) {
-    const tmp = `${modelPath}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(tmp, ser.model);
-    await rename(tmp, modelPath);
-  }
+  await ensureFile(modelPath, ser.model);
   return modelPath;
 }
 
