@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
+import { generate } from '../../../src-main/engine/infer/generate.js';
+import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
+import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
+import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
+import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
+import { randomAdapter } from './helpers.js';
+
+const gpuError = await probeWebGpu();
+const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
+const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
+
+// head_dim 16: the smallest GroupQueryAttention takes with rotary.
+const SHAPE: HfConfig = { ...TINY_LLAMA, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };
+const ARCHS: Record<string, Partial<HfConfig>> = {
+  llama: {},
+  qwen2: { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: false },
+  qwen3: { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 16 },
+};
+
+let dir: string;
+const models = new Map<string, LoadedModel>();
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'graft-fused-'));
+  for (const [arch, cfg] of Object.entries(ARCHS)) {
+    models.set(arch, await loadModel(await writeRandomModel(path.join(dir, arch), { ...SHAPE, ...cfg }, { seed: 3, embedStd: 1, std: 0.2 })));
+  }
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function variants(model: LoadedModel): RowAdapter[][] {
+  const a = randomAdapter(model.spec, 4, ['q', 'v', 'down'], 1, 0.3);
+  const b = randomAdapter(model.spec, 8, ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], 2, 0.3);
+  const c = randomAdapter(model.spec, 4, ['k', 'up'], 3, 0.3);
+  return [[], [{ weights: a, scale: 1 }], [{ weights: b, scale: 1 }], [{ weights: a, scale: 0.7 }, { weights: c, scale: 0.5 }]];
+}
+
+describe.each(Object.keys(ARCHS))('fused decode graph, random %s model', (arch) => {
+  it.each([
+    ['CPU EP', 'cpu', true],
+    [gpuName, 'gpu', gpuOk],
+  ] as [string, DevicePref, boolean][])('%s: four side-by-side rows (base, adapters on some targets, a blend) match the plain graph', async (_n, pref, enabled) => {
+    if (!enabled) return;
+    const model = models.get(arch)!;
+    const device = await resolveDevice(pref);
+    const rows = variants(model);
+    const prompt = [1, 17, 23, 5, 42, 9, 77];
+    const fused = await greedyTrace(model, device, rows.map(() => prompt), rows, 10, true);
+    expect(fused.mode).toBe('fused');
+    const plain = await greedyTrace(model, device, rows.map(() => prompt), rows, 10, false, fused);
+    fused.logits.forEach((l, s) => expect(maxAbsDiff(l, plain.logits[s]), `step ${s}`).toBeLessThanOrEqual(1e-4));
+    // the rows really differ, so matching row by row is not about the base alone
+    expect(new Set(fused.ids.map((r) => r.join(','))).size).toBe(4);
+  }, 180_000);
+});
+
+describe('fused decoding through generate()', () => {
+  it('batched rows give the same greedy ids as decoding each row alone (prompt filling the prefill bucket exactly, and not)', async () => {
+    const model = models.get('qwen2')!;
+    const device = await resolveDevice('cpu');
+    const rows = variants(model);
+    for (const prompt of [[3, 14, 15, 92, 65], Array.from({ length: 16 }, (_, i) => 1 + ((i * 13) % 90))]) {
+      const run = (vs: RowAdapter[][]) => generate({ model, device, tokenizer: null, prompt, variants: vs.map((adapters) => ({ adapters })), maxTokens: 20, sampling: { temperature: 0 }, stopAtEos: false });
+      const together = await run(rows);
+      const alone = await Promise.all(rows.map(async (r) => (await run([r]))[0]));
+      together.forEach((r, i) => expect(r.ids).toEqual(alone[i].ids));
+      expect(new Set(together.map((r) => r.ids.join(','))).size).toBe(4);
+    }
+  }, 60_000);
+
+  it('prompts of different lengths fall back to the plain graph and still decode', async () => {
+    const model = models.get('llama')!;
+    const device = await resolveDevice('cpu');
+    const mixed = await greedyTrace(model, device, [[1, 2, 3], [1, 2, 3, 4, 5]], [[], []], 4, true);
+    expect(mixed.mode).toBe('plain');
+    const alone = await greedyTrace(model, device, [[1, 2, 3, 4, 5]], [[]], 4, true);
+    expect(alone.mode).toBe('fused');
+    expect(mixed.ids[1]).toEqual(alone.ids[0]);
+  }, 60_000);
+});
+
+describe('fused graph op count (one decode step, no adapter)', () => {
+  const count = (arch: string, lora = false) => {
+    const model = models.get(arch)!;
+    const layout = lora ? { targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const, rank: 8 } : null;
+    const g = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 64, lora: layout ? { ...layout, targets: [...layout.targets] } : null });
+    const ops = new Map<string, number>();
+    for (const n of g.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+    return { total: g.nodes.length, ops, layers: model.spec.layers };
+  };
+
+  it('llama: 10 ops per layer + 4, no Identity, Transpose or ScatterElements', () => {
+    const { total, ops, layers } = count('llama');
+    expect(total).toBe(10 * layers + 4);
+    for (const op of ['Identity', 'Transpose', 'ScatterElements', 'Softmax']) expect(ops.get(op) ?? 0).toBe(0);
+    expect(ops.get('GroupQueryAttention')).toBe(layers);
+  });
+
+  it('qwen2 adds one bias Add per layer; qwen3 its per-head norms and RoPE; LoRA adds 3 ops per fused projection', () => {
+    expect(count('qwen2').total).toBe(11 * SHAPE.num_hidden_layers + 4);
+    const q3 = count('qwen3');
+    expect(q3.ops.get('RotaryEmbedding')).toBe(2 * q3.layers);
+    expect(q3.total).toBe(19 * q3.layers + 5);
+    expect(count('llama', true).total).toBe(22 * SHAPE.num_hidden_layers + 4);
+  });
+});
