@@ -8,6 +8,7 @@
  */
 import type { GraftErrorData } from '../engine/errors';
 import type { DeviceInfo, DevicePref } from '../engine/runtime/device';
+import type * as AC from './types-adapters-chat';
 
 export type { DeviceInfo, GraftErrorData };
 
@@ -34,11 +35,30 @@ export interface Requests {
   'app.info': { req: void; res: AppInfo };
   'engine.status': { req: void; res: EngineStatus };
   'engine.device': { req: { pref: DevicePreference }; res: DeviceInfo };
+  // Adapters screen (types in types-adapters-chat.ts)
+  'adapters.list': { req: AC.AdapterListReq; res: AC.AdapterListing };
+  'adapters.rename': { req: { id: string; name: string }; res: AC.AdapterEntry };
+  'adapters.setTags': { req: { id: string; tags: string[] }; res: AC.AdapterEntry };
+  'adapters.setNotes': { req: { id: string; notes: string }; res: AC.AdapterEntry };
+  'adapters.delete': { req: { id: string }; res: { id: string; name: string; deletedAt: string } };
+  /** Without an id: the most recently deleted adapter (undo). */
+  'adapters.restore': { req: { id?: string }; res: AC.AdapterEntry };
+  'adapters.import': { req: AC.AdapterImportReq; res: AC.AdapterImportRes };
+  'adapters.export': { req: AC.AdapterExportReq; res: AC.AdapterExportRes };
+  'adapters.blend': { req: AC.AdapterBlendReq; res: AC.AdapterBlendRes };
+  // Chat screen: generate resolves when every column is done; tokens arrive on the 'chat.token' stream.
+  'chat.generate': { req: AC.ChatGenerateReq; res: AC.ChatGenerateRes };
+  'chat.stop': { req: { runId: string }; res: { stopped: boolean } };
+  'conversations.list': { req: void; res: AC.ConversationSummary[] };
+  'conversations.get': { req: { id: string }; res: AC.Conversation };
+  'conversations.save': { req: AC.Conversation; res: AC.ConversationSummary };
+  'conversations.delete': { req: { id: string }; res: void };
 }
 
 /** Every event stream the renderer can subscribe to: stream -> event payload. */
 export interface Streams {
   'engine.status': EngineStatus;
+  'chat.token': AC.ChatTokenEvent;
 }
 
 export type Channel = keyof Requests;

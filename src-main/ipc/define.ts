@@ -14,6 +14,7 @@ export function defineHandlers<T extends HandlerTable>(table: T & NoExtraKeys<T>
 /** Runtime list of stream names (the contract is types only); a missing or extra name is a type error. */
 const streamSet: { [S in StreamName]: true } = {
   'engine.status': true,
+  'chat.token': true,
 };
 
 export function isStreamName(name: unknown): name is StreamName {

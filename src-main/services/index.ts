@@ -1,4 +1,6 @@
 import type { AppInfo } from '../ipc/contract';
+import { AdapterService } from './adapters';
+import { ConversationStore } from './conversations';
 import { EngineClient } from './engine/client';
 import { EventHub } from './events';
 
@@ -10,6 +12,8 @@ export interface Services {
   app: Omit<AppInfo, 'shell'>;
   events: EventHub;
   engine: EngineClient;
+  adapters: AdapterService;
+  conversations: ConversationStore;
   dispose(): Promise<void>;
 }
 
@@ -25,6 +29,8 @@ export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions
     app,
     events,
     engine,
+    adapters: new AdapterService(engine),
+    conversations: new ConversationStore(),
     dispose: () => engine.stop(),
   };
 }

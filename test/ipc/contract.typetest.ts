@@ -6,8 +6,11 @@ import type { DeviceInfo, GraftBridge, HandlerTable } from '../../src-main/ipc/c
 import { defineHandlers } from '../../src-main/ipc/define';
 
 declare const device: DeviceInfo;
+// The screens' channels, which these checks are not about.
+declare const others: Omit<HandlerTable, 'app.info' | 'engine.status' | 'engine.device'>;
 
 const complete = {
+  ...others,
   'app.info': () => ({ name: 'graft', version: '0.0.0', shell: 'browser' as const, platform: 'linux' }),
   'engine.status': () => ({ state: 'ready' as const }),
   'engine.device': async () => device,
@@ -17,7 +20,7 @@ export const ok: HandlerTable = defineHandlers(complete);
 
 // A missing handler is a type error.
 // @ts-expect-error 'engine.device' is missing
-defineHandlers({ 'app.info': complete['app.info'], 'engine.status': complete['engine.status'] });
+defineHandlers({ ...others, 'app.info': complete['app.info'], 'engine.status': complete['engine.status'] });
 
 // An extra handler is a type error.
 // @ts-expect-error 'engine.bogus' is not in the contract

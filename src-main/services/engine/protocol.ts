@@ -1,8 +1,9 @@
 /** Messages between the EngineClient (main thread) and the engine worker thread. */
 import type { DeviceInfo, DevicePreference, Result } from '../../ipc/contract';
+import type { AdapterChatEngineMethods } from './adapter-chat-methods';
 
 /** What the worker can do: method -> params and result. Later issues add training and generation here. */
-export interface EngineMethods {
+export interface EngineMethods extends AdapterChatEngineMethods {
   device: { params: DevicePreference; result: DeviceInfo };
 }
 

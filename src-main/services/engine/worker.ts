@@ -6,11 +6,13 @@ import { parentPort } from 'node:worker_threads';
 import { GraftError, toErrorData } from '../../engine/errors';
 import { describeDevice } from '../../engine/runtime/device';
 import type { EngineMethod, EngineMethods, FromWorker, ToWorker } from './protocol';
+import { adapterChatMethods } from './adapter-chat-methods';
 
 type MethodTable = { [M in EngineMethod]: (params: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']> };
 
 const methods: MethodTable = {
   device: (pref) => describeDevice(pref),
+  ...adapterChatMethods((stream, event) => send({ type: 'event', stream, event })),
 };
 
 const port = parentPort;

@@ -1,0 +1,150 @@
+/**
+ * The engine worker's methods for the Adapters and Chat screens: imports, exports and blends (they read and
+ * write tensors, convert GGUF, run SVDs) and batched generation with streamed tokens. They run on the worker
+ * thread so the UI and the host's event loop never wait on them.
+ */
+import { baseShapesOf, checkCompatibility, inspectPeftAdapter } from '../../engine/adapters/compat.js';
+import { loadAdapter } from '../../engine/adapters/load.js';
+import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
+import { chatRenderer } from '../../engine/data/chat-template.js';
+import { GraftError } from '../../engine/errors.js';
+import { generate } from '../../engine/infer/generate.js';
+import { loadModel, type LoadedModel } from '../../engine/model.js';
+import { resolveDevice } from '../../engine/runtime/device.js';
+import type { TextTokenizer } from '../../engine/tokenize/types.js';
+import { blendIntoLibrary, exportAdapter, importChecked } from '../../store/adapter-ops.js';
+import { AdapterLibrary } from '../../store/library.js';
+import type {
+  AdapterBlendReq,
+  AdapterBlendRes,
+  AdapterExportReq,
+  AdapterExportRes,
+  AdapterImportReq,
+  AdapterImportRes,
+  ChatGenerateReq,
+  ChatGenerateRes,
+  ChatTokenEvent,
+} from '../../ipc/types-adapters-chat';
+
+type WithLibrary<T> = T & { library: string };
+
+/** Merged into the worker protocol's EngineMethods. */
+export interface AdapterChatEngineMethods {
+  'adapters.import': { params: WithLibrary<AdapterImportReq>; result: AdapterImportRes };
+  'adapters.export': { params: WithLibrary<AdapterExportReq>; result: AdapterExportRes };
+  'adapters.blend': { params: WithLibrary<AdapterBlendReq>; result: AdapterBlendRes };
+  'chat.generate': { params: WithLibrary<ChatGenerateReq>; result: ChatGenerateRes };
+  'chat.stop': { params: { runId: string }; result: { stopped: boolean } };
+}
+
+type Methods = { [M in keyof AdapterChatEngineMethods]: (p: AdapterChatEngineMethods[M]['params']) => Promise<AdapterChatEngineMethods[M]['result']> };
+
+export type EmitChatToken = (stream: 'chat.token', event: ChatTokenEvent) => void;
+
+/** One base model stays loaded between turns; switching models closes the old one. */
+interface Loaded {
+  path: string;
+  model: LoadedModel;
+  tokenizer: TextTokenizer | null;
+}
+
+export function adapterChatMethods(emit: EmitChatToken): Methods {
+  let loaded: Loaded | null = null;
+  const adapters = new Map<string, { weights: AdapterWeights; checkedFor: string }>();
+  const running = new Map<string, AbortController>();
+
+  async function model(p: string): Promise<Loaded> {
+    if (loaded?.path === p) return loaded;
+    loaded?.model.source.close();
+    loaded = null;
+    adapters.clear();
+    const m = await loadModel(p);
+    loaded = { path: p, model: m, tokenizer: await m.source.tokenizer() };
+    return loaded;
+  }
+
+  async function adapterWeights(lib: AdapterLibrary, id: string, base: Loaded): Promise<AdapterWeights> {
+    const entry = await lib.get(id);
+    const key = `${entry.dir}@${entry.meta.created}`;
+    const hit = adapters.get(key);
+    if (hit?.checkedFor === base.path) return hit.weights;
+    const info = inspectPeftAdapter(entry.dir);
+    checkCompatibility({ ...info, arch: entry.meta.base?.arch || undefined, label: `adapter ${entry.meta.name}` }, baseShapesOf(base.model.source));
+    const weights = loadAdapter(entry.dir);
+    adapters.set(key, { weights, checkedFor: base.path });
+    return weights;
+  }
+
+  return {
+    'adapters.import': async ({ library, path, name, tags, basePath }) => {
+      const lib = await AdapterLibrary.open(library);
+      const warnings: string[] = [];
+      const e = await importChecked(lib, path, { name, tags, basePath, onWarning: (m) => warnings.push(m) });
+      return { entry: { meta: e.meta, dir: e.dir, sizeBytes: e.sizeBytes }, warnings };
+    },
+
+    'adapters.export': async ({ library, id, ...opts }) => exportAdapter(await AdapterLibrary.open(library), id, opts),
+
+    'adapters.blend': async ({ library, parts, name, rank }) => {
+      const lib = await AdapterLibrary.open(library);
+      const { entry, result } = await blendIntoLibrary(
+        lib,
+        parts.map((p) => ({ ref: p.id, weight: p.weight })),
+        { name, rank },
+      );
+      return { entry: { meta: entry.meta, dir: entry.dir, sizeBytes: entry.sizeBytes }, mode: result.mode, relativeError: result.relativeError, worst: result.worst };
+    },
+
+    'chat.generate': async (req) => {
+      if (running.has(req.runId)) throw new GraftError('BAD_INPUT', `run ${req.runId} is already going`, { where: 'runId' });
+      const controller = new AbortController();
+      running.set(req.runId, controller);
+      try {
+        const base = await model(req.model);
+        const tok = base.tokenizer;
+        if (!tok) throw new GraftError('NOT_FOUND', `${req.model}: the model has no tokenizer to chat with`, { file: req.model });
+        const lib = await AdapterLibrary.open(req.library);
+        const variants = [];
+        for (const c of req.columns) {
+          variants.push({ adapters: c.adapterId === null ? [] : [{ weights: await adapterWeights(lib, c.adapterId, base), scale: c.scale }] });
+        }
+        let templateWarning: string | undefined;
+        let prompt: number[];
+        if (req.promptFormat === 'template') {
+          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m) });
+          prompt = tok.encode(render.render(req.messages, true), { addSpecial: false });
+        } else {
+          prompt = tok.encode(req.messages.map((m) => m.content).join('\n'), { addSpecial: true });
+        }
+        const s = req.sampling;
+        const results = await generate({
+          model: base.model,
+          device: await resolveDevice(req.device),
+          tokenizer: tok,
+          prompt,
+          variants,
+          maxTokens: s.maxTokens,
+          sampling: { temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, repetitionPenalty: s.repetitionPenalty, seed: s.seed },
+          overflow: 'truncate',
+          signal: controller.signal,
+          onToken: (variant, t) => {
+            if (t.text) emit('chat.token', { runId: req.runId, variant, text: t.text });
+          },
+        });
+        return {
+          results: results.map((r) => ({ text: r.text, finish: r.finish, tokens: r.ids.length, ttftMs: r.ttftMs, tokensPerSecond: r.tokensPerSecond })),
+          templateWarning,
+          promptTokens: prompt.length,
+        };
+      } finally {
+        running.delete(req.runId);
+      }
+    },
+
+    'chat.stop': async ({ runId }) => {
+      const c = running.get(runId);
+      c?.abort();
+      return { stopped: c !== undefined };
+    },
+  };
+}
