@@ -1,0 +1,192 @@
+/**
+ * The IPC contract of the Models, Datasets and Train screens (types only; merged into contract.ts's Requests
+ * and Streams). Engine types are re-used as they are so the renderer sees exactly what the engine returns.
+ */
+import type { GraftErrorData } from '../engine/errors';
+import type { DeviceInfo, DevicePref } from '../engine/runtime/device';
+import type { DatasetSummary } from '../engine/data/inspect';
+import type { PreviewExample } from '../engine/data/preview';
+import type { DatasetFormat, TextSplit } from '../engine/data/types';
+import type { LoraTarget } from '../engine/adapters/lora-config';
+import type { TrainEvent } from '../engine/train/events';
+import type { MemoryEstimate } from '../engine/train/memory-estimate';
+
+export type { DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget };
+
+export type TrainMethod = 'lora' | 'qlora';
+
+/** What the engine reads from a model's files, without loading weights. */
+export interface ModelInfo {
+  format: 'gguf' | 'safetensors';
+  architecture: string;
+  modelType: string | null;
+  params: number;
+  contextLength: number | null;
+  layers: number;
+  hiddenSize: number;
+  vocabSize: number;
+  /** Stored dtype of the projections, e.g. "F32", "BF16", "Q8_0". */
+  dtype: string;
+  /** Bytes of the model files on disk. */
+  sizeBytes: number;
+  hasTokenizer: boolean;
+  /** Peak training memory per method at the Balanced preset (rank 16, batch 1, seq 512). */
+  memory: { method: TrainMethod; estimate: MemoryEstimate }[];
+}
+
+export interface ModelEntry {
+  id: string;
+  name: string;
+  /** A Hugging Face folder or a .gguf file. */
+  path: string;
+  source: 'local' | 'demo' | 'hub';
+  repo?: string;
+  addedAt: string;
+  /** Null when the files could not be read (then `error` says why). */
+  info: ModelInfo | null;
+  error?: GraftErrorData;
+}
+
+export interface ModelList {
+  models: ModelEntry[];
+  /** True while the bundled demo model has not been added nor declined. */
+  offerDemo: boolean;
+  demoAvailable: boolean;
+}
+
+export interface DownloadProgress {
+  downloadId: string;
+  repo: string;
+  state: 'listing' | 'downloading' | 'verifying' | 'done' | 'error' | 'cancelled';
+  file: string | null;
+  fileIndex: number;
+  fileCount: number;
+  /** Bytes of all files, done so far and in total. */
+  bytes: number;
+  total: number;
+  /** Bytes per second over the last few seconds. */
+  speed: number;
+  etaMs: number | null;
+  /** Bytes found already on disk and not fetched again. */
+  resumedBytes: number;
+  modelId?: string;
+  error?: GraftErrorData;
+}
+
+export interface DatasetEntry {
+  id: string;
+  name: string;
+  path: string;
+  sizeBytes: number;
+  addedAt: string;
+  /** The user's choice; 'auto' means the detected one. */
+  format: DatasetFormat | 'auto';
+  textSplit: TextSplit;
+}
+
+export interface DatasetReport {
+  summary: DatasetSummary;
+  preview: PreviewExample[];
+  /** The model whose tokenizer and chat template rendered the preview. */
+  modelId: string | null;
+}
+
+/** Every trainer option the Train screen offers; the model and dataset are library ids. */
+export interface TrainSettings {
+  modelId: string;
+  datasetId: string;
+  name: string;
+  method: TrainMethod;
+  quant: 'nf4' | 'int4';
+  rank: number;
+  alpha: number;
+  dropout: number;
+  targets: LoraTarget[];
+  rslora: boolean;
+  lr: number;
+  steps: number;
+  batch: number;
+  gradAccum: number;
+  seqLen: number;
+  warmup: number;
+  schedule: 'cosine' | 'linear' | 'constant';
+  valSplit: number;
+  evalEvery: number;
+  saveEvery: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  maxGradNorm: number;
+  pack: boolean;
+  lossOn: 'assistant' | 'all';
+  seed: number;
+  device: DevicePref;
+}
+
+export type TrainJobState = 'preparing' | 'running' | 'paused' | 'cancelled' | 'importing' | 'done' | 'error';
+
+export interface TrainJobStatus {
+  id: string;
+  state: TrainJobState;
+  settings: TrainSettings;
+  modelName: string;
+  datasetName: string;
+  startedAt: string;
+  memory: { estimate: MemoryEstimate; available: number } | null;
+  warnings: string[];
+  /** Library id of the imported adapter once done. */
+  adapterId: string | null;
+  device: string | null;
+  error: GraftErrorData | null;
+}
+
+/** A job with its whole event history: what a screen that (re)attaches draws its charts from. */
+export interface TrainJob extends TrainJobStatus {
+  events: TrainEvent[];
+}
+
+export interface TrainUpdate {
+  job: TrainJobStatus;
+  event?: TrainEvent;
+}
+
+export interface MemoryCheck {
+  estimate: MemoryEstimate;
+  /** Free memory of the chosen device's host, in bytes. */
+  available: number;
+  device: DeviceInfo;
+}
+
+export interface PickPathRequest {
+  kind: 'file' | 'folder';
+  title?: string;
+  filters?: { name: string; extensions: string[] }[];
+}
+
+export interface WorkshopRequests {
+  'app.pickPath': { req: PickPathRequest; res: string | null };
+  'models.list': { req: void; res: ModelList };
+  'models.add': { req: { path: string; name?: string }; res: ModelEntry };
+  'models.remove': { req: { id: string }; res: void };
+  'models.addDemo': { req: void; res: ModelEntry };
+  'models.declineDemo': { req: void; res: void };
+  'models.download': { req: { repo: string; revision?: string; files?: string[] }; res: { downloadId: string } };
+  'models.cancelDownload': { req: { downloadId: string }; res: void };
+  'datasets.list': { req: void; res: DatasetEntry[] };
+  /** From a path on this machine, or from the text of a dropped/picked file (the browser gives no paths). */
+  'datasets.import': { req: { name: string; path?: string; content?: string }; res: DatasetEntry };
+  'datasets.remove': { req: { id: string }; res: void };
+  'datasets.update': { req: { id: string; format?: DatasetFormat | 'auto'; textSplit?: TextSplit }; res: DatasetEntry };
+  'datasets.inspect': { req: { id: string; modelId?: string; seqLen?: number; count?: number }; res: DatasetReport };
+  'train.estimate': { req: { modelId: string; method: TrainMethod; rank: number; targets: LoraTarget[]; batch: number; seqLen: number; device: DevicePref }; res: MemoryCheck };
+  'train.start': { req: TrainSettings; res: TrainJob };
+  'train.current': { req: void; res: TrainJob | null };
+  'train.pause': { req: void; res: void };
+  'train.resume': { req: void; res: void };
+  'train.cancel': { req: void; res: void };
+}
+
+export interface WorkshopStreams {
+  'models.download': DownloadProgress;
+  'train.update': TrainUpdate;
+}

@@ -1,0 +1,256 @@
+/**
+ * Downloads a model repository from the Hugging Face Hub (or anything speaking its HTTP API, such as a mirror
+ * or the test's local server): lists the files through the API, fetches each with HTTP Range so an interrupted
+ * download continues where it stopped, and verifies every file against the checksum the Hub publishes
+ * (SHA-256 of LFS files; the git blob SHA-1 of small ones) before it takes its final name.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { GraftError } from '../../engine/errors';
+
+export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
+
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.GRAFT_HF_ENDPOINT ?? env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
+}
+
+export interface HubFile {
+  path: string;
+  size: number;
+  /** SHA-256 of the content (LFS files). */
+  sha256?: string;
+  /** Git blob SHA-1 (files stored in git itself). */
+  gitOid?: string;
+}
+
+export interface DownloadProgressInfo {
+  file: string;
+  fileIndex: number;
+  fileCount: number;
+  bytes: number;
+  total: number;
+  speed: number;
+  etaMs: number | null;
+  resumedBytes: number;
+  verifying: boolean;
+}
+
+export interface DownloadOptions {
+  endpoint?: string;
+  repo: string;
+  revision?: string;
+  /** Folder the files go into (created). */
+  dest: string;
+  /** Paths inside the repo; by default the files a model needs (config, tokenizer, weights). */
+  files?: string[];
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgressInfo) => void;
+  /** Progress callbacks at most this often, in ms. */
+  progressEveryMs?: number;
+}
+
+const REPO_RE = /^[\w.-]+\/[\w.-]+$/;
+
+export function checkRepoId(repo: string): void {
+  if (!REPO_RE.test(repo) || repo.includes('..')) {
+    throw new GraftError('BAD_INPUT', `"${repo}" is not a Hub repo id: it looks like owner/name (letters, digits, - _ .)`, { where: 'repo' });
+  }
+}
+
+async function getJson(url: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { signal, headers: { accept: 'application/json' } }).catch((err: Error) => {
+    if (signal?.aborted) throw err;
+    throw new GraftError('IO', `cannot reach ${new URL(url).origin}: ${err.message}`, { cause: err });
+  });
+  if (!res.ok) return { status: res.status, body: null };
+  return { status: res.status, body: await res.json() };
+}
+
+/** Every file of a repo at a revision, with sizes and checksums. */
+export async function listRepoFiles(endpoint: string, repo: string, revision = 'main', signal?: AbortSignal): Promise<HubFile[]> {
+  checkRepoId(repo);
+  const rev = encodeURIComponent(revision);
+  const tree = await getJson(`${endpoint}/api/models/${repo}/tree/${rev}?recursive=true`, signal);
+  if (tree.status === 200 && Array.isArray(tree.body)) {
+    return (tree.body as { type?: string; path: string; size: number; oid?: string; lfs?: { oid?: string; size?: number } }[])
+      .filter((e) => e.type === 'file' || e.type === undefined)
+      .map((e) => ({ path: e.path, size: e.lfs?.size ?? e.size, sha256: e.lfs?.oid, gitOid: e.lfs ? undefined : e.oid }));
+  }
+  // Older mirrors only have the model info endpoint; `blobs=true` adds sizes and LFS hashes.
+  const info = await getJson(`${endpoint}/api/models/${repo}/revision/${rev}?blobs=true`, signal);
+  const siblings = (info.body as { siblings?: { rfilename: string; size?: number; blobId?: string; lfs?: { sha256?: string; size?: number } }[] } | null)?.siblings;
+  if (info.status === 200 && Array.isArray(siblings)) {
+    return siblings.map((s) => ({ path: s.rfilename, size: s.lfs?.size ?? s.size ?? 0, sha256: s.lfs?.sha256, gitOid: s.lfs ? undefined : s.blobId }));
+  }
+  const status = tree.status === 200 ? info.status : tree.status;
+  if (status === 401 || status === 403 || status === 404) {
+    throw new GraftError('NOT_FOUND', `${repo}@${revision}: no such model repo on ${endpoint} (or it is private or gated)`, { where: 'repo' });
+  }
+  throw new GraftError('IO', `${endpoint}: listing ${repo} failed with HTTP ${status}`, { where: 'repo' });
+}
+
+const MODEL_FILE = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|tokenizer\.model|vocab\.json|merges\.txt|.*\.safetensors|model\.safetensors\.index\.json|.*\.gguf)$/;
+
+/** The files a model needs; a repo of several GGUF quantizations needs the caller to name one. */
+export function pickModelFiles(all: HubFile[], requested?: string[]): HubFile[] {
+  if (requested?.length) {
+    const missing = requested.filter((r) => !all.some((f) => f.path === r));
+    if (missing.length) throw new GraftError('NOT_FOUND', `the repo has no file ${missing.map((m) => `"${m}"`).join(', ')}`, { where: 'files' });
+    return all.filter((f) => requested.includes(f.path));
+  }
+  const wanted = all.filter((f) => !f.path.includes('/') && MODEL_FILE.test(f.path));
+  const hasSafetensors = wanted.some((f) => f.path.endsWith('.safetensors'));
+  const ggufs = wanted.filter((f) => f.path.endsWith('.gguf'));
+  if (!hasSafetensors && ggufs.length > 1) {
+    throw new GraftError('BAD_INPUT', `the repo has ${ggufs.length} GGUF files; choose one: ${ggufs.map((g) => g.path).join(', ')}`, { where: 'files' });
+  }
+  const chosen = hasSafetensors ? wanted.filter((f) => !f.path.endsWith('.gguf')) : wanted;
+  if (!chosen.some((f) => f.path.endsWith('.safetensors') || f.path.endsWith('.gguf'))) {
+    throw new GraftError('UNSUPPORTED', 'the repo has no .safetensors or .gguf weights Graft can load', { where: 'repo' });
+  }
+  return chosen;
+}
+
+async function hashFile(file: string, kind: 'sha256' | 'git-sha1', size: number): Promise<string> {
+  const h = createHash(kind === 'sha256' ? 'sha256' : 'sha1');
+  if (kind === 'git-sha1') h.update(`blob ${size}\0`);
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
+/** Speed over a sliding window of a few seconds, so one slow chunk does not swing the ETA. */
+class Meter {
+  private samples: { t: number; bytes: number }[] = [];
+  add(bytes: number): void {
+    const t = Date.now();
+    this.samples.push({ t, bytes });
+    while (this.samples.length > 2 && t - this.samples[0].t > 5000) this.samples.shift();
+  }
+  speed(): number {
+    const s = this.samples;
+    if (s.length < 2) return 0;
+    const dt = (s[s.length - 1].t - s[0].t) / 1000;
+    return dt > 0 ? (s[s.length - 1].bytes - s[0].bytes) / dt : 0;
+  }
+}
+
+/** Downloads (or resumes) the repo's files into `dest`; resolves with the files' final paths. */
+export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; files: string[] }> {
+  const endpoint = (o.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
+  const revision = o.revision ?? 'main';
+  const files = pickModelFiles(await listRepoFiles(endpoint, o.repo, revision, o.signal), o.files);
+  await fsp.mkdir(o.dest, { recursive: true });
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const meter = new Meter();
+  let done = 0;
+  let resumedBytes = 0;
+  let last = 0;
+  const report = (file: string, fileIndex: number, verifying: boolean, force = false) => {
+    const now = Date.now();
+    if (!force && now - last < (o.progressEveryMs ?? 250)) return;
+    last = now;
+    meter.add(done);
+    const speed = meter.speed();
+    o.onProgress?.({ file, fileIndex, fileCount: files.length, bytes: done, total, speed, etaMs: speed > 0 ? ((total - done) / speed) * 1000 : null, resumedBytes, verifying });
+  };
+  const out: string[] = [];
+  for (const [i, f] of files.entries()) {
+    const final = path.join(o.dest, f.path);
+    if (path.relative(o.dest, final).startsWith('..')) throw new GraftError('BAD_INPUT', `${f.path}: file name leaves the download folder`);
+    const st = await fsp.stat(final).catch(() => null);
+    if (st?.size === f.size) {
+      // Verified before it got this name.
+      done += f.size;
+      resumedBytes += f.size;
+      out.push(final);
+      report(f.path, i, false, true);
+      continue;
+    }
+    await fetchFile(endpoint, o.repo, revision, f, final, {
+      signal: o.signal,
+      onResume: (n) => {
+        resumedBytes += n;
+        done += n;
+      },
+      onBytes: (n) => {
+        done += n;
+        report(f.path, i, false);
+      },
+    });
+    report(f.path, i, true, true);
+    await verify(f, final + '.part');
+    await fsp.rename(final + '.part', final);
+    out.push(final);
+    report(f.path, i, false, true);
+  }
+  return { dir: o.dest, files: out };
+}
+
+async function fetchFile(
+  endpoint: string,
+  repo: string,
+  revision: string,
+  f: HubFile,
+  final: string,
+  cb: { signal?: AbortSignal; onResume: (n: number) => void; onBytes: (n: number) => void },
+): Promise<void> {
+  const part = final + '.part';
+  await fsp.mkdir(path.dirname(part), { recursive: true });
+  let have = existsSync(part) ? (await fsp.stat(part)).size : 0;
+  if (have > f.size) {
+    await fsp.rm(part);
+    have = 0;
+  }
+  if (have === f.size && f.size > 0) {
+    cb.onResume(have);
+    return;
+  }
+  const url = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${f.path.split('/').map(encodeURIComponent).join('/')}`;
+  const res = await fetch(url, { signal: cb.signal, headers: have > 0 ? { range: `bytes=${have}-` } : {} }).catch((err: Error) => {
+    if (cb.signal?.aborted) throw err;
+    throw new GraftError('IO', `${f.path}: cannot reach ${endpoint}: ${err.message}`, { file: f.path, cause: err });
+  });
+  if (res.status === 416 && have > 0) {
+    cb.onResume(have); // the part is whole already; the checksum decides
+    return;
+  }
+  if (!res.ok || !res.body) throw new GraftError(res.status === 404 ? 'NOT_FOUND' : 'IO', `${f.path}: download failed with HTTP ${res.status}`, { file: f.path });
+  // A server that ignores Range answers 200 with the whole file: start over.
+  const append = have > 0 && res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`);
+  if (append) cb.onResume(have);
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      cb.onBytes(chunk.length);
+      next(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: append ? 'a' : 'w' }), { signal: cb.signal });
+  } catch (err) {
+    if (cb.signal?.aborted) throw new GraftError('CANCELLED', `download of ${f.path} was cancelled; start it again to resume`, { file: f.path, cause: err });
+    throw new GraftError('IO', `${f.path}: the download broke off (${(err as Error).message}); start it again to resume`, { file: f.path, cause: err });
+  }
+}
+
+async function verify(f: HubFile, part: string): Promise<void> {
+  const size = (await fsp.stat(part)).size;
+  if (size !== f.size) {
+    throw new GraftError('BAD_FILE', `${f.path}: got ${size} bytes but the Hub lists ${f.size}; start the download again to resume`, { file: f.path });
+  }
+  const [kind, expected] = f.sha256 ? (['sha256', f.sha256] as const) : f.gitOid ? (['git-sha1', f.gitOid] as const) : [null, null];
+  if (!kind) return;
+  const got = await hashFile(part, kind, size);
+  if (got !== expected.toLowerCase()) {
+    await fsp.rm(part, { force: true });
+    throw new GraftError(
+      'BAD_FILE',
+      `${f.path}: checksum mismatch — the Hub lists ${kind === 'sha256' ? 'SHA-256' : 'git SHA-1'} ${expected} but the downloaded file has ${got}; ` +
+        'the damaged file was removed, start the download again',
+      { file: f.path, where: kind },
+    );
+  }
+}

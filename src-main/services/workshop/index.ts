@@ -1,0 +1,115 @@
+/**
+ * The Models, Datasets and Train screens' service: stores on the main side, engine work on the worker.
+ */
+import path from 'node:path';
+import { GraftError } from '../../engine/errors';
+import { LORA_TARGETS } from '../../engine/adapters/lora-config';
+import type { DevicePref } from '../../engine/runtime/device';
+import type { DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
+import { defaultLibraryDir } from '../../store/paths';
+import type { EngineClient } from '../engine/client';
+import type { EventHub } from '../events';
+import { DatasetService } from './datasets';
+import { dataDir, newId } from './json-store';
+import { findDemoModel, ModelService } from './models';
+
+export interface WorkshopOptions {
+  /** Folder of stores and downloads; the user data folder by default. */
+  dir?: string;
+  /** Where the bundled resources (demo model) are in a packaged app. */
+  resourcesDir?: string;
+  /** A native file dialog, where the shell has one (Electron). */
+  pickPath?: (req: PickPathRequest) => Promise<string | null>;
+}
+
+const DEVICES: DevicePref[] = ['auto', 'cpu', 'gpu'];
+
+export class WorkshopService {
+  readonly dir: string;
+  readonly models: ModelService;
+  readonly datasets: DatasetService;
+
+  constructor(
+    private readonly engine: EngineClient,
+    events: EventHub,
+    private readonly opts: WorkshopOptions = {},
+  ) {
+    this.dir = opts.dir ?? dataDir();
+    this.models = new ModelService(this.dir, engine, events, findDemoModel(opts.resourcesDir));
+    this.datasets = new DatasetService(this.dir);
+  }
+
+  pickPath(req: PickPathRequest): Promise<string | null> {
+    if (!this.opts.pickPath) throw new GraftError('UNSUPPORTED', 'this window has no file dialog: type the path instead');
+    return this.opts.pickPath(req);
+  }
+
+  async inspectDataset(req: { id: string; modelId?: string; seqLen?: number; count?: number }): Promise<DatasetReport> {
+    const d = this.datasets.get(req?.id);
+    const model = req.modelId ? this.models.get(req.modelId) : undefined;
+    const r = await this.engine.call('datasets.inspect', {
+      path: d.path,
+      format: d.format,
+      textSplit: d.textSplit,
+      modelPath: model?.path,
+      seqLen: req.seqLen,
+      count: Math.min(Math.max(1, req.count ?? 5), 50),
+    });
+    // Stored under an internal name: show the name the user gave.
+    return { ...r, summary: { ...r.summary, file: d.name }, modelId: model?.id ?? null };
+  }
+
+  estimate(req: { modelId: string; method: 'lora' | 'qlora'; rank: number; targets: TrainSettings['targets']; batch: number; seqLen: number; device: DevicePref }): Promise<MemoryCheck> {
+    const m = this.models.get(req?.modelId);
+    checkNumbers(req, ['rank', 'batch', 'seqLen']);
+    return this.engine.call('train.estimate', { modelPath: m.path, method: req.method, rank: req.rank, targets: req.targets, batch: req.batch, seqLen: req.seqLen, device: req.device });
+  }
+
+  startTraining(s: TrainSettings): Promise<TrainJob> {
+    const m = this.models.get(s?.modelId);
+    const d = this.datasets.get(s.datasetId);
+    validateSettings(s);
+    const slug = s.name.replace(/[^\w.-]+/g, '-').slice(0, 60) || 'adapter';
+    return this.engine.call('train.start', {
+      settings: s,
+      modelPath: m.path,
+      modelName: m.name,
+      datasetPath: d.path,
+      datasetName: d.name,
+      datasetFormat: d.format,
+      textSplit: d.textSplit,
+      out: path.join(this.dir, 'runs', `${slug}-${newId()}`),
+      library: defaultLibraryDir(),
+    });
+  }
+
+  current(): Promise<TrainJob | null> {
+    // Don't start a worker just to learn that nothing runs.
+    if (this.engine.status.state !== 'ready') return Promise.resolve(null);
+    return this.engine.call('train.current', null);
+  }
+
+  async control(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
+    await this.engine.call('train.control', { action });
+  }
+}
+
+function checkNumbers(o: object, keys: string[], min = 1): void {
+  for (const k of keys) {
+    const v = (o as Record<string, unknown>)[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new GraftError('BAD_INPUT', `${k} must be a number ≥ ${min}, got ${JSON.stringify(v)}`, { where: k });
+  }
+}
+
+function validateSettings(s: TrainSettings): void {
+  if (typeof s.name !== 'string' || !s.name.trim()) throw new GraftError('BAD_INPUT', 'give the adapter a name', { where: 'name' });
+  if (s.method !== 'lora' && s.method !== 'qlora') throw new GraftError('BAD_INPUT', 'method must be lora or qlora', { where: 'method' });
+  if (!DEVICES.includes(s.device)) throw new GraftError('BAD_INPUT', `device must be one of ${DEVICES.join(', ')}`, { where: 'device' });
+  checkNumbers(s, ['rank', 'steps', 'batch', 'gradAccum', 'seqLen']);
+  checkNumbers(s, ['alpha', 'lr', 'warmup', 'evalEvery', 'saveEvery', 'weightDecay', 'maxGradNorm', 'seed', 'dropout', 'valSplit'], 0);
+  if (s.valSplit >= 0.9) throw new GraftError('BAD_INPUT', 'the validation split must be below 0.9', { where: 'valSplit' });
+  if (s.dropout >= 1) throw new GraftError('BAD_INPUT', 'dropout must be below 1', { where: 'dropout' });
+  if (!Array.isArray(s.targets) || s.targets.length === 0 || s.targets.some((t) => !LORA_TARGETS.includes(t))) {
+    throw new GraftError('BAD_INPUT', `targets: choose at least one of ${LORA_TARGETS.join(', ')}`, { where: 'targets' });
+  }
+}

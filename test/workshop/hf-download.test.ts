@@ -1,0 +1,143 @@
+/**
+ * Hub downloads against a local HTTP server standing in for the Hugging Face Hub: the tree API, `resolve` URLs
+ * with Range support, a connection that breaks mid-file, and a published checksum that does not match.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadRepo, pickModelFiles, type DownloadProgressInfo } from '../../src-main/services/workshop/hf-download';
+
+const REPO = 'tiny-org/tiny-model';
+const weights = Buffer.alloc(3 * 1024 * 1024);
+for (let i = 0; i < weights.length; i++) weights[i] = (i * 2654435761) >>> 24;
+const config = Buffer.from(JSON.stringify({ architectures: ['LlamaForCausalLM'], hidden_size: 8 }));
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const gitSha1 = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
+
+interface Fake {
+  /** Break the connection after this many bytes of the next weights response. */
+  breakAfter: number | null;
+  /** Publish this LFS oid instead of the real one. */
+  lfsOid: string;
+  ranges: (string | undefined)[];
+}
+
+function startFakeHub(fake: Fake): Promise<{ server: Server; endpoint: string }> {
+  const files: Record<string, Buffer> = { 'config.json': config, 'model.safetensors': weights, 'README.md': Buffer.from('# tiny') };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname === `/api/models/${REPO}/tree/main`) {
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify([
+          { type: 'file', path: 'config.json', size: config.length, oid: gitSha1(config) },
+          { type: 'file', path: 'README.md', size: 6, oid: gitSha1(files['README.md']) },
+          { type: 'file', path: 'model.safetensors', size: weights.length, oid: 'x', lfs: { oid: fake.lfsOid, size: weights.length } },
+        ]),
+      );
+      return;
+    }
+    const m = new RegExp(`^/${REPO}/resolve/main/(.+)$`).exec(url.pathname);
+    const body = m ? files[decodeURIComponent(m[1])] : undefined;
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    const range = req.headers.range;
+    if (m![1] === 'model.safetensors') fake.ranges.push(range);
+    let start = 0;
+    if (range) {
+      start = Number(/^bytes=(\d+)-$/.exec(range)![1]);
+      res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });
+    } else {
+      res.writeHead(200, { 'content-length': body.length });
+    }
+    const part = body.subarray(start);
+    if (m![1] === 'model.safetensors' && fake.breakAfter !== null) {
+      const cut = fake.breakAfter;
+      fake.breakAfter = null;
+      res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), 50));
+      return;
+    }
+    res.end(part);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+}
+
+describe('Hub download (local fake Hub)', () => {
+  const fake: Fake = { breakAfter: null, lfsOid: sha256(weights), ranges: [] };
+  let hub: { server: Server; endpoint: string };
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-hf-'));
+
+  beforeAll(async () => {
+    hub = await startFakeHub(fake);
+  });
+  afterAll(() => {
+    hub.server.close();
+    hub.server.closeAllConnections();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('picks the files a model needs and leaves the rest', () => {
+    const picked = pickModelFiles([
+      { path: 'config.json', size: 1 },
+      { path: 'README.md', size: 1 },
+      { path: 'model.safetensors', size: 1 },
+      { path: 'model-q4.gguf', size: 1 },
+      { path: 'onnx/model.onnx', size: 1 },
+    ]);
+    expect(picked.map((f) => f.path)).toEqual(['config.json', 'model.safetensors']);
+    expect(() => pickModelFiles([{ path: 'a-q4.gguf', size: 1 }, { path: 'a-q8.gguf', size: 1 }])).toThrow(/choose one: a-q4.gguf, a-q8.gguf/);
+  });
+
+  it('resumes an interrupted download with a Range request and verifies the SHA-256', async () => {
+    const dest = path.join(tmp, 'resume');
+    fake.ranges = [];
+    fake.breakAfter = 1024 * 1024 + 123;
+    await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest })).rejects.toThrow(/model.safetensors: the download broke off.*resume/);
+    const part = path.join(dest, 'model.safetensors.part');
+    const partial = statSync(part).size;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(weights.length);
+    expect(existsSync(path.join(dest, 'model.safetensors'))).toBe(false);
+
+    const progress: DownloadProgressInfo[] = [];
+    const r = await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest, progressEveryMs: 0, onProgress: (p) => progress.push(p) });
+    expect(fake.ranges).toEqual([undefined, `bytes=${partial}-`]);
+    expect(r.files.map((f) => path.basename(f)).sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(sha256(readFileSync(path.join(dest, 'model.safetensors')))).toBe(sha256(weights));
+    expect(existsSync(part)).toBe(false);
+    const last = progress.at(-1)!;
+    expect(last.bytes).toBe(weights.length + config.length);
+    expect(last.total).toBe(weights.length + config.length);
+    // config.json was finished and verified by the first attempt, plus the partial weights.
+    expect(last.resumedBytes).toBe(config.length + partial);
+    expect(progress.some((p) => p.verifying)).toBe(true);
+  });
+
+  it('reports a checksum mismatch and removes the damaged file', async () => {
+    const dest = path.join(tmp, 'bad');
+    fake.lfsOid = 'f'.repeat(64);
+    try {
+      await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest })).rejects.toMatchObject({
+        code: 'BAD_FILE',
+        message: expect.stringMatching(/model\.safetensors: checksum mismatch — the Hub lists SHA-256 f{64} but the downloaded file has [0-9a-f]{64}/),
+      });
+    } finally {
+      fake.lfsOid = sha256(weights);
+    }
+    expect(existsSync(path.join(dest, 'model.safetensors.part'))).toBe(false);
+    expect(existsSync(path.join(dest, 'model.safetensors'))).toBe(false);
+  });
+
+  it('says clearly when the repo does not exist', async () => {
+    await expect(downloadRepo({ endpoint: hub.endpoint, repo: 'nobody/nothing', dest: path.join(tmp, 'none') })).rejects.toThrow(
+      /nobody\/nothing@main: no such model repo/,
+    );
+    await expect(downloadRepo({ endpoint: hub.endpoint, repo: '../etc', dest: path.join(tmp, 'none') })).rejects.toThrow(/not a Hub repo id/);
+  });
+});
