@@ -51,6 +51,39 @@ function isFloat(t: DType): boolean {
   return t === 'float32' || t === 'float64' || t === 'float16';
 }
 
+/** Splits along `axis` into pieces of the given sizes (one node, many outputs). */
+export function split(g: Graph, x: Value, sizes: readonly number[], axis = 0): Value[] {
+  const a = normAxis(axis, x.shape.length);
+  if (sizes.reduce((s, n) => s + n, 0) !== x.shape[a]) throw new Error(`split sizes [${sizes}] do not add up to ${x.shape[a]}`);
+  const outs = sizes.map((n) => {
+    const shape = [...x.shape];
+    shape[a] = n;
+    return { dtype: x.dtype, shape };
+  });
+  return g.add('Split', [x, int64s(g, sizes)], outs, { axis: { i: a } });
+}
+
+/**
+ * Splits into any number of pieces as a tree of Splits of at most 15 outputs each: a WebGPU shader
+ * binds at most 16 storage buffers, so one Split (or its gradient's Concat) cannot have more.
+ */
+export function splitMany(g: Graph, x: Value, sizes: readonly number[], axis = 0, fanout = 15): Value[] {
+  if (sizes.length <= fanout) return split(g, x, sizes, axis);
+  // Bottom-up: pieces in groups of `fanout`, the groups split from their parents the same way.
+  const groups: number[][] = [];
+  for (let i = 0; i < sizes.length; i += fanout) groups.push(sizes.slice(i, i + fanout));
+  const parents = splitMany(g, x, groups.map((gr) => gr.reduce((a, b) => a + b, 0)), axis, fanout);
+  return groups.flatMap((gr, k) => (gr.length === 1 ? [parents[k]] : split(g, parents[k], gr, axis)));
+}
+
+defineGrad('Split', (g, n, dOut) => {
+  if (dOut.every((d) => d === null)) return [null, null];
+  const axis = (n.attrs.axis as { i: number }).i;
+  // A piece nothing depends on contributes zeros.
+  const parts = n.outputs.map((o, k) => dOut[k] ?? g.add('Expand', [g.init(`zero_${o.name}`, { dtype: o.dtype, shape: [], data: o.dtype === 'float64' ? new Float64Array(1) : new Float32Array(1) }), int64s(g, o.shape)], [{ dtype: o.dtype, shape: o.shape }])[0]);
+  return [concat(g, parts, axis), null];
+});
+
 defineGrad('Reshape', (g, n, [dy]) => [dy && reshape(g, dy, n.inputs[0]!.shape), null]);
 defineGrad('Identity', (_g, _n, [dy]) => [dy]);
 defineGrad('Transpose', (g, n, [dy]) => {

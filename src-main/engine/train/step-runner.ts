@@ -16,7 +16,7 @@ import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { ADAMW_SCALARS, adamwScalars } from './adamw.js';
 import { causalMask, positionRange, shiftLabels } from './loss.js';
-import { accName, buildStepGraph, gradName, newM, newName, newV, type StepPurpose } from './step-graph.js';
+import { buildStepGraph, FLAT, flatten, paramLayout, type StepPurpose, unflatten } from './step-graph.js';
 import type { AdamWHyper, StepRunner, TensorMap, TokenBatch, TrainerState } from './types.js';
 
 export interface StepRunnerOpts {
@@ -68,45 +68,42 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   };
 
   const slots = loraSlots(spec, o.lora);
-  const names = slots.flatMap((s) => [s.peftA, s.peftB]);
-  const shapes = new Map(slots.flatMap((s) => [[s.peftA, s.shapeA], [s.peftB, s.shapeB]] as [string, number[]][]));
-  let params = new Map<string, Feed>();
-  let m = new Map<string, Feed>();
-  let v = new Map<string, Feed>();
-  let acc: Map<string, Feed> | null = null;
+  const { layout, size } = paramLayout(slots);
+  // The state: one flat vector each for the LoRA factors, both moments and the accumulated gradient.
+  let params!: Feed;
+  let m!: Feed;
+  let v!: Feed;
+  let acc: Feed | null = null;
   let counter = 0;
 
-  const upload = async (t: TensorMap) => {
-    const hosts: HostTensor[] = names.map((n) => ({ dtype: 'float32', shape: t.get(n)!.shape, data: t.get(n)!.data }));
-    const dev = await toDeviceAll(hosts, device);
-    return new Map(names.map((n, i) => [n, dev[i]]));
-  };
-  const zeros = (): TensorMap => new Map(names.map((n) => [n, { shape: shapes.get(n)!, data: new Float32Array(shapes.get(n)!.reduce((a, b) => a * b, 1)) }]));
+  const dispose = (...ts: (Feed | null)[]) => ts.forEach((t) => t && 'dispose' in t && t.dispose());
   const setState = async (s: TrainerState) => {
-    params = await upload(s.lora);
-    m = await upload(s.m);
-    v = await upload(s.v);
+    const host = [s.lora, s.m, s.v].map((t): HostTensor => ({ dtype: 'float32', shape: [size], data: flatten(layout, size, (n) => t.get(n)?.data) }));
+    const dev = await toDeviceAll(host, device);
+    dispose(params, m, v, acc);
+    [params, m, v] = dev;
     acc = null;
     counter = s.counter ?? 0;
   };
+  const zeros = (): TensorMap => new Map(layout.map((p) => [p.name, { shape: [...p.shape], data: new Float32Array(p.size) }]));
   await setState({ lora: initLora(spec, o.lora, o.seed), m: zeros(), v: zeros() });
 
   const batchFeeds = (b: TokenBatch): { feeds: Record<string, Feed>; tokens: number } => {
     if (b.batch !== B || b.seqLen !== T) throw new Error(`batch [${b.batch}, ${b.seqLen}] does not match the session's [${B}, ${T}]`);
     const sh = shiftLabels(b.labels, B, T);
     const feeds: Record<string, Feed> = {
+      [FLAT]: params,
       input_ids: { dtype: 'int32', shape: [B, T], data: b.inputIds },
       positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
       attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
       targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
       target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
     };
-    for (const n of names) feeds[n] = params.get(n)!;
-    if (o.lora.dropout > 0) addDropout(feeds, b, counter++);
+    if (o.lora.dropout > 0) addDropout(feeds, counter++);
     return { feeds, tokens: sh.count };
   };
   // Masks come from (seed, micro-step), not from a running generator, so a resumed run draws the same.
-  const addDropout = (feeds: Record<string, Feed>, _b: TokenBatch, micro: number) => {
+  const addDropout = (feeds: Record<string, Feed>, micro: number) => {
     const rng = new SeededRng(deriveSeed(o.seed, 0xd0 + micro * 7919));
     const keep = 1 / (1 - o.lora.dropout);
     for (const s of slots) {
@@ -116,29 +113,20 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
       feeds[`dropout.${s.layer}.${s.target}`] = { dtype: 'float32', shape: [B * T, s.shapeA[1]], data: mask };
     }
   };
-  const scalarFeeds = (hp: AdamWHyper, tokens: number) => {
+  const optimizerFeeds = (f: Record<string, Feed>, hp: AdamWHyper, tokens: number) => {
     const vals = adamwScalars(hp, tokens);
-    return Object.fromEntries(ADAMW_SCALARS.map((k) => [`adamw.${k}`, { dtype: 'float32', shape: [], data: Float32Array.of(vals[k]) } as HostTensor]));
-  };
-  const optimizerFeeds = (f: Record<string, Feed>) => {
-    for (const n of names) {
-      f[`m.${n}`] = m.get(n)!;
-      f[`v.${n}`] = v.get(n)!;
-    }
+    for (const k of ADAMW_SCALARS) f[`adamw.${k}`] = { dtype: 'float32', shape: [], data: Float32Array.of(vals[k]) };
+    f[`m.${FLAT}`] = m;
+    f[`v.${FLAT}`] = v;
   };
   const adopt = (out: Record<string, Feed>) => {
-    for (const t of [...params.values(), ...m.values(), ...v.values(), ...(acc?.values() ?? [])]) if ('dispose' in t) t.dispose();
-    params = new Map(names.map((n) => [n, out[newName(n)]]));
-    m = new Map(names.map((n) => [n, out[newM(n)]]));
-    v = new Map(names.map((n) => [n, out[newV(n)]]));
+    dispose(params, m, v, acc);
+    params = out.new_lora;
+    m = out.new_m;
+    v = out.new_v;
     acc = null;
   };
   const scalarOut = (t: Feed) => (t as HostTensor).data[0] as number;
-
-  const readMaps = async (maps: Map<string, Feed>[]): Promise<TensorMap[]> => {
-    const flat = await toHostAll(maps.flatMap((mp) => names.map((n) => mp.get(n)!)), device);
-    return maps.map((_, k) => new Map(names.map((n, i) => [n, { shape: shapes.get(n)!, data: Float32Array.from(flat[k * names.length + i].data as Float32Array) }])));
-  };
 
   return {
     device,
@@ -146,22 +134,19 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async accumulate(b) {
       const { feeds, tokens } = batchFeeds(b);
       const s = await session('grads', true);
-      for (const n of names) feeds[accName(n)] = acc?.get(n) ?? params.get(n)!;
+      // The first micro-batch multiplies whatever it is given by acc_keep = 0.
+      feeds.acc = acc ?? params;
       feeds.acc_keep = { dtype: 'float32', shape: [], data: Float32Array.of(acc ? 1 : 0) };
       const out = await s.run(feeds);
-      if (acc) for (const t of acc.values()) if ('dispose' in t) t.dispose();
-      acc = new Map(names.map((n) => [n, out[gradName(n)]]));
+      dispose(acc);
+      acc = out.grad;
       return { lossSum: scalarOut(out.loss_sum), tokens };
     },
     async apply(hp, tokens) {
       if (!acc) throw new Error('apply() without accumulated gradients');
       const s = await session('apply', false);
-      const feeds: Record<string, Feed> = { ...scalarFeeds(hp, tokens) };
-      for (const n of names) {
-        feeds[n] = params.get(n)!;
-        feeds[accName(n)] = acc.get(n)!;
-      }
-      optimizerFeeds(feeds);
+      const feeds: Record<string, Feed> = { [FLAT]: params, acc };
+      optimizerFeeds(feeds, hp, tokens);
       const out = await s.run(feeds);
       adopt(out);
       return { gradNorm: scalarOut(out.grad_norm) };
@@ -169,8 +154,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async step(b, hp) {
       const { feeds, tokens } = batchFeeds(b);
       const s = await session('step', false);
-      Object.assign(feeds, scalarFeeds(hp, tokens));
-      optimizerFeeds(feeds);
+      optimizerFeeds(feeds, hp, tokens);
       const out = await s.run(feeds);
       const lossSum = scalarOut(out.loss_sum);
       adopt(out);
@@ -183,11 +167,12 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
       return { lossSum: scalarOut(out.loss_sum), tokens };
     },
     async getState() {
-      const [lora, mm, vv] = await readMaps([params, m, v]);
-      return { lora, m: mm, v: vv, counter };
+      const [p, mm, vv] = await toHostAll([params, m, v], device);
+      return { lora: unflatten(layout, p.data as Float32Array), m: unflatten(layout, mm.data as Float32Array), v: unflatten(layout, vv.data as Float32Array), counter };
     },
     setState,
     async dispose() {
+      dispose(params, m, v, acc);
       for (const s of sessions.values()) await (await s).release();
       sessions.clear();
     },

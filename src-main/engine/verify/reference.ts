@@ -18,7 +18,7 @@ import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/devi
 import { GraphSession } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { causalMask, positionRange, shiftLabels } from '../train/loss.js';
-import { buildStepGraph, gradName } from '../train/step-graph.js';
+import { buildStepGraph, FLAT, flatten, unflatten } from '../train/step-graph.js';
 
 /** The tolerances of shared/README.md for fp32 against the goldens. */
 export const TOLERANCES = { logits: 1e-3, loss: 1e-4, gradRel: 1e-3 };
@@ -92,15 +92,10 @@ export async function verifyReference(dir: string, pref: DevicePref = 'cpu'): Pr
     targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
     target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
   };
-  for (const s of sg.slots) {
-    for (const [name, shape] of [[s.peftA, s.shapeA], [s.peftB, s.shapeB]] as const) {
-      const data = adapter.tensors.get(name);
-      if (!data) throw new GraftError('NOT_FOUND', `${dir}/adapter: tensor ${name} is missing`, { file: path.join(dir, 'adapter'), where: name });
-      feeds[name] = { dtype: 'float32', shape, data };
-    }
-  }
+  feeds[FLAT] = { dtype: 'float32', shape: [sg.size], data: flatten(sg.layout, sg.size, (n) => adapter.tensors.get(n)) };
   const out = await session.run(feeds);
   await session.release();
+  const ourGrads = unflatten(sg.layout, (out.grad as HostTensor).data as Float32Array);
   const loss = ((out.loss_sum as HostTensor).data[0] as number) / sh.count;
 
   let gradMaxRel = 0;
@@ -109,7 +104,7 @@ export async function verifyReference(dir: string, pref: DevicePref = 'cpu'): Pr
     const refName = p.replace(/^base_model\.model\./, '');
     if (!grads.has(refName)) throw new GraftError('NOT_FOUND', `${grads.path}: gradient ${refName} is missing`, { file: grads.path, where: refName });
     const want = grads.readF32(refName);
-    const got = (out[gradName(p)] as HostTensor).data as Float32Array;
+    const got = ourGrads.get(p)!.data;
     let d2 = 0;
     let n2 = 0;
     for (let i = 0; i < want.length; i++) {

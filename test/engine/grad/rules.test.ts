@@ -29,6 +29,14 @@ const cases: Case[] = [
   // float64 → float64: a float32 round trip would drown h = 1e-6 in rounding; the rule is dtype-generic.
   ['Cast', ['Cast'], [{ shape: [3] }], (g, [a]) => g.add('Cast', [a], [{ dtype: 'float64', shape: a.shape }], { to: { i: 11 } })[0]],
   ['Concat', ['Concat'], [{ shape: [2, 3] }, { shape: [2, 2] }], (g, [a, b]) => op.concat(g, [a, b, a], 1)],
+  ['Split (one piece unused)', ['Split'], [{ shape: [7, 2] }], (g, [a]) => {
+    const [x, , z] = op.split(g, a, [3, 1, 3], 0);
+    return op.mul(g, x, z);
+  }],
+  ['Split tree (splitMany, fan-out 2)', ['Split'], [{ shape: [9] }], (g, [a]) => {
+    const parts = op.splitMany(g, a, [1, 2, 1, 3, 2], 0, 2);
+    return op.concat(g, parts.map((p) => op.mul(g, p, p)).reverse(), 0);
+  }],
   ['Slice', ['Slice'], [{ shape: [3, 5] }], (g, [a]) => op.slice(g, a, 1, 1, 4)],
   ['ReduceSum', ['ReduceSum'], [{ shape: [2, 3, 4] }], (g, [a]) => op.reduceSum(g, op.mul(g, a, a), [1])],
   ['ReduceMean keepdims', ['ReduceMean'], [{ shape: [2, 3, 4] }], (g, [a]) => op.mul(g, op.reduceMean(g, a, [-1], true), a)],

@@ -17,7 +17,7 @@ import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/e
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { causalMask, positionRange, shiftLabels } from '../../../src-main/engine/train/loss.js';
-import { buildStepGraph, gradName } from '../../../src-main/engine/train/step-graph.js';
+import { buildStepGraph, FLAT, unflatten } from '../../../src-main/engine/train/step-graph.js';
 import * as op from '../../../src-main/engine/ops/index.js';
 
 const gpuError = await probeWebGpu();
@@ -53,10 +53,10 @@ async function loraGrads(factory: WeightsFactory, pref: DevicePref): Promise<{ l
     targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
     target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
   };
-  for (const s of sg.slots) for (const [n, shape] of [[s.peftA, s.shapeA], [s.peftB, s.shapeB]] as const) feeds[n] = { dtype: 'float32', shape, data: Float32Array.from({ length: shape[0] * shape[1] }, () => rand() * 0.3) };
+  feeds[FLAT] = { dtype: 'float32', shape: [sg.size], data: Float32Array.from({ length: sg.size }, () => rand() * 0.3) };
   const out = await session.run(feeds);
   await session.release();
-  return { ops, loss: (out.loss_sum as HostTensor).data[0] as number, grads: new Map(sg.params.map((p) => [p, (out[gradName(p)] as HostTensor).data as Float32Array])) };
+  return { ops, loss: (out.loss_sum as HostTensor).data[0] as number, grads: new Map([...unflatten(sg.layout, (out.grad as HostTensor).data as Float32Array)].map(([k, t]) => [k, t.data])) };
 }
 
 describe.each(devices)('4-bit base on %s', (pref) => {
