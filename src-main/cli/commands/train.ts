@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LORA_TARGETS, type LoraTarget } from '../../engine/adapters/lora-config';
 import { GraftError } from '../../engine/errors';
@@ -12,7 +13,7 @@ import { ProgressPrinter } from './train-progress';
 interface TrainFlags extends DataFlags {
   model?: string;
   data?: string;
-  out: string;
+  out?: string;
   method: 'lora' | 'qlora';
   quant?: 'nf4' | 'int4';
   rank: number;
@@ -68,6 +69,8 @@ async function train(flags: TrainFlags): Promise<void> {
   const fromRun = flags.resume ? resumeDefaults(flags.resume) : {};
   const model = flags.model ?? fromRun.model;
   const data = flags.data ?? fromRun.data;
+  const out = flags.out ?? (flags.resume && existsSync(join(flags.resume, 'checkpoints')) ? flags.resume : undefined);
+  if (!out) throw new GraftError('BAD_INPUT', 'graft train needs --out DIR', { where: '--out' });
   if (!model) throw new GraftError('BAD_INPUT', 'graft train needs --model PATH (a model folder or .gguf file)', { where: '--model' });
   if (!data) throw new GraftError('BAD_INPUT', 'graft train needs --data FILE', { where: '--data' });
   if (flags.steps !== undefined && flags.epochs !== undefined)
@@ -83,7 +86,7 @@ async function train(flags: TrainFlags): Promise<void> {
       {
         model,
         data,
-        out: flags.out,
+        out,
         format: flags.format,
         columns: columnsOf(flags),
         textSplit: flags.textSplit,
@@ -151,7 +154,7 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
       .description('fine-tune a LoRA adapter on a dataset; Ctrl-C checkpoints, --resume continues')
       .option('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
       .option('--data <file>', 'dataset: .jsonl/.json (messages, alpaca, sharegpt, text), .csv/.tsv, .txt')
-      .requiredOption('--out <dir>', 'where the adapter (and checkpoints/) go'),
+      .option('--out <dir>', 'where the adapter (and checkpoints/) go; with --resume, the resumed run folder by default'),
   )
     .option('--method <m>', 'lora | qlora', choiceFlag('--method', ['lora', 'qlora'] as const), 'lora')
     .option('--quant <q>', 'QLoRA base format: nf4 | int4 (default nf4)', choiceFlag('--quant', ['nf4', 'int4'] as const))

@@ -107,10 +107,9 @@ describe('graft train', () => {
     expect(existsSync(join(out, 'graft.json'))).toBe(false);
     const fresh = graft(...args.slice(1));
     expect(fresh.stderr).toContain(`holds checkpoints of an unfinished run; continue it with --resume ${out}`);
-    // --resume finds the model and data of the run by itself.
-    const rest = args
-      .slice(1)
-      .filter((a, i, all) => a !== '--model' && a !== '--data' && all[i - 1] !== '--model' && all[i - 1] !== '--data');
+    // --resume finds the model, the data and the output folder of the run by itself.
+    const dropped = ['--model', '--data', '--out'];
+    const rest = args.slice(1).filter((a, i, all) => !dropped.includes(a) && !dropped.includes(all[i - 1]));
     const done = graft(...rest, '--resume', out);
     expect(done.status, done.stderr).toBe(0);
     const resumed = done.stdout
