@@ -43,6 +43,24 @@ export const SMOLLM2_135M_SHAPES: HfConfig = {
   eos_token_id: 2,
 };
 
+/** Qwen2.5-0.5B's shapes (24 layers, 896 wide, GQA 14/2, 151936 vocab, tied embeddings, q/k/v biases). */
+export const QWEN25_05B_SHAPES: HfConfig = {
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  vocab_size: 151936,
+  max_position_embeddings: 32768,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000,
+  tie_word_embeddings: true,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+};
+
 export interface RandomModelOpts {
   seed?: number;
   dtype?: 'F32' | 'F16' | 'BF16';

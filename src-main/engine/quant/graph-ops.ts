@@ -4,10 +4,13 @@
  *    written in plain ONNX ops (Cast, Gather of a 256-entry nibble-pair table, Sub, Mul), so it runs
  *    wherever Gather and Gemm run, WebGPU included.
  *  - NF4: dequantize (Gather of the codebook pair table, times the double-quantized absmax) and
- *    Einsum "ij,kj->ik". Einsum is used instead of Gemm because its rule (defined here, for this one
- *    equation) *re-emits* the dequantization in the backward pass instead of reading the forward's
+ *    Einsum "kj,ij->ik" (x·Wᵀ). Einsum is used instead of Gemm because its rule (defined here, for this
+ *    one equation) *re-emits* the dequantization in the backward pass instead of reading the forward's
  *    fp32 weight: with Gemm, ORT would have to keep every layer's dequantized weight alive from the
- *    forward to the backward, which is the fp32 model QLoRA exists to avoid.
+ *    forward to the backward, which is the fp32 model QLoRA exists to avoid. The weight is the first
+ *    operand, forward and backward: ORT orders nodes by a depth-first walk over inputs, and with the
+ *    weight first its dequantization runs just before its use instead of ahead of the whole forward
+ *    pass (measured: 1.6 GB less peak on Qwen2.5-0.5B shapes).
  * Values that a backward pass should rebuild rather than keep are registered in `rebuilders`.
  */
 import type { Graph, Value } from '../graph/ir.js';
@@ -105,7 +108,12 @@ export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number,
 /** x·Wᵀ for a frozen W the backward pass re-derives (see the file comment). */
 export function linearOfRecomputed(g: Graph, x: Value, w: Value): Value {
   if (!rebuilders.has(w)) throw new Error(`linearOfRecomputed: ${w.name} has no rebuilder`);
-  return g.add('Einsum', [x, w], [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0]] }], { equation: { s: 'ij,kj->ik' } })[0];
+  return g.add('Einsum', [w, x], [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0]] }], { equation: { s: 'kj,ij->ik' } })[0];
+}
+
+/** dY·W as Einsum with the (re-derived) weight as the first operand: see the file comment on ordering. */
+function weightFirstBackward(g: Graph, w: Value, dy: Value): Value {
+  return g.add('Einsum', [w, dy], [{ dtype: dy.dtype, shape: [dy.shape[0], w.shape[1]] }], { equation: { s: 'kj,ik->ij' } })[0];
 }
 
 defineGrad(
@@ -117,14 +125,15 @@ defineGrad(
     const N = (n.attrs.N as { i: number }).i;
     const K = (n.attrs.K as { i: number }).i;
     const w = int4DequantGraph(g, { b, scales: rebuild(scales), zeroPoints }, N, K);
-    return [op.gemm(g, dy, w), ...n.inputs.slice(1).map(() => null)];
+    return [weightFirstBackward(g, w, dy), ...n.inputs.slice(1).map(() => null)];
   },
   'com.microsoft',
 );
 
 defineGrad('Einsum', (g, n, [dy], needs) => {
   const eq = (n.attrs.equation as { s: string }).s;
-  if (eq !== 'ij,kj->ik') throw new Error(`no gradient rule for Einsum "${eq}" (only the frozen linear "ij,kj->ik")`);
-  if (needs[1]) throw new Error(`Einsum ${n.outputs[0].name}: its weight is frozen and gets no gradient`);
-  return [dy && needs[0] ? op.gemm(g, dy, rebuild(n.inputs[1]!)) : null, null];
+  if (eq !== 'kj,ij->ik') throw new Error(`no gradient rule for Einsum "${eq}" (only the frozen linear "kj,ij->ik")`);
+  if (needs[0]) throw new Error(`Einsum ${n.outputs[0].name}: its weight is frozen and gets no gradient`);
+  if (!dy || !needs[1]) return [null, null];
+  return [null, weightFirstBackward(g, rebuild(n.inputs[0]!), dy)];
 });

@@ -25,7 +25,9 @@ export interface Int4Tensor {
 export const int4Blocks = (k: number) => Math.ceil(k / INT4_BLOCK);
 
 export function int4Scales(t: Int4Tensor): Float32Array {
-  return Float32Array.from(t.scalesF16, (h) => f16ToF32(h));
+  const out = new Float32Array(t.scalesF16.length);
+  for (let i = 0; i < out.length; i++) out[i] = f16ToF32(t.scalesF16[i]);
+  return out;
 }
 
 export function quantizeInt4(w: Float32Array, shape: [number, number]): Int4Tensor {

@@ -9,7 +9,7 @@ import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
-import { GraphWeights, readWeight, type WeightsFactory } from '../models/weights.js';
+import { GraphWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { int4DequantGraph, linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
@@ -31,7 +31,13 @@ export function roundedToF16(source: WeightSource, name: string): Float32Array {
   let m = halfCache.get(source);
   if (!m) halfCache.set(source, (m = new Map()));
   let r = m.get(name);
-  if (!r) m.set(name, (r = Float32Array.from(readWeight(source, name), (x) => f16ToF32(f32ToF16(x)))));
+  // Read uncached: the engine's host cache would otherwise keep the fp32 original beside the rounded copy.
+  if (!r) {
+    r = source.readF32(name);
+    // In place, in a loop: TypedArray.from(x, fn) would first collect a JS array as long as the vocabulary table.
+    for (let i = 0; i < r.length; i++) r[i] = f16ToF32(f32ToF16(r[i]));
+    m.set(name, r);
+  }
   return r;
 }
 

@@ -41,8 +41,8 @@ const cases: Case[] = [
   ['ReduceSum', ['ReduceSum'], [{ shape: [2, 3, 4] }], (g, [a]) => op.reduceSum(g, op.mul(g, a, a), [1])],
   ['ReduceMean keepdims', ['ReduceMean'], [{ shape: [2, 3, 4] }], (g, [a]) => op.mul(g, op.reduceMean(g, a, [-1], true), a)],
   ['Softmax', ['Softmax'], [{ shape: [3, 5], lo: -2, hi: 2 }], (g, [a]) => op.softmax(g, a)],
-  // QLoRA's NF4 linear: Einsum "ij,kj->ik" over a frozen weight (its rule refuses other equations).
-  ['Einsum frozen linear', ['Einsum'], [{ shape: [3, 4] }, { shape: [5, 4], fixed: true }], (g, [a, b]) => g.add('Einsum', [a, b], [{ dtype: 'float64', shape: [3, 5] }], { equation: { s: 'ij,kj->ik' } })[0]],
+  // QLoRA's NF4 linear: Einsum "kj,ij->ik" (x·Wᵀ) over a frozen weight (its rule refuses other equations).
+  ['Einsum frozen linear', ['Einsum'], [{ shape: [5, 4], fixed: true }, { shape: [3, 4] }], (g, [w, x]) => g.add('Einsum', [w, x], [{ dtype: 'float64', shape: [3, 5] }], { equation: { s: 'kj,ij->ik' } })[0]],
   ['log-sum-exp (ReduceMax stop-gradient)', ['Exp', 'Log'], [{ shape: [3, 6], lo: -3, hi: 3 }], (g, [a]) => op.logSumExp(g, a)],
 ];
 

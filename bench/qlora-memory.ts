@@ -1,0 +1,92 @@
+/**
+ * Acceptance 4: memory of QLoRA against fp32 LoRA on a random-init model with Qwen2.5-0.5B's shapes.
+ * Each mode runs in its own process (peak RSS is per process): open the model, build the base (fp32,
+ * or NF4/int4 from the quantized cache), create the step runner, run a few LoRA steps at batch 1 × 64.
+ * Reported: bytes per parameter of the quantized projections as held in the graph, RSS after the first
+ * step, peak RSS, seconds per step.
+ *
+ *   npx tsx bench/qlora-memory.ts [--steps N] [--modes lora,nf4,int4] [--device cpu|gpu]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoraConfig } from '../src-main/engine/adapters/lora-config.js';
+import { openModelSource } from '../src-main/engine/io/model-source.js';
+import { QWEN25_05B_SHAPES, writeRandomModel } from '../src-main/engine/models/random-model.js';
+import { loadQuantizedBase, quantWeightsFactory, storeFootprint, type QuantScheme } from '../src-main/engine/quant/index.js';
+import type { DevicePref } from '../src-main/engine/runtime/device.js';
+import { createStepRunner } from '../src-main/engine/train/step-runner.js';
+
+const argv = process.argv.slice(2);
+const arg = (k: string, d: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+const STEPS = Number(arg('--steps', '3'));
+const DEVICE = arg('--device', 'cpu') as DevicePref;
+const MODEL = arg('--model', join(process.env.GRAFT_BENCH_DIR ?? tmpdir(), 'graft-bench-qwen25-05b'));
+const LORA: LoraConfig = { r: 16, alpha: 32, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], rslora: false };
+const [B, T] = [1, 64];
+const MB = 2 ** 20;
+
+async function child(mode: string): Promise<void> {
+  const source = await openModelSource(MODEL);
+  const rss0 = process.memoryUsage().rss;
+  let weights, footprint = null, quantSeconds = null, fromCache = null;
+  if (mode !== 'lora') {
+    const t0 = performance.now();
+    const q = await loadQuantizedBase(source, mode as QuantScheme, { cacheDir: join(MODEL, 'quant-cache') });
+    quantSeconds = (performance.now() - t0) / 1000;
+    fromCache = q.fromCache;
+    weights = quantWeightsFactory(q.store);
+    const f = storeFootprint(q.store);
+    footprint = { bytes: f.bytes, params: f.params, bytesPerParam: f.bytes / f.params };
+  }
+  const runner = await createStepRunner({ source, lora: LORA, device: DEVICE, batch: B, seqLen: T, seed: 1, weights });
+  const V = source.config.vocab_size;
+  const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % V);
+  const batch = { batch: B, seqLen: T, inputIds: ids, labels: ids };
+  const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 };
+  const losses: number[] = [];
+  const stepSeconds: number[] = [];
+  let rssAfterFirst = 0;
+  for (let s = 0; s < STEPS; s++) {
+    const t0 = performance.now();
+    const r = await runner.step(batch, { ...hp, step: s + 1 });
+    stepSeconds.push((performance.now() - t0) / 1000);
+    losses.push(r.lossSum / r.tokens);
+    if (s === 0) rssAfterFirst = process.memoryUsage().rss;
+  }
+  await runner.dispose();
+  console.log(JSON.stringify({
+    mode, device: runner.device.name, footprint, quantSeconds, fromCache,
+    rssBeforeMB: rss0 / MB, rssAfterFirstStepMB: rssAfterFirst / MB, peakRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    firstStepSeconds: stepSeconds[0], laterStepSeconds: stepSeconds.slice(1), losses,
+  }));
+}
+
+async function main(): Promise<void> {
+  if (argv.includes('--child')) return child(arg('--child', 'lora'));
+  if (!existsSync(join(MODEL, 'config.json'))) {
+    console.error(`writing a random model with Qwen2.5-0.5B's shapes to ${MODEL} ...`);
+    await writeRandomModel(MODEL, QWEN25_05B_SHAPES, { seed: 1 });
+  }
+  const modes = arg('--modes', 'lora,nf4,int4').split(',');
+  const runs = [];
+  for (const mode of [...modes, ...modes.filter((m) => m !== 'lora')]) {
+    // quantized modes run twice: the first quantizes (or finds the cache), the second must load from it
+    console.error(`${mode} ...`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode, '--model', MODEL, '--steps', String(STEPS), '--device', DEVICE], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
+    const line = r.stdout.trim().split('\n').at(-1)!;
+    runs.push(JSON.parse(line));
+    console.error(line);
+  }
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+  const date = new Date().toISOString();
+  const result = { bench: 'qlora-memory', model: 'random init, Qwen2.5-0.5B shapes', lora: LORA, batch: B, seq: T, date, commit, host: `${cpus()[0]?.model} × ${cpus().length}`, runs };
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const file = new URL(`./results/qlora-memory-${DEVICE}-${date.slice(0, 10)}.json`, import.meta.url);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify(result, null, 2));
+}
+
+await main();
