@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, session } from 'electron';
+import { app, BrowserWindow, dialog, session } from 'electron';
 import { createHandlers } from '../ipc/handlers';
 import { createServices } from '../services/index';
 import { installIpcBridge } from './ipc-bridge';
@@ -19,7 +19,21 @@ if (!app.requestSingleInstanceLock()) {
   let win: BrowserWindow | null = null;
   // This file is the entry of out/main/index.js; electron.vite.config.ts puts the worker beside it.
   const engineWorker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'engine-worker.js');
-  const services = createServices({ name: 'graft', version: app.getVersion(), platform: process.platform }, { engineWorker });
+  const services = createServices(
+    { name: 'graft', version: app.getVersion(), platform: process.platform },
+    {
+      engineWorker,
+      workshop: {
+        // electron-builder's extraResources put resources/demo there; from source, resources/ is found by walking up.
+        resourcesDir: app.isPackaged ? process.resourcesPath : undefined,
+        pickPath: async (req) => {
+          const opts = { title: req.title, filters: req.filters, properties: [req.kind === 'folder' ? 'openDirectory' : 'openFile'] as ('openDirectory' | 'openFile')[] };
+          const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
+          return r.canceled ? null : (r.filePaths[0] ?? null);
+        },
+      },
+    },
+  );
 
   app.on('second-instance', () => {
     if (!win) return;

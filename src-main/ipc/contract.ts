@@ -9,6 +9,7 @@
 import type { GraftErrorData } from '../engine/errors';
 import type { DeviceInfo, DevicePref } from '../engine/runtime/device';
 import type * as AC from './types-adapters-chat';
+import type { WorkshopRequests, WorkshopStreams } from './contract-workshop';
 
 export type { DeviceInfo, GraftErrorData };
 
@@ -31,7 +32,8 @@ export interface EngineStatus {
 }
 
 /** Every request the renderer can make: channel -> request payload and success value. */
-export interface Requests {
+/** The Models, Datasets and Train screens' requests are in contract-workshop.ts. */
+export interface Requests extends WorkshopRequests {
   'app.info': { req: void; res: AppInfo };
   'engine.status': { req: void; res: EngineStatus };
   'engine.device': { req: { pref: DevicePreference }; res: DeviceInfo };
@@ -56,7 +58,7 @@ export interface Requests {
 }
 
 /** Every event stream the renderer can subscribe to: stream -> event payload. */
-export interface Streams {
+export interface Streams extends WorkshopStreams {
   'engine.status': EngineStatus;
   'chat.token': AC.ChatTokenEvent;
 }

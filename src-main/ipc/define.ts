@@ -15,6 +15,8 @@ export function defineHandlers<T extends HandlerTable>(table: T & NoExtraKeys<T>
 const streamSet: { [S in StreamName]: true } = {
   'engine.status': true,
   'chat.token': true,
+  'models.download': true,
+  'train.update': true,
 };
 
 export function isStreamName(name: unknown): name is StreamName {

@@ -2,6 +2,7 @@ import { GraftError } from '../engine/errors';
 import type { DevicePreference, HandlerTable } from './contract';
 import { defineHandlers } from './define';
 import { adapterChatHandlers } from './handlers-adapters-chat';
+import { workshopHandlers } from './handlers-workshop';
 import type { Services } from '../services/index';
 
 const DEVICE_PREFS: readonly DevicePreference[] = ['auto', 'cpu', 'gpu'];
@@ -21,5 +22,6 @@ export function createHandlers(services: Services): HandlerTable {
       return services.engine.call('device', pref);
     },
     ...adapterChatHandlers(services),
+    ...workshopHandlers(services),
   });
 }

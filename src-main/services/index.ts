@@ -3,6 +3,7 @@ import { AdapterService } from './adapters';
 import { ConversationStore } from './conversations';
 import { EngineClient } from './engine/client';
 import { EventHub } from './events';
+import { WorkshopService, type WorkshopOptions } from './workshop/index';
 
 /**
  * The jobs the app, the browser host and the CLI share. Electron main and `graft serve` each create one set
@@ -14,12 +15,16 @@ export interface Services {
   engine: EngineClient;
   adapters: AdapterService;
   conversations: ConversationStore;
+  /** Models, datasets and training. */
+  workshop: WorkshopService;
   dispose(): Promise<void>;
 }
 
 export interface ServiceOptions {
   /** Path of the bundled engine worker in a built app; from source, the TypeScript worker is used. */
   engineWorker?: string;
+  /** Stores folder, bundled resources and the native file dialog of the Models/Datasets/Train screens. */
+  workshop?: WorkshopOptions;
 }
 
 export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions = {}): Services {
@@ -31,6 +36,7 @@ export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions
     engine,
     adapters: new AdapterService(engine),
     conversations: new ConversationStore(),
+    workshop: new WorkshopService(engine, events, opts.workshop),
     dispose: () => engine.stop(),
   };
 }

@@ -1,9 +1,10 @@
 /** Messages between the EngineClient (main thread) and the engine worker thread. */
 import type { DeviceInfo, DevicePreference, Result } from '../../ipc/contract';
 import type { AdapterChatEngineMethods } from './adapter-chat-methods';
+import type { WorkshopEngineMethods } from './workshop-methods';
 
 /** What the worker can do: method -> params and result. Later issues add training and generation here. */
-export interface EngineMethods extends AdapterChatEngineMethods {
+export interface EngineMethods extends AdapterChatEngineMethods, WorkshopEngineMethods {
   device: { params: DevicePreference; result: DeviceInfo };
 }
 

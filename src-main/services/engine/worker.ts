@@ -7,12 +7,14 @@ import { GraftError, toErrorData } from '../../engine/errors';
 import { describeDevice } from '../../engine/runtime/device';
 import type { EngineMethod, EngineMethods, FromWorker, ToWorker } from './protocol';
 import { adapterChatMethods } from './adapter-chat-methods';
+import { createWorkshopMethods } from './workshop-methods';
 
 type MethodTable = { [M in EngineMethod]: (params: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']> };
 
 const methods: MethodTable = {
   device: (pref) => describeDevice(pref),
   ...adapterChatMethods((stream, event) => send({ type: 'event', stream, event })),
+  ...createWorkshopMethods((stream, event) => send({ type: 'event', stream, event })),
 };
 
 const port = parentPort;

@@ -1,0 +1,127 @@
+/**
+ * The Models, Datasets and Train screens through the browser host with the real engine and the bundled demo
+ * model: first-run offer, dataset import with validation and preview, a training run with live charts, pause,
+ * resume and reattachment after a reload; then axe-core on all five screens and screenshots in both themes.
+ */
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, screensDir } from './env';
+import { captureErrors, describeViolations, seriousA11yViolations, startServeIsolated, type Served } from './helpers';
+
+const SCREENS = ['models', 'datasets', 'train', 'adapters', 'chat'];
+const STORY = (i: number) => JSON.stringify({ text: `Once upon a time, there was a little ${i % 2 ? 'girl' : 'boy'} named Tim. He liked his red ball.` });
+const DATASET = [STORY(0), '{"text": ', ...Array.from({ length: 30 }, (_, i) => STORY(i + 1)), '{"neither": true}'].join('\n') + '\n';
+
+describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (browser host)', () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  const go = async (p: Page, id: string) => {
+    await p.getByRole('link', { name: id[0].toUpperCase() + id.slice(1), exact: true }).click();
+    await expect.poll(() => p.locator('main').getAttribute('data-screen')).toBe(id);
+  };
+
+  beforeAll(async () => {
+    served = await startServeIsolated();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    captureErrors(page, errors);
+    await page.goto(served.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  it('offers the demo model on first run and shows what the engine reads from it', async () => {
+    const offer = page.getByRole('region', { name: 'Start with the demo model?' });
+    await offer.getByRole('button', { name: 'Add the demo model' }).click();
+    const card = page.getByTestId('model-card');
+    await expect.poll(() => card.count(), { timeout: 30_000 }).toBe(1);
+    const text = await card.innerText();
+    expect(text).toContain('stories260K (demo)');
+    expect(text).toContain('LlamaForCausalLM');
+    expect(text).toMatch(/Parameters\s+2\d\dK/);
+    expect(text).toMatch(/Weights dtype\s+F32 · gguf/);
+    expect(text).toMatch(/QLoRA \(4-bit base\)\s+[\d.]+ [KM]B/);
+    expect(await offer.count()).toBe(0);
+    // A path that is not a model gets a readable error, and the screen keeps working.
+    await page.getByLabel(/Path of a Hugging Face folder/).fill('/nonexistent/model.gguf');
+    await page.getByRole('button', { name: 'Add model' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toContain('/nonexistent/model.gguf: no such file or folder');
+  });
+
+  it('imports a dataset, reports bad lines by number and previews the trained tokens', async () => {
+    await go(page, 'datasets');
+    await page.getByLabel('Choose dataset files').setInputFiles({ name: 'tim.jsonl', mimeType: 'application/json', buffer: Buffer.from(DATASET) });
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 30_000 }).toContain('33 records');
+    expect(await page.getByTestId('dataset-summary').innerText()).toMatch(/Format text \(jsonl\).*31 usable.*2 with errors/);
+    const issues = await page.getByTestId('dataset-issues').locator('tbody tr td:first-child').allInnerTexts();
+    expect(issues).toEqual(['2', '33']);
+    await expect.poll(() => page.getByTestId('preview-example').count()).toBe(5);
+    expect(await page.getByTestId('preview-example').first().locator('mark').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('preview-example').first().innerText()).toContain('little boy named Tim');
+    expect(Number(await page.getByTestId('histogram').getAttribute('data-points'))).toBeGreaterThan(0);
+    // Overriding the detected format re-checks the file with the chosen reader.
+    await page.getByLabel('Format').selectOption('alpaca');
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('Format alpaca');
+    await page.getByLabel('Format').selectOption('auto');
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('Format text');
+  });
+
+  it('trains with live charts, pauses and resumes, and reattaches after a reload', async () => {
+    await go(page, 'train');
+    await expect.poll(() => page.getByTestId('memory-estimate').innerText(), { timeout: 30_000 }).toMatch(/Estimated peak memory: [\d.]+ MB of [\d.]+ GB free on .* \(CPU\)/);
+    await page.getByLabel('Quick').check();
+    await page.getByText('Advanced options').click();
+    await page.getByLabel('Steps', { exact: true }).fill('40');
+    await page.getByLabel('Sequence length').fill('64');
+    await page.getByLabel('Adapter name').fill('tim-e2e');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const monitor = page.getByTestId('train-monitor');
+    const points = async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
+    await expect.poll(points, { timeout: 60_000 }).toBeGreaterThan(2);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => monitor.getAttribute('data-state'), { timeout: 30_000 }).toBe('paused');
+    const frozen = await points();
+    await page.waitForTimeout(400);
+    expect(await points()).toBe(frozen);
+    // The run lives in the engine, not the page: a reload reattaches to it, still paused, with its history.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('train-monitor').getAttribute('data-state'), { timeout: 30_000 }).toBe('paused');
+    expect(await points()).toBeGreaterThanOrEqual(frozen);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => page.getByTestId('train-monitor').getAttribute('data-state'), { timeout: 90_000 }).toBe('done');
+    expect(await page.getByTestId('train-status').innerText()).toMatch(/Finished — step 40 of 40 · loss \d/);
+    expect(Number(await page.getByTestId('lr-chart').getAttribute('data-points'))).toBe(40);
+    expect(Number(await page.getByTestId('speed-chart').getAttribute('data-points'))).toBe(40);
+    expect(await page.getByTestId('train-done').innerText()).toContain('tim-e2e');
+  });
+
+  it('passes axe-core (no serious or critical violations) on every screen and saves both themes', async () => {
+    const dir = screensDir();
+    const dark = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    captureErrors(dark, errors);
+    await dark.goto(served.url);
+    const found: string[] = [];
+    for (const [theme, p] of [['light', page], ['dark', dark]] as const) {
+      for (const id of SCREENS) {
+        await go(p, id);
+        await p.getByRole('heading', { level: 1 }).waitFor();
+        await p.waitForTimeout(300); // let lists and charts load
+        found.push(...describeViolations(await seriousA11yViolations(p)).map((v) => `${id} (${theme}): ${v}`));
+        await p.screenshot({ path: path.join(dir, `${id}-${theme}.png`), fullPage: true });
+      }
+    }
+    await dark.close();
+    expect(found).toEqual([]);
+  });
+
+  it('raised no console errors or unhandled rejections', () => {
+    expect(errors).toEqual([]);
+  });
+});

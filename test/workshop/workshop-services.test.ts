@@ -1,0 +1,184 @@
+/**
+ * The Models, Datasets and Train channels below the UI: the real handler table and engine worker thread, the
+ * stories260K demo model, a temporary user-data folder and adapter library.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Channel, HandlerTable, RequestOf, ResponseOf } from '../../src-main/ipc/contract';
+import type { TrainSettings, TrainUpdate } from '../../src-main/ipc/contract-workshop';
+import { dispatch } from '../../src-main/ipc/dispatch';
+import { createHandlers } from '../../src-main/ipc/handlers';
+import { createServices, type Services } from '../../src-main/services/index';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-ws-'));
+const saved = { lib: process.env.GRAFT_LIBRARY, data: process.env.GRAFT_DATA_DIR };
+let services: Services;
+let table: HandlerTable;
+
+async function call<C extends Channel>(channel: C, ...req: RequestOf<C> extends void ? [] : [RequestOf<C>]): Promise<ResponseOf<C>> {
+  const r = await dispatch(table, channel, req[0], { shell: 'browser' });
+  if (!r.ok) throw Object.assign(new Error(`${channel}: ${r.error.code} ${r.error.message}`), r.error);
+  return r.value as ResponseOf<C>;
+}
+
+const STORY = (i: number) =>
+  JSON.stringify({ text: `Once upon a time, there was a little ${i % 2 ? 'girl' : 'boy'} named Tim. He liked to play with his red ball in the park.` });
+
+beforeAll(() => {
+  process.env.GRAFT_LIBRARY = path.join(tmp, 'library');
+  process.env.GRAFT_DATA_DIR = path.join(tmp, 'data');
+  services = createServices({ name: 'graft', version: 'test', platform: process.platform });
+  table = createHandlers(services);
+});
+
+afterAll(async () => {
+  await services.dispose();
+  for (const [k, v] of [['GRAFT_LIBRARY', saved.lib], ['GRAFT_DATA_DIR', saved.data]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('models', () => {
+  it('offers the bundled demo model on first run and registers it with what the engine reads', async () => {
+    expect(await call('models.list')).toMatchObject({ models: [], offerDemo: true, demoAvailable: true });
+    const demo = await call('models.addDemo');
+    expect(demo).toMatchObject({ source: 'demo', name: 'stories260K (demo)' });
+    expect(demo.info).toMatchObject({ format: 'gguf', architecture: 'LlamaForCausalLM', vocabSize: 512, dtype: 'F32', hasTokenizer: true });
+    expect(demo.info!.params).toBeGreaterThan(200_000);
+    expect(demo.info!.params).toBeLessThan(300_000);
+    const [lora, qlora] = demo.info!.memory;
+    expect(lora.method).toBe('lora');
+    expect(qlora.estimate.weights).toBeLessThan(lora.estimate.weights);
+    const list = await call('models.list');
+    expect(list.offerDemo).toBe(false);
+    // The registry is a file in the user data folder, written atomically.
+    const onDisk = JSON.parse(readFileSync(path.join(tmp, 'data', 'models.json'), 'utf8'));
+    expect(onDisk.models.map((m: { id: string }) => m.id)).toEqual([demo.id]);
+  });
+
+  it('refuses what is not a model, naming the file', async () => {
+    const txt = path.join(tmp, 'notes.txt');
+    writeFileSync(txt, 'hello');
+    await expect(call('models.add', { path: txt })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('notes.txt') });
+    await expect(call('models.add', { path: path.join(tmp, 'missing.gguf') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const fake = path.join(tmp, 'fake.gguf');
+    writeFileSync(fake, 'not a gguf at all');
+    await expect(call('models.add', { path: fake })).rejects.toMatchObject({ code: 'BAD_FILE' });
+    expect((await call('models.list')).models).toHaveLength(1);
+  });
+});
+
+describe('datasets and training', () => {
+  let modelId: string;
+  let datasetId: string;
+
+  beforeAll(async () => {
+    modelId = (await call('models.list')).models[0].id;
+  });
+
+  it('imports dropped content, reports bad lines by number and previews the trained tokens', async () => {
+    const rows = [STORY(0), STORY(1), '{"text": ', STORY(2), '{"nope": 1}', ...Array.from({ length: 20 }, (_, i) => STORY(i + 3))];
+    const d = await call('datasets.import', { name: 'stories.jsonl', content: rows.join('\n') + '\n' });
+    datasetId = d.id;
+    expect(d).toMatchObject({ name: 'stories.jsonl', format: 'auto' });
+    const report = await call('datasets.inspect', { id: d.id, modelId, seqLen: 64, count: 3 });
+    expect(report.summary).toMatchObject({ file: 'stories.jsonl', format: 'text', records: 25, kept: 23, dropped: 2 });
+    expect(report.summary.issues.map((i) => i.line)).toEqual([3, 5]);
+    expect(report.preview).toHaveLength(3);
+    expect(report.preview[0].segments.some((s) => s.trained)).toBe(true);
+    expect(report.preview[0].text).toContain('little boy named Tim');
+    expect(report.summary.tokens!.histogram.reduce((n, b) => n + b.count, 0)).toBe(23);
+
+    // A format override the content does not fit is reported, not guessed around.
+    await call('datasets.update', { id: d.id, format: 'alpaca' });
+    const forced = await call('datasets.inspect', { id: d.id, modelId, seqLen: 64 });
+    expect(forced.summary.format).toBe('alpaca');
+    expect(forced.summary.kept).toBe(0);
+    await call('datasets.update', { id: d.id, format: 'auto' });
+  });
+
+  it('estimates memory for the chosen device before starting', async () => {
+    const m = await call('train.estimate', { modelId, method: 'lora', rank: 8, targets: ['q', 'v'], batch: 2, seqLen: 64, device: 'cpu' });
+    expect(m.device.kind).toBe('cpu');
+    expect(m.estimate.total).toBeGreaterThan(m.estimate.weights);
+    expect(m.available).toBeGreaterThan(0);
+  });
+
+  it('trains in the worker with streamed progress and imports the adapter into the library', async () => {
+    const updates: TrainUpdate[] = [];
+    const off = services.events.on('train.update', (u) => updates.push(u));
+    const settings: TrainSettings = {
+      modelId,
+      datasetId,
+      name: 'tim-stories',
+      method: 'lora',
+      quant: 'nf4',
+      rank: 4,
+      alpha: 8,
+      dropout: 0,
+      targets: ['q', 'k', 'v', 'o'],
+      rslora: false,
+      lr: 5e-3,
+      steps: 8,
+      batch: 2,
+      gradAccum: 1,
+      seqLen: 64,
+      warmup: 1,
+      schedule: 'cosine',
+      valSplit: 0.2,
+      evalEvery: 4,
+      saveEvery: 0,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      maxGradNorm: 1,
+      pack: false,
+      lossOn: 'all',
+      seed: 1,
+      device: 'cpu',
+    };
+    const job = await call('train.start', settings);
+    expect(job.state).toBe('preparing');
+    await expect(call('train.start', settings)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('already') });
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 90_000, interval: 200 }).toMatch(/done|error/);
+    off();
+    const last = updates.at(-1)!.job;
+    expect(last.error).toBeNull();
+    expect(last.adapterId).toBeTruthy();
+    const steps = updates.flatMap((u) => (u.event?.type === 'step' ? [u.event] : []));
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(updates.some((u) => u.event?.type === 'eval')).toBe(true);
+    expect(last.memory?.estimate.total).toBeGreaterThan(0);
+    // A page that reattaches gets the whole history.
+    const current = await call('train.current');
+    expect(current?.events.filter((e) => e.type === 'step')).toHaveLength(8);
+    const lib = await call('adapters.list', {});
+    const entry = lib.entries.find((e) => e.meta.id === last.adapterId);
+    expect(entry?.meta.name).toBe('tim-stories');
+    expect(existsSync(entry!.dir)).toBe(true);
+  });
+
+  it('pauses, resumes and cancels a run', async () => {
+    const updates: TrainUpdate[] = [];
+    const off = services.events.on('train.update', (u) => updates.push(u));
+    const base = (await call('train.current'))!.settings;
+    await call('train.start', { ...base, name: 'long-run', steps: 400, valSplit: 0, evalEvery: 0 });
+    await expect.poll(() => updates.some((u) => u.event?.type === 'step'), { timeout: 60_000, interval: 100 }).toBe(true);
+    await call('train.pause');
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('paused');
+    const stepsAtPause = updates.filter((u) => u.event?.type === 'step').length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(updates.filter((u) => u.event?.type === 'step').length).toBe(stepsAtPause);
+    await call('train.resume');
+    await expect.poll(() => updates.filter((u) => u.event?.type === 'step').length, { timeout: 30_000, interval: 100 }).toBeGreaterThan(stepsAtPause);
+    await call('train.cancel');
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('cancelled');
+    off();
+    expect((await call('train.current'))?.adapterId).toBeNull();
+    await expect(call('train.pause')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+});
