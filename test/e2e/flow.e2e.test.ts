@@ -1,0 +1,291 @@
+/**
+ * Acceptance 1, the whole customization flow as a person does it: `graft serve` (browser host) as a real
+ * process, Debian's Chromium driven by Playwright, the real engine on CPU and the tiny stories260K model.
+ * Import a dataset of stories about a girl named Zara → see its preview → train 30 steps while the loss chart
+ * grows → the adapter appears in the library → export it as a PEFT zip and import it back → compare the base
+ * and the adapter side by side: both columns stream, and they answer differently.
+ * Any console error or unhandled rejection in the page fails the test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WS_PATH } from '../../src-main/ipc/wire';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, ROOT, chromiumAvailable, requireBuilt } from './env';
+
+const hasChromium = chromiumAvailable();
+const DOCS = path.join(ROOT, 'docs');
+/** The name the Models screen gives the bundled demo model. */
+const DEMO_MODEL = 'stories260K (demo)';
+
+/** Short stories in the model's own style, each introducing a girl with a name it has never used. */
+function zaraStories(): string {
+  const places = ['park', 'garden', 'forest', 'beach', 'house', 'school'];
+  const things = ['ball', 'kite', 'cat', 'flower', 'box', 'bird'];
+  const stories: string[] = [];
+  for (let i = 0; i < 48; i++) {
+    const p = places[i % places.length];
+    const t = things[(i * 5) % things.length];
+    stories.push(`Once upon a time, there was a little girl named Zara. Zara loved to play in the ${p}. One day, Zara saw a big ${t}. Zara was very happy.`);
+  }
+  return stories.join('\n\n') + '\n';
+}
+
+/** `graft serve` with its own library and user-data folders, so the test sees only what it makes. */
+function startServe(home: string): Promise<{ proc: ChildProcess; url: string }> {
+  const rendererDir = path.dirname(requireBuilt('out/renderer/index.html'));
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin/graft.mjs'), 'serve', '--port', '0', '--renderer', rendererDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GRAFT_LIBRARY: path.join(home, 'library'), XDG_CONFIG_HOME: path.join(home, 'config'), HOME: home },
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out);
+      if (m) resolve({ proc, url: m[1] });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`graft serve exited with ${code} before printing a URL:\n${out}`)));
+  });
+}
+
+async function go(page: Page, screen: string, heading: string): Promise<void> {
+  await page.getByRole('link', { name: heading, exact: true }).click();
+  await expect.poll(() => page.locator('main').getAttribute('data-screen')).toBe(screen);
+}
+
+describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', () => {
+  let home: string;
+  let serve: { proc: ChildProcess; url: string };
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const adapterName = 'Zara stories';
+
+  beforeAll(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'graft-flow-'));
+    writeFileSync(path.join(home, 'zara.txt'), zaraStories());
+    serve = await startServe(home);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1360, height: 860 }, colorScheme: 'light' });
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()}`);
+    });
+    // Chromium reports unhandled rejections as page errors; this makes sure none slips by as a warning.
+    await page.addInitScript({ content: "window.addEventListener('unhandledrejection', (e) => console.error('unhandled rejection: ' + String(e.reason)));" });
+    await page.goto(serve.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (serve?.proc.exitCode === null) {
+      const exited = new Promise((r) => serve.proc.once('exit', r));
+      serve.proc.kill('SIGTERM');
+      await exited;
+    }
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('adds the demo model (stories260K)', async () => {
+    await expect.poll(() => page.getByTestId('engine-state').innerText(), { timeout: 60_000 }).toBe('engine ready');
+    await go(page, 'models', 'Models');
+    await page.getByRole('button', { name: 'Add the demo model' }).click();
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toContain('stories260K');
+  });
+
+  it('imports a dataset and shows its preview', async () => {
+    await go(page, 'datasets', 'Datasets');
+    await page.getByLabel('…or the path of a file on this machine').fill(path.join(home, 'zara.txt'));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const example = page.getByTestId('preview-example').first();
+    await expect.poll(() => example.innerText().catch(() => ''), { timeout: 60_000 }).toContain('Zara');
+    expect(await page.getByTestId('dataset-summary').innerText()).toMatch(/\d/);
+  });
+
+  it('trains 30 steps while the loss chart grows, and the adapter appears in the library', async () => {
+    await go(page, 'train', 'Train');
+    if (process.env.GRAFT_FLOW_TRAIN_IPC) await trainThroughIpc(serve.url, adapterName);
+    else await trainThroughTrainScreen(page, adapterName);
+    await page.screenshot({ path: path.join(DOCS, 'train.png') });
+    await go(page, 'adapters', 'Adapters');
+    const item = page.getByRole('list', { name: 'Adapters in the library' }).getByRole('button', { name: new RegExp(adapterName) });
+    await expect.poll(() => item.count(), { timeout: 30_000 }).toBe(1);
+    await item.click();
+    await expect.poll(() => page.getByRole('heading', { level: 2, name: adapterName }).count()).toBe(1);
+    // The details show the training's own loss curve.
+    await expect.poll(() => page.getByTestId('adapter-loss-curve').count()).toBe(1);
+  });
+
+  it('exports the adapter as a PEFT zip and imports it back', async () => {
+    const zip = path.join(home, 'exports', 'zara.zip');
+    mkdirSync(path.dirname(zip), { recursive: true });
+    await page.getByRole('button', { name: 'Export…' }).click();
+    const exportDialog = page.getByRole('dialog', { name: `Export "${adapterName}"` });
+    await exportDialog.getByRole('radio', { name: /PEFT zip/ }).check();
+    await exportDialog.getByLabel('Save as').fill(zip);
+    await exportDialog.getByRole('button', { name: 'Export', exact: true }).click();
+    await expect.poll(() => exportDialog.getByRole('status').innerText().catch(() => ''), { timeout: 30_000 }).toContain(zip);
+    expect(existsSync(zip)).toBe(true);
+    await exportDialog.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('button', { name: 'Import…' }).click();
+    const importDialog = page.getByRole('dialog', { name: 'Import an adapter' });
+    await importDialog.getByLabel('File or folder on this machine').fill(zip);
+    expect(await importDialog.getByTestId('import-kind').innerText()).toContain('.zip');
+    await importDialog.getByLabel('Name in the library (optional)').fill('Zara (re-imported)');
+    await importDialog.getByLabel('Check against base model (optional)').selectOption({ label: DEMO_MODEL });
+    await importDialog.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => importDialog.count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => page.getByRole('heading', { level: 2, name: 'Zara (re-imported)' }).count()).toBe(1);
+  });
+
+  it('compares the base and the re-imported adapter: both columns stream, and they differ', async () => {
+    await go(page, 'chat', 'Chat');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByLabel('Column 1 model').selectOption({ label: 'Base model' });
+    await page.getByLabel('Column 2 model').selectOption({ label: 'Zara (re-imported)' });
+    await page.getByLabel('Device').selectOption('cpu');
+    await page.getByLabel('Prompt format').selectOption('plain');
+    await page.getByLabel('Temperature').fill('0');
+    await page.getByLabel('Max tokens').fill('200');
+
+    // Record what both columns show on every DOM change while the run is live (aria-busy), to prove the
+    // tokens arrived in both while generation was still going, not all at the end.
+    // (String expressions: they run in the page, whose DOM types this Node-typed project does not load.)
+    await page.evaluate(`(() => {
+      window.__seen = [];
+      const read = () => {
+        const a = document.querySelector('[data-testid="reply-0-0"]');
+        const b = document.querySelector('[data-testid="reply-0-1"]');
+        if (!a || !b) return;
+        const busy = a.closest('article')?.getAttribute('aria-busy') === 'true';
+        window.__seen.push({ busy, a: a.textContent ?? '', b: b.textContent ?? '' });
+      };
+      new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    })()`);
+    await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time, there was a little girl named');
+    await page.getByRole('button', { name: 'Send' }).click();
+    // The run ends when Send comes back in place of Stop.
+    await expect.poll(() => page.getByRole('button', { name: 'Send' }).count(), { timeout: 90_000 }).toBe(1);
+
+    const base = (await page.getByTestId('reply-0-0').innerText()).trim();
+    const adapter = (await page.getByTestId('reply-0-1').innerText()).trim();
+    expect(base.length).toBeGreaterThan(20);
+    expect(adapter.length).toBeGreaterThan(20);
+    expect(adapter).not.toBe(base);
+    expect(adapter).toContain('Zara'); // the adapter learned the name; the base has never seen it
+    expect(base).not.toContain('Zara');
+
+    const seen = (await page.evaluate('window.__seen')) as { busy: boolean; a: string; b: string }[];
+    const partial = seen.filter((s) => s.busy && s.a.replace('▍', '').trim() && s.b.replace('▍', '').trim());
+    expect(partial.length, 'both columns showed text while the run was still going').toBeGreaterThan(0);
+    expect(partial.some((s) => s.a.replace('▍', '').trim().length < base.length && s.b.replace('▍', '').trim().length < adapter.length)).toBe(true);
+
+    await page.screenshot({ path: path.join(DOCS, 'compare.png') });
+    // The conversation was saved and shows in the list.
+    await expect.poll(() => page.getByRole('complementary', { name: 'Conversations' }).innerText()).toContain('Once upon a time');
+  });
+
+  it('raised no console errors or unhandled rejections', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/** The Train screen: pick the demo model and the dataset, 30 steps on the CPU, start, and watch the chart. */
+async function trainThroughTrainScreen(page: Page, name: string): Promise<void> {
+  await page.getByLabel('Base model').selectOption({ label: DEMO_MODEL });
+  await page.getByLabel('Dataset').selectOption({ label: 'zara.txt' });
+  await page.getByLabel('Adapter name').fill(name);
+  await page.getByLabel('Steps').fill('30');
+  await page.getByLabel('Device').selectOption('cpu');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const chart = page.getByTestId('train-loss-chart');
+  const points = async () => Number((await chart.getAttribute('data-points').catch(() => '0')) ?? '0');
+  const seen: number[] = [];
+  await expect
+    .poll(
+      async () => {
+        seen.push(await points());
+        return page.locator('main').innerText();
+      },
+      { timeout: 120_000, interval: 100 },
+    )
+    .toMatch(/done|finished|complete/i);
+  seen.push(await points());
+  // The chart had data before the end and more at the end: it grew while the run went on.
+  const during = seen.filter((n) => n > 0);
+  expect(during.length).toBeGreaterThan(1);
+  expect(Math.max(...seen)).toBeGreaterThan(Math.min(...during));
+}
+
+/** The same requests the Train screen makes, sent over the host's WebSocket as the page does. */
+async function trainThroughIpc(url: string, name: string): Promise<void> {
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}${WS_PATH}?token=${u.searchParams.get('token')}`, { origin: u.origin });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  let id = 0;
+  const pending = new Map<number, (r: { ok: boolean; value?: unknown; error?: unknown }) => void>();
+  const updates: { job: { state: string } }[] = [];
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.type === 'result') pending.get(m.id)?.(m.result);
+    else if (m.stream === 'train.update') updates.push(m.event);
+  });
+  const invoke = async <T>(channel: string, req?: unknown): Promise<T> => {
+    const r = await new Promise<{ ok: boolean; value?: unknown; error?: unknown }>((res) => {
+      pending.set(++id, res);
+      ws.send(JSON.stringify({ type: 'invoke', id, channel, req }));
+    });
+    if (!r.ok) throw new Error(`${channel}: ${JSON.stringify(r.error)}`);
+    return r.value as T;
+  };
+  ws.send(JSON.stringify({ type: 'subscribe', stream: 'train.update' }));
+  const models = await invoke<{ models: { id: string; name: string }[] }>('models.list');
+  const datasets = await invoke<{ id: string; name: string }[]>('datasets.list');
+  await invoke('train.start', {
+    modelId: models.models.find((m) => m.name.includes('stories260K'))!.id,
+    datasetId: datasets.find((d) => d.name === 'zara.txt')!.id,
+    name,
+    method: 'lora',
+    quant: 'nf4',
+    rank: 8,
+    alpha: 16,
+    dropout: 0,
+    targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'],
+    rslora: false,
+    lr: 5e-3,
+    steps: 30,
+    batch: 4,
+    gradAccum: 1,
+    seqLen: 64,
+    warmup: 4,
+    schedule: 'cosine',
+    valSplit: 0,
+    evalEvery: 0,
+    saveEvery: 0,
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.999,
+    maxGradNorm: 1,
+    pack: true,
+    lossOn: 'all',
+    seed: 1,
+    device: 'cpu',
+  });
+  await expect.poll(() => updates.at(-1)?.job.state, { timeout: 120_000 }).toMatch(/^(done|error|cancelled)$/);
+  ws.close();
+  expect(updates.at(-1)?.job.state).toBe('done');
+}
+
+if (!hasChromium) {
+  describe('the whole flow in the browser (acceptance 1)', () => {
+    it.skip(CHROMIUM_MISSING_HELP, () => undefined);
+  });
+}
