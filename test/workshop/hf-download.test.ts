@@ -2,83 +2,27 @@
  * Hub downloads against a local HTTP server standing in for the Hugging Face Hub: the tree API, `resolve` URLs
  * with Range support, a connection that breaks mid-file, and a published checksum that does not match.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadRepo, pickModelFiles, type DownloadProgressInfo } from '../../src-main/services/workshop/hf-download';
+import { sha256, startFakeHub, type FakeHub } from './fake-hub';
 
 const REPO = 'tiny-org/tiny-model';
 const weights = Buffer.alloc(3 * 1024 * 1024);
 for (let i = 0; i < weights.length; i++) weights[i] = (i * 2654435761) >>> 24;
 const config = Buffer.from(JSON.stringify({ architectures: ['LlamaForCausalLM'], hidden_size: 8 }));
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const gitSha1 = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
-
-interface Fake {
-  /** Break the connection after this many bytes of the next weights response. */
-  breakAfter: number | null;
-  /** Publish this LFS oid instead of the real one. */
-  lfsOid: string;
-  ranges: (string | undefined)[];
-}
-
-function startFakeHub(fake: Fake): Promise<{ server: Server; endpoint: string }> {
-  const files: Record<string, Buffer> = { 'config.json': config, 'model.safetensors': weights, 'README.md': Buffer.from('# tiny') };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    if (url.pathname === `/api/models/${REPO}/tree/main`) {
-      res.setHeader('content-type', 'application/json');
-      res.end(
-        JSON.stringify([
-          { type: 'file', path: 'config.json', size: config.length, oid: gitSha1(config) },
-          { type: 'file', path: 'README.md', size: 6, oid: gitSha1(files['README.md']) },
-          { type: 'file', path: 'model.safetensors', size: weights.length, oid: 'x', lfs: { oid: fake.lfsOid, size: weights.length } },
-        ]),
-      );
-      return;
-    }
-    const m = new RegExp(`^/${REPO}/resolve/main/(.+)$`).exec(url.pathname);
-    const body = m ? files[decodeURIComponent(m[1])] : undefined;
-    if (!body) {
-      res.writeHead(404).end();
-      return;
-    }
-    const range = req.headers.range;
-    if (m![1] === 'model.safetensors') fake.ranges.push(range);
-    let start = 0;
-    if (range) {
-      start = Number(/^bytes=(\d+)-$/.exec(range)![1]);
-      res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });
-    } else {
-      res.writeHead(200, { 'content-length': body.length });
-    }
-    const part = body.subarray(start);
-    if (m![1] === 'model.safetensors' && fake.breakAfter !== null) {
-      const cut = fake.breakAfter;
-      fake.breakAfter = null;
-      res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), 50));
-      return;
-    }
-    res.end(part);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
-}
 
 describe('Hub download (local fake Hub)', () => {
-  const fake: Fake = { breakAfter: null, lfsOid: sha256(weights), ranges: [] };
-  let hub: { server: Server; endpoint: string };
+  let hub: FakeHub;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-hf-'));
 
   beforeAll(async () => {
-    hub = await startFakeHub(fake);
+    hub = await startFakeHub({ [REPO]: { 'config.json': config, 'model.safetensors': weights, 'README.md': Buffer.from('# tiny') } });
   });
-  afterAll(() => {
-    hub.server.close();
-    hub.server.closeAllConnections();
+  afterAll(async () => {
+    await hub.close();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -96,8 +40,8 @@ describe('Hub download (local fake Hub)', () => {
 
   it('resumes an interrupted download with a Range request and verifies the SHA-256', async () => {
     const dest = path.join(tmp, 'resume');
-    fake.ranges = [];
-    fake.breakAfter = 1024 * 1024 + 123;
+    hub.requests = [];
+    hub.breakAfter = { file: 'model.safetensors', bytes: 1024 * 1024 + 123 };
     await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest })).rejects.toThrow(/model.safetensors: the download broke off.*resume/);
     const part = path.join(dest, 'model.safetensors.part');
     const partial = statSync(part).size;
@@ -107,7 +51,11 @@ describe('Hub download (local fake Hub)', () => {
 
     const progress: DownloadProgressInfo[] = [];
     const r = await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest, progressEveryMs: 0, onProgress: (p) => progress.push(p) });
-    expect(fake.ranges).toEqual([undefined, `bytes=${partial}-`]);
+    expect(hub.requests).toEqual([
+      ['config.json', undefined],
+      ['model.safetensors', undefined],
+      ['model.safetensors', `bytes=${partial}-`],
+    ]);
     expect(r.files.map((f) => path.basename(f)).sort()).toEqual(['config.json', 'model.safetensors']);
     expect(sha256(readFileSync(path.join(dest, 'model.safetensors')))).toBe(sha256(weights));
     expect(existsSync(part)).toBe(false);
@@ -121,14 +69,14 @@ describe('Hub download (local fake Hub)', () => {
 
   it('reports a checksum mismatch and removes the damaged file', async () => {
     const dest = path.join(tmp, 'bad');
-    fake.lfsOid = 'f'.repeat(64);
+    hub.wrongOid = 'f'.repeat(64);
     try {
       await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest })).rejects.toMatchObject({
         code: 'BAD_FILE',
         message: expect.stringMatching(/model\.safetensors: checksum mismatch — the Hub lists SHA-256 f{64} but the downloaded file has [0-9a-f]{64}/),
       });
     } finally {
-      fake.lfsOid = sha256(weights);
+      hub.wrongOid = null;
     }
     expect(existsSync(path.join(dest, 'model.safetensors.part'))).toBe(false);
     expect(existsSync(path.join(dest, 'model.safetensors'))).toBe(false);

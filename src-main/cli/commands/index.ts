@@ -4,10 +4,11 @@ import { registerDataset } from './dataset';
 import { registerChat } from './chat.js';
 import { registerCompare } from './compare.js';
 import { registerEngine } from './engine.js';
+import { registerModels } from './models';
 import { registerServe } from './serve';
 import { registerTrain } from './train';
 
 /** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [registerEngine, registerCompare, registerChat, registerServe, registerDataset, registerTrain, registerAdapters];
+export const registrars: CommandRegistrar[] = [registerEngine, registerCompare, registerChat, registerServe, registerDataset, registerTrain, registerAdapters, registerModels];

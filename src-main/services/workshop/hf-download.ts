@@ -127,8 +127,14 @@ class Meter {
   private samples: { t: number; bytes: number }[] = [];
   add(bytes: number): void {
     const t = Date.now();
+    const last = this.samples.at(-1);
+    if (last && t - last.t < 100) return;
     this.samples.push({ t, bytes });
     while (this.samples.length > 2 && t - this.samples[0].t > 5000) this.samples.shift();
+  }
+  /** Bytes found on disk are not transfer speed: start measuring again after them. */
+  reset(): void {
+    this.samples = [];
   }
   speed(): number {
     const s = this.samples;
@@ -153,7 +159,6 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
     const now = Date.now();
     if (!force && now - last < (o.progressEveryMs ?? 250)) return;
     last = now;
-    meter.add(done);
     const speed = meter.speed();
     o.onProgress?.({ file, fileIndex, fileCount: files.length, bytes: done, total, speed, etaMs: speed > 0 ? ((total - done) / speed) * 1000 : null, resumedBytes, verifying });
   };
@@ -175,9 +180,11 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
       onResume: (n) => {
         resumedBytes += n;
         done += n;
+        meter.reset();
       },
       onBytes: (n) => {
         done += n;
+        meter.add(done);
         report(f.path, i, false);
       },
     });
