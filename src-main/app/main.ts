@@ -35,8 +35,14 @@ if (!app.requestSingleInstanceLock()) {
     },
   );
 
+  const openWindow = () => {
+    win = createMainWindow();
+    win.on('closed', () => (win = null));
+  };
+
   app.on('second-instance', () => {
-    if (!win) return;
+    // Launching the app again while a run trains on with no window brings a window back (it reattaches).
+    if (!win) return void (app.isReady() && openWindow());
     if (win.isMinimized()) win.restore();
     win.focus();
   });
@@ -53,15 +59,19 @@ if (!app.requestSingleInstanceLock()) {
     });
     installIpcBridge(createHandlers(services), services.events, isAppFrame);
     void services.engine.start().catch(() => undefined); // status is streamed; a failed start shows there
-    win = createMainWindow();
-    win.on('closed', () => (win = null));
+    openWindow();
     app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) win = createMainWindow();
+      if (BrowserWindow.getAllWindows().length === 0) openWindow();
     });
   });
 
   app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit();
+    // A training run lives in the engine worker: closing the window does not stop it. Quit once it is over
+    // unless a window came back meanwhile.
+    if (process.platform === 'darwin') return;
+    void services.workshop.whenIdle().then(() => {
+      if (BrowserWindow.getAllWindows().length === 0) app.quit();
+    });
   });
 
   app.on('will-quit', () => {

@@ -171,12 +171,18 @@ describe('datasets and training', () => {
     await call('train.pause');
     await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('paused');
     const stepsAtPause = updates.filter((u) => u.event?.type === 'step').length;
+    // The desktop app keeps running after its window closes until the run is over.
+    let idle = false;
+    const whenIdle = services.workshop.whenIdle(50).then(() => (idle = true));
     await new Promise((r) => setTimeout(r, 500));
     expect(updates.filter((u) => u.event?.type === 'step').length).toBe(stepsAtPause);
+    expect(idle).toBe(false);
     await call('train.resume');
     await expect.poll(() => updates.filter((u) => u.event?.type === 'step').length, { timeout: 30_000, interval: 100 }).toBeGreaterThan(stepsAtPause);
     await call('train.cancel');
     await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('cancelled');
+    await whenIdle;
+    expect(idle).toBe(true);
     off();
     expect((await call('train.current'))?.adapterId).toBeNull();
     await expect(call('train.pause')).rejects.toMatchObject({ code: 'BAD_INPUT' });

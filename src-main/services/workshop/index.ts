@@ -89,6 +89,15 @@ export class WorkshopService {
     return this.engine.call('train.current', null);
   }
 
+  /** Resolves when no training run is going on (at once when none is); polls the worker every few seconds. */
+  async whenIdle(pollMs = 3000): Promise<void> {
+    for (;;) {
+      const job = await this.current().catch(() => null);
+      if (!job || !['preparing', 'running', 'paused', 'importing'].includes(job.state)) return;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   async control(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
     await this.engine.call('train.control', { action });
   }
