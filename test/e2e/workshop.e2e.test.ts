@@ -6,7 +6,9 @@
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, screensDir } from './env';
+import { CHROMIUM, CHROMIUM_ARGS, ROOT, chromiumAvailable, screensDir } from './env';
+import { readFileSync } from 'node:fs';
+import { startFakeHub, type FakeHub } from '../workshop/fake-hub';
 import { captureErrors, describeViolations, seriousA11yViolations, startServeIsolated, type Served } from './helpers';
 
 const SCREENS = ['models', 'datasets', 'train', 'adapters', 'chat'];
@@ -15,6 +17,7 @@ const DATASET = [STORY(0), '{"text": ', ...Array.from({ length: 30 }, (_, i) => 
 
 describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (browser host)', () => {
   let served: Served;
+  let hub: FakeHub;
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
@@ -25,7 +28,9 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
   };
 
   beforeAll(async () => {
-    served = await startServeIsolated();
+    // A local stand-in for the Hugging Face Hub serving the demo model as a repo.
+    hub = await startFakeHub({ 'karpathy/stories260K': { 'stories260K.gguf': readFileSync(path.join(ROOT, 'resources/demo/stories260K.gguf')) } });
+    served = await startServeIsolated({ GRAFT_HF_ENDPOINT: hub.endpoint });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     captureErrors(page, errors);
@@ -35,6 +40,7 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
   afterAll(async () => {
     await browser?.close();
     await served?.stop();
+    await hub?.close();
   });
 
   it('offers the demo model on first run and shows what the engine reads from it', async () => {
@@ -53,6 +59,22 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     await page.getByLabel(/Path of a Hugging Face folder/).fill('/nonexistent/model.gguf');
     await page.getByRole('button', { name: 'Add model' }).click();
     await expect.poll(() => page.getByRole('alert').innerText()).toContain('/nonexistent/model.gguf: no such file or folder');
+  });
+
+  it('downloads a model from the (fake) Hub with progress, resuming after a broken connection', async () => {
+    hub.throttle = 32 * 1024;
+    hub.breakAfter = { file: 'stories260K.gguf', bytes: 400_000 };
+    await page.getByLabel('Repo id').fill('karpathy/stories260K');
+    await page.getByRole('button', { name: 'Download', exact: true }).click();
+    const row = page.getByTestId('download').first();
+    await expect.poll(() => row.innerText(), { timeout: 30_000 }).toContain('the download broke off');
+    await page.getByRole('button', { name: 'Download', exact: true }).click();
+    const latest = page.getByTestId('download').first();
+    await expect.poll(() => latest.innerText(), { timeout: 30_000 }).toMatch(/^karpathy\/stories260K\s+done/);
+    expect(await latest.innerText()).toMatch(/1\.\d MB of 1\.\d MB · .* resumed/);
+    await expect.poll(() => page.getByTestId('model-card').count()).toBe(2);
+    expect(await page.getByTestId('model-card').nth(1).innerText()).toContain('Hub: karpathy/stories260K');
+    hub.throttle = null;
   });
 
   it('imports a dataset, reports bad lines by number and previews the trained tokens', async () => {
@@ -75,6 +97,12 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
 
   it('trains with live charts, pauses and resumes, and reattaches after a reload', async () => {
     await go(page, 'train');
+    // Keyboard order follows the form: model, dataset, name.
+    await page.getByLabel('Base model').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('dataset');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('adapter-name');
     await expect.poll(() => page.getByTestId('memory-estimate').innerText(), { timeout: 30_000 }).toMatch(/Estimated peak memory: [\d.]+ MB of [\d.]+ GB free on .* \(CPU\)/);
     await page.getByLabel('Quick').check();
     await page.getByText('Advanced options').click();
@@ -114,7 +142,11 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
         await p.getByRole('heading', { level: 1 }).waitFor();
         await p.waitForTimeout(300); // let lists and charts load
         found.push(...describeViolations(await seriousA11yViolations(p)).map((v) => `${id} (${theme}): ${v}`));
-        await p.screenshot({ path: path.join(dir, `${id}-${theme}.png`), fullPage: true });
+        // The screen scrolls inside <main>: grow the viewport to its height so the picture shows all of it.
+        const height = Number(await p.evaluate('document.querySelector("main").scrollHeight + 40'));
+        await p.setViewportSize({ width: 1280, height: Math.min(Math.max(900, height), 3000) });
+        await p.screenshot({ path: path.join(dir, `${id}-${theme}.png`) });
+        await p.setViewportSize({ width: 1280, height: 900 });
       }
     }
     await dark.close();
