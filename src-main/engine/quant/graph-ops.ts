@@ -7,10 +7,10 @@
  *    Einsum "kj,ij->ik" (x·Wᵀ). Einsum is used instead of Gemm because its rule (defined here, for this
  *    one equation) *re-emits* the dequantization in the backward pass instead of reading the forward's
  *    fp32 weight: with Gemm, ORT would have to keep every layer's dequantized weight alive from the
- *    forward to the backward, which is the fp32 model QLoRA exists to avoid. The weight is the first
- *    operand, forward and backward: ORT orders nodes by a depth-first walk over inputs, and with the
- *    weight first its dequantization runs just before its use instead of ahead of the whole forward
- *    pass (measured: 1.6 GB less peak on Qwen2.5-0.5B shapes).
+ *    forward to the backward, which is the fp32 model QLoRA exists to avoid.
+ * Every dequantization waits (`after`) for the activation that consumes it, x in the forward and dY in
+ * the backward, and the weight is Einsum's first operand: without both, ORT's execution order computed
+ * many layers' fp32 weights ahead of use (measured on Qwen2.5-0.5B shapes: ~2 GB more peak).
  * Values that a backward pass should rebuild rather than keep are registered in `rebuilders`.
  */
 import type { Graph, Value } from '../graph/ir.js';
@@ -21,15 +21,32 @@ import { E4M3_UNIT } from './fp8.js';
 import { INT4_BLOCK } from './int4.js';
 import { NF4_ABSMAX_BLOCK, NF4_BLOCK, NF4_CODEBOOK } from './nf4.js';
 
-const rebuilders = new WeakMap<Value, () => Value>();
+const rebuilders = new WeakMap<Value, (after: Value) => Value>();
 
-/** Marks `v` as cheap to recompute: backward rules call `rebuild` and ORT frees `v` after its forward use. */
-export function recomputable(v: Value, build: () => Value): Value {
+/**
+ * Marks `v` as cheap to recompute: backward rules call `rebuild` and ORT frees `v` after its forward
+ * use. `build(after)` must not start before the value `after` exists (see `after` below).
+ */
+export function recomputable(v: Value, build: (after: Value) => Value): Value {
   rebuilders.set(v, build);
   return v;
 }
 
-const rebuild = (v: Value): Value => rebuilders.get(v)?.() ?? v;
+const rebuild = (v: Value, after: Value): Value => rebuilders.get(v)?.(after) ?? v;
+
+/**
+ * `packed`, but only once `after` has been computed. A dequantization depends on constants alone, so
+ * ORT may schedule it anywhere before its use, up to all layers' fp32 weights at once; an Expand to
+ * `after`'s empty shape slice copies the packed bytes (0.5 byte/parameter) and ties the chain to the
+ * activation that needs it.
+ */
+export function after(g: Graph, packed: Value, dep: Value): Value {
+  // An ordering edge, not a data path: no gradient flows through it.
+  return g.noGrad(() => {
+    const none = g.add('Shape', [dep], [{ dtype: 'int64', shape: [0] }], { start: { i: 0 }, end: { i: 0 } })[0];
+    return g.add('Expand', [packed, none], [{ dtype: packed.dtype, shape: packed.shape }])[0];
+  });
+}
 
 /** [256, 2] table: byte → (value of its low nibble, value of its high nibble). */
 function pairTable(g: Graph, name: string, level: (q: number) => number): Value {
@@ -69,11 +86,11 @@ export function matMulNBits(g: Graph, x: Value, q: Int4Values, N: number, K: num
   return g.add('MatMulNBits', [x, q.b, q.scales, q.zeroPoints], [{ dtype: 'float32', shape: [x.shape[0], N] }], attrs, 'com.microsoft')[0];
 }
 
-/** dequant(B) as float [N, K], from the MatMulNBits inputs. */
-export function int4DequantGraph(g: Graph, q: Int4Values, N: number, K: number): Value {
+/** dequant(B) as float [N, K], from the MatMulNBits inputs, computed once `dep` exists. */
+export function int4DequantGraph(g: Graph, q: Int4Values, N: number, K: number, dep: Value): Value {
   const nb = q.b.shape[1];
   const nibble = shared(g, 'int4_pairs', () => pairTable(g, 'int4_pairs', (k) => k));
-  const codes = unpack(g, q.b, nibble); // [N, nb, 32]
+  const codes = unpack(g, after(g, q.b, dep), nibble); // [N, nb, 32]
   let zp = unpack(g, op.reshape(g, q.zeroPoints, [N, -1]), nibble); // [N, 2·ceil(nb/2)]
   if (zp.shape[1] !== nb) zp = op.slice(g, zp, 1, 0, nb);
   const w = op.mul(g, op.sub(g, codes, op.reshape(g, zp, [N, nb, 1])), op.reshape(g, q.scales, [N, nb, 1]));
@@ -88,8 +105,8 @@ export interface Nf4Values {
   absmaxOffset: Value; // float32 []
 }
 
-/** The NF4 weight dequantized to float [out, in]. */
-export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number, number]): Value {
+/** The NF4 weight dequantized to float [out, in], computed once `dep` exists. */
+export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number, number], dep: Value): Value {
   const groups = q.absmaxScale.shape[0];
   const blocks = q.codes.shape[0] / (NF4_BLOCK / 2);
   const fp8 = shared(g, 'e4m3_unit', () => g.init('e4m3_unit', { dtype: 'float32', shape: [256], data: E4M3_UNIT }));
@@ -98,7 +115,7 @@ export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number,
   absmax = op.reshape(g, absmax, [groups * NF4_ABSMAX_BLOCK, 1]);
   if (groups * NF4_ABSMAX_BLOCK !== blocks) absmax = op.slice(g, absmax, 0, 0, blocks);
   const levels = shared(g, 'nf4_pairs', () => pairTable(g, 'nf4_pairs', (k) => NF4_CODEBOOK[k]));
-  const values = op.reshape(g, unpack(g, q.codes, levels), [blocks, NF4_BLOCK]);
+  const values = op.reshape(g, unpack(g, after(g, q.codes, dep), levels), [blocks, NF4_BLOCK]);
   let w = op.reshape(g, op.mul(g, values, absmax), [blocks * NF4_BLOCK]);
   const n = numel(shape);
   if (n !== blocks * NF4_BLOCK) w = op.slice(g, w, 0, 0, n);
@@ -124,7 +141,7 @@ defineGrad(
     const [, b, scales, zeroPoints] = n.inputs as Value[];
     const N = (n.attrs.N as { i: number }).i;
     const K = (n.attrs.K as { i: number }).i;
-    const w = int4DequantGraph(g, { b, scales: rebuild(scales), zeroPoints }, N, K);
+    const w = int4DequantGraph(g, { b, scales: rebuild(scales, dy), zeroPoints }, N, K, dy);
     return [weightFirstBackward(g, w, dy), ...n.inputs.slice(1).map(() => null)];
   },
   'com.microsoft',
@@ -135,5 +152,5 @@ defineGrad('Einsum', (g, n, [dy], needs) => {
   if (eq !== 'kj,ij->ik') throw new Error(`no gradient rule for Einsum "${eq}" (only the frozen linear "kj,ij->ik")`);
   if (needs[0]) throw new Error(`Einsum ${n.outputs[0].name}: its weight is frozen and gets no gradient`);
   if (!dy || !needs[1]) return [null, null];
-  return [null, weightFirstBackward(g, rebuild(n.inputs[0]!), dy)];
+  return [null, weightFirstBackward(g, rebuild(n.inputs[0]!, dy), dy)];
 });

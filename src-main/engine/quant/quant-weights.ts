@@ -87,8 +87,8 @@ export class QuantWeights extends GraphWeights {
       absmaxScale: g.init(`${name}.absmax_scale`, { dtype: 'float32', shape: [groups], data: t.absmaxScale }),
       absmaxOffset: g.init(`${name}.absmax_offset`, { dtype: 'float32', shape: [], data: Float32Array.of(t.absmaxOffset) }),
     };
-    const dequant = () => nf4DequantGraph(g, q, t.shape);
-    return (x) => linearOfRecomputed(g, x, recomputable(dequant(), dequant));
+    const dequant = (dep: Value) => nf4DequantGraph(g, q, t.shape, dep);
+    return (x) => linearOfRecomputed(g, x, recomputable(dequant(x), dequant));
   }
 }
 

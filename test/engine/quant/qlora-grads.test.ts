@@ -105,7 +105,7 @@ describe.each(devices)('4-bit base on %s', (pref) => {
       absmaxScale: g.init('as', { dtype: 'float32', shape: [nf.absmaxScale.length], data: nf.absmaxScale }),
       absmaxOffset: g.init('ao', { dtype: 'float32', shape: [], data: Float32Array.of(nf.absmaxOffset) }),
     };
-    g.output(nf4DequantGraph(g, nfv, [N, K]), 'w_nf4');
+    g.output(nf4DequantGraph(g, nfv, [N, K], xin), 'w_nf4');
     g.keepConstantsPacked = true;
     const s = await GraphSession.create(g, { device: await resolveDevice(pref) });
     const out = await s.run({ x: { dtype: 'float32', shape: [M, K], data: x } });
