@@ -97,21 +97,20 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const present: Value[] = [];
   for (let i = 0; i < spec.layers; i++) {
     const qkv = project(x, i, 'qkv', qkvModules, spec.qkvBias); // [B, T, (H + 2·KV)·hd]
-    const names: [string, string] = [cacheOut(i, 'k'), cacheOut(i, 'v')];
-    const gqa = { pastKey: cache[i].k, pastValue: cache[i].v, seqlensK, totalLength: total, heads: H, kvHeads: KV, headDim: hd, presentNames: names };
-    let attn: Value;
+    const presentNames: [string, string] = [cacheOut(i, 'k'), cacheOut(i, 'v')];
+    const gqa = { pastKey: cache[i].k, pastValue: cache[i].v, seqlensK, totalLength: total, heads: H, kvHeads: KV, headDim: hd, presentNames };
+    let r: ReturnType<typeof groupQueryAttention>;
     if (pos64) {
+      // Qwen3: RMSNorm each q/k head, then RoPE, before attention; GQA gets them unpacked and rotated.
       const [q, k, v] = splitSizes(g, qkv, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
       const headNorm = (t: Value, n: number, wName: string) =>
         rotaryEmbedding(g, op.reshape(g, simplifiedLayerNorm(g, op.reshape(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]), pos64, cos, sin, n);
-      const r = groupQueryAttention(g, { ...gqa, query: headNorm(q, H, 'self_attn.q_norm.weight'), key: headNorm(k, KV, 'self_attn.k_norm.weight'), value: v, rotary: null });
-      attn = r.out;
-      present.push(r.presentKey, r.presentValue);
+      r = groupQueryAttention(g, { ...gqa, query: headNorm(q, H, 'self_attn.q_norm.weight'), key: headNorm(k, KV, 'self_attn.k_norm.weight'), value: v, rotary: null });
     } else {
-      const r = groupQueryAttention(g, { ...gqa, query: qkv, key: null, value: null, rotary: { cos, sin } });
-      attn = r.out;
-      present.push(r.presentKey, r.presentValue);
+      r = groupQueryAttention(g, { ...gqa, query: qkv, key: null, value: null, rotary: { cos, sin } });
     }
+    present.push(r.presentKey, r.presentValue);
+    const attn = r.out;
     const post = skipSimplifiedLayerNorm(g, project(attn, i, 'o', ['self_attn.o_proj'], false), h, layerW(i, 'post_attention_layernorm.weight'), eps, true);
     h = post.sum!;
     const [gate, up] = splitLast(g, project(post.normed, i, 'gu', ['mlp.gate_proj', 'mlp.up_proj'], false), 2);

@@ -39,6 +39,8 @@ export interface GenerateOpts {
   weights?: WeightsFactory;
   /** Replacement base tensors by HF name (a merged adapter). */
   overrides?: ReadonlyMap<string, Float32Array>;
+  /** The fused decode graph where it applies (default true); false forces the plain graph. */
+  fused?: boolean;
 }
 
 export interface VariantResult {
@@ -65,7 +67,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const layout = layoutFor(rows);
   // Prefill pads the prompt to a multiple of 16; the first token comes from prefill, so maxTokens - 1 decode slots.
   const capacity = Math.min(limit, Math.ceil((Math.ceil(prompt.length / 16) * 16 + o.maxTokens) / 64) * 64);
-  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides });
+  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
   const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));
   const streams = o.variants.map(() => (o.tokenizer ? new TextStream(o.tokenizer, o.stop ?? []) : null));
