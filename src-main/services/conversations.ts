@@ -1,12 +1,12 @@
 /**
- * Saved chats: one JSON file per conversation under <user data>/conversations/, each written atomically
+ * Saved chats: one JSON file per conversation under <user data>/conversations/ (GRAFT_DATA_DIR overrides), each written atomically
  * (temp file, fsync, rename), so a crash mid-save leaves the previous version, never a torn file.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../engine/errors';
 import { writeJsonAtomic } from '../store/atomic';
-import { userDataDir } from '../store/paths';
+import { dataDir } from './workshop/json-store';
 import type { Conversation, ConversationSummary } from '../ipc/types-adapters-chat';
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -32,7 +32,7 @@ export class ConversationStore {
   constructor(private readonly dirOverride?: string) {}
 
   get dir(): string {
-    return this.dirOverride ?? path.join(userDataDir(), 'conversations');
+    return this.dirOverride ?? path.join(dataDir(), 'conversations');
   }
 
   private file(id: string): string {

@@ -12,8 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { WS_PATH } from '../../src-main/ipc/wire';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, ROOT, chromiumAvailable, requireBuilt } from './env';
 
 const hasChromium = chromiumAvailable();
@@ -111,8 +109,7 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
 
   it('trains 30 steps while the loss chart grows, and the adapter appears in the library', async () => {
     await go(page, 'train', 'Train');
-    if (process.env.GRAFT_FLOW_TRAIN_IPC) await trainThroughIpc(serve.url, adapterName);
-    else await trainThroughTrainScreen(page, adapterName);
+    await trainThroughTrainScreen(page, adapterName, 'zara.txt');
     await page.screenshot({ path: path.join(DOCS, 'train.png') });
     await go(page, 'adapters', 'Adapters');
     const item = page.getByRole('list', { name: 'Adapters in the library' }).getByRole('button', { name: new RegExp(adapterName) });
@@ -198,90 +195,41 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
   });
 });
 
-/** The Train screen: pick the demo model and the dataset, 30 steps on the CPU, start, and watch the chart. */
-async function trainThroughTrainScreen(page: Page, name: string): Promise<void> {
+/**
+ * The Train screen: the demo model, the dataset, the Quick preset with a learning rate, batch and sequence
+ * length that suit these short stories, 30 steps on the CPU; the loss chart's data is sampled while it runs.
+ */
+async function trainThroughTrainScreen(page: Page, name: string, dataset: string): Promise<void> {
   await page.getByLabel('Base model').selectOption({ label: DEMO_MODEL });
-  await page.getByLabel('Dataset').selectOption({ label: 'zara.txt' });
+  // (A wrapping label's accessible name includes the control's value, hence the anchored patterns.)
+  await page.getByRole('combobox', { name: /^Dataset/ }).selectOption({ label: dataset });
   await page.getByLabel('Adapter name').fill(name);
-  await page.getByLabel('Steps').fill('30');
+  await page.getByRole('radio', { name: /Quick/ }).check();
   await page.getByLabel('Device').selectOption('cpu');
+  await page.getByText('Advanced options').click();
+  await page.getByRole('spinbutton', { name: /^Steps/ }).fill('30');
+  await page.getByLabel('Learning rate').fill('0.005');
+  await page.getByLabel('Batch (rows)').fill('4');
+  await page.getByLabel('Sequence length').fill('64');
   await page.getByRole('button', { name: 'Start training' }).click();
-  const chart = page.getByTestId('train-loss-chart');
-  const points = async () => Number((await chart.getAttribute('data-points').catch(() => '0')) ?? '0');
+  const chart = page.getByTestId('loss-chart');
+  const points = async () => Number((await chart.getAttribute('data-points', { timeout: 50 }).catch(() => null)) ?? '0');
   const seen: number[] = [];
   await expect
     .poll(
       async () => {
         seen.push(await points());
-        return page.locator('main').innerText();
+        return page.getByTestId('train-done').count();
       },
-      { timeout: 120_000, interval: 100 },
+      { timeout: 120_000, interval: 50 },
     )
-    .toMatch(/done|finished|complete/i);
+    .toBe(1);
   seen.push(await points());
-  // The chart had data before the end and more at the end: it grew while the run went on.
+  // The chart had some points before the end and more at the end: it grew while the run went on.
   const during = seen.filter((n) => n > 0);
-  expect(during.length).toBeGreaterThan(1);
-  expect(Math.max(...seen)).toBeGreaterThan(Math.min(...during));
-}
-
-/** The same requests the Train screen makes, sent over the host's WebSocket as the page does. */
-async function trainThroughIpc(url: string, name: string): Promise<void> {
-  const u = new URL(url);
-  const ws = new WebSocket(`ws://${u.host}${WS_PATH}?token=${u.searchParams.get('token')}`, { origin: u.origin });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  let id = 0;
-  const pending = new Map<number, (r: { ok: boolean; value?: unknown; error?: unknown }) => void>();
-  const updates: { job: { state: string } }[] = [];
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString());
-    if (m.type === 'result') pending.get(m.id)?.(m.result);
-    else if (m.stream === 'train.update') updates.push(m.event);
-  });
-  const invoke = async <T>(channel: string, req?: unknown): Promise<T> => {
-    const r = await new Promise<{ ok: boolean; value?: unknown; error?: unknown }>((res) => {
-      pending.set(++id, res);
-      ws.send(JSON.stringify({ type: 'invoke', id, channel, req }));
-    });
-    if (!r.ok) throw new Error(`${channel}: ${JSON.stringify(r.error)}`);
-    return r.value as T;
-  };
-  ws.send(JSON.stringify({ type: 'subscribe', stream: 'train.update' }));
-  const models = await invoke<{ models: { id: string; name: string }[] }>('models.list');
-  const datasets = await invoke<{ id: string; name: string }[]>('datasets.list');
-  await invoke('train.start', {
-    modelId: models.models.find((m) => m.name.includes('stories260K'))!.id,
-    datasetId: datasets.find((d) => d.name === 'zara.txt')!.id,
-    name,
-    method: 'lora',
-    quant: 'nf4',
-    rank: 8,
-    alpha: 16,
-    dropout: 0,
-    targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'],
-    rslora: false,
-    lr: 5e-3,
-    steps: 30,
-    batch: 4,
-    gradAccum: 1,
-    seqLen: 64,
-    warmup: 4,
-    schedule: 'cosine',
-    valSplit: 0,
-    evalEvery: 0,
-    saveEvery: 0,
-    weightDecay: 0,
-    beta1: 0.9,
-    beta2: 0.999,
-    maxGradNorm: 1,
-    pack: true,
-    lossOn: 'all',
-    seed: 1,
-    device: 'cpu',
-  });
-  await expect.poll(() => updates.at(-1)?.job.state, { timeout: 120_000 }).toMatch(/^(done|error|cancelled)$/);
-  ws.close();
-  expect(updates.at(-1)?.job.state).toBe('done');
+  expect(during.length, `loss chart point counts sampled: ${seen.join(',')}`).toBeGreaterThan(1);
+  expect(Math.max(...seen)).toBeGreaterThanOrEqual(30); // 30 train-loss points, plus the eval points
+  expect(Math.min(...during)).toBeLessThan(Math.max(...seen));
 }
 
 if (!hasChromium) {
