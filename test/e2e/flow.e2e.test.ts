@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, ROOT, chromiumAvailable, requireBuilt } from './env';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, ROOT, chromiumAvailable, requireBuilt, screensDir } from './env';
+import { describeViolations, seriousA11yViolations } from './helpers';
 
 const hasChromium = chromiumAvailable();
 const DOCS = path.join(ROOT, 'docs');
@@ -188,6 +189,68 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
     await page.screenshot({ path: path.join(DOCS, 'compare.png') });
     // The conversation was saved and shows in the list.
     await expect.poll(() => page.getByRole('complementary', { name: 'Conversations' }).innerText()).toContain('Once upon a time');
+  });
+
+  it('tags, filters, deletes with undo, and blends in the Adapters screen', async () => {
+    await go(page, 'adapters', 'Adapters');
+    const list = page.getByRole('list', { name: 'Adapters in the library' });
+    await list.getByRole('button', { name: new RegExp(`^${adapterName}`) }).click();
+    await page.getByLabel('Tags (comma-separated)').fill('zara, stories');
+    await page.getByRole('button', { name: 'Save tags' }).click();
+    const filter = page.getByRole('group', { name: 'Filter by tag' });
+    await filter.getByRole('button', { name: 'zara' }).click();
+    await expect.poll(() => list.getByRole('button').count()).toBe(1);
+    await filter.getByRole('button', { name: 'zara' }).click();
+    await expect.poll(() => list.getByRole('button').count()).toBe(2);
+
+    await list.getByRole('button', { name: /^Zara \(re-imported\)/ }).click();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => list.getByRole('button').count()).toBe(1);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => list.getByRole('button').count()).toBe(2);
+    await expect.poll(() => page.getByRole('heading', { level: 2, name: 'Zara (re-imported)' }).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Blend…' }).click();
+    const blend = page.getByRole('dialog', { name: 'Blend adapters' });
+    for (const box of await blend.getByRole('checkbox').all()) await box.check();
+    await blend.getByRole('radio', { name: 'Compressed to rank' }).check();
+    await blend.getByRole('spinbutton', { name: 'Rank' }).fill('2');
+    await blend.getByLabel('Name of the new adapter').fill('Zara blend');
+    await blend.getByRole('button', { name: 'Blend', exact: true }).click();
+    await expect.poll(() => blend.getByTestId('blend-result').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/compressed, rank 2\). Reconstruction error: \d+\.\d\d%/);
+    await blend.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => list.getByRole('button').count()).toBe(3);
+  });
+
+  it('passes axe-core on the Adapters and Chat screens with data and with each dialog open, in both themes', async () => {
+    const found: string[] = [];
+    const check = async (what: string) => {
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        found.push(...describeViolations(await seriousA11yViolations(page)).map((v) => `${what} (${scheme}): ${v}`));
+        await page.screenshot({ path: path.join(screensDir(), `flow-${what}-${scheme}.png`) });
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
+    };
+    await go(page, 'adapters', 'Adapters');
+    await page.getByRole('heading', { level: 2, name: 'Zara blend' }).waitFor();
+    await check('adapters');
+    for (const [button, dialog] of [
+      ['Import…', 'Import an adapter'],
+      ['Export…', 'Export "Zara blend"'],
+      ['Blend…', 'Blend adapters'],
+    ]) {
+      await page.getByRole('button', { name: button }).click();
+      await page.getByRole('dialog', { name: dialog }).waitFor();
+      await check(`adapters-${button.replace('…', '').toLowerCase()}-dialog`);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    }
+    await go(page, 'chat', 'Chat');
+    await page.getByRole('complementary', { name: 'Conversations' }).getByRole('button', { name: /^Once upon a time/ }).click();
+    await expect.poll(() => page.getByTestId('reply-0-1').innerText()).toContain('Zara');
+    await check('chat-compare');
+    expect(found).toEqual([]);
   });
 
   it('raised no console errors or unhandled rejections', () => {
