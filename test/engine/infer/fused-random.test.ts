@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergedWeights } from '../../../src-main/engine/adapters/merge-weights.js';
 import type { RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
 import { generate } from '../../../src-main/engine/infer/generate.js';
+import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
@@ -73,6 +75,38 @@ describe('fused decoding through generate()', () => {
       expect(new Set(together.map((r) => r.ids.join(','))).size).toBe(4);
     }
   }, 60_000);
+
+  it('a merged adapter (overridden base tensors) gives the same greedy ids as the adapter as a LoRA row', async () => {
+    const model = models.get('qwen2')!;
+    const device = await resolveDevice('cpu');
+    const a = randomAdapter(model.spec, 4, ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], 5, 0.3);
+    const run = (adapters: RowAdapter[], overrides?: ReadonlyMap<string, Float32Array>) =>
+      generate({ model, device, tokenizer: null, prompt: [7, 8, 9, 10], variants: [{ adapters }], maxTokens: 16, sampling: { temperature: 0 }, stopAtEos: false, overrides });
+    const [withAdapter] = await run([{ weights: a, scale: 1 }]);
+    const [merged] = await run([], mergedWeights(model, a));
+    const [base] = await run([]);
+    expect(merged.ids).toEqual(withAdapter.ids);
+    expect(merged.ids).not.toEqual(base.ids);
+  }, 60_000);
+
+  it('a second prefill on the same decoder (the next chat turn) starts over: same logits as a fresh decoder', async () => {
+    const model = models.get('qwen3')!;
+    const device = await resolveDevice('cpu');
+    const dec = new KvDecoder(model, { device, rows: 2, capacity: 64, lora: null });
+    const fresh = new KvDecoder(model, { device, rows: 2, capacity: 64, lora: null });
+    try {
+      await dec.prefill([[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]], 4);
+      for (const t of [30, 31, 32]) await dec.decode([t, t]);
+      const turn2 = [[1, 2, 3], [1, 2, 3]];
+      const a = [await dec.prefill(turn2, 4), await dec.decode([40, 41])];
+      const b = [await fresh.prefill(turn2, 4), await fresh.decode([40, 41])];
+      expect(dec.mode).toBe('fused');
+      a.forEach((l, s) => expect(maxAbsDiff(l, b[s])).toBe(0));
+    } finally {
+      await dec.dispose();
+      await fresh.dispose();
+    }
+  });
 
   it('prompts of different lengths fall back to the plain graph and still decode', async () => {
     const model = models.get('llama')!;
