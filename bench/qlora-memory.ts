@@ -30,7 +30,10 @@ const MB = 2 ** 20;
 async function child(mode: string): Promise<void> {
   const source = await openModelSource(MODEL);
   const rss0 = process.memoryUsage().rss;
-  let weights, footprint = null, quantSeconds = null, fromCache = null;
+  let weights,
+    footprint = null,
+    quantSeconds = null,
+    fromCache = null;
   if (mode !== 'lora') {
     const t0 = performance.now();
     const q = await loadQuantizedBase(source, mode as QuantScheme, { cacheDir: join(MODEL, 'quant-cache') });
@@ -56,11 +59,21 @@ async function child(mode: string): Promise<void> {
     if (s === 0) rssAfterFirst = process.memoryUsage().rss;
   }
   await runner.dispose();
-  console.log(JSON.stringify({
-    mode, device: runner.device.name, footprint, quantSeconds, fromCache,
-    rssBeforeMB: rss0 / MB, rssAfterFirstStepMB: rssAfterFirst / MB, peakRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
-    firstStepSeconds: stepSeconds[0], laterStepSeconds: stepSeconds.slice(1), losses,
-  }));
+  console.log(
+    JSON.stringify({
+      mode,
+      device: runner.device.name,
+      footprint,
+      quantSeconds,
+      fromCache,
+      rssBeforeMB: rss0 / MB,
+      rssAfterFirstStepMB: rssAfterFirst / MB,
+      peakRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+      firstStepSeconds: stepSeconds[0],
+      laterStepSeconds: stepSeconds.slice(1),
+      losses,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -74,7 +87,23 @@ async function main(): Promise<void> {
   for (const mode of [...modes, ...modes.filter((m) => m !== 'lora')]) {
     // quantized modes run twice: the first quantizes (or finds the cache), the second must load from it
     console.error(`${mode} ...`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode, '--model', MODEL, '--steps', String(STEPS), '--device', DEVICE], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        new URL(import.meta.url).pathname,
+        '--child',
+        mode,
+        '--model',
+        MODEL,
+        '--steps',
+        String(STEPS),
+        '--device',
+        DEVICE,
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 26 },
+    );
     if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
     const line = r.stdout.trim().split('\n').at(-1)!;
     runs.push(JSON.parse(line));
@@ -82,7 +111,17 @@ async function main(): Promise<void> {
   }
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
   const date = new Date().toISOString();
-  const result = { bench: 'qlora-memory', model: 'random init, Qwen2.5-0.5B shapes', lora: LORA, batch: B, seq: T, date, commit, host: `${cpus()[0]?.model} × ${cpus().length}`, runs };
+  const result = {
+    bench: 'qlora-memory',
+    model: 'random init, Qwen2.5-0.5B shapes',
+    lora: LORA,
+    batch: B,
+    seq: T,
+    date,
+    commit,
+    host: `${cpus()[0]?.model} × ${cpus().length}`,
+    runs,
+  };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/qlora-memory-${DEVICE}-${date.slice(0, 10)}.json`, import.meta.url);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');

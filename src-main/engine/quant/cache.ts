@@ -22,9 +22,25 @@ export function quantCacheDir(): string {
   return process.env.GRAFT_QUANT_CACHE ?? path.join(os.homedir(), '.cache', 'graft', 'quant');
 }
 
-interface Part { key: string; offset: number; length: number }
-interface Entry { name: string; shape: [number, number]; absmaxOffset?: number; parts: Part[] }
-interface Header { version: number; scheme: QuantScheme; baseHash: string; payloadSha256: string; payloadBytes: number; tensors: Entry[] }
+interface Part {
+  key: string;
+  offset: number;
+  length: number;
+}
+interface Entry {
+  name: string;
+  shape: [number, number];
+  absmaxOffset?: number;
+  parts: Part[];
+}
+interface Header {
+  version: number;
+  scheme: QuantScheme;
+  baseHash: string;
+  payloadSha256: string;
+  payloadBytes: number;
+  tensors: Entry[];
+}
 
 type PartKey = 'codes' | 'absmaxCodes' | 'absmaxScale' | 'b' | 'scalesF16' | 'zeroPoints';
 const PARTS: Record<QuantScheme, PartKey[]> = { nf4: ['codes', 'absmaxCodes', 'absmaxScale'], int4: ['b', 'scalesF16', 'zeroPoints'] };
@@ -44,7 +60,10 @@ export function quantizeTensor(scheme: QuantScheme, w: Float32Array, shape: [num
 /** Quantizes every projection of the base (reading each fp32 tensor once, without caching it). */
 export function quantizeSource(source: WeightSource, scheme: QuantScheme): Map<string, QuantTensor> {
   const store = new Map<string, QuantTensor>();
-  for (const name of source.names().filter((n) => QUANTIZED_LINEAR.test(n)).sort()) {
+  for (const name of source
+    .names()
+    .filter((n) => QUANTIZED_LINEAR.test(n))
+    .sort()) {
     const shape = source.shape(name);
     if (shape.length !== 2) continue;
     store.set(name, quantizeTensor(scheme, source.readF32(name), shape as [number, number]));
@@ -90,9 +109,11 @@ export function readQuantCache(file: string, scheme: QuantScheme, baseHash: stri
   } catch {
     throw new Error(`${file}: header is not valid JSON`);
   }
-  if (header.version !== FORMAT_VERSION || header.scheme !== scheme || header.baseHash !== baseHash) throw new Error(`${file}: written for another base, scheme or format`);
+  if (header.version !== FORMAT_VERSION || header.scheme !== scheme || header.baseHash !== baseHash)
+    throw new Error(`${file}: written for another base, scheme or format`);
   const payload = buf.subarray(12 + hlen);
-  if (payload.length !== header.payloadBytes) throw new Error(`${file}: payload is ${payload.length} bytes, header says ${header.payloadBytes}`);
+  if (payload.length !== header.payloadBytes)
+    throw new Error(`${file}: payload is ${payload.length} bytes, header says ${header.payloadBytes}`);
   if (createHash('sha256').update(payload).digest('hex') !== header.payloadSha256) throw new Error(`${file}: payload checksum mismatch`);
   const store = new Map<string, QuantTensor>();
   for (const e of header.tensors) {
@@ -102,7 +123,11 @@ export function readQuantCache(file: string, scheme: QuantScheme, baseHash: stri
       const bytes = payload.buffer.slice(payload.byteOffset + p.offset, payload.byteOffset + p.offset + p.length);
       parts[p.key] = ARRAY[p.key as PartKey](bytes);
     }
-    store.set(e.name, (scheme === 'nf4' ? { scheme, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts } : { scheme, shape: e.shape, ...parts }) as Nf4Tensor | Int4Tensor);
+    store.set(
+      e.name,
+      (scheme === 'nf4' ? { scheme, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts } : { scheme, shape: e.shape, ...parts }) as
+        Nf4Tensor | Int4Tensor,
+    );
   }
   return store;
 }

@@ -25,7 +25,8 @@ const sortedValues = Float64Array.from(sorted, (c) => E4M3_UNIT[c]);
 
 /** The code whose normalised value is nearest to x (x is clamped to [-1, 1]). */
 export function e4m3Nearest(x: number): number {
-  let lo = 0, hi = sortedValues.length - 1;
+  let lo = 0,
+    hi = sortedValues.length - 1;
   if (x <= sortedValues[lo]) return sorted[lo];
   if (x >= sortedValues[hi]) return sorted[hi];
   while (hi - lo > 1) {

@@ -111,7 +111,11 @@ export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number,
   const blocks = q.codes.shape[0] / (NF4_BLOCK / 2);
   const fp8 = shared(g, 'e4m3_unit', () => g.init('e4m3_unit', { dtype: 'float32', shape: [256], data: E4M3_UNIT }));
   let absmax = op.gather(g, fp8, op.cast(g, q.absmaxCodes, 'int32')); // [groups·256]
-  absmax = op.add(g, op.mul(g, op.reshape(g, absmax, [groups, NF4_ABSMAX_BLOCK]), op.reshape(g, q.absmaxScale, [groups, 1])), q.absmaxOffset);
+  absmax = op.add(
+    g,
+    op.mul(g, op.reshape(g, absmax, [groups, NF4_ABSMAX_BLOCK]), op.reshape(g, q.absmaxScale, [groups, 1])),
+    q.absmaxOffset,
+  );
   absmax = op.reshape(g, absmax, [groups * NF4_ABSMAX_BLOCK, 1]);
   if (groups * NF4_ABSMAX_BLOCK !== blocks) absmax = op.slice(g, absmax, 0, 0, blocks);
   const levels = shared(g, 'nf4_pairs', () => pairTable(g, 'nf4_pairs', (k) => NF4_CODEBOOK[k]));
@@ -136,7 +140,8 @@ function weightFirstBackward(g: Graph, w: Value, dy: Value): Value {
 defineGrad(
   'MatMulNBits',
   (g, n, [dy], needs) => {
-    if (needs[1] || needs[2] || needs[3]) throw new Error(`MatMulNBits ${n.outputs[0].name}: quantized weights are frozen and get no gradient`);
+    if (needs[1] || needs[2] || needs[3])
+      throw new Error(`MatMulNBits ${n.outputs[0].name}: quantized weights are frozen and get no gradient`);
     if (!dy || !needs[0]) return n.inputs.map(() => null);
     const [, b, scales, zeroPoints] = n.inputs as Value[];
     const N = (n.attrs.N as { i: number }).i;

@@ -35,12 +35,20 @@ export function quantizeInt4(w: Float32Array, shape: [number, number]): Int4Tens
   if (w.length !== N * K) throw new Error(`quantizeInt4: ${w.length} values for shape [${shape}]`);
   const nb = int4Blocks(K);
   const zpRow = Math.ceil(nb / 2);
-  const t: Int4Tensor = { scheme: 'int4', shape, b: new Uint8Array(N * nb * 16), scalesF16: new Uint16Array(N * nb), zeroPoints: new Uint8Array(N * zpRow) };
+  const t: Int4Tensor = {
+    scheme: 'int4',
+    shape,
+    b: new Uint8Array(N * nb * 16),
+    scalesF16: new Uint16Array(N * nb),
+    zeroPoints: new Uint8Array(N * zpRow),
+  };
   for (let n = 0; n < N; n++) {
     for (let blk = 0; blk < nb; blk++) {
-      const k0 = blk * INT4_BLOCK, k1 = Math.min(K, k0 + INT4_BLOCK);
+      const k0 = blk * INT4_BLOCK,
+        k1 = Math.min(K, k0 + INT4_BLOCK);
       // The range always holds 0, so the zero point is a code and an exact 0 stays exact.
-      let lo = 0, hi = 0;
+      let lo = 0,
+        hi = 0;
       for (let k = k0; k < k1; k++) {
         const x = w[n * K + k];
         if (x < lo) lo = x;
@@ -69,7 +77,8 @@ export function dequantizeInt4(t: Int4Tensor): Float32Array {
   const out = new Float32Array(N * K);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
-      const blk = Math.floor(k / INT4_BLOCK), j = k % INT4_BLOCK;
+      const blk = Math.floor(k / INT4_BLOCK),
+        j = k % INT4_BLOCK;
       const byte = t.b[(n * nb + blk) * 16 + (j >> 1)];
       const q = j & 1 ? byte >> 4 : byte & 15;
       const zb = t.zeroPoints[n * zpRow + (blk >> 1)];

@@ -12,9 +12,9 @@ export const NF4_ABSMAX_BLOCK = 256;
 
 /** The 16 NormalFloat-4 levels (quantiles of N(0,1), normalised to [-1, 1], with an exact 0). */
 export const NF4_CODEBOOK = Float32Array.from([
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
-  -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
-  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495,
+  0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+  0.7229568362236023, 1.0,
 ]);
 
 /** Largest distance from any point of [-1, 1] to its nearest level: half the widest gap. */
@@ -44,7 +44,8 @@ const nearestNf4 = (x: number): number => {
 /** The dequantized absmax of every 64-block. */
 export function nf4Absmax(t: Pick<Nf4Tensor, 'absmaxCodes' | 'absmaxScale' | 'absmaxOffset'>): Float32Array {
   const out = new Float32Array(t.absmaxCodes.length);
-  for (let b = 0; b < out.length; b++) out[b] = Math.fround(E4M3_UNIT[t.absmaxCodes[b]] * t.absmaxScale[Math.floor(b / NF4_ABSMAX_BLOCK)] + t.absmaxOffset);
+  for (let b = 0; b < out.length; b++)
+    out[b] = Math.fround(E4M3_UNIT[t.absmaxCodes[b]] * t.absmaxScale[Math.floor(b / NF4_ABSMAX_BLOCK)] + t.absmaxOffset);
   return out;
 }
 
@@ -65,13 +66,21 @@ export function quantizeNf4(w: Float32Array, shape: [number, number]): Nf4Tensor
   const absmaxScale = new Float32Array(groups);
   const absmaxCodes = new Uint8Array(blocks);
   for (let gi = 0; gi < groups; gi++) {
-    const s = gi * NF4_ABSMAX_BLOCK, e = Math.min(blocks, s + NF4_ABSMAX_BLOCK);
+    const s = gi * NF4_ABSMAX_BLOCK,
+      e = Math.min(blocks, s + NF4_ABSMAX_BLOCK);
     let m = 0;
     for (let b = s; b < e; b++) m = Math.max(m, Math.abs(absmax[b] - offset));
     absmaxScale[gi] = m > 0 ? m : 1;
     for (let b = s; b < e; b++) absmaxCodes[b] = e4m3Nearest((absmax[b] - offset) / absmaxScale[gi]);
   }
-  const t: Nf4Tensor = { scheme: 'nf4', shape, codes: new Uint8Array(Math.ceil((blocks * NF4_BLOCK) / 2)), absmaxCodes, absmaxScale, absmaxOffset: offset };
+  const t: Nf4Tensor = {
+    scheme: 'nf4',
+    shape,
+    codes: new Uint8Array(Math.ceil((blocks * NF4_BLOCK) / 2)),
+    absmaxCodes,
+    absmaxScale,
+    absmaxOffset: offset,
+  };
   // Codes are chosen against the absmax as it will be dequantized, so the two levels' errors do not add up blindly.
   const amax = nf4Absmax(t);
   const zero = nearestNf4(0);

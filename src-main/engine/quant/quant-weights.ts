@@ -11,7 +11,7 @@ import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
 import { GraphWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
-import { int4DequantGraph, linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
+import { linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
 import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
 
@@ -44,7 +44,13 @@ export function roundedToF16(source: WeightSource, name: string): Float32Array {
 export class QuantWeights extends GraphWeights {
   private readonly quantValues = new Map<string, (x: Value) => Value>();
 
-  constructor(g: Graph, source: WeightSource, dtype: DType, overrides: ReadonlyMap<string, Float32Array>, readonly store: QuantStore) {
+  constructor(
+    g: Graph,
+    source: WeightSource,
+    dtype: DType,
+    overrides: ReadonlyMap<string, Float32Array>,
+    readonly store: QuantStore,
+  ) {
     if (dtype !== 'float32') throw new GraftError('UNSUPPORTED', `quantized base weights compute in float32, not ${dtype}`);
     const withHalf = new Map(overrides);
     for (const n of HALF_PRECISION) if (!withHalf.has(n) && source.has(n)) withHalf.set(n, roundedToF16(source, n));
@@ -99,7 +105,8 @@ export function quantWeightsFactory(store: QuantStore): WeightsFactory {
 
 /** Bytes the quantized projections occupy as graph initializers, and how many parameters they hold. */
 export function storeFootprint(store: QuantStore): { bytes: number; params: number } {
-  let bytes = 0, params = 0;
+  let bytes = 0,
+    params = 0;
   for (const t of store.values()) {
     params += t.shape[0] * t.shape[1];
     bytes +=

@@ -22,7 +22,11 @@ export async function matMulNBitsGradCheck(): Promise<number> {
   const g = new Graph('mmnb_grad');
   const xin = g.input('x', 'float32', [M, K]);
   const scales = op.cast(g, g.init('s', { dtype: 'float16', shape: [t.scalesF16.length], data: t.scalesF16 }), 'float32');
-  const q = { b: g.init('b', { dtype: 'uint8', shape: [N, t.b.length / N / 16, 16], data: t.b }), scales, zeroPoints: g.init('zp', { dtype: 'uint8', shape: [t.zeroPoints.length], data: t.zeroPoints }) };
+  const q = {
+    b: g.init('b', { dtype: 'uint8', shape: [N, t.b.length / N / 16, 16], data: t.b }),
+    scales,
+    zeroPoints: g.init('zp', { dtype: 'uint8', shape: [t.zeroPoints.length], data: t.zeroPoints }),
+  };
   const y = matMulNBits(g, xin, q, N, K);
   const loss = op.reduceSum(g, op.mul(g, y, g.init('r', { dtype: 'float32', shape: [M, N], data: r })), [0, 1]);
   g.output(backward(g, loss, [xin]).grads[0], 'dx');
@@ -31,7 +35,8 @@ export async function matMulNBitsGradCheck(): Promise<number> {
   const dx = ((await session.run({ x: { dtype: 'float32', shape: [M, K], data: x } })).dx as HostTensor).data as Float32Array;
   await session.release();
   const dq = dequantizeInt4(t);
-  let d2 = 0, n2 = 0;
+  let d2 = 0,
+    n2 = 0;
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
       let want = 0;

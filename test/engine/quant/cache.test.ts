@@ -9,7 +9,16 @@ const STORIES = path.resolve('../shared/models/stories260K/stories260K.gguf');
 
 /** Canonical text of a store: keys sorted, typed arrays as plain arrays. */
 const canon = (m: ReadonlyMap<string, unknown>) =>
-  [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => k + JSON.stringify(Object.entries(v as object).sort(([a], [b]) => a.localeCompare(b)), (_, x) => (ArrayBuffer.isView(x) ? Array.from(x as Uint8Array) : x)));
+  [...m]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(
+      ([k, v]) =>
+        k +
+        JSON.stringify(
+          Object.entries(v as object).sort(([a], [b]) => a.localeCompare(b)),
+          (_, x) => (ArrayBuffer.isView(x) ? Array.from(x as Uint8Array) : x),
+        ),
+    );
 const sameStore = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) => expect(canon(b)).toEqual(canon(a));
 
 describe.each(['nf4', 'int4'] as QuantScheme[])('quantized-base cache (%s)', (scheme) => {

@@ -21,9 +21,20 @@ import { buildStepGraph } from '../../../src-main/engine/train/step-graph.js';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-nofold-'));
 // Projections dominate this model's size (small vocabulary), so folding them would show.
 const CFG = {
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2,
-  num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 64, max_position_embeddings: 64, rms_norm_eps: 1e-5,
-  rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 256,
+  intermediate_size: 512,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 64,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
 };
 const model = await loadModel(await writeRandomModel(path.join(tmp, 'model'), CFG, { seed: 5 }));
 const LORA: LoraConfig = { r: 4, alpha: 8, dropout: 0, rslora: false, targets: ['q', 'v', 'down'] };
@@ -32,7 +43,12 @@ async function optimizedBytes(modelPath: string, fold: boolean, name: string): P
   const out = path.join(tmp, `${name}.onnx`);
   const so: ort.InferenceSession.SessionOptions = fold
     ? { executionProviders: ['cpu'], graphOptimizationLevel: 'all', optimizedModelFilePath: out }
-    : { executionProviders: ['cpu'], graphOptimizationLevel: 'basic', optimizedModelFilePath: out, extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } } };
+    : {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'basic',
+        optimizedModelFilePath: out,
+        extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
+      };
   const s = await ort.InferenceSession.create(modelPath, so);
   await s.release();
   return statSync(out).size;
@@ -41,7 +57,15 @@ async function optimizedBytes(modelPath: string, fold: boolean, name: string): P
 describe.each(['nf4', 'int4'] as QuantScheme[])('%s training graph', (scheme) => {
   it('keeps packed weights through ORT optimization; folding them would expand the projections to fp32', async () => {
     const store = quantizeSource(model.source, scheme);
-    const sg = buildStepGraph({ spec: model.spec, source: model.source, lora: LORA, batch: 1, seq: 8, purpose: 'grads', weights: quantWeightsFactory(store) });
+    const sg = buildStepGraph({
+      spec: model.spec,
+      source: model.source,
+      lora: LORA,
+      batch: 1,
+      seq: 8,
+      purpose: 'grads',
+      weights: quantWeightsFactory(store),
+    });
     expect(sg.graph.keepConstantsPacked).toBe(true);
     const file = await saveGraph(sg.graph);
     const { bytes, params } = storeFootprint(store);

@@ -20,7 +20,8 @@ async function perplexity(rows: number[][], weights?: WeightsFactory): Promise<n
   const logits = await computeLogits(model, rows, { weights });
   const V = model.spec.vocab;
   const T = rows[0].length;
-  let nll = 0, n = 0;
+  let nll = 0,
+    n = 0;
   rows.forEach((row, b) => {
     for (let t = 0; t + 1 < T; t++) {
       const off = (b * T + t) * V;
@@ -55,7 +56,9 @@ describe('stories260K perplexity on held-out prose', () => {
     const int4 = await perplexity(rows, quantWeightsFactory(quantizeSource(source, 'int4')));
     const nf4 = await perplexity(rows, quantWeightsFactory(quantizeSource(source, 'nf4')));
     const rise = (p: number) => (100 * (p / fp32 - 1)).toFixed(2);
-    console.log(`stories260K perplexity over ${rows.length}×${T - 1} tokens: fp32 ${fp32.toFixed(4)}, int4-b32 ${int4.toFixed(4)} (+${rise(int4)}%), NF4 ${nf4.toFixed(4)} (+${rise(nf4)}%)`);
+    console.log(
+      `stories260K perplexity over ${rows.length}×${T - 1} tokens: fp32 ${fp32.toFixed(4)}, int4-b32 ${int4.toFixed(4)} (+${rise(int4)}%), NF4 ${nf4.toFixed(4)} (+${rise(nf4)}%)`,
+    );
     expect(fp32).toBeLessThan(20); // the model does know this kind of text
     expect(int4 / fp32).toBeLessThan(1.12);
     expect(nf4 / fp32).toBeLessThan(1.12);

@@ -22,8 +22,37 @@ function graft(args: string[]) {
 
 function trainLosses(method: string[]): { losses: number[]; graft: { method: string } } {
   const out = join(dir, method.join('-') || 'lora');
-  const stdout = graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', out, '--device', 'cpu', '--json', '--steps', '16', '--batch', '4', '--seq-len', '64', '--lr', '5e-3', '--rank', '8', '--seed', '1', ...method]);
-  const losses = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'step').map((e) => e.loss as number);
+  const stdout = graft([
+    'train',
+    '--model',
+    MODEL,
+    '--data',
+    join(dir, 'zara.txt'),
+    '--out',
+    out,
+    '--device',
+    'cpu',
+    '--json',
+    '--steps',
+    '16',
+    '--batch',
+    '4',
+    '--seq-len',
+    '64',
+    '--lr',
+    '5e-3',
+    '--rank',
+    '8',
+    '--seed',
+    '1',
+    ...method,
+  ]);
+  const losses = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.type === 'step')
+    .map((e) => e.loss as number);
   return { losses, graft: JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8')) };
 }
 
@@ -34,14 +63,23 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
   const last = (l: number[]) => (l.at(-1)! + l.at(-2)!) / 2;
   for (const quant of ['nf4', 'int4']) {
     const q = trainLosses(['--method', 'qlora', '--quant', quant]);
-    console.log(`${quant}: loss ${first(q.losses).toFixed(3)} → ${last(q.losses).toFixed(3)} (fp32 LoRA ${first(lora.losses).toFixed(3)} → ${last(lora.losses).toFixed(3)})`);
+    console.log(
+      `${quant}: loss ${first(q.losses).toFixed(3)} → ${last(q.losses).toFixed(3)} (fp32 LoRA ${first(lora.losses).toFixed(3)} → ${last(lora.losses).toFixed(3)})`,
+    );
     expect(q.graft.method).toBe('qlora');
     expect(q.losses).toHaveLength(16);
     expect(last(q.losses)).toBeLessThan(first(q.losses) * 0.5);
     // Same data, seed and schedule: the 4-bit base ends near where the fp32 one does.
     expect(Math.abs(last(q.losses) - last(lora.losses))).toBeLessThan(0.25 * first(lora.losses));
   }
-  const gen = JSON.parse(graft(['generate', '--model', MODEL, '--device', 'cpu', '--quant', 'int4', '--temperature', '0', '--max-tokens', '12', '--json']).trim().split('\n').at(-1)!);
+  const gen = JSON.parse(
+    graft(['generate', '--model', MODEL, '--device', 'cpu', '--quant', 'int4', '--temperature', '0', '--max-tokens', '12', '--json'])
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  );
   expect(gen.text).toMatch(/^Once upon a time/);
-  expect(() => graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', join(dir, 'bad'), '--quant', 'nf4', '--steps', '1'])).toThrow(/--quant needs --method qlora/);
+  expect(() =>
+    graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', join(dir, 'bad'), '--quant', 'nf4', '--steps', '1']),
+  ).toThrow(/--quant needs --method qlora/);
 }, 120_000);

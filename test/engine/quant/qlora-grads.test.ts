@@ -11,7 +11,16 @@ import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { GraphWeights, type WeightsFactory } from '../../../src-main/engine/models/weights.js';
-import { dequantizeInt4, dequantizeNf4, quantizeInt4, quantizeNf4, quantizeSource, quantWeightsFactory, roundedToF16, type QuantScheme } from '../../../src-main/engine/quant/index.js';
+import {
+  dequantizeInt4,
+  dequantizeNf4,
+  quantizeInt4,
+  quantizeNf4,
+  quantizeSource,
+  quantWeightsFactory,
+  roundedToF16,
+  type QuantScheme,
+} from '../../../src-main/engine/quant/index.js';
 import { matMulNBits, nf4DequantGraph } from '../../../src-main/engine/quant/graph-ops.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
@@ -29,16 +38,31 @@ const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 *
 
 // Qwen2 shapes (q/k/v biases, untied head) small enough for lavapipe; down_proj's K = 96 has 3 int4 blocks.
 const CFG = {
-  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2,
-  num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 80, max_position_embeddings: 64, rms_norm_eps: 1e-6,
-  rope_theta: 10000, tie_word_embeddings: false, attention_bias: true, bos_token_id: 1, eos_token_id: 2,
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 64,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 80,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  tie_word_embeddings: false,
+  attention_bias: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
 };
 const dir = await writeRandomModel(mkdtempSync(path.join(os.tmpdir(), 'graft-qlora-')), CFG, { seed: 3, embedStd: 0.5 });
 const model: LoadedModel = await loadModel(dir);
 const LORA: LoraConfig = { r: 4, alpha: 8, dropout: 0, rslora: false, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] };
 const [B, T] = [2, 12];
 
-async function loraGrads(factory: WeightsFactory, pref: DevicePref): Promise<{ loss: number; grads: Map<string, Float32Array>; ops: Map<string, number> }> {
+async function loraGrads(
+  factory: WeightsFactory,
+  pref: DevicePref,
+): Promise<{ loss: number; grads: Map<string, Float32Array>; ops: Map<string, number> }> {
   const sg = buildStepGraph({ spec: model.spec, source: model.source, lora: LORA, batch: B, seq: T, purpose: 'grads', weights: factory });
   const ops = new Map<string, number>();
   // Einsum also computes the backward dY·W; count the forward "x·Wᵀ" ones.
@@ -60,31 +84,44 @@ async function loraGrads(factory: WeightsFactory, pref: DevicePref): Promise<{ l
   feeds[FLAT] = { dtype: 'float32', shape: [sg.size], data: Float32Array.from({ length: sg.size }, () => rand() * 0.3) };
   const out = await session.run(feeds);
   await session.release();
-  return { ops, loss: (out.loss_sum as HostTensor).data[0] as number, grads: new Map([...unflatten(sg.layout, (out.grad as HostTensor).data as Float32Array)].map(([k, t]) => [k, t.data])) };
+  return {
+    ops,
+    loss: (out.loss_sum as HostTensor).data[0] as number,
+    grads: new Map([...unflatten(sg.layout, (out.grad as HostTensor).data as Float32Array)].map(([k, t]) => [k, t.data])),
+  };
 }
 
 describe.each(devices)('4-bit base on %s', (pref) => {
-  it.each(['int4', 'nf4'] as QuantScheme[])('%s: LoRA gradients equal fp32 LoRA on the dequantized weights (rel ≤ 1e-4)', async (scheme) => {
-    const store = quantizeSource(model.source, scheme);
-    const overrides = new Map<string, Float32Array>([[`model.embed_tokens.weight`, roundedToF16(model.source, 'model.embed_tokens.weight')], ['lm_head.weight', roundedToF16(model.source, 'lm_head.weight')]]);
-    for (const [n, t] of store) overrides.set(n, t.scheme === 'nf4' ? dequantizeNf4(t) : dequantizeInt4(t));
-    const q = await loraGrads(quantWeightsFactory(store), pref);
-    const ref = await loraGrads((g, s, dt) => new GraphWeights(g, s, dt, overrides), pref);
-    // 14 projections: the 4-bit graph runs them as MatMulNBits / Einsum, the reference as Gemm.
-    expect(q.ops.get(scheme === 'int4' ? 'MatMulNBits' : 'Einsum kj,ij->ik')).toBe(14);
-    expect([...ref.ops.keys()].filter((k) => k.startsWith('MatMulNBits') || k.startsWith('Einsum'))).toEqual([]);
-    expect(Math.abs(q.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-5);
-    let worst = 0;
-    for (const [name, want] of ref.grads) {
-      const got = q.grads.get(name)!;
-      let d2 = 0, n2 = 0;
-      for (let i = 0; i < want.length; i++) [d2, n2] = [d2 + (got[i] - want[i]) ** 2, n2 + want[i] ** 2];
-      expect(n2, name).toBeGreaterThan(0);
-      worst = Math.max(worst, Math.sqrt(d2 / n2));
-    }
-    console.log(`${scheme} on ${pref}: loss ${q.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, worst LoRA grad rel err ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThanOrEqual(1e-4);
-  });
+  it.each(['int4', 'nf4'] as QuantScheme[])(
+    '%s: LoRA gradients equal fp32 LoRA on the dequantized weights (rel ≤ 1e-4)',
+    async (scheme) => {
+      const store = quantizeSource(model.source, scheme);
+      const overrides = new Map<string, Float32Array>([
+        [`model.embed_tokens.weight`, roundedToF16(model.source, 'model.embed_tokens.weight')],
+        ['lm_head.weight', roundedToF16(model.source, 'lm_head.weight')],
+      ]);
+      for (const [n, t] of store) overrides.set(n, t.scheme === 'nf4' ? dequantizeNf4(t) : dequantizeInt4(t));
+      const q = await loraGrads(quantWeightsFactory(store), pref);
+      const ref = await loraGrads((g, s, dt) => new GraphWeights(g, s, dt, overrides), pref);
+      // 14 projections: the 4-bit graph runs them as MatMulNBits / Einsum, the reference as Gemm.
+      expect(q.ops.get(scheme === 'int4' ? 'MatMulNBits' : 'Einsum kj,ij->ik')).toBe(14);
+      expect([...ref.ops.keys()].filter((k) => k.startsWith('MatMulNBits') || k.startsWith('Einsum'))).toEqual([]);
+      expect(Math.abs(q.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-5);
+      let worst = 0;
+      for (const [name, want] of ref.grads) {
+        const got = q.grads.get(name)!;
+        let d2 = 0,
+          n2 = 0;
+        for (let i = 0; i < want.length; i++) [d2, n2] = [d2 + (got[i] - want[i]) ** 2, n2 + want[i] ** 2];
+        expect(n2, name).toBeGreaterThan(0);
+        worst = Math.max(worst, Math.sqrt(d2 / n2));
+      }
+      console.log(
+        `${scheme} on ${pref}: loss ${q.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, worst LoRA grad rel err ${worst.toExponential(2)}`,
+      );
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    },
+  );
 
   it('MatMulNBits and the NF4 dequant graph agree with the host dequantization', async () => {
     const [M, N, K] = [3, 40, 100];
@@ -95,7 +132,11 @@ describe.each(devices)('4-bit base on %s', (pref) => {
     const g = new Graph('q');
     const xin = g.input('x', 'float32', [M, K]);
     const scales = op.cast(g, g.init('s16', { dtype: 'float16', shape: [i4.scalesF16.length], data: i4.scalesF16 }), 'float32');
-    const q4 = { b: g.init('b', { dtype: 'uint8', shape: [N, i4.b.length / N / 16, 16], data: i4.b }), scales, zeroPoints: g.init('zp', { dtype: 'uint8', shape: [i4.zeroPoints.length], data: i4.zeroPoints }) };
+    const q4 = {
+      b: g.init('b', { dtype: 'uint8', shape: [N, i4.b.length / N / 16, 16], data: i4.b }),
+      scales,
+      zeroPoints: g.init('zp', { dtype: 'uint8', shape: [i4.zeroPoints.length], data: i4.zeroPoints }),
+    };
     g.output(matMulNBits(g, xin, q4, N, K), 'y_int4');
     const padded = new Uint8Array(nf.absmaxScale.length * 256);
     padded.set(nf.absmaxCodes);

@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { E4M3_UNIT, e4m3Nearest } from '../../../src-main/engine/quant/fp8.js';
 import {
-  dequantizeInt4, dequantizeNf4, int4Scales, NF4_BLOCK, NF4_CODEBOOK, NF4_MAX_HALF_GAP, nf4Absmax, quantizeInt4, quantizeNf4, QUANTIZED_LINEAR, INT4_BLOCK,
+  dequantizeInt4,
+  dequantizeNf4,
+  int4Scales,
+  NF4_BLOCK,
+  NF4_CODEBOOK,
+  NF4_MAX_HALF_GAP,
+  nf4Absmax,
+  quantizeInt4,
+  quantizeNf4,
+  QUANTIZED_LINEAR,
+  INT4_BLOCK,
 } from '../../../src-main/engine/quant/index.js';
 
 const STORIES = path.resolve('../shared/models/stories260K/stories260K.gguf');
@@ -14,16 +24,22 @@ function normPpf(p: number): number {
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
   const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const tail = (q: number) => (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  const tail = (q: number) =>
+    (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
   if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5, r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  const q = p - 0.5,
+    r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 let s = 987654321;
-const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const gaussian = (n: number, std: number) => Float32Array.from({ length: n }, () => std * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()));
+const uniform = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+const gaussian = (n: number, std: number) =>
+  Float32Array.from({ length: n }, () => std * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()));
 
 /** Max over blocks of (max |w − dequant| in the block) − bound(block); ≤ 0 means every block is within its bound. */
 function worstExcess(w: Float32Array, dq: Float32Array, blockOf: (i: number) => number, bound: (block: number) => number): number {
@@ -86,7 +102,8 @@ describe('NF4 codebook and double quantization', () => {
     const t = quantizeNf4(w, [256, 256]);
     const dq = dequantizeNf4(t);
     expect(worstExcess(w, dq, (i) => Math.floor(i / NF4_BLOCK), nf4Bound(w)(t))).toBeLessThanOrEqual(0);
-    let e2 = 0, w2 = 0;
+    let e2 = 0,
+      w2 = 0;
     for (let i = 0; i < w.length; i++) [e2, w2] = [e2 + (w[i] - dq[i]) ** 2, w2 + w[i] ** 2];
     expect(Math.sqrt(e2 / w2)).toBeLessThan(0.12); // NF4 on Gaussians: ~0.1 relative RMS error
   });
@@ -127,12 +144,18 @@ describe('real weights (stories260K)', () => {
       const shape = source.shape(name) as [number, number];
       const w = source.readF32(name);
       const nf = quantizeNf4(w, shape);
-      expect(worstExcess(w, dequantizeNf4(nf), (i) => Math.floor(i / NF4_BLOCK), nf4Bound(w)(nf)), name).toBeLessThanOrEqual(0);
+      expect(
+        worstExcess(w, dequantizeNf4(nf), (i) => Math.floor(i / NF4_BLOCK), nf4Bound(w)(nf)),
+        name,
+      ).toBeLessThanOrEqual(0);
       const i4 = quantizeInt4(w, shape);
       const sc = int4Scales(i4);
       const nb = Math.ceil(shape[1] / INT4_BLOCK);
       const blockOf = (i: number) => Math.floor(i / shape[1]) * nb + Math.floor((i % shape[1]) / INT4_BLOCK);
-      expect(worstExcess(w, dequantizeInt4(i4), blockOf, (b) => 0.51 * sc[b]), name).toBeLessThanOrEqual(0);
+      expect(
+        worstExcess(w, dequantizeInt4(i4), blockOf, (b) => 0.51 * sc[b]),
+        name,
+      ).toBeLessThanOrEqual(0);
     }
     source.close();
   });
