@@ -105,6 +105,8 @@ export interface TrainSettings {
   rslora: boolean;
   lr: number;
   steps: number;
+  /** When set, the run's length in passes over the data, and `steps` is ignored. */
+  epochs: number | null;
   batch: number;
   gradAccum: number;
   seqLen: number;
@@ -112,6 +114,8 @@ export interface TrainSettings {
   schedule: 'cosine' | 'linear' | 'constant';
   valSplit: number;
   evalEvery: number;
+  /** Cap on validation batches per evaluation (null: the whole held-out set). */
+  maxEvalBatches: number | null;
   saveEvery: number;
   weightDecay: number;
   beta1: number;
@@ -119,6 +123,8 @@ export interface TrainSettings {
   maxGradNorm: number;
   pack: boolean;
   lossOn: 'assistant' | 'all';
+  /** A Jinja chat template to use instead of the model's; empty for the model's own. */
+  chatTemplate: string;
   seed: number;
   device: DevicePref;
 }

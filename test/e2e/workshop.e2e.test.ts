@@ -103,7 +103,8 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('dataset');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('adapter-name');
-    await expect.poll(() => page.getByTestId('memory-estimate').innerText(), { timeout: 30_000 }).toMatch(/Estimated peak memory: [\d.]+ MB of [\d.]+ GB free on .* \(CPU\)/);
+    await page.getByLabel('Device').selectOption('cpu');
+    await expect.poll(() => page.getByTestId('memory-estimate').innerText(), { timeout: 30_000 }).toMatch(/Estimated peak memory: [\d.]+ MB\s+of [\d.]+ GB free on this machine \(training on the CPU: .*\)/);
     await page.getByLabel('Quick').check();
     await page.getByText('Advanced options').click();
     await page.getByLabel('Steps', { exact: true }).fill('40');

@@ -124,6 +124,7 @@ describe('datasets and training', () => {
       rslora: false,
       lr: 5e-3,
       steps: 8,
+      epochs: null,
       batch: 2,
       gradAccum: 1,
       seqLen: 64,
@@ -131,6 +132,7 @@ describe('datasets and training', () => {
       schedule: 'cosine',
       valSplit: 0.2,
       evalEvery: 4,
+      maxEvalBatches: 2,
       saveEvery: 0,
       weightDecay: 0,
       beta1: 0.9,
@@ -138,6 +140,7 @@ describe('datasets and training', () => {
       maxGradNorm: 1,
       pack: false,
       lossOn: 'all',
+      chatTemplate: '',
       seed: 1,
       device: 'cpu',
     };

@@ -117,6 +117,9 @@ function validateSettings(s: TrainSettings): void {
   checkNumbers(s, ['rank', 'steps', 'batch', 'gradAccum', 'seqLen']);
   checkNumbers(s, ['alpha', 'lr', 'warmup', 'evalEvery', 'saveEvery', 'weightDecay', 'maxGradNorm', 'seed', 'dropout', 'valSplit'], 0);
   if (s.valSplit >= 0.9) throw new GraftError('BAD_INPUT', 'the validation split must be below 0.9', { where: 'valSplit' });
+  if (s.epochs !== null && s.epochs !== undefined) checkNumbers(s, ['epochs'], Number.MIN_VALUE);
+  if (s.maxEvalBatches !== null && s.maxEvalBatches !== undefined) checkNumbers(s, ['maxEvalBatches']);
+  if (typeof s.chatTemplate !== 'string') throw new GraftError('BAD_INPUT', 'chatTemplate must be text (empty for the model\'s own)', { where: 'chatTemplate' });
   if (s.dropout >= 1) throw new GraftError('BAD_INPUT', 'dropout must be below 1', { where: 'dropout' });
   if (!Array.isArray(s.targets) || s.targets.length === 0 || s.targets.some((t) => !LORA_TARGETS.includes(t))) {
     throw new GraftError('BAD_INPUT', `targets: choose at least one of ${LORA_TARGETS.join(', ')}`, { where: 'targets' });
