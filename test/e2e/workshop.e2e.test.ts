@@ -149,6 +149,15 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
         await p.screenshot({ path: path.join(dir, `${id}-${theme}.png`) });
         await p.setViewportSize({ width: 1280, height: 900 });
       }
+      // The Train screen's form (with the advanced panel open), not only the finished run's monitor.
+      await go(p, 'train');
+      await p.getByRole('button', { name: 'New run' }).click();
+      await p.getByText('Advanced options').click();
+      await p.getByTestId('memory-estimate').getByText('Estimated peak memory').waitFor();
+      found.push(...describeViolations(await seriousA11yViolations(p)).map((v) => `train form (${theme}): ${v}`));
+      await p.setViewportSize({ width: 1280, height: 1500 });
+      await p.screenshot({ path: path.join(dir, `train-form-${theme}.png`) });
+      await p.setViewportSize({ width: 1280, height: 900 });
     }
     await dark.close();
     expect(found).toEqual([]);
