@@ -74,12 +74,11 @@ export class FusedWeights {
   projection(layer: number, modules: readonly string[], inDim: number): Value {
     const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT`;
     return this.memo(key, () => {
-      const mats = modules.map((m) => {
-        const name = layerName(layer, `${m}.weight`);
-        return { data: this.raw(name), out: this.source.shape(name)[0] };
-      });
-      const out = mats.reduce((a, m) => a + m.out, 0);
-      return { shape: [inDim, out], data: this.derived(key, () => transposeConcat(mats, inDim)) };
+      const names = modules.map((m) => layerName(layer, `${m}.weight`));
+      const out = names.reduce((a, n) => a + this.source.shape(n)[0], 0);
+      // Read past the shared host cache: only the fused copy stays in memory, not the HF layout too.
+      const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: this.overrides.get(n) ?? this.source.readF32(n), out: this.source.shape(n)[0] })), inDim));
+      return { shape: [inDim, out], data };
     });
   }
 
