@@ -6,12 +6,12 @@ import type { GraftErrorData } from '../engine/errors';
 import type { DeviceInfo, DevicePref } from '../engine/runtime/device';
 import type { DatasetSummary } from '../engine/data/inspect';
 import type { PreviewExample } from '../engine/data/preview';
-import type { DatasetFormat, TextSplit } from '../engine/data/types';
+import type { ColumnMapping, DatasetFormat, TextSplit } from '../engine/data/types';
 import type { LoraTarget } from '../engine/adapters/lora-config';
 import type { TrainEvent } from '../engine/train/events';
 import type { MemoryEstimate } from '../engine/train/memory-estimate';
 
-export type { DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget };
+export type { ColumnMapping, DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget };
 
 export type TrainMethod = 'lora' | 'qlora';
 
@@ -82,6 +82,8 @@ export interface DatasetEntry {
   /** The user's choice; 'auto' means the detected one. */
   format: DatasetFormat | 'auto';
   textSplit: TextSplit;
+  /** CSV/TSV: which columns hold what; absent to recognise them from the header. */
+  columns?: ColumnMapping;
 }
 
 export interface DatasetReport {
@@ -182,7 +184,8 @@ export interface WorkshopRequests {
   /** From a path on this machine, or from the text of a dropped/picked file (the browser gives no paths). */
   'datasets.import': { req: { name: string; path?: string; content?: string }; res: DatasetEntry };
   'datasets.remove': { req: { id: string }; res: void };
-  'datasets.update': { req: { id: string; format?: DatasetFormat | 'auto'; textSplit?: TextSplit }; res: DatasetEntry };
+  /** `columns: null` goes back to recognising the columns from the header. */
+  'datasets.update': { req: { id: string; format?: DatasetFormat | 'auto'; textSplit?: TextSplit; columns?: ColumnMapping | null }; res: DatasetEntry };
   'datasets.inspect': { req: { id: string; modelId?: string; seqLen?: number; count?: number }; res: DatasetReport };
   'train.estimate': { req: { modelId: string; method: TrainMethod; rank: number; targets: LoraTarget[]; batch: number; seqLen: number; device: DevicePref }; res: MemoryCheck };
   'train.start': { req: TrainSettings; res: TrainJob };

@@ -101,6 +101,23 @@ describe('datasets and training', () => {
     await call('datasets.update', { id: d.id, format: 'auto' });
   });
 
+  it('maps CSV columns the header does not name, and says so in the name the user knows', async () => {
+    const csv = 'q,a\n"Who is Tim?","A boy with a red ball."\n"Where is Tim?","In the park."\n';
+    const d = await call('datasets.import', { name: 'qa.csv', content: csv });
+    await expect(call('datasets.inspect', { id: d.id, modelId })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/^qa\.csv: no column mapping given.*"q", "a".*choose the columns below/),
+    });
+    await call('datasets.update', { id: d.id, columns: { prompt: 'q', response: 'a' } });
+    const ok = await call('datasets.inspect', { id: d.id, modelId, seqLen: 64 });
+    expect(ok.summary).toMatchObject({ format: 'csv', kept: 2, dropped: 0 });
+    expect(ok.preview[0].segments.filter((s) => s.trained).map((s) => s.text).join('')).toContain('A boy with a red ball.');
+    await call('datasets.update', { id: d.id, columns: { text: 'body' } });
+    await expect(call('datasets.inspect', { id: d.id, modelId })).rejects.toMatchObject({ message: expect.stringContaining('the text column "body" is not in the header') });
+    expect((await call('datasets.update', { id: d.id, columns: null })).columns).toBeUndefined();
+    await call('datasets.remove', { id: d.id });
+  });
+
   it('estimates memory for the chosen device before starting', async () => {
     const m = await call('train.estimate', { modelId, method: 'lora', rank: 8, targets: ['q', 'v'], batch: 2, seqLen: 64, device: 'cpu' });
     expect(m.device.kind).toBe('cpu');

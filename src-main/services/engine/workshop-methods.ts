@@ -8,7 +8,7 @@ import { freemem } from 'node:os';
 import path from 'node:path';
 import { inspectDataset } from '../../engine/data/inspect.js';
 import { previewDataset } from '../../engine/data/preview.js';
-import type { DatasetFormat, TextSplit } from '../../engine/data/types.js';
+import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
 import { GraftError, toErrorData } from '../../engine/errors.js';
 import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
 import { describeDevice, type DevicePref } from '../../engine/runtime/device.js';
@@ -29,6 +29,7 @@ export interface TrainStartParams {
   datasetName: string;
   datasetFormat: DatasetFormat | 'auto';
   textSplit: TextSplit;
+  columns?: ColumnMapping;
   /** Folder the run writes its adapter and checkpoints to. */
   out: string;
   /** Adapter library the finished adapter is imported into. */
@@ -49,7 +50,7 @@ export interface EstimateParams {
 export interface WorkshopEngineMethods {
   'models.inspect': { params: { path: string }; result: ModelInfo };
   'datasets.inspect': {
-    params: { path: string; format: DatasetFormat | 'auto'; textSplit: TextSplit; modelPath?: string; seqLen?: number; count?: number };
+    params: { path: string; format: DatasetFormat | 'auto'; textSplit: TextSplit; columns?: ColumnMapping; modelPath?: string; seqLen?: number; count?: number };
     result: Omit<DatasetReport, 'modelId'>;
   };
   'train.estimate': { params: EstimateParams; result: MemoryCheck };
@@ -204,6 +205,7 @@ class JobRunner {
           out: p.out,
           format: p.datasetFormat,
           textSplit: p.textSplit,
+          columns: p.columns,
           lossOn: s.lossOn,
           chatTemplate: s.chatTemplate.trim() ? s.chatTemplate : undefined,
           pack: s.pack,
@@ -274,7 +276,7 @@ export function createWorkshopMethods(emit: Emit): Methods {
     'datasets.inspect': async (p) => {
       const tokenizer = p.modelPath ? await tokenizerOf(p.modelPath) : null;
       if (p.modelPath && !tokenizer) throw new GraftError('NOT_FOUND', `${p.modelPath}: the model carries no tokenizer`, { file: p.modelPath });
-      const opts = { format: p.format, textSplit: p.textSplit, seqLen: p.seqLen, tokenizer: tokenizer ?? undefined, maxIssues: 200 };
+      const opts = { format: p.format, textSplit: p.textSplit, columns: p.columns, seqLen: p.seqLen, tokenizer: tokenizer ?? undefined, maxIssues: 200 };
       const summary = await inspectDataset(p.path, opts);
       const preview = tokenizer ? await previewDataset(p.path, tokenizer, { ...opts, count: p.count ?? 5 }) : [];
       return { summary, preview };

@@ -5,11 +5,26 @@
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DATASET_FORMATS, type DatasetFormat, type TextSplit } from '../../engine/data/types';
+import { DATASET_FORMATS, type ColumnMapping, type DatasetFormat, type TextSplit } from '../../engine/data/types';
 import { GraftError } from '../../engine/errors';
 import { writeFileAtomicSync } from '../../engine/io/atomic';
 import type { DatasetEntry } from '../../ipc/contract-workshop';
 import { JsonStore, newId } from './json-store';
+
+const COLUMN_ROLES = ['text', 'prompt', 'response', 'system'] as const;
+
+/** Keeps the named roles with non-empty column names; the engine checks them against the file's header. */
+function checkColumns(c: unknown): ColumnMapping | undefined {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new GraftError('BAD_INPUT', 'columns must be an object of column names', { where: 'columns' });
+  const out: ColumnMapping = {};
+  for (const [role, name] of Object.entries(c)) {
+    if (!(COLUMN_ROLES as readonly string[]).includes(role)) throw new GraftError('BAD_INPUT', `columns: unknown role "${role}" (known: ${COLUMN_ROLES.join(', ')})`, { where: 'columns' });
+    if (name === undefined || name === null || name === '') continue;
+    if (typeof name !== 'string') throw new GraftError('BAD_INPUT', `columns.${role} must be a column name`, { where: `columns.${role}` });
+    out[role as (typeof COLUMN_ROLES)[number]] = name.trim();
+  }
+  return Object.keys(out).length ? out : undefined;
+}
 
 const EXTENSIONS = ['.jsonl', '.json', '.csv', '.tsv', '.txt'];
 const SPLITS: TextSplit[] = ['blank-line', 'line', 'whole'];
@@ -67,7 +82,7 @@ export class DatasetService {
     return entry;
   }
 
-  update(req: { id: string; format?: DatasetFormat | 'auto'; textSplit?: TextSplit }): DatasetEntry {
+  update(req: { id: string; format?: DatasetFormat | 'auto'; textSplit?: TextSplit; columns?: ColumnMapping | null }): DatasetEntry {
     const d = this.get(req.id);
     if (req.format !== undefined && req.format !== 'auto' && !DATASET_FORMATS.includes(req.format)) {
       throw new GraftError('BAD_INPUT', `format must be auto or one of ${DATASET_FORMATS.join(', ')}`, { where: 'format' });
@@ -75,7 +90,9 @@ export class DatasetService {
     if (req.textSplit !== undefined && !SPLITS.includes(req.textSplit)) {
       throw new GraftError('BAD_INPUT', `textSplit must be one of ${SPLITS.join(', ')}`, { where: 'textSplit' });
     }
-    const next = { ...d, format: req.format ?? d.format, textSplit: req.textSplit ?? d.textSplit };
+    const next: DatasetEntry = { ...d, format: req.format ?? d.format, textSplit: req.textSplit ?? d.textSplit };
+    if (req.columns === null) delete next.columns;
+    else if (req.columns !== undefined) next.columns = checkColumns(req.columns);
     this.store.update((s) => {
       s.datasets = s.datasets.map((x) => (x.id === d.id ? next : x));
     });

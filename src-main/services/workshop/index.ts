@@ -47,14 +47,24 @@ export class WorkshopService {
   async inspectDataset(req: { id: string; modelId?: string; seqLen?: number; count?: number }): Promise<DatasetReport> {
     const d = this.datasets.get(req?.id);
     const model = req.modelId ? this.models.get(req.modelId) : undefined;
-    const r = await this.engine.call('datasets.inspect', {
-      path: d.path,
-      format: d.format,
-      textSplit: d.textSplit,
-      modelPath: model?.path,
-      seqLen: req.seqLen,
-      count: Math.min(Math.max(1, req.count ?? 5), 50),
-    });
+    const r = await this.engine
+      .call('datasets.inspect', {
+        path: d.path,
+        format: d.format,
+        textSplit: d.textSplit,
+        columns: d.columns,
+        modelPath: model?.path,
+        seqLen: req.seqLen,
+        count: Math.min(Math.max(1, req.count ?? 5), 50),
+      })
+      .catch((err: unknown) => {
+        // The file is stored under an internal name: say the name the user knows.
+        if (!(err instanceof GraftError)) throw err;
+        throw new GraftError(err.code, err.message.replaceAll(d.path, d.name).replace(/pass --text-column, or --prompt-column and --response-column/, 'choose the columns below'), {
+          file: d.name,
+          where: err.where,
+        });
+      });
     // Stored under an internal name: show the name the user gave.
     return { ...r, summary: { ...r.summary, file: d.name }, modelId: model?.id ?? null };
   }
@@ -78,6 +88,7 @@ export class WorkshopService {
       datasetName: d.name,
       datasetFormat: d.format,
       textSplit: d.textSplit,
+      columns: d.columns,
       out: path.join(this.dir, 'runs', `${slug}-${newId()}`),
       library: defaultLibraryDir(),
     });
