@@ -5,7 +5,7 @@
  * scheme is reported through `onRebuild` and replaced (atomic write), never trusted.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
@@ -97,39 +97,67 @@ function serialize(store: QuantStore, scheme: QuantScheme, baseHash: string): Bu
   return [MAGIC, len, json, ...chunks];
 }
 
-/** Parses and checks a cache file; throws with the reason when it cannot be trusted. */
+function readExact(fd: number, length: number, position: number, file: string): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
+    if (n === 0) throw new Error(`${file}: truncated (ends inside the payload)`);
+    done += n;
+  }
+  return out;
+}
+
+/**
+ * Parses and checks a cache file; throws with the reason when it cannot be trusted. Parts are read one
+ * by one into their own buffers (a 7B base's cache is near Node's 4 GiB Buffer limit), hashing as it goes.
+ */
 export function readQuantCache(file: string, scheme: QuantScheme, baseHash: string): Map<string, QuantTensor> {
-  const buf = readFileSync(file);
-  if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC)) throw new Error(`${file}: not a Graft quantized-weights file`);
-  const hlen = buf.readUInt32LE(8);
-  if (12 + hlen > buf.length) throw new Error(`${file}: truncated header`);
-  let header: Header;
+  const fd = openSync(file, 'r');
   try {
-    header = JSON.parse(buf.subarray(12, 12 + hlen).toString('utf8')) as Header;
-  } catch {
-    throw new Error(`${file}: header is not valid JSON`);
-  }
-  if (header.version !== FORMAT_VERSION || header.scheme !== scheme || header.baseHash !== baseHash)
-    throw new Error(`${file}: written for another base, scheme or format`);
-  const payload = buf.subarray(12 + hlen);
-  if (payload.length !== header.payloadBytes)
-    throw new Error(`${file}: payload is ${payload.length} bytes, header says ${header.payloadBytes}`);
-  if (createHash('sha256').update(payload).digest('hex') !== header.payloadSha256) throw new Error(`${file}: payload checksum mismatch`);
-  const store = new Map<string, QuantTensor>();
-  for (const e of header.tensors) {
-    const parts: Record<string, unknown> = {};
-    for (const p of e.parts) {
-      // A copy: typed views need aligned, separately owned buffers.
-      const bytes = payload.buffer.slice(payload.byteOffset + p.offset, payload.byteOffset + p.offset + p.length);
-      parts[p.key] = ARRAY[p.key as PartKey](bytes);
+    const size = fstatSync(fd).size;
+    if (size < 12) throw new Error(`${file}: not a Graft quantized-weights file`);
+    const head = Buffer.from(readExact(fd, 12, 0, file));
+    if (!head.subarray(0, 8).equals(MAGIC)) throw new Error(`${file}: not a Graft quantized-weights file`);
+    const hlen = head.readUInt32LE(8);
+    if (12 + hlen > size) throw new Error(`${file}: truncated header`);
+    let header: Header;
+    try {
+      header = JSON.parse(Buffer.from(readExact(fd, hlen, 12, file)).toString('utf8')) as Header;
+    } catch {
+      throw new Error(`${file}: header is not valid JSON`);
     }
-    store.set(
-      e.name,
-      (scheme === 'nf4' ? { scheme, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts } : { scheme, shape: e.shape, ...parts }) as
-        Nf4Tensor | Int4Tensor,
-    );
+    if (header.version !== FORMAT_VERSION || header.scheme !== scheme || header.baseHash !== baseHash)
+      throw new Error(`${file}: written for another base, scheme or format`);
+    const base = 12 + hlen;
+    if (size - base !== header.payloadBytes)
+      throw new Error(`${file}: payload is ${size - base} bytes, header says ${header.payloadBytes}`);
+    const sha = createHash('sha256');
+    let at = 0;
+    const store = new Map<string, QuantTensor>();
+    for (const e of header.tensors) {
+      const parts: Record<string, unknown> = {};
+      for (const p of e.parts) {
+        if (p.offset < at || p.offset + p.length > header.payloadBytes)
+          throw new Error(`${file}: ${e.name}.${p.key} lies outside the payload`);
+        if (p.offset > at) sha.update(readExact(fd, p.offset - at, base + at, file));
+        const bytes = readExact(fd, p.length, base + p.offset, file);
+        sha.update(bytes);
+        at = p.offset + p.length;
+        parts[p.key] = ARRAY[p.key as PartKey](bytes.buffer as ArrayBuffer);
+      }
+      store.set(
+        e.name,
+        (scheme === 'nf4' ? { scheme, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts } : { scheme, shape: e.shape, ...parts }) as
+          Nf4Tensor | Int4Tensor,
+      );
+    }
+    if (at !== header.payloadBytes) sha.update(readExact(fd, header.payloadBytes - at, base + at, file));
+    if (sha.digest('hex') !== header.payloadSha256) throw new Error(`${file}: payload checksum mismatch`);
+    return store;
+  } finally {
+    closeSync(fd);
   }
-  return store;
 }
 
 export interface LoadQuantOpts {
@@ -164,6 +192,12 @@ export async function loadQuantizedBase(source: WeightSource, scheme: QuantSchem
     }
   }
   const store = quantizeSource(source, scheme);
-  writeFileAtomicSync(file, serialize(store, scheme, baseHash));
+  try {
+    writeFileAtomicSync(file, serialize(store, scheme, baseHash));
+  } catch (err) {
+    // A cache that cannot be written (read-only home, full disk) costs time on the next load, not this run.
+    o.onRebuild?.(`${file}: could not be written (${(err as Error).message}); quantizing again next time`);
+    return { store, fromCache: false, file: null };
+  }
   return { store, fromCache: false, file };
 }

@@ -52,6 +52,13 @@ describe.each(['nf4', 'int4'] as QuantScheme[])('quantized-base cache (%s)', (sc
     expect(reasons.at(-1)).toMatch(/truncated|payload is/);
     expect(reasons).toHaveLength(2);
 
+    // A cache folder that cannot be made (here: under a file) costs a warning, not the run.
+    const blocked = await loadQuantizedBase(source, scheme, { cacheDir: path.join(first.file!, 'sub'), onRebuild });
+    expect(blocked.file).toBeNull();
+    expect(reasons.at(-1)).toMatch(/could not be written/);
+    sameStore(fresh, blocked.store);
+    reasons.pop();
+
     // Another base hash never reads this entry.
     const other = await loadQuantizedBase(source, scheme, { cacheDir, baseHash: 'f'.repeat(64) });
     expect(other.fromCache).toBe(false);
