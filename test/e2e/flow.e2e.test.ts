@@ -39,7 +39,7 @@ function startServe(home: string): Promise<{ proc: ChildProcess; url: string }> 
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/graft.mjs'), 'serve', '--port', '0', '--renderer', rendererDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GRAFT_LIBRARY: path.join(home, 'library'), XDG_CONFIG_HOME: path.join(home, 'config'), HOME: home },
+    env: { ...process.env, GRAFT_DATA_DIR: path.join(home, 'data'), GRAFT_LIBRARY: path.join(home, 'library'), XDG_CONFIG_HOME: path.join(home, 'config'), HOME: home },
   });
   return new Promise((resolve, reject) => {
     let out = '';
