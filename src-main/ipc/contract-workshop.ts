@@ -193,6 +193,8 @@ export interface WorkshopRequests {
   'train.pause': { req: void; res: void };
   'train.resume': { req: void; res: void };
   'train.cancel': { req: void; res: void };
+  /** Continues the last cancelled (or failed) run from its latest checkpoint, in the same job. */
+  'train.continue': { req: void; res: TrainJob };
 }
 
 export interface WorkshopStreams {

@@ -25,5 +25,6 @@ export function workshopHandlers(services: Services): { [C in keyof WorkshopRequ
     'train.pause': () => w.control('pause'),
     'train.resume': () => w.control('resume'),
     'train.cancel': () => w.control('cancel'),
+    'train.continue': () => w.continueTraining(),
   };
 }

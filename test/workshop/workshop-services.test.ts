@@ -182,11 +182,11 @@ describe('datasets and training', () => {
     expect(existsSync(entry!.dir)).toBe(true);
   });
 
-  it('pauses, resumes and cancels a run', async () => {
+  it('pauses, resumes, cancels, and continues a cancelled run from its checkpoint', async () => {
     const updates: TrainUpdate[] = [];
     const off = services.events.on('train.update', (u) => updates.push(u));
     const base = (await call('train.current'))!.settings;
-    await call('train.start', { ...base, name: 'long-run', steps: 400, valSplit: 0, evalEvery: 0 });
+    await call('train.start', { ...base, name: 'long-run', steps: 150, valSplit: 0, evalEvery: 0 });
     await expect.poll(() => updates.some((u) => u.event?.type === 'step'), { timeout: 60_000, interval: 100 }).toBe(true);
     await call('train.pause');
     await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('paused');
@@ -203,8 +203,23 @@ describe('datasets and training', () => {
     await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('cancelled');
     await whenIdle;
     expect(idle).toBe(true);
-    off();
     expect((await call('train.current'))?.adapterId).toBeNull();
     await expect(call('train.pause')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+
+    // The cancel wrote a checkpoint: continue from it in the same job, history kept, to a finished adapter.
+    const cancelled = updates.flatMap((u) => (u.event?.type === 'cancelled' ? [u.event] : []))[0];
+    expect(cancelled.checkpoint).toBeTruthy();
+    const before = (await call('train.current'))!.events.length;
+    await call('train.continue');
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 90_000, interval: 200 }).toMatch(/done|error/);
+    off();
+    const job = (await call('train.current'))!;
+    expect(job.error).toBeNull();
+    expect(job.adapterId).toBeTruthy();
+    const after = job.events.slice(before);
+    expect(after[0]).toMatchObject({ type: 'start', startStep: cancelled.step, resumedFrom: expect.any(String) });
+    expect(after.find((e) => e.type === 'step')).toMatchObject({ step: cancelled.step + 1 });
+    expect(after.at(-1)).toMatchObject({ type: 'done', step: 150 });
+    await expect(call('train.continue')).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 });

@@ -3,7 +3,7 @@
  * a dataset and above all training run here, on the worker thread: a training job lives as long as the worker,
  * not as long as the page, so closing the window does not stop it and a reopened page reattaches.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { freemem } from 'node:os';
 import path from 'node:path';
 import { inspectDataset } from '../../engine/data/inspect.js';
@@ -56,6 +56,7 @@ export interface WorkshopEngineMethods {
   'train.estimate': { params: EstimateParams; result: MemoryCheck };
   'train.start': { params: TrainStartParams; result: TrainJob };
   'train.current': { params: null; result: TrainJob | null };
+  'train.continue': { params: null; result: TrainJob };
   'train.control': { params: { action: 'pause' | 'resume' | 'cancel' }; result: null };
 }
 
@@ -147,6 +148,7 @@ function tokenizerOf(modelPath: string): Promise<TextTokenizer | null> {
 /** The one training job of this worker (one run at a time: it uses the whole device). */
 class JobRunner {
   private job: TrainJob | null = null;
+  private params: TrainStartParams | null = null;
   private control: TrainControl | null = null;
   private abort: AbortController | null = null;
 
@@ -175,10 +177,28 @@ class JobRunner {
       events: [],
     };
     this.job = job;
+    this.params = p;
+    return this.launch(job, p, false);
+  }
+
+  /** The stopped run again from its latest checkpoint: same job, same folder, history kept. */
+  continue_(): TrainJob {
+    const job = this.job;
+    const p = this.params;
+    if (!job || !p || (job.state !== 'cancelled' && job.state !== 'error')) throw new GraftError('BAD_INPUT', 'no cancelled or failed run to continue');
+    if (!existsSync(path.join(p.out, 'checkpoints', 'latest.json'))) {
+      throw new GraftError('NOT_FOUND', `"${job.settings.name}" saved no checkpoint to continue from; start a new run`, { file: p.out });
+    }
+    job.state = 'preparing';
+    job.error = null;
+    return this.launch(job, p, true);
+  }
+
+  private launch(job: TrainJob, p: TrainStartParams, resume: boolean): TrainJob {
     this.control = new TrainControl();
     this.abort = new AbortController();
     this.publish();
-    void this.run(job, p, this.control, this.abort.signal);
+    void this.run(job, p, this.control, this.abort.signal, resume);
     return job;
   }
 
@@ -195,7 +215,7 @@ class JobRunner {
     this.emit('train.update', { job: status, event });
   }
 
-  private async run(job: TrainJob, p: TrainStartParams, control: TrainControl, signal: AbortSignal): Promise<void> {
+  private async run(job: TrainJob, p: TrainStartParams, control: TrainControl, signal: AbortSignal, resume: boolean): Promise<void> {
     const s = p.settings;
     try {
       const result = await trainAdapter(
@@ -229,6 +249,7 @@ class JobRunner {
           beta2: s.beta2,
           seed: s.seed,
           device: s.device,
+          resume: resume ? p.out : undefined,
         },
         {
           signal,
@@ -291,6 +312,7 @@ export function createWorkshopMethods(emit: Emit): Methods {
     },
     'train.start': async (p) => jobs.start(p),
     'train.current': async () => jobs.current(),
+    'train.continue': async () => jobs.continue_(),
     'train.control': async ({ action }) => {
       jobs.control_(action);
       return null;

@@ -100,6 +100,10 @@ export class WorkshopService {
     return this.engine.call('train.current', null);
   }
 
+  continueTraining(): Promise<TrainJob> {
+    return this.engine.call('train.continue', null);
+  }
+
   /** Resolves when no training run is going on (at once when none is); polls the worker every few seconds. */
   async whenIdle(pollMs = 3000): Promise<void> {
     for (;;) {
