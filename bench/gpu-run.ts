@@ -8,6 +8,7 @@ import { SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
 import { benchModel, SHARED, STORIES, writeResult } from './common.js';
 import { decodeBench } from './decode.js';
 import { stepBench } from './step-speed.js';
+import { decodeProfile } from './decode-profile.js';
 
 async function main() {
   const what = process.argv.slice(2);
@@ -23,6 +24,10 @@ async function main() {
   if (what.includes('decode')) {
     const r = await decodeBench('gpu', 64, [['stories260K', STORIES], ['smollm2-135m-shape (random init)', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)]]);
     writeResult(`decode-webgpu-${day}`, r);
+  }
+  if (what.includes('profile')) {
+    await decodeProfile('gpu', STORIES, 64);
+    await decodeProfile('gpu', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES), 64);
   }
   if (what.includes('step')) writeResult(`step-webgpu-${day}`, await stepBench('gpu', [[1, 512], [8, 512]]));
 }

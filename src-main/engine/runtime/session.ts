@@ -77,8 +77,28 @@ export async function saveGraph(g: Graph): Promise<string> {
   return modelPath;
 }
 
+/**
+ * WebGPU EP options. Validation stays on by default (a WebGPU error then fails the run instead of
+ * the process); GRAFT_WEBGPU_OPTS (JSON) overrides them for measurements.
+ */
+const WEBGPU_OPTS: Record<string, unknown> = JSON.parse(process.env.GRAFT_WEBGPU_OPTS ?? '{}');
+
+// GRAFT_PROFILE=1: time spent inside ORT per graph, printed at exit (to tell engine time from host time).
+const PROFILE = process.env.GRAFT_PROFILE === '1';
+const stats = new Map<string, { runs: number; ms: number }>();
+function record(name: string, ms: number): void {
+  const s = stats.get(name) ?? { runs: 0, ms: 0 };
+  s.runs++;
+  s.ms += ms;
+  if (!stats.has(name)) {
+    if (stats.size === 0) process.once('exit', () => stats.forEach((v, k) => console.error(`[profile] ${k}: ${v.runs} runs, ${(v.ms / v.runs).toFixed(2)} ms/run`)));
+    stats.set(name, s);
+  }
+}
+
 export class GraphSession {
   private constructor(
+    private readonly name: string,
     private readonly session: ort.InferenceSession,
     readonly device: DeviceInfo,
     readonly inputNames: readonly string[],
@@ -90,7 +110,7 @@ export class GraphSession {
     const gpu = opts.device.kind === 'webgpu';
     const noOptimize = opts.noOptimize || g.keepConstantsPacked;
     const so: ort.InferenceSession.SessionOptions = {
-      executionProviders: gpu ? ['webgpu'] : ['cpu'],
+      executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : ['cpu'],
       graphOptimizationLevel: noOptimize ? 'basic' : 'all',
       logSeverityLevel: 3,
     };
@@ -102,6 +122,7 @@ export class GraphSession {
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
     const session = await ort.InferenceSession.create(modelPath, so);
     return new GraphSession(
+      g.name,
       session,
       opts.device,
       g.inputs.map((v) => v.name),
@@ -117,7 +138,9 @@ export class GraphSession {
       if (!f) throw new Error(`missing input ${name}`);
       ortFeeds[name] = toOrt(f);
     }
+    const t0 = PROFILE ? performance.now() : 0;
     const out = await this.session.run(ortFeeds);
+    if (PROFILE) record(this.name, performance.now() - t0);
     const result: Record<string, Feed> = {};
     for (const [name, t] of Object.entries(out)) result[name] = t.location === 'gpu-buffer' ? new DeviceTensor(t) : fromOrtCpu(t);
     return result;
