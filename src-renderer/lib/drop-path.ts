@@ -2,7 +2,8 @@
  * What a drop gives: a path where the platform hands one over (a file manager's text/uri-list or a dragged path
  * string), else only the dropped files' names and contents (browsers never reveal paths).
  */
-export function droppedPath(dt: DataTransfer | null): string | null {
+/** Only getData is read, so this also runs (and is tested) outside a browser. */
+export function droppedPath(dt: { getData(type: string): string } | null | undefined): string | null {
   if (!dt) return null;
   const uris = dt.getData('text/uri-list') || dt.getData('text/plain');
   const first = uris
