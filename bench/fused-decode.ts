@@ -3,6 +3,7 @@
  * step (per type, per layer, total; single stream and 4 side-by-side rows with rank-16 adapters on all
  * targets) and CPU decode speed of both, measured in one run so they share the machine's load.
  *   npx tsx bench/fused-decode.ts [--device cpu|gpu] [--tokens 32] [--reps 5] [--no-speed]
+ * For the GPU machine, bench/gpu-run.ts can call fusedDecodeBench('gpu', 64, 3).
  */
 import type { AdapterWeights } from '../src-main/engine/adapters/adapter-weights.js';
 import { loraSlots } from '../src-main/engine/adapters/lora.js';
@@ -86,9 +87,8 @@ function argmax(a: Float32Array): number {
   return m;
 }
 
-async function main() {
-  const pref = arg('device', 'cpu') as DevicePref;
-  const tokens = Number(arg('tokens', '32'));
+/** Op counts and (unless speed is false) decode speed of both graphs; the result object written to bench/results. */
+export async function fusedDecodeBench(pref: DevicePref, tokens: number, reps: number, speedToo = true) {
   const model = await loadModel(await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
   const ops = {
     single_stream: graphs(model, 1, null),
@@ -96,17 +96,15 @@ async function main() {
   };
   console.log(JSON.stringify(ops, null, 1));
   let decode: object | null = null;
-  if (!process.argv.includes('--no-speed')) {
-    const reps = Number(arg('reps', '5'));
+  if (speedToo) {
     const single = await speed(model, pref, tokens, [[]], reps);
     console.log('single stream', JSON.stringify(single));
     const four = await speed(model, pref, tokens, [[], ...[1, 2, 3].map((k) => [{ weights: adapter(model, k), scale: 1 }])], reps);
     console.log('4 side by side (tokens/s per stream)', JSON.stringify(four));
     decode = { new_tokens: tokens, prompt_tokens: 32, runs_per_kind: reps, single_stream: single, side_by_side_4_per_stream: four };
-    console.log(JSON.stringify(decode));
   }
   const device = await resolveDevice(pref);
-  const file = writeResult(`fused-decode-${device.kind}-${new Date().toISOString().slice(0, 10)}`, {
+  return {
     what: 'Ops per decode step (T = 1) of the plain and fused decode graphs, SmolLM2-135M shapes; decode speed of both on warm sessions (greedy, fp32, prompt 32, capacity 128; single stream and base + 3 rank-16 adapters side by side; best of N rounds after a warm-up round, plain and fused alternating; tokens/s is per stream).',
     device: `${device.ep}: ${device.name}`,
     machine: machine(),
@@ -114,11 +112,21 @@ async function main() {
     commit: commit(),
     ops,
     decode,
-  });
-  console.log('wrote', file);
+  };
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+async function main() {
+  const pref = arg('device', 'cpu') as DevicePref;
+  const speedToo = !process.argv.includes('--no-speed');
+  const result = await fusedDecodeBench(pref, Number(arg('tokens', '32')), Number(arg('reps', '5')), speedToo);
+  if (!speedToo) return; // op counts only: printed, the speed result on file is kept
+  const kind = (await resolveDevice(pref)).kind;
+  console.log('wrote', writeResult(`fused-decode-${kind}-${new Date().toISOString().slice(0, 10)}`, result));
+}
+
+if (process.argv[1]?.endsWith('fused-decode.ts')) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
