@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/qlora-memory.ts [--steps N] [--modes lora,nf4,int4] [--device cpu|gpu]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,23 @@ async function child(mode: string): Promise<void> {
   );
 }
 
+/** Device-wide GPU memory in use (nvidia-smi, every 100 ms) while a child runs: peak and the idle baseline. */
+function sampleGpuMemory(): { stop: () => { peak: number; baseline: number } } {
+  const q = ['--query-gpu=memory.used', '--format=csv,noheader,nounits'];
+  const baseline = Number(execFileSync('nvidia-smi', q).toString().trim().split('\n')[0]);
+  const proc = spawn('nvidia-smi', [...q, '-lms', '100']);
+  let peak = baseline;
+  proc.stdout.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n')) if (l.trim()) peak = Math.max(peak, Number(l.trim()));
+  });
+  return {
+    stop: () => {
+      proc.kill();
+      return { peak, baseline };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   if (argv.includes('--child')) return child(arg('--child', 'lora'));
   if (!existsSync(join(MODEL, 'config.json'))) {
@@ -87,29 +104,33 @@ async function main(): Promise<void> {
   for (const mode of [...modes, ...modes.filter((m) => m !== 'lora')]) {
     // quantized modes run twice: the first quantizes (or finds the cache), the second must load from it
     console.error(`${mode} ...`);
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        new URL(import.meta.url).pathname,
-        '--child',
-        mode,
-        '--model',
-        MODEL,
-        '--steps',
-        String(STEPS),
-        '--device',
-        DEVICE,
-      ],
-      { encoding: 'utf8', maxBuffer: 1 << 26 },
-    );
+    // The same script (tsx or a bundle) with the same loader flags, in child mode.
+    const childArgs = [
+      ...process.execArgv,
+      process.argv[1],
+      '--child',
+      mode,
+      '--model',
+      MODEL,
+      '--steps',
+      String(STEPS),
+      '--device',
+      DEVICE,
+    ];
+    const gpuMem = DEVICE === 'gpu' ? sampleGpuMemory() : null;
+    const r = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const gpu = gpuMem?.stop();
     if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
     const line = r.stdout.trim().split('\n').at(-1)!;
-    runs.push(JSON.parse(line));
+    runs.push({ ...JSON.parse(line), ...(gpu ? { gpuMemoryPeakMB: gpu.peak, gpuMemoryBaselineMB: gpu.baseline } : {}) });
     console.error(line);
   }
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+  let commit = process.env.GRAFT_COMMIT ?? '';
+  try {
+    commit ||= execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+  } catch {
+    commit ||= 'unknown'; // the GPU machine's copy has no git
+  }
   const date = new Date().toISOString();
   const result = {
     bench: 'qlora-memory',
@@ -122,10 +143,14 @@ async function main(): Promise<void> {
     host: `${cpus()[0]?.model} × ${cpus().length}`,
     runs,
   };
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL(`./results/qlora-memory-${DEVICE}-${date.slice(0, 10)}.json`, import.meta.url);
+  const resultsDir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `qlora-memory-${DEVICE}-${date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
 }
 
-await main();
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
