@@ -111,6 +111,13 @@ describe('adapters and chat over the handler table', () => {
     const gguf = await call('adapters.export', { id: idA, format: 'gguf', out: path.join(tmp, 'out', 'loud.gguf') });
     expect(gguf.extra).toHaveLength(1);
     expect(existsSync(gguf.extra[0])).toBe(true);
+    // A GGUF LoRA comes back through the base model's config; a bare safetensors file with its config beside it too.
+    const fromGguf = await call('adapters.import', { path: gguf.out, name: 'Loud from GGUF', basePath: MODEL });
+    expect(fromGguf.entry.meta.r).toBe(4);
+    const bare = await call('adapters.import', { path: path.join(tmp, 'a', 'adapter_model.safetensors'), name: 'Loud bare' });
+    expect(bare.entry.meta.targets.length).toBeGreaterThan(0);
+    await call('adapters.delete', { id: fromGguf.entry.meta.id });
+    await call('adapters.delete', { id: bare.entry.meta.id });
     const merged = await call('adapters.export', { id: idA, format: 'merged', out: path.join(tmp, 'out', 'merged') });
     expect(existsSync(path.join(merged.out, 'config.json'))).toBe(true);
     await call('adapters.delete', { id: back.entry.meta.id });
