@@ -39,8 +39,7 @@ export const LAST_INDEX = 'last_index';
 
 /** Why the fused graph cannot serve this model, or null when it can. */
 export function fusedUnsupported(spec: ModelSpec): string | null {
-  // GroupQueryAttention's rotary tables must be [pos, hd/2] with hd/2 a multiple of 8.
-  if (spec.headDim % 16 !== 0) return `head_dim ${spec.headDim} is not a multiple of 16 (GroupQueryAttention with rotary)`;
+  if (spec.headDim % 8 !== 0) return `head_dim ${spec.headDim} is not a multiple of 8 (GroupQueryAttention)`;
   if (spec.heads % spec.kvHeads !== 0) return `${spec.heads} heads do not group over ${spec.kvHeads} KV heads`;
   return null;
 }
@@ -66,7 +65,10 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const { heads: H, kvHeads: KV, headDim: hd, hidden: D, eps } = spec;
   const g = new Graph(`fused_decode_b${B}_t${T}_c${C}`);
   const ids = g.input('input_ids', 'int32', [B, T]);
-  const positions = spec.qkNorm ? g.input('positions', 'int32', [B, T]) : null;
+  // GQA applies RoPE itself when its tables allow (hd/2 a multiple of 8) and nothing comes between
+  // projection and RoPE; Qwen3's per-head norms do, so there RotaryEmbedding runs on its own.
+  const separateRope = spec.qkNorm || hd % 16 !== 0;
+  const positions = separateRope ? g.input('positions', 'int32', [B, T]) : null;
   const seqlensK = g.input(SEQLENS_K, 'int32', [B]);
   const total = g.input(TOTAL_LENGTH, 'int32', []);
   const lastIndex = T > 1 ? g.input(LAST_INDEX, 'int32', []) : null;
@@ -101,11 +103,12 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const gqa = { pastKey: cache[i].k, pastValue: cache[i].v, seqlensK, totalLength: total, heads: H, kvHeads: KV, headDim: hd, presentNames };
     let r: ReturnType<typeof groupQueryAttention>;
     if (pos64) {
-      // Qwen3: RMSNorm each q/k head, then RoPE, before attention; GQA gets them unpacked and rotated.
+      // (Qwen3: RMSNorm each q/k head,) then RoPE, before attention; GQA gets q, k, v unpacked and rotated.
       const [q, k, v] = splitSizes(g, qkv, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
       const headNorm = (t: Value, n: number, wName: string) =>
-        rotaryEmbedding(g, op.reshape(g, simplifiedLayerNorm(g, op.reshape(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]), pos64, cos, sin, n);
-      r = groupQueryAttention(g, { ...gqa, query: headNorm(q, H, 'self_attn.q_norm.weight'), key: headNorm(k, KV, 'self_attn.k_norm.weight'), value: v, rotary: null });
+        spec.qkNorm ? op.reshape(g, simplifiedLayerNorm(g, op.reshape(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]) : t;
+      const rope = (t: Value, n: number) => rotaryEmbedding(g, t, pos64, cos, sin, n);
+      r = groupQueryAttention(g, { ...gqa, query: rope(headNorm(q, H, 'self_attn.q_norm.weight'), H), key: rope(headNorm(k, KV, 'self_attn.k_norm.weight'), KV), value: v, rotary: null });
     } else {
       r = groupQueryAttention(g, { ...gqa, query: qkv, key: null, value: null, rotary: { cos, sin } });
     }

@@ -28,7 +28,7 @@ export interface KvDecoderOpts {
   weights?: WeightsFactory;
   /**
    * Use the fused graph (fused-decode-graph.ts) where it applies: fp32 weights, head_dim a multiple
-   * of 16, and prompts of equal length (Graft's side-by-side rows always are). Default true; the
+   * of 8, and prompts of equal length (Graft's side-by-side rows always are). Default true; the
    * plain graph serves everything else.
    */
   fused?: boolean;

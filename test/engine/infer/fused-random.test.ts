@@ -18,12 +18,14 @@ const gpuError = await probeWebGpu();
 const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
 const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
 
-// head_dim 16: the smallest GroupQueryAttention takes with rotary.
+// head_dim 16: the smallest GroupQueryAttention takes with rotary (llama-hd8 below covers the rest).
 const SHAPE: HfConfig = { ...TINY_LLAMA, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };
 const ARCHS: Record<string, Partial<HfConfig>> = {
   llama: {},
   qwen2: { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: false },
   qwen3: { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 16 },
+  // head_dim 8: too small for GQA's own rotary, so RoPE runs as RotaryEmbedding before it
+  'llama-hd8': { num_attention_heads: 8, num_key_value_heads: 4 },
 };
 
 let dir: string;
@@ -142,5 +144,8 @@ describe('fused graph op count (one decode step, no adapter)', () => {
     expect(q3.ops.get('RotaryEmbedding')).toBe(2 * q3.layers);
     expect(q3.total).toBe(19 * q3.layers + 5);
     expect(count('llama', true).total).toBe(22 * SHAPE.num_hidden_layers + 4);
+    const hd8 = count('llama-hd8');
+    expect(hd8.ops.get('RotaryEmbedding')).toBe(2 * hd8.layers);
+    expect(hd8.total).toBe(13 * hd8.layers + 5);
   });
 });
