@@ -92,7 +92,15 @@ function generateReq(req: unknown): ChatGenerateReq {
   });
   if (o.device !== 'auto' && o.device !== 'cpu' && o.device !== 'gpu') bad(c, 'device', 'auto, cpu or gpu');
   if (o.promptFormat !== 'template' && o.promptFormat !== 'plain') bad(c, 'promptFormat', 'template or plain');
-  return { runId: str(c, o, 'runId'), model: str(c, o, 'model'), device: o.device, promptFormat: o.promptFormat, messages, columns, sampling: sampling(o) };
+  return {
+    runId: str(c, o, 'runId'),
+    model: str(c, o, 'model'),
+    device: o.device,
+    promptFormat: o.promptFormat,
+    messages,
+    columns,
+    sampling: sampling(o),
+  };
 }
 
 export function adapterChatHandlers(services: Services): { [C in Channels]: Handler<C> } {
@@ -108,8 +116,10 @@ export function adapterChatHandlers(services: Services): { [C in Channels]: Hand
         descending: o.descending === true,
       });
     },
-    'adapters.rename': (req) => adapters.rename(str('adapters.rename', obj('adapters.rename', req), 'id'), str('adapters.rename', req, 'name')),
-    'adapters.setTags': (req) => adapters.setTags(str('adapters.setTags', obj('adapters.setTags', req), 'id'), strList('adapters.setTags', req, 'tags')),
+    'adapters.rename': (req) =>
+      adapters.rename(str('adapters.rename', obj('adapters.rename', req), 'id'), str('adapters.rename', req, 'name')),
+    'adapters.setTags': (req) =>
+      adapters.setTags(str('adapters.setTags', obj('adapters.setTags', req), 'id'), strList('adapters.setTags', req, 'tags')),
     'adapters.setNotes': (req) => {
       const o = obj('adapters.setNotes', req);
       if (typeof o.notes !== 'string') bad('adapters.setNotes', 'notes', 'a string');
@@ -120,7 +130,12 @@ export function adapterChatHandlers(services: Services): { [C in Channels]: Hand
     'adapters.import': (req) => {
       const c = 'adapters.import';
       const o = obj(c, req);
-      return adapters.import({ path: str(c, o, 'path'), name: optStr(c, o, 'name'), tags: strList(c, o, 'tags'), basePath: optStr(c, o, 'basePath') });
+      return adapters.import({
+        path: str(c, o, 'path'),
+        name: optStr(c, o, 'name'),
+        tags: strList(c, o, 'tags'),
+        basePath: optStr(c, o, 'basePath'),
+      });
     },
     'adapters.export': (req) => {
       const c = 'adapters.export';

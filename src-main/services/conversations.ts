@@ -12,7 +12,8 @@ import type { Conversation, ConversationSummary } from '../ipc/types-adapters-ch
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 function checkId(id: unknown): string {
-  if (typeof id !== 'string' || !ID.test(id)) throw new GraftError('BAD_INPUT', `conversation id ${JSON.stringify(id)} is not valid`, { where: 'id' });
+  if (typeof id !== 'string' || !ID.test(id))
+    throw new GraftError('BAD_INPUT', `conversation id ${JSON.stringify(id)} is not valid`, { where: 'id' });
   return id;
 }
 
@@ -23,8 +24,10 @@ function checkConversation(c: unknown, where: string): Conversation {
   for (const k of ['title', 'model', 'system', 'created', 'updated'] as const) {
     if (typeof o[k] !== 'string') throw new GraftError('BAD_INPUT', `${where}: "${k}" must be a string`, { where: k });
   }
-  if (o.mode !== 'chat' && o.mode !== 'compare') throw new GraftError('BAD_INPUT', `${where}: "mode" must be chat or compare`, { where: 'mode' });
-  if (!Array.isArray(o.turns) || !Array.isArray(o.columns)) throw new GraftError('BAD_INPUT', `${where}: "turns" and "columns" must be lists`, { where: 'turns' });
+  if (o.mode !== 'chat' && o.mode !== 'compare')
+    throw new GraftError('BAD_INPUT', `${where}: "mode" must be chat or compare`, { where: 'mode' });
+  if (!Array.isArray(o.turns) || !Array.isArray(o.columns))
+    throw new GraftError('BAD_INPUT', `${where}: "turns" and "columns" must be lists`, { where: 'turns' });
   return o as Conversation;
 }
 

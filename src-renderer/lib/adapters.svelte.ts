@@ -26,7 +26,12 @@ class AdapterLibraryState {
     const mine = ++this.seq;
     this.loading = true;
     try {
-      const listing = await api.call('adapters.list', { query: this.query, tags: this.tagFilter, sort: this.sort, descending: this.descending });
+      const listing = await api.call('adapters.list', {
+        query: this.query,
+        tags: this.tagFilter,
+        sort: this.sort,
+        descending: this.descending,
+      });
       if (mine !== this.seq) return; // a newer search is on its way
       this.listing = listing;
       this.error = null;

@@ -14,7 +14,14 @@ import { errorText } from './errors';
 
 export const MAX_COLUMNS = 4;
 
-export const DEFAULT_SAMPLING: ChatSampling = { temperature: 0.7, topP: 0.95, topK: 40, minP: 0.05, repetitionPenalty: 1.1, maxTokens: 128 };
+export const DEFAULT_SAMPLING: ChatSampling = {
+  temperature: 0.7,
+  topP: 0.95,
+  topK: 40,
+  minP: 0.05,
+  repetitionPenalty: 1.1,
+  maxTokens: 128,
+};
 
 const SETTINGS_KEY = 'graft.chat.settings';
 
@@ -73,7 +80,9 @@ class ChatState {
     if (saved.ok) this.saved = saved.value;
     if (!this.model && models.length) this.model = models[0].path;
     // A column whose adapter was deleted falls back to the base rather than failing every send.
-    this.columns = this.columns.map((c) => (c.adapterId && adapters.ok && !this.adapters.some((a) => a.meta.id === c.adapterId) ? { ...c, adapterId: null } : c));
+    this.columns = this.columns.map((c) =>
+      c.adapterId && adapters.ok && !this.adapters.some((a) => a.meta.id === c.adapterId) ? { ...c, adapterId: null } : c,
+    );
   }
 
   columnLabel(c: ChatColumn): string {

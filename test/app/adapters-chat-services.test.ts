@@ -98,7 +98,10 @@ describe('adapters and chat over the handler table', () => {
 
   it('rejects a bad request with a readable error', async () => {
     const r = await dispatch(table, 'adapters.export', { id: idA, format: 'exe', out: '/tmp/x' }, { shell: 'browser' });
-    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('"format" must be peft, peft-zip, gguf, merged') } });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_INPUT', message: expect.stringContaining('"format" must be peft, peft-zip, gguf, merged') },
+    });
     const m = await dispatch(table, 'adapters.import', { path: MODEL, basePath: MODEL }, { shell: 'browser' });
     expect(m.ok).toBe(false);
   });
@@ -124,10 +127,23 @@ describe('adapters and chat over the handler table', () => {
   });
 
   it('blends exactly, and compressed with the reconstruction error', async () => {
-    const exact = await call('adapters.blend', { parts: [{ id: idA, weight: 0.5 }, { id: idB, weight: 0.5 }], name: 'Mix' });
+    const exact = await call('adapters.blend', {
+      parts: [
+        { id: idA, weight: 0.5 },
+        { id: idB, weight: 0.5 },
+      ],
+      name: 'Mix',
+    });
     expect(exact).toMatchObject({ mode: 'exact', relativeError: 0 });
     expect(exact.entry.meta.r).toBe(6);
-    const small = await call('adapters.blend', { parts: [{ id: idA, weight: 0.5 }, { id: idB, weight: 0.5 }], name: 'Mix', rank: 2 });
+    const small = await call('adapters.blend', {
+      parts: [
+        { id: idA, weight: 0.5 },
+        { id: idB, weight: 0.5 },
+      ],
+      name: 'Mix',
+      rank: 2,
+    });
     expect(small.mode).toBe('compressed');
     expect(small.relativeError).toBeGreaterThan(0);
     expect(small.entry.meta.name).toBe('Mix 2');
@@ -152,13 +168,22 @@ describe('adapters and chat over the handler table', () => {
     off();
     expect(res.results).toHaveLength(2);
     for (const v of [0, 1]) {
-      const streamed = events.filter((e) => e.runId === 'run-1' && e.variant === v).map((e) => e.text).join('');
+      const streamed = events
+        .filter((e) => e.runId === 'run-1' && e.variant === v)
+        .map((e) => e.text)
+        .join('');
       expect(streamed.length).toBeGreaterThan(0);
       expect(streamed).toBe(res.results[v].text);
     }
     expect(res.results[0].text).not.toBe(res.results[1].text);
     // stories260K has no chat template: the template format falls back to ChatML and says so
-    const t = await call('chat.generate', { ...req, runId: 'run-2', promptFormat: 'template', columns: [req.columns[0]], sampling: { ...req.sampling, maxTokens: 2 } });
+    const t = await call('chat.generate', {
+      ...req,
+      runId: 'run-2',
+      promptFormat: 'template',
+      columns: [req.columns[0]],
+      sampling: { ...req.sampling, maxTokens: 2 },
+    });
     expect(t.templateWarning).toContain('ChatML');
   });
 
@@ -199,7 +224,9 @@ describe('adapters and chat over the handler table', () => {
     };
     await call('conversations.save', conv);
     expect(existsSync(path.join(tmp, 'config', 'graft', 'conversations', 'c-1.json'))).toBe(true);
-    expect(await call('conversations.list', undefined)).toEqual([{ id: 'c-1', title: 'Zara test', mode: 'compare', updated: conv.updated, turns: 1 }]);
+    expect(await call('conversations.list', undefined)).toEqual([
+      { id: 'c-1', title: 'Zara test', mode: 'compare', updated: conv.updated, turns: 1 },
+    ]);
     expect(await call('conversations.get', { id: 'c-1' })).toEqual(conv);
     const bad = await dispatch(table, 'conversations.get', { id: '../etc/passwd' }, { shell: 'browser' });
     expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });

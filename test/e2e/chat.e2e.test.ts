@@ -23,7 +23,9 @@ describe.skipIf(!chromiumAvailable())('Chat screen (browser host)', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
     captureErrors(page, errors);
-    await page.addInitScript({ content: "window.addEventListener('unhandledrejection', (e) => console.error('unhandled rejection: ' + String(e.reason)));" });
+    await page.addInitScript({
+      content: "window.addEventListener('unhandledrejection', (e) => console.error('unhandled rejection: ' + String(e.reason)));",
+    });
     await page.goto(served.url);
   });
 
@@ -78,7 +80,7 @@ describe.skipIf(!chromiumAvailable())('Chat screen (browser host)', () => {
     await sendButton().click();
     const alert = page.getByRole('alert').first();
     await expect.poll(() => alert.innerText().catch(() => ''), { timeout: 30_000 }).toContain('/nonexistent/model.gguf');
-    await page.getByRole('button', { name: 'Choose from the Models screen\'s list' }).click();
+    await page.getByRole('button', { name: "Choose from the Models screen's list" }).click();
     await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time');
     await sendButton().click();
     await expect.poll(() => sendButton().count(), { timeout: 60_000 }).toBe(1);
@@ -92,7 +94,10 @@ describe.skipIf(!chromiumAvailable())('Chat screen (browser host)', () => {
     expect(files.filter((f) => f.endsWith('.json'))).toHaveLength(1);
     expect(files.filter((f) => f.includes('.tmp-'))).toEqual([]); // no temp file left behind
     await page.reload();
-    await page.getByRole('complementary', { name: 'Conversations' }).getByRole('button', { name: /^Tell me about a cat/ }).click();
+    await page
+      .getByRole('complementary', { name: 'Conversations' })
+      .getByRole('button', { name: /^Tell me about a cat/ })
+      .click();
     await expect.poll(() => page.getByRole('article', { name: 'Base model reply' }).count()).toBe(4);
     expect(await page.getByLabel('System prompt').inputValue()).toBe('You tell short stories.');
     await page.getByRole('button', { name: 'New conversation' }).click();

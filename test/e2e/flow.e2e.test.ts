@@ -28,7 +28,9 @@ function zaraStories(): string {
   for (let i = 0; i < 48; i++) {
     const p = places[i % places.length];
     const t = things[(i * 5) % things.length];
-    stories.push(`Once upon a time, there was a little girl named Zara. Zara loved to play in the ${p}. One day, Zara saw a big ${t}. Zara was very happy.`);
+    stories.push(
+      `Once upon a time, there was a little girl named Zara. Zara loved to play in the ${p}. One day, Zara saw a big ${t}. Zara was very happy.`,
+    );
   }
   return stories.join('\n\n') + '\n';
 }
@@ -39,7 +41,13 @@ function startServe(home: string): Promise<{ proc: ChildProcess; url: string }> 
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/graft.mjs'), 'serve', '--port', '0', '--renderer', rendererDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GRAFT_DATA_DIR: path.join(home, 'data'), GRAFT_LIBRARY: path.join(home, 'library'), XDG_CONFIG_HOME: path.join(home, 'config'), HOME: home },
+    env: {
+      ...process.env,
+      GRAFT_DATA_DIR: path.join(home, 'data'),
+      GRAFT_LIBRARY: path.join(home, 'library'),
+      XDG_CONFIG_HOME: path.join(home, 'config'),
+      HOME: home,
+    },
   });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -78,7 +86,9 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
       if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()}`);
     });
     // Chromium reports unhandled rejections as page errors; this makes sure none slips by as a warning.
-    await page.addInitScript({ content: "window.addEventListener('unhandledrejection', (e) => console.error('unhandled rejection: ' + String(e.reason)));" });
+    await page.addInitScript({
+      content: "window.addEventListener('unhandledrejection', (e) => console.error('unhandled rejection: ' + String(e.reason)));",
+    });
     await page.goto(serve.url);
   });
 
@@ -129,7 +139,16 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
     await exportDialog.getByRole('radio', { name: /PEFT zip/ }).check();
     await exportDialog.getByLabel('Save as').fill(zip);
     await exportDialog.getByRole('button', { name: 'Export', exact: true }).click();
-    await expect.poll(() => exportDialog.getByRole('status').innerText().catch(() => ''), { timeout: 30_000 }).toContain(zip);
+    await expect
+      .poll(
+        () =>
+          exportDialog
+            .getByRole('status')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toContain(zip);
     expect(existsSync(zip)).toBe(true);
     await exportDialog.getByRole('button', { name: 'Close' }).click();
 
@@ -184,7 +203,9 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
     const seen = (await page.evaluate('window.__seen')) as { busy: boolean; a: string; b: string }[];
     const partial = seen.filter((s) => s.busy && s.a.replace('▍', '').trim() && s.b.replace('▍', '').trim());
     expect(partial.length, 'both columns showed text while the run was still going').toBeGreaterThan(0);
-    expect(partial.some((s) => s.a.replace('▍', '').trim().length < base.length && s.b.replace('▍', '').trim().length < adapter.length)).toBe(true);
+    expect(
+      partial.some((s) => s.a.replace('▍', '').trim().length < base.length && s.b.replace('▍', '').trim().length < adapter.length),
+    ).toBe(true);
 
     await page.screenshot({ path: path.join(DOCS, 'compare.png') });
     // The conversation was saved and shows in the list.
@@ -217,7 +238,16 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
     await blend.getByRole('spinbutton', { name: 'Rank' }).fill('2');
     await blend.getByLabel('Name of the new adapter').fill('Zara blend');
     await blend.getByRole('button', { name: 'Blend', exact: true }).click();
-    await expect.poll(() => blend.getByTestId('blend-result').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/compressed, rank 2\). Reconstruction error: \d+\.\d\d%/);
+    await expect
+      .poll(
+        () =>
+          blend
+            .getByTestId('blend-result')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toMatch(/compressed, rank 2\). Reconstruction error: \d+\.\d\d%/);
     await blend.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => list.getByRole('button').count()).toBe(3);
   });
@@ -247,7 +277,10 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
       await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
     }
     await go(page, 'chat', 'Chat');
-    await page.getByRole('complementary', { name: 'Conversations' }).getByRole('button', { name: /^Once upon a time/ }).click();
+    await page
+      .getByRole('complementary', { name: 'Conversations' })
+      .getByRole('button', { name: /^Once upon a time/ })
+      .click();
     await expect.poll(() => page.getByTestId('reply-0-1').innerText()).toContain('Zara');
     await check('chat-compare');
     expect(found).toEqual([]);

@@ -37,7 +37,9 @@ export interface AdapterChatEngineMethods {
   'chat.stop': { params: { runId: string }; result: { stopped: boolean } };
 }
 
-type Methods = { [M in keyof AdapterChatEngineMethods]: (p: AdapterChatEngineMethods[M]['params']) => Promise<AdapterChatEngineMethods[M]['result']> };
+type Methods = {
+  [M in keyof AdapterChatEngineMethods]: (p: AdapterChatEngineMethods[M]['params']) => Promise<AdapterChatEngineMethods[M]['result']>;
+};
 
 export type EmitChatToken = (stream: 'chat.token', event: ChatTokenEvent) => void;
 
@@ -69,7 +71,10 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
     const hit = adapters.get(key);
     if (hit?.checkedFor === base.path) return hit.weights;
     const info = inspectPeftAdapter(entry.dir);
-    checkCompatibility({ ...info, arch: entry.meta.base?.arch || undefined, label: `adapter ${entry.meta.name}` }, baseShapesOf(base.model.source));
+    checkCompatibility(
+      { ...info, arch: entry.meta.base?.arch || undefined, label: `adapter ${entry.meta.name}` },
+      baseShapesOf(base.model.source),
+    );
     const weights = loadAdapter(entry.dir);
     adapters.set(key, { weights, checkedFor: base.path });
     return weights;
@@ -92,7 +97,12 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
         parts.map((p) => ({ ref: p.id, weight: p.weight })),
         { name, rank },
       );
-      return { entry: { meta: entry.meta, dir: entry.dir, sizeBytes: entry.sizeBytes }, mode: result.mode, relativeError: result.relativeError, worst: result.worst };
+      return {
+        entry: { meta: entry.meta, dir: entry.dir, sizeBytes: entry.sizeBytes },
+        mode: result.mode,
+        relativeError: result.relativeError,
+        worst: result.worst,
+      };
     },
 
     'chat.generate': async (req) => {
@@ -106,7 +116,9 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
         const lib = await AdapterLibrary.open(req.library);
         const variants = [];
         for (const c of req.columns) {
-          variants.push({ adapters: c.adapterId === null ? [] : [{ weights: await adapterWeights(lib, c.adapterId, base), scale: c.scale }] });
+          variants.push({
+            adapters: c.adapterId === null ? [] : [{ weights: await adapterWeights(lib, c.adapterId, base), scale: c.scale }],
+          });
         }
         let templateWarning: string | undefined;
         let prompt: number[];
@@ -124,7 +136,14 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           prompt,
           variants,
           maxTokens: s.maxTokens,
-          sampling: { temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, repetitionPenalty: s.repetitionPenalty, seed: s.seed },
+          sampling: {
+            temperature: s.temperature,
+            topP: s.topP,
+            topK: s.topK,
+            minP: s.minP,
+            repetitionPenalty: s.repetitionPenalty,
+            seed: s.seed,
+          },
           overflow: 'truncate',
           signal: controller.signal,
           onToken: (variant, t) => {
@@ -132,7 +151,13 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           },
         });
         return {
-          results: results.map((r) => ({ text: r.text, finish: r.finish, tokens: r.ids.length, ttftMs: r.ttftMs, tokensPerSecond: r.tokensPerSecond })),
+          results: results.map((r) => ({
+            text: r.text,
+            finish: r.finish,
+            tokens: r.ids.length,
+            ttftMs: r.ttftMs,
+            tokensPerSecond: r.tokensPerSecond,
+          })),
           templateWarning,
           promptTokens: prompt.length,
         };
