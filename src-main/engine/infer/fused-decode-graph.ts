@@ -9,7 +9,8 @@
  *   [B, KV, C, hd] (past and present have the same static shape). Qwen3 normalises each q/k head
  *   before RoPE, so there RoPE is a separate RotaryEmbedding and GQA gets do_rotary = 0.
  * Rows hold no padding: every row's tokens sit at slots 0..len-1 (GQA's seqlens_k), so all rows
- * must have the same length. A prefill of T > 1 may be right-padded; `last_index` picks the logits.
+ * must have the same length. A prefill bucket may end in filler tokens (causal attention keeps them
+ * from every real token, and decoding overwrites their cache slots); `last_index` picks the logits.
  * Inputs and outputs otherwise follow decode-graph.ts (input_ids, positions, cache.*, present.*, logits).
  */
 import type { RowLoraLayout } from '../adapters/row-lora.js';

@@ -165,8 +165,9 @@ export class KvDecoder {
       ...(await this.loraFor('fused')),
       input_ids: { dtype: 'int32', shape: [B, T], data: ids },
       positions: { dtype: 'int32', shape: [B, T], data: positions },
-      [SEQLENS_K]: { dtype: 'int32', shape: [B], data: new Int32Array(B).fill(start + real - 1) },
-      // A prefill (start 0) counts the filler too: GQA takes T = total length as "first prompt".
+      // GQA sees the filler as real tokens (a plain first prompt of T, no padding for any kernel to
+      // get right): attention is causal, so no real token attends to it, and decoding overwrites it.
+      [SEQLENS_K]: { dtype: 'int32', shape: [B], data: new Int32Array(B).fill(start + T - 1) },
       [TOTAL_LENGTH]: { dtype: 'int32', shape: [], data: Int32Array.of(start + T) },
     };
     if (T > 1) feeds[LAST_INDEX] = { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) };
