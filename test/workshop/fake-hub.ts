@@ -19,18 +19,31 @@ export interface FakeHub {
   wrongOid: string | null;
   /** Range headers of every `resolve` request, in order: [file, range]. */
   requests: [string, string | undefined][];
+  /** False: answer only the older model-info API (`/api/models/{repo}/revision/main?blobs=true` siblings). */
+  treeApi: boolean;
   /** Slow responses down (bytes per 10 ms chunk), so progress events are many. */
   throttle: number | null;
   close(): Promise<void>;
 }
 
 export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
-  const hub = { repos, breakAfter: null, wrongOid: null, requests: [], throttle: null } as unknown as FakeHub;
+  const hub = { repos, breakAfter: null, wrongOid: null, requests: [], throttle: null, treeApi: true } as unknown as FakeHub;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/main$/.exec(url.pathname);
+    const info = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/main$/.exec(url.pathname);
+    if (info && url.searchParams.get('blobs') === 'true') {
+      const files = hub.repos[info[1]];
+      if (!files) return void res.writeHead(404).end();
+      res.setHeader('content-type', 'application/json');
+      const siblings = Object.entries(files).map(([p, b]) =>
+        b.length > 1024 ? { rfilename: p, size: b.length, blobId: 'x', lfs: { sha256: hub.wrongOid ?? sha256(b), size: b.length } } : { rfilename: p, size: b.length, blobId: gitSha1(b) },
+      );
+      res.end(JSON.stringify({ id: info[1], siblings }));
+      return;
+    }
     if (tree) {
-      const files = hub.repos[tree[1]];
+      const files = hub.treeApi ? hub.repos[tree[1]] : undefined;
       if (!files) return void res.writeHead(404).end('{"error":"Repository not found"}');
       res.setHeader('content-type', 'application/json');
       res.end(

@@ -82,6 +82,19 @@ describe('Hub download (local fake Hub)', () => {
     expect(existsSync(path.join(dest, 'model.safetensors'))).toBe(false);
   });
 
+  it('falls back to the model-info API (siblings with blob and LFS hashes) where the tree API is missing', async () => {
+    hub.treeApi = false;
+    try {
+      const dest = path.join(tmp, 'siblings');
+      const r = await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest });
+      expect(r.files.map((f) => path.basename(f)).sort()).toEqual(['config.json', 'model.safetensors']);
+      expect(sha256(readFileSync(path.join(dest, 'model.safetensors')))).toBe(sha256(weights));
+      expect(readFileSync(path.join(dest, 'config.json'))).toEqual(config);
+    } finally {
+      hub.treeApi = true;
+    }
+  });
+
   it('says clearly when the repo does not exist', async () => {
     await expect(downloadRepo({ endpoint: hub.endpoint, repo: 'nobody/nothing', dest: path.join(tmp, 'none') })).rejects.toThrow(
       /nobody\/nothing@main: no such model repo/,
