@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { verifyReference } from '../src-main/engine/verify/reference.js';
 import { SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
-import { benchModel, SHARED, STORIES, writeResult } from './common.js';
+import { benchModel, commit, SHARED, STORIES, writeResult } from './common.js';
 import { decodeBench } from './decode.js';
 import { stepBench } from './step-speed.js';
 import { decodeProfile } from './decode-profile.js';
@@ -19,7 +19,7 @@ async function main() {
       reports[arch] = await verifyReference(path.join(SHARED, 'fixtures/hf-reference', arch), 'gpu');
       console.log(arch, JSON.stringify(reports[arch]));
     }
-    writeResult(`verify-webgpu-${day}`, { date: new Date().toISOString(), reports });
+    writeResult(`verify-webgpu-${day}`, { what: 'graft verify-reference on the WebGPU EP (CPU fallback disabled) against the PyTorch + PEFT goldens', date: new Date().toISOString(), commit: commit(), reports });
   }
   if (what.includes('decode')) {
     const r = await decodeBench('gpu', 64, [['stories260K', STORIES], ['smollm2-135m-shape (random init)', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)]]);
