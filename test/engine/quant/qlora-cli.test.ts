@@ -1,6 +1,6 @@
 /** Acceptance 5 (CLI half): `graft train --method qlora` lowers the loss like LoRA; `graft generate --quant` runs. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -56,7 +56,7 @@ function trainLosses(method: string[]): { losses: number[]; graft: { method: str
   return { losses, graft: JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8')) };
 }
 
-test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --quant uses the cached base', () => {
+test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --quant runs on the 4-bit base', () => {
   writeFileSync(join(dir, 'zara.txt'), Array.from({ length: 24 }, (_, i) => story(i)).join('\n\n') + '\n');
   const lora = trainLosses([]);
   const first = (l: number[]) => (l[0] + l[1]) / 2;
@@ -79,6 +79,8 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
       .at(-1)!,
   );
   expect(gen.text).toMatch(/^Once upon a time/);
+  // train wrote one cache entry per scheme; generate found the int4 one instead of adding another
+  expect(readdirSync(join(dir, 'qcache')).sort()).toEqual([expect.stringMatching(/-int4\.gq$/), expect.stringMatching(/-nf4\.gq$/)]);
   expect(() =>
     graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', join(dir, 'bad'), '--quant', 'nf4', '--steps', '1']),
   ).toThrow(/--quant needs --method qlora/);
