@@ -222,4 +222,18 @@ describe('datasets and training', () => {
     expect(after.at(-1)).toMatchObject({ type: 'done', step: 150 });
     await expect(call('train.continue')).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
+  it('reports a run that cannot start as a readable error, and accepts the next one', async () => {
+    const updates: TrainUpdate[] = [];
+    const off = services.events.on('train.update', (u) => updates.push(u));
+    const bad = await call('datasets.import', { name: 'broken.jsonl', content: '{"nope": 1}\n{"text": \n' });
+    const base = (await call('train.current'))!.settings;
+    await call('train.start', { ...base, datasetId: bad.id, name: 'doomed' });
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('error');
+    off();
+    const err = updates.at(-1)!.job.error!;
+    expect(err.message).toMatch(/^broken\.jsonl: /);
+    expect(err.message).not.toContain(path.join(tmp, 'data'));
+    await expect(call('train.continue')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no checkpoint') });
+    await call('datasets.remove', { id: bad.id });
+  });
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { inspectDataset } from '../../engine/data/inspect.js';
 import { previewDataset } from '../../engine/data/preview.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
-import { GraftError, toErrorData } from '../../engine/errors.js';
+import { GraftError, toErrorData, type GraftErrorData } from '../../engine/errors.js';
 import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
 import { describeDevice, type DevicePref } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
@@ -145,6 +145,12 @@ function tokenizerOf(modelPath: string): Promise<TextTokenizer | null> {
   return t;
 }
 
+/** Datasets are stored under internal names: say the name the user imported instead. */
+function userNames(e: GraftErrorData, p: TrainStartParams): GraftErrorData {
+  const fix = (t: string) => t.replaceAll(p.datasetPath, p.datasetName);
+  return { ...e, message: fix(e.message), ...(e.file ? { file: fix(e.file) } : {}) };
+}
+
 /** The one training job of this worker (one run at a time: it uses the whole device). */
 class JobRunner {
   private job: TrainJob | null = null;
@@ -259,7 +265,7 @@ class JobRunner {
             this.publish();
           },
           onWarning: (w) => {
-            job.warnings.push(w);
+            job.warnings.push(w.replaceAll(p.datasetPath, p.datasetName));
             this.publish();
           },
           onEvent: (e) => {
@@ -284,7 +290,7 @@ class JobRunner {
       job.state = 'done';
     } catch (err) {
       job.state = signal.aborted ? 'cancelled' : 'error';
-      job.error = signal.aborted ? null : toErrorData(err);
+      job.error = signal.aborted ? null : userNames(toErrorData(err), p);
     }
     this.publish();
   }
