@@ -9,6 +9,7 @@ import { benchModel, commit, SHARED, STORIES, writeResult } from './common.js';
 import { decodeBench } from './decode.js';
 import { stepBench } from './step-speed.js';
 import { decodeProfile } from './decode-profile.js';
+import { syncProbe } from './decode-sync-probe.js';
 
 async function main() {
   const what = process.argv.slice(2);
@@ -28,6 +29,10 @@ async function main() {
   if (what.includes('profile')) {
     await decodeProfile('gpu', STORIES, 64);
     await decodeProfile('gpu', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES), 64);
+  }
+  if (what.includes('sync')) {
+    await syncProbe('gpu', STORIES);
+    await syncProbe('gpu', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
   }
   if (what.includes('step')) writeResult(`step-webgpu-${day}`, await stepBench('gpu', [[1, 512], [8, 512]]));
 }
