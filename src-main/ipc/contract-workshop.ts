@@ -52,6 +52,8 @@ export interface ModelList {
   /** True while the bundled demo model has not been added nor declined. */
   offerDemo: boolean;
   demoAvailable: boolean;
+  /** Downloads of this session, running or ended, latest progress each (a reopened page shows them again). */
+  downloads: DownloadProgress[];
 }
 
 export interface DownloadProgress {

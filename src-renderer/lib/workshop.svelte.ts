@@ -29,6 +29,8 @@ class ModelsState {
       this.list = r.models;
       this.offerDemo = r.offerDemo;
       this.demoAvailable = r.demoAvailable;
+      // Events that arrived meanwhile are newer than the listing's copy.
+      this.downloads = Object.fromEntries(r.downloads.map((d) => [d.downloadId, this.downloads[d.downloadId] ?? d]));
       this.error = null;
     } catch (err) {
       this.error = errorText(err);

@@ -73,6 +73,9 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     await expect.poll(() => latest.innerText(), { timeout: 30_000 }).toMatch(/^karpathy\/stories260K\s+done/);
     expect(await latest.innerText()).toMatch(/1\.\d MB of 1\.\d MB · .* resumed/);
     await expect.poll(() => page.getByTestId('model-card').count()).toBe(2);
+    // A reopened page shows the session's downloads again.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('download').count(), { timeout: 30_000 }).toBe(2);
     expect(await page.getByTestId('model-card').nth(1).innerText()).toContain('Hub: karpathy/stories260K');
     hub.throttle = null;
   });

@@ -80,6 +80,9 @@ describe('models.download against a local fake Hub', () => {
     const list = await dispatch(table, 'models.list', undefined, { shell: 'browser' });
     const models = list.ok ? (list.value as { models: { id: string; source: string; repo?: string; path: string; info: { architecture: string } | null }[] }).models : [];
     const m = models.find((x) => x.id === done.modelId);
+    // A page opened later sees the downloads of this session with their last progress.
+    const listed = list.ok ? (list.value as { downloads: DownloadProgress[] }).downloads : [];
+    expect(listed.map((d) => d.state)).toEqual(['error', 'done']);
     expect(m).toMatchObject({ source: 'hub', repo: 'karpathy/stories260K', path: file, info: { architecture: 'LlamaForCausalLM' } });
   });
 

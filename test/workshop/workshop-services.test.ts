@@ -44,7 +44,7 @@ afterAll(async () => {
 
 describe('models', () => {
   it('offers the bundled demo model on first run and registers it with what the engine reads', async () => {
-    expect(await call('models.list')).toMatchObject({ models: [], offerDemo: true, demoAvailable: true });
+    expect(await call('models.list')).toMatchObject({ models: [], offerDemo: true, demoAvailable: true, downloads: [] });
     const demo = await call('models.addDemo');
     expect(demo).toMatchObject({ source: 'demo', name: 'stories260K (demo)' });
     expect(demo.info).toMatchObject({ format: 'gguf', architecture: 'LlamaForCausalLM', vocabSize: 512, dtype: 'F32', hasTokenizer: true });

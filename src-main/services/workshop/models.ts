@@ -34,6 +34,7 @@ export function findDemoModel(resourcesDir?: string): string | null {
 export class ModelService {
   private readonly store: JsonStore<Registry>;
   private readonly downloads = new Map<string, AbortController>();
+  private readonly progress = new Map<string, DownloadProgress>();
 
   constructor(
     private readonly dir: string,
@@ -47,7 +48,12 @@ export class ModelService {
   list(): ModelList {
     const r = this.store.get();
     const hasDemo = r.models.some((m) => m.source === 'demo');
-    return { models: r.models, offerDemo: this.demoPath !== null && !hasDemo && !r.demoDeclined && r.models.length === 0, demoAvailable: this.demoPath !== null };
+    return {
+      models: r.models,
+      offerDemo: this.demoPath !== null && !hasDemo && !r.demoDeclined && r.models.length === 0,
+      demoAvailable: this.demoPath !== null,
+      downloads: [...this.progress.values()],
+    };
   }
 
   get(id: string): ModelEntry {
@@ -109,7 +115,10 @@ export class ModelService {
     const dest = path.join(this.dir, 'models', repo.replace('/', '--'));
     const base: DownloadProgress = { downloadId, repo, state: 'listing', file: null, fileIndex: 0, fileCount: 0, bytes: 0, total: 0, speed: 0, etaMs: null, resumedBytes: 0 };
     let last = base;
-    const emit = (p: DownloadProgress) => this.events.emit('models.download', (last = p));
+    const emit = (p: DownloadProgress) => {
+      this.progress.set(downloadId, (last = p));
+      this.events.emit('models.download', p);
+    };
     emit(base);
     void (async () => {
       try {
