@@ -147,7 +147,13 @@ export interface ChatTokenEvent {
 export interface ConversationTurn {
   user: string;
   /** One reply per column. */
-  replies: { text: string; finish?: ChatColumnResult['finish']; error?: string }[];
+  replies: {
+    text: string;
+    finish?: ChatColumnResult['finish'];
+    error?: string;
+    /** How it ran: generated tokens, decode speed and time to the first token. */
+    stats?: { tokens: number; tokensPerSecond: number; ttftMs: number };
+  }[];
 }
 
 export interface Conversation {

@@ -155,7 +155,11 @@ class ChatState {
         sampling: $state.snapshot(this.sampling),
       });
       res.results.forEach((r, i) => {
-        turn.replies[i] = { text: r.text, finish: r.finish };
+        turn.replies[i] = {
+          text: r.text,
+          finish: r.finish,
+          stats: { tokens: r.tokens, tokensPerSecond: r.tokensPerSecond, ttftMs: r.ttftMs },
+        };
       });
       this.templateWarning = res.templateWarning ?? null;
     } catch (err) {

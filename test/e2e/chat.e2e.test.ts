@@ -36,7 +36,8 @@ describe.skipIf(!chromiumAvailable())('Chat screen (browser host)', () => {
 
   it('chats with the model’s template, saying that it falls back to ChatML', async () => {
     await page.getByRole('button', { name: 'Add the demo model' }).click();
-    await expect.poll(() => page.locator('main').innerText(), { timeout: 60_000 }).toContain('stories260K');
+    // Wait for the model's card: the offer's own text names the model before it is added.
+    await expect.poll(() => page.getByRole('heading', { name: 'stories260K (demo)' }).count(), { timeout: 60_000 }).toBe(1);
     await page.getByRole('link', { name: 'Chat', exact: true }).click();
     await page.getByRole('combobox', { name: 'Base model', exact: true }).selectOption({ label: 'stories260K (demo)' });
     await page.getByLabel('Device').selectOption('cpu');
@@ -90,9 +91,9 @@ describe.skipIf(!chromiumAvailable())('Chat screen (browser host)', () => {
   it('saves the conversation atomically and reopens it after a reload', async () => {
     const dir = path.join(served.dataDir, 'conversations');
     expect(existsSync(dir)).toBe(true);
-    const files = readdirSync(dir);
-    expect(files.filter((f) => f.endsWith('.json'))).toHaveLength(1);
-    expect(files.filter((f) => f.includes('.tmp-'))).toEqual([]); // no temp file left behind
+    // The last save may still be under way when Send comes back: its temp file must then be renamed away.
+    await expect.poll(() => readdirSync(dir).filter((f) => f.includes('.tmp-')), { timeout: 10_000 }).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
     await page.reload();
     await page
       .getByRole('complementary', { name: 'Conversations' })

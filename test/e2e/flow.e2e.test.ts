@@ -106,7 +106,8 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
     await expect.poll(() => page.getByTestId('engine-state').innerText(), { timeout: 60_000 }).toBe('engine ready');
     await go(page, 'models', 'Models');
     await page.getByRole('button', { name: 'Add the demo model' }).click();
-    await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toContain('stories260K');
+    // Wait for the model's card: the offer's own text names the model before it is added.
+    await expect.poll(() => page.getByRole('heading', { name: DEMO_MODEL }).count(), { timeout: 60_000 }).toBe(1);
   });
 
   it('imports a dataset and shows its preview', async () => {
