@@ -29,15 +29,15 @@ export const registerChat: CommandRegistrar = (program) => {
       console.log(`${model.spec.arch} on ${device.name}. ${HELP}`);
       let busy: AbortController | null = null;
       rl.on('SIGINT', () => (busy ? busy.abort() : rl.close()));
-      for (;;) {
-        const label = adapters.length ? adapters.map((a) => a.label).join('+') : 'base';
-        let line: string;
-        try {
-          line = (await rl.question(`[${label}] you> `)).trim();
-        } catch {
-          break; // input closed
+      const prompt = () => process.stdout.write(`[${adapters.length ? adapters.map((a) => a.label).join('+') : 'base'}] you> `);
+      prompt();
+      // Iterating the interface buffers lines typed (or piped) while a reply is being generated.
+      for await (const raw of rl) {
+        const line = raw.trim();
+        if (!line) {
+          prompt();
+          continue;
         }
-        if (!line) continue;
         try {
           if (line === '/exit' || line === '/quit') break;
           if (line === '/help') console.log(HELP);
@@ -63,6 +63,7 @@ export const registerChat: CommandRegistrar = (program) => {
           busy = null;
           console.error(`error: ${toErrorData(err).message}`);
         }
+        prompt();
       }
       rl.close();
     });
