@@ -251,6 +251,15 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
       .toMatch(/compressed, rank 2\). Reconstruction error: \d+\.\d\d%/);
     await blend.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => list.getByRole('button').count()).toBe(3);
+    // Closing a dialog gives focus back to the button that opened it.
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Blend…');
+    // The list moves with the arrow keys and keeps one tab stop.
+    const items = list.getByRole('button');
+    await items.first().click();
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => items.nth(1).getAttribute('aria-current')).toBe('true');
+    expect(await page.evaluate('document.activeElement?.id')).toBe(await items.nth(1).getAttribute('id'));
+    expect(await items.evaluateAll((els) => els.filter((e) => e.getAttribute('tabindex') === '0').length)).toBe(1);
   });
 
   it('passes axe-core on the Adapters and Chat screens with data and with each dialog open, in both themes', async () => {
@@ -264,6 +273,10 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
       await page.emulateMedia({ colorScheme: 'light' });
     };
     await go(page, 'adapters', 'Adapters');
+    await page
+      .getByRole('list', { name: 'Adapters in the library' })
+      .getByRole('button', { name: /^Zara blend/ })
+      .click();
     await page.getByRole('heading', { level: 2, name: 'Zara blend' }).waitFor();
     await check('adapters');
     for (const [button, dialog] of [
