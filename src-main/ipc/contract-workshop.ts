@@ -167,6 +167,14 @@ export interface MemoryCheck {
   device: DeviceInfo;
 }
 
+/** Preferences kept in settings.json in the user data folder. */
+export interface AppSettings {
+  /** Where Hub downloads come from; null: GRAFT_HF_ENDPOINT, else huggingface.co. */
+  hfEndpoint: string | null;
+  /** The settings of the last run started, so the Train form opens with them. */
+  lastTrain: TrainSettings | null;
+}
+
 export interface PickPathRequest {
   kind: 'file' | 'folder';
   title?: string;
@@ -175,6 +183,8 @@ export interface PickPathRequest {
 
 export interface WorkshopRequests {
   'app.pickPath': { req: PickPathRequest; res: string | null };
+  'settings.get': { req: void; res: AppSettings };
+  'settings.update': { req: { hfEndpoint?: string | null }; res: AppSettings };
   'models.list': { req: void; res: ModelList };
   'models.add': { req: { path: string; name?: string }; res: ModelEntry };
   'models.remove': { req: { id: string }; res: void };

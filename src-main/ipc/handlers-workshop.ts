@@ -7,6 +7,8 @@ export function workshopHandlers(services: Services): { [C in keyof WorkshopRequ
   const w = services.workshop;
   return {
     'app.pickPath': (req) => w.pickPath(req),
+    'settings.get': () => w.settings.get(),
+    'settings.update': (req) => w.updateSettings(req),
     'models.list': () => w.models.list(),
     'models.add': (req) => w.models.add(req?.path, { name: req?.name }),
     'models.remove': (req) => w.models.remove(req?.id),

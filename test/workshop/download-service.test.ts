@@ -29,10 +29,15 @@ beforeAll(async () => {
     'karpathy/stories260K': { 'stories260K.gguf': GGUF, 'README.md': Buffer.from('# stories260K\n') },
     'someone/corrupt': { 'model.gguf': GGUF },
   });
-  process.env.GRAFT_HF_ENDPOINT = hub.endpoint;
+  // Nothing listens there: the address saved in the settings must win over the environment's.
+  process.env.GRAFT_HF_ENDPOINT = 'http://127.0.0.1:9';
   process.env.GRAFT_DATA_DIR = path.join(tmp, 'data');
   services = createServices({ name: 'graft', version: 'test', platform: process.platform });
   table = createHandlers(services);
+  const bad = await dispatch(table, 'settings.update', { hfEndpoint: 'ftp://nope' }, { shell: 'browser' });
+  expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', where: 'hfEndpoint' } });
+  const saved = await dispatch(table, 'settings.update', { hfEndpoint: hub.endpoint + '/' }, { shell: 'browser' });
+  expect(saved).toMatchObject({ ok: true, value: { hfEndpoint: hub.endpoint } });
 });
 
 afterAll(async () => {

@@ -163,6 +163,9 @@ describe('datasets and training', () => {
     };
     const job = await call('train.start', settings);
     expect(job.state).toBe('preparing');
+    // The Train form opens with the last run's settings next time.
+    expect((await call('settings.get')).lastTrain).toEqual(settings);
+    expect(JSON.parse(readFileSync(path.join(tmp, 'data', 'settings.json'), 'utf8')).lastTrain.name).toBe('tim-stories');
     await expect(call('train.start', settings)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('already') });
     await expect.poll(() => updates.at(-1)?.job.state, { timeout: 90_000, interval: 200 }).toMatch(/done|error/);
     off();

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { GraftError } from '../../engine/errors';
 import { LORA_TARGETS } from '../../engine/adapters/lora-config';
 import type { DevicePref } from '../../engine/runtime/device';
-import type { DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
+import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
 import { defaultLibraryDir } from '../../store/paths';
 import type { EngineClient } from '../engine/client';
 import type { EventHub } from '../events';
 import { DatasetService } from './datasets';
-import { dataDir, newId } from './json-store';
+import { dataDir, JsonStore, newId } from './json-store';
 import { findDemoModel, ModelService } from './models';
 
 export interface WorkshopOptions {
@@ -28,6 +28,7 @@ export class WorkshopService {
   readonly dir: string;
   readonly models: ModelService;
   readonly datasets: DatasetService;
+  readonly settings: JsonStore<AppSettings>;
 
   constructor(
     private readonly engine: EngineClient,
@@ -35,8 +36,20 @@ export class WorkshopService {
     private readonly opts: WorkshopOptions = {},
   ) {
     this.dir = opts.dir ?? dataDir();
-    this.models = new ModelService(this.dir, engine, events, findDemoModel(opts.resourcesDir));
+    this.settings = JsonStore.in(this.dir, 'settings.json', () => ({ hfEndpoint: null, lastTrain: null }));
+    this.models = new ModelService(this.dir, engine, events, findDemoModel(opts.resourcesDir), () => this.settings.get().hfEndpoint);
     this.datasets = new DatasetService(this.dir);
+  }
+
+  updateSettings(req: { hfEndpoint?: string | null }): AppSettings {
+    let ep = req?.hfEndpoint;
+    if (typeof ep === 'string') {
+      ep = ep.trim().replace(/\/+$/, '') || null;
+      if (ep && !/^https?:\/\/[^/\s]+/.test(ep)) throw new GraftError('BAD_INPUT', `"${ep}" is not an http(s) address`, { where: 'hfEndpoint' });
+    }
+    return this.settings.update((s) => {
+      if (ep !== undefined) s.hfEndpoint = ep;
+    });
   }
 
   pickPath(req: PickPathRequest): Promise<string | null> {
@@ -79,6 +92,9 @@ export class WorkshopService {
     const m = this.models.get(s?.modelId);
     const d = this.datasets.get(s.datasetId);
     validateSettings(s);
+    this.settings.update((x) => {
+      x.lastTrain = s;
+    });
     const slug = s.name.replace(/[^\w.-]+/g, '-').slice(0, 60) || 'adapter';
     return this.engine.call('train.start', {
       settings: s,

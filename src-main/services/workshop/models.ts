@@ -41,6 +41,8 @@ export class ModelService {
     private readonly engine: EngineClient,
     private readonly events: EventHub,
     private readonly demoPath: string | null,
+    /** The Hub address the user chose in settings, if any. */
+    private readonly endpointSetting: () => string | null = () => null,
   ) {
     this.store = JsonStore.in(dir, 'models.json', () => ({ models: [], demoDeclined: false }));
   }
@@ -123,7 +125,7 @@ export class ModelService {
     void (async () => {
       try {
         const { files: got } = await downloadRepo({
-          endpoint: hubEndpoint(),
+          endpoint: this.endpointSetting() ?? hubEndpoint(),
           repo,
           revision,
           dest,
