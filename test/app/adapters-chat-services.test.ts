@@ -208,6 +208,37 @@ describe('adapters and chat over the handler table', () => {
     expect(res.results[0].tokens).toBeLessThan(480);
   });
 
+  it('generates on the worker thread: the main event loop stays free while tokens stream', async () => {
+    let tokens = 0;
+    const off = services.events.on('chat.token', (e) => e.runId === 'run-loop' && tokens++);
+    const run = call('chat.generate', {
+      runId: 'run-loop',
+      model: MODEL,
+      device: 'cpu',
+      promptFormat: 'plain',
+      messages: [{ role: 'user', content: 'Once upon a time' }],
+      columns: [
+        { adapterId: null, scale: 1 },
+        { adapterId: idA, scale: 0.5 },
+      ],
+      sampling: { temperature: 0.9, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, maxTokens: 300, seed: 3 },
+    });
+    // Timer lateness on this (the main) thread while the run goes on.
+    let worst = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last - 5);
+      last = now;
+    }, 5);
+    const res = await run;
+    clearInterval(timer);
+    off();
+    expect(tokens).toBeGreaterThan(100);
+    expect(res.results.every((r) => r.tokens > 50)).toBe(true);
+    expect(worst).toBeLessThan(150);
+  });
+
   it('saves, lists and reopens conversations', async () => {
     const conv: Conversation = {
       id: 'c-1',
