@@ -66,7 +66,9 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const rows = o.variants.map((v) => v.adapters);
   const layout = layoutFor(rows);
   // Prefill pads the prompt to a multiple of 16; the first token comes from prefill, so maxTokens - 1 decode slots.
-  const capacity = Math.min(limit, Math.ceil((Math.ceil(prompt.length / 16) * 16 + o.maxTokens) / 64) * 64);
+  // Capacities are powers of two (≥ 128) so that later generations find their sessions in the pool.
+  const need = Math.ceil(prompt.length / 16) * 16 + o.maxTokens;
+  const capacity = Math.min(limit, Math.max(128, 2 ** Math.ceil(Math.log2(need))));
   const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
   const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));

@@ -8,7 +8,7 @@
 import type { RowLoraLayout } from '../adapters/row-lora.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
-import { plainWeights, type WeightsFactory } from '../models/weights.js';
+import { plainWeights, releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
@@ -16,6 +16,7 @@ import { toDeviceAll } from '../runtime/transfer.js';
 import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
 import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
+import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
 
 const NEG = -1e9;
 
@@ -37,7 +38,7 @@ export interface KvDecoderOpts {
 type Mode = 'plain' | 'fused';
 
 export class KvDecoder {
-  private sessions = new Map<string, Promise<GraphSession>>();
+  private leases = new Map<string, SessionLease>();
   private cache: Record<string, Feed> = {};
   private loraHost: Record<string, HostTensor> | null = null;
   private loraFeeds = new Map<Mode, Promise<Record<string, Feed>>>();
@@ -65,16 +66,20 @@ export class KvDecoder {
   }
 
   private session(tokens: number): Promise<GraphSession> {
-    const key = `${this.mode}:${tokens}`;
-    let s = this.sessions.get(key);
-    if (!s) {
-      const o = { spec: this.model.spec, source: this.model.source, batch: this.opts.rows, tokens, capacity: this.opts.capacity, lora: this.opts.lora, overrides: this.opts.overrides };
-      const g = this.mode === 'fused' ? buildFusedDecodeGraph(o) : buildDecodeGraph({ ...o, weights: this.opts.weights });
-      const keep = g.outputs.map((v) => v.name).filter((n) => n !== 'logits');
-      s = GraphSession.create(g, { device: this.opts.device, keepOnDevice: keep });
-      this.sessions.set(key, s);
+    const { rows, capacity, lora, device, weights, overrides } = this.opts;
+    const layout = lora ? `${lora.rank}:${lora.targets.join(',')}` : '-';
+    const key = [this.mode, tokens, rows, capacity, layout, device.kind, identityOf(weights), identityOf(overrides)].join('|');
+    let lease = this.leases.get(key);
+    if (!lease) {
+      lease = leaseSession(this.model, key, () => {
+        const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
+        const g = this.mode === 'fused' ? buildFusedDecodeGraph(o) : buildDecodeGraph({ ...o, weights });
+        const keep = g.outputs.map((v) => v.name).filter((n) => n !== 'logits');
+        return GraphSession.create(g, { device, keepOnDevice: keep }).finally(() => releaseHostWeights(this.model.source));
+      });
+      this.leases.set(key, lease);
     }
-    return s;
+    return lease.session;
   }
 
   /** Per-row adapter inputs (from rowLoraFeeds); uploaded once per graph kind, reused by every step. */
@@ -226,7 +231,8 @@ export class KvDecoder {
   async dispose(): Promise<void> {
     this.disposeCache();
     await this.disposeLora();
-    for (const s of this.sessions.values()) await (await s).release();
-    this.sessions.clear();
+    // Sessions stay in the model's pool for the next generation.
+    for (const l of this.leases.values()) l.done();
+    this.leases.clear();
   }
 }

@@ -4,9 +4,18 @@
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
+import { gather } from '../ops/gather.js';
 import { gemm } from '../ops/matmul.js';
 
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
+
+/**
+ * Lets go of the arrays read for graphs of this source once their sessions hold the weights: ORT has
+ * its own copy, and a later graph re-reads from the file (and finds its weight files in the cache).
+ */
+export function releaseHostWeights(source: WeightSource): void {
+  hostCache.delete(source);
+}
 
 export function readWeight(source: WeightSource, name: string): Float32Array {
   let m = hostCache.get(source);
@@ -53,5 +62,15 @@ export class GraphWeights {
    */
   linear(x: Value, name: string, bias: Value | null): Value {
     return gemm(this.g, x, this.get(name), bias, { transB: true });
+  }
+
+  /** Embedding rows of ids [B, T] → [B, T, D]; a subclass holding an 8-bit table overrides it. */
+  embed(ids: Value): Value {
+    return gather(this.g, this.get('model.embed_tokens.weight'), ids);
+  }
+
+  /** Logits [N, V] of hidden [N, D] through `name` (the LM head, or the tied embedding). */
+  head(hidden: Value, name: string): Value {
+    return gemm(this.g, hidden, this.get(name), null, { transB: true });
   }
 }

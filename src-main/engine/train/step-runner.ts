@@ -9,7 +9,7 @@ import { deriveSeed, SeededRng } from '../data/rng.js';
 import type { WeightSource } from '../io/model-source.js';
 import { specFromConfig } from '../models/index.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { WeightsFactory } from '../models/weights.js';
+import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
@@ -61,7 +61,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     if (!s) {
       const sg = buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights });
       const keep = sg.graph.outputs.map((v) => v.name).filter((n) => n !== 'loss_sum' && n !== 'grad_norm');
-      s = GraphSession.create(sg.graph, { device, keepOnDevice: keep });
+      s = GraphSession.create(sg.graph, { device, keepOnDevice: keep }).finally(() => releaseHostWeights(o.source));
       sessions.set(key, s);
     }
     return s;

@@ -1,0 +1,69 @@
+/**
+ * Decode sessions outlive one generation: a chat turn, a regenerate or the next compare reuses the
+ * sessions of the last one instead of building them again (building is most of a first token's time).
+ * The pool is per model and small, because every session holds its own copy of the weights; a session
+ * pushed out while a decoder still uses it is released when that decoder lets go.
+ */
+import type { LoadedModel } from '../model.js';
+import type { GraphSession } from '../runtime/session.js';
+
+const MAX_PER_MODEL = 4;
+
+interface Entry {
+  session: Promise<GraphSession>;
+  users: number;
+  evicted: boolean;
+}
+
+const pools = new WeakMap<LoadedModel, Map<string, Entry>>();
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+
+/** A stable number for an object's identity (a weights factory, an overrides map), for pool keys. */
+export function identityOf(o: object | undefined): number {
+  if (!o) return 0;
+  let id = ids.get(o);
+  if (!id) ids.set(o, (id = nextId++));
+  return id;
+}
+
+function release(e: Entry): void {
+  void e.session.then((s) => s.release()).catch(() => undefined);
+}
+
+export interface SessionLease {
+  session: Promise<GraphSession>;
+  done(): void;
+}
+
+/** Takes a session from the model's pool (building it on a miss); call done() when the decoder is disposed. */
+export function leaseSession(model: LoadedModel, key: string, make: () => Promise<GraphSession>): SessionLease {
+  let pool = pools.get(model);
+  if (!pool) pools.set(model, (pool = new Map()));
+  let e = pool.get(key);
+  if (e) pool.delete(key); // re-inserted below as the most recently used
+  else {
+    e = { session: make(), users: 0, evicted: false };
+    const entry = e;
+    e.session.catch(() => pool.get(key) === entry && pool.delete(key));
+  }
+  pool.set(key, e);
+  e.users++;
+  while (pool.size > MAX_PER_MODEL) {
+    const [oldKey, old] = pool.entries().next().value as [string, Entry];
+    pool.delete(oldKey);
+    old.evicted = true;
+    if (old.users === 0) release(old);
+  }
+  const entry = e;
+  let returned = false;
+  return {
+    session: e.session,
+    done() {
+      if (returned) return;
+      returned = true;
+      entry.users--;
+      if (entry.evicted && entry.users === 0) release(entry);
+    },
+  };
+}
