@@ -117,6 +117,8 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     const monitor = page.getByTestId('train-monitor');
     const points = async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
     await expect.poll(points, { timeout: 60_000 }).toBeGreaterThan(2);
+    // The nav shows the run's progress on every screen.
+    await expect.poll(() => page.getByTestId('train-badge').innerText()).toMatch(/^\d+%$/);
     await page.getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => monitor.getAttribute('data-state'), { timeout: 30_000 }).toBe('paused');
     const frozen = await points();
