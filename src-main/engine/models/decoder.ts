@@ -79,7 +79,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     return d ? op.add(g, y, d) : y;
   };
 
-  let h = op.reshape(g, op.gather(g, w.get('model.embed_tokens.weight'), io.ids), [N, spec.hidden]);
+  let h = op.reshape(g, w.embed(io.ids), [N, spec.hidden]);
   const present: { k: Value; v: Value }[] = [];
   for (let i = 0; i < spec.layers; i++) {
     const x = rmsNorm(g, h, w.get(layerName(i, 'input_layernorm.weight')), spec.eps);
@@ -119,5 +119,5 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
 
 export function lmHead(w: GraphWeights, spec: ModelSpec, hidden: Value): Value {
   const head = spec.tiedEmbeddings || !w.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  return op.gemm(w.g, hidden, w.get(head), null, { transB: true });
+  return w.head(hidden, head);
 }

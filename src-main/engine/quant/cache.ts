@@ -11,9 +11,17 @@ import path from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import type { WeightSource } from '../io/model-source.js';
 import { modelContentHash } from '../train/result.js';
-import { quantizeInt4, type Int4Tensor } from './int4.js';
-import { quantizeNf4, type Nf4Tensor } from './nf4.js';
-import { QUANTIZED_LINEAR, type QuantScheme, type QuantStore, type QuantTensor } from './quant-weights.js';
+import { quantizeInt4 } from './int4.js';
+import { quantizeInt8 } from './int8.js';
+import { quantizeNf4 } from './nf4.js';
+import {
+  EMBEDDING_TABLES,
+  QUANTIZED_LINEAR,
+  type EmbeddingPrecision,
+  type QuantScheme,
+  type QuantStore,
+  type QuantTensor,
+} from './quant-weights.js';
 
 const MAGIC = Buffer.from('GRAFTQ1\n');
 const FORMAT_VERSION = 1;
@@ -29,6 +37,8 @@ interface Part {
 }
 interface Entry {
   name: string;
+  /** The tensor's own format when it differs from the file's (8-bit embedding tables). */
+  scheme?: QuantTensor['scheme'];
   shape: [number, number];
   absmaxOffset?: number;
   parts: Part[];
@@ -36,6 +46,7 @@ interface Entry {
 interface Header {
   version: number;
   scheme: QuantScheme;
+  embeddings?: EmbeddingPrecision;
   baseHash: string;
   payloadSha256: string;
   payloadBytes: number;
@@ -43,7 +54,11 @@ interface Header {
 }
 
 type PartKey = 'codes' | 'absmaxCodes' | 'absmaxScale' | 'b' | 'scalesF16' | 'zeroPoints';
-const PARTS: Record<QuantScheme, PartKey[]> = { nf4: ['codes', 'absmaxCodes', 'absmaxScale'], int4: ['b', 'scalesF16', 'zeroPoints'] };
+const PARTS: Record<QuantTensor['scheme'], PartKey[]> = {
+  nf4: ['codes', 'absmaxCodes', 'absmaxScale'],
+  int4: ['b', 'scalesF16', 'zeroPoints'],
+  int8: ['b', 'scalesF16', 'zeroPoints'],
+};
 const ARRAY: Record<PartKey, (b: ArrayBuffer) => Uint8Array | Uint16Array | Float32Array> = {
   codes: (b) => new Uint8Array(b),
   absmaxCodes: (b) => new Uint8Array(b),
@@ -57,9 +72,20 @@ export function quantizeTensor(scheme: QuantScheme, w: Float32Array, shape: [num
   return scheme === 'nf4' ? quantizeNf4(w, shape) : quantizeInt4(w, shape);
 }
 
-/** Quantizes every projection of the base (reading each fp32 tensor once, without caching it). */
-export function quantizeSource(source: WeightSource, scheme: QuantScheme): Map<string, QuantTensor> {
+/**
+ * Quantizes every projection of the base (reading each fp32 tensor once, without caching it), and
+ * with `embeddings: 'int8'` the embedding and LM head tables to 8 bits.
+ */
+export function quantizeSource(
+  source: WeightSource,
+  scheme: QuantScheme,
+  embeddings: EmbeddingPrecision = 'fp16',
+): Map<string, QuantTensor> {
   const store = new Map<string, QuantTensor>();
+  if (embeddings === 'int8') {
+    for (const name of EMBEDDING_TABLES)
+      if (source.has(name)) store.set(name, quantizeInt8(source.readF32(name), source.shape(name) as [number, number]));
+  }
   for (const name of source
     .names()
     .filter((n) => QUANTIZED_LINEAR.test(n))
@@ -71,13 +97,13 @@ export function quantizeSource(source: WeightSource, scheme: QuantScheme): Map<s
   return store;
 }
 
-function serialize(store: QuantStore, scheme: QuantScheme, baseHash: string): Buffer[] {
+function serialize(store: QuantStore, scheme: QuantScheme, embeddings: EmbeddingPrecision, baseHash: string): Buffer[] {
   const chunks: Buffer[] = [];
   let offset = 0;
   const tensors: Entry[] = [];
   for (const [name, t] of store) {
     const parts: Part[] = [];
-    for (const key of PARTS[scheme]) {
+    for (const key of PARTS[t.scheme]) {
       const arr = (t as unknown as Record<PartKey, Uint8Array | Uint16Array | Float32Array>)[key];
       const pad = (8 - (offset % 8)) % 8;
       if (pad) chunks.push(Buffer.alloc(pad));
@@ -86,11 +112,25 @@ function serialize(store: QuantStore, scheme: QuantScheme, baseHash: string): Bu
       parts.push({ key, offset, length: arr.byteLength });
       offset += arr.byteLength;
     }
-    tensors.push({ name, shape: t.shape, parts, ...(t.scheme === 'nf4' ? { absmaxOffset: t.absmaxOffset } : {}) });
+    tensors.push({
+      name,
+      shape: t.shape,
+      parts,
+      ...(t.scheme === 'nf4' ? { absmaxOffset: t.absmaxOffset } : {}),
+      ...(t.scheme !== scheme ? { scheme: t.scheme } : {}),
+    });
   }
   const sha = createHash('sha256');
   for (const c of chunks) sha.update(c);
-  const header: Header = { version: FORMAT_VERSION, scheme, baseHash, payloadSha256: sha.digest('hex'), payloadBytes: offset, tensors };
+  const header: Header = {
+    version: FORMAT_VERSION,
+    scheme,
+    embeddings,
+    baseHash,
+    payloadSha256: sha.digest('hex'),
+    payloadBytes: offset,
+    tensors,
+  };
   const json = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length);
@@ -112,7 +152,12 @@ function readExact(fd: number, length: number, position: number, file: string): 
  * Parses and checks a cache file; throws with the reason when it cannot be trusted. Parts are read one
  * by one into their own buffers (a 7B base's cache is near Node's 4 GiB Buffer limit), hashing as it goes.
  */
-export function readQuantCache(file: string, scheme: QuantScheme, baseHash: string): Map<string, QuantTensor> {
+export function readQuantCache(
+  file: string,
+  scheme: QuantScheme,
+  baseHash: string,
+  embeddings: EmbeddingPrecision = 'fp16',
+): Map<string, QuantTensor> {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -127,7 +172,12 @@ export function readQuantCache(file: string, scheme: QuantScheme, baseHash: stri
     } catch {
       throw new Error(`${file}: header is not valid JSON`);
     }
-    if (header.version !== FORMAT_VERSION || header.scheme !== scheme || header.baseHash !== baseHash)
+    if (
+      header.version !== FORMAT_VERSION ||
+      header.scheme !== scheme ||
+      (header.embeddings ?? 'fp16') !== embeddings ||
+      header.baseHash !== baseHash
+    )
       throw new Error(`${file}: written for another base, scheme or format`);
     const base = 12 + hlen;
     if (size - base !== header.payloadBytes)
@@ -137,6 +187,9 @@ export function readQuantCache(file: string, scheme: QuantScheme, baseHash: stri
     const store = new Map<string, QuantTensor>();
     for (const e of header.tensors) {
       const parts: Record<string, unknown> = {};
+      const ts = e.scheme ?? scheme;
+      if (e.parts.map((p) => p.key).join() !== PARTS[ts]?.join())
+        throw new Error(`${file}: ${e.name} does not have the parts of a ${ts} tensor`);
       for (const p of e.parts) {
         if (p.offset < at || p.offset + p.length > header.payloadBytes)
           throw new Error(`${file}: ${e.name}.${p.key} lies outside the payload`);
@@ -148,8 +201,9 @@ export function readQuantCache(file: string, scheme: QuantScheme, baseHash: stri
       }
       store.set(
         e.name,
-        (scheme === 'nf4' ? { scheme, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts } : { scheme, shape: e.shape, ...parts }) as
-          Nf4Tensor | Int4Tensor,
+        (ts === 'nf4'
+          ? { scheme: ts, shape: e.shape, absmaxOffset: e.absmaxOffset, ...parts }
+          : { scheme: ts, shape: e.shape, ...parts }) as QuantTensor,
       );
     }
     if (at !== header.payloadBytes) sha.update(readExact(fd, header.payloadBytes - at, base + at, file));
@@ -165,6 +219,8 @@ export interface LoadQuantOpts {
   cacheDir?: string | null;
   /** The base's content hash if already known (it costs a full read of the model file). */
   baseHash?: string;
+  /** Embeddings and LM head in 8 bits instead of fp16 precision. */
+  embeddings?: EmbeddingPrecision;
   onRebuild?: (reason: string) => void;
 }
 
@@ -176,12 +232,13 @@ export interface LoadedQuantBase {
 
 export async function loadQuantizedBase(source: WeightSource, scheme: QuantScheme, o: LoadQuantOpts = {}): Promise<LoadedQuantBase> {
   const dir = o.cacheDir === undefined ? quantCacheDir() : o.cacheDir;
-  if (dir === null) return { store: quantizeSource(source, scheme), fromCache: false, file: null };
+  const emb = o.embeddings ?? 'fp16';
+  if (dir === null) return { store: quantizeSource(source, scheme, emb), fromCache: false, file: null };
   const baseHash = o.baseHash ?? (await modelContentHash(source.path));
-  const file = path.join(dir, `${baseHash.slice(0, 32)}-${scheme}.gq`);
+  const file = path.join(dir, `${baseHash.slice(0, 32)}-${scheme}${emb === 'int8' ? '-e8' : ''}.gq`);
   if (existsSync(file)) {
     try {
-      const store = readQuantCache(file, scheme, baseHash);
+      const store = readQuantCache(file, scheme, baseHash, emb);
       for (const [name, t] of store) {
         const s = source.shape(name);
         if (s[0] !== t.shape[0] || s[1] !== t.shape[1]) throw new Error(`${file}: ${name} is [${t.shape}], the base has [${s}]`);
@@ -191,9 +248,9 @@ export async function loadQuantizedBase(source: WeightSource, scheme: QuantSchem
       o.onRebuild?.((err as Error).message);
     }
   }
-  const store = quantizeSource(source, scheme);
+  const store = quantizeSource(source, scheme, emb);
   try {
-    writeFileAtomicSync(file, serialize(store, scheme, baseHash));
+    writeFileAtomicSync(file, serialize(store, scheme, emb, baseHash));
   } catch (err) {
     // A cache that cannot be written (read-only home, full disk) costs time on the next load, not this run.
     o.onRebuild?.(`${file}: could not be written (${(err as Error).message}); quantizing again next time`);

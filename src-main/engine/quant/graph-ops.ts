@@ -74,16 +74,25 @@ function unpack(g: Graph, packed: Value, table: Value): Value {
 }
 
 export interface Int4Values {
-  b: Value; // uint8 [N, blocks, 16]
+  b: Value; // uint8 [N, blocks, 16] (bits 4) or [N, blocks, 32] (bits 8)
   scales: Value; // float32 [N·blocks] (a recomputable Cast of the fp16 initializer)
-  zeroPoints: Value; // uint8 [N·ceil(blocks/2)]
+  zeroPoints: Value; // uint8 [N·ceil(blocks/2)] (bits 4) or [N·blocks] (bits 8)
 }
 
-/** Y = X·dequant(B)ᵀ with MatMulNBits (bits 4, block 32). */
-export function matMulNBits(g: Graph, x: Value, q: Int4Values, N: number, K: number): Value {
+/** Y = X·dequant(B)ᵀ with MatMulNBits (block 32; bits 4 for projections, 8 for an 8-bit LM head). */
+export function matMulNBits(g: Graph, x: Value, q: Int4Values, N: number, K: number, bits: 4 | 8 = 4): Value {
   if (x.shape.length !== 2 || x.shape[1] !== K) throw new Error(`MatMulNBits: input [${x.shape}] does not have K = ${K} columns`);
-  const attrs = { K: { i: K }, N: { i: N }, bits: { i: 4 }, block_size: { i: INT4_BLOCK }, accuracy_level: { i: 0 } };
+  const attrs = { K: { i: K }, N: { i: N }, bits: { i: bits }, block_size: { i: INT4_BLOCK }, accuracy_level: { i: 0 } };
   return g.add('MatMulNBits', [x, q.b, q.scales, q.zeroPoints], [{ dtype: 'float32', shape: [x.shape[0], N] }], attrs, 'com.microsoft')[0];
+}
+
+/** dequant(B) of 8-bit MatMulNBits inputs as float [N, K], computed once `dep` exists. */
+export function int8DequantGraph(g: Graph, q: Int4Values, N: number, K: number, dep: Value): Value {
+  const nb = q.b.shape[1];
+  const codes = op.cast(g, after(g, q.b, dep), 'float32'); // [N, nb, 32]
+  const zp = op.reshape(g, op.cast(g, q.zeroPoints, 'float32'), [N, nb, 1]);
+  const w = op.reshape(g, op.mul(g, op.sub(g, codes, zp), op.reshape(g, q.scales, [N, nb, 1])), [N, nb * INT4_BLOCK]);
+  return K === nb * INT4_BLOCK ? w : op.slice(g, w, 1, 0, K);
 }
 
 /** dequant(B) as float [N, K], from the MatMulNBits inputs, computed once `dep` exists. */
@@ -146,7 +155,8 @@ defineGrad(
     const [, b, scales, zeroPoints] = n.inputs as Value[];
     const N = (n.attrs.N as { i: number }).i;
     const K = (n.attrs.K as { i: number }).i;
-    const w = int4DequantGraph(g, { b, scales: rebuild(scales, dy), zeroPoints }, N, K, dy);
+    const q = { b, scales: rebuild(scales, dy), zeroPoints };
+    const w = (n.attrs.bits as { i: number }).i === 8 ? int8DequantGraph(g, q, N, K, dy) : int4DequantGraph(g, q, N, K, dy);
     return [weightFirstBackward(g, w, dy), ...n.inputs.slice(1).map(() => null)];
   },
   'com.microsoft',

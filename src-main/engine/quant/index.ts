@@ -1,13 +1,16 @@
 /** QLoRA: 4-bit frozen bases (NF4 with double quantization, int4 in MatMulNBits' layout). */
 export * from './cache.js';
 export * from './int4.js';
+export * from './int8.js';
 export * from './nf4.js';
 export {
+  EMBEDDING_TABLES,
   QuantWeights,
   QUANTIZED_LINEAR,
   quantWeightsFactory,
   roundedToF16,
   storeFootprint,
+  type EmbeddingPrecision,
   type QuantScheme,
   type QuantStore,
   type QuantTensor,

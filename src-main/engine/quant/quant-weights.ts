@@ -13,16 +13,19 @@ import { GraphWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
+import { INT8_BLOCK, type Int8Tensor } from './int8.js';
 import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
 
 export type QuantScheme = 'nf4' | 'int4';
-export type QuantTensor = Nf4Tensor | Int4Tensor;
+export type QuantTensor = Nf4Tensor | Int4Tensor | Int8Tensor;
+/** How the embeddings and LM head are held: fp16 precision (default) or 8-bit blocks. */
+export type EmbeddingPrecision = 'fp16' | 'int8';
 /** Quantized projection weights by HF name. */
 export type QuantStore = ReadonlyMap<string, QuantTensor>;
 
 /** The base weights QLoRA quantizes: every attention and MLP projection. */
 export const QUANTIZED_LINEAR = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
-const HALF_PRECISION = ['model.embed_tokens.weight', 'lm_head.weight'];
+export const EMBEDDING_TABLES = ['model.embed_tokens.weight', 'lm_head.weight'];
 
 const halfCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
 
@@ -53,7 +56,7 @@ export class QuantWeights extends GraphWeights {
   ) {
     if (dtype !== 'float32') throw new GraftError('UNSUPPORTED', `quantized base weights compute in float32, not ${dtype}`);
     const withHalf = new Map(overrides);
-    for (const n of HALF_PRECISION) if (!withHalf.has(n) && source.has(n)) withHalf.set(n, roundedToF16(source, n));
+    for (const n of EMBEDDING_TABLES) if (!withHalf.has(n) && !store.has(n) && source.has(n)) withHalf.set(n, roundedToF16(source, n));
     super(g, source, dtype, withHalf);
     // ORT's constant folding would expand every packed weight to fp32 at session creation.
     g.keepConstantsPacked = true;
@@ -61,11 +64,55 @@ export class QuantWeights extends GraphWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     const t = this.store.get(name);
-    if (!t || this.overrides.has(name)) return super.linear(x, name, bias);
+    if (!t || t.scheme === 'int8' || this.overrides.has(name)) return super.linear(x, name, bias);
     let mm = this.quantValues.get(name);
     if (!mm) this.quantValues.set(name, (mm = t.scheme === 'int4' ? this.int4(name, t) : this.nf4(name, t)));
     const y = mm(x);
     return bias ? op.add(this.g, y, bias) : y;
+  }
+
+  override embed(ids: Value): Value {
+    const name = 'model.embed_tokens.weight';
+    const t = this.store.get(name);
+    if (t?.scheme !== 'int8' || this.overrides.has(name)) return super.embed(ids);
+    // Rows of the 8-bit table: gather codes, zero points and scales of the ids, dequantize only those.
+    const g = this.g;
+    const q = this.int8Values(name, t);
+    const [V, H] = t.shape;
+    const nb = q.b.shape[1];
+    const rows = (v: Value, dt: 'float32') => op.cast(g, op.gather(g, v, ids), dt);
+    const codes = rows(q.b, 'float32'); // [B, T, nb, 32]
+    const zp = rows(op.reshape(g, q.zeroPoints, [V, nb, 1]), 'float32');
+    const scale = rows(op.reshape(g, q.scales16, [V, nb, 1]), 'float32');
+    const w = op.reshape(g, op.mul(g, op.sub(g, codes, zp), scale), [...ids.shape, nb * INT8_BLOCK]);
+    return H === nb * INT8_BLOCK ? w : op.slice(g, w, -1, 0, H);
+  }
+
+  override head(hidden: Value, name: string): Value {
+    const t = this.store.get(name);
+    if (t?.scheme !== 'int8' || this.overrides.has(name)) return super.head(hidden, name);
+    const q = this.int8Values(name, t);
+    return matMulNBits(this.g, hidden, q, t.shape[0], t.shape[1], 8);
+  }
+
+  private readonly int8Cache = new Map<string, Int4Values & { scales16: Value }>();
+  private int8Values(name: string, t: Int8Tensor): Int4Values & { scales16: Value } {
+    let q = this.int8Cache.get(name);
+    if (!q) {
+      const g = this.g;
+      const [N] = t.shape;
+      const nb = t.scalesF16.length / N;
+      const scales16 = g.init(`${name}.scales_f16`, { dtype: 'float16', shape: [N * nb], data: t.scalesF16 });
+      const castScales = () => op.cast(g, scales16, 'float32');
+      q = {
+        b: g.init(`${name}.q8`, { dtype: 'uint8', shape: [N, nb, INT8_BLOCK], data: t.b }),
+        scales16,
+        scales: recomputable(castScales(), castScales),
+        zeroPoints: g.init(`${name}.zero_points`, { dtype: 'uint8', shape: [N * nb], data: t.zeroPoints }),
+      };
+      this.int8Cache.set(name, q);
+    }
+    return q;
   }
 
   private int4(name: string, t: Int4Tensor): (x: Value) => Value {
@@ -107,10 +154,11 @@ export function quantWeightsFactory(store: QuantStore): WeightsFactory {
 export function storeFootprint(store: QuantStore): { bytes: number; params: number } {
   let bytes = 0,
     params = 0;
-  for (const t of store.values()) {
+  for (const [name, t] of store) {
+    if (!QUANTIZED_LINEAR.test(name)) continue;
     params += t.shape[0] * t.shape[1];
     bytes +=
-      t.scheme === 'int4'
+      t.scheme !== 'nf4'
         ? t.b.byteLength + t.scalesF16.byteLength + t.zeroPoints.byteLength
         : t.codes.byteLength + Math.ceil(t.absmaxCodes.length / NF4_ABSMAX_BLOCK) * NF4_ABSMAX_BLOCK + t.absmaxScale.byteLength + 4;
   }

@@ -66,3 +66,20 @@ describe.each(['nf4', 'int4'] as QuantScheme[])('quantized-base cache (%s)', (sc
     source.close();
   });
 });
+
+describe('quantized-base cache with 8-bit embeddings', () => {
+  it('is a separate entry that round-trips the int8 tables beside the NF4 projections', async () => {
+    const { source } = await loadModel(STORIES);
+    const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'graft-qcache-e8-'));
+    const plain = await loadQuantizedBase(source, 'nf4', { cacheDir });
+    const first = await loadQuantizedBase(source, 'nf4', { cacheDir, embeddings: 'int8' });
+    expect(first.fromCache).toBe(false);
+    expect(first.file).not.toBe(plain.file);
+    expect(first.store.get('model.embed_tokens.weight')?.scheme).toBe('int8');
+    expect(plain.store.has('model.embed_tokens.weight')).toBe(false);
+    const second = await loadQuantizedBase(source, 'nf4', { cacheDir, embeddings: 'int8' });
+    expect(second.fromCache).toBe(true);
+    sameStore(first.store, second.store);
+    source.close();
+  });
+});

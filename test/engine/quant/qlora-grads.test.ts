@@ -13,12 +13,14 @@ import { writeRandomModel } from '../../../src-main/engine/models/random-model.j
 import { GraphWeights, type WeightsFactory } from '../../../src-main/engine/models/weights.js';
 import {
   dequantizeInt4,
+  dequantizeInt8,
   dequantizeNf4,
   quantizeInt4,
   quantizeNf4,
   quantizeSource,
   quantWeightsFactory,
   roundedToF16,
+  type EmbeddingPrecision,
   type QuantScheme,
 } from '../../../src-main/engine/quant/index.js';
 import { matMulNBits, nf4DequantGraph } from '../../../src-main/engine/quant/graph-ops.js';
@@ -92,19 +94,28 @@ async function loraGrads(
 }
 
 describe.each(devices)('4-bit base on %s', (pref) => {
-  it.each(['int4', 'nf4'] as QuantScheme[])(
-    '%s: LoRA gradients equal fp32 LoRA on the dequantized weights (rel ≤ 1e-4)',
-    async (scheme) => {
-      const store = quantizeSource(model.source, scheme);
+  it.each([
+    ['int4', 'fp16'],
+    ['nf4', 'fp16'],
+    ['nf4', 'int8'],
+  ] as [QuantScheme, EmbeddingPrecision][])(
+    '%s, %s embeddings: LoRA gradients equal fp32 LoRA on the dequantized weights (rel ≤ 1e-4)',
+    async (scheme, embeddings) => {
+      const store = quantizeSource(model.source, scheme, embeddings);
       const overrides = new Map<string, Float32Array>([
         [`model.embed_tokens.weight`, roundedToF16(model.source, 'model.embed_tokens.weight')],
         ['lm_head.weight', roundedToF16(model.source, 'lm_head.weight')],
       ]);
-      for (const [n, t] of store) overrides.set(n, t.scheme === 'nf4' ? dequantizeNf4(t) : dequantizeInt4(t));
+      for (const [n, t] of store)
+        overrides.set(n, t.scheme === 'nf4' ? dequantizeNf4(t) : t.scheme === 'int8' ? dequantizeInt8(t) : dequantizeInt4(t));
+      expect(store.has('lm_head.weight')).toBe(embeddings === 'int8');
       const q = await loraGrads(quantWeightsFactory(store), pref);
       const ref = await loraGrads((g, s, dt) => new GraphWeights(g, s, dt, overrides), pref);
       // 14 projections: the 4-bit graph runs them as MatMulNBits / Einsum, the reference as Gemm.
-      expect(q.ops.get(scheme === 'int4' ? 'MatMulNBits' : 'Einsum kj,ij->ik')).toBe(14);
+      expect(q.ops.get(scheme === 'int4' ? 'MatMulNBits' : 'Einsum kj,ij->ik')).toBe(
+        14 + (scheme === 'int4' && embeddings === 'int8' ? 1 : 0),
+      );
+      if (embeddings === 'int8') expect(q.ops.get('MatMulNBits')).toBe(1); // the 8-bit LM head
       expect([...ref.ops.keys()].filter((k) => k.startsWith('MatMulNBits') || k.startsWith('Einsum'))).toEqual([]);
       expect(Math.abs(q.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-5);
       let worst = 0;
@@ -117,7 +128,7 @@ describe.each(devices)('4-bit base on %s', (pref) => {
         worst = Math.max(worst, Math.sqrt(d2 / n2));
       }
       console.log(
-        `${scheme} on ${pref}: loss ${q.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, worst LoRA grad rel err ${worst.toExponential(2)}`,
+        `${scheme}, ${embeddings} embeddings, on ${pref}: loss ${q.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, worst LoRA grad rel err ${worst.toExponential(2)}`,
       );
       expect(worst).toBeLessThanOrEqual(1e-4);
     },

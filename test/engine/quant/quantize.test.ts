@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { f16ToF32 } from '../../../src-main/engine/io/half.js';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { E4M3_UNIT, e4m3Nearest } from '../../../src-main/engine/quant/fp8.js';
 import {
@@ -14,6 +15,9 @@ import {
   quantizeNf4,
   QUANTIZED_LINEAR,
   INT4_BLOCK,
+  INT8_BLOCK,
+  quantizeInt8,
+  dequantizeInt8,
 } from '../../../src-main/engine/quant/index.js';
 
 const STORIES = path.resolve('../shared/models/stories260K/stories260K.gguf');
@@ -132,6 +136,20 @@ describe('int4 (MatMulNBits layout)', () => {
     const nb = Math.ceil(K / INT4_BLOCK);
     const blockOf = (i: number) => Math.floor(i / K) * nb + Math.floor((i % K) / INT4_BLOCK);
     expect(worstExcess(w, dequantizeInt4(t), blockOf, (b) => 0.51 * sc[b])).toBeLessThanOrEqual(0);
+  });
+});
+
+describe('int8 tables (embeddings, LM head)', () => {
+  it('blocks of 32 with zero points: |w − dequant| ≤ scale/2, one byte per value', () => {
+    const [N, K] = [20, 72];
+    const w = gaussian(N * K, 0.5);
+    const t = quantizeInt8(w, [N, K]);
+    const nb = Math.ceil(K / INT8_BLOCK);
+    expect(t.b.length).toBe(N * nb * INT8_BLOCK);
+    expect(t.zeroPoints.length).toBe(N * nb);
+    const blockOf = (i: number) => Math.floor(i / K) * nb + Math.floor((i % K) / INT8_BLOCK);
+    const sc = Float32Array.from(t.scalesF16, (h) => f16ToF32(h));
+    expect(worstExcess(w, dequantizeInt8(t), blockOf, (b) => 0.5 * sc[b] * (1 + 1e-6))).toBeLessThanOrEqual(0);
   });
 });
 
