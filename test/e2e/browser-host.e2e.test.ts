@@ -2,14 +2,14 @@
  * The browser host end to end: `graft serve` as a real process, Debian's Chromium driven by Playwright,
  * every screen visited and screenshotted, the status bar checked against the engine's own answer.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { DeviceInfo } from '../../src-main/ipc/contract';
 import { WS_PATH } from '../../src-main/ipc/wire';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, E2E_REQUIRED, ROOT, chromiumAvailable, requireBuilt, screensDir } from './env';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, E2E_REQUIRED, chromiumAvailable, screensDir } from './env';
+import { captureErrors, startServeIsolated, type Served } from './helpers';
 
 const SCREENS = [
   { id: 'models', label: 'Models' },
@@ -21,26 +21,6 @@ const SCREENS = [
 const KIND_LABEL: Record<string, string> = { cpu: 'CPU', webgpu: 'GPU (WebGPU)' };
 
 const hasChromium = chromiumAvailable();
-
-/** Starts `graft serve --port 0` and resolves with the URL it prints. */
-function startServe(): Promise<{ proc: ChildProcess; url: string }> {
-  const rendererDir = path.dirname(requireBuilt('out/renderer/index.html'));
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin/graft.mjs'), 'serve', '--port', '0', '--renderer', rendererDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out);
-      if (m) resolve({ proc, url: m[1] });
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`graft serve exited with ${code} before printing a URL:\n${out}`)));
-  });
-}
 
 /** The engine's device, asked directly over the host's WebSocket (as the page does). */
 function askDevice(url: string, pref: 'auto' | 'gpu' = 'auto'): Promise<DeviceInfo> {
@@ -59,29 +39,22 @@ function askDevice(url: string, pref: 'auto' | 'gpu' = 'auto'): Promise<DeviceIn
 }
 
 describe.skipIf(!hasChromium)('browser host e2e (Chromium)', () => {
-  let serve: { proc: ChildProcess; url: string };
+  let serve: Served;
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    serve = await startServe();
+    serve = await startServeIsolated();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1200, height: 760 }, colorScheme: 'light' });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    captureErrors(page, pageErrors);
     await page.goto(serve.url);
   });
 
   afterAll(async () => {
     await browser?.close();
-    if (serve?.proc.exitCode === null) {
-      const exited = new Promise((r) => serve.proc.once('exit', r));
-      serve.proc.kill('SIGTERM');
-      await exited;
-    }
+    await serve?.stop();
   });
 
   it('shows the engine device in the status bar, fetched over IPC', async () => {
