@@ -67,6 +67,13 @@ class TrainingState {
       const prev = this.job && this.job.id === u.job.id ? this.job.events : [];
       this.job = { ...u.job, events: u.event ? [...prev, u.event] : prev };
     });
+    // A run lives in the engine worker: if that dies, the run is over, and the screen must say so.
+    api.subscribe('engine.status', (st) => {
+      const job = this.job;
+      if ((st.state === 'crashed' || st.state === 'stopped') && job && ['preparing', 'running', 'paused', 'importing'].includes(job.state)) {
+        this.job = { ...job, state: 'error', error: { code: 'INTERNAL', message: `The engine stopped during the run (${st.detail ?? st.state}); checkpoints saved so far are kept.` } };
+      }
+    });
     const r = await api.invoke('train.current');
     if (r.ok && r.value && (!this.job || this.job.id !== r.value.id || r.value.events.length >= this.job.events.length)) this.job = r.value;
   }
