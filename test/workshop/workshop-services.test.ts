@@ -101,6 +101,21 @@ describe('datasets and training', () => {
     await call('datasets.update', { id: d.id, format: 'auto' });
   });
 
+  it('marks only the assistant replies of a conversation as trained in the preview', async () => {
+    const chat = JSON.stringify({ messages: [{ role: 'user', content: 'Tell me about Tim.' }, { role: 'assistant', content: 'Tim has a red ball.' }] });
+    const d = await call('datasets.import', { name: 'chat.jsonl', content: `${chat}\n${chat}\n` });
+    const r = await call('datasets.inspect', { id: d.id, modelId, seqLen: 128 });
+    expect(r.summary).toMatchObject({ format: 'messages', kept: 2 });
+    const ex = r.preview[0];
+    const trained = ex.segments.filter((s) => s.trained).map((s) => s.text).join('');
+    const context = ex.segments.filter((s) => !s.trained).map((s) => s.text).join('');
+    expect(trained).toContain('Tim has a red ball.');
+    expect(trained).not.toContain('Tell me about Tim.');
+    expect(context).toContain('Tell me about Tim.');
+    expect(ex.trainedTokens).toBeLessThan(ex.tokens);
+    await call('datasets.remove', { id: d.id });
+  });
+
   it('maps CSV columns the header does not name, and says so in the name the user knows', async () => {
     const csv = 'q,a\n"Who is Tim?","A boy with a red ball."\n"Where is Tim?","In the park."\n';
     const d = await call('datasets.import', { name: 'qa.csv', content: csv });
