@@ -46,6 +46,8 @@ class ChatState {
   models = $state<BaseModelChoice[]>([]);
   adapters = $state<AdapterEntry[]>([]);
   saved = $state<ConversationSummary[]>([]);
+  /** False until the model, adapter and conversation lists first arrive. */
+  listsLoaded = $state(false);
 
   runId = $state<string | null>(null);
   error = $state<string | null>(null);
@@ -76,6 +78,7 @@ class ChatState {
       api.invoke('conversations.list'),
     ]);
     this.models = models;
+    this.listsLoaded = true;
     if (adapters.ok) this.adapters = adapters.value.entries;
     if (saved.ok) this.saved = saved.value;
     if (!this.model && models.length) this.model = models[0].path;
