@@ -104,6 +104,28 @@ describe('adapters and chat over the handler table', () => {
     });
     const m = await dispatch(table, 'adapters.import', { path: MODEL, basePath: MODEL }, { shell: 'browser' });
     expect(m.ok).toBe(false);
+    const gen = {
+      runId: 'bad',
+      model: MODEL,
+      device: 'cpu',
+      promptFormat: 'plain',
+      messages: [{ role: 'user', content: 'x' }],
+      columns: [{ adapterId: null, scale: 1 }],
+      sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, maxTokens: 4 },
+    };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...gen, columns: Array.from({ length: 5 }, () => ({ adapterId: null, scale: 1 })) }, '"columns" must be a list of 1 to 4 columns'],
+      [{ ...gen, sampling: { ...gen.sampling, temperature: null } }, '"temperature" must be a number from 0 to 5'],
+      [{ ...gen, messages: [{ role: 'robot', content: 'x' }] }, '"messages[0].role" must be system, user or assistant'],
+      [{ ...gen, columns: [{ adapterId: 7, scale: 1 }] }, '"columns[0].adapterId" must be an adapter id or null'],
+      [{ ...gen, columns: [{ adapterId: 'no-such-adapter', scale: 1 }] }, 'no adapter "no-such-adapter"'],
+    ];
+    for (const [req, message] of cases) {
+      expect(await dispatch(table, 'chat.generate', req, { shell: 'browser' })).toMatchObject({
+        ok: false,
+        error: { message: expect.stringContaining(message) },
+      });
+    }
   });
 
   it('exports to every format and imports the zip back', async () => {
