@@ -76,9 +76,10 @@ export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f:
   return { tokenizer, ids: tokenizer.encode(f.prompt, { addSpecial: true }) };
 }
 
-async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, quant: string) {
+async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, quant: string, embeddings = 'fp16') {
   if (quant !== 'nf4' && quant !== 'int4') throw new GraftError('BAD_INPUT', `--quant takes nf4 or int4, not "${quant}"`, { where: '--quant' });
-  const { store } = await loadQuantizedBase(model.source, quant, { onRebuild: (r) => console.error(`graft: warning: quantized-weights cache rebuilt: ${r}`) });
+  if (embeddings !== 'fp16' && embeddings !== 'int8') throw new GraftError('BAD_INPUT', `--quant-embeddings takes fp16 or int8, not "${embeddings}"`, { where: '--quant-embeddings' });
+  const { store } = await loadQuantizedBase(model.source, quant, { embeddings, onRebuild: (r) => console.error(`graft: warning: quantized-weights cache rebuilt: ${r}`) });
   return quantWeightsFactory(store);
 }
 
@@ -104,9 +105,11 @@ export const registerEngine: CommandRegistrar = (program) => {
     .option('--stream', 'print text as it is generated')
     .option('--json', 'print one JSON object with ids, text and timings')
     .option('--quant <q>', 'run the base in 4 bits: nf4 | int4 (quantized once, then cached)')
-    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string; quant?: string }) => {
+    .option('--quant-embeddings <p>', 'with --quant: embeddings and LM head fp16 | int8 (default fp16)')
+    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string; quant?: string; quantEmbeddings?: string }) => {
       const model = await loadModel(f.model);
-      const weights = f.quant === undefined ? undefined : await quantizedBase(model, f.quant);
+      if (f.quantEmbeddings && !f.quant) throw new GraftError('BAD_INPUT', '--quant-embeddings needs --quant', { where: '--quant-embeddings' });
+      const weights = f.quant === undefined ? undefined : await quantizedBase(model, f.quant, f.quantEmbeddings);
       const device = await resolveDevice(f.device);
       const { tokenizer, ids } = await promptIds(model, f);
       const variants: Variant[] = [{ adapters: await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library))) }];

@@ -16,6 +16,7 @@ interface TrainFlags extends DataFlags {
   out?: string;
   method: 'lora' | 'qlora';
   quant?: 'nf4' | 'int4';
+  quantEmbeddings?: 'fp16' | 'int8';
   rank: number;
   alpha?: number;
   dropout: number;
@@ -95,6 +96,7 @@ async function train(flags: TrainFlags): Promise<void> {
         pack: flags.pack,
         method: flags.method,
         quant: flags.quant,
+        quantEmbeddings: flags.quantEmbeddings,
         lora: {
           r: flags.rank,
           alpha: flags.alpha ?? 2 * flags.rank,
@@ -158,6 +160,11 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
   )
     .option('--method <m>', 'lora | qlora', choiceFlag('--method', ['lora', 'qlora'] as const), 'lora')
     .option('--quant <q>', 'QLoRA base format: nf4 | int4 (default nf4)', choiceFlag('--quant', ['nf4', 'int4'] as const))
+    .option(
+      '--quant-embeddings <p>',
+      'QLoRA embeddings and LM head: fp16 | int8 (default fp16)',
+      choiceFlag('--quant-embeddings', ['fp16', 'int8'] as const),
+    )
     .option('--rank <n>', 'LoRA rank r', intFlag('--rank', 1), 16)
     .option('--alpha <n>', 'LoRA alpha (default 2 × rank)', numFlag('--alpha', 0))
     .option('--dropout <x>', 'LoRA dropout', numFlag('--dropout', 0, 0.99), 0)

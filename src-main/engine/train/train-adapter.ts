@@ -7,7 +7,7 @@ import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
-import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../quant/index.js';
+import { loadQuantizedBase, quantWeightsFactory, type EmbeddingPrecision, type QuantScheme } from '../quant/index.js';
 import type { DevicePref } from '../runtime/device.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
@@ -31,6 +31,8 @@ export interface TrainAdapterOptions {
   method?: 'lora' | 'qlora';
   /** QLoRA's 4-bit format of the frozen base (default nf4). */
   quant?: QuantScheme;
+  /** QLoRA: embeddings and LM head at fp16 precision (default) or in 8 bits. */
+  quantEmbeddings?: EmbeddingPrecision;
   lora: LoraConfig;
   lr: number;
   steps?: number;
@@ -77,6 +79,8 @@ export interface TrainAdapterResult extends TrainLoopResult {
 export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
   const qlora = (o.method ?? 'lora') === 'qlora';
   if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
+  if (o.quantEmbeddings && !qlora)
+    throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
   checkOutDir(o.out, o.resume);
   const source = await openModelSource(o.model);
   let runner: StepRunner | null = null;
@@ -146,6 +150,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       ? quantWeightsFactory(
           (
             await loadQuantizedBase(source, o.quant ?? 'nf4', {
+              embeddings: o.quantEmbeddings,
               baseHash,
               onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
             })

@@ -81,6 +81,29 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
   expect(gen.text).toMatch(/^Once upon a time/);
   // train wrote one cache entry per scheme; generate found the int4 one instead of adding another
   expect(readdirSync(join(dir, 'qcache')).sort()).toEqual([expect.stringMatching(/-int4\.gq$/), expect.stringMatching(/-nf4\.gq$/)]);
+  const gen8 = JSON.parse(
+    graft([
+      'generate',
+      '--model',
+      MODEL,
+      '--device',
+      'cpu',
+      '--quant',
+      'nf4',
+      '--quant-embeddings',
+      'int8',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '12',
+      '--json',
+    ])
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  );
+  expect(gen8.text).toMatch(/^Once upon a time/);
+  expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-nf4-e8\.gq$/));
   expect(() =>
     graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', join(dir, 'bad'), '--quant', 'nf4', '--steps', '1']),
   ).toThrow(/--quant needs --method qlora/);
