@@ -91,6 +91,15 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     expect(await page.getByTestId('preview-example').first().locator('mark').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('preview-example').first().innerText()).toContain('little boy named Tim');
     expect(Number(await page.getByTestId('histogram').getAttribute('data-points'))).toBeGreaterThan(0);
+    // Dropping a file on the drop zone imports it too (the page reads it: browsers give no paths).
+    const dropped = await page.evaluateHandle(
+      `(() => { const dt = new DataTransfer(); dt.items.add(new File([${JSON.stringify(STORY(7) + '\n' + STORY(8) + '\n')}], 'dropped.jsonl')); return dt; })()`,
+    );
+    await page.getByRole('group', { name: 'Drop dataset files here' }).dispatchEvent('drop', { dataTransfer: dropped });
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 30_000 }).toContain('2 records');
+    expect(await page.getByRole('button', { name: /^dropped\.jsonl/ }).getAttribute('aria-current')).toBe('true');
+    await page.getByRole('button', { name: /^tim\.jsonl/ }).click();
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('33 records');
     // Overriding the detected format re-checks the file with the chosen reader.
     await page.getByLabel('Format').selectOption('alpaca');
     await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('Format alpaca');
@@ -112,6 +121,7 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     await page.getByText('Advanced options').click();
     await page.getByLabel('Steps', { exact: true }).fill('40');
     await page.getByLabel('Sequence length').fill('64');
+    await page.getByRole('combobox', { name: /^Dataset/ }).selectOption({ label: 'tim.jsonl' });
     await page.getByLabel('Adapter name').fill('tim-e2e');
     await page.getByRole('button', { name: 'Start training' }).click();
     const monitor = page.getByTestId('train-monitor');
