@@ -5,7 +5,8 @@
  * Reported: bytes per parameter of the quantized projections as held in the graph, RSS after the first
  * step, peak RSS, seconds per step.
  *
- *   npx tsx bench/qlora-memory.ts [--steps N] [--modes lora,nf4,int4] [--device cpu|gpu]
+ *   npx tsx bench/qlora-memory.ts [--steps N] [--modes lora,nf4,int4,nf4-e8,int4-e8] [--device cpu|gpu]
+ * (-e8: embeddings and LM head in 8 bits)
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -36,7 +37,12 @@ async function child(mode: string): Promise<void> {
     fromCache = null;
   if (mode !== 'lora') {
     const t0 = performance.now();
-    const q = await loadQuantizedBase(source, mode as QuantScheme, { cacheDir: join(MODEL, 'quant-cache') });
+    // "nf4" or "nf4-e8": the scheme, and with -e8 the embeddings and LM head in 8 bits
+    const [scheme, e8] = mode.split('-');
+    const q = await loadQuantizedBase(source, scheme as QuantScheme, {
+      cacheDir: join(MODEL, 'quant-cache'),
+      embeddings: e8 === 'e8' ? 'int8' : 'fp16',
+    });
     quantSeconds = (performance.now() - t0) / 1000;
     fromCache = q.fromCache;
     weights = quantWeightsFactory(q.store);
@@ -145,7 +151,7 @@ async function main(): Promise<void> {
   };
   const resultsDir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `qlora-memory-${DEVICE}-${date.slice(0, 10)}.json`);
+  const file = join(resultsDir, `qlora-memory-${DEVICE}${argv.includes('--modes') ? '-' + modes.join('_') : ''}-${date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
 }

@@ -3,7 +3,9 @@
  * Embeddings and the LM head keep fp16 precision: their values are rounded to fp16 but stay fp32
  * initializers, because the engine computes in fp32 and an fp16 table + Cast would hold a transient
  * fp32 copy of the whole table from the LM head's forward to its backward (more peak memory than
- * fp32 storage, and a full-table Cast per decoded token).
+ * fp32 storage, and a full-table Cast per decoded token). With an 8-bit table in the store (the
+ * `embeddings: 'int8'` option) the lookup gathers and dequantizes only the rows it needs and the LM
+ * head is a bits = 8 MatMulNBits, so neither ever holds the table in fp32.
  */
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
