@@ -265,7 +265,7 @@ class JobRunner {
             this.publish();
           },
           onWarning: (w) => {
-            job.warnings.push(w.replaceAll(p.datasetPath, p.datasetName));
+            job.warnings.push(w.replaceAll(p.datasetPath, p.datasetName).replace('run `graft dataset inspect` for all', 'the Datasets screen lists them all'));
             this.publish();
           },
           onEvent: (e) => {
