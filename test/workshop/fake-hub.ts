@@ -21,13 +21,15 @@ export interface FakeHub {
   requests: [string, string | undefined][];
   /** False: answer only the older model-info API (`/api/models/{repo}/revision/main?blobs=true` siblings). */
   treeApi: boolean;
+  /** True: list files without checksums and send the SHA-256 as x-linked-etag on the file response instead. */
+  hashInHeader: boolean;
   /** Slow responses down (bytes per 10 ms chunk), so progress events are many. */
   throttle: number | null;
   close(): Promise<void>;
 }
 
 export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
-  const hub = { repos, breakAfter: null, wrongOid: null, requests: [], throttle: null, treeApi: true } as unknown as FakeHub;
+  const hub = { repos, breakAfter: null, wrongOid: null, requests: [], throttle: null, treeApi: true, hashInHeader: false } as unknown as FakeHub;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/main$/.exec(url.pathname);
@@ -49,9 +51,11 @@ export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
       res.end(
         JSON.stringify(
           Object.entries(files).map(([p, b]) =>
-            b.length > 1024
-              ? { type: 'file', path: p, size: b.length, oid: gitSha1(Buffer.from('pointer')), lfs: { oid: hub.wrongOid ?? sha256(b), size: b.length } }
-              : { type: 'file', path: p, size: b.length, oid: gitSha1(b) },
+            hub.hashInHeader
+              ? { type: 'file', path: p, size: b.length }
+              : b.length > 1024
+                ? { type: 'file', path: p, size: b.length, oid: gitSha1(Buffer.from('pointer')), lfs: { oid: hub.wrongOid ?? sha256(b), size: b.length } }
+                : { type: 'file', path: p, size: b.length, oid: gitSha1(b) },
           ),
         ),
       );
@@ -64,6 +68,7 @@ export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
     const range = req.headers.range;
     hub.requests.push([file, range]);
     let start = 0;
+    if (hub.hashInHeader) res.setHeader('x-linked-etag', `"${hub.wrongOid ?? sha256(body)}"`);
     if (range) {
       start = Number(/^bytes=(\d+)-$/.exec(range)![1]);
       res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });

@@ -95,6 +95,21 @@ describe('Hub download (local fake Hub)', () => {
     }
   });
 
+  it("verifies against the x-linked-etag header where the listing has no checksum", async () => {
+    hub.hashInHeader = true;
+    try {
+      const ok = await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest: path.join(tmp, 'etag') });
+      expect(sha256(readFileSync(ok.files.find((f) => f.endsWith('.safetensors'))!))).toBe(sha256(weights));
+      hub.wrongOid = 'a'.repeat(64);
+      await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest: path.join(tmp, 'etag-bad') })).rejects.toThrow(
+        /config\.json: checksum mismatch — the Hub lists SHA-256 a{64}/,
+      );
+    } finally {
+      hub.hashInHeader = false;
+      hub.wrongOid = null;
+    }
+  });
+
   it('says clearly when the repo does not exist', async () => {
     await expect(downloadRepo({ endpoint: hub.endpoint, repo: 'nobody/nothing', dest: path.join(tmp, 'none') })).rejects.toThrow(
       /nobody\/nothing@main: no such model repo/,

@@ -175,7 +175,7 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
       report(f.path, i, false, true);
       continue;
     }
-    await fetchFile(endpoint, o.repo, revision, f, final, {
+    const headerSha = await fetchFile(endpoint, o.repo, revision, f, final, {
       signal: o.signal,
       onResume: (n) => {
         resumedBytes += n;
@@ -189,7 +189,8 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
       },
     });
     report(f.path, i, true, true);
-    await verify(f, final + '.part');
+    // Where the listing carried no checksum, the Hub's resolve response names the LFS SHA-256 in x-linked-etag.
+    await verify(f.sha256 || f.gitOid || !headerSha ? f : { ...f, sha256: headerSha }, final + '.part');
     await fsp.rename(final + '.part', final);
     out.push(final);
     report(f.path, i, false, true);
@@ -204,7 +205,7 @@ async function fetchFile(
   f: HubFile,
   final: string,
   cb: { signal?: AbortSignal; onResume: (n: number) => void; onBytes: (n: number) => void },
-): Promise<void> {
+): Promise<string | null> {
   const part = final + '.part';
   await fsp.mkdir(path.dirname(part), { recursive: true });
   let have = existsSync(part) ? (await fsp.stat(part)).size : 0;
@@ -214,7 +215,7 @@ async function fetchFile(
   }
   if (have === f.size && f.size > 0) {
     cb.onResume(have);
-    return;
+    return null;
   }
   const url = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${f.path.split('/').map(encodeURIComponent).join('/')}`;
   const res = await fetch(url, { signal: cb.signal, headers: have > 0 ? { range: `bytes=${have}-` } : {} }).catch((err: Error) => {
@@ -223,7 +224,7 @@ async function fetchFile(
   });
   if (res.status === 416 && have > 0) {
     cb.onResume(have); // the part is whole already; the checksum decides
-    return;
+    return null;
   }
   if (!res.ok || !res.body) throw new GraftError(res.status === 404 ? 'NOT_FOUND' : 'IO', `${f.path}: download failed with HTTP ${res.status}`, { file: f.path });
   // A server that ignores Range answers 200 with the whole file: start over.
@@ -241,6 +242,13 @@ async function fetchFile(
     if (cb.signal?.aborted) throw new GraftError('CANCELLED', `download of ${f.path} was cancelled; start it again to resume`, { file: f.path, cause: err });
     throw new GraftError('IO', `${f.path}: the download broke off (${(err as Error).message}); start it again to resume`, { file: f.path, cause: err });
   }
+  return linkedSha256(res.headers);
+}
+
+/** The LFS SHA-256 the Hub sends with a file (x-linked-etag on its redirect, or the etag), when it is one. */
+function linkedSha256(h: Headers): string | null {
+  const v = (h.get('x-linked-etag') ?? h.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+  return /^[0-9a-f]{64}$/i.test(v) ? v.toLowerCase() : null;
 }
 
 async function verify(f: HubFile, part: string): Promise<void> {
