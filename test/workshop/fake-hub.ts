@@ -61,14 +61,22 @@ export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
       );
       return;
     }
-    const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url.pathname);
+    // Like the Hub: resolve URLs redirect to a file store, the hash of LFS files on the redirect.
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url.pathname);
+    if (resolve) {
+      const b = hub.repos[resolve[1]]?.[decodeURIComponent(resolve[2])];
+      if (!b) return void res.writeHead(404).end();
+      const linked = hub.hashInHeader ? { 'x-linked-etag': `"${hub.wrongOid ?? sha256(b)}"` } : {};
+      res.writeHead(302, { location: `/store/${resolve[1]}/${resolve[2]}`, ...linked }).end();
+      return;
+    }
+    const m = /^\/store\/([^/]+\/[^/]+)\/(.+)$/.exec(url.pathname);
     const file = m ? decodeURIComponent(m[2]) : '';
     const body = m ? hub.repos[m[1]]?.[file] : undefined;
     if (!body) return void res.writeHead(404).end();
     const range = req.headers.range;
     hub.requests.push([file, range]);
     let start = 0;
-    if (hub.hashInHeader) res.setHeader('x-linked-etag', `"${hub.wrongOid ?? sha256(body)}"`);
     if (range) {
       start = Number(/^bytes=(\d+)-$/.exec(range)![1]);
       res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });

@@ -218,10 +218,22 @@ async function fetchFile(
     return null;
   }
   const url = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${f.path.split('/').map(encodeURIComponent).join('/')}`;
-  const res = await fetch(url, { signal: cb.signal, headers: have > 0 ? { range: `bytes=${have}-` } : {} }).catch((err: Error) => {
-    if (cb.signal?.aborted) throw err;
-    throw new GraftError('IO', `${f.path}: cannot reach ${endpoint}: ${err.message}`, { file: f.path, cause: err });
-  });
+  const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
+  const get = (u: string) =>
+    fetch(u, { signal: cb.signal, headers, redirect: 'manual' }).catch((err: Error) => {
+      if (cb.signal?.aborted) throw err;
+      throw new GraftError('IO', `${f.path}: cannot reach ${new URL(u).origin}: ${err.message}`, { file: f.path, cause: err });
+    });
+  // Redirects are followed by hand: the Hub's redirect to its file store carries the LFS hash (x-linked-etag).
+  let res = await get(url);
+  let linked = linkedSha256(res.headers);
+  for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.get('location'); hops++) {
+    if (hops === 5) throw new GraftError('IO', `${f.path}: too many redirects`, { file: f.path });
+    const next = new URL(res.headers.get('location')!, url).href;
+    await res.body?.cancel();
+    res = await get(next);
+    linked ??= linkedSha256(res.headers);
+  }
   if (res.status === 416 && have > 0) {
     cb.onResume(have); // the part is whole already; the checksum decides
     return null;
@@ -242,7 +254,7 @@ async function fetchFile(
     if (cb.signal?.aborted) throw new GraftError('CANCELLED', `download of ${f.path} was cancelled; start it again to resume`, { file: f.path, cause: err });
     throw new GraftError('IO', `${f.path}: the download broke off (${(err as Error).message}); start it again to resume`, { file: f.path, cause: err });
   }
-  return linkedSha256(res.headers);
+  return linked;
 }
 
 /** The LFS SHA-256 the Hub sends with a file (x-linked-etag on its redirect, or the etag), when it is one. */
