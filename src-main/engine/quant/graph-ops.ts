@@ -146,18 +146,49 @@ function weightFirstBackward(g: Graph, w: Value, dy: Value): Value {
   return g.add('Einsum', [w, dy], [{ dtype: dy.dtype, shape: [dy.shape[0], w.shape[1]] }], { equation: { s: 'kj,ik->ij' } })[0];
 }
 
+/**
+ * Largest weight (elements) the backward dequantizes in one piece. A bigger one (an 8-bit LM head over
+ * a 150k vocabulary) is done in row chunks, each waiting for the previous partial sum, so one chunk's
+ * fp32 rows exist at a time instead of several fp32 copies of the whole table. Tests lower it.
+ */
+export const BACKWARD_CHUNK = { elements: 1 << 24 };
+
 defineGrad(
   'MatMulNBits',
   (g, n, [dy], needs) => {
     if (needs[1] || needs[2] || needs[3])
       throw new Error(`MatMulNBits ${n.outputs[0].name}: quantized weights are frozen and get no gradient`);
     if (!dy || !needs[0]) return n.inputs.map(() => null);
+    const nulls = n.inputs.slice(1).map(() => null);
     const [, b, scales, zeroPoints] = n.inputs as Value[];
     const N = (n.attrs.N as { i: number }).i;
     const K = (n.attrs.K as { i: number }).i;
-    const q = { b, scales: rebuild(scales, dy), zeroPoints };
-    const w = (n.attrs.bits as { i: number }).i === 8 ? int8DequantGraph(g, q, N, K, dy) : int4DequantGraph(g, q, N, K, dy);
-    return [weightFirstBackward(g, w, dy), ...n.inputs.slice(1).map(() => null)];
+    const dequant = (q: Int4Values, rows: number, dep: Value) =>
+      (n.attrs.bits as { i: number }).i === 8 ? int8DequantGraph(g, q, rows, K, dep) : int4DequantGraph(g, q, rows, K, dep);
+    const scalesF = rebuild(scales, dy);
+    const chunks = Math.ceil((N * K) / BACKWARD_CHUNK.elements);
+    if (chunks <= 1) return [weightFirstBackward(g, dequant({ b, scales: scalesF, zeroPoints }, N, dy), dy), ...nulls];
+    const per = Math.ceil(N / chunks);
+    const scales2 = op.reshape(g, scalesF, [N, -1]);
+    const zp2 = op.reshape(g, zeroPoints, [N, -1]);
+    let acc: Value | null = null;
+    for (let r0 = 0; r0 < N; r0 += per) {
+      const r1 = Math.min(N, r0 + per);
+      // Rows of the uint8 tensors by Gather: WebGPU has no uint8 Slice, but gathers uint8 rows.
+      const rows = g.init(`chunk_rows_${r0}_${r1}`, {
+        dtype: 'int32',
+        shape: [r1 - r0],
+        data: Int32Array.from({ length: r1 - r0 }, (_, i) => r0 + i),
+      });
+      const q = {
+        b: op.gather(g, b, rows),
+        scales: op.reshape(g, op.slice(g, scales2, 0, r0, r1), [-1]),
+        zeroPoints: op.reshape(g, op.gather(g, zp2, rows), [-1]),
+      };
+      const part = weightFirstBackward(g, dequant(q, r1 - r0, acc ?? dy), op.slice(g, dy, 1, r0, r1));
+      acc = acc ? op.add(g, acc, part) : part;
+    }
+    return [acc, ...nulls];
   },
   'com.microsoft',
 );
