@@ -1,16 +1,19 @@
 /**
- * Which execution provider runs the engine and what to call it in the UI. `gpu` means ONNX Runtime's
- * WebGPU EP (Vulkan on Linux, D3D12 on Windows, Metal on macOS); `auto` takes it when an adapter
- * answers and falls back to the CPU EP otherwise.
+ * Which execution provider runs the engine and what to call it in the UI. `gpu` means, in order: the
+ * CUDA EP where its provider libraries were installed (an opt-in, see the README), ONNX Runtime's
+ * WebGPU EP (Vulkan on Linux, D3D12 on Windows, Metal on macOS), DirectML on Windows; `auto` takes the
+ * first that creates a session and falls back to the CPU EP otherwise.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { buildProbeModel } from './probe-model.js';
 
 export type DevicePref = 'auto' | 'cpu' | 'gpu';
-export type DeviceKind = 'cpu' | 'webgpu';
+export type DeviceKind = 'cpu' | 'webgpu' | 'cuda' | 'dml';
 
 export interface DeviceInfo {
   kind: DeviceKind;
@@ -21,23 +24,42 @@ export interface DeviceInfo {
 }
 
 
-let gpuProbe: Promise<string | null> | undefined;
+const probes = new Map<string, Promise<string | null>>();
 
-/** Resolves to the WebGPU error message, or null when a WebGPU session could be created. */
+/** Resolves to the EP's error message, or null when a session could be created on it alone. */
+function probe(ep: 'webgpu' | 'cuda' | 'dml'): Promise<string | null> {
+  let p = probes.get(ep);
+  if (!p) {
+    p = (async () => {
+      try {
+        const s = await ort.InferenceSession.create(buildProbeModel(), {
+          executionProviders: [ep],
+          extra: { session: { disable_cpu_ep_fallback: '1' } },
+        });
+        await s.release();
+        return null;
+      } catch (e) {
+        return e instanceof Error ? e.message : String(e);
+      }
+    })();
+    probes.set(ep, p);
+  }
+  return p;
+}
+
 export function probeWebGpu(): Promise<string | null> {
-  gpuProbe ??= (async () => {
-    try {
-      const s = await ort.InferenceSession.create(buildProbeModel(), {
-        executionProviders: ['webgpu'],
-        extra: { session: { disable_cpu_ep_fallback: '1' } },
-      });
-      await s.release();
-      return null;
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
-  })();
-  return gpuProbe;
+  return probe('webgpu');
+}
+
+/** The CUDA EP is there only when its provider library was installed beside onnxruntime-node's binding. */
+function cudaInstalled(): boolean {
+  if (process.platform !== 'linux' && process.platform !== 'win32') return false;
+  try {
+    const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+    return readdirSync(dir).some((f) => f.includes('onnxruntime_providers_cuda'));
+  } catch {
+    return false;
+  }
 }
 
 /** Linux with no render node and no NVIDIA driver: the only Vulkan device is Mesa's software rasterizer. */
@@ -82,10 +104,12 @@ export async function resolveDevice(pref: DevicePref = 'auto'): Promise<DeviceIn
   if (pref === 'cpu') return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
   // Linux without a render node has only a software rasterizer: auto skips the (slow) probe.
   if (pref === 'auto' && softwareOnly()) return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
+  if (cudaInstalled() && (await probe('cuda')) === null) return { kind: 'cuda', name: gpuName(), ep: 'cuda' };
   const err = await probeWebGpu();
   const name = err === null ? gpuName() : '';
   // A software rasterizer is slower than the CPU EP: take it only when asked for by name.
   if (err === null && (pref === 'gpu' || !name.startsWith('lavapipe'))) return { kind: 'webgpu', name, ep: 'webgpu' };
+  if (process.platform === 'win32' && (await probe('dml')) === null) return { kind: 'dml', name: 'DirectML GPU', ep: 'dml' };
   if (pref === 'gpu') throw new Error(`no WebGPU adapter is available: ${err}`);
   return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
 }

@@ -107,10 +107,12 @@ export class GraphSession {
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
     const modelPath = await saveGraph(g);
+    // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
+    // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
     const noOptimize = opts.noOptimize || g.keepConstantsPacked;
     const so: ort.InferenceSession.SessionOptions = {
-      executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : ['cpu'],
+      executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
       graphOptimizationLevel: noOptimize ? 'basic' : 'all',
       logSeverityLevel: 3,
     };
