@@ -59,7 +59,7 @@ describe.skipIf(!chromiumAvailable())('Chat screen (browser host)', () => {
     await page.getByLabel('Max tokens').fill('480');
     await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time');
     await sendButton().click();
-    await expect.poll(async () => (await reply(1).innerText()).length, { timeout: 60_000, intervals: [5] }).toBeGreaterThan(0);
+    await expect.poll(async () => (await reply(1).innerText()).length, { timeout: 60_000, interval: 5 }).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Stop' }).click({ timeout: 5_000 });
     await expect.poll(() => sendButton().count(), { timeout: 30_000 }).toBe(1);
     expect(await page.getByRole('article', { name: 'Base model reply' }).last().innerText()).toContain('(stopped)');
