@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { openForRead } from './open-file.js';
+import { closeSync, fstatSync } from 'node:fs';
 import { GraftError } from '../errors.js';
 import { DEQUANTIZERS } from './gguf-dequant.js';
 import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufValue, type GgufValueTypeId } from './gguf-types.js';
@@ -79,14 +80,7 @@ export class GgufFile {
   }
 
   static open(path: string): GgufFile {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GraftError('NOT_FOUND', `${path}: no such file`, { file: path, cause: err });
-      throw err;
-    }
-    return new GgufFile(path, fd);
+    return new GgufFile(path, openForRead(path));
   }
 
   private bad(msg: string, where?: string): GraftError {

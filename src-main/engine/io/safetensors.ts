@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { openForRead } from './open-file.js';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from './atomic.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './half.js';
@@ -54,14 +55,7 @@ export class SafetensorsFile {
   }
 
   static open(path: string): SafetensorsFile {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GraftError('NOT_FOUND', `${path}: no such file`, { file: path, cause: err });
-      throw err;
-    }
-    return new SafetensorsFile(path, fd);
+    return new SafetensorsFile(path, openForRead(path));
   }
 
   private bad(msg: string, where?: string): GraftError {
