@@ -34,7 +34,11 @@ async function main() {
     await syncProbe('gpu', STORIES);
     await syncProbe('gpu', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
   }
-  if (what.includes('step')) writeResult(`step-webgpu-${day}`, await stepBench('gpu', [[1, 512], [8, 512]]));
+  if (what.includes('step')) {
+    const fp32 = await stepBench('gpu', [[1, 512], [8, 512]]);
+    const fp16 = await stepBench('gpu', [[1, 512], [8, 512]], 5, 'fp16');
+    writeResult(`step-webgpu-${day}`, { ...fp32, results: [...fp32.results, ...fp16.results] });
+  }
 }
 
 main().catch((e) => {

@@ -5,17 +5,18 @@
  */
 import { LORA_TARGETS } from '../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../src-main/engine/model.js';
+import { halfWeights } from '../src-main/engine/models/half-weights.js';
 import { SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
 import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
 import { createStepRunner } from '../src-main/engine/train/step-runner.js';
 import { arg, benchModel, commit, machine, writeResult } from './common.js';
 
-export async function stepBench(pref: DevicePref, configs: [number, number][], steps = 5) {
+export async function stepBench(pref: DevicePref, configs: [number, number][], steps = 5, precision: 'fp32' | 'fp16' = 'fp32') {
   const device = await resolveDevice(pref);
   const model = await loadModel(await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
   const results: object[] = [];
   for (const [batch, seq] of configs) {
-    const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1 });
+    const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1, weights: precision === 'fp16' ? halfWeights : undefined });
     const ids = Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 7919) % 49000));
     const b = { inputIds: ids, labels: ids, batch, seqLen: seq };
     const hp = (step: number) => ({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step, maxGradNorm: 1 });
@@ -31,12 +32,12 @@ export async function stepBench(pref: DevicePref, configs: [number, number][], s
     await runner.dispose();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
-    const r = { batch, seq, first_step_ms: +first.toFixed(0), step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
+    const r = { precision, batch, seq, first_step_ms: +first.toFixed(0), step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
     console.log(JSON.stringify(r));
     results.push(r);
   }
   return {
-    what: 'Graft LoRA training step (forward + loss + backward + AdamW in one graph), fp32, r=16 on q,k,v,o,gate,up,down, random-init SmolLM2-135M shapes; median of steps after the first.',
+    what: 'Graft LoRA training step (forward + loss + backward + AdamW in one graph), fp32 or fp16 base projections (LoRA, loss and AdamW fp32), r=16 on q,k,v,o,gate,up,down, random-init SmolLM2-135M shapes; median of steps after the first.',
     device: `${device.ep}: ${device.name}`,
     machine: machine(),
     date: new Date().toISOString(),

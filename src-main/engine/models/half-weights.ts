@@ -1,0 +1,36 @@
+/**
+ * Mixed precision for GPU training and inference: the frozen projection weights are stored as fp16
+ * (half the memory) and multiplied in fp16, the GPU's fast path; activations enter each projection
+ * cast to fp16 and leave cast back to fp32, so norms, softmax, the loss, LoRA and AdamW stay fp32.
+ * The backward follows through the same Casts (dX = dY·W in fp16). Embeddings and LM head stay fp32.
+ */
+import type { DType, Graph, Value } from '../graph/ir.js';
+import type { WeightSource } from '../io/model-source.js';
+import { encodeF16 } from '../io/half.js';
+import * as op from '../ops/index.js';
+import { GraphWeights, readWeight, type WeightsFactory } from './weights.js';
+
+const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+
+export class HalfWeights extends GraphWeights {
+  private readonly half = new Map<string, Value>();
+
+  constructor(g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) {
+    super(g, source, dtype, overrides);
+  }
+
+  override linear(x: Value, name: string, bias: Value | null): Value {
+    if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
+    let w = this.half.get(name);
+    if (!w) {
+      const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
+      const bytes = encodeF16(f32);
+      w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
+      this.half.set(name, w);
+    }
+    const y = op.cast(this.g, op.gemm(this.g, op.cast(this.g, x, 'float16'), w, null, { transB: true }), 'float32');
+    return bias ? op.add(this.g, y, bias) : y;
+  }
+}
+
+export const halfWeights: WeightsFactory = (g, source, dtype, overrides) => new HalfWeights(g, source, dtype, overrides);
