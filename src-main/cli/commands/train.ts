@@ -17,6 +17,7 @@ interface TrainFlags extends DataFlags {
   method: 'lora' | 'qlora';
   quant?: 'nf4' | 'int4';
   quantEmbeddings?: 'fp16' | 'int8';
+  precision: 'fp32' | 'fp16';
   rank: number;
   alpha?: number;
   dropout: number;
@@ -97,6 +98,7 @@ async function train(flags: TrainFlags): Promise<void> {
         method: flags.method,
         quant: flags.quant,
         quantEmbeddings: flags.quantEmbeddings,
+        precision: flags.precision,
         lora: {
           r: flags.rank,
           alpha: flags.alpha ?? 2 * flags.rank,
@@ -165,6 +167,7 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
       'QLoRA embeddings and LM head: fp16 | int8 (default fp16)',
       choiceFlag('--quant-embeddings', ['fp16', 'int8'] as const),
     )
+    .option('--precision <p>', 'LoRA method: base projections in fp32 | fp16 (half the memory)', choiceFlag('--precision', ['fp32', 'fp16'] as const), 'fp32')
     .option('--rank <n>', 'LoRA rank r', intFlag('--rank', 1), 16)
     .option('--alpha <n>', 'LoRA alpha (default 2 × rank)', numFlag('--alpha', 0))
     .option('--dropout <x>', 'LoRA dropout', numFlag('--dropout', 0, 0.99), 0)

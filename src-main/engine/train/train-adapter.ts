@@ -7,6 +7,7 @@ import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
+import { halfWeights } from '../models/half-weights.js';
 import { loadQuantizedBase, quantWeightsFactory, type EmbeddingPrecision, type QuantScheme } from '../quant/index.js';
 import type { DevicePref } from '../runtime/device.js';
 import type { TrainControl } from './control.js';
@@ -33,6 +34,8 @@ export interface TrainAdapterOptions {
   quant?: QuantScheme;
   /** QLoRA: embeddings and LM head at fp16 precision (default) or in 8 bits. */
   quantEmbeddings?: EmbeddingPrecision;
+  /** LoRA over an fp16 copy of the base projections (half the memory; LoRA, loss and AdamW stay fp32). */
+  precision?: 'fp32' | 'fp16';
   lora: LoraConfig;
   lr: number;
   steps?: number;
@@ -79,6 +82,7 @@ export interface TrainAdapterResult extends TrainLoopResult {
 export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
   const qlora = (o.method ?? 'lora') === 'qlora';
   if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
+  if (o.precision === 'fp16' && qlora) throw new GraftError('BAD_INPUT', '--precision fp16 is for LoRA; QLoRA already holds the base in 4 bits', { where: '--precision' });
   if (o.quantEmbeddings && !qlora)
     throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
   checkOutDir(o.out, o.resume);
@@ -156,7 +160,9 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
             })
           ).store,
         )
-      : undefined;
+      : o.precision === 'fp16'
+        ? halfWeights
+        : undefined;
     const stepRunner = await createStepRunner({
       source,
       lora: o.lora,
