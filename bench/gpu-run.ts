@@ -34,7 +34,8 @@ async function main() {
     await syncProbe('gpu', STORIES);
     await syncProbe('gpu', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
   }
-  if (what.includes('step')) {
+  if (what.includes('step8')) await stepBench('gpu', [[8, 512]], 2);
+  if (what.includes('step') && !what.includes('step8')) {
     const fp32 = await stepBench('gpu', [[1, 512], [8, 512]]);
     const fp16 = await stepBench('gpu', [[1, 512], [8, 512]], 5, 'fp16');
     writeResult(`step-webgpu-${day}`, { ...fp32, results: [...fp32.results, ...fp16.results] });

@@ -63,14 +63,16 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
   const cosT = g.init('rope_cos', { dtype: dt, shape: [opts.ropeLength, hd], data: asDt(tables.cos) });
   const sinT = g.init('rope_sin', { dtype: dt, shape: [opts.ropeLength, hd], data: asDt(tables.sin) });
   const rot = g.init('rope_rotate_half', { dtype: dt, shape: [hd, hd], data: asDt(rotateHalfMatrix(hd)) });
-  const cos = op.gather(g, cosT, io.positions); // [B, T, hd]
-  const sin = op.gather(g, sinT, io.positions);
-  const cosQ = op.reshape(g, cos, [B, T, 1, 1, hd]);
-  const sinQ = op.reshape(g, sin, [B, T, 1, 1, hd]);
-  const cosK = op.reshape(g, cos, [B, T, 1, hd]);
-  const sinK = op.reshape(g, sin, [B, T, 1, hd]);
+  // q's tables carry the attention scale 1/√hd: scaling q inside RoPE costs no op, where scaling the
+  // scores would be a pass over [B, H, T, S] in the forward and another in the backward.
+  const scaled = (a: Float32Array) => asDt(a.map((x) => x / Math.sqrt(hd)));
+  const cosTq = g.init('rope_cos_q', { dtype: dt, shape: [opts.ropeLength, hd], data: scaled(tables.cos) });
+  const sinTq = g.init('rope_sin_q', { dtype: dt, shape: [opts.ropeLength, hd], data: scaled(tables.sin) });
+  const cosQ = op.reshape(g, op.gather(g, cosTq, io.positions), [B, T, 1, 1, hd]);
+  const sinQ = op.reshape(g, op.gather(g, sinTq, io.positions), [B, T, 1, 1, hd]);
+  const cosK = op.reshape(g, op.gather(g, cosT, io.positions), [B, T, 1, hd]);
+  const sinK = op.reshape(g, op.gather(g, sinT, io.positions), [B, T, 1, hd]);
   const rope = (x: Value, c: Value, s: Value) => op.add(g, op.mul(g, x, c), op.mul(g, op.matmul(g, x, rot), s));
-  const attnScale = op.scalar(g, 1 / Math.sqrt(hd), dt);
 
   const linear = (x: Value, layer: number, target: LoraTarget, module: string, bias = false) => {
     const b = bias ? w.get(layerName(layer, `${module}.bias`)) : null;
@@ -103,7 +105,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     present.push({ k: kc, v: vc });
     const S = kc.shape[2];
     const kT = op.reshape(g, op.transpose(g, kc, [0, 1, 3, 2]), [B, KV, 1, hd, S]);
-    const scores = op.add(g, op.mul(g, op.matmul(g, q, kT), attnScale), io.mask); // [B, KV, G, T, S]
+    const scores = op.add(g, op.matmul(g, q, kT), io.mask); // [B, KV, G, T, S], q already scaled
     const probs = op.softmax(g, scores);
     const ctx = op.matmul(g, probs, op.reshape(g, vc, [B, KV, 1, S, hd])); // [B, KV, G, T, hd]
     const merged = op.reshape(g, op.transpose(g, ctx, [0, 3, 1, 2, 4]), [N, H * hd]);

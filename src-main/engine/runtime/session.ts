@@ -122,6 +122,8 @@ export class GraphSession {
       if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     }
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
+    // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
+    if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const session = await ort.InferenceSession.create(modelPath, so);
     return new GraphSession(
       g.name,
