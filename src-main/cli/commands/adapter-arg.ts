@@ -1,6 +1,6 @@
 /** `--adapter REF[:SCALE]`: REF is an adapter folder, or a name/id in the adapter library. */
 import { existsSync } from 'node:fs';
-import { loadAdapter } from '../../engine/adapters/load.js';
+import { readAdapterWeights } from '../../engine/adapters/compat.js';
 import type { RowAdapter } from '../../engine/adapters/row-lora.js';
 import { GraftError } from '../../engine/errors.js';
 import { AdapterLibrary } from '../../store/library.js';
@@ -18,7 +18,7 @@ export async function parseAdapterArg(arg: string, library?: string): Promise<Ro
   const ref = whole ? arg : m[1];
   const scale = whole || m[2] === undefined ? 1 : Number(m[2]);
   if (!Number.isFinite(scale)) throw new GraftError('BAD_INPUT', `--adapter ${arg}: the scale after ':' must be a number`, { where: '--adapter' });
-  return { weights: loadAdapter(await resolveAdapterDir(ref, library)), scale, label: scale === 1 ? ref : `${ref} ×${scale}` };
+  return { weights: readAdapterWeights(await resolveAdapterDir(ref, library)), scale, label: scale === 1 ? ref : `${ref} ×${scale}` };
 }
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];

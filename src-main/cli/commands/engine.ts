@@ -4,6 +4,7 @@ import { chatRenderer } from '../../engine/data/chat-template.js';
 import { GraftError } from '../../engine/errors.js';
 import { loadQuantizedBase, quantWeightsFactory } from '../../engine/quant/index.js';
 import { generate, type Variant } from '../../engine/infer/generate.js';
+import type { SamplingOpts } from '../../engine/infer/sampling.js';
 import { loadModel } from '../../engine/model.js';
 import { resolveDevice, type DevicePref } from '../../engine/runtime/device.js';
 import { verifyReference } from '../../engine/verify/reference.js';
@@ -20,7 +21,7 @@ const num = (flag: string) => (v: string) => {
   return n;
 };
 
-export interface GenerationFlags {
+export interface GenerationFlags extends Omit<SamplingOpts, 'temperature'> {
   model: string;
   adapter?: string[];
   base?: boolean;
@@ -29,12 +30,6 @@ export interface GenerationFlags {
   chat?: boolean;
   maxTokens: number;
   temperature: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  presencePenalty?: number;
-  seed?: number;
   stop?: string[];
   device: DevicePref;
   contextOverflow: 'error' | 'truncate';
@@ -83,7 +78,7 @@ async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, quant
   return quantWeightsFactory(store);
 }
 
-export function samplingOf(f: GenerationFlags) {
+export function samplingOf(f: GenerationFlags): SamplingOpts {
   return { temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP, repetitionPenalty: f.repetitionPenalty, presencePenalty: f.presencePenalty, seed: f.seed };
 }
 

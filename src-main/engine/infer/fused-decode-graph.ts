@@ -13,26 +13,17 @@
  * from every real token, and decoding overwrites their cache slots); `last_index` picks the logits.
  * Inputs and outputs otherwise follow decode-graph.ts (input_ids, positions, cache.*, present.*, logits).
  */
-import type { RowLoraLayout } from '../adapters/row-lora.js';
 import { Graph, type Value } from '../graph/ir.js';
-import type { WeightSource } from '../io/model-source.js';
 import { ropeTables } from '../models/rope.js';
 import type { ModelSpec } from '../models/spec.js';
 import * as op from '../ops/index.js';
-import { cacheIn, cacheOut } from './decode-graph.js';
+import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
 import { groupQueryAttention, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitLast, splitSizes } from './fused/nodes.js';
 
-export interface FusedDecodeGraphOpts {
-  spec: ModelSpec;
-  source: WeightSource;
-  batch: number;
-  tokens: number;
-  capacity: number;
-  lora: RowLoraLayout | null;
-  overrides?: ReadonlyMap<string, Float32Array>;
-}
+/** The plain graph's options; the fused graph lays out plain fp32 weights itself, so no weights factory. */
+export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'>;
 
 export const SEQLENS_K = 'seqlens_k';
 export const TOTAL_LENGTH = 'total_sequence_length';

@@ -71,6 +71,8 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const capacity = Math.min(limit, Math.max(128, 2 ** Math.ceil(Math.log2(need))));
   const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
+  // Tokens present in each variant's text so far, grown as it generates (for the penalties).
+  const seen = o.variants.map(() => new Set(prompt));
   const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));
   const streams = o.variants.map(() => (o.tokenizer ? new TextStream(o.tokenizer, o.stop ?? []) : null));
   const eos = new Set(o.stopAtEos === false ? [] : [...spec.eosIds, ...(o.tokenizer?.eosIds ?? [])]);
@@ -88,13 +90,14 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       }
       const next = o.variants.map((_, b) => {
         if (done[b]) return results[b].ids.at(-1) ?? 0;
-        const id = samplers[b].sample(logits.subarray(b * V, (b + 1) * V), [...prompt, ...results[b].ids]);
+        const id = samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]);
         if (eos.has(id)) {
           done[b] = true;
           results[b].finish = 'eos';
           return id;
         }
         results[b].ids.push(id);
+        seen[b].add(id);
         const text = streams[b]?.push(id) ?? '';
         if (streams[b]?.stopped) {
           done[b] = true;

@@ -157,13 +157,7 @@ export class KvDecoder {
 
   /** Rows of T tokens of which the first `real` are real; writes slots length..length+real-1 of every row. */
   private async runFused(rows: number[][], real: number): Promise<Float32Array> {
-    const B = this.opts.rows;
-    const C = this.opts.capacity;
-    const T = rows[0].length;
-    const start = this.length;
-    if (start + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
-    const ids = new Int32Array(B * T);
-    const positions = new Int32Array(B * T);
+    const { B, T, start, ids, positions } = this.stepInputs(rows);
     rows.forEach((r, b) => r.forEach((id, t) => ((ids[b * T + t] = id), (positions[b * T + t] = start + t))));
     const feeds: Record<string, Feed> = {
       ...this.cache,
@@ -182,6 +176,16 @@ export class KvDecoder {
     return (out.logits as HostTensor).data as Float32Array;
   }
 
+  /** Shapes of a step of `rows`, checked against the capacity, and empty id/position arrays for it. */
+  private stepInputs(rows: number[][]) {
+    const B = this.opts.rows;
+    const C = this.opts.capacity;
+    const T = rows[0].length;
+    const start = this.length;
+    if (start + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
+    return { B, C, T, start, ids: new Int32Array(B * T), positions: new Int32Array(B * T) };
+  }
+
   private keepCache(out: Record<string, Feed>): void {
     this.disposeCache();
     for (let i = 0; i < this.model.spec.layers; i++) {
@@ -192,13 +196,7 @@ export class KvDecoder {
 
   private async run(rows: number[][]): Promise<Float32Array> {
     const { spec } = this.model;
-    const B = this.opts.rows;
-    const C = this.opts.capacity;
-    const T = rows[0].length;
-    const start = this.length;
-    if (start + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
-    const ids = new Int32Array(B * T);
-    const positions = new Int32Array(B * T);
+    const { B, C, T, start, ids, positions } = this.stepInputs(rows);
     const mask = new Float32Array(B * T * C).fill(NEG);
     const KV = spec.kvHeads;
     const hd = spec.headDim;

@@ -25,14 +25,15 @@ export class Sampler {
     this.rng = new SeededRng(opts.seed ?? Date.now());
   }
 
-  sample(row: Float32Array, history: readonly number[]): number {
+  /** `seen`: the tokens present so far (prompt and reply), read only when a penalty is set. */
+  sample(row: Float32Array, seen: Iterable<number>): number {
     const o = this.opts;
-    const logits = Float32Array.from(row);
-    const seen = new Set(history);
     const rp = o.repetitionPenalty ?? 1;
     const pp = o.presencePenalty ?? 0;
-    if (rp !== 1 || pp !== 0) {
-      for (const t of seen) {
+    const penalize = rp !== 1 || pp !== 0;
+    const logits = penalize ? Float32Array.from(row) : row;
+    if (penalize) {
+      for (const t of new Set(seen)) {
         if (t < 0 || t >= logits.length) continue;
         if (rp !== 1) logits[t] = logits[t] > 0 ? logits[t] / rp : logits[t] * rp;
         logits[t] -= pp;

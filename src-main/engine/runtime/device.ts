@@ -100,7 +100,19 @@ function gpuName(): string {
   return process.platform === 'darwin' ? 'Apple GPU (Metal)' : 'GPU (WebGPU)';
 }
 
-export async function resolveDevice(pref: DevicePref = 'auto'): Promise<DeviceInfo> {
+const resolved = new Map<DevicePref, Promise<DeviceInfo>>();
+
+/**
+ * The device a preference resolves to. Resolved once per process and preference: every graph builder
+ * asks, and naming the GPU can mean running nvidia-smi.
+ */
+export function resolveDevice(pref: DevicePref = 'auto'): Promise<DeviceInfo> {
+  let d = resolved.get(pref);
+  if (!d) resolved.set(pref, (d = resolveUncached(pref)));
+  return d;
+}
+
+async function resolveUncached(pref: DevicePref): Promise<DeviceInfo> {
   if (pref === 'cpu') return { kind: 'cpu', name: cpuName(), ep: 'cpu' };
   // Linux without a render node has only a software rasterizer: auto skips the (slow) probe.
   if (pref === 'auto' && softwareOnly()) return { kind: 'cpu', name: cpuName(), ep: 'cpu' };

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadAdapter } from '../adapters/load.js';
+import { readAdapterWeights } from '../adapters/compat.js';
 import { mergedWeights } from '../adapters/merge-weights.js';
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../adapters/row-lora.js';
 import { GraftError } from '../errors.js';
@@ -68,7 +68,7 @@ async function greedy(model: LoadedModel, device: DeviceInfo, rows: RowAdapter[]
 export async function verifyReference(dir: string, pref: DevicePref = 'cpu'): Promise<ReferenceReport> {
   const device = await resolveDevice(pref);
   const model = await loadModel(path.join(dir, 'model'));
-  const adapter = loadAdapter(path.join(dir, 'adapter'));
+  const adapter = readAdapterWeights(path.join(dir, 'adapter'));
   const ref = openSafetensors(path.join(dir, 'reference.safetensors'));
   const grads = openSafetensors(path.join(dir, 'lora_grads.safetensors'));
   const expectedFile = path.join(dir, 'expected.json');

@@ -3,8 +3,7 @@
  * write tensors, convert GGUF, run SVDs) and batched generation with streamed tokens. They run on the worker
  * thread so the UI and the host's event loop never wait on them.
  */
-import { baseShapesOf, checkCompatibility, inspectPeftAdapter } from '../../engine/adapters/compat.js';
-import { loadAdapter } from '../../engine/adapters/load.js';
+import { baseShapesOf, checkCompatibility, inspectPeftAdapter, readAdapterWeights } from '../../engine/adapters/compat.js';
 import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
 import { chatRenderer } from '../../engine/data/chat-template.js';
 import { GraftError } from '../../engine/errors.js';
@@ -75,7 +74,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
       { ...info, arch: entry.meta.base?.arch || undefined, label: `adapter ${entry.meta.name}` },
       baseShapesOf(base.model.source),
     );
-    const weights = loadAdapter(entry.dir);
+    const weights = readAdapterWeights(entry.dir);
     adapters.set(key, { weights, checkedFor: base.path });
     return weights;
   }

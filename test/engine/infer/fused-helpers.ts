@@ -1,4 +1,4 @@
-import { loadAdapter } from '../../../src-main/engine/adapters/load.js';
+import { readAdapterWeights } from '../../../src-main/engine/adapters/compat.js';
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { LoadedModel } from '../../../src-main/engine/model.js';
@@ -17,7 +17,7 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-export { loadAdapter };
+export { readAdapterWeights };
 
 export interface Trace {
   /** Per row, prompt + greedy ids. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
-import { greedyTrace, loadAdapter, maxAbsDiff } from './fused-helpers.js';
+import { greedyTrace, maxAbsDiff, readAdapterWeights } from './fused-helpers.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../../shared/fixtures/hf-reference');
 const gpuError = await probeWebGpu();
@@ -20,7 +20,7 @@ describe.each(['llama', 'qwen2', 'qwen3'])('fused decode graph, %s fixture', (ar
     const dir = path.join(FIXTURES, arch);
     const expected = JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8'));
     const model = await loadModel(path.join(dir, 'model'));
-    const adapter = loadAdapter(path.join(dir, 'adapter'));
+    const adapter = readAdapterWeights(path.join(dir, 'adapter'));
     const device = await resolveDevice(pref);
     const prompt: number[] = expected.prompt_for_greedy;
     const steps = expected.base_greedy.length - prompt.length;
