@@ -6,10 +6,11 @@ import { loadQuantizedBase, quantWeightsFactory } from '../../engine/quant/index
 import { generate, type Variant } from '../../engine/infer/generate.js';
 import type { SamplingOpts } from '../../engine/infer/sampling.js';
 import { loadModel } from '../../engine/model.js';
-import { resolveDevice, type DevicePref } from '../../engine/runtime/device.js';
+import { resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
 import { verifyReference } from '../../engine/verify/reference.js';
 import { collect, parseAdapterArg } from './adapter-arg.js';
 import type { CommandRegistrar } from './index.js';
+import { gptqProgressLine } from './quant-progress.js';
 
 export function parseDevice(v: string): DevicePref {
   if (v !== 'auto' && v !== 'cpu' && v !== 'gpu') throw new GraftError('BAD_INPUT', `--device must be auto, cpu or gpu, not "${v}"`, { where: '--device' });
@@ -71,10 +72,16 @@ export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f:
   return { tokenizer, ids: tokenizer.encode(f.prompt, { addSpecial: true }) };
 }
 
-async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, quant: string, embeddings = 'fp16') {
+async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, device: DeviceInfo, quant: string, embeddings = 'fp16', method = 'rtn') {
   if (quant !== 'nf4' && quant !== 'int4') throw new GraftError('BAD_INPUT', `--quant takes nf4 or int4, not "${quant}"`, { where: '--quant' });
   if (embeddings !== 'fp16' && embeddings !== 'int8') throw new GraftError('BAD_INPUT', `--quant-embeddings takes fp16 or int8, not "${embeddings}"`, { where: '--quant-embeddings' });
-  const { store } = await loadQuantizedBase(model.source, quant, { embeddings, onRebuild: (r) => console.error(`graft: warning: quantized-weights cache rebuilt: ${r}`) });
+  if (method !== 'rtn' && method !== 'gptq') throw new GraftError('BAD_INPUT', `--quant-method takes rtn or gptq, not "${method}"`, { where: '--quant-method' });
+  const { store } = await loadQuantizedBase(model.source, quant, {
+    embeddings,
+    method,
+    calibrate: { model, device, onProgress: gptqProgressLine },
+    onRebuild: (r) => console.error(`graft: warning: quantized-weights cache rebuilt: ${r}`),
+  });
   return quantWeightsFactory(store);
 }
 
@@ -101,11 +108,13 @@ export const registerEngine: CommandRegistrar = (program) => {
     .option('--json', 'print one JSON object with ids, text and timings')
     .option('--quant <q>', 'run the base in 4 bits: nf4 | int4 (quantized once, then cached)')
     .option('--quant-embeddings <p>', 'with --quant: embeddings and LM head fp16 | int8 (default fp16)')
-    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string; quant?: string; quantEmbeddings?: string }) => {
+    .option('--quant-method <m>', 'with --quant: rtn (round to nearest) | gptq (calibrated on text sampled from the model; slower once, cached)')
+    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string; quant?: string; quantEmbeddings?: string; quantMethod?: string }) => {
       const model = await loadModel(f.model);
       if (f.quantEmbeddings && !f.quant) throw new GraftError('BAD_INPUT', '--quant-embeddings needs --quant', { where: '--quant-embeddings' });
-      const weights = f.quant === undefined ? undefined : await quantizedBase(model, f.quant, f.quantEmbeddings);
+      if (f.quantMethod && !f.quant) throw new GraftError('BAD_INPUT', '--quant-method needs --quant', { where: '--quant-method' });
       const device = await resolveDevice(f.device);
+      const weights = f.quant === undefined ? undefined : await quantizedBase(model, device, f.quant, f.quantEmbeddings, f.quantMethod);
       const { tokenizer, ids } = await promptIds(model, f);
       const variants: Variant[] = [{ adapters: await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library))) }];
       const controller = new AbortController();

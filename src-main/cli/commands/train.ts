@@ -7,6 +7,7 @@ import { SCHEDULES } from '../../engine/train/schedule';
 import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
 import { addDataFlags, columnsOf, readTemplate, type DataFlags } from './dataset';
 import type { CommandRegistrar } from './index';
+import { gptqProgressLine } from './quant-progress';
 import { choiceFlag, intFlag, numFlag } from './parse-flags';
 import { ProgressPrinter } from './train-progress';
 
@@ -17,6 +18,7 @@ interface TrainFlags extends DataFlags {
   method: 'lora' | 'qlora';
   quant?: 'nf4' | 'int4';
   quantEmbeddings?: 'fp16' | 'int8';
+  quantMethod?: 'rtn' | 'gptq';
   precision: 'fp32' | 'fp16';
   rank: number;
   alpha?: number;
@@ -98,6 +100,7 @@ async function train(flags: TrainFlags): Promise<void> {
         method: flags.method,
         quant: flags.quant,
         quantEmbeddings: flags.quantEmbeddings,
+        quantMethod: flags.quantMethod,
         precision: flags.precision,
         lora: {
           r: flags.rank,
@@ -131,6 +134,7 @@ async function train(flags: TrainFlags): Promise<void> {
         signal: ac.signal,
         onEvent: (e) => (flags.json ? json(e) : printer.event(e)),
         onWarning: (w) => (flags.json ? json({ type: 'warning', message: w }) : printer.warn(w)),
+        onQuantProgress: (p) => (flags.json ? json({ type: 'quantize', ...p }) : gptqProgressLine(p)),
         onMemoryEstimate: (e, available) => (flags.json ? json({ type: 'memory', ...e, available }) : printer.memory(e, available)),
       },
     );
@@ -167,7 +171,17 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
       'QLoRA embeddings and LM head: fp16 | int8 (default fp16)',
       choiceFlag('--quant-embeddings', ['fp16', 'int8'] as const),
     )
-    .option('--precision <p>', 'LoRA method: base projections in fp32 | fp16 (half the memory)', choiceFlag('--precision', ['fp32', 'fp16'] as const), 'fp32')
+    .option(
+      '--quant-method <m>',
+      'QLoRA rounding: rtn (round to nearest, default) | gptq (calibrated on text sampled from the model; slower once, cached)',
+      choiceFlag('--quant-method', ['rtn', 'gptq'] as const),
+    )
+    .option(
+      '--precision <p>',
+      'LoRA method: base projections in fp32 | fp16 (half the memory)',
+      choiceFlag('--precision', ['fp32', 'fp16'] as const),
+      'fp32',
+    )
     .option('--rank <n>', 'LoRA rank r', intFlag('--rank', 1), 16)
     .option('--alpha <n>', 'LoRA alpha (default 2 × rank)', numFlag('--alpha', 0))
     .option('--dropout <x>', 'LoRA dropout', numFlag('--dropout', 0, 0.99), 0)

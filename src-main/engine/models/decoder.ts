@@ -28,19 +28,25 @@ export interface DecoderInputs {
    */
   cache?: { k: Value; v: Value }[];
   writeIndex?: Value;
+  /** [B·T, D] residual stream entering `opts.layers.from`, in place of the embedded ids (layer-by-layer runs). */
+  residual?: Value;
 }
 
 export interface DecoderOutputs {
-  /** Final-normed hidden states [B·T, D]. */
+  /** Final-normed hidden states [B·T, D] (the residual when `opts.layers` stops before the last layer). */
   hidden: Value;
   /** Per layer, keys and values including this step's [B, KV, S, hd] (the next step's past). */
   present: { k: Value; v: Value }[];
+  /** [B·T, D] residual stream leaving the last layer run, before the final norm. */
+  residual: Value;
 }
 
 export interface DecoderOpts {
   /** Length of the RoPE tables: the largest position + 1 the graph will see. */
   ropeLength: number;
   delta?: AdapterDelta;
+  /** Run only layers [from, to) (default all): GPTQ calibration runs one layer at a time. */
+  layers?: { from: number; to: number };
 }
 
 const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
@@ -81,9 +87,10 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     return d ? op.add(g, y, d) : y;
   };
 
-  let h = op.reshape(g, w.embed(io.ids), [N, spec.hidden]);
+  let h = io.residual ?? op.reshape(g, w.embed(io.ids), [N, spec.hidden]);
   const present: { k: Value; v: Value }[] = [];
-  for (let i = 0; i < spec.layers; i++) {
+  const { from, to } = opts.layers ?? { from: 0, to: spec.layers };
+  for (let i = from; i < to; i++) {
     const x = rmsNorm(g, h, w.get(layerName(i, 'input_layernorm.weight')), spec.eps);
     let q = op.reshape(g, linear(x, i, 'q', 'self_attn.q_proj', spec.qkvBias), [B, T, KV, G, hd]);
     let k = op.reshape(g, linear(x, i, 'k', 'self_attn.k_proj', spec.qkvBias), [B, T, KV, hd]);
@@ -116,7 +123,9 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     const up = linear(y, i, 'up', 'mlp.up_proj');
     h = op.add(g, h, linear(op.mul(g, gate, up), i, 'down', 'mlp.down_proj'));
   }
-  return { hidden: rmsNorm(g, h, w.get('model.norm.weight'), spec.eps), present };
+  // A run that stops before the last layer has no final norm to apply (and no norm weight to load).
+  const hidden = to === spec.layers ? rmsNorm(g, h, w.get('model.norm.weight'), spec.eps) : h;
+  return { hidden, present, residual: h };
 }
 
 export function lmHead(w: GraphWeights, spec: ModelSpec, hidden: Value): Value {

@@ -10,7 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import type { WeightSource } from '../io/model-source.js';
+import type { LoadedModel } from '../model.js';
+import type { DeviceInfo } from '../runtime/device.js';
 import { modelContentHash } from '../train/result.js';
+import { quantizeModelGptq, type GptqProgress } from './gptq-source.js';
 import { quantizeInt4 } from './int4.js';
 import { quantizeInt8 } from './int8.js';
 import { quantizeNf4 } from './nf4.js';
@@ -18,6 +21,7 @@ import {
   EMBEDDING_TABLES,
   QUANTIZED_LINEAR,
   type EmbeddingPrecision,
+  type QuantMethod,
   type QuantScheme,
   type QuantStore,
   type QuantTensor,
@@ -47,6 +51,8 @@ interface Header {
   version: number;
   scheme: QuantScheme;
   embeddings?: EmbeddingPrecision;
+  /** Absent in files written before GPTQ existed: round to nearest. */
+  method?: QuantMethod;
   baseHash: string;
   payloadSha256: string;
   payloadBytes: number;
@@ -97,7 +103,13 @@ export function quantizeSource(
   return store;
 }
 
-function serialize(store: QuantStore, scheme: QuantScheme, embeddings: EmbeddingPrecision, baseHash: string): Buffer[] {
+function serialize(
+  store: QuantStore,
+  scheme: QuantScheme,
+  embeddings: EmbeddingPrecision,
+  method: QuantMethod,
+  baseHash: string,
+): Buffer[] {
   const chunks: Buffer[] = [];
   let offset = 0;
   const tensors: Entry[] = [];
@@ -126,6 +138,7 @@ function serialize(store: QuantStore, scheme: QuantScheme, embeddings: Embedding
     version: FORMAT_VERSION,
     scheme,
     embeddings,
+    ...(method === 'rtn' ? {} : { method }),
     baseHash,
     payloadSha256: sha.digest('hex'),
     payloadBytes: offset,
@@ -157,6 +170,7 @@ export function readQuantCache(
   scheme: QuantScheme,
   baseHash: string,
   embeddings: EmbeddingPrecision = 'fp16',
+  method: QuantMethod = 'rtn',
 ): Map<string, QuantTensor> {
   const fd = openSync(file, 'r');
   try {
@@ -176,9 +190,10 @@ export function readQuantCache(
       header.version !== FORMAT_VERSION ||
       header.scheme !== scheme ||
       (header.embeddings ?? 'fp16') !== embeddings ||
+      (header.method ?? 'rtn') !== method ||
       header.baseHash !== baseHash
     )
-      throw new Error(`${file}: written for another base, scheme or format`);
+      throw new Error(`${file}: written for another base, scheme, method or format`);
     const base = 12 + hlen;
     if (size - base !== header.payloadBytes)
       throw new Error(`${file}: payload is ${size - base} bytes, header says ${header.payloadBytes}`);
@@ -221,6 +236,10 @@ export interface LoadQuantOpts {
   baseHash?: string;
   /** Embeddings and LM head in 8 bits instead of fp16 precision. */
   embeddings?: EmbeddingPrecision;
+  /** Round to nearest (default) or GPTQ, which needs `calibrate`. */
+  method?: QuantMethod;
+  /** What GPTQ calibrates with: the model itself (sampled text) on this device. */
+  calibrate?: { model: LoadedModel; device: DeviceInfo; signal?: AbortSignal; onProgress?: (p: GptqProgress) => void };
   onRebuild?: (reason: string) => void;
 }
 
@@ -230,15 +249,25 @@ export interface LoadedQuantBase {
   file: string | null;
 }
 
+/** Cache-file suffix per method; GPTQ's carries its calibration recipe version, so a new recipe re-quantizes. */
+const METHOD_SUFFIX: Record<QuantMethod, string> = { rtn: '', gptq: '-gptq1' };
+
 export async function loadQuantizedBase(source: WeightSource, scheme: QuantScheme, o: LoadQuantOpts = {}): Promise<LoadedQuantBase> {
   const dir = o.cacheDir === undefined ? quantCacheDir() : o.cacheDir;
   const emb = o.embeddings ?? 'fp16';
-  if (dir === null) return { store: quantizeSource(source, scheme, emb), fromCache: false, file: null };
+  const method = o.method ?? 'rtn';
+  const build = async (): Promise<Map<string, QuantTensor>> => {
+    if (method === 'rtn') return quantizeSource(source, scheme, emb);
+    if (!o.calibrate) throw new Error('GPTQ quantization needs the model and device to calibrate with');
+    const { model, ...rest } = o.calibrate;
+    return quantizeModelGptq(model, scheme, emb, rest);
+  };
+  if (dir === null) return { store: await build(), fromCache: false, file: null };
   const baseHash = o.baseHash ?? (await modelContentHash(source.path));
-  const file = path.join(dir, `${baseHash.slice(0, 32)}-${scheme}${emb === 'int8' ? '-e8' : ''}.gq`);
+  const file = path.join(dir, `${baseHash.slice(0, 32)}-${scheme}${METHOD_SUFFIX[method]}${emb === 'int8' ? '-e8' : ''}.gq`);
   if (existsSync(file)) {
     try {
-      const store = readQuantCache(file, scheme, baseHash, emb);
+      const store = readQuantCache(file, scheme, baseHash, emb, method);
       for (const [name, t] of store) {
         const s = source.shape(name);
         if (s[0] !== t.shape[0] || s[1] !== t.shape[1]) throw new Error(`${file}: ${name} is [${t.shape}], the base has [${s}]`);
@@ -248,9 +277,9 @@ export async function loadQuantizedBase(source: WeightSource, scheme: QuantSchem
       o.onRebuild?.((err as Error).message);
     }
   }
-  const store = quantizeSource(source, scheme, emb);
+  const store = await build();
   try {
-    writeFileAtomicSync(file, serialize(store, scheme, emb, baseHash));
+    writeFileAtomicSync(file, serialize(store, scheme, emb, method, baseHash));
   } catch (err) {
     // A cache that cannot be written (read-only home, full disk) costs time on the next load, not this run.
     o.onRebuild?.(`${file}: could not be written (${(err as Error).message}); quantizing again next time`);

@@ -30,7 +30,14 @@ export function int4Scales(t: Int4Tensor): Float32Array {
   return out;
 }
 
-export function quantizeInt4(w: Float32Array, shape: [number, number]): Int4Tensor {
+/**
+ * Block range [lo, hi] to quantize over (default: the block's min and max, 0 included). GPTQ passes
+ * a search over narrower ranges weighted by input energy: clipping a rare outlier can cost less than
+ * the coarser steps it forces on the rest of the block.
+ */
+export type Int4Range = (n: number, k0: number, k1: number, lo: number, hi: number) => [number, number];
+
+export function quantizeInt4(w: Float32Array, shape: [number, number], range?: Int4Range): Int4Tensor {
   const [N, K] = shape;
   if (w.length !== N * K) throw new Error(`quantizeInt4: ${w.length} values for shape [${shape}]`);
   const nb = int4Blocks(K);
@@ -54,6 +61,7 @@ export function quantizeInt4(w: Float32Array, shape: [number, number]): Int4Tens
         if (x < lo) lo = x;
         if (x > hi) hi = x;
       }
+      if (range) [lo, hi] = range(n, k0, k1, lo, hi);
       const h = f32ToF16(hi > lo ? (hi - lo) / 15 : 1);
       const scale = f16ToF32(h) || 1;
       t.scalesF16[n * nb + blk] = h || f32ToF16(1);

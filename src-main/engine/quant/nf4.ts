@@ -34,7 +34,7 @@ export interface Nf4Tensor {
   absmaxOffset: number;
 }
 
-const nearestNf4 = (x: number): number => {
+export const nearestNf4 = (x: number): number => {
   // Midpoints between levels, searched linearly: 15 comparisons, no allocation.
   let k = 0;
   while (k < 15 && x > (NF4_CODEBOOK[k] + NF4_CODEBOOK[k + 1]) / 2) k++;

@@ -19,6 +19,8 @@ import { INT8_BLOCK, type Int8Tensor } from './int8.js';
 import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
 
 export type QuantScheme = 'nf4' | 'int4';
+/** How codes are chosen: round to nearest (the QLoRA paper's way) or GPTQ, calibrated on sampled text. */
+export type QuantMethod = 'rtn' | 'gptq';
 export type QuantTensor = Nf4Tensor | Int4Tensor | Int8Tensor;
 /** How the embeddings and LM head are held: fp16 precision (default) or 8-bit blocks. */
 export type EmbeddingPrecision = 'fp16' | 'int8';

@@ -8,8 +8,16 @@ import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
 import { halfWeights } from '../models/half-weights.js';
-import { loadQuantizedBase, quantWeightsFactory, type EmbeddingPrecision, type QuantScheme } from '../quant/index.js';
-import type { DevicePref } from '../runtime/device.js';
+import {
+  loadQuantizedBase,
+  quantWeightsFactory,
+  type EmbeddingPrecision,
+  type GptqProgress,
+  type QuantMethod,
+  type QuantScheme,
+} from '../quant/index.js';
+import { specFromConfig } from '../models/index.js';
+import { resolveDevice, type DevicePref } from '../runtime/device.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
 import { assertFits, estimateTrainingMemory, type MemoryEstimate } from './memory-estimate.js';
@@ -34,6 +42,8 @@ export interface TrainAdapterOptions {
   quant?: QuantScheme;
   /** QLoRA: embeddings and LM head at fp16 precision (default) or in 8 bits. */
   quantEmbeddings?: EmbeddingPrecision;
+  /** QLoRA: round to nearest (default) or GPTQ-calibrated codes (a one-time cost, cached). */
+  quantMethod?: QuantMethod;
   /** LoRA over an fp16 copy of the base projections (half the memory; LoRA, loss and AdamW stay fp32). */
   precision?: 'fp32' | 'fp16';
   lora: LoraConfig;
@@ -63,6 +73,8 @@ export interface TrainAdapterOptions {
 export interface TrainAdapterHooks {
   onEvent?: (e: TrainEvent) => void;
   onWarning?: (msg: string) => void;
+  /** GPTQ's one-time calibration and per-layer progress (QLoRA with quantMethod 'gptq'). */
+  onQuantProgress?: (p: GptqProgress) => void;
   /** Called with the estimate before anything heavy is loaded. */
   onMemoryEstimate?: (e: MemoryEstimate, available: number) => void;
   signal?: AbortSignal;
@@ -82,7 +94,9 @@ export interface TrainAdapterResult extends TrainLoopResult {
 export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
   const qlora = (o.method ?? 'lora') === 'qlora';
   if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
-  if (o.precision === 'fp16' && qlora) throw new GraftError('BAD_INPUT', '--precision fp16 is for LoRA; QLoRA already holds the base in 4 bits', { where: '--precision' });
+  if (o.precision === 'fp16' && qlora)
+    throw new GraftError('BAD_INPUT', '--precision fp16 is for LoRA; QLoRA already holds the base in 4 bits', { where: '--precision' });
+  if (o.quantMethod && !qlora) throw new GraftError('BAD_INPUT', '--quant-method needs --method qlora', { where: '--quant-method' });
   if (o.quantEmbeddings && !qlora)
     throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
   checkOutDir(o.out, o.resume);
@@ -155,6 +169,13 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
           (
             await loadQuantizedBase(source, o.quant ?? 'nf4', {
               embeddings: o.quantEmbeddings,
+              method: o.quantMethod,
+              calibrate: {
+                model: { source, spec: specFromConfig(source.config, source.path) },
+                device: await resolveDevice(o.device),
+                signal: hooks.signal,
+                onProgress: hooks.onQuantProgress,
+              },
               baseHash,
               onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
             })

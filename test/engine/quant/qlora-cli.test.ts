@@ -72,6 +72,36 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
     // Same data, seed and schedule: the 4-bit base ends near where the fp32 one does.
     expect(Math.abs(last(q.losses) - last(lora.losses))).toBeLessThan(0.25 * first(lora.losses));
   }
+  // GPTQ-rounded int4 base: trains the same way; its cache entry is then found by generate.
+  const g = trainLosses(['--method', 'qlora', '--quant', 'int4', '--quant-method', 'gptq']);
+  expect(last(g.losses)).toBeLessThan(first(g.losses) * 0.5);
+  expect(Math.abs(last(g.losses) - last(lora.losses))).toBeLessThan(0.25 * first(lora.losses));
+  const entries = readdirSync(join(dir, 'qcache')).length;
+  const genG = JSON.parse(
+    graft([
+      'generate',
+      '--model',
+      MODEL,
+      '--device',
+      'cpu',
+      '--quant',
+      'int4',
+      '--quant-method',
+      'gptq',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '12',
+      '--json',
+    ])
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  );
+  expect(genG.text).toMatch(/^Once upon a time/);
+  expect(readdirSync(join(dir, 'qcache'))).toHaveLength(entries);
+  expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-int4-gptq1\.gq$/));
+  expect(() => graft(['generate', '--model', MODEL, '--quant-method', 'gptq'])).toThrow(/--quant-method needs --quant/);
   const gen = JSON.parse(
     graft(['generate', '--model', MODEL, '--device', 'cpu', '--quant', 'int4', '--temperature', '0', '--max-tokens', '12', '--json'])
       .trim()
@@ -80,7 +110,11 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
   );
   expect(gen.text).toMatch(/^Once upon a time/);
   // train wrote one cache entry per scheme; generate found the int4 one instead of adding another
-  expect(readdirSync(join(dir, 'qcache')).sort()).toEqual([expect.stringMatching(/-int4\.gq$/), expect.stringMatching(/-nf4\.gq$/)]);
+  expect(readdirSync(join(dir, 'qcache')).sort()).toEqual([
+    expect.stringMatching(/-int4-gptq1\.gq$/),
+    expect.stringMatching(/-int4\.gq$/),
+    expect.stringMatching(/-nf4\.gq$/),
+  ]);
   const gen8 = JSON.parse(
     graft([
       'generate',

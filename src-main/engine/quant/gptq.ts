@@ -1,0 +1,277 @@
+/**
+ * GPTQ (Frantar et al. 2022): rounds a weight matrix column by column and spreads each column's
+ * rounding error over the columns not yet rounded, through the inverse Hessian of the layer's inputs
+ * (H = XᵀX over calibration tokens), so the layer's outputs, not its weights, stay close. The storage
+ * format is unchanged: the same int4 (MatMulNBits) or NF4 tensors, only better-chosen codes.
+ *
+ * Choices, all from the GPTQ paper and its reference code: dampening 1% of the mean diagonal, "act
+ * order" (columns with the largest input energy first) with static groups (each block's scale and
+ * zero point fixed from the original weights, so blocks stay contiguous as MatMulNBits reads them),
+ * and dead inputs (zero diagonal) zeroed. For large in-dimensions the Hessian is taken block-diagonal
+ * in windows of `window` columns: exact below that size, and it bounds the O(K³) factorization that
+ * JavaScript does here.
+ */
+import { f16ToF32, f32ToF16 } from '../io/half.js';
+import { int4Blocks, INT4_BLOCK, quantizeInt4, type Int4Range, type Int4Tensor } from './int4.js';
+import { NF4_BLOCK, NF4_CODEBOOK, nearestNf4, nf4Absmax, quantizeNf4, type Nf4Tensor } from './nf4.js';
+
+export interface GptqOpts {
+  /** Dampening added to the diagonal, as a fraction of its mean (default 0.01). */
+  damp?: number;
+  /** Round columns in order of decreasing input energy (default true). */
+  actOrder?: boolean;
+  /** Largest block of the Hessian factorized as a whole (default 2048 columns). */
+  window?: number;
+  /** int4: search each block's range for the least input-weighted rounding error (default true). */
+  clipSearch?: boolean;
+  /** int4: refit the block scales to the rounded codes (default true). */
+  refitScales?: boolean;
+}
+
+const CLIP_STEPS = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+
+/** The [lo, hi] among shrunk ranges whose rounding error, weighted by the inputs' energy, is least. */
+function searchRange(w: Float32Array, K: number, diag: (k: number) => number): Int4Range {
+  return (n, k0, k1, lo, hi) => {
+    let best = Infinity,
+      range: [number, number] = [lo, hi];
+    for (const a of CLIP_STEPS)
+      for (const b of CLIP_STEPS) {
+        const l = lo * a,
+          u = hi * b;
+        const s = f16ToF32(f32ToF16(u > l ? (u - l) / 15 : 1)) || 1;
+        const zp = Math.min(15, Math.max(0, Math.round(-l / s)));
+        let err = 0;
+        for (let k = k0; k < k1; k++) {
+          const x = w[n * K + k];
+          const e = x - (Math.min(15, Math.max(0, Math.round(x / s) + zp)) - zp) * s;
+          err += diag(k) * e * e;
+        }
+        if (err < best) [best, range] = [err, [l, u]];
+      }
+    return range;
+  };
+}
+
+/** Rounds x (row n, column k) and returns the dequantized value; records the code as a side effect. */
+export type ElementQuantizer = (n: number, k: number, x: number) => number;
+
+/** Lower Cholesky factor of the n×n symmetric positive-definite a (row-major), in place of a copy. */
+function choleskyOf(a: Float64Array, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j];
+      const ri = i * n,
+        rj = j * n;
+      for (let k = 0; k < j; k++) s -= l[ri + k] * l[rj + k];
+      if (i === j) {
+        if (!(s > 0)) throw new Error('GPTQ: the Hessian is not positive definite (more dampening needed)');
+        l[ri + i] = Math.sqrt(s);
+      } else l[ri + j] = s / l[rj + j];
+    }
+  }
+  return l;
+}
+
+/**
+ * U upper triangular with H⁻¹ = UᵀU (the upper Cholesky factor of the inverse Hessian GPTQ walks).
+ * With J the order reversal, chol(JHJ) = M gives H = RRᵀ for the upper R = JMJ, so H⁻¹ = R⁻ᵀR⁻¹ and
+ * U = R⁻¹: one factorization and one triangular inverse instead of a full inverse and a second factorization.
+ */
+export function inverseHessianFactor(h: Float64Array, n: number): Float64Array {
+  const rev = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)];
+  const m = choleskyOf(rev, n);
+  // R[i][j] = M[n-1-i][n-1-j]; invert the upper-triangular R by back substitution, column by column.
+  const r = (i: number, j: number) => m[(n - 1 - i) * n + (n - 1 - j)];
+  const u = new Float64Array(n * n);
+  for (let j = n - 1; j >= 0; j--) {
+    u[j * n + j] = 1 / r(j, j);
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let k = i + 1; k <= j; k++) s += r(i, k) * u[k * n + j];
+      u[i * n + j] = -s / r(i, i);
+    }
+  }
+  return u;
+}
+
+/** Runs GPTQ over w [N, K] (row-major, HF [out, in]) with the input Hessian h [K, K]. */
+export function gptqMatrix(w: Float32Array, shape: [number, number], h: Float64Array, quant: ElementQuantizer, o: GptqOpts = {}): void {
+  const [N, K] = shape;
+  if (h.length !== K * K) throw new Error(`GPTQ: Hessian has ${h.length} values, [${K}, ${K}] expected`);
+  const win = Math.max(1, o.window ?? 2048);
+  for (let k0 = 0; k0 < K; k0 += win) {
+    const cols = Array.from({ length: Math.min(K, k0 + win) - k0 }, (_, i) => k0 + i);
+    gptqWindow(w, N, K, h, cols, quant, o);
+  }
+}
+
+function gptqWindow(w: Float32Array, N: number, K: number, h: Float64Array, cols: number[], quant: ElementQuantizer, o: GptqOpts): void {
+  const diag = (k: number) => h[k * K + k];
+  const dead = new Set(cols.filter((k) => !(diag(k) > 0)));
+  const order = o.actOrder === false ? cols : [...cols].sort((a, b) => diag(b) - diag(a) || a - b);
+  const n = order.length;
+  const sub = new Float64Array(n * n);
+  let mean = 0;
+  for (const k of cols) mean += dead.has(k) ? 0 : diag(k);
+  mean = mean / n || 1;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) sub[i * n + j] = dead.has(order[i]) || dead.has(order[j]) ? 0 : h[order[i] * K + order[j]];
+    sub[i * n + i] = (dead.has(order[i]) ? 1 : sub[i * n + i]) + (o.damp ?? 0.01) * mean;
+  }
+  const u = inverseHessianFactor(sub, n);
+  const row = new Float64Array(n);
+  for (let r = 0; r < N; r++) {
+    for (let i = 0; i < n; i++) row[i] = dead.has(order[i]) ? 0 : w[r * K + order[i]];
+    for (let i = 0; i < n; i++) {
+      const q = quant(r, order[i], row[i]);
+      const err = (row[i] - q) / u[i * n + i];
+      const ui = i * n;
+      for (let j = i + 1; j < n; j++) row[j] -= err * u[ui + j];
+    }
+  }
+}
+
+/** int4-b32 with zero points: scales and zero points from the weights (static groups), codes by GPTQ. */
+export function gptqInt4(w: Float32Array, shape: [number, number], h: Float64Array, o: GptqOpts = {}): Int4Tensor {
+  const K = shape[1];
+  const t = quantizeInt4(w, shape, o.clipSearch === false ? undefined : searchRange(w, K, (k) => h[k * K + k]));
+  const nb = int4Blocks(shape[1]);
+  const zpRow = Math.ceil(nb / 2);
+  const scales = Float32Array.from(t.scalesF16, f16ToF32);
+  gptqMatrix(
+    w,
+    shape,
+    h,
+    (n, k, x) => {
+      const blk = (k / INT4_BLOCK) | 0,
+        j = k % INT4_BLOCK;
+      const s = scales[n * nb + blk];
+      const zb = t.zeroPoints[n * zpRow + (blk >> 1)];
+      const zp = blk & 1 ? zb >> 4 : zb & 15;
+      const q = Math.min(15, Math.max(0, Math.round(x / s) + zp));
+      const at = (n * nb + blk) * 16 + (j >> 1);
+      t.b[at] = j & 1 ? (t.b[at] & 0x0f) | (q << 4) : (t.b[at] & 0xf0) | q;
+      return Math.fround((q - zp) * s);
+    },
+    o,
+  );
+  if (o.refitScales !== false) refitInt4Scales(t, w, h);
+  return t;
+}
+
+/**
+ * With the codes fixed, each row's block scales are refit by least squares on the layer's output
+ * error, (w − ŵ)ᵀH(w − ŵ), which is linear in the scales: an nb×nb system per row. Kept only where
+ * it lowers that error once the scales are rounded to fp16.
+ */
+function refitInt4Scales(t: Int4Tensor, w: Float32Array, h: Float64Array): void {
+  const [N, K] = t.shape;
+  const nb = int4Blocks(K);
+  const zpRow = Math.ceil(nb / 2);
+  const u = new Float64Array(K);
+  const hu = new Float64Array(K);
+  const hw = new Float64Array(K);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const blk = (k / INT4_BLOCK) | 0,
+        j = k % INT4_BLOCK;
+      const byte = t.b[(n * nb + blk) * 16 + (j >> 1)];
+      const zb = t.zeroPoints[n * zpRow + (blk >> 1)];
+      u[k] = (j & 1 ? byte >> 4 : byte & 15) - (blk & 1 ? zb >> 4 : zb & 15);
+    }
+    hu.fill(0);
+    hw.fill(0);
+    for (let k = 0; k < K; k++) {
+      const hk = k * K;
+      let a = 0,
+        b = 0;
+      for (let l = 0; l < K; l++) {
+        a += h[hk + l] * u[l];
+        b += h[hk + l] * w[n * K + l];
+      }
+      hu[k] = a;
+      hw[k] = b;
+    }
+    // A[b][c] = Σ_{k∈b} u_k (H u restricted to block c)_k needs per-block products: do them blockwise.
+    const A = new Float64Array(nb * nb);
+    const c = new Float64Array(nb);
+    for (let k = 0; k < K; k++) c[(k / INT4_BLOCK) | 0] += u[k] * hw[k];
+    for (let k = 0; k < K; k++) {
+      if (u[k] === 0) continue;
+      const bk = (k / INT4_BLOCK) | 0,
+        hk = k * K;
+      for (let l = 0; l < K; l++) A[bk * nb + ((l / INT4_BLOCK) | 0)] += u[k] * h[hk + l] * u[l];
+    }
+    const old = Float64Array.from({ length: nb }, (_, b) => f16ToF32(t.scalesF16[n * nb + b]));
+    const fresh = solveSpd(A, c, nb);
+    if (!fresh) continue;
+    const rounded = Float64Array.from(fresh, (x) => f16ToF32(f32ToF16(x)));
+    if (rowError(u, hu, w, n, K, h, rounded) < rowError(u, hu, w, n, K, h, old))
+      for (let b = 0; b < nb; b++) if (rounded[b] > 0) t.scalesF16[n * nb + b] = f32ToF16(rounded[b]);
+  }
+}
+
+/** (w − ŵ)ᵀH(w − ŵ) for ŵ_k = s_block(k)·u_k. */
+function rowError(u: Float64Array, _hu: Float64Array, w: Float32Array, n: number, K: number, h: Float64Array, s: Float64Array): number {
+  const d = new Float64Array(K);
+  for (let k = 0; k < K; k++) d[k] = w[n * K + k] - s[(k / INT4_BLOCK) | 0] * u[k];
+  let e = 0;
+  for (let k = 0; k < K; k++) {
+    let a = 0;
+    for (let l = 0; l < K; l++) a += h[k * K + l] * d[l];
+    e += d[k] * a;
+  }
+  return e;
+}
+
+/** Solves Ax = c for a symmetric positive semi-definite A (a little ridge keeps it definite); null if singular. */
+function solveSpd(A: Float64Array, c: Float64Array, n: number): Float64Array | null {
+  let tr = 0;
+  for (let i = 0; i < n; i++) tr += A[i * n + i];
+  const a = Float64Array.from(A);
+  for (let i = 0; i < n; i++) a[i * n + i] += 1e-9 * (tr / n || 1);
+  let l: Float64Array;
+  try {
+    l = choleskyOf(a, n);
+  } catch {
+    return null;
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = c[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  return x;
+}
+
+/** NF4 with double-quantized absmax as the paper stores it (static blocks), codes by GPTQ. */
+export function gptqNf4(w: Float32Array, shape: [number, number], h: Float64Array, o: GptqOpts = {}): Nf4Tensor {
+  const t = quantizeNf4(w, shape);
+  const amax = nf4Absmax(t);
+  const K = shape[1];
+  gptqMatrix(
+    w,
+    shape,
+    h,
+    (n, k, x) => {
+      const i = n * K + k;
+      const a = amax[(i / NF4_BLOCK) | 0];
+      const q = nearestNf4(a > 0 ? x / a : 0);
+      const at = i >> 1;
+      t.codes[at] = i & 1 ? (t.codes[at] & 0x0f) | (q << 4) : (t.codes[at] & 0xf0) | q;
+      return Math.fround(NF4_CODEBOOK[q] * a);
+    },
+    o,
+  );
+  return t;
+}
