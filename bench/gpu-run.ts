@@ -10,6 +10,7 @@ import { decodeBench } from './decode.js';
 import { stepBench } from './step-speed.js';
 import { decodeProfile } from './decode-profile.js';
 import { syncProbe } from './decode-sync-probe.js';
+import { gptqBench } from './gptq-time.js';
 
 async function main() {
   const what = process.argv.slice(2);
@@ -34,6 +35,7 @@ async function main() {
     await syncProbe('gpu', STORIES);
     await syncProbe('gpu', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
   }
+  if (what.includes('gptq')) writeResult(`gptq-time-webgpu-${day}`, await gptqBench('gpu'));
   if (what.includes('step8')) await stepBench('gpu', [[8, 512]], 2);
   if (what.includes('step') && !what.includes('step8')) {
     const fp32 = await stepBench('gpu', [[1, 512], [8, 512]]);

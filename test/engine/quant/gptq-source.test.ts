@@ -18,10 +18,12 @@ import {
   readQuantCache,
   sampleCalibrationRows,
 } from '../../../src-main/engine/quant/index.js';
-import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
+import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { modelContentHash } from '../../../src-main/engine/train/result.js';
 
 const STORIES = path.resolve('../shared/models/stories260K/stories260K.gguf');
+const gpuError = await probeWebGpu();
+const gpuRequired = process.env.GRAFT_E2E_REQUIRED === '1';
 
 function rmsNorm(x: Float32Array, w: Float32Array, eps: number): Float32Array {
   const D = w.length;
@@ -135,4 +137,37 @@ describe('GPTQ on stories260K', () => {
     ac.abort();
     await expect(quantizeModelGptq(model, 'int4', 'fp16', { device, rows, signal: ac.signal })).rejects.toThrow(/cancelled/);
   });
+
+  it.skipIf(gpuError !== null && !gpuRequired)(
+    `a layer run on the WebGPU EP (CPU fallback disabled) matches the CPU${gpuError ? ` — skipped: ${gpuError}` : ''}`,
+    async () => {
+      const model = await loadModel(STORIES);
+      const rows = [[1, 400, 30, 70, 5, 9, 250, 12, 88, 17, 300, 41, 2, 33, 100, 7]];
+      const D = model.spec.hidden;
+      const table = model.source.readF32('model.embed_tokens.weight');
+      const res = new Float32Array(rows[0].length * D);
+      rows[0].forEach((id, i) => res.set(table.subarray(id * D, (id + 1) * D), i * D));
+      const runs = [];
+      for (const pref of ['cpu', 'gpu'] as DevicePref[]) {
+        const runner = await LayerHessians.create(model, 1, rows[0].length, await resolveDevice(pref));
+        try {
+          runs.push(await runner.run(2, res, new Map(runner.tensorNames(2).map((n) => [n, model.source.readF32(n)]))));
+        } finally {
+          await runner.release();
+        }
+      }
+      const rel = (a: Float32Array, b: Float32Array) => {
+        let d = 0,
+          m = 0;
+        for (let i = 0; i < a.length; i++) {
+          d = Math.max(d, Math.abs(a[i] - b[i]));
+          m = Math.max(m, Math.abs(a[i]));
+        }
+        return d / m;
+      };
+      expect(rel(runs[0].residual, runs[1].residual)).toBeLessThan(1e-4);
+      expect([...runs[1].hessians.keys()]).toEqual([...runs[0].hessians.keys()]);
+      for (const [k, h] of runs[0].hessians) expect(rel(h, runs[1].hessians.get(k)!)).toBeLessThan(1e-4);
+    },
+  );
 });
