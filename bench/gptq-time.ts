@@ -16,22 +16,28 @@ export async function gptqBench(pref: DevicePref, rows = CALIBRATION_DEFAULTS.ro
   const device = await resolveDevice(pref);
   const results = [];
   for (const [name, file] of [
-    ['stories260K', STORIES],
-    ['smollm2-135m-shape (random init)', await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)],
+    ['stories260K', async () => STORIES],
+    ['smollm2-135m-shape (random init)', () => benchModel('smollm2-135m', SMOLLM2_135M_SHAPES)],
   ] as const) {
-    const model = await loadModel(file);
+    const log = (m: string) => console.error(`${name}: ${m}`);
+    log('loading');
+    const model = await loadModel(await file());
     let t = performance.now();
     quantizeSource(model.source, 'int4');
     const rtn = (performance.now() - t) / 1000;
     t = performance.now();
-    const calib = await sampleCalibrationRows(model, { device, rows });
+    log(`round to nearest ${rtn.toFixed(1)} s; sampling calibration text`);
+    const calib = await sampleCalibrationRows(model, { device, rows, onProgress: (d, n) => log(`calibration ${d}/${n} tokens`) });
     const calibration = (performance.now() - t) / 1000;
     t = performance.now();
     const layerTimes: number[] = [];
     await quantizeModelGptq(model, 'int4', 'fp16', {
       device,
       rows: calib,
-      onProgress: (p) => p.phase === 'layers' && layerTimes.push((performance.now() - t) / 1000),
+      onProgress: (p) => {
+        layerTimes.push((performance.now() - t) / 1000);
+        log(`layer ${p.done}/${p.total} at ${layerTimes.at(-1)!.toFixed(1)} s`);
+      },
     });
     const layers = (performance.now() - t) / 1000;
     const r = {
@@ -58,8 +64,14 @@ export async function gptqBench(pref: DevicePref, rows = CALIBRATION_DEFAULTS.ro
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+async function main() {
   const pref = arg('device', 'cpu') as DevicePref;
   const r = await gptqBench(pref, Number(arg('rows', String(CALIBRATION_DEFAULTS.rows))));
   console.log(writeResult(`gptq-time-${pref}-${r.date.slice(0, 10)}`, r));
 }
+
+if (process.argv[1]?.endsWith('gptq-time.ts'))
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

@@ -20,6 +20,8 @@ export interface SamplingOpts {
 
 export class Sampler {
   private readonly rng: SeededRng;
+  /** Unnormalized probabilities of the last row, reused across tokens. */
+  private weights = new Float64Array(0);
 
   constructor(readonly opts: SamplingOpts = {}) {
     this.rng = new SeededRng(opts.seed ?? Date.now());
@@ -42,28 +44,64 @@ export class Sampler {
     const temp = o.temperature ?? 1;
     if (temp <= 0) return argmax(logits);
 
-    // Candidates sorted by logit; filters cut the list, then one draw from the renormalized rest.
-    let idx = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
-    if (o.topK && o.topK > 0) idx = idx.slice(0, o.topK);
-    const max = logits[idx[0]];
-    let probs = idx.map((i) => Math.exp((logits[i] - max) / temp));
-    let total = probs.reduce((a, b) => a + b, 0);
-    probs = probs.map((p) => p / total);
+    const V = logits.length;
+    let max = -Infinity;
+    for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+    const filtered = (o.topK !== undefined && o.topK > 0) || (o.topP !== undefined && o.topP < 1) || (o.minP !== undefined && o.minP > 0);
+    if (!filtered) {
+      // Plain temperature sampling needs no order: one pass for the total, one draw (no sort of the vocabulary).
+      if (this.weights.length !== V) this.weights = new Float64Array(V);
+      const w = this.weights;
+      let total = 0;
+      for (let i = 0; i < V; i++) total += w[i] = Math.exp((logits[i] - max) / temp);
+      let u = this.rng.next() * total;
+      for (let i = 0; i < V; i++) if ((u -= w[i]) <= 0) return i;
+      return argmax(logits);
+    }
+    return this.sampleFiltered(logits, max, temp) ?? this.sampleFiltered(logits, max, temp, true)!;
+  }
+
+  /**
+   * Top-k / top-p / min-p: candidates sorted by logit, cut by the filters, then one draw from the
+   * renormalized rest. Only tokens within a factor 1e-7 of the top probability are sorted (a 49k
+   * vocabulary would otherwise cost a full sort per token); when the filters reach past them, null,
+   * and the caller sorts everything (`all`).
+   */
+  private sampleFiltered(logits: Float32Array, max: number, temp: number, all = false): number | null {
+    const o = this.opts;
+    const cut = max + temp * Math.log(CANDIDATE_RATIO);
+    let idx: number[] = [];
+    let allTotal = 0;
+    for (let i = 0; i < logits.length; i++) {
+      allTotal += Math.exp((logits[i] - max) / temp);
+      if (all || logits[i] >= cut) idx.push(i);
+    }
+    idx.sort((a, b) => logits[b] - logits[a]);
+    let total = allTotal;
+    if (o.topK && o.topK > 0) {
+      if (o.topK > idx.length && !all) return null;
+      idx = idx.slice(0, o.topK);
+      total = 0;
+      for (const i of idx) total += Math.exp((logits[i] - max) / temp);
+    }
+    let probs = idx.map((i) => Math.exp((logits[i] - max) / temp) / total);
     if (o.topP !== undefined && o.topP < 1) {
       let cum = 0;
       let keep = 0;
       while (keep < probs.length && (keep === 0 || cum < o.topP)) cum += probs[keep++];
+      if (cum < o.topP && !all && !(o.topK && o.topK > 0)) return null;
       idx = idx.slice(0, keep);
       probs = probs.slice(0, keep);
     }
     if (o.minP && o.minP > 0) {
+      if (o.minP < CANDIDATE_RATIO && !all) return null;
       const floor = probs[0] * o.minP;
       const keep = probs.filter((p) => p >= floor).length;
       idx = idx.slice(0, keep);
       probs = probs.slice(0, keep);
     }
-    total = probs.reduce((a, b) => a + b, 0);
-    let u = this.rng.next() * total;
+    const kept = probs.reduce((a, b) => a + b, 0);
+    let u = this.rng.next() * kept;
     for (let k = 0; k < idx.length; k++) {
       u -= probs[k];
       if (u <= 0) return idx[k];
@@ -71,6 +109,9 @@ export class Sampler {
     return idx[idx.length - 1];
   }
 }
+
+/** Tokens less likely than this fraction of the top one are left out of the sorted candidates. */
+const CANDIDATE_RATIO = 1e-7;
 
 export function argmax(a: ArrayLike<number>, from = 0, to = a.length): number {
   let best = from;
