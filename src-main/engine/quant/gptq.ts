@@ -24,8 +24,6 @@ export interface GptqOpts {
   window?: number;
   /** int4: search each block's range for the least input-weighted rounding error (default true). */
   clipSearch?: boolean;
-  /** int4: refit the block scales to the rounded codes (default true). */
-  refitScales?: boolean;
 }
 
 const CLIP_STEPS = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
@@ -83,16 +81,21 @@ export function inverseHessianFactor(h: Float64Array, n: number): Float64Array {
   const rev = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)];
   const m = choleskyOf(rev, n);
-  // R[i][j] = M[n-1-i][n-1-j]; invert the upper-triangular R by back substitution, column by column.
-  const r = (i: number, j: number) => m[(n - 1 - i) * n + (n - 1 - j)];
+  // R[i][k] = M[n-1-i][n-1-k]. Rows of U = R⁻¹ from the bottom up, U[i,:] = (eᵢ − Σₖ₍>ᵢ₎ R[i][k]·U[k,:]) / R[i][i]:
+  // row operations on contiguous memory.
   const u = new Float64Array(n * n);
-  for (let j = n - 1; j >= 0; j--) {
-    u[j * n + j] = 1 / r(j, j);
-    for (let i = j - 1; i >= 0; i--) {
-      let s = 0;
-      for (let k = i + 1; k <= j; k++) s += r(i, k) * u[k * n + j];
-      u[i * n + j] = -s / r(i, i);
+  for (let i = n - 1; i >= 0; i--) {
+    const ui = i * n;
+    const mi = (n - 1 - i) * n + (n - 1);
+    u[ui + i] = 1;
+    for (let k = i + 1; k < n; k++) {
+      const r = m[mi - k];
+      if (r === 0) continue;
+      const uk = k * n;
+      for (let j = k; j < n; j++) u[ui + j] -= r * u[uk + j];
     }
+    const d = m[mi - i];
+    for (let j = i; j < n; j++) u[ui + j] /= d;
   }
   return u;
 }
@@ -158,100 +161,7 @@ export function gptqInt4(w: Float32Array, shape: [number, number], h: Float64Arr
     },
     o,
   );
-  if (o.refitScales !== false) refitInt4Scales(t, w, h);
   return t;
-}
-
-/**
- * With the codes fixed, each row's block scales are refit by least squares on the layer's output
- * error, (w − ŵ)ᵀH(w − ŵ), which is linear in the scales: an nb×nb system per row. Kept only where
- * it lowers that error once the scales are rounded to fp16.
- */
-function refitInt4Scales(t: Int4Tensor, w: Float32Array, h: Float64Array): void {
-  const [N, K] = t.shape;
-  const nb = int4Blocks(K);
-  const zpRow = Math.ceil(nb / 2);
-  const u = new Float64Array(K);
-  const hu = new Float64Array(K);
-  const hw = new Float64Array(K);
-  for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) {
-      const blk = (k / INT4_BLOCK) | 0,
-        j = k % INT4_BLOCK;
-      const byte = t.b[(n * nb + blk) * 16 + (j >> 1)];
-      const zb = t.zeroPoints[n * zpRow + (blk >> 1)];
-      u[k] = (j & 1 ? byte >> 4 : byte & 15) - (blk & 1 ? zb >> 4 : zb & 15);
-    }
-    hu.fill(0);
-    hw.fill(0);
-    for (let k = 0; k < K; k++) {
-      const hk = k * K;
-      let a = 0,
-        b = 0;
-      for (let l = 0; l < K; l++) {
-        a += h[hk + l] * u[l];
-        b += h[hk + l] * w[n * K + l];
-      }
-      hu[k] = a;
-      hw[k] = b;
-    }
-    // A[b][c] = Σ_{k∈b} u_k (H u restricted to block c)_k needs per-block products: do them blockwise.
-    const A = new Float64Array(nb * nb);
-    const c = new Float64Array(nb);
-    for (let k = 0; k < K; k++) c[(k / INT4_BLOCK) | 0] += u[k] * hw[k];
-    for (let k = 0; k < K; k++) {
-      if (u[k] === 0) continue;
-      const bk = (k / INT4_BLOCK) | 0,
-        hk = k * K;
-      for (let l = 0; l < K; l++) A[bk * nb + ((l / INT4_BLOCK) | 0)] += u[k] * h[hk + l] * u[l];
-    }
-    const old = Float64Array.from({ length: nb }, (_, b) => f16ToF32(t.scalesF16[n * nb + b]));
-    const fresh = solveSpd(A, c, nb);
-    if (!fresh) continue;
-    const rounded = Float64Array.from(fresh, (x) => f16ToF32(f32ToF16(x)));
-    if (rowError(u, hu, w, n, K, h, rounded) < rowError(u, hu, w, n, K, h, old))
-      for (let b = 0; b < nb; b++) if (rounded[b] > 0) t.scalesF16[n * nb + b] = f32ToF16(rounded[b]);
-  }
-}
-
-/** (w − ŵ)ᵀH(w − ŵ) for ŵ_k = s_block(k)·u_k. */
-function rowError(u: Float64Array, _hu: Float64Array, w: Float32Array, n: number, K: number, h: Float64Array, s: Float64Array): number {
-  const d = new Float64Array(K);
-  for (let k = 0; k < K; k++) d[k] = w[n * K + k] - s[(k / INT4_BLOCK) | 0] * u[k];
-  let e = 0;
-  for (let k = 0; k < K; k++) {
-    let a = 0;
-    for (let l = 0; l < K; l++) a += h[k * K + l] * d[l];
-    e += d[k] * a;
-  }
-  return e;
-}
-
-/** Solves Ax = c for a symmetric positive semi-definite A (a little ridge keeps it definite); null if singular. */
-function solveSpd(A: Float64Array, c: Float64Array, n: number): Float64Array | null {
-  let tr = 0;
-  for (let i = 0; i < n; i++) tr += A[i * n + i];
-  const a = Float64Array.from(A);
-  for (let i = 0; i < n; i++) a[i * n + i] += 1e-9 * (tr / n || 1);
-  let l: Float64Array;
-  try {
-    l = choleskyOf(a, n);
-  } catch {
-    return null;
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = c[i];
-    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
-  }
-  return x;
 }
 
 /** NF4 with double-quantized absmax as the paper stores it (static blocks), codes by GPTQ. */

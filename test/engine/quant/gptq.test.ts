@@ -1,7 +1,7 @@
 /**
  * GPTQ's math on synthetic layers: the inverse-Hessian factor, lower output error than round-to-
  * nearest in the same format, the format's invariants (codes, static block scales, exact zeros for
- * dead inputs), and the scale refit never raising the error it minimizes.
+ * dead inputs).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -97,14 +97,11 @@ describe('GPTQ', () => {
     console.log(`int4 output error: RTN ${eR.toExponential(3)}, GPTQ ${eG.toExponential(3)} (${((100 * eG) / eR).toFixed(0)}%)`);
     expect(eG).toBeLessThan(0.6 * eR);
     // Plain GPTQ (no range search, no refit) keeps round-to-nearest's block scales and zero points.
-    const plain = gptqInt4(W, [N, K], H, { clipSearch: false, refitScales: false });
+    const plain = gptqInt4(W, [N, K], H, { clipSearch: false });
     const ref = quantizeInt4(W, [N, K]);
     expect(int4Scales(plain)).toEqual(int4Scales(ref));
     expect(plain.zeroPoints).toEqual(ref.zeroPoints);
     expect(plain.b).not.toEqual(ref.b);
-    // The refit lowers (never raises) the error it minimizes.
-    const noRefit = dequantizeInt4(gptqInt4(W, [N, K], H, { refitScales: false }));
-    expect(eG).toBeLessThanOrEqual(outputError(W, noRefit, H, N, K) * (1 + 1e-9));
   });
 
   it('NF4: a lower layer-output error than round-to-nearest, with the paper absmax blocks unchanged', () => {

