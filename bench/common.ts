@@ -12,6 +12,8 @@ export const SHARED = process.env.GRAFT_SHARED ?? path.resolve(ROOT, '../shared'
 export const STORIES = path.join(SHARED, 'models/stories260K/stories260K.gguf');
 
 export function commit(): string {
+  // Set on the GPU machine, whose copy of the tree may carry a stale .git.
+  if (process.env.GRAFT_COMMIT) return process.env.GRAFT_COMMIT;
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {

@@ -54,7 +54,7 @@ export async function gptqBench(pref: DevicePref, rows = CALIBRATION_DEFAULTS.ro
     model.source.close();
   }
   return {
-    what: 'GPTQ int4 (act order, static groups, range search, scale refit) against round-to-nearest: one-time cost per base',
+    what: 'GPTQ int4 (act order, static groups, range search) against round-to-nearest: one-time cost per base',
     date: new Date().toISOString(),
     commit: commit(),
     device: `${device.kind} (${device.name})`,

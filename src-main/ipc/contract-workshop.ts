@@ -102,6 +102,8 @@ export interface TrainSettings {
   name: string;
   method: TrainMethod;
   quant: 'nf4' | 'int4';
+  /** QLoRA: round to nearest, or GPTQ (calibrated once on text the model samples, then cached). */
+  quantMethod: 'rtn' | 'gptq';
   rank: number;
   alpha: number;
   dropout: number;
@@ -143,6 +145,8 @@ export interface TrainJobStatus {
   datasetName: string;
   startedAt: string;
   memory: { estimate: MemoryEstimate; available: number } | null;
+  /** GPTQ's one-time preparation of the 4-bit base, while it runs. */
+  quantize: { phase: 'calibration' | 'layers'; done: number; total: number } | null;
   warnings: string[];
   /** Library id of the imported adapter once done. */
   adapterId: string | null;

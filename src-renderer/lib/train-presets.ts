@@ -2,7 +2,7 @@
 import type { TrainSettings } from '../../src-main/ipc/contract-workshop';
 
 export type PresetName = 'quick' | 'balanced' | 'thorough';
-export type PresetValues = Omit<TrainSettings, 'modelId' | 'datasetId' | 'name' | 'method' | 'quant' | 'device'>;
+export type PresetValues = Omit<TrainSettings, 'modelId' | 'datasetId' | 'name' | 'method' | 'quant' | 'quantMethod' | 'device'>;
 
 const common = { epochs: null, maxEvalBatches: null, chatTemplate: '', dropout: 0, rslora: false, gradAccum: 1, schedule: 'cosine', weightDecay: 0, beta1: 0.9, beta2: 0.999, maxGradNorm: 1, pack: false, lossOn: 'assistant', seed: 0 } as const;
 

@@ -2,7 +2,7 @@
  * The Models, Datasets and Train channels below the UI: the real handler table and engine worker thread, the
  * stories260K demo model, a temporary user-data folder and adapter library.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { createHandlers } from '../../src-main/ipc/handlers';
 import { createServices, type Services } from '../../src-main/services/index';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-ws-'));
-const saved = { lib: process.env.GRAFT_LIBRARY, data: process.env.GRAFT_DATA_DIR };
+const saved = { lib: process.env.GRAFT_LIBRARY, data: process.env.GRAFT_DATA_DIR, quant: process.env.GRAFT_QUANT_CACHE };
 let services: Services;
 let table: HandlerTable;
 
@@ -29,13 +29,14 @@ const STORY = (i: number) =>
 beforeAll(() => {
   process.env.GRAFT_LIBRARY = path.join(tmp, 'library');
   process.env.GRAFT_DATA_DIR = path.join(tmp, 'data');
+  process.env.GRAFT_QUANT_CACHE = path.join(tmp, 'quant');
   services = createServices({ name: 'graft', version: 'test', platform: process.platform });
   table = createHandlers(services);
 });
 
 afterAll(async () => {
   await services.dispose();
-  for (const [k, v] of [['GRAFT_LIBRARY', saved.lib], ['GRAFT_DATA_DIR', saved.data]] as const) {
+  for (const [k, v] of [['GRAFT_LIBRARY', saved.lib], ['GRAFT_DATA_DIR', saved.data], ['GRAFT_QUANT_CACHE', saved.quant]] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -149,6 +150,7 @@ describe('datasets and training', () => {
       name: 'tim-stories',
       method: 'lora',
       quant: 'nf4',
+      quantMethod: 'rtn',
       rank: 4,
       alpha: 8,
       dropout: 0,
@@ -240,6 +242,21 @@ describe('datasets and training', () => {
     expect(after.at(-1)).toMatchObject({ type: 'done', step: 150 });
     await expect(call('train.continue')).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
+  it('prepares a GPTQ 4-bit base for a QLoRA run with its progress shown, then trains on it', async () => {
+    const updates: TrainUpdate[] = [];
+    const off = services.events.on('train.update', (u) => updates.push(u));
+    const base = (await call('train.current'))!.settings;
+    await call('train.start', { ...base, name: 'tim-gptq', method: 'qlora', quant: 'int4', quantMethod: 'gptq', steps: 2, valSplit: 0, evalEvery: 0 });
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 90_000, interval: 200 }).toMatch(/done|error/);
+    off();
+    expect(updates.at(-1)!.job.error).toBeNull();
+    const phases = updates.flatMap((u) => (u.job.quantize ? [`${u.job.quantize.phase} ${u.job.quantize.done}/${u.job.quantize.total}`] : []));
+    expect(phases[0]).toMatch(/^calibration /);
+    expect(phases).toContain('layers 1/5');
+    expect(updates.at(-1)!.job.quantize).toBeNull(); // cleared once the base is ready
+    expect(readdirSync(path.join(tmp, 'quant'))).toContainEqual(expect.stringMatching(/-int4-gptq1\.gq$/));
+  });
+
   it('reports a run that cannot start as a readable error, and accepts the next one', async () => {
     const updates: TrainUpdate[] = [];
     const off = services.events.on('train.update', (u) => updates.push(u));

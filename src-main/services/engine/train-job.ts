@@ -45,6 +45,7 @@ export class JobRunner {
       datasetName: p.datasetName,
       startedAt: new Date().toISOString(),
       memory: null,
+      quantize: null,
       warnings: [],
       adapterId: null,
       device: null,
@@ -106,6 +107,7 @@ export class JobRunner {
           pack: s.pack,
           method: s.method,
           quant: s.method === 'qlora' ? s.quant : undefined,
+          quantMethod: s.method === 'qlora' ? s.quantMethod : undefined,
           lora: { r: s.rank, alpha: s.alpha, dropout: s.dropout, targets: s.targets, rslora: s.rslora },
           lr: s.lr,
           ...(s.epochs ? { epochs: s.epochs } : { steps: s.steps }),
@@ -131,6 +133,10 @@ export class JobRunner {
           control,
           onMemoryEstimate: (estimate, available) => {
             job.memory = { estimate, available };
+            this.publish();
+          },
+          onQuantProgress: (q) => {
+            job.quantize = q.phase === 'layers' && q.done === q.total ? null : q;
             this.publish();
           },
           onWarning: (w) => {
