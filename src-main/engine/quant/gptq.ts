@@ -7,7 +7,9 @@
  * Choices, all from the GPTQ paper and its reference code: dampening 1% of the mean diagonal, "act
  * order" (columns with the largest input energy first) with static groups (each block's scale and
  * zero point fixed from the original weights, so blocks stay contiguous as MatMulNBits reads them),
- * and dead inputs (zero diagonal) zeroed. For large in-dimensions the Hessian is taken block-diagonal
+ * and dead inputs (zero diagonal) zeroed. Added here: each int4 block's range is searched for the least
+ * input-weighted rounding error before GPTQ runs (clipping a rare outlier can cost less than the
+ * coarser steps it forces on the rest of the block). For large in-dimensions the Hessian is taken block-diagonal
  * in windows of `window` columns: exact below that size, and it bounds the O(K³) factorization that
  * JavaScript does here.
  */
@@ -54,7 +56,7 @@ function searchRange(w: Float32Array, K: number, diag: (k: number) => number): I
 /** Rounds x (row n, column k) and returns the dequantized value; records the code as a side effect. */
 export type ElementQuantizer = (n: number, k: number, x: number) => number;
 
-/** Lower Cholesky factor of the n×n symmetric positive-definite a (row-major), in place of a copy. */
+/** Lower Cholesky factor of the n×n symmetric positive-definite a (row-major), as a new array. */
 function choleskyOf(a: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {

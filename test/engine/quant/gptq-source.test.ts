@@ -38,14 +38,20 @@ function rmsNorm(x: Float32Array, w: Float32Array, eps: number): Float32Array {
 }
 
 describe('GPTQ on stories260K', () => {
-  it('one-layer runs reproduce the model, and their Hessians are XᵀX of the real inputs', async () => {
-    const model = await loadModel(STORIES);
+  const FIXTURES = path.resolve('../shared/fixtures/hf-reference');
+  it.each([
+    ['stories260K', STORIES],
+    ['llama fixture', path.join(FIXTURES, 'llama/model')],
+    ['qwen2 fixture (q/k/v biases, untied head)', path.join(FIXTURES, 'qwen2/model')],
+    ['qwen3 fixture (q/k norms)', path.join(FIXTURES, 'qwen3/model')],
+  ])('%s: one-layer runs reproduce the model, and their Hessians are XᵀX of the real inputs', async (_name, file) => {
+    const model = await loadModel(file);
     const { spec, source } = model;
     const device = await resolveDevice('cpu');
     const rows = [
       [1, 400, 30, 70, 5, 9, 250, 12],
       [1, 88, 17, 300, 41, 2, 33, 100],
-    ];
+    ].map((r) => r.map((id) => id % model.spec.vocab));
     const [B, T, D] = [rows.length, rows[0].length, spec.hidden];
     const table = source.readF32('model.embed_tokens.weight');
     let res: Float32Array = new Float32Array(B * T * D);
