@@ -5,7 +5,6 @@
  * with its rounded weights to feed the next. The result is a store like quantizeSource's.
  */
 import { GraftError } from '../errors.js';
-import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { LoadedModel } from '../model.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { sampleCalibrationRows } from './calibration.js';
@@ -14,7 +13,7 @@ import { dequantizeInt4 } from './int4.js';
 import { dequantizeInt8, quantizeInt8 } from './int8.js';
 import { LayerHessians } from './layer-hessians.js';
 import { dequantizeNf4 } from './nf4.js';
-import { EMBEDDING_TABLES, QUANTIZED_LINEAR, type EmbeddingPrecision, type QuantScheme, type QuantTensor } from './quant-weights.js';
+import { EMBEDDING_TABLES, QUANTIZED_LINEAR, roundedToF16, type EmbeddingPrecision, type QuantScheme, type QuantTensor } from './quant-weights.js';
 
 export interface GptqProgress {
   phase: 'calibration' | 'layers';
@@ -100,8 +99,5 @@ export async function quantizeModelGptq(
 }
 
 function embeddingTable(model: LoadedModel, int8?: QuantTensor): Float32Array {
-  if (int8?.scheme === 'int8') return dequantizeInt8(int8);
-  const t = model.source.readF32('model.embed_tokens.weight');
-  for (let i = 0; i < t.length; i++) t[i] = f16ToF32(f32ToF16(t[i]));
-  return t;
+  return int8?.scheme === 'int8' ? dequantizeInt8(int8) : roundedToF16(model.source, 'model.embed_tokens.weight');
 }
