@@ -170,12 +170,15 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
             await loadQuantizedBase(source, o.quant ?? 'nf4', {
               embeddings: o.quantEmbeddings,
               method: o.quantMethod,
-              calibrate: {
-                model: { source, spec: specFromConfig(source.config, source.path) },
-                device: await resolveDevice(o.device),
-                signal: hooks.signal,
-                onProgress: hooks.onQuantProgress,
-              },
+              calibrate:
+                o.quantMethod === 'gptq'
+                  ? {
+                      model: { source, spec: specFromConfig(source.config, source.path) },
+                      device: await resolveDevice(o.device),
+                      signal: hooks.signal,
+                      onProgress: hooks.onQuantProgress,
+                    }
+                  : undefined,
               baseHash,
               onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
             })
