@@ -56,6 +56,17 @@ function trainLosses(method: string[]): { losses: number[]; graft: { method: str
   return { losses, graft: JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8')) };
 }
 
+/** `graft generate` on the CPU, 12 greedy tokens from BOS, with these flags; its --json result. */
+const greedy12 = (flags: string[]) =>
+  JSON.parse(
+    graft(['generate', '--model', MODEL, '--device', 'cpu', ...flags, '--temperature', '0', '--max-tokens', '12', '--json'])
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  ) as {
+    text: string;
+  };
+
 test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --quant runs on the 4-bit base', () => {
   writeFileSync(join(dir, 'zara.txt'), Array.from({ length: 24 }, (_, i) => story(i)).join('\n\n') + '\n');
   const lora = trainLosses([]);
@@ -77,37 +88,12 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
   expect(last(g.losses)).toBeLessThan(first(g.losses) * 0.5);
   expect(Math.abs(last(g.losses) - last(lora.losses))).toBeLessThan(0.25 * first(lora.losses));
   const entries = readdirSync(join(dir, 'qcache')).length;
-  const genG = JSON.parse(
-    graft([
-      'generate',
-      '--model',
-      MODEL,
-      '--device',
-      'cpu',
-      '--quant',
-      'int4',
-      '--quant-method',
-      'gptq',
-      '--temperature',
-      '0',
-      '--max-tokens',
-      '12',
-      '--json',
-    ])
-      .trim()
-      .split('\n')
-      .at(-1)!,
-  );
+  const genG = greedy12(['--quant', 'int4', '--quant-method', 'gptq']);
   expect(genG.text).toMatch(/^Once upon a time/);
   expect(readdirSync(join(dir, 'qcache'))).toHaveLength(entries);
   expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-int4-gptq1\.gq$/));
   expect(() => graft(['generate', '--model', MODEL, '--quant-method', 'gptq'])).toThrow(/--quant-method needs --quant/);
-  const gen = JSON.parse(
-    graft(['generate', '--model', MODEL, '--device', 'cpu', '--quant', 'int4', '--temperature', '0', '--max-tokens', '12', '--json'])
-      .trim()
-      .split('\n')
-      .at(-1)!,
-  );
+  const gen = greedy12(['--quant', 'int4']);
   expect(gen.text).toMatch(/^Once upon a time/);
   // train wrote one cache entry per scheme; generate found the int4 one instead of adding another
   expect(readdirSync(join(dir, 'qcache')).sort()).toEqual([
@@ -115,27 +101,7 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
     expect.stringMatching(/-int4\.gq$/),
     expect.stringMatching(/-nf4\.gq$/),
   ]);
-  const gen8 = JSON.parse(
-    graft([
-      'generate',
-      '--model',
-      MODEL,
-      '--device',
-      'cpu',
-      '--quant',
-      'nf4',
-      '--quant-embeddings',
-      'int8',
-      '--temperature',
-      '0',
-      '--max-tokens',
-      '12',
-      '--json',
-    ])
-      .trim()
-      .split('\n')
-      .at(-1)!,
-  );
+  const gen8 = greedy12(['--quant', 'nf4', '--quant-embeddings', 'int8']);
   expect(gen8.text).toMatch(/^Once upon a time/);
   expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-nf4-e8\.gq$/));
   expect(() =>
