@@ -102,6 +102,24 @@ export function inverseHessianFactor(h: Float64Array, n: number): Float64Array {
   return u;
 }
 
+/**
+ * The inverse-Hessian factor of h + λI. XᵀX summed in fp32 over many tokens can come out slightly
+ * indefinite for nearly collinear inputs; rather than fail a long quantization, λ grows tenfold (up
+ * to three times), which only makes GPTQ's compensation more conservative.
+ */
+function dampedFactor(h: Float64Array, n: number, lambda: number): Float64Array {
+  for (let attempt = 0; ; attempt++) {
+    const a = Float64Array.from(h);
+    for (let i = 0; i < n; i++) a[i * n + i] += lambda;
+    try {
+      return inverseHessianFactor(a, n);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      lambda *= 10;
+    }
+  }
+}
+
 /** Runs GPTQ over w [N, K] (row-major, HF [out, in]) with the input Hessian h [K, K]. */
 export function gptqMatrix(w: Float32Array, shape: [number, number], h: Float64Array, quant: ElementQuantizer, o: GptqOpts = {}): void {
   const [N, K] = shape;
@@ -124,9 +142,9 @@ function gptqWindow(w: Float32Array, N: number, K: number, h: Float64Array, cols
   mean = mean / n || 1;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) sub[i * n + j] = dead.has(order[i]) || dead.has(order[j]) ? 0 : h[order[i] * K + order[j]];
-    sub[i * n + i] = (dead.has(order[i]) ? 1 : sub[i * n + i]) + (o.damp ?? 0.01) * mean;
+    if (dead.has(order[i])) sub[i * n + i] = 1;
   }
-  const u = inverseHessianFactor(sub, n);
+  const u = dampedFactor(sub, n, (o.damp ?? 0.01) * mean);
   const row = new Float64Array(n);
   for (let r = 0; r < N; r++) {
     for (let i = 0; i < n; i++) row[i] = dead.has(order[i]) ? 0 : w[r * K + order[i]];

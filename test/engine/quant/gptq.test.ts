@@ -126,6 +126,16 @@ describe('GPTQ', () => {
     }
   });
 
+  it('raises the dampening when a Hessian comes out indefinite, instead of failing', () => {
+    // Positive diagonal, one negative eigenvalue (−1): 1% dampening is not enough, 1000% is.
+    const h = Float64Array.of(1, 2, 2, 1);
+    const w = Float32Array.of(0.01, -0.02, 0.03, 0.005);
+    const q = dequantizeInt4(gptqInt4(w, [2, 2], h));
+    expect(q.every(Number.isFinite)).toBe(true);
+    // Past three tenfold raises it gives up, saying why.
+    expect(() => gptqInt4(w, [2, 2], Float64Array.of(1, 200, 200, 1))).toThrow(/not positive definite/);
+  });
+
   it('bounds the factorization with a block-diagonal window and stays close to the full result', () => {
     const full = outputError(W, dequantizeInt4(gptqInt4(W, [N, K], H)), H, N, K);
     const windowed = outputError(W, dequantizeInt4(gptqInt4(W, [N, K], H, { window: 32 })), H, N, K);
