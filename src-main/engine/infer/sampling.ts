@@ -20,7 +20,7 @@ export interface SamplingOpts {
 
 export class Sampler {
   private readonly rng: SeededRng;
-  /** Unnormalized probabilities of the last row, reused across tokens. */
+  /** Unnormalized probabilities of the current row (a buffer reused across tokens). */
   private weights = new Float64Array(0);
 
   constructor(readonly opts: SamplingOpts = {}) {
@@ -48,43 +48,41 @@ export class Sampler {
     let max = -Infinity;
     for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
     const filtered = (o.topK !== undefined && o.topK > 0) || (o.topP !== undefined && o.topP < 1) || (o.minP !== undefined && o.minP > 0);
+    if (this.weights.length !== V) this.weights = new Float64Array(V);
+    const w = this.weights;
+    let total = 0;
+    for (let i = 0; i < V; i++) total += w[i] = Math.exp((logits[i] - max) / temp);
     if (!filtered) {
-      // Plain temperature sampling needs no order: one pass for the total, one draw (no sort of the vocabulary).
-      if (this.weights.length !== V) this.weights = new Float64Array(V);
-      const w = this.weights;
-      let total = 0;
-      for (let i = 0; i < V; i++) total += w[i] = Math.exp((logits[i] - max) / temp);
+      // Plain temperature sampling needs no order: one draw against the total (no sort of the vocabulary).
       let u = this.rng.next() * total;
       for (let i = 0; i < V; i++) if ((u -= w[i]) <= 0) return i;
       return argmax(logits);
     }
-    return this.sampleFiltered(logits, max, temp) ?? this.sampleFiltered(logits, max, temp, true)!;
+    const cut = max + temp * Math.log(CANDIDATE_RATIO);
+    return this.sampleFiltered(logits, total, cut) ?? this.sampleFiltered(logits, total, -Infinity)!;
   }
 
   /**
    * Top-k / top-p / min-p: candidates sorted by logit, cut by the filters, then one draw from the
    * renormalized rest. Only tokens within a factor 1e-7 of the top probability are sorted (a 49k
    * vocabulary would otherwise cost a full sort per token); when the filters reach past them, null,
-   * and the caller sorts everything (`all`).
+   * and the caller sorts everything (cut −∞). Reads the row's unnormalized probabilities from `weights`.
    */
-  private sampleFiltered(logits: Float32Array, max: number, temp: number, all = false): number | null {
+  private sampleFiltered(logits: Float32Array, allTotal: number, cut: number): number | null {
     const o = this.opts;
-    const cut = max + temp * Math.log(CANDIDATE_RATIO);
+    const w = this.weights;
+    const all = cut === -Infinity;
     let idx: number[] = [];
-    let allTotal = 0;
-    for (let i = 0; i < logits.length; i++) {
-      allTotal += Math.exp((logits[i] - max) / temp);
-      if (all || logits[i] >= cut) idx.push(i);
-    }
+    for (let i = 0; i < logits.length; i++) if (logits[i] >= cut) idx.push(i);
     idx.sort((a, b) => logits[b] - logits[a]);
     let total = allTotal;
     if (o.topK && o.topK > 0) {
       if (o.topK > idx.length && !all) return null;
       idx = idx.slice(0, o.topK);
       total = 0;
-      for (const i of idx) total += Math.exp((logits[i] - max) / temp);
+      for (const i of idx) total += w[i];
     }
-    let probs = idx.map((i) => Math.exp((logits[i] - max) / temp) / total);
+    let probs = idx.map((i) => w[i] / total);
     if (o.topP !== undefined && o.topP < 1) {
       let cum = 0;
       let keep = 0;

@@ -13,8 +13,7 @@
  * in windows of `window` columns: exact below that size, and it bounds the O(K³) factorization that
  * JavaScript does here.
  */
-import { f16ToF32, f32ToF16 } from '../io/half.js';
-import { int4Blocks, INT4_BLOCK, quantizeInt4, type Int4Range, type Int4Tensor } from './int4.js';
+import { int4BlockParams, int4Blocks, INT4_BLOCK, int4Code, int4Scales, quantizeInt4, type Int4Range, type Int4Tensor } from './int4.js';
 import { NF4_BLOCK, NF4_CODEBOOK, nearestNf4, nf4Absmax, quantizeNf4, type Nf4Tensor } from './nf4.js';
 
 export interface GptqOpts {
@@ -39,12 +38,11 @@ function searchRange(w: Float32Array, K: number, diag: (k: number) => number): I
       for (const b of CLIP_STEPS) {
         const l = lo * a,
           u = hi * b;
-        const s = f16ToF32(f32ToF16(u > l ? (u - l) / 15 : 1)) || 1;
-        const zp = Math.min(15, Math.max(0, Math.round(-l / s)));
+        const { scale: s, zp } = int4BlockParams(l, u);
         let err = 0;
         for (let k = k0; k < k1; k++) {
           const x = w[n * K + k];
-          const e = x - (Math.min(15, Math.max(0, Math.round(x / s) + zp)) - zp) * s;
+          const e = x - (int4Code(x, s, zp) - zp) * s;
           err += diag(k) * e * e;
         }
         if (err < best) [best, range] = [err, [l, u]];
@@ -163,7 +161,7 @@ export function gptqInt4(w: Float32Array, shape: [number, number], h: Float64Arr
   const t = quantizeInt4(w, shape, o.clipSearch === false ? undefined : searchRange(w, K, (k) => h[k * K + k]));
   const nb = int4Blocks(shape[1]);
   const zpRow = Math.ceil(nb / 2);
-  const scales = Float32Array.from(t.scalesF16, f16ToF32);
+  const scales = int4Scales(t);
   gptqMatrix(
     w,
     shape,
@@ -174,7 +172,7 @@ export function gptqInt4(w: Float32Array, shape: [number, number], h: Float64Arr
       const s = scales[n * nb + blk];
       const zb = t.zeroPoints[n * zpRow + (blk >> 1)];
       const zp = blk & 1 ? zb >> 4 : zb & 15;
-      const q = Math.min(15, Math.max(0, Math.round(x / s) + zp));
+      const q = int4Code(x, s, zp);
       const at = (n * nb + blk) * 16 + (j >> 1);
       t.b[at] = j & 1 ? (t.b[at] & 0x0f) | (q << 4) : (t.b[at] & 0xf0) | q;
       return Math.fround((q - zp) * s);

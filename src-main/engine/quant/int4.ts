@@ -30,6 +30,16 @@ export function int4Scales(t: Int4Tensor): Float32Array {
   return out;
 }
 
+/** Scale (fp16 bits as stored, and its value) and zero point of a block quantized over [lo, hi], lo ≤ 0 ≤ hi. */
+export function int4BlockParams(lo: number, hi: number): { bits: number; scale: number; zp: number } {
+  const h = f32ToF16(hi > lo ? (hi - lo) / 15 : 1);
+  const scale = f16ToF32(h) || 1;
+  return { bits: h || f32ToF16(1), scale, zp: Math.min(15, Math.max(0, Math.round(-lo / scale))) };
+}
+
+/** The 4-bit code of x in a block with this scale and zero point. */
+export const int4Code = (x: number, scale: number, zp: number): number => Math.min(15, Math.max(0, Math.round(x / scale) + zp));
+
 /**
  * Block range [lo, hi] to quantize over (default: the block's min and max, 0 included). GPTQ passes
  * a search over narrower ranges weighted by input energy: clipping a rare outlier can cost less than
@@ -62,14 +72,12 @@ export function quantizeInt4(w: Float32Array, shape: [number, number], range?: I
         if (x > hi) hi = x;
       }
       if (range) [lo, hi] = range(n, k0, k1, lo, hi);
-      const h = f32ToF16(hi > lo ? (hi - lo) / 15 : 1);
-      const scale = f16ToF32(h) || 1;
-      t.scalesF16[n * nb + blk] = h || f32ToF16(1);
-      const zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
+      const { bits, scale, zp } = int4BlockParams(lo, hi);
+      t.scalesF16[n * nb + blk] = bits;
       t.zeroPoints[n * zpRow + (blk >> 1)] |= blk & 1 ? zp << 4 : zp;
       for (let j = 0; j < INT4_BLOCK; j++) {
         const k = k0 + j;
-        const q = k < k1 ? Math.min(15, Math.max(0, Math.round(w[n * K + k] / scale) + zp)) : zp;
+        const q = k < k1 ? int4Code(w[n * K + k], scale, zp) : zp;
         t.b[(n * nb + blk) * 16 + (j >> 1)] |= j & 1 ? q << 4 : q;
       }
     }
