@@ -9,11 +9,15 @@ import { halfWeights } from '../src-main/engine/models/half-weights.js';
 import { SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
 import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
 import { createStepRunner } from '../src-main/engine/train/step-runner.js';
+import { createTimings } from '../src-main/engine/runtime/session.js';
+import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { arg, benchModel, commit, machine, writeResult } from './common.js';
 
-export async function stepBench(pref: DevicePref, configs: [number, number][], steps = 5, precision: 'fp32' | 'fp16' = 'fp32') {
+export async function stepBench(pref: DevicePref, configs: [number, number][], steps = 5, precision: 'fp32' | 'fp16' = 'fp32', shape: [string, HfConfig] = ['smollm2-135m', SMOLLM2_135M_SHAPES]) {
   const device = await resolveDevice(pref);
-  const model = await loadModel(await benchModel('smollm2-135m', SMOLLM2_135M_SHAPES));
+  const t0Load = performance.now();
+  const model = await loadModel(await benchModel(...shape));
+  const loadMs = performance.now() - t0Load;
   const results: object[] = [];
   for (const [batch, seq] of configs) {
     const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1, weights: precision === 'fp16' ? halfWeights : undefined });
@@ -23,6 +27,7 @@ export async function stepBench(pref: DevicePref, configs: [number, number][], s
     const t0 = performance.now();
     await runner.step(b, hp(1)); // includes session creation
     const first = performance.now() - t0;
+    const created = createTimings.splice(0);
     const times: number[] = [];
     for (let s = 2; s < 2 + steps; s++) {
       const t = performance.now();
@@ -32,7 +37,7 @@ export async function stepBench(pref: DevicePref, configs: [number, number][], s
     await runner.dispose();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
-    const r = { precision, batch, seq, first_step_ms: +first.toFixed(0), step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
+    const r = { model: shape[0], precision, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
     console.log(JSON.stringify(r));
     results.push(r);
   }

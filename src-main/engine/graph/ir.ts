@@ -69,6 +69,12 @@ export class Graph {
   externalThreshold = 1024;
   /** Set by quantized weights: ORT must not constant-fold this graph (it would expand packed weights to fp32). */
   keepConstantsPacked = false;
+  /**
+   * Graph inputs/outputs whose axis is left symbolic in the saved model (value name → axis → name):
+   * ORT then sizes it at run time, so one session serves every length (prefill and decode). Shapes in
+   * the IR carry a nominal size for that axis; the builder must not bake it into a node.
+   */
+  readonly symbolicDims = new Map<string, Map<number, string>>();
   private nextId = 0;
   private names = new Set<string>();
   private noGradDepth = 0;

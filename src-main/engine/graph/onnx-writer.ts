@@ -78,14 +78,18 @@ function writeTensor(w: W, name: string, t: TensorData, ext?: External): void {
   }
 }
 
-function writeValueInfo(w: W, field: number, v: Value): void {
+function writeValueInfo(w: W, field: number, v: Value, symbolic?: Map<number, string>): void {
   writeMessage(w, field, (vi) => {
     writeString(vi, 1, v.name);
     writeMessage(vi, 2, (tp) => {
       writeMessage(tp, 1, (tt) => {
         tt.uint32(tag(1, VARINT)).int32(ONNX_DTYPE[v.dtype]);
         writeMessage(tt, 2, (shape) => {
-          for (const d of v.shape) writeMessage(shape, 1, (dim) => dim.uint32(tag(1, VARINT)).int64(d));
+          v.shape.forEach((d, axis) => {
+            const param = symbolic?.get(axis);
+            // TensorShapeProto.Dimension: dim_value = 1, dim_param = 2
+            writeMessage(shape, 1, (dim) => (param ? writeString(dim, 2, param) : dim.uint32(tag(1, VARINT)).int64(d)));
+          });
         });
       });
     });
@@ -182,8 +186,8 @@ export function serializeModel(g: Graph): SerializedModel {
     });
     writeString(gw, 2, g.name);
     for (const [v, t] of g.initializers) writeMessage(gw, 5, (tw) => writeTensor(tw, v.name, t, placed.get(v)));
-    for (const v of g.inputs) writeValueInfo(gw, 11, v);
-    for (const v of g.outputs) writeValueInfo(gw, 12, v);
+    for (const v of g.inputs) writeValueInfo(gw, 11, v, g.symbolicDims.get(v.name));
+    for (const v of g.outputs) writeValueInfo(gw, 12, v, g.symbolicDims.get(v.name));
   });
   return { model: w.finish(), external };
 }

@@ -22,8 +22,25 @@ import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
 import { groupQueryAttention, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitLast, splitSizes } from './fused/nodes.js';
 
-/** The plain graph's options; the fused graph lays out plain fp32 weights itself, so no weights factory. */
-export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'>;
+/**
+ * The plain graph's options; the fused graph lays out plain fp32 weights itself, so no weights factory.
+ * `argmax`: the graph ends in each row's most likely next id (`next_ids`, int32 [B]) instead of the
+ * logits, so a greedy step reads back 4 bytes a row instead of the whole vocabulary's logits.
+ */
+export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
+  argmax?: boolean;
+  /**
+   * One graph for every number of tokens per step (prefill buckets and decode alike): the token axis
+   * is symbolic and `tokens` is ignored. A session holds its own copy of the weights, so this halves
+   * (or better) the memory and the load time of a conversation's sessions.
+   */
+  anyLength?: boolean;
+};
+
+/** The symbolic token axis of an any-length graph's inputs. */
+const TOKENS_AXIS = 'tokens';
+
+export const NEXT_IDS = 'next_ids';
 
 export const SEQLENS_K = 'seqlens_k';
 export const TOTAL_LENGTH = 'total_sequence_length';
@@ -50,20 +67,31 @@ function halfTables(spec: ModelSpec, positions: number): { cos: Float32Array; si
   return { cos: c, sin: s };
 }
 
+/** Reshape that copies the batch and token axes from its input (ONNX's 0), so a symbolic length passes through. */
+function keepTokens(g: Graph, x: Value, shape: readonly number[]): Value {
+  const target = g.init(`reshape_bt_${shape.slice(2).join('x')}`, { dtype: 'int64', shape: [shape.length], data: BigInt64Array.from([0, 0, ...shape.slice(2)].map(BigInt)) });
+  return node(g, 'Reshape', [x, target], [{ dtype: x.dtype, shape }])[0];
+}
+
 export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
-  const { spec, batch: B, tokens: T, capacity: C } = o;
+  const { spec, batch: B, capacity: C } = o;
+  // An any-length graph is built at a nominal length of 1; no node may bake the token count in.
+  const T = o.anyLength ? 1 : o.tokens;
   const why = fusedUnsupported(spec);
   if (why) throw new Error(`fused decode graph: ${why}`);
   const { heads: H, kvHeads: KV, headDim: hd, hidden: D, eps } = spec;
-  const g = new Graph(`fused_decode_b${B}_t${T}_c${C}`);
+  const g = new Graph(`fused_decode_b${B}_t${o.anyLength ? 'any' : T}_c${C}`);
   const ids = g.input('input_ids', 'int32', [B, T]);
+  const symbolic = (v: Value) => o.anyLength && g.symbolicDims.set(v.name, new Map([[1, TOKENS_AXIS]]));
+  symbolic(ids);
   // GQA applies RoPE itself when its tables allow (hd/2 a multiple of 8) and nothing comes between
   // projection and RoPE; Qwen3's per-head norms do, so there RotaryEmbedding runs on its own.
   const separateRope = spec.qkNorm || hd % 16 !== 0;
   const positions = separateRope ? g.input('positions', 'int32', [B, T]) : null;
+  if (positions) symbolic(positions);
   const seqlensK = g.input(SEQLENS_K, 'int32', [B]);
   const total = g.input(TOTAL_LENGTH, 'int32', []);
-  const lastIndex = T > 1 ? g.input(LAST_INDEX, 'int32', []) : null;
+  const lastIndex = T > 1 || o.anyLength ? g.input(LAST_INDEX, 'int32', []) : null;
   const cache = Array.from({ length: spec.layers }, (_, i) => ({
     k: g.input(cacheIn(i, 'k'), 'float32', [B, KV, C, hd]),
     v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
@@ -98,7 +126,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
       // (Qwen3: RMSNorm each q/k head,) then RoPE, before attention; GQA gets q, k, v unpacked and rotated.
       const [q, k, v] = splitSizes(g, qkv, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
       const headNorm = (t: Value, n: number, wName: string) =>
-        spec.qkNorm ? op.reshape(g, simplifiedLayerNorm(g, op.reshape(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]) : t;
+        spec.qkNorm ? keepTokens(g, simplifiedLayerNorm(g, keepTokens(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]) : t;
       const rope = (t: Value, n: number) => rotaryEmbedding(g, t, pos64, cos, sin, n);
       r = groupQueryAttention(g, { ...gqa, query: rope(headNorm(q, H, 'self_attn.q_norm.weight'), H), key: rope(headNorm(k, KV, 'self_attn.k_norm.weight'), KV), value: v, rotary: null });
     } else {
@@ -120,8 +148,24 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   }
   const final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, D]);
   const head = spec.tiedEmbeddings || !w.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logits = node(g, 'Gemm', [final, w.get(head), null], [{ dtype: 'float32', shape: [B, spec.vocab], name: 'logits' }], { transB: { i: 1 } })[0];
-  g.output(logits);
+  const logitsOut = { dtype: 'float32' as const, shape: [B, spec.vocab], name: o.argmax ? undefined : 'logits' };
+  const logits = node(g, 'Gemm', [final, w.get(head), null], [logitsOut], { transB: { i: 1 } })[0];
+  if (o.argmax) {
+    // First index of the maximum, as the host's argmax picks it. The WebGPU EP has no ArgMax kernel
+    // (nor int64 casts), so in float ops: the max, a mask of where it occurs, and the largest of
+    // V - index over the mask; exact in fp32 for any vocabulary under 2^24.
+    const V = spec.vocab;
+    const axes = g.init('argmax_axes', { dtype: 'int64', shape: [1], data: BigInt64Array.of(1n) });
+    const rev = g.init('argmax_rev_iota', { dtype: 'float32', shape: [V], data: Float32Array.from({ length: V }, (_, i) => V - i) });
+    const zero = g.init('argmax_zero', { dtype: 'float32', shape: [], data: Float32Array.of(0) });
+    const vocab = g.init('argmax_vocab', { dtype: 'float32', shape: [], data: Float32Array.of(V) });
+    const max = node(g, 'ReduceMax', [logits, axes], [{ dtype: 'float32', shape: [B, 1] }], { keepdims: { i: 1 } })[0];
+    const at = node(g, 'Equal', [logits, max], [{ dtype: 'bool', shape: [B, V] }])[0];
+    const marks = node(g, 'Where', [at, rev, zero], [{ dtype: 'float32', shape: [B, V] }])[0];
+    const first = node(g, 'ReduceMax', [marks, axes], [{ dtype: 'float32', shape: [B] }], { keepdims: { i: 0 } })[0];
+    const id = node(g, 'Sub', [vocab, first], [{ dtype: 'float32', shape: [B] }])[0];
+    g.output(node(g, 'Cast', [id], [{ dtype: 'int32', shape: [B], name: NEXT_IDS }], { to: { i: 6 } })[0]);
+  } else g.output(logits);
   // present.{i}.k, present.{i}.v in layer order, as decode-graph.ts lists them; GQA named them already.
   present.forEach((v) => g.output(v));
   return g;

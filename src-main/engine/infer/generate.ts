@@ -79,10 +79,19 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const results: VariantResult[] = o.variants.map(() => ({ ids: [], text: '', finish: 'length', ttftMs: 0, tokensPerSecond: 0 }));
   const done = o.variants.map(() => false);
   const V = spec.vocab;
+  // Plain greedy decoding needs only each row's argmax: the decoder then computes it on the device and
+  // reads back ids instead of logits. Penalties change the argmax, so they take the logits path.
+  const s = o.sampling ?? {};
+  const greedy = (s.temperature ?? 1) <= 0 && (s.repetitionPenalty ?? 1) === 1 && (s.presencePenalty ?? 0) === 0;
+  let logits: Float32Array = new Float32Array(0);
+  let ids: Int32Array = new Int32Array(0);
+  const pick = (b: number) => (greedy ? ids[b] : samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]));
   const t0 = performance.now();
   let tFirst = t0;
   try {
-    let logits = await dec.prefill(rows.map(() => prompt), o.maxTokens - 1);
+    const prompts = rows.map(() => prompt);
+    if (greedy) ids = await dec.prefillGreedy(prompts, o.maxTokens - 1);
+    else logits = await dec.prefill(prompts, o.maxTokens - 1);
     for (let step = 0; step < o.maxTokens; step++) {
       if (o.signal?.aborted) {
         done.forEach((d, b) => !d && (results[b].finish = 'cancelled'));
@@ -90,7 +99,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       }
       const next = o.variants.map((_, b) => {
         if (done[b]) return results[b].ids.at(-1) ?? 0;
-        const id = samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]);
+        const id = pick(b);
         if (eos.has(id)) {
           done[b] = true;
           results[b].finish = 'eos';
@@ -108,7 +117,8 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       });
       if (step === 0) tFirst = performance.now();
       if (done.every(Boolean) || step + 1 === o.maxTokens) break;
-      logits = await dec.decode(next);
+      if (greedy) ids = await dec.decodeGreedy(next);
+      else logits = await dec.decode(next);
     }
   } finally {
     await dec.dispose();

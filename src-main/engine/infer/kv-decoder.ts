@@ -14,7 +14,8 @@ import { GraphSession } from '../runtime/session.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
 import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
-import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
 import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
 
@@ -65,16 +66,18 @@ export class KvDecoder {
     return o.fused !== false && plainFactory && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
   }
 
-  private session(tokens: number): Promise<GraphSession> {
+  private session(tokens: number, ids = false): Promise<GraphSession> {
     const { rows, capacity, lora, device, weights, overrides } = this.opts;
     const layout = lora ? `${lora.rank}:${lora.targets.join(',')}` : '-';
-    const key = [this.mode, tokens, rows, capacity, layout, device.kind, identityOf(weights), identityOf(overrides)].join('|');
+    // The fused graph takes any number of tokens per step: one session serves prefill and decode.
+    const fused = this.mode === 'fused';
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, identityOf(weights), identityOf(overrides), ids ? 'argmax' : 'logits'].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const g = this.mode === 'fused' ? buildFusedDecodeGraph(o) : buildDecodeGraph({ ...o, weights });
-        const keep = g.outputs.map((v) => v.name).filter((n) => n !== 'logits');
+        const g = fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true }) : buildDecodeGraph({ ...o, weights });
+        const keep = g.outputs.map((v) => v.name).filter((n) => n !== 'logits' && n !== NEXT_IDS);
         return GraphSession.create(g, { device, keepOnDevice: keep }).finally(() => releaseHostWeights(this.model.source));
       });
       this.leases.set(key, lease);
@@ -130,7 +133,32 @@ export class KvDecoder {
    * prompt length is rounded up to `bucket` (fewer sessions), but never into the `reserve` slots
    * kept free for the tokens still to be decoded.
    */
-  async prefill(prompts: readonly (readonly number[])[], reserve = 0, bucket = 16): Promise<Float32Array> {
+  prefill(prompts: readonly (readonly number[])[], reserve = 0, bucket = 16): Promise<Float32Array> {
+    return this.prefillAs(prompts, reserve, bucket, false) as Promise<Float32Array>;
+  }
+
+  /**
+   * Greedy decoding's prefill: each row's most likely next id. On the fused graph the argmax runs on
+   * the device and only the ids come back (the logits' read-back is most of a small model's step);
+   * the plain graph's logits are reduced here. Same ids as argmax over prefill()'s logits.
+   */
+  async prefillGreedy(prompts: readonly (readonly number[])[], reserve = 0, bucket = 16): Promise<Int32Array> {
+    return this.idsOf(await this.prefillAs(prompts, reserve, bucket, true));
+  }
+
+  /** Greedy decoding's step: appends one token per row, returns each row's most likely next id. */
+  async decodeGreedy(tokens: readonly number[]): Promise<Int32Array> {
+    if (this.mode === 'fused') return this.idsOf(await this.runFused(tokens.map((t) => [t]), 1, true));
+    return this.idsOf(await this.run(tokens.map((t) => [t])));
+  }
+
+  private idsOf(r: Float32Array | Int32Array): Int32Array {
+    if (r instanceof Int32Array) return r;
+    const V = this.model.spec.vocab;
+    return Int32Array.from({ length: this.opts.rows }, (_, b) => argmax(r, b * V, (b + 1) * V));
+  }
+
+  private async prefillAs(prompts: readonly (readonly number[])[], reserve: number, bucket: number, ids: boolean): Promise<Float32Array | Int32Array> {
     if (prompts.length !== this.opts.rows) throw new Error(`expected ${this.opts.rows} prompts, got ${prompts.length}`);
     const longest = Math.max(...prompts.map((p) => p.length));
     if (longest === 0) throw new GraftError('BAD_INPUT', 'empty prompt: nothing to condition on (a BOS token at least is needed)');
@@ -142,7 +170,7 @@ export class KvDecoder {
     if (this.mode === 'fused') {
       // No padding in the cache: tokens at slots 0..L-1, the bucket's tail is filler that the next decode overwrites.
       this.pad = prompts.map(() => 0);
-      return this.runFused(prompts.map((p) => [...p, ...new Array(T - longest).fill(0)]), longest);
+      return this.runFused(prompts.map((p) => [...p, ...new Array(T - longest).fill(0)]), longest, ids);
     }
     this.pad = prompts.map((p) => T - p.length);
     const padded = prompts.map((p, b) => [...new Array(this.pad[b]).fill(0), ...p]);
@@ -151,12 +179,12 @@ export class KvDecoder {
 
   /** Appends one token per row; returns the new logits [rows, vocab]. */
   async decode(tokens: readonly number[]): Promise<Float32Array> {
-    if (this.mode === 'fused') return this.runFused(tokens.map((t) => [t]), 1);
+    if (this.mode === 'fused') return this.runFused(tokens.map((t) => [t]), 1, false) as Promise<Float32Array>;
     return this.run(tokens.map((t) => [t]));
   }
 
   /** Rows of T tokens of which the first `real` are real; writes slots length..length+real-1 of every row. */
-  private async runFused(rows: number[][], real: number): Promise<Float32Array> {
+  private async runFused(rows: number[][], real: number, wantIds: boolean): Promise<Float32Array | Int32Array> {
     const { B, T, start, ids, positions } = this.stepInputs(rows);
     rows.forEach((r, b) => r.forEach((id, t) => ((ids[b * T + t] = id), (positions[b * T + t] = start + t))));
     const feeds: Record<string, Feed> = {
@@ -169,11 +197,11 @@ export class KvDecoder {
       [SEQLENS_K]: { dtype: 'int32', shape: [B], data: new Int32Array(B).fill(start + T - 1) },
       [TOTAL_LENGTH]: { dtype: 'int32', shape: [], data: Int32Array.of(start + T) },
     };
-    if (T > 1) feeds[LAST_INDEX] = { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) };
-    const out = await (await this.session(T)).run(feeds);
+    feeds[LAST_INDEX] = { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) };
+    const out = await (await this.session(T, wantIds)).run(feeds);
     this.keepCache(out);
     this.length = start + real;
-    return (out.logits as HostTensor).data as Float32Array;
+    return wantIds ? ((out[NEXT_IDS] as HostTensor).data as Int32Array) : ((out.logits as HostTensor).data as Float32Array);
   }
 
   /** Shapes of a step of `rows`, checked against the capacity, and empty id/position arrays for it. */

@@ -68,20 +68,40 @@ async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise
 }
 
 /** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
-export async function saveGraph(g: Graph): Promise<string> {
+export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promise<string> {
   const dir = graphCacheDir();
+  let t = performance.now();
   const ser = serializeModel(g);
+  if (timing) timing.serializeMs = performance.now() - t;
+  t = performance.now();
   for (const f of ser.external) await ensureFile(path.join(dir, f.name), f.bytes);
   const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
   await ensureFile(modelPath, ser.model);
+  if (timing) timing.writeMs = performance.now() - t;
   return modelPath;
 }
 
 /**
- * WebGPU EP options. Validation stays on by default (a WebGPU error then fails the run instead of
- * the process); GRAFT_WEBGPU_OPTS (JSON) overrides them for measurements.
+ * WebGPU EP options. Dawn's per-command validation and shader robustness (bounds checks on every
+ * buffer access) cost CPU time per dispatch and GPU time per access: a decode step is hundreds of
+ * dispatches, so both are off unless GRAFT_WEBGPU_VALIDATE=1 (debugging a WebGPU error). The EP's
+ * context is created once per process, so the first session's options hold for all.
+ * GRAFT_WEBGPU_OPTS (JSON) overrides them for measurements.
  */
-const WEBGPU_OPTS: Record<string, unknown> = JSON.parse(process.env.GRAFT_WEBGPU_OPTS ?? '{}');
+const WEBGPU_OPTS: Record<string, unknown> = {
+  ...(process.env.GRAFT_WEBGPU_VALIDATE === '1' ? {} : { validationMode: 'disabled', enableRobustness: false }),
+  ...JSON.parse(process.env.GRAFT_WEBGPU_OPTS ?? '{}'),
+};
+
+/** Where session creation spends its time (for start-up measurements): one entry per session created. */
+export interface CreateTiming {
+  graph: string;
+  nodes: number;
+  serializeMs: number;
+  writeMs: number;
+  ortCreateMs: number;
+}
+export const createTimings: CreateTiming[] = [];
 
 // GRAFT_PROFILE=1: time spent inside ORT per graph, printed at exit (to tell engine time from host time).
 // Read per run, so a benchmark can switch it on after the engine is loaded.
@@ -107,7 +127,8 @@ export class GraphSession {
   ) {}
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
-    const modelPath = await saveGraph(g);
+    const timing: CreateTiming = { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
+    const modelPath = await saveGraph(g, timing);
     // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
     // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
@@ -125,7 +146,12 @@ export class GraphSession {
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
+    const t0 = performance.now();
     const session = await ort.InferenceSession.create(modelPath, so);
+    timing.ortCreateMs = performance.now() - t0;
+    createTimings.push(timing);
+    if (createTimings.length > 256) createTimings.shift();
+    if (process.env.GRAFT_TIMING === '1') console.error(`[timing] ${JSON.stringify(timing)}`);
     return new GraphSession(
       g.name,
       session,

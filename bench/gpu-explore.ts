@@ -1,0 +1,61 @@
+/**
+ * Where GPU time goes, before optimizing: decode speed per model (greedy ids on the device, and
+ * sampled = logits read back), the first generation after loading with each session's creation
+ * phases, and training steps with their first-step cost. Run in separate processes to compare
+ * EP settings (the WebGPU context takes the first session's options for the whole process).
+ */
+import { generate } from '../src-main/engine/infer/generate.js';
+import { loadModel } from '../src-main/engine/model.js';
+import { QWEN25_05B_SHAPES, SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
+import type { HfConfig } from '../src-main/engine/io/hf-config.js';
+import { resolveDevice } from '../src-main/engine/runtime/device.js';
+import { createTimings } from '../src-main/engine/runtime/session.js';
+import { benchModel, STORIES } from './common.js';
+import { stepBench } from './step-speed.js';
+
+export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
+export const SHAPES: Record<string, HfConfig> = { 'smollm2-135m': SMOLLM2_135M_SHAPES, 'qwen2.5-0.5b': QWEN25_05B_SHAPES, 'qwen2.5-1.5b': QWEN25_15B_SHAPES };
+
+async function modelPath(name: string): Promise<string> {
+  return name === 'stories260K' ? STORIES : benchModel(name, SHAPES[name]);
+}
+
+/** First generation after loading (sessions built), then decode speed greedy and sampled. */
+export async function decodeExplore(name: string, tokens = 64) {
+  const device = await resolveDevice('gpu');
+  const p = await modelPath(name);
+  createTimings.splice(0);
+  const t0 = performance.now();
+  const model = await loadModel(p);
+  const loadMs = performance.now() - t0;
+  const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+  const run = (temperature: number, rows = 1) =>
+    generate({ model, device, tokenizer: null, prompt, variants: Array.from({ length: rows }, () => ({ adapters: [] })), maxTokens: tokens, sampling: { temperature, seed: 1 }, stopAtEos: false });
+  const first = await run(0);
+  const firstMs = performance.now() - t0;
+  const sessions = createTimings.splice(0);
+  const best = async (temperature: number, rows = 1) => {
+    await run(temperature, rows);
+    let tps = 0;
+    for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows))[0].tokensPerSecond);
+    return +tps.toFixed(1);
+  };
+  const r = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0), sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) };
+  console.log(JSON.stringify(r));
+  return r;
+}
+
+async function main() {
+  const [what, ...names] = process.argv.slice(2);
+  if (what === 'decode') for (const n of names) await decodeExplore(n);
+  if (what === 'step') {
+    const [name, cfgs, prec] = names;
+    const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);
+    await stepBench('gpu', configs, 3, prec as 'fp16', [name, SHAPES[name]]);
+  }
+}
+
+if (process.argv[1]?.endsWith('gpu-explore.cjs') || process.argv[1]?.endsWith('gpu-explore.ts')) main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
