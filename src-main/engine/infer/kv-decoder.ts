@@ -11,6 +11,7 @@ import type { LoadedModel } from '../model.js';
 import { plainWeights, releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
+import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
 import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
@@ -71,14 +72,19 @@ export class KvDecoder {
     const layout = lora ? `${lora.rank}:${lora.targets.join(',')}` : '-';
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, identityOf(weights), identityOf(overrides), ids ? 'argmax' : 'logits'].join('|');
+    const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits'].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const g = fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true }) : buildDecodeGraph({ ...o, weights });
-        const keep = g.outputs.map((v) => v.name).filter((n) => n !== 'logits' && n !== NEXT_IDS);
-        return GraphSession.create(g, { device, keepOnDevice: keep }).finally(() => releaseHostWeights(this.model.source));
+        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true }) : buildDecodeGraph({ ...o, weights }));
+        const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
+        // Graphs of the model's own weights are saved under a key (a later start loads them as they
+        // are); merged overrides and quantized bases are data of this process and are built each time.
+        const cacheable = !overrides && (!weights || weights.cacheName);
+        const made = cacheable ? GraphSession.createCached(`decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}`, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep });
+        return made.finally(() => releaseHostWeights(this.model.source));
       });
       this.leases.set(key, lease);
     }

@@ -33,4 +33,4 @@ export class HalfWeights extends GraphWeights {
   }
 }
 
-export const halfWeights: WeightsFactory = (g, source, dtype, overrides) => new HalfWeights(g, source, dtype, overrides);
+export const halfWeights: WeightsFactory = Object.assign((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => new HalfWeights(g, source, dtype, overrides), { cacheName: 'fp16' });

@@ -26,9 +26,14 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
 }
 
 /** Makes the weights object of a graph: plain fp32 initializers, or a quantized subclass (QLoRA). */
-export type WeightsFactory = (g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => GraphWeights;
+/**
+ * How base weights enter a graph. `cacheName` names a factory whose graphs depend on nothing but the
+ * model's files (so a saved graph can be found again by key); factories holding computed data (a
+ * quantized base) have none.
+ */
+export type WeightsFactory = ((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => GraphWeights) & { cacheName?: string };
 
-export const plainWeights: WeightsFactory = (g, source, dtype, overrides) => new GraphWeights(g, source, dtype, overrides);
+export const plainWeights: WeightsFactory = Object.assign((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => new GraphWeights(g, source, dtype, overrides), { cacheName: 'fp32' });
 
 export class GraphWeights {
   private readonly values = new Map<string, Value>();

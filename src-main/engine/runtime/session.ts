@@ -4,10 +4,11 @@
  * data. Outputs named in `keepOnDevice` stay in GPU buffers on WebGPU and come back as DeviceTensors.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../graph/onnx-writer.js';
@@ -16,8 +17,8 @@ import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './t
 
 export interface SessionOpts {
   device: DeviceInfo;
-  /** Output names to keep on the device (gpu-buffer on WebGPU); the rest are copied to the host. */
-  keepOnDevice?: readonly string[];
+  /** Output names to keep on the device (gpu-buffer on WebGPU), or a test of the name; the rest are copied to the host. */
+  keepOnDevice?: readonly string[] | ((name: string) => boolean);
   /** Disable ORT's graph optimizations (constant folding would expand packed 4-bit weights). */
   noOptimize?: boolean;
   /** Let ops without a WebGPU kernel fall back to the CPU EP. Off by default: a fallback is a bug. */
@@ -69,6 +70,10 @@ async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise
 
 /** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
 export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promise<string> {
+  return (await saveGraphFiles(g, timing)).model;
+}
+
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
   const dir = graphCacheDir();
   let t = performance.now();
   const ser = serializeModel(g);
@@ -78,7 +83,76 @@ export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promi
   const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
   await ensureFile(modelPath, ser.model);
   if (timing) timing.writeMs = performance.now() - t;
-  return modelPath;
+  return { model: modelPath, external: ser.external.map((f) => f.name) };
+}
+
+/** What a cached graph's key file records: enough to create its session without building the graph. */
+interface GraphRef {
+  model: string;
+  external: string[];
+  name: string;
+  nodes: number;
+  outputs: string[];
+  keepConstantsPacked: boolean;
+}
+
+let codeStampValue: string | undefined;
+
+/**
+ * The engine code's identity, part of every cache key: a graph found by key must come from the same
+ * builders. From source (tests, tsx) the engine's .ts files' sizes and times; from a bundle, the bundle's.
+ */
+function codeStamp(): string {
+  if (codeStampValue !== undefined) return codeStampValue;
+  let here = '';
+  try {
+    here = fileURLToPath(import.meta.url);
+  } catch {
+    here = process.argv[1] ?? '';
+  }
+  const engine = path.resolve(path.dirname(here), '..');
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.ts')) files.push(path.join(d, e.name));
+    }
+  };
+  try {
+    if (path.basename(engine) === 'engine') walk(engine);
+  } catch {
+    files.length = 0;
+  }
+  if (files.length === 0 && here) files.push(here);
+  const h = createHash('sha256');
+  for (const f of files.sort()) {
+    try {
+      const st = statSync(f);
+      h.update(`${f}:${st.size}:${st.mtimeMs};`);
+    } catch {
+      h.update(`${f}:?;`);
+    }
+  }
+  return (codeStampValue = h.digest('hex').slice(0, 16));
+}
+
+function refPath(key: string): string {
+  return path.join(graphCacheDir(), `k-${createHash('sha256').update(`${codeStamp()}|${key}`).digest('hex').slice(0, 32)}.json`);
+}
+
+/** The saved graph for a key, when it and every weight file it names are still in the cache (all touched, so kept). */
+function findRef(key: string): GraphRef | null {
+  try {
+    const ref = JSON.parse(readFileSync(refPath(key), 'utf8')) as GraphRef;
+    const dir = graphCacheDir();
+    const files = [ref.model, ...ref.external.map((f) => path.join(dir, f)), refPath(key)];
+    if (!files.every((f) => existsSync(f))) return null;
+    const now = new Date();
+    for (const f of files) utimesSync(f, now, now);
+    return ref;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -100,6 +174,8 @@ export interface CreateTiming {
   serializeMs: number;
   writeMs: number;
   ortCreateMs: number;
+  /** Found by key in the graph cache: nothing was built or written. */
+  cached?: boolean;
 }
 export const createTimings: CreateTiming[] = [];
 
@@ -128,37 +204,53 @@ export class GraphSession {
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
     const timing: CreateTiming = { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
-    const modelPath = await saveGraph(g, timing);
+    const saved = await saveGraphFiles(g, timing);
+    const ref = { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+    return GraphSession.open(ref, opts, timing);
+  }
+
+  /**
+   * A session for the graph that `build` makes, found by `key` when an earlier process saved it: the
+   * key must name everything the graph depends on (the model files' stamp, every option). A second
+   * start then skips building, serializing and hashing the weights: ORT loads the saved files.
+   */
+  static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
+    const found = findRef(key);
+    if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
+    const g = build();
+    const timing: CreateTiming = { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
+    const saved = await saveGraphFiles(g, timing);
+    const ref: GraphRef = { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+    await writeAtomic(refPath(key), [Buffer.from(JSON.stringify(ref))]);
+    return GraphSession.open(ref, opts, timing);
+  }
+
+  private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
     // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
     // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
-    const noOptimize = opts.noOptimize || g.keepConstantsPacked;
+    const noOptimize = opts.noOptimize || ref.keepConstantsPacked;
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
       graphOptimizationLevel: noOptimize ? 'basic' : 'all',
       logSeverityLevel: 3,
     };
     if (gpu) {
-      const keep = new Set(opts.keepOnDevice ?? []);
-      so.preferredOutputLocation = Object.fromEntries(g.outputs.map((o) => [o.name, keep.has(o.name) ? 'gpu-buffer' : 'cpu']));
+      const k = opts.keepOnDevice ?? [];
+      const keep = typeof k === 'function' ? k : (n: string) => k.includes(n);
+      so.preferredOutputLocation = Object.fromEntries(ref.outputs.map((o) => [o, keep(o) ? 'gpu-buffer' : 'cpu']));
       if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     }
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const t0 = performance.now();
-    const session = await ort.InferenceSession.create(modelPath, so);
+    const session = await ort.InferenceSession.create(ref.model, so);
     timing.ortCreateMs = performance.now() - t0;
     createTimings.push(timing);
     if (createTimings.length > 256) createTimings.shift();
     if (process.env.GRAFT_TIMING === '1') console.error(`[timing] ${JSON.stringify(timing)}`);
-    return new GraphSession(
-      g.name,
-      session,
-      opts.device,
-      g.inputs.map((v) => v.name),
-      g.outputs.map((v) => v.name),
-    );
+    return new GraphSession(ref.name, session, opts.device, session.inputNames, session.outputNames);
   }
 
   /** Runs the graph. Outputs kept on the device are DeviceTensors; the others are host tensors. */

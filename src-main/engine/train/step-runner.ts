@@ -12,6 +12,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
+import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { ADAMW_SCALARS, adamwScalars } from './adamw.js';
@@ -59,9 +60,13 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     const key = `${purpose}${accumulate ? '+acc' : ''}`;
     let s = sessions.get(key);
     if (!s) {
-      const sg = buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights });
-      const keep = sg.graph.outputs.map((v) => v.name).filter((n) => n !== 'loss_sum' && n !== 'grad_norm');
-      s = GraphSession.create(sg.graph, { device, keepOnDevice: keep }).finally(() => releaseHostWeights(o.source));
+      const build = () => buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights }).graph;
+      const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
+      // A step graph of the model's own (or fp16-rounded) weights is saved under a key, so the next
+      // run of the same shapes skips building it; a quantized base's graph is built each time.
+      const wName = o.weights ? o.weights.cacheName : 'fp32';
+      const cacheKey = wName ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${JSON.stringify(o.lora)}|${B}x${T}|${key}|${device.kind}` : null;
+      s = (cacheKey ? GraphSession.createCached(cacheKey, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep })).finally(() => releaseHostWeights(o.source));
       sessions.set(key, s);
     }
     return s;
