@@ -104,10 +104,11 @@ let codeStampValue: string | undefined;
  */
 function codeStamp(): string {
   if (codeStampValue !== undefined) return codeStampValue;
-  let here = '';
+  let here: string;
   try {
     here = fileURLToPath(import.meta.url);
   } catch {
+    // a CommonJS bundle has no import.meta: the running script is the bundle
     here = process.argv[1] ?? '';
   }
   const engine = path.resolve(path.dirname(here), '..');
