@@ -13,7 +13,7 @@ import type { ModelSpec } from '../src-main/engine/models/spec.js';
 import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
 import { arg, benchModel, commit, machine, STORIES, writeResult } from './common.js';
 
-function adapter(spec: ModelSpec, seed: number): AdapterWeights {
+export function adapter(spec: ModelSpec, seed: number): AdapterWeights {
   const tensors = new Map<string, Float32Array>();
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.02;

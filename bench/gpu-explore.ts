@@ -12,6 +12,8 @@ import { resolveDevice } from '../src-main/engine/runtime/device.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
 import { benchModel, STORIES } from './common.js';
 import { stepBench } from './step-speed.js';
+import { adapter } from './decode.js';
+import { loadQuantizedBase, quantWeightsFactory } from '../src-main/engine/quant/index.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
 export const SHAPES: Record<string, HfConfig> = { 'smollm2-135m': SMOLLM2_135M_SHAPES, 'qwen2.5-0.5b': QWEN25_05B_SHAPES, 'qwen2.5-1.5b': QWEN25_15B_SHAPES };
@@ -29,8 +31,10 @@ export async function decodeExplore(name: string, tokens = 64) {
   const model = await loadModel(p);
   const loadMs = performance.now() - t0;
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+  // Side by side: the base and three different rank-16 adapters on all 7 targets, one batched decode.
+  const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
   const run = (temperature: number, rows = 1) =>
-    generate({ model, device, tokenizer: null, prompt, variants: Array.from({ length: rows }, () => ({ adapters: [] })), maxTokens: tokens, sampling: { temperature, seed: 1 }, stopAtEos: false });
+    generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: tokens, sampling: { temperature, seed: 1 }, stopAtEos: false });
   const first = await run(0);
   const firstMs = performance.now() - t0;
   const sessions = createTimings.splice(0);
@@ -51,7 +55,13 @@ async function main() {
   if (what === 'step') {
     const [name, cfgs, prec] = names;
     const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);
-    await stepBench('gpu', configs, 3, prec as 'fp16', [name, SHAPES[name]]);
+    if (prec === 'nf4' || prec === 'int4') {
+      const source = (await loadModel(await modelPath(name))).source;
+      const t0 = performance.now();
+      const q = await loadQuantizedBase(source, prec, {});
+      console.log(JSON.stringify({ quantize_ms: +(performance.now() - t0).toFixed(0) }));
+      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store), prec);
+    } else await stepBench('gpu', configs, 3, prec as 'fp16', [name, SHAPES[name]]);
   }
 }
 

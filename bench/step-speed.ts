@@ -11,16 +11,25 @@ import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/devic
 import { createStepRunner } from '../src-main/engine/train/step-runner.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
+import type { WeightsFactory } from '../src-main/engine/models/weights.js';
 import { arg, benchModel, commit, machine, writeResult } from './common.js';
 
-export async function stepBench(pref: DevicePref, configs: [number, number][], steps = 5, precision: 'fp32' | 'fp16' = 'fp32', shape: [string, HfConfig] = ['smollm2-135m', SMOLLM2_135M_SHAPES]) {
+export async function stepBench(
+  pref: DevicePref,
+  configs: [number, number][],
+  steps = 5,
+  precision: 'fp32' | 'fp16' = 'fp32',
+  shape: [string, HfConfig] = ['smollm2-135m', SMOLLM2_135M_SHAPES],
+  weights?: WeightsFactory,
+  label: string = precision,
+) {
   const device = await resolveDevice(pref);
   const t0Load = performance.now();
   const model = await loadModel(await benchModel(...shape));
   const loadMs = performance.now() - t0Load;
   const results: object[] = [];
   for (const [batch, seq] of configs) {
-    const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1, weights: precision === 'fp16' ? halfWeights : undefined });
+    const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1, weights: weights ?? (precision === 'fp16' ? halfWeights : undefined) });
     const ids = Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 7919) % 49000));
     const b = { inputIds: ids, labels: ids, batch, seqLen: seq };
     const hp = (step: number) => ({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step, maxGradNorm: 1 });
@@ -37,7 +46,7 @@ export async function stepBench(pref: DevicePref, configs: [number, number][], s
     await runner.dispose();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
-    const r = { model: shape[0], precision, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
+    const r = { model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
     console.log(JSON.stringify(r));
     results.push(r);
   }

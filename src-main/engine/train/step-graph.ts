@@ -18,7 +18,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { plainWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { adamwInputs, adamwUpdate } from './adamw.js';
-import { crossEntropySum } from './loss.js';
+import { crossEntropyWithGrad } from './loss.js';
 
 export type StepPurpose = 'loss' | 'grads' | 'step' | 'apply';
 
@@ -133,11 +133,12 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
   const fwd = decoderForward(w, o.spec, { ids, positions, mask }, { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) });
   const logits = lmHead(w, o.spec, fwd.hidden);
   if (o.logits) g.output(logits, 'logits');
-  const lossSum = crossEntropySum(g, logits, targets, weights);
+  const { lossSum, dLogits } = crossEntropyWithGrad(g, logits, targets, weights, o.purpose !== 'loss');
   g.output(lossSum, 'loss_sum');
   if (o.purpose === 'loss') return result;
 
-  const [grad] = backward(g, lossSum, [flat]).grads;
+  // The loss's gradient w.r.t. the logits is written out (loss.ts); autodiff takes it from there.
+  const [grad] = backward(g, logits, [flat], dLogits!).grads;
   if (o.purpose === 'grads') {
     if (o.accumulate) {
       const keep = g.input('acc_keep', dtype, []);

@@ -43,7 +43,7 @@ describe('graph cache by key', () => {
     const x: HostTensor = { dtype: 'float32', shape: [4], data: Float32Array.of(1, 2, 3, 4) };
     for (let i = 0; i < 2; i++) {
       const s = await GraphSession.createCached(key, build, { device });
-      expect(Array.from((await s.run({ x })).y.data as Float32Array)).toEqual([2, 4, 6, 8]);
+      expect(Array.from(((await s.run({ x })).y as HostTensor).data as Float32Array)).toEqual([2, 4, 6, 8]);
       await s.release();
     }
     expect(builds).toBe(1);

@@ -1,0 +1,17 @@
+# GPU machine, first of two back-to-back device calls (see bench/gpu/README.md): starts llama.cpp's CUDA
+# build in the background, then measures Graft's start-up from an empty graph cache (the "first time")
+# and again from a warm one in a new process, and makes the random-init bench models.
+source .gpu/prelude.sh
+export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
+E=.gpu/gpu-explore.cjs; L=$OUT/graft-a.log
+BUILD_ONLY=1 WAIT=0 nice -n 10 bash .gpu/llamacpp/run.sh > /dev/null 2>&1
+(nice -n 10 python3 .gpu/llamacpp/make_models.py /tmp/lc/models /tmp/lc/src .gpu/llamacpp/tokenizer > /tmp/lc/models.log 2>&1 &)
+t=$(date +%s)
+echo "== cold graph cache (first time): decode" >> $L
+timeout 300 node $E decode stories260K smollm2-135m qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
+echo "== warm graph cache (second time), new process: decode" >> $L
+timeout 120 node $E decode qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
+echo "== cold: training step 1.5B fp16 1x512 (first step after start)" >> $L
+timeout 150 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+echo "elapsed $(( $(date +%s) - t ))" >> $L
+grep -v '^\[' $L | cut -c1-1500
