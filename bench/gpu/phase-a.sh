@@ -1,4 +1,4 @@
-# GPU machine, first of two back-to-back device calls (see bench/gpu/README.md): starts llama.cpp's CUDA
+# GPU machine, first of two back-to-back device calls (see docs/gpu-speed.md): starts llama.cpp's CUDA
 # build in the background, then measures Graft's start-up from an empty graph cache (the "first time")
 # and again from a warm one in a new process, and makes the random-init bench models.
 source .gpu/prelude.sh

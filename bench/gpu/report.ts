@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
 
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>;
 
 function jsonLines(file: string): J[] {
   return readFileSync(file, 'utf8')
@@ -70,8 +70,8 @@ for (const [name, file] of [['smollm2-135m', /smol135m/], ['qwen2.5-0.5b', /qwen
 const cold = (name: string) => a.find((r) => r.model === name && 'first_generation_ms' in r);
 const warm = (name: string) => a.filter((r) => r.model === name && 'first_generation_ms' in r)[1];
 for (const name of ['qwen2.5-0.5b', 'qwen2.5-1.5b']) {
-  rows.push({ work: 'first generation after loading, empty graph cache (first time), ms', shape: name, graft: cold(name)?.first_generation_ms, peer: null, peer_name: null, ratio: null, sessions: cold(name)?.sessions });
-  rows.push({ work: 'first generation after loading, new process, warm graph cache (second time), ms', shape: name, graft: warm(name)?.first_generation_ms, peer: null, peer_name: null, ratio: null, sessions: warm(name)?.sessions });
+  rows.push({ work: 'first token after loading, empty graph cache (first time), ms', shape: name, graft: cold(name)?.first_ttft_ms, peer: null, peer_name: null, ratio: null, first_64_tokens_ms: cold(name)?.first_generation_ms, sessions: cold(name)?.sessions });
+  rows.push({ work: 'first token after loading, new process, warm graph cache (second time), ms', shape: name, graft: warm(name)?.first_ttft_ms, peer: null, peer_name: null, ratio: null, first_64_tokens_ms: warm(name)?.first_generation_ms, sessions: warm(name)?.sessions });
 }
 const steps = b.filter((r) => 'train_tokens_per_s' in r);
 for (const s of steps) {
@@ -80,6 +80,8 @@ for (const s of steps) {
 }
 const coldStep = a.find((r) => 'train_tokens_per_s' in r);
 if (coldStep) rows.push({ work: 'from loading to the end of the first training step, empty graph cache, ms', shape: coldStep.model, graft: coldStep.load_ms + coldStep.first_step_ms, peer: null, peer_name: null, ratio: null, sessions: coldStep.sessions_created });
+const validated = b.find((r) => r.model === 'smollm2-135m' && 'greedy_tok_s' in r && r !== dec('smollm2-135m'));
+if (validated) rows.push({ work: 'decode, 1 stream, greedy, WebGPU validation and robustness on (the previous default)', shape: 'smollm2-135m', graft: validated.greedy_tok_s, peer: dec('smollm2-135m')?.greedy_tok_s, peer_name: 'Graft with validation off (this commit)', ratio: ratio(validated.greedy_tok_s, dec('smollm2-135m')?.greedy_tok_s) });
 const result = {
   what: 'Graft (WebGPU EP, onnxruntime-node 1.30) against llama.cpp (CUDA build of node-llama-cpp 3.22.1 source) and PyTorch 2.11 + PEFT 0.21 on one GPU; random-init models of real shapes; peers and the Graft rows with a ratio measured in the same device call (phase B); start-up rows from phase A on the same machine just before.',
   device,
@@ -88,5 +90,6 @@ const result = {
   rows,
   graft_raw: { phase_a: a, phase_b: b },
   peers_raw: { llama_bench: llama, pytorch_peft: peft },
+  notes: 'What bounds each row, with the profile and the arithmetic: docs/gpu-speed.md.',
 };
 console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}`, result));
