@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { GraftError, toErrorData } from '../engine/errors';
+import { wordError } from '../engine/options/word-error';
 import { registrars } from './commands/index';
+import { cliName } from './commands/schema-flags';
 
 interface PackageJson {
   name: string;
@@ -30,10 +32,12 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
-    // Engine and store errors carry a code and the file/place concerned: print them, not a stack.
+    // Engine and store errors carry a code, the file/place concerned and the option at fault (by its schema
+    // key, worded here as its flag): print them, not a stack.
     const data = toErrorData(err);
     const place = [data.file, data.where].filter(Boolean).join(': ');
-    console.error(`graft: ${data.code}: ${data.message}${place ? ` (${place})` : ''}`);
+    const message = wordError(data, cliName);
+    console.error(`graft: ${data.code}: ${message}${place ? ` (${place})` : ''}`);
     if (!(err instanceof GraftError) && process.env.GRAFT_DEBUG) console.error(err);
     process.exitCode = 1;
   }

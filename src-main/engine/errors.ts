@@ -19,23 +19,30 @@ export interface GraftErrorData {
   file?: string;
   /** Where in the file: a line number, a tensor name, a JSON key. */
   where?: string;
+  /**
+   * The job option at fault, by its schema key ('lr', 'rank'): the CLI words it as its flag (--lr), the GUI
+   * as the form field's label, which it highlights. Messages refer to other options as {key} (wordError).
+   */
+  field?: string;
 }
 
 export class GraftError extends Error {
   readonly code: GraftErrorCode;
   readonly file?: string;
   readonly where?: string;
+  readonly field?: string;
 
-  constructor(code: GraftErrorCode, message: string, opts: { file?: string; where?: string; cause?: unknown } = {}) {
+  constructor(code: GraftErrorCode, message: string, opts: { file?: string; where?: string; field?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'GraftError';
     this.code = code;
     this.file = opts.file;
     this.where = opts.where;
+    this.field = opts.field;
   }
 
   toData(): GraftErrorData {
-    return { code: this.code, message: this.message, file: this.file, where: this.where };
+    return { code: this.code, message: this.message, file: this.file, where: this.where, ...(this.field ? { field: this.field } : {}) };
   }
 }
 

@@ -3,17 +3,17 @@
  * and Streams). Engine types are re-used as they are so the renderer sees exactly what the engine returns.
  */
 import type { GraftErrorData } from '../engine/errors';
-import type { DeviceInfo, DevicePref } from '../engine/runtime/device';
+import type { DeviceInfo } from '../engine/runtime/device';
 import type { DatasetSummary } from '../engine/data/inspect';
 import type { PreviewExample } from '../engine/data/preview';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../engine/data/types';
 import type { LoraTarget } from '../engine/adapters/lora-config';
+import type { TrainMethod } from '../engine/options/train';
 import type { TrainEvent } from '../engine/train/events';
 import type { MemoryEstimate } from '../engine/train/memory-estimate';
+import type { EstimateRequest, TrainRequest, TrainSettings } from './train';
 
-export type { ColumnMapping, DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget };
-
-export type TrainMethod = 'lora' | 'qlora';
+export type { ColumnMapping, DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget, TrainMethod, TrainRequest, TrainSettings };
 
 /** What the engine reads from a model's files, without loading weights. */
 export interface ModelInfo {
@@ -30,7 +30,7 @@ export interface ModelInfo {
   /** Bytes of the model files on disk. */
   sizeBytes: number;
   hasTokenizer: boolean;
-  /** Peak training memory per method at the Balanced preset (rank 16, batch 1, seq 512). */
+  /** Peak training memory per method at the Balanced preset's shape (engine/options/train.ts). */
   memory: { method: TrainMethod; estimate: MemoryEstimate }[];
 }
 
@@ -93,46 +93,6 @@ export interface DatasetReport {
   preview: PreviewExample[];
   /** The model whose tokenizer and chat template rendered the preview. */
   modelId: string | null;
-}
-
-/** Every trainer option the Train screen offers; the model and dataset are library ids. */
-export interface TrainSettings {
-  modelId: string;
-  datasetId: string;
-  name: string;
-  method: TrainMethod;
-  quant: 'nf4' | 'int4';
-  /** QLoRA: round to nearest, or GPTQ (calibrated once on text the model samples, then cached). */
-  quantMethod: 'rtn' | 'gptq';
-  rank: number;
-  alpha: number;
-  dropout: number;
-  targets: LoraTarget[];
-  rslora: boolean;
-  lr: number;
-  steps: number;
-  /** When set, the run's length in passes over the data, and `steps` is ignored. */
-  epochs: number | null;
-  batch: number;
-  gradAccum: number;
-  seqLen: number;
-  warmup: number;
-  schedule: 'cosine' | 'linear' | 'constant';
-  valSplit: number;
-  evalEvery: number;
-  /** Cap on validation batches per evaluation (null: the whole held-out set). */
-  maxEvalBatches: number | null;
-  saveEvery: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  maxGradNorm: number;
-  pack: boolean;
-  lossOn: 'assistant' | 'all';
-  /** A Jinja chat template to use instead of the model's; empty for the model's own. */
-  chatTemplate: string;
-  seed: number;
-  device: DevicePref;
 }
 
 export type TrainJobState = 'preparing' | 'running' | 'paused' | 'cancelled' | 'importing' | 'done' | 'error';
@@ -203,8 +163,8 @@ export interface WorkshopRequests {
   /** `columns: null` goes back to recognising the columns from the header. */
   'datasets.update': { req: { id: string; format?: DatasetFormat | 'auto'; textSplit?: TextSplit; columns?: ColumnMapping | null }; res: DatasetEntry };
   'datasets.inspect': { req: { id: string; modelId?: string; seqLen?: number; count?: number }; res: DatasetReport };
-  'train.estimate': { req: { modelId: string; method: TrainMethod; rank: number; targets: LoraTarget[]; batch: number; seqLen: number; device: DevicePref }; res: MemoryCheck };
-  'train.start': { req: TrainSettings; res: TrainJob };
+  'train.estimate': { req: { modelId: string } & Partial<Omit<EstimateRequest, 'modelId'>>; res: MemoryCheck };
+  'train.start': { req: TrainRequest; res: TrainJob };
   'train.current': { req: void; res: TrainJob | null };
   'train.pause': { req: void; res: void };
   'train.resume': { req: void; res: void };

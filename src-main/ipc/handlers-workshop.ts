@@ -1,6 +1,7 @@
 import type { Handler } from './contract';
 import type { WorkshopRequests } from './contract-workshop';
 import type { Services } from '../services/index';
+import { parseEstimateRequest, parseTrainSettings } from './train';
 
 /** Handlers of the Models, Datasets and Train screens; merged into the one table in handlers.ts. */
 export function workshopHandlers(services: Services): { [C in keyof WorkshopRequests]: Handler<C> } {
@@ -21,8 +22,8 @@ export function workshopHandlers(services: Services): { [C in keyof WorkshopRequ
     'datasets.remove': (req) => w.datasets.remove(req?.id),
     'datasets.update': (req) => w.datasets.update(req),
     'datasets.inspect': (req) => w.inspectDataset(req),
-    'train.estimate': (req) => w.estimate(req),
-    'train.start': (req) => w.startTraining(req),
+    'train.estimate': (req) => w.estimate(parseEstimateRequest(req)),
+    'train.start': (req) => w.startTraining(parseTrainSettings(req)),
     'train.current': () => w.current(),
     'train.pause': () => w.control('pause'),
     'train.resume': () => w.control('resume'),

@@ -18,6 +18,8 @@ export class ApiError extends Error {
   readonly code: GraftErrorData['code'];
   readonly file?: string;
   readonly where?: string;
+  /** The job option at fault (a schema key): the form highlights it and words it by its label. */
+  readonly field?: string;
 
   constructor(channel: string, data: GraftErrorData) {
     super(data.message);
@@ -25,6 +27,7 @@ export class ApiError extends Error {
     this.code = data.code;
     this.file = data.file;
     this.where = data.where;
+    this.field = data.field;
   }
 }
 

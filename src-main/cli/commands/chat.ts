@@ -8,7 +8,7 @@ import type { RowAdapter } from '../../engine/adapters/row-lora.js';
 import { loadModel } from '../../engine/model.js';
 import { resolveDevice } from '../../engine/runtime/device.js';
 import { collect, parseAdapterArg } from './adapter-arg.js';
-import { addGenerationFlags, type GenerationFlags, samplingOf } from './engine.js';
+import { addGenerationFlags, generationFlags, type GenerationFlags, samplingOf } from './engine.js';
 import type { CommandRegistrar } from './index.js';
 
 const HELP = `commands: /adapter REF[:SCALE] (switch; repeat the command to stack), /base (no adapter), /system TEXT, /reset, /exit`;
@@ -17,7 +17,8 @@ export const registerChat: CommandRegistrar = (program) => {
   addGenerationFlags(program.command('chat').description('chat with a model in the terminal; /adapter NAME switches adapters'))
     .option('--adapter <ref[:scale]>', 'start with this adapter (folder or library name)', collect)
     .option('--library <dir>', 'adapter library for adapter names')
-    .action(async (f: GenerationFlags & { library?: string }) => {
+    .action(async (flags: GenerationFlags & { library?: string }) => {
+      const f = await generationFlags(flags);
       const model = await loadModel(f.model);
       const device = await resolveDevice(f.device);
       const tokenizer = await model.source.tokenizer();

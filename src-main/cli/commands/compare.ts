@@ -4,7 +4,7 @@ import { loadModel } from '../../engine/model.js';
 import { resolveDevice } from '../../engine/runtime/device.js';
 import { GraftError } from '../../engine/errors.js';
 import { collect, parseAdapterArg } from './adapter-arg.js';
-import { addGenerationFlags, type GenerationFlags, promptIds, samplingOf } from './engine.js';
+import { addGenerationFlags, generationFlags, type GenerationFlags, promptIds, samplingOf } from './engine.js';
 import type { CommandRegistrar } from './index.js';
 
 /** Lays texts out in columns of equal width, wrapping words. */
@@ -41,7 +41,8 @@ export const registerCompare: CommandRegistrar = (program) => {
     .option('--base', 'include the base model as a column')
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--json', 'print the variants as JSON')
-    .action(async (f: GenerationFlags & { json?: boolean; library?: string }) => {
+    .action(async (flags: GenerationFlags & { json?: boolean; library?: string }) => {
+      const f = await generationFlags(flags);
       const adapters = await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library)));
       const labels = [...(f.base ? ['base'] : []), ...adapters.map((a) => a.label)];
       const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...adapters.map((a) => ({ adapters: [a] }))];

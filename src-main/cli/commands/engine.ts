@@ -3,56 +3,47 @@ import type { Command } from 'commander';
 import { chatRenderer } from '../../engine/data/chat-template.js';
 import { GraftError } from '../../engine/errors.js';
 import { loadQuantizedBase, quantWeightsFactory } from '../../engine/quant/index.js';
-import { generate, type Variant } from '../../engine/infer/generate.js';
+import { generate as runGeneration, type Variant } from '../../engine/infer/generate.js';
 import type { SamplingOpts } from '../../engine/infer/sampling.js';
 import { loadModel } from '../../engine/model.js';
-import { resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
+import { GENERATE_OPTIONS, QUANT_BASE_OPTIONS, type GenerateOptions, type QuantBaseOptions, type SamplingOptions } from '../../engine/options/generate.js';
+import { validateOptions } from '../../engine/options/schema.js';
+import { DEVICE_PREFS, resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
 import { verifyReference } from '../../engine/verify/reference.js';
 import { collect, parseAdapterArg } from './adapter-arg.js';
 import type { CommandRegistrar } from './index.js';
 import { gptqProgressLine } from './quant-progress.js';
+import { addSchemaFlags, inputFromFlags } from './schema-flags.js';
 
 export function parseDevice(v: string): DevicePref {
-  if (v !== 'auto' && v !== 'cpu' && v !== 'gpu') throw new GraftError('BAD_INPUT', `--device must be auto, cpu or gpu, not "${v}"`, { where: '--device' });
-  return v;
+  if (!(DEVICE_PREFS as readonly string[]).includes(v)) throw new GraftError('BAD_INPUT', `must be one of ${DEVICE_PREFS.join(', ')}, got "${v}"`, { field: 'device' });
+  return v as DevicePref;
 }
-const num = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new GraftError('BAD_INPUT', `${flag} must be a number, not "${v}"`, { where: flag });
-  return n;
-};
 
-export interface GenerationFlags extends Omit<SamplingOpts, 'temperature'> {
+/** What `generate`, `chat` and `compare` are given: the schema's options plus the prompt and the variants. */
+export interface GenerationFlags extends GenerateOptions {
   model: string;
   adapter?: string[];
   base?: boolean;
   prompt?: string;
   system?: string;
   chat?: boolean;
-  maxTokens: number;
-  temperature: number;
   stop?: string[];
-  device: DevicePref;
-  contextOverflow: 'error' | 'truncate';
 }
 
 export function addGenerationFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .requiredOption('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
     .option('--prompt <text>', 'prompt text (default: start from BOS alone)')
     .option('--system <text>', 'system prompt (with --chat)')
     .option('--chat', 'apply the model chat template to the prompt')
-    .option('--max-tokens <n>', 'tokens to generate', num('--max-tokens'), 128)
-    .option('--temperature <x>', '0 = greedy', num('--temperature'), 0.8)
-    .option('--top-k <n>', 'keep the k most likely tokens', num('--top-k'))
-    .option('--top-p <x>', 'nucleus sampling mass', num('--top-p'))
-    .option('--min-p <x>', 'drop tokens below x times the top probability', num('--min-p'))
-    .option('--repetition-penalty <x>', 'HF repetition penalty (> 1 discourages repeats)', num('--repetition-penalty'))
-    .option('--presence-penalty <x>', 'subtract x from the logits of tokens already present', num('--presence-penalty'))
-    .option('--seed <n>', 'sampling seed', num('--seed'))
-    .option('--stop <text>', 'stop string (repeatable)', collect)
-    .option('--context-overflow <mode>', 'error | truncate (drop the oldest prompt tokens)', 'error')
-    .option('--device <device>', 'auto | cpu | gpu', parseDevice, 'auto' as DevicePref);
+    .option('--stop <text>', 'stop string (repeatable)', collect);
+  return addSchemaFlags(cmd, GENERATE_OPTIONS);
+}
+
+/** The parsed flags with the schema's options validated (defaults filled in). */
+export async function generationFlags<F extends object>(f: F): Promise<F & GenerateOptions> {
+  return { ...f, ...validateOptions(GENERATE_OPTIONS, await inputFromFlags(GENERATE_OPTIONS, f)) };
 }
 
 export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f: GenerationFlags) {
@@ -72,21 +63,19 @@ export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f:
   return { tokenizer, ids: tokenizer.encode(f.prompt, { addSpecial: true }) };
 }
 
-async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, device: DeviceInfo, quant: string, embeddings = 'fp16', method = 'rtn') {
-  if (quant !== 'nf4' && quant !== 'int4') throw new GraftError('BAD_INPUT', `--quant takes nf4 or int4, not "${quant}"`, { where: '--quant' });
-  if (embeddings !== 'fp16' && embeddings !== 'int8') throw new GraftError('BAD_INPUT', `--quant-embeddings takes fp16 or int8, not "${embeddings}"`, { where: '--quant-embeddings' });
-  if (method !== 'rtn' && method !== 'gptq') throw new GraftError('BAD_INPUT', `--quant-method takes rtn or gptq, not "${method}"`, { where: '--quant-method' });
-  const { store } = await loadQuantizedBase(model.source, quant, {
-    embeddings,
-    method,
+async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, device: DeviceInfo, q: QuantBaseOptions) {
+  if (q.quant === 'none') return undefined;
+  const { store } = await loadQuantizedBase(model.source, q.quant, {
+    embeddings: q.quantEmbeddings,
+    method: q.quantMethod,
     calibrate: { model, device, onProgress: gptqProgressLine },
     onRebuild: (r) => console.error(`graft: warning: quantized-weights cache rebuilt: ${r}`),
   });
   return quantWeightsFactory(store);
 }
 
-export function samplingOf(f: GenerationFlags): SamplingOpts {
-  return { temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP, repetitionPenalty: f.repetitionPenalty, presencePenalty: f.presencePenalty, seed: f.seed };
+export function samplingOf(f: SamplingOptions): SamplingOpts {
+  return { temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP, repetitionPenalty: f.repetitionPenalty, presencePenalty: f.presencePenalty, seed: f.seed ?? undefined };
 }
 
 export const registerEngine: CommandRegistrar = (program) => {
@@ -101,25 +90,22 @@ export const registerEngine: CommandRegistrar = (program) => {
       if (!report.ok) process.exitCode = 1;
     });
 
-  addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
+  const generate = addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
     .option('--adapter <ref[:scale]>', 'LoRA adapter folder or library name; repeated = applied together', collect)
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--stream', 'print text as it is generated')
-    .option('--json', 'print one JSON object with ids, text and timings')
-    .option('--quant <q>', 'run the base in 4 bits: nf4 | int4 (quantized once, then cached)')
-    .option('--quant-embeddings <p>', 'with --quant: embeddings and LM head fp16 | int8 (default fp16)')
-    .option('--quant-method <m>', 'with --quant: rtn (round to nearest) | gptq (calibrated on text sampled from the model; slower once, cached)')
-    .action(async (f: GenerationFlags & { stream?: boolean; json?: boolean; library?: string; quant?: string; quantEmbeddings?: string; quantMethod?: string }) => {
+    .option('--json', 'print one JSON object with ids, text and timings');
+  addSchemaFlags(generate, QUANT_BASE_OPTIONS).action(async (flags: GenerationFlags & { stream?: boolean; json?: boolean; library?: string }) => {
+      const f = await generationFlags(flags);
+      const quant = validateOptions(QUANT_BASE_OPTIONS, await inputFromFlags(QUANT_BASE_OPTIONS, flags));
       const model = await loadModel(f.model);
-      if (f.quantEmbeddings && !f.quant) throw new GraftError('BAD_INPUT', '--quant-embeddings needs --quant', { where: '--quant-embeddings' });
-      if (f.quantMethod && !f.quant) throw new GraftError('BAD_INPUT', '--quant-method needs --quant', { where: '--quant-method' });
       const device = await resolveDevice(f.device);
-      const weights = f.quant === undefined ? undefined : await quantizedBase(model, device, f.quant, f.quantEmbeddings, f.quantMethod);
+      const weights = await quantizedBase(model, device, quant);
       const { tokenizer, ids } = await promptIds(model, f);
       const variants: Variant[] = [{ adapters: await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library))) }];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      const [r] = await generate({
+      const [r] = await runGeneration({
         model,
         device,
         tokenizer,

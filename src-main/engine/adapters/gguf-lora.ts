@@ -19,7 +19,7 @@ export async function exportGgufLora(adapterDir: string, base: HfConfig, out: st
  * llama adapters carry llama.cpp's Q/K row permutation, undone with the base's head counts.
  */
 export async function ggufLoraToPeft(file: string, dir: string, base: HfConfig | undefined): Promise<{ arch: string }> {
-  if (!base) throw new GraftError('BAD_INPUT', `${file}: importing a GGUF LoRA needs its base model (--base), to undo llama.cpp's Q/K permutation and check the architecture`, { file });
+  if (!base) throw new GraftError('BAD_INPUT', `${file}: importing a GGUF LoRA needs its base model ({base}), to undo llama.cpp's Q/K permutation and check the architecture`, { file });
   const peft = readGgufLora(file, base);
   await writePeftFiles(dir, adapterWeightsFromPeft(peft, file));
   return { arch: base.model_type ?? '' };

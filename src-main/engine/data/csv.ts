@@ -45,7 +45,7 @@ export function resolveColumns(header: string[], given: ColumnMapping | undefine
   if (text) return { text };
   throw new GraftError(
     'BAD_INPUT',
-    `${file}: no column mapping given and none recognised in the header (columns: ${list}); pass --text-column, or --prompt-column and --response-column`,
+    `${file}: no column mapping given and none recognised in the header (columns: ${list}); choose {textColumn}, or {promptColumn} and {responseColumn}`,
     { file, where: 'line 1' },
   );
 }

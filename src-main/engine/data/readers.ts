@@ -23,7 +23,7 @@ export async function openDataset(file: string, opts: ReadOptions = {}): Promise
     if (asked !== 'auto' && asked !== 'csv') {
       throw new GraftError(
         'BAD_INPUT',
-        `${file} is ${container.toUpperCase()}; use --format csv (or auto) with a column mapping, not '${asked}'`,
+        `${file} is ${container.toUpperCase()}; use {format} csv (or auto) with a column mapping, not '${asked}'`,
         { file },
       );
     }
@@ -31,7 +31,7 @@ export async function openDataset(file: string, opts: ReadOptions = {}): Promise
   }
   if (container === 'txt') {
     if (asked !== 'auto' && asked !== 'text') {
-      throw new GraftError('BAD_INPUT', `${file} is plain text; only --format text (or auto) reads it, not '${asked}'`, { file });
+      throw new GraftError('BAD_INPUT', `${file} is plain text; only {format} text (or auto) reads it, not '${asked}'`, { file });
     }
     return { file, container, format: 'text', rows: () => readTextDocuments(file, opts.textSplit ?? 'blank-line') };
   }
@@ -82,7 +82,7 @@ async function detectFormat(file: string, records: AsyncGenerator<{ line: number
       const keys = obj && typeof obj === 'object' ? Object.keys(obj).join(', ') : typeof obj;
       throw new GraftError(
         'BAD_INPUT',
-        `${file}: cannot tell the dataset format from line ${line} (keys: ${keys || 'none'}); expected 'messages', 'conversations', 'instruction'+'output' or 'text', or pass --format`,
+        `${file}: cannot tell the dataset format from line ${line} (keys: ${keys || 'none'}); expected 'messages', 'conversations', 'instruction'+'output' or 'text', or choose {format}`,
         { file, where: `line ${line}` },
       );
     }

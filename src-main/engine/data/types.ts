@@ -20,7 +20,12 @@ export interface ColumnMapping {
 }
 
 /** How a .txt file is cut into documents. */
-export type TextSplit = 'blank-line' | 'line' | 'whole';
+export const TEXT_SPLITS = ['blank-line', 'line', 'whole'] as const;
+export type TextSplit = (typeof TEXT_SPLITS)[number];
+
+/** Which tokens of a chat the loss is taken on: the assistant's replies, or every token. */
+export const LOSS_ON = ['assistant', 'all'] as const;
+export type LossOn = (typeof LOSS_ON)[number];
 
 export interface ReadOptions {
   /** 'auto' (default) sniffs the extension and the first record. */

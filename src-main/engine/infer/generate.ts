@@ -35,7 +35,7 @@ export interface GenerateOpts {
   overflow?: 'error' | 'truncate';
   signal?: AbortSignal;
   onToken?: (variant: number, token: { id: number; text: string }) => void;
-  /** Quantized base weights (--quant); default fp32. */
+  /** Quantized base weights (the quant option); default fp32. */
   weights?: WeightsFactory;
   /** Replacement base tensors by HF name (a merged adapter). */
   overrides?: ReadonlyMap<string, Float32Array>;

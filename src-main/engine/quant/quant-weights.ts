@@ -16,14 +16,11 @@ import * as op from '../ops/index.js';
 import { linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
 import { INT8_BLOCK, type Int8Tensor } from './int8.js';
+import type { EmbeddingPrecision, QuantScheme } from './kinds.js';
 import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
 
-export type QuantScheme = 'nf4' | 'int4';
-/** How codes are chosen: round to nearest (the QLoRA paper's way) or GPTQ, calibrated on sampled text. */
-export type QuantMethod = 'rtn' | 'gptq';
+export type { EmbeddingPrecision, QuantMethod, QuantScheme } from './kinds.js';
 export type QuantTensor = Nf4Tensor | Int4Tensor | Int8Tensor;
-/** How the embeddings and LM head are held: fp16 precision (default) or 8-bit blocks. */
-export type EmbeddingPrecision = 'fp16' | 'int8';
 /** Quantized projection weights by HF name. */
 export type QuantStore = ReadonlyMap<string, QuantTensor>;
 

@@ -10,9 +10,10 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import type { DevicePref } from './device-pref.js';
 import { buildProbeModel } from './probe-model.js';
 
-export type DevicePref = 'auto' | 'cpu' | 'gpu';
+export { DEVICE_PREFS, type DevicePref } from './device-pref.js';
 export type DeviceKind = 'cpu' | 'webgpu' | 'cuda' | 'dml';
 
 export interface DeviceInfo {

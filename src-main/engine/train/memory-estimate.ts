@@ -2,6 +2,7 @@ import { freemem } from 'node:os';
 import { GraftError } from '../errors.js';
 import type { LoraConfig, LoraTarget } from '../adapters/lora-config.js';
 import type { HfConfig } from '../io/hf-config.js';
+import type { WeightSource } from '../io/model-source.js';
 
 export interface MemoryEstimate {
   /** Base weights as the engine holds them at peak (several fp32 copies while sessions are created). */
@@ -108,6 +109,41 @@ export function assertFits(e: MemoryEstimate, available: number = freemem(), whe
   throw new GraftError(
     'OUT_OF_MEMORY',
     `training needs about ${formatBytes(e.total)} (${parts}) but ${where} has ${formatBytes(available)} free; ` +
-      'lower --batch or --seq-len (raise --grad-accum to keep the effective batch), lower --rank, or use --method qlora',
+      'lower {batch} or {seqLen} (raise {gradAccum} to keep the effective batch), lower {rank}, or use {method} qlora',
   );
+}
+
+/** Parameters of a model's files, every tensor counted. */
+export function paramCount(source: WeightSource): number {
+  let n = 0;
+  for (const name of source.names()) n += source.shape(name).reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/**
+ * QLoRA's base in memory: the attention and MLP projections at ~0.58 bytes/parameter (4-bit codes plus block
+ * scales: int4's fp16 scale and zero point per 32 weights is the larger of the two formats), the rest fp32.
+ */
+export function quantizedWeightBytes(source: WeightSource): number {
+  let bytes = 0;
+  for (const n of source.names()) {
+    const count = source.shape(n).reduce((a, b) => a * b, 1);
+    bytes += /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(n) ? count * 0.58 : count * 4;
+  }
+  return bytes;
+}
+
+/** The estimate for a model's files: the memory check of a run and of the Train form's preview alike. */
+export function estimateForSource(
+  source: WeightSource,
+  o: { method: 'lora' | 'qlora'; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number },
+): MemoryEstimate {
+  return estimateTrainingMemory({
+    config: source.config,
+    lora: o.lora,
+    batch: o.batch,
+    seqLen: o.seqLen,
+    paramCount: paramCount(source),
+    weightBytes: o.method === 'qlora' ? quantizedWeightBytes(source) : undefined,
+  });
 }

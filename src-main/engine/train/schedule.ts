@@ -22,7 +22,7 @@ export interface ScheduleOptions {
  */
 export function learningRate(step: number, o: ScheduleOptions): number {
   if (!(o.lr >= 0) || !Number.isFinite(o.lr))
-    throw new GraftError('BAD_INPUT', `learning rate must be a finite number >= 0, got ${o.lr}`, { where: '--lr' });
+    throw new GraftError('BAD_INPUT', `must be a finite number >= 0, got ${o.lr}`, { field: 'lr' });
   const warmup = Math.max(0, Math.floor(o.warmup));
   if (step <= warmup) return (o.lr * step) / warmup;
   if (o.kind === 'constant') return o.lr;

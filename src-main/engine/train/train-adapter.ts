@@ -2,72 +2,38 @@ import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LoraConfig } from '../adapters/lora-config.js';
-import { prepareDataset } from '../data/prepare.js';
-import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
+import { prepareDataset, type PreparedData } from '../data/prepare.js';
+import type { ReadOptions } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
 import { halfWeights } from '../models/half-weights.js';
-import {
-  loadQuantizedBase,
-  quantWeightsFactory,
-  type EmbeddingPrecision,
-  type GptqProgress,
-  type QuantMethod,
-  type QuantScheme,
-} from '../quant/index.js';
 import { specFromConfig } from '../models/index.js';
-import { resolveDevice, type DevicePref } from '../runtime/device.js';
+import type { WeightsFactory } from '../models/weights.js';
+import { alphaOf, type TrainOptions } from '../options/train.js';
+import { loadQuantizedBase, quantWeightsFactory, type GptqProgress } from '../quant/index.js';
+import { resolveDevice } from '../runtime/device.js';
+import type { TextTokenizer } from '../tokenize/types.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
-import { assertFits, estimateTrainingMemory, type MemoryEstimate } from './memory-estimate.js';
+import { assertFits, estimateForSource, type MemoryEstimate } from './memory-estimate.js';
 import { modelContentHash, writeTrainingResult } from './result.js';
-import type { ScheduleKind } from './schedule.js';
 import { createStepRunner } from './step-runner.js';
 import { runTrainingLoop, type TrainLoopResult } from './trainer.js';
-import type { StepRunner } from './types.js';
 
+/** A training job: where things are, and its options as validated by parseTrainOptions (engine/options). */
 export interface TrainAdapterOptions {
+  /** A Hugging Face folder or a .gguf file. */
   model: string;
+  /** The dataset file. */
   data: string;
+  /** The adapter folder (checkpoints in <out>/checkpoints). */
   out: string;
-  format?: DatasetFormat | 'auto';
-  columns?: ColumnMapping;
-  textSplit?: TextSplit;
-  chatTemplate?: string;
-  lossOn?: 'assistant' | 'all';
-  pack?: boolean;
-  method?: 'lora' | 'qlora';
-  /** QLoRA's 4-bit format of the frozen base (default nf4). */
-  quant?: QuantScheme;
-  /** QLoRA: embeddings and LM head at fp16 precision (default) or in 8 bits. */
-  quantEmbeddings?: EmbeddingPrecision;
-  /** QLoRA: round to nearest (default) or GPTQ-calibrated codes (a one-time cost, cached). */
-  quantMethod?: QuantMethod;
-  /** LoRA over an fp16 copy of the base projections (half the memory; LoRA, loss and AdamW stay fp32). */
-  precision?: 'fp32' | 'fp16';
-  lora: LoraConfig;
-  lr: number;
-  steps?: number;
-  epochs?: number;
-  batch: number;
-  gradAccum: number;
-  seqLen: number;
-  warmup: number;
-  schedule: ScheduleKind;
-  valSplit: number;
-  evalEvery: number;
-  maxEvalBatches?: number;
-  saveEvery: number;
-  weightDecay?: number;
-  maxGradNorm?: number;
-  beta1?: number;
-  beta2?: number;
+  /** A run folder or checkpoint to continue from. */
   resume?: string;
-  seed: number;
-  device: DevicePref;
-  /** Bytes the estimate must fit in; free system memory by default. */
-  memoryLimit?: number;
+  /** How the dataset file is read (format, CSV columns, text splitting). */
+  read?: ReadOptions;
+  options: TrainOptions;
 }
 
 export interface TrainAdapterHooks {
@@ -86,155 +52,159 @@ export interface TrainAdapterResult extends TrainLoopResult {
   device: string;
 }
 
+/** What a run is, worked out from its options before anything is loaded. */
+interface Plan {
+  lora: LoraConfig;
+  /** Recorded in every checkpoint (a resume must match it) and in graft.json. */
+  hyper: Record<string, unknown>;
+}
+
 /**
- * From a model and a dataset file to an adapter folder: tokenizer from the model, dataset prepared and split,
- * memory checked, the step runner built, the loop run (with checkpoints in <out>/checkpoints), and the PEFT
- * folder + graft.json written to <out> when the run completes.
+ * From a model and a dataset file to an adapter folder, in four phases: plan (the LoRA layout and the run's
+ * record), prepare (memory check, tokenized dataset, the base's weights), run (the step runner and the loop,
+ * with checkpoints in <out>/checkpoints) and write (the PEFT folder + graft.json, when the run completes).
  */
-export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
-  const qlora = (o.method ?? 'lora') === 'qlora';
-  if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
-  if (o.precision === 'fp16' && qlora)
-    throw new GraftError('BAD_INPUT', '--precision fp16 is for LoRA; QLoRA already holds the base in 4 bits', { where: '--precision' });
-  if (o.quantMethod && !qlora) throw new GraftError('BAD_INPUT', '--quant-method needs --method qlora', { where: '--quant-method' });
-  if (o.quantEmbeddings && !qlora)
-    throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
-  checkOutDir(o.out, o.resume);
-  const source = await openModelSource(o.model);
-  let runner: StepRunner | null = null;
+export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
+  checkOutDir(job.out, job.resume);
+  const plan = planRun(job.options);
+  const source = await openModelSource(job.model);
   try {
     const tokenizer = await source.tokenizer();
     if (!tokenizer)
-      throw new GraftError('NOT_FOUND', `${o.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, {
-        file: o.model,
-      });
-
-    const estimate = estimateTrainingMemory({
-      config: source.config,
-      lora: o.lora,
-      batch: o.batch,
-      seqLen: o.seqLen,
-      paramCount: paramCount(source),
-      weightBytes: qlora ? quantizedWeightBytes(source) : undefined,
-    });
-    const available = o.memoryLimit ?? freemem();
-    hooks.onMemoryEstimate?.(estimate, available);
-    assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
-
-    const data = await prepareDataset(o.data, tokenizer, {
-      format: o.format,
-      columns: o.columns,
-      textSplit: o.textSplit,
-      chatTemplate: o.chatTemplate,
-      lossOn: o.lossOn,
-      seqLen: o.seqLen,
-      valSplit: o.valSplit,
-      pack: o.pack,
-      seed: o.seed,
-    });
-    for (const w of data.totals.warnings) hooks.onWarning?.(w);
-    if (data.totals.dropped) {
-      const first = data.totals.issues[0];
-      hooks.onWarning?.(
-        `${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); run \`graft dataset inspect\` for all`,
-      );
-    }
-    const baseHash = await modelContentHash(o.model);
-    const hyper = {
-      lr: o.lr,
-      steps: o.steps ?? null,
-      epochs: o.steps === undefined ? (o.epochs ?? 1) : null,
-      batch: o.batch,
-      gradAccum: o.gradAccum,
-      seqLen: o.seqLen,
-      warmup: o.warmup,
-      schedule: o.schedule,
-      valSplit: o.valSplit,
-      weightDecay: o.weightDecay ?? 0,
-      maxGradNorm: o.maxGradNorm ?? 0,
-      beta1: o.beta1 ?? 0.9,
-      beta2: o.beta2 ?? 0.999,
-      seed: o.seed,
-      lossOn: o.lossOn ?? 'assistant',
-      pack: o.pack ?? false,
-    };
-    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora: o.lora, ...hyper };
-
+      throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: job.model });
+    checkMemory(source, job.options, plan, hooks);
+    const data = await prepareData(job, tokenizer, hooks);
+    const baseHash = await modelContentHash(job.model);
     // Lets `graft train --resume DIR` find the model and data without repeating them.
-    writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [
-      Buffer.from(JSON.stringify({ model: resolve(o.model), data: resolve(o.data) }) + '\n'),
-    ]);
-    const weights = qlora
-      ? quantWeightsFactory(
-          (
-            await loadQuantizedBase(source, o.quant ?? 'nf4', {
-              embeddings: o.quantEmbeddings,
-              method: o.quantMethod,
-              calibrate:
-                o.quantMethod === 'gptq'
-                  ? {
-                      model: { source, spec: specFromConfig(source.config, source.path) },
-                      device: await resolveDevice(o.device),
-                      signal: hooks.signal,
-                      onProgress: hooks.onQuantProgress,
-                    }
-                  : undefined,
-              baseHash,
-              onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
-            })
-          ).store,
-        )
-      : o.precision === 'fp16'
-        ? halfWeights
-        : undefined;
-    const stepRunner = await createStepRunner({
-      source,
-      lora: o.lora,
-      device: o.device,
-      batch: o.batch,
-      seqLen: o.seqLen,
-      seed: o.seed,
-      weights,
-    });
-    runner = stepRunner;
-    const device = `${stepRunner.device.kind} (${stepRunner.device.name})`;
+    writeFileAtomicSync(join(job.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify({ model: resolve(job.model), data: resolve(job.data) }) + '\n')]);
+    const weights = await baseWeights(source, job.options, baseHash, hooks);
+    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora: plan.lora, ...plan.hyper };
+    return await runAndWrite(job, plan, { source, tokenizer, data, baseHash, weights, run }, hooks);
+  } finally {
+    source.close();
+  }
+}
+
+function planRun(o: TrainOptions): Plan {
+  const lora: LoraConfig = { r: o.rank, alpha: alphaOf(o), dropout: o.dropout, targets: o.targets, rslora: o.rslora };
+  const hyper = {
+    lr: o.lr,
+    steps: o.steps,
+    epochs: o.steps === null ? (o.epochs ?? 1) : null,
+    batch: o.batch,
+    gradAccum: o.gradAccum,
+    seqLen: o.seqLen,
+    warmup: o.warmup,
+    schedule: o.schedule,
+    // Only when set, so that runs checkpointed before the option existed still resume.
+    ...(o.minLrRatio ? { minLrRatio: o.minLrRatio } : {}),
+    valSplit: o.valSplit,
+    weightDecay: o.weightDecay,
+    maxGradNorm: o.maxGradNorm,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    seed: o.seed,
+    lossOn: o.lossOn,
+    pack: o.pack,
+  };
+  return { lora, hyper };
+}
+
+function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): void {
+  const estimate = estimateForSource(source, { method: o.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen });
+  const available = o.memoryLimit ?? freemem();
+  hooks.onMemoryEstimate?.(estimate, available);
+  assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
+}
+
+async function prepareData(job: TrainAdapterOptions, tokenizer: TextTokenizer, hooks: TrainAdapterHooks): Promise<PreparedData> {
+  const o = job.options;
+  const data = await prepareDataset(job.data, tokenizer, {
+    ...job.read,
+    chatTemplate: o.chatTemplate.trim() ? o.chatTemplate : undefined,
+    lossOn: o.lossOn,
+    seqLen: o.seqLen,
+    valSplit: o.valSplit,
+    pack: o.pack,
+    seed: o.seed,
+  });
+  for (const w of data.totals.warnings) hooks.onWarning?.(w);
+  if (data.totals.dropped) {
+    const first = data.totals.issues[0];
+    hooks.onWarning?.(`${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); inspecting the dataset lists them all`);
+  }
+  return data;
+}
+
+/** The frozen base as the step graphs hold it: 4-bit for QLoRA, fp16 copies for LoRA at fp16, else as read. */
+async function baseWeights(source: WeightSource, o: TrainOptions, baseHash: string, hooks: TrainAdapterHooks): Promise<WeightsFactory | undefined> {
+  if (o.method === 'lora') return o.precision === 'fp16' ? halfWeights : undefined;
+  const calibrate =
+    o.quantMethod === 'gptq'
+      ? { model: { source, spec: specFromConfig(source.config, source.path) }, device: await resolveDevice(o.device), signal: hooks.signal, onProgress: hooks.onQuantProgress }
+      : undefined;
+  const { store } = await loadQuantizedBase(source, o.quant, {
+    embeddings: o.quantEmbeddings,
+    method: o.quantMethod,
+    calibrate,
+    baseHash,
+    onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
+  });
+  return quantWeightsFactory(store);
+}
+
+interface Prepared {
+  source: WeightSource;
+  tokenizer: TextTokenizer;
+  data: PreparedData;
+  baseHash: string;
+  weights: WeightsFactory | undefined;
+  run: Record<string, unknown>;
+}
+
+async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, hooks: TrainAdapterHooks): Promise<TrainAdapterResult> {
+  const o = job.options;
+  const runner = await createStepRunner({ source: p.source, lora: plan.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed, weights: p.weights });
+  try {
+    const device = `${runner.device.kind} (${runner.device.name})`;
     const result = await runTrainingLoop({
       runner,
-      train: data.train,
-      val: data.val,
+      train: p.data.train,
+      val: p.data.val,
       batch: o.batch,
       seqLen: o.seqLen,
       gradAccum: o.gradAccum,
-      padId: tokenizer.eosIds[0] ?? 0,
-      steps: o.steps,
-      epochs: o.epochs,
+      padId: p.tokenizer.eosIds[0] ?? 0,
+      steps: o.steps ?? undefined,
+      epochs: o.epochs ?? undefined,
       lr: o.lr,
       warmup: o.warmup,
       schedule: o.schedule,
+      minLrRatio: o.minLrRatio,
       beta1: o.beta1,
       beta2: o.beta2,
       weightDecay: o.weightDecay,
       maxGradNorm: o.maxGradNorm,
       evalEvery: o.evalEvery,
-      maxEvalBatches: o.maxEvalBatches,
+      maxEvalBatches: o.maxEvalBatches ?? undefined,
       saveEvery: o.saveEvery,
-      checkpointDir: join(o.out, 'checkpoints'),
+      checkpointDir: join(job.out, 'checkpoints'),
       seed: o.seed,
-      run,
-      resumeFrom: o.resume,
+      run: p.run,
+      resumeFrom: job.resume,
       signal: hooks.signal,
       control: hooks.control,
       onEvent: hooks.onEvent,
     });
     if (!result.cancelled) {
       const state = await runner.getState();
-      await writeTrainingResult(o.out, state.lora, {
-        name: basename(resolve(o.out)),
-        base: { id: o.model, arch: source.config.architectures?.[0] ?? source.config.model_type ?? 'unknown', hash: baseHash },
-        dataset: { name: data.name, hash: data.sha256 },
-        method: o.method ?? 'lora',
-        lora: o.lora,
-        hyperparameters: { ...hyper, steps: result.totalSteps },
+      await writeTrainingResult(job.out, state.lora, {
+        name: basename(resolve(job.out)),
+        base: { id: job.model, arch: p.source.config.architectures?.[0] ?? p.source.config.model_type ?? 'unknown', hash: p.baseHash },
+        dataset: { name: p.data.name, hash: p.data.sha256 },
+        method: o.method,
+        lora: plan.lora,
+        hyperparameters: { ...plan.hyper, steps: result.totalSteps },
         finalTrainLoss: result.finalLoss,
         finalEvalLoss: result.finalEvalLoss,
         tokensSeen: result.tokensSeen,
@@ -244,10 +214,9 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
         history: result.history,
       });
     }
-    return { ...result, out: o.out, device };
+    return { ...result, out: job.out, device };
   } finally {
-    await runner?.dispose();
-    source.close();
+    await runner.dispose();
   }
 }
 
@@ -255,32 +224,9 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
 function checkOutDir(out: string, resume: string | undefined): void {
   if (resume) return;
   if (existsSync(join(out, 'graft.json'))) {
-    throw new GraftError('BAD_INPUT', `${out} already holds a trained adapter; choose another --out`, { file: out, where: '--out' });
+    throw new GraftError('BAD_INPUT', `${out} already holds a trained adapter; choose another {out}`, { file: out, field: 'out' });
   }
   if (existsSync(join(out, 'checkpoints', 'latest.json'))) {
-    throw new GraftError(
-      'BAD_INPUT',
-      `${out} holds checkpoints of an unfinished run; continue it with --resume ${out}, or choose another --out`,
-      {
-        file: out,
-        where: '--out',
-      },
-    );
+    throw new GraftError('BAD_INPUT', `${out} holds checkpoints of an unfinished run; continue it with {resume} ${out}, or choose another {out}`, { file: out, field: 'out' });
   }
-}
-
-function paramCount(source: WeightSource): number {
-  let n = 0;
-  for (const name of source.names()) n += source.shape(name).reduce((a, b) => a * b, 1);
-  return n;
-}
-
-/** QLoRA's base in memory: projections at ~0.52 bytes/parameter (4 bits + block scales), the rest fp32. */
-function quantizedWeightBytes(source: WeightSource): number {
-  let bytes = 0;
-  for (const n of source.names()) {
-    const count = source.shape(n).reduce((a, b) => a * b, 1);
-    bytes += /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(n) ? count * 0.58 : count * 4;
-  }
-  return bytes;
 }

@@ -62,11 +62,11 @@ export interface TrainLoopResult {
 export function totalSteps(o: Pick<TrainLoopOptions, 'steps' | 'epochs' | 'batch' | 'gradAccum'>, nTrain: number): number {
   if (o.steps !== undefined) {
     if (!Number.isInteger(o.steps) || o.steps < 1)
-      throw new GraftError('BAD_INPUT', `--steps must be a whole number >= 1, got ${o.steps}`, { where: '--steps' });
+      throw new GraftError('BAD_INPUT', `must be a whole number >= 1, got ${o.steps}`, { field: 'steps' });
     return o.steps;
   }
   const epochs = o.epochs ?? 1;
-  if (!(epochs > 0)) throw new GraftError('BAD_INPUT', `--epochs must be > 0, got ${epochs}`, { where: '--epochs' });
+  if (!(epochs > 0)) throw new GraftError('BAD_INPUT', `must be a number > 0, got ${epochs}`, { field: 'epochs' });
   return Math.max(1, Math.ceil((epochs * nTrain) / (o.batch * o.gradAccum)));
 }
 
@@ -188,7 +188,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       // Stop before a non-finite state reaches a checkpoint; the last one stays a good place to resume from.
       throw new GraftError(
         'BAD_INPUT',
-        `training diverged at step ${step} (loss ${rec.loss}, gradient norm ${gradNorm}); lower --lr, raise --warmup or keep --max-grad-norm on`,
+        `training diverged at step ${step} (loss ${rec.loss}, gradient norm ${gradNorm}); lower {lr}, raise {warmup} or keep {maxGradNorm} on`,
         { where: `step ${step}` },
       );
     }

@@ -73,7 +73,7 @@ export class EngineClient {
           if (msg.result.ok) p.resolve(msg.result.value);
           else {
             const e = msg.result.error;
-            p.reject(new GraftError(e.code, e.message, { file: e.file, where: e.where }));
+            p.reject(new GraftError(e.code, e.message, { file: e.file, where: e.where, field: e.field }));
           }
         } else if (msg.type === 'event' && isStreamName(msg.stream)) {
           this.events.emit(msg.stream, msg.event as never);

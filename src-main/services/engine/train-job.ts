@@ -10,6 +10,7 @@ import { trainAdapter } from '../../engine/train/train-adapter.js';
 import { importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
 import type { TrainJob, TrainUpdate } from '../../ipc/contract-workshop';
+import { splitSettings } from '../../ipc/train';
 import type { TrainStartParams } from './workshop-methods.js';
 
 export type Emit = (stream: 'train.update', event: TrainUpdate) => void;
@@ -94,39 +95,15 @@ export class JobRunner {
   private async run(job: TrainJob, p: TrainStartParams, control: TrainControl, signal: AbortSignal, resume: boolean): Promise<void> {
     const s = p.settings;
     try {
+      const { options } = splitSettings(p.settings);
       const result = await trainAdapter(
         {
           model: p.modelPath,
           data: p.datasetPath,
           out: p.out,
-          format: p.datasetFormat,
-          textSplit: p.textSplit,
-          columns: p.columns,
-          lossOn: s.lossOn,
-          chatTemplate: s.chatTemplate.trim() ? s.chatTemplate : undefined,
-          pack: s.pack,
-          method: s.method,
-          quant: s.method === 'qlora' ? s.quant : undefined,
-          quantMethod: s.method === 'qlora' ? s.quantMethod : undefined,
-          lora: { r: s.rank, alpha: s.alpha, dropout: s.dropout, targets: s.targets, rslora: s.rslora },
-          lr: s.lr,
-          ...(s.epochs ? { epochs: s.epochs } : { steps: s.steps }),
-          batch: s.batch,
-          gradAccum: s.gradAccum,
-          seqLen: s.seqLen,
-          warmup: s.warmup,
-          schedule: s.schedule,
-          valSplit: s.valSplit,
-          evalEvery: s.evalEvery,
-          maxEvalBatches: s.maxEvalBatches ?? undefined,
-          saveEvery: s.saveEvery,
-          weightDecay: s.weightDecay,
-          maxGradNorm: s.maxGradNorm,
-          beta1: s.beta1,
-          beta2: s.beta2,
-          seed: s.seed,
-          device: s.device,
           resume: resume ? p.out : undefined,
+          read: { format: p.datasetFormat, textSplit: p.textSplit, columns: p.columns },
+          options,
         },
         {
           signal,
@@ -140,7 +117,7 @@ export class JobRunner {
             this.publish();
           },
           onWarning: (w) => {
-            job.warnings.push(w.replaceAll(p.datasetPath, p.datasetName).replace('run `graft dataset inspect` for all', 'the Datasets screen lists them all'));
+            job.warnings.push(w.replaceAll(p.datasetPath, p.datasetName));
             this.publish();
           },
           onEvent: (e) => {

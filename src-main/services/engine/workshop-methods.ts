@@ -10,12 +10,13 @@ import { inspectDataset } from '../../engine/data/inspect.js';
 import { previewDataset } from '../../engine/data/preview.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
 import { GraftError } from '../../engine/errors.js';
-import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
-import { describeDevice, type DevicePref } from '../../engine/runtime/device.js';
+import { openModelSource } from '../../engine/io/model-source.js';
+import { presetValues, type EstimateOptions } from '../../engine/options/train.js';
+import { describeDevice } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
-import { estimateTrainingMemory, type MemoryEstimate } from '../../engine/train/memory-estimate.js';
-import type { LoraTarget } from '../../engine/adapters/lora-config.js';
-import type { DatasetReport, MemoryCheck, ModelInfo, TrainJob, TrainMethod, TrainSettings } from '../../ipc/contract-workshop';
+import { estimateForSource, paramCount } from '../../engine/train/memory-estimate.js';
+import type { DatasetReport, MemoryCheck, ModelInfo, TrainJob } from '../../ipc/contract-workshop';
+import type { TrainSettings } from '../../ipc/train';
 import { JobRunner, type Emit } from './train-job.js';
 
 export interface TrainStartParams {
@@ -33,15 +34,7 @@ export interface TrainStartParams {
   library: string;
 }
 
-export interface EstimateParams {
-  modelPath: string;
-  method: TrainMethod;
-  rank: number;
-  targets: LoraTarget[];
-  batch: number;
-  seqLen: number;
-  device: DevicePref;
-}
+export type EstimateParams = { modelPath: string } & EstimateOptions;
 
 /** Merged into the worker protocol's EngineMethods. */
 export interface WorkshopEngineMethods {
@@ -59,35 +52,6 @@ export interface WorkshopEngineMethods {
 
 type Methods = { [M in keyof WorkshopEngineMethods]: (p: WorkshopEngineMethods[M]['params']) => Promise<WorkshopEngineMethods[M]['result']> };
 
-const ALL_TARGETS: LoraTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
-
-function paramCount(s: WeightSource): number {
-  let n = 0;
-  for (const name of s.names()) n += s.shape(name).reduce((a, b) => a * b, 1);
-  return n;
-}
-
-/** QLoRA's base in memory: the projections at 4 bits plus block scales, everything else fp32. */
-function quantizedBytes(s: WeightSource): number {
-  let bytes = 0;
-  for (const n of s.names()) {
-    const count = s.shape(n).reduce((a, b) => a * b, 1);
-    bytes += /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(n) ? count * 0.58 : count * 4;
-  }
-  return bytes;
-}
-
-function estimateFor(s: WeightSource, method: TrainMethod, o: { rank: number; targets: LoraTarget[]; batch: number; seqLen: number }): MemoryEstimate {
-  return estimateTrainingMemory({
-    config: s.config,
-    lora: { r: o.rank, targets: o.targets },
-    batch: o.batch,
-    seqLen: o.seqLen,
-    paramCount: paramCount(s),
-    weightBytes: method === 'qlora' ? quantizedBytes(s) : undefined,
-  });
-}
-
 async function sizeOnDisk(p: string): Promise<number> {
   const st = await fsp.stat(p);
   if (!st.isDirectory()) return st.size;
@@ -102,7 +66,8 @@ async function inspectModel(p: string): Promise<ModelInfo> {
     const c = s.config;
     const proj = s.names().find((n) => n.endsWith('self_attn.q_proj.weight'));
     const tok = await s.tokenizer().catch(() => null);
-    const balanced = { rank: 16, targets: ALL_TARGETS, batch: 1, seqLen: 512 };
+    const b = presetValues('balanced');
+    const balanced = { lora: { r: b.rank, targets: b.targets }, batch: b.batch, seqLen: b.seqLen };
     return {
       format: s.format,
       architecture: c.architectures?.[0] ?? c.model_type ?? 'unknown',
@@ -115,7 +80,7 @@ async function inspectModel(p: string): Promise<ModelInfo> {
       dtype: proj ? s.dtype(proj) : (c.torch_dtype ?? c.dtype ?? 'unknown'),
       sizeBytes: await sizeOnDisk(p),
       hasTokenizer: tok !== null,
-      memory: (['lora', 'qlora'] as const).map((method) => ({ method, estimate: estimateFor(s, method, balanced) })),
+      memory: (['lora', 'qlora'] as const).map((method) => ({ method, estimate: estimateForSource(s, { method, ...balanced }) })),
     };
   } finally {
     s.close();
@@ -156,7 +121,8 @@ export function createWorkshopMethods(emit: Emit): Methods {
     'train.estimate': async (p) => {
       const [s, device] = await Promise.all([openModelSource(p.modelPath), describeDevice(p.device)]);
       try {
-        return { estimate: estimateFor(s, p.method, p), available: freemem(), device };
+        const estimate = estimateForSource(s, { method: p.method, lora: { r: p.rank, targets: p.targets }, batch: p.batch, seqLen: p.seqLen });
+        return { estimate, available: freemem(), device };
       } finally {
         s.close();
       }

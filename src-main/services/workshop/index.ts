@@ -3,9 +3,8 @@
  */
 import path from 'node:path';
 import { GraftError } from '../../engine/errors';
-import { LORA_TARGETS } from '../../engine/adapters/lora-config';
-import type { DevicePref } from '../../engine/runtime/device';
-import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
+import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob } from '../../ipc/contract-workshop';
+import type { EstimateRequest, TrainSettings } from '../../ipc/train';
 import { defaultLibraryDir } from '../../store/paths';
 import type { EngineClient } from '../engine/client';
 import type { EventHub } from '../events';
@@ -21,8 +20,6 @@ export interface WorkshopOptions {
   /** A native file dialog, where the shell has one (Electron). */
   pickPath?: (req: PickPathRequest) => Promise<string | null>;
 }
-
-const DEVICES: DevicePref[] = ['auto', 'cpu', 'gpu'];
 
 export class WorkshopService {
   readonly dir: string;
@@ -73,25 +70,22 @@ export class WorkshopService {
       .catch((err: unknown) => {
         // The file is stored under an internal name: say the name the user knows.
         if (!(err instanceof GraftError)) throw err;
-        throw new GraftError(err.code, err.message.replaceAll(d.path, d.name).replace(/pass --text-column, or --prompt-column and --response-column/, 'choose the columns below'), {
-          file: d.name,
-          where: err.where,
-        });
+        throw new GraftError(err.code, err.message.replaceAll(d.path, d.name), { file: d.name, where: err.where, field: err.field });
       });
     // Stored under an internal name: show the name the user gave.
     return { ...r, summary: { ...r.summary, file: d.name }, modelId: model?.id ?? null };
   }
 
-  estimate(req: { modelId: string; method: 'lora' | 'qlora'; rank: number; targets: TrainSettings['targets']; batch: number; seqLen: number; device: DevicePref }): Promise<MemoryCheck> {
-    const m = this.models.get(req?.modelId);
-    checkNumbers(req, ['rank', 'batch', 'seqLen']);
+  /** `req` is validated by the IPC (ipc/train.ts). */
+  estimate(req: EstimateRequest): Promise<MemoryCheck> {
+    const m = this.models.get(req.modelId);
     return this.engine.call('train.estimate', { modelPath: m.path, method: req.method, rank: req.rank, targets: req.targets, batch: req.batch, seqLen: req.seqLen, device: req.device });
   }
 
+  /** `s` is validated by the IPC (ipc/train.ts). */
   startTraining(s: TrainSettings): Promise<TrainJob> {
-    const m = this.models.get(s?.modelId);
+    const m = this.models.get(s.modelId);
     const d = this.datasets.get(s.datasetId);
-    validateSettings(s);
     this.settings.update((x) => {
       x.lastTrain = s;
     });
@@ -131,28 +125,5 @@ export class WorkshopService {
 
   async control(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
     await this.engine.call('train.control', { action });
-  }
-}
-
-function checkNumbers(o: object, keys: string[], min = 1): void {
-  for (const k of keys) {
-    const v = (o as Record<string, unknown>)[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new GraftError('BAD_INPUT', `${k} must be a number ≥ ${min}, got ${JSON.stringify(v)}`, { where: k });
-  }
-}
-
-function validateSettings(s: TrainSettings): void {
-  if (typeof s.name !== 'string' || !s.name.trim()) throw new GraftError('BAD_INPUT', 'give the adapter a name', { where: 'name' });
-  if (s.method !== 'lora' && s.method !== 'qlora') throw new GraftError('BAD_INPUT', 'method must be lora or qlora', { where: 'method' });
-  if (!DEVICES.includes(s.device)) throw new GraftError('BAD_INPUT', `device must be one of ${DEVICES.join(', ')}`, { where: 'device' });
-  checkNumbers(s, ['rank', 'steps', 'batch', 'gradAccum', 'seqLen']);
-  checkNumbers(s, ['alpha', 'lr', 'warmup', 'evalEvery', 'saveEvery', 'weightDecay', 'maxGradNorm', 'seed', 'dropout', 'valSplit'], 0);
-  if (s.valSplit >= 0.9) throw new GraftError('BAD_INPUT', 'the validation split must be below 0.9', { where: 'valSplit' });
-  if (s.epochs !== null && s.epochs !== undefined) checkNumbers(s, ['epochs'], Number.MIN_VALUE);
-  if (s.maxEvalBatches !== null && s.maxEvalBatches !== undefined) checkNumbers(s, ['maxEvalBatches']);
-  if (typeof s.chatTemplate !== 'string') throw new GraftError('BAD_INPUT', 'chatTemplate must be text (empty for the model\'s own)', { where: 'chatTemplate' });
-  if (s.dropout >= 1) throw new GraftError('BAD_INPUT', 'dropout must be below 1', { where: 'dropout' });
-  if (!Array.isArray(s.targets) || s.targets.length === 0 || s.targets.some((t) => !LORA_TARGETS.includes(t))) {
-    throw new GraftError('BAD_INPUT', `targets: choose at least one of ${LORA_TARGETS.join(', ')}`, { where: 'targets' });
   }
 }

@@ -105,6 +105,6 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
   expect(gen8.text).toMatch(/^Once upon a time/);
   expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-nf4-e8\.gq$/));
   expect(() =>
-    graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', join(dir, 'bad'), '--quant', 'nf4', '--steps', '1']),
+    graft(['train', '--model', MODEL, '--data', join(dir, 'zara.txt'), '--out', join(dir, 'bad'), '--quant', 'int4', '--steps', '1']),
   ).toThrow(/--quant needs --method qlora/);
 }, 120_000);

@@ -1,0 +1,217 @@
+/**
+ * Every option of a training run, declared once. `graft train` builds its flags from it, the IPC validates
+ * the Train screen's request with `parseTrainOptions`, the Train form draws its fields from it, and
+ * trainAdapter takes the validated object whole. Adding an option: one entry here, plus its use in the engine.
+ *
+ * Adapter methods (issue 16) add their own options as fields with `when: { method: '<id>' }`: the form shows
+ * them only for that method and the validator refuses them for another.
+ */
+import { LORA_TARGETS } from '../adapters/lora-config.js';
+import { GraftError } from '../errors.js';
+import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
+import { DEVICE_PREFS } from '../runtime/device-pref.js';
+import { SCHEDULES } from '../train/schedule.js';
+import { RENDER_OPTIONS } from './dataset.js';
+import { defaultsOf, pickFields, validateOptions, type OptionsOf, type Schema } from './schema.js';
+
+export const TRAIN_METHODS = ['lora', 'qlora'] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+export const BASE_PRECISIONS = ['fp32', 'fp16'] as const;
+
+const METHOD = 'Method';
+const LORA = 'LoRA';
+const SCHEDULE = 'Schedule';
+const OPTIMIZER = 'Optimizer';
+const DATA = 'Data and evaluation';
+const RUN = 'Device and memory';
+
+export const TRAIN_OPTIONS = {
+  method: {
+    kind: 'enum',
+    choices: TRAIN_METHODS,
+    default: 'lora',
+    label: 'Method',
+    group: METHOD,
+    help: 'lora, or qlora (LoRA over a 4-bit base: less memory)',
+    choiceLabels: { lora: 'LoRA', qlora: 'QLoRA (4-bit base, less memory)' },
+  },
+  quant: {
+    kind: 'enum',
+    choices: QUANT_SCHEMES,
+    default: 'nf4',
+    when: { method: 'qlora' },
+    label: '4-bit format',
+    group: METHOD,
+    help: "QLoRA: the base's 4-bit format",
+    choiceLabels: { nf4: 'NF4', int4: 'int4' },
+  },
+  quantMethod: {
+    kind: 'enum',
+    choices: QUANT_METHODS,
+    default: 'rtn',
+    when: { method: 'qlora' },
+    label: '4-bit rounding',
+    group: METHOD,
+    help: 'QLoRA: rtn (round to nearest) or gptq (calibrated on text sampled from the model; slower once, cached)',
+    choiceLabels: { rtn: 'Round to nearest (instant)', gptq: 'GPTQ (closer to the original; minutes, once per model)' },
+  },
+  quantEmbeddings: {
+    kind: 'enum',
+    choices: EMBEDDING_PRECISIONS,
+    default: 'fp16',
+    when: { method: 'qlora' },
+    label: 'Embeddings and LM head',
+    group: METHOD,
+    help: 'QLoRA: embeddings and LM head at fp16 precision or in 8 bits (less memory)',
+    choiceLabels: { fp16: 'fp16 precision', int8: '8-bit' },
+  },
+  precision: {
+    kind: 'enum',
+    choices: BASE_PRECISIONS,
+    default: 'fp32',
+    when: { method: 'lora' },
+    label: 'Base precision',
+    group: METHOD,
+    help: 'LoRA: base projections in fp32, or fp16 (half the memory)',
+    choiceLabels: { fp32: 'fp32', fp16: 'fp16 (half the memory)' },
+  },
+  rank: { kind: 'int', default: 16, min: 1, label: 'Rank r', group: LORA, help: 'LoRA rank r' },
+  alpha: { kind: 'number', default: null, nullable: true, min: 0, label: 'Alpha', group: LORA, help: 'LoRA alpha (2 × rank when not given)' },
+  dropout: { kind: 'number', default: 0, min: 0, max: 1, maxExclusive: true, label: 'Dropout', group: LORA, help: 'LoRA dropout' },
+  targets: {
+    kind: 'list',
+    choices: LORA_TARGETS,
+    default: LORA_TARGETS,
+    label: 'Adapt',
+    group: LORA,
+    help: 'projections to adapt',
+    choiceLabels: { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' },
+  },
+  rslora: { kind: 'bool', default: false, label: 'rsLoRA scaling (alpha/√r)', group: LORA, help: 'scale by alpha/sqrt(r)' },
+  steps: { kind: 'int', default: null, nullable: true, min: 1, unit: 'steps', label: 'Steps', group: SCHEDULE, help: 'optimizer steps (by epochs when not given)' },
+  epochs: {
+    kind: 'number',
+    default: null,
+    nullable: true,
+    min: 0,
+    minExclusive: true,
+    label: 'Epochs',
+    group: SCHEDULE,
+    help: 'passes over the data (1 when neither steps nor epochs is given)',
+  },
+  lr: { kind: 'number', default: 2e-4, min: 0, label: 'Learning rate', group: SCHEDULE, help: 'peak learning rate' },
+  schedule: { kind: 'enum', choices: SCHEDULES, default: 'cosine', label: 'LR schedule', group: SCHEDULE, help: 'learning-rate decay after warm-up' },
+  minLrRatio: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1,
+    flag: 'min-lr-ratio',
+    label: 'Final LR (fraction of peak)',
+    group: SCHEDULE,
+    help: 'where cosine and linear decay end, as a fraction of the peak learning rate',
+  },
+  warmup: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Warm-up steps', group: SCHEDULE, help: 'warm-up steps' },
+  batch: { kind: 'int', default: 4, min: 1, label: 'Batch (rows)', group: SCHEDULE, help: 'micro-batch rows' },
+  gradAccum: { kind: 'int', default: 1, min: 1, label: 'Gradient accumulation', group: SCHEDULE, help: 'micro-batches per optimizer step' },
+  seqLen: { kind: 'int', default: 512, min: 2, unit: 'tokens', label: 'Sequence length', group: SCHEDULE, help: 'tokens per row (longer rows are cut)' },
+  pack: { kind: 'bool', default: false, label: 'Pack short examples together', group: SCHEDULE, help: 'pack short examples together into full rows' },
+  weightDecay: { kind: 'number', default: 0, min: 0, label: 'Weight decay', group: OPTIMIZER, help: 'AdamW weight decay' },
+  beta1: { kind: 'number', default: 0.9, min: 0, max: 1, maxExclusive: true, label: 'Beta 1', group: OPTIMIZER, help: 'AdamW beta1' },
+  beta2: { kind: 'number', default: 0.999, min: 0, max: 1, maxExclusive: true, label: 'Beta 2', group: OPTIMIZER, help: 'AdamW beta2' },
+  maxGradNorm: { kind: 'number', default: 1, min: 0, label: 'Clip gradient norm (0: off)', group: OPTIMIZER, help: 'clip the gradient norm (0: off)' },
+  ...RENDER_OPTIONS,
+  valSplit: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 0.9,
+    maxExclusive: true,
+    label: 'Held out for evaluation',
+    group: DATA,
+    help: 'fraction of the data held out for evaluation',
+  },
+  evalEvery: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Evaluate every N steps (0: at the end)', group: DATA, help: 'evaluate every N steps (0: only at the end)' },
+  maxEvalBatches: {
+    kind: 'int',
+    default: null,
+    nullable: true,
+    min: 1,
+    flag: 'eval-batches',
+    label: 'Eval batches cap (empty: all)',
+    group: DATA,
+    help: 'cap on validation micro-batches per evaluation (all when not given)',
+  },
+  saveEvery: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Checkpoint every N steps (0: never)', group: DATA, help: 'checkpoint every N steps (0: never)' },
+  seed: { kind: 'int', default: 0, min: 0, label: 'Seed', group: DATA, help: 'random seed (data order, split, LoRA init, dropout)' },
+  device: {
+    kind: 'enum',
+    choices: DEVICE_PREFS,
+    default: 'auto',
+    label: 'Device',
+    group: RUN,
+    help: 'auto (the best available), cpu or gpu',
+    choiceLabels: { auto: 'best available', cpu: 'CPU', gpu: 'GPU' },
+  },
+  memoryLimit: {
+    kind: 'int',
+    default: null,
+    nullable: true,
+    min: 1,
+    unit: 'bytes',
+    label: 'Memory limit in bytes (empty: free memory)',
+    group: RUN,
+    help: 'refuse to start if the estimate exceeds this many bytes (default: the free memory)',
+  },
+} as const satisfies Schema;
+
+export type TrainOptions = OptionsOf<typeof TRAIN_OPTIONS>;
+
+/** Cross-field rules the per-field ranges cannot say. */
+function checkTrain(o: TrainOptions): TrainOptions {
+  if (o.steps !== null && o.epochs !== null) throw new GraftError('BAD_INPUT', 'cannot be given with {steps}: the run is as long as one of them says', { field: 'epochs' });
+  return o;
+}
+
+/** The one validator of a run's options (CLI flags and IPC requests alike), defaults filled in. */
+export function parseTrainOptions(input: unknown): TrainOptions {
+  return checkTrain(validateOptions(TRAIN_OPTIONS, input));
+}
+
+/** LoRA alpha of a run: as given, else twice the rank (PEFT's common choice). */
+export const alphaOf = (o: Pick<TrainOptions, 'alpha' | 'rank'>): number => o.alpha ?? 2 * o.rank;
+
+/** The memory estimate's inputs: a subset of training's fields, validated by the same rules. */
+export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'batch', 'seqLen', 'device']);
+export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
+
+export type PresetName = 'quick' | 'balanced' | 'thorough';
+
+/** What a preset leaves alone: the method and the machine are the user's, not the recipe's. */
+export const PRESET_KEEPS = ['method', 'quant', 'quantMethod', 'quantEmbeddings', 'precision', 'device', 'memoryLimit'] as const satisfies readonly (keyof TrainOptions)[];
+
+/** Starting points, as overrides of the defaults; every value stays editable. */
+export const TRAIN_PRESETS: Record<PresetName, { label: string; blurb: string; overrides: Partial<TrainOptions> }> = {
+  quick: {
+    label: 'Quick',
+    blurb: '30 steps, rank 8 on the attention projections: a first look in minutes.',
+    overrides: { rank: 8, alpha: 16, targets: ['q', 'k', 'v', 'o'], lr: 1e-3, steps: 30, batch: 2, seqLen: 256, warmup: 3, valSplit: 0.1, evalEvery: 10 },
+  },
+  balanced: {
+    label: 'Balanced',
+    blurb: '200 steps, rank 16 on every projection: a useful adapter for most datasets.',
+    overrides: { rank: 16, alpha: 32, lr: 2e-4, steps: 200, batch: 4, seqLen: 512, warmup: 10, valSplit: 0.1, evalEvery: 50, saveEvery: 100 },
+  },
+  thorough: {
+    label: 'Thorough',
+    blurb: '1000 steps, rank 32, effective batch 16, long context: for larger datasets.',
+    overrides: { rank: 32, alpha: 64, lr: 1e-4, steps: 1000, batch: 4, gradAccum: 4, seqLen: 1024, warmup: 50, valSplit: 0.1, evalEvery: 100, saveEvery: 200 },
+  },
+};
+
+/** A preset's values: the defaults with its overrides, except the fields a preset leaves alone. */
+export function presetValues(name: PresetName): Omit<TrainOptions, (typeof PRESET_KEEPS)[number]> {
+  const all: Record<string, unknown> = { ...defaultsOf(TRAIN_OPTIONS), ...structuredClone(TRAIN_PRESETS[name].overrides) };
+  for (const k of PRESET_KEEPS) delete all[k];
+  return all as Omit<TrainOptions, (typeof PRESET_KEEPS)[number]>;
+}

@@ -1,0 +1,12 @@
+/**
+ * QLoRA's choices as runtime lists (options schemas, CLI choices, GUI selects) with their types derived.
+ * No imports: the renderer bundles this file through the options schemas.
+ */
+export const QUANT_SCHEMES = ['nf4', 'int4'] as const;
+export type QuantScheme = (typeof QUANT_SCHEMES)[number];
+/** How codes are chosen: round to nearest (the QLoRA paper's way) or GPTQ, calibrated on sampled text. */
+export const QUANT_METHODS = ['rtn', 'gptq'] as const;
+export type QuantMethod = (typeof QUANT_METHODS)[number];
+/** How the embeddings and LM head are held: fp16 precision (default) or 8-bit blocks. */
+export const EMBEDDING_PRECISIONS = ['fp16', 'int8'] as const;
+export type EmbeddingPrecision = (typeof EMBEDDING_PRECISIONS)[number];

@@ -1,0 +1,58 @@
+/**
+ * The Train screen's requests checked at the IPC boundary, by the same schema `graft train` parses its flags
+ * with (engine/options/train.ts): a value the CLI refuses is refused here, with the same code, field and rule.
+ * The renderer imports the schema through this file (labels, limits, defaults and presets of its form).
+ */
+import { GraftError } from '../engine/errors';
+import { ESTIMATE_OPTIONS, parseTrainOptions, TRAIN_OPTIONS, type EstimateOptions, type TrainOptions } from '../engine/options/train';
+import { validateOptions } from '../engine/options/schema';
+
+export { applicableOptions, applies, defaultsOf, rangeText, type Field, type Schema } from '../engine/options/schema';
+export { alphaOf, presetValues, TRAIN_OPTIONS, TRAIN_PRESETS, type PresetName, type TrainMethod, type TrainOptions } from '../engine/options/train';
+export { wordError } from '../engine/options/word-error';
+
+/** What identifies a run on the Train screen besides its options: library ids and the adapter's name. */
+export interface TrainTarget {
+  modelId: string;
+  datasetId: string;
+  name: string;
+}
+
+/** A validated Train screen request: the run's target and every option of the schema. */
+export type TrainSettings = TrainTarget & TrainOptions;
+/** What the renderer sends: options left out take their defaults; one that does not apply is refused. */
+export type TrainRequest = TrainTarget & Partial<TrainOptions>;
+
+export type EstimateRequest = { modelId: string } & EstimateOptions;
+
+function objectOf(req: unknown): Record<string, unknown> {
+  if (!req || typeof req !== 'object' || Array.isArray(req)) throw new GraftError('BAD_INPUT', `the request must be an object, got ${JSON.stringify(req) ?? String(req)}`);
+  return req as Record<string, unknown>;
+}
+
+function idOf(o: Record<string, unknown>, key: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || !v.trim()) throw new GraftError('BAD_INPUT', 'is required', { field: key });
+  return v;
+}
+
+/** Splits a Train request into its target and its options (the part trainAdapter takes whole). */
+export function splitSettings(s: TrainSettings): { target: TrainTarget; options: TrainOptions } {
+  const { modelId, datasetId, name, ...options } = s;
+  return { target: { modelId, datasetId, name }, options };
+}
+
+export function parseTrainSettings(req: unknown): TrainSettings {
+  const o = objectOf(req);
+  const { modelId: _m, datasetId: _d, name: _n, ...options } = o;
+  return { modelId: idOf(o, 'modelId'), datasetId: idOf(o, 'datasetId'), name: idOf(o, 'name'), ...parseTrainOptions(options) };
+}
+
+export function parseEstimateRequest(req: unknown): EstimateRequest {
+  const o = objectOf(req);
+  const { modelId: _m, ...options } = o;
+  return { modelId: idOf(o, 'modelId'), ...validateOptions(ESTIMATE_OPTIONS, options) };
+}
+
+/** Every option key of a run (what a form highlights when an error names one). */
+export const TRAIN_OPTION_KEYS = Object.keys(TRAIN_OPTIONS) as (keyof TrainOptions)[];
