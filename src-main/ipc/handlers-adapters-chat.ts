@@ -3,9 +3,11 @@
  * Payloads come from an untrusted peer: each is checked here before it reaches a service.
  */
 import { GraftError } from '../engine/errors';
+import { DEVICE_PREFS, type DevicePref } from '../engine/runtime/device-pref';
 import type { Services } from '../services/index';
 import type { Handler } from './contract';
-import type { AdapterExportFormat, AdapterSortKey, ChatColumn, ChatGenerateReq, ChatSampling } from './types-adapters-chat';
+import { MAX_COLUMNS, parseSampling } from './chat';
+import type { AdapterExportFormat, AdapterSortKey, ChatColumn, ChatGenerateJob } from './types-adapters-chat';
 
 type Channels =
   | 'adapters.list'
@@ -26,7 +28,6 @@ type Channels =
 
 const SORTS: AdapterSortKey[] = ['name', 'created', 'size', 'rank'];
 const FORMATS: AdapterExportFormat[] = ['peft', 'peft-zip', 'gguf', 'merged'];
-const MAX_COLUMNS = 4;
 
 function bad(channel: string, key: string, want: string): never {
   throw new GraftError('BAD_INPUT', `${channel}: "${key}" must be ${want}`, { where: key });
@@ -57,22 +58,7 @@ function strList(channel: string, o: Record<string, unknown>, key: string): stri
   return v as string[];
 }
 
-function sampling(o: Record<string, unknown>): ChatSampling {
-  const c = 'chat.generate';
-  const s = obj(c, o.sampling);
-  const seed = s.seed === undefined || s.seed === null ? undefined : num(c, s, 'seed', 0, 2 ** 32 - 1);
-  return {
-    temperature: num(c, s, 'temperature', 0, 5),
-    topP: num(c, s, 'topP', 0, 1),
-    topK: num(c, s, 'topK', 0, 1_000_000),
-    minP: num(c, s, 'minP', 0, 1),
-    repetitionPenalty: num(c, s, 'repetitionPenalty', 0.5, 3),
-    maxTokens: Math.round(num(c, s, 'maxTokens', 1, 32_768)),
-    ...(seed === undefined ? {} : { seed: Math.round(seed) }),
-  };
-}
-
-function generateReq(req: unknown): ChatGenerateReq {
+function generateReq(req: unknown): ChatGenerateJob {
   const c = 'chat.generate';
   const o = obj(c, req);
   const cols = o.columns;
@@ -90,16 +76,16 @@ function generateReq(req: unknown): ChatGenerateReq {
     if (typeof x.content !== 'string') bad(c, `messages[${i}].content`, 'a string');
     return { role: x.role as 'system' | 'user' | 'assistant', content: x.content };
   });
-  if (o.device !== 'auto' && o.device !== 'cpu' && o.device !== 'gpu') bad(c, 'device', 'auto, cpu or gpu');
+  if (!DEVICE_PREFS.includes(o.device as DevicePref)) bad(c, 'device', DEVICE_PREFS.join(', '));
   if (o.promptFormat !== 'template' && o.promptFormat !== 'plain') bad(c, 'promptFormat', 'template or plain');
   return {
     runId: str(c, o, 'runId'),
     model: str(c, o, 'model'),
-    device: o.device,
+    device: o.device as DevicePref,
     promptFormat: o.promptFormat,
     messages,
     columns,
-    sampling: sampling(o),
+    sampling: parseSampling(o.sampling),
   };
 }
 

@@ -1,11 +1,10 @@
 import { GraftError } from '../engine/errors';
-import type { DevicePreference, HandlerTable } from './contract';
+import { DEVICE_PREFS } from '../engine/runtime/device-pref';
+import type { HandlerTable } from './contract';
 import { defineHandlers } from './define';
 import { adapterChatHandlers } from './handlers-adapters-chat';
 import { workshopHandlers } from './handlers-workshop';
 import type { Services } from '../services/index';
-
-const DEVICE_PREFS: readonly DevicePreference[] = ['auto', 'cpu', 'gpu'];
 
 /** The one handler table, served by Electron IPC and the browser host alike. */
 export function createHandlers(services: Services): HandlerTable {

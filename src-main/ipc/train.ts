@@ -9,6 +9,7 @@ import { validateOptions } from '../engine/options/schema';
 
 export { applicableOptions, applies, defaultsOf, rangeText, type Field, type Schema } from '../engine/options/schema';
 export { alphaOf, presetValues, TRAIN_OPTIONS, TRAIN_PRESETS, type PresetName, type TrainMethod, type TrainOptions } from '../engine/options/train';
+export { findField } from '../engine/options/index';
 export { wordError } from '../engine/options/word-error';
 
 /** What identifies a run on the Train screen besides its options: library ids and the adapter's name. */

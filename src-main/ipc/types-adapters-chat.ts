@@ -2,6 +2,7 @@
  * Payload types of the Adapters and Chat screens' requests and streams (types only; contract.ts names the
  * channels). Kept apart so the two GUI screens' types don't crowd the contract file.
  */
+import type { SamplingOptions } from '../engine/options/generate';
 import type { DevicePref } from '../engine/runtime/device';
 import type { AdapterMeta } from '../store/adapter-meta';
 
@@ -91,16 +92,8 @@ export interface ChatColumn {
   scale: number;
 }
 
-export interface ChatSampling {
-  temperature: number;
-  topP: number;
-  topK: number;
-  minP: number;
-  repetitionPenalty: number;
-  maxTokens: number;
-  /** Omitted = a fresh seed each time. */
-  seed?: number;
-}
+/** Sampling of a chat request: the generation schema's sampling options (engine/options/generate.ts). */
+export type ChatSampling = SamplingOptions;
 
 export interface ChatMessageData {
   role: 'system' | 'user' | 'assistant';
@@ -119,8 +112,12 @@ export interface ChatGenerateReq {
   messages: ChatMessageData[];
   /** One variant per column, all decoded together in one batch. */
   columns: ChatColumn[];
-  sampling: ChatSampling;
+  /** Options left out take the schema's defaults. */
+  sampling: Partial<ChatSampling>;
 }
+
+/** A chat request as the IPC validated it: every sampling option present. */
+export type ChatGenerateJob = Omit<ChatGenerateReq, 'sampling'> & { sampling: ChatSampling };
 
 export interface ChatColumnResult {
   text: string;
@@ -166,7 +163,8 @@ export interface Conversation {
   system: string;
   promptFormat: ChatGenerateReq['promptFormat'];
   columns: ChatColumn[];
-  sampling: ChatSampling;
+  /** As saved: conversations kept before an option existed lack it (the screen fills in the default). */
+  sampling: Partial<ChatSampling>;
   turns: ConversationTurn[];
 }
 

@@ -1,3 +1,4 @@
+import { CHAT_SAMPLING, MAX_COLUMNS } from '../../src-main/ipc/chat';
 import type {
   AdapterEntry,
   ChatColumn,
@@ -12,16 +13,10 @@ import { api } from './api';
 import { listBaseModels, type BaseModelChoice } from './base-models';
 import { errorText } from './errors';
 
-export const MAX_COLUMNS = 4;
+export { MAX_COLUMNS };
 
-export const DEFAULT_SAMPLING: ChatSampling = {
-  temperature: 0.7,
-  topP: 0.95,
-  topK: 40,
-  minP: 0.05,
-  repetitionPenalty: 1.1,
-  maxTokens: 128,
-};
+/** The generation schema's chat starting point (src-main/engine/options/generate.ts). */
+export const DEFAULT_SAMPLING: ChatSampling = { ...CHAT_SAMPLING };
 
 const SETTINGS_KEY = 'graft.chat.settings';
 

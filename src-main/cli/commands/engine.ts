@@ -6,7 +6,7 @@ import { loadQuantizedBase, quantWeightsFactory } from '../../engine/quant/index
 import { generate as runGeneration, type Variant } from '../../engine/infer/generate.js';
 import type { SamplingOpts } from '../../engine/infer/sampling.js';
 import { loadModel } from '../../engine/model.js';
-import { GENERATE_OPTIONS, QUANT_BASE_OPTIONS, type GenerateOptions, type QuantBaseOptions, type SamplingOptions } from '../../engine/options/generate.js';
+import { GENERATE_OPTIONS, QUANT_BASE_OPTIONS, samplerOptions, type GenerateOptions, type QuantBaseOptions, type SamplingOptions } from '../../engine/options/generate.js';
 import { validateOptions } from '../../engine/options/schema.js';
 import { DEVICE_PREFS, resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
 import { verifyReference } from '../../engine/verify/reference.js';
@@ -75,7 +75,7 @@ async function quantizedBase(model: Awaited<ReturnType<typeof loadModel>>, devic
 }
 
 export function samplingOf(f: SamplingOptions): SamplingOpts {
-  return { temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP, repetitionPenalty: f.repetitionPenalty, presencePenalty: f.presencePenalty, seed: f.seed ?? undefined };
+  return samplerOptions(f);
 }
 
 export const registerEngine: CommandRegistrar = (program) => {

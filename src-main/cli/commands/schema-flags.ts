@@ -5,19 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DATA_SOURCE_OPTIONS, INSPECT_OPTIONS } from '../../engine/options/dataset';
-import { GENERATE_OPTIONS } from '../../engine/options/generate';
-import { flagOf, type Field, type Schema } from '../../engine/options/schema';
-import { TRAIN_OPTIONS } from '../../engine/options/train';
 import { GraftError } from '../../engine/errors';
-
-/** Every schema the CLI offers: how an error's field key becomes its flag. */
-const SCHEMAS: Schema[] = [TRAIN_OPTIONS, GENERATE_OPTIONS, INSPECT_OPTIONS, DATA_SOURCE_OPTIONS];
+import { findField } from '../../engine/options/index';
+import { flagOf, type Field, type Schema } from '../../engine/options/schema';
 
 /** The CLI's name of an option key: `--flag` (its kebab-case where no schema knows it: out, model, data). */
 export function cliName(key: string): string {
-  const field = SCHEMAS.find((s) => Object.hasOwn(s, key))?.[key];
-  return `--${flagOf(key, field)}`;
+  return `--${flagOf(key, findField(key))}`;
 }
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());

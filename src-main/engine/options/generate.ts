@@ -44,6 +44,12 @@ export function parseSampling(input: unknown): SamplingOptions {
   return validateOptions(SAMPLING_OPTIONS, input);
 }
 
+/** The sampler's options (infer/sampling.ts) from validated ones: no seed means a fresh one. */
+export function samplerOptions(o: SamplingOptions): Omit<SamplingOptions, 'seed' | 'maxTokens'> & { seed?: number } {
+  const { maxTokens: _max, seed, ...rest } = o;
+  return { ...rest, ...(seed === null ? {} : { seed }) };
+}
+
 /** How a generation runs, besides its sampling: `graft generate`, `chat` and `compare`. */
 export const GENERATE_OPTIONS = {
   ...SAMPLING_OPTIONS,

@@ -119,7 +119,8 @@ export function pickFields<S extends Schema, K extends keyof S & string>(schema:
 export const flagOf = (key: string, f?: Field): string => f?.flag ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Whether a field applies given the other values (its `when`). */
-export function applies(f: Field, values: Readonly<Record<string, unknown>>): boolean {
+export function applies(f: Field, options: object): boolean {
+  const values = options as Readonly<Record<string, unknown>>;
   return Object.entries(f.when ?? {}).every(([k, v]) => (typeof v === 'string' ? values[k] === v : v.includes(values[k] as string)));
 }
 
@@ -195,6 +196,7 @@ export function validateOptions<S extends Schema>(schema: S, input: unknown): Op
 }
 
 /** Only the fields that apply (what a form shows: a QLoRA-only field is left out of a LoRA run). */
-export function applicableOptions<S extends Schema>(schema: S, values: Readonly<Record<string, unknown>>): Partial<OptionsOf<S>> {
+export function applicableOptions<S extends Schema>(schema: S, options: object): Partial<OptionsOf<S>> {
+  const values = options as Readonly<Record<string, unknown>>;
   return Object.fromEntries(Object.entries(schema).filter(([, f]) => applies(f, values)).map(([k]) => [k, values[k]])) as Partial<OptionsOf<S>>;
 }

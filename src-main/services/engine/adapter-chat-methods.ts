@@ -6,6 +6,7 @@
 import { baseShapesOf, checkCompatibility, inspectPeftAdapter, readAdapterWeights } from '../../engine/adapters/compat.js';
 import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
 import { chatRenderer } from '../../engine/data/chat-template.js';
+import { samplerOptions } from '../../engine/options/generate.js';
 import { GraftError } from '../../engine/errors.js';
 import { generate } from '../../engine/infer/generate.js';
 import { loadModel, type LoadedModel } from '../../engine/model.js';
@@ -20,7 +21,7 @@ import type {
   AdapterExportRes,
   AdapterImportReq,
   AdapterImportRes,
-  ChatGenerateReq,
+  ChatGenerateJob,
   ChatGenerateRes,
   ChatTokenEvent,
 } from '../../ipc/types-adapters-chat';
@@ -32,7 +33,7 @@ export interface AdapterChatEngineMethods {
   'adapters.import': { params: WithLibrary<AdapterImportReq>; result: AdapterImportRes };
   'adapters.export': { params: WithLibrary<AdapterExportReq>; result: AdapterExportRes };
   'adapters.blend': { params: WithLibrary<AdapterBlendReq>; result: AdapterBlendRes };
-  'chat.generate': { params: WithLibrary<ChatGenerateReq>; result: ChatGenerateRes };
+  'chat.generate': { params: WithLibrary<ChatGenerateJob>; result: ChatGenerateRes };
   'chat.stop': { params: { runId: string }; result: { stopped: boolean } };
 }
 
@@ -135,14 +136,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           prompt,
           variants,
           maxTokens: s.maxTokens,
-          sampling: {
-            temperature: s.temperature,
-            topP: s.topP,
-            topK: s.topK,
-            minP: s.minP,
-            repetitionPenalty: s.repetitionPenalty,
-            seed: s.seed,
-          },
+          sampling: samplerOptions(s),
           overflow: 'truncate',
           signal: controller.signal,
           onToken: (variant, t) => {
