@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { inspectDataset } from '../../engine/data/inspect';
 import { previewDataset } from '../../engine/data/preview';
 import { GraftError } from '../../engine/errors';

@@ -16,7 +16,6 @@ import * as op from '../ops/index.js';
 import { linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
 import { INT8_BLOCK, type Int8Tensor } from './int8.js';
-import type { EmbeddingPrecision, QuantScheme } from './kinds.js';
 import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
 
 export type { EmbeddingPrecision, QuantMethod, QuantScheme } from './kinds.js';
