@@ -1,13 +1,6 @@
-import { findField, wordError } from '../../src-main/ipc/train';
+import { wordError } from '../../src-main/ipc/train';
 import { ApiError } from './api';
-
-/** Form fields that are not job options (the run's target), by the key an error names them with. */
-const TARGET_LABELS: Record<string, string> = { modelId: 'Base model', datasetId: 'Dataset', name: 'Adapter name' };
-
-/** How the GUI names an option an engine error refers to: its form label, quoted. */
-export function fieldLabel(key: string): string {
-  return `"${findField(key)?.label ?? TARGET_LABELS[key] ?? key}"`;
-}
+import { fieldLabel } from './field-label';
 
 /**
  * A readable one-liner for an engine or IPC error, with the file and place when the engine named them. The

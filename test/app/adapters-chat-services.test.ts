@@ -115,7 +115,8 @@ describe('adapters and chat over the handler table', () => {
     };
     const cases: [Record<string, unknown>, string][] = [
       [{ ...gen, columns: Array.from({ length: 5 }, () => ({ adapterId: null, scale: 1 })) }, '"columns" must be a list of 1 to 4 columns'],
-      [{ ...gen, sampling: { ...gen.sampling, temperature: null } }, '"temperature" must be a number from 0 to 5'],
+      // Sampling is checked by the generation schema: the field by its key, the rule worded without it.
+      [{ ...gen, sampling: { ...gen.sampling, temperature: null } }, 'must be a number >= 0 and <= 5, got null'],
       [{ ...gen, messages: [{ role: 'robot', content: 'x' }] }, '"messages[0].role" must be system, user or assistant'],
       [{ ...gen, columns: [{ adapterId: 7, scale: 1 }] }, '"columns[0].adapterId" must be an adapter id or null'],
       [{ ...gen, columns: [{ adapterId: 'no-such-adapter', scale: 1 }] }, 'no adapter "no-such-adapter"'],
@@ -126,6 +127,7 @@ describe('adapters and chat over the handler table', () => {
         error: { message: expect.stringContaining(message) },
       });
     }
+    expect(await dispatch(table, 'chat.generate', cases[1][0], { shell: 'browser' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', field: 'temperature' } });
   });
 
   it('exports to every format and imports the zip back', async () => {

@@ -8,13 +8,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliName } from '../../src-main/cli/commands/schema-flags';
 import { TRAIN_OPTIONS } from '../../src-main/engine/options/train';
 import type { GraftErrorData, HandlerTable } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
 import { createHandlers } from '../../src-main/ipc/handlers';
 import { createServices, type Services } from '../../src-main/services/index';
-import { ApiError } from '../../src-renderer/lib/api';
-import { errorText } from '../../src-renderer/lib/errors';
+import { wordError } from '../../src-main/ipc/train';
+import { fieldLabel } from '../../src-renderer/lib/field-label';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MODEL = join(ROOT, '../shared/models/stories260K/stories260K.gguf');
@@ -56,7 +57,7 @@ async function guiRefusal(field: string, value: unknown): Promise<GraftErrorData
 function cliRefusal(field: string, value: string): string {
   const data = join(tmp, 'd.txt');
   writeFileSync(data, 'Once upon a time.\n\nThe end.\n');
-  const flag = `--${TRAIN_OPTIONS[field as keyof typeof TRAIN_OPTIONS].flag ?? field}`;
+  const flag = cliName(field);
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/graft.mjs'), 'train', '--model', MODEL, '--data', data, '--out', join(tmp, 'out'), `${flag}=${value}`], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -70,14 +71,14 @@ describe('bad training options', () => {
     const err = await guiRefusal(field, gui);
     expect(err).toMatchObject({ code: 'BAD_INPUT', field, message: rule });
     // The GUI words it by the form's label; the CLI by the flag. Same rule, same code.
-    expect(errorText(new ApiError('train.start', err))).toBe(`"${TRAIN_OPTIONS[field].label}" ${rule}`);
+    expect(wordError(err, fieldLabel)).toBe(`"${TRAIN_OPTIONS[field].label}" ${rule}`);
     expect(cliRefusal(field, cli)).toBe(`graft: BAD_INPUT: --${field} ${rule}`);
   }, 60_000);
 
   it('refuses an option that does not apply to the method, in both', async () => {
     const err = await guiRefusal('quant', 'int4');
     expect(err).toMatchObject({ code: 'BAD_INPUT', field: 'quant', message: 'needs {method} qlora' });
-    expect(errorText(new ApiError('train.start', err))).toBe('"4-bit format" needs "Method" qlora');
+    expect(wordError(err, fieldLabel)).toBe('"4-bit format" needs "Method" qlora');
     expect(cliRefusal('quant', 'int4')).toBe('graft: BAD_INPUT: --quant needs --method qlora');
   }, 60_000);
 });

@@ -8,7 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, HandlerTable, RequestOf, ResponseOf } from '../../src-main/ipc/contract';
 import type { TrainRequest, TrainUpdate } from '../../src-main/ipc/contract-workshop';
+import type { GraftErrorData } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
+import { wordError } from '../../src-main/ipc/train';
+import { fieldLabel } from '../../src-renderer/lib/field-label';
 import { createHandlers } from '../../src-main/ipc/handlers';
 import { createServices, type Services } from '../../src-main/services/index';
 
@@ -120,10 +123,10 @@ describe('datasets and training', () => {
   it('maps CSV columns the header does not name, and says so in the name the user knows', async () => {
     const csv = 'q,a\n"Who is Tim?","A boy with a red ball."\n"Where is Tim?","In the park."\n';
     const d = await call('datasets.import', { name: 'qa.csv', content: csv });
-    await expect(call('datasets.inspect', { id: d.id, modelId })).rejects.toMatchObject({
-      code: 'BAD_INPUT',
-      message: expect.stringMatching(/^qa\.csv: no column mapping given.*"q", "a".*choose the columns below/),
-    });
+    const refused = await call('datasets.inspect', { id: d.id, modelId }).catch((e: unknown) => e as GraftErrorData);
+    // The engine names the options by key; the screen words them by the labels of its column fields.
+    expect(refused).toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/^qa\.csv: no column mapping given.*"q", "a".*choose \{textColumn\}, or \{promptColumn\} and \{responseColumn\}/) });
+    expect(wordError(refused as GraftErrorData, fieldLabel)).toContain('choose "Text column", or "Prompt column" and "Response column"');
     await call('datasets.update', { id: d.id, columns: { prompt: 'q', response: 'a' } });
     const ok = await call('datasets.inspect', { id: d.id, modelId, seqLen: 64 });
     expect(ok.summary).toMatchObject({ format: 'csv', kept: 2, dropped: 0 });

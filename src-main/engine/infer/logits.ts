@@ -15,7 +15,7 @@ import * as op from '../ops/index.js';
 import { resolveDevice, type DevicePref } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
-import { causalMask, positionRange } from '../train/loss.js';
+import { causalMask, positionRange } from '../models/decoder-inputs.js';
 
 export interface AppliedAdapter {
   weights: AdapterWeights;

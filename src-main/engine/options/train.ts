@@ -10,13 +10,15 @@ import { LORA_TARGETS } from '../adapters/lora-config.js';
 import { GraftError } from '../errors.js';
 import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
-import { SCHEDULES } from '../train/schedule.js';
 import { RENDER_OPTIONS } from './dataset.js';
 import { defaultsOf, pickFields, validateOptions, type OptionsOf, type Schema } from './schema.js';
 
 export const TRAIN_METHODS = ['lora', 'qlora'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
 export const BASE_PRECISIONS = ['fp32', 'fp16'] as const;
+/** Learning-rate decay after warm-up (train/schedule.ts computes it). */
+export const SCHEDULES = ['cosine', 'linear', 'constant'] as const;
+export type ScheduleKind = (typeof SCHEDULES)[number];
 
 const METHOD = 'Method';
 const LORA = 'LoRA';

@@ -12,7 +12,7 @@ import { writeFileAtomicSync } from '../io/atomic.js';
 import type { WeightSource } from '../io/model-source.js';
 import type { LoadedModel } from '../model.js';
 import type { DeviceInfo } from '../runtime/device.js';
-import { modelContentHash } from '../train/result.js';
+import { modelContentHash } from '../io/content-hash.js';
 import { quantizeModelGptq, type GptqProgress } from './gptq-source.js';
 import { quantizeInt4 } from './int4.js';
 import { quantizeInt8 } from './int8.js';

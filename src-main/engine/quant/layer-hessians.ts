@@ -12,7 +12,7 @@ import { gemm } from '../ops/matmul.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
-import { causalMask, positionRange } from '../train/loss.js';
+import { causalMask, positionRange } from '../models/decoder-inputs.js';
 
 const LAYER0 = 'model.layers.0.';
 

@@ -1,7 +1,7 @@
 import { GraftError } from '../errors.js';
+import type { ScheduleKind } from '../options/train.js';
 
-export const SCHEDULES = ['cosine', 'linear', 'constant'] as const;
-export type ScheduleKind = (typeof SCHEDULES)[number];
+export type { ScheduleKind };
 
 export interface ScheduleOptions {
   /** Peak learning rate, reached at the end of warm-up. */

@@ -16,7 +16,8 @@ import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { ADAMW_SCALARS, adamwScalars } from './adamw.js';
-import { causalMask, positionRange, shiftLabels } from './loss.js';
+import { causalMask, positionRange } from '../models/decoder-inputs.js';
+import { shiftLabels } from './loss.js';
 import { buildStepGraph, FLAT, flatten, paramLayout, type StepPurpose, unflatten } from './step-graph.js';
 import type { AdamWHyper, StepRunner, TensorMap, TokenBatch, TrainerState } from './types.js';
 

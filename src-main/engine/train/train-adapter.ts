@@ -6,6 +6,7 @@ import { prepareDataset, type PreparedData } from '../data/prepare.js';
 import type { ReadOptions } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
+import { modelContentHash } from '../io/content-hash.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
 import { halfWeights } from '../models/half-weights.js';
 import { specFromConfig } from '../models/index.js';
@@ -17,7 +18,7 @@ import type { TextTokenizer } from '../tokenize/types.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
 import { assertFits, estimateForSource, type MemoryEstimate } from './memory-estimate.js';
-import { modelContentHash, writeTrainingResult } from './result.js';
+import { writeTrainingResult } from './result.js';
 import { createStepRunner } from './step-runner.js';
 import { runTrainingLoop, type TrainLoopResult } from './trainer.js';
 

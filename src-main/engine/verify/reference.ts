@@ -17,7 +17,8 @@ import { loadModel, type LoadedModel } from '../model.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
-import { causalMask, positionRange, shiftLabels } from '../train/loss.js';
+import { causalMask, positionRange } from '../models/decoder-inputs.js';
+import { shiftLabels } from '../train/loss.js';
 import { buildStepGraph, FLAT, flatten, unflatten } from '../train/step-graph.js';
 
 /** The tolerances of shared/README.md for fp32 against the goldens. */

@@ -19,7 +19,7 @@ import {
   sampleCalibrationRows,
 } from '../../../src-main/engine/quant/index.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
-import { modelContentHash } from '../../../src-main/engine/train/result.js';
+import { modelContentHash } from '../../../src-main/engine/io/content-hash.js';
 
 const STORIES = path.resolve('../shared/models/stories260K/stories260K.gguf');
 const gpuError = await probeWebGpu();

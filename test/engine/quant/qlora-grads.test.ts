@@ -27,7 +27,8 @@ import { BACKWARD_CHUNK, matMulNBits, nf4DequantGraph } from '../../../src-main/
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
-import { causalMask, positionRange, shiftLabels } from '../../../src-main/engine/train/loss.js';
+import { causalMask, positionRange } from '../../../src-main/engine/models/decoder-inputs.js';
+import { shiftLabels } from '../../../src-main/engine/train/loss.js';
 import { buildStepGraph, FLAT, unflatten } from '../../../src-main/engine/train/step-graph.js';
 import * as op from '../../../src-main/engine/ops/index.js';
 

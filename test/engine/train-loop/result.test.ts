@@ -7,7 +7,8 @@ import { readPeftWeights } from '../../../src-main/engine/adapters/compat.js';
 import { peftTensorName, type LoraConfig } from '../../../src-main/engine/adapters/lora-config.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { assertFits, estimateTrainingMemory } from '../../../src-main/engine/train/memory-estimate.js';
-import { modelContentHash, writeTrainingResult } from '../../../src-main/engine/train/result.js';
+import { modelContentHash } from '../../../src-main/engine/io/content-hash.js';
+import { writeTrainingResult } from '../../../src-main/engine/train/result.js';
 import type { TensorMap } from '../../../src-main/engine/train/types.js';
 import { parseAdapterMeta } from '../../../src-main/store/adapter-meta.js';
 
