@@ -11,9 +11,9 @@ import type { LoraTarget } from '../engine/adapters/lora-config';
 import type { TrainMethod } from '../engine/options/train';
 import type { TrainEvent } from '../engine/train/events';
 import type { MemoryEstimate } from '../engine/train/memory-estimate';
-import type { EstimateRequest, TrainRequest, TrainSettings } from './train';
+import type { EstimateRequest, TrainJobState, TrainRequest, TrainSettings } from './train';
 
-export type { ColumnMapping, DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget, TrainMethod, TrainRequest, TrainSettings };
+export type { ColumnMapping, DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget, TrainJobState, TrainMethod, TrainRequest, TrainSettings };
 
 /** What the engine reads from a model's files, without loading weights. */
 export interface ModelInfo {
@@ -95,7 +95,6 @@ export interface DatasetReport {
   modelId: string | null;
 }
 
-export type TrainJobState = 'preparing' | 'running' | 'paused' | 'cancelled' | 'importing' | 'done' | 'error';
 
 export interface TrainJobStatus {
   id: string;

@@ -55,5 +55,12 @@ export function parseEstimateRequest(req: unknown): EstimateRequest {
   return { modelId: idOf(o, 'modelId'), ...validateOptions(ESTIMATE_OPTIONS, options) };
 }
 
+/** The states of a training job, with the type derived. */
+export const TRAIN_JOB_STATES = ['preparing', 'running', 'paused', 'cancelled', 'importing', 'done', 'error'] as const;
+export type TrainJobState = (typeof TRAIN_JOB_STATES)[number];
+/** A job in these states holds the device: no second run starts, the app waits for it before quitting. */
+export const ACTIVE_JOB_STATES: readonly TrainJobState[] = ['preparing', 'running', 'paused', 'importing'];
+export const isActiveJob = (state: TrainJobState): boolean => ACTIVE_JOB_STATES.includes(state);
+
 /** Every option key of a run (what a form highlights when an error names one). */
 export const TRAIN_OPTION_KEYS = Object.keys(TRAIN_OPTIONS) as (keyof TrainOptions)[];

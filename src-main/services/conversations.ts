@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../engine/errors';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../engine/io/atomic';
 import { dataDir } from './workshop/json-store';
 import type { Conversation, ConversationSummary } from '../ipc/types-adapters-chat';
 

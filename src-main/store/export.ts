@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Zip, ZipPassThrough } from 'fflate';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
-import { copyFileDurable, fsyncDir, tempName } from './atomic.js';
+import { copyFileDurable, fsyncDir, tempName } from '../engine/io/atomic.js';
 import { META_FILE } from './adapter-meta.js';
 import type { LibraryEntry } from './library.js';
 

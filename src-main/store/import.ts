@@ -7,7 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { checkCompatibility, inspectPeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type BaseModelShapes, type PeftAdapterInfo } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
-import { copyFileDurable } from './atomic.js';
+import { copyFileDurable } from '../engine/io/atomic.js';
 import { META_FILE, META_FORMAT, parseAdapterMeta, type AdapterMeta, type BaseModelRef } from './adapter-meta.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
 import { extractAdapterZip, type ZipLimits } from './zip-import.js';

@@ -11,7 +11,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
-import { copyFileDurable, fsyncDir, isProcessAlive, isTempName, tempOwnerPid, writeFileDurable, writeJsonAtomic } from './atomic.js';
+import { copyFileDurable, fsyncDir, isProcessAlive, isTempName, tempOwnerPid, writeFileDurable, writeJsonAtomic } from '../engine/io/atomic.js';
 import { META_FILE, makeId, parseAdapterMeta, type AdapterMeta } from './adapter-meta.js';
 import { withDirLock, type LockOptions } from './lock.js';
 

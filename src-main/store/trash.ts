@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../engine/errors.js';
-import { fsyncDir, writeJsonAtomic } from './atomic.js';
+import { fsyncDir, writeJsonAtomic } from '../engine/io/atomic.js';
 import type { AdapterMeta } from './adapter-meta.js';
 import { META_FILE } from './adapter-meta.js';
 import { DELETED_MARK, readFolders, resolveRef, uniqueName, type AdapterLibrary, type LibraryEntry, type LibraryProblem } from './library.js';

@@ -3,6 +3,7 @@
  * lives in the engine worker, and this state only mirrors it (train.current on load, then 'train.update'), so
  * a reloaded page or a reopened window reattaches to a run in progress.
  */
+import { isActiveJob } from '../../src-main/ipc/train';
 import type { DatasetEntry, DownloadProgress, ModelEntry, PickPathRequest, TrainJob } from '../../src-main/ipc/contract-workshop';
 import { api } from './api';
 import { errorText } from './errors';
@@ -70,7 +71,7 @@ class TrainingState {
     // A run lives in the engine worker: if that dies, the run is over, and the screen must say so.
     api.subscribe('engine.status', (st) => {
       const job = this.job;
-      if ((st.state === 'crashed' || st.state === 'stopped') && job && ['preparing', 'running', 'paused', 'importing'].includes(job.state)) {
+      if ((st.state === 'crashed' || st.state === 'stopped') && job && isActiveJob(job.state)) {
         this.job = { ...job, state: 'error', error: { code: 'INTERNAL', message: `The engine stopped during the run (${st.detail ?? st.state}); checkpoints saved so far are kept.` } };
       }
     });

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDir, tempSibling, writeFileAtomicSync } from '../io/atomic.js';
+import { fsyncDirSync, tempName, writeFileAtomicSync } from '../io/atomic.js';
 import type { WeightSource } from '../io/model-source.js';
 import { writeSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { AdapterWeights } from './adapter-weights.js';
@@ -75,7 +75,7 @@ export async function exportMergedModel(source: WeightSource, adapter: AdapterWe
   const changes = deltas(source, adapter);
   const shardBytes = opts.shardBytes ?? 2 * 1024 ** 3;
   mkdirSync(path.dirname(path.resolve(outDir)), { recursive: true });
-  const tmp = tempSibling(path.resolve(outDir));
+  const tmp = tempName(path.resolve(outDir));
   mkdirSync(tmp);
   try {
     const names = source.names();
@@ -123,7 +123,7 @@ export async function exportMergedModel(source: WeightSource, adapter: AdapterWe
     }
     if (existsSync(outDir)) rmSync(outDir, { recursive: true });
     renameSync(tmp, outDir);
-    fsyncDir(path.dirname(path.resolve(outDir)));
+    fsyncDirSync(path.dirname(path.resolve(outDir)));
     return { files: written, merged: changes.size };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });

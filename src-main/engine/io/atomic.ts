@@ -1,10 +1,92 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+/**
+ * Crash-safe file writes, the one helper of the engine, the stores and the graph cache: data goes to a temp
+ * file in the same folder (so the rename stays on one filesystem), is fsynced, then renamed over the target,
+ * and the folder is fsynced so the rename itself survives a power cut. A reader sees the old file or the new
+ * one, never a torn one.
+ */
 import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
 
-/** A temp name in the same directory, so the final rename stays on one filesystem (and so is atomic). */
-export function tempSibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+/** Temp names carry the writer's pid so a sweeper can tell an abandoned temp file from a live one. */
+export function tempName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+export function isTempName(name: string): boolean {
+  return /\.tmp-\d+-[0-9a-f]+$/.test(name);
+}
+
+export function tempOwnerPid(name: string): number | undefined {
+  const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Errors of a folder fsync that mean "this OS cannot", not "this failed" (Windows refuses, some FSs too). */
+const CANNOT_SYNC_DIR = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF']);
+
+/** fsync a folder so a rename or create inside it is durable (a no-op where the OS refuses, as on Windows). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, constants.O_RDONLY);
+    await fh.sync();
+  } catch (err) {
+    if (!CANNOT_SYNC_DIR.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** fsyncDir for synchronous writers; best effort, as the synchronous writers have always had it. */
+export function fsyncDirSync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* not supported here */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+type Data = string | Uint8Array | readonly Uint8Array[];
+
+export async function writeFileAtomic(target: string, data: Data): Promise<void> {
+  const tmp = tempName(target);
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+    else for (const c of data) await fh.write(c);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  try {
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(target));
+}
+
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
 }
 
 function writeAll(fd: number, chunk: Uint8Array): void {
@@ -16,27 +98,10 @@ function writeAll(fd: number, chunk: Uint8Array): void {
   }
 }
 
-/** Best effort: make the rename itself durable. Some platforms (Windows) cannot fsync a directory. */
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not supported here */
-  }
-}
-
-/**
- * Write chunks to `path` atomically: temp file in the same directory, fsync, rename over the target.
- * A crash leaves either the old file or the new one, never a half-written file.
- */
-export function writeFileAtomicSync(path: string, chunks: Iterable<Uint8Array>): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempSibling(path);
+/** writeFileAtomic for synchronous writers, in chunks (tensors over 2 GiB); creates the folder. */
+export function writeFileAtomicSync(target: string, chunks: Iterable<Uint8Array>): void {
+  mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempName(target);
   const fd = openSync(tmp, 'w');
   try {
     try {
@@ -45,10 +110,32 @@ export function writeFileAtomicSync(path: string, chunks: Iterable<Uint8Array>):
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dirname(path));
+  fsyncDirSync(path.dirname(target));
+}
+
+/** Copy a file's bytes unchanged and fsync the copy (the caller renames or fsyncs the folder). */
+export async function copyFileDurable(from: string, to: string): Promise<void> {
+  await fsp.copyFile(from, to);
+  const fh = await fsp.open(to, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write bytes to a new file and fsync it (for staging folders that are renamed into place afterwards). */
+export async function writeFileDurable(target: string, data: string | Uint8Array): Promise<void> {
+  const fh = await fsp.open(target, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDir, tempSibling, writeFileAtomicSync } from './atomic.js';
+import { fsyncDirSync, tempName, writeFileAtomicSync } from './atomic.js';
 import { encodeSafetensors, openSafetensors, toF32, type SafetensorsDtype, type TensorToWrite } from './safetensors.js';
 
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
@@ -155,19 +155,19 @@ export async function writePeftAdapter(dir: string, adapter: PeftAdapterToWrite)
   checkPairs(tensors, dir);
   const chunks = encodeSafetensors(tensors, adapter.metadata ?? { format: 'pt' });
   mkdirSync(dirname(dir), { recursive: true });
-  const tmp = tempSibling(dir);
+  const tmp = tempName(dir);
   mkdirSync(tmp);
   try {
     writeFileAtomicSync(join(tmp, PEFT_WEIGHTS_FILE), chunks);
     writeFileAtomicSync(join(tmp, PEFT_CONFIG_FILE), [Buffer.from(JSON.stringify(configJson(adapter.config), null, 2) + '\n')]);
-    fsyncDir(tmp);
+    fsyncDirSync(tmp);
     if (existsSync(dir)) {
       const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}-${Date.now()}`);
       renameSync(dir, old);
       renameSync(tmp, dir);
       rmSync(old, { recursive: true, force: true });
     } else renameSync(tmp, dir);
-    fsyncDir(dirname(dir));
+    fsyncDirSync(dirname(dir));
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;

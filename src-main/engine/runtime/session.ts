@@ -3,15 +3,15 @@
  * weights file, named by content hash) and loaded by path, which is what lets ORT resolve external
  * data. Outputs named in `keepOnDevice` stay in GPU buffers on WebGPU and come back as DeviceTensors.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../graph/onnx-writer.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
 
@@ -53,19 +53,7 @@ async function ensureFile(file: string, bytes: Uint8Array): Promise<void> {
     utimesSync(file, now, now);
     return;
   }
-  await writeAtomic(file, [bytes]);
-}
-
-async function writeAtomic(file: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    for (const c of chunks) await fh.write(c);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, bytes);
 }
 
 /** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
@@ -222,7 +210,7 @@ export class GraphSession {
     const timing: CreateTiming = { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
     const saved = await saveGraphFiles(g, timing);
     const ref: GraphRef = { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
-    await writeAtomic(refPath(key), [Buffer.from(JSON.stringify(ref))]);
+    await writeFileAtomic(refPath(key), JSON.stringify(ref));
     return GraphSession.open(ref, opts, timing);
   }
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDir, tempSibling, writeFileAtomicSync } from '../io/atomic.js';
+import { fsyncDirSync, tempName, writeFileAtomicSync } from '../io/atomic.js';
 import { encodeSafetensors, openSafetensors, toF32, type TensorToWrite } from '../io/safetensors.js';
 import type { DataPosition } from './batches.js';
 import type { TensorMap, TrainerState } from './types.js';
@@ -46,21 +46,21 @@ export function saveCheckpoint(root: string, state: TrainerState, meta: Checkpoi
   mkdirSync(root, { recursive: true });
   const name = `step-${String(meta.step).padStart(6, '0')}`;
   const final = join(root, name);
-  const tmp = tempSibling(final);
+  const tmp = tempName(final);
   mkdirSync(tmp);
   try {
     const tensors = new Map<string, TensorToWrite>();
     for (const part of PARTS) for (const [k, t] of state[part]) tensors.set(`${part}/${k}`, { dtype: 'F32', shape: t.shape, data: t.data });
     writeFileAtomicSync(join(tmp, STATE_FILE), encodeSafetensors(tensors, { format: 'graft-checkpoint' }));
     writeFileAtomicSync(join(tmp, META_FILE), [Buffer.from(JSON.stringify({ ...meta, runnerCounter: state.counter }, null, 1))]);
-    fsyncDir(tmp);
+    fsyncDirSync(tmp);
     if (existsSync(final)) rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  fsyncDir(root);
+  fsyncDirSync(root);
   writeFileAtomicSync(join(root, LATEST), [Buffer.from(JSON.stringify({ checkpoint: name, step: meta.step }))]);
   const all = readdirSync(root)
     .filter((n) => /^step-\d+$/.test(n))

@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { writePeftFiles } from '../adapters/compat.js';
 import type { LoraConfig } from '../adapters/lora-config.js';
 import { writeFileAtomicSync } from '../io/atomic.js';

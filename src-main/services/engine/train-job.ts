@@ -10,7 +10,7 @@ import { trainAdapter } from '../../engine/train/train-adapter.js';
 import { importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
 import type { TrainJob, TrainUpdate } from '../../ipc/contract-workshop';
-import { splitSettings } from '../../ipc/train';
+import { isActiveJob, splitSettings } from '../../ipc/train';
 import type { TrainStartParams } from './workshop-methods.js';
 
 export type Emit = (stream: 'train.update', event: TrainUpdate) => void;
@@ -35,7 +35,7 @@ export class JobRunner {
   }
 
   start(p: TrainStartParams): TrainJob {
-    if (this.job && ['preparing', 'running', 'paused', 'importing'].includes(this.job.state)) {
+    if (this.job && isActiveJob(this.job.state)) {
       throw new GraftError('BAD_INPUT', `a training run is already going on ("${this.job.settings.name}"): pause, cancel or wait for it first`);
     }
     const job: TrainJob = {

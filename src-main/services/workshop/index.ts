@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { GraftError } from '../../engine/errors';
 import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob } from '../../ipc/contract-workshop';
-import type { EstimateRequest, TrainSettings } from '../../ipc/train';
+import { isActiveJob, type EstimateRequest, type TrainSettings } from '../../ipc/train';
 import { defaultLibraryDir } from '../../store/paths';
 import type { EngineClient } from '../engine/client';
 import type { EventHub } from '../events';
@@ -118,7 +118,7 @@ export class WorkshopService {
   async whenIdle(pollMs = 3000): Promise<void> {
     for (;;) {
       const job = await this.current().catch(() => null);
-      if (!job || !['preparing', 'running', 'paused', 'importing'].includes(job.state)) return;
+      if (!job || !isActiveJob(job.state)) return;
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
