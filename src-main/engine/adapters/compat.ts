@@ -9,12 +9,11 @@ import { GraftError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
-import { readPeftAdapter, type PeftAdapter } from '../io/peft.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, readPeftAdapter, type PeftAdapter } from '../io/peft.js';
 import type { WeightSource } from '../io/model-source.js';
 import { LORA_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
 
-export const PEFT_CONFIG_FILE = 'adapter_config.json';
-export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
+export { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE };
 
 export interface AdapterTensorInfo {
   name: string;
