@@ -61,7 +61,14 @@ describe('schedule', () => {
   test('steps from epochs round up to whole optimizer steps', () => {
     expect(totalSteps({ epochs: 2, batch: 4, gradAccum: 2 }, 20)).toBe(5);
     expect(totalSteps({ steps: 7, batch: 4, gradAccum: 2 }, 20)).toBe(7);
-    expect(() => totalSteps({ steps: 0, batch: 1, gradAccum: 1 }, 5)).toThrow(/--steps/);
+    // Errors name the option by its key; the CLI words it as --steps, the GUI by its label.
+    let err: unknown;
+    try {
+      totalSteps({ steps: 0, batch: 1, gradAccum: 1 }, 5);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'BAD_INPUT', field: 'steps', message: 'must be a whole number >= 1, got 0' });
   });
 });
 

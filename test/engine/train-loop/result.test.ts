@@ -7,6 +7,9 @@ import { readPeftWeights } from '../../../src-main/engine/adapters/compat.js';
 import { peftTensorName, type LoraConfig } from '../../../src-main/engine/adapters/lora-config.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { assertFits, estimateTrainingMemory } from '../../../src-main/engine/train/memory-estimate.js';
+import { cliName } from '../../../src-main/cli/commands/schema-flags.js';
+import type { GraftError } from '../../../src-main/engine/errors.js';
+import { wordError } from '../../../src-main/engine/options/word-error.js';
 import { modelContentHash } from '../../../src-main/engine/io/content-hash.js';
 import { writeTrainingResult } from '../../../src-main/engine/train/result.js';
 import type { TensorMap } from '../../../src-main/engine/train/types.js';
@@ -42,8 +45,16 @@ describe('memory estimate', () => {
     const e = estimateTrainingMemory({ config: smol, lora, batch: 4, seqLen: 256 });
     expect(() => assertFits(e, e.total + 1)).not.toThrow();
     expect(() => assertFits(e, 100 * 2 ** 20, 'the GPU')).toThrow(
-      /training needs about .* \(weights 2\.0 GiB, .*\) but the GPU has 100 MiB free; lower --batch or --seq-len/,
+      /training needs about .* \(weights 2\.0 GiB, .*\) but the GPU has 100 MiB free; lower \{batch\} or \{seqLen\}/,
     );
+    // The options are named by key; the CLI words them as its flags.
+    let err: GraftError | undefined;
+    try {
+      assertFits(e, 100 * 2 ** 20, 'the GPU');
+    } catch (x) {
+      err = x as GraftError;
+    }
+    expect(wordError(err!, cliName)).toMatch(/lower --batch or --seq-len \(raise --grad-accum .*\), lower --rank, or use --method qlora$/);
   });
 });
 
