@@ -1,5 +1,9 @@
-/** LoRA hyper-parameters with PEFT's meaning, so adapters move between Graft and PEFT unchanged. */
-export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+/**
+ * LoRA hyper-parameters with PEFT's meaning, so adapters move between Graft and PEFT unchanged.
+ * qkv and gate_up are the fused projections of Phi-3 (PEFT targets them by these names); a training
+ * run maps q/k/v and gate/up onto them for such models and back for the others (lora.ts targetsFor).
+ */
+export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'qkv', 'gate_up'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
 
 /** PEFT module name of each short target name. */
@@ -11,6 +15,8 @@ export const TARGET_MODULE: Record<LoraTarget, string> = {
   gate: 'mlp.gate_proj',
   up: 'mlp.up_proj',
   down: 'mlp.down_proj',
+  qkv: 'self_attn.qkv_proj',
+  gate_up: 'mlp.gate_up_proj',
 };
 
 export interface LoraConfig {

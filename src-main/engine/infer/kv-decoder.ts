@@ -14,7 +14,7 @@ import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
-import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
+import { buildDecodeGraph, cacheIn, cacheOut, LOCAL_MASK } from './decode-graph.js';
 import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
@@ -232,6 +232,8 @@ export class KvDecoder {
     const { spec } = this.model;
     const { B, C, T, start, ids, positions } = this.stepInputs(rows);
     const mask = new Float32Array(B * T * C).fill(NEG);
+    const window = spec.sliding?.window;
+    const local = window ? new Float32Array(B * T * C).fill(NEG) : null;
     const KV = spec.kvHeads;
     const hd = spec.headDim;
     const write = new Int32Array(B * KV * T * hd);
@@ -243,6 +245,8 @@ export class KvDecoder {
         // A padding slot attends to itself only, so its softmax stays finite; nothing reads it.
         const from = slot < this.pad[b] ? slot : this.pad[b];
         mask.fill(0, (b * T + t) * C + from, (b * T + t) * C + slot + 1);
+        // Positions and slots differ by the row's padding only, so the window counts slots.
+        local?.fill(0, (b * T + t) * C + Math.max(from, slot - window! + 1), (b * T + t) * C + slot + 1);
       }
       for (let h = 0; h < KV; h++) for (let t = 0; t < T; t++) write.fill(start + t, ((b * KV + h) * T + t) * hd, ((b * KV + h) * T + t + 1) * hd);
     }
@@ -253,6 +257,7 @@ export class KvDecoder {
       input_ids: { dtype: 'int32', shape: [B, T], data: ids },
       positions: { dtype: 'int32', shape: [B, T], data: positions },
       attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, C], data: mask },
+      ...(local ? { [LOCAL_MASK]: { dtype: 'float32' as const, shape: [B, 1, 1, T, C], data: local } } : {}),
       write_index: { dtype: 'int32', shape: [B, KV, T, hd], data: write },
     });
     this.keepCache(out);

@@ -30,5 +30,13 @@ export interface HfConfig {
 }
 
 /** The architectures Graft's engine builds (config.json `architectures[0]`). */
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'MistralForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = [
+  'LlamaForCausalLM',
+  'Qwen2ForCausalLM',
+  'Qwen3ForCausalLM',
+  'MistralForCausalLM',
+  'SmolLM3ForCausalLM',
+  'Phi3ForCausalLM',
+  'Gemma3ForCausalLM',
+] as const;
 export type SupportedArchitecture = (typeof SUPPORTED_ARCHITECTURES)[number];

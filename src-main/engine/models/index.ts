@@ -1,8 +1,11 @@
 import { GraftError } from '../errors.js';
 import type { HfConfig } from '../io/hf-config.js';
+import { gemma3Spec } from './gemma3.js';
 import { llamaSpec } from './llama.js';
+import { phi3Spec } from './phi3.js';
 import { qwen2Spec } from './qwen2.js';
 import { qwen3Spec } from './qwen3.js';
+import { smollm3Spec } from './smollm3.js';
 import type { ModelSpec } from './spec.js';
 
 const ARCHITECTURES: Record<string, (cfg: HfConfig, file: string) => ModelSpec> = {
@@ -10,6 +13,9 @@ const ARCHITECTURES: Record<string, (cfg: HfConfig, file: string) => ModelSpec> 
   MistralForCausalLM: llamaSpec,
   Qwen2ForCausalLM: qwen2Spec,
   Qwen3ForCausalLM: qwen3Spec,
+  SmolLM3ForCausalLM: smollm3Spec,
+  Phi3ForCausalLM: phi3Spec,
+  Gemma3ForCausalLM: gemma3Spec,
 };
 
 export function specFromConfig(cfg: HfConfig, file: string): ModelSpec {

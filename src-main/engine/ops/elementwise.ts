@@ -26,10 +26,16 @@ export const log = (g: Graph, x: Value) => unary('Log', g, x);
 export const sqrt = (g: Graph, x: Value) => unary('Sqrt', g, x);
 export const sigmoid = (g: Graph, x: Value) => unary('Sigmoid', g, x);
 export const reciprocal = (g: Graph, x: Value) => unary('Reciprocal', g, x);
+export const tanh = (g: Graph, x: Value) => unary('Tanh', g, x);
 
 /** x · sigmoid(x), the SwiGLU gate activation. */
 export const silu = (g: Graph, x: Value) => mul(g, x, sigmoid(g, x));
 export const square = (g: Graph, x: Value) => mul(g, x, x);
+/** GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export const geluTanh = (g: Graph, x: Value) => {
+  const inner = mul(g, add(g, x, mul(g, mul(g, square(g, x), x), scalar(g, 0.044715, x.dtype))), scalar(g, Math.sqrt(2 / Math.PI), x.dtype));
+  return mul(g, mul(g, x, scalar(g, 0.5, x.dtype)), add(g, tanh(g, inner), scalar(g, 1, x.dtype)));
+};
 
 defineGrad('Add', (g, n, [dy], needs) => [
   dy && needs[0] ? unbroadcast(g, dy, n.inputs[0]!.shape) : null,
@@ -62,6 +68,10 @@ defineGrad('Sqrt', (g, n, [dy]) => [dy && div(g, dy, mul(g, n.outputs[0], scalar
 defineGrad('Reciprocal', (g, n, [dy]) => {
   const y = n.outputs[0];
   return [dy && neg(g, mul(g, dy, mul(g, y, y)))];
+});
+defineGrad('Tanh', (g, n, [dy]) => {
+  const y = n.outputs[0];
+  return [dy && mul(g, dy, sub(g, scalar(g, 1, y.dtype), mul(g, y, y)))];
 });
 defineGrad('Sigmoid', (g, n, [dy]) => {
   const y = n.outputs[0];

@@ -38,6 +38,10 @@ export function targetDims(c: HfConfig, t: LoraTarget): [number, number] {
       return [h, f];
     case 'down':
       return [f, h];
+    case 'qkv':
+      return [h, (heads + 2 * kv) * hd];
+    case 'gate_up':
+      return [h, 2 * f];
   }
 }
 

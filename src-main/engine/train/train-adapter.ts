@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LoraConfig } from '../adapters/lora-config.js';
+import { targetsFor } from '../adapters/lora.js';
 import { prepareDataset } from '../data/prepare.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
@@ -103,6 +104,8 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
   const source = await openModelSource(o.model);
   let runner: StepRunner | null = null;
   try {
+    // The requested targets as this model names its projections (q/k/v → qkv on Phi-3).
+    const lora: LoraConfig = { ...o.lora, targets: targetsFor(specFromConfig(source.config, source.path), o.lora.targets) };
     const tokenizer = await source.tokenizer();
     if (!tokenizer)
       throw new GraftError('NOT_FOUND', `${o.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, {
@@ -111,7 +114,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
 
     const estimate = estimateTrainingMemory({
       config: source.config,
-      lora: o.lora,
+      lora,
       batch: o.batch,
       seqLen: o.seqLen,
       paramCount: paramCount(source),
@@ -158,7 +161,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       lossOn: o.lossOn ?? 'assistant',
       pack: o.pack ?? false,
     };
-    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora: o.lora, ...hyper };
+    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora, ...hyper };
 
     // Lets `graft train --resume DIR` find the model and data without repeating them.
     writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [
@@ -189,7 +192,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
         : undefined;
     const stepRunner = await createStepRunner({
       source,
-      lora: o.lora,
+      lora,
       device: o.device,
       batch: o.batch,
       seqLen: o.seqLen,
@@ -233,7 +236,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
         base: { id: o.model, arch: source.config.architectures?.[0] ?? source.config.model_type ?? 'unknown', hash: baseHash },
         dataset: { name: data.name, hash: data.sha256 },
         method: o.method ?? 'lora',
-        lora: o.lora,
+        lora,
         hyperparameters: { ...hyper, steps: result.totalSteps },
         finalTrainLoss: result.finalLoss,
         finalEvalLoss: result.finalEvalLoss,
