@@ -183,9 +183,9 @@ export function baseShapesOf(source: WeightSource): BaseModelShapes {
   };
 }
 
-/** One spelling for an architecture: HF class names (Qwen2ForCausalLM) and model types (qwen2) both become qwen2. */
+/** One spelling for an architecture: HF class names (Qwen2ForCausalLM) and model types (qwen2, gemma3_text) both become qwen2, gemma3. */
 export function normalizeArch(arch: string): string {
-  return arch.toLowerCase().replace(/forcausallm$/, '');
+  return arch.toLowerCase().replace(/forcausallm$/, '').replace(/_text$/, '');
 }
 
 function incompatible(msg: string, where?: string): never {

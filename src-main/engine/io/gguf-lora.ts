@@ -1,5 +1,6 @@
 import { GraftError } from '../errors.js';
 import { openGguf } from './gguf.js';
+import { GGUF_FAMILIES } from './gguf-families.js';
 import { ggufToHfName, hfToGgufName, permuteRows, unpermuteRows } from './gguf-hf.js';
 import { gguf } from './gguf-types.js';
 import { writeGguf, type GgufTensorToWrite } from './gguf-write.js';
@@ -16,7 +17,8 @@ import { parsePeftName, peftName, type PeftAdapter, type PeftTensor } from './pe
  */
 
 const GGUF_ARCH: Record<string, string> = {
-  LlamaForCausalLM: 'llama', MistralForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', Qwen3ForCausalLM: 'qwen3',
+  MistralForCausalLM: 'llama',
+  ...Object.fromEntries(Object.entries(GGUF_FAMILIES).map(([g, f]) => [f.hf, g])),
 };
 
 export function ggufArchitectureOf(config: HfConfig): string {
@@ -28,7 +30,7 @@ export function ggufArchitectureOf(config: HfConfig): string {
 
 /** Heads for the Q/K row permutation of `module`, or null when no permutation applies. */
 function permuteHeads(ggufArch: string, module: string, config: HfConfig): number | null {
-  if (ggufArch !== 'llama') return null;
+  if (!GGUF_FAMILIES[ggufArch]?.permuteQK) return null;
   if (module.endsWith('self_attn.q_proj')) return config.num_attention_heads;
   if (module.endsWith('self_attn.k_proj')) return config.num_key_value_heads ?? config.num_attention_heads;
   return null;
@@ -50,7 +52,7 @@ export async function writeGgufLora(path: string, adapter: GgufLoraInput, base: 
   const tensors: GgufTensorToWrite[] = [];
   for (const [name, t] of adapter.tensors) {
     const p = parsePeftName(name);
-    const g = p && hfToGgufName(`${p.module}.weight`);
+    const g = p && hfToGgufName(`${p.module}.weight`, arch);
     if (!p || !g) throw new GraftError('UNSUPPORTED', `tensor ${name} has no llama.cpp equivalent`, { where: name });
     let data = t.data;
     const heads = p.factor === 'B' ? permuteHeads(arch, p.module, base) : null;
@@ -90,7 +92,7 @@ export function readGgufLora(path: string, base: HfConfig): PeftAdapter {
     let r = 0;
     for (const name of g.names()) {
       const m = /^(.+)\.lora_([ab])$/.exec(name);
-      const hf = m && ggufToHfName(m[1]);
+      const hf = m && ggufToHfName(m[1], baseArch);
       if (!m || !hf) throw new GraftError('BAD_FILE', `${path}: tensor ${name} is not a LoRA factor of a known module`, { file: path, where: name });
       const module = hf.replace(/\.weight$/, '');
       const factor = m[2] === 'a' ? 'A' : 'B';

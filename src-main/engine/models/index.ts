@@ -1,5 +1,6 @@
 import { GraftError } from '../errors.js';
 import type { HfConfig } from '../io/hf-config.js';
+import { supportedArchitectures } from './families.js';
 import { gemma3Spec } from './gemma3.js';
 import { llamaSpec } from './llama.js';
 import { phi3Spec } from './phi3.js';
@@ -8,7 +9,8 @@ import { qwen3Spec } from './qwen3.js';
 import { smollm3Spec } from './smollm3.js';
 import type { ModelSpec } from './spec.js';
 
-const ARCHITECTURES: Record<string, (cfg: HfConfig, file: string) => ModelSpec> = {
+/** Keys: models/families.ts's architectures (a test checks they are the same). */
+export const ARCHITECTURES: Record<string, (cfg: HfConfig, file: string) => ModelSpec> = {
   LlamaForCausalLM: llamaSpec,
   MistralForCausalLM: llamaSpec,
   Qwen2ForCausalLM: qwen2Spec,
@@ -22,7 +24,7 @@ export function specFromConfig(cfg: HfConfig, file: string): ModelSpec {
   const arch = cfg.architectures?.[0] ?? '(none)';
   const make = ARCHITECTURES[arch];
   if (!make) {
-    throw new GraftError('UNSUPPORTED', `${file}: architecture ${arch} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`, {
+    throw new GraftError('UNSUPPORTED', `${file}: architecture ${arch} is not supported (supported: ${supportedArchitectures()})`, {
       file,
       where: 'architectures',
     });

@@ -10,7 +10,8 @@ import type { ModelSpec, RopeSpec } from './spec.js';
 /** The model's main RoPE (full-attention layers). */
 export const mainRope = (spec: ModelSpec): RopeSpec => ({ theta: spec.ropeTheta, scaling: spec.ropeScaling });
 
-export function inverseFrequencies(spec: ModelSpec, rope: RopeSpec = mainRope(spec)): Float32Array {
+/** Inverse frequencies of the rotary dims; `positions` picks longrope's short or long factors. */
+export function inverseFrequencies(spec: ModelSpec, rope: RopeSpec = mainRope(spec), positions = 0): Float32Array {
   const dim = spec.rotaryDim;
   const half = dim / 2;
   const inv = new Float32Array(half);
@@ -18,6 +19,10 @@ export function inverseFrequencies(spec: ModelSpec, rope: RopeSpec = mainRope(sp
   const s = rope.scaling;
   if (!s) return inv;
   if (s.type === 'linear') return inv.map((f) => f / s.factor);
+  if (s.type === 'longrope') {
+    const ext = positions > s.originalMaxPositions ? s.longFactor : s.shortFactor;
+    return inv.map((_, i) => 1 / Math.fround(Math.fround(ext[i]) * Math.fround(Math.pow(rope.theta, Math.fround((2 * i) / dim)))));
+  }
   const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
   const highWavelen = s.originalMaxPositions / s.highFreqFactor;
   for (let i = 0; i < half; i++) {
@@ -35,14 +40,15 @@ export function inverseFrequencies(spec: ModelSpec, rope: RopeSpec = mainRope(sp
 export function ropeTables(spec: ModelSpec, positions: number, rope: RopeSpec = mainRope(spec)): { cos: Float32Array; sin: Float32Array } {
   const d = spec.headDim;
   const half = spec.rotaryDim / 2;
-  const inv = inverseFrequencies(spec, rope);
+  const inv = inverseFrequencies(spec, rope, positions);
+  const att = rope.scaling?.type === 'longrope' ? rope.scaling.attentionFactor : 1;
   const cos = new Float32Array(positions * d).fill(1);
   const sin = new Float32Array(positions * d);
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
       const f = Math.fround(p * inv[i]);
-      const c = Math.cos(f);
-      const s = Math.sin(f);
+      const c = Math.fround(Math.cos(f)) * att;
+      const s = Math.fround(Math.sin(f)) * att;
       cos[p * d + i] = cos[p * d + i + half] = c;
       sin[p * d + i] = sin[p * d + i + half] = s;
     }

@@ -8,7 +8,13 @@ import type { HfConfig } from '../io/hf-config.js';
 export type RopeScaling =
   | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
   /** Every frequency divided by `factor` (Gemma 3's full-attention layers in the 4B and larger). */
-  | { type: 'linear'; factor: number };
+  | { type: 'linear'; factor: number }
+  /**
+   * Phi-3.5 / Phi-4-mini: per-frequency divisors, `short` up to originalMaxPositions and `long`
+   * beyond, and cos/sin scaled by attentionFactor. transformers switches per forward on the longest
+   * position; Graft's tables switch on their length (the training length, or a chat's capacity).
+   */
+  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number };
 
 /** One RoPE: base and frequency scaling. */
 export interface RopeSpec {
@@ -86,7 +92,22 @@ export function ropeOf(cfg: HfConfig, file: string, layerType?: string): RopeSpe
     };
   }
   if (type === 'linear') return { theta, scaling: { type: 'linear', factor: Number(src.factor) } };
-  throw new GraftError('UNSUPPORTED', `${file}: rope scaling type "${type}" is not supported (supported: default, linear, llama3)`, { file, where: 'rope_scaling' });
+  if (type === 'longrope' || type === 'su') return { theta, scaling: longrope(cfg, src, file) };
+  throw new GraftError('UNSUPPORTED', `${file}: rope scaling type "${type}" is not supported (supported: default, linear, llama3, longrope)`, { file, where: 'rope_scaling' });
+}
+
+/** transformers' longrope parameters: factor from the context growth, attention factor √(1 + ln f / ln original). */
+function longrope(cfg: HfConfig, src: Record<string, unknown>, file: string): RopeScaling {
+  const list = (key: string) => {
+    const v = src[key];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new GraftError('BAD_FILE', `${file}: longrope needs ${key} as a list of numbers`, { file, where: key });
+    return v as number[];
+  };
+  const maxPos = cfg.max_position_embeddings ?? 2048;
+  const original = Number(src.original_max_position_embeddings ?? cfg.original_max_position_embeddings ?? maxPos);
+  const factor = cfg.original_max_position_embeddings != null || src.factor == null ? maxPos / original : Number(src.factor);
+  const attentionFactor = src.attention_factor != null ? Number(src.attention_factor) : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+  return { type: 'longrope', shortFactor: list('short_factor'), longFactor: list('long_factor'), originalMaxPositions: original, attentionFactor };
 }
 
 /** Shared reading of the fields every Llama-family config has; architecture files set the rest. */

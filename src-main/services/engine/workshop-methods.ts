@@ -13,6 +13,7 @@ import { GraftError } from '../../engine/errors.js';
 import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
 import { describeDevice, type DevicePref } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
+import { QUANTIZED_LINEAR } from '../../engine/quant/quant-weights.js';
 import { estimateTrainingMemory, type MemoryEstimate } from '../../engine/train/memory-estimate.js';
 import type { LoraTarget } from '../../engine/adapters/lora-config.js';
 import type { DatasetReport, MemoryCheck, ModelInfo, TrainJob, TrainMethod, TrainSettings } from '../../ipc/contract-workshop';
@@ -72,7 +73,7 @@ function quantizedBytes(s: WeightSource): number {
   let bytes = 0;
   for (const n of s.names()) {
     const count = s.shape(n).reduce((a, b) => a * b, 1);
-    bytes += /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(n) ? count * 0.58 : count * 4;
+    bytes += QUANTIZED_LINEAR.test(n) ? count * 0.58 : count * 4;
   }
   return bytes;
 }
@@ -100,7 +101,7 @@ async function inspectModel(p: string): Promise<ModelInfo> {
   const s = await openModelSource(p);
   try {
     const c = s.config;
-    const proj = s.names().find((n) => n.endsWith('self_attn.q_proj.weight'));
+    const proj = s.names().find((n) => /self_attn\.(q|qkv)_proj\.weight$/.test(n));
     const tok = await s.tokenizer().catch(() => null);
     const balanced = { rank: 16, targets: ALL_TARGETS, batch: 1, seqLen: 512 };
     return {
