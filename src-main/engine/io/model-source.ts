@@ -133,6 +133,8 @@ class GgufSource implements WeightSource {
     const ropeFreqs = g.has('rope_freqs.weight') ? g.readF32('rope_freqs.weight') : undefined;
     const longrope = g.has('rope_factors_long.weight') && g.has('rope_factors_short.weight') ? { long: g.readF32('rope_factors_long.weight'), short: g.readF32('rope_factors_short.weight') } : undefined;
     this.config = configFromGguf(g.metadata, new Set(g.names()), path, ropeFreqs, longrope);
+    // A GGUF without a vocabulary (converted with no tokenizer) still has the embedding's rows.
+    if (!this.config.vocab_size && g.has('token_embd.weight')) this.config.vocab_size = g.info('token_embd.weight').shape[0];
     this.family = GGUF_FAMILIES[arch];
   }
   private readonly family: GgufFamily;
