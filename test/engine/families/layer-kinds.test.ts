@@ -41,7 +41,7 @@ describe.each(['gemma3', 'smollm3'])('%s', (arch) => {
 
     const table = readWeight(model.source, 'model.embed_tokens.weight');
     const D = spec.hidden;
-    let res = new Float32Array(B * T * D);
+    let res: Float32Array = new Float32Array(B * T * D);
     ids.forEach((id, i) => res.set(table.subarray(id * D, (id + 1) * D).map((x) => Math.fround(x * spec.embedScale)), i * D));
     const runner = await LayerHessians.create(model, B, T, device);
     try {
