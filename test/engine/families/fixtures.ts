@@ -24,7 +24,7 @@ export const expectedOf = (arch: string): Expected => JSON.parse(readFileSync(pa
  * replacement for the converter itself (bench/gpu-checks/more-families-gguf.sh runs that): it checks
  * Graft's reading of that layout against the goldens on every CI run.
  */
-export async function writeLlamaCppLikeGguf(arch: (typeof FAMILIES)[number], out: string): Promise<void> {
+export async function writeLlamaCppLikeGguf(arch: (typeof FAMILIES)[number], out: string, extra: Record<string, GgufWriteValue> = {}): Promise<void> {
   const src = await openModelSource(path.join(MORE, arch, 'model'));
   const c = src.config;
   const g = GGUF_ARCH[arch];
@@ -68,5 +68,5 @@ export async function writeLlamaCppLikeGguf(arch: (typeof FAMILIES)[number], out
     tensors.push({ name: hfToGgufName(name, g)!, shape, type: 'F32', data });
   }
   src.close();
-  await writeGguf(out, md, tensors);
+  await writeGguf(out, { ...md, ...extra }, tensors);
 }
