@@ -18,6 +18,7 @@ const cases: Case[] = [
   ['Sqrt', ['Sqrt'], [{ shape: [4], ...pos }], (g, [a]) => op.sqrt(g, a)],
   ['Reciprocal', ['Reciprocal'], [{ shape: [4], ...pos }], (g, [a]) => op.reciprocal(g, a)],
   ['Sigmoid (SiLU)', ['Sigmoid'], [{ shape: [3, 3], lo: -3, hi: 3 }], (g, [a]) => op.silu(g, a)],
+  ['Tanh (GELU, tanh approximation)', ['Tanh'], [{ shape: [3, 3], lo: -3, hi: 3 }], (g, [a]) => op.geluTanh(g, a)],
   ['MatMul batched broadcast', ['MatMul'], [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], (g, [a, b]) => op.matmul(g, a, b)],
   ['Gemm', ['Gemm'], [{ shape: [3, 4] }, { shape: [4, 5] }], (g, [a, b]) => op.gemm(g, a, b)],
   ['Gemm transB + bias', ['Gemm'], [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5] }], (g, [a, b, c]) => op.gemm(g, a, b, c, { transB: true })],
