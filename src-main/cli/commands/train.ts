@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { LORA_TARGETS, type LoraTarget } from '../../engine/adapters/lora-config';
+import { LORA_TARGETS, MODULE_TARGETS, type LoraTarget } from '../../engine/adapters/lora-config';
 import { GraftError } from '../../engine/errors';
 import { SCHEDULES } from '../../engine/train/schedule';
 import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
@@ -54,10 +54,10 @@ function parseTargets(v: string): LoraTarget[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const bad = list.find((t) => !LORA_TARGETS.includes(t as LoraTarget));
+  const bad = list.find((t) => !MODULE_TARGETS.includes(t as LoraTarget));
   if (bad !== undefined || list.length === 0)
-    throw new GraftError('BAD_INPUT', `--targets takes a comma list of ${LORA_TARGETS.join(',')}; got "${v}"`, { where: '--targets' });
-  return LORA_TARGETS.filter((t) => list.includes(t));
+    throw new GraftError('BAD_INPUT', `--targets takes a comma list of ${MODULE_TARGETS.join(',')}; got "${v}"`, { where: '--targets' });
+  return MODULE_TARGETS.filter((t) => list.includes(t));
 }
 
 /** With --resume, the model and data of the interrupted run are found in its graft settings when not given. */
@@ -185,7 +185,7 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
     .option('--rank <n>', 'LoRA rank r', intFlag('--rank', 1), 16)
     .option('--alpha <n>', 'LoRA alpha (default 2 × rank)', numFlag('--alpha', 0))
     .option('--dropout <x>', 'LoRA dropout', numFlag('--dropout', 0, 0.99), 0)
-    .option('--targets <list>', `modules to adapt: ${LORA_TARGETS.join(',')}`, LORA_TARGETS.join(','))
+    .option('--targets <list>', `modules to adapt: ${MODULE_TARGETS.join(',')} (q,k,v and gate,up mean qkv and gate_up on Phi-3, and the reverse)`, LORA_TARGETS.join(','))
     .option('--rslora', 'scale by alpha/sqrt(r)')
     .option('--lr <x>', 'peak learning rate', numFlag('--lr', 0), 2e-4)
     .option('--steps <n>', 'optimizer steps', intFlag('--steps', 1))

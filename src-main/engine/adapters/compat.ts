@@ -11,7 +11,7 @@ import { writeFileAtomicSync } from '../io/atomic.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
 import { readPeftAdapter, type PeftAdapter } from '../io/peft.js';
 import type { WeightSource } from '../io/model-source.js';
-import { LORA_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
+import { MODULE_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
 
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -42,7 +42,7 @@ export interface PeftAdapterInfo {
   baseModelNameOrPath?: string;
 }
 
-const MODULE_TO_TARGET = new Map<string, LoraTarget>(LORA_TARGETS.map((t) => [TARGET_MODULE[t], t]));
+const MODULE_TO_TARGET = new Map<string, LoraTarget>(MODULE_TARGETS.map((t) => [TARGET_MODULE[t], t]));
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 const TENSOR_NAME = /^(?:base_model\.model\.)?model\.layers\.(\d+)\.((?:self_attn|mlp)\.[a-z_]+)\.lora_([AB])(?:\.default)?\.weight$/;
 
@@ -78,11 +78,11 @@ function targetsOf(cfg: Record<string, unknown>, file: string): LoraTarget[] {
   if (!Array.isArray(list)) throw new GraftError('BAD_FILE', `${file}: target_modules should be a list of module names`, { file, where: 'target_modules' });
   const out: LoraTarget[] = [];
   for (const m of list) {
-    const t = LORA_TARGETS.find((x) => TARGET_MODULE[x].endsWith(`.${m}`) || TARGET_MODULE[x] === m);
-    if (!t) throw new GraftError('UNSUPPORTED', `${file}: target module ${JSON.stringify(m)} is not one Graft supports (${LORA_TARGETS.map((x) => TARGET_MODULE[x].split('.')[1]).join(', ')})`, { file, where: 'target_modules' });
+    const t = MODULE_TARGETS.find((x) => TARGET_MODULE[x].endsWith(`.${m}`) || TARGET_MODULE[x] === m);
+    if (!t) throw new GraftError('UNSUPPORTED', `${file}: target module ${JSON.stringify(m)} is not one Graft supports (${MODULE_TARGETS.map((x) => TARGET_MODULE[x].split('.')[1]).join(', ')})`, { file, where: 'target_modules' });
     out.push(t);
   }
-  return LORA_TARGETS.filter((t) => out.includes(t));
+  return MODULE_TARGETS.filter((t) => out.includes(t));
 }
 
 /** Validate a PEFT LoRA folder: config fields, safetensors header and sizes, and that every tensor is a LoRA factor. */
@@ -128,7 +128,7 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
     st.close();
   }
   if (tensors.length === 0) throw new GraftError('BAD_FILE', `${weightsFile}: holds no LoRA tensors`, { file: weightsFile });
-  const order = (t: AdapterTensorInfo) => t.layer * 100 + LORA_TARGETS.indexOf(t.target) * 2 + (t.factor === 'A' ? 0 : 1);
+  const order = (t: AdapterTensorInfo) => t.layer * 100 + MODULE_TARGETS.indexOf(t.target) * 2 + (t.factor === 'A' ? 0 : 1);
   tensors.sort((a, b) => order(a) - order(b));
   for (const t of tensors) {
     const partner = t.factor === 'A' ? 'B' : 'A';

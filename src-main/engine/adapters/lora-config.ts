@@ -1,10 +1,13 @@
+/** LoRA hyper-parameters with PEFT's meaning, so adapters move between Graft and PEFT unchanged. */
+/** The targets a user picks (GUI, --targets default): the attention and MLP projections of every family. */
+export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 /**
- * LoRA hyper-parameters with PEFT's meaning, so adapters move between Graft and PEFT unchanged.
- * qkv and gate_up are the fused projections of Phi-3 (PEFT targets them by these names); a training
- * run maps q/k/v and gate/up onto them for such models and back for the others (lora.ts targetsFor).
+ * Every projection Graft adapts: LORA_TARGETS and Phi-3's fused qkv and gate_up (PEFT targets them by
+ * these names). A training run maps q/k/v and gate/up onto them for such models and back for the
+ * others (lora.ts targetsFor); adapters read from files may name either.
  */
-export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'qkv', 'gate_up'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export const MODULE_TARGETS = [...LORA_TARGETS, 'qkv', 'gate_up'] as const;
+export type LoraTarget = (typeof MODULE_TARGETS)[number];
 
 /** PEFT module name of each short target name. */
 export const TARGET_MODULE: Record<LoraTarget, string> = {

@@ -7,7 +7,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 import type { AdapterDelta } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
-import { LORA_TARGETS, type LoraConfig, type LoraTarget, peftTensorName } from './lora-config.js';
+import { MODULE_TARGETS, type LoraConfig, type LoraTarget, peftTensorName } from './lora-config.js';
 
 export interface LoraSlot {
   layer: number;
@@ -57,7 +57,7 @@ export function targetsFor(spec: ModelSpec, targets: readonly LoraTarget[]): Lor
     if (spec.fusedProjections) out.add(FUSED_OF[t] ?? t);
     else (SPLIT_OF[t] ?? [t]).forEach((u) => out.add(u));
   }
-  return LORA_TARGETS.filter((t) => out.has(t));
+  return MODULE_TARGETS.filter((t) => out.has(t));
 }
 
 /** Every (layer, target) slot of a LoRA layout, in a stable order (layer-major, then target order). */

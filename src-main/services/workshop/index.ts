@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import { GraftError } from '../../engine/errors';
-import { LORA_TARGETS } from '../../engine/adapters/lora-config';
+import { MODULE_TARGETS } from '../../engine/adapters/lora-config';
 import type { DevicePref } from '../../engine/runtime/device';
 import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
 import { defaultLibraryDir } from '../../store/paths';
@@ -152,7 +152,7 @@ function validateSettings(s: TrainSettings): void {
   if (s.maxEvalBatches !== null && s.maxEvalBatches !== undefined) checkNumbers(s, ['maxEvalBatches']);
   if (typeof s.chatTemplate !== 'string') throw new GraftError('BAD_INPUT', 'chatTemplate must be text (empty for the model\'s own)', { where: 'chatTemplate' });
   if (s.dropout >= 1) throw new GraftError('BAD_INPUT', 'dropout must be below 1', { where: 'dropout' });
-  if (!Array.isArray(s.targets) || s.targets.length === 0 || s.targets.some((t) => !LORA_TARGETS.includes(t))) {
-    throw new GraftError('BAD_INPUT', `targets: choose at least one of ${LORA_TARGETS.join(', ')}`, { where: 'targets' });
+  if (!Array.isArray(s.targets) || s.targets.length === 0 || s.targets.some((t) => !MODULE_TARGETS.includes(t))) {
+    throw new GraftError('BAD_INPUT', `targets: choose at least one of ${MODULE_TARGETS.join(', ')}`, { where: 'targets' });
   }
 }
