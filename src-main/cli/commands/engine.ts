@@ -7,7 +7,7 @@ import { generate, type Variant } from '../../engine/infer/generate.js';
 import type { SamplingOpts } from '../../engine/infer/sampling.js';
 import { loadModel } from '../../engine/model.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
-import { verifyReference } from '../../engine/verify/reference.js';
+import { verifyAnyReference } from '../../engine/verify/method-reference.js';
 import { collect, parseAdapterArg } from './adapter-arg.js';
 import type { CommandRegistrar } from './index.js';
 import { gptqProgressLine } from './quant-progress.js';
@@ -92,11 +92,11 @@ export function samplingOf(f: GenerationFlags): SamplingOpts {
 export const registerEngine: CommandRegistrar = (program) => {
   program
     .command('verify-reference')
-    .description('check the engine against PyTorch + PEFT goldens (a folder like shared/fixtures/hf-reference/<arch>)')
-    .argument('<dir>', 'fixture folder with model/, adapter/, reference.safetensors, lora_grads.safetensors, expected.json')
+    .description('check the engine against PyTorch + PEFT goldens (shared/fixtures/hf-reference/<arch> or peft-methods/<method>-<arch>; the method is read from adapter/adapter_config.json)')
+    .argument('<dir>', 'fixture folder with model/, adapter/, reference.safetensors, lora_grads.safetensors or grads.safetensors, expected.json')
     .option('--device <device>', 'cpu | gpu', parseDevice, 'cpu' as DevicePref)
     .action(async (dir: string, o: { device: DevicePref }) => {
-      const report = await verifyReference(dir, o.device);
+      const report = await verifyAnyReference(dir, o.device);
       console.log(JSON.stringify(report));
       if (!report.ok) process.exitCode = 1;
     });

@@ -2,7 +2,9 @@
  * The shared Llama-family decoder: embedding, N blocks of (RMSNorm, attention with RoPE and GQA,
  * RMSNorm, SwiGLU MLP) with residuals, final norm and LM head. Activations are kept 2-D [B·T, D] so
  * every projection is one Gemm on the HF [out, in] weight; only attention reshapes to heads.
- * LoRA (or any adapter) enters through `delta`, which returns what to add to a projection's output.
+ * LoRA enters through `delta`, which returns what to add to a projection's output; the other adapter
+ * methods (adapters/*.ts) through `hooks`: one that may rewrite a projection, one that prepends
+ * key/value prefixes to a layer's attention.
  */
 import type { Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
@@ -12,6 +14,26 @@ import type { ModelSpec } from './spec.js';
 import type { GraphWeights } from './weights.js';
 
 export type AdapterDelta = (layer: number, target: LoraTarget, x: Value) => Value | null;
+
+/** A frozen projection as a rewrite hook sees it. */
+export interface FrozenLinear {
+  /** x·Wᵀ (+ bias unless `withBias` is false) for any [N, in] input. */
+  apply(x: Value, withBias?: boolean): Value;
+  /** The [out, in] weight (DoRA's weight norm needs it whole). */
+  weight(): Value;
+  bias: Value | null;
+}
+
+/** Per-block hooks of the non-LoRA adapter methods; each returns null where it leaves the block alone. */
+export interface BlockHooks {
+  /** Replaces a projection's output (IA³ scales it or its input, DoRA rescales it by a magnitude). */
+  linear?: (layer: number, target: LoraTarget, x: Value, frozen: FrozenLinear) => Value | null;
+  /**
+   * Keys and values [B, KV, P, hd] placed before a layer's own (prefix tuning): they enter attention as
+   * they are (no RoPE, no norm), and the mask must give the P extra columns first.
+   */
+  prefix?: (layer: number) => { k: Value; v: Value } | null;
+}
 
 export interface DecoderInputs {
   /** [B, T] int32 token ids. */
@@ -45,6 +67,7 @@ export interface DecoderOpts {
   /** Length of the RoPE tables: the largest position + 1 the graph will see. */
   ropeLength: number;
   delta?: AdapterDelta;
+  hooks?: BlockHooks;
   /** Run only layers [from, to) (default all): GPTQ calibration runs one layer at a time. */
   layers?: { from: number; to: number };
 }
@@ -82,7 +105,9 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
 
   const linear = (x: Value, layer: number, target: LoraTarget, module: string, bias = false) => {
     const b = bias ? w.get(layerName(layer, `${module}.bias`)) : null;
-    const y = w.linear(x, layerName(layer, `${module}.weight`), b);
+    const name = layerName(layer, `${module}.weight`);
+    const frozen: FrozenLinear = { apply: (xi, withBias = true) => w.linear(xi, name, withBias ? b : null), weight: () => w.get(name), bias: b };
+    const y = opts.hooks?.linear?.(layer, target, x, frozen) ?? w.linear(x, name, b);
     const d = opts.delta?.(layer, target, x);
     return d ? op.add(g, y, d) : y;
   };
@@ -102,6 +127,13 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     q = op.transpose(g, rope(q, cosQ, sinQ), [0, 2, 3, 1, 4]); // [B, KV, G, T, hd]
     let kc = op.transpose(g, rope(k, cosK, sinK), [0, 2, 1, 3]); // [B, KV, T, hd]
     let vc = op.transpose(g, v, [0, 2, 1, 3]);
+    const prefix = opts.hooks?.prefix?.(i);
+    if (prefix) {
+      // KV-cache graphs hold a prefix in their cache slots instead (written once at prefill).
+      if (io.past || io.cache) throw new Error('decoder: prefix hooks are for full-sequence graphs; a KV-cache graph keeps the prefix in its cache');
+      kc = op.concat(g, [prefix.k, kc], 2);
+      vc = op.concat(g, [prefix.v, vc], 2);
+    }
     if (io.past) {
       kc = op.concat(g, [io.past[i].k, kc], 2);
       vc = op.concat(g, [io.past[i].v, vc], 2);
