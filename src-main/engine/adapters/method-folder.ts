@@ -5,10 +5,10 @@
  * shape against it; writing keeps each tensor's stored bytes where they were read unchanged, so an
  * import → export round trip is byte-identical.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDir, tempSibling, writeFileAtomicSync } from '../io/atomic.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
 import { encodeSafetensors, openSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { targetsFromModules } from './adapter-weights.js';
@@ -109,8 +109,10 @@ export function readMethodFolder(dir: string, spec: ModelSpec): MethodFolder {
 }
 
 /**
- * Writes a method's PEFT folder atomically (temp folder, then rename). A tensor given in `stored` (an imported
- * adapter being exported unchanged) keeps those bytes; the rest are written as F32. `config` defaults to the method's own.
+ * Writes a method's PEFT files into `dir` (created if needed; other files there, such as a training run's
+ * checkpoints/, are left alone), each file atomically, the weights before the config. A tensor given in
+ * `stored` (an imported adapter exported unchanged) keeps those bytes; the rest are written as F32.
+ * `config` defaults to the method's own.
  */
 export function writeMethodFolder(dir: string, method: MethodAdapter, tensors: ReadonlyMap<string, Float32Array>, opts: { stored?: MethodFolder['stored']; config?: Record<string, unknown> } = {}): void {
   const out = new Map<string, TensorToWrite>();
@@ -120,22 +122,7 @@ export function writeMethodFolder(dir: string, method: MethodAdapter, tensors: R
     const s = opts.stored?.get(p.name);
     out.set(p.name, s ? { dtype: s.dtype, shape: s.shape, data: s.raw } : { dtype: 'F32', shape: p.shape, data });
   }
-  mkdirSync(dirname(dir), { recursive: true });
-  const tmp = tempSibling(dir);
-  mkdirSync(tmp);
-  try {
-    writeFileAtomicSync(join(tmp, WEIGHTS_FILE), encodeSafetensors(out, { format: 'pt' }));
-    writeFileAtomicSync(join(tmp, CONFIG_FILE), [Buffer.from(JSON.stringify(opts.config ?? method.peftConfig(), null, 2) + '\n')]);
-    fsyncDir(tmp);
-    if (existsSync(dir)) {
-      const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}-${Date.now()}`);
-      renameSync(dir, old);
-      renameSync(tmp, dir);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(tmp, dir);
-    fsyncDir(dirname(dir));
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomicSync(join(dir, WEIGHTS_FILE), encodeSafetensors(out, { format: 'pt' }));
+  writeFileAtomicSync(join(dir, CONFIG_FILE), [Buffer.from(JSON.stringify(opts.config ?? method.peftConfig(), null, 2) + '\n')]);
 }
