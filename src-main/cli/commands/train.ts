@@ -19,6 +19,10 @@ interface TrainFlags extends DataFlags {
   method: TrainMethod;
   ia3Targets: string;
   virtualTokens: number;
+  reductionFactor?: number;
+  bottleneckSize?: number;
+  nonLinearity?: 'relu' | 'silu';
+  adapterScaling?: number;
   quant?: 'nf4' | 'int4';
   quantEmbeddings?: 'fp16' | 'int8';
   quantMethod?: 'rtn' | 'gptq';
@@ -103,6 +107,7 @@ async function train(flags: TrainFlags): Promise<void> {
         method: flags.method,
         ia3Targets: parseTargets(flags.ia3Targets, '--ia3-targets'),
         virtualTokens: flags.virtualTokens,
+        bottleneck: { reductionFactor: flags.reductionFactor, bottleneckSize: flags.bottleneckSize, nonLinearity: flags.nonLinearity, adapterScaling: flags.adapterScaling },
         quant: flags.quant,
         quantEmbeddings: flags.quantEmbeddings,
         quantMethod: flags.quantMethod,
@@ -171,7 +176,7 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
   )
     .option(
       '--method <m>',
-      `training method:\n${TRAIN_METHODS.map((m) => `  ${m.padEnd(7)} ${METHODS[m].tradeOff}`).join('\n')}\n(the trainable parameter count and memory estimate are printed at the start of a run)`,
+      `training method:\n${TRAIN_METHODS.map((m) => `  ${m.padEnd(8)} ${METHODS[m].tradeOff}`).join('\n')}\n(the trainable parameter count and memory estimate are printed at the start of a run)`,
       choiceFlag('--method', TRAIN_METHODS),
       'lora',
     )
@@ -182,6 +187,10 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
       intFlag(METHOD_SETTINGS.virtualTokens.flag, METHOD_SETTINGS.virtualTokens.min),
       METHOD_SETTINGS.virtualTokens.default,
     )
+    .option(`${METHOD_SETTINGS.reductionFactor.flag} <n>`, METHOD_SETTINGS.reductionFactor.help, intFlag(METHOD_SETTINGS.reductionFactor.flag, 1))
+    .option(`${METHOD_SETTINGS.bottleneckSize.flag} <n>`, METHOD_SETTINGS.bottleneckSize.help, intFlag(METHOD_SETTINGS.bottleneckSize.flag, 1))
+    .option(`${METHOD_SETTINGS.nonLinearity.flag} <f>`, METHOD_SETTINGS.nonLinearity.help, choiceFlag(METHOD_SETTINGS.nonLinearity.flag, METHOD_SETTINGS.nonLinearity.choices))
+    .option(`${METHOD_SETTINGS.adapterScaling.flag} <x>`, METHOD_SETTINGS.adapterScaling.help, numFlag(METHOD_SETTINGS.adapterScaling.flag, 0))
     .option('--quant <q>', 'QLoRA base format: nf4 | int4 (default nf4)', choiceFlag('--quant', ['nf4', 'int4'] as const))
     .option(
       '--quant-embeddings <p>',

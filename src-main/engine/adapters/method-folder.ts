@@ -12,6 +12,7 @@ import { writeFileAtomicSync } from '../io/atomic.js';
 import { encodeSafetensors, openSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { targetsFromModules } from './adapter-weights.js';
+import { bottleneckMethod } from './bottleneck.js';
 import { doraMethod } from './dora.js';
 import { ia3Method } from './ia3.js';
 import type { MethodAdapter } from './method.js';
@@ -21,7 +22,7 @@ import { prefixMethod } from './prefix.js';
 export const CONFIG_FILE = 'adapter_config.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
 
-export type PeftMethodKind = 'dora' | 'ia3' | 'prefix';
+export type PeftMethodKind = 'dora' | 'ia3' | 'prefix' | 'bottleneck';
 
 export interface MethodFolder {
   method: MethodAdapter;
@@ -34,6 +35,7 @@ export interface MethodFolder {
 
 /** Which non-LoRA method a PEFT config describes; null for plain LoRA (handled by compat.ts). */
 export function peftMethodKind(cfg: Record<string, unknown>, file: string): PeftMethodKind | null {
+  if (cfg.graft_method === 'bottleneck') return 'bottleneck';
   const t = cfg.peft_type;
   if (t === 'LORA') return cfg.use_dora === true ? 'dora' : null;
   if (t === 'IA3') return 'ia3';
@@ -76,6 +78,12 @@ export function methodFromConfig(spec: ModelSpec, cfg: Record<string, unknown>, 
       const layers = num('num_layers');
       if (layers !== spec.layers) throw new GraftError('INCOMPATIBLE', `${file}: num_layers is ${layers}, the model has ${spec.layers}`, { file, where: 'num_layers' });
       return prefixMethod(spec, { virtualTokens: num('num_virtual_tokens') });
+    }
+    case 'bottleneck': {
+      const kind = cfg.is_parallel === true ? 'parallel' : cfg.mh_adapter === true ? 'houlsby' : 'pfeiffer';
+      const nl = cfg.non_linearity === 'swish' || cfg.non_linearity === 'silu' ? 'silu' : cfg.non_linearity === 'relu' ? 'relu' : null;
+      if (!nl) throw new GraftError('UNSUPPORTED', `${file}: non_linearity ${String(cfg.non_linearity)} is not supported (relu, swish)`, { file, where: 'non_linearity' });
+      return bottleneckMethod(spec, { kind, name: String(cfg.adapter_name ?? 'graft'), reductionFactor: num('reduction_factor'), size: num('bottleneck_size'), nonLinearity: nl, scaling: num('scaling') });
     }
     default:
       throw new GraftError('BAD_INPUT', `${file}: a plain LoRA adapter, not a DoRA/IA³/prefix one`, { file, where: 'peft_type' });

@@ -6,6 +6,7 @@
  */
 import { GraftError } from '../errors.js';
 import type { ModelSpec } from '../models/spec.js';
+import { BOTTLENECK_DEFAULTS, bottleneckMethod, NON_LINEARITIES } from './bottleneck.js';
 import { doraMethod } from './dora.js';
 import { IA3_DEFAULTS, ia3Method } from './ia3.js';
 import { LORA_TARGETS, type LoraTarget } from './lora-config.js';
@@ -13,7 +14,7 @@ import { loraSlots } from './lora.js';
 import { type MethodAdapter, methodParamCount } from './method.js';
 import { prefixMethod } from './prefix.js';
 
-export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix'] as const;
+export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
 
 export interface MethodInfo {
@@ -30,6 +31,9 @@ export const METHODS: Record<TrainMethod, MethodInfo> = {
   dora: { label: 'DoRA', tradeOff: 'LoRA plus a learned magnitude per output row: closer to full fine-tuning at low rank; each step also recomputes a weight norm per target (more time and memory)', settings: ['rank', 'alpha', 'targets', 'rslora'] },
   ia3: { label: 'IA³', tradeOff: 'learned scales of k, v and the MLP input: one vector per target, far fewer parameters than LoRA, learns less', settings: ['ia3Targets'] },
   prefix: { label: 'Prefix tuning', tradeOff: 'trained key/value prefixes per layer: no weight changes, costs attention positions, not mergeable', settings: ['virtualTokens'] },
+  houlsby: { label: 'Houlsby adapter', tradeOff: 'bottleneck MLPs after attention and after the MLP: most capacity of the bottlenecks, two extra blocks per layer, not mergeable', settings: ['reductionFactor', 'bottleneckSize', 'nonLinearity'] },
+  pfeiffer: { label: 'Pfeiffer adapter', tradeOff: 'one bottleneck MLP after the MLP: half Houlsby\'s parameters and extra work, nearly its quality, not mergeable', settings: ['reductionFactor', 'bottleneckSize', 'nonLinearity'] },
+  parallel: { label: 'Parallel adapter', tradeOff: 'a scaled bottleneck beside the MLP: wider (reduction 2) and learns fast, not mergeable', settings: ['reductionFactor', 'bottleneckSize', 'nonLinearity', 'adapterScaling'] },
 };
 
 export const METHOD_SETTINGS = {
@@ -40,6 +44,10 @@ export const METHOD_SETTINGS = {
   dropout: { flag: '--dropout', kind: 'number', min: 0, max: 0.99, default: 0, help: 'LoRA dropout' },
   ia3Targets: { flag: '--ia3-targets', kind: 'targets', default: IA3_DEFAULTS.targets.join(','), help: 'IA³: modules whose output (k, v, q, o, gate, up) or input (down) is scaled' },
   virtualTokens: { flag: '--virtual-tokens', kind: 'int', min: 1, max: 512, default: 16, help: 'prefix tuning: virtual tokens per layer' },
+  reductionFactor: { flag: '--reduction-factor', kind: 'int', min: 1, default: null, help: 'bottleneck adapters: hidden size / bottleneck width (default 16 houlsby/pfeiffer, 2 parallel)' },
+  bottleneckSize: { flag: '--bottleneck-size', kind: 'int', min: 1, default: null, help: 'bottleneck adapters: the width itself (instead of --reduction-factor)' },
+  nonLinearity: { flag: '--non-linearity', kind: 'choice', choices: NON_LINEARITIES, default: null, help: 'bottleneck adapters: relu | silu (default silu houlsby, relu pfeiffer/parallel)' },
+  adapterScaling: { flag: '--adapter-scaling', kind: 'number', min: 0, default: null, help: 'parallel adapter: output scale (default 4)' },
 } as const;
 
 export interface MethodSettings {
@@ -49,6 +57,10 @@ export interface MethodSettings {
   rslora: boolean;
   ia3Targets: LoraTarget[];
   virtualTokens: number;
+  reductionFactor?: number;
+  bottleneckSize?: number;
+  nonLinearity?: (typeof NON_LINEARITIES)[number];
+  adapterScaling?: number;
 }
 
 /** The engine method of a non-LoRA choice (null for lora/qlora, which keep their own path). */
@@ -66,6 +78,21 @@ export function buildMethod(method: TrainMethod, spec: ModelSpec, s: MethodSetti
     }
     case 'prefix':
       return prefixMethod(spec, { virtualTokens: s.virtualTokens });
+    case 'houlsby':
+    case 'pfeiffer':
+    case 'parallel': {
+      const d = BOTTLENECK_DEFAULTS[method];
+      if (s.adapterScaling !== undefined && method !== 'parallel')
+        throw new GraftError('BAD_INPUT', '--adapter-scaling is for --method parallel', { where: '--adapter-scaling' });
+      return bottleneckMethod(spec, {
+        kind: method,
+        name: 'graft',
+        reductionFactor: s.reductionFactor ?? d.reductionFactor,
+        size: s.bottleneckSize,
+        nonLinearity: s.nonLinearity ?? d.nonLinearity,
+        scaling: s.adapterScaling ?? d.scaling,
+      });
+    }
   }
 }
 

@@ -33,6 +33,11 @@ export interface BlockHooks {
    * they are (no RoPE, no norm), and the mask must give the P extra columns first.
    */
   prefix?: (layer: number) => { k: Value; v: Value } | null;
+  /**
+   * Replaces a sub-block's residual add `residual + out` (bottleneck adapters): `out` is the attention's
+   * o_proj output or the MLP's down_proj output, `residual` the stream that entered the sub-block.
+   */
+  residual?: (layer: number, where: 'attention' | 'mlp', out: Value, residual: Value) => Value | null;
 }
 
 export interface DecoderInputs {
@@ -148,12 +153,14 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     const probs = op.softmax(g, scores);
     const ctx = op.matmul(g, probs, op.reshape(g, vc, [B, KV, 1, S, hd])); // [B, KV, G, T, hd]
     const merged = op.reshape(g, op.transpose(g, ctx, [0, 3, 1, 2, 4]), [N, H * hd]);
-    h = op.add(g, h, linear(merged, i, 'o', 'self_attn.o_proj'));
+    const attnOut = linear(merged, i, 'o', 'self_attn.o_proj');
+    h = opts.hooks?.residual?.(i, 'attention', attnOut, h) ?? op.add(g, h, attnOut);
 
     const y = rmsNorm(g, h, w.get(layerName(i, 'post_attention_layernorm.weight')), spec.eps);
     const gate = op.silu(g, linear(y, i, 'gate', 'mlp.gate_proj'));
     const up = linear(y, i, 'up', 'mlp.up_proj');
-    h = op.add(g, h, linear(op.mul(g, gate, up), i, 'down', 'mlp.down_proj'));
+    const mlpOut = linear(op.mul(g, gate, up), i, 'down', 'mlp.down_proj');
+    h = opts.hooks?.residual?.(i, 'mlp', mlpOut, h) ?? op.add(g, h, mlpOut);
   }
   // A run that stops before the last layer has no final norm to apply (and no norm weight to load).
   const hidden = to === spec.layers ? rmsNorm(g, h, w.get('model.norm.weight'), spec.eps) : h;

@@ -2,6 +2,7 @@
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { broadcastShapes, scalar } from './consts.js';
 import { unbroadcast } from './reduce.js';
+import { cast } from './shape.js';
 import { defineGrad } from './registry.js';
 
 function binary(op: string, g: Graph, a: Value, b: Value, dtype: DType = a.dtype): Value {
@@ -26,6 +27,8 @@ export const log = (g: Graph, x: Value) => unary('Log', g, x);
 export const sqrt = (g: Graph, x: Value) => unary('Sqrt', g, x);
 export const sigmoid = (g: Graph, x: Value) => unary('Sigmoid', g, x);
 export const reciprocal = (g: Graph, x: Value) => unary('Reciprocal', g, x);
+export const relu = (g: Graph, x: Value) => unary('Relu', g, x);
+export const greater = (g: Graph, a: Value, b: Value) => binary('Greater', g, a, b, 'bool');
 
 /** x · sigmoid(x), the SwiGLU gate activation. */
 export const silu = (g: Graph, x: Value) => mul(g, x, sigmoid(g, x));
@@ -62,6 +65,11 @@ defineGrad('Sqrt', (g, n, [dy]) => [dy && div(g, dy, mul(g, n.outputs[0], scalar
 defineGrad('Reciprocal', (g, n, [dy]) => {
   const y = n.outputs[0];
   return [dy && neg(g, mul(g, dy, mul(g, y, y)))];
+});
+// d relu/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch); the mask is built without gradient.
+defineGrad('Relu', (g, n, [dy]) => {
+  const x = n.inputs[0]!;
+  return [dy && mul(g, dy, g.noGrad(() => cast(g, greater(g, x, scalar(g, 0, x.dtype)), x.dtype)))];
 });
 defineGrad('Sigmoid', (g, n, [dy]) => {
   const y = n.outputs[0];

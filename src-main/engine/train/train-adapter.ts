@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LoraConfig, LoraTarget } from '../adapters/lora-config.js';
-import { buildMethod, methodMemoryTerms, type TrainMethod } from '../adapters/method-options.js';
+import { buildMethod, methodMemoryTerms, type MethodSettings, type TrainMethod } from '../adapters/method-options.js';
 import { prepareDataset } from '../data/prepare.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
@@ -44,6 +44,8 @@ export interface TrainAdapterOptions {
   ia3Targets?: LoraTarget[];
   /** Prefix tuning: virtual tokens per layer. */
   virtualTokens?: number;
+  /** Bottleneck adapters (houlsby, pfeiffer, parallel): their settings, AdapterHub's defaults when absent. */
+  bottleneck?: Pick<MethodSettings, 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling'>;
   /** QLoRA's 4-bit format of the frozen base (default nf4). */
   quant?: QuantScheme;
   /** QLoRA: embeddings and LM head at fp16 precision (default) or in 8 bits. */
@@ -120,6 +122,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       rslora: o.lora.rslora,
       ia3Targets: o.ia3Targets ?? ['k', 'v', 'down'],
       virtualTokens: o.virtualTokens ?? 16,
+      ...o.bottleneck,
     });
     const tokenizer = await source.tokenizer();
     if (!tokenizer)

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bottleneckMethod, type BottleneckKind } from '../../../src-main/engine/adapters/bottleneck.js';
 import { doraMethod } from '../../../src-main/engine/adapters/dora.js';
 import { ia3Method } from '../../../src-main/engine/adapters/ia3.js';
 import { type MethodAdapter, methodParamCount, prefixCausalMask } from '../../../src-main/engine/adapters/method.js';
@@ -69,6 +70,17 @@ describe.each([
     expect(maxDiff(adapted, await computeLogits(m, rows, { overrides: merge }))).toBeLessThanOrEqual(1e-4);
   });
 
+  it.each(['houlsby', 'pfeiffer', 'parallel'] as const)('%s bottleneck is the identity at init and changes the logits once its up-projection moves', async (kind) => {
+    const m = get();
+    const method = bottleneckMethod(m.spec, { kind, name: 'graft', reductionFactor: 4, nonLinearity: 'relu', scaling: 2 });
+    const base = await computeLogits(m, rows);
+    const t = method.init(m.source, 4);
+    expect(maxDiff(base, await methodLogits(m, method, t, rows))).toBe(0);
+    const moved = new Map([...t].map(([k, v]) => [k, k.includes('adapter_up.weight') ? v.map((_, i) => 0.1 * Math.sin(i)) : v]));
+    expect(maxDiff(base, await methodLogits(m, method, moved, rows))).toBeGreaterThan(1e-3);
+    expect('refused' in method.merge(m.source, t)).toBe(true);
+  });
+
   it('a prefix is not an identity (PEFT neither) and refuses to merge; P virtual tokens shift positions', async () => {
     const m = get();
     const method = prefixMethod(m.spec, { virtualTokens: 3 });
@@ -83,9 +95,11 @@ describe.each([
 describe('gradients of the method graphs against finite differences (float64, whole tiny decoder)', () => {
   // DoRA is left out on purpose: its norm is detached (as PEFT's), so its gradient is not the derivative
   // finite differences measure; the PEFT goldens (verify-method-reference.test.ts) check it instead.
-  it.each(['ia3', 'prefix'])('%s', async (kind) => {
+  const bottleneck = (kind: BottleneckKind, nonLinearity: 'relu' | 'silu') => bottleneckMethod(model.spec, { kind, name: 'g', reductionFactor: 8, nonLinearity, scaling: 1.5 });
+  it.each(['ia3', 'prefix', 'houlsby/silu', 'pfeiffer/relu', 'parallel/relu'])('%s', async (kind) => {
     const spec = model.spec;
-    const method = kind === 'ia3' ? ia3Method(spec) : prefixMethod(spec, { virtualTokens: 2 });
+    const [k, nl] = kind.split('/') as [string, 'relu' | 'silu'];
+    const method = k === 'ia3' ? ia3Method(spec) : k === 'prefix' ? prefixMethod(spec, { virtualTokens: 2 }) : bottleneck(k as BottleneckKind, nl);
     const P = method.virtualTokens;
     const [B, T] = [1, 4];
     const rel = await gradCheck(
