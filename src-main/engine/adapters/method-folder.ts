@@ -12,6 +12,7 @@ import { writeFileAtomicSync } from '../io/atomic.js';
 import { encodeSafetensors, openSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { targetsFromModules } from './adapter-weights.js';
+import { bitfitMethod } from './bitfit.js';
 import { bottleneckMethod } from './bottleneck.js';
 import { doraMethod } from './dora.js';
 import { ia3Method } from './ia3.js';
@@ -22,7 +23,7 @@ import { prefixMethod } from './prefix.js';
 export const CONFIG_FILE = 'adapter_config.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
 
-export type PeftMethodKind = 'dora' | 'ia3' | 'prefix' | 'bottleneck';
+export type PeftMethodKind = 'dora' | 'ia3' | 'prefix' | 'bottleneck' | 'bitfit';
 
 export interface MethodFolder {
   method: MethodAdapter;
@@ -35,7 +36,7 @@ export interface MethodFolder {
 
 /** Which non-LoRA method a PEFT config describes; null for plain LoRA (handled by compat.ts). */
 export function peftMethodKind(cfg: Record<string, unknown>, file: string): PeftMethodKind | null {
-  if (cfg.graft_method === 'bottleneck') return 'bottleneck';
+  if (cfg.graft_method === 'bottleneck' || cfg.graft_method === 'bitfit') return cfg.graft_method;
   const t = cfg.peft_type;
   if (t === 'LORA') return cfg.use_dora === true ? 'dora' : null;
   if (t === 'IA3') return 'ia3';
@@ -79,6 +80,8 @@ export function methodFromConfig(spec: ModelSpec, cfg: Record<string, unknown>, 
       if (layers !== spec.layers) throw new GraftError('INCOMPATIBLE', `${file}: num_layers is ${layers}, the model has ${spec.layers}`, { file, where: 'num_layers' });
       return prefixMethod(spec, { virtualTokens: num('num_virtual_tokens') });
     }
+    case 'bitfit':
+      return bitfitMethod(spec, { targets: targetsFromModules(cfg.target_modules as string[], file) });
     case 'bottleneck': {
       const kind = cfg.is_parallel === true ? 'parallel' : cfg.mh_adapter === true ? 'houlsby' : 'pfeiffer';
       const nl = cfg.non_linearity === 'swish' || cfg.non_linearity === 'silu' ? 'silu' : cfg.non_linearity === 'relu' ? 'relu' : null;

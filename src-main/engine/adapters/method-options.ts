@@ -6,6 +6,7 @@
  */
 import { GraftError } from '../errors.js';
 import type { ModelSpec } from '../models/spec.js';
+import { bitfitMethod } from './bitfit.js';
 import { BOTTLENECK_DEFAULTS, bottleneckMethod, NON_LINEARITIES } from './bottleneck.js';
 import { doraMethod } from './dora.js';
 import { IA3_DEFAULTS, ia3Method } from './ia3.js';
@@ -14,7 +15,7 @@ import { loraSlots } from './lora.js';
 import { type MethodAdapter, methodParamCount } from './method.js';
 import { prefixMethod } from './prefix.js';
 
-export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel'] as const;
+export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel', 'bitfit'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
 
 export interface MethodInfo {
@@ -34,12 +35,13 @@ export const METHODS: Record<TrainMethod, MethodInfo> = {
   houlsby: { label: 'Houlsby adapter', tradeOff: 'bottleneck MLPs after attention and after the MLP: most capacity of the bottlenecks, two extra blocks per layer, not mergeable', settings: ['reductionFactor', 'bottleneckSize', 'nonLinearity'] },
   pfeiffer: { label: 'Pfeiffer adapter', tradeOff: 'one bottleneck MLP after the MLP: half Houlsby\'s parameters and extra work, nearly its quality, not mergeable', settings: ['reductionFactor', 'bottleneckSize', 'nonLinearity'] },
   parallel: { label: 'Parallel adapter', tradeOff: 'a scaled bottleneck beside the MLP: wider (reduction 2) and learns fast, not mergeable', settings: ['reductionFactor', 'bottleneckSize', 'nonLinearity', 'adapterScaling'] },
+  bitfit: { label: 'BitFit', tradeOff: 'trains bias vectors only (zero-initialized biases are added where the base has none): the fewest parameters, learns least', settings: ['targets'] },
 };
 
 export const METHOD_SETTINGS = {
   rank: { flag: '--rank', kind: 'int', min: 1, default: 16, help: 'LoRA/DoRA rank r' },
   alpha: { flag: '--alpha', kind: 'number', min: 0, default: null, help: 'LoRA/DoRA alpha (default 2 × rank)' },
-  targets: { flag: '--targets', kind: 'targets', default: LORA_TARGETS.join(','), help: `modules to adapt: ${LORA_TARGETS.join(',')}` },
+  targets: { flag: '--targets', kind: 'targets', default: LORA_TARGETS.join(','), help: `modules to adapt (LoRA, DoRA, BitFit): ${LORA_TARGETS.join(',')}` },
   rslora: { flag: '--rslora', kind: 'bool', default: false, help: 'scale by alpha/sqrt(r)' },
   dropout: { flag: '--dropout', kind: 'number', min: 0, max: 0.99, default: 0, help: 'LoRA dropout' },
   ia3Targets: { flag: '--ia3-targets', kind: 'targets', default: IA3_DEFAULTS.targets.join(','), help: 'IA³: modules whose output (k, v, q, o, gate, up) or input (down) is scaled' },
@@ -78,6 +80,8 @@ export function buildMethod(method: TrainMethod, spec: ModelSpec, s: MethodSetti
     }
     case 'prefix':
       return prefixMethod(spec, { virtualTokens: s.virtualTokens });
+    case 'bitfit':
+      return bitfitMethod(spec, { targets: s.targets });
     case 'houlsby':
     case 'pfeiffer':
     case 'parallel': {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bitfitMethod } from '../../../src-main/engine/adapters/bitfit.js';
 import { bottleneckMethod, type BottleneckKind } from '../../../src-main/engine/adapters/bottleneck.js';
 import { doraMethod } from '../../../src-main/engine/adapters/dora.js';
 import { ia3Method } from '../../../src-main/engine/adapters/ia3.js';
@@ -81,6 +82,15 @@ describe.each([
     expect('refused' in method.merge(m.source, t)).toBe(true);
   });
 
+  it('bitfit adds zero biases where the base has none: the identity at init', async () => {
+    const m = get();
+    const method = bitfitMethod(m.spec);
+    const t = method.init(m.source, 0);
+    expect([...t.values()].every((b) => b.every((x) => x === 0))).toBe(true);
+    expect(maxDiff(await computeLogits(m, rows), await methodLogits(m, method, t, rows))).toBe(0);
+    expect(method.merge(m.source, t)).toMatchObject({ refused: expect.stringContaining('has no model.layers.0.self_attn.q_proj.bias') });
+  });
+
   it('a prefix is not an identity (PEFT neither) and refuses to merge; P virtual tokens shift positions', async () => {
     const m = get();
     const method = prefixMethod(m.spec, { virtualTokens: 3 });
@@ -92,14 +102,34 @@ describe.each([
   });
 });
 
+it("bitfit on a base with q/k/v biases (Qwen2) starts from them and merges exactly", async () => {
+  const m = await loadModel(path.join(FIXTURES, 'ia3-qwen2', 'model'));
+  try {
+    const method = bitfitMethod(m.spec, { targets: ['q', 'k', 'v'] });
+    const t = method.init(m.source, 0);
+    const ids = [[1, 5, 9, 13]];
+    const base = await computeLogits(m, ids);
+    expect(maxDiff(base, await methodLogits(m, method, t, ids))).toBe(0);
+    const moved = new Map([...t].map(([k, v]) => [k, v.map((x, i) => x + 0.05 * Math.cos(i))]));
+    const merge = method.merge(m.source, moved);
+    if ('refused' in merge) throw new Error(merge.refused);
+    const adapted = await methodLogits(m, method, moved, ids);
+    expect(maxDiff(base, adapted)).toBeGreaterThan(1e-4);
+    expect(maxDiff(adapted, await computeLogits(m, ids, { overrides: merge }))).toBeLessThanOrEqual(1e-5);
+  } finally {
+    m.source.close();
+  }
+});
+
 describe('gradients of the method graphs against finite differences (float64, whole tiny decoder)', () => {
   // DoRA is left out on purpose: its norm is detached (as PEFT's), so its gradient is not the derivative
   // finite differences measure; the PEFT goldens (verify-method-reference.test.ts) check it instead.
   const bottleneck = (kind: BottleneckKind, nonLinearity: 'relu' | 'silu') => bottleneckMethod(model.spec, { kind, name: 'g', reductionFactor: 8, nonLinearity, scaling: 1.5 });
-  it.each(['ia3', 'prefix', 'houlsby/silu', 'pfeiffer/relu', 'parallel/relu'])('%s', async (kind) => {
+  it.each(['ia3', 'prefix', 'bitfit', 'houlsby/silu', 'pfeiffer/relu', 'parallel/relu'])('%s', async (kind) => {
     const spec = model.spec;
     const [k, nl] = kind.split('/') as [string, 'relu' | 'silu'];
-    const method = k === 'ia3' ? ia3Method(spec) : k === 'prefix' ? prefixMethod(spec, { virtualTokens: 2 }) : bottleneck(k as BottleneckKind, nl);
+    const method =
+      k === 'ia3' ? ia3Method(spec) : k === 'prefix' ? prefixMethod(spec, { virtualTokens: 2 }) : k === 'bitfit' ? bitfitMethod(spec) : bottleneck(k as BottleneckKind, nl);
     const P = method.virtualTokens;
     const [B, T] = [1, 4];
     const rel = await gradCheck(

@@ -49,6 +49,7 @@ test.each([
   ['houlsby', '5e-3', [], undefined],
   ['pfeiffer', '5e-3', [], undefined],
   ['parallel', '5e-3', [], undefined],
+  ['bitfit', '2e-2', [], undefined],
 ])('graft train --method %s teaches stories260K the name Zara', async (method, lr, extra, peftType) => {
   const out = join(dir, method);
   const r = spawnSync(
@@ -67,6 +68,7 @@ test.each([
   const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
   // PEFT methods write PEFT's config; bottleneck adapters Graft's own layout (docs/adapter-methods.md).
   if (peftType) expect(cfg.peft_type).toBe(peftType);
+  else if (method === 'bitfit') expect(cfg).toMatchObject({ graft_method: 'bitfit' });
   else expect(cfg).toMatchObject({ graft_method: 'bottleneck', mh_adapter: method === 'houlsby', is_parallel: method === 'parallel' });
   const meta = JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8'));
   expect(meta.method).toBe(method);
