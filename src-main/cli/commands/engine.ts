@@ -102,7 +102,7 @@ export const registerEngine: CommandRegistrar = (program) => {
     });
 
   addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
-    .option('--adapter <ref[:scale]>', 'adapter folder or library name (LoRA; DoRA/IA³ run merged); repeated = applied together', collect)
+    .option('--adapter <ref[:scale]>', 'adapter folder or library name (LoRA, or one DoRA/IA³/bottleneck/BitFit adapter under them); repeated = applied together', collect)
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--stream', 'print text as it is generated')
     .option('--json', 'print one JSON object with ids, text and timings')
@@ -117,7 +117,7 @@ export const registerEngine: CommandRegistrar = (program) => {
       const weights = f.quant === undefined ? undefined : await quantizedBase(model, device, f.quant, f.quantEmbeddings, f.quantMethod);
       const { tokenizer, ids } = await promptIds(model, f);
       const split = await splitAdapterArgs(model, f.adapter ?? [], f.library);
-      const variants: Variant[] = [{ adapters: split.lora }];
+      const variants: Variant[] = [split.variant];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const [r] = await generate({

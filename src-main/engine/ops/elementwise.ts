@@ -30,6 +30,12 @@ export const reciprocal = (g: Graph, x: Value) => unary('Reciprocal', g, x);
 export const relu = (g: Graph, x: Value) => unary('Relu', g, x);
 export const greater = (g: Graph, a: Value, b: Value) => binary('Greater', g, a, b, 'bool');
 
+/** cond ? a : b, broadcasting. Inference only (per-row selection in batched decoding): it has no gradient rule. */
+export function where(g: Graph, cond: Value, a: Value, b: Value): Value {
+  if (cond.dtype !== 'bool' || a.dtype !== b.dtype) throw new Error(`where: bool condition and equal value dtypes needed, got ${cond.dtype}, ${a.dtype}, ${b.dtype}`);
+  return g.add('Where', [cond, a, b], [{ dtype: a.dtype, shape: broadcastShapes(cond.shape, broadcastShapes(a.shape, b.shape)) }])[0];
+}
+
 /** x · sigmoid(x), the SwiGLU gate activation. */
 export const silu = (g: Graph, x: Value) => mul(g, x, sigmoid(g, x));
 export const square = (g: Graph, x: Value) => mul(g, x, x);
