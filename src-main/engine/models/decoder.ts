@@ -4,7 +4,7 @@
  * every projection is one Gemm on the HF [out, in] weight; only attention reshapes to heads.
  * LoRA enters through `delta`, which returns what to add to a projection's output; the other adapter
  * methods (adapters/*.ts) through `hooks`: one that may rewrite a projection, one that prepends
- * key/value prefixes to a layer's attention.
+ * key/value prefixes to a layer's attention, one that may replace a sub-block's residual add.
  */
 import type { Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
@@ -134,7 +134,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     let vc = op.transpose(g, v, [0, 2, 1, 3]);
     const prefix = opts.hooks?.prefix?.(i);
     if (prefix) {
-      // KV-cache graphs hold a prefix in their cache slots instead (written once at prefill).
+      // A KV-cache graph would hold the prefix in pre-filled cache slots instead (not built yet).
       if (io.past || io.cache) throw new Error('decoder: prefix hooks are for full-sequence graphs; a KV-cache graph keeps the prefix in its cache');
       kc = op.concat(g, [prefix.k, kc], 2);
       vc = op.concat(g, [prefix.v, vc], 2);
