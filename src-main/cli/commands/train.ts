@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LORA_TARGETS, MODULE_TARGETS, type LoraTarget } from '../../engine/adapters/lora-config';
+import { METHOD_SETTINGS, METHODS, TRAIN_METHODS, type TrainMethod } from '../../engine/adapters/method-options';
 import { GraftError } from '../../engine/errors';
 import { SCHEDULES } from '../../engine/train/schedule';
 import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
@@ -15,7 +16,13 @@ interface TrainFlags extends DataFlags {
   model?: string;
   data?: string;
   out?: string;
-  method: 'lora' | 'qlora';
+  method: TrainMethod;
+  ia3Targets: string;
+  virtualTokens: number;
+  reductionFactor?: number;
+  bottleneckSize?: number;
+  nonLinearity?: 'relu' | 'silu';
+  adapterScaling?: number;
   quant?: 'nf4' | 'int4';
   quantEmbeddings?: 'fp16' | 'int8';
   quantMethod?: 'rtn' | 'gptq';
@@ -49,14 +56,14 @@ interface TrainFlags extends DataFlags {
   json?: boolean;
 }
 
-function parseTargets(v: string): LoraTarget[] {
+function parseTargets(v: string, flag = '--targets'): LoraTarget[] {
   const list = v
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const bad = list.find((t) => !MODULE_TARGETS.includes(t as LoraTarget));
   if (bad !== undefined || list.length === 0)
-    throw new GraftError('BAD_INPUT', `--targets takes a comma list of ${MODULE_TARGETS.join(',')}; got "${v}"`, { where: '--targets' });
+    throw new GraftError('BAD_INPUT', `${flag} takes a comma list of ${MODULE_TARGETS.join(',')}; got "${v}"`, { where: flag });
   return MODULE_TARGETS.filter((t) => list.includes(t));
 }
 
@@ -98,6 +105,9 @@ async function train(flags: TrainFlags): Promise<void> {
         chatTemplate: await readTemplate(flags.chatTemplate),
         pack: flags.pack,
         method: flags.method,
+        ia3Targets: parseTargets(flags.ia3Targets, '--ia3-targets'),
+        virtualTokens: flags.virtualTokens,
+        bottleneck: { reductionFactor: flags.reductionFactor, bottleneckSize: flags.bottleneckSize, nonLinearity: flags.nonLinearity, adapterScaling: flags.adapterScaling },
         quant: flags.quant,
         quantEmbeddings: flags.quantEmbeddings,
         quantMethod: flags.quantMethod,
@@ -164,7 +174,23 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
       .option('--data <file>', 'dataset: .jsonl/.json (messages, alpaca, sharegpt, text), .csv/.tsv, .txt')
       .option('--out <dir>', 'where the adapter (and checkpoints/) go; with --resume, the resumed run folder by default'),
   )
-    .option('--method <m>', 'lora | qlora', choiceFlag('--method', ['lora', 'qlora'] as const), 'lora')
+    .option(
+      '--method <m>',
+      `training method:\n${TRAIN_METHODS.map((m) => `  ${m.padEnd(8)} ${METHODS[m].tradeOff}`).join('\n')}\n(the trainable parameter count and memory estimate are printed at the start of a run)`,
+      choiceFlag('--method', TRAIN_METHODS),
+      'lora',
+    )
+    .option(`${METHOD_SETTINGS.ia3Targets.flag} <list>`, METHOD_SETTINGS.ia3Targets.help, METHOD_SETTINGS.ia3Targets.default)
+    .option(
+      `${METHOD_SETTINGS.virtualTokens.flag} <n>`,
+      METHOD_SETTINGS.virtualTokens.help,
+      intFlag(METHOD_SETTINGS.virtualTokens.flag, METHOD_SETTINGS.virtualTokens.min),
+      METHOD_SETTINGS.virtualTokens.default,
+    )
+    .option(`${METHOD_SETTINGS.reductionFactor.flag} <n>`, METHOD_SETTINGS.reductionFactor.help, intFlag(METHOD_SETTINGS.reductionFactor.flag, 1))
+    .option(`${METHOD_SETTINGS.bottleneckSize.flag} <n>`, METHOD_SETTINGS.bottleneckSize.help, intFlag(METHOD_SETTINGS.bottleneckSize.flag, 1))
+    .option(`${METHOD_SETTINGS.nonLinearity.flag} <f>`, METHOD_SETTINGS.nonLinearity.help, choiceFlag(METHOD_SETTINGS.nonLinearity.flag, METHOD_SETTINGS.nonLinearity.choices))
+    .option(`${METHOD_SETTINGS.adapterScaling.flag} <x>`, METHOD_SETTINGS.adapterScaling.help, numFlag(METHOD_SETTINGS.adapterScaling.flag, 0))
     .option('--quant <q>', 'QLoRA base format: nf4 | int4 (default nf4)', choiceFlag('--quant', ['nf4', 'int4'] as const))
     .option(
       '--quant-embeddings <p>',

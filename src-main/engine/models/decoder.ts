@@ -2,8 +2,10 @@
  * The shared Llama-family decoder: embedding, N blocks of (RMSNorm, attention with RoPE and GQA,
  * RMSNorm, SwiGLU MLP) with residuals, final norm and LM head. Activations are kept 2-D [B·T, D] so
  * every projection is one Gemm on the HF [out, in] weight; only attention reshapes to heads.
- * LoRA (or any adapter) enters through `delta`, which returns what to add to a projection's output.
- * What other families change (Gemma's scaled embeddings, 1 + w norms, sandwich norms, GeGLU and
+ * LoRA (or any adapter) enters through `delta`, which returns what to add to a projection's output;
+ * the other adapter methods (adapters/*.ts) through `hooks`: one that may rewrite a projection, one
+ * that prepends key/value prefixes to a layer's attention, one that may replace a sub-block's residual
+ * add. What other families change (Gemma's scaled embeddings, 1 + w norms, sandwich norms, GeGLU and
  * sliding windows; Phi-3's fused projections and partial rotary; SmolLM3's NoPE layers) is read
  * from the spec's fields, never from the architecture's name.
  */
@@ -15,6 +17,31 @@ import type { ModelSpec, RopeSpec } from './spec.js';
 import type { GraphWeights } from './weights.js';
 
 export type AdapterDelta = (layer: number, target: LoraTarget, x: Value) => Value | null;
+
+/** A frozen projection as a rewrite hook sees it. */
+export interface FrozenLinear {
+  /** x·Wᵀ (+ bias unless `withBias` is false) for any [N, in] input. */
+  apply(x: Value, withBias?: boolean): Value;
+  /** The [out, in] weight (DoRA's weight norm needs it whole). */
+  weight(): Value;
+  bias: Value | null;
+}
+
+/** Per-block hooks of the non-LoRA adapter methods; each returns null where it leaves the block alone. */
+export interface BlockHooks {
+  /** Replaces a projection's output (IA³ scales it or its input, DoRA rescales it by a magnitude). */
+  linear?: (layer: number, target: LoraTarget, x: Value, frozen: FrozenLinear) => Value | null;
+  /**
+   * Keys and values [B, KV, P, hd] placed before a layer's own (prefix tuning): they enter attention as
+   * they are (no RoPE, no norm), and the mask must give the P extra columns first.
+   */
+  prefix?: (layer: number) => { k: Value; v: Value } | null;
+  /**
+   * Replaces a sub-block's residual add `residual + out` (bottleneck adapters): `out` is the attention's
+   * o_proj output or the MLP's down_proj output, `residual` the stream that entered the sub-block.
+   */
+  residual?: (layer: number, where: 'attention' | 'mlp', out: Value, residual: Value) => Value | null;
+}
 
 export interface DecoderInputs {
   /** [B, T] int32 token ids. */
@@ -53,6 +80,7 @@ export interface DecoderOpts {
   /** Length of the RoPE tables: the largest position + 1 the graph will see. */
   ropeLength: number;
   delta?: AdapterDelta;
+  hooks?: BlockHooks;
   /** Run only layers [from, to) (default all): GPTQ calibration runs one layer at a time. */
   layers?: { from: number; to: number };
 }
@@ -116,7 +144,9 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
 
   const linear = (x: Value, layer: number, target: LoraTarget, module: string, bias = false) => {
     const b = bias ? w.get(layerName(layer, `${module}.bias`)) : null;
-    const y = w.linear(x, layerName(layer, `${module}.weight`), b);
+    const name = layerName(layer, `${module}.weight`);
+    const frozen: FrozenLinear = { apply: (xi, withBias = true) => w.linear(xi, name, withBias ? b : null), weight: () => w.get(name), bias: b };
+    const y = opts.hooks?.linear?.(layer, target, x, frozen) ?? w.linear(x, name, b);
     const d = opts.delta?.(layer, target, x);
     return d ? op.add(g, y, d) : y;
   };
@@ -157,6 +187,13 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     q = op.transpose(g, q, [0, 2, 3, 1, 4]); // [B, KV, G, T, hd]
     let kc = op.transpose(g, k, [0, 2, 1, 3]); // [B, KV, T, hd]
     let vc = op.transpose(g, v, [0, 2, 1, 3]);
+    const prefix = opts.hooks?.prefix?.(i);
+    if (prefix) {
+      // A KV-cache graph would hold the prefix in pre-filled cache slots instead (not built yet).
+      if (io.past || io.cache) throw new Error('decoder: prefix hooks are for full-sequence graphs; a KV-cache graph keeps the prefix in its cache');
+      kc = op.concat(g, [prefix.k, kc], 2);
+      vc = op.concat(g, [prefix.v, vc], 2);
+    }
     if (io.past) {
       kc = op.concat(g, [io.past[i].k, kc], 2);
       vc = op.concat(g, [io.past[i].v, vc], 2);
@@ -175,7 +212,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     const merged = op.reshape(g, op.transpose(g, ctx, [0, 3, 1, 2, 4]), [N, H * hd]);
     let attn = linear(merged, i, 'o', 'self_attn.o_proj');
     if (spec.sandwichNorms) attn = norm(attn, layerName(i, 'post_attention_layernorm.weight'));
-    h = op.add(g, h, attn);
+    h = opts.hooks?.residual?.(i, 'attention', attn, h) ?? op.add(g, h, attn);
 
     const y = norm(h, layerName(i, spec.sandwichNorms ? 'pre_feedforward_layernorm.weight' : 'post_attention_layernorm.weight'));
     let gate: Value, up: Value;
@@ -184,7 +221,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     const act = spec.mlpAct === 'gelu_tanh' ? op.geluTanh(g, gate) : op.silu(g, gate);
     let mlp = linear(op.mul(g, act, up), i, 'down', 'mlp.down_proj');
     if (spec.sandwichNorms) mlp = norm(mlp, layerName(i, 'post_feedforward_layernorm.weight'));
-    h = op.add(g, h, mlp);
+    h = opts.hooks?.residual?.(i, 'mlp', mlp, h) ?? op.add(g, h, mlp);
   }
   // A run that stops before the last layer has no final norm to apply (and no norm weight to load).
   const hidden = to === spec.layers ? norm(h, 'model.norm.weight') : h;

@@ -2,6 +2,7 @@
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { broadcastShapes, scalar } from './consts.js';
 import { unbroadcast } from './reduce.js';
+import { cast } from './shape.js';
 import { defineGrad } from './registry.js';
 
 function binary(op: string, g: Graph, a: Value, b: Value, dtype: DType = a.dtype): Value {
@@ -27,6 +28,14 @@ export const sqrt = (g: Graph, x: Value) => unary('Sqrt', g, x);
 export const sigmoid = (g: Graph, x: Value) => unary('Sigmoid', g, x);
 export const reciprocal = (g: Graph, x: Value) => unary('Reciprocal', g, x);
 export const tanh = (g: Graph, x: Value) => unary('Tanh', g, x);
+export const relu = (g: Graph, x: Value) => unary('Relu', g, x);
+export const greater = (g: Graph, a: Value, b: Value) => binary('Greater', g, a, b, 'bool');
+
+/** cond ? a : b, broadcasting. Inference only (per-row selection in batched decoding): it has no gradient rule. */
+export function where(g: Graph, cond: Value, a: Value, b: Value): Value {
+  if (cond.dtype !== 'bool' || a.dtype !== b.dtype) throw new Error(`where: bool condition and equal value dtypes needed, got ${cond.dtype}, ${a.dtype}, ${b.dtype}`);
+  return g.add('Where', [cond, a, b], [{ dtype: a.dtype, shape: broadcastShapes(cond.shape, broadcastShapes(a.shape, b.shape)) }])[0];
+}
 
 /** x · sigmoid(x), the SwiGLU gate activation. */
 export const silu = (g: Graph, x: Value) => mul(g, x, sigmoid(g, x));
@@ -72,6 +81,11 @@ defineGrad('Reciprocal', (g, n, [dy]) => {
 defineGrad('Tanh', (g, n, [dy]) => {
   const y = n.outputs[0];
   return [dy && mul(g, dy, sub(g, scalar(g, 1, y.dtype), mul(g, y, y)))];
+});
+// d relu/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch); the mask is built without gradient.
+defineGrad('Relu', (g, n, [dy]) => {
+  const x = n.inputs[0]!;
+  return [dy && mul(g, dy, g.noGrad(() => cast(g, greater(g, x, scalar(g, 0, x.dtype)), x.dtype)))];
 });
 defineGrad('Sigmoid', (g, n, [dy]) => {
   const y = n.outputs[0];

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type { LoraConfig } from '../adapters/lora-config.js';
+import type { LoraConfig, LoraTarget } from '../adapters/lora-config.js';
 import { targetsFor } from '../adapters/lora.js';
+import { buildMethod, methodMemoryTerms, type MethodSettings, type TrainMethod } from '../adapters/method-options.js';
 import { prepareDataset } from '../data/prepare.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
@@ -38,7 +39,14 @@ export interface TrainAdapterOptions {
   chatTemplate?: string;
   lossOn?: 'assistant' | 'all';
   pack?: boolean;
-  method?: 'lora' | 'qlora';
+  /** lora (default), qlora, or another method of adapters/method-options.ts (dora, ia3, prefix). */
+  method?: TrainMethod;
+  /** IA³: modules to scale (default k, v, down). */
+  ia3Targets?: LoraTarget[];
+  /** Prefix tuning: virtual tokens per layer. */
+  virtualTokens?: number;
+  /** Bottleneck adapters (houlsby, pfeiffer, parallel): their settings, AdapterHub's defaults when absent. */
+  bottleneck?: Pick<MethodSettings, 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling'>;
   /** QLoRA's 4-bit format of the frozen base (default nf4). */
   quant?: QuantScheme;
   /** QLoRA: embeddings and LM head at fp16 precision (default) or in 8 bits. */
@@ -100,12 +108,25 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
   if (o.quantMethod && !qlora) throw new GraftError('BAD_INPUT', '--quant-method needs --method qlora', { where: '--quant-method' });
   if (o.quantEmbeddings && !qlora)
     throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
+  const otherMethod = o.method !== undefined && o.method !== 'lora' && o.method !== 'qlora';
+  if (otherMethod && o.precision === 'fp16')
+    throw new GraftError('BAD_INPUT', `--precision fp16 is for LoRA; --method ${o.method} trains over the fp32 base`, { where: '--precision' });
+  if (otherMethod && o.lora.dropout > 0) throw new GraftError('BAD_INPUT', `--dropout is for LoRA; --method ${o.method} has none`, { where: '--dropout' });
   checkOutDir(o.out, o.resume);
   const source = await openModelSource(o.model);
   let runner: StepRunner | null = null;
   try {
     // The requested targets as this model names its projections (q/k/v → qkv on Phi-3).
     const lora: LoraConfig = { ...o.lora, targets: targetsFor(specFromConfig(source.config, source.path), o.lora.targets) };
+    const method = buildMethod(o.method ?? 'lora', specFromConfig(source.config, source.path), {
+      rank: lora.r,
+      alpha: lora.alpha,
+      targets: lora.targets,
+      rslora: lora.rslora,
+      ia3Targets: o.ia3Targets ?? ['k', 'v', 'down'],
+      virtualTokens: o.virtualTokens ?? 16,
+      ...o.bottleneck,
+    });
     const tokenizer = await source.tokenizer();
     if (!tokenizer)
       throw new GraftError('NOT_FOUND', `${o.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, {
@@ -119,6 +140,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       seqLen: o.seqLen,
       paramCount: paramCount(source),
       weightBytes: qlora ? quantizedWeightBytes(source) : undefined,
+      method: method ? methodMemoryTerms(method) : undefined,
     });
     const available = o.memoryLimit ?? freemem();
     hooks.onMemoryEstimate?.(estimate, available);
@@ -161,7 +183,14 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       lossOn: o.lossOn ?? 'assistant',
       pack: o.pack ?? false,
     };
-    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora, ...hyper };
+    const run = {
+      model: baseHash,
+      dataset: data.sha256,
+      format: data.totals.format,
+      lora,
+      ...(method ? { method: method.kind, methodConfig: method.peftConfig() } : {}),
+      ...hyper,
+    };
 
     // Lets `graft train --resume DIR` find the model and data without repeating them.
     writeFileAtomicSync(join(o.out, 'checkpoints', 'run.json'), [
@@ -198,6 +227,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
       seqLen: o.seqLen,
       seed: o.seed,
       weights,
+      adapter: method ?? undefined,
     });
     runner = stepRunner;
     const device = `${stepRunner.device.kind} (${stepRunner.device.name})`;
@@ -237,6 +267,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
         dataset: { name: data.name, hash: data.sha256 },
         method: o.method ?? 'lora',
         lora,
+        adapter: method ?? undefined,
         hyperparameters: { ...hyper, steps: result.totalSteps },
         finalTrainLoss: result.finalLoss,
         finalEvalLoss: result.finalEvalLoss,
