@@ -112,4 +112,16 @@ describe('zip import safety (acceptance 7)', () => {
     const zip = writeZip('other.zip', { 'adapter_config.json': config, 'adapter_model.safetensors': Buffer.concat([len, Buffer.from(header), Buffer.alloc(16)]) });
     await expect(importAdapter(lib, zip)).rejects.toThrow(/tensor lm_head\.weight is not a LoRA factor/);
   });
+
+  it('refuses a stored member whose bytes do not match its CRC-32, naming the entry', async () => {
+    const zip = zipSync({ 'adapter_config.json': config, 'adapter_model.safetensors': weights }, { level: 0 });
+    const tail = Buffer.from(weights.subarray(weights.length - 64));
+    const at = Buffer.from(zip).indexOf(tail);
+    expect(at).toBeGreaterThan(0);
+    zip[at + 10] ^= 0x01; // one flipped bit in a weight: sizes and header still look right
+    const p = path.join(root, 'flipped.zip');
+    writeFileSync(p, zip);
+    await expect(importAdapter(lib, p)).rejects.toThrow(/flipped\.zip: entry "adapter_model\.safetensors" .*CRC-32/);
+    expect(await entriesOfLibrary()).toBe(0);
+  });
 });
