@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
@@ -122,6 +122,22 @@ describe('zip import safety (acceptance 7)', () => {
     const p = path.join(root, 'flipped.zip');
     writeFileSync(p, zip);
     await expect(importAdapter(lib, p)).rejects.toThrow(/flipped\.zip: entry "adapter_model\.safetensors" .*CRC-32/);
+    expect(await entriesOfLibrary()).toBe(0);
+  });
+
+  it('refuses lora_alpha null at import (it could never be loaded), naming the user\'s file, not the staging copy', async () => {
+    const dir = path.join(root, 'null-alpha');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...JSON.parse(config.toString()), lora_alpha: null }));
+    writeFileSync(path.join(dir, 'adapter_model.safetensors'), weights);
+    const err = await importAdapter(lib, dir).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(`${path.join(dir, 'adapter_config.json')}: "lora_alpha" should be a number, got null`);
+    expect((err as { file?: string }).file).toBe(path.join(dir, 'adapter_config.json'));
+    const zip = writeZip('null-alpha.zip', { 'adapter_config.json': readFileSync(path.join(dir, 'adapter_config.json')), 'adapter_model.safetensors': weights });
+    await expect(importAdapter(lib, zip)).rejects.toThrow(`${zip} (member adapter_config.json): "lora_alpha"`);
     expect(await entriesOfLibrary()).toBe(0);
   });
 });

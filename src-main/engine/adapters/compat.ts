@@ -102,7 +102,9 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
   if (cfg.use_dora === true) throw new GraftError('UNSUPPORTED', `${cfgFile}: DoRA adapters are not supported`, { file: cfgFile, where: 'use_dora' });
   const r = cfg.r;
   if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) bad('r', 'a positive integer');
-  const alpha = cfg.lora_alpha ?? r;
+  // Required, as the loader (readPeftAdapter) requires it: `null` (what NaN becomes in JSON) must not import
+  // as something else and then fail at every use.
+  const alpha = cfg.lora_alpha;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad('lora_alpha', 'a number');
   for (const key of ['rank_pattern', 'alpha_pattern'] as const) {
     const v = cfg[key];

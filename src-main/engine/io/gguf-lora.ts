@@ -84,7 +84,11 @@ export function readGgufLora(path: string, base: HfConfig): PeftAdapter {
       throw new GraftError('INCOMPATIBLE', `${path}: adapter is for architecture ${JSON.stringify(arch)}, the base model is ${baseArch}`, { file: path, where: 'general.architecture' });
     }
     const alpha = md['adapter.lora.alpha'];
-    if (typeof alpha !== 'number') throw new GraftError('BAD_FILE', `${path}: adapter.lora.alpha is missing`, { file: path, where: 'adapter.lora.alpha' });
+    if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
+      // NaN would be written to adapter_config.json as null: an import that succeeds but can never be used
+      const why = typeof alpha === 'number' ? `is ${alpha}, not a finite number` : 'is missing';
+      throw new GraftError('BAD_FILE', `${path}: adapter.lora.alpha ${why}`, { file: path, where: 'adapter.lora.alpha' });
+    }
     const tensors = new Map<string, PeftTensor>();
     const modules = new Set<string>();
     let r = 0;
