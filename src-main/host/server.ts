@@ -11,6 +11,7 @@ import { isStreamName } from '../ipc/define';
 import { dispatch } from '../ipc/dispatch';
 import { MAX_MESSAGE_BYTES, WS_PATH, WS_PROTOCOL, tokenFromProtocols, type ClientMessage, type ServerMessage } from '../ipc/wire';
 import type { EventHub } from '../services/events';
+import { confinement, confineTable } from './confine';
 import { checkRequest, newToken, tokenMatches } from './guard';
 import { serveStatic } from './static';
 
@@ -22,6 +23,8 @@ export interface HostOptions {
   /** 0 picks a free port. */
   port?: number;
   token?: string;
+  /** Folders whose files the page may name (default: the user's home); system folders are refused. */
+  allowedRoots?: string[];
 }
 
 export interface RunningHost {
@@ -53,6 +56,8 @@ function securityHeaders(port: number): Record<string, string> {
 
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const token = opts.token ?? newToken();
+  // The token is one layer; paths the page names are confined to the chosen folders as a second.
+  const handlers = confineTable(opts.handlers, confinement(opts.allowedRoots));
   let port = 0;
   const wss = new WebSocketServer({
     noServer: true,
@@ -92,7 +97,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       socket.end(`HTTP/1.1 ${refusal.status} ${text}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${refusal.reason}`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, opts));
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, handlers, opts.events));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -118,7 +123,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
 }
 
 /** One renderer's connection: requests in, results and subscribed events out. */
-function serveSocket(ws: WebSocket, opts: HostOptions): void {
+function serveSocket(ws: WebSocket, handlers: HandlerTable, events: EventHub): void {
   const subscriptions = new Map<string, () => void>();
   const send = (msg: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
@@ -138,12 +143,12 @@ function serveSocket(ws: WebSocket, opts: HostOptions): void {
       return;
     }
     if (msg.type === 'invoke' && Number.isInteger(msg.id)) {
-      send({ type: 'result', id: msg.id, result: await dispatch(opts.handlers, msg.channel, msg.req, { shell: 'browser' }) });
+      send({ type: 'result', id: msg.id, result: await dispatch(handlers, msg.channel, msg.req, { shell: 'browser' }) });
     } else if (msg.type === 'subscribe' && isStreamName(msg.stream) && !subscriptions.has(msg.stream)) {
       const stream = msg.stream;
       subscriptions.set(
         stream,
-        opts.events.on(stream, (event) => send({ type: 'event', stream, event })),
+        events.on(stream, (event) => send({ type: 'event', stream, event })),
       );
     } else if (msg.type === 'unsubscribe') {
       subscriptions.get(msg.stream)?.();

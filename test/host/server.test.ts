@@ -143,6 +143,15 @@ describe('browser host: WebSocket', () => {
     ws!.close();
   });
 
+  it('refuses a path outside the served folders (a dataset import of /etc/passwd) before any handler sees it', async () => {
+    const { ws } = await connect(host.token, host.origin);
+    const peer = new Peer(ws!);
+    const res = await peer.invoke('datasets.import', { name: 'passwd', path: '/etc/passwd' });
+    expect(res).toMatchObject({ result: { ok: false, error: { code: 'BAD_INPUT', where: 'path' } } });
+    expect(JSON.stringify(res)).not.toContain('root:');
+    ws!.close();
+  });
+
   it('runs engine.device on the engine worker and returns the CPU it found', async () => {
     const { ws } = await connect(host.token, host.origin);
     const peer = new Peer(ws!);
