@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { GraftError } from '../engine/errors.js';
+import { printable } from '../engine/printable.js';
 
 export interface ZipLimits {
   maxEntries: number;
@@ -51,8 +52,8 @@ function escapes(name: string): boolean {
 /** yauzl refuses unsafe names itself; say so in words that name the entry and the rule. */
 function explainZipError(zip: string, err: Error): GraftError {
   const m = /^(invalid relative path|absolute path|invalid characters in fileName): (.*)$/.exec(err.message);
-  if (m) return new GraftError('BAD_FILE', `${zip}: entry "${m[2]}" would be written outside the adapter folder; refusing the zip`, { file: zip, where: m[2], cause: err });
-  return new GraftError('BAD_FILE', `${zip}: not a readable zip (${err.message})`, { file: zip, cause: err });
+  if (m) return new GraftError('BAD_FILE', `${zip}: entry "${printable(m[2])}" would be written outside the adapter folder; refusing the zip`, { file: zip, where: printable(m[2]), cause: err });
+  return new GraftError('BAD_FILE', `${zip}: not a readable zip (${printable(err.message)})`, { file: zip, cause: err });
 }
 
 /** Passes bytes through and fails at the end when their CRC-32 is not the one the zip's directory declares. */
@@ -85,7 +86,7 @@ export async function extractAdapterZip(zip: string, dest: string, limits: ZipLi
     try {
       for await (const e of zf.eachEntry()) {
         const name = e.fileName;
-        const bad = (msg: string) => new GraftError('BAD_FILE', `${zip}: entry "${name}" ${msg}`, { file: zip, where: name });
+        const bad = (msg: string) => new GraftError('BAD_FILE', `${zip}: entry "${printable(name)}" ${printable(msg)}`, { file: zip, where: printable(name) });
         if (escapes(name)) throw bad('would be written outside the adapter folder; refusing the zip');
         if (name.endsWith('/') || IGNORED(name)) continue;
         const base = path.posix.basename(name);
@@ -116,7 +117,7 @@ export async function extractAdapterZip(zip: string, dest: string, limits: ZipLi
         const stream = await zf.openReadStreamPromise(e);
         await pipeline(stream, crcCheck(e.crc32), createWriteStream(out, { flags: 'wx' }));
       } catch (err) {
-        throw new GraftError('BAD_FILE', `${zip}: entry "${e.fileName}" could not be extracted (${(err as Error).message})`, { file: zip, where: e.fileName, cause: err });
+        throw new GraftError('BAD_FILE', `${zip}: entry "${printable(e.fileName)}" could not be extracted (${printable((err as Error).message)})`, { file: zip, where: printable(e.fileName), cause: err });
       }
       const fh = await fsp.open(out, 'r+');
       await fh.sync().finally(() => fh.close());

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { openGguf, type GgufFile } from './gguf.js';
 import { configFromGguf, ggufToHfName, unpermuteRows } from './gguf-hf.js';
@@ -43,7 +44,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${(err as Error).message})`, { file, cause: err });
+    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
   }
 }
 
