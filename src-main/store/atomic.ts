@@ -91,3 +91,27 @@ export function isProcessAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * Removes the temp files and folders (`.name.tmp-PID-hex`) that processes killed mid-write left under `root`
+ * (a killed run's checkpoint, an export cut short): those of a live process are its work in progress.
+ * Returns what was removed. Folders are searched `maxDepth` deep; a temp folder goes whole.
+ */
+export async function sweepDeadTemps(root: string, maxDepth = 6): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      const pid = tempOwnerPid(e.name);
+      if (isTempName(e.name) && pid !== undefined && !isProcessAlive(pid)) {
+        await fsp.rm(p, { recursive: true, force: true });
+        removed.push(p);
+      } else if (e.isDirectory() && !e.isSymbolicLink() && depth < maxDepth) {
+        await walk(p, depth + 1);
+      }
+    }
+  };
+  await walk(root, 1);
+  return removed;
+}
