@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { noSpace } from '../engine/io/atomic.js';
 
 /** Temp names carry the writer's pid so a sweeper can tell an abandoned temp file from a live one. */
 export function tempName(target: string): string {
@@ -44,7 +45,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   } catch (err) {
     await fh.close();
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw noSpace(err, target);
   }
   await fh.close();
   try {
@@ -62,7 +63,9 @@ export async function writeJsonAtomic(target: string, value: unknown): Promise<v
 
 /** Copy a file's bytes unchanged and fsync the copy (the caller renames or fsyncs the folder). */
 export async function copyFileDurable(from: string, to: string): Promise<void> {
-  await fsp.copyFile(from, to);
+  await fsp.copyFile(from, to).catch((err: unknown) => {
+    throw noSpace(err, to);
+  });
   const fh = await fsp.open(to, 'r+');
   try {
     await fh.sync();
