@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { noSpace } from '../engine/io/atomic.js';
 
 /** Temp names carry the writer's pid so a sweeper can tell an abandoned temp file from a live one. */
 export function tempName(target: string): string {
@@ -44,7 +45,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   } catch (err) {
     await fh.close();
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw noSpace(err, target);
   }
   await fh.close();
   try {
@@ -62,7 +63,9 @@ export async function writeJsonAtomic(target: string, value: unknown): Promise<v
 
 /** Copy a file's bytes unchanged and fsync the copy (the caller renames or fsyncs the folder). */
 export async function copyFileDurable(from: string, to: string): Promise<void> {
-  await fsp.copyFile(from, to);
+  await fsp.copyFile(from, to).catch((err: unknown) => {
+    throw noSpace(err, to);
+  });
   const fh = await fsp.open(to, 'r+');
   try {
     await fh.sync();
@@ -90,4 +93,28 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Removes the temp files and folders (`.name.tmp-PID-hex`) that processes killed mid-write left under `root`
+ * (a killed run's checkpoint, an export cut short): those of a live process are its work in progress.
+ * Returns what was removed. Folders are searched `maxDepth` deep; a temp folder goes whole.
+ */
+export async function sweepDeadTemps(root: string, maxDepth = 6): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      const pid = tempOwnerPid(e.name);
+      if (isTempName(e.name) && pid !== undefined && !isProcessAlive(pid)) {
+        await fsp.rm(p, { recursive: true, force: true });
+        removed.push(p);
+      } else if (e.isDirectory() && !e.isSymbolicLink() && depth < maxDepth) {
+        await walk(p, depth + 1);
+      }
+    }
+  };
+  await walk(root, 1);
+  return removed;
 }

@@ -39,8 +39,11 @@ async function download(repo: string, flags: { out: string; revision: string; fi
       },
     });
     if (tty) process.stderr.write('\n');
-    if (flags.json) process.stdout.write(JSON.stringify({ type: 'done', dir: r.dir, files: r.files }) + '\n');
-    else console.error(`downloaded and verified ${r.files.length} files into ${r.dir}`);
+    if (flags.json) process.stdout.write(JSON.stringify({ type: 'done', dir: r.dir, files: r.files, sizeOnly: r.sizeOnly }) + '\n');
+    else {
+      console.error(`downloaded and verified ${r.files.length} files into ${r.dir}`);
+      for (const f of r.sizeOnly) console.error(`warning: ${f} was verified by size only (the Hub listed no checksum for it)`);
+    }
   } finally {
     process.off('SIGINT', onSignal);
   }

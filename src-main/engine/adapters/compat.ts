@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
@@ -66,7 +67,7 @@ function readConfig(file: string): Record<string, unknown> {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GraftError('NOT_FOUND', `${file}: no such file`, { file });
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${(err as Error).message})`, { file, cause: err });
+    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new GraftError('BAD_FILE', `${file}: not a JSON object`, { file });
   return raw as Record<string, unknown>;
@@ -102,7 +103,9 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
   if (cfg.use_dora === true) throw new GraftError('UNSUPPORTED', `${cfgFile}: DoRA adapters are not supported`, { file: cfgFile, where: 'use_dora' });
   const r = cfg.r;
   if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) bad('r', 'a positive integer');
-  const alpha = cfg.lora_alpha ?? r;
+  // Required, as the loader (readPeftAdapter) requires it: `null` (what NaN becomes in JSON) must not import
+  // as something else and then fail at every use.
+  const alpha = cfg.lora_alpha;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad('lora_alpha', 'a number');
   for (const key of ['rank_pattern', 'alpha_pattern'] as const) {
     const v = cfg[key];

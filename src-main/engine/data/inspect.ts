@@ -26,6 +26,8 @@ export interface DatasetSummary extends ScanTotals {
 }
 
 const EDGES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
+/** Rows are tokenized up to here (or the sequence length, if longer): past the last bin, only "longer" matters. */
+const TOKEN_CAP = 8192;
 
 /** Validates a whole dataset in one streaming pass and summarises it; the rows themselves are not kept. */
 export async function inspectDataset(file: string, opts: ScanOptions = {}): Promise<DatasetSummary> {
@@ -36,7 +38,8 @@ export async function inspectDataset(file: string, opts: ScanOptions = {}): Prom
   let trained = 0;
   let truncated = 0;
   let n = 0;
-  const totals = await scanDataset(file, opts, ({ example }) => {
+  const cap = Math.max(opts.seqLen ?? 0, TOKEN_CAP);
+  const totals = await scanDataset(file, { ...opts, maxTokens: cap }, ({ example }) => {
     if (!example) return;
     const len = example.ids.length;
     n++;
@@ -71,7 +74,8 @@ export function formatSummary(s: DatasetSummary, maxIssues = 50): string[] {
   if (s.issueCount > maxIssues) out.push(`  ... and ${s.issueCount - maxIssues} more (use --json for all)`);
   const t = s.tokens;
   if (t) {
-    out.push(`tokens: ${t.total} total, ${t.trained} trained; per row min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`);
+    const atLeast = t.max > Math.max(t.seqLen ?? 0, TOKEN_CAP) ? 'at least ' : ''; // the longest rows were counted up to the cap
+    out.push(`tokens: ${atLeast}${t.total} total, ${t.trained} trained; per row min ${t.min}, mean ${t.mean.toFixed(1)}, max ${atLeast}${t.max}`);
     if (t.seqLen) out.push(`${t.truncated} rows are longer than --seq-len ${t.seqLen} and would be truncated`);
     const peak = Math.max(1, ...t.histogram.map((b) => b.count));
     let lo = 1;

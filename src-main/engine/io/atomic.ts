@@ -1,6 +1,18 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { GraftError } from '../errors.js';
+
+/**
+ * A full disk (or quota) while writing `target`, in words that name the folder that needs room; the write
+ * was atomic, so nothing was replaced. Other errors pass through unchanged.
+ */
+export function noSpace(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  const why = code === 'ENOSPC' ? 'no space left on the disk' : 'the disk quota is used up';
+  return new GraftError('IO', `${dirname(target)}: ${why} while writing ${basename(target)}; nothing was replaced. Free some space there and try again`, { file: target, cause: err });
+}
 
 /** A temp name in the same directory, so the final rename stays on one filesystem (and so is atomic). */
 export function tempSibling(path: string): string {
@@ -48,7 +60,7 @@ export function writeFileAtomicSync(path: string, chunks: Iterable<Uint8Array>):
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw noSpace(err, path);
   }
   fsyncDir(dirname(path));
 }

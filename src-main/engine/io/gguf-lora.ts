@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { openGguf } from './gguf.js';
 import { GGUF_FAMILIES } from './gguf-families.js';
 import { ggufToHfName, hfToGgufName, permuteRows, unpermuteRows } from './gguf-hf.js';
@@ -78,26 +79,30 @@ export function readGgufLora(path: string, base: HfConfig): PeftAdapter {
   try {
     const md = g.metadata;
     if (md['general.type'] !== 'adapter' || md['adapter.type'] !== 'lora') {
-      throw new GraftError('BAD_INPUT', `${path}: not a LoRA adapter GGUF (general.type=${JSON.stringify(md['general.type'])}, adapter.type=${JSON.stringify(md['adapter.type'])})`, { file: path, where: 'adapter.type' });
+      throw new GraftError('BAD_INPUT', `${path}: not a LoRA adapter GGUF (general.type=${printable(JSON.stringify(md['general.type']) ?? 'none')}, adapter.type=${printable(JSON.stringify(md['adapter.type']) ?? 'none')})`, { file: path, where: 'adapter.type' });
     }
     const arch = md['general.architecture'];
     const baseArch = ggufArchitectureOf(base);
     if (arch !== baseArch) {
-      throw new GraftError('INCOMPATIBLE', `${path}: adapter is for architecture ${JSON.stringify(arch)}, the base model is ${baseArch}`, { file: path, where: 'general.architecture' });
+      throw new GraftError('INCOMPATIBLE', `${path}: adapter is for architecture ${printable(JSON.stringify(arch) ?? 'none')}, the base model is ${baseArch}`, { file: path, where: 'general.architecture' });
     }
     const alpha = md['adapter.lora.alpha'];
-    if (typeof alpha !== 'number') throw new GraftError('BAD_FILE', `${path}: adapter.lora.alpha is missing`, { file: path, where: 'adapter.lora.alpha' });
+    if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
+      // NaN would be written to adapter_config.json as null: an import that succeeds but can never be used
+      const why = typeof alpha === 'number' ? `is ${alpha}, not a finite number` : 'is missing';
+      throw new GraftError('BAD_FILE', `${path}: adapter.lora.alpha ${why}`, { file: path, where: 'adapter.lora.alpha' });
+    }
     const tensors = new Map<string, PeftTensor>();
     const modules = new Set<string>();
     let r = 0;
     for (const name of g.names()) {
       const m = /^(.+)\.lora_([ab])$/.exec(name);
       const hf = m && ggufToHfName(m[1], baseArch);
-      if (!m || !hf) throw new GraftError('BAD_FILE', `${path}: tensor ${name} is not a LoRA factor of a known module`, { file: path, where: name });
+      if (!m || !hf) throw new GraftError('BAD_FILE', `${path}: tensor ${printable(name)} is not a LoRA factor of a known module`, { file: path, where: printable(name) });
       const module = hf.replace(/\.weight$/, '');
       const factor = m[2] === 'a' ? 'A' : 'B';
       const shape = [...g.info(name).shape];
-      if (shape.length !== 2) throw new GraftError('BAD_FILE', `${path}: tensor ${name} is not 2-D`, { file: path, where: name });
+      if (shape.length !== 2) throw new GraftError('BAD_FILE', `${path}: tensor ${printable(name)} is not 2-D`, { file: path, where: printable(name) });
       let data = g.readF32(name);
       const heads = factor === 'B' ? permuteHeads(baseArch, module, base) : null;
       if (heads !== null) data = unpermuteRows(data, shape[0], shape[1], heads);

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { openGguf, type GgufFile } from './gguf.js';
 import { supportedArchitectures } from '../models/families.js';
@@ -9,6 +10,7 @@ import { configFromGguf, ggufToHfName, unpermuteRows } from './gguf-hf.js';
 import type { GgufValue } from './gguf-types.js';
 import { SUPPORTED_ARCHITECTURES, type HfConfig } from './hf-config.js';
 import { openSafetensors, type SafetensorsFile } from './safetensors.js';
+import { checkWeights } from './weights-check.js';
 
 export type { HfConfig } from './hf-config.js';
 export { SUPPORTED_ARCHITECTURES } from './hf-config.js';
@@ -44,7 +46,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${(err as Error).message})`, { file, cause: err });
+    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
   }
 }
 
@@ -167,6 +169,16 @@ class GgufSource implements WeightSource {
   close() { this.g.close(); }
 }
 
+function checked(src: WeightSource): WeightSource {
+  try {
+    checkWeights(src);
+  } catch (err) {
+    src.close();
+    throw err;
+  }
+  return src;
+}
+
 /** Open a Hugging Face model folder (config.json + safetensors, sharded or not) or a .gguf file. */
 export async function openModelSource(path: string): Promise<WeightSource> {
   let st;
@@ -175,11 +187,11 @@ export async function openModelSource(path: string): Promise<WeightSource> {
   } catch (err) {
     throw new GraftError('NOT_FOUND', `${path}: no such file or folder`, { file: path, cause: err });
   }
-  if (st.isDirectory()) return openSafetensorsFolder(path);
+  if (st.isDirectory()) return checked(openSafetensorsFolder(path));
   if (path.toLowerCase().endsWith('.gguf')) {
     const g = openGguf(path);
     try {
-      return new GgufSource(path, g);
+      return checked(new GgufSource(path, g));
     } catch (err) {
       g.close();
       throw err;

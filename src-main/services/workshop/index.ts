@@ -7,6 +7,7 @@ import { MODULE_TARGETS } from '../../engine/adapters/lora-config';
 import type { DevicePref } from '../../engine/runtime/device';
 import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
 import { defaultLibraryDir } from '../../store/paths';
+import { sweepDeadTemps } from '../../store/atomic';
 import type { EngineClient } from '../engine/client';
 import type { EventHub } from '../events';
 import { DatasetService } from './datasets';
@@ -39,7 +40,12 @@ export class WorkshopService {
     this.settings = JsonStore.in(this.dir, 'settings.json', () => ({ hfEndpoint: null, lastTrain: null }));
     this.models = new ModelService(this.dir, engine, events, findDemoModel(opts.resourcesDir), () => this.settings.get().hfEndpoint);
     this.datasets = new DatasetService(this.dir);
+    // Temp files of runs and writes killed mid-way (up to tens of MB each) go at the next start.
+    this.swept = sweepDeadTemps(this.dir).catch(() => []);
   }
+
+  /** The temp files the start-up sweep removed (for tests and logs). */
+  readonly swept: Promise<string[]>;
 
   updateSettings(req: { hfEndpoint?: string | null }): AppSettings {
     let ep = req?.hfEndpoint;
