@@ -28,6 +28,15 @@ function buildProgram(): Command {
   return program;
 }
 
+// A reader that stops early (`graft generate --stream | head -c 5`) closes the pipe: the output is over,
+// which is no error of ours. Anything else on the standard streams is.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);

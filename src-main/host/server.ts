@@ -9,8 +9,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { HandlerTable } from '../ipc/contract';
 import { isStreamName } from '../ipc/define';
 import { dispatch } from '../ipc/dispatch';
-import { WS_PATH, type ClientMessage, type ServerMessage } from '../ipc/wire';
+import { MAX_MESSAGE_BYTES, WS_PATH, WS_PROTOCOL, tokenFromProtocols, type ClientMessage, type ServerMessage } from '../ipc/wire';
 import type { EventHub } from '../services/events';
+import { confinement, confineTable } from './confine';
 import { checkRequest, newToken, tokenMatches } from './guard';
 import { serveStatic } from './static';
 
@@ -22,6 +23,8 @@ export interface HostOptions {
   /** 0 picks a free port. */
   port?: number;
   token?: string;
+  /** Folders whose files the page may name (default: the user's home); system folders are refused. */
+  allowedRoots?: string[];
 }
 
 export interface RunningHost {
@@ -32,8 +35,6 @@ export interface RunningHost {
   url: string;
   close(): Promise<void>;
 }
-
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 function securityHeaders(port: number): Record<string, string> {
   return {
@@ -55,8 +56,17 @@ function securityHeaders(port: number): Record<string, string> {
 
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const token = opts.token ?? newToken();
+  // The token is one layer; paths the page names are confined to the chosen folders as a second.
+  const handlers = confineTable(opts.handlers, confinement(opts.allowedRoots));
   let port = 0;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  // An emitter's unhandled 'error' ends the process, and with it a training job in the worker: every socket,
+  // stream and server here gets a handler, so one bad client can only lose its own connection.
+  wss.on('error', (err) => console.error(`graft serve: WebSocket server: ${err.message}`));
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const headers = securityHeaders(port);
@@ -76,16 +86,18 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     });
   });
 
+  server.on('clientError', (_err, socket) => socket.destroy());
   server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://x');
     let refusal = url.pathname === WS_PATH ? checkRequest(req, port, true) : { status: 403 as const, reason: 'no such endpoint' };
-    if (!refusal && !tokenMatches(token, url.searchParams.get('token'))) refusal = { status: 401, reason: 'missing or wrong token' };
+    if (!refusal && !tokenMatches(token, tokenFromProtocols(req.headers['sec-websocket-protocol']))) refusal = { status: 401, reason: 'missing or wrong token' };
     if (refusal) {
       const text = refusal.status === 401 ? 'Unauthorized' : 'Forbidden';
       socket.end(`HTTP/1.1 ${refusal.status} ${text}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${refusal.reason}`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, opts));
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, handlers, opts.events));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -111,27 +123,32 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
 }
 
 /** One renderer's connection: requests in, results and subscribed events out. */
-function serveSocket(ws: WebSocket, opts: HostOptions): void {
+function serveSocket(ws: WebSocket, handlers: HandlerTable, events: EventHub): void {
   const subscriptions = new Map<string, () => void>();
   const send = (msg: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
   };
 
+  // A frame over the size limit (1009) or a text frame of invalid UTF-8 (1007): ws has already begun closing
+  // the socket with that code; the handler keeps the error from reaching the process.
+  ws.on('error', () => ws.terminate());
+
   ws.on('message', async (data) => {
     let msg: ClientMessage;
     try {
       msg = JSON.parse(data.toString()) as ClientMessage;
+      if (typeof msg !== 'object' || msg === null) throw new TypeError('not an object');
     } catch {
-      ws.close(1003, 'messages must be JSON');
+      ws.close(1003, 'messages must be JSON objects');
       return;
     }
     if (msg.type === 'invoke' && Number.isInteger(msg.id)) {
-      send({ type: 'result', id: msg.id, result: await dispatch(opts.handlers, msg.channel, msg.req, { shell: 'browser' }) });
+      send({ type: 'result', id: msg.id, result: await dispatch(handlers, msg.channel, msg.req, { shell: 'browser' }) });
     } else if (msg.type === 'subscribe' && isStreamName(msg.stream) && !subscriptions.has(msg.stream)) {
       const stream = msg.stream;
       subscriptions.set(
         stream,
-        opts.events.on(stream, (event) => send({ type: 'event', stream, event })),
+        events.on(stream, (event) => send({ type: 'event', stream, event })),
       );
     } else if (msg.type === 'unsubscribe') {
       subscriptions.get(msg.stream)?.();

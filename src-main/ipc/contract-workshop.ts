@@ -14,6 +14,8 @@ import type { MemoryEstimate } from '../engine/train/memory-estimate';
 import type { EstimateRequest, TrainJobState, TrainRequest, TrainSettings } from './train';
 
 export type { ColumnMapping, DatasetSummary, PreviewExample, DatasetFormat, TrainEvent, MemoryEstimate, LoraTarget, TrainJobState, TrainMethod, TrainRequest, TrainSettings };
+/** The model families, as the Models screen names them (plain data from the engine). */
+export { familyNames } from '../engine/io/model-families';
 
 /** What the engine reads from a model's files, without loading weights. */
 export interface ModelInfo {

@@ -46,13 +46,23 @@ export function splitSettings(s: TrainSettings): { target: TrainTarget; options:
 export function parseTrainSettings(req: unknown): TrainSettings {
   const o = objectOf(req);
   const { modelId: _m, datasetId: _d, name: _n, ...options } = o;
-  return { modelId: idOf(o, 'modelId'), datasetId: idOf(o, 'datasetId'), name: idOf(o, 'name'), ...parseTrainOptions(options) };
+  const parsed = parseTrainOptions(options);
+  appMethod(parsed.method);
+  return { modelId: idOf(o, 'modelId'), datasetId: idOf(o, 'datasetId'), name: idOf(o, 'name'), ...parsed };
+}
+
+/** The app trains the methods its library can hold (LoRA folders); `graft train` takes the others. */
+function appMethod(method: string): void {
+  const offered: readonly string[] = TRAIN_OPTIONS.method.appChoices;
+  if (!offered.includes(method)) throw new GraftError('BAD_INPUT', `must be one of ${offered.join(', ')} in the app (train ${method} with graft train), got "${method}"`, { field: 'method' });
 }
 
 export function parseEstimateRequest(req: unknown): EstimateRequest {
   const o = objectOf(req);
   const { modelId: _m, ...options } = o;
-  return { modelId: idOf(o, 'modelId'), ...validateOptions(ESTIMATE_OPTIONS, options) };
+  const parsed = validateOptions(ESTIMATE_OPTIONS, options);
+  appMethod(parsed.method);
+  return { modelId: idOf(o, 'modelId'), ...parsed };
 }
 
 /** The states of a training job, with the type derived. */

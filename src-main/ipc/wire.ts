@@ -11,5 +11,29 @@ export type ClientMessage =
 
 export type ServerMessage = { type: 'result'; id: number; result: Result<unknown> } | { type: 'event'; stream: string; event: unknown };
 
-/** Path of the WebSocket endpoint; the per-launch token travels as `?token=`. */
+/** Path of the WebSocket endpoint. */
 export const WS_PATH = '/graft-ws';
+
+/**
+ * The per-launch token travels in the Sec-WebSocket-Protocol header (the one header a page may set on a
+ * WebSocket), never in the socket's URL, where proxies, logs and devtools would keep it.
+ */
+export const WS_PROTOCOL = 'graft';
+const TOKEN_PREFIX = 'graft-token.';
+
+/** The subprotocols a client offers: ours, and the token (base64url, valid in a protocol name). */
+export function tokenProtocols(token: string): string[] {
+  return [WS_PROTOCOL, TOKEN_PREFIX + token];
+}
+
+/** The token a client offered in its Sec-WebSocket-Protocol header, if any. */
+export function tokenFromProtocols(header: string | undefined): string | null {
+  for (const p of (header ?? '').split(',')) {
+    const name = p.trim();
+    if (name.startsWith(TOKEN_PREFIX)) return name.slice(TOKEN_PREFIX.length);
+  }
+  return null;
+}
+
+/** Largest message either side sends; the renderer refuses a bigger request before sending it. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;

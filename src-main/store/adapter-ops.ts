@@ -65,10 +65,11 @@ export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { fo
     case 'gguf': {
       const base = await baseFor(entry, opts.base, 'GGUF export');
       try {
-        if (existsSync(out)) throw new GraftError('BAD_INPUT', `${out} already exists; choose a new path`, { file: out });
-        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType, name: entry.meta.name });
+        // Both files are checked before either is written: an export never replaces a file of the user's.
         const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
-        await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`));
+        for (const f of [out, modelfile]) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
+        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType, name: entry.meta.name });
+        await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();

@@ -131,6 +131,23 @@ export async function importAdapter(lib: AdapterLibrary, src: string, opts: Impo
     return await lib.commitStaged(staged, meta);
   } catch (err) {
     await fsp.rm(staged, { recursive: true, force: true });
-    throw err;
+    throw inUserTerms(err, staged, src, kind);
   }
+}
+
+/**
+ * The checks run on the staging copy, whose path means nothing to the user (and is gone once the import
+ * fails): an error naming a staged file is reworded to name the file the user gave.
+ */
+function inUserTerms(err: unknown, staged: string, src: string, kind: ImportKind): unknown {
+  if (!(err instanceof GraftError) || !(err.message.includes(staged) || err.file?.startsWith(staged))) return err;
+  const userFile = (stagedFile: string): string => {
+    const name = path.relative(staged, stagedFile);
+    if (kind === 'peft-folder') return path.join(src, name);
+    if (kind === 'safetensors') return path.join(path.dirname(src), name);
+    if (kind === 'zip') return `${src} (member ${name})`;
+    return src; // gguf: the PEFT files were made from it
+  };
+  const message = err.message.replace(new RegExp(`${staged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s:]*`, 'g'), (m) => userFile(m));
+  return new GraftError(err.code, message, { file: err.file?.startsWith(staged) ? userFile(err.file) : err.file, where: err.where, cause: err });
 }

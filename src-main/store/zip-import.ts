@@ -3,13 +3,17 @@
  * entries that would land outside the folder (../evil, absolute paths, drive letters), files that are not
  * part of a LoRA adapter (pickles, scripts, anything else), more entries or bytes than an adapter can have.
  * Sizes are checked as declared in the zip's directory, and yauzl also stops any entry whose data inflates
- * past its declared size, so a zip bomb cannot lie its way through.
+ * past its declared size, so a zip bomb cannot lie its way through. Each member's bytes are checked against
+ * its CRC-32 as they are written (yauzl does not), so a flipped bit cannot import altered tensors.
  */
 import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { GraftError } from '../engine/errors.js';
+import { printable } from '../engine/printable.js';
 
 export interface ZipLimits {
   maxEntries: number;
@@ -48,8 +52,23 @@ function escapes(name: string): boolean {
 /** yauzl refuses unsafe names itself; say so in words that name the entry and the rule. */
 function explainZipError(zip: string, err: Error): GraftError {
   const m = /^(invalid relative path|absolute path|invalid characters in fileName): (.*)$/.exec(err.message);
-  if (m) return new GraftError('BAD_FILE', `${zip}: entry "${m[2]}" would be written outside the adapter folder; refusing the zip`, { file: zip, where: m[2], cause: err });
-  return new GraftError('BAD_FILE', `${zip}: not a readable zip (${err.message})`, { file: zip, cause: err });
+  if (m) return new GraftError('BAD_FILE', `${zip}: entry "${printable(m[2])}" would be written outside the adapter folder; refusing the zip`, { file: zip, where: printable(m[2]), cause: err });
+  return new GraftError('BAD_FILE', `${zip}: not a readable zip (${printable(err.message)})`, { file: zip, cause: err });
+}
+
+/** Passes bytes through and fails at the end when their CRC-32 is not the one the zip's directory declares. */
+function crcCheck(expected: number): Transform {
+  let crc = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+    flush(done) {
+      const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+      done(crc >>> 0 === expected >>> 0 ? null : new Error(`its bytes have CRC-32 ${hex(crc)}, the zip declares ${hex(expected)}: the zip is corrupt`));
+    },
+  });
 }
 
 /** Extract the adapter files of `zip` into the existing empty folder `dest`. Returns the file names written. */
@@ -67,7 +86,7 @@ export async function extractAdapterZip(zip: string, dest: string, limits: ZipLi
     try {
       for await (const e of zf.eachEntry()) {
         const name = e.fileName;
-        const bad = (msg: string) => new GraftError('BAD_FILE', `${zip}: entry "${name}" ${msg}`, { file: zip, where: name });
+        const bad = (msg: string) => new GraftError('BAD_FILE', `${zip}: entry "${printable(name)}" ${printable(msg)}`, { file: zip, where: printable(name) });
         if (escapes(name)) throw bad('would be written outside the adapter folder; refusing the zip');
         if (name.endsWith('/') || IGNORED(name)) continue;
         const base = path.posix.basename(name);
@@ -96,9 +115,9 @@ export async function extractAdapterZip(zip: string, dest: string, limits: ZipLi
       const out = path.join(dest, base);
       try {
         const stream = await zf.openReadStreamPromise(e);
-        await pipeline(stream, createWriteStream(out, { flags: 'wx' }));
+        await pipeline(stream, crcCheck(e.crc32), createWriteStream(out, { flags: 'wx' }));
       } catch (err) {
-        throw new GraftError('BAD_FILE', `${zip}: entry "${e.fileName}" could not be extracted (${(err as Error).message})`, { file: zip, where: e.fileName, cause: err });
+        throw new GraftError('BAD_FILE', `${zip}: entry "${printable(e.fileName)}" could not be extracted (${printable((err as Error).message)})`, { file: zip, where: printable(e.fileName), cause: err });
       }
       const fh = await fsp.open(out, 'r+');
       await fh.sync().finally(() => fh.close());

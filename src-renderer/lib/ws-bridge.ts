@@ -1,9 +1,10 @@
 /**
  * `window.graft` for a plain browser page served by `graft serve`: the same invoke/subscribe API, carried
- * over the host's WebSocket. The per-launch token comes from the URL the host printed.
+ * over the host's WebSocket. The per-launch token comes from the URL the host printed; it leaves the address
+ * bar at once and reaches the socket in a header (see `tokenProtocols`), never in a URL.
  */
 import type { Channel, EventOf, GraftBridge, InvokeArgs, ResponseOf, Result, StreamName } from '../../src-main/ipc/contract';
-import { WS_PATH, type ClientMessage, type ServerMessage } from '../../src-main/ipc/wire';
+import { MAX_MESSAGE_BYTES, WS_PATH, tokenProtocols, type ClientMessage, type ServerMessage } from '../../src-main/ipc/wire';
 
 const TOKEN_KEY = 'graft.token';
 
@@ -20,20 +21,29 @@ export function takeToken(loc: Location = location, storage: Storage = sessionSt
   return storage.getItem(TOKEN_KEY);
 }
 
+function tooLarge(bytes: number) {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return {
+    code: 'BAD_INPUT' as const,
+    message: `This request is ${mib(bytes)}, over the browser connection's limit of ${mib(MAX_MESSAGE_BYTES)}: for a big file, type its path on the machine running \`graft serve\` instead.`,
+  };
+}
+
 export function createWsBridge(token: string | null): GraftBridge {
   const pending = new Map<number, (r: Result<unknown>) => void>();
   const listeners = new Map<string, Set<(event: unknown) => void>>();
-  const queue: ClientMessage[] = [];
+  const queue: string[] = [];
   let nextId = 1;
   let lost: string | null = token ? null : 'This page has no access token: open the URL that `graft serve` printed.';
 
-  const ws = new WebSocket(`ws://${location.host}${WS_PATH}?token=${encodeURIComponent(token ?? '')}`);
-  const send = (msg: ClientMessage) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-    else if (ws.readyState === WebSocket.CONNECTING) queue.push(msg);
+  const ws = new WebSocket(`ws://${location.host}${WS_PATH}`, tokenProtocols(token ?? ''));
+  const send = (msg: ClientMessage | string) => {
+    const text = typeof msg === 'string' ? msg : JSON.stringify(msg);
+    if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    else if (ws.readyState === WebSocket.CONNECTING) queue.push(text);
   };
   ws.addEventListener('open', () => {
-    for (const m of queue.splice(0)) ws.send(JSON.stringify(m));
+    for (const m of queue.splice(0)) ws.send(m);
   });
   ws.addEventListener('message', (e: MessageEvent<string>) => {
     const msg = JSON.parse(e.data) as ServerMessage;
@@ -56,9 +66,14 @@ export function createWsBridge(token: string | null): GraftBridge {
         return Promise.resolve({ ok: false, error: { code: 'INTERNAL', message: lost } });
       }
       const id = nextId++;
+      const text = JSON.stringify({ type: 'invoke', id, channel, req: args[0] } satisfies ClientMessage);
+      // The host closes a socket whose message is over its limit, failing every call in flight: refuse this
+      // one call instead, with a way round it (a dropped file's whole text is the usual cause).
+      const bytes = new TextEncoder().encode(text).length;
+      if (bytes > MAX_MESSAGE_BYTES) return Promise.resolve({ ok: false, error: tooLarge(bytes) });
       return new Promise((resolve) => {
         pending.set(id, resolve as (r: Result<unknown>) => void);
-        send({ type: 'invoke', id, channel, req: args[0] });
+        send(text);
       });
     },
     subscribe<S extends StreamName>(stream: S, listener: (event: EventOf<S>) => void): () => void {

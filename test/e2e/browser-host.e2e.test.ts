@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { DeviceInfo } from '../../src-main/ipc/contract';
-import { WS_PATH } from '../../src-main/ipc/wire';
+import { WS_PATH, tokenProtocols } from '../../src-main/ipc/wire';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_HELP, E2E_REQUIRED, chromiumAvailable, screensDir } from './env';
 import { captureErrors, startServeIsolated, type Served } from './helpers';
 
@@ -25,7 +25,7 @@ const hasChromium = chromiumAvailable();
 /** The engine's device, asked directly over the host's WebSocket (as the page does). */
 function askDevice(url: string, pref: 'auto' | 'gpu' = 'auto'): Promise<DeviceInfo> {
   const u = new URL(url);
-  const ws = new WebSocket(`ws://${u.host}${WS_PATH}?token=${u.searchParams.get('token')}`, { origin: u.origin });
+  const ws = new WebSocket(`ws://${u.host}${WS_PATH}`, tokenProtocols(u.searchParams.get('token') ?? ''), { origin: u.origin });
   return new Promise((resolve, reject) => {
     ws.on('open', () => ws.send(JSON.stringify({ type: 'invoke', id: 1, channel: 'engine.device', req: { pref } })));
     ws.on('message', (d) => {
@@ -43,12 +43,14 @@ describe.skipIf(!hasChromium)('browser host e2e (Chromium)', () => {
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
+  const socketUrls: string[] = [];
 
   beforeAll(async () => {
     serve = await startServeIsolated();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1200, height: 760 }, colorScheme: 'light' });
     captureErrors(page, pageErrors);
+    page.on('websocket', (ws) => socketUrls.push(ws.url()));
     await page.goto(serve.url);
   });
 
@@ -73,8 +75,10 @@ describe.skipIf(!hasChromium)('browser host e2e (Chromium)', () => {
     expect(await askDevice(serve.url, 'gpu')).toMatchObject({ kind: 'webgpu', ep: 'webgpu' });
   });
 
-  it('takes the token out of the address bar', () => {
+  it('takes the token out of the address bar, and keeps it out of the socket URL', () => {
     expect(page.url()).not.toContain('token=');
+    expect(socketUrls.length).toBeGreaterThan(0);
+    for (const u of socketUrls) expect(u).not.toContain(new URL(serve.url).searchParams.get('token'));
   });
 
   it('visits every screen and saves a screenshot of each', async () => {

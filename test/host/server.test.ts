@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHandlers } from '../../src-main/ipc/handlers';
-import { WS_PATH, type ServerMessage } from '../../src-main/ipc/wire';
+import { WS_PATH, tokenProtocols, type ServerMessage } from '../../src-main/ipc/wire';
 import { startHost, type RunningHost } from '../../src-main/host/server';
 import { createServices, type Services } from '../../src-main/services/index';
 
@@ -43,10 +43,13 @@ function rawGet(
   });
 }
 
-/** Opens a socket; resolves with the socket, or with the HTTP status the server refused it with. */
-function connect(query: string, origin?: string): Promise<{ ws?: WebSocket; refused?: number }> {
+/**
+ * Opens a socket, offering the token as the page does (in Sec-WebSocket-Protocol) and `query` on the URL;
+ * resolves with the socket, or with the HTTP status the server refused it with.
+ */
+function connect(token: string | null, origin?: string, query = ''): Promise<{ ws?: WebSocket; refused?: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${host.port}${WS_PATH}${query}`, origin ? { origin } : {});
+    const ws = new WebSocket(`ws://127.0.0.1:${host.port}${WS_PATH}${query}`, token === null ? [] : tokenProtocols(token), origin ? { origin } : {});
     ws.on('open', () => resolve({ ws }));
     ws.on('unexpected-response', (_req, res) => resolve({ refused: res.statusCode }));
     ws.on('error', reject);
@@ -109,20 +112,27 @@ describe('browser host: HTTP', () => {
 
 describe('browser host: WebSocket', () => {
   it('refuses a socket without the token', async () => {
-    expect((await connect('', host.origin)).refused).toBe(401);
+    expect((await connect(null, host.origin)).refused).toBe(401);
+  });
+
+  it('takes the token only from the Sec-WebSocket-Protocol header, never from the URL', async () => {
+    expect((await connect(null, host.origin, `?token=${host.token}`)).refused).toBe(401);
+    const { ws } = await connect(host.token, host.origin);
+    expect(ws!.protocol).toBe('graft');
+    ws!.close();
   });
 
   it('refuses a socket with a wrong token', async () => {
-    expect((await connect(`?token=${host.token.slice(0, -1)}x`, host.origin)).refused).toBe(401);
+    expect((await connect(`${host.token.slice(0, -1)}x`, host.origin)).refused).toBe(401);
   });
 
   it('refuses a socket from another origin, even with the token', async () => {
-    expect((await connect(`?token=${host.token}`, 'http://evil.example')).refused).toBe(403);
-    expect((await connect(`?token=${host.token}`)).refused).toBe(403);
+    expect((await connect(host.token, 'http://evil.example')).refused).toBe(403);
+    expect((await connect(host.token)).refused).toBe(403);
   });
 
   it('answers requests from the handler table, errors as values', async () => {
-    const { ws } = await connect(`?token=${host.token}`, host.origin);
+    const { ws } = await connect(host.token, host.origin);
     const peer = new Peer(ws!);
     const info = await peer.invoke('app.info');
     expect(info).toMatchObject({ type: 'result', result: { ok: true, value: { name: 'graft', version: '9.9.9', shell: 'browser' } } });
@@ -133,8 +143,17 @@ describe('browser host: WebSocket', () => {
     ws!.close();
   });
 
+  it('refuses a path outside the served folders (a dataset import of /etc/passwd) before any handler sees it', async () => {
+    const { ws } = await connect(host.token, host.origin);
+    const peer = new Peer(ws!);
+    const res = await peer.invoke('datasets.import', { name: 'passwd', path: '/etc/passwd' });
+    expect(res).toMatchObject({ result: { ok: false, error: { code: 'BAD_INPUT', where: 'path' } } });
+    expect(JSON.stringify(res)).not.toContain('root:');
+    ws!.close();
+  });
+
   it('runs engine.device on the engine worker and returns the CPU it found', async () => {
-    const { ws } = await connect(`?token=${host.token}`, host.origin);
+    const { ws } = await connect(host.token, host.origin);
     const peer = new Peer(ws!);
     const res = await peer.invoke('engine.device', { pref: 'cpu' });
     expect(res).toMatchObject({ result: { ok: true, value: { kind: 'cpu', ep: 'cpu' } } });
@@ -144,7 +163,7 @@ describe('browser host: WebSocket', () => {
   });
 
   it('delivers subscribed events until unsubscribed', async () => {
-    const { ws } = await connect(`?token=${host.token}`, host.origin);
+    const { ws } = await connect(host.token, host.origin);
     const peer = new Peer(ws!);
     const before = services.events.listenerCount('engine.status');
     ws!.send(JSON.stringify({ type: 'subscribe', stream: 'engine.status' }));
@@ -164,7 +183,7 @@ describe('browser host: WebSocket', () => {
   });
 
   it("drops a closed socket's subscriptions", async () => {
-    const { ws } = await connect(`?token=${host.token}`, host.origin);
+    const { ws } = await connect(host.token, host.origin);
     const peer = new Peer(ws!);
     const before = services.events.listenerCount('engine.status');
     ws!.send(JSON.stringify({ type: 'subscribe', stream: 'engine.status' }));
@@ -175,5 +194,41 @@ describe('browser host: WebSocket', () => {
       ws!.close();
     });
     await expect.poll(() => services.events.listenerCount('engine.status')).toBe(before);
+  });
+});
+
+describe('browser host: hostile frames', () => {
+  /** Sends one frame, waits for the server to close the socket, and returns the close code. */
+  async function closedBy(send: (ws: WebSocket) => void): Promise<number> {
+    const { ws } = await connect(host.token, host.origin);
+    const code = new Promise<number>((resolve) => ws!.on('close', (c) => resolve(c)));
+    ws!.on('error', () => {}); // the client may see the reset; only the server's survival matters here
+    send(ws!);
+    return code;
+  }
+
+  async function stillServes(): Promise<void> {
+    const { ws } = await connect(host.token, host.origin);
+    const info = await new Peer(ws!).invoke('app.info');
+    expect(info).toMatchObject({ result: { ok: true } });
+    ws!.close();
+  }
+
+  it('closes a socket that sends a frame over the size limit, and keeps serving', async () => {
+    const code = await closedBy((ws) => ws.send(Buffer.alloc(16 * 1024 * 1024 + 1, 0x20), { binary: false }));
+    expect(code).toBe(1009);
+    await stillServes();
+  });
+
+  it('closes a socket that sends a text frame of invalid UTF-8, and keeps serving', async () => {
+    const code = await closedBy((ws) => ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }));
+    expect(code).toBe(1007);
+    await stillServes();
+  });
+
+  it('answers a malformed message without ending the server', async () => {
+    const code = await closedBy((ws) => ws.send('{"type":'));
+    expect(code).toBe(1003);
+    await stillServes();
   });
 });

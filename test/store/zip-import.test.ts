@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
@@ -111,5 +111,33 @@ describe('zip import safety (acceptance 7)', () => {
     len.writeBigUInt64LE(BigInt(header.length));
     const zip = writeZip('other.zip', { 'adapter_config.json': config, 'adapter_model.safetensors': Buffer.concat([len, Buffer.from(header), Buffer.alloc(16)]) });
     await expect(importAdapter(lib, zip)).rejects.toThrow(/tensor lm_head\.weight is not a LoRA factor/);
+  });
+
+  it('refuses a stored member whose bytes do not match its CRC-32, naming the entry', async () => {
+    const zip = zipSync({ 'adapter_config.json': config, 'adapter_model.safetensors': weights }, { level: 0 });
+    const tail = Buffer.from(weights.subarray(weights.length - 64));
+    const at = Buffer.from(zip).indexOf(tail);
+    expect(at).toBeGreaterThan(0);
+    zip[at + 10] ^= 0x01; // one flipped bit in a weight: sizes and header still look right
+    const p = path.join(root, 'flipped.zip');
+    writeFileSync(p, zip);
+    await expect(importAdapter(lib, p)).rejects.toThrow(/flipped\.zip: entry "adapter_model\.safetensors" .*CRC-32/);
+    expect(await entriesOfLibrary()).toBe(0);
+  });
+
+  it('refuses lora_alpha null at import (it could never be loaded), naming the user\'s file, not the staging copy', async () => {
+    const dir = path.join(root, 'null-alpha');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...JSON.parse(config.toString()), lora_alpha: null }));
+    writeFileSync(path.join(dir, 'adapter_model.safetensors'), weights);
+    const err = await importAdapter(lib, dir).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(`${path.join(dir, 'adapter_config.json')}: "lora_alpha" should be a number, got null`);
+    expect((err as { file?: string }).file).toBe(path.join(dir, 'adapter_config.json'));
+    const zip = writeZip('null-alpha.zip', { 'adapter_config.json': readFileSync(path.join(dir, 'adapter_config.json')), 'adapter_model.safetensors': weights });
+    await expect(importAdapter(lib, zip)).rejects.toThrow(`${zip} (member adapter_config.json): "lora_alpha"`);
+    expect(await entriesOfLibrary()).toBe(0);
   });
 });

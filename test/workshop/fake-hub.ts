@@ -25,11 +25,17 @@ export interface FakeHub {
   hashInHeader: boolean;
   /** Slow responses down (bytes per 10 ms chunk), so progress events are many. */
   throttle: number | null;
+  /** Send this many bytes more than the file holds (a bad mirror), with no content-length. */
+  extraBytes: number;
+  /** For this file path: send the headers and 1 KiB, then nothing, keeping the connection open. */
+  stall: string | null;
+  /** List files with sizes only: no checksum in the listing nor in the headers. */
+  noHashes: boolean;
   close(): Promise<void>;
 }
 
 export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
-  const hub = { repos, breakAfter: null, wrongOid: null, requests: [], throttle: null, treeApi: true, hashInHeader: false } as unknown as FakeHub;
+  const hub = { repos, breakAfter: null, wrongOid: null, requests: [], throttle: null, treeApi: true, hashInHeader: false, extraBytes: 0, stall: null, noHashes: false } as unknown as FakeHub;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/main$/.exec(url.pathname);
@@ -51,7 +57,7 @@ export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
       res.end(
         JSON.stringify(
           Object.entries(files).map(([p, b]) =>
-            hub.hashInHeader
+            hub.hashInHeader || hub.noHashes
               ? { type: 'file', path: p, size: b.length }
               : b.length > 1024
                 ? { type: 'file', path: p, size: b.length, oid: gitSha1(Buffer.from('pointer')), lfs: { oid: hub.wrongOid ?? sha256(b), size: b.length } }
@@ -76,6 +82,17 @@ export async function startFakeHub(repos: FakeHub['repos']): Promise<FakeHub> {
     if (!body) return void res.writeHead(404).end();
     const range = req.headers.range;
     hub.requests.push([file, range]);
+    if (hub.stall === file) {
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, 1024));
+      return; // and nothing more: the client must give up by itself
+    }
+    if (hub.extraBytes) {
+      res.writeHead(200);
+      res.write(body);
+      res.end(Buffer.alloc(hub.extraBytes, 0x41));
+      return;
+    }
     let start = 0;
     if (range) {
       start = Number(/^bytes=(\d+)-$/.exec(range)![1]);

@@ -2,7 +2,7 @@
  * Hub downloads against a local HTTP server standing in for the Hugging Face Hub: the tree API, `resolve` URLs
  * with Range support, a connection that breaks mid-file, and a published checksum that does not match.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,56 @@ describe('Hub download (local fake Hub)', () => {
       hub.hashInHeader = false;
       hub.wrongOid = null;
     }
+  });
+
+  it('stops writing at the listed size when a mirror sends more (issue 15 item 8)', async () => {
+    hub.extraBytes = 8 * 1024 * 1024;
+    try {
+      const dest = path.join(tmp, 'oversize');
+      await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest })).rejects.toThrow(/config\.json: the server sent more than the \d+ bytes the listing gives/);
+      expect(existsSync(path.join(dest, 'config.json.part'))).toBe(false);
+      expect(existsSync(path.join(dest, 'config.json'))).toBe(false);
+    } finally {
+      hub.extraBytes = 0;
+    }
+  });
+
+  it('checks a same-size file already at the final name against the listed checksum, and replaces a wrong one', async () => {
+    const dest = path.join(tmp, 'same-size');
+    await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest });
+    const wrong = Buffer.from(weights);
+    wrong[12345] ^= 1;
+    writeFileSync(path.join(dest, 'model.safetensors'), wrong);
+    hub.requests = [];
+    await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest });
+    expect(hub.requests.map(([f]) => f)).toEqual(['model.safetensors']);
+    expect(sha256(readFileSync(path.join(dest, 'model.safetensors')))).toBe(sha256(weights));
+  });
+
+  it('gives up on a stalled body within the stall time, keeping the part to resume', async () => {
+    hub.stall = 'model.safetensors';
+    try {
+      const t0 = Date.now();
+      await expect(downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest: path.join(tmp, 'stall'), stallMs: 400 })).rejects.toThrow(
+        /model\.safetensors: no data from the server for 0\.4 s; start the download again to resume/,
+      );
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(statSync(path.join(tmp, 'stall', 'model.safetensors.part')).size).toBe(1024);
+    } finally {
+      hub.stall = null;
+    }
+  });
+
+  it('says which files were verified by size only', async () => {
+    hub.noHashes = true;
+    try {
+      const r = await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest: path.join(tmp, 'nohash') });
+      expect(r.sizeOnly.sort()).toEqual(['config.json', 'model.safetensors']);
+    } finally {
+      hub.noHashes = false;
+    }
+    const hashed = await downloadRepo({ endpoint: hub.endpoint, repo: REPO, dest: path.join(tmp, 'hashed') });
+    expect(hashed.sizeOnly).toEqual([]);
   });
 
   it('says clearly when the repo does not exist', async () => {

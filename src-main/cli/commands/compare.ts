@@ -3,7 +3,7 @@ import { generate, type Variant } from '../../engine/infer/generate.js';
 import { loadModel } from '../../engine/model.js';
 import { resolveDevice } from '../../engine/runtime/device.js';
 import { GraftError } from '../../engine/errors.js';
-import { collect, parseAdapterArg } from './adapter-arg.js';
+import { collect, variantForArg } from './adapter-arg.js';
 import { addGenerationFlags, generationFlags, type GenerationFlags, promptIds, samplingOf } from './engine.js';
 import type { CommandRegistrar } from './index.js';
 
@@ -43,12 +43,14 @@ export const registerCompare: CommandRegistrar = (program) => {
     .option('--json', 'print the variants as JSON')
     .action(async (flags: GenerationFlags & { json?: boolean; library?: string }) => {
       const f = await generationFlags(flags);
-      const adapters = await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library)));
-      const labels = [...(f.base ? ['base'] : []), ...adapters.map((a) => a.label)];
-      const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...adapters.map((a) => ({ adapters: [a] }))];
-      if (variants.length === 0) throw new GraftError('BAD_INPUT', 'nothing to compare: give --base and/or --adapter', { where: '--adapter' });
-      if (variants.length > 4) throw new GraftError('BAD_INPUT', `at most 4 variants side by side, got ${variants.length}`, { where: '--adapter' });
+      const n = (f.base ? 1 : 0) + (f.adapter ?? []).length;
+      if (n === 0) throw new GraftError('BAD_INPUT', 'nothing to compare: give --base and/or --adapter', { where: '--adapter' });
+      if (n > 4) throw new GraftError('BAD_INPUT', `at most 4 variants side by side, got ${n}`, { where: '--adapter' });
       const model = await loadModel(f.model);
+      // LoRA columns and the other methods (DoRA, IA³, bottlenecks, BitFit) mix in one batched decode.
+      const picked = await Promise.all((f.adapter ?? []).map((a) => variantForArg(model, a, f.library)));
+      const labels = [...(f.base ? ['base'] : []), ...picked.map((c) => c.label)];
+      const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...picked.map(({ label: _l, ...v }) => v)];
       const { tokenizer, ids } = await promptIds(model, f);
       const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, overflow: f.contextOverflow });
       if (f.json) {

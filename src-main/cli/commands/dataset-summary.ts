@@ -1,4 +1,4 @@
-import type { DatasetSummary } from '../../engine/data/inspect';
+import { TOKEN_CAP, type DatasetSummary } from '../../engine/data/inspect';
 
 /** Human-readable lines for `graft dataset inspect`. */
 export function formatSummary(s: DatasetSummary, maxIssues = 50): string[] {
@@ -8,7 +8,8 @@ export function formatSummary(s: DatasetSummary, maxIssues = 50): string[] {
   if (s.issueCount > maxIssues) out.push(`  ... and ${s.issueCount - maxIssues} more (use --json for all)`);
   const t = s.tokens;
   if (t) {
-    out.push(`tokens: ${t.total} total, ${t.trained} trained; per row min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`);
+    const atLeast = t.max > Math.max(t.seqLen ?? 0, TOKEN_CAP) ? 'at least ' : ''; // the longest rows were counted up to the cap
+    out.push(`tokens: ${atLeast}${t.total} total, ${t.trained} trained; per row min ${t.min}, mean ${t.mean.toFixed(1)}, max ${atLeast}${t.max}`);
     if (t.seqLen) out.push(`${t.truncated} rows are longer than --seq-len ${t.seqLen} and would be truncated`);
     const peak = Math.max(1, ...t.histogram.map((b) => b.count));
     let lo = 1;

@@ -9,8 +9,8 @@ import { loadModel } from '../../engine/model.js';
 import { GENERATE_OPTIONS, QUANT_BASE_OPTIONS, samplerOptions, type GenerateOptions, type QuantBaseOptions, type SamplingOptions } from '../../engine/options/generate.js';
 import { validateOptions } from '../../engine/options/schema.js';
 import { DEVICE_PREFS, resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
-import { verifyReference } from '../../engine/verify/reference.js';
-import { collect, parseAdapterArg } from './adapter-arg.js';
+import { verifyAnyReference } from '../../engine/verify/method-reference.js';
+import { collect, splitAdapterArgs } from './adapter-arg.js';
 import type { CommandRegistrar } from './index.js';
 import { gptqProgressLine } from './quant-progress.js';
 import { addSchemaFlags, inputFromFlags } from './schema-flags.js';
@@ -81,17 +81,17 @@ export function samplingOf(f: SamplingOptions): SamplingOpts {
 export const registerEngine: CommandRegistrar = (program) => {
   program
     .command('verify-reference')
-    .description('check the engine against PyTorch + PEFT goldens (a folder like shared/fixtures/hf-reference/<arch>)')
-    .argument('<dir>', 'fixture folder with model/, adapter/, reference.safetensors, lora_grads.safetensors, expected.json')
+    .description('check the engine against PyTorch + PEFT goldens (shared/fixtures/hf-reference/<arch> or peft-methods/<method>-<arch>; the method is read from adapter/adapter_config.json)')
+    .argument('<dir>', 'fixture folder with model/, adapter/, reference.safetensors, lora_grads.safetensors or grads.safetensors, expected.json')
     .option('--device <device>', 'cpu | gpu', parseDevice, 'cpu' as DevicePref)
     .action(async (dir: string, o: { device: DevicePref }) => {
-      const report = await verifyReference(dir, o.device);
+      const report = await verifyAnyReference(dir, o.device);
       console.log(JSON.stringify(report));
       if (!report.ok) process.exitCode = 1;
     });
 
   const generate = addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
-    .option('--adapter <ref[:scale]>', 'LoRA adapter folder or library name; repeated = applied together', collect)
+    .option('--adapter <ref[:scale]>', 'adapter folder or library name (LoRA, or one DoRA/IA³/bottleneck/BitFit adapter under them); repeated = applied together', collect)
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--stream', 'print text as it is generated')
     .option('--json', 'print one JSON object with ids, text and timings');
@@ -102,7 +102,8 @@ export const registerEngine: CommandRegistrar = (program) => {
       const device = await resolveDevice(f.device);
       const weights = await quantizedBase(model, device, quant);
       const { tokenizer, ids } = await promptIds(model, f);
-      const variants: Variant[] = [{ adapters: await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library))) }];
+      const split = await splitAdapterArgs(model, f.adapter ?? [], f.library);
+      const variants: Variant[] = [split.variant];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const [r] = await runGeneration({
@@ -117,6 +118,7 @@ export const registerEngine: CommandRegistrar = (program) => {
         overflow: f.contextOverflow,
         signal: controller.signal,
         weights,
+        overrides: split.overrides,
         onToken: f.stream && !f.json ? (_v, t) => process.stdout.write(t.text) : undefined,
       });
       if (f.json) console.log(JSON.stringify({ ids: r.ids, text: r.text, finish: r.finish, ttft_ms: r.ttftMs, tokens_per_second: r.tokensPerSecond, device: device.name }));

@@ -1,5 +1,9 @@
-/** `graft models download REPO --out DIR`: fetch a model repo from the Hugging Face Hub (GRAFT_HF_ENDPOINT for a mirror). */
+/**
+ * `graft models`: the model families Graft supports; `graft models download REPO --out DIR`: fetch a
+ * model repo from the Hugging Face Hub (GRAFT_HF_ENDPOINT for a mirror).
+ */
 import type { Command } from 'commander';
+import { MODEL_FAMILIES } from '../../engine/io/model-families';
 import { formatBytes } from '../../engine/train/memory-estimate';
 import { downloadRepo, hubEndpoint } from '../../services/workshop/hf-download';
 import type { CommandRegistrar } from './index';
@@ -35,15 +39,26 @@ async function download(repo: string, flags: { out: string; revision: string; fi
       },
     });
     if (tty) process.stderr.write('\n');
-    if (flags.json) process.stdout.write(JSON.stringify({ type: 'done', dir: r.dir, files: r.files }) + '\n');
-    else console.error(`downloaded and verified ${r.files.length} files into ${r.dir}`);
+    if (flags.json) process.stdout.write(JSON.stringify({ type: 'done', dir: r.dir, files: r.files, sizeOnly: r.sizeOnly }) + '\n');
+    else {
+      console.error(`downloaded and verified ${r.files.length} files into ${r.dir}`);
+      for (const f of r.sizeOnly) console.error(`warning: ${f} was verified by size only (the Hub listed no checksum for it)`);
+    }
   } finally {
     process.off('SIGINT', onSignal);
   }
 }
 
 export const registerModels: CommandRegistrar = (program: Command) => {
-  const models = program.command('models').description('base models: download from the Hugging Face Hub');
+  const models = program
+    .command('models')
+    .description('base models: the supported families (no subcommand), download from the Hugging Face Hub')
+    .option('--json', 'print the families as JSON')
+    .action((flags: { json?: boolean }) => {
+      if (flags.json) return void process.stdout.write(JSON.stringify({ families: MODEL_FAMILIES }) + '\n');
+      console.log('Supported model families (Hugging Face folders with config.json + safetensors, or GGUF files):');
+      for (const f of MODEL_FAMILIES) console.log(`  ${f.name.padEnd(30)} ${f.architectures.join(', ')}${f.gguf.length ? `; GGUF ${f.gguf.join(', ')}` : ''}`);
+    });
   models
     .command('download <repo>')
     .description('download a model repo (config, tokenizer, weights) with resume and checksum verification; run again to resume')

@@ -24,7 +24,8 @@ function placeholder(f: Field): string {
 }
 
 function helpOf(f: Field): string {
-  const choices = f.kind === 'enum' ? `: ${f.choices.join(' | ')}` : f.kind === 'list' ? ` (comma list of ${f.choices.join(',')})` : '';
+  // A help of several lines lists the choices itself (the training methods with their trade-offs).
+  const choices = f.kind === 'enum' ? (f.help.includes('\n') ? '' : `: ${f.choices.join(' | ')}`) : f.kind === 'list' ? ` (comma list of ${f.choices.join(',')})` : '';
   const when = f.when ? ` [with ${Object.entries(f.when).map(([k, v]) => `${cliName(k)} ${v}`).join(', ')}]` : '';
   const dflt = f.kind === 'bool' || f.default === null || f.default === '' ? '' : ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;
   return `${f.help}${choices}${when}${dflt}`;

@@ -32,7 +32,7 @@ function parsePort(value: string): number {
   return port;
 }
 
-async function serve(opts: { port: number; renderer: string; open?: boolean }): Promise<void> {
+async function serve(opts: { port: number; renderer: string; open?: boolean; allowDir?: string[] }): Promise<void> {
   const rendererDir = path.resolve(opts.renderer);
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
     throw new GraftError('NOT_FOUND', `No built renderer in ${rendererDir}: run \`npm run build\` first (or \`npm run serve\`)`, {
@@ -41,7 +41,8 @@ async function serve(opts: { port: number; renderer: string; open?: boolean }): 
   }
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   const services = createServices({ name: pkg.name, version: pkg.version, platform: process.platform });
-  const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events }).catch(
+  const allowedRoots = opts.allowDir?.length ? opts.allowDir : undefined;
+  const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events, allowedRoots }).catch(
     (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')
         throw new GraftError('IO', `Port ${opts.port} is in use; pick another with --port (0 = any free port)`);
@@ -70,5 +71,6 @@ export const registerServe: CommandRegistrar = (program: Command) => {
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', parsePort, DEFAULT_PORT)
     .option('--renderer <dir>', 'folder of the built renderer', path.join(ROOT, 'out', 'renderer'))
     .option('--open', 'open the URL in the default browser')
+    .option('--allow-dir <dirs...>', 'folders whose files the page may name (default: your home folder; system folders are refused)')
     .action(serve);
 };

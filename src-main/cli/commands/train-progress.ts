@@ -25,7 +25,7 @@ export class ProgressPrinter {
 
   memory(e: MemoryEstimate, available: number): void {
     this.line(
-      `memory estimate: ${formatBytes(e.total)} of ${formatBytes(available)} available (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} LoRA parameters`,
+      `memory estimate: ${formatBytes(e.total)} of ${formatBytes(available)} available (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} trainable parameters`,
     );
   }
 

@@ -10,7 +10,7 @@ import { GraftError } from '../errors.js';
 import type { AdapterWeights } from './adapter-weights.js';
 import { compressLowRank } from './blend-svd.js';
 import { baseWeightName, parseLoraTensorName } from './compat.js';
-import { LORA_TARGETS, loraScale, peftTensorName, type LoraTarget } from './lora-config.js';
+import { MODULE_TARGETS, loraScale, peftTensorName, type LoraTarget } from './lora-config.js';
 
 export interface BlendInput {
   adapter: AdapterWeights;
@@ -55,7 +55,7 @@ function modulesOf(inputs: BlendInput[]): Module[] {
       mods.set(key, { layer: p.layer, target: p.target, inDim, outDim });
     }
   });
-  return [...mods.values()].sort((a, b) => a.layer - b.layer || LORA_TARGETS.indexOf(a.target) - LORA_TARGETS.indexOf(b.target));
+  return [...mods.values()].sort((a, b) => a.layer - b.layer || MODULE_TARGETS.indexOf(a.target) - MODULE_TARGETS.indexOf(b.target));
 }
 
 /** Stacked factors of one module in float64: A [R, in] and B [out, R] with wᵢ·sᵢ folded into B. */
@@ -116,7 +116,7 @@ export function blendAdapters(inputs: BlendInput[], opts: { rank?: number } = {}
     const rel = all > 0 ? Math.sqrt(tail / all) : 0;
     if (!worst || rel > worst.relativeError) worst = { tensor: baseWeightName(m.layer, m.target), relativeError: rel };
   }
-  const targets = LORA_TARGETS.filter((t) => mods.some((m) => m.target === t));
+  const targets = MODULE_TARGETS.filter((t) => mods.some((m) => m.target === t));
   return {
     weights: { r: rank, alpha: rank, rslora: false, targets, tensors },
     mode: compressed ? 'compressed' : 'exact',

@@ -6,12 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, readPeftAdapter, type PeftAdapter } from '../io/peft.js';
 import type { WeightSource } from '../io/model-source.js';
-import { LORA_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
+import { MODULE_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
 
 export { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE };
 
@@ -41,7 +42,7 @@ export interface PeftAdapterInfo {
   baseModelNameOrPath?: string;
 }
 
-const MODULE_TO_TARGET = new Map<string, LoraTarget>(LORA_TARGETS.map((t) => [TARGET_MODULE[t], t]));
+const MODULE_TO_TARGET = new Map<string, LoraTarget>(MODULE_TARGETS.map((t) => [TARGET_MODULE[t], t]));
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 const TENSOR_NAME = /^(?:base_model\.model\.)?model\.layers\.(\d+)\.((?:self_attn|mlp)\.[a-z_]+)\.lora_([AB])(?:\.default)?\.weight$/;
 
@@ -65,7 +66,7 @@ function readConfig(file: string): Record<string, unknown> {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GraftError('NOT_FOUND', `${file}: no such file`, { file });
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${(err as Error).message})`, { file, cause: err });
+    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new GraftError('BAD_FILE', `${file}: not a JSON object`, { file });
   return raw as Record<string, unknown>;
@@ -77,11 +78,11 @@ function targetsOf(cfg: Record<string, unknown>, file: string): LoraTarget[] {
   if (!Array.isArray(list)) throw new GraftError('BAD_FILE', `${file}: target_modules should be a list of module names`, { file, where: 'target_modules' });
   const out: LoraTarget[] = [];
   for (const m of list) {
-    const t = LORA_TARGETS.find((x) => TARGET_MODULE[x].endsWith(`.${m}`) || TARGET_MODULE[x] === m);
-    if (!t) throw new GraftError('UNSUPPORTED', `${file}: target module ${JSON.stringify(m)} is not one Graft supports (${LORA_TARGETS.map((x) => TARGET_MODULE[x].split('.')[1]).join(', ')})`, { file, where: 'target_modules' });
+    const t = MODULE_TARGETS.find((x) => TARGET_MODULE[x].endsWith(`.${m}`) || TARGET_MODULE[x] === m);
+    if (!t) throw new GraftError('UNSUPPORTED', `${file}: target module ${JSON.stringify(m)} is not one Graft supports (${MODULE_TARGETS.map((x) => TARGET_MODULE[x].split('.')[1]).join(', ')})`, { file, where: 'target_modules' });
     out.push(t);
   }
-  return LORA_TARGETS.filter((t) => out.includes(t));
+  return MODULE_TARGETS.filter((t) => out.includes(t));
 }
 
 /** Validate a PEFT LoRA folder: config fields, safetensors header and sizes, and that every tensor is a LoRA factor. */
@@ -101,7 +102,9 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
   if (cfg.use_dora === true) throw new GraftError('UNSUPPORTED', `${cfgFile}: DoRA adapters are not supported`, { file: cfgFile, where: 'use_dora' });
   const r = cfg.r;
   if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) bad('r', 'a positive integer');
-  const alpha = cfg.lora_alpha ?? r;
+  // Required, as the loader (readPeftAdapter) requires it: `null` (what NaN becomes in JSON) must not import
+  // as something else and then fail at every use.
+  const alpha = cfg.lora_alpha;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad('lora_alpha', 'a number');
   for (const key of ['rank_pattern', 'alpha_pattern'] as const) {
     const v = cfg[key];
@@ -127,7 +130,7 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
     st.close();
   }
   if (tensors.length === 0) throw new GraftError('BAD_FILE', `${weightsFile}: holds no LoRA tensors`, { file: weightsFile });
-  const order = (t: AdapterTensorInfo) => t.layer * 100 + LORA_TARGETS.indexOf(t.target) * 2 + (t.factor === 'A' ? 0 : 1);
+  const order = (t: AdapterTensorInfo) => t.layer * 100 + MODULE_TARGETS.indexOf(t.target) * 2 + (t.factor === 'A' ? 0 : 1);
   tensors.sort((a, b) => order(a) - order(b));
   for (const t of tensors) {
     const partner = t.factor === 'A' ? 'B' : 'A';
@@ -182,9 +185,9 @@ export function baseShapesOf(source: WeightSource): BaseModelShapes {
   };
 }
 
-/** One spelling for an architecture: HF class names (Qwen2ForCausalLM) and model types (qwen2) both become qwen2. */
+/** One spelling for an architecture: HF class names (Qwen2ForCausalLM) and model types (qwen2, gemma3_text) both become qwen2, gemma3. */
 export function normalizeArch(arch: string): string {
-  return arch.toLowerCase().replace(/forcausallm$/, '');
+  return arch.toLowerCase().replace(/forcausallm$/, '').replace(/_text$/, '');
 }
 
 function incompatible(msg: string, where?: string): never {

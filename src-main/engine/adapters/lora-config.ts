@@ -1,6 +1,13 @@
 /** LoRA hyper-parameters with PEFT's meaning, so adapters move between Graft and PEFT unchanged. */
+/** The targets a user picks (GUI, --targets default): the attention and MLP projections of every family. */
 export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+/**
+ * Every projection Graft adapts: LORA_TARGETS and Phi-3's fused qkv and gate_up (PEFT targets them by
+ * these names). A training run maps q/k/v and gate/up onto them for such models and back for the
+ * others (lora.ts targetsFor); adapters read from files may name either.
+ */
+export const MODULE_TARGETS = [...LORA_TARGETS, 'qkv', 'gate_up'] as const;
+export type LoraTarget = (typeof MODULE_TARGETS)[number];
 
 /** PEFT module name of each short target name. */
 export const TARGET_MODULE: Record<LoraTarget, string> = {
@@ -11,6 +18,8 @@ export const TARGET_MODULE: Record<LoraTarget, string> = {
   gate: 'mlp.gate_proj',
   up: 'mlp.up_proj',
   down: 'mlp.down_proj',
+  qkv: 'self_attn.qkv_proj',
+  gate_up: 'mlp.gate_up_proj',
 };
 
 export interface LoraConfig {

@@ -7,7 +7,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 import type { AdapterDelta } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
-import { type LoraConfig, type LoraTarget, peftTensorName } from './lora-config.js';
+import { MODULE_TARGETS, type LoraConfig, type LoraTarget, peftTensorName } from './lora-config.js';
 
 export interface LoraSlot {
   layer: number;
@@ -36,7 +36,28 @@ export function targetDims(spec: ModelSpec, target: LoraTarget): { in: number; o
       return { in: spec.hidden, out: spec.intermediate };
     case 'down':
       return { in: spec.intermediate, out: spec.hidden };
+    case 'qkv':
+      return { in: spec.hidden, out: qDim + 2 * kvDim };
+    case 'gate_up':
+      return { in: spec.hidden, out: 2 * spec.intermediate };
   }
+}
+
+const FUSED_OF: Partial<Record<LoraTarget, LoraTarget>> = { q: 'qkv', k: 'qkv', v: 'qkv', gate: 'gate_up', up: 'gate_up' };
+const SPLIT_OF: Partial<Record<LoraTarget, LoraTarget[]>> = { qkv: ['q', 'k', 'v'], gate_up: ['gate', 'up'] };
+
+/**
+ * The projections of this model that the requested targets name: on a model with fused projections
+ * (Phi-3) q, k, v become qkv and gate, up become gate_up, elsewhere the reverse. So one target list
+ * (the GUI's, the CLI's default) trains every family, and the adapter names what PEFT would.
+ */
+export function targetsFor(spec: ModelSpec, targets: readonly LoraTarget[]): LoraTarget[] {
+  const out = new Set<LoraTarget>();
+  for (const t of targets) {
+    if (spec.fusedProjections) out.add(FUSED_OF[t] ?? t);
+    else (SPLIT_OF[t] ?? [t]).forEach((u) => out.add(u));
+  }
+  return MODULE_TARGETS.filter((t) => out.has(t));
 }
 
 /** Every (layer, target) slot of a LoRA layout, in a stable order (layer-major, then target order). */

@@ -11,7 +11,7 @@ import type { ModelSpec } from '../models/spec.js';
 import * as op from '../ops/index.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import type { AdapterWeights } from './adapter-weights.js';
-import { LORA_TARGETS, type LoraTarget, loraScale, peftTensorName } from './lora-config.js';
+import { MODULE_TARGETS, type LoraTarget, loraScale, peftTensorName } from './lora-config.js';
 import { targetDims } from './lora.js';
 
 export interface RowLoraLayout {
@@ -41,7 +41,7 @@ export function layoutFor(rows: readonly (readonly RowAdapter[])[]): RowLoraLayo
     rank = Math.max(rank, r);
   }
   if (rank === 0) return null;
-  return { targets: LORA_TARGETS.filter((t) => targets.has(t)), rank: Math.ceil(rank / 8) * 8 };
+  return { targets: MODULE_TARGETS.filter((t) => targets.has(t)), rank: Math.ceil(rank / 8) * 8 };
 }
 
 export function rowLoraDelta(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, tokens: number): AdapterDelta {

@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 import { GraftError } from '../errors.js';
+import { csvRecords } from './csv-records.js';
 import { checkConversation, fromText } from './normalize.js';
 import type { ChatMessage, ColumnMapping, RowResult } from './types.js';
 
@@ -52,39 +51,21 @@ export function resolveColumns(header: string[], given: ColumnMapping | undefine
 
 /** Streams CSV/TSV records; the first record is the header. Malformed records are reported, not fatal. */
 export async function* readCsvRows(file: string, delimiter: string, columns: ColumnMapping | undefined): AsyncGenerator<RowResult> {
-  const skipped: RowResult[] = [];
-  const parser = createReadStream(file).pipe(
-    parse({
-      delimiter,
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      quote: delimiter === '\t' ? false : '"',
-      on_skip: (err) => {
-        skipped.push({
-          line: Number(err?.lines ?? 0),
-          error: `malformed ${delimiter === '\t' ? 'TSV' : 'CSV'}: ${err?.message ?? 'unreadable record'}`,
-        });
-        return undefined;
-      },
-    }),
-  );
   let index: Record<string, number> | null = null;
   let mapping: ColumnMapping = {};
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift()!;
-    const newlines = record.reduce((n, f) => n + (f.match(/\n/g)?.length ?? 0), 0);
-    const line = info.lines - newlines;
-    if (!index) {
-      mapping = resolveColumns(record, columns, file);
-      index = Object.fromEntries(record.map((h, i) => [h.trim(), i]));
+  for await (const rec of csvRecords(file, delimiter, delimiter !== '\t')) {
+    if ('error' in rec) {
+      if (!index) throw new GraftError('BAD_INPUT', `${file}: the header row is ${rec.error}`, { file, where: `line ${rec.line}` });
+      yield rec;
       continue;
     }
-    yield toRow(record, index, mapping, line);
+    if (!index) {
+      mapping = resolveColumns(rec.fields, columns, file);
+      index = Object.fromEntries(rec.fields.map((h, i) => [h.trim(), i]));
+      continue;
+    }
+    yield toRow(rec.fields, index, mapping, rec.line);
   }
-  while (skipped.length) yield skipped.shift()!;
   if (!index) throw new GraftError('BAD_INPUT', `${file} has no header row`, { file });
 }
 

@@ -26,6 +26,8 @@ export interface DatasetSummary extends ScanTotals {
 }
 
 const EDGES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
+/** Rows are tokenized up to here (or the sequence length, if longer): past the last bin, only "longer" matters. */
+export const TOKEN_CAP = 8192;
 
 /** Validates a whole dataset in one streaming pass and summarises it; the rows themselves are not kept. */
 export async function inspectDataset(file: string, opts: ScanOptions = {}): Promise<DatasetSummary> {
@@ -36,7 +38,8 @@ export async function inspectDataset(file: string, opts: ScanOptions = {}): Prom
   let trained = 0;
   let truncated = 0;
   let n = 0;
-  const totals = await scanDataset(file, opts, ({ example }) => {
+  const cap = Math.max(opts.seqLen ?? 0, TOKEN_CAP);
+  const totals = await scanDataset(file, { ...opts, maxTokens: cap }, ({ example }) => {
     if (!example) return;
     const len = example.ids.length;
     n++;

@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { GraftError } from '../errors.js';
 import { readCsvRows } from './csv.js';
 import { jsonArrayElements } from './json-array.js';
+import { notUtf8, readLines } from './lines.js';
 import { detectJsonFormat, fromText, normalizeRecord, type JsonFormat } from './normalize.js';
 import { sniffContainer, type Container } from './sniff.js';
 import type { DatasetFormat, ReadOptions, RowResult, TextSplit } from './types.js';
@@ -41,18 +40,21 @@ export async function openDataset(file: string, opts: ReadOptions = {}): Promise
   return { file, container, format, rows: () => parseRecords(records(), format) };
 }
 
-async function* jsonlRecords(file: string): AsyncGenerator<{ line: number; text: string }> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let line = 0;
-  for await (const raw of rl) {
-    line++;
-    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() !== '') yield { line, text };
+/** `bad`: the first line of the record that is not UTF-8. */
+type RawRecord = { line: number; text: string; bad?: number };
+
+async function* jsonlRecords(file: string): AsyncGenerator<RawRecord> {
+  for await (const { line, text, bad } of readLines(file)) {
+    if (text.trim() !== '') yield bad ? { line, text, bad: line } : { line, text };
   }
 }
 
-async function* parseRecords(records: AsyncGenerator<{ line: number; text: string }>, format: JsonFormat): AsyncGenerator<RowResult> {
-  for await (const { line, text } of records) {
+async function* parseRecords(records: AsyncGenerator<RawRecord>, format: JsonFormat): AsyncGenerator<RowResult> {
+  for await (const { line, text, bad } of records) {
+    if (bad !== undefined) {
+      yield { line, error: notUtf8(bad) };
+      continue;
+    }
     let obj: unknown;
     try {
       obj = JSON.parse(text);
@@ -66,11 +68,12 @@ async function* parseRecords(records: AsyncGenerator<{ line: number; text: strin
 }
 
 /** The first record that parses decides; a file where none fits any format is refused as a whole. */
-async function detectFormat(file: string, records: AsyncGenerator<{ line: number; text: string }>): Promise<JsonFormat> {
+async function detectFormat(file: string, records: AsyncGenerator<RawRecord>): Promise<JsonFormat> {
   let seen = 0;
   try {
-    for await (const { line, text } of records) {
+    for await (const { line, text, bad } of records) {
       if (++seen > 1000) break;
+      if (bad !== undefined) continue;
       let obj: unknown;
       try {
         obj = JSON.parse(text);
@@ -94,23 +97,21 @@ async function detectFormat(file: string, records: AsyncGenerator<{ line: number
 
 /** Plain text: documents are separated by blank lines (default), one per line, or the whole file is one. */
 async function* readTextDocuments(file: string, split: TextSplit): AsyncGenerator<RowResult> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let line = 0;
   let doc: string[] = [];
   let docLine = 0;
+  let docBad = 0; // first line of the document that is not UTF-8
   const finish = (): RowResult | null => {
     const text = doc.join('\n').trim();
-    const out = text === '' ? null : (fromRow(docLine, fromText(text, 'document')) as RowResult);
+    const out = text === '' ? null : docBad ? { line: docLine, error: notUtf8(docBad) } : (fromRow(docLine, fromText(text, 'document')) as RowResult);
     doc = [];
     docLine = 0;
+    docBad = 0;
     return out;
   };
-  for await (const raw of rl) {
-    line++;
-    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+  for await (const { line, text, bad } of readLines(file)) {
     const blank = text.trim() === '';
     if (split === 'line') {
-      if (!blank) yield { line, row: { kind: 'text', text } };
+      if (!blank) yield bad ? { line, error: notUtf8(line) } : { line, row: { kind: 'text', text } };
       continue;
     }
     if (split === 'blank-line' && blank) {
@@ -120,6 +121,7 @@ async function* readTextDocuments(file: string, split: TextSplit): AsyncGenerato
     }
     if (docLine === 0 && !blank) docLine = line;
     if (docLine !== 0) doc.push(text);
+    if (docLine !== 0 && bad && !docBad) docBad = line;
   }
   const r = finish();
   if (r) yield r;

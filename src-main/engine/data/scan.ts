@@ -7,6 +7,8 @@ import type { DatasetFormat, DatasetRow, ReadOptions, RowIssue } from './types.j
 export interface ScanOptions extends ReadOptions {
   tokenizer?: TextTokenizer;
   seqLen?: number;
+  /** Tokenize only the head of a row that yields this many tokens (default: seqLen; none without it). */
+  maxTokens?: number;
   lossOn?: 'assistant' | 'all';
   /** A Jinja chat template overriding the model's. */
   chatTemplate?: string;
@@ -29,6 +31,7 @@ export interface ScanTotals {
 export type ScanVisitor = (v: {
   line: number;
   row: DatasetRow;
+  /** The row's tokens; with maxTokens (or seqLen), only the head that covers them (a few tokens past when longer). */
   example: TokenizedExample | null;
   truncated: TokenizedExample | null;
 }) => void;
@@ -69,7 +72,7 @@ export async function scanDataset(file: string, opts: ScanOptions, visit: ScanVi
       if (r.row.kind === 'chat' && !chat)
         chat = chatRenderer(opts.tokenizer, { template: opts.chatTemplate, warn: (w) => totals.warnings.push(w) });
       try {
-        example = tokenizeRow(r.row, r.line, opts.tokenizer, chat, { lossOn: opts.lossOn });
+        example = tokenizeRow(r.row, r.line, opts.tokenizer, chat, { lossOn: opts.lossOn, maxTokens: opts.maxTokens ?? opts.seqLen });
       } catch (err) {
         drop(r.line, (err as Error).message);
         continue;

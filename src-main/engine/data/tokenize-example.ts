@@ -13,6 +13,28 @@ export interface TokenizedExample {
 export interface TokenizeOptions {
   /** 'assistant' (default): loss only on assistant replies of chats. 'all': every token. Plain text is always 'all'. */
   lossOn?: 'assistant' | 'all';
+  /**
+   * Tokens wanted at most (the sequence length): only as much of the text as yields them is tokenized, so
+   * a 4 MB row costs what its window costs. The example then holds a few tokens more (never fewer) than this.
+   */
+  maxTokens?: number;
+}
+
+/** Tokens encoded past `maxTokens` so that the tokens kept sit well before the cut, where it cannot change them. */
+const CUT_MARGIN = 16;
+
+/**
+ * Encodes the shortest head of `text` that yields `maxTokens` + CUT_MARGIN tokens, trying 8 characters per
+ * token first and doubling: the work is bounded by the window, not by the row.
+ */
+function encodeHead<R>(text: string, maxTokens: number | undefined, encode: (t: string) => R, count: (r: R) => number): { r: R; cut: boolean } {
+  if (maxTokens === undefined) return { r: encode(text), cut: false };
+  for (let chars = (maxTokens + CUT_MARGIN) * 8; ; chars *= 2) {
+    if (chars >= text.length) return { r: encode(text), cut: false };
+    const end = /[\ud800-\udbff]/.test(text[chars - 1]) ? chars + 1 : chars; // never split a surrogate pair
+    const r = encode(text.slice(0, end));
+    if (count(r) >= maxTokens + CUT_MARGIN) return { r, cut: true };
+  }
 }
 
 /**
@@ -28,15 +50,17 @@ export function tokenizeRow(
   opts: TokenizeOptions = {},
 ): TokenizedExample {
   if (row.kind === 'text') {
-    const body = tok.encode(row.text, { addSpecial: false });
-    const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...(tok.eosIds.length ? [tok.eosIds[0]] : [])];
+    const { r: body, cut } = encodeHead(row.text, opts.maxTokens, (t) => tok.encode(t, { addSpecial: false }), (r) => r.length);
+    const eos = tok.eosIds.length && !cut ? [tok.eosIds[0]] : [];
+    const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...eos];
     const mask = new Uint8Array(ids.length).fill(1);
     mask[0] = 0;
     return { ids: Int32Array.from(ids), mask, line };
   }
   if (!chat) throw new Error('tokenizeRow: a chat row needs a chat renderer');
   const { text, spans } = chat.assistantSpans(row.messages);
-  const { ids, trained } = encodeWithSpans(tok, text, spans);
+  const clip = (t: string) => spans.filter(([a]) => a < t.length).map(([a, b]): [number, number] => [a, Math.min(b, t.length)]);
+  const { ids, trained } = encodeHead(text, opts.maxTokens, (t) => encodeWithSpans(tok, t, clip(t)), (r) => r.ids.length).r;
   const mask = new Uint8Array(ids.length);
   for (let i = 0; i < ids.length; i++) mask[i] = opts.lossOn === 'all' || trained[i] ? 1 : 0;
   if (mask.length) mask[0] = 0;

@@ -5,6 +5,7 @@
  * Only the last position's logits leave the graph.
  */
 import { rowLoraDelta, type RowLoraLayout } from '../adapters/row-lora.js';
+import { rowMethodHooks, type RowMethod } from '../adapters/row-methods.js';
 import { Graph } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
 import { decoderForward, lmHead } from '../models/decoder.js';
@@ -21,8 +22,11 @@ export interface DecodeGraphOpts {
   lora: RowLoraLayout | null;
   overrides?: ReadonlyMap<string, Float32Array>;
   weights?: WeightsFactory;
+  /** Non-LoRA methods, one per row at most (adapters/row-methods.ts). */
+  methods?: readonly RowMethod[];
 }
 
+export const LOCAL_MASK = 'attn_mask_local';
 export const cacheIn = (layer: number, kv: 'k' | 'v') => `cache.${layer}.${kv}`;
 export const cacheOut = (layer: number, kv: 'k' | 'v') => `present.${layer}.${kv}`;
 
@@ -32,6 +36,8 @@ export function buildDecodeGraph(o: DecodeGraphOpts): Graph {
   const ids = g.input('input_ids', 'int32', [B, T]);
   const positions = g.input('positions', 'int32', [B, T]);
   const mask = g.input('attn_mask', 'float32', [B, 1, 1, T, C]);
+  // Sliding-window layers (Gemma 3, Phi-3) mask keys more than `window` slots behind each query too.
+  const localMask = spec.sliding ? g.input(LOCAL_MASK, 'float32', [B, 1, 1, T, C]) : undefined;
   const writeIndex = g.input('write_index', 'int32', [B, spec.kvHeads, T, spec.headDim]);
   const cache = Array.from({ length: spec.layers }, (_, i) => ({
     k: g.input(cacheIn(i, 'k'), 'float32', [B, spec.kvHeads, C, spec.headDim]),
@@ -39,7 +45,8 @@ export function buildDecodeGraph(o: DecodeGraphOpts): Graph {
   }));
   const w = (o.weights ?? plainWeights)(g, o.source, 'float32', o.overrides);
   const delta = o.lora ? rowLoraDelta(g, spec, o.lora, B, T) : undefined;
-  const fwd = decoderForward(w, spec, { ids, positions, mask, cache, writeIndex }, { ropeLength: C, delta });
+  const hooks = o.methods?.length ? rowMethodHooks(g, o.methods, B, T) : undefined;
+  const fwd = decoderForward(w, spec, { ids, positions, mask, localMask, cache, writeIndex }, { ropeLength: C, delta, hooks });
   const last = T === 1 ? fwd.hidden : op.reshape(g, op.slice(g, op.reshape(g, fwd.hidden, [B, T, spec.hidden]), 1, T - 1, T), [B, spec.hidden]);
   g.output(lmHead(w, spec, last), 'logits');
   fwd.present.forEach((p, i) => {

@@ -7,7 +7,8 @@
  *   QuickGelu(alpha = 1); weights are stored [in, out] so activations stay [B, T, D] with no Reshape;
  * - attention, RoPE and the KV-cache write → GroupQueryAttention over fixed-capacity caches
  *   [B, KV, C, hd] (past and present have the same static shape). Qwen3 normalises each q/k head
- *   before RoPE, so there RoPE is a separate RotaryEmbedding and GQA gets do_rotary = 0.
+ *   before RoPE, so there RoPE is a separate RotaryEmbedding and GQA gets do_rotary = 0 (also for
+ *   SmolLM3, whose NoPE layers skip it).
  * Rows hold no padding: every row's tokens sit at slots 0..len-1 (GQA's seqlens_k), so all rows
  * must have the same length. A prefill bucket may end in filler tokens (causal attention keeps them
  * from every real token, and decoding overwrites their cache slots); `last_index` picks the logits.
@@ -50,6 +51,12 @@ export const LAST_INDEX = 'last_index';
 export function fusedUnsupported(spec: ModelSpec): string | null {
   if (spec.headDim % 8 !== 0) return `head_dim ${spec.headDim} is not a multiple of 8 (GroupQueryAttention)`;
   if (spec.heads % spec.kvHeads !== 0) return `${spec.heads} heads do not group over ${spec.kvHeads} KV heads`;
+  // Families whose blocks these fused ops do not express run on the plain graph (decode-graph.ts).
+  if (spec.sliding) return 'sliding-window attention';
+  if (spec.sandwichNorms || spec.normOffset !== 0 || spec.embedScale !== 1 || spec.mlpAct !== 'silu') return 'Gemma-style norms, embedding scale or GeGLU';
+  if (spec.attnSoftcap || spec.finalSoftcap) return 'soft-capping';
+  if (spec.rotaryDim !== spec.headDim) return 'partial rotary';
+  if (Math.abs(spec.attnScale * Math.sqrt(spec.headDim) - 1) > 1e-7) return 'an attention scale other than 1/√head_dim';
   return null;
 }
 
@@ -86,7 +93,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   symbolic(ids);
   // GQA applies RoPE itself when its tables allow (hd/2 a multiple of 8) and nothing comes between
   // projection and RoPE; Qwen3's per-head norms do, so there RotaryEmbedding runs on its own.
-  const separateRope = spec.qkNorm || hd % 16 !== 0;
+  const separateRope = spec.qkNorm || hd % 16 !== 0 || spec.noRopeLayers.length > 0;
   const positions = separateRope ? g.input('positions', 'int32', [B, T]) : null;
   if (positions) symbolic(positions);
   const seqlensK = g.input(SEQLENS_K, 'int32', [B]);
@@ -111,7 +118,9 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;
   };
   const layerW = (i: number, rest: string) => w.get(`model.layers.${i}.${rest}`);
-  const qkvModules = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
+  // Phi-3's checkpoint has them fused already, in the same [q | k | v] and [gate | up] order.
+  const qkvModules = spec.fusedProjections ? ['self_attn.qkv_proj'] : ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
+  const guModules = spec.fusedProjections ? ['mlp.gate_up_proj'] : ['mlp.gate_proj', 'mlp.up_proj'];
 
   let h = op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
   let x = simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
@@ -127,7 +136,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
       const [q, k, v] = splitSizes(g, qkv, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
       const headNorm = (t: Value, n: number, wName: string) =>
         spec.qkNorm ? keepTokens(g, simplifiedLayerNorm(g, keepTokens(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]) : t;
-      const rope = (t: Value, n: number) => rotaryEmbedding(g, t, pos64, cos, sin, n);
+      const rope = (t: Value, n: number) => (spec.noRopeLayers.includes(i) ? t : rotaryEmbedding(g, t, pos64, cos, sin, n));
       r = groupQueryAttention(g, { ...gqa, query: rope(headNorm(q, H, 'self_attn.q_norm.weight'), H), key: rope(headNorm(k, KV, 'self_attn.k_norm.weight'), KV), value: v, rotary: null });
     } else {
       r = groupQueryAttention(g, { ...gqa, query: qkv, key: null, value: null, rotary: { cos, sin } });
@@ -136,7 +145,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const attn = r.out;
     const post = skipSimplifiedLayerNorm(g, project(attn, i, 'o', ['self_attn.o_proj'], false), h, layerW(i, 'post_attention_layernorm.weight'), eps, true);
     h = post.sum!;
-    const [gate, up] = splitLast(g, project(post.normed, i, 'gu', ['mlp.gate_proj', 'mlp.up_proj'], false), 2);
+    const [gate, up] = splitLast(g, project(post.normed, i, 'gu', guModules, false), 2);
     const down = project(op.mul(g, quickGelu(g, gate), up), i, 'down', ['mlp.down_proj'], false);
     const last = i === spec.layers - 1;
     const next = skipSimplifiedLayerNorm(g, down, h, last ? w.get('model.norm.weight') : layerW(i + 1, 'input_layernorm.weight'), eps, !last);

@@ -4,6 +4,7 @@
  * EOS, stop strings or max tokens, and checks for cancellation before every step.
  */
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../adapters/row-lora.js';
+import type { RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
 import type { WeightsFactory } from '../models/weights.js';
@@ -18,6 +19,8 @@ export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
 export interface Variant {
   /** Adapters applied together on this row (empty = the base model). */
   adapters: RowAdapter[];
+  /** A non-LoRA method on this row (DoRA, IA³, bottleneck, BitFit), applied with its LoRA adapters on top. */
+  method?: Omit<RowMethod, 'rows'>;
 }
 
 export interface GenerateOpts {
@@ -69,7 +72,8 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   // Capacities are powers of two (≥ 128) so that later generations find their sessions in the pool.
   const need = Math.ceil(prompt.length / 16) * 16 + o.maxTokens;
   const capacity = Math.min(limit, Math.max(128, 2 ** Math.ceil(Math.log2(need))));
-  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused });
+  const methods: RowMethod[] = o.variants.flatMap((v, b) => (v.method ? [{ ...v.method, rows: o.variants.map((_, k) => k === b) }] : []));
+  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused, methods });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
   // Tokens present in each variant's text so far, grown as it generates (for the penalties).
   const seen = o.variants.map(() => new Set(prompt));

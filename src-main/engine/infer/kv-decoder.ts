@@ -6,6 +6,7 @@
  * (fused-decode-graph.ts: ~5x fewer ops per step), which keeps no padding in the cache.
  */
 import type { RowLoraLayout } from '../adapters/row-lora.js';
+import { rowMethodFeeds, rowMethodsKey, type RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
 import { plainWeights, releaseHostWeights, type WeightsFactory } from '../models/weights.js';
@@ -14,7 +15,7 @@ import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
-import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
+import { buildDecodeGraph, cacheIn, cacheOut, LOCAL_MASK } from './decode-graph.js';
 import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
@@ -35,6 +36,8 @@ export interface KvDecoderOpts {
    * plain graph serves everything else.
    */
   fused?: boolean;
+  /** Non-LoRA methods per row (DoRA, IA³, bottlenecks, BitFit): served by the plain graph only. */
+  methods?: readonly RowMethod[];
 }
 
 type Mode = 'plain' | 'fused';
@@ -64,12 +67,12 @@ export class KvDecoder {
   private fusedFits(prompts: readonly (readonly number[])[]): boolean {
     const o = this.opts;
     const plainFactory = !o.weights || o.weights === plainWeights;
-    return o.fused !== false && plainFactory && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
+    return o.fused !== false && !o.methods?.length && plainFactory && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
   }
 
   private session(tokens: number, ids = false): Promise<GraphSession> {
-    const { rows, capacity, lora, device, weights, overrides } = this.opts;
-    const layout = lora ? `${lora.rank}:${lora.targets.join(',')}` : '-';
+    const { rows, capacity, lora, device, weights, overrides, methods } = this.opts;
+    const layout = (lora ? `${lora.rank}:${lora.targets.join(',')}` : '-') + (methods?.length ? `+${rowMethodsKey(methods)}` : '');
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
@@ -78,11 +81,11 @@ export class KvDecoder {
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true }) : buildDecodeGraph({ ...o, weights }));
+        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
         // Graphs of the model's own weights are saved under a key (a later start loads them as they
         // are); merged overrides and quantized bases are data of this process and are built each time.
-        const cacheable = !overrides && (!weights || weights.cacheName);
+        const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
         const made = cacheable ? GraphSession.createCached(`decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}`, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep });
         return made.finally(() => releaseHostWeights(this.model.source));
       });
@@ -232,6 +235,8 @@ export class KvDecoder {
     const { spec } = this.model;
     const { B, C, T, start, ids, positions } = this.stepInputs(rows);
     const mask = new Float32Array(B * T * C).fill(NEG);
+    const window = spec.sliding?.window;
+    const local = window ? new Float32Array(B * T * C).fill(NEG) : null;
     const KV = spec.kvHeads;
     const hd = spec.headDim;
     const write = new Int32Array(B * KV * T * hd);
@@ -243,6 +248,8 @@ export class KvDecoder {
         // A padding slot attends to itself only, so its softmax stays finite; nothing reads it.
         const from = slot < this.pad[b] ? slot : this.pad[b];
         mask.fill(0, (b * T + t) * C + from, (b * T + t) * C + slot + 1);
+        // Positions and slots differ by the row's padding only, so the window counts slots.
+        local?.fill(0, (b * T + t) * C + Math.max(from, slot - window! + 1), (b * T + t) * C + slot + 1);
       }
       for (let h = 0; h < KV; h++) for (let t = 0; t < T; t++) write.fill(start + t, ((b * KV + h) * T + t) * hd, ((b * KV + h) * T + t + 1) * hd);
     }
@@ -250,9 +257,11 @@ export class KvDecoder {
     const out = await s.run({
       ...this.cache,
       ...(await this.loraFor('plain')),
+      ...(this.opts.methods?.length ? rowMethodFeeds(this.opts.methods) : {}),
       input_ids: { dtype: 'int32', shape: [B, T], data: ids },
       positions: { dtype: 'int32', shape: [B, T], data: positions },
       attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, C], data: mask },
+      ...(local ? { [LOCAL_MASK]: { dtype: 'float32' as const, shape: [B, 1, 1, T, C], data: local } } : {}),
       write_index: { dtype: 'int32', shape: [B, KV, T, hd], data: write },
     });
     this.keepCache(out);

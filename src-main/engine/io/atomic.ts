@@ -7,6 +7,18 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { GraftError } from '../errors.js';
+
+/**
+ * A full disk (or quota) while writing `target`, in words that name the folder that needs room; the write
+ * was atomic, so nothing was replaced. Other errors pass through unchanged.
+ */
+export function noSpace(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  const why = code === 'ENOSPC' ? 'no space left on the disk' : 'the disk quota is used up';
+  return new GraftError('IO', `${path.dirname(target)}: ${why} while writing ${path.basename(target)}; nothing was replaced. Free some space there and try again`, { file: target, cause: err });
+}
 
 /** Temp names carry the writer's pid so a sweeper can tell an abandoned temp file from a live one. */
 export function tempName(target: string): string {
@@ -73,7 +85,7 @@ export async function writeFileAtomic(target: string, data: Data): Promise<void>
   } catch (err) {
     await fh.close();
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw noSpace(err, target);
   }
   await fh.close();
   try {
@@ -113,14 +125,16 @@ export function writeFileAtomicSync(target: string, chunks: Iterable<Uint8Array>
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw noSpace(err, target);
   }
   fsyncDirSync(path.dirname(target));
 }
 
 /** Copy a file's bytes unchanged and fsync the copy (the caller renames or fsyncs the folder). */
 export async function copyFileDurable(from: string, to: string): Promise<void> {
-  await fsp.copyFile(from, to);
+  await fsp.copyFile(from, to).catch((err: unknown) => {
+    throw noSpace(err, to);
+  });
   const fh = await fsp.open(to, 'r+');
   try {
     await fh.sync();
@@ -138,4 +152,28 @@ export async function writeFileDurable(target: string, data: string | Uint8Array
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Removes the temp files and folders (`.name.tmp-PID-hex`) that processes killed mid-write left under `root`
+ * (a killed run's checkpoint, an export cut short): those of a live process are its work in progress.
+ * Returns what was removed. Folders are searched `maxDepth` deep; a temp folder goes whole.
+ */
+export async function sweepDeadTemps(root: string, maxDepth = 6): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      const pid = tempOwnerPid(e.name);
+      if (isTempName(e.name) && pid !== undefined && !isProcessAlive(pid)) {
+        await fsp.rm(p, { recursive: true, force: true });
+        removed.push(p);
+      } else if (e.isDirectory() && !e.isSymbolicLink() && depth < maxDepth) {
+        await walk(p, depth + 1);
+      }
+    }
+  };
+  await walk(root, 1);
+  return removed;
 }

@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import { GGUF_FAMILIES } from './gguf-families.js';
 import type { GgufValue } from './gguf-types.js';
 import type { HfConfig } from './hf-config.js';
 
@@ -21,21 +22,19 @@ const TOP_MAP: Record<string, string> = {
   output_norm: 'model.norm',
   output: 'lm_head',
 };
-const HF_BLOCK = Object.fromEntries(Object.entries(BLOCK_MAP).map(([k, v]) => [v, k]));
 const HF_TOP = Object.fromEntries(Object.entries(TOP_MAP).map(([k, v]) => [v, k]));
 
-/** GGUF architectures Graft maps, with the HF class each corresponds to. */
-export const GGUF_ARCHITECTURES: Record<string, string> = {
-  llama: 'LlamaForCausalLM',
-  qwen2: 'Qwen2ForCausalLM',
-  qwen3: 'Qwen3ForCausalLM',
-};
+/** Block stems of one architecture: Llama's, with the family's own meanings on top (Gemma 3's ffn_norm is its pre-MLP norm). */
+const blockMap = (arch: string): Record<string, string> => ({ ...BLOCK_MAP, ...GGUF_FAMILIES[arch]?.blocks });
 
-/** `blk.3.attn_q.weight` -> `model.layers.3.self_attn.q_proj.weight`; null for tensors with no HF counterpart (rope_freqs). */
-export function ggufToHfName(name: string): string | null {
+/** GGUF architectures Graft maps, with the HF class each corresponds to. */
+export const GGUF_ARCHITECTURES: Record<string, string> = Object.fromEntries(Object.entries(GGUF_FAMILIES).map(([k, f]) => [k, f.hf]));
+
+/** `blk.3.attn_q.weight` -> `model.layers.3.self_attn.q_proj.weight` (in `arch`'s meaning); null for tensors with no HF counterpart (rope_freqs). */
+export function ggufToHfName(name: string, arch = 'llama'): string | null {
   const blk = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(name);
   if (blk) {
-    const m = BLOCK_MAP[blk[2]];
+    const m = blockMap(arch)[blk[2]];
     return m ? `model.layers.${blk[1]}.${m}.${blk[3]}` : null;
   }
   const top = /^([a-z_]+)\.(weight|bias)$/.exec(name);
@@ -44,10 +43,10 @@ export function ggufToHfName(name: string): string | null {
 }
 
 /** The inverse of ggufToHfName; the suffix after the module path (weight, bias, lora_A.weight...) is passed through. */
-export function hfToGgufName(name: string): string | null {
+export function hfToGgufName(name: string, arch = 'llama'): string | null {
   const layer = /^model\.layers\.(\d+)\.([a-z_]+\.[a-z_]+|[a-z_]+)\.(.+)$/.exec(name);
   if (layer) {
-    const stem = HF_BLOCK[layer[2]];
+    const stem = Object.entries(blockMap(arch)).find(([, hf]) => hf === layer[2])?.[0];
     return stem ? `blk.${layer[1]}.${stem}.${layer[3]}` : null;
   }
   for (const [hf, g] of Object.entries(HF_TOP)) if (name.startsWith(`${hf}.`)) return `${g}${name.slice(hf.length)}`;
@@ -91,7 +90,13 @@ function num(md: Record<string, GgufValue>, key: string): number | undefined {
 }
 
 /** An HF-style config.json object from GGUF metadata, so one model builder serves both formats. */
-export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<string>, file: string, ropeFreqs?: Float32Array): HfConfig {
+export function configFromGguf(
+  md: Record<string, GgufValue>,
+  tensorNames: Set<string>,
+  file: string,
+  ropeFreqs?: Float32Array,
+  longrope?: { long: Float32Array; short: Float32Array },
+): HfConfig {
   const arch = md['general.architecture'];
   if (typeof arch !== 'string' || !GGUF_ARCHITECTURES[arch]) {
     throw new GraftError('UNSUPPORTED', `${file}: GGUF architecture ${JSON.stringify(arch)} is not supported (supported: ${Object.keys(GGUF_ARCHITECTURES).join(', ')})`, { file, where: 'general.architecture' });
@@ -108,7 +113,7 @@ export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<s
   const ropeTheta = num(md, `${arch}.rope.freq_base`) ?? 10000;
   const config: HfConfig = {
     architectures: [GGUF_ARCHITECTURES[arch]],
-    model_type: arch,
+    model_type: GGUF_FAMILIES[arch].modelType,
     hidden_size: hidden,
     intermediate_size: need('feed_forward_length'),
     num_hidden_layers: need('block_count'),
@@ -131,6 +136,18 @@ export function configFromGguf(md: Record<string, GgufValue>, tensorNames: Set<s
     const factor = num(md, `${arch}.rope.scaling.factor`) ?? 1;
     config.rope_scaling = { rope_type: scaling, type: scaling, factor };
     config.rope_parameters = { ...config.rope_parameters, rope_type: scaling, factor };
+  }
+  Object.assign(config, GGUF_FAMILIES[arch].config?.(md, arch, config, tensorNames));
+  if (longrope) {
+    // Phi-3's converter keeps longrope as the two factor tensors plus the attention factor.
+    config.rope_parameters = {
+      rope_theta: ropeTheta,
+      rope_type: 'longrope',
+      long_factor: [...longrope.long],
+      short_factor: [...longrope.short],
+      attention_factor: num(md, `${arch}.rope.scaling.attn_factor`) ?? 1,
+      original_max_position_embeddings: num(md, `${arch}.rope.scaling.original_context_length`) ?? config.max_position_embeddings,
+    };
   }
   if (ropeFreqs) {
     const llama3 = llama3ScalingFromRopeFreqs(ropeFreqs, config.head_dim!, ropeTheta, file);

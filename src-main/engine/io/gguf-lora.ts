@@ -1,5 +1,7 @@
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { openGguf } from './gguf.js';
+import { GGUF_FAMILIES } from './gguf-families.js';
 import { ggufToHfName, hfToGgufName, permuteRows, unpermuteRows } from './gguf-hf.js';
 import { gguf } from './gguf-types.js';
 import { writeGguf, type GgufTensorToWrite } from './gguf-write.js';
@@ -16,7 +18,8 @@ import { parsePeftName, peftName, type PeftAdapter, type PeftTensor } from './pe
  */
 
 const GGUF_ARCH: Record<string, string> = {
-  LlamaForCausalLM: 'llama', MistralForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', Qwen3ForCausalLM: 'qwen3',
+  MistralForCausalLM: 'llama',
+  ...Object.fromEntries(Object.entries(GGUF_FAMILIES).map(([g, f]) => [f.hf, g])),
 };
 
 export function ggufArchitectureOf(config: HfConfig): string {
@@ -28,7 +31,7 @@ export function ggufArchitectureOf(config: HfConfig): string {
 
 /** Heads for the Q/K row permutation of `module`, or null when no permutation applies. */
 function permuteHeads(ggufArch: string, module: string, config: HfConfig): number | null {
-  if (ggufArch !== 'llama') return null;
+  if (!GGUF_FAMILIES[ggufArch]?.permuteQK) return null;
   if (module.endsWith('self_attn.q_proj')) return config.num_attention_heads;
   if (module.endsWith('self_attn.k_proj')) return config.num_key_value_heads ?? config.num_attention_heads;
   return null;
@@ -50,7 +53,7 @@ export async function writeGgufLora(path: string, adapter: GgufLoraInput, base: 
   const tensors: GgufTensorToWrite[] = [];
   for (const [name, t] of adapter.tensors) {
     const p = parsePeftName(name);
-    const g = p && hfToGgufName(`${p.module}.weight`);
+    const g = p && hfToGgufName(`${p.module}.weight`, arch);
     if (!p || !g) throw new GraftError('UNSUPPORTED', `tensor ${name} has no llama.cpp equivalent`, { where: name });
     let data = t.data;
     const heads = p.factor === 'B' ? permuteHeads(arch, p.module, base) : null;
@@ -76,26 +79,30 @@ export function readGgufLora(path: string, base: HfConfig): PeftAdapter {
   try {
     const md = g.metadata;
     if (md['general.type'] !== 'adapter' || md['adapter.type'] !== 'lora') {
-      throw new GraftError('BAD_INPUT', `${path}: not a LoRA adapter GGUF (general.type=${JSON.stringify(md['general.type'])}, adapter.type=${JSON.stringify(md['adapter.type'])})`, { file: path, where: 'adapter.type' });
+      throw new GraftError('BAD_INPUT', `${path}: not a LoRA adapter GGUF (general.type=${printable(JSON.stringify(md['general.type']) ?? 'none')}, adapter.type=${printable(JSON.stringify(md['adapter.type']) ?? 'none')})`, { file: path, where: 'adapter.type' });
     }
     const arch = md['general.architecture'];
     const baseArch = ggufArchitectureOf(base);
     if (arch !== baseArch) {
-      throw new GraftError('INCOMPATIBLE', `${path}: adapter is for architecture ${JSON.stringify(arch)}, the base model is ${baseArch}`, { file: path, where: 'general.architecture' });
+      throw new GraftError('INCOMPATIBLE', `${path}: adapter is for architecture ${printable(JSON.stringify(arch) ?? 'none')}, the base model is ${baseArch}`, { file: path, where: 'general.architecture' });
     }
     const alpha = md['adapter.lora.alpha'];
-    if (typeof alpha !== 'number') throw new GraftError('BAD_FILE', `${path}: adapter.lora.alpha is missing`, { file: path, where: 'adapter.lora.alpha' });
+    if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
+      // NaN would be written to adapter_config.json as null: an import that succeeds but can never be used
+      const why = typeof alpha === 'number' ? `is ${alpha}, not a finite number` : 'is missing';
+      throw new GraftError('BAD_FILE', `${path}: adapter.lora.alpha ${why}`, { file: path, where: 'adapter.lora.alpha' });
+    }
     const tensors = new Map<string, PeftTensor>();
     const modules = new Set<string>();
     let r = 0;
     for (const name of g.names()) {
       const m = /^(.+)\.lora_([ab])$/.exec(name);
-      const hf = m && ggufToHfName(m[1]);
-      if (!m || !hf) throw new GraftError('BAD_FILE', `${path}: tensor ${name} is not a LoRA factor of a known module`, { file: path, where: name });
+      const hf = m && ggufToHfName(m[1], baseArch);
+      if (!m || !hf) throw new GraftError('BAD_FILE', `${path}: tensor ${printable(name)} is not a LoRA factor of a known module`, { file: path, where: printable(name) });
       const module = hf.replace(/\.weight$/, '');
       const factor = m[2] === 'a' ? 'A' : 'B';
       const shape = [...g.info(name).shape];
-      if (shape.length !== 2) throw new GraftError('BAD_FILE', `${path}: tensor ${name} is not 2-D`, { file: path, where: name });
+      if (shape.length !== 2) throw new GraftError('BAD_FILE', `${path}: tensor ${printable(name)} is not 2-D`, { file: path, where: printable(name) });
       let data = g.readF32(name);
       const heads = factor === 'B' ? permuteHeads(baseArch, module, base) : null;
       if (heads !== null) data = unpermuteRows(data, shape[0], shape[1], heads);

@@ -1,6 +1,7 @@
 import { openForRead } from './open-file.js';
 import { closeSync, fstatSync } from 'node:fs';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { DEQUANTIZERS } from './gguf-dequant.js';
 import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufValue, type GgufValueTypeId } from './gguf-types.js';
 import { decodeBf16, decodeF16 } from './half.js';
@@ -27,7 +28,7 @@ class HeaderCursor {
 
   private need(n: number, what: string): number {
     if (this.pos + n > this.size) {
-      throw new GraftError('BAD_FILE', `${this.file}: truncated GGUF header (reading ${what} at byte ${this.pos})`, { file: this.file, where: what });
+      throw new GraftError('BAD_FILE', `${this.file}: truncated GGUF header (reading ${printable(what)} at byte ${this.pos})`, { file: this.file, where: printable(what) });
     }
     if (this.pos + n > this.bufStart + this.buf.length) {
       const len = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
@@ -50,7 +51,7 @@ class HeaderCursor {
   i64(w: string): number | bigint { const at = this.need(8, w); const v = this.buf.readBigInt64LE(at); return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v; }
   count(w: string): number {
     const v = this.u64(w);
-    if (typeof v === 'bigint' || v > this.size) throw new GraftError('BAD_FILE', `${this.file}: truncated or corrupt GGUF header (${w}: length ${v} exceeds the file size)`, { file: this.file, where: w });
+    if (typeof v === 'bigint' || v > this.size) throw new GraftError('BAD_FILE', `${this.file}: truncated or corrupt GGUF header (${printable(w)}: length ${v} exceeds the file size)`, { file: this.file, where: printable(w) });
     return v;
   }
   str(w: string): string {
@@ -84,7 +85,8 @@ export class GgufFile {
   }
 
   private bad(msg: string, where?: string): GraftError {
-    return new GraftError('BAD_FILE', `${this.path}: ${msg}`, { file: this.path, where });
+    // Keys and tensor names come from the file: no control characters reach a terminal.
+    return new GraftError('BAD_FILE', `${this.path}: ${printable(msg, 1000)}`, { file: this.path, where: where && printable(where) });
   }
 
   private parse(size: number): void {
@@ -116,7 +118,7 @@ export class GgufFile {
       const type = c.u32(name);
       const off = c.u64(name);
       const t = GGML_TYPES[type];
-      if (!t) throw new GraftError('UNSUPPORTED', `${this.path}: tensor ${name} has unknown ggml type ${type}`, { file: this.path, where: name });
+      if (!t) throw new GraftError('UNSUPPORTED', `${this.path}: tensor ${printable(name)} has unknown ggml type ${type}`, { file: this.path, where: printable(name) });
       const n = dims.reduce((a, b) => a * b, 1);
       if (n % t.blockSize !== 0 || (dims[0] ?? 1) % t.blockSize !== 0) throw this.bad(`tensor ${name}: row of ${dims[0]} is not whole ${t.name} blocks`, name);
       if (typeof off === 'bigint') throw this.bad(`tensor ${name}: offset ${off} too large`, name);

@@ -1,3 +1,5 @@
+import { MODEL_FAMILIES } from './model-families.js';
+
 /**
  * A parsed config.json, typed loosely: the fields Graft's model builders read are named, anything else
  * passes through. Rope settings appear as `rope_theta` + `rope_scaling` (transformers 4) or
@@ -29,6 +31,5 @@ export interface HfConfig {
   [key: string]: unknown;
 }
 
-/** The architectures Graft's engine builds (config.json `architectures[0]`). */
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'MistralForCausalLM'] as const;
-export type SupportedArchitecture = (typeof SUPPORTED_ARCHITECTURES)[number];
+/** The architectures Graft's engine builds (config.json `architectures[0]`), from io/model-families.ts. */
+export const SUPPORTED_ARCHITECTURES: readonly string[] = MODEL_FAMILIES.flatMap((f) => f.architectures);

@@ -1,12 +1,16 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { openGguf, type GgufFile } from './gguf.js';
+import { supportedArchitectures } from './model-families.js';
+import { GGUF_FAMILIES, type GgufFamily } from './gguf-families.js';
 import { configFromGguf, ggufToHfName, unpermuteRows } from './gguf-hf.js';
 import type { GgufValue } from './gguf-types.js';
 import { SUPPORTED_ARCHITECTURES, type HfConfig } from './hf-config.js';
 import { openSafetensors, type SafetensorsFile } from './safetensors.js';
+import { checkWeights } from './weights-check.js';
 
 export type { HfConfig } from './hf-config.js';
 export { SUPPORTED_ARCHITECTURES } from './hf-config.js';
@@ -42,7 +46,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${(err as Error).message})`, { file, cause: err });
+    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
   }
 }
 
@@ -52,7 +56,7 @@ export function readHfConfig(file: string): HfConfig {
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new GraftError('BAD_FILE', `${file}: not a JSON object`, { file });
   const arch = cfg.architectures?.[0];
   if (!arch || !(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new GraftError('UNSUPPORTED', `${file}: architecture ${JSON.stringify(arch ?? null)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`, { file, where: 'architectures' });
+    throw new GraftError('UNSUPPORTED', `${file}: architecture ${JSON.stringify(arch ?? null)} is not supported (supported: ${supportedArchitectures()})`, { file, where: 'architectures' });
   }
   for (const key of ['hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'vocab_size'] as const) {
     if (typeof cfg[key] !== 'number') throw new GraftError('BAD_FILE', `${file}: ${key} is missing or not a number`, { file, where: key });
@@ -123,13 +127,19 @@ class GgufSource implements WeightSource {
   private readonly toGguf = new Map<string, string>();
   constructor(readonly path: string, private readonly g: GgufFile) {
     this.ggufMetadata = g.metadata;
+    const arch = String(g.metadata['general.architecture']);
     for (const n of g.names()) {
-      const hf = ggufToHfName(n);
+      const hf = ggufToHfName(n, arch);
       if (hf) this.toGguf.set(hf, n);
     }
     const ropeFreqs = g.has('rope_freqs.weight') ? g.readF32('rope_freqs.weight') : undefined;
-    this.config = configFromGguf(g.metadata, new Set(g.names()), path, ropeFreqs);
+    const longrope = g.has('rope_factors_long.weight') && g.has('rope_factors_short.weight') ? { long: g.readF32('rope_factors_long.weight'), short: g.readF32('rope_factors_short.weight') } : undefined;
+    this.config = configFromGguf(g.metadata, new Set(g.names()), path, ropeFreqs, longrope);
+    // A GGUF without a vocabulary (converted with no tokenizer) still has the embedding's rows.
+    if (!this.config.vocab_size && g.has('token_embd.weight')) this.config.vocab_size = g.info('token_embd.weight').shape[0];
+    this.family = GGUF_FAMILIES[arch];
   }
+  private readonly family: GgufFamily;
   private gname(name: string): string {
     const n = this.toGguf.get(name);
     if (!n) throw new GraftError('NOT_FOUND', `${this.path}: model has no tensor named ${name}`, { file: this.path, where: name });
@@ -142,8 +152,10 @@ class GgufSource implements WeightSource {
   readF32(name: string): Float32Array {
     const gname = this.gname(name);
     const data = this.g.readF32(gname);
-    // Only llama.cpp's Llama converter permutes Q/K rows; qwen2/qwen3 GGUFs keep HF order.
-    if (this.config.model_type !== 'llama') return data;
+    // Gemma 3's converter stores norm weights as 1 + w; HF's (and Graft's) norm adds the 1 itself.
+    if (this.family.normShift && name.endsWith('norm.weight')) return data.map((x) => x - this.family.normShift!);
+    // Only llama.cpp's Llama converter (and SmolLM3's, a subclass) permutes Q/K rows; the others keep HF order.
+    if (!this.family.permuteQK) return data;
     const isQ = /self_attn\.q_proj\.(weight|bias)$/.test(name), isK = /self_attn\.k_proj\.(weight|bias)$/.test(name);
     if (!isQ && !isK) return data;
     const shape = this.g.info(gname).shape;
@@ -157,6 +169,16 @@ class GgufSource implements WeightSource {
   close() { this.g.close(); }
 }
 
+function checked(src: WeightSource): WeightSource {
+  try {
+    checkWeights(src);
+  } catch (err) {
+    src.close();
+    throw err;
+  }
+  return src;
+}
+
 /** Open a Hugging Face model folder (config.json + safetensors, sharded or not) or a .gguf file. */
 export async function openModelSource(path: string): Promise<WeightSource> {
   let st;
@@ -165,11 +187,11 @@ export async function openModelSource(path: string): Promise<WeightSource> {
   } catch (err) {
     throw new GraftError('NOT_FOUND', `${path}: no such file or folder`, { file: path, cause: err });
   }
-  if (st.isDirectory()) return openSafetensorsFolder(path);
+  if (st.isDirectory()) return checked(openSafetensorsFolder(path));
   if (path.toLowerCase().endsWith('.gguf')) {
     const g = openGguf(path);
     try {
-      return new GgufSource(path, g);
+      return checked(new GgufSource(path, g));
     } catch (err) {
       g.close();
       throw err;

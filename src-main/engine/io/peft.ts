@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { fsyncDirSync, tempName, writeFileAtomicSync } from './atomic.js';
 import { encodeSafetensors, openSafetensors, toF32, type SafetensorsDtype, type TensorToWrite } from './safetensors.js';
 
@@ -66,7 +67,7 @@ function parseConfig(file: string): PeftLoraConfig {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${(err as Error).message})`, { file, cause: err });
+    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new GraftError('BAD_FILE', `${file}: not a JSON object`, { file });
   const bad = (key: string, why: string) => new GraftError('BAD_FILE', `${file}: ${key} ${why}`, { file, where: key });

@@ -1,6 +1,7 @@
 import { openForRead } from './open-file.js';
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { writeFileAtomicSync } from './atomic.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './half.js';
 
@@ -59,7 +60,8 @@ export class SafetensorsFile {
   }
 
   private bad(msg: string, where?: string): GraftError {
-    return new GraftError('BAD_FILE', `${this.path}: ${msg}`, { file: this.path, where });
+    // Tensor names and parser words come from the file: no control characters reach a terminal.
+    return new GraftError('BAD_FILE', `${this.path}: ${printable(msg, 1000)}`, { file: this.path, where: where && printable(where) });
   }
 
   private parseHeader(fileSize: number): Record<string, string> {
@@ -68,11 +70,17 @@ export class SafetensorsFile {
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
     if (headerLen > MAX_HEADER) throw this.bad(`header length ${headerLen} is not plausible`, 'header');
     if (8 + headerLen > fileSize) throw this.bad(`header length ${headerLen} runs past the end of the file (${fileSize} bytes)`, 'header');
+    const headerBytes = readFully(this.fd!, 8, headerLen, this.path, 'header');
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    } catch {
+      throw this.bad('header is not valid UTF-8', 'header');
+    }
     let header: unknown;
     try {
-      header = JSON.parse(readFully(this.fd!, 8, headerLen, this.path, 'header').toString('utf8'));
+      header = JSON.parse(text);
     } catch (err) {
-      if (err instanceof GraftError) throw err;
       throw this.bad(`header is not valid JSON (${(err as Error).message})`, 'header');
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw this.bad('header is not a JSON object', 'header');
@@ -94,9 +102,17 @@ export class SafetensorsFile {
       ranges.push([begin, end, name]);
       this.infos.set(name, info);
     }
+    // As the reference reader: the tensors tile the data exactly, from byte 0 to the end of the file. A header
+    // length that is off by a byte still parses (padding is spaces) but shifts every tensor; this catches it.
     ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    for (let i = 1; i < ranges.length; i++) {
-      if (ranges[i][0] < ranges[i - 1][1]) throw this.bad(`tensor ${ranges[i][2]} overlaps tensor ${ranges[i - 1][2]}`, ranges[i][2]);
+    let covered = 0;
+    for (const [begin, end, name] of ranges) {
+      if (begin < covered) throw this.bad(`tensor ${name} overlaps the tensor before it`, name);
+      if (begin > covered) throw this.bad(`tensor ${name} begins at data byte ${begin}, but the tensors before it end at ${covered}`, name);
+      covered = end;
+    }
+    if (covered !== dataSize) {
+      throw this.bad(`the tensors end at data byte ${covered} but the file holds ${dataSize} data bytes (is the header length ${headerLen} right?)`, 'header');
     }
     return metadata;
   }

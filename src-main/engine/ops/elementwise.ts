@@ -2,6 +2,7 @@
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { broadcastShapes, scalar } from './consts.js';
 import { unbroadcast } from './reduce.js';
+import { cast } from './shape.js';
 import { defineGrad } from './registry.js';
 
 function binary(op: string, g: Graph, a: Value, b: Value, dtype: DType = a.dtype): Value {
@@ -26,10 +27,24 @@ export const log = (g: Graph, x: Value) => unary('Log', g, x);
 export const sqrt = (g: Graph, x: Value) => unary('Sqrt', g, x);
 export const sigmoid = (g: Graph, x: Value) => unary('Sigmoid', g, x);
 export const reciprocal = (g: Graph, x: Value) => unary('Reciprocal', g, x);
+export const tanh = (g: Graph, x: Value) => unary('Tanh', g, x);
+export const relu = (g: Graph, x: Value) => unary('Relu', g, x);
+export const greater = (g: Graph, a: Value, b: Value) => binary('Greater', g, a, b, 'bool');
+
+/** cond ? a : b, broadcasting. Inference only (per-row selection in batched decoding): it has no gradient rule. */
+export function where(g: Graph, cond: Value, a: Value, b: Value): Value {
+  if (cond.dtype !== 'bool' || a.dtype !== b.dtype) throw new Error(`where: bool condition and equal value dtypes needed, got ${cond.dtype}, ${a.dtype}, ${b.dtype}`);
+  return g.add('Where', [cond, a, b], [{ dtype: a.dtype, shape: broadcastShapes(cond.shape, broadcastShapes(a.shape, b.shape)) }])[0];
+}
 
 /** x · sigmoid(x), the SwiGLU gate activation. */
 export const silu = (g: Graph, x: Value) => mul(g, x, sigmoid(g, x));
 export const square = (g: Graph, x: Value) => mul(g, x, x);
+/** GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export const geluTanh = (g: Graph, x: Value) => {
+  const inner = mul(g, add(g, x, mul(g, mul(g, square(g, x), x), scalar(g, 0.044715, x.dtype))), scalar(g, Math.sqrt(2 / Math.PI), x.dtype));
+  return mul(g, mul(g, x, scalar(g, 0.5, x.dtype)), add(g, tanh(g, inner), scalar(g, 1, x.dtype)));
+};
 
 defineGrad('Add', (g, n, [dy], needs) => [
   dy && needs[0] ? unbroadcast(g, dy, n.inputs[0]!.shape) : null,
@@ -62,6 +77,15 @@ defineGrad('Sqrt', (g, n, [dy]) => [dy && div(g, dy, mul(g, n.outputs[0], scalar
 defineGrad('Reciprocal', (g, n, [dy]) => {
   const y = n.outputs[0];
   return [dy && neg(g, mul(g, dy, mul(g, y, y)))];
+});
+defineGrad('Tanh', (g, n, [dy]) => {
+  const y = n.outputs[0];
+  return [dy && mul(g, dy, sub(g, scalar(g, 1, y.dtype), mul(g, y, y)))];
+});
+// d relu/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch); the mask is built without gradient.
+defineGrad('Relu', (g, n, [dy]) => {
+  const x = n.inputs[0]!;
+  return [dy && mul(g, dy, g.noGrad(() => cast(g, greater(g, x, scalar(g, 0, x.dtype)), x.dtype)))];
 });
 defineGrad('Sigmoid', (g, n, [dy]) => {
   const y = n.outputs[0];

@@ -60,6 +60,8 @@ export interface EnumField extends FieldCommon {
   default: string;
   /** GUI wording of each choice; the choice itself where absent. */
   choiceLabels?: Readonly<Record<string, string>>;
+  /** The choices the app offers (its form and requests), where fewer than the CLI's. */
+  appChoices?: readonly string[];
 }
 
 export interface BoolField extends FieldCommon {

@@ -6,15 +6,15 @@
  * Adapter methods (issue 16) add their own options as fields with `when: { method: '<id>' }`: the form shows
  * them only for that method and the validator refuses them for another.
  */
-import { LORA_TARGETS } from '../adapters/lora-config.js';
+import { LORA_TARGETS, MODULE_TARGETS } from '../adapters/lora-config.js';
+import { APP_TRAIN_METHODS, BOTTLENECK_KINDS, IA3_DEFAULT_TARGETS, METHODS, NON_LINEARITIES, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
 import { GraftError } from '../errors.js';
 import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
 import { RENDER_OPTIONS } from './dataset.js';
 import { defaultsOf, pickFields, validateOptions, type OptionsOf, type Schema } from './schema.js';
 
-export const TRAIN_METHODS = ['lora', 'qlora'] as const;
-export type TrainMethod = (typeof TRAIN_METHODS)[number];
+export { TRAIN_METHODS, type TrainMethod };
 export const BASE_PRECISIONS = ['fp32', 'fp16'] as const;
 /** Learning-rate decay after warm-up (train/schedule.ts computes it). */
 export const SCHEDULES = ['cosine', 'linear', 'constant'] as const;
@@ -22,6 +22,11 @@ export type ScheduleKind = (typeof SCHEDULES)[number];
 
 const METHOD = 'Method';
 const LORA = 'LoRA';
+const OTHER = 'Method settings';
+/** The methods that read each setting (the others refuse a value given for it). */
+const LORA_LIKE = ['lora', 'qlora', 'dora'] as const;
+const TARGETED = ['lora', 'qlora', 'dora', 'bitfit'] as const;
+const TARGET_LABELS = { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj', qkv: 'qkv_proj', gate_up: 'gate_up_proj' };
 const SCHEDULE = 'Schedule';
 const OPTIMIZER = 'Optimizer';
 const DATA = 'Data and evaluation';
@@ -31,11 +36,12 @@ export const TRAIN_OPTIONS = {
   method: {
     kind: 'enum',
     choices: TRAIN_METHODS,
+    appChoices: APP_TRAIN_METHODS,
     default: 'lora',
     label: 'Method',
     group: METHOD,
-    help: 'lora, or qlora (LoRA over a 4-bit base: less memory)',
-    choiceLabels: { lora: 'LoRA', qlora: 'QLoRA (4-bit base, less memory)' },
+    help: `training method (its trainable parameter count and memory estimate are printed at the start of a run):${TRAIN_METHODS.map((m) => `\n  ${m.padEnd(8)} ${METHODS[m].tradeOff}`).join('')}`,
+    choiceLabels: { ...Object.fromEntries(TRAIN_METHODS.map((m) => [m, METHODS[m].label])), qlora: 'QLoRA (4-bit base, less memory)' },
   },
   quant: {
     kind: 'enum',
@@ -77,19 +83,71 @@ export const TRAIN_OPTIONS = {
     help: 'LoRA: base projections in fp32, or fp16 (half the memory)',
     choiceLabels: { fp32: 'fp32', fp16: 'fp16 (half the memory)' },
   },
-  rank: { kind: 'int', default: 16, min: 1, label: 'Rank r', group: LORA, help: 'LoRA rank r' },
-  alpha: { kind: 'number', default: null, nullable: true, min: 0, label: 'Alpha', group: LORA, help: 'LoRA alpha (2 × rank when not given)' },
-  dropout: { kind: 'number', default: 0, min: 0, max: 1, maxExclusive: true, label: 'Dropout', group: LORA, help: 'LoRA dropout' },
+  rank: { kind: 'int', default: 16, min: 1, when: { method: LORA_LIKE }, label: 'Rank r', group: LORA, help: 'LoRA/DoRA rank r' },
+  alpha: { kind: 'number', default: null, nullable: true, min: 0, when: { method: LORA_LIKE }, label: 'Alpha', group: LORA, help: 'LoRA/DoRA alpha (2 × rank when not given)' },
+  dropout: { kind: 'number', default: 0, min: 0, max: 1, maxExclusive: true, when: { method: ['lora', 'qlora'] }, label: 'Dropout', group: LORA, help: 'LoRA dropout' },
   targets: {
     kind: 'list',
-    choices: LORA_TARGETS,
+    choices: MODULE_TARGETS,
     default: LORA_TARGETS,
+    when: { method: TARGETED },
     label: 'Adapt',
     group: LORA,
-    help: 'projections to adapt',
-    choiceLabels: { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' },
+    help: 'projections to adapt (LoRA, DoRA, BitFit; q,k,v and gate,up mean qkv and gate_up on Phi-3, and the reverse)',
+    choiceLabels: TARGET_LABELS,
   },
-  rslora: { kind: 'bool', default: false, label: 'rsLoRA scaling (alpha/√r)', group: LORA, help: 'scale by alpha/sqrt(r)' },
+  rslora: { kind: 'bool', default: false, when: { method: LORA_LIKE }, label: 'rsLoRA scaling (alpha/√r)', group: LORA, help: 'scale by alpha/sqrt(r)' },
+  ia3Targets: {
+    kind: 'list',
+    choices: MODULE_TARGETS,
+    default: IA3_DEFAULT_TARGETS,
+    when: { method: 'ia3' },
+    label: 'IA³ scales',
+    group: OTHER,
+    help: 'IA³: modules whose output (k, v, q, o, gate, up) or input (down) is scaled',
+    choiceLabels: TARGET_LABELS,
+  },
+  virtualTokens: { kind: 'int', default: 16, min: 1, max: 512, when: { method: 'prefix' }, label: 'Virtual tokens', group: OTHER, help: 'prefix tuning: virtual tokens per layer' },
+  reductionFactor: {
+    kind: 'int',
+    default: null,
+    nullable: true,
+    min: 1,
+    when: { method: BOTTLENECK_KINDS },
+    label: 'Reduction factor',
+    group: OTHER,
+    help: 'bottleneck adapters: hidden size / bottleneck width (16 houlsby/pfeiffer, 2 parallel when not given)',
+  },
+  bottleneckSize: {
+    kind: 'int',
+    default: null,
+    nullable: true,
+    min: 1,
+    when: { method: BOTTLENECK_KINDS },
+    label: 'Bottleneck width',
+    group: OTHER,
+    help: 'bottleneck adapters: the width itself (instead of the reduction factor)',
+  },
+  nonLinearity: {
+    kind: 'enum',
+    choices: ['default', ...NON_LINEARITIES],
+    default: 'default',
+    when: { method: BOTTLENECK_KINDS },
+    label: 'Non-linearity',
+    group: OTHER,
+    help: "bottleneck adapters: the method's default (silu houlsby, relu pfeiffer/parallel), relu or silu",
+    choiceLabels: { default: "the method's default", relu: 'ReLU', silu: 'SiLU' },
+  },
+  adapterScaling: {
+    kind: 'number',
+    default: null,
+    nullable: true,
+    min: 0,
+    when: { method: 'parallel' },
+    label: 'Output scale',
+    group: OTHER,
+    help: 'parallel adapter: output scale (4 when not given)',
+  },
   steps: { kind: 'int', default: null, nullable: true, min: 1, unit: 'steps', label: 'Steps', group: SCHEDULE, help: 'optimizer steps (by epochs when not given)' },
   epochs: {
     kind: 'number',
@@ -185,12 +243,31 @@ export const alphaOf = (o: Pick<TrainOptions, 'alpha' | 'rank'>): number => o.al
 
 /** The memory estimate's inputs: a subset of training's fields, validated by the same rules. */
 export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'batch', 'seqLen', 'device']);
+/** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
+export type MethodOptions = Pick<
+  TrainOptions,
+  'method' | 'rank' | 'alpha' | 'dropout' | 'targets' | 'rslora' | 'ia3Targets' | 'virtualTokens' | 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling'
+>;
 export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
 
 export type PresetName = 'quick' | 'balanced' | 'thorough';
 
 /** What a preset leaves alone: the method and the machine are the user's, not the recipe's. */
-export const PRESET_KEEPS = ['method', 'quant', 'quantMethod', 'quantEmbeddings', 'precision', 'device', 'memoryLimit'] as const satisfies readonly (keyof TrainOptions)[];
+export const PRESET_KEEPS = [
+  'method',
+  'quant',
+  'quantMethod',
+  'quantEmbeddings',
+  'precision',
+  'ia3Targets',
+  'virtualTokens',
+  'reductionFactor',
+  'bottleneckSize',
+  'nonLinearity',
+  'adapterScaling',
+  'device',
+  'memoryLimit',
+] as const satisfies readonly (keyof TrainOptions)[];
 
 /** Starting points, as overrides of the defaults; every value stays editable. */
 export const TRAIN_PRESETS: Record<PresetName, { label: string; blurb: string; overrides: Partial<TrainOptions> }> = {

@@ -65,6 +65,8 @@ export async function quantizeModelGptq(
     while (part.length < batch) part.push(part[part.length - 1]); // a repeated row only reweights the last group
     const res = new Float32Array(batch * T * D);
     part.flat().forEach((id, i) => res.set(table.subarray(id * D, (id + 1) * D), i * D));
+    // The residual stream starts as the scaled embedding (Gemma scales by √hidden).
+    if (spec.embedScale !== 1) for (let i = 0; i < res.length; i++) res[i] = Math.fround(res[i] * spec.embedScale);
     groups.push(res);
   }
   const runner = await LayerHessians.create(model, batch, T, o.device);

@@ -7,6 +7,7 @@
 import { Graph, type Value } from '../graph/ir.js';
 import type { LoadedModel } from '../model.js';
 import { decoderForward } from '../models/decoder.js';
+import type { ModelSpec } from '../models/spec.js';
 import { GraphWeights } from '../models/weights.js';
 import { gemm } from '../ops/matmul.js';
 import type { DeviceInfo } from '../runtime/device.js';
@@ -43,32 +44,60 @@ class LayerInputWeights extends GraphWeights {
   }
 }
 
+/** What sets a layer's graph apart from another's: a sliding window (Gemma 3), no RoPE (SmolLM3). */
+const kindOf = (spec: ModelSpec, layer: number) => `${spec.sliding?.layers.includes(layer) ? 'local' : 'global'}|${spec.noRopeLayers.includes(layer) ? 'nope' : 'rope'}`;
+
+/** The spec whose layer 0 is built like `layer` of the model (the graph runs layer 0's tensors, fed per layer). */
+function specAsLayer0(spec: ModelSpec, layer: number): ModelSpec {
+  const sliding = spec.sliding && { ...spec.sliding, layers: spec.sliding.layers.includes(layer) ? [0] : [] };
+  return { ...spec, noRopeLayers: spec.noRopeLayers.includes(layer) ? [0] : [], sliding };
+}
+
+interface LayerGraph {
+  session: GraphSession;
+  w: LayerInputWeights;
+}
+
+async function buildLayerGraph(model: LoadedModel, layer: number, batch: number, length: number, device: DeviceInfo): Promise<LayerGraph> {
+  const g = new Graph('gptq-layer');
+  const N = batch * length;
+  const residual = g.input('residual', 'float32', [N, model.spec.hidden]);
+  const positions = g.input('positions', 'int32', [batch, length]);
+  const mask = g.input('attn_mask', 'float32', [batch, 1, 1, length, length]);
+  const w = new LayerInputWeights(g, model.source, 'float32');
+  // `ids` only gives [B, T] here: the residual input replaces the embedding lookup.
+  const fwd = decoderForward(w, specAsLayer0(model.spec, layer), { ids: positions, positions, mask, residual }, { ropeLength: length, layers: { from: 0, to: 1 } });
+  g.output(fwd.residual, 'residual_out');
+  return { session: await GraphSession.create(g, { device }), w };
+}
+
 export class LayerHessians {
+  /** One session per kind of layer; most models have one kind. */
+  private readonly graphs = new Map<string, Promise<LayerGraph>>();
+
   private constructor(
     private readonly model: LoadedModel,
-    private readonly session: GraphSession,
-    private readonly w: LayerInputWeights,
+    first: LayerGraph,
+    private readonly device: DeviceInfo,
     readonly batch: number,
     readonly length: number,
-  ) {}
+  ) {
+    this.graphs.set(kindOf(model.spec, 0), Promise.resolve(first));
+    this.w = first.w;
+  }
+
+  /** Layer 0's graph weights: every kind reads the same projections, so names and Hessian keys are the same. */
+  private readonly w: LayerInputWeights;
 
   static async create(model: LoadedModel, batch: number, length: number, device: DeviceInfo): Promise<LayerHessians> {
-    const g = new Graph('gptq-layer');
-    const N = batch * length;
-    const residual = g.input('residual', 'float32', [N, model.spec.hidden]);
-    const positions = g.input('positions', 'int32', [batch, length]);
-    const mask = g.input('attn_mask', 'float32', [batch, 1, 1, length, length]);
-    const w = new LayerInputWeights(g, model.source, 'float32');
-    // `ids` only gives [B, T] here: the residual input replaces the embedding lookup.
-    const fwd = decoderForward(
-      w,
-      model.spec,
-      { ids: positions, positions, mask, residual },
-      { ropeLength: length, layers: { from: 0, to: 1 } },
-    );
-    g.output(fwd.residual, 'residual_out');
-    const session = await GraphSession.create(g, { device });
-    return new LayerHessians(model, session, w, batch, length);
+    return new LayerHessians(model, await buildLayerGraph(model, 0, batch, length, device), device, batch, length);
+  }
+
+  private graphFor(layer: number): Promise<LayerGraph> {
+    const kind = kindOf(this.model.spec, layer);
+    let gr = this.graphs.get(kind);
+    if (!gr) this.graphs.set(kind, (gr = buildLayerGraph(this.model, layer, this.batch, this.length, this.device)));
+    return gr;
   }
 
   /** Projection weight names of a layer (HF names), in graph order. */
@@ -106,13 +135,13 @@ export class LayerHessians {
       if (!data) throw new Error(`layer ${layer}: tensor ${name} not given`);
       feeds[name0] = { dtype: 'float32', shape: v.shape, data };
     }
-    const out = await this.session.run(feeds);
+    const out = await (await this.graphFor(layer)).session.run(feeds);
     const hessians = new Map<string, Float32Array>();
     for (const key of new Set(this.w.hessianOf.values())) hessians.set(key, (out[key] as HostTensor).data as Float32Array);
     return { residual: (out.residual_out as HostTensor).data as Float32Array, hessians };
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  async release(): Promise<void> {
+    for (const gr of this.graphs.values()) await (await gr).session.release();
   }
 }

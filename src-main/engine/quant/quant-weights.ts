@@ -24,7 +24,7 @@ export type QuantTensor = Nf4Tensor | Int4Tensor | Int8Tensor;
 export type QuantStore = ReadonlyMap<string, QuantTensor>;
 
 /** The base weights QLoRA quantizes: every attention and MLP projection. */
-export const QUANTIZED_LINEAR = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+export const QUANTIZED_LINEAR = /^model\.layers\.\d+\.(self_attn\.(?:[qkvo]|qkv)_proj|mlp\.(gate|up|down|gate_up)_proj)\.weight$/;
 export const EMBEDDING_TABLES = ['model.embed_tokens.weight', 'lm_head.weight'];
 
 const halfCache = new WeakMap<WeightSource, Map<string, Float32Array>>();

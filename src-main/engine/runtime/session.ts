@@ -4,11 +4,12 @@
  * data. Outputs named in `keepOnDevice` stay in GPU buffers on WebGPU and come back as DeviceTensors.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
+import { GraftError } from '../errors.js';
 import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../graph/onnx-writer.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -27,10 +28,34 @@ export interface SessionOpts {
 
 let pruned = false;
 
+/** The user's own cache folder (XDG on Linux, Caches on macOS, LOCALAPPDATA on Windows). */
+function userCacheHome(): string {
+  if (process.platform === 'win32') return process.env.LOCALAPPDATA ?? path.join(os.homedir(), 'AppData', 'Local');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches');
+  return process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+}
+
+/** Folders found private, in this process (graphCacheDir is called for every graph). */
+const privateDirs = new Set<string>();
+
+/**
+ * Cached weights are loaded as the model: the folder must be the user's alone. A predictable folder under
+ * the shared temp folder could be created first by another local user, who could then swap the weights.
+ */
+function checkPrivate(dir: string): void {
+  if (privateDirs.has(dir) || process.platform === 'win32' || typeof process.getuid !== 'function') return;
+  const st = statSync(dir);
+  if (st.uid !== process.getuid() || (st.mode & 0o022) !== 0) {
+    throw new GraftError('IO', `${dir}: the graph cache folder must belong to you and be writable by no one else (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); remove it or set GRAFT_GRAPH_CACHE`, { file: dir });
+  }
+  privateDirs.add(dir);
+}
+
 /** Where graphs and their weight files live. Files unused for a week are removed on first use per process. */
 export function graphCacheDir(): string {
-  const dir = process.env.GRAFT_GRAPH_CACHE ?? path.join(os.tmpdir(), `graft-graph-cache-${os.userInfo().uid}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = process.env.GRAFT_GRAPH_CACHE ?? path.join(userCacheHome(), 'graft', 'graph-cache');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  checkPrivate(dir);
   if (!pruned) {
     pruned = true;
     const cutoff = Date.now() - 7 * 24 * 3600 * 1000;
@@ -46,14 +71,39 @@ export function graphCacheDir(): string {
   return dir;
 }
 
-/** Writes once; a file already there is touched instead, which keeps it from being pruned. */
-async function ensureFile(file: string, bytes: Uint8Array): Promise<void> {
-  if (existsSync(file) && statSync(file).size === bytes.byteLength) {
+/** Files of the cache found to hold exactly the bytes wanted, in this process: each is read back once. */
+const verified = new Set<string>();
+
+/** Whether `file` holds exactly `bytes` (compared in 16 MiB pieces, so a big weight file is never read whole). */
+function sameBytes(file: string, bytes: Uint8Array): boolean {
+  if (statSync(file).size !== bytes.byteLength) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(bytes.byteLength, 16 << 20));
+    for (let pos = 0; pos < bytes.byteLength; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, bytes.byteLength - pos), pos);
+      if (n === 0 || Buffer.compare(buf.subarray(0, n), bytes.subarray(pos, pos + n)) !== 0) return false;
+      pos += n;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes once; a file already there is touched instead, which keeps it from being pruned. A file of the
+ * right size is trusted only once its content is checked (a torn or altered file is rewritten).
+ */
+export async function ensureCachedFile(file: string, bytes: Uint8Array): Promise<void> {
+  if (existsSync(file) && (verified.has(file) || sameBytes(file, bytes))) {
+    verified.add(file);
     const now = new Date();
     utimesSync(file, now, now);
     return;
   }
   await writeFileAtomic(file, bytes);
+  verified.add(file);
 }
 
 /** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
@@ -67,9 +117,9 @@ async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise
   const ser = serializeModel(g);
   if (timing) timing.serializeMs = performance.now() - t;
   t = performance.now();
-  for (const f of ser.external) await ensureFile(path.join(dir, f.name), f.bytes);
+  for (const f of ser.external) await ensureCachedFile(path.join(dir, f.name), f.bytes);
   const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
-  await ensureFile(modelPath, ser.model);
+  await ensureCachedFile(modelPath, ser.model);
   if (timing) timing.writeMs = performance.now() - t;
   return { model: modelPath, external: ser.external.map((f) => f.name) };
 }

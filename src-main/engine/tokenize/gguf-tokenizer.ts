@@ -139,20 +139,57 @@ export function tokenizerJsonFromGguf(md: Record<string, GgufValue>, file: strin
   throw new GraftError('UNSUPPORTED', `${file}: tokenizer model ${JSON.stringify(model)} is not supported (llama, gpt2 are)`, { file, where: 'tokenizer.ggml.model' });
 }
 
-/** SentencePiece BPE merges: each piece split into two vocabulary pieces, ranked by the piece's score. */
-function spmMerges(tokens: string[], scores: number[], types: number[], vocab: Record<string, number>): string[][] {
+/**
+ * SentencePiece BPE merges: each piece split into two vocabulary pieces, ranked by the piece's score.
+ * Splits are found by rolling hashes of each piece's prefixes and suffixes, so a piece of n characters costs
+ * O(n) plus one string comparison per real match, not O(n^2): a 40,000-character entry in a hostile file
+ * would otherwise take a minute. The hash base is drawn per call, so no file can be built to collide.
+ */
+export function spmMerges(tokens: string[], scores: number[], types: number[], vocab: Record<string, number>): string[][] {
   const usable = (id: number | undefined) => id !== undefined && (types[id] === TokenType.NORMAL || types[id] === TokenType.USER_DEFINED);
+  // Two hashes modulo primes below 2^26, so every product stays below 2^53 (exact in a double).
+  const P1 = 67_108_859, P2 = 67_108_837;
+  const B1 = 256 + Math.floor(Math.random() * 1_000_000), B2 = 256 + Math.floor(Math.random() * 1_000_000);
+  const hashOf = (s: string) => {
+    let h1 = 0, h2 = 0;
+    for (let i = 0; i < s.length; i++) {
+      h1 = (h1 * B1 + s.charCodeAt(i)) % P1;
+      h2 = (h2 * B2 + s.charCodeAt(i)) % P2;
+    }
+    return `${s.length}:${h1}:${h2}`;
+  };
+  const byHash = new Map<string, number>();
+  for (const [piece, id] of Object.entries(vocab)) if (usable(id)) byHash.set(hashOf(piece), id);
+
   const merges: Array<{ l: string; r: string; score: number; li: number; ri: number }> = [];
+  const pow1: number[] = [1], pow2: number[] = [1];
   tokens.forEach((piece, id) => {
-    if (!usable(id)) return;
-    const chars = Array.from(piece);
+    if (!usable(id) || piece.length < 2) return;
+    const n = piece.length;
+    const h1 = new Float64Array(n + 1), h2 = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      h1[i + 1] = (h1[i] * B1 + piece.charCodeAt(i)) % P1;
+      h2[i + 1] = (h2[i] * B2 + piece.charCodeAt(i)) % P2;
+    }
+    while (pow1.length <= n) {
+      pow1.push((pow1[pow1.length - 1] * B1) % P1);
+      pow2.push((pow2[pow2.length - 1] * B2) % P2);
+    }
+    const sub = (a: number, b: number) =>
+      `${b - a}:${(((h1[b] - ((h1[a] * pow1[b - a]) % P1)) % P1) + P1) % P1}:${(((h2[b] - ((h2[a] * pow2[b - a]) % P2)) % P2) + P2) % P2}`;
     const local: typeof merges = [];
-    for (let k = 1; k < chars.length; k++) {
-      const l = chars.slice(0, k).join(''), r = chars.slice(k).join('');
-      if (usable(vocab[l]) && usable(vocab[r])) local.push({ l, r, score: scores[id], li: vocab[l], ri: vocab[r] });
+    for (let k = 1; k < n; k++) {
+      const c = piece.charCodeAt(k);
+      if (c >= 0xdc00 && c <= 0xdfff) continue; // never split a surrogate pair: splits are between characters
+      const li = byHash.get(sub(0, k));
+      if (li === undefined) continue;
+      const ri = byHash.get(sub(k, n));
+      if (ri === undefined) continue;
+      const l = piece.slice(0, k), r = piece.slice(k);
+      if (tokens[li] === l && tokens[ri] === r) local.push({ l, r, score: scores[id], li, ri });
     }
     local.sort((a, b) => a.li - b.li || a.ri - b.ri);
-    merges.push(...local);
+    for (const m of local) merges.push(m);
   });
   merges.sort((a, b) => b.score - a.score); // stable: keeps the (left id, right id) order within a piece
   return merges.map((m) => [m.l, m.r]);

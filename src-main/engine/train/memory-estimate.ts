@@ -1,6 +1,9 @@
 import { freemem } from 'node:os';
 import { GraftError } from '../errors.js';
 import type { LoraConfig, LoraTarget } from '../adapters/lora-config.js';
+import type { MethodAdapter } from '../adapters/method.js';
+import { methodMemoryTerms, type TrainMethod } from '../adapters/method-options.js';
+import { QUANTIZED_LINEAR } from '../quant/quant-weights.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { WeightSource } from '../io/model-source.js';
 
@@ -39,6 +42,10 @@ export function targetDims(c: HfConfig, t: LoraTarget): [number, number] {
       return [h, f];
     case 'down':
       return [f, h];
+    case 'qkv':
+      return [h, (heads + 2 * kv) * hd];
+    case 'gate_up':
+      return [h, 2 * f];
   }
 }
 
@@ -55,6 +62,11 @@ export function estimateTrainingMemory(o: {
   seqLen: number;
   weightBytes?: number;
   paramCount?: number;
+  /**
+   * A non-LoRA method (adapters/method-options.ts): its trainable count replaces LoRA's, a prefix lengthens
+   * every attention row by its virtual tokens, and DoRA's per-step weight norms add `extraBytes`.
+   */
+  method?: { params: number; virtualTokens: number; extraBytes: number };
 }): MemoryEstimate {
   const c = o.config;
   const L = c.num_hidden_layers;
@@ -69,22 +81,23 @@ export function estimateTrainingMemory(o: {
   // While sessions are created the weights exist several times over: the host copy read from the file, the
   // serialised ONNX initialisers and the session's own copy (measured peak ≈ 4× the fp32 size).
   const weights = (o.weightBytes ?? params * F32) * WEIGHT_COPIES;
-  const loraParams =
-    L *
-    o.lora.targets.reduce((n, t) => {
-      const [i, out] = targetDims(c, t);
-      return n + o.lora.r * (i + out);
-    }, 0);
+  const loraParams = o.method
+    ? o.method.params
+    : L *
+      o.lora.targets.reduce((n, t) => {
+        const [i, out] = targetDims(c, t);
+        return n + o.lora.r * (i + out);
+      }, 0);
   // weights + gradient + accumulator + two moments, and one more copy while the step writes new values
   const optimizer = loraParams * F32 * 6;
   const tokens = o.batch * o.seqLen;
   // Per token and layer: norms, projections in and out, MLP products and their gradients, LoRA intermediates.
   const perLayer = 20 * h + 4 * (heads + 2 * kv) * hd + 8 * f + 2 * o.lora.targets.length * o.lora.r;
-  const attention = heads * o.seqLen * 5; // scores, mask, softmax and their gradients, per token and layer
+  const attention = heads * (o.seqLen + (o.method?.virtualTokens ?? 0)) * 5; // scores, mask, softmax and their gradients, per token and layer
   const logits = c.vocab_size * 4; // logits, softmax, their gradient, the loss's gather
   const activations = tokens * (L * (perLayer + attention) + logits) * F32;
   const overhead = RUNTIME_BYTES + 0.1 * activations;
-  const total = weights + optimizer + activations + overhead;
+  const total = weights + optimizer + activations + overhead + (o.method?.extraBytes ?? 0);
   return { weights, optimizer, activations, overhead, total, loraParams };
 }
 
@@ -128,7 +141,7 @@ export function quantizedWeightBytes(source: WeightSource): number {
   let bytes = 0;
   for (const n of source.names()) {
     const count = source.shape(n).reduce((a, b) => a * b, 1);
-    bytes += /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(n) ? count * 0.58 : count * 4;
+    bytes += QUANTIZED_LINEAR.test(n) ? count * 0.58 : count * 4;
   }
   return bytes;
 }
@@ -136,7 +149,7 @@ export function quantizedWeightBytes(source: WeightSource): number {
 /** The estimate for a model's files: the memory check of a run and of the Train form's preview alike. */
 export function estimateForSource(
   source: WeightSource,
-  o: { method: 'lora' | 'qlora'; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number },
+  o: { method: TrainMethod; adapter?: MethodAdapter | null; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number },
 ): MemoryEstimate {
   return estimateTrainingMemory({
     config: source.config,
@@ -145,5 +158,6 @@ export function estimateForSource(
     seqLen: o.seqLen,
     paramCount: paramCount(source),
     weightBytes: o.method === 'qlora' ? quantizedWeightBytes(source) : undefined,
+    method: o.adapter ? methodMemoryTerms(o.adapter) : undefined,
   });
 }

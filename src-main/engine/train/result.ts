@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writePeftFiles } from '../adapters/compat.js';
 import type { LoraConfig } from '../adapters/lora-config.js';
+import type { MethodAdapter } from '../adapters/method.js';
+import { writeMethodFolder } from '../adapters/method-folder.js';
+import type { TrainMethod } from '../adapters/method-options.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import type { StepRecord } from './checkpoint.js';
 import type { TensorMap } from './types.js';
@@ -10,8 +13,10 @@ export interface TrainingResultInfo {
   name: string;
   base: { id: string; arch: string; hash: string };
   dataset: { name: string; hash: string };
-  method: 'lora' | 'qlora';
+  method: TrainMethod;
   lora: LoraConfig;
+  /** The trained method when it is not LoRA: its PEFT folder is written instead of LoRA's. */
+  adapter?: MethodAdapter;
   hyperparameters: Record<string, unknown>;
   finalTrainLoss: number | null;
   finalEvalLoss: number | null;
@@ -31,7 +36,8 @@ export async function writeTrainingResult(dir: string, lora: TensorMap, info: Tr
   const tensors = new Map<string, Float32Array>();
   for (const [name, t] of lora) tensors.set(name, t.data);
   const { r, alpha, rslora, targets } = info.lora;
-  await writePeftFiles(dir, { r, alpha, rslora, targets, tensors }, { baseModel: info.base.id });
+  if (info.adapter) writeMethodFolder(dir, info.adapter, tensors, { config: { ...info.adapter.peftConfig(), base_model_name_or_path: info.base.id } });
+  else await writePeftFiles(dir, { r, alpha, rslora, targets, tensors }, { baseModel: info.base.id });
   const lossCurve = info.history.map((h) => ({
     step: h.step,
     loss: h.loss,
@@ -48,6 +54,7 @@ export async function writeTrainingResult(dir: string, lora: TensorMap, info: Tr
     notes: '',
     base: info.base,
     method: info.method,
+    ...(info.adapter ? { methodConfig: info.adapter.peftConfig() } : {}),
     r: info.lora.r,
     alpha: info.lora.alpha,
     targets: info.lora.targets,

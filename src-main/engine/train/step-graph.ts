@@ -13,6 +13,7 @@ import { Graph } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
 import { type LoraConfig, loraScale } from '../adapters/lora-config.js';
 import { loraDelta, loraSlots, type LoraSlot } from '../adapters/lora.js';
+import type { MethodAdapter } from '../adapters/method.js';
 import { decoderForward, lmHead } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
 import { plainWeights, type WeightsFactory } from '../models/weights.js';
@@ -36,12 +37,18 @@ export interface StepGraphOpts {
   logits?: boolean;
   /** How base weights enter the graph (default fp32 initializers; QLoRA passes a quantized factory). */
   weights?: WeightsFactory;
+  /**
+   * Another adapter method (DoRA, IA³, prefix: adapters/method.ts) trained in place of LoRA: its tensors
+   * make the flat vector and its hooks rewrite the blocks; `lora` is then unused. A prefix widens the
+   * mask input to [B, 1, 1, T, P+T] and positions must start at P.
+   */
+  adapter?: MethodAdapter;
 }
 
 export interface ParamSlot {
   /** PEFT tensor name. */
   name: string;
-  shape: [number, number];
+  shape: number[];
   offset: number;
   size: number;
 }
@@ -66,14 +73,17 @@ export interface StepGraph {
 export const FLAT = 'lora';
 
 export function paramLayout(slots: LoraSlot[]): { layout: ParamSlot[]; size: number } {
+  return tensorLayout(slots.flatMap((s) => [{ name: s.peftA, shape: s.shapeA }, { name: s.peftB, shape: s.shapeB }]));
+}
+
+/** Flat layout of any list of named tensors, in the given order. */
+export function tensorLayout(tensors: readonly { name: string; shape: readonly number[] }[]): { layout: ParamSlot[]; size: number } {
   const layout: ParamSlot[] = [];
   let offset = 0;
-  for (const s of slots) {
-    for (const [name, shape] of [[s.peftA, s.shapeA], [s.peftB, s.shapeB]] as const) {
-      const size = shape[0] * shape[1];
-      layout.push({ name, shape, offset, size });
-      offset += size;
-    }
+  for (const t of tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    layout.push({ name: t.name, shape: [...t.shape], offset, size });
+    offset += size;
   }
   return { layout, size: offset };
 }
@@ -96,8 +106,8 @@ export function unflatten(layout: ParamSlot[], flat: Float32Array): Map<string, 
 export function buildStepGraph(o: StepGraphOpts): StepGraph {
   const dtype = o.dtype ?? 'float32';
   const g = new Graph(`train_${o.purpose}`);
-  const slots = loraSlots(o.spec, o.lora);
-  const { layout, size } = paramLayout(slots);
+  const slots = o.adapter ? [] : loraSlots(o.spec, o.lora);
+  const { layout, size } = o.adapter ? tensorLayout(o.adapter.params) : paramLayout(slots);
   const params = layout.map((p) => p.name);
   const flat = g.input(FLAT, dtype, [size]);
   const result: StepGraph = { graph: g, slots, params, layout, size };
@@ -114,12 +124,13 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
   const { batch: B, seq: T } = o;
   const ids = g.input('input_ids', 'int32', [B, T]);
   const positions = g.input('positions', 'int32', [B, T]);
-  const mask = g.input('attn_mask', dtype, [B, 1, 1, T, T]);
+  const P = o.adapter?.virtualTokens ?? 0;
+  const mask = g.input('attn_mask', dtype, [B, 1, 1, T, P + T]);
   const targets = g.input('targets', 'int32', [B * T]);
   const weights = g.input('target_weights', dtype, [B * T]);
   const dropMasks = new Map<string, Value>();
   const dropout =
-    o.lora.dropout > 0 && o.purpose !== 'loss'
+    !o.adapter && o.lora.dropout > 0 && o.purpose !== 'loss'
       ? (slot: LoraSlot, x: Value) => {
           // One mask per (layer, target), drawn by the host: exact resume needs the RNG on the host.
           const name = `dropout.${slot.layer}.${slot.target}`;
@@ -130,7 +141,12 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
       : undefined;
 
   const w = (o.weights ?? plainWeights)(g, o.source, dtype);
-  const fwd = decoderForward(w, o.spec, { ids, positions, mask }, { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) });
+  const fwd = decoderForward(
+    w,
+    o.spec,
+    { ids, positions, mask },
+    o.adapter ? { ropeLength: P + T, hooks: o.adapter.hooks(g, values, B) } : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) },
+  );
   const logits = lmHead(w, o.spec, fwd.hidden);
   if (o.logits) g.output(logits, 'logits');
   const { lossSum, dLogits } = crossEntropyWithGrad(g, logits, targets, weights, o.purpose !== 'loss');

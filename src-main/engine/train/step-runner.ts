@@ -5,6 +5,7 @@
  */
 import { type LoraConfig } from '../adapters/lora-config.js';
 import { loraSlots } from '../adapters/lora.js';
+import { type MethodAdapter, prefixCausalMask } from '../adapters/method.js';
 import { deriveSeed, SeededRng } from '../data/rng.js';
 import type { WeightSource } from '../io/model-source.js';
 import { specFromConfig } from '../models/index.js';
@@ -18,7 +19,7 @@ import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { ADAMW_SCALARS, adamwScalars } from './adamw.js';
 import { causalMask, positionRange } from '../models/decoder-inputs.js';
 import { shiftLabels } from './loss.js';
-import { buildStepGraph, FLAT, flatten, paramLayout, type StepPurpose, unflatten } from './step-graph.js';
+import { buildStepGraph, FLAT, flatten, paramLayout, type StepPurpose, tensorLayout, unflatten } from './step-graph.js';
 import type { AdamWHyper, StepRunner, TensorMap, TokenBatch, TrainerState } from './types.js';
 
 export interface StepRunnerOpts {
@@ -31,6 +32,8 @@ export interface StepRunnerOpts {
   spec?: ModelSpec;
   /** Quantized base weights for QLoRA; default fp32. */
   weights?: WeightsFactory;
+  /** A non-LoRA method (DoRA, IA³, prefix) trained instead of `lora` (which then only lends its dropout of 0). */
+  adapter?: MethodAdapter;
 }
 
 export interface FusedStepRunner extends StepRunner {
@@ -61,20 +64,23 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     const key = `${purpose}${accumulate ? '+acc' : ''}`;
     let s = sessions.get(key);
     if (!s) {
-      const build = () => buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights }).graph;
+      const build = () => buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights, adapter: o.adapter }).graph;
       const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
       // A step graph of the model's own (or fp16-rounded) weights is saved under a key, so the next
       // run of the same shapes skips building it; a quantized base's graph is built each time.
       const wName = o.weights ? o.weights.cacheName : 'fp32';
-      const cacheKey = wName ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${JSON.stringify(o.lora)}|${B}x${T}|${key}|${device.kind}` : null;
+      // Another method's layout is its whole config (adapter_config.json as it would be written).
+      const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
+      const cacheKey = wName ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${key}|${device.kind}` : null;
       s = (cacheKey ? GraphSession.createCached(cacheKey, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep })).finally(() => releaseHostWeights(o.source));
       sessions.set(key, s);
     }
     return s;
   };
 
-  const slots = loraSlots(spec, o.lora);
-  const { layout, size } = paramLayout(slots);
+  const slots = o.adapter ? [] : loraSlots(spec, o.lora);
+  const { layout, size } = o.adapter ? tensorLayout(o.adapter.params) : paramLayout(slots);
+  const P = o.adapter?.virtualTokens ?? 0;
   // The state: one flat vector each for the LoRA factors, both moments and the accumulated gradient.
   let params!: Feed;
   let m!: Feed;
@@ -92,7 +98,10 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     counter = s.counter ?? 0;
   };
   const zeros = (): TensorMap => new Map(layout.map((p) => [p.name, { shape: [...p.shape], data: new Float32Array(p.size) }]));
-  await setState({ lora: initLora(spec, o.lora, o.seed), m: zeros(), v: zeros() });
+  const initial = o.adapter
+    ? new Map([...o.adapter.init(o.source, o.seed)].map(([n, d]) => [n, { shape: [...layout.find((p) => p.name === n)!.shape], data: d }]))
+    : initLora(spec, o.lora, o.seed);
+  await setState({ lora: initial, m: zeros(), v: zeros() });
 
   const batchFeeds = (b: TokenBatch): { feeds: Record<string, Feed>; tokens: number } => {
     if (b.batch !== B || b.seqLen !== T) throw new Error(`batch [${b.batch}, ${b.seqLen}] does not match the session's [${B}, ${T}]`);
@@ -100,12 +109,12 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     const feeds: Record<string, Feed> = {
       [FLAT]: params,
       input_ids: { dtype: 'int32', shape: [B, T], data: b.inputIds },
-      positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
-      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
+      positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T, P) },
+      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, P + T], data: P ? prefixCausalMask(B, T, P) : causalMask(B, T) },
       targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
       target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
     };
-    if (o.lora.dropout > 0) addDropout(feeds, counter++);
+    if (!o.adapter && o.lora.dropout > 0) addDropout(feeds, counter++);
     return { feeds, tokens: sh.count };
   };
   // Masks come from (seed, micro-step), not from a running generator, so a resumed run draws the same.

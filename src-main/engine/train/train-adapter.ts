@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LoraConfig } from '../adapters/lora-config.js';
+import type { MethodAdapter } from '../adapters/method.js';
 import { prepareDataset, type PreparedData } from '../data/prepare.js';
 import type { ReadOptions } from '../data/types.js';
 import { GraftError } from '../errors.js';
@@ -10,14 +11,16 @@ import { modelContentHash } from '../io/content-hash.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
 import { halfWeights } from '../models/half-weights.js';
 import { specFromConfig } from '../models/index.js';
+import type { ModelSpec } from '../models/spec.js';
 import type { WeightsFactory } from '../models/weights.js';
-import { alphaOf, type TrainOptions } from '../options/train.js';
+import type { TrainOptions } from '../options/train.js';
 import { loadQuantizedBase, quantWeightsFactory, type GptqProgress } from '../quant/index.js';
 import { resolveDevice } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
 import { assertFits, estimateForSource, type MemoryEstimate } from './memory-estimate.js';
+import { planMethod } from './plan-method.js';
 import { writeTrainingResult } from './result.js';
 import { createStepRunner } from './step-runner.js';
 import { runTrainingLoop, type TrainLoopResult } from './trainer.js';
@@ -56,20 +59,22 @@ export interface TrainAdapterResult extends TrainLoopResult {
 /** What a run is, worked out from its options before anything is loaded. */
 interface Plan {
   lora: LoraConfig;
+  /** The adapter of a method other than LoRA/QLoRA (DoRA, IA³, prefix, bottlenecks, BitFit); null for those. */
+  method: MethodAdapter | null;
   /** Recorded in every checkpoint (a resume must match it) and in graft.json. */
   hyper: Record<string, unknown>;
 }
 
 /**
- * From a model and a dataset file to an adapter folder, in four phases: plan (the LoRA layout and the run's
- * record), prepare (memory check, tokenized dataset, the base's weights), run (the step runner and the loop,
+ * From a model and a dataset file to an adapter folder, in four phases: plan (the method's layout and the
+ * run's record), prepare (memory check, tokenized dataset, the base's weights), run (the step runner and the loop,
  * with checkpoints in <out>/checkpoints) and write (the PEFT folder + graft.json, when the run completes).
  */
 export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
   checkOutDir(job.out, job.resume);
-  const plan = planRun(job.options);
   const source = await openModelSource(job.model);
   try {
+    const plan = planRun(job.options, specFromConfig(source.config, source.path));
     const tokenizer = await source.tokenizer();
     if (!tokenizer)
       throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: job.model });
@@ -79,15 +84,22 @@ export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapter
     // Lets `graft train --resume DIR` find the model and data without repeating them.
     writeFileAtomicSync(join(job.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify({ model: resolve(job.model), data: resolve(job.data) }) + '\n')]);
     const weights = await baseWeights(source, job.options, baseHash, hooks);
-    const run = { model: baseHash, dataset: data.sha256, format: data.totals.format, lora: plan.lora, ...plan.hyper };
+    const run = {
+      model: baseHash,
+      dataset: data.sha256,
+      format: data.totals.format,
+      lora: plan.lora,
+      ...(plan.method ? { method: plan.method.kind, methodConfig: plan.method.peftConfig() } : {}),
+      ...plan.hyper,
+    };
     return await runAndWrite(job, plan, { source, tokenizer, data, baseHash, weights, run }, hooks);
   } finally {
     source.close();
   }
 }
 
-function planRun(o: TrainOptions): Plan {
-  const lora: LoraConfig = { r: o.rank, alpha: alphaOf(o), dropout: o.dropout, targets: o.targets, rslora: o.rslora };
+function planRun(o: TrainOptions, spec: ModelSpec): Plan {
+  const { lora, method } = planMethod(o, spec);
   const hyper = {
     lr: o.lr,
     steps: o.steps,
@@ -108,11 +120,11 @@ function planRun(o: TrainOptions): Plan {
     lossOn: o.lossOn,
     pack: o.pack,
   };
-  return { lora, hyper };
+  return { lora, method, hyper };
 }
 
 function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): void {
-  const estimate = estimateForSource(source, { method: o.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen });
+  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen });
   const available = o.memoryLimit ?? freemem();
   hooks.onMemoryEstimate?.(estimate, available);
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
@@ -139,7 +151,7 @@ async function prepareData(job: TrainAdapterOptions, tokenizer: TextTokenizer, h
 
 /** The frozen base as the step graphs hold it: 4-bit for QLoRA, fp16 copies for LoRA at fp16, else as read. */
 async function baseWeights(source: WeightSource, o: TrainOptions, baseHash: string, hooks: TrainAdapterHooks): Promise<WeightsFactory | undefined> {
-  if (o.method === 'lora') return o.precision === 'fp16' ? halfWeights : undefined;
+  if (o.method !== 'qlora') return o.precision === 'fp16' ? halfWeights : undefined;
   const calibrate =
     o.quantMethod === 'gptq'
       ? { model: { source, spec: specFromConfig(source.config, source.path) }, device: await resolveDevice(o.device), signal: hooks.signal, onProgress: hooks.onQuantProgress }
@@ -165,7 +177,16 @@ interface Prepared {
 
 async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, hooks: TrainAdapterHooks): Promise<TrainAdapterResult> {
   const o = job.options;
-  const runner = await createStepRunner({ source: p.source, lora: plan.lora, device: o.device, batch: o.batch, seqLen: o.seqLen, seed: o.seed, weights: p.weights });
+  const runner = await createStepRunner({
+    source: p.source,
+    lora: plan.lora,
+    device: o.device,
+    batch: o.batch,
+    seqLen: o.seqLen,
+    seed: o.seed,
+    weights: p.weights,
+    adapter: plan.method ?? undefined,
+  });
   try {
     const device = `${runner.device.kind} (${runner.device.name})`;
     const result = await runTrainingLoop({
@@ -205,6 +226,7 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
         dataset: { name: p.data.name, hash: p.data.sha256 },
         method: o.method,
         lora: plan.lora,
+        adapter: plan.method ?? undefined,
         hyperparameters: { ...plan.hyper, steps: result.totalSteps },
         finalTrainLoss: result.finalLoss,
         finalEvalLoss: result.finalEvalLoss,

@@ -10,7 +10,10 @@ import { inspectDataset } from '../../engine/data/inspect.js';
 import { previewDataset } from '../../engine/data/preview.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
 import { GraftError } from '../../engine/errors.js';
-import { openModelSource } from '../../engine/io/model-source.js';
+import { targetsFor } from '../../engine/adapters/lora.js';
+import type { LoraTarget } from '../../engine/adapters/lora-config.js';
+import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
+import { specFromConfig } from '../../engine/models/index.js';
 import { presetValues, type EstimateOptions } from '../../engine/options/train.js';
 import { describeDevice } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
@@ -52,6 +55,15 @@ export interface WorkshopEngineMethods {
 
 type Methods = { [M in keyof WorkshopEngineMethods]: (p: WorkshopEngineMethods[M]['params']) => Promise<WorkshopEngineMethods[M]['result']> };
 
+/** The targets as this model names its projections (q/k/v → qkv on Phi-3), as a run adapts them; as given for a model no family knows. */
+function modelTargets(s: WeightSource, targets: readonly LoraTarget[]): LoraTarget[] {
+  try {
+    return targetsFor(specFromConfig(s.config, s.path), targets);
+  } catch {
+    return [...targets];
+  }
+}
+
 async function sizeOnDisk(p: string): Promise<number> {
   const st = await fsp.stat(p);
   if (!st.isDirectory()) return st.size;
@@ -64,10 +76,10 @@ async function inspectModel(p: string): Promise<ModelInfo> {
   const s = await openModelSource(p);
   try {
     const c = s.config;
-    const proj = s.names().find((n) => n.endsWith('self_attn.q_proj.weight'));
+    const proj = s.names().find((n) => /self_attn\.(q|qkv)_proj\.weight$/.test(n));
     const tok = await s.tokenizer().catch(() => null);
     const b = presetValues('balanced');
-    const balanced = { lora: { r: b.rank, targets: b.targets }, batch: b.batch, seqLen: b.seqLen };
+    const balanced = { lora: { r: b.rank, targets: modelTargets(s, b.targets) }, batch: b.batch, seqLen: b.seqLen };
     return {
       format: s.format,
       architecture: c.architectures?.[0] ?? c.model_type ?? 'unknown',
@@ -121,7 +133,7 @@ export function createWorkshopMethods(emit: Emit): Methods {
     'train.estimate': async (p) => {
       const [s, device] = await Promise.all([openModelSource(p.modelPath), describeDevice(p.device)]);
       try {
-        const estimate = estimateForSource(s, { method: p.method, lora: { r: p.rank, targets: p.targets }, batch: p.batch, seqLen: p.seqLen });
+        const estimate = estimateForSource(s, { method: p.method, lora: { r: p.rank, targets: modelTargets(s, p.targets) }, batch: p.batch, seqLen: p.seqLen });
         return { estimate, available: freemem(), device };
       } finally {
         s.close();

@@ -51,7 +51,18 @@ export interface DownloadOptions {
   onProgress?: (p: DownloadProgressInfo) => void;
   /** Progress callbacks at most this often, in ms. */
   progressEveryMs?: number;
+  /** A connection silent this long is given up (to be resumed), in ms; fetch alone would wait 5 minutes. */
+  stallMs?: number;
 }
+
+export interface DownloadResult {
+  dir: string;
+  files: string[];
+  /** Files the listing gave no checksum for (nor the server a hash header): checked by their size only. */
+  sizeOnly: string[];
+}
+
+const DEFAULT_STALL_MS = 30_000;
 
 const REPO_RE = /^[\w.-]+\/[\w.-]+$/;
 
@@ -145,7 +156,7 @@ class Meter {
 }
 
 /** Downloads (or resumes) the repo's files into `dest`; resolves with the files' final paths. */
-export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; files: string[] }> {
+export async function downloadRepo(o: DownloadOptions): Promise<DownloadResult> {
   const endpoint = (o.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
   const revision = o.revision ?? 'main';
   const files = pickModelFiles(await listRepoFiles(endpoint, o.repo, revision, o.signal), o.files);
@@ -163,12 +174,16 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
     o.onProgress?.({ file, fileIndex, fileCount: files.length, bytes: done, total, speed, etaMs: speed > 0 ? ((total - done) / speed) * 1000 : null, resumedBytes, verifying });
   };
   const out: string[] = [];
+  const sizeOnly: string[] = [];
   for (const [i, f] of files.entries()) {
     const final = path.join(o.dest, f.path);
     if (path.relative(o.dest, final).startsWith('..')) throw new GraftError('BAD_INPUT', `${f.path}: file name leaves the download folder`);
     const st = await fsp.stat(final).catch(() => null);
-    if (st?.size === f.size) {
-      // Verified before it got this name.
+    // A file at the final name was verified before it got it, but by an earlier listing (or put there by
+    // hand): where a checksum is listed, it is checked again; a mismatch is downloaded afresh.
+    if (st?.size === f.size && !(await matchesListing(f, final))) await fsp.rm(final, { force: true });
+    else if (st?.size === f.size) {
+      if (!f.sha256 && !f.gitOid) sizeOnly.push(f.path);
       done += f.size;
       resumedBytes += f.size;
       out.push(final);
@@ -177,6 +192,7 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
     }
     const headerSha = await fetchFile(endpoint, o.repo, revision, f, final, {
       signal: o.signal,
+      stallMs: o.stallMs ?? DEFAULT_STALL_MS,
       onResume: (n) => {
         resumedBytes += n;
         done += n;
@@ -190,12 +206,18 @@ export async function downloadRepo(o: DownloadOptions): Promise<{ dir: string; f
     });
     report(f.path, i, true, true);
     // Where the listing carried no checksum, the Hub's resolve response names the LFS SHA-256 in x-linked-etag.
-    await verify(f.sha256 || f.gitOid || !headerSha ? f : { ...f, sha256: headerSha }, final + '.part');
+    if (!(await verify(f.sha256 || f.gitOid || !headerSha ? f : { ...f, sha256: headerSha }, final + '.part'))) sizeOnly.push(f.path);
     await fsp.rename(final + '.part', final);
     out.push(final);
     report(f.path, i, false, true);
   }
-  return { dir: o.dest, files: out };
+  return { dir: o.dest, files: out, sizeOnly };
+}
+
+/** Whether a file already at its final name has the listed checksum (true where none is listed). */
+async function matchesListing(f: HubFile, file: string): Promise<boolean> {
+  const [kind, expected] = f.sha256 ? (['sha256', f.sha256] as const) : f.gitOid ? (['git-sha1', f.gitOid] as const) : [null, null];
+  return !kind || (await hashFile(file, kind, f.size)) === expected.toLowerCase();
 }
 
 async function fetchFile(
@@ -204,7 +226,35 @@ async function fetchFile(
   revision: string,
   f: HubFile,
   final: string,
-  cb: { signal?: AbortSignal; onResume: (n: number) => void; onBytes: (n: number) => void },
+  cb: { signal?: AbortSignal; stallMs: number; onResume: (n: number) => void; onBytes: (n: number) => void },
+): Promise<string | null> {
+  // A server that sends nothing for stallMs (headers or body) is given up on, so the download can be resumed.
+  const stall = new AbortController();
+  let timer = setTimeout(() => stall.abort(), cb.stallMs);
+  const poke = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), cb.stallMs);
+  };
+  const signal = cb.signal ? AbortSignal.any([cb.signal, stall.signal]) : stall.signal;
+  try {
+    return await fetchFileWith({ ...cb, signal, poke }, endpoint, repo, revision, f, final);
+  } catch (err) {
+    if (stall.signal.aborted && !cb.signal?.aborted) {
+      throw new GraftError('IO', `${f.path}: no data from the server for ${+(cb.stallMs / 1000).toFixed(1)} s; start the download again to resume`, { file: f.path, cause: err });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function fetchFileWith(
+  cb: { signal: AbortSignal; poke: () => void; onResume: (n: number) => void; onBytes: (n: number) => void },
+  endpoint: string,
+  repo: string,
+  revision: string,
+  f: HubFile,
+  final: string,
 ): Promise<string | null> {
   const part = final + '.part';
   await fsp.mkdir(path.dirname(part), { recursive: true });
@@ -221,7 +271,7 @@ async function fetchFile(
   const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
   const get = (u: string) =>
     fetch(u, { signal: cb.signal, headers, redirect: 'manual' }).catch((err: Error) => {
-      if (cb.signal?.aborted) throw err;
+      if (cb.signal.aborted) throw err;
       throw new GraftError('IO', `${f.path}: cannot reach ${new URL(u).origin}: ${err.message}`, { file: f.path, cause: err });
     });
   // Redirects are followed by hand: the Hub's redirect to its file store carries the LFS hash (x-linked-etag).
@@ -242,8 +292,16 @@ async function fetchFile(
   // A server that ignores Range answers 200 with the whole file: start over.
   const append = have > 0 && res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`);
   if (append) cb.onResume(have);
+  // Never more than the listing says: a bad mirror streaming without end must not fill the disk.
+  let received = append ? have : 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, next) {
+      cb.poke();
+      received += chunk.length;
+      if (received > f.size) {
+        next(new GraftError('BAD_FILE', `${f.path}: the server sent more than the ${f.size} bytes the listing gives; stopped writing (a bad mirror?)`, { file: f.path }));
+        return;
+      }
       cb.onBytes(chunk.length);
       next(null, chunk);
     },
@@ -251,7 +309,11 @@ async function fetchFile(
   try {
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: append ? 'a' : 'w' }), { signal: cb.signal });
   } catch (err) {
-    if (cb.signal?.aborted) throw new GraftError('CANCELLED', `download of ${f.path} was cancelled; start it again to resume`, { file: f.path, cause: err });
+    if (err instanceof GraftError) {
+      await fsp.rm(part, { force: true });
+      throw err;
+    }
+    if (cb.signal.aborted) throw new GraftError('CANCELLED', `download of ${f.path} was cancelled; start it again to resume`, { file: f.path, cause: err });
     throw new GraftError('IO', `${f.path}: the download broke off (${(err as Error).message}); start it again to resume`, { file: f.path, cause: err });
   }
   return linked;
@@ -263,13 +325,14 @@ function linkedSha256(h: Headers): string | null {
   return /^[0-9a-f]{64}$/i.test(v) ? v.toLowerCase() : null;
 }
 
-async function verify(f: HubFile, part: string): Promise<void> {
+/** Checks the part against the listing; false when there was only its size to check. */
+async function verify(f: HubFile, part: string): Promise<boolean> {
   const size = (await fsp.stat(part)).size;
   if (size !== f.size) {
     throw new GraftError('BAD_FILE', `${f.path}: got ${size} bytes but the Hub lists ${f.size}; start the download again to resume`, { file: f.path });
   }
   const [kind, expected] = f.sha256 ? (['sha256', f.sha256] as const) : f.gitOid ? (['git-sha1', f.gitOid] as const) : [null, null];
-  if (!kind) return;
+  if (!kind) return false;
   const got = await hashFile(part, kind, size);
   if (got !== expected.toLowerCase()) {
     await fsp.rm(part, { force: true });
@@ -280,4 +343,5 @@ async function verify(f: HubFile, part: string): Promise<void> {
       { file: f.path, where: kind },
     );
   }
+  return true;
 }

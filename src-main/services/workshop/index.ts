@@ -6,6 +6,7 @@ import { GraftError } from '../../engine/errors';
 import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob } from '../../ipc/contract-workshop';
 import { isActiveJob, type EstimateRequest, type TrainSettings } from '../../ipc/train';
 import { defaultLibraryDir } from '../../store/paths';
+import { sweepDeadTemps } from '../../engine/io/atomic';
 import type { EngineClient } from '../engine/client';
 import type { EventHub } from '../events';
 import { DatasetService } from './datasets';
@@ -36,7 +37,12 @@ export class WorkshopService {
     this.settings = JsonStore.in(this.dir, 'settings.json', () => ({ hfEndpoint: null, lastTrain: null }));
     this.models = new ModelService(this.dir, engine, events, findDemoModel(opts.resourcesDir), () => this.settings.get().hfEndpoint);
     this.datasets = new DatasetService(this.dir);
+    // Temp files of runs and writes killed mid-way (up to tens of MB each) go at the next start.
+    this.swept = sweepDeadTemps(this.dir).catch(() => []);
   }
+
+  /** The temp files the start-up sweep removed (for tests and logs). */
+  readonly swept: Promise<string[]>;
 
   updateSettings(req: { hfEndpoint?: string | null }): AppSettings {
     let ep = req?.hfEndpoint;

@@ -114,7 +114,9 @@ export class ModelService {
     const downloadId = newId();
     const ac = new AbortController();
     this.downloads.set(downloadId, ac);
-    const dest = path.join(this.dir, 'models', repo.replace('/', '--'));
+    // One folder per revision: files of another revision are never taken for these (main keeps the plain name).
+    const rev = revision === 'main' ? '' : `@${revision.replace(/[^\w.-]/g, '_')}`;
+    const dest = path.join(this.dir, 'models', repo.replace('/', '--') + rev);
     const base: DownloadProgress = { downloadId, repo, state: 'listing', file: null, fileIndex: 0, fileCount: 0, bytes: 0, total: 0, speed: 0, etaMs: null, resumedBytes: 0 };
     let last = base;
     const emit = (p: DownloadProgress) => {

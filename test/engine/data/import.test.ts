@@ -241,3 +241,50 @@ describe('validation', () => {
     await expect(all(p)).rejects.toThrow(/not closed/);
   });
 });
+
+describe('no silently altered rows (issue 15 item 2)', () => {
+  // 2,000 lines of ~40 bytes: past the 64 KiB the sniffer reads
+  const filler = (n: number, make: (i: number) => string) => Array.from({ length: n }, (_, i) => make(i + 1));
+  const latin1 = (s: string) => Buffer.from(s, 'latin1'); // é as the single byte 0xE9: not UTF-8
+
+  test('a line that is not UTF-8 after the first 64 KiB drops its row, reported at its line (JSONL, TXT, JSON, CSV)', async () => {
+    const jsonl = filler(2000, (i) => JSON.stringify({ text: `row ${i} ${'x'.repeat(30)}` }));
+    jsonl[1899] = '{"text": "caf\u00e9 1900"}';
+    const j = await all(file('late.jsonl', latin1(jsonl.join('\n') + '\n')));
+    expect(j.rows).toHaveLength(2000);
+    expect(j.rows[1899]).toEqual({ line: 1900, error: 'line 1900 is not UTF-8 text' });
+    expect(j.rows.filter((r) => 'error' in r)).toHaveLength(1);
+
+    const txt = await all(file('late.txt', latin1(filler(2000, (i) => (i === 1900 ? 'caf\u00e9' : `document ${i} ${'y'.repeat(30)}\n`)).join('\n'))));
+    expect(txt.rows.filter((r) => 'error' in r)).toEqual([{ line: 3799, error: 'line 3799 is not UTF-8 text' }]);
+
+    const arr = filler(2000, (i) => JSON.stringify({ text: `row ${i} ${'z'.repeat(30)}` }));
+    arr[1499] = '{\n"text": "caf\u00e9"}';
+    const a = await all(file('late.json', latin1(`[\n${arr.join(',\n')}\n]\n`)));
+    expect(a.rows.filter((r) => 'error' in r)).toEqual([{ line: 1501, error: 'line 1502 is not UTF-8 text' }]);
+    expect(a.rows).toHaveLength(2000);
+
+    const csv = ['prompt,response', ...filler(2000, (i) => (i === 1800 ? '"caf\u00e9\nau lait",oui' : `question ${i} ${'w'.repeat(20)},answer ${i}`))];
+    const c = await all(file('late.csv', latin1(csv.join('\n') + '\n')));
+    expect(c.rows.filter((r) => 'error' in r)).toEqual([{ line: 1801, error: 'malformed CSV: line 1801 is not UTF-8 text' }]);
+    expect(c.rows).toHaveLength(2000);
+  });
+
+  test('a CSV stray quote drops only its own row, reported at the line where the quote opened', async () => {
+    const p = file('stray.csv', 'prompt,response\nq1,a1\nq2,"a2 oops\nq3,a3\nq4,a4\nq5,a5 "x\nq6,a6\n');
+    const { rows } = await all(p);
+    expect(rows.map((r) => r.line)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(rows[1]).toEqual({ line: 3, error: expect.stringContaining('malformed CSV: text after a closing quote') });
+    expect(rows[4]).toEqual({ line: 6, error: expect.stringContaining('a quote inside an unquoted field') });
+    expect(rows.filter((r) => 'row' in r).map((r) => ('row' in r && r.row.kind === 'chat' ? r.row.messages[0].content : ''))).toEqual(['q1', 'q3', 'q4', 'q6']);
+  });
+
+  test('a CSV quote still open at the end of the file is refused, not taken as a field', async () => {
+    const { rows } = await all(file('open.csv', 'prompt,response\nq1,a1\nq2,"a2\nq3,a3\n'));
+    expect(rows).toEqual([
+      expect.objectContaining({ line: 2, row: expect.anything() }),
+      { line: 3, error: 'malformed CSV: a quote opened on line 3 is not closed before the end of the file (a stray quote?)' },
+      expect.objectContaining({ line: 4, row: expect.anything() }),
+    ]);
+  });
+});

@@ -97,3 +97,26 @@ describe('preview', () => {
     expect(ex[1].trainedTokens).toBe(tok.encode('answer number 1<|im_end|>').length);
   });
 });
+
+describe('long rows (issue 15 item 3)', () => {
+  test('a 4 MB row is tokenized only as far as the window needs, with the same tokens', async () => {
+    const words = Array.from({ length: 1_100_000 }, (_, i) => `w${i % 97} `).join('');
+    expect(words.length).toBeGreaterThan(4_000_000);
+    const p = join(dir, 'huge.jsonl');
+    writeFileSync(p, JSON.stringify({ text: words }) + '\n' + JSON.stringify({ text: 'short one' }) + '\n');
+    const t0 = performance.now();
+    const prepared = await prepareDataset(p, tok, { seqLen: 128 });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    const [long] = [...prepared.train, ...prepared.val].filter((e) => e.line === 1);
+    expect(long.ids.length).toBe(128);
+    const head = tok.encode(words.slice(0, 5000), { addSpecial: false }).slice(0, 127);
+    expect(Array.from(long.ids)).toEqual([1, ...head]);
+  });
+
+  test('a long chat is cut with its trained span: the same ids and mask as tokenizing it whole', async () => {
+    const p = writeChats('longchat.jsonl', 3, 1);
+    const cut = await prepareDataset(p, tok, { seqLen: 48 });
+    const whole = await prepareDataset(p, tok, { seqLen: 48, maxTokens: 1_000_000 });
+    expect(cut.train.map((e) => [Array.from(e.ids), Array.from(e.mask)])).toEqual(whole.train.map((e) => [Array.from(e.ids), Array.from(e.mask)]));
+  });
+});

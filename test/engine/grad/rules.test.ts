@@ -17,7 +17,10 @@ const cases: Case[] = [
   ['Log', ['Log'], [{ shape: [2, 3], ...pos }], (g, [a]) => op.log(g, a)],
   ['Sqrt', ['Sqrt'], [{ shape: [4], ...pos }], (g, [a]) => op.sqrt(g, a)],
   ['Reciprocal', ['Reciprocal'], [{ shape: [4], ...pos }], (g, [a]) => op.reciprocal(g, a)],
+  // Values kept away from the kink at 0, where the derivative jumps and central differences straddle it.
+  ['Relu', ['Relu'], [{ shape: [3, 4], lo: 0.05, hi: 1 }, { shape: [3, 4], lo: -1, hi: -0.05 }], (g, [a, b]) => op.add(g, op.relu(g, a), op.relu(g, b))],
   ['Sigmoid (SiLU)', ['Sigmoid'], [{ shape: [3, 3], lo: -3, hi: 3 }], (g, [a]) => op.silu(g, a)],
+  ['Tanh (GELU, tanh approximation)', ['Tanh'], [{ shape: [3, 3], lo: -3, hi: 3 }], (g, [a]) => op.geluTanh(g, a)],
   ['MatMul batched broadcast', ['MatMul'], [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], (g, [a, b]) => op.matmul(g, a, b)],
   ['Gemm', ['Gemm'], [{ shape: [3, 4] }, { shape: [4, 5] }], (g, [a, b]) => op.gemm(g, a, b)],
   ['Gemm transB + bias', ['Gemm'], [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5] }], (g, [a, b, c]) => op.gemm(g, a, b, c, { transB: true })],

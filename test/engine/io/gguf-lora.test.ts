@@ -53,4 +53,13 @@ describe('llama.cpp GGUF LoRA', () => {
     await expectGraftError(() => readGgufLora(STORIES, base), 'BAD_INPUT', STORIES, 'adapter');
     await expectGraftError(() => readGgufLora(p, readHfConfig(`${FIX}/qwen2/model/config.json`)), 'INCOMPATIBLE', 'qwen2');
   });
+
+  it('refuses an adapter.lora.alpha that is not a finite number (issue 15 item 6)', async () => {
+    const base = readHfConfig(`${FIX}/llama/model/config.json`);
+    const peft = readPeftAdapter(`${FIX}/llama/adapter`);
+    const p = join(tmp('glora'), 'nan.gguf');
+    await writeGgufLora(p, { ...peft, config: { ...peft.config, lora_alpha: NaN } }, base);
+    expect(Number.isNaN(openGguf(p).metadata['adapter.lora.alpha'])).toBe(true);
+    await expectGraftError(() => readGgufLora(p, base), 'BAD_FILE', p, 'adapter.lora.alpha');
+  });
 });

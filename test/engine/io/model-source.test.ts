@@ -135,3 +135,47 @@ describe('GGUF Llama 3 rope scaling (rope_freqs tensor)', () => {
     await expectGraftError(() => openModelSource(join(d, 'odd.gguf')), 'UNSUPPORTED', 'odd.gguf', 'rope_freqs');
   });
 });
+
+describe('openModelSource: config checked against the stored tensors (issue 15 items 2, 3, 5)', () => {
+  const storiesTensors = () => {
+    const g = openGguf(STORIES);
+    return { md: { ...g.metadata }, tensors: g.names().map((n) => ({ name: n, shape: g.info(n).shape, type: 'F32' as const, data: g.readF32(n) })) };
+  };
+
+  it('refuses GGUF weights stored as an integer ggml type, naming the tensor', async () => {
+    const { md, tensors } = storiesTensors();
+    const d = tmp('i8');
+    const i8 = tensors.map((t) => (t.name === 'blk.1.ffn_up.weight' ? { ...t, type: 24, data: new Uint8Array(t.data.length) } : t));
+    await writeGguf(join(d, 'i8.gguf'), md, i8);
+    await expectGraftError(() => openModelSource(join(d, 'i8.gguf')), 'BAD_FILE', join(d, 'i8.gguf'), 'model.layers.1.mlp.up_proj.weight', 'I8');
+  });
+
+  it('refuses a block_count smaller than the layers stored, and 2^31 at once', async () => {
+    const { md, tensors } = storiesTensors();
+    const d = tmp('blocks');
+    await writeGguf(join(d, 'fewer.gguf'), { ...md, 'llama.block_count': 3 }, tensors);
+    await expectGraftError(() => openModelSource(join(d, 'fewer.gguf')), 'BAD_FILE', join(d, 'fewer.gguf'), 'llama.block_count', 'says 3 layers', 'stores 5');
+    await writeGguf(join(d, 'huge.gguf'), { ...md, 'llama.block_count': 2 ** 31 }, tensors);
+    const t0 = Date.now();
+    await expectGraftError(() => openModelSource(join(d, 'huge.gguf')), 'BAD_FILE', join(d, 'huge.gguf'), 'llama.block_count', '2147483648');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('refuses a config.json whose numbers disagree with the tensors, naming the key or tensor', async () => {
+    const base = JSON.parse(readFileSync(`${FIX}/llama/model/config.json`, 'utf8'));
+    const cases: Array<[Record<string, unknown>, string[]]> = [
+      [{ num_hidden_layers: 2 ** 31 }, ['num_hidden_layers', '2147483648']],
+      [{ num_hidden_layers: 1 }, ['num_hidden_layers says 1 layers']],
+      [{ hidden_size: 48 }, ['tensor model.', 'shape']],
+      [{ num_key_value_heads: 3 }, ['num_key_value_heads']],
+      [{ vocab_size: 100 }, ['model.embed_tokens.weight', 'shape']],
+      [{ rms_norm_eps: -1 }, ['rms_norm_eps']],
+    ];
+    for (const [change, mentions] of cases) {
+      const d = tmp('cfg');
+      writeFileSync(join(d, 'config.json'), JSON.stringify({ ...base, ...change }));
+      copyFileSync(`${FIX}/llama/model/model.safetensors`, join(d, 'model.safetensors'));
+      await expectGraftError(() => openModelSource(d), 'BAD_FILE', d, ...mentions);
+    }
+  });
+});

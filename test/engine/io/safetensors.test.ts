@@ -76,6 +76,48 @@ describe('safetensors reader', () => {
     }
   });
 
+  it('refuses a header length one byte short (every tensor would shift by a byte), as the reference reader does', () => {
+    const d = tmp();
+    const [len, json, ...datas] = encodeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } });
+    expect(json.at(-1)).toBe(0x20); // padded: the JSON still parses one byte short
+    const short = Buffer.alloc(8);
+    short.writeBigUInt64LE(BigInt(json.byteLength - 1));
+    const p = join(d, 'short-header.safetensors');
+    writeFileSync(p, Buffer.concat([short, json, ...datas]));
+    expect(len.length).toBe(8);
+    expectGraftError(() => openSafetensors(p), 'BAD_FILE', p, 'data bytes');
+  });
+
+  it('refuses gaps between tensors, bytes after the last, and a header that is not UTF-8', () => {
+    const d = tmp();
+    const cases: Array<[string, Buffer, string[]]> = [
+      ['gap', fileWithHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12), ['b', 'begins at data byte 8']],
+      ['trailing', fileWithHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), ['4', '8 data bytes']],
+      // {"a\xff":1}: a lenient decoder turns the byte into U+FFFD and reads a tensor name the file does not hold
+      ['utf8', Buffer.from([8, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x22, 0x61, 0xff, 0x22, 0x3a, 0x31, 0x7d]), ['UTF-8']],
+    ];
+    for (const [name, bytes, mentions] of cases) {
+      const p = join(d, `${name}.safetensors`);
+      writeFileSync(p, bytes);
+      expectGraftError(() => openSafetensors(p), 'BAD_FILE', p, ...mentions);
+    }
+  });
+
+  it('never prints control characters from the file in its message', () => {
+    const d = tmp();
+    const p = join(d, 'ctl.safetensors');
+    writeFileSync(p, fileWithHeader('x\u001b[2J\u0007', 0)); // V8 quotes the text it failed on
+    const err = (() => {
+      try {
+        openSafetensors(p);
+      } catch (e) {
+        return e as GraftError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect([...err.message].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)).toBe(false);
+  });
+
   it('a truncated copy of a real file is BAD_FILE naming the tensor cut off', () => {
     const d = tmp();
     const full = readFileSync(`${FIX}/llama/model/model.safetensors`);

@@ -20,6 +20,10 @@ export const GROUP_TARGETS: Record<FusedGroup, readonly LoraTarget[]> = {
   down: ['down'],
 };
 
+/** A group's targets: a model whose checkpoint fuses the projection (Phi-3) has the one fused target. */
+const groupTargets = (spec: ModelSpec, group: FusedGroup): readonly LoraTarget[] =>
+  spec.fusedProjections && group === 'qkv' ? ['qkv'] : spec.fusedProjections && group === 'gu' ? ['gate_up'] : GROUP_TARGETS[group];
+
 const atName = (layer: number, group: string) => `lora_at.${layer}.${group}`;
 const btName = (layer: number, group: string) => `lora_bt.${layer}.${group}`;
 
@@ -32,7 +36,7 @@ interface GroupShape {
 }
 
 function groupShape(spec: ModelSpec, layout: RowLoraLayout, group: FusedGroup): GroupShape | null {
-  const all = GROUP_TARGETS[group];
+  const all = groupTargets(spec, group);
   let offset = 0;
   const parts: GroupShape['parts'] = [];
   for (const t of all) {

@@ -1,0 +1,38 @@
+/**
+ * Graft's training methods as runtime lists (the train options schema, CLI choices, the GUI's select) with
+ * their types derived, each method's label and one-line trade-off, and the bottleneck choices. No imports
+ * beyond the targets list: the renderer bundles this file through the options schemas. The methods' own
+ * settings are fields of engine/options/train.ts with `when: { method }`; adapters/method-options.ts builds
+ * the engine's adapter from them.
+ */
+import type { LoraTarget } from './lora-config.js';
+
+export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel', 'bitfit'] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+/** The methods the app's Train screen offers: the library imports LoRA folders only (the rest: `graft train`). */
+export const APP_TRAIN_METHODS = ['lora', 'qlora'] as const satisfies readonly TrainMethod[];
+
+export const BOTTLENECK_KINDS = ['houlsby', 'pfeiffer', 'parallel'] as const;
+export type BottleneckKind = (typeof BOTTLENECK_KINDS)[number];
+export const NON_LINEARITIES = ['relu', 'silu'] as const;
+export type NonLinearity = (typeof NON_LINEARITIES)[number];
+/** IA³'s targets by default (PEFT's for Llama): the key and value outputs and the MLP's down input. */
+export const IA3_DEFAULT_TARGETS: readonly LoraTarget[] = ['k', 'v', 'down'];
+
+export interface MethodInfo {
+  label: string;
+  /** Shown where the user picks the method (GUI picker, `graft train --help`). */
+  tradeOff: string;
+}
+
+export const METHODS: Record<TrainMethod, MethodInfo> = {
+  lora: { label: 'LoRA', tradeOff: 'low-rank updates of the projections: the default, mergeable, runs everywhere' },
+  qlora: { label: 'QLoRA', tradeOff: 'LoRA over a 4-bit base: a quarter of the base memory, slightly noisier' },
+  dora: { label: 'DoRA', tradeOff: 'LoRA plus a learned magnitude per output row: closer to full fine-tuning at low rank; each step also recomputes a weight norm per target (more time and memory)' },
+  ia3: { label: 'IA³', tradeOff: 'learned scales of k, v and the MLP input: one vector per target, far fewer parameters than LoRA, learns less' },
+  prefix: { label: 'Prefix tuning', tradeOff: 'trained key/value prefixes per layer: no weight changes, costs attention positions, not mergeable' },
+  houlsby: { label: 'Houlsby adapter', tradeOff: 'bottleneck MLPs after attention and after the MLP: most capacity of the bottlenecks, two extra blocks per layer, not mergeable' },
+  pfeiffer: { label: 'Pfeiffer adapter', tradeOff: "one bottleneck MLP after the MLP: half Houlsby's parameters and extra work, nearly its quality, not mergeable" },
+  parallel: { label: 'Parallel adapter', tradeOff: 'a scaled bottleneck beside the MLP: wider (reduction 2) and learns fast, not mergeable' },
+  bitfit: { label: 'BitFit', tradeOff: 'trains bias vectors only (zero-initialized biases are added where the base has none): the fewest parameters, learns least' },
+};

@@ -1,0 +1,68 @@
+/**
+ * Non-LoRA methods in a batched KV-cache decode, one method (or none) per row: each method's hooks run over
+ * the whole batch and `Where` keeps their result only on the rows that use it, so a row's numbers are exactly
+ * those of the method (or the base) alone. That is how base | LoRA | Houlsby | IA³ answer one prompt in one
+ * decode. Tensors are graph inputs (`method{k}/NAME`), the rows a bool input [B, 1] per method. Prefix tuning
+ * is not served here (it needs pre-filled cache slots).
+ */
+import { GraftError } from '../errors.js';
+import type { Graph, Value } from '../graph/ir.js';
+import type { BlockHooks } from '../models/decoder.js';
+import * as op from '../ops/index.js';
+import type { HostTensor } from '../runtime/tensors.js';
+import type { MethodAdapter } from './method.js';
+
+export interface RowMethod {
+  adapter: MethodAdapter;
+  tensors: ReadonlyMap<string, Float32Array>;
+  /** Which batch rows use it. */
+  rows: boolean[];
+}
+
+const inputName = (k: number, name: string) => `method${k}/${name}`;
+const rowsName = (k: number) => `method${k}/rows`;
+
+/** What decides a decode graph's shape: each method's kind and config (not its values, not its rows). */
+export function rowMethodsKey(methods: readonly RowMethod[]): string {
+  return methods.map((m) => JSON.stringify({ kind: m.adapter.kind, ...m.adapter.peftConfig() })).join(';');
+}
+
+export function rowMethodHooks(g: Graph, methods: readonly RowMethod[], batch: number, tokens: number): BlockHooks {
+  const per = methods.map((m, k) => {
+    if (m.adapter.virtualTokens) throw new GraftError('UNSUPPORTED', `${m.adapter.kind}: a prefix cannot run in a batched decode yet`, { where: 'adapter' });
+    const values = new Map(m.adapter.params.map((p) => [p.name, g.input(inputName(k, p.name), 'float32', p.shape)]));
+    return { hooks: m.adapter.hooks(g, values, batch), rows: g.input(rowsName(k), 'bool', [batch, 1]) };
+  });
+  // y [B·T, n] keeps `yk` on the rows of method k: rows are compared as [B, T·n].
+  const pick = (rows: Value, yk: Value, y: Value) => {
+    const n = y.shape[1];
+    return op.reshape(g, op.where(g, rows, op.reshape(g, yk, [batch, tokens * n]), op.reshape(g, y, [batch, tokens * n])), [batch * tokens, n]);
+  };
+  return {
+    linear: (layer, target, x, frozen) => {
+      let y: Value | null = null;
+      for (const p of per) {
+        const yk = p.hooks.linear?.(layer, target, x, frozen);
+        if (yk) y = pick(p.rows, yk, y ?? frozen.apply(x));
+      }
+      return y;
+    },
+    residual: (layer, where, out, residual) => {
+      let h: Value | null = null;
+      for (const p of per) {
+        const hk = p.hooks.residual?.(layer, where, out, residual);
+        if (hk) h = pick(p.rows, hk, h ?? op.add(g, residual, out));
+      }
+      return h;
+    },
+  };
+}
+
+export function rowMethodFeeds(methods: readonly RowMethod[]): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  methods.forEach((m, k) => {
+    for (const p of m.adapter.params) feeds[inputName(k, p.name)] = { dtype: 'float32', shape: p.shape, data: Float32Array.from(m.tensors.get(p.name)!) };
+    feeds[rowsName(k)] = { dtype: 'bool', shape: [m.rows.length, 1], data: Uint8Array.from(m.rows, (r) => (r ? 1 : 0)) };
+  });
+  return feeds;
+}
