@@ -13,10 +13,13 @@ export interface TokenizedExample {
 export interface TokenizeOptions {
   /** 'assistant' (default): loss only on assistant replies of chats. 'all': every token. Plain text is always 'all'. */
   lossOn?: 'assistant' | 'all';
+  /** The token that ends plain-text rows (default the first EOS; null: none). See train/end-token.ts. */
+  textEndId?: number | null;
 }
 
 /**
- * Tokenizes a row. Chats go through the chat template; plain text becomes BOS + text + EOS. The mask's first
+ * Tokenizes a row. Chats go through the chat template; plain text becomes BOS + text + EOS (or the given end
+ * token). The mask's first
  * position is always 0: with HF-style labels the first token is never a target, and zeroing it keeps packed
  * sequences from learning to predict a new example's first token from the previous example.
  */
@@ -29,7 +32,8 @@ export function tokenizeRow(
 ): TokenizedExample {
   if (row.kind === 'text') {
     const body = tok.encode(row.text, { addSpecial: false });
-    const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...(tok.eosIds.length ? [tok.eosIds[0]] : [])];
+    const end = opts.textEndId === undefined ? (tok.eosIds[0] ?? null) : opts.textEndId;
+    const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...(end !== null ? [end] : [])];
     const mask = new Uint8Array(ids.length).fill(1);
     mask[0] = 0;
     return { ids: Int32Array.from(ids), mask, line };

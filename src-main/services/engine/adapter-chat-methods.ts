@@ -5,7 +5,8 @@
  */
 import { baseShapesOf, checkCompatibility, inspectPeftAdapter, readAdapterWeights } from '../../engine/adapters/compat.js';
 import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
-import { chatRenderer } from '../../engine/data/chat-template.js';
+import { chatRenderer, chatStops } from '../../engine/data/chat-template.js';
+import { textEndToken } from '../../engine/train/end-token.js';
 import { GraftError } from '../../engine/errors.js';
 import { generate } from '../../engine/infer/generate.js';
 import { loadModel, type LoadedModel } from '../../engine/model.js';
@@ -121,9 +122,11 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
         }
         let templateWarning: string | undefined;
         let prompt: number[];
+        let endOfTurn: { ids: number[]; texts: string[] } | undefined;
         if (req.promptFormat === 'template') {
-          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m) });
+          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m), endToken: textEndToken(base.model.source, base.model.spec, tok).id });
           prompt = tok.encode(render.render(req.messages, true), { addSpecial: false });
+          endOfTurn = chatStops(tok, render);
         } else {
           prompt = tok.encode(req.messages.map((m) => m.content).join('\n'), { addSpecial: true });
         }
@@ -143,6 +146,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
             repetitionPenalty: s.repetitionPenalty,
             seed: s.seed,
           },
+          endOfTurn,
           overflow: 'truncate',
           signal: controller.signal,
           onToken: (variant, t) => {
