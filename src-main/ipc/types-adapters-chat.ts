@@ -153,6 +153,8 @@ export interface ConversationTurn {
     error?: string;
     /** How it ran: generated tokens, decode speed and time to the first token. */
     stats?: { tokens: number; tokensPerSecond: number; ttftMs: number };
+    /** The column as it was when this reply was written (adapter, scale, label): later column changes leave it. */
+    writer?: ChatColumn & { label: string };
   }[];
 }
 

@@ -88,6 +88,13 @@ class ChatState {
     );
   }
 
+  /** Who wrote a reply: the column as it was then, or (conversations saved before replies kept it) as it is now. */
+  replyLabel(turn: ConversationTurn, c: number): string {
+    const w = turn.replies[c]?.writer;
+    if (w) return w.label;
+    return this.columns[c] ? this.columnLabel(this.columns[c]) : `Column ${c + 1}`;
+  }
+
   columnLabel(c: ChatColumn): string {
     if (c.adapterId === null) return 'Base model';
     const name = this.adapters.find((a) => a.meta.id === c.adapterId)?.meta.name ?? c.adapterId;
@@ -140,7 +147,8 @@ class ChatState {
       return;
     }
     this.error = null;
-    this.turns.push({ user: text, replies: this.columns.map(() => ({ text: '' })) });
+    const writers = this.columns.map((c) => ({ ...$state.snapshot(c), label: this.columnLabel(c) }));
+    this.turns.push({ user: text, replies: writers.map((writer) => ({ text: '', writer })) });
     const turn = this.turns.at(-1)!;
     const runId = crypto.randomUUID();
     this.runId = runId;
@@ -159,6 +167,7 @@ class ChatState {
       });
       res.results.forEach((r, i) => {
         turn.replies[i] = {
+          writer: writers[i],
           text: r.text,
           finish: r.finish,
           stats: { tokens: r.tokens, tokensPerSecond: r.tokensPerSecond, ttftMs: r.ttftMs },
