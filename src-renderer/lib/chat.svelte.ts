@@ -88,6 +88,20 @@ class ChatState {
     );
   }
 
+  /** A fresh single chat with this adapter on its base model (the Train screen's "chat with it"). */
+  async chatWith(adapterId: string, modelId: string): Promise<void> {
+    // Start first, so that the saved settings it loads do not overwrite the model chosen here.
+    this.start();
+    if (this.running) return;
+    const r = await api.invoke('models.list');
+    const base = r.ok ? r.value.models.find((m) => m.id === modelId) : undefined;
+    this.setMode('chat');
+    this.newConversation();
+    if (base) this.model = base.path;
+    this.columns = [{ adapterId, scale: 1 }];
+    await this.refreshLists();
+  }
+
   /** Who wrote a reply: the column as it was then, or (conversations saved before replies kept it) as it is now. */
   replyLabel(turn: ConversationTurn, c: number): string {
     const w = turn.replies[c]?.writer;
