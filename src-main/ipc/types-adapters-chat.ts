@@ -135,6 +135,8 @@ export interface ChatGenerateRes {
   /** Set when the model has no chat template and ChatML was used. */
   templateWarning?: string;
   promptTokens: number;
+  /** A training run was going: it waited between its steps while this reply decoded. */
+  trainingHeld?: boolean;
 }
 
 /** A streamed piece of a column's reply. */

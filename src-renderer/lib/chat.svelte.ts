@@ -188,6 +188,7 @@ class ChatState {
         };
       });
       this.templateWarning = res.templateWarning ?? null;
+      this.notice = res.trainingHeld ? 'A training run is going: it paused between its steps while this reply was written.' : '';
     } catch (err) {
       const msg = errorText(err);
       this.error = msg;

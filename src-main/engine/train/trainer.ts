@@ -149,6 +149,12 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       pausedMs += now() - t;
       if (!o.signal?.aborted) emit({ type: 'resumed', step });
     }
+    if (o.control?.isHeld) {
+      // Another job (a chat reply) has priority: wait without reporting a pause, and keep the time out of tokens/s.
+      const t = now();
+      await o.control.waitWhileHeld(o.signal);
+      pausedMs += now() - t;
+    }
     if (o.signal?.aborted) {
       const ck = await checkpoint();
       emit({ type: 'cancelled', step, checkpoint: ck });

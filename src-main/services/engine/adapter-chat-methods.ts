@@ -7,6 +7,7 @@ import { baseShapesOf, checkCompatibility, inspectPeftAdapter, readAdapterWeight
 import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
 import { chatRenderer, chatStops } from '../../engine/data/chat-template.js';
 import { textEndToken } from '../../engine/train/end-token.js';
+import { holdTraining } from './priority.js';
 import { GraftError } from '../../engine/errors.js';
 import { generate } from '../../engine/infer/generate.js';
 import { loadModel, type LoadedModel } from '../../engine/model.js';
@@ -131,6 +132,8 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           prompt = tok.encode(req.messages.map((m) => m.content).join('\n'), { addSpecial: true });
         }
         const s = req.sampling;
+        // A training run on this engine waits between its steps while the reply decodes (chat first).
+        const training = holdTraining();
         const results = await generate({
           model: base.model,
           device: await resolveDevice(req.device),
@@ -152,7 +155,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           onToken: (variant, t) => {
             if (t.text) emit('chat.token', { runId: req.runId, variant, text: t.text });
           },
-        });
+        }).finally(training.release);
         return {
           results: results.map((r) => ({
             text: r.text,
@@ -163,6 +166,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           })),
           templateWarning,
           promptTokens: prompt.length,
+          trainingHeld: training.held,
         };
       } finally {
         running.delete(req.runId);
