@@ -1,7 +1,8 @@
 /**
  * Issue 18 item 1: chat speed while a run trains on the same engine thread (as the app's worker does).
  * Measures decode tokens/s of the demo model idle, during a training run with chat competing for the cores
- * (the old behaviour), and during a run that chat holds between its steps (priority.ts, the app's path).
+ * (the old behaviour), and during a run that chat holds between its steps (priority.ts, the app's path: the
+ * reply waits for the step under way to end, then decodes alone; that wait shows in its time to first token).
  * Target: held ≥ 50% of idle on the CPU.
  *
  *   npx tsx bench/chat-during-training.ts [--device cpu|gpu] [--tokens N]
@@ -29,10 +30,13 @@ const device = await resolveDevice(DEVICE);
 const tok = (await model.source.tokenizer())!;
 
 /** Median decode tokens/s of three replies of TOKENS tokens (EOS ignored, so every reply is full length). */
+const waits: number[] = [];
 async function chatSpeed(hold: boolean): Promise<number> {
   const speeds: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const training = hold ? holdTraining() : { release: () => undefined };
+    const t = performance.now();
+    const training = hold ? await holdTraining() : { release: () => undefined };
+    if (hold) waits.push(performance.now() - t);
     try {
       const [r] = await generate({
         model,
@@ -90,6 +94,8 @@ const result = {
   training: { batch: 8, seqLen: 256, stepsDuringBench: stepsDone },
   tokensPerSecond: { idle: +idle.toFixed(1), competing: +competing.toFixed(1), held: +held.toFixed(1) },
   heldOverIdle: +(held / idle).toFixed(3),
+  /** How long each held reply waited for the step under way to end (before its first token). */
+  heldWaitMs: waits.map((w) => Math.round(w)),
   target: 'held ≥ 0.5 × idle',
 };
 console.log(JSON.stringify(result, null, 2));

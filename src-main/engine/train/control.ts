@@ -11,6 +11,7 @@
 export class TrainControl {
   private paused = false;
   private holds = 0;
+  private working = false;
   private waiters: (() => void)[] = [];
 
   get isPaused(): boolean {
@@ -40,6 +41,20 @@ export class TrainControl {
       this.holds--;
       this.wakeAll();
     };
+  }
+
+  /** The loop says when it is inside a step (session runs, evaluation, checkpoint) and when between steps. */
+  setWorking(working: boolean): void {
+    this.working = working;
+    if (!working) this.wakeAll();
+  }
+
+  /**
+   * Resolves once the loop is between steps. With a hold taken first, it then stays there: a chat reply waits
+   * out the step under way rather than decode beside it at a fraction of its speed.
+   */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    return this.waitWhile(() => this.working, signal);
   }
 
   /** Resolves at once when not paused; otherwise when resumed or when `signal` aborts. */

@@ -142,6 +142,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
   };
 
   while (step < total) {
+    o.control?.setWorking(false);
     if (o.control?.isPaused) {
       const t = now();
       emit({ type: 'paused', step });
@@ -155,6 +156,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       await o.control.waitWhileHeld(o.signal);
       pausedMs += now() - t;
     }
+    o.control?.setWorking(true);
     if (o.signal?.aborted) {
       const ck = await checkpoint();
       emit({ type: 'cancelled', step, checkpoint: ck });
@@ -224,6 +226,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     }
     if (o.saveEvery && step % o.saveEvery === 0 && step < total) await checkpoint();
   }
+  o.control?.setWorking(false);
   emit({
     type: 'done',
     step,

@@ -133,7 +133,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
         }
         const s = req.sampling;
         // A training run on this engine waits between its steps while the reply decodes (chat first).
-        const training = holdTraining();
+        const training = await holdTraining(controller.signal);
         const results = await generate({
           model: base.model,
           device: await resolveDevice(req.device),

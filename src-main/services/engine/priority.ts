@@ -12,8 +12,19 @@ export function registerTrainingRun(control: TrainControl): () => void {
   return () => running.delete(control);
 }
 
-/** Holds every run between steps until the returned release is called; `held` says whether any was running. */
-export function holdTraining(): { held: boolean; release: () => void } {
-  const releases = [...running].map((c) => c.hold());
-  return { held: releases.length > 0, release: () => releases.forEach((r) => r()) };
+/**
+ * Holds every run between steps until the returned release is called, and resolves once each has finished the
+ * step it was in (so the reply then has the machine to itself); `held` says whether any run was going.
+ */
+export async function holdTraining(signal?: AbortSignal): Promise<{ held: boolean; release: () => void }> {
+  const controls = [...running];
+  const releases = controls.map((c) => c.hold());
+  const release = () => releases.forEach((r) => r());
+  try {
+    await Promise.all(controls.map((c) => c.whenIdle(signal)));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { held: controls.length > 0, release };
 }

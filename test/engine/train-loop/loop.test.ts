@@ -210,6 +210,34 @@ describe('holds (chat before training, issue 18 item 1)', () => {
   });
 });
 
+test('whenIdle resolves only once the step under way has ended', async () => {
+  const control = new TrainControl();
+  const runner = new LeastSquaresRunner(VOCAB);
+  const origApply = runner.apply.bind(runner);
+  let inApply = false;
+  let idleDuringApply: boolean | null = null;
+  runner.apply = async (hp, tokens) => {
+    inApply = true;
+    if (hp.step === 3) {
+      let idle = false;
+      const release = control.hold();
+      void control.whenIdle().then(() => {
+        idle = true;
+        idleDuringApply = inApply;
+        release();
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(idle).toBe(false); // still inside step 3
+    }
+    const r = await origApply(hp, tokens);
+    inApply = false;
+    return r;
+  };
+  const r = await runTrainingLoop(base({ runner, steps: 5, control }));
+  expect(r.steps).toBe(5);
+  expect(idleDuringApply).toBe(false);
+});
+
 describe('checkpoints and resume', () => {
   test('cancel checkpoints; resume replays the uninterrupted curve exactly', async () => {
     const fullRunner = new LeastSquaresRunner(VOCAB);
