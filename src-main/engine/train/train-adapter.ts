@@ -22,6 +22,7 @@ import { specFromConfig } from '../models/index.js';
 import { resolveDevice, type DevicePref } from '../runtime/device.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
+import { textEndToken } from './end-token.js';
 import { assertFits, estimateTrainingMemory, type MemoryEstimate } from './memory-estimate.js';
 import { modelContentHash, writeTrainingResult } from './result.js';
 import type { ScheduleKind } from './schedule.js';
@@ -146,7 +147,10 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
     hooks.onMemoryEstimate?.(estimate, available);
     assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
 
+    const textEnd = textEndToken(source, specFromConfig(source.config, source.path), tokenizer);
+    if (textEnd.warning) hooks.onWarning?.(textEnd.warning);
     const data = await prepareDataset(o.data, tokenizer, {
+      textEndId: textEnd.id,
       format: o.format,
       columns: o.columns,
       textSplit: o.textSplit,

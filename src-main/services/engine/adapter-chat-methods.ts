@@ -5,7 +5,9 @@
  */
 import { baseShapesOf, checkCompatibility, inspectPeftAdapter, readAdapterWeights } from '../../engine/adapters/compat.js';
 import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
-import { chatRenderer } from '../../engine/data/chat-template.js';
+import { chatRenderer, chatStops } from '../../engine/data/chat-template.js';
+import { textEndToken } from '../../engine/train/end-token.js';
+import { holdTraining } from './priority.js';
 import { GraftError } from '../../engine/errors.js';
 import { generate } from '../../engine/infer/generate.js';
 import { loadModel, type LoadedModel } from '../../engine/model.js';
@@ -121,13 +123,17 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
         }
         let templateWarning: string | undefined;
         let prompt: number[];
+        let endOfTurn: { ids: number[]; texts: string[] } | undefined;
         if (req.promptFormat === 'template') {
-          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m) });
+          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m), endToken: textEndToken(base.model.source, base.model.spec, tok).id });
           prompt = tok.encode(render.render(req.messages, true), { addSpecial: false });
+          endOfTurn = chatStops(tok, render);
         } else {
           prompt = tok.encode(req.messages.map((m) => m.content).join('\n'), { addSpecial: true });
         }
         const s = req.sampling;
+        // A training run on this engine waits between its steps while the reply decodes (chat first).
+        const training = await holdTraining(controller.signal);
         const results = await generate({
           model: base.model,
           device: await resolveDevice(req.device),
@@ -143,12 +149,13 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
             repetitionPenalty: s.repetitionPenalty,
             seed: s.seed,
           },
+          endOfTurn,
           overflow: 'truncate',
           signal: controller.signal,
           onToken: (variant, t) => {
             if (t.text) emit('chat.token', { runId: req.runId, variant, text: t.text });
           },
-        });
+        }).finally(training.release);
         return {
           results: results.map((r) => ({
             text: r.text,
@@ -159,6 +166,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           })),
           templateWarning,
           promptTokens: prompt.length,
+          trainingHeld: training.held,
         };
       } finally {
         running.delete(req.runId);
