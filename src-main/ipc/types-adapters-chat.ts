@@ -132,6 +132,8 @@ export interface ChatGenerateRes {
   /** Set when the model has no chat template and ChatML was used. */
   templateWarning?: string;
   promptTokens: number;
+  /** A training run was going: it waited between its steps while this reply decoded. */
+  trainingHeld?: boolean;
 }
 
 /** A streamed piece of a column's reply. */
@@ -150,6 +152,8 @@ export interface ConversationTurn {
     error?: string;
     /** How it ran: generated tokens, decode speed and time to the first token. */
     stats?: { tokens: number; tokensPerSecond: number; ttftMs: number };
+    /** The column as it was when this reply was written (adapter, scale, label): later column changes leave it. */
+    writer?: ChatColumn & { label: string };
   }[];
 }
 

@@ -83,6 +83,27 @@ class ChatState {
     );
   }
 
+  /** A fresh single chat with this adapter on its base model (the Train screen's "chat with it"). */
+  async chatWith(adapterId: string, modelId: string): Promise<void> {
+    // Start first, so that the saved settings it loads do not overwrite the model chosen here.
+    this.start();
+    if (this.running) return;
+    const r = await api.invoke('models.list');
+    const base = r.ok ? r.value.models.find((m) => m.id === modelId) : undefined;
+    this.setMode('chat');
+    this.newConversation();
+    if (base) this.model = base.path;
+    this.columns = [{ adapterId, scale: 1 }];
+    await this.refreshLists();
+  }
+
+  /** Who wrote a reply: the column as it was then, or (conversations saved before replies kept it) as it is now. */
+  replyLabel(turn: ConversationTurn, c: number): string {
+    const w = turn.replies[c]?.writer;
+    if (w) return w.label;
+    return this.columns[c] ? this.columnLabel(this.columns[c]) : `Column ${c + 1}`;
+  }
+
   columnLabel(c: ChatColumn): string {
     if (c.adapterId === null) return 'Base model';
     const name = this.adapters.find((a) => a.meta.id === c.adapterId)?.meta.name ?? c.adapterId;
@@ -135,7 +156,8 @@ class ChatState {
       return;
     }
     this.error = null;
-    this.turns.push({ user: text, replies: this.columns.map(() => ({ text: '' })) });
+    const writers = this.columns.map((c) => ({ ...$state.snapshot(c), label: this.columnLabel(c) }));
+    this.turns.push({ user: text, replies: writers.map((writer) => ({ text: '', writer })) });
     const turn = this.turns.at(-1)!;
     const runId = crypto.randomUUID();
     this.runId = runId;
@@ -154,12 +176,14 @@ class ChatState {
       });
       res.results.forEach((r, i) => {
         turn.replies[i] = {
+          writer: writers[i],
           text: r.text,
           finish: r.finish,
           stats: { tokens: r.tokens, tokensPerSecond: r.tokensPerSecond, ttftMs: r.ttftMs },
         };
       });
       this.templateWarning = res.templateWarning ?? null;
+      this.notice = res.trainingHeld ? 'A training run is going: it paused between its steps while this reply was written.' : '';
     } catch (err) {
       const msg = errorText(err);
       this.error = msg;

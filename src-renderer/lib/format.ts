@@ -19,3 +19,13 @@ export function formatDate(iso: string): string {
 export function baseName(p: string): string {
   return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 }
+
+/**
+ * A reply's generation figures: "1 token", "12 tokens · 30 tokens/s". The speed needs two tokens (the first
+ * one's time is the time to first token), so a one-token reply has none rather than "0 tokens/s".
+ */
+export function formatReplyStats(s: { tokens: number; tokensPerSecond: number; ttftMs: number }): string {
+  const count = `${s.tokens} ${s.tokens === 1 ? 'token' : 'tokens'}`;
+  const speed = s.tokens > 1 && s.tokensPerSecond > 0 ? ` · ${s.tokensPerSecond < 10 ? s.tokensPerSecond.toFixed(1) : Math.round(s.tokensPerSecond)} tokens/s` : '';
+  return `${count}${speed} · first after ${Math.round(s.ttftMs)} ms`;
+}

@@ -124,6 +124,12 @@ describe.skipIf(!hasChromium)('the whole flow in the browser (acceptance 1)', ()
     await go(page, 'train', 'Train');
     await trainThroughTrainScreen(page, adapterName, 'zara.txt');
     await page.screenshot({ path: path.join(DOCS, 'train.png') });
+    // "chat with it" opens Chat on the new adapter and its base model, not on the base alone (issue 18 item 7).
+    await page.getByRole('link', { name: 'chat with it' }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Chat' }).count()).toBe(1);
+    const talkTo = page.getByRole('combobox', { name: 'Model or adapter' });
+    await expect.poll(() => talkTo.locator('option:checked').innerText()).toBe(adapterName);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Base model', exact: true }).locator('option:checked').innerText()).toBe(DEMO_MODEL);
     await go(page, 'adapters', 'Adapters');
     const item = page.getByRole('list', { name: 'Adapters in the library' }).getByRole('button', { name: new RegExp(adapterName) });
     await expect.poll(() => item.count(), { timeout: 30_000 }).toBe(1);

@@ -1,12 +1,13 @@
 /** `graft chat`: an interactive chat that keeps its history; /adapter switches adapters between turns. */
 import readline from 'node:readline/promises';
-import { chatRenderer } from '../../engine/data/chat-template.js';
+import { chatRenderer, chatStops } from '../../engine/data/chat-template.js';
 import type { ChatMessage } from '../../engine/data/types.js';
 import { GraftError, toErrorData } from '../../engine/errors.js';
 import { generate } from '../../engine/infer/generate.js';
 import type { RowAdapter } from '../../engine/adapters/row-lora.js';
 import { loadModel } from '../../engine/model.js';
 import { resolveDevice } from '../../engine/runtime/device.js';
+import { textEndToken } from '../../engine/train/end-token.js';
 import { collect, parseAdapterArg } from './adapter-arg.js';
 import { addGenerationFlags, generationFlags, type GenerationFlags, samplingOf } from './engine.js';
 import type { CommandRegistrar } from './index.js';
@@ -23,7 +24,7 @@ export const registerChat: CommandRegistrar = (program) => {
       const device = await resolveDevice(f.device);
       const tokenizer = await model.source.tokenizer();
       if (!tokenizer) throw new GraftError('NOT_FOUND', `${model.source.path}: the model has no tokenizer to chat with`, { file: model.source.path });
-      const render = chatRenderer(tokenizer, { warn: (m) => console.error(`warning: ${m}`) });
+      const render = chatRenderer(tokenizer, { warn: (m) => console.error(`warning: ${m}`), endToken: textEndToken(model.source, model.spec, tokenizer).id });
       let adapters: (RowAdapter & { label: string })[] = await Promise.all((f.adapter ?? []).map((a) => parseAdapterArg(a, f.library)));
       let history: ChatMessage[] = f.system ? [{ role: 'system', content: f.system }] : [];
       const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
@@ -53,7 +54,7 @@ export const registerChat: CommandRegistrar = (program) => {
             busy = new AbortController();
             process.stdout.write('assistant> ');
             const [r] = await generate({
-              model, device, tokenizer, prompt: ids, variants: [{ adapters }], maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, overflow: 'truncate', signal: busy.signal,
+              model, device, tokenizer, prompt: ids, variants: [{ adapters }], maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn: chatStops(tokenizer, render), overflow: 'truncate', signal: busy.signal,
               onToken: (_v, t) => process.stdout.write(t.text),
             });
             busy = null;

@@ -51,8 +51,8 @@ export const registerCompare: CommandRegistrar = (program) => {
       const picked = await Promise.all((f.adapter ?? []).map((a) => variantForArg(model, a, f.library)));
       const labels = [...(f.base ? ['base'] : []), ...picked.map((c) => c.label)];
       const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...picked.map(({ label: _l, ...v }) => v)];
-      const { tokenizer, ids } = await promptIds(model, f);
-      const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, overflow: f.contextOverflow });
+      const { tokenizer, ids, endOfTurn } = await promptIds(model, f);
+      const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn, overflow: f.contextOverflow });
       if (f.json) {
         console.log(JSON.stringify(results.map((r, i) => ({ variant: labels[i], text: r.text, ids: r.ids, finish: r.finish }))));
         return;

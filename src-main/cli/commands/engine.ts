@@ -1,13 +1,15 @@
 /** `graft verify-reference` and `graft generate`: the engine's own checks and generation. */
 import type { Command } from 'commander';
-import { chatRenderer } from '../../engine/data/chat-template.js';
+import { chatRenderer, chatStops } from '../../engine/data/chat-template.js';
 import { GraftError } from '../../engine/errors.js';
 import { loadQuantizedBase, quantWeightsFactory } from '../../engine/quant/index.js';
 import { generate as runGeneration, type Variant } from '../../engine/infer/generate.js';
 import type { SamplingOpts } from '../../engine/infer/sampling.js';
+import type { TextTokenizer } from '../../engine/tokenize/types.js';
 import { loadModel } from '../../engine/model.js';
 import { GENERATE_OPTIONS, QUANT_BASE_OPTIONS, samplerOptions, type GenerateOptions, type QuantBaseOptions, type SamplingOptions } from '../../engine/options/generate.js';
 import { validateOptions } from '../../engine/options/schema.js';
+import { textEndToken } from '../../engine/train/end-token.js';
 import { DEVICE_PREFS, resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
 import { verifyAnyReference } from '../../engine/verify/method-reference.js';
 import { collect, splitAdapterArgs } from './adapter-arg.js';
@@ -46,7 +48,10 @@ export async function generationFlags<F extends object>(f: F): Promise<F & Gener
   return { ...f, ...validateOptions(GENERATE_OPTIONS, await inputFromFlags(GENERATE_OPTIONS, f)) };
 }
 
-export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f: GenerationFlags) {
+export async function promptIds(
+  model: Awaited<ReturnType<typeof loadModel>>,
+  f: GenerationFlags,
+): Promise<{ tokenizer: TextTokenizer | null; ids: number[]; endOfTurn?: { ids: number[]; texts: string[] } }> {
   const tokenizer = await model.source.tokenizer();
   if (!tokenizer) {
     if (f.prompt) throw new GraftError('NOT_FOUND', `${model.source.path}: the model has no tokenizer, so a text prompt cannot be encoded`, { file: model.source.path });
@@ -55,8 +60,8 @@ export async function promptIds(model: Awaited<ReturnType<typeof loadModel>>, f:
   }
   if (f.chat) {
     const messages = [...(f.system ? [{ role: 'system' as const, content: f.system }] : []), { role: 'user' as const, content: f.prompt ?? '' }];
-    const text = chatRenderer(tokenizer, { warn: (m) => console.error(`graft: warning: ${m}`) }).render(messages, true);
-    return { tokenizer, ids: tokenizer.encode(text, { addSpecial: false }) };
+    const chat = chatRenderer(tokenizer, { warn: (m) => console.error(`graft: warning: ${m}`), endToken: textEndToken(model.source, model.spec, tokenizer).id });
+    return { tokenizer, ids: tokenizer.encode(chat.render(messages, true), { addSpecial: false }), endOfTurn: chatStops(tokenizer, chat) };
   }
   const bos = tokenizer.bosId ?? model.spec.bosId;
   if (!f.prompt) return { tokenizer, ids: bos === null ? [] : [bos] };
@@ -101,7 +106,7 @@ export const registerEngine: CommandRegistrar = (program) => {
       const model = await loadModel(f.model);
       const device = await resolveDevice(f.device);
       const weights = await quantizedBase(model, device, quant);
-      const { tokenizer, ids } = await promptIds(model, f);
+      const { tokenizer, ids, endOfTurn } = await promptIds(model, f);
       const split = await splitAdapterArgs(model, f.adapter ?? [], f.library);
       const variants: Variant[] = [split.variant];
       const controller = new AbortController();
@@ -115,6 +120,7 @@ export const registerEngine: CommandRegistrar = (program) => {
         maxTokens: f.maxTokens,
         sampling: samplingOf(f),
         stop: f.stop,
+        endOfTurn,
         overflow: f.contextOverflow,
         signal: controller.signal,
         weights,

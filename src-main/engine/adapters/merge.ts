@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } 
 import path from 'node:path';
 import { GraftError } from '../errors.js';
 import { fsyncDirSync, tempName, writeFileAtomicSync } from '../io/atomic.js';
+import { hfTokenizerFilesFromGguf } from '../io/gguf-hf-tokenizer.js';
 import type { WeightSource } from '../io/model-source.js';
 import { writeSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { AdapterWeights } from './adapter-weights.js';
@@ -120,6 +121,12 @@ export async function exportMergedModel(source: WeightSource, adapter: AdapterWe
       const dtype = dtypes.has('F32') ? 'float32' : dtypes.has('BF16') ? 'bfloat16' : 'float16';
       writeFileAtomicSync(path.join(tmp, 'config.json'), [Buffer.from(JSON.stringify({ ...source.config, torch_dtype: dtype }, null, 2))]);
       written.push('config.json');
+      // ...and no tokenizer files: write them from its tokenizer metadata, so the folder loads on its own.
+      const tokFiles = hfTokenizerFilesFromGguf(source.ggufMetadata ?? {}, source.path, source.config.max_position_embeddings);
+      for (const [f, json] of Object.entries(tokFiles)) {
+        writeFileAtomicSync(path.join(tmp, f), [Buffer.from(JSON.stringify(json, null, 2))]);
+        written.push(f);
+      }
     }
     if (existsSync(outDir)) rmSync(outDir, { recursive: true });
     renameSync(tmp, outDir);

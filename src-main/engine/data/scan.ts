@@ -10,6 +10,8 @@ export interface ScanOptions extends ReadOptions {
   /** Tokenize only the head of a row that yields this many tokens (default: seqLen; none without it). */
   maxTokens?: number;
   lossOn?: 'assistant' | 'all';
+  /** The token ending plain-text rows (default the first EOS). */
+  textEndId?: number | null;
   /** A Jinja chat template overriding the model's. */
   chatTemplate?: string;
   /** Keep at most this many issues in memory; the count stays exact. Default 10,000. */
@@ -70,9 +72,9 @@ export async function scanDataset(file: string, opts: ScanOptions, visit: ScanVi
     let truncated: TokenizedExample | null = null;
     if (opts.tokenizer) {
       if (r.row.kind === 'chat' && !chat)
-        chat = chatRenderer(opts.tokenizer, { template: opts.chatTemplate, warn: (w) => totals.warnings.push(w) });
+        chat = chatRenderer(opts.tokenizer, { template: opts.chatTemplate, endToken: opts.textEndId, warn: (w) => totals.warnings.push(w) });
       try {
-        example = tokenizeRow(r.row, r.line, opts.tokenizer, chat, { lossOn: opts.lossOn, maxTokens: opts.maxTokens ?? opts.seqLen });
+        example = tokenizeRow(r.row, r.line, opts.tokenizer, chat, { lossOn: opts.lossOn, maxTokens: opts.maxTokens ?? opts.seqLen, textEndId: opts.textEndId });
       } catch (err) {
         drop(r.line, (err as Error).message);
         continue;

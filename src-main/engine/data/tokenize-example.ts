@@ -18,6 +18,8 @@ export interface TokenizeOptions {
    * a 4 MB row costs what its window costs. The example then holds a few tokens more (never fewer) than this.
    */
   maxTokens?: number;
+  /** The token that ends plain-text rows (default the first EOS; null: none). See train/end-token.ts. */
+  textEndId?: number | null;
 }
 
 /** Tokens encoded past `maxTokens` so that the tokens kept sit well before the cut, where it cannot change them. */
@@ -38,7 +40,8 @@ function encodeHead<R>(text: string, maxTokens: number | undefined, encode: (t: 
 }
 
 /**
- * Tokenizes a row. Chats go through the chat template; plain text becomes BOS + text + EOS. The mask's first
+ * Tokenizes a row. Chats go through the chat template; plain text becomes BOS + text + EOS (or the given end
+ * token). The mask's first
  * position is always 0: with HF-style labels the first token is never a target, and zeroing it keeps packed
  * sequences from learning to predict a new example's first token from the previous example.
  */
@@ -51,8 +54,8 @@ export function tokenizeRow(
 ): TokenizedExample {
   if (row.kind === 'text') {
     const { r: body, cut } = encodeHead(row.text, opts.maxTokens, (t) => tok.encode(t, { addSpecial: false }), (r) => r.length);
-    const eos = tok.eosIds.length && !cut ? [tok.eosIds[0]] : [];
-    const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...eos];
+    const end = cut ? null : opts.textEndId === undefined ? (tok.eosIds[0] ?? null) : opts.textEndId;
+    const ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...body, ...(end !== null ? [end] : [])];
     const mask = new Uint8Array(ids.length).fill(1);
     mask[0] = 0;
     return { ids: Int32Array.from(ids), mask, line };

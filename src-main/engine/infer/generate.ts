@@ -32,8 +32,14 @@ export interface GenerateOpts {
   maxTokens: number;
   sampling?: SamplingOpts;
   stop?: string[];
-  /** Stop at the model's EOS tokens (default true). */
+  /**
+   * Stop at the model's EOS tokens, at BOS, and at `endOfTurn` (default true). BOS counts as an end: a new
+   * document never belongs inside a reply, and models that separate documents with BOS (llama2.c's) end
+   * their text with it, as llama2.c's own sampler assumes.
+   */
   stopAtEos?: boolean;
+  /** The chat template's end-of-turn marker (see chatStops): ids and texts that end a reply with finish 'eos'. */
+  endOfTurn?: { ids: number[]; texts: string[] };
   /** When prompt + maxTokens exceed the context: an error, or drop the oldest prompt tokens. */
   overflow?: 'error' | 'truncate';
   signal?: AbortSignal;
@@ -78,8 +84,12 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   // Tokens present in each variant's text so far, grown as it generates (for the penalties).
   const seen = o.variants.map(() => new Set(prompt));
   const samplers = o.variants.map(() => new Sampler({ ...o.sampling }));
-  const streams = o.variants.map(() => (o.tokenizer ? new TextStream(o.tokenizer, o.stop ?? []) : null));
-  const eos = new Set(o.stopAtEos === false ? [] : [...spec.eosIds, ...(o.tokenizer?.eosIds ?? [])]);
+  const turnTexts = o.stopAtEos === false ? [] : (o.endOfTurn?.texts ?? []);
+  const streams = o.variants.map(() => (o.tokenizer ? new TextStream(o.tokenizer, [...(o.stop ?? []), ...turnTexts]) : null));
+  const bos = o.tokenizer ? o.tokenizer.bosId : spec.bosId;
+  const eos = new Set(
+    o.stopAtEos === false ? [] : [...spec.eosIds, ...(o.tokenizer?.eosIds ?? []), ...(bos === null ? [] : [bos]), ...(o.endOfTurn?.ids ?? [])],
+  );
   const results: VariantResult[] = o.variants.map(() => ({ ids: [], text: '', finish: 'length', ttftMs: 0, tokensPerSecond: 0 }));
   const done = o.variants.map(() => false);
   const V = spec.vocab;
@@ -112,9 +122,10 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
         results[b].ids.push(id);
         seen[b].add(id);
         const text = streams[b]?.push(id) ?? '';
-        if (streams[b]?.stopped) {
+        const stopped = streams[b]?.stopped;
+        if (stopped != null) {
           done[b] = true;
-          results[b].finish = 'stop';
+          results[b].finish = turnTexts.includes(stopped) && !(o.stop ?? []).includes(stopped) ? 'eos' : 'stop';
         }
         o.onToken?.(b, { id, text });
         return id;

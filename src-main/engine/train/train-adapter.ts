@@ -19,6 +19,7 @@ import { resolveDevice } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
+import { textEndToken } from './end-token.js';
 import { assertFits, estimateForSource, type MemoryEstimate } from './memory-estimate.js';
 import { planMethod } from './plan-method.js';
 import { writeTrainingResult } from './result.js';
@@ -79,7 +80,7 @@ export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapter
     if (!tokenizer)
       throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: job.model });
     checkMemory(source, job.options, plan, hooks);
-    const data = await prepareData(job, tokenizer, hooks);
+    const data = await prepareData(job, source, tokenizer, hooks);
     const baseHash = await modelContentHash(job.model);
     // Lets `graft train --resume DIR` find the model and data without repeating them.
     writeFileAtomicSync(join(job.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify({ model: resolve(job.model), data: resolve(job.data) }) + '\n')]);
@@ -130,10 +131,13 @@ function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: T
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
 }
 
-async function prepareData(job: TrainAdapterOptions, tokenizer: TextTokenizer, hooks: TrainAdapterHooks): Promise<PreparedData> {
+async function prepareData(job: TrainAdapterOptions, source: WeightSource, tokenizer: TextTokenizer, hooks: TrainAdapterHooks): Promise<PreparedData> {
   const o = job.options;
+  const textEnd = textEndToken(source, specFromConfig(source.config, source.path), tokenizer);
+  if (textEnd.warning) hooks.onWarning?.(textEnd.warning);
   const data = await prepareDataset(job.data, tokenizer, {
     ...job.read,
+    textEndId: textEnd.id,
     chatTemplate: o.chatTemplate.trim() ? o.chatTemplate : undefined,
     lossOn: o.lossOn,
     seqLen: o.seqLen,

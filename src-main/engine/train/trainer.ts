@@ -142,6 +142,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
   };
 
   while (step < total) {
+    o.control?.setWorking(false);
     if (o.control?.isPaused) {
       const t = now();
       emit({ type: 'paused', step });
@@ -149,6 +150,13 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       pausedMs += now() - t;
       if (!o.signal?.aborted) emit({ type: 'resumed', step });
     }
+    if (o.control?.isHeld) {
+      // Another job (a chat reply) has priority: wait without reporting a pause, and keep the time out of tokens/s.
+      const t = now();
+      await o.control.waitWhileHeld(o.signal);
+      pausedMs += now() - t;
+    }
+    o.control?.setWorking(true);
     if (o.signal?.aborted) {
       const ck = await checkpoint();
       emit({ type: 'cancelled', step, checkpoint: ck });
@@ -218,6 +226,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     }
     if (o.saveEvery && step % o.saveEvery === 0 && step < total) await checkpoint();
   }
+  o.control?.setWorking(false);
   emit({
     type: 'done',
     step,

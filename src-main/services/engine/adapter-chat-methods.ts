@@ -5,8 +5,10 @@
  */
 import { baseShapesOf, checkCompatibility, inspectPeftAdapter, readAdapterWeights } from '../../engine/adapters/compat.js';
 import type { AdapterWeights } from '../../engine/adapters/adapter-weights.js';
-import { chatRenderer } from '../../engine/data/chat-template.js';
+import { chatRenderer, chatStops } from '../../engine/data/chat-template.js';
 import { samplerOptions } from '../../engine/options/generate.js';
+import { textEndToken } from '../../engine/train/end-token.js';
+import { holdTraining } from './priority.js';
 import { GraftError } from '../../engine/errors.js';
 import { generate } from '../../engine/infer/generate.js';
 import { loadModel, type LoadedModel } from '../../engine/model.js';
@@ -122,13 +124,17 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
         }
         let templateWarning: string | undefined;
         let prompt: number[];
+        let endOfTurn: { ids: number[]; texts: string[] } | undefined;
         if (req.promptFormat === 'template') {
-          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m) });
+          const render = chatRenderer(tok, { warn: (m) => (templateWarning = m), endToken: textEndToken(base.model.source, base.model.spec, tok).id });
           prompt = tok.encode(render.render(req.messages, true), { addSpecial: false });
+          endOfTurn = chatStops(tok, render);
         } else {
           prompt = tok.encode(req.messages.map((m) => m.content).join('\n'), { addSpecial: true });
         }
         const s = req.sampling;
+        // A training run on this engine waits between its steps while the reply decodes (chat first).
+        const training = await holdTraining(controller.signal);
         const results = await generate({
           model: base.model,
           device: await resolveDevice(req.device),
@@ -137,12 +143,13 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           variants,
           maxTokens: s.maxTokens,
           sampling: samplerOptions(s),
+          endOfTurn,
           overflow: 'truncate',
           signal: controller.signal,
           onToken: (variant, t) => {
             if (t.text) emit('chat.token', { runId: req.runId, variant, text: t.text });
           },
-        });
+        }).finally(training.release);
         return {
           results: results.map((r) => ({
             text: r.text,
@@ -153,6 +160,7 @@ export function adapterChatMethods(emit: EmitChatToken): Methods {
           })),
           templateWarning,
           promptTokens: prompt.length,
+          trainingHeld: training.held,
         };
       } finally {
         running.delete(req.runId);

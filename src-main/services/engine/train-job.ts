@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError, toErrorData, type GraftErrorData } from '../../engine/errors.js';
 import { TrainControl } from '../../engine/train/control.js';
+import { registerTrainingRun } from './priority.js';
 import { trainAdapter } from '../../engine/train/train-adapter.js';
 import { importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
@@ -75,7 +76,8 @@ export class JobRunner {
     this.control = new TrainControl();
     this.abort = new AbortController();
     this.publish();
-    void this.run(job, p, this.control, this.abort.signal, resume);
+    const unregister = registerTrainingRun(this.control);
+    void this.run(job, p, this.control, this.abort.signal, resume).finally(unregister);
     return job;
   }
 

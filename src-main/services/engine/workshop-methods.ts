@@ -11,6 +11,7 @@ import { previewDataset } from '../../engine/data/preview.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
 import { GraftError } from '../../engine/errors.js';
 import { targetsFor } from '../../engine/adapters/lora.js';
+import { textEndToken } from '../../engine/train/end-token.js';
 import type { LoraTarget } from '../../engine/adapters/lora-config.js';
 import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
 import { specFromConfig } from '../../engine/models/index.js';
@@ -99,14 +100,18 @@ async function inspectModel(p: string): Promise<ModelInfo> {
   }
 }
 
-/** Tokenizers are slow to build and every preview needs one: keep the last few. */
-const tokenizers = new Map<string, Promise<TextTokenizer | null>>();
-function tokenizerOf(modelPath: string): Promise<TextTokenizer | null> {
+/**
+ * Tokenizers are slow to build and every preview needs one: keep the last few, with the token that ends
+ * plain-text rows for that model (what training will append, so the preview shows the same).
+ */
+const tokenizers = new Map<string, Promise<{ tokenizer: TextTokenizer; textEndId: number | null } | null>>();
+function tokenizerOf(modelPath: string): Promise<{ tokenizer: TextTokenizer; textEndId: number | null } | null> {
   let t = tokenizers.get(modelPath);
   if (!t) {
     t = openModelSource(modelPath).then(async (s) => {
       try {
-        return await s.tokenizer();
+        const tokenizer = await s.tokenizer();
+        return tokenizer && { tokenizer, textEndId: textEndToken(s, specFromConfig(s.config, s.path), tokenizer).id };
       } finally {
         s.close();
       }
@@ -123,9 +128,10 @@ export function createWorkshopMethods(emit: Emit): Methods {
   return {
     'models.inspect': ({ path: p }) => inspectModel(p),
     'datasets.inspect': async (p) => {
-      const tokenizer = p.modelPath ? await tokenizerOf(p.modelPath) : null;
-      if (p.modelPath && !tokenizer) throw new GraftError('NOT_FOUND', `${p.modelPath}: the model carries no tokenizer`, { file: p.modelPath });
-      const opts = { format: p.format, textSplit: p.textSplit, columns: p.columns, seqLen: p.seqLen, tokenizer: tokenizer ?? undefined, maxIssues: 200 };
+      const tok = p.modelPath ? await tokenizerOf(p.modelPath) : null;
+      if (p.modelPath && !tok) throw new GraftError('NOT_FOUND', `${p.modelPath}: the model carries no tokenizer`, { file: p.modelPath });
+      const tokenizer = tok?.tokenizer;
+      const opts = { format: p.format, textSplit: p.textSplit, columns: p.columns, seqLen: p.seqLen, tokenizer, textEndId: tok?.textEndId, maxIssues: 200 };
       const summary = await inspectDataset(p.path, opts);
       const preview = tokenizer ? await previewDataset(p.path, tokenizer, { ...opts, count: p.count ?? 5 }) : [];
       return { summary, preview };

@@ -1,5 +1,5 @@
 /** A real llama.cpp base (stories260K GGUF: 8 heads, 4 KV heads, 5 layers): merge and GGUF LoRA round trips, by logits. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AdapterWeights } from '../../../src-main/engine/adapters/adapter-weights.js';
@@ -39,9 +39,20 @@ describe('adapters on a GGUF base', () => {
     expect(maxAbsDiff(live, await computeLogits(base, ids))).toBeGreaterThan(1e-3);
     const out = path.join(tmp('gguf-merge'), 'merged');
     await exportMergedModel(base.source, adapter, out);
-    expect(readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors']);
+    // A complete Hugging Face folder (issue 18 item 2): the tokenizer and generation files come from the GGUF.
+    expect(readdirSync(out).sort()).toEqual([
+      'config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json',
+    ]);
     const merged = await loadModel(out);
     expect(maxAbsDiff(await computeLogits(merged, ids), live)).toBeLessThanOrEqual(1e-4);
+    const [tokG, tokM] = [(await base.source.tokenizer())!, (await merged.source.tokenizer())!];
+    for (const text of ['Once upon a time, Lily saw a cat.', '  two  spaces\nand a newline', 'ünïcödé 😀 bytes']) {
+      expect(tokM.encode(text, { addSpecial: true })).toEqual(tokG.encode(text, { addSpecial: true }));
+      expect(tokM.decode(tokG.encode(text))).toBe(tokG.decode(tokG.encode(text)));
+    }
+    expect([tokM.bosId, tokM.eosIds]).toEqual([tokG.bosId, tokG.eosIds]);
+    expect(JSON.parse(readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8'))).toMatchObject({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' });
+    expect(JSON.parse(readFileSync(path.join(out, 'generation_config.json'), 'utf8'))).toEqual({ bos_token_id: 1, eos_token_id: 2 });
     merged.source.close();
     base.source.close();
   }, 120_000);

@@ -173,6 +173,78 @@ describe('loop', () => {
   });
 });
 
+describe('holds (chat before training, issue 18 item 1)', () => {
+  test('a hold stops the loop between steps without a pause event, and its time stays out of tokens/s', async () => {
+    let t = 0;
+    const control = new TrainControl();
+    const events: TrainEvent[] = [];
+    const runner = new LeastSquaresRunner(VOCAB);
+    const origApply = runner.apply.bind(runner);
+    let applied = 0;
+    runner.apply = async (hp, tokens) => {
+      t += 100;
+      applied++;
+      return origApply(hp, tokens);
+    };
+    let appliedWhileHeld = -1;
+    const r = await runTrainingLoop(
+      base({
+        runner,
+        steps: 4,
+        control,
+        now: () => t,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'step' && e.step === 2) {
+            const release = control.hold();
+            const again = control.hold(); // holds nest: both must go
+            setTimeout(() => {
+              appliedWhileHeld = applied;
+              release();
+              expect(control.isHeld).toBe(true);
+              t += 5000;
+              again();
+            }, 20);
+          }
+        },
+      }),
+    );
+    expect(appliedWhileHeld).toBe(2); // nothing ran while held
+    expect(r.steps).toBe(4);
+    expect(events.some((e) => e.type === 'paused' || e.type === 'resumed')).toBe(false);
+    const steps = events.filter((e): e is Extract<TrainEvent, { type: 'step' }> => e.type === 'step');
+    expect(steps[3].elapsedMs).toBe(400);
+  });
+});
+
+test('whenIdle resolves only once the step under way has ended', async () => {
+  const control = new TrainControl();
+  const runner = new LeastSquaresRunner(VOCAB);
+  const origApply = runner.apply.bind(runner);
+  let inApply = false;
+  let idleDuringApply: boolean | null = null;
+  runner.apply = async (hp, tokens) => {
+    inApply = true;
+    if (hp.step === 3) {
+      let idle = false;
+      const release = control.hold();
+      void control.whenIdle().then(() => {
+        idle = true;
+        idleDuringApply = inApply;
+        release();
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(idle).toBe(false); // still inside step 3
+    }
+    const r = await origApply(hp, tokens);
+    inApply = false;
+    return r;
+  };
+  const r = await runTrainingLoop(base({ runner, steps: 5, control }));
+  expect(r.steps).toBe(5);
+  expect(idleDuringApply).toBe(false);
+});
+
 describe('checkpoints and resume', () => {
   test('cancel checkpoints; resume replays the uninterrupted curve exactly', async () => {
     const fullRunner = new LeastSquaresRunner(VOCAB);
