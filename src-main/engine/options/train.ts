@@ -41,7 +41,7 @@ export const TRAIN_OPTIONS = {
     label: 'Method',
     group: METHOD,
     help: `training method (its trainable parameter count and memory estimate are printed at the start of a run):${TRAIN_METHODS.map((m) => `\n  ${m.padEnd(8)} ${METHODS[m].tradeOff}`).join('')}`,
-    choiceLabels: { ...Object.fromEntries(TRAIN_METHODS.map((m) => [m, METHODS[m].label])), qlora: 'QLoRA (4-bit base, less memory)' },
+    choiceLabels: { ...(Object.fromEntries(TRAIN_METHODS.map((m) => [m, METHODS[m].label])) as Record<TrainMethod, string>), qlora: 'QLoRA (4-bit base, less memory)' },
   },
   quant: {
     kind: 'enum',
