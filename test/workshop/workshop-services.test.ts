@@ -184,7 +184,20 @@ describe('datasets and training', () => {
     const job = await call('train.start', settings);
     expect(job.state).toBe('preparing');
     // The Train form opens with the last run's settings next time (as validated: the options left out at their defaults).
-    expect((await call('settings.get')).lastTrain).toEqual({ ...settings, quantEmbeddings: 'fp16', precision: 'fp32', minLrRatio: 0, memoryLimit: null });
+    expect((await call('settings.get')).lastTrain).toEqual({
+      ...settings,
+      quantEmbeddings: 'fp16',
+      precision: 'fp32',
+      minLrRatio: 0,
+      memoryLimit: null,
+      // The other methods' settings (issue 16), at their defaults.
+      ia3Targets: ['k', 'v', 'down'],
+      virtualTokens: 16,
+      reductionFactor: null,
+      bottleneckSize: null,
+      nonLinearity: 'default',
+      adapterScaling: null,
+    });
     expect(JSON.parse(readFileSync(path.join(tmp, 'data', 'settings.json'), 'utf8')).lastTrain.name).toBe('tim-stories');
     await expect(call('train.start', settings)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('already') });
     await expect.poll(() => updates.at(-1)?.job.state, { timeout: 90_000, interval: 200 }).toMatch(/done|error/);
