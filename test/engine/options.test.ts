@@ -60,6 +60,18 @@ describe('option schemas', () => {
     expect(refusal(() => validateOptions(QUANT_BASE_OPTIONS, { quantMethod: 'gptq' }))).toMatchObject({ message: 'needs {quant} nf4 or int4' });
   });
 
+  it("the adapter methods' settings (issue 16) are fields that apply to their methods only", () => {
+    expect(parseTrainOptions({ method: 'prefix', virtualTokens: 8 })).toMatchObject({ method: 'prefix', virtualTokens: 8 });
+    expect(parseTrainOptions({ method: 'ia3', ia3Targets: ['v', 'down'] })).toMatchObject({ ia3Targets: ['v', 'down'] });
+    expect(parseTrainOptions({ method: 'parallel', adapterScaling: 2, nonLinearity: 'silu' })).toMatchObject({ adapterScaling: 2, nonLinearity: 'silu' });
+    expect(refusal(() => parseTrainOptions({ method: 'ia3', rank: 8 }))).toMatchObject({ field: 'rank', message: 'needs {method} lora or qlora or dora' });
+    expect(refusal(() => parseTrainOptions({ method: 'dora', dropout: 0.1 }))).toMatchObject({ field: 'dropout', message: 'needs {method} lora or qlora' });
+    expect(refusal(() => parseTrainOptions({ method: 'houlsby', adapterScaling: 2 }))).toMatchObject({ field: 'adapterScaling', message: 'needs {method} parallel' });
+    expect(refusal(() => parseTrainOptions({ method: 'dora', precision: 'fp16' }))).toMatchObject({ field: 'precision', message: 'needs {method} lora' });
+    expect(refusal(() => parseTrainOptions({ method: 'prefix', virtualTokens: 0 }))).toMatchObject({ field: 'virtualTokens', message: 'must be a whole number >= 1 and <= 512, got 0' });
+    expect(refusal(() => parseTrainOptions({ method: 'ia3', ia3Targets: [] }))).toMatchObject({ field: 'ia3Targets' });
+  });
+
   it('words an error for its audience: flags for the CLI, labels for the GUI', () => {
     const e = { message: 'needs {method} qlora', field: 'quant' };
     expect(wordError(e, cliName)).toBe('--quant needs --method qlora');

@@ -81,4 +81,9 @@ describe('bad training options', () => {
     expect(wordError(err, fieldLabel)).toBe('"4-bit format" needs "Method" qlora');
     expect(cliRefusal('quant', 'int4')).toBe('graft: BAD_INPUT: --quant needs --method qlora');
   }, 60_000);
+
+  it('the app trains the methods its library holds; graft train takes the others', async () => {
+    const err = await guiRefusal('method', 'dora');
+    expect(err).toMatchObject({ code: 'BAD_INPUT', field: 'method', message: 'must be one of lora, qlora in the app (train dora with graft train), got "dora"' });
+  });
 });
