@@ -12,7 +12,7 @@ import { gptqProgressLine } from './quant-progress';
 import { choiceFlag, intFlag, numFlag } from './parse-flags';
 import { ProgressPrinter } from './train-progress';
 
-interface TrainFlags extends DataFlags {
+export interface TrainFlags extends DataFlags {
   model?: string;
   data?: string;
   out?: string;
@@ -76,6 +76,60 @@ function resumeDefaults(dir: string): { model?: string; data?: string } {
   }
 }
 
+/**
+ * The engine's training options from the train flags: the one place a flag becomes a setting, shared by
+ * `graft train` and `graft job export` so a bundle is written from exactly what a local run would use.
+ */
+export async function trainOptionsFromFlags(flags: TrainFlags, where: { model: string; data: string; out: string }): Promise<TrainAdapterOptions> {
+  const { model, data, out } = where;
+  return {
+    model,
+    data,
+    out,
+    format: flags.format,
+    columns: columnsOf(flags),
+    textSplit: flags.textSplit,
+    lossOn: flags.lossOn,
+    chatTemplate: await readTemplate(flags.chatTemplate),
+    pack: flags.pack,
+    method: flags.method,
+    ia3Targets: parseTargets(flags.ia3Targets, '--ia3-targets'),
+    virtualTokens: flags.virtualTokens,
+    bottleneck: { reductionFactor: flags.reductionFactor, bottleneckSize: flags.bottleneckSize, nonLinearity: flags.nonLinearity, adapterScaling: flags.adapterScaling },
+    quant: flags.quant,
+    quantEmbeddings: flags.quantEmbeddings,
+    quantMethod: flags.quantMethod,
+    precision: flags.precision,
+    lora: {
+      r: flags.rank,
+      alpha: flags.alpha ?? 2 * flags.rank,
+      dropout: flags.dropout,
+      targets: parseTargets(flags.targets),
+      rslora: Boolean(flags.rslora),
+    },
+    lr: flags.lr,
+    steps: flags.steps,
+    epochs: flags.epochs,
+    batch: flags.batch,
+    gradAccum: flags.gradAccum,
+    seqLen: flags.seqLen,
+    warmup: flags.warmup,
+    schedule: flags.schedule,
+    valSplit: flags.valSplit,
+    evalEvery: flags.evalEvery,
+    maxEvalBatches: flags.evalBatches,
+    saveEvery: flags.saveEvery,
+    weightDecay: flags.weightDecay,
+    beta1: flags.beta1,
+    beta2: flags.beta2,
+    maxGradNorm: flags.maxGradNorm,
+    resume: flags.resume,
+    seed: flags.seed,
+    device: flags.device,
+    memoryLimit: flags.memoryLimit,
+  };
+}
+
 async function train(flags: TrainFlags): Promise<void> {
   const fromRun = flags.resume ? resumeDefaults(flags.resume) : {};
   const model = flags.model ?? fromRun.model;
@@ -94,52 +148,7 @@ async function train(flags: TrainFlags): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     const result = await trainAdapter(
-      {
-        model,
-        data,
-        out,
-        format: flags.format,
-        columns: columnsOf(flags),
-        textSplit: flags.textSplit,
-        lossOn: flags.lossOn,
-        chatTemplate: await readTemplate(flags.chatTemplate),
-        pack: flags.pack,
-        method: flags.method,
-        ia3Targets: parseTargets(flags.ia3Targets, '--ia3-targets'),
-        virtualTokens: flags.virtualTokens,
-        bottleneck: { reductionFactor: flags.reductionFactor, bottleneckSize: flags.bottleneckSize, nonLinearity: flags.nonLinearity, adapterScaling: flags.adapterScaling },
-        quant: flags.quant,
-        quantEmbeddings: flags.quantEmbeddings,
-        quantMethod: flags.quantMethod,
-        precision: flags.precision,
-        lora: {
-          r: flags.rank,
-          alpha: flags.alpha ?? 2 * flags.rank,
-          dropout: flags.dropout,
-          targets: parseTargets(flags.targets),
-          rslora: Boolean(flags.rslora),
-        },
-        lr: flags.lr,
-        steps: flags.steps,
-        epochs: flags.epochs,
-        batch: flags.batch,
-        gradAccum: flags.gradAccum,
-        seqLen: flags.seqLen,
-        warmup: flags.warmup,
-        schedule: flags.schedule,
-        valSplit: flags.valSplit,
-        evalEvery: flags.evalEvery,
-        maxEvalBatches: flags.evalBatches,
-        saveEvery: flags.saveEvery,
-        weightDecay: flags.weightDecay,
-        beta1: flags.beta1,
-        beta2: flags.beta2,
-        maxGradNorm: flags.maxGradNorm,
-        resume: flags.resume,
-        seed: flags.seed,
-        device: flags.device,
-        memoryLimit: flags.memoryLimit,
-      },
+      await trainOptionsFromFlags(flags, { model, data, out }),
       {
         signal: ac.signal,
         onEvent: (e) => (flags.json ? json(e) : printer.event(e)),
@@ -165,14 +174,16 @@ async function train(flags: TrainFlags): Promise<void> {
   }
 }
 
-export const registerTrain: CommandRegistrar = (program: Command) => {
-  addDataFlags(
-    program
-      .command('train')
-      .description('fine-tune a LoRA adapter on a dataset; Ctrl-C checkpoints, --resume continues')
+/**
+ * The training settings' flags (model, data and every hyper-parameter), shared by `graft train` and
+ * `graft job export`; `outHelp` says what --out means for the command.
+ */
+export function addTrainFlags(cmd: Command, outHelp: string): Command {
+  return addDataFlags(
+    cmd
       .option('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
       .option('--data <file>', 'dataset: .jsonl/.json (messages, alpaca, sharegpt, text), .csv/.tsv, .txt')
-      .option('--out <dir>', 'where the adapter (and checkpoints/) go; with --resume, the resumed run folder by default'),
+      .option('--out <dir>', outHelp),
   )
     .option(
       '--method <m>',
@@ -230,10 +241,17 @@ export const registerTrain: CommandRegistrar = (program: Command) => {
     .option('--beta2 <x>', 'AdamW beta2', numFlag('--beta2', 0, 0.999999), 0.999)
     .option('--max-grad-norm <x>', 'clip the gradient norm (0: off)', numFlag('--max-grad-norm', 0), 1)
     .option('--pack', 'pack short examples together into full rows')
-    .option('--resume <dir>', 'continue an interrupted run from its --out folder or a checkpoint')
     .option('--seed <n>', 'random seed (data order, split, LoRA init, dropout)', intFlag('--seed', 0), 0)
     .option('--device <d>', 'auto | cpu | gpu', choiceFlag('--device', ['auto', 'cpu', 'gpu'] as const), 'auto')
-    .option('--memory-limit <bytes>', 'refuse to start if the estimate exceeds this many bytes', numFlag('--memory-limit', 1))
+    .option('--memory-limit <bytes>', 'refuse to start if the estimate exceeds this many bytes', numFlag('--memory-limit', 1));
+}
+
+export const registerTrain: CommandRegistrar = (program: Command) => {
+  addTrainFlags(
+    program.command('train').description('fine-tune a LoRA adapter on a dataset; Ctrl-C checkpoints, --resume continues'),
+    'where the adapter (and checkpoints/) go; with --resume, the resumed run folder by default',
+  )
+    .option('--resume <dir>', 'continue an interrupted run from its --out folder or a checkpoint')
     .option('--json', 'print JSON lines (events) on stdout instead of a progress bar')
     .action(train);
 };

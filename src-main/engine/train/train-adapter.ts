@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import type { LoraConfig, LoraTarget } from '../adapters/lora-config.js';
 import { targetsFor } from '../adapters/lora.js';
 import { buildMethod, methodMemoryTerms, type MethodSettings, type TrainMethod } from '../adapters/method-options.js';
-import { prepareDataset } from '../data/prepare.js';
+import { prepareDataset, type PrepareOptions } from '../data/prepare.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
@@ -102,17 +102,7 @@ export interface TrainAdapterResult extends TrainLoopResult {
  * folder + graft.json written to <out> when the run completes.
  */
 export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHooks = {}): Promise<TrainAdapterResult> {
-  const qlora = (o.method ?? 'lora') === 'qlora';
-  if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
-  if (o.precision === 'fp16' && qlora)
-    throw new GraftError('BAD_INPUT', '--precision fp16 is for LoRA; QLoRA already holds the base in 4 bits', { where: '--precision' });
-  if (o.quantMethod && !qlora) throw new GraftError('BAD_INPUT', '--quant-method needs --method qlora', { where: '--quant-method' });
-  if (o.quantEmbeddings && !qlora)
-    throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
-  const otherMethod = o.method !== undefined && o.method !== 'lora' && o.method !== 'qlora';
-  if (otherMethod && o.precision === 'fp16')
-    throw new GraftError('BAD_INPUT', `--precision fp16 is for LoRA; --method ${o.method} trains over the fp32 base`, { where: '--precision' });
-  if (otherMethod && o.lora.dropout > 0) throw new GraftError('BAD_INPUT', `--dropout is for LoRA; --method ${o.method} has none`, { where: '--dropout' });
+  const qlora = checkMethodOptions(o);
   checkOutDir(o.out, o.resume);
   const source = await openModelSource(o.model);
   let runner: StepRunner | null = null;
@@ -149,18 +139,7 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
 
     const textEnd = textEndToken(source, specFromConfig(source.config, source.path), tokenizer);
     if (textEnd.warning) hooks.onWarning?.(textEnd.warning);
-    const data = await prepareDataset(o.data, tokenizer, {
-      textEndId: textEnd.id,
-      format: o.format,
-      columns: o.columns,
-      textSplit: o.textSplit,
-      chatTemplate: o.chatTemplate,
-      lossOn: o.lossOn,
-      seqLen: o.seqLen,
-      valSplit: o.valSplit,
-      pack: o.pack,
-      seed: o.seed,
-    });
+    const data = await prepareDataset(o.data, tokenizer, datasetOptions(o, textEnd.id));
     for (const w of data.totals.warnings) hooks.onWarning?.(w);
     if (data.totals.dropped) {
       const first = data.totals.issues[0];
@@ -287,6 +266,38 @@ export async function trainAdapter(o: TrainAdapterOptions, hooks: TrainAdapterHo
     await runner?.dispose();
     source.close();
   }
+}
+
+/** Method options that only make sense together; true for QLoRA. Shared with the job bundle writer. */
+export function checkMethodOptions(o: TrainAdapterOptions): boolean {
+  const qlora = (o.method ?? 'lora') === 'qlora';
+  if (o.quant && !qlora) throw new GraftError('BAD_INPUT', '--quant needs --method qlora', { where: '--quant' });
+  if (o.precision === 'fp16' && qlora)
+    throw new GraftError('BAD_INPUT', '--precision fp16 is for LoRA; QLoRA already holds the base in 4 bits', { where: '--precision' });
+  if (o.quantMethod && !qlora) throw new GraftError('BAD_INPUT', '--quant-method needs --method qlora', { where: '--quant-method' });
+  if (o.quantEmbeddings && !qlora)
+    throw new GraftError('BAD_INPUT', '--quant-embeddings needs --method qlora', { where: '--quant-embeddings' });
+  const otherMethod = o.method !== undefined && o.method !== 'lora' && o.method !== 'qlora';
+  if (otherMethod && o.precision === 'fp16')
+    throw new GraftError('BAD_INPUT', `--precision fp16 is for LoRA; --method ${o.method} trains over the fp32 base`, { where: '--precision' });
+  if (otherMethod && o.lora.dropout > 0) throw new GraftError('BAD_INPUT', `--dropout is for LoRA; --method ${o.method} has none`, { where: '--dropout' });
+  return qlora;
+}
+
+/** How the dataset is read, rendered, masked, split and packed: one definition for a local run and a job bundle. */
+export function datasetOptions(o: TrainAdapterOptions, textEndId: PrepareOptions['textEndId']): PrepareOptions {
+  return {
+    textEndId,
+    format: o.format,
+    columns: o.columns,
+    textSplit: o.textSplit,
+    chatTemplate: o.chatTemplate,
+    lossOn: o.lossOn,
+    seqLen: o.seqLen,
+    valSplit: o.valSplit,
+    pack: o.pack,
+    seed: o.seed,
+  };
 }
 
 /** Never train over a finished adapter or an unrelated run's checkpoints by accident. */
