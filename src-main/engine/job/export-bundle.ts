@@ -31,6 +31,8 @@ export interface ExportJobOptions {
   name?: string;
   /** Copy a Hugging Face base folder into the bundle (a GGUF base is always converted into model/). */
   includeModel?: boolean;
+  /** The dataset's name as the user knows it (the app stores datasets under internal file names). */
+  datasetName?: string;
   /** The base's Hugging Face Hub id, for the cluster to load when the base is not in the bundle. */
   hubId?: string;
   onWarning?: (msg: string) => void;
@@ -123,7 +125,7 @@ export async function exportJobBundle(o: TrainAdapterOptions, out: string, opts:
         inBundle,
         load: inBundle ? 'model' : (opts.hubId ?? resolve(o.model)),
       },
-      dataset: { name: data.name, hash: data.sha256, format: data.totals.format, trainRows: data.train.length, valRows: data.val.length, dropped: data.totals.dropped },
+      dataset: { name: opts.datasetName ?? data.name, hash: data.sha256, format: data.totals.format, trainRows: data.train.length, valRows: data.val.length, dropped: data.totals.dropped },
       settings,
       graftTargets: [...o.lora.targets],
       hyperparameters: {

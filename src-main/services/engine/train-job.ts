@@ -7,7 +7,7 @@ import path from 'node:path';
 import { GraftError, toErrorData, type GraftErrorData } from '../../engine/errors.js';
 import { TrainControl } from '../../engine/train/control.js';
 import { registerTrainingRun } from './priority.js';
-import { trainAdapter } from '../../engine/train/train-adapter.js';
+import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter.js';
 import { importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
 import type { TrainJob, TrainUpdate } from '../../ipc/contract-workshop';
@@ -16,9 +16,50 @@ import type { TrainStartParams } from './workshop-methods.js';
 export type Emit = (stream: 'train.update', event: TrainUpdate) => void;
 
 /** Datasets are stored under internal names: say the name the user imported instead. */
-function userNames(e: GraftErrorData, p: TrainStartParams): GraftErrorData {
+export function userNames(e: GraftErrorData, p: TrainStartParams): GraftErrorData {
   const fix = (t: string) => t.replaceAll(p.datasetPath, p.datasetName);
   return { ...e, message: fix(e.message), ...(e.file ? { file: fix(e.file) } : {}) };
+}
+
+/**
+ * The engine's training options from the Train screen's settings: the one place a setting becomes an option,
+ * shared by a local run and a job bundle (`job.export`), so both start from exactly the same values.
+ */
+export function trainOptionsFromParams(p: TrainStartParams, resume = false): TrainAdapterOptions {
+  const s = p.settings;
+  return {
+    model: p.modelPath,
+    data: p.datasetPath,
+    out: p.out,
+    format: p.datasetFormat,
+    textSplit: p.textSplit,
+    columns: p.columns,
+    lossOn: s.lossOn,
+    chatTemplate: s.chatTemplate.trim() ? s.chatTemplate : undefined,
+    pack: s.pack,
+    method: s.method,
+    quant: s.method === 'qlora' ? s.quant : undefined,
+    quantMethod: s.method === 'qlora' ? s.quantMethod : undefined,
+    lora: { r: s.rank, alpha: s.alpha, dropout: s.dropout, targets: s.targets, rslora: s.rslora },
+    lr: s.lr,
+    ...(s.epochs ? { epochs: s.epochs } : { steps: s.steps }),
+    batch: s.batch,
+    gradAccum: s.gradAccum,
+    seqLen: s.seqLen,
+    warmup: s.warmup,
+    schedule: s.schedule,
+    valSplit: s.valSplit,
+    evalEvery: s.evalEvery,
+    maxEvalBatches: s.maxEvalBatches ?? undefined,
+    saveEvery: s.saveEvery,
+    weightDecay: s.weightDecay,
+    maxGradNorm: s.maxGradNorm,
+    beta1: s.beta1,
+    beta2: s.beta2,
+    seed: s.seed,
+    device: s.device,
+    resume: resume ? p.out : undefined,
+  };
 }
 
 /** The one training job of this worker (one run at a time: it uses the whole device). */
@@ -97,39 +138,7 @@ export class JobRunner {
     const s = p.settings;
     try {
       const result = await trainAdapter(
-        {
-          model: p.modelPath,
-          data: p.datasetPath,
-          out: p.out,
-          format: p.datasetFormat,
-          textSplit: p.textSplit,
-          columns: p.columns,
-          lossOn: s.lossOn,
-          chatTemplate: s.chatTemplate.trim() ? s.chatTemplate : undefined,
-          pack: s.pack,
-          method: s.method,
-          quant: s.method === 'qlora' ? s.quant : undefined,
-          quantMethod: s.method === 'qlora' ? s.quantMethod : undefined,
-          lora: { r: s.rank, alpha: s.alpha, dropout: s.dropout, targets: s.targets, rslora: s.rslora },
-          lr: s.lr,
-          ...(s.epochs ? { epochs: s.epochs } : { steps: s.steps }),
-          batch: s.batch,
-          gradAccum: s.gradAccum,
-          seqLen: s.seqLen,
-          warmup: s.warmup,
-          schedule: s.schedule,
-          valSplit: s.valSplit,
-          evalEvery: s.evalEvery,
-          maxEvalBatches: s.maxEvalBatches ?? undefined,
-          saveEvery: s.saveEvery,
-          weightDecay: s.weightDecay,
-          maxGradNorm: s.maxGradNorm,
-          beta1: s.beta1,
-          beta2: s.beta2,
-          seed: s.seed,
-          device: s.device,
-          resume: resume ? p.out : undefined,
-        },
+        trainOptionsFromParams(p, resume),
         {
           signal,
           control,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { inspectDataset } from '../../engine/data/inspect.js';
 import { previewDataset } from '../../engine/data/preview.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
-import { GraftError } from '../../engine/errors.js';
+import { GraftError, toErrorData } from '../../engine/errors.js';
 import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
 import { describeDevice, type DevicePref } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
@@ -18,8 +18,9 @@ import { textEndToken } from '../../engine/train/end-token.js';
 import { specFromConfig } from '../../engine/models/index.js';
 import { estimateTrainingMemory, type MemoryEstimate } from '../../engine/train/memory-estimate.js';
 import type { LoraTarget } from '../../engine/adapters/lora-config.js';
-import type { DatasetReport, MemoryCheck, ModelInfo, TrainJob, TrainMethod, TrainSettings } from '../../ipc/contract-workshop';
-import { JobRunner, type Emit } from './train-job.js';
+import type { DatasetReport, JobExportResult, MemoryCheck, ModelInfo, TrainJob, TrainMethod, TrainSettings } from '../../ipc/contract-workshop';
+import { exportJobBundle } from '../../engine/job/export-bundle.js';
+import { JobRunner, trainOptionsFromParams, userNames, type Emit } from './train-job.js';
 
 export interface TrainStartParams {
   settings: TrainSettings;
@@ -34,6 +35,12 @@ export interface TrainStartParams {
   out: string;
   /** Adapter library the finished adapter is imported into. */
   library: string;
+}
+
+export interface JobExportParams extends Omit<TrainStartParams, 'library'> {
+  includeModel?: boolean;
+  /** The base's Hub id when it was downloaded from the Hub, for a cluster that loads it from there. */
+  hubId?: string;
 }
 
 export interface EstimateParams {
@@ -58,6 +65,7 @@ export interface WorkshopEngineMethods {
   'train.current': { params: null; result: TrainJob | null };
   'train.continue': { params: null; result: TrainJob };
   'train.control': { params: { action: 'pause' | 'resume' | 'cancel' }; result: null };
+  'job.export': { params: JobExportParams; result: JobExportResult };
 }
 
 type Methods = { [M in keyof WorkshopEngineMethods]: (p: WorkshopEngineMethods[M]['params']) => Promise<WorkshopEngineMethods[M]['result']> };
@@ -175,6 +183,22 @@ export function createWorkshopMethods(emit: Emit): Methods {
     'train.control': async ({ action }) => {
       jobs.steer(action);
       return null;
+    },
+    'job.export': async (p) => {
+      const warnings: string[] = [];
+      try {
+        const m = await exportJobBundle(trainOptionsFromParams({ ...p, library: '' }), p.out, {
+          name: p.settings.name,
+          datasetName: p.datasetName,
+          includeModel: p.includeModel,
+          hubId: p.hubId,
+          onWarning: (w) => warnings.push(w.replaceAll(p.datasetPath, p.datasetName).replace('run `graft dataset inspect` for all', 'the Datasets screen lists them all')),
+        });
+        return { out: p.out, id: m.id, trainRows: m.dataset.trainRows, valRows: m.dataset.valRows, totalSteps: m.settings.train.total_steps, notes: m.notes, warnings };
+      } catch (err) {
+        const e = userNames(toErrorData(err), { ...p, library: '' });
+        throw new GraftError(e.code, e.message, { file: e.file, where: e.where });
+      }
     },
   };
 }

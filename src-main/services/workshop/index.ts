@@ -5,7 +5,7 @@ import path from 'node:path';
 import { GraftError } from '../../engine/errors';
 import { MODULE_TARGETS } from '../../engine/adapters/lora-config';
 import type { DevicePref } from '../../engine/runtime/device';
-import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
+import type { AppSettings, DatasetReport, JobExportResult, MemoryCheck, PickPathRequest, TrainJob, TrainSettings } from '../../ipc/contract-workshop';
 import { defaultLibraryDir } from '../../store/paths';
 import { sweepDeadTemps } from '../../store/atomic';
 import type { EngineClient } from '../engine/client';
@@ -113,6 +113,28 @@ export class WorkshopService {
       columns: d.columns,
       out: path.join(this.dir, 'runs', `${slug}-${newId()}`),
       library: defaultLibraryDir(),
+    });
+  }
+
+  /** The same run as startTraining would start, written as a job bundle for accelerate + PEFT on another machine. */
+  exportJob(req: { settings: TrainSettings; out: string; includeModel?: boolean }): Promise<JobExportResult> {
+    const s = req?.settings;
+    const m = this.models.get(s?.modelId);
+    const d = this.datasets.get(s.datasetId);
+    validateSettings(s);
+    if (typeof req.out !== 'string' || !req.out.trim()) throw new GraftError('BAD_INPUT', 'choose a folder for the job bundle', { where: 'out' });
+    return this.engine.call('job.export', {
+      settings: s,
+      modelPath: m.path,
+      modelName: m.name,
+      datasetPath: d.path,
+      datasetName: d.name,
+      datasetFormat: d.format,
+      textSplit: d.textSplit,
+      columns: d.columns,
+      out: path.resolve(req.out.trim()),
+      includeModel: req.includeModel === true,
+      ...(m.repo ? { hubId: m.repo } : {}),
     });
   }
 
