@@ -147,7 +147,10 @@ def run(job, args, train_rows, val_rows, order):
     from transformers import AutoModelForCausalLM
 
     s, t = job["settings"], job["settings"]["train"]
-    acc = Accelerator(mixed_precision="bf16" if args.precision == "bf16" else "no")
+    # Under DeepSpeed the engine counts micro-batches itself: tell it the per-process share of a step up front.
+    ga = t["grad_accum"] // max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    acc = Accelerator(mixed_precision="bf16" if args.precision == "bf16" else "no",
+                      gradient_accumulation_steps=max(1, ga) if os.environ.get("ACCELERATE_USE_DEEPSPEED") == "true" else 1)
     world, rank = acc.num_processes, acc.process_index
     ds = acc.distributed_type == DistributedType.DEEPSPEED
     B, G = t["batch"], t["grad_accum"]
