@@ -191,6 +191,20 @@ describe('graft job bundle', () => {
     expect(existsSync(join(dir, 'r'))).toBe(false);
   });
 
+  test('graft job export takes the train flags and prints the manifest; what makes no sense for a bundle is refused', () => {
+    const graft = (...a: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/graft.mjs'), 'job', 'export', ...a], { encoding: 'utf8', timeout: 120_000 });
+    const out = join(dir, 'cli-bundle');
+    const r = graft('--model', MODEL, '--data', o.data, '--out', out, '--steps', '3', '--batch', '2', '--seq-len', '96', '--rank', '2', '--targets', 'q,v', '--seed', '5', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(res.manifest.settings.train).toMatchObject({ total_steps: 3, batch: 2, seq_len: 96, seed: 5, lr: 2e-4, schedule: 'cosine', max_grad_norm: 1 });
+    expect(res.manifest.settings.peft).toMatchObject({ r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj'] });
+    expect(JSON.parse(readFileSync(join(out, 'graft-job.json'), 'utf8')).id).toBe(res.manifest.id);
+    const bad = graft('--model', MODEL, '--data', o.data, '--out', join(dir, 'cli-bad'), '--steps', '3', '--epochs', '1');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('give --steps or --epochs, not both');
+  }, 120_000);
+
   test('what the cluster will not reproduce is said in notes; QLoRA asks for bitsandbytes', async () => {
     const m = await exportJobBundle({ ...o, method: 'qlora', quant: 'int4', lora: { ...o.lora, dropout: 0.1 } }, join(dir, 'qlora'));
     expect(m.settings.quantization).toEqual({ bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true });
