@@ -26,6 +26,7 @@ node bin/graft.mjs job export "${FLAGS[@]}" --batch 2 --grad-accum 2 --out "$W/b
 node bin/graft.mjs train "${FLAGS[@]}" --batch 4 --out "$W/local-adapter" --device cpu --json > "$W/local.jsonl"
 node bin/graft.mjs train "${FLAGS[@]}" --batch 2 --grad-accum 2 --out "$W/local-adapter-ga2" --device cpu --json > "$W/local-ga2.jsonl"
 cp -r ../shared/models/smollm2-135m-instruct-tokenizer "$W/tok"
-bash ../shared/gpu/prepare.sh > /dev/null
+# Node and onnxruntime-node for the GPU machine (only the 2-GPU script's Qwen part needs them).
+bash ../shared/gpu/prepare.sh > /dev/null || echo "job-bundle-prepare: ../shared/gpu/prepare.sh failed; the 2-GPU script's Qwen part will not run" >&2
 npx esbuild bench/gpu-checks/job-tools.ts --bundle --platform=node --format=cjs --target=node20 --external:onnxruntime-node --outfile=.gpu/graft-job.cjs --log-level=warning
 du -sh .gpu "$W"
