@@ -13,6 +13,7 @@
 #                       tolerances of job_compare.py (fp32 1e-3, bf16 3e-2 relative); exit 1 if out of tolerance
 # Then step 3 here: bash bench/gpu-checks/job-bundle-import.sh <files_at>/fsdp-bf16
 set -uo pipefail
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # the GPU machine reaches nothing outside
 cd "$(dirname "$0")/../.."
 OUT="$(mkdir -p "${OUT:-/tmp/graft-job-out}" && cd "${OUT:-/tmp/graft-job-out}" && pwd)"
 B="$PWD/.gpu/job/bundle"

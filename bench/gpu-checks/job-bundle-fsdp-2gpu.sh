@@ -11,6 +11,7 @@
 #                       30 steps under FSDP on 2 GPUs, then imported back through Graft's library import
 #   times.txt           wall time of each run
 set -uo pipefail
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # the GPU machine reaches nothing outside
 cd "$(dirname "$0")/../.."
 OUT="$(mkdir -p "${OUT:-/tmp/graft-job-out}" && cd "${OUT:-/tmp/graft-job-out}" && pwd)"
 J="$PWD/.gpu/job"

@@ -96,7 +96,9 @@ esac
 NPROC="\${GRAFT_NPROC:-$(python3 -c 'import torch; print(max(1, torch.cuda.device_count()))')}"
 NNODES="\${GRAFT_NNODES:-1}"
 export GRAFT_LAUNCHER="accelerate-$BACKEND"
-exec accelerate launch --config_file "$CONFIG" \\
+# The accelerate command where pip put it on PATH, else the same launcher through the interpreter.
+if command -v accelerate > /dev/null; then LAUNCH=(accelerate launch); else LAUNCH=(python3 -m accelerate.commands.launch); fi
+exec "\${LAUNCH[@]}" --config_file "$CONFIG" \\
   --num_machines "$NNODES" --machine_rank "\${GRAFT_NODE_RANK:-0}" \\
   --main_process_ip "\${GRAFT_MAIN_ADDR:-127.0.0.1}" --main_process_port "\${GRAFT_MAIN_PORT:-29500}" \\
   --num_processes "$((NPROC * NNODES))" \\

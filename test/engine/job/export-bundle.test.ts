@@ -90,11 +90,26 @@ describe('graft job bundle', () => {
       'data/train.jsonl', 'data/val.jsonl', 'data/train-order.txt', 'init/adapter_model.safetensors', 'init/adapter_config.json', 'model/config.json', 'model/model.safetensors'])
       expect(existsSync(join(out, f)), f).toBe(true);
     for (const f of ['launch.sh', 'train.py', 'job.sbatch']) expect(statSync(join(out, f)).mode & 0o111, f).not.toBe(0);
-    expect(readFileSync(join(out, 'launch.sh'), 'utf8')).toContain('accelerate launch --config_file "$CONFIG"');
+    expect(readFileSync(join(out, 'launch.sh'), 'utf8')).toMatch(/LAUNCH=\(accelerate launch\)[\s\S]*exec "\$\{LAUNCH\[@\]\}" --config_file "\$CONFIG"/);
     expect(readFileSync(join(out, 'accelerate/fsdp.yaml'), 'utf8')).toMatch(/fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer\n[\s\S]*fsdp_state_dict_type: FULL_STATE_DICT/);
     expect(readFileSync(join(out, 'accelerate/deepspeed-zero3.yaml'), 'utf8')).toMatch(/distributed_type: DEEPSPEED[\s\S]*zero_stage: 3/);
     expect(readFileSync(join(out, 'job.sbatch'), 'utf8')).toMatch(/#SBATCH --job-name=graft-zara-names[\s\S]*srun .*launch\.sh/);
     expect(readFileSync(join(dir, 'bundle', 'README.md'), 'utf8')).toContain('graft adapters import output/adapter');
+  });
+
+  test('launch.sh hands accelerate the chosen config, the process count and the arguments; job.sbatch parses', () => {
+    const bin = join(dir, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'accelerate'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GRAFT_NPROC: '2' };
+    const fsdp = spawnSync('bash', [join(out, 'launch.sh'), '--precision', 'fp32'], { encoding: 'utf8', env });
+    expect(fsdp.stdout.trim()).toBe('launch --config_file accelerate/fsdp.yaml --num_machines 1 --machine_rank 0 --main_process_ip 127.0.0.1 --main_process_port 29500 --num_processes 2 train.py --precision fp32');
+    const ds = spawnSync('bash', [join(out, 'launch.sh')], { encoding: 'utf8', env: { ...env, GRAFT_BACKEND: 'deepspeed', GRAFT_NNODES: '3', GRAFT_NODE_RANK: '1', GRAFT_MAIN_ADDR: 'node0' } });
+    expect(ds.stdout.trim()).toBe('launch --config_file accelerate/deepspeed-zero3.yaml --num_machines 3 --machine_rank 1 --main_process_ip node0 --main_process_port 29500 --num_processes 6 train.py');
+    const bad = spawnSync('bash', [join(out, 'launch.sh')], { encoding: 'utf8', env: { ...env, GRAFT_BACKEND: 'megatron' } });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('GRAFT_BACKEND must be fsdp or deepspeed');
+    expect(spawnSync('bash', ['-n', join(out, 'job.sbatch')]).status).toBe(0);
   });
 
   test('requirements.txt pins every package to a release series', () => {
@@ -164,7 +179,7 @@ describe('graft job bundle', () => {
     source.close();
   });
 
-  test.skipIf(!hasPython)("train.py --check verifies the files and computes Graft's learning-rate schedule (skipped without python3)", () => {
+  test.skipIf(!hasPython)("train.py --check verifies the files and computes Graft's learning-rate schedule", () => {
     const r = spawnSync('python3', [join(out, 'train.py'), '--check'], { encoding: 'utf8' });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const check = JSON.parse(r.stdout) as { ok: boolean; trainRows: number; lr: number[] };
@@ -173,7 +188,7 @@ describe('graft job bundle', () => {
     check.lr.forEach((lr, i) => expect(lr).toBeCloseTo(want[i], 15));
   });
 
-  test.skipIf(!hasPython)('train.py refuses a changed data file, naming it (skipped without python3)', async () => {
+  test.skipIf(!hasPython)('train.py refuses a changed data file, naming it', async () => {
     const copy = join(dir, 'tampered');
     await exportJobBundle(o, copy);
     appendFileSync(join(copy, 'data/train.jsonl'), '{"input_ids":[1,2],"labels":[1,2]}\n');
