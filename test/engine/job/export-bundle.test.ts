@@ -179,7 +179,7 @@ describe('graft job bundle', () => {
     source.close();
   });
 
-  test.skipIf(!hasPython)("train.py --check verifies the files and computes Graft's learning-rate schedule", () => {
+  test.skipIf(!hasPython)("train.py --check verifies the files and computes Graft's learning-rate schedule (needs python3)", () => {
     const r = spawnSync('python3', [join(out, 'train.py'), '--check'], { encoding: 'utf8' });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const check = JSON.parse(r.stdout) as { ok: boolean; trainRows: number; lr: number[] };
@@ -188,7 +188,7 @@ describe('graft job bundle', () => {
     check.lr.forEach((lr, i) => expect(lr).toBeCloseTo(want[i], 15));
   });
 
-  test.skipIf(!hasPython)('train.py refuses a changed data file, naming it', async () => {
+  test.skipIf(!hasPython)('train.py refuses a changed data file, naming it (needs python3)', async () => {
     const copy = join(dir, 'tampered');
     await exportJobBundle(o, copy);
     appendFileSync(join(copy, 'data/train.jsonl'), '{"input_ids":[1,2],"labels":[1,2]}\n');

@@ -17,7 +17,7 @@ const graft = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bi
  * What a finished cluster run leaves in output/adapter: PEFT's two files and the graft.json that the bundle's
  * own train.py writes (its write_graft_json, called here without torch), then Graft's import of that folder.
  */
-test.skipIf(!hasPython)('an adapter trained from a bundle comes back through the import, checked against the base, recording where it ran', async () => {
+test.skipIf(!hasPython)('an adapter trained from a bundle comes back through the import, checked against the base, recording where it ran (needs python3)', async () => {
   const data = join(dir, 'zara.txt');
   writeFileSync(data, Array.from({ length: 12 }, (_, i) => `Once upon a time, there was a girl named Zara. She had ${i} cats.`).join('\n\n'));
   const bundle = join(dir, 'bundle');
