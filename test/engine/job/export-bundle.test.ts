@@ -203,6 +203,7 @@ describe('graft job bundle', () => {
     await expect(exportJobBundle(o, join(dir, 'full'))).rejects.toThrow(/is not empty/);
     await expect(exportJobBundle({ ...o, resume: out }, join(dir, 'r'))).rejects.toThrow(/--resume is for local runs/);
     await expect(exportJobBundle({ ...o, quant: 'nf4' }, join(dir, 'q'))).rejects.toThrow(/--quant needs --method qlora/);
+    await expect(exportJobBundle({ ...o, method: 'ia3' }, join(dir, 'ia3'))).rejects.toThrow(/a job bundle trains LoRA or QLoRA; --method ia3 is not exported yet/);
     expect(existsSync(join(dir, 'r'))).toBe(false);
   });
 
