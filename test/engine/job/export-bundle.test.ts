@@ -12,6 +12,7 @@ import { exportJobBundle, type JobManifest } from '../../../src-main/engine/job/
 import { specFromConfig } from '../../../src-main/engine/models/index.js';
 import { learningRate } from '../../../src-main/engine/train/schedule.js';
 import { initLora } from '../../../src-main/engine/train/step-runner.js';
+import { textEndToken } from '../../../src-main/engine/train/end-token.js';
 import { datasetOptions, type TrainAdapterOptions } from '../../../src-main/engine/train/train-adapter.js';
 import { runTrainingLoop } from '../../../src-main/engine/train/trainer.js';
 import type { StepRunner, TokenBatch } from '../../../src-main/engine/train/types.js';
@@ -138,7 +139,7 @@ describe('graft job bundle', () => {
   test("the rows, step by step, are exactly the batches Graft's local loop feeds the device", async () => {
     const source = await openModelSource(MODEL);
     const tok = (await source.tokenizer())!;
-    const data = await prepareDataset(o.data, tok, datasetOptions(o));
+    const data = await prepareDataset(o.data, tok, datasetOptions(o, textEndToken(source, specFromConfig(source.config, source.path), tok).id));
     const runner = recordingRunner();
     await runTrainingLoop({ runner, train: data.train, val: data.val, batch: o.batch, seqLen: o.seqLen, gradAccum: o.gradAccum, padId: tok.eosIds[0], steps: o.steps,
       lr: o.lr, warmup: o.warmup, schedule: o.schedule, seed: o.seed, evalEvery: o.evalEvery });
