@@ -7,8 +7,8 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, ROOT, chromiumAvailable, screensDir } from './env';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { startFakeHub, type FakeHub } from '../workshop/fake-hub';
 import { captureErrors, describeViolations, seriousA11yViolations, startServeIsolated, type Served } from './helpers';
 
@@ -154,7 +154,9 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     await page.getByLabel('Adapter name').fill('tim-cluster');
     await page.getByRole('button', { name: 'Export as job bundle…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Export as a job bundle' });
-    const out = path.join(mkdtempSync(path.join(tmpdir(), 'graft-e2e-job-')), 'tim-cluster-job');
+    // Under the home folder: the browser host serves only paths inside the folders it was given.
+    const parent = mkdtempSync(path.join(homedir(), '.graft-e2e-job-'));
+    const out = path.join(parent, 'tim-cluster-job');
     await dialog.getByLabel('New folder for the bundle').fill(out);
     await dialog.getByRole('button', { name: 'Export bundle' }).click();
     await expect.poll(() => dialog.getByRole('status').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/^Bundle [0-9a-f]{16} written to .*tim-cluster-job: \d+ steps over \d+ rows/);
@@ -166,6 +168,7 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     await expect.poll(() => dialog.getByRole('alert').innerText().catch(() => '')).toContain('is not empty');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => dialog.count()).toBe(0);
+    rmSync(parent, { recursive: true, force: true });
   });
 
   it('passes axe-core (no serious or critical violations) on every screen and saves both themes', async () => {
