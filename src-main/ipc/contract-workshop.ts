@@ -97,6 +97,19 @@ export interface DatasetReport {
   modelId: string | null;
 }
 
+/** A job bundle written for accelerate + PEFT on another machine (`graft job export` from the Train screen). */
+export interface JobExportResult {
+  out: string;
+  /** graft-job.json's id. */
+  id: string;
+  trainRows: number;
+  valRows: number;
+  totalSteps: number;
+  /** What the cluster run will not reproduce of the local one. */
+  notes: string[];
+  warnings: string[];
+}
+
 
 export interface TrainJobStatus {
   id: string;
@@ -172,6 +185,8 @@ export interface WorkshopRequests {
   'train.cancel': { req: void; res: void };
   /** Continues the last cancelled (or failed) run from its latest checkpoint, in the same job. */
   'train.continue': { req: void; res: TrainJob };
+  /** Writes a job bundle for the same run to `out` (a new folder) instead of training here. */
+  'train.exportJob': { req: { settings: TrainRequest; out: string; includeModel?: boolean }; res: JobExportResult };
 }
 
 export interface WorkshopStreams {

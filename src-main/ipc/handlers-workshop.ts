@@ -29,5 +29,6 @@ export function workshopHandlers(services: Services): { [C in keyof WorkshopRequ
     'train.resume': () => w.control('resume'),
     'train.cancel': () => w.control('cancel'),
     'train.continue': () => w.continueTraining(),
+    'train.exportJob': (req) => w.exportJob(req),
   };
 }

@@ -20,6 +20,22 @@ export interface LossPoint {
   loss: number;
 }
 
+/** Where an adapter trained from a job bundle (`graft job export`) ran: written by the bundle's train.py. */
+export interface RemoteTraining {
+  host: string;
+  /** accelerate's distributed type: FSDP, DEEPSPEED, MULTI_GPU, NO. */
+  distributed: string;
+  processes: number;
+  devices: string[];
+  precision: string;
+  /** How it was started: accelerate-fsdp, accelerate-deepspeed, python. */
+  launcher: string;
+  /** graft-job.json's id. */
+  job: string;
+  software: Record<string, string>;
+  durationSec?: number;
+}
+
 export interface AdapterMeta {
   format: number;
   id: string;
@@ -40,6 +56,8 @@ export interface AdapterMeta {
   created: string;
   /** Where it came from: an import path, a training run, a blend. */
   source: string;
+  /** Set when it was trained from a job bundle on another machine. */
+  remote?: RemoteTraining;
 }
 
 function fail(file: string, key: string, want: string): never {
@@ -105,6 +123,28 @@ export function parseAdapterMeta(raw: unknown, file: string): AdapterMeta {
     lossCurve: lossCurve as LossPoint[],
     created: str(o, 'created', file, new Date(0).toISOString()),
     source: str(o, 'source', file, ''),
+    ...(o.remote !== undefined && o.remote !== null ? { remote: parseRemote(o.remote, file) } : {}),
+  };
+}
+
+function parseRemote(raw: unknown, file: string): RemoteTraining {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(file, 'remote', 'an object');
+  const r = raw as Record<string, unknown>;
+  const devices = r.devices ?? [];
+  if (!Array.isArray(devices) || devices.some((d) => typeof d !== 'string')) fail(file, 'remote.devices', 'a list of strings');
+  const software: Record<string, string> = {};
+  if (typeof r.software === 'object' && r.software !== null)
+    for (const [k, v] of Object.entries(r.software)) if (typeof v === 'string') software[k] = v;
+  return {
+    host: str(r, 'host', file),
+    distributed: str(r, 'distributed', file, ''),
+    processes: typeof r.processes === 'number' ? r.processes : 1,
+    devices: devices as string[],
+    precision: str(r, 'precision', file, ''),
+    launcher: str(r, 'launcher', file, ''),
+    job: str(r, 'job', file, ''),
+    software,
+    ...(typeof r.durationSec === 'number' ? { durationSec: r.durationSec } : {}),
   };
 }
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, ROOT, chromiumAvailable, screensDir } from './env';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { startFakeHub, type FakeHub } from '../workshop/fake-hub';
 import { captureErrors, describeViolations, seriousA11yViolations, startServeIsolated, type Served } from './helpers';
 
@@ -145,6 +146,30 @@ describe.skipIf(!chromiumAvailable())('Models, Datasets and Train screens (brows
     expect(Number(await page.getByTestId('lr-chart').getAttribute('data-points'))).toBe(40);
     expect(Number(await page.getByTestId('speed-chart').getAttribute('data-points'))).toBe(40);
     expect(await page.getByTestId('train-done').innerText()).toContain('tim-e2e');
+  });
+
+  it("exports the form's run as a job bundle from a dialog (issue 19)", async () => {
+    await go(page, 'train');
+    await page.getByRole('button', { name: 'New run' }).click();
+    await page.getByRole('combobox', { name: /^Dataset/ }).selectOption({ label: 'tim.jsonl' });
+    await page.getByLabel('Adapter name').fill('tim-cluster');
+    await page.getByRole('button', { name: 'Export as job bundle…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Export as a job bundle' });
+    // Under the home folder: the browser host serves only paths inside the folders it was given.
+    const parent = mkdtempSync(path.join(homedir(), '.graft-e2e-job-'));
+    const out = path.join(parent, 'tim-cluster-job');
+    await dialog.getByLabel('New folder for the bundle').fill(out);
+    await dialog.getByRole('button', { name: 'Export bundle' }).click();
+    await expect.poll(() => dialog.getByRole('status').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/^Bundle [0-9a-f]{16} written to .*tim-cluster-job: \d+ steps over \d+ rows/);
+    expect(describeViolations(await seriousA11yViolations(page))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'graft-job.json'), 'utf8'));
+    expect(manifest).toMatchObject({ name: 'tim-cluster', dataset: { name: 'tim.jsonl' }, base: { arch: 'LlamaForCausalLM', inBundle: true } });
+    // Again into the same folder: refused, and said in the dialog.
+    await dialog.getByRole('button', { name: 'Export bundle' }).click();
+    await expect.poll(() => dialog.getByRole('alert').innerText().catch(() => '')).toContain('is not empty');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    rmSync(parent, { recursive: true, force: true });
   });
 
   it('passes axe-core (no serious or critical violations) on every screen and saves both themes', async () => {

@@ -288,3 +288,35 @@ describe('datasets and training', () => {
     await call('datasets.remove', { id: bad.id });
   });
 });
+
+describe('job bundle from the Train screen', () => {
+  it('writes the bundle of the run the settings describe, and words errors with the names the user knows', async () => {
+    const models = await call('models.list');
+    const modelId = models.models[0]?.id ?? (await call('models.addDemo')).id;
+    const d = await call('datasets.import', { name: 'tim.jsonl', content: Array.from({ length: 12 }, (_, i) => STORY(i)).join('\n') + '\n' });
+    const settings = { ...(await call('settings.get')).lastTrain };
+    const s: TrainRequest = {
+      modelId, datasetId: d.id, name: 'tim-remote', method: 'lora', quant: 'nf4', quantMethod: 'rtn', rank: 4, alpha: 8, dropout: 0, targets: ['q', 'v'], rslora: false,
+      lr: 1e-3, steps: 5, epochs: null, batch: 2, gradAccum: 2, seqLen: 64, warmup: 1, schedule: 'linear', valSplit: 0.2, evalEvery: 0, maxEvalBatches: null,
+      saveEvery: 0, weightDecay: 0.01, beta1: 0.9, beta2: 0.99, maxGradNorm: 0.5, pack: false, lossOn: 'all', chatTemplate: '', seed: 4, device: 'cpu',
+    };
+    const out = path.join(tmp, 'bundles', 'tim');
+    const r = await call('train.exportJob', { settings: s, out });
+    expect(r).toMatchObject({ out, totalSteps: 5, trainRows: 10, valRows: 2, notes: [] });
+    const manifest = JSON.parse(readFileSync(path.join(out, 'graft-job.json'), 'utf8'));
+    expect(manifest.id).toBe(r.id);
+    expect(manifest.name).toBe('tim-remote');
+    expect(manifest.dataset.name).toBe('tim.jsonl');
+    expect(manifest.settings.train).toMatchObject({ lr: 1e-3, total_steps: 5, batch: 2, grad_accum: 2, schedule: 'linear', weight_decay: 0.01, beta2: 0.99, max_grad_norm: 0.5, seed: 4 });
+    expect(existsSync(path.join(out, 'train.py'))).toBe(true);
+    // Exporting is not training: the Train form's remembered settings are left as they were.
+    expect((await call('settings.get')).lastTrain ?? null).toEqual(Object.keys(settings).length ? settings : null);
+
+    await expect(call('train.exportJob', { settings: s, out })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('not empty') });
+    const bad = await call('datasets.import', { name: 'broken.jsonl', content: '{"nope": 1}\n' });
+    await expect(call('train.exportJob', { settings: { ...s, datasetId: bad.id }, out: path.join(tmp, 'bundles', 'bad') })).rejects.toMatchObject({
+      message: expect.stringMatching(/^broken\.jsonl: /),
+    });
+    await expect(call('train.exportJob', { settings: { ...s, rank: 0 }, out: path.join(tmp, 'bundles', 'x') })).rejects.toMatchObject({ code: 'BAD_INPUT', field: 'rank' });
+  });
+});

@@ -42,6 +42,7 @@ function details(e: LibraryEntry): string {
     `  dataset:  ${m.dataset ? m.dataset.name : '-'}`,
     `  created:  ${m.created}`,
     `  source:   ${m.source || '-'}`,
+    ...(m.remote ? [`  trained:  remotely on ${m.remote.host} (${m.remote.processes} × ${m.remote.devices[0] ?? '?'}, ${m.remote.distributed || '?'}, ${m.remote.precision}; job ${m.remote.job})`] : []),
     `  size:     ${size(e.sizeBytes)}`,
   ];
   if (m.tags.length) lines.push(`  tags:     ${m.tags.join(', ')}`);

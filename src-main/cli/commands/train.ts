@@ -5,14 +5,14 @@ import { GraftError } from '../../engine/errors';
 import { columnsOf, DATA_SOURCE_OPTIONS } from '../../engine/options/dataset';
 import { validateOptions } from '../../engine/options/schema';
 import { parseTrainOptions, TRAIN_OPTIONS } from '../../engine/options/train';
-import { trainAdapter } from '../../engine/train/train-adapter';
+import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
 import type { CommandRegistrar } from './index';
 import { gptqProgressLine } from './quant-progress';
 import { addSchemaFlags, inputFromFlags } from './schema-flags';
 import { ProgressPrinter } from './train-progress';
 
 /** The flags of `graft train` that are not job options: where things are, and how to print. */
-interface TrainPlaces {
+export interface TrainPlaces {
   model?: string;
   data?: string;
   out?: string;
@@ -29,9 +29,20 @@ function resumeDefaults(dir: string): { model?: string; data?: string } {
   }
 }
 
-async function train(flags: TrainPlaces & Record<string, unknown>): Promise<void> {
+/** The parsed flags of `graft train` and `graft job export`: the places and every option's flag. */
+export type TrainFlags = TrainPlaces & Record<string, unknown>;
+
+/**
+ * The engine's training job from the train flags: the one place a flag becomes a setting, shared by
+ * `graft train` and `graft job export` so a bundle is written from exactly what a local run would use.
+ */
+export async function trainJobFromFlags(flags: TrainFlags, where: { model: string; data: string; out: string }): Promise<TrainAdapterOptions> {
   const options = parseTrainOptions(await inputFromFlags(TRAIN_OPTIONS, flags));
   const source = validateOptions(DATA_SOURCE_OPTIONS, await inputFromFlags(DATA_SOURCE_OPTIONS, flags));
+  return { ...where, resume: flags.resume, read: { format: source.format, columns: columnsOf(source), textSplit: source.textSplit }, options };
+}
+
+async function train(flags: TrainFlags): Promise<void> {
   const fromRun = flags.resume ? resumeDefaults(flags.resume) : {};
   const model = flags.model ?? fromRun.model;
   const data = flags.data ?? fromRun.data;
@@ -47,7 +58,7 @@ async function train(flags: TrainPlaces & Record<string, unknown>): Promise<void
   process.once('SIGTERM', onSignal);
   try {
     const result = await trainAdapter(
-      { model, data, out, resume: flags.resume, read: { format: source.format, columns: columnsOf(source), textSplit: source.textSplit }, options },
+      await trainJobFromFlags(flags, { model, data, out }),
       {
         signal: ac.signal,
         onEvent: (e) => (flags.json ? json(e) : printer.event(e)),
@@ -73,15 +84,25 @@ async function train(flags: TrainPlaces & Record<string, unknown>): Promise<void
   }
 }
 
-export const registerTrain: CommandRegistrar = (program: Command) => {
-  const cmd = program
-    .command('train')
-    .description('fine-tune a LoRA adapter on a dataset; Ctrl-C checkpoints, --resume continues')
+/**
+ * The training job's flags (model, data and every option of the schema), shared by `graft train` and
+ * `graft job export`; `outHelp` says what --out means for the command.
+ */
+export function addTrainFlags(cmd: Command, outHelp: string): Command {
+  cmd
     .option('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
     .option('--data <file>', 'dataset: .jsonl/.json (messages, alpaca, sharegpt, text), .csv/.tsv, .txt')
-    .option('--out <dir>', 'where the adapter (and checkpoints/) go; with --resume, the resumed run folder by default')
-    .option('--resume <dir>', 'continue an interrupted run from its --out folder or a checkpoint')
-    .option('--json', 'print JSON lines (events) on stdout instead of a progress bar');
+    .option('--out <dir>', outHelp);
   addSchemaFlags(cmd, DATA_SOURCE_OPTIONS);
-  addSchemaFlags(cmd, TRAIN_OPTIONS).action(train);
+  return addSchemaFlags(cmd, TRAIN_OPTIONS);
+}
+
+export const registerTrain: CommandRegistrar = (program: Command) => {
+  addTrainFlags(
+    program.command('train').description('fine-tune an adapter (LoRA, QLoRA or another --method) on a dataset; Ctrl-C checkpoints, --resume continues'),
+    'where the adapter (and checkpoints/) go; with --resume, the resumed run folder by default',
+  )
+    .option('--resume <dir>', 'continue an interrupted run from its --out folder or a checkpoint')
+    .option('--json', 'print JSON lines (events) on stdout instead of a progress bar')
+    .action(train);
 };

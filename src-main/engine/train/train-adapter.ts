@@ -3,7 +3,7 @@ import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LoraConfig } from '../adapters/lora-config.js';
 import type { MethodAdapter } from '../adapters/method.js';
-import { prepareDataset, type PreparedData } from '../data/prepare.js';
+import { prepareDataset, type PrepareOptions, type PreparedData } from '../data/prepare.js';
 import type { ReadOptions } from '../data/types.js';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
@@ -131,20 +131,25 @@ function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: T
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
 }
 
-async function prepareData(job: TrainAdapterOptions, source: WeightSource, tokenizer: TextTokenizer, hooks: TrainAdapterHooks): Promise<PreparedData> {
+/** How the dataset is read, rendered, masked, split and packed: one definition for a local run and a job bundle. */
+export function datasetOptions(job: Pick<TrainAdapterOptions, 'read' | 'options'>, textEndId: PrepareOptions['textEndId']): PrepareOptions {
   const o = job.options;
-  const textEnd = textEndToken(source, specFromConfig(source.config, source.path), tokenizer);
-  if (textEnd.warning) hooks.onWarning?.(textEnd.warning);
-  const data = await prepareDataset(job.data, tokenizer, {
+  return {
     ...job.read,
-    textEndId: textEnd.id,
+    textEndId,
     chatTemplate: o.chatTemplate.trim() ? o.chatTemplate : undefined,
     lossOn: o.lossOn,
     seqLen: o.seqLen,
     valSplit: o.valSplit,
     pack: o.pack,
     seed: o.seed,
-  });
+  };
+}
+
+async function prepareData(job: TrainAdapterOptions, source: WeightSource, tokenizer: TextTokenizer, hooks: TrainAdapterHooks): Promise<PreparedData> {
+  const textEnd = textEndToken(source, specFromConfig(source.config, source.path), tokenizer);
+  if (textEnd.warning) hooks.onWarning?.(textEnd.warning);
+  const data = await prepareDataset(job.data, tokenizer, datasetOptions(job, textEnd.id));
   for (const w of data.totals.warnings) hooks.onWarning?.(w);
   if (data.totals.dropped) {
     const first = data.totals.issues[0];

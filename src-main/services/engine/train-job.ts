@@ -7,7 +7,7 @@ import path from 'node:path';
 import { GraftError, toErrorData, type GraftErrorData } from '../../engine/errors.js';
 import { TrainControl } from '../../engine/train/control.js';
 import { registerTrainingRun } from './priority.js';
-import { trainAdapter } from '../../engine/train/train-adapter.js';
+import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter.js';
 import { importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
 import type { TrainJob, TrainUpdate } from '../../ipc/contract-workshop';
@@ -17,9 +17,25 @@ import type { TrainStartParams } from './workshop-methods.js';
 export type Emit = (stream: 'train.update', event: TrainUpdate) => void;
 
 /** Datasets are stored under internal names: say the name the user imported instead. */
-function userNames(e: GraftErrorData, p: TrainStartParams): GraftErrorData {
+export function userNames(e: GraftErrorData, p: TrainStartParams): GraftErrorData {
   const fix = (t: string) => t.replaceAll(p.datasetPath, p.datasetName);
   return { ...e, message: fix(e.message), ...(e.file ? { file: fix(e.file) } : {}) };
+}
+
+/**
+ * The engine's training options from the Train screen's settings: the one place a setting becomes an option,
+ * shared by a local run and a job bundle (`job.export`), so both start from exactly the same values.
+ */
+export function trainOptionsFromParams(p: TrainStartParams, resume = false): TrainAdapterOptions {
+  const { options } = splitSettings(p.settings);
+  return {
+    model: p.modelPath,
+    data: p.datasetPath,
+    out: p.out,
+    resume: resume ? p.out : undefined,
+    read: { format: p.datasetFormat, textSplit: p.textSplit, columns: p.columns },
+    options,
+  };
 }
 
 /** The one training job of this worker (one run at a time: it uses the whole device). */
@@ -97,16 +113,8 @@ export class JobRunner {
   private async run(job: TrainJob, p: TrainStartParams, control: TrainControl, signal: AbortSignal, resume: boolean): Promise<void> {
     const s = p.settings;
     try {
-      const { options } = splitSettings(p.settings);
       const result = await trainAdapter(
-        {
-          model: p.modelPath,
-          data: p.datasetPath,
-          out: p.out,
-          resume: resume ? p.out : undefined,
-          read: { format: p.datasetFormat, textSplit: p.textSplit, columns: p.columns },
-          options,
-        },
+        trainOptionsFromParams(p, resume),
         {
           signal,
           control,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { inspectDataset } from '../../engine/data/inspect.js';
 import { previewDataset } from '../../engine/data/preview.js';
 import type { ColumnMapping, DatasetFormat, TextSplit } from '../../engine/data/types.js';
-import { GraftError } from '../../engine/errors.js';
+import { GraftError, toErrorData } from '../../engine/errors.js';
 import { targetsFor } from '../../engine/adapters/lora.js';
 import { textEndToken } from '../../engine/train/end-token.js';
 import type { LoraTarget } from '../../engine/adapters/lora-config.js';
@@ -19,9 +19,10 @@ import { presetValues, type EstimateOptions } from '../../engine/options/train.j
 import { describeDevice } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
 import { estimateForSource, paramCount } from '../../engine/train/memory-estimate.js';
-import type { DatasetReport, MemoryCheck, ModelInfo, TrainJob } from '../../ipc/contract-workshop';
+import { exportJobBundle } from '../../engine/job/export-bundle.js';
+import type { DatasetReport, JobExportResult, MemoryCheck, ModelInfo, TrainJob } from '../../ipc/contract-workshop';
 import type { TrainSettings } from '../../ipc/train';
-import { JobRunner, type Emit } from './train-job.js';
+import { JobRunner, trainOptionsFromParams, userNames, type Emit } from './train-job.js';
 
 export interface TrainStartParams {
   settings: TrainSettings;
@@ -38,6 +39,12 @@ export interface TrainStartParams {
   library: string;
 }
 
+export interface JobExportParams extends Omit<TrainStartParams, 'library'> {
+  includeModel?: boolean;
+  /** The base's Hub id when it was downloaded from the Hub, for a cluster that loads it from there. */
+  hubId?: string;
+}
+
 export type EstimateParams = { modelPath: string } & EstimateOptions;
 
 /** Merged into the worker protocol's EngineMethods. */
@@ -52,6 +59,7 @@ export interface WorkshopEngineMethods {
   'train.current': { params: null; result: TrainJob | null };
   'train.continue': { params: null; result: TrainJob };
   'train.control': { params: { action: 'pause' | 'resume' | 'cancel' }; result: null };
+  'job.export': { params: JobExportParams; result: JobExportResult };
 }
 
 type Methods = { [M in keyof WorkshopEngineMethods]: (p: WorkshopEngineMethods[M]['params']) => Promise<WorkshopEngineMethods[M]['result']> };
@@ -151,6 +159,22 @@ export function createWorkshopMethods(emit: Emit): Methods {
     'train.control': async ({ action }) => {
       jobs.steer(action);
       return null;
+    },
+    'job.export': async (p) => {
+      const warnings: string[] = [];
+      try {
+        const m = await exportJobBundle(trainOptionsFromParams({ ...p, library: '' }), p.out, {
+          name: p.settings.name,
+          datasetName: p.datasetName,
+          includeModel: p.includeModel,
+          hubId: p.hubId,
+          onWarning: (w) => warnings.push(w.replaceAll(p.datasetPath, p.datasetName).replace('run `graft dataset inspect` for all', 'the Datasets screen lists them all')),
+        });
+        return { out: p.out, id: m.id, trainRows: m.dataset.trainRows, valRows: m.dataset.valRows, totalSteps: m.settings.train.total_steps, notes: m.notes, warnings };
+      } catch (err) {
+        const e = userNames(toErrorData(err), { ...p, library: '' });
+        throw new GraftError(e.code, e.message, { file: e.file, where: e.where });
+      }
     },
   };
 }

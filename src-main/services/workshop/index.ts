@@ -3,8 +3,8 @@
  */
 import path from 'node:path';
 import { GraftError } from '../../engine/errors';
-import type { AppSettings, DatasetReport, MemoryCheck, PickPathRequest, TrainJob } from '../../ipc/contract-workshop';
-import { isActiveJob, type EstimateRequest, type TrainSettings } from '../../ipc/train';
+import type { AppSettings, DatasetReport, MemoryCheck, JobExportResult, PickPathRequest, TrainJob } from '../../ipc/contract-workshop';
+import { isActiveJob, parseTrainSettings, type EstimateRequest, type TrainRequest, type TrainSettings } from '../../ipc/train';
 import { defaultLibraryDir } from '../../store/paths';
 import { sweepDeadTemps } from '../../engine/io/atomic';
 import type { EngineClient } from '../engine/client';
@@ -107,6 +107,28 @@ export class WorkshopService {
       columns: d.columns,
       out: path.join(this.dir, 'runs', `${slug}-${newId()}`),
       library: defaultLibraryDir(),
+    });
+  }
+
+  /** The same run as startTraining would start, written as a job bundle for accelerate + PEFT on another machine. */
+  exportJob(req: { settings: TrainRequest; out: string; includeModel?: boolean }): Promise<JobExportResult> {
+    // The settings are checked by the one validator of the Train screen's requests (ipc/train.ts).
+    const s = parseTrainSettings(req?.settings);
+    const m = this.models.get(s.modelId);
+    const d = this.datasets.get(s.datasetId);
+    if (typeof req.out !== 'string' || !req.out.trim()) throw new GraftError('BAD_INPUT', 'choose a folder for the job bundle', { field: 'out' });
+    return this.engine.call('job.export', {
+      settings: s,
+      modelPath: m.path,
+      modelName: m.name,
+      datasetPath: d.path,
+      datasetName: d.name,
+      datasetFormat: d.format,
+      textSplit: d.textSplit,
+      columns: d.columns,
+      out: path.resolve(req.out.trim()),
+      includeModel: req.includeModel === true,
+      ...(m.repo ? { hubId: m.repo } : {}),
     });
   }
 
