@@ -47,10 +47,12 @@ export interface Confinement {
   /** Folders the browser may name paths in, resolved. */
   roots: string[];
   home: string;
+  /** Single files of the app's own the page may name wherever they are (the bundled demo model), resolved. */
+  files: string[];
 }
 
 /** Checks the chosen folders (none may be a system folder) and resolves them once. */
-export function confinement(roots: string[] = [os.homedir()], home = os.homedir()): Confinement {
+export function confinement(roots: string[] = [os.homedir()], home = os.homedir(), files: string[] = []): Confinement {
   const realHome = realish(path.resolve(home));
   const real = roots.map((r) => {
     const p = realish(path.resolve(r));
@@ -59,7 +61,7 @@ export function confinement(roots: string[] = [os.homedir()], home = os.homedir(
     }
     return p;
   });
-  return { roots: real, home: realHome };
+  return { roots: real, home: realHome, files: files.map((f) => realish(path.resolve(f))) };
 }
 
 /** The resolved path, or a refusal naming the field and the folders that are allowed. */
@@ -68,6 +70,7 @@ export function confinePath(value: unknown, field: string, c: Confinement): unkn
   const refuse = (why: string) => new GraftError('BAD_INPUT', `${value}: ${why}`, { file: value, where: field });
   if (!path.isAbsolute(value)) throw refuse('give the full path (from the browser, paths must be absolute)');
   const real = realish(path.resolve(value));
+  if (c.files.includes(real)) return real;
   if (denied(real, c.home)) throw refuse('the browser may not read or write system folders or folders of secrets');
   if (!c.roots.some((r) => inside(real, r))) {
     throw refuse(`outside the folders served to the browser (${c.roots.join(', ')}); \`graft serve --allow-dir DIR\` adds one`);

@@ -25,6 +25,8 @@ export interface HostOptions {
   token?: string;
   /** Folders whose files the page may name (default: the user's home); system folders are refused. */
   allowedRoots?: string[];
+  /** Files of the app's own the page may name outside those folders (the bundled demo model). */
+  allowedFiles?: string[];
 }
 
 export interface RunningHost {
@@ -57,7 +59,7 @@ function securityHeaders(port: number): Record<string, string> {
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const token = opts.token ?? newToken();
   // The token is one layer; paths the page names are confined to the chosen folders as a second.
-  const handlers = confineTable(opts.handlers, confinement(opts.allowedRoots));
+  const handlers = confineTable(opts.handlers, confinement(opts.allowedRoots, undefined, opts.allowedFiles));
   let port = 0;
   const wss = new WebSocketServer({
     noServer: true,

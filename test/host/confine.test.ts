@@ -26,6 +26,16 @@ describe('browser host: path confinement (issue 15 item 7)', () => {
     }
   });
 
+  it("passes the app's own listed files (the bundled demo model) wherever they are, and nothing beside them", () => {
+    const app = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'graft-app-')));
+    const demo = path.join(app, 'demo.gguf');
+    writeFileSync(demo, 'gguf');
+    const withDemo = confinement([home], home, [demo]);
+    expect(confinePath(demo, 'base', withDemo)).toBe(demo);
+    expect(() => confinePath(path.join(app, 'other.gguf'), 'base', withDemo)).toThrow(/outside the folders served/);
+    expect(() => confinePath(demo, 'base', c)).toThrow(/outside the folders served/);
+  });
+
   it('refuses a system folder or the root as a served folder', () => {
     expect(() => confinement(['/etc'], home)).toThrow(/system folder/);
     expect(() => confinement(['/'], home)).toThrow(/system folder/);

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { GraftError } from '../../engine/errors';
 import { createHandlers } from '../../ipc/handlers';
 import { startHost } from '../../host/server';
+import { findDemoModel } from '../../services/workshop/models';
 import { createServices } from '../../services/index';
 import type { CommandRegistrar } from './index';
 
@@ -42,7 +43,10 @@ async function serve(opts: { port: number; renderer: string; open?: boolean; all
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   const services = createServices({ name: pkg.name, version: pkg.version, platform: process.platform });
   const allowedRoots = opts.allowDir?.length ? opts.allowDir : undefined;
-  const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events, allowedRoots }).catch(
+  // The bundled demo model lives with the app, outside any served folder: the page may name that file alone.
+  const demo = findDemoModel();
+  const allowedFiles = demo ? [demo] : [];
+  const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events, allowedRoots, allowedFiles }).catch(
     (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')
         throw new GraftError('IO', `Port ${opts.port} is in use; pick another with --port (0 = any free port)`);
