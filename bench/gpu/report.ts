@@ -46,8 +46,7 @@ const device = peersText.split('\n')[0];
 
 const llamaTg = (sizeGb: RegExp) => llama.find((r) => r.n_gen === 128 && sizeGb.test(String(r.model_filename ?? r.model_type)))?.avg_ts as number | undefined;
 const batched = (name: string, npl: number) => {
-  const sec = peersText.split('llama-batched').length; // tables follow in order smol135m, qwen05b
-  void sec;
+  // llama-batched-bench's tables follow in order smol135m, qwen05b; each has the 1- and 4-sequence rows.
   const rows = peersText.split('\n').filter((l) => /^\|\s+32 \|\s+64 \|/.test(l));
   const idx = (name === 'smol135m' ? 0 : 2) + (npl === 4 ? 1 : 0);
   const cols = rows[idx]?.split('|').map((c) => c.trim());

@@ -75,8 +75,15 @@ function halfTables(spec: ModelSpec, positions: number): { cos: Float32Array; si
 }
 
 /** Reshape that copies the batch and token axes from its input (ONNX's 0), so a symbolic length passes through. */
+const reshapeTargets = new WeakMap<Graph, Map<string, Value>>();
+
 function keepTokens(g: Graph, x: Value, shape: readonly number[]): Value {
-  const target = g.init(`reshape_bt_${shape.slice(2).join('x')}`, { dtype: 'int64', shape: [shape.length], data: BigInt64Array.from([0, 0, ...shape.slice(2)].map(BigInt)) });
+  const name = `reshape_bt_${shape.slice(2).join('x')}`;
+  let targets = reshapeTargets.get(g);
+  if (!targets) reshapeTargets.set(g, (targets = new Map()));
+  let target = targets.get(name);
+  // one shape initializer per target shape, shared by every layer's reshape
+  if (!target) targets.set(name, (target = g.init(name, { dtype: 'int64', shape: [shape.length], data: BigInt64Array.from([0, 0, ...shape.slice(2)].map(BigInt)) })));
   return node(g, 'Reshape', [x, target], [{ dtype: x.dtype, shape }])[0];
 }
 

@@ -111,6 +111,16 @@ export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promi
   return (await saveGraphFiles(g, timing)).model;
 }
 
+/** Saves the graph and says what a session over it needs (also what a cache key's file records). */
+async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<GraphRef> {
+  const saved = await saveGraphFiles(g, timing);
+  return { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+}
+
+function newTiming(g: Graph): CreateTiming {
+  return { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
+}
+
 async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
   const dir = graphCacheDir();
   let t = performance.now();
@@ -242,10 +252,8 @@ export class GraphSession {
   ) {}
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
-    const timing: CreateTiming = { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
-    const saved = await saveGraphFiles(g, timing);
-    const ref = { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
-    return GraphSession.open(ref, opts, timing);
+    const timing = newTiming(g);
+    return GraphSession.open(await saveGraphRef(g, timing), opts, timing);
   }
 
   /**
@@ -257,9 +265,8 @@ export class GraphSession {
     const found = findRef(key);
     if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
     const g = build();
-    const timing: CreateTiming = { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
-    const saved = await saveGraphFiles(g, timing);
-    const ref: GraphRef = { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+    const timing = newTiming(g);
+    const ref = await saveGraphRef(g, timing);
     await writeFileAtomic(refPath(key), JSON.stringify(ref));
     return GraphSession.open(ref, opts, timing);
   }

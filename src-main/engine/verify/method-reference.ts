@@ -9,7 +9,6 @@ import path from 'node:path';
 import { prefixCausalMask } from '../adapters/method.js';
 import { peftMethodKind, readMethodFolder, readPeftConfig } from '../adapters/method-folder.js';
 import { PREFIX_TENSOR } from '../adapters/prefix.js';
-import { GraftError } from '../errors.js';
 import { computeLogits } from '../infer/logits.js';
 import { methodGreedy } from '../infer/method-logits.js';
 import { openSafetensors } from '../io/safetensors.js';
@@ -20,7 +19,7 @@ import type { HostTensor } from '../runtime/tensors.js';
 import { positionRange } from '../models/decoder-inputs.js';
 import { shiftLabels } from '../train/loss.js';
 import { buildStepGraph, FLAT, flatten, unflatten } from '../train/step-graph.js';
-import { type ReferenceReport, TOLERANCES, verifyReference } from './reference.js';
+import { compareGrads, type ReferenceReport, TOLERANCES, verifyReference } from './reference.js';
 
 export interface MethodReferenceReport {
   method: string;
@@ -73,22 +72,8 @@ export async function verifyMethodReference(dir: string, pref: DevicePref = 'cpu
     });
     await session.release();
     const ours = unflatten(sg.layout, (out.grad as HostTensor).data as Float32Array);
-    let gradMaxRel = 0;
-    let gradWorst = '';
-    for (const p of sg.params) {
-      const refName = gradName(p);
-      if (!grads.has(refName)) throw new GraftError('NOT_FOUND', `${grads.path}: gradient ${refName} is missing`, { file: grads.path, where: refName });
-      const want = grads.readF32(refName);
-      const got = ours.get(p)!.data;
-      let d2 = 0;
-      let n2 = 0;
-      for (let i = 0; i < want.length; i++) {
-        d2 += (got[i] / sh.count - want[i]) ** 2;
-        n2 += want[i] ** 2;
-      }
-      const rel = Math.sqrt(d2) / Math.max(Math.sqrt(n2), 1e-30);
-      if (rel >= gradMaxRel) [gradMaxRel, gradWorst] = [rel, p];
-    }
+    const { gradMaxRel, gradWorst } = compareGrads(sg.params, (p) => ours.get(p)!.data, grads, sh.count, gradName);
+
 
     const rows = Array.from({ length: B }, (_, b) => ids.slice(b * T, (b + 1) * T));
     const merge = method.merge(model.source, tensors);

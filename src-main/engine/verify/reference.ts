@@ -66,6 +66,32 @@ async function greedy(model: LoadedModel, device: DeviceInfo, rows: RowAdapter[]
   return out;
 }
 
+type GradFile = ReturnType<typeof openSafetensors>;
+
+/**
+ * Each trainable tensor's gradient (ours summed over `count` target tokens, the golden a mean) against the
+ * golden's, as relative L2 error; the worst one and its name. A missing golden gradient is an error.
+ */
+export function compareGrads(params: readonly string[], ours: (p: string) => ArrayLike<number>, grads: GradFile, count: number, refNameOf: (p: string) => string): { gradMaxRel: number; gradWorst: string } {
+  let gradMaxRel = 0;
+  let gradWorst = '';
+  for (const p of params) {
+    const refName = refNameOf(p);
+    if (!grads.has(refName)) throw new GraftError('NOT_FOUND', `${grads.path}: gradient ${refName} is missing`, { file: grads.path, where: refName });
+    const want = grads.readF32(refName);
+    const got = ours(p);
+    let d2 = 0;
+    let n2 = 0;
+    for (let i = 0; i < want.length; i++) {
+      d2 += (got[i] / count - want[i]) ** 2;
+      n2 += want[i] ** 2;
+    }
+    const rel = Math.sqrt(d2) / Math.max(Math.sqrt(n2), 1e-30);
+    if (rel >= gradMaxRel) [gradMaxRel, gradWorst] = [rel, p];
+  }
+  return { gradMaxRel, gradWorst };
+}
+
 export async function verifyReference(dir: string, pref: DevicePref = 'cpu'): Promise<ReferenceReport> {
   const device = await resolveDevice(pref);
   const model = await loadModel(path.join(dir, 'model'));
@@ -99,22 +125,8 @@ export async function verifyReference(dir: string, pref: DevicePref = 'cpu'): Pr
   const ourGrads = unflatten(sg.layout, (out.grad as HostTensor).data as Float32Array);
   const loss = ((out.loss_sum as HostTensor).data[0] as number) / sh.count;
 
-  let gradMaxRel = 0;
-  let gradWorst = '';
-  for (const p of sg.params) {
-    const refName = p.replace(/^base_model\.model\./, '');
-    if (!grads.has(refName)) throw new GraftError('NOT_FOUND', `${grads.path}: gradient ${refName} is missing`, { file: grads.path, where: refName });
-    const want = grads.readF32(refName);
-    const got = ourGrads.get(p)!.data;
-    let d2 = 0;
-    let n2 = 0;
-    for (let i = 0; i < want.length; i++) {
-      d2 += (got[i] / sh.count - want[i]) ** 2;
-      n2 += want[i] ** 2;
-    }
-    const rel = Math.sqrt(d2) / Math.max(Math.sqrt(n2), 1e-30);
-    if (rel >= gradMaxRel) [gradMaxRel, gradWorst] = [rel, p];
-  }
+  const { gradMaxRel, gradWorst } = compareGrads(sg.params, (p) => ourGrads.get(p)!.data, grads, sh.count, (p) => p.replace(/^base_model\.model\./, ''));
+
 
   const prompt = expected.prompt_for_greedy;
   const [gBase, gLora] = await greedy(model, device, [[], [{ weights: adapter, scale: 1 }]], prompt, expected.base_greedy.length - prompt.length);
