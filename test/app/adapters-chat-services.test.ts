@@ -14,7 +14,7 @@ import { loadModel } from '../../src-main/engine/model';
 import type { Channel, HandlerTable, RequestOf, ResponseOf } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
 import { createHandlers } from '../../src-main/ipc/handlers';
-import type { ChatGenerateReq, ChatTokenEvent, Conversation } from '../../src-main/ipc/types-adapters-chat';
+import type { ChatGenerateReq, ChatTokenEvent, Conversation } from '../../src-main/ipc/chat';
 import { createServices, type Services } from '../../src-main/services/index';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
