@@ -1,7 +1,7 @@
 /**
  * The Adapters screen's part of the IPC contract: its channels (merged into contract.ts) and payload types.
  */
-import type { AdapterMeta } from '../store/adapter-meta';
+import type { AdapterMeta } from '../engine/adapters/meta';
 
 export type { AdapterMeta };
 
