@@ -2,6 +2,11 @@
  * The Adapters screen's part of the IPC contract: its channels (merged into contract.ts) and payload types.
  */
 import type { AdapterMeta } from '../engine/adapters/meta';
+import { EXPORT_OPTIONS, given, IMPORT_OPTIONS, type ExportFormat, type ExportOptions, type ImportOptions } from '../engine/options/adapters';
+import { validateOptions } from '../engine/options/schema';
+import { obj, str, strList } from './checks';
+
+export { EXPORT_FORMATS, EXPORT_OPTIONS, GGUF_TENSOR_TYPES, IMPORT_OPTIONS } from '../engine/options/adapters';
 
 export type { AdapterMeta };
 
@@ -33,14 +38,11 @@ export interface AdapterListing {
   trash: { id: string; name: string; deletedAt: string }[];
 }
 
-export interface AdapterImportReq {
-  /** A PEFT folder, a .zip of one, an adapter_model.safetensors (with adapter_config.json beside it) or a GGUF LoRA. */
-  path: string;
-  name?: string;
-  tags?: string[];
-  /** A base model to check the adapter's shapes against (and to convert a GGUF LoRA with). */
-  basePath?: string;
-}
+/**
+ * What to import (a PEFT folder, a .zip of one, an adapter_model.safetensors with adapter_config.json beside it,
+ * or a GGUF LoRA) and its tags; the options (name, base to check against, architecture) are the import schema's.
+ */
+export type AdapterImportReq = { path: string; tags?: string[] } & { [K in keyof ImportOptions]?: ImportOptions[K] };
 
 export interface AdapterImportRes {
   entry: AdapterEntry;
@@ -48,19 +50,12 @@ export interface AdapterImportRes {
   warnings: string[];
 }
 
-export type AdapterExportFormat = 'peft' | 'peft-zip' | 'gguf' | 'merged';
+export type AdapterExportFormat = ExportFormat;
 
-export interface AdapterExportReq {
-  id: string;
-  format: AdapterExportFormat;
-  /** Output path: a folder (peft, merged) or a file (.zip, .gguf). */
-  out: string;
-  /** Base model path, needed by gguf and merged when the recorded base is not on this machine. */
-  base?: string;
-  /** The model name the Ollama Modelfile's FROM line names (gguf). */
-  ollamaBase?: string;
-  ggufType?: 'F32' | 'F16';
-}
+/** Which adapter, and where to write it (a folder for peft/merged, a file for .zip/.gguf); the rest is the export schema's. */
+export type AdapterExportReq = { id: string; out: string } & { [K in keyof ExportOptions]?: ExportOptions[K] };
+/** An export request as the IPC validated it: the format and tensor type filled in, unset paths left out. */
+export type AdapterExportJob = { id: string; out: string; format: ExportFormat; ggufType: ExportOptions['ggufType']; base?: string; ollamaBase?: string };
 
 export interface AdapterExportRes {
   format: AdapterExportFormat;
@@ -94,4 +89,22 @@ export interface AdaptersChannels {
   'adapters.import': { req: AdapterImportReq; res: AdapterImportRes };
   'adapters.export': { req: AdapterExportReq; res: AdapterExportRes };
   'adapters.blend': { req: AdapterBlendReq; res: AdapterBlendRes };
+}
+
+/** An adapters.import request checked whole: its options by the import schema (what `graft adapters import` parses its flags with). */
+export function parseAdapterImport(req: unknown): AdapterImportReq {
+  const c = 'adapters.import';
+  const o = obj(c, req);
+  const { path: _p, tags: _t, ...options } = o;
+  const v = validateOptions(IMPORT_OPTIONS, options);
+  return { path: str(c, o, 'path'), tags: strList(c, o, 'tags'), name: given(v.name), basePath: given(v.basePath), arch: given(v.arch) };
+}
+
+/** An adapters.export request checked whole: its options by the export schema (what `graft adapters export` parses its flags with). */
+export function parseAdapterExport(req: unknown): AdapterExportJob {
+  const c = 'adapters.export';
+  const o = obj(c, req);
+  const { id: _i, out: _o, ...options } = o;
+  const v = validateOptions(EXPORT_OPTIONS, options);
+  return { id: str(c, o, 'id'), out: str(c, o, 'out'), format: v.format, ggufType: v.ggufType, base: given(v.base), ollamaBase: given(v.ollamaBase) };
 }

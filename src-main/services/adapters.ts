@@ -5,7 +5,7 @@
 import { defaultLibraryDir } from '../store/paths';
 import { AdapterLibrary, type LibraryEntry } from '../store/library';
 import { listTrash, moveToTrash, restoreFromTrash } from '../store/trash';
-import type { AdapterBlendReq, AdapterBlendRes, AdapterEntry, AdapterExportReq, AdapterExportRes, AdapterImportReq, AdapterImportRes, AdapterListReq, AdapterListing } from '../ipc/adapters';
+import type { AdapterBlendReq, AdapterBlendRes, AdapterEntry, AdapterExportJob, AdapterExportRes, AdapterImportReq, AdapterImportRes, AdapterListReq, AdapterListing } from '../ipc/adapters';
 import type { WorkerClient } from './worker/client';
 
 const entry = (e: LibraryEntry): AdapterEntry => ({ meta: e.meta, dir: e.dir, sizeBytes: e.sizeBytes });
@@ -67,7 +67,7 @@ export class AdapterService {
     return this.worker.call('adapters.import', { ...req, library: this.root });
   }
 
-  export(req: AdapterExportReq): Promise<AdapterExportRes> {
+  export(req: AdapterExportJob): Promise<AdapterExportRes> {
     return this.worker.call('adapters.export', { ...req, library: this.root });
   }
 

@@ -4,11 +4,10 @@
  */
 import type { Services } from '../../services/index';
 import type { Handler } from '../contract';
-import type { AdapterExportFormat, AdapterSortKey, AdaptersChannels } from '../adapters';
+import { parseAdapterExport, parseAdapterImport, type AdapterSortKey, type AdaptersChannels } from '../adapters';
 import { bad, num, obj, optStr, str, strList } from '../checks';
 
 const SORTS: AdapterSortKey[] = ['name', 'created', 'size', 'rank'];
-const FORMATS: AdapterExportFormat[] = ['peft', 'peft-zip', 'gguf', 'merged'];
 
 export function adapterHandlers(services: Services): { [C in keyof AdaptersChannels]: Handler<C> } {
   const { adapters } = services;
@@ -34,30 +33,8 @@ export function adapterHandlers(services: Services): { [C in keyof AdaptersChann
     },
     'adapters.delete': (req) => adapters.remove(str('adapters.delete', obj('adapters.delete', req), 'id')),
     'adapters.restore': (req) => adapters.restore(req ? optStr('adapters.restore', obj('adapters.restore', req), 'id') : undefined),
-    'adapters.import': (req) => {
-      const c = 'adapters.import';
-      const o = obj(c, req);
-      return adapters.import({
-        path: str(c, o, 'path'),
-        name: optStr(c, o, 'name'),
-        tags: strList(c, o, 'tags'),
-        basePath: optStr(c, o, 'basePath'),
-      });
-    },
-    'adapters.export': (req) => {
-      const c = 'adapters.export';
-      const o = obj(c, req);
-      if (!FORMATS.includes(o.format as AdapterExportFormat)) bad(c, 'format', FORMATS.join(', '));
-      if (o.ggufType !== undefined && o.ggufType !== 'F32' && o.ggufType !== 'F16') bad(c, 'ggufType', 'F32 or F16');
-      return adapters.export({
-        id: str(c, o, 'id'),
-        format: o.format as AdapterExportFormat,
-        out: str(c, o, 'out'),
-        base: optStr(c, o, 'base'),
-        ollamaBase: optStr(c, o, 'ollamaBase'),
-        ggufType: o.ggufType as 'F32' | 'F16' | undefined,
-      });
-    },
+    'adapters.import': (req) => adapters.import(parseAdapterImport(req)),
+    'adapters.export': (req) => adapters.export(parseAdapterExport(req)),
     'adapters.blend': (req) => {
       const c = 'adapters.blend';
       const o = obj(c, req);

@@ -4,7 +4,7 @@
  */
 import { blendIntoLibrary, exportAdapter, importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
-import type { AdapterBlendReq, AdapterBlendRes, AdapterExportReq, AdapterExportRes, AdapterImportReq, AdapterImportRes } from '../../ipc/adapters';
+import type { AdapterBlendReq, AdapterBlendRes, AdapterExportJob, AdapterExportRes, AdapterImportReq, AdapterImportRes } from '../../ipc/adapters';
 
 /** Requests as the main side sends them: with the adapter library's folder. */
 export type WithLibrary<T> = T & { library: string };
@@ -12,7 +12,7 @@ export type WithLibrary<T> = T & { library: string };
 /** Merged into the worker protocol's WorkerMethods. */
 export interface AdapterWorkerMethods {
   'adapters.import': { params: WithLibrary<AdapterImportReq>; result: AdapterImportRes };
-  'adapters.export': { params: WithLibrary<AdapterExportReq>; result: AdapterExportRes };
+  'adapters.export': { params: WithLibrary<AdapterExportJob>; result: AdapterExportRes };
   'adapters.blend': { params: WithLibrary<AdapterBlendReq>; result: AdapterBlendRes };
 }
 
