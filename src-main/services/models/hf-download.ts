@@ -11,6 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { GraftError } from '../../engine/errors';
+import type { DownloadProgress } from '../../ipc/models';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
@@ -27,17 +28,11 @@ export interface HubFile {
   gitOid?: string;
 }
 
-export interface DownloadProgressInfo {
+/** The counts of a download as the Models screen shows them (ipc/models.ts), for the file being fetched. */
+export type DownloadProgressInfo = Pick<DownloadProgress, 'fileIndex' | 'fileCount' | 'bytes' | 'total' | 'speed' | 'etaMs' | 'resumedBytes'> & {
   file: string;
-  fileIndex: number;
-  fileCount: number;
-  bytes: number;
-  total: number;
-  speed: number;
-  etaMs: number | null;
-  resumedBytes: number;
   verifying: boolean;
-}
+};
 
 export interface DownloadOptions {
   endpoint?: string;

@@ -10,7 +10,23 @@ import type { WorkerClient } from '../worker/client';
 import type { DatasetService } from '../datasets/index';
 import { newId } from '../json-store';
 import type { ModelService } from '../models/index';
+import type { DatasetEntry } from '../../ipc/datasets';
+import type { ModelEntry } from '../../ipc/models';
 import type { SettingsService } from '../settings';
+
+/** What the worker needs to run (or bundle) a run besides its folder: the settings, and the files by path and name. */
+function runInputs(s: TrainSettings, m: ModelEntry, d: DatasetEntry) {
+  return {
+    settings: s,
+    modelPath: m.path,
+    modelName: m.name,
+    datasetPath: d.path,
+    datasetName: d.name,
+    datasetFormat: d.format,
+    textSplit: d.textSplit,
+    columns: d.columns,
+  };
+}
 
 export class TrainService {
   constructor(
@@ -37,14 +53,7 @@ export class TrainService {
     });
     const slug = s.name.replace(/[^\w.-]+/g, '-').slice(0, 60) || 'adapter';
     return this.worker.call('train.start', {
-      settings: s,
-      modelPath: m.path,
-      modelName: m.name,
-      datasetPath: d.path,
-      datasetName: d.name,
-      datasetFormat: d.format,
-      textSplit: d.textSplit,
-      columns: d.columns,
+      ...runInputs(s, m, d),
       out: path.join(this.dir, 'runs', `${slug}-${newId()}`),
       library: defaultLibraryDir(),
     });
@@ -58,14 +67,7 @@ export class TrainService {
     const d = this.datasets.get(s.datasetId);
     if (typeof req.out !== 'string' || !req.out.trim()) throw new GraftError('BAD_INPUT', 'choose a folder for the job bundle', { field: 'out' });
     return this.worker.call('job.export', {
-      settings: s,
-      modelPath: m.path,
-      modelName: m.name,
-      datasetPath: d.path,
-      datasetName: d.name,
-      datasetFormat: d.format,
-      textSplit: d.textSplit,
-      columns: d.columns,
+      ...runInputs(s, m, d),
       out: path.resolve(req.out.trim()),
       includeModel: req.includeModel === true,
       ...(m.repo ? { hubId: m.repo } : {}),
