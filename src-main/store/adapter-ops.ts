@@ -16,8 +16,9 @@ import { exportPeftFolder, exportPeftZip } from './export.js';
 import { importAdapter, type ImportOptions } from './import.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
 
-export const EXPORT_FORMATS = ['peft', 'peft-zip', 'gguf', 'merged'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** The export formats, declared with the export options (engine/options/adapters.ts). */
+export { EXPORT_FORMATS, type ExportFormat } from '../engine/options/adapters.js';
+import type { ExportFormat } from '../engine/options/adapters.js';
 
 export interface OpenedBase {
   source: WeightSource;
