@@ -47,13 +47,13 @@ export function rowMethodHooks(g: Graph, methods: readonly RowMethod[], batch: n
       }
       return y;
     },
-    residual: (layer, where, out, residual) => {
-      let h: Value | null = null;
+    output: (layer, where, out, residual) => {
+      let y: Value | null = null;
       for (const p of per) {
-        const hk = p.hooks.residual?.(layer, where, out, residual);
-        if (hk) h = pick(p.rows, hk, h ?? op.add(g, residual, out));
+        const yk = p.hooks.output?.(layer, where, out, residual);
+        if (yk) y = pick(p.rows, yk, y ?? out);
       }
-      return h;
+      return y;
     },
   };
 }
