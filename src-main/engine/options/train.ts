@@ -7,7 +7,7 @@
  * them only for that method and the validator refuses them for another.
  */
 import { LORA_TARGETS, MODULE_TARGETS } from '../adapters/lora-config.js';
-import { APP_TRAIN_METHODS, BOTTLENECK_KINDS, IA3_DEFAULT_TARGETS, METHODS, NON_LINEARITIES, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
+import { APP_TRAIN_METHODS, BOTTLENECK_KINDS, DROPPABLE_METHODS, IA3_DEFAULT_TARGETS, METHODS, NON_LINEARITIES, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
 import { GraftError } from '../errors.js';
 import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
@@ -138,6 +138,23 @@ export const TRAIN_OPTIONS = {
     help: "bottleneck adapters: the method's default (silu houlsby, relu pfeiffer/parallel), relu or silu",
     choiceLabels: { default: "the method's default", relu: 'ReLU', silu: 'SiLU' },
   },
+  fuseAdapters: {
+    kind: 'text',
+    default: '',
+    when: { method: 'fusion' },
+    label: 'Adapters to fuse',
+    group: OTHER,
+    help: 'AdapterFusion: trained Houlsby or Pfeiffer adapter folders, comma-separated (they stay frozen; only the fusion trains)',
+  },
+  adapterDrop: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    when: { method: DROPPABLE_METHODS },
+    label: 'AdapterDrop layers',
+    group: OTHER,
+    help: 'AdapterDrop: no adapter in the lowest N layers (they keep the base; faster steps and decoding)',
+  },
   adapterScaling: {
     kind: 'number',
     default: null,
@@ -246,7 +263,7 @@ export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'ta
 /** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
 export type MethodOptions = Pick<
   TrainOptions,
-  'method' | 'rank' | 'alpha' | 'dropout' | 'targets' | 'rslora' | 'ia3Targets' | 'virtualTokens' | 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling'
+  'method' | 'rank' | 'alpha' | 'dropout' | 'targets' | 'rslora' | 'ia3Targets' | 'virtualTokens' | 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling' | 'fuseAdapters' | 'adapterDrop'
 >;
 export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
 
@@ -265,6 +282,8 @@ export const PRESET_KEEPS = [
   'bottleneckSize',
   'nonLinearity',
   'adapterScaling',
+  'fuseAdapters',
+  'adapterDrop',
   'device',
   'memoryLimit',
 ] as const satisfies readonly (keyof TrainOptions)[];
