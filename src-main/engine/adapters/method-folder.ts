@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
+import { isAdapterHubConfig, readAdapterHubFolder } from './adapterhub-import.js';
 import { encodeSafetensors, openSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { targetsFromModules } from './adapter-weights.js';
@@ -38,6 +39,7 @@ export interface MethodFolder {
 /** Which non-LoRA method a PEFT config describes; null for plain LoRA (handled by compat.ts). */
 export function peftMethodKind(cfg: Record<string, unknown>, file: string): PeftMethodKind | null {
   if (cfg.graft_method === 'bottleneck' || cfg.graft_method === 'bitfit' || cfg.graft_method === 'fusion') return cfg.graft_method;
+  if (isAdapterHubConfig(cfg)) return 'bottleneck';
   const t = cfg.peft_type;
   if (t === 'LORA') return cfg.use_dora === true ? 'dora' : null;
   if (t === 'IA3') return 'ia3';
@@ -122,6 +124,7 @@ export function bottleneckConfigOf(cfg: Record<string, unknown>, file: string): 
 export function readMethodFolder(dir: string, spec: ModelSpec): MethodFolder {
   const cfgFile = join(dir, CONFIG_FILE);
   const rawConfig = readPeftConfig(dir);
+  if (isAdapterHubConfig(rawConfig)) return readAdapterHubFolder(dir, spec);
   const method = methodFromConfig(spec, rawConfig, cfgFile);
   const wFile = join(dir, WEIGHTS_FILE);
   if (!existsSync(wFile)) throw new GraftError('NOT_FOUND', `${wFile}: no such file (a pickle adapter_model.bin is not read: pickle can run code)`, { file: wFile });

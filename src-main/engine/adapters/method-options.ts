@@ -16,6 +16,8 @@ import type { NonLinearity, TrainMethod } from './method-kinds.js';
 import { prefixMethod } from './prefix.js';
 import { dropLowestLayers } from './adapter-drop.js';
 import { fusionMethod } from './fusion.js';
+import { bottleneckFromAdapterHub, isAdapterHubConfig } from './adapterhub-import.js';
+import { BOTTLENECK_KINDS } from './method-kinds.js';
 import { bottleneckConfigOf, readMethodFolder } from './method-folder.js';
 
 export { METHODS, TRAIN_METHODS, type MethodInfo, type TrainMethod } from './method-kinds.js';
@@ -103,8 +105,11 @@ export function fusionOfFolders(spec: ModelSpec, dirs: readonly string[]): Metho
     spec,
     dirs.map((dir) => {
       const folder = readMethodFolder(dir, spec);
-      if (folder.rawConfig.graft_method !== 'bottleneck') throw new GraftError('UNSUPPORTED', `${dir}: AdapterFusion fuses bottleneck adapters (Houlsby, Pfeiffer), this is ${folder.method.kind}`, { field: 'fuseAdapters', file: dir });
-      return { config: bottleneckConfigOf(folder.rawConfig, dir), tensors: folder.tensors, label: dir };
+      if (!(BOTTLENECK_KINDS as readonly string[]).includes(folder.method.kind))
+        throw new GraftError('UNSUPPORTED', `${dir}: AdapterFusion fuses bottleneck adapters (Houlsby, Pfeiffer), this is ${folder.method.kind}`, { field: 'fuseAdapters', file: dir });
+      // Graft's own layout or AdapterHub's saved one.
+      const config = isAdapterHubConfig(folder.rawConfig) ? bottleneckFromAdapterHub(folder.rawConfig, dir) : bottleneckConfigOf(folder.rawConfig, dir);
+      return { config, tensors: folder.tensors, label: dir };
     }),
   );
 }
