@@ -44,7 +44,7 @@ const WHY_NOT: Record<string, string> = {
 export function blendMethods(source: WeightSource, inputs: readonly MethodBlendInput[], opts: { rank?: number | null } = {}): MethodBlendResult {
   if (inputs.length === 0) throw new GraftError('BAD_INPUT', 'nothing to merge', { field: 'compose' });
   const kinds = [...new Set(inputs.map((i) => i.adapter.kind))];
-  if (kinds.length > 1) throw new GraftError('UNSUPPORTED', `a weighted merge takes adapters of one method, got ${kinds.join(' and ')}; stack them instead`, { field: 'compose' });
+  if (kinds.length > 1) throw new GraftError('UNSUPPORTED', `merge takes adapters of one method, got ${kinds.join(' and ')}; stack them instead`, { field: 'compose' });
   const kind = kinds[0];
   if (kind === 'ia3') {
     if (opts.rank) throw new GraftError('BAD_INPUT', 'IA³ adapters merge exactly; a rank applies to DoRA merges only', { field: 'mergeRank' });
@@ -60,7 +60,7 @@ export function blendMethods(source: WeightSource, inputs: readonly MethodBlendI
     return blendDora(source, inputs, opts.rank);
   }
   const why = WHY_NOT[kind] ?? `a ${kind} adapter adds a non-linear block: averaging its weights is not averaging the models; stack them, or train an AdapterFusion over them`;
-  throw new GraftError('UNSUPPORTED', `${kind}: no weighted merge (${why})`, { field: 'compose' });
+  throw new GraftError('UNSUPPORTED', `merge cannot combine ${kind} adapters: ${why}`, { field: 'compose' });
 }
 
 function blendIa3(inputs: readonly MethodBlendInput[]): MethodBlendResult {

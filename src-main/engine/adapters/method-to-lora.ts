@@ -25,9 +25,9 @@ const BASE_NAME = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/;
 export function methodToLora(source: WeightSource, method: MethodAdapter, tensors: ReadonlyMap<string, Float32Array>, rank: number): MethodToLoraResult {
   if (!Number.isInteger(rank) || rank < 1) throw new GraftError('BAD_INPUT', `must be a whole number >= 1, got ${rank}`, { field: 'loraRank' });
   const merged = method.merge(source, tensors);
-  if ('refused' in merged) throw new GraftError('UNSUPPORTED', `${method.kind}: no LoRA form (${merged.refused})`, { field: 'loraRank' });
+  if ('refused' in merged) throw new GraftError('UNSUPPORTED', `cannot turn a ${method.kind} adapter into a LoRA: ${merged.refused}`, { field: 'loraRank' });
   const bias = [...merged.keys()].find((n) => n.endsWith('.bias'));
-  if (bias) throw new GraftError('UNSUPPORTED', `${method.kind}: its merge changes ${bias}, and a LoRA adapter cannot change a bias`, { field: 'loraRank', where: bias });
+  if (bias) throw new GraftError('UNSUPPORTED', `cannot turn a ${method.kind} adapter into a LoRA: its merge changes ${bias}, and a LoRA cannot change a bias`, { field: 'loraRank', where: bias });
   const names = [...merged.keys()].sort();
   const targets = targetsFromModules([...new Set(names.map((n) => BASE_NAME.exec(n)![2]))], method.kind);
   const out = new Map<string, Float32Array>();
