@@ -39,8 +39,6 @@ async function methodArg(model: LoadedModel, arg: string, library?: string): Pro
   if (!dir || !cfg || !existsSync(cfg) || peftMethodKind(readPeftConfig(dir), cfg) === null) return null;
   if (!Number.isFinite(weight)) throw new GraftError('BAD_INPUT', `--adapter ${arg}: the weight after ':' must be a number`, { where: '--adapter' });
   const folder = readMethodFolder(dir, model.spec);
-  if (folder.method.virtualTokens)
-    throw new GraftError('UNSUPPORTED', `--adapter ${arg}: prefix adapters cannot be generated with yet (the KV-cache graphs would need the prefix in pre-filled cache slots)`, { where: '--adapter' });
   return { adapter: folder.method, tensors: folder.tensors, weight, label: ref };
 }
 

@@ -190,12 +190,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     let kc = op.transpose(g, k, [0, 2, 1, 3]); // [B, KV, T, hd]
     let vc = op.transpose(g, v, [0, 2, 1, 3]);
     const prefix = opts.hooks?.prefix?.(i);
-    if (prefix) {
-      // A KV-cache graph would hold the prefix in pre-filled cache slots instead (not built yet).
-      if (io.past || io.cache) throw new Error('decoder: prefix hooks are for full-sequence graphs; a KV-cache graph keeps the prefix in its cache');
-      kc = op.concat(g, [prefix.k, kc], 2);
-      vc = op.concat(g, [prefix.v, vc], 2);
-    }
+    if (prefix && io.past) throw new Error('decoder: prefix hooks take full-sequence or fixed-cache graphs, not a growing past');
     if (io.past) {
       kc = op.concat(g, [io.past[i].k, kc], 2);
       vc = op.concat(g, [io.past[i].v, vc], 2);
@@ -204,6 +199,12 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
       vc = op.scatterElements(g, io.cache[i].v, io.writeIndex, vc, 2);
     }
     present.push({ k: kc, v: vc });
+    if (prefix) {
+      // The prefix's P keys/values come first in every attention row (the mask's first P columns); a
+      // cache never holds them, so the cached slots stay those of the real tokens.
+      kc = op.concat(g, [prefix.k, kc], 2);
+      vc = op.concat(g, [prefix.v, vc], 2);
+    }
     const S = kc.shape[2];
     const kT = op.reshape(g, op.transpose(g, kc, [0, 1, 3, 2]), [B, KV, 1, hd, S]);
     let raw = op.matmul(g, q, kT); // [B, KV, G, T, S], q already scaled
