@@ -1,0 +1,117 @@
+/**
+ * Issue 15, item 9: an export onto a full disk (every format, and a job bundle) fails as an IO error naming the
+ * folder the user chose, leaves nothing behind there (no temp file or folder, no half a Modelfile, no GGUF without
+ * its Modelfile), and writes nothing into the shared system temp folder.
+ *
+ * The disk is made full for one folder only: every write into it fails with ENOSPC after the file was created
+ * (as a real full disk does), through each primitive the exporters use (openSync + writeSync, copyFile,
+ * writeFile); the library and the base model elsewhere stay writable.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+const FULL = path.join(os.tmpdir(), `graft-full-disk-${process.pid}`);
+/** Which writers find the disk full: all of them, or only writeFile (the Modelfile after its GGUF). */
+const disk = vi.hoisted(() => ({ fullFor: 'all' as 'all' | 'writeFile' }));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const inFull = (p: unknown) => typeof p === 'string' && path.resolve(p).startsWith(FULL + path.sep);
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+  const fullFds = new Set<number>();
+  const openSync = ((p: string, ...rest: unknown[]) => {
+    const fd = (fs.openSync as (...a: unknown[]) => number)(p, ...rest);
+    if (inFull(p) && disk.fullFor === 'all') fullFds.add(fd);
+    return fd;
+  }) as typeof fs.openSync;
+  const closeSync = ((fd: number) => {
+    fullFds.delete(fd);
+    fs.closeSync(fd);
+  }) as typeof fs.closeSync;
+  const writeSync = ((fd: number, ...rest: unknown[]) => {
+    if (fullFds.has(fd)) throw enospc();
+    return (fs.writeSync as (...a: unknown[]) => number)(fd, ...rest);
+  }) as typeof fs.writeSync;
+  const promises = {
+    ...fs.promises,
+    copyFile: async (from: string, to: string, mode?: number) => {
+      if (!inFull(to) || disk.fullFor !== 'all') return fs.promises.copyFile(from, to, mode);
+      await fs.promises.writeFile(to, '');
+      throw enospc();
+    },
+    writeFile: async (file: string, data: string | Uint8Array, opts?: fs.WriteFileOptions) => {
+      if (!inFull(file)) return fs.promises.writeFile(file, data, opts);
+      await fs.promises.writeFile(file, '', opts);
+      throw enospc();
+    },
+  };
+  const mod = { ...fs, openSync, closeSync, writeSync, promises };
+  return { ...mod, default: mod };
+});
+
+const { exportAdapter, importChecked } = await import('../../src-main/store/adapter-ops.js');
+const { AdapterLibrary } = await import('../../src-main/store/library.js');
+const { exportJobBundle } = await import('../../src-main/engine/job/export-bundle.js');
+const { parseTrainOptions } = await import('../../src-main/engine/options/train.js');
+
+const FIX = path.resolve(__dirname, '../../../shared/fixtures/hf-reference/llama');
+const STORIES = path.resolve(__dirname, '../../../shared/models/stories260K/stories260K.gguf');
+let root: string;
+let lib: InstanceType<typeof AdapterLibrary>;
+let tmpBefore: Set<string>;
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'graft-export-full-'));
+  mkdirSync(FULL);
+  lib = await AdapterLibrary.open(path.join(root, 'lib'));
+  await importChecked(lib, path.join(FIX, 'adapter'), { name: 'll', basePath: path.join(FIX, 'model') });
+  tmpBefore = new Set(readdirSync(os.tmpdir()));
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(FULL, { recursive: true, force: true });
+});
+
+async function refusedForSpace(p: Promise<unknown>): Promise<void> {
+  const err = (await p.then(
+    () => null,
+    (e: unknown) => e,
+  )) as { code?: string; message?: string } | null;
+  expect(err, 'the export succeeded on a full disk').not.toBeNull();
+  expect(err!.code).toBe('IO');
+  // The folder the user chose, then what failed: never a temp name.
+  expect(err!.message).toMatch(new RegExp(`^${FULL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no space left on the disk`));
+  expect(err!.message).not.toMatch(/\.tmp-\d+/);
+  expect(readdirSync(FULL), 'left behind in the destination folder').toEqual([]);
+}
+
+describe('exports onto a full disk', () => {
+  for (const [format, name] of [['peft', 'a'], ['peft-zip', 'a.zip'], ['gguf', 'a.gguf'], ['merged', 'm']] as const) {
+    it(`${format}: an IO error naming the folder, nothing left there`, async () => {
+      await refusedForSpace(exportAdapter(lib, 'll', { format, out: path.join(FULL, name), base: path.join(FIX, 'model') }));
+    });
+  }
+
+  it('gguf: when only the Modelfile does not fit, the GGUF written before it is removed too', async () => {
+    disk.fullFor = 'writeFile';
+    try {
+      await refusedForSpace(exportAdapter(lib, 'll', { format: 'gguf', out: path.join(FULL, 'b.gguf'), base: path.join(FIX, 'model') }));
+    } finally {
+      disk.fullFor = 'all';
+    }
+  });
+
+  it('a job bundle: an IO error naming the folder, nothing left there', async () => {
+    const data = path.join(root, 'd.jsonl');
+    (await import('node:fs')).writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `row ${i} of a tiny dataset` })).join('\n') + '\n');
+    const options = parseTrainOptions({ steps: 2, batch: 1, seqLen: 16 });
+    await refusedForSpace(exportJobBundle({ model: STORIES, data, out: path.join(FULL, 'bundle'), options }, path.join(FULL, 'bundle')));
+  });
+
+  it('wrote nothing into the shared temp folder', () => {
+    const added = readdirSync(os.tmpdir()).filter((n) => !tmpBefore.has(n));
+    expect(added).toEqual([]);
+  });
+});
