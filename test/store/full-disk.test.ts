@@ -1,7 +1,8 @@
 /**
- * Issue 15, item 9: an export onto a full disk (every format, and a job bundle) fails as an IO error naming the
- * folder the user chose, leaves nothing behind there (no temp file or folder, no half a Modelfile, no GGUF without
- * its Modelfile), and writes nothing into the shared system temp folder.
+ * Issue 15, item 9: ENOSPC messages name the folder that needs room. An export onto a full disk (every format,
+ * and a job bundle) fails as an IO error naming the folder the user chose, leaves nothing behind there (no temp file or folder, no half a Modelfile, no GGUF without
+ * its Modelfile), and writes nothing into the shared system temp folder. An import into a library on a full disk
+ * names the library (not the user's file or the staging copy); a checkpoint names its checkpoints folder.
  *
  * The disk is made full for one folder only: every write into it fails with ENOSPC after the file was created
  * (as a real full disk does), through each primitive the exporters use (openSync + writeSync, copyFile,
@@ -55,6 +56,7 @@ const { exportAdapter, importChecked } = await import('../../src-main/store/adap
 const { AdapterLibrary } = await import('../../src-main/store/library.js');
 const { exportJobBundle } = await import('../../src-main/engine/job/export-bundle.js');
 const { parseTrainOptions } = await import('../../src-main/engine/options/train.js');
+const { saveCheckpoint } = await import('../../src-main/engine/train/checkpoint.js');
 
 const FIX = path.resolve(__dirname, '../../../shared/fixtures/hf-reference/llama');
 const STORIES = path.resolve(__dirname, '../../../shared/models/stories260K/stories260K.gguf');
@@ -113,5 +115,31 @@ describe('exports onto a full disk', () => {
   it('wrote nothing into the shared temp folder', () => {
     const added = readdirSync(os.tmpdir()).filter((n) => !tmpBefore.has(n));
     expect(added).toEqual([]);
+  });
+});
+
+describe('an import into a library on a full disk', () => {
+  it('names the library folder that needs room, not the staging copy nor the user file', async () => {
+    disk.fullFor = 'writeFile';
+    const full = await AdapterLibrary.open(path.join(FULL, 'lib'));
+    disk.fullFor = 'all';
+    const err = (await importChecked(full, path.join(FIX, 'adapter'), { name: 'x' }).then(
+      () => null,
+      (e: unknown) => e,
+    )) as { code?: string; message?: string } | null;
+    expect(err?.code).toBe('IO');
+    expect(err?.message).toMatch(new RegExp(`^${path.join(FULL, 'lib').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no space left on the disk while writing adapter_config.json`));
+    expect(readdirSync(path.join(FULL, 'lib', '.staging'))).toEqual([]);
+  });
+});
+
+describe('a checkpoint on a full disk', () => {
+  it('names the checkpoints folder that needs room and leaves no temp folder there', () => {
+    const ck = path.join(FULL, 'checkpoints');
+    const t = { shape: [2], data: new Float32Array(2) };
+    const state = { lora: new Map([['a', t]]), m: new Map([['a', t]]), v: new Map([['a', t]]) };
+    const meta = { version: 1 as const, step: 3, data: { epoch: 0, index: 0 } as never, rng: { seed: 1, epoch: 0 }, tokensSeen: 0, elapsedMs: 0, history: [], run: {} };
+    expect(() => saveCheckpoint(ck, state, meta)).toThrow(expect.objectContaining({ code: 'IO', message: expect.stringMatching(/^.*graft-full-disk-\d+\/checkpoints: no space left on the disk while writing step-000003/) }));
+    expect(readdirSync(ck)).toEqual([]);
   });
 });
