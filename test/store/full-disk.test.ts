@@ -8,7 +8,7 @@
  * (as a real full disk does), through each primitive the exporters use (openSync + writeSync, copyFile,
  * writeFile); the library and the base model elsewhere stay writable.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { type WriteFileOptions, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -42,7 +42,7 @@ vi.mock('node:fs', async (importOriginal) => {
       await fs.promises.writeFile(to, '');
       throw enospc();
     },
-    writeFile: async (file: string, data: string | Uint8Array, opts?: fs.WriteFileOptions) => {
+    writeFile: async (file: string, data: string | Uint8Array, opts?: WriteFileOptions) => {
       if (!inFull(file)) return fs.promises.writeFile(file, data, opts);
       await fs.promises.writeFile(file, '', opts);
       throw enospc();
@@ -61,7 +61,7 @@ const { saveCheckpoint } = await import('../../src-main/engine/train/checkpoint.
 const FIX = path.resolve(__dirname, '../../../shared/fixtures/hf-reference/llama');
 const STORIES = path.resolve(__dirname, '../../../shared/models/stories260K/stories260K.gguf');
 let root: string;
-let lib: InstanceType<typeof AdapterLibrary>;
+let lib: Awaited<ReturnType<typeof AdapterLibrary.open>>;
 let tmpBefore: Set<string>;
 
 beforeAll(async () => {
