@@ -57,4 +57,16 @@ describe('shape and metadata mismatches are located refusals, never INTERNAL (is
     }, file, c.name, 60_000);
     expect(refused, `${c.name}: accepted`).toBe(true);
   });
+
+  it('an import refusal names the user\'s file, never the library\'s staging copy', async () => {
+    const lib = await AdapterLibrary.open(path.join(root, 'lib-staging'));
+    const c = CASES.find((x) => x.use === 'import')!;
+    const file = await c.make(path.join(root, 'staging-case'));
+    const err = await run(c, file, lib).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(file);
+    expect(err?.message).not.toContain('.staging');
+  });
 });

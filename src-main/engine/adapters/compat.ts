@@ -234,6 +234,7 @@ export function adapterWeightsFromPeft(p: PeftAdapter, file: string): AdapterWei
   for (const [name, t] of p.tensors) {
     const parsed = parseLoraTensorName(name);
     if (!parsed) throw new GraftError('UNSUPPORTED', `${file}: tensor ${printable(name)} is not a LoRA factor Graft applies`, { file, where: printable(name) });
+    if (!FLOAT_DTYPES.has(t.dtype)) throw new GraftError('BAD_FILE', `${file}: tensor ${printable(name)} has dtype ${t.dtype}; LoRA factors are floating point`, { file, where: printable(name) });
     // The graph reads r rows of A and r columns of B: another rank would read past them or leave some out.
     const rank = parsed.factor === 'A' ? t.shape[0] : t.shape[1];
     if (t.shape.length !== 2 || rank !== r) {
