@@ -5,6 +5,7 @@
  * message. Each case is run through what the CLI does: `graft generate --model M [--adapter A]`
  * (loadModel, the adapter arguments, a two-token generation) and `graft adapters import A --base B`.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,4 +70,29 @@ describe('shape and metadata mismatches are located refusals, never INTERNAL (is
     expect(err?.message).toContain(file);
     expect(err?.message).not.toContain('.staging');
   });
+});
+
+describe('through the real CLI', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  /** Runs `graft ...` and returns its exit code and stderr. */
+  const graft = (...args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.join(ROOT, 'bin/graft.mjs'), ...args], { cwd: ROOT, timeout: 120_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
+    });
+
+  it.each([
+    ['model', 'model: bos_token_id beyond the vocabulary'],
+    ['adapter', 'PEFT adapter (adapter): lora_A input width not the base width'],
+  ] as const)('graft generate with a %s mismatch ends with a located refusal, not INTERNAL', async (_kind, name) => {
+    const c = CASES.find((x) => x.name === name)!;
+    const file = await c.make(path.join(root, `cli-${_kind}`));
+    const args = c.use === 'model' ? ['--model', file] : ['--model', `${FIX}/model`, '--adapter', file];
+    const r = await graft('generate', ...args, '--max-tokens', '2', '--device', 'cpu'); // from BOS alone: the fixture has no tokenizer
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^graft: (BAD_FILE|INCOMPATIBLE): /);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).not.toContain('INTERNAL');
+  }, 120_000);
 });
