@@ -21,7 +21,7 @@ import * as op from '../ops/index.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
-import { groupQueryAttention, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitLast, splitSizes } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
  * The plain graph's options; the fused graph lays out plain fp32 weights itself, so no weights factory.
@@ -129,7 +129,10 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const qkvModules = spec.fusedProjections ? ['self_attn.qkv_proj'] : ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
   const guModules = spec.fusedProjections ? ['mlp.gate_up_proj'] : ['mlp.gate_proj', 'mlp.up_proj'];
 
-  let h = op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
+  // The LM head is kept transposed for its split-K MatMul; a tied embedding is read from that one copy.
+  const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
+  const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
+  let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
   let x = simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
   let normed: Value | null = null;
   const present: Value[] = [];
@@ -163,9 +166,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     }
   }
   const final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, D]);
-  const head = spec.tiedEmbeddings || !w.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logitsOut = { dtype: 'float32' as const, shape: [B, spec.vocab], name: o.argmax ? undefined : 'logits' };
-  const logits = node(g, 'Gemm', [final, w.get(head), null], [logitsOut], { transB: { i: 1 } })[0];
+  const logits = splitKHead(g, final, head, o.argmax ? undefined : 'logits');
   if (o.argmax) {
     // First index of the maximum, as the host's argmax picks it. The WebGPU EP has no ArgMax kernel
     // (nor int64 casts), so in float ops: the max, a mask of where it occurs, and the largest of

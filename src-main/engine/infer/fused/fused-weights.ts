@@ -82,6 +82,20 @@ export class FusedWeights {
     });
   }
 
+  /**
+   * A [V, D] table (LM head, or a tied embedding) stored transposed and split along D, [S, D/S, V]:
+   * the layout of the head's split-K MatMul (nodes.ts, splitKHead), from which a tied embedding is
+   * also looked up, so the table is on the device once.
+   */
+  splitHead(name: string, S: number): Value {
+    const key = `fused.${name}.T${S}`;
+    return this.memo(key, () => {
+      const [V, D] = this.source.shape(name);
+      const data = this.derived(key, () => transposeConcat([{ data: this.overrides.get(name) ?? this.source.readF32(name), out: V }], D));
+      return { shape: [S, D / S, V], data };
+    });
+  }
+
   /** Concatenated biases of the given modules. */
   bias(layer: number, modules: readonly string[]): Value {
     const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.bias`;
