@@ -1,28 +1,35 @@
 /**
  * Issue 15, item 9: ENOSPC messages name the folder that needs room. An export onto a full disk (every format,
  * and a job bundle) fails as an IO error naming the folder the user chose, leaves nothing behind there (no temp file or folder, no half a Modelfile, no GGUF without
- * its Modelfile), and writes nothing into the shared system temp folder. An import into a library on a full disk
+ * its Modelfile), and writes nowhere else (never the shared system temp folder). An import into a library on a full disk
  * names the library (not the user's file or the staging copy); a checkpoint names its checkpoints folder.
  *
  * The disk is made full for one folder only: every write into it fails with ENOSPC after the file was created
  * (as a real full disk does), through each primitive the exporters use (openSync + writeSync, copyFile,
  * writeFile); the library and the base model elsewhere stay writable.
  */
-import { type WriteFileOptions, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { type WriteFileOptions, mkdirSync, writeFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const FULL = path.join(os.tmpdir(), `graft-full-disk-${process.pid}`);
 /** Which writers find the disk full: all of them, or only writeFile (the Modelfile after its GGUF). */
-const disk = vi.hoisted(() => ({ fullFor: 'all' as 'all' | 'writeFile' }));
+const disk = vi.hoisted(() => ({ fullFor: 'all' as 'all' | 'writeFile', tracking: false, writes: [] as string[] }));
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const inFull = (p: unknown) => typeof p === 'string' && path.resolve(p).startsWith(FULL + path.sep);
   const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
   const fullFds = new Set<number>();
+  /** Every path the code under test creates or writes, while tracking: an export must write nowhere else. */
+  const wrote = (p: unknown) => {
+    if (disk.tracking) disk.writes.push(path.resolve(String(p)));
+  };
+  const writing = (flags: unknown) => flags !== undefined && flags !== 'r' && flags !== fs.constants.O_RDONLY;
+  const track = <F extends (...a: never[]) => unknown>(f: F, at = 0) => ((...a: Parameters<F>) => (wrote(a[at]), f(...a))) as unknown as F;
   const openSync = ((p: string, ...rest: unknown[]) => {
+    if (writing(rest[0])) wrote(p);
     const fd = (fs.openSync as (...a: unknown[]) => number)(p, ...rest);
     if (inFull(p) && disk.fullFor === 'all') fullFds.add(fd);
     return fd;
@@ -37,18 +44,38 @@ vi.mock('node:fs', async (importOriginal) => {
   }) as typeof fs.writeSync;
   const promises = {
     ...fs.promises,
+    open: (async (p: string, flags?: string | number, mode?: number) => {
+      if (writing(flags)) wrote(p);
+      return fs.promises.open(p, flags, mode);
+    }) as typeof fs.promises.open,
+    mkdir: track(fs.promises.mkdir),
+    mkdtemp: track(fs.promises.mkdtemp),
+    rename: track(fs.promises.rename, 1),
     copyFile: async (from: string, to: string, mode?: number) => {
+      wrote(to);
       if (!inFull(to) || disk.fullFor !== 'all') return fs.promises.copyFile(from, to, mode);
       await fs.promises.writeFile(to, '');
       throw enospc();
     },
     writeFile: async (file: string, data: string | Uint8Array, opts?: WriteFileOptions) => {
+      wrote(file);
       if (!inFull(file)) return fs.promises.writeFile(file, data, opts);
       await fs.promises.writeFile(file, '', opts);
       throw enospc();
     },
   };
-  const mod = { ...fs, openSync, closeSync, writeSync, promises };
+  const mod = {
+    ...fs,
+    openSync,
+    closeSync,
+    writeSync,
+    promises,
+    mkdirSync: track(fs.mkdirSync),
+    mkdtempSync: track(fs.mkdtempSync),
+    writeFileSync: track(fs.writeFileSync),
+    copyFileSync: track(fs.copyFileSync, 1),
+    renameSync: track(fs.renameSync, 1),
+  };
   return { ...mod, default: mod };
 });
 
@@ -62,14 +89,13 @@ const FIX = path.resolve(__dirname, '../../../shared/fixtures/hf-reference/llama
 const STORIES = path.resolve(__dirname, '../../../shared/models/stories260K/stories260K.gguf');
 let root: string;
 let lib: Awaited<ReturnType<typeof AdapterLibrary.open>>;
-let tmpBefore: Set<string>;
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'graft-export-full-'));
   mkdirSync(FULL);
   lib = await AdapterLibrary.open(path.join(root, 'lib'));
   await importChecked(lib, path.join(FIX, 'adapter'), { name: 'll', basePath: path.join(FIX, 'model') });
-  tmpBefore = new Set(readdirSync(os.tmpdir()));
+  writeFileSync(path.join(root, 'd.jsonl'), Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `row ${i} of a tiny dataset` })).join('\n') + '\n');
 });
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
@@ -90,6 +116,13 @@ async function refusedForSpace(p: Promise<unknown>): Promise<void> {
 }
 
 describe('exports onto a full disk', () => {
+  beforeAll(() => {
+    disk.tracking = true;
+  });
+  afterAll(() => {
+    disk.tracking = false;
+  });
+
   for (const [format, name] of [['peft', 'a'], ['peft-zip', 'a.zip'], ['gguf', 'a.gguf'], ['merged', 'm']] as const) {
     it(`${format}: an IO error naming the folder, nothing left there`, async () => {
       await refusedForSpace(exportAdapter(lib, 'll', { format, out: path.join(FULL, name), base: path.join(FIX, 'model') }));
@@ -107,14 +140,14 @@ describe('exports onto a full disk', () => {
 
   it('a job bundle: an IO error naming the folder, nothing left there', async () => {
     const data = path.join(root, 'd.jsonl');
-    (await import('node:fs')).writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `row ${i} of a tiny dataset` })).join('\n') + '\n');
     const options = parseTrainOptions({ steps: 2, batch: 1, seqLen: 16 });
     await refusedForSpace(exportJobBundle({ model: STORIES, data, out: path.join(FULL, 'bundle'), options }, path.join(FULL, 'bundle')));
   });
 
-  it('wrote nothing into the shared temp folder', () => {
-    const added = readdirSync(os.tmpdir()).filter((n) => !tmpBefore.has(n));
-    expect(added).toEqual([]);
+  it('wrote nowhere but the destination folder (never the shared temp folder, never beside the library)', () => {
+    expect(disk.writes.length).toBeGreaterThan(10);
+    // (mkdir of the destination folder itself, recursive, is no write elsewhere)
+    expect(disk.writes.filter((p) => p !== FULL && !p.startsWith(FULL + path.sep))).toEqual([]);
   });
 });
 
