@@ -10,6 +10,7 @@ import { checkCompatibility, inspectPeftAdapter } from '../engine/adapters/compa
 import { exportGgufLora, ggufLoraToPeft, ollamaModelfile } from '../engine/adapters/gguf-lora.js';
 import { exportMergedModel } from '../engine/adapters/merge.js';
 import { GraftError } from '../engine/errors.js';
+import { noSpace } from '../engine/io/atomic.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
 import { exportPeftFolder, exportPeftZip } from './export.js';
@@ -70,7 +71,14 @@ export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { fo
         const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
         for (const f of [out, modelfile]) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
         await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType, name: entry.meta.name });
-        await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
+        try {
+          await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
+        } catch (err) {
+          // Both files or neither: a GGUF without its Modelfile, or half a Modelfile, is no finished export.
+          await fsp.rm(out, { force: true });
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
+          throw noSpace(err, modelfile);
+        }
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();

@@ -6,6 +6,7 @@ import { columnsOf, DATA_SOURCE_OPTIONS } from '../../engine/options/dataset';
 import { validateOptions } from '../../engine/options/schema';
 import { parseTrainOptions, TRAIN_OPTIONS } from '../../engine/options/train';
 import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
+import { userDataDir } from '../../store/paths';
 import type { CommandRegistrar } from './index';
 import { gptqProgressLine } from './quant-progress';
 import { addSchemaFlags, inputFromFlags } from './schema-flags';
@@ -58,7 +59,8 @@ async function train(flags: TrainFlags): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     const result = await trainAdapter(
-      await trainJobFromFlags(flags, { model, data, out }),
+      // With checkpoints off, weights the final write could not store are kept in the data folder.
+      { ...(await trainJobFromFlags(flags, { model, data, out })), rescueDir: join(userDataDir(), 'rescued') },
       {
         signal: ac.signal,
         onEvent: (e) => (flags.json ? json(e) : printer.event(e)),

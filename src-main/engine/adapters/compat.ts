@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
 import {
@@ -115,6 +116,9 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
   }
   const ltt = cfg.layers_to_transform;
   const layersToTransform = typeof ltt === 'number' ? [ltt] : Array.isArray(ltt) ? (ltt as number[]) : undefined;
+  if ((ltt !== undefined && ltt !== null && !layersToTransform) || layersToTransform?.some((l) => !Number.isInteger(l) || l < 0)) {
+    throw new GraftError('BAD_FILE', `${cfgFile}: "layers_to_transform" should be a layer index or a list of them, got ${printable(JSON.stringify(ltt))}`, { file: cfgFile, where: 'layers_to_transform' });
+  }
   return {
     dir,
     r,
@@ -202,12 +206,19 @@ export function checkCompatibility(adapter: AdapterShapes, base: BaseModelShapes
  */
 export function adapterWeightsFromPeft(p: PeftAdapter, file: string): AdapterWeights {
   const tensors = new Map<string, Float32Array>();
+  const r = p.config.r;
   for (const [name, t] of p.tensors) {
     const parsed = parseLoraTensorName(name);
-    if (!parsed) throw new GraftError('UNSUPPORTED', `${file}: tensor ${name} is not a LoRA factor Graft applies`, { file, where: name });
+    if (!parsed) throw new GraftError('UNSUPPORTED', `${file}: tensor ${printable(name)} is not a LoRA factor Graft applies`, { file, where: printable(name) });
+    if (!FLOAT_DTYPES.has(t.dtype)) throw new GraftError('BAD_FILE', `${file}: tensor ${printable(name)} has dtype ${t.dtype}; LoRA factors are floating point`, { file, where: printable(name) });
+    // The graph reads r rows of A and r columns of B: another rank would read past them or leave some out.
+    const rank = parsed.factor === 'A' ? t.shape[0] : t.shape[1];
+    if (t.shape.length !== 2 || rank !== r) {
+      throw new GraftError('BAD_FILE', `${file}: tensor ${printable(name)} has shape [${t.shape.join(', ')}], but r is ${r} (adapter_config.json)`, { file, where: printable(name) });
+    }
     tensors.set(peftTensorName(parsed.layer, parsed.target, parsed.factor), t.data);
   }
-  return { r: p.config.r, alpha: p.config.lora_alpha, rslora: p.config.use_rslora, targets: targetsFromModules(p.config.target_modules, file), tensors };
+  return { r, alpha: p.config.lora_alpha, rslora: p.config.use_rslora, targets: targetsFromModules(p.config.target_modules, file), tensors, source: file };
 }
 
 /** Read a PEFT folder into AdapterWeights. */

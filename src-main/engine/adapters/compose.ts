@@ -6,7 +6,6 @@
 import { GraftError } from '../errors.js';
 import type { WeightSource } from '../io/model-source.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { ComposeOptions } from '../options/compose.js';
 import { dropLowestLayers } from './adapter-drop.js';
 import { blendMethods } from './blend-methods.js';
 import type { MethodAdapter } from './method.js';
@@ -27,7 +26,14 @@ export interface ComposedRow {
   notes: string[];
 }
 
-export function composeRow(source: WeightSource, spec: ModelSpec, methods: readonly LoadedMethod[], o: ComposeOptions): ComposedRow | null {
+/** How a row's adapters combine: the compose options (declared for the CLI and the GUI in options/compose.ts). */
+export interface ComposeSettings {
+  compose: 'stack' | 'merge';
+  mergeRank: number | null;
+  adapterDrop: number;
+}
+
+export function composeRow(source: WeightSource, spec: ModelSpec, methods: readonly LoadedMethod[], o: ComposeSettings): ComposedRow | null {
   if (methods.length === 0) return null;
   const notes: string[] = [];
   let row: { adapter: MethodAdapter; tensors: ReadonlyMap<string, Float32Array> };

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDirSync, tempName, writeFileAtomicSync } from '../io/atomic.js';
+import { fsyncDirSync, noSpaceAt, tempName, writeFileAtomicSync } from '../io/atomic.js';
 import { hfTokenizerFilesFromGguf } from '../io/gguf-hf-tokenizer.js';
 import type { WeightSource } from '../io/model-source.js';
 import { writeSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
@@ -150,6 +150,6 @@ async function writeModelFolder(
     return { files: written, merged };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw noSpaceAt(err, path.resolve(outDir));
   }
 }

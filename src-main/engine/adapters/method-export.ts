@@ -13,7 +13,6 @@ import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeSafetensors } from '../io/safetensors.js';
-import type { ExportMethodOptions } from '../options/export-method.js';
 import { ADAPTERHUB_WEIGHTS, adapterHubConfig, bottleneckFromAdapterHub, isAdapterHubConfig } from './adapterhub-import.js';
 import { writePeftFiles } from './compat.js';
 import { exportGgufLora } from './gguf-lora.js';
@@ -38,7 +37,13 @@ export interface MethodExportResult {
   worst?: { tensor: string; relativeError: number };
 }
 
-export async function exportMethod(source: WeightSource, folder: MethodFolder, o: ExportMethodOptions, out: string): Promise<MethodExportResult> {
+/** How a method adapter leaves Graft: the export-method options (declared in options/export-method.ts). */
+export interface ExportMethodSettings {
+  format: 'merged' | 'lora' | 'gguf-lora' | 'adapterhub';
+  loraRank: number | null;
+}
+
+export async function exportMethod(source: WeightSource, folder: MethodFolder, o: ExportMethodSettings, out: string): Promise<MethodExportResult> {
   const { method, tensors } = folder;
   switch (o.format) {
     case 'merged': {

@@ -146,7 +146,7 @@ export function readPeftAdapter(dir: string): PeftAdapter {
   return { config, tensors, metadata: st.metadata };
 }
 
-function checkPairs(tensors: Map<string, { shape: number[] }>, file: string): void {
+export function checkPairs(tensors: Map<string, { shape: number[] }>, file: string): void {
   for (const [name, t] of tensors) {
     const p = parsePeftName(name);
     if (!p) continue; // e.g. modules_to_save tensors: carried along untouched

@@ -9,6 +9,7 @@ import { DATASET_FORMATS, type ColumnMapping, type DatasetFormat, type TextSplit
 import { GraftError } from '../../engine/errors';
 import { writeFileAtomicSync } from '../../engine/io/atomic';
 import type { DatasetEntry, DatasetReport } from '../../ipc/datasets';
+import { MAX_ASSEMBLED_BYTES } from '../../ipc/wire';
 import { JsonStore, newId } from '../json-store';
 import type { ModelService } from '../models/index';
 import type { WorkerClient } from '../worker/client';
@@ -30,8 +31,8 @@ function checkColumns(c: unknown): ColumnMapping | undefined {
 
 const EXTENSIONS = ['.jsonl', '.json', '.csv', '.tsv', '.txt'];
 const SPLITS: TextSplit[] = ['blank-line', 'line', 'whole'];
-/** Text sent over IPC (a dropped file's content): the WebSocket carries at most 16 MiB a message. */
-const MAX_CONTENT = 15 * 2 ** 20;
+/** Text sent over IPC (a dropped file's content): the browser host reassembles at most this from parts. */
+const MAX_CONTENT = MAX_ASSEMBLED_BYTES;
 
 export class DatasetService {
   private readonly store: JsonStore<{ datasets: DatasetEntry[] }>;
