@@ -14,7 +14,7 @@ const AUTO_PAIRS: [string, string][] = [
 ];
 
 /** Picks the columns to use from the header: the given mapping (checked), else a known pair, else `text`. */
-export function resolveColumns(header: string[], given: ColumnMapping | undefined, file: string): ColumnMapping {
+export function resolveColumns(header: string[], given: ColumnMapping | undefined, file: string, line = 1): ColumnMapping {
   const names = header.map((h) => h.trim());
   const has = (c: string) => names.includes(c);
   const list = names.map((n) => JSON.stringify(n)).join(', ');
@@ -27,7 +27,7 @@ export function resolveColumns(header: string[], given: ColumnMapping | undefine
       if (col && !has(col)) {
         throw new GraftError('BAD_INPUT', `${file}: the ${role} column ${JSON.stringify(col)} is not in the header (columns: ${list})`, {
           file,
-          where: 'line 1',
+          where: `line ${line}`,
         });
       }
     }
@@ -45,7 +45,7 @@ export function resolveColumns(header: string[], given: ColumnMapping | undefine
   throw new GraftError(
     'BAD_INPUT',
     `${file}: no column mapping given and none recognised in the header (columns: ${list}); choose {textColumn}, or {promptColumn} and {responseColumn}`,
-    { file, where: 'line 1' },
+    { file, where: `line ${line}` },
   );
 }
 
@@ -70,16 +70,24 @@ export async function* readCsvRows(file: string, delimiter: string, columns: Col
 }
 
 function toRow(record: string[], index: Record<string, number>, m: ColumnMapping, line: number): RowResult {
-  const cell = (col: string): string | undefined => record[index[col]];
+  const short = `the row has ${record.length} fields`;
+  return rowFromColumns((col) => record[index[col]], m, line, (col) => (col === m.text ? `${short}, so no ${JSON.stringify(col)} column` : `${short}, fewer than the header`));
+}
+
+/**
+ * One row from the mapped columns of a record (a CSV row, or a JSON object's keys). `missing` says why a
+ * column is absent from this record.
+ */
+export function rowFromColumns(cell: (col: string) => string | undefined, m: ColumnMapping, line: number, missing: (col: string) => string): RowResult {
   if (m.text) {
     const v = cell(m.text);
-    if (v === undefined) return { line, error: `the row has ${record.length} fields, so no ${JSON.stringify(m.text)} column` };
+    if (v === undefined) return { line, error: missing(m.text) };
     const row = fromText(v, `column ${JSON.stringify(m.text)}`);
     return typeof row === 'string' ? { line, error: row } : { line, row };
   }
   const prompt = cell(m.prompt!);
   const response = cell(m.response!);
-  if (prompt === undefined || response === undefined) return { line, error: `the row has ${record.length} fields, fewer than the header` };
+  if (prompt === undefined || response === undefined) return { line, error: missing(prompt === undefined ? m.prompt! : m.response!) };
   if (prompt.trim() === '') return { line, error: `column ${JSON.stringify(m.prompt)} is empty` };
   const messages: ChatMessage[] = [];
   const system = m.system ? cell(m.system) : undefined;

@@ -1,10 +1,10 @@
 import { GraftError } from '../errors.js';
-import { readCsvRows } from './csv.js';
+import { readCsvRows, resolveColumns, rowFromColumns } from './csv.js';
 import { jsonArrayElements } from './json-array.js';
 import { notUtf8, readLines } from './lines.js';
 import { detectJsonFormat, fromText, normalizeRecord, type JsonFormat } from './normalize.js';
 import { sniffContainer, type Container } from './sniff.js';
-import type { DatasetFormat, ReadOptions, RowResult, TextSplit } from './types.js';
+import type { ColumnMapping, DatasetFormat, ReadOptions, RowResult, TextSplit } from './types.js';
 
 export interface OpenedDataset {
   file: string;
@@ -34,8 +34,13 @@ export async function openDataset(file: string, opts: ReadOptions = {}): Promise
     }
     return { file, container, format: 'text', rows: () => readTextDocuments(file, opts.textSplit ?? 'blank-line') };
   }
-  if (asked === 'csv') throw new GraftError('BAD_INPUT', `${file} is JSON, not CSV`, { file });
   const records = container === 'jsonl' ? () => jsonlRecords(file) : () => jsonArrayElements(file);
+  // Keys mapped like CSV columns: the user's mapping wins over detection (the 'csv' format is "by columns").
+  if (asked === 'csv' || (asked === 'auto' && opts.columns)) {
+    const columns = opts.columns;
+    if (!columns) throw new GraftError('BAD_INPUT', `${file} is JSON: map its keys with {textColumn}, or {promptColumn} and {responseColumn}`, { file });
+    return { file, container, format: 'csv', rows: () => mapRecords(file, records(), columns) };
+  }
   const format = asked === 'auto' ? await detectFormat(file, records()) : asked;
   return { file, container, format, rows: () => parseRecords(records(), format) };
 }
@@ -67,6 +72,32 @@ async function* parseRecords(records: AsyncGenerator<RawRecord>, format: JsonFor
   }
 }
 
+/** JSON records whose keys are mapped like CSV columns; the mapping is checked against the first object's keys. */
+async function* mapRecords(file: string, records: AsyncGenerator<RawRecord>, given: ColumnMapping): AsyncGenerator<RowResult> {
+  let mapping: ColumnMapping | null = null;
+  for await (const { line, text, bad } of records) {
+    if (bad !== undefined) {
+      yield { line, error: notUtf8(bad) };
+      continue;
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      yield { line, error: `invalid JSON: ${(err as Error).message}` };
+      continue;
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+      yield { line, error: 'the record is not a JSON object' };
+      continue;
+    }
+    const rec = obj as Record<string, unknown>;
+    mapping ??= resolveColumns(Object.keys(rec), given, file, line);
+    const cell = (key: string): string | undefined => (rec[key] === undefined || rec[key] === null ? undefined : typeof rec[key] === 'string' ? rec[key] : JSON.stringify(rec[key]));
+    yield rowFromColumns(cell, mapping, line, (key) => `the record has no key ${JSON.stringify(key)}`);
+  }
+}
+
 /** The first record that parses decides; a file where none fits any format is refused as a whole. */
 async function detectFormat(file: string, records: AsyncGenerator<RawRecord>): Promise<JsonFormat> {
   let seen = 0;
@@ -85,7 +116,7 @@ async function detectFormat(file: string, records: AsyncGenerator<RawRecord>): P
       const keys = obj && typeof obj === 'object' ? Object.keys(obj).join(', ') : typeof obj;
       throw new GraftError(
         'BAD_INPUT',
-        `${file}: cannot tell the dataset format from line ${line} (keys: ${keys || 'none'}); expected 'messages', 'conversations', 'instruction'+'output' or 'text', or choose {format}`,
+        `${file}: cannot tell the dataset format from line ${line} (keys: ${keys || 'none'}); expected 'messages', 'conversations', 'instruction'+'output' or 'text'; choose {format}, or map its keys with {textColumn}, or {promptColumn} and {responseColumn}`,
         { file, where: `line ${line}` },
       );
     }

@@ -165,6 +165,22 @@ describe('formats', () => {
     expect((await all(p)).rows[0]).toEqual({ line: 1, error: "'messages' must be an array, got a string" });
     expect((await all(p, { format: 'text' })).rows[0]).toEqual({ line: 1, row: { kind: 'text', text: 'x' } });
   });
+
+  test('JSONL with unknown keys is mapped like CSV columns (issue 18 item 8)', async () => {
+    const p = file('k.jsonl', ['{"q": "Who is Tim?", "a": "A boy."}', '{"q": "Where?"}', '{"q": "Ball?", "a": 3}'].join('\n') + '\n');
+    const refused = await openDataset(p).catch((e: unknown) => e as GraftError);
+    expect(refused).toBeInstanceOf(GraftError);
+    expect((refused as GraftError).message).toMatch(/keys: q, a\).*map its keys with \{textColumn\}, or \{promptColumn\} and \{responseColumn\}/);
+    const { format, rows } = await all(p, { columns: { prompt: 'q', response: 'a' } });
+    expect(format).toBe('csv');
+    expect(rows).toEqual([
+      { line: 1, row: { kind: 'chat', messages: [{ role: 'user', content: 'Who is Tim?' }, { role: 'assistant', content: 'A boy.' }] } },
+      { line: 2, error: 'the record has no key "a"' },
+      { line: 3, row: { kind: 'chat', messages: [{ role: 'user', content: 'Ball?' }, { role: 'assistant', content: '3' }] } },
+    ]);
+    expect((await all(p, { format: 'csv', columns: { text: 'q' } })).rows[1]).toEqual({ line: 2, row: { kind: 'text', text: 'Where?' } });
+    await expect(all(p, { columns: { text: 'body' } })).rejects.toThrow(/the text column "body" is not in the header \(columns: "q", "a"\)/);
+  });
 });
 
 describe('validation', () => {
