@@ -27,6 +27,18 @@ export interface DatasetReport {
   modelId: string | null;
 }
 
+/**
+ * Why a dataset cannot be trained on, from its inspection, worded to follow the dataset's name or label
+ * ("Dataset" has no usable rows: ...); null when some rows are usable.
+ */
+export function unusableReason(s: DatasetSummary): string | null {
+  if (s.kept > 0) return null;
+  if (s.records === 0) return `has no usable rows: ${s.file} holds no records`;
+  const first = s.issues[0];
+  const why = first ? ` (line ${first.line}: ${first.reason}${s.issueCount > 1 ? `, and ${s.issueCount - 1} more` : ''})` : '';
+  return `has no usable rows: all ${s.records} records of ${s.file} are dropped${why}; fix them on the Datasets screen`;
+}
+
 export interface DatasetsChannels {
   'datasets.list': { req: void; res: DatasetEntry[] };
   /** From a path on this machine, or from the text of a dropped/picked file (the browser gives no paths). */

@@ -35,7 +35,11 @@ export async function openBase(modelPath: string): Promise<OpenedBase> {
 /** The base to use for an adapter: the one given, else the recorded one when it is a path on this machine. */
 async function baseFor(entry: LibraryEntry, given: string | undefined, why: string): Promise<OpenedBase> {
   const p = given ?? (entry.meta.base?.id && existsSync(entry.meta.base.id) ? entry.meta.base.id : undefined);
-  if (!p) throw new GraftError('BAD_INPUT', `${why} needs the base model: pass --base (adapter ${entry.meta.name} records ${entry.meta.base?.id ? `"${entry.meta.base.id}", which is not on this machine` : 'no base'})`, { where: '--base' });
+  // Named by its field key: the CLI words it as --base, the GUI as its form label.
+  if (!p) {
+    const recorded = entry.meta.base?.id ? `"${entry.meta.base.id}", which is not on this machine` : 'no base';
+    throw new GraftError('BAD_INPUT', `is needed for ${why}: adapter ${entry.meta.name} records ${recorded}`, { field: 'base' });
+  }
   const base = await openBase(p);
   try {
     const info = inspectPeftAdapter(entry.dir);

@@ -113,7 +113,7 @@ export async function importAdapter(lib: AdapterLibrary, src: string, opts: Impo
     const carried = await carriedMeta(staged);
     const arch = opts.arch ?? ggufArch ?? (carried.base?.arch || undefined);
     if (opts.base) {
-      if (!arch) opts.onWarning?.(`${src} does not say which architecture it was trained on, so only layer count and tensor shapes were checked against ${opts.base.ref.id} (pass --arch to check it too)`);
+      if (!arch) opts.onWarning?.(`${src} does not say which architecture it was trained on, so only layer count and tensor shapes were checked against ${opts.base.ref.id} (name its architecture to check it too)`);
       checkCompatibility(
         { arch, tensors: info.tensors, numLayers: info.numLayers, layersToTransform: info.layersToTransform, label: `adapter ${src}` },
         { ...opts.base.shapes, label: opts.base.shapes.label ?? `base ${opts.base.ref.id}` },

@@ -273,18 +273,19 @@ describe('datasets and training', () => {
     expect(readdirSync(path.join(tmp, 'quant'))).toContainEqual(expect.stringMatching(/-int4-gptq1\.gq$/));
   });
 
-  it('reports a run that cannot start as a readable error, and accepts the next one', async () => {
-    const updates: TrainUpdate[] = [];
-    const off = services.events.on('train.update', (u) => updates.push(u));
-    const bad = await call('datasets.import', { name: 'broken.jsonl', content: '{"nope": 1}\n{"text": \n' });
-    const base = (await call('train.current'))!.settings;
-    await call('train.start', { ...base, datasetId: bad.id, name: 'doomed' });
-    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 30_000, interval: 100 }).toBe('error');
-    off();
-    const err = updates.at(-1)!.job.error!;
-    expect(err.message).toMatch(/^broken\.jsonl: /);
-    expect(err.message).not.toContain(path.join(tmp, 'data'));
-    await expect(call('train.continue')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no checkpoint') });
+  it('refuses a dataset with no usable rows before the run starts, worded for the form (issue 18 item 8)', async () => {
+    const bad = await call('datasets.import', { name: 'broken.jsonl', content: '{"text": "ok"}\n{"text": \n{"text": 3}\n' });
+    await call('datasets.update', { id: bad.id, format: 'alpaca' });
+    const before = await call('train.current');
+    const settings = { modelId, datasetId: bad.id, name: 'doomed', steps: 1 } as TrainRequest;
+    const refused = await call('train.start', settings).catch((e: unknown) => e as GraftErrorData);
+    expect(refused).toMatchObject({ code: 'BAD_INPUT', field: 'datasetId', file: 'broken.jsonl' });
+    const worded = wordError(refused as GraftErrorData, fieldLabel);
+    expect(worded).toMatch(/^"Dataset" has no usable rows: all 3 records of broken\.jsonl are dropped \(line 1: .*, and 2 more\)/);
+    expect(worded).not.toContain(path.join(tmp, 'data'));
+    expect(worded).not.toMatch(/--\w/);
+    // Nothing was started: the last job (if any) is still the current one.
+    expect((await call('train.current'))?.id).toBe(before?.id);
     await call('datasets.remove', { id: bad.id });
   });
 });

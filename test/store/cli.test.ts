@@ -73,7 +73,7 @@ describe('graft adapters CLI', () => {
     // no recorded base and none given: a clear refusal
     const noBase = await graft('export', 'qw', '--format', 'merged', '--out', path.join(out, 'm'));
     expect(noBase.code).not.toBe(0);
-    expect(noBase.stderr).toMatch(/needs the base model: pass --base/);
+    expect(noBase.stderr).toMatch(/--base is needed for a merged export: adapter qw records/);
     expect(existsSync(path.join(out, 'm'))).toBe(false);
     const blend = JSON.parse((await graft('blend', 'll:0.5', 'qw:0.5', '--name', 'mix', '--rank', '4', '--json')).stdout);
     expect(blend).toMatchObject({ name: 'mix', r: 4, mode: 'compressed' });

@@ -10,7 +10,7 @@ import type { WorkerClient } from '../worker/client';
 import type { DatasetService } from '../datasets/index';
 import { newId } from '../json-store';
 import type { ModelService } from '../models/index';
-import type { DatasetEntry } from '../../ipc/datasets';
+import { unusableReason, type DatasetEntry } from '../../ipc/datasets';
 import type { ModelEntry } from '../../ipc/models';
 import type { SettingsService } from '../settings';
 
@@ -45,9 +45,13 @@ export class TrainService {
   }
 
   /** `s` is validated by the IPC (ipc/train.ts). */
-  start(s: TrainSettings): Promise<TrainJob> {
+  async start(s: TrainSettings): Promise<TrainJob> {
     const m = this.models.get(s.modelId);
     const d = this.datasets.get(s.datasetId);
+    // A dataset whose every row is dropped would fail only once the run has loaded the model: refuse it here.
+    const { summary } = await this.datasets.inspect({ id: d.id, count: 1 });
+    const unusable = unusableReason(summary);
+    if (unusable) throw new GraftError('BAD_INPUT', unusable, { field: 'datasetId', file: d.name });
     this.settings.store.update((x) => {
       x.lastTrain = s;
     });
