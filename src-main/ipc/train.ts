@@ -128,6 +128,24 @@ export interface MemoryCheck {
   device: DeviceInfo;
 }
 
+/** A finished (or failed, or cancelled) run in the history: the row of the list of past runs. */
+export interface PastRun {
+  id: string;
+  name: string;
+  modelName: string;
+  datasetName: string;
+  method: string;
+  state: TrainJobState;
+  startedAt: string;
+  endedAt: string;
+  steps: number;
+  finalLoss: number | null;
+  evalLoss: number | null;
+  /** Library id of the adapter it wrote, when it finished. */
+  adapterId: string | null;
+  error: string | null;
+}
+
 export interface TrainChannels {
   'train.estimate': { req: { modelId: string } & Partial<Omit<EstimateRequest, 'modelId'>>; res: MemoryCheck };
   'train.start': { req: TrainRequest; res: TrainJob };
@@ -139,6 +157,10 @@ export interface TrainChannels {
   'train.continue': { req: void; res: TrainJob };
   /** Writes a job bundle for the same run to `out` (a new folder) instead of training here. */
   'train.exportJob': { req: { settings: TrainRequest; out: string; includeModel?: boolean }; res: JobExportResult };
+  /** The runs that have ended, newest first; each keeps its page (`train.run`). */
+  'train.history': { req: void; res: PastRun[] };
+  'train.run': { req: { id: string }; res: TrainJob };
+  'train.forget': { req: { id: string }; res: void };
 }
 
 export interface TrainStreams {

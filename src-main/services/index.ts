@@ -7,6 +7,7 @@ import { EventHub } from './events';
 import { dataDir } from './json-store';
 import { findDemoModel, ModelService } from './models/index';
 import { SettingsService } from './settings';
+import { RunHistory } from './train/history';
 import { TrainService } from './train/index';
 import { WorkerClient } from './worker/client';
 
@@ -23,6 +24,8 @@ export interface Services {
   models: ModelService;
   datasets: DatasetService;
   train: TrainService;
+  /** Past runs, each with its page. */
+  runs: RunHistory;
   adapters: AdapterService;
   conversations: ConversationStore;
   dispose(): Promise<void>;
@@ -46,6 +49,7 @@ export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions
   const settings = new SettingsService(dir, opts.pickPath);
   const models = new ModelService(dir, worker, events, findDemoModel(opts.resourcesDir), () => settings.get().hfEndpoint);
   const datasets = new DatasetService(dir, worker, models);
+  const train = new TrainService(worker, models, datasets, settings, dir);
   return {
     app,
     events,
@@ -53,7 +57,8 @@ export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions
     settings,
     models,
     datasets,
-    train: new TrainService(worker, models, datasets, settings, dir),
+    train,
+    runs: new RunHistory(dir, events, () => train.current()),
     adapters: new AdapterService(worker),
     conversations: new ConversationStore(),
     dispose: () => worker.stop(),

@@ -14,5 +14,8 @@ export function trainHandlers(services: Services): { [C in keyof TrainChannels]:
     'train.cancel': () => t.control('cancel'),
     'train.continue': () => t.continue(),
     'train.exportJob': (req) => t.exportJob(req),
+    'train.history': () => services.runs.list(),
+    'train.run': (req) => services.runs.get(String(req?.id ?? '')),
+    'train.forget': (req) => services.runs.remove(String(req?.id ?? '')),
   };
 }
