@@ -17,6 +17,7 @@ const streamSet: { [S in StreamName]: true } = {
   'chat.token': true,
   'models.download': true,
   'train.update': true,
+  'train.history': true,
 };
 
 export function isStreamName(name: unknown): name is StreamName {

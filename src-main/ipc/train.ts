@@ -165,4 +165,6 @@ export interface TrainChannels {
 
 export interface TrainStreams {
   'train.update': TrainUpdate;
+  /** The list of past runs, each time a run is added to it or removed. */
+  'train.history': PastRun[];
 }

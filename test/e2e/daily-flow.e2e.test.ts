@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './env';
 import { captureErrors, describeViolations, seriousA11yViolations, startServeIsolated, type Served } from './helpers';
 
-const QA = ['{"q": "Who is Tim?", "a": "A boy with a red ball."}', '{"q": "Where is Tim?", "a": "In the park."}'].join('\n') + '\n';
+const QA = Array.from({ length: 12 }, (_, i) => JSON.stringify({ q: `Where is Tim on day ${i}?`, a: `In the park with his red ball, day ${i}.` })).join('\n') + '\n';
 const BROKEN = ['{"text": ', '{"text": 3}'].join('\n') + '\n';
 
 describe.skipIf(!chromiumAvailable())('the daily flow (issue 18: dataset guard, settings)', () => {
@@ -61,12 +61,55 @@ describe.skipIf(!chromiumAvailable())('the daily flow (issue 18: dataset guard, 
     await page.getByLabel('Prompt column').fill('q');
     await page.getByLabel('Response column').fill('a');
     await page.getByRole('button', { name: 'Apply columns' }).click();
-    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 30_000 }).toMatch(/2 usable/);
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 30_000 }).toMatch(/12 usable/);
     await go('train');
     await page.getByLabel('Dataset').selectOption({ label: 'qa.jsonl' });
     await page.getByTestId('memory-estimate').getByText('Estimated peak memory').waitFor();
-    await expect.poll(() => page.getByTestId('dataset-blocked').count()).toBe(0);
+    // Rows that keep no trained token at this sequence length are no usable rows either.
+    await page.getByText('Advanced options').click();
+    await page.getByLabel('Sequence length').fill('16');
+    await expect.poll(() => page.getByTestId('dataset-blocked').innerText(), { timeout: 30_000 }).toMatch(/has no usable rows: all 12 records of qa\.jsonl are dropped \(line 1: .*sequence length 16/);
+    expect(await page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(true);
+    await page.getByLabel('Sequence length').fill('128');
+    await expect.poll(() => page.getByTestId('dataset-blocked').count(), { timeout: 30_000 }).toBe(0);
     expect(await page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
+  });
+
+  it('keeps each run on its own page, listed with final loss, date and adapter (item 10)', async () => {
+    const train = async (name: string) => {
+      await page.getByLabel('Device').selectOption('cpu');
+      await page.getByLabel('Quick').check();
+      const advanced = page.getByText('Advanced options');
+      if (!(await page.getByLabel('Steps', { exact: true }).isVisible())) await advanced.click();
+      await page.getByLabel('Steps', { exact: true }).fill('4');
+      await page.getByLabel('Sequence length').fill('128');
+      await page.getByRole('combobox', { name: /^Dataset/ }).selectOption({ label: 'qa.jsonl' });
+      await page.getByLabel('Adapter name').fill(name);
+      await page.getByRole('button', { name: 'Start training' }).click();
+      const state = () => page.getByTestId('train-monitor').getAttribute('data-state');
+      await expect.poll(state, { timeout: 90_000 }).toMatch(/^(done|error)$/);
+      if ((await state()) === 'error') expect(await page.getByTestId('train-monitor').getByRole('alert').innerText()).toBe('');
+    };
+    await go('train');
+    await train('first-run');
+    await page.getByRole('button', { name: 'New run' }).click();
+    await train('second-run');
+    const rows = page.getByTestId('past-run');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    expect(await rows.nth(0).innerText()).toMatch(/second-run[\s\S]*\d{4}[\s\S]*\d\.\d{4}\s+second-run\s+Finished at step 4/);
+    expect(await rows.nth(1).innerText()).toMatch(/first-run[\s\S]*\d\.\d{4}\s+first-run\s+Finished at step 4/);
+    // The first run's page is still there after the second ran: its charts and its adapter.
+    await rows.nth(1).getByRole('link', { name: 'first-run' }).first().click();
+    await expect.poll(() => page.getByTestId('train-monitor').locator('h2').innerText(), { timeout: 30_000 }).toBe('first-run');
+    expect(Number(await page.getByTestId('lr-chart').getAttribute('data-points'))).toBe(4);
+    expect(await page.getByTestId('train-done').innerText()).toContain('first-run');
+    expect(await page.getByRole('button', { name: 'New run' }).count()).toBe(0);
+    expect(describeViolations(await seriousA11yViolations(page))).toEqual([]);
+    // Kept across a reload (it is the app's history, not the page's).
+    await page.reload();
+    await expect.poll(() => page.getByTestId('train-monitor').locator('h2').innerText(), { timeout: 30_000 }).toBe('first-run');
+    await page.getByRole('link', { name: '← Train screen' }).click();
+    await expect.poll(() => page.getByTestId('train-monitor').locator('h2').innerText()).toBe('second-run');
   });
 
   it('raised no console errors or unhandled rejections', () => {

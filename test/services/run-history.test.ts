@@ -56,7 +56,11 @@ describe('run history', () => {
     events.emit('train.update', { job: { ...job, events: undefined } as never });
     await history.settled();
     expect(history.list().map((r) => r.id)).toEqual(['a1']);
+    const announced: string[][] = [];
+    events.on('train.history', (l) => announced.push(l.map((r) => r.id)));
     await end(run('b2', 'second', '2026-12-01T11:00:00.000Z', [4, 3.25], 'cancelled', null));
+    // The screens hear of the new row once it is written.
+    expect(announced).toEqual([['b2', 'a1']]);
     const list = history.list();
     expect(list.map((r) => [r.id, r.name, r.state, r.finalLoss, r.adapterId, r.steps])).toEqual([
       ['b2', 'second', 'cancelled', 3.25, null, 2],

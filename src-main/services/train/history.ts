@@ -44,7 +44,7 @@ export class RunHistory {
 
   constructor(
     dir: string,
-    events: EventHub,
+    private readonly events: EventHub,
     /** The job with its whole event history, as the worker holds it. */
     private readonly current: () => Promise<TrainJob | null>,
   ) {
@@ -72,6 +72,7 @@ export class RunHistory {
       s.runs = s.runs.filter((r) => r.id !== id);
     });
     rmSync(this.pageOf(id), { force: true });
+    this.events.emit('train.history', this.list());
   }
 
   /** Resolves once the runs that have ended so far are written. */
@@ -89,6 +90,7 @@ export class RunHistory {
     this.index.update((s) => {
       s.runs = [...s.runs.filter((r) => r.id !== id), row];
     });
+    this.events.emit('train.history', this.list());
   }
 
   private pageOf(id: string): string {

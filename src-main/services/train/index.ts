@@ -48,8 +48,9 @@ export class TrainService {
   async start(s: TrainSettings): Promise<TrainJob> {
     const m = this.models.get(s.modelId);
     const d = this.datasets.get(s.datasetId);
-    // A dataset whose every row is dropped would fail only once the run has loaded the model: refuse it here.
-    const { summary } = await this.datasets.inspect({ id: d.id, count: 1 });
+    // A dataset whose every row is dropped (unreadable, or nothing trained left at this sequence length) would
+    // fail only once the run has loaded the model: refuse it here.
+    const { summary } = await this.datasets.inspect({ id: d.id, modelId: m.id, seqLen: s.seqLen, count: 1 });
     const unusable = unusableReason(summary);
     if (unusable) throw new GraftError('BAD_INPUT', unusable, { field: 'datasetId', file: d.name });
     this.settings.store.update((x) => {
