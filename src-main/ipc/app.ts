@@ -29,6 +29,24 @@ export interface AppSettings {
   hfEndpoint: string | null;
   /** The settings of the last run started, so the Train form opens with them. */
   lastTrain: TrainSettings | null;
+  /** 'system' follows the OS. */
+  theme: ThemeChoice;
+  /** The device a new run (with no last run to copy) and the status bar start from. */
+  defaultDevice: DevicePreference;
+  /** Threads of each CPU session the engine creates; null: onnxruntime's default (one per core). */
+  cpuThreads: number | null;
+}
+
+export const THEME_CHOICES = ['system', 'light', 'dark'] as const;
+export type ThemeChoice = (typeof THEME_CHOICES)[number];
+
+/** What the Settings screen may change. */
+export type SettingsUpdate = Partial<Pick<AppSettings, 'hfEndpoint' | 'theme' | 'defaultDevice' | 'cpuThreads'>>;
+
+/** Where the app keeps things (shown, not chosen: GRAFT_LIBRARY and GRAFT_DATA_DIR move them). */
+export interface AppFolders {
+  library: string;
+  data: string;
 }
 
 export interface PickPathRequest {
@@ -43,7 +61,8 @@ export interface AppChannels {
   'engine.status': { req: void; res: EngineStatus };
   'engine.device': { req: { pref: DevicePreference }; res: DeviceInfo };
   'settings.get': { req: void; res: AppSettings };
-  'settings.update': { req: { hfEndpoint?: string | null }; res: AppSettings };
+  'settings.update': { req: SettingsUpdate; res: AppSettings };
+  'settings.folders': { req: void; res: AppFolders };
 }
 
 export interface AppStreams {

@@ -44,9 +44,12 @@ export interface ServiceOptions {
 
 export function createServices(app: Omit<AppInfo, 'shell'>, opts: ServiceOptions = {}): Services {
   const events = new EventHub();
-  const worker = new WorkerClient(events, opts.engineWorker);
   const dir = opts.dir ?? dataDir();
   const settings = new SettingsService(dir, opts.pickPath);
+  const worker = new WorkerClient(events, opts.engineWorker, (): Record<string, string> => {
+    const n = settings.get().cpuThreads;
+    return n ? { GRAFT_CPU_THREADS: String(n) } : {};
+  });
   const models = new ModelService(dir, worker, events, findDemoModel(opts.resourcesDir), () => settings.get().hfEndpoint);
   const datasets = new DatasetService(dir, worker, models);
   const train = new TrainService(worker, models, datasets, settings, dir);

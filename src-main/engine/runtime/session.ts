@@ -16,6 +16,15 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
 
+/** Threads of each CPU session created from now on (the app's Settings; GRAFT_CPU_THREADS); null: ORT's default. */
+let cpuThreads: number | null = Number(process.env.GRAFT_CPU_THREADS) > 0 ? Math.floor(Number(process.env.GRAFT_CPU_THREADS)) : null;
+export function setCpuThreads(n: number | null): void {
+  cpuThreads = n !== null && Number.isInteger(n) && n > 0 ? n : null;
+}
+export function cpuThreadCount(): number | null {
+  return cpuThreads;
+}
+
 export interface SessionOpts {
   device: DeviceInfo;
   /** Output names to keep on the device (gpu-buffer on WebGPU), or a test of the name; the rest are copied to the host. */
@@ -281,6 +290,7 @@ export class GraphSession {
       graphOptimizationLevel: noOptimize ? 'basic' : 'all',
       logSeverityLevel: 3,
     };
+    if (opts.device.kind === 'cpu' && cpuThreads !== null) so.intraOpNumThreads = cpuThreads;
     if (gpu) {
       const k = opts.keepOnDevice ?? [];
       const keep = typeof k === 'function' ? k : (n: string) => k.includes(n);

@@ -20,6 +20,12 @@ export function appHandlers(services: Services): { [C in keyof AppChannels]: Han
       return services.worker.call('device', pref);
     },
     'settings.get': () => services.settings.get(),
-    'settings.update': (req) => services.settings.update(req),
+    'settings.update': async (req) => {
+      const next = services.settings.update(req);
+      // A running engine takes the thread count for the sessions it creates from now on; a new one at start.
+      if (req?.cpuThreads !== undefined && services.worker.status.state === 'ready') await services.worker.call('threads', next.cpuThreads);
+      return next;
+    },
+    'settings.folders': () => services.settings.folders(),
   };
 }

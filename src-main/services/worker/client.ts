@@ -39,6 +39,8 @@ export class WorkerClient {
   constructor(
     private readonly events: EventHub,
     private readonly bundledWorker?: string,
+    /** Variables the worker starts with on top of this process's (the app's settings it reads at start). */
+    private readonly extraEnv: () => Record<string, string> = () => ({}),
   ) {}
 
   get status(): EngineStatus {
@@ -58,7 +60,7 @@ export class WorkerClient {
   start(): Promise<void> {
     if (this.ready) return this.ready;
     const spec = workerSpec(this.bundledWorker);
-    const worker = new Worker(spec.file, { workerData: spec.workerData });
+    const worker = new Worker(spec.file, { workerData: spec.workerData, env: { ...process.env, ...this.extraEnv() } });
     this.worker = worker;
     this.setStatus({ state: 'starting' });
     this.ready = new Promise((resolve, reject) => {

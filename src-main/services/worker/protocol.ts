@@ -9,6 +9,8 @@ import type { TrainWorkerMethods } from './train';
 /** What the worker can do: method -> params and result, one part per domain. */
 export interface WorkerMethods extends ModelWorkerMethods, DatasetWorkerMethods, TrainWorkerMethods, AdapterWorkerMethods, ChatWorkerMethods {
   device: { params: DevicePreference; result: DeviceInfo };
+  /** Threads of each CPU session created from now on; null: onnxruntime's default. */
+  threads: { params: number | null; result: void };
 }
 
 export type WorkerMethod = keyof WorkerMethods;

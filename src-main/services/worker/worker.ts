@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { GraftError, toErrorData } from '../../engine/errors';
 import { describeDevice } from '../../engine/runtime/device';
+import { setCpuThreads } from '../../engine/runtime/session';
 import type { WorkerMethod, WorkerMethods, FromWorker, ToWorker } from './protocol';
 import { adapterMethods } from './adapters';
 import { chatMethods } from './chat';
@@ -16,6 +17,7 @@ type MethodTable = { [M in WorkerMethod]: (params: WorkerMethods[M]['params']) =
 
 const methods: MethodTable = {
   device: (pref) => describeDevice(pref),
+  threads: async (n) => setCpuThreads(n),
   ...modelMethods(),
   ...datasetMethods(),
   ...trainMethods((stream, event) => send({ type: 'event', stream, event })),
