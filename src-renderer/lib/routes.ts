@@ -3,6 +3,7 @@ import AdaptersView from '../views/AdaptersView.svelte';
 import ChatView from '../views/ChatView.svelte';
 import DatasetsView from '../views/DatasetsView.svelte';
 import ModelsView from '../views/ModelsView.svelte';
+import SettingsView from '../views/SettingsView.svelte';
 import TrainView from '../views/TrainView.svelte';
 
 export interface Route {
@@ -19,4 +20,5 @@ export const routes: readonly Route[] = [
   { id: 'train', label: 'Train', view: TrainView },
   { id: 'adapters', label: 'Adapters', view: AdaptersView },
   { id: 'chat', label: 'Chat', view: ChatView },
+  { id: 'settings', label: 'Settings', view: SettingsView },
 ];

@@ -1,7 +1,7 @@
 /**
  * Issue 18, items 8 and 10, through the browser host with the real engine and the demo model: a dataset with
  * no usable rows is blocked in the Train form with the reason, a JSONL file with unknown keys is mapped like
- * CSV columns, and the Settings screen keeps its choices.
+ * CSV columns, each run keeps its page in the list of past runs, and the Settings screen keeps its choices.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,33 @@ describe.skipIf(!chromiumAvailable())('the daily flow (issue 18: dataset guard, 
     await expect.poll(() => page.getByTestId('train-monitor').locator('h2').innerText(), { timeout: 30_000 }).toBe('first-run');
     await page.getByRole('link', { name: '← Train screen' }).click();
     await expect.poll(() => page.getByTestId('train-monitor').locator('h2').innerText()).toBe('second-run');
+  });
+
+  it('has a Settings screen: folders shown, theme, default device and CPU threads kept (item 10)', async () => {
+    await go('settings');
+    const folders = await page.getByTestId('folders').innerText();
+    expect(folders).toMatch(/Adapter library\s+\/\S+/);
+    expect(folders).toMatch(/Data \(models, datasets, runs, settings\)\s+\/\S+/);
+    expect(describeViolations(await seriousA11yViolations(page))).toEqual([]);
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('light');
+    await page.getByLabel('Dark').check();
+    await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
+    expect(describeViolations(await seriousA11yViolations(page))).toEqual([]);
+    await page.getByLabel('Default device').selectOption('cpu');
+    await page.getByLabel(/^CPU threads/).fill('2');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'saved' }).innerText()).toBe('CPU threads saved.');
+    // Kept by the app, not the page: after a reload (the OS still says light) the choices are back.
+    await page.reload();
+    await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
+    expect(await page.getByLabel('Dark').isChecked()).toBe(true);
+    expect(await page.getByLabel('Default device').inputValue()).toBe('cpu');
+    expect(await page.getByLabel(/^CPU threads/).inputValue()).toBe('2');
+    await page.getByLabel('Same as the system').check();
+    await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('light');
+    await page.getByLabel(/^CPU threads/).fill('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'saved' }).innerText()).toBe('CPU threads saved.');
   });
 
   it('raised no console errors or unhandled rejections', () => {
