@@ -1,7 +1,7 @@
 /**
  * The Models, Datasets and Train screens through the browser host with the real engine and the bundled demo
  * model: first-run offer, dataset import with validation and preview, a training run with live charts, pause,
- * resume and reattachment after a reload; then axe-core on all five screens and screenshots in both themes.
+ * resume and reattachment after a reload; then axe-core on all six screens and screenshots in both themes.
  */
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { startFakeHub, type FakeHub } from '../services/fake-hub';
 import { captureErrors, describeViolations, seriousA11yViolations, startServeIsolated, type Served } from './helpers';
 
-const SCREENS = ['models', 'datasets', 'train', 'adapters', 'chat'];
+const SCREENS = ['models', 'datasets', 'train', 'adapters', 'chat', 'settings'];
 const STORY = (i: number) => JSON.stringify({ text: `Once upon a time, there was a little ${i % 2 ? 'girl' : 'boy'} named Tim. He liked his red ball.` });
 const DATASET = [STORY(0), '{"text": ', ...Array.from({ length: 30 }, (_, i) => STORY(i + 1)), '{"neither": true}'].join('\n') + '\n';
 
