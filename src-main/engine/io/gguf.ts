@@ -66,6 +66,8 @@ export class GgufFile {
   version = 0;
   readonly metadata: Record<string, GgufValue> = {};
   readonly metadataTypes: Record<string, GgufValueTypeId> = {};
+  /** The item type of each array value (so a copy writes f32 scores as f32, not as the integers they may look like). */
+  readonly metadataItemTypes: Record<string, GgufValueTypeId> = {};
   private readonly infos = new Map<string, GgufTensorInfo>();
   private fd: number | null;
 
@@ -156,6 +158,7 @@ export class GgufFile {
       case GgufValueType.FLOAT64: return c.f64(key);
       case GgufValueType.ARRAY: {
         const itemType = c.u32(key);
+        this.metadataItemTypes[key] = itemType as GgufValueTypeId;
         if (itemType === GgufValueType.ARRAY) throw this.bad(`metadata ${key}: nested arrays are not supported`, key);
         const n = c.count(key);
         const out: GgufValue[] = new Array(n);
