@@ -51,7 +51,7 @@ export interface AdapterImportRes {
   warnings: string[];
 }
 
-export type AdapterExportFormat = 'peft' | 'peft-zip' | 'gguf' | 'merged';
+export type AdapterExportFormat = 'peft' | 'peft-zip' | 'gguf' | 'merged' | 'merged-gguf';
 
 export interface AdapterExportReq {
   id: string;

@@ -9,6 +9,7 @@ import { baseShapesOf, readAdapterWeights, writePeftFiles, type BaseModelShapes 
 import { checkCompatibility, inspectPeftAdapter } from '../engine/adapters/compat.js';
 import { exportGgufLora, ggufLoraToPeft, ollamaModelfile } from '../engine/adapters/gguf-lora.js';
 import { exportMergedModel } from '../engine/adapters/merge.js';
+import { exportMergedGguf, ollamaMergedModelfile } from '../engine/adapters/merge-gguf.js';
 import { GraftError } from '../engine/errors.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
@@ -16,8 +17,9 @@ import { exportPeftFolder, exportPeftZip } from './export.js';
 import { importAdapter, type ImportOptions } from './import.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
 
-export const EXPORT_FORMATS = ['peft', 'peft-zip', 'gguf', 'merged'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import { EXPORT_FORMATS, type ExportFormat, type MergedGgufType } from '../engine/options/export.js';
+
+export { EXPORT_FORMATS, type ExportFormat };
 
 export interface OpenedBase {
   source: WeightSource;
@@ -52,7 +54,16 @@ export interface ExportResult {
   extra: string[];
 }
 
-export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { format: ExportFormat; out: string; base?: string; ggufType?: 'F32' | 'F16'; ollamaBase?: string }): Promise<ExportResult> {
+/** Refuse before writing anything when any of the files exists: an export never replaces a file of the user's. */
+function refuseExisting(files: string[]): void {
+  for (const f of files) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
+}
+
+export async function exportAdapter(
+  lib: AdapterLibrary,
+  ref: string,
+  opts: { format: ExportFormat; out: string; base?: string; ggufType?: 'F32' | 'F16'; ggufQuant?: MergedGgufType; ollamaBase?: string },
+): Promise<ExportResult> {
   const entry = await lib.get(ref);
   const out = path.resolve(opts.out);
   switch (opts.format) {
@@ -67,9 +78,22 @@ export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { fo
       try {
         // Both files are checked before either is written: an export never replaces a file of the user's.
         const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
-        for (const f of [out, modelfile]) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
-        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType, name: entry.meta.name });
+        refuseExisting([out, modelfile]);
+        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType ?? 'F16', name: entry.meta.name });
         await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
+        return { format: opts.format, out, extra: [modelfile] };
+      } finally {
+        base.source.close();
+      }
+    }
+    case 'merged-gguf': {
+      const base = await baseFor(entry, opts.base, 'a merged GGUF export');
+      try {
+        const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
+        refuseExisting([out, modelfile]);
+        const baseName = typeof base.source.ggufMetadata?.['general.name'] === 'string' ? base.source.ggufMetadata['general.name'] : path.basename(base.ref.id);
+        exportMergedGguf(base.source, readAdapterWeights(entry.dir), out, { type: opts.ggufQuant ?? 'F16', name: `${baseName} + ${entry.meta.name}` });
+        await fsp.writeFile(modelfile, ollamaMergedModelfile(`./${path.basename(out)}`), { flag: 'wx' });
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();

@@ -2,12 +2,15 @@
 import type { Command } from 'commander';
 import { GraftError } from '../../engine/errors';
 import type { AdapterMeta } from '../../store/adapter-meta';
-import { blendIntoLibrary, EXPORT_FORMATS, exportAdapter, importChecked, type BlendPart, type ExportFormat } from '../../store/adapter-ops';
+import { EXPORT_OPTIONS } from '../../engine/options/export';
+import { validateOptions } from '../../engine/options/schema';
+import { blendIntoLibrary, exportAdapter, importChecked, type BlendPart } from '../../store/adapter-ops';
 import { AdapterLibrary, type LibraryEntry, type SortKey } from '../../store/library';
 import { defaultLibraryDir } from '../../store/paths';
 import { listTrash, moveToTrash, restoreFromTrash } from '../../store/trash';
 import type { CommandRegistrar } from './index';
 import { choiceFlag, intFlag } from './parse-flags';
+import { addSchemaFlags, inputFromFlags } from './schema-flags';
 
 interface Common {
   library?: string;
@@ -96,14 +99,12 @@ export const registerAdapters: CommandRegistrar = (program: Command) => {
       print(flags, { ...e.meta, dir: e.dir }, () => `imported ${e.meta.name} (${e.meta.id})${flags.base ? `, compatible with ${flags.base}` : ''}`);
     });
 
-  sub('export <name>', 'export an adapter for PEFT, llama.cpp/Ollama, or as a merged model')
-    .requiredOption('--format <format>', EXPORT_FORMATS.join(' | '), choiceFlag('--format', EXPORT_FORMATS))
-    .requiredOption('--out <path>', 'where to write (a folder for peft/merged, a file for peft-zip/gguf)')
-    .option('--base <model>', 'base model (gguf, merged): HF folder or .gguf; default: the one recorded at import')
-    .option('--gguf-type <t>', 'gguf: F32 | F16', choiceFlag('--gguf-type', ['F32', 'F16'] as const), 'F32')
-    .option('--ollama-base <name>', 'gguf: what the Modelfile puts after FROM (default: the base path)')
-    .action(async (name: string, flags: Common & { format: ExportFormat; out: string; base?: string; ggufType: 'F32' | 'F16'; ollamaBase?: string }) => {
-      const r = await exportAdapter(await openLibrary(flags), name, { format: flags.format, out: flags.out, base: flags.base, ggufType: flags.ggufType, ollamaBase: flags.ollamaBase });
+  addSchemaFlags(sub('export <name>', 'export an adapter for PEFT, llama.cpp/Ollama, or as a merged model (Hugging Face folder or GGUF)'), EXPORT_OPTIONS)
+    .requiredOption('--out <path>', 'where to write (a folder for peft/merged, a file for peft-zip/gguf/merged-gguf)')
+    .option('--base <model>', 'base model (gguf, merged, merged-gguf): HF folder or .gguf; default: the one recorded at import')
+    .action(async (name: string, flags: Common & { out: string; base?: string }) => {
+      const o = validateOptions(EXPORT_OPTIONS, await inputFromFlags(EXPORT_OPTIONS, flags));
+      const r = await exportAdapter(await openLibrary(flags), name, { ...o, out: flags.out, base: flags.base, ollamaBase: o.ollamaBase || undefined });
       print(flags, r, () => [`wrote ${r.out}`, ...r.extra.map((f) => `wrote ${f}  (ollama create NAME -f ${f})`)].join('\n'));
     });
 

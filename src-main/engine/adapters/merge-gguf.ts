@@ -19,8 +19,7 @@ import { baseWeightName } from './compat.js';
 import { loraScale, peftTensorName } from './lora-config.js';
 import { mergedWeight } from './merge.js';
 
-export const MERGED_GGUF_TYPES = ['F16', 'Q8_0', 'Q4_K_M'] as const;
-export type MergedGgufType = (typeof MERGED_GGUF_TYPES)[number];
+import type { MergedGgufType } from '../options/export.js';
 
 /** llama_ftype numbers (llama.h) for general.file_type. */
 const FILE_TYPE: Record<MergedGgufType, number> = { F16: 1, Q8_0: 7, Q4_K_M: 15 };
@@ -151,3 +150,12 @@ export function exportMergedGguf(source: WeightSource, adapter: AdapterWeights, 
 }
 
 const typeName = (t: number) => Object.entries(GgmlType).find(([, v]) => v === t)![0];
+
+/** An Ollama Modelfile for a merged GGUF: the model is the file itself; its chat template travels in its metadata. */
+export function ollamaMergedModelfile(ggufFile: string): string {
+  return [
+    '# Create the model with:  ollama create <name> -f <this file>',
+    '# LM Studio loads the .gguf itself. The chat template and end tokens are in the GGUF\'s metadata.',
+    `FROM ${ggufFile}`,
+  ].join('\n') + '\n';
+}

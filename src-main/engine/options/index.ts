@@ -1,10 +1,11 @@
 /** Every job's options schema, and the lookup of a field by its key (how the CLI and the GUI word errors). */
 import { DATA_SOURCE_OPTIONS, INSPECT_OPTIONS } from './dataset.js';
+import { EXPORT_OPTIONS } from './export.js';
 import { GENERATE_OPTIONS, QUANT_BASE_OPTIONS } from './generate.js';
 import type { Field, Schema } from './schema.js';
 import { TRAIN_OPTIONS } from './train.js';
 
-export const OPTION_SCHEMAS: readonly Schema[] = [TRAIN_OPTIONS, GENERATE_OPTIONS, QUANT_BASE_OPTIONS, INSPECT_OPTIONS, DATA_SOURCE_OPTIONS];
+export const OPTION_SCHEMAS: readonly Schema[] = [TRAIN_OPTIONS, GENERATE_OPTIONS, QUANT_BASE_OPTIONS, INSPECT_OPTIONS, DATA_SOURCE_OPTIONS, EXPORT_OPTIONS];
 
 /** The field an error's key names, in whichever schema declares it. */
 export function findField(key: string): Field | undefined {
