@@ -13,6 +13,7 @@ import { exportMergedGguf, ollamaMergedModelfile } from '../engine/adapters/merg
 import { GraftError } from '../engine/errors.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
+import { resolveModelRef } from './model-registry.js';
 import { exportPeftFolder, exportPeftZip } from './export.js';
 import { importAdapter, type ImportOptions } from './import.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
@@ -27,7 +28,9 @@ export interface OpenedBase {
   shapes: BaseModelShapes;
 }
 
-export async function openBase(modelPath: string): Promise<OpenedBase> {
+/** `modelPath` may be the name of a model registered in the app (the same registry as the Models screen). */
+export async function openBase(modelRef: string): Promise<OpenedBase> {
+  const modelPath = resolveModelRef(modelRef, 'base');
   const source = await openModelSource(modelPath);
   return { source, ref: { id: path.resolve(modelPath), arch: source.config.model_type ?? '' }, shapes: baseShapesOf(source) };
 }

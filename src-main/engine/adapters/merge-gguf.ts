@@ -10,7 +10,7 @@ import { openGguf, type GgufFile } from '../io/gguf.js';
 import { GGUF_FAMILIES } from '../io/gguf-families.js';
 import { ggufToHfName, permuteRows, unpermuteRows } from '../io/gguf-hf.js';
 import { QUANTIZERS } from '../io/gguf-quantize.js';
-import { GgmlType, GgufValueType, type GgufTypedArray, type GgufTypedValue, type GgufWriteValue } from '../io/gguf-types.js';
+import { GgmlType, GgufValueType, type GgufTypedArray, type GgufTypedValue, type GgufWriteValue, type MergedGgufType } from '../io/gguf-types.js';
 import { writeGgufLazy, type GgufLazyTensor } from '../io/gguf-write.js';
 import { encodeF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
@@ -19,7 +19,6 @@ import { baseWeightName } from './compat.js';
 import { loraScale, peftTensorName } from './lora-config.js';
 import { mergedWeight } from './merge.js';
 
-import type { MergedGgufType } from '../options/export.js';
 
 /** llama_ftype numbers (llama.h) for general.file_type. */
 const FILE_TYPE: Record<MergedGgufType, number> = { F16: 1, Q8_0: 7, Q4_K_M: 15 };

@@ -2,14 +2,13 @@
  * Adapter export options, declared once: `graft adapters export` builds its flags from them (the app's export
  * dialog sends the same keys). The output path and the base model are paths the CLI takes as its own flags.
  */
+import { MERGED_GGUF_TYPES, type MergedGgufType } from '../io/gguf-types.js';
 import type { OptionsOf, Schema } from './schema.js';
 
 export const EXPORT_FORMATS = ['peft', 'peft-zip', 'gguf', 'merged', 'merged-gguf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** What a merged GGUF holds: F16, llama.cpp's Q8_0, or its Q4_K_M mix (4-bit with Q6_K where it matters most). */
-export const MERGED_GGUF_TYPES = ['F16', 'Q8_0', 'Q4_K_M'] as const;
-export type MergedGgufType = (typeof MERGED_GGUF_TYPES)[number];
+export { MERGED_GGUF_TYPES, type MergedGgufType };
 
 const EXPORT = 'Export';
 
