@@ -11,7 +11,13 @@ echo "== cold graph cache (first time): decode" >> $L
 timeout 300 node $E decode stories260K smollm2-135m qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 echo "== warm graph cache (second time), new process: decode" >> $L
 timeout 120 node $E decode qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
-echo "== cold: training step 1.5B fp16 1x512 (first step after start)" >> $L
-timeout 150 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+# DECODE_ONLY=1: the decode rows alone (a change that touches no training graph), and the job bundle's
+# one-GPU check (bench/gpu-checks/job-bundle-1gpu.sh, when .gpu/job exists) while llama.cpp builds.
+if [ "${DECODE_ONLY:-0}" != 1 ]; then
+  echo "== cold: training step 1.5B fp16 1x512 (first step after start)" >> $L
+  timeout 150 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+elif [ -d .gpu/job/bundle ]; then
+  OUT=$OUT/job timeout 240 bash bench/gpu-checks/job-bundle-1gpu.sh > $OUT/job.log 2>&1; echo "job rc $?" >> $OUT/job.log
+fi
 echo "elapsed $(( $(date +%s) - t ))" >> $L
 grep -v '^\[' $L | cut -c1-1500

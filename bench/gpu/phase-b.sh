@@ -8,17 +8,21 @@ while [ ! -f /tmp/lc/build.done ]; do sleep 2; done; echo "llama.cpp build rc $(
 t=$(date +%s)
 echo "== Graft decode (graph cache warm)" >> $L
 timeout 150 node $E decode stories260K smollm2-135m qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
-echo "== Graft decode, WebGPU validation on (the old default)" >> $L
-GRAFT_WEBGPU_VALIDATE=1 timeout 60 node $E decode smollm2-135m >> $L 2>&1
-echo "== Graft training" >> $L
-timeout 100 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
-timeout 60 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
-timeout 90 node $E step qwen2.5-0.5b 1x512 nf4 >> $L 2>&1
+if [ "${DECODE_ONLY:-0}" != 1 ]; then
+  echo "== Graft decode, WebGPU validation on (the old default)" >> $L
+  GRAFT_WEBGPU_VALIDATE=1 timeout 60 node $E decode smollm2-135m >> $L 2>&1
+  echo "== Graft training" >> $L
+  timeout 100 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
+  timeout 60 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+  timeout 90 node $E step qwen2.5-0.5b 1x512 nf4 >> $L 2>&1
+fi
 echo "graft elapsed $(( $(date +%s) - t ))" >> $L
 B=/tmp/lc/build/bin; M=/tmp/lc/models; cat /tmp/lc/models.log >> $P; ls $M >> $P
 $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf -ngl 99 -fa 1 -p 512 -n 128 -r 3 -o json >> $P 2>/dev/null
 for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $P; done
-cd /tmp && OUT=/tmp timeout 200 python3 $OLDPWD/.gpu/anchor_train.py > /dev/null 2>&1; cd $OLDPWD
-cat /tmp/anchors-pytorch-peft.json >> $P
+if [ "${DECODE_ONLY:-0}" != 1 ]; then
+  cd /tmp && OUT=/tmp timeout 200 python3 $OLDPWD/.gpu/anchor_train.py > /dev/null 2>&1; cd $OLDPWD
+  cat /tmp/anchors-pytorch-peft.json >> $P
+fi
 echo "total elapsed $(( $(date +%s) - t ))" >> $L
 grep -v '^\[' $L | cut -c1-1200; tail -c 4000 $P

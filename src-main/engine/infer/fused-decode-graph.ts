@@ -17,19 +17,23 @@
 import { Graph, type Value } from '../graph/ir.js';
 import { ropeTables } from '../models/rope.js';
 import type { ModelSpec } from '../models/spec.js';
+import type { PackedBase } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
-import { groupQueryAttention, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitLast, splitSizes } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, matMulNBits, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
- * The plain graph's options; the fused graph lays out plain fp32 weights itself, so no weights factory.
+ * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
+ * projections as they are), so no weights factory.
  * `argmax`: the graph ends in each row's most likely next id (`next_ids`, int32 [B]) instead of the
  * logits, so a greedy step reads back 4 bytes a row instead of the whole vocabulary's logits.
  */
 export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   argmax?: boolean;
+  /** A quantized base (int4): its projections run as MatMulNBits on the packed codes. */
+  packed?: PackedBase | null;
   /**
    * One graph for every number of tokens per step (prefill buckets and decode alike): the token axis
    * is symbolic and `tokens` is ignored. A session holds its own copy of the weights, so this halves
@@ -110,7 +114,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     k: g.input(cacheIn(i, 'k'), 'float32', [B, KV, C, hd]),
     v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
   }));
-  const w = new FusedWeights(g, spec, o.source, o.overrides);
+  const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null);
   const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B) : null;
   const tables = halfTables(spec, C);
   const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
@@ -119,7 +123,8 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
 
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
-    let y = op.matmul(g, x, w.projection(layer, modules, x.shape[2]));
+    const p = w.packedProjection(layer, modules);
+    let y = p ? matMulNBits(g, x, p) : op.matmul(g, x, w.projection(layer, modules, x.shape[2]));
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;
@@ -129,7 +134,10 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const qkvModules = spec.fusedProjections ? ['self_attn.qkv_proj'] : ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
   const guModules = spec.fusedProjections ? ['mlp.gate_up_proj'] : ['mlp.gate_proj', 'mlp.up_proj'];
 
-  let h = op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
+  // The LM head is kept transposed for its split-K MatMul; a tied embedding is read from that one copy.
+  const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
+  const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
+  let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
   let x = simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
   let normed: Value | null = null;
   const present: Value[] = [];
@@ -163,9 +171,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     }
   }
   const final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, D]);
-  const head = spec.tiedEmbeddings || !w.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logitsOut = { dtype: 'float32' as const, shape: [B, spec.vocab], name: o.argmax ? undefined : 'logits' };
-  const logits = node(g, 'Gemm', [final, w.get(head), null], [logitsOut], { transB: { i: 1 } })[0];
+  const logits = splitKHead(g, final, head, o.argmax ? undefined : 'logits');
   if (o.argmax) {
     // First index of the maximum, as the host's argmax picks it. The WebGPU EP has no ArgMax kernel
     // (nor int64 casts), so in float ops: the max, a mask of where it occurs, and the largest of

@@ -9,7 +9,7 @@ import type { RowLoraLayout } from '../adapters/row-lora.js';
 import { rowMethodFeeds, rowMethodsKey, type RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
-import { plainWeights, releaseHostWeights, type WeightsFactory } from '../models/weights.js';
+import { plainWeights, releaseHostWeights, type PackedBase, type WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
@@ -31,8 +31,8 @@ export interface KvDecoderOpts {
   overrides?: ReadonlyMap<string, Float32Array>;
   weights?: WeightsFactory;
   /**
-   * Use the fused graph (fused-decode-graph.ts) where it applies: fp32 weights, head_dim a multiple
-   * of 8, and prompts of equal length (Graft's side-by-side rows always are). Default true; the
+   * Use the fused graph (fused-decode-graph.ts) where it applies: fp32 weights or an int4 base,
+   * head_dim a multiple of 8, and prompts of equal length (Graft's side-by-side rows always are). Default true; the
    * plain graph serves everything else.
    */
   fused?: boolean;
@@ -67,7 +67,14 @@ export class KvDecoder {
   private fusedFits(prompts: readonly (readonly number[])[]): boolean {
     const o = this.opts;
     const plainFactory = !o.weights || o.weights === plainWeights;
-    return o.fused !== false && !o.methods?.length && plainFactory && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
+    return o.fused !== false && !o.methods?.length && (plainFactory || this.packed() !== null) && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
+  }
+
+  private packedBase: PackedBase | null | undefined;
+  /** A quantized base the fused graph takes as it is (int4 projections), or null. */
+  private packed(): PackedBase | null {
+    if (this.packedBase === undefined) this.packedBase = this.opts.weights?.packed?.(this.model.source) ?? null;
+    return this.packedBase;
   }
 
   private session(tokens: number, ids = false): Promise<GraphSession> {
@@ -81,7 +88,7 @@ export class KvDecoder {
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true }) : buildDecodeGraph({ ...o, weights, methods }));
+        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed() }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
         // Graphs of the model's own weights are saved under a key (a later start loads them as they
         // are); merged overrides and quantized bases are data of this process and are built each time.

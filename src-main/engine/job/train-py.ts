@@ -304,10 +304,8 @@ def run(job, args, train_rows, val_rows, order):
                 emit({"type": "eval", "step": step, "evalLoss": ev, "tokens": ev_tok}, log)
 
     acc.wait_for_everyone()
-    # A full state dict, gathered to the main process: under FSDP a sharded one would leave PEFT nothing to save.
-    state = acc.get_state_dict(model)
+    save_adapter(acc, model, args.out, fsdp=acc.distributed_type == DistributedType.FSDP)
     if acc.is_main_process:
-        acc.unwrap_model(model).save_pretrained(args.out, state_dict=state, safe_serialization=True)
         elapsed = time.time() - started
         last_eval = next((h["evalLoss"] for h in reversed(history) if "evalLoss" in h), None)
         write_graft_json(job, args, history, tokens_seen, elapsed, info, last_eval, stop)
@@ -316,6 +314,33 @@ def run(job, args, train_rows, val_rows, order):
         log.close()
     acc.wait_for_everyone()
     acc.end_training()
+
+
+def save_adapter(acc, model, out, fsdp):
+    """Writes the PEFT adapter from the main process with every trainable tensor whole.
+
+    Under FSDP the model's state_dict() goes through FSDP's hooks, which gather the frozen base too (and, in
+    fp32 with use_orig_params, fail on the tied embeddings); what PEFT keeps of it came out empty. The
+    adapter is only the trainable parameters: summon them whole on rank 0, read them by name, save those.
+    """
+    if fsdp:
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+        # One process is NO_SHARD, where FSDP refuses offload_to_cpu (and the model is whole on the GPU already).
+        with FSDP.summon_full_params(model, writeback=False, rank0_only=True, offload_to_cpu=acc.num_processes > 1):
+            if acc.is_main_process:
+                state = {}
+                for name, p in model.named_parameters():
+                    if p.requires_grad:
+                        clean = name.replace("_fsdp_wrapped_module.", "").replace("_checkpoint_wrapped_module.", "")
+                        state[clean[len("module."):] if clean.startswith("module.") else clean] = p.detach().to("cpu", copy=True)
+                if not state:
+                    fail("no trainable tensors to save under FSDP")
+                acc.unwrap_model(model).save_pretrained(out, state_dict=state, safe_serialization=True)
+        return
+    # DeepSpeed ZeRO-3 partitions parameters: accelerate gathers the full state dict to the main process.
+    state = acc.get_state_dict(model)
+    if acc.is_main_process:
+        acc.unwrap_model(model).save_pretrained(out, state_dict=state, safe_serialization=True)
 
 
 def write_graft_json(job, args, history, tokens_seen, elapsed, info, last_eval, steps):

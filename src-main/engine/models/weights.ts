@@ -31,7 +31,26 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
  * model's files (so a saved graph can be found again by key); factories holding computed data (a
  * quantized base) have none.
  */
-export type WeightsFactory = ((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => GraphWeights) & { cacheName?: string };
+export type WeightsFactory = ((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => GraphWeights) & {
+  cacheName?: string;
+  /** A quantized base the fused decode graph can take as it is (infer/fused), or null when it cannot. */
+  packed?: (source: WeightSource) => PackedBase | null;
+};
+
+/** One projection in MatMulNBits' layout (blocks of 32 along K): 4-bit codes [N, blocks, 16] or 8-bit [N, blocks, 32]. */
+export interface PackedLinear {
+  bits: 4 | 8;
+  shape: [number, number];
+  b: Uint8Array;
+  scalesF16: Uint16Array;
+  zeroPoints: Uint8Array;
+}
+
+/** A quantized base as the fused decode graph reads it: packed projections by HF name, and the tables it replaces (fp16-rounded embeddings). */
+export interface PackedBase {
+  linear: ReadonlyMap<string, PackedLinear>;
+  tables: ReadonlyMap<string, Float32Array>;
+}
 
 export const plainWeights: WeightsFactory = Object.assign((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => new GraphWeights(g, source, dtype, overrides), { cacheName: 'fp32' });
 

@@ -11,7 +11,7 @@ import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
-import { GraphWeights, type WeightsFactory } from '../models/weights.js';
+import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { linearOfRecomputed, matMulNBits, nf4DequantGraph, recomputable, type Int4Values } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
@@ -147,7 +147,26 @@ export class QuantWeights extends GraphWeights {
 
 /** The factory the graph builders take (`weights` option) for a quantized store. */
 export function quantWeightsFactory(store: QuantStore): WeightsFactory {
-  return (g, source, dtype, overrides) => new QuantWeights(g, source, dtype, overrides ?? new Map(), store);
+  const factory: WeightsFactory = (g, source, dtype, overrides) => new QuantWeights(g, source, dtype, overrides ?? new Map(), store);
+  factory.packed = (source) => packedBase(store, source);
+  return factory;
+}
+
+/**
+ * The store as the fused decode graph takes it: int4 projections as they are (MatMulNBits), embeddings
+ * and head rounded to fp16 as QuantWeights has them. NF4 (no MatMulNBits form) and 8-bit tables (the
+ * fused graph reads the head as fp32) leave the base to the plain graph.
+ */
+function packedBase(store: QuantStore, source: WeightSource): PackedBase | null {
+  const linear = new Map<string, PackedLinear>();
+  for (const [name, t] of store) {
+    if (t.scheme === 'nf4') return null;
+    if (!QUANTIZED_LINEAR.test(name)) return null;
+    linear.set(name, { bits: t.scheme === 'int4' ? 4 : 8, shape: t.shape, b: t.b, scalesF16: t.scalesF16, zeroPoints: t.zeroPoints });
+  }
+  const tables = new Map<string, Float32Array>();
+  for (const n of EMBEDDING_TABLES) if (source.has(n)) tables.set(n, roundedToF16(source, n));
+  return { linear, tables };
 }
 
 /** Bytes the quantized projections occupy as graph initializers, and how many parameters they hold. */

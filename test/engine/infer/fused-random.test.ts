@@ -132,21 +132,26 @@ describe('fused graph op count (one decode step, no adapter)', () => {
     return { total: g.nodes.length, ops, layers: model.spec.layers };
   };
 
-  it('llama: 10 ops per layer + 4, no Identity, Transpose or ScatterElements', () => {
+  // Outside the layers: the embedding lookup (tied: Gather, Transpose, Reshape from the head's split
+  // layout; untied: one Gather), the final norm, the last-token pick, and the split-K head (Reshape,
+  // MatMul, ReduceSum).
+  it('llama (tied): 10 ops per layer + 8, one Transpose (the lookup), no Identity or ScatterElements', () => {
     const { total, ops, layers } = count('llama');
-    expect(total).toBe(10 * layers + 4);
-    for (const op of ['Identity', 'Transpose', 'ScatterElements', 'Softmax']) expect(ops.get(op) ?? 0).toBe(0);
+    expect(total).toBe(10 * layers + 8);
+    expect(ops.get('Transpose')).toBe(1);
+    expect(ops.get('Gemm') ?? 0).toBe(0);
+    for (const op of ['Identity', 'ScatterElements', 'Softmax']) expect(ops.get(op) ?? 0).toBe(0);
     expect(ops.get('GroupQueryAttention')).toBe(layers);
   });
 
   it('qwen2 adds one bias Add per layer; qwen3 its per-head norms and RoPE; LoRA adds 3 ops per fused projection', () => {
-    expect(count('qwen2').total).toBe(11 * SHAPE.num_hidden_layers + 4);
+    expect(count('qwen2').total).toBe(11 * SHAPE.num_hidden_layers + 6);
     const q3 = count('qwen3');
     expect(q3.ops.get('RotaryEmbedding')).toBe(2 * q3.layers);
-    expect(q3.total).toBe(19 * q3.layers + 5);
-    expect(count('llama', true).total).toBe(22 * SHAPE.num_hidden_layers + 4);
+    expect(q3.total).toBe(19 * q3.layers + 9);
+    expect(count('llama', true).total).toBe(22 * SHAPE.num_hidden_layers + 8);
     const hd8 = count('llama-hd8');
     expect(hd8.ops.get('RotaryEmbedding')).toBe(2 * hd8.layers);
-    expect(hd8.total).toBe(13 * hd8.layers + 5);
+    expect(hd8.total).toBe(13 * hd8.layers + 9);
   });
 });

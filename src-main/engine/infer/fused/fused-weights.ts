@@ -5,8 +5,9 @@
  */
 import type { Graph, Value } from '../../graph/ir.js';
 import type { WeightSource } from '../../io/model-source.js';
+import { f16ToF32 } from '../../io/half.js';
 import type { ModelSpec } from '../../models/spec.js';
-import { readWeight } from '../../models/weights.js';
+import { readWeight, type PackedBase } from '../../models/weights.js';
 
 const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
@@ -27,15 +28,77 @@ export function transposeConcat(mats: readonly { data: Float32Array; out: number
   return t;
 }
 
+/** MatMulNBits inputs of a fused projection: codes, scales (fp32, as the activations) and zero points. */
+export interface PackedProjection {
+  bits: 4 | 8;
+  N: number;
+  K: number;
+  b: Value;
+  scales: Value;
+  zeroPoints: Value;
+}
+
 export class FusedWeights {
   private readonly values = new Map<string, Value>();
+  private readonly packedValues = new Map<string, PackedProjection>();
+  readonly overrides: ReadonlyMap<string, Float32Array>;
 
   constructor(
     readonly g: Graph,
     readonly spec: ModelSpec,
     readonly source: WeightSource,
-    readonly overrides: ReadonlyMap<string, Float32Array> = new Map(),
-  ) {}
+    overrides: ReadonlyMap<string, Float32Array> = new Map(),
+    /** A quantized base: its projections stay packed (MatMulNBits), its fp16-rounded tables replace the source's. */
+    readonly packed: PackedBase | null = null,
+  ) {
+    this.overrides = packed ? new Map([...packed.tables, ...overrides]) : overrides;
+    // ORT's constant folding would expand packed weights to fp32 at session creation.
+    if (packed) g.keepConstantsPacked = true;
+  }
+
+  /**
+   * The given modules' packed projections concatenated along N (MatMulNBits' rows are output features,
+   * so concatenation is appending rows), or null when the base is not packed.
+   */
+  packedProjection(layer: number, modules: readonly string[]): PackedProjection | null {
+    if (!this.packed) return null;
+    const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}`;
+    let p = this.packedValues.get(key);
+    if (p) return p;
+    const parts = modules.map((m) => {
+      const name = layerName(layer, `${m}.weight`);
+      const t = this.packed!.linear.get(name);
+      if (!t || this.overrides.has(name)) throw new Error(`fused graph: ${name} is not packed (a packed base must cover every projection)`);
+      return t;
+    });
+    const { bits } = parts[0];
+    const K = parts[0].shape[1];
+    if (parts.some((t) => t.bits !== bits || t.shape[1] !== K)) throw new Error(`fused graph: ${key} mixes packed formats`);
+    const N = parts.reduce((a, t) => a + t.shape[0], 0);
+    const nb = Math.ceil(K / 32);
+    const cat = <T extends Uint8Array | Uint16Array>(arrays: T[], make: (n: number) => T): T => {
+      const out = make(arrays.reduce((a, x) => a + x.length, 0));
+      let off = 0;
+      for (const x of arrays) {
+        out.set(x, off);
+        off += x.length;
+      }
+      return out;
+    };
+    const g = this.g;
+    const scales16 = cat(parts.map((t) => t.scalesF16), (n) => new Uint16Array(n));
+    p = {
+      bits,
+      N,
+      K,
+      b: g.init(`${key}.q${bits}`, { dtype: 'uint8', shape: [N, nb, (32 * bits) / 8], data: cat(parts.map((t) => t.b), (n) => new Uint8Array(n)) }),
+      // fp32 scales: MatMulNBits takes them in the activations' type.
+      scales: g.init(`${key}.scales`, { dtype: 'float32', shape: [N * nb], data: Float32Array.from(scales16, f16ToF32) }),
+      zeroPoints: g.init(`${key}.zero_points`, { dtype: 'uint8', shape: [N * (bits === 4 ? Math.ceil(nb / 2) : nb)], data: cat(parts.map((t) => t.zeroPoints), (n) => new Uint8Array(n)) }),
+    };
+    this.packedValues.set(key, p);
+    return p;
+  }
 
   private raw(name: string): Float32Array {
     return this.overrides.get(name) ?? readWeight(this.source, name);
@@ -79,6 +142,20 @@ export class FusedWeights {
       // Read past the shared host cache: only the fused copy stays in memory, not the HF layout too.
       const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: this.overrides.get(n) ?? this.source.readF32(n), out: this.source.shape(n)[0] })), inDim));
       return { shape: [inDim, out], data };
+    });
+  }
+
+  /**
+   * A [V, D] table (LM head, or a tied embedding) stored transposed and split along D, [S, D/S, V]:
+   * the layout of the head's split-K MatMul (nodes.ts, splitKHead), from which a tied embedding is
+   * also looked up, so the table is on the device once.
+   */
+  splitHead(name: string, S: number): Value {
+    const key = `fused.${name}.T${S}`;
+    return this.memo(key, () => {
+      const [V, D] = this.source.shape(name);
+      const data = this.derived(key, () => transposeConcat([{ data: this.overrides.get(name) ?? this.source.readF32(name), out: V }], D));
+      return { shape: [S, D / S, V], data };
     });
   }
 
