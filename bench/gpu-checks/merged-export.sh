@@ -19,6 +19,10 @@
 #     file ("ok"); "near" when the first 6 words agree and a later near-tie differs (llama.cpp rounds the
 #     activations to 8 bits in its quantized matmuls, Graft does not); FAIL otherwise. And llama.cpp's own
 #     convert_hf_to_gguf.py converts the merged folder.
+#  6. stories260K's rows (64, 172) are not whole Q4_K blocks, so its Q4_K_M holds Q8_0/F16 only. A random
+#     256-wide llama (stories' tokenizer) with a trained adapter is exported in Q4_K_M and F16: llama.cpp runs
+#     the Q4_K_M file (as in 5), and llama-quantize's own Q4_K_M of Graft's F16 file has the same type for
+#     every tensor as Graft's Q4_K_M (llama.cpp's mix, read with its gguf-py).
 set -u
 [ -f .gpu/prelude.sh ] && source .gpu/prelude.sh
 # the bundle imports onnxruntime-node as an ES module, which resolves from a node_modules folder, not NODE_PATH
@@ -79,6 +83,16 @@ for p, r in g.items():
         print(("ok  " if ok else "FAIL") + f" Graft loads merged-{q}.gguf: greedy from {p!r} equals the merged folder's over {n} tokens")
 PY
 
+# The 256-wide model (step 6): a base with Q4_K-sized rows, an adapter trained on it, merged in Q4_K_M and F16.
+"${TOK[@]}" wide-base "$W/wide.gguf" $MODEL || note "FAIL writing the 256-wide base"
+"${G[@]}" train --model "$W/wide.gguf" --data "$W/stories.jsonl" "${LIB[@]}" --name wide --steps 20 --lr 3e-3 --seq-len 48 --device cpu > "$OUT/train-wide.log" 2>&1 || note "FAIL train on the wide base (see train-wide.log)"
+for q in Q4_K_M F16; do
+  "${G[@]}" adapters export wide "${LIB[@]}" --format merged-gguf --gguf-quant $q --out "$W/wide-$q.gguf" --base "$W/wide.gguf" >> "$OUT/export.log" 2>&1 || note "FAIL wide merged GGUF $q export"
+done
+for p in "${PROMPTS[@]}"; do
+  echo "{\"$p\": $(gen "$W/wide-Q4_K_M.gguf" "$p")}" >> "$OUT/graft-wide.jsonl"
+done
+
 TEXTS='["Once upon a time, Lily saw a cat.", "  two  spaces\nand a newline", "ünïcödé 😀 bytes", "Tom had a red ball."]'
 "${TOK[@]}" "$W/merged" "$TEXTS" > "$OUT/graft-tokens.json" || note "FAIL Graft's tokenizer tool (graft-tokens.json)"
 python3 - "$W/merged" "$OUT" "$TEXTS" <<'PY' 2>&1 | tee -a "$CHECKS"
@@ -129,6 +143,31 @@ print(f"{v} llama.cpp greedy on merged-{q}.gguf from {p!r}: {norm(got)[:80]!r} v
 PY
     done
   done
+  for p in "${PROMPTS[@]}"; do
+    txt=$($LC/build/bin/llama-completion -m "$W/wide-Q4_K_M.gguf" -p "$p" -n 40 --temp 0 -s 0 -no-cnv 2>>"$OUT/llamacpp-run.log")
+    echo "[wide Q4_K_M] $p => $txt" >> "$OUT/llamacpp.txt"
+    python3 - "$OUT/graft-wide.jsonl" "$p" "$txt" <<'PY' | tee -a "$CHECKS"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+p, txt = sys.argv[2], sys.argv[3]
+want = next(r[p] for r in rows if p in r)["text"]
+got = txt[len(p):] if txt.startswith(p) else txt
+norm = lambda s: " ".join(s.split())
+v = "ok  " if norm(got).startswith(norm(want)) else "near" if norm(got).split()[:6] == norm(want).split()[:6] else "FAIL"
+print(f"{v} llama.cpp greedy on the 256-wide Q4_K_M (Q4_K/Q6_K blocks) from {p!r}: {norm(got)[:80]!r} vs Graft {norm(want)[:80]!r}")
+PY
+  done
+  if [ -x $LC/build/bin/llama-quantize ]; then
+    $LC/build/bin/llama-quantize "$W/wide-F16.gguf" "$W/wide-llamacpp-Q4_K_M.gguf" Q4_K_M > "$OUT/llama-quantize.log" 2>&1 || note "FAIL llama-quantize on Graft's F16 GGUF (see llama-quantize.log)"
+    PYTHONPATH=$LC/src/gguf-py python3 - "$W/wide-Q4_K_M.gguf" "$W/wide-llamacpp-Q4_K_M.gguf" <<'PY' 2>&1 | tee -a "$CHECKS"
+import sys
+from gguf import GGUFReader
+ours, theirs = ({t.name: t.tensor_type.name for t in GGUFReader(f).tensors} for f in sys.argv[1:3])
+diff = {n: (ours.get(n), theirs.get(n)) for n in set(ours) | set(theirs) if ours.get(n) != theirs.get(n)}
+kinds = sorted(set(ours.values()))
+print(("ok  " if not diff else "FAIL") + f" Graft's Q4_K_M has llama-quantize's type for every tensor ({len(ours)} tensors: {', '.join(kinds)})" + (f"; differ: {diff}" if diff else ""))
+PY
+  fi
   PYTHONPATH=$LC/src/gguf-py python3 $LC/src/convert_hf_to_gguf.py "$W/merged" --outfile "$W/converted-f16.gguf" --outtype f16 > "$OUT/convert.log" 2>&1 \
     && note "ok   llama.cpp's convert_hf_to_gguf.py converted the merged folder" || note "FAIL convert_hf_to_gguf.py on the merged folder (see convert.log)"
 else

@@ -6,11 +6,11 @@
  * written, so memory holds one tensor, not the model.
  */
 import { GraftError } from '../errors.js';
-import { openGguf, type GgufFile } from '../io/gguf.js';
+import { openGguf, typedMetadata, type GgufFile } from '../io/gguf.js';
 import { GGUF_FAMILIES } from '../io/gguf-families.js';
 import { ggufToHfName, permuteRows, unpermuteRows } from '../io/gguf-hf.js';
 import { QUANTIZERS } from '../io/gguf-quantize.js';
-import { GgmlType, GgufValueType, type GgufTypedArray, type GgufTypedValue, type GgufWriteValue, type MergedGgufType } from '../io/gguf-types.js';
+import { GgmlType, GgufValueType, type GgufWriteValue, type MergedGgufType } from '../io/gguf-types.js';
 import { writeGgufLazy, type GgufLazyTensor } from '../io/gguf-write.js';
 import { encodeF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
@@ -54,17 +54,6 @@ export function mergedTensorType(name: string, shape: number[], mix: MergedGgufT
   if (row % BLOCK[t] !== 0) t = GgmlType.Q8_0;
   if (row % 32 !== 0) t = GgmlType.F16;
   return t;
-}
-
-/** A GGUF file's metadata with the types it was stored with, ready to write again unchanged. */
-export function typedMetadata(g: GgufFile): Record<string, GgufWriteValue> {
-  const out: Record<string, GgufWriteValue> = {};
-  for (const [k, v] of Object.entries(g.metadata)) {
-    const type = g.metadataTypes[k];
-    if (type === GgufValueType.ARRAY) out[k] = { type: 9, itemType: g.metadataItemTypes[k], value: v as GgufTypedArray['value'] } as GgufTypedArray;
-    else out[k] = { type, value: v } as GgufTypedValue;
-  }
-  return out;
 }
 
 /** The base's metadata with its types, and the file type and name of the merged model. */

@@ -3,7 +3,7 @@ import { closeSync, fstatSync } from 'node:fs';
 import { GraftError } from '../errors.js';
 import { printable } from '../printable.js';
 import { DEQUANTIZERS } from './gguf-dequant.js';
-import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufValue, type GgufValueTypeId } from './gguf-types.js';
+import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufTypedArray, type GgufTypedValue, type GgufValue, type GgufValueTypeId, type GgufWriteValue } from './gguf-types.js';
 import { decodeBf16, decodeF16 } from './half.js';
 import { readFully } from './safetensors.js';
 
@@ -213,6 +213,17 @@ export class GgufFile {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** A GGUF file's metadata with the types it was stored with, ready to write again unchanged (gguf-write.ts). */
+export function typedMetadata(g: GgufFile): Record<string, GgufWriteValue> {
+  const out: Record<string, GgufWriteValue> = {};
+  for (const [k, v] of Object.entries(g.metadata)) {
+    const type = g.metadataTypes[k];
+    if (type === GgufValueType.ARRAY) out[k] = { type: 9, itemType: g.metadataItemTypes[k], value: v as GgufTypedArray['value'] } as GgufTypedArray;
+    else out[k] = { type, value: v } as GgufTypedValue;
+  }
+  return out;
 }
 
 export function openGguf(path: string): GgufFile {

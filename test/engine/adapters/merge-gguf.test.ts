@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdapterWeights } from '../../../src-main/engine/adapters/adapter-weights.js';
 import { LORA_TARGETS, peftTensorName } from '../../../src-main/engine/adapters/lora-config.js';
 import { targetDims } from '../../../src-main/engine/adapters/lora.js';
-import { exportMergedGguf, mergedTensorType, typedMetadata, useMoreBits } from '../../../src-main/engine/adapters/merge-gguf.js';
+import { exportMergedGguf, mergedTensorType, useMoreBits } from '../../../src-main/engine/adapters/merge-gguf.js';
 import { mergedWeight } from '../../../src-main/engine/adapters/merge.js';
 import { generate } from '../../../src-main/engine/infer/generate.js';
 import { computeLogits } from '../../../src-main/engine/infer/logits.js';
@@ -18,8 +18,8 @@ import { openGguf } from '../../../src-main/engine/io/gguf.js';
 import { permuteRows } from '../../../src-main/engine/io/gguf-hf.js';
 import { quantizeQ4_K, quantizeQ6_K } from '../../../src-main/engine/io/gguf-quantize.js';
 import { GgmlType } from '../../../src-main/engine/io/gguf-types.js';
-import { writeGguf, type GgufTensorToWrite } from '../../../src-main/engine/io/gguf-write.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
+import { writeWideLlamaGguf } from '../../../src-main/engine/models/random-gguf.js';
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { maxAbsDiff, tmp } from './helpers.js';
 
@@ -98,39 +98,11 @@ describe.skipIf(!existsSync(STORIES))('merged GGUF export on stories260K (needs 
   });
 });
 
-/** A random llama GGUF whose rows are whole 256-blocks (stories260K's 64 are not), with stories' tokenizer metadata. */
-function wideBase(file: string): void {
-  const s = openGguf(STORIES);
-  const md = typedMetadata(s);
-  s.close();
-  const [hidden, ffn, layers, heads, kv, vocab] = [256, 512, 2, 4, 2, 512];
-  Object.assign(md, {
-    'llama.embedding_length': { type: 4, value: hidden }, 'llama.feed_forward_length': { type: 4, value: ffn },
-    'llama.block_count': { type: 4, value: layers }, 'llama.attention.head_count': { type: 4, value: heads },
-    'llama.attention.head_count_kv': { type: 4, value: kv }, 'llama.rope.dimension_count': { type: 4, value: hidden / heads },
-  });
-  const rand = rng(3);
-  const t = (name: string, shape: number[], scale: number, fill?: number): GgufTensorToWrite => ({
-    name, shape, type: 'F32', data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => fill ?? rand(scale)),
-  });
-  const tensors = [t('token_embd.weight', [vocab, hidden], 1), t('output_norm.weight', [hidden], 0, 1), t('output.weight', [vocab, hidden], 0.1)];
-  const kvDim = (hidden / heads) * kv, w = 1 / Math.sqrt(hidden);
-  for (let l = 0; l < layers; l++) {
-    tensors.push(
-      t(`blk.${l}.attn_norm.weight`, [hidden], 0, 1), t(`blk.${l}.ffn_norm.weight`, [hidden], 0, 1),
-      t(`blk.${l}.attn_q.weight`, [hidden, hidden], w * 2), t(`blk.${l}.attn_k.weight`, [kvDim, hidden], w * 2), t(`blk.${l}.attn_v.weight`, [kvDim, hidden], w),
-      t(`blk.${l}.attn_output.weight`, [hidden, hidden], w), t(`blk.${l}.ffn_gate.weight`, [ffn, hidden], w), t(`blk.${l}.ffn_up.weight`, [ffn, hidden], w),
-      t(`blk.${l}.ffn_down.weight`, [hidden, ffn], 1 / Math.sqrt(ffn)),
-    );
-  }
-  return void writeGguf(file, md, tensors);
-}
-
 describe.skipIf(!existsSync(STORIES))('merged GGUF export in Q4_K_M', () => {
   it('llama.cpp\'s Q4_K_M mix, bytes of Graft\'s quantizers in llama.cpp\'s row order, close logits when Graft loads it', async () => {
     const dir = tmp('merged-gguf-wide');
     const file = path.join(dir, 'wide.gguf');
-    await wideBase(file);
+    await writeWideLlamaGguf(file, STORIES);
     const base = await loadModel(file);
     const adapter = randomAdapter(base.spec, 4, 5, 0.05);
     const out = path.join(dir, 'wide-q4km.gguf');
