@@ -7,7 +7,7 @@ import { validateOptions } from '../../engine/options/schema';
 import { parseTrainOptions, TRAIN_OPTIONS } from '../../engine/options/train';
 import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
 import { importChecked } from '../../store/adapter-ops';
-import { AdapterLibrary } from '../../store/library';
+import { AdapterLibrary, type LibraryEntry } from '../../store/library';
 import { resolveModelRef } from '../../store/model-registry';
 import { dataDir, defaultLibraryDir } from '../../store/paths';
 import type { CommandRegistrar } from './index';
@@ -65,16 +65,32 @@ export async function trainJobFromFlags(flags: TrainFlags, where: { model: strin
   return { ...where, resume: flags.resume, read, options };
 }
 
+/** The methods whose adapters the library holds (LoRA folders). */
+const LIBRARY_METHODS: readonly string[] = ['lora', 'qlora'];
+
 /** The library name of the new adapter: --name, else the run folder's or the dataset's, numbered when taken. */
 async function adapterName(lib: AdapterLibrary, given: string | undefined, fallback: string): Promise<string> {
-  const taken = new Set((await lib.list()).entries.map((e) => e.meta.name));
+  // the library compares names without case
+  const taken = new Set((await lib.list()).entries.map((e) => e.meta.name.toLowerCase()));
   if (given) {
-    if (taken.has(given)) throw new GraftError('BAD_INPUT', `the library already has an adapter named "${given}" (${lib.root}); choose another {name}`, { where: 'name' });
+    if (taken.has(given.toLowerCase())) throw new GraftError('BAD_INPUT', `the library already has an adapter named "${given}" (${lib.root}); choose another {name}`, { where: 'name' });
     return given;
   }
   let name = fallback;
-  for (let k = 2; taken.has(name); k++) name = `${fallback} (${k})`;
+  for (let k = 2; taken.has(name.toLowerCase()); k++) name = `${fallback} (${k})`;
   return name;
+}
+
+/** Import the finished run; a default name taken meanwhile (another run finishing) moves on to the next number. */
+async function saveToLibrary(lib: AdapterLibrary, runDir: string, name: string, named: boolean, model: string, warn: (w: string) => void): Promise<LibraryEntry> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await importChecked(lib, runDir, { name, basePath: model, onWarning: warn });
+    } catch (err) {
+      if (named || attempt >= 20 || !(err instanceof GraftError) || err.where !== 'name') throw err;
+      name = await adapterName(lib, undefined, name.replace(/ \(\d+\)$/, ''));
+    }
+  }
 }
 
 async function train(flags: TrainFlags): Promise<void> {
@@ -96,8 +112,9 @@ async function train(flags: TrainFlags): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const job = await trainJobFromFlags(flags, { model, data, out }, fromRun);
     const result = await trainAdapter(
-      await trainJobFromFlags(flags, { model, data, out }, fromRun),
+      job,
       {
         signal: ac.signal,
         onEvent: (e) => (flags.json ? json(e) : printer.event(e)),
@@ -110,20 +127,24 @@ async function train(flags: TrainFlags): Promise<void> {
       process.exitCode = 130;
       return;
     }
-    const entry = await importChecked(lib, result.out, { name, basePath: model, onWarning: (w) => (flags.json ? json({ type: 'warning', message: w }) : printer.warn(w)) });
+    // The library holds LoRA adapters (as the app's Train screen offers); the other methods stay in their run folder.
+    const entry = LIBRARY_METHODS.includes(job.options.method)
+      ? await saveToLibrary(lib, result.out, name, flags.name !== undefined, model, (w) => (flags.json ? json({ type: 'warning', message: w }) : printer.warn(w)))
+      : null;
     if (flags.json)
       json({
         type: 'result',
         out: result.out,
-        library: lib.root,
-        id: entry.meta.id,
-        name: entry.meta.name,
+        library: entry ? lib.root : null,
+        id: entry?.meta.id ?? null,
+        name: entry?.meta.name ?? null,
         device: result.device,
         steps: result.steps,
         finalLoss: result.finalLoss,
         finalEvalLoss: result.finalEvalLoss,
       });
-    else console.error(`adapter "${entry.meta.name}" saved to the library ${lib.root} (${result.device}); its run folder: ${result.out}`);
+    else if (entry) console.error(`adapter "${entry.meta.name}" saved to the library ${lib.root} (${result.device}); its run folder: ${result.out}`);
+    else console.error(`adapter written to ${result.out} (${result.device}); the library holds LoRA adapters, so this ${job.options.method} adapter stays there`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
