@@ -3,8 +3,9 @@
 #   HERE:     bash bench/gpu-checks/merged-export-prepare.sh          (makes .gpu/: Node, onnxruntime-node, the
 #                                                                       bundled CLI, llama.cpp's source)
 #   DEVICE:   run with carry [".gpu"], timeout 600:  bash bench/gpu-checks/merged-export.sh
-# (a fresh machine spends ~270 s building llama.cpp; if the call runs out, run it again on the warm machine:
-#  the build in /tmp/lc is reused). Needs Python with torch + transformers for the Hugging Face half.
+# (a fresh machine spends ~270 s building llama.cpp, started first and overlapped with Graft's part; if the call
+#  runs out, run the same command again on the warm machine: the build in /tmp/lc is reused). Needs Python with
+#  torch + transformers for the Hugging Face half.
 # Results under $OUT: checks.txt (one verdict a line), graft.json, transformers.json, llamacpp.txt, *.log.
 #
 # What it checks:
@@ -34,6 +35,10 @@ MODEL=resources/demo/stories260K.gguf
 CHECKS=$OUT/checks.txt
 : > "$CHECKS"
 note() { echo "$1" | tee -a "$CHECKS"; }
+# llama.cpp builds in the background (run.sh starts it detached, once) while Graft and transformers work.
+LC=/tmp/lc
+A=.gpu/llamacpp; [ -f $A/run.sh ] || A=../shared/anchors/llamacpp
+if [ ! -x $LC/build/bin/llama-completion ] && [ -f $A/run.sh ]; then BUILD_ONLY=1 WAIT=0 bash $A/run.sh > "$OUT/llamacpp-build-start.log" 2>&1; fi
 QUANTS=(F16 Q8_0 Q4_K_M)
 PROMPTS=("Tom had" "Lily saw")
 
@@ -120,9 +125,7 @@ json.dump(res, open(f"{out}/transformers.json", "w"), indent=1)
 PY
 [ "${PIPESTATUS[0]}" -eq 0 ] || note "FAIL the transformers check did not run to the end (its error is above)"
 
-# llama.cpp: each merged GGUF as it is, and its own converter on the merged folder.
-LC=/tmp/lc
-A=.gpu/llamacpp; [ -f $A/run.sh ] || A=../shared/anchors/llamacpp
+# llama.cpp: each merged GGUF as it is, and its own converter on the merged folder (waits for the build).
 if [ ! -x $LC/build/bin/llama-completion ] && [ -f $A/run.sh ]; then BUILD_ONLY=1 bash $A/run.sh > "$OUT/llamacpp-build.log" 2>&1; fi
 if [ -x $LC/build/bin/llama-completion ]; then
   : > "$OUT/llamacpp.txt"
