@@ -12,8 +12,8 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           index: here('./src-main/app/main.ts'),
-          // Loaded by src-main/services/engine/client.ts next to the main bundle.
-          'engine-worker': here('./src-main/services/engine/worker.ts'),
+          // Loaded by src-main/services/worker/client.ts next to the main bundle.
+          'engine-worker': here('./src-main/services/worker/worker.ts'),
         },
         output: { format: 'es', entryFileNames: '[name].js' },
       },

@@ -17,7 +17,7 @@ import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/devic
 import { TrainControl } from '../src-main/engine/train/control.js';
 import { parseTrainOptions } from '../src-main/engine/options/train.js';
 import { trainAdapter } from '../src-main/engine/train/train-adapter.js';
-import { holdTraining, registerTrainingRun } from '../src-main/services/engine/priority.js';
+import { holdTraining, registerTrainingRun } from '../src-main/services/worker/priority.js';
 import { commit, machine, ROOT, writeResult } from './common.js';
 
 const argv = process.argv.slice(2);

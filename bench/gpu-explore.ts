@@ -13,6 +13,7 @@ import { createTimings } from '../src-main/engine/runtime/session.js';
 import { benchModel, STORIES } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
+import { packedDecode } from './packed-decode.js';
 import { loadQuantizedBase, quantWeightsFactory } from '../src-main/engine/quant/index.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
@@ -52,6 +53,7 @@ export async function decodeExplore(name: string, tokens = 64) {
 async function main() {
   const [what, ...names] = process.argv.slice(2);
   if (what === 'decode') for (const n of names) await decodeExplore(n);
+  if (what === 'packed') for (const n of names) await packedDecode(n);
   if (what === 'step') {
     const [name, cfgs, prec] = names;
     const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);

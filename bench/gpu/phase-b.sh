@@ -16,9 +16,15 @@ if [ "${DECODE_ONLY:-0}" != 1 ]; then
   timeout 60 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
   timeout 90 node $E step qwen2.5-0.5b 1x512 nf4 >> $L 2>&1
 fi
+if [ "${DECODE_ONLY:-0}" = 1 ]; then
+  echo "== Graft decode on a 4-bit base (int4, fused)" >> $L
+  timeout 240 node $E packed qwen2.5-0.5b qwen2.5-1.5b llama3.1-8b >> $L 2>&1
+  while [ ! -f /tmp/lc/q4.done ]; do sleep 2; done
+fi
 echo "graft elapsed $(( $(date +%s) - t ))" >> $L
 B=/tmp/lc/build/bin; M=/tmp/lc/models; cat /tmp/lc/models.log >> $P; ls $M >> $P
 $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf -ngl 99 -fa 1 -p 512 -n 128 -r 3 -o json >> $P 2>/dev/null
+[ "${DECODE_ONLY:-0}" = 1 ] && { cat /tmp/lc/quant-*.log | grep -iE "error|size" | tail -6 >> $P; $B/llama-bench -m $M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 512 -n 128 -r 3 -o json >> $P 2>/dev/null; }
 for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $P; done
 if [ "${DECODE_ONLY:-0}" != 1 ]; then
   cd /tmp && OUT=/tmp timeout 200 python3 $OLDPWD/.gpu/anchor_train.py > /dev/null 2>&1; cd $OLDPWD

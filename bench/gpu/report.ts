@@ -2,7 +2,7 @@
  * Assembles bench/results/gpu-vs-peers-<date>.json from the files phase A and phase B bring back:
  * Graft's JSON lines (graft-a.log, graft-b.log) and the peers' output (peers.log: llama-bench JSON,
  * llama-batched-bench tables, PyTorch + PEFT's anchor JSON), all from the same machine.
- *   npx tsx bench/gpu/report.ts DIR_A DIR_B COMMIT
+ *   npx tsx bench/gpu/report.ts DIR_A DIR_B COMMIT [NAME_SUFFIX]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,13 +34,14 @@ function jsonBlocks(text: string): J[][] {
   return out;
 }
 
-const [dirA, dirB, commit] = process.argv.slice(2);
+const [dirA, dirB, commit, suffix = ''] = process.argv.slice(2);
 const a = jsonLines(path.join(dirA, 'graft-a.log'));
 const bLog = path.join(dirB, 'graft-b.log');
 const b = jsonLines(bLog);
 const peersText = readFileSync(path.join(dirB, 'peers.log'), 'utf8');
 const blocks = jsonBlocks(peersText);
-const llama = blocks.find((x) => x.some((r) => 'n_gen' in r)) ?? [];
+// llama-bench prints one array per call (F16 models, then Q4_K_M ones with DECODE_ONLY)
+const llama = blocks.filter((x) => x.some((r) => 'n_gen' in r)).flat();
 const peft = blocks.find((x) => x.some((r) => 'train_tok_s' in r)) ?? [];
 const device = peersText.split('\n')[0];
 
@@ -55,7 +56,7 @@ const batched = (name: string, npl: number) => {
 const ratio = (g?: number, p?: number) => (g && p ? +(g / p).toFixed(3) : null);
 const dec = (name: string) => b.find((r) => r.model === name && 'greedy_tok_s' in r);
 const rows: J[] = [];
-for (const [name, file] of [['smollm2-135m', /smol135m/], ['qwen2.5-0.5b', /qwen05b/], ['qwen2.5-1.5b', /qwen15b/]] as const) {
+for (const [name, file] of [['smollm2-135m', /smol135m-f16/], ['qwen2.5-0.5b', /qwen05b-f16/], ['qwen2.5-1.5b', /qwen15b-f16/]] as const) {
   const g = dec(name);
   const p = llamaTg(file);
   rows.push({ work: 'decode, 1 stream, greedy', shape: name, graft: g?.greedy_tok_s, peer: p, peer_name: 'llama.cpp CUDA F16 llama-bench tg128', ratio: ratio(g?.greedy_tok_s, p) });
@@ -65,6 +66,12 @@ for (const [name, file] of [['smollm2-135m', /smol135m/], ['qwen2.5-0.5b', /qwen
     const p4 = batched(name === 'smollm2-135m' ? 'smol135m' : 'qwen05b', 4);
     rows.push({ work: '4 rows side by side (base + 3 different adapters), tokens/s in all', shape: name, graft: four, peer: p4, peer_name: 'llama.cpp CUDA F16 llama-batched-bench, 4 sequences of one model (S_TG)', ratio: ratio(four, p4), graft_vs_own_single: ratio(four, g?.greedy_tok_s) });
   }
+}
+// Decode on a 4-bit base (bench/packed-decode.ts) beside llama.cpp's Q4_K_M of the same shapes.
+for (const [name, file] of [['qwen2.5-0.5b', /qwen05b-q4_k_m/], ['qwen2.5-1.5b', /qwen15b-q4_k_m/], ['llama3.1-8b', /llama8b-q4_k_m/]] as const) {
+  const g = b.find((r) => r.model === name && String(r.base ?? '').startsWith('int4'));
+  const p = llamaTg(file);
+  if (g || p) rows.push({ work: 'decode, 1 stream, greedy, 4-bit base', shape: name, graft: g?.greedy_tok_s, peer: p, peer_name: 'llama.cpp CUDA Q4_K_M llama-bench tg128', ratio: ratio(g?.greedy_tok_s, p), graft_base: g?.base, graft_weight_gb: g?.weight_gb, first_64_tokens_ms: g?.first_generation_ms });
 }
 const cold = (name: string) => a.find((r) => r.model === name && 'first_generation_ms' in r);
 const warm = (name: string) => a.filter((r) => r.model === name && 'first_generation_ms' in r)[1];
@@ -91,4 +98,4 @@ const result = {
   peers_raw: { llama_bench: llama, pytorch_peft: peft },
   notes: 'What bounds each row, with the profile and the arithmetic: docs/gpu-speed.md.',
 };
-console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}`, result));
+console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}${suffix}`, result));

@@ -23,14 +23,12 @@ if (!app.requestSingleInstanceLock()) {
     { name: 'graft', version: app.getVersion(), platform: process.platform },
     {
       engineWorker,
-      workshop: {
-        // electron-builder's extraResources put resources/demo there; from source, resources/ is found by walking up.
-        resourcesDir: app.isPackaged ? process.resourcesPath : undefined,
-        pickPath: async (req) => {
-          const opts = { title: req.title, filters: req.filters, properties: [req.kind === 'folder' ? 'openDirectory' : 'openFile'] as ('openDirectory' | 'openFile')[] };
-          const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
-          return r.canceled ? null : (r.filePaths[0] ?? null);
-        },
+      // electron-builder's extraResources put resources/demo there; from source, resources/ is found by walking up.
+      resourcesDir: app.isPackaged ? process.resourcesPath : undefined,
+      pickPath: async (req) => {
+        const opts = { title: req.title, filters: req.filters, properties: [req.kind === 'folder' ? 'openDirectory' : 'openFile'] as ('openDirectory' | 'openFile')[] };
+        const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
+        return r.canceled ? null : (r.filePaths[0] ?? null);
       },
     },
   );
@@ -58,7 +56,7 @@ if (!app.requestSingleInstanceLock()) {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
     });
     installIpcBridge(createHandlers(services), services.events, isAppFrame);
-    void services.engine.start().catch(() => undefined); // status is streamed; a failed start shows there
+    void services.worker.start().catch(() => undefined); // status is streamed; a failed start shows there
     openWindow();
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) openWindow();
@@ -69,7 +67,7 @@ if (!app.requestSingleInstanceLock()) {
     // A training run lives in the engine worker: closing the window does not stop it. Quit once it is over
     // unless a window came back meanwhile.
     if (process.platform === 'darwin') return;
-    void services.workshop.whenIdle().then(() => {
+    void services.train.whenIdle().then(() => {
       if (BrowserWindow.getAllWindows().length === 0) app.quit();
     });
   });

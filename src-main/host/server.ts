@@ -12,6 +12,7 @@ import { dispatch } from '../ipc/dispatch';
 import { MAX_MESSAGE_BYTES, WS_PATH, WS_PROTOCOL, tokenFromProtocols, type ClientMessage, type ServerMessage } from '../ipc/wire';
 import type { EventHub } from '../services/events';
 import { confinement, confineTable } from './confine';
+import { PartAssembler } from './parts';
 import { checkRequest, newToken, tokenMatches } from './guard';
 import { serveStatic } from './static';
 
@@ -135,14 +136,32 @@ function serveSocket(ws: WebSocket, handlers: HandlerTable, events: EventHub): v
   // the socket with that code; the handler keeps the error from reaching the process.
   ws.on('error', () => ws.terminate());
 
-  ws.on('message', async (data) => {
-    let msg: ClientMessage;
+  const parts = new PartAssembler();
+  const parse = (text: string): ClientMessage | null => {
     try {
-      msg = JSON.parse(data.toString()) as ClientMessage;
+      const msg = JSON.parse(text) as ClientMessage;
       if (typeof msg !== 'object' || msg === null) throw new TypeError('not an object');
+      return msg;
     } catch {
       ws.close(1003, 'messages must be JSON objects');
-      return;
+      return null;
+    }
+  };
+
+  ws.on('message', async (data) => {
+    let msg = parse(data.toString());
+    if (!msg) return;
+    if (msg.type === 'part') {
+      // A big invoke in parts: held (bounded) until its last part, then handled as if sent whole.
+      const r = parts.add(msg.id, msg.data, msg.last);
+      if ('refused' in r) ws.close(1009, r.refused);
+      if (!('whole' in r)) return;
+      msg = parse(r.whole);
+      if (!msg) return;
+      if (msg.type !== 'invoke') {
+        ws.close(1003, 'only an invoke may be sent in parts');
+        return;
+      }
     }
     if (msg.type === 'invoke' && Number.isInteger(msg.id)) {
       send({ type: 'result', id: msg.id, result: await dispatch(handlers, msg.channel, msg.req, { shell: 'browser' }) });

@@ -2,66 +2,31 @@
  * The one IPC contract between the renderer and the main side (Electron main or the browser host).
  * Types only: both sides import it, nothing here runs.
  *
- * To add a request: add `'group.verb': { req: ...; res: ... }` to `Requests`, then the compiler points at the
- * handler table (src-main/ipc/handlers.ts) until a handler exists. To add an event stream: add
- * `'group.noun': Payload` to `Streams` and emit it through the services' EventHub.
+ * To add a request: add `'group.verb': { req: ...; res: ... }` to its domain's channels (e.g. TrainChannels in
+ * ipc/train.ts), then the compiler points at the handler table (src-main/ipc/handlers/) until a handler exists.
+ * To add an event stream: add `'group.noun': Payload` to its domain's streams and emit it through the services'
+ * EventHub.
  */
 import type { GraftErrorData } from '../engine/errors';
-import type { DeviceInfo, DevicePref } from '../engine/runtime/device';
-import type * as AC from './types-adapters-chat';
-import type { WorkshopRequests, WorkshopStreams } from './contract-workshop';
+import type { DeviceInfo } from '../engine/runtime/device';
+import type { AdaptersChannels } from './adapters';
+import type { AppChannels, AppInfo, AppStreams } from './app';
+import type { ChatChannels, ChatStreams } from './chat';
+import type { DatasetsChannels } from './datasets';
+import type { ModelsChannels, ModelsStreams } from './models';
+import type { TrainChannels, TrainStreams } from './train';
 
 export type { DeviceInfo, GraftErrorData };
+export type { AppInfo, DevicePreference, EngineStatus } from './app';
 
-/** Which device the user asked for; 'auto' lets the engine pick the best available. */
-export type DevicePreference = DevicePref;
-
-export interface AppInfo {
-  name: string;
-  version: string;
-  /** 'electron' inside the desktop app, 'browser' when served by `graft serve`. */
-  shell: 'electron' | 'browser';
-  platform: string;
-}
-
-/** Lifecycle of the engine worker that runs off the UI's event loop. */
-export interface EngineStatus {
-  state: 'starting' | 'ready' | 'crashed' | 'stopped';
-  /** Why it crashed or stopped, when it did. */
-  detail?: string;
-}
-
-/** Every request the renderer can make: channel -> request payload and success value. */
-/** The Models, Datasets and Train screens' requests are in contract-workshop.ts. */
-export interface Requests extends WorkshopRequests {
-  'app.info': { req: void; res: AppInfo };
-  'engine.status': { req: void; res: EngineStatus };
-  'engine.device': { req: { pref: DevicePreference }; res: DeviceInfo };
-  // Adapters screen (types in types-adapters-chat.ts)
-  'adapters.list': { req: AC.AdapterListReq; res: AC.AdapterListing };
-  'adapters.rename': { req: { id: string; name: string }; res: AC.AdapterEntry };
-  'adapters.setTags': { req: { id: string; tags: string[] }; res: AC.AdapterEntry };
-  'adapters.setNotes': { req: { id: string; notes: string }; res: AC.AdapterEntry };
-  'adapters.delete': { req: { id: string }; res: { id: string; name: string; deletedAt: string } };
-  /** Without an id: the most recently deleted adapter (undo). */
-  'adapters.restore': { req: { id?: string }; res: AC.AdapterEntry };
-  'adapters.import': { req: AC.AdapterImportReq; res: AC.AdapterImportRes };
-  'adapters.export': { req: AC.AdapterExportReq; res: AC.AdapterExportRes };
-  'adapters.blend': { req: AC.AdapterBlendReq; res: AC.AdapterBlendRes };
-  // Chat screen: generate resolves when every column is done; tokens arrive on the 'chat.token' stream.
-  'chat.generate': { req: AC.ChatGenerateReq; res: AC.ChatGenerateRes };
-  'chat.stop': { req: { runId: string }; res: { stopped: boolean } };
-  'conversations.list': { req: void; res: AC.ConversationSummary[] };
-  'conversations.get': { req: { id: string }; res: AC.Conversation };
-  'conversations.save': { req: AC.Conversation; res: AC.ConversationSummary };
-  'conversations.delete': { req: { id: string }; res: void };
-}
+/**
+ * Every request the renderer can make: channel -> request payload and success value. Each domain declares its
+ * channels in its own file (ipc/app.ts, models.ts, datasets.ts, train.ts, adapters.ts, chat.ts).
+ */
+export interface Requests extends AppChannels, ModelsChannels, DatasetsChannels, TrainChannels, AdaptersChannels, ChatChannels {}
 
 /** Every event stream the renderer can subscribe to: stream -> event payload. */
-export interface Streams extends WorkshopStreams {
-  'engine.status': EngineStatus;
-  'chat.token': AC.ChatTokenEvent;
-}
+export interface Streams extends AppStreams, ModelsStreams, TrainStreams, ChatStreams {}
 
 export type Channel = keyof Requests;
 export type RequestOf<C extends Channel> = Requests[C]['req'];

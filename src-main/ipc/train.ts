@@ -1,14 +1,20 @@
 /**
- * The Train screen's requests checked at the IPC boundary, by the same schema `graft train` parses its flags
- * with (engine/options/train.ts): a value the CLI refuses is refused here, with the same code, field and rule.
+ * The Train screen's part of the IPC contract: its channels and stream (merged into contract.ts), payload types,
+ * and its requests checked at the IPC boundary by the same schema `graft train` parses its flags with
+ * (engine/options/train.ts): a value the CLI refuses is refused here, with the same code, field and rule.
  * The renderer imports the schema through this file (labels, limits, defaults and presets of its form).
  */
-import { GraftError } from '../engine/errors';
+import { GraftError, type GraftErrorData } from '../engine/errors';
+import type { DeviceInfo } from '../engine/runtime/device';
+import type { LoraTarget } from '../engine/adapters/lora-config';
+import type { TrainEvent } from '../engine/train/events';
+import type { MemoryEstimate } from '../engine/train/memory-estimate';
 import { ESTIMATE_OPTIONS, parseTrainOptions, TRAIN_OPTIONS, type EstimateOptions, type TrainOptions } from '../engine/options/train';
 import { validateOptions } from '../engine/options/schema';
 
 export { applicableOptions, applies, defaultsOf, rangeText, type Field, type Schema } from '../engine/options/schema';
 export { alphaOf, presetValues, TRAIN_OPTIONS, TRAIN_PRESETS, type PresetName, type TrainMethod, type TrainOptions } from '../engine/options/train';
+export type { LoraTarget, MemoryEstimate, TrainEvent };
 export { findField } from '../engine/options/index';
 export { wordError } from '../engine/options/word-error';
 
@@ -74,3 +80,67 @@ export const isActiveJob = (state: TrainJobState): boolean => ACTIVE_JOB_STATES.
 
 /** Every option key of a run (what a form highlights when an error names one). */
 export const TRAIN_OPTION_KEYS = Object.keys(TRAIN_OPTIONS) as (keyof TrainOptions)[];
+
+/** A job bundle written for accelerate + PEFT on another machine (`graft job export` from the Train screen). */
+export interface JobExportResult {
+  out: string;
+  /** graft-job.json's id. */
+  id: string;
+  trainRows: number;
+  valRows: number;
+  totalSteps: number;
+  /** What the cluster run will not reproduce of the local one. */
+  notes: string[];
+  warnings: string[];
+}
+
+export interface TrainJobStatus {
+  id: string;
+  state: TrainJobState;
+  settings: TrainSettings;
+  modelName: string;
+  datasetName: string;
+  startedAt: string;
+  memory: { estimate: MemoryEstimate; available: number } | null;
+  /** GPTQ's one-time preparation of the 4-bit base, while it runs. */
+  quantize: { phase: 'calibration' | 'layers'; done: number; total: number } | null;
+  warnings: string[];
+  /** Library id of the imported adapter once done. */
+  adapterId: string | null;
+  device: string | null;
+  error: GraftErrorData | null;
+}
+
+/** A job with its whole event history: what a screen that (re)attaches draws its charts from. */
+export interface TrainJob extends TrainJobStatus {
+  events: TrainEvent[];
+}
+
+export interface TrainUpdate {
+  job: TrainJobStatus;
+  event?: TrainEvent;
+}
+
+export interface MemoryCheck {
+  estimate: MemoryEstimate;
+  /** Free memory of the chosen device's host, in bytes. */
+  available: number;
+  device: DeviceInfo;
+}
+
+export interface TrainChannels {
+  'train.estimate': { req: { modelId: string } & Partial<Omit<EstimateRequest, 'modelId'>>; res: MemoryCheck };
+  'train.start': { req: TrainRequest; res: TrainJob };
+  'train.current': { req: void; res: TrainJob | null };
+  'train.pause': { req: void; res: void };
+  'train.resume': { req: void; res: void };
+  'train.cancel': { req: void; res: void };
+  /** Continues the last cancelled (or failed) run from its latest checkpoint, in the same job. */
+  'train.continue': { req: void; res: TrainJob };
+  /** Writes a job bundle for the same run to `out` (a new folder) instead of training here. */
+  'train.exportJob': { req: { settings: TrainRequest; out: string; includeModel?: boolean }; res: JobExportResult };
+}
+
+export interface TrainStreams {
+  'train.update': TrainUpdate;
+}

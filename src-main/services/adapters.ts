@@ -5,18 +5,8 @@
 import { defaultLibraryDir } from '../store/paths';
 import { AdapterLibrary, type LibraryEntry } from '../store/library';
 import { listTrash, moveToTrash, restoreFromTrash } from '../store/trash';
-import type {
-  AdapterBlendReq,
-  AdapterBlendRes,
-  AdapterEntry,
-  AdapterExportReq,
-  AdapterExportRes,
-  AdapterImportReq,
-  AdapterImportRes,
-  AdapterListReq,
-  AdapterListing,
-} from '../ipc/types-adapters-chat';
-import type { EngineClient } from './engine/client';
+import type { AdapterBlendReq, AdapterBlendRes, AdapterEntry, AdapterExportJob, AdapterExportRes, AdapterImportReq, AdapterImportRes, AdapterListReq, AdapterListing } from '../ipc/adapters';
+import type { WorkerClient } from './worker/client';
 
 const entry = (e: LibraryEntry): AdapterEntry => ({ meta: e.meta, dir: e.dir, sizeBytes: e.sizeBytes });
 
@@ -24,7 +14,7 @@ export class AdapterService {
   private lib: Promise<AdapterLibrary> | null = null;
 
   constructor(
-    private readonly engine: EngineClient,
+    private readonly worker: WorkerClient,
     /** GRAFT_LIBRARY or the user-data library, read when first used. */
     private readonly rootOverride?: string,
   ) {}
@@ -74,14 +64,14 @@ export class AdapterService {
   }
 
   import(req: AdapterImportReq): Promise<AdapterImportRes> {
-    return this.engine.call('adapters.import', { ...req, library: this.root });
+    return this.worker.call('adapters.import', { ...req, library: this.root });
   }
 
-  export(req: AdapterExportReq): Promise<AdapterExportRes> {
-    return this.engine.call('adapters.export', { ...req, library: this.root });
+  export(req: AdapterExportJob): Promise<AdapterExportRes> {
+    return this.worker.call('adapters.export', { ...req, library: this.root });
   }
 
   blend(req: AdapterBlendReq): Promise<AdapterBlendRes> {
-    return this.engine.call('adapters.blend', { ...req, library: this.root });
+    return this.worker.call('adapters.blend', { ...req, library: this.root });
   }
 }

@@ -6,8 +6,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../engine/errors';
 import { writeJsonAtomic } from '../engine/io/atomic';
-import { dataDir } from './workshop/json-store';
-import type { Conversation, ConversationSummary } from '../ipc/types-adapters-chat';
+import { dataDir } from './json-store';
+import type { Conversation, ConversationSummary } from '../ipc/chat';
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 

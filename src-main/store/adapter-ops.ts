@@ -11,6 +11,7 @@ import { exportGgufLora, ggufLoraToPeft, ollamaModelfile } from '../engine/adapt
 import { exportMergedModel } from '../engine/adapters/merge.js';
 import { exportMergedGguf, ollamaMergedModelfile } from '../engine/adapters/merge-gguf.js';
 import { GraftError } from '../engine/errors.js';
+import { noSpace } from '../engine/io/atomic.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
 import { resolveModelRef } from './model-registry.js';
@@ -18,9 +19,10 @@ import { exportPeftFolder, exportPeftZip } from './export.js';
 import { importAdapter, type ImportOptions } from './import.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
 
-import { EXPORT_FORMATS, type ExportFormat, type MergedGgufType } from '../engine/options/export.js';
-
-export { EXPORT_FORMATS, type ExportFormat };
+/** The export formats, declared with the export options (engine/options/adapters.ts). */
+export { EXPORT_FORMATS, type ExportFormat } from '../engine/options/adapters.js';
+import type { ExportFormat } from '../engine/options/adapters.js';
+import type { MergedGgufType } from '../engine/io/gguf-types.js';
 
 export interface OpenedBase {
   source: WeightSource;
@@ -81,9 +83,16 @@ export async function exportAdapter(
       try {
         // Both files are checked before either is written: an export never replaces a file of the user's.
         const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
-        refuseExisting([out, modelfile]);
+        for (const f of [out, modelfile]) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
         await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType ?? 'F16', name: entry.meta.name });
-        await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
+        try {
+          await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
+        } catch (err) {
+          // Both files or neither: a GGUF without its Modelfile, or half a Modelfile, is no finished export.
+          await fsp.rm(out, { force: true });
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
+          throw noSpace(err, modelfile);
+        }
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();
@@ -96,7 +105,14 @@ export async function exportAdapter(
         refuseExisting([out, modelfile]);
         const baseName = typeof base.source.ggufMetadata?.['general.name'] === 'string' ? base.source.ggufMetadata['general.name'] : path.basename(base.ref.id);
         exportMergedGguf(base.source, readAdapterWeights(entry.dir), out, { type: opts.ggufQuant ?? 'F16', name: `${baseName} + ${entry.meta.name}` });
-        await fsp.writeFile(modelfile, ollamaMergedModelfile(`./${path.basename(out)}`), { flag: 'wx' });
+        try {
+          await fsp.writeFile(modelfile, ollamaMergedModelfile(`./${path.basename(out)}`), { flag: 'wx' });
+        } catch (err) {
+          // Both files or neither, as for the GGUF LoRA above.
+          await fsp.rm(out, { force: true });
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
+          throw noSpace(err, modelfile);
+        }
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Zip, ZipPassThrough } from 'fflate';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
-import { copyFileDurable, fsyncDir, tempName } from '../engine/io/atomic.js';
+import { copyFileDurable, fsyncDir, noSpaceAt, tempName } from '../engine/io/atomic.js';
 import { META_FILE } from './adapter-meta.js';
 import type { LibraryEntry } from './library.js';
 
@@ -38,7 +38,7 @@ export async function exportPeftFolder(entry: LibraryEntry, out: string): Promis
     await fsyncDir(path.dirname(path.resolve(out)));
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw noSpaceAt(err, path.resolve(out));
   }
   return EXPORTED.map((f) => path.join(out, f));
 }
@@ -89,6 +89,6 @@ export async function exportPeftZip(entry: LibraryEntry, out: string): Promise<v
       /* already closed */
     }
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw noSpaceAt(err, path.resolve(out));
   }
 }

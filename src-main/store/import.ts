@@ -7,7 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { checkCompatibility, inspectPeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type BaseModelShapes, type PeftAdapterInfo } from '../engine/adapters/compat.js';
 import { GraftError } from '../engine/errors.js';
-import { copyFileDurable } from '../engine/io/atomic.js';
+import { copyFileDurable, noSpaceAt } from '../engine/io/atomic.js';
 import { META_FILE, META_FORMAT, parseAdapterMeta, type AdapterMeta, type BaseModelRef } from './adapter-meta.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
 import { extractAdapterZip, type ZipLimits } from './zip-import.js';
@@ -131,6 +131,8 @@ export async function importAdapter(lib: AdapterLibrary, src: string, opts: Impo
     return await lib.commitStaged(staged, meta);
   } catch (err) {
     await fsp.rm(staged, { recursive: true, force: true });
+    // A full disk is the library's, not the user's file: name the library folder that needs room.
+    if (err instanceof GraftError && err.code === 'IO' && err.file?.startsWith(staged)) throw noSpaceAt(err, path.join(lib.root, path.basename(err.file)));
     throw inUserTerms(err, staged, src, kind);
   }
 }

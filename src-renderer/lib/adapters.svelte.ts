@@ -1,4 +1,4 @@
-import type { AdapterEntry, AdapterListing, AdapterSortKey } from '../../src-main/ipc/types-adapters-chat';
+import type { AdapterEntry, AdapterListing, AdapterSortKey } from '../../src-main/ipc/adapters';
 import { api } from './api';
 import { errorText } from './errors';
 

@@ -1,13 +1,6 @@
 import { CHAT_SAMPLING, MAX_COLUMNS } from '../../src-main/ipc/chat';
-import type {
-  AdapterEntry,
-  ChatColumn,
-  ChatMessageData,
-  ChatSampling,
-  Conversation,
-  ConversationSummary,
-  ConversationTurn,
-} from '../../src-main/ipc/types-adapters-chat';
+import type { AdapterEntry } from '../../src-main/ipc/adapters';
+import type { ChatColumn, ChatMessageData, ChatSampling, Conversation, ConversationSummary, ConversationTurn } from '../../src-main/ipc/chat';
 import type { DevicePreference } from '../../src-main/ipc/contract';
 import { api } from './api';
 import { listBaseModels, type BaseModelChoice } from './base-models';

@@ -1,4 +1,4 @@
-/** Small display helpers shared by the Adapters and Chat screens. */
+/** Small display helpers shared by the screens. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
@@ -28,4 +28,20 @@ export function formatReplyStats(s: { tokens: number; tokensPerSecond: number; t
   const count = `${s.tokens} ${s.tokens === 1 ? 'token' : 'tokens'}`;
   const speed = s.tokens > 1 && s.tokensPerSecond > 0 ? ` · ${s.tokensPerSecond < 10 ? s.tokensPerSecond.toFixed(1) : Math.round(s.tokensPerSecond)} tokens/s` : '';
   return `${count}${speed} · first after ${Math.round(s.ttftMs)} ms`;
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(n >= 1e10 ? 0 : 1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(n >= 1e4 ? 0 : 1)}K`;
+  return String(n);
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
 }

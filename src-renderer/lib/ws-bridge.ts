@@ -4,7 +4,7 @@
  * bar at once and reaches the socket in a header (see `tokenProtocols`), never in a URL.
  */
 import type { Channel, EventOf, GraftBridge, InvokeArgs, ResponseOf, Result, StreamName } from '../../src-main/ipc/contract';
-import { MAX_MESSAGE_BYTES, WS_PATH, tokenProtocols, type ClientMessage, type ServerMessage } from '../../src-main/ipc/wire';
+import { MAX_ASSEMBLED_BYTES, WS_PATH, splitMessage, tokenProtocols, type ClientMessage, type ServerMessage } from '../../src-main/ipc/wire';
 
 const TOKEN_KEY = 'graft.token';
 
@@ -25,7 +25,7 @@ function tooLarge(bytes: number) {
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   return {
     code: 'BAD_INPUT' as const,
-    message: `This request is ${mib(bytes)}, over the browser connection's limit of ${mib(MAX_MESSAGE_BYTES)}: for a big file, type its path on the machine running \`graft serve\` instead.`,
+    message: `This request is ${mib(bytes)}, over the browser connection's limit of ${mib(MAX_ASSEMBLED_BYTES)}: for a file this big, type its path on the machine running \`graft serve\` instead.`,
   };
 }
 
@@ -67,13 +67,13 @@ export function createWsBridge(token: string | null): GraftBridge {
       }
       const id = nextId++;
       const text = JSON.stringify({ type: 'invoke', id, channel, req: args[0] } satisfies ClientMessage);
-      // The host closes a socket whose message is over its limit, failing every call in flight: refuse this
-      // one call instead, with a way round it (a dropped file's whole text is the usual cause).
+      // A message over one frame's limit (a dropped file's whole text) goes in parts the host puts back
+      // together; past what the host will hold, refuse this one call, with a way round it.
       const bytes = new TextEncoder().encode(text).length;
-      if (bytes > MAX_MESSAGE_BYTES) return Promise.resolve({ ok: false, error: tooLarge(bytes) });
+      if (bytes > MAX_ASSEMBLED_BYTES) return Promise.resolve({ ok: false, error: tooLarge(bytes) });
       return new Promise((resolve) => {
         pending.set(id, resolve as (r: Result<unknown>) => void);
-        send(text);
+        for (const frame of splitMessage(text, id, bytes)) send(frame);
       });
     },
     subscribe<S extends StreamName>(stream: S, listener: (event: EventOf<S>) => void): () => void {

@@ -14,7 +14,7 @@ import { loadModel } from '../../src-main/engine/model';
 import type { Channel, HandlerTable, RequestOf, ResponseOf } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
 import { createHandlers } from '../../src-main/ipc/handlers';
-import type { ChatGenerateReq, ChatTokenEvent, Conversation } from '../../src-main/ipc/types-adapters-chat';
+import type { ChatGenerateReq, ChatTokenEvent, Conversation } from '../../src-main/ipc/chat';
 import { createServices, type Services } from '../../src-main/services/index';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -100,7 +100,7 @@ describe('adapters and chat over the handler table', () => {
     const r = await dispatch(table, 'adapters.export', { id: idA, format: 'exe', out: '/tmp/x' }, { shell: 'browser' });
     expect(r).toMatchObject({
       ok: false,
-      error: { code: 'BAD_INPUT', message: expect.stringContaining('"format" must be peft, peft-zip, gguf, merged') },
+      error: { code: 'BAD_INPUT', field: 'format', message: 'must be one of peft, peft-zip, gguf, merged, got "exe"' },
     });
     const m = await dispatch(table, 'adapters.import', { path: MODEL, basePath: MODEL }, { shell: 'browser' });
     expect(m.ok).toBe(false);

@@ -119,6 +119,24 @@ describe.skipIf(!hasChromium)('browser host e2e (Chromium)', () => {
     await ctx.close();
   });
 
+  it('imports a dataset over 16 MiB dropped on the Datasets screen, sent in parts over the socket', async () => {
+    await page.getByRole('link', { name: 'Datasets', exact: true }).click();
+    // 64,000 rows of ~300 bytes (with multi-byte text and an emoji, which a part boundary may split): ~19 MiB.
+    const dropped = await page.evaluateHandle(`(() => {
+      const rows = [];
+      for (let i = 0; i < 64000; i++) rows.push(JSON.stringify({ text: 'row ' + i + ' é ü 🙂 ' + 'x'.repeat(260) }));
+      const dt = new DataTransfer();
+      dt.items.add(new File([rows.join('\\n') + '\\n'], 'big.jsonl'));
+      return dt;
+    })()`);
+    expect(await page.evaluate((dt) => (dt as unknown as { files: { size: number }[] }).files[0].size, dropped)).toBeGreaterThan(16 * 2 ** 20);
+    await page.getByRole('group', { name: 'Drop dataset files here' }).dispatchEvent('drop', { dataTransfer: dropped });
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 120_000 }).toContain('64000 records');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    // The socket that carried it keeps serving: the status bar still answers.
+    await expect.poll(() => page.getByTestId('engine-state').innerText()).toBe('engine ready');
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

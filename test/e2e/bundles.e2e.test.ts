@@ -2,12 +2,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EngineClient } from '../../src-main/services/engine/client';
+import { WorkerClient } from '../../src-main/services/worker/client';
 import { EventHub } from '../../src-main/services/events';
 import { requireBuilt } from './env';
 
 describe('built bundles', () => {
-  const client = new EngineClient(new EventHub(), requireBuilt('out/main/engine-worker.js'));
+  const client = new WorkerClient(new EventHub(), requireBuilt('out/main/engine-worker.js'));
   afterAll(() => client.stop());
 
   it('the bundled engine worker answers engine.device', async () => {

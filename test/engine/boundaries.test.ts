@@ -57,6 +57,8 @@ function violations(map: ImportMap): string[] {
         if (['ops', 'autodiff'].includes(unit(file)) && ['train', 'infer', 'quant'].includes(unit(s)) && inside(s, engine)) bad('ops and autodiff sit below train, infer and quant');
         if (inside(s, engine) && unit(s) !== unit(file)) edges.set(unit(file), (edges.get(unit(file)) ?? new Set()).add(unit(s)));
       }
+      if (inside(file, path.join(root, 'ipc')) && inside(s, path.join(root, 'store'))) bad('ipc/ imports no store/: shared types sit in the engine');
+      if (inside(file, path.join(root, 'ipc')) && !inside(file, path.join(root, 'ipc', 'handlers')) && inside(s, path.join(root, 'services'))) bad('only ipc/handlers/ reach the services');
       if (s.startsWith('onnxruntime') && !inside(file, path.join(engine, 'runtime'))) bad('only engine/runtime/ imports onnxruntime-node');
       if (inside(file, path.join(repo, 'src-renderer')) && inside(s, root) && !inside(s, path.join(root, 'ipc'))) bad('the renderer imports only the IPC contract');
     }
@@ -95,6 +97,12 @@ it('a planted forbidden import fails the check, naming the file and the rule', (
   );
   expect(violations(planted('src-renderer/lib/planted.ts', 'src-main/engine/options/train'))).toEqual([
     'src-renderer/lib/planted.ts: src-main/engine/options/train (the renderer imports only the IPC contract)',
+  ]);
+  expect(violations(planted('src-main/ipc/planted.ts', 'src-main/store/adapter-meta'))).toEqual([
+    'src-main/ipc/planted.ts: src-main/store/adapter-meta (ipc/ imports no store/: shared types sit in the engine)',
+  ]);
+  expect(violations(planted('src-main/ipc/planted.ts', 'src-main/services/index'))).toEqual([
+    'src-main/ipc/planted.ts: src-main/services/index (only ipc/handlers/ reach the services)',
   ]);
   // data -> train while train imports data: a new folder cycle.
   expect(violations(planted('src-main/engine/data/planted.ts', 'src-main/engine/train/loss'))).toContain('engine/data -> engine/train -> ... -> engine/data (folder cycle)');

@@ -6,6 +6,8 @@ import { peftMethodKind, readMethodFolder, readPeftConfig } from '../../engine/a
 import type { Variant } from '../../engine/infer/generate.js';
 import type { LoadedModel } from '../../engine/model.js';
 import type { RowAdapter } from '../../engine/adapters/row-lora.js';
+import { composeRow, type LoadedMethod } from '../../engine/adapters/compose.js';
+import type { ComposeOptions } from '../../engine/options/compose.js';
 import { GraftError } from '../../engine/errors.js';
 import { AdapterLibrary } from '../../store/library.js';
 import { defaultLibraryDir } from '../../store/paths.js';
@@ -27,43 +29,49 @@ export async function parseAdapterArg(arg: string, library?: string): Promise<Ro
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** The method folder an `--adapter` argument names (DoRA, IA³, prefix, bottleneck, BitFit), or null for LoRA. */
-async function methodArg(model: LoadedModel, arg: string, library?: string) {
-  const dir = existsSync(arg) ? arg : await resolveAdapterDir(arg, library).catch(() => null);
+/** The method folder an `--adapter REF[:WEIGHT]` names (DoRA, IA³, prefix, bottleneck, BitFit, fusion), or null for LoRA. */
+async function methodArg(model: LoadedModel, arg: string, library?: string): Promise<LoadedMethod | null> {
+  const m = /^(.*?)(?::(-?[0-9.]+))?$/.exec(arg)!;
+  const ref = existsSync(arg) ? arg : m[1];
+  const weight = existsSync(arg) || m[2] === undefined ? 1 : Number(m[2]);
+  const dir = existsSync(ref) ? ref : await resolveAdapterDir(ref, library).catch(() => null);
   const cfg = dir ? path.join(dir, 'adapter_config.json') : null;
   if (!dir || !cfg || !existsSync(cfg) || peftMethodKind(readPeftConfig(dir), cfg) === null) return null;
+  if (!Number.isFinite(weight)) throw new GraftError('BAD_INPUT', `--adapter ${arg}: the weight after ':' must be a number`, { where: '--adapter' });
   const folder = readMethodFolder(dir, model.spec);
-  if (folder.method.virtualTokens)
-    throw new GraftError('UNSUPPORTED', `--adapter ${arg}: prefix adapters cannot be generated with yet (the KV-cache graphs would need the prefix in pre-filled cache slots)`, { where: '--adapter' });
-  return { adapter: folder.method, tensors: folder.tensors };
-}
-
-/** One side-by-side column per `--adapter`: LoRA as a row adapter, the other methods as the row's method. */
-export async function variantForArg(model: LoadedModel, arg: string, library?: string): Promise<Variant & { label: string }> {
-  const method = await methodArg(model, arg, library);
-  if (method) return { adapters: [], method, label: `${arg} (${method.adapter.kind})` };
-  const a = await parseAdapterArg(arg, library);
-  return { adapters: [a], label: a.label };
+  return { adapter: folder.method, tensors: folder.tensors, weight, label: ref };
 }
 
 /**
- * `graft generate`'s `--adapter` arguments: LoRA adapters are applied together; at most one other method, stacked
- * under them. DoRA/IA³ (and BitFit where the base has the biases) run as their exact merge, so the fused decode
- * path serves them; bottleneck adapters run through the plain graph's hooks; prefix adapters are refused.
+ * One row's `--adapter` arguments: LoRA adapters are applied together; the other methods are composed as
+ * `--compose` says (stacked or merged, AdapterDrop applied: adapters/compose.ts) and applied under them.
+ * With `mergeIntoBase`, a composition that merges exactly (DoRA, IA³, BitFit with the base's biases) runs as
+ * merged base weights, so the fused decode path serves it; the rest run through the plain graph's hooks.
  */
-export async function splitAdapterArgs(model: LoadedModel, args: readonly string[], library?: string): Promise<{ variant: Variant; overrides?: Map<string, Float32Array> }> {
+export async function rowVariant(
+  model: LoadedModel,
+  args: readonly string[],
+  compose: ComposeOptions,
+  o: { library?: string; mergeIntoBase: boolean },
+): Promise<{ variant: Variant; overrides?: Map<string, Float32Array>; notes: string[] }> {
   const variant: Variant = { adapters: [] };
-  let overrides: Map<string, Float32Array> | undefined;
+  const methods: LoadedMethod[] = [];
   for (const arg of args) {
-    const method = await methodArg(model, arg, library);
-    if (!method) {
-      variant.adapters.push(await parseAdapterArg(arg, library));
-      continue;
-    }
-    if (overrides || variant.method) throw new GraftError('BAD_INPUT', `--adapter ${arg}: one non-LoRA adapter per generation (stack LoRA adapters on it instead)`, { where: '--adapter' });
-    const merged = method.adapter.merge(model.source, method.tensors);
-    if ('refused' in merged) variant.method = method;
-    else overrides = merged;
+    const method = await methodArg(model, arg, o.library);
+    if (method) methods.push(method);
+    else variant.adapters.push(await parseAdapterArg(arg, o.library));
   }
-  return { variant, overrides };
+  const row = composeRow(model.source, model.spec, methods, compose);
+  if (!row) return { variant, notes: [] };
+  const merged = o.mergeIntoBase ? row.adapter.merge(model.source, row.tensors) : { refused: 'a column' };
+  if ('refused' in merged) variant.method = { adapter: row.adapter, tensors: row.tensors };
+  return { variant, overrides: 'refused' in merged ? undefined : merged, notes: row.notes };
+}
+
+/** One side-by-side column per `--adapter`; `A+B` composes several adapters in one column. */
+export async function variantForArg(model: LoadedModel, arg: string, compose: ComposeOptions, library?: string): Promise<Variant & { label: string; notes: string[] }> {
+  const parts = existsSync(arg) ? [arg] : arg.split('+');
+  const { variant, notes } = await rowVariant(model, parts, compose, { library, mergeIntoBase: false });
+  const kind = variant.method ? ` (${variant.method.adapter.kind})` : '';
+  return { ...variant, label: `${arg}${kind}`, notes };
 }

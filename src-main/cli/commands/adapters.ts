@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { GraftError } from '../../engine/errors';
 import type { AdapterMeta } from '../../store/adapter-meta';
-import { EXPORT_OPTIONS } from '../../engine/options/export';
+import { EXPORT_OPTIONS, given, IMPORT_OPTIONS } from '../../engine/options/adapters';
 import { validateOptions } from '../../engine/options/schema';
 import { blendIntoLibrary, exportAdapter, importChecked, type BlendPart } from '../../store/adapter-ops';
 import { AdapterLibrary, type LibraryEntry, type SortKey } from '../../store/library';
@@ -89,22 +89,21 @@ export const registerAdapters: CommandRegistrar = (program: Command) => {
     print(flags, { ...e.meta, dir: e.dir, sizeBytes: e.sizeBytes }, () => details(e));
   });
 
-  sub('import <path>', 'import a PEFT folder, .zip, adapter_model.safetensors or GGUF LoRA')
-    .option('--name <name>', 'name in the library (default: from the file)')
-    .option('--base <model>', 'check compatibility with this base (HF folder or .gguf) and record it; a mismatch fails')
-    .option('--arch <arch>', 'the architecture the adapter was trained on, when its files do not say (llama, qwen2, qwen3)')
+  addSchemaFlags(sub('import <path>', 'import a PEFT folder, .zip, adapter_model.safetensors or GGUF LoRA'), IMPORT_OPTIONS)
     .option('--tag <tag>', 'add a tag (repeatable)', collect)
-    .action(async (src: string, flags: Common & { name?: string; base?: string; arch?: string; tag?: string[] }) => {
-      const e = await importChecked(await openLibrary(flags), src, { name: flags.name, basePath: flags.base, arch: flags.arch, tags: flags.tag, onWarning: (m) => console.error(`graft: warning: ${m}`) });
-      print(flags, { ...e.meta, dir: e.dir }, () => `imported ${e.meta.name} (${e.meta.id})${flags.base ? `, compatible with ${flags.base}` : ''}`);
+    .action(async (src: string, flags: Common & { tag?: string[] }) => {
+      // The import schema (engine/options/adapters.ts) judges the flags, as it judges the Adapters screen's requests.
+      const o = validateOptions(IMPORT_OPTIONS, await inputFromFlags(IMPORT_OPTIONS, flags));
+      const basePath = given(o.basePath);
+      const e = await importChecked(await openLibrary(flags), src, { name: given(o.name), basePath, arch: given(o.arch), tags: flags.tag, onWarning: (m) => console.error(`graft: warning: ${m}`) });
+      print(flags, { ...e.meta, dir: e.dir }, () => `imported ${e.meta.name} (${e.meta.id})${basePath ? `, compatible with ${basePath}` : ''}`);
     });
 
   addSchemaFlags(sub('export <name>', 'export an adapter for PEFT, llama.cpp/Ollama, or as a merged model (Hugging Face folder or GGUF)'), EXPORT_OPTIONS)
     .requiredOption('--out <path>', 'where to write (a folder for peft/merged, a file for peft-zip/gguf/merged-gguf)')
-    .option('--base <model>', 'base model (gguf, merged, merged-gguf): HF folder or .gguf; default: the one recorded at import')
-    .action(async (name: string, flags: Common & { out: string; base?: string }) => {
+    .action(async (name: string, flags: Common & { out: string }) => {
       const o = validateOptions(EXPORT_OPTIONS, await inputFromFlags(EXPORT_OPTIONS, flags));
-      const r = await exportAdapter(await openLibrary(flags), name, { ...o, out: flags.out, base: flags.base, ollamaBase: o.ollamaBase || undefined });
+      const r = await exportAdapter(await openLibrary(flags), name, { format: o.format, out: flags.out, base: given(o.base), ggufType: o.ggufType, ggufQuant: o.ggufQuant, ollamaBase: given(o.ollamaBase) });
       print(flags, r, () => [`wrote ${r.out}`, ...r.extra.map((f) => `wrote ${f}  (ollama create NAME -f ${f})`)].join('\n'));
     });
 

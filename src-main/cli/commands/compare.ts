@@ -6,6 +6,9 @@ import { GraftError } from '../../engine/errors.js';
 import { collect, variantForArg } from './adapter-arg.js';
 import { addGenerationFlags, generationFlags, type GenerationFlags, promptIds, samplingOf } from './engine.js';
 import type { CommandRegistrar } from './index.js';
+import { COMPOSE_OPTIONS } from '../../engine/options/compose.js';
+import { validateOptions } from '../../engine/options/schema.js';
+import { addSchemaFlags, inputFromFlags } from './schema-flags.js';
 
 /** Lays texts out in columns of equal width, wrapping words. */
 export function columns(headers: string[], texts: string[], width: number): string {
@@ -36,8 +39,8 @@ export function columns(headers: string[], texts: string[], width: number): stri
 }
 
 export const registerCompare: CommandRegistrar = (program) => {
-  addGenerationFlags(program.command('compare').description('answer one prompt with several variants side by side (one batched decode)'))
-    .option('--adapter <ref[:scale]>', 'an adapter variant (folder or library name); repeat for more columns', collect)
+  addSchemaFlags(addGenerationFlags(program.command('compare').description('answer one prompt with several variants side by side (one batched decode)')), COMPOSE_OPTIONS)
+    .option('--adapter <ref[:scale]>', 'an adapter variant (folder or library name); repeat for more columns; A+B composes two in one column (--compose)', collect)
     .option('--base', 'include the base model as a column')
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--json', 'print the variants as JSON')
@@ -48,9 +51,11 @@ export const registerCompare: CommandRegistrar = (program) => {
       if (n > 4) throw new GraftError('BAD_INPUT', `at most 4 variants side by side, got ${n}`, { where: '--adapter' });
       const model = await loadModel(f.model);
       // LoRA columns and the other methods (DoRA, IA³, bottlenecks, BitFit) mix in one batched decode.
-      const picked = await Promise.all((f.adapter ?? []).map((a) => variantForArg(model, a, f.library)));
+      const compose = validateOptions(COMPOSE_OPTIONS, await inputFromFlags(COMPOSE_OPTIONS, flags));
+      const picked = await Promise.all((f.adapter ?? []).map((a) => variantForArg(model, a, compose, f.library)));
+      for (const note of picked.flatMap((p) => p.notes)) console.error(`graft: ${note}`);
       const labels = [...(f.base ? ['base'] : []), ...picked.map((c) => c.label)];
-      const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...picked.map(({ label: _l, ...v }) => v)];
+      const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...picked.map(({ label: _l, notes: _n, ...v }) => v)];
       const { tokenizer, ids, endOfTurn } = await promptIds(model, f);
       const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn, overflow: f.contextOverflow });
       if (f.json) {

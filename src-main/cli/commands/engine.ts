@@ -12,7 +12,8 @@ import { validateOptions } from '../../engine/options/schema.js';
 import { textEndToken } from '../../engine/train/end-token.js';
 import { DEVICE_PREFS, resolveDevice, type DeviceInfo, type DevicePref } from '../../engine/runtime/device.js';
 import { verifyAnyReference } from '../../engine/verify/method-reference.js';
-import { collect, splitAdapterArgs } from './adapter-arg.js';
+import { collect, rowVariant } from './adapter-arg.js';
+import { COMPOSE_OPTIONS } from '../../engine/options/compose.js';
 import type { CommandRegistrar } from './index.js';
 import { gptqProgressLine } from './quant-progress.js';
 import { resolveModelRef } from '../../store/model-registry.js';
@@ -97,18 +98,20 @@ export const registerEngine: CommandRegistrar = (program) => {
     });
 
   const generate = addGenerationFlags(program.command('generate').description('generate text from a base model, optionally with adapters'))
-    .option('--adapter <ref[:scale]>', 'adapter folder or library name (LoRA, or one DoRA/IA³/bottleneck/BitFit adapter under them); repeated = applied together', collect)
+    .option('--adapter <ref[:scale]>', 'adapter folder or library name; repeated: LoRA adapters applied together, DoRA/IA³/bottleneck/BitFit/fusion adapters composed by --compose under them', collect)
     .option('--library <dir>', 'adapter library for names given to --adapter')
     .option('--stream', 'print text as it is generated')
     .option('--json', 'print one JSON object with ids, text and timings');
-  addSchemaFlags(generate, QUANT_BASE_OPTIONS).action(async (flags: GenerationFlags & { stream?: boolean; json?: boolean; library?: string }) => {
+  addSchemaFlags(addSchemaFlags(generate, QUANT_BASE_OPTIONS), COMPOSE_OPTIONS).action(async (flags: GenerationFlags & { stream?: boolean; json?: boolean; library?: string }) => {
       const f = await generationFlags(flags);
       const quant = validateOptions(QUANT_BASE_OPTIONS, await inputFromFlags(QUANT_BASE_OPTIONS, flags));
       const model = await loadModel(f.model);
       const device = await resolveDevice(f.device);
       const weights = await quantizedBase(model, device, quant);
       const { tokenizer, ids, endOfTurn } = await promptIds(model, f);
-      const split = await splitAdapterArgs(model, f.adapter ?? [], f.library);
+      const compose = validateOptions(COMPOSE_OPTIONS, await inputFromFlags(COMPOSE_OPTIONS, flags));
+      const split = await rowVariant(model, f.adapter ?? [], compose, { library: f.library, mergeIntoBase: true });
+      for (const note of split.notes) console.error(`graft: ${note}`);
       const variants: Variant[] = [split.variant];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());

@@ -5,6 +5,7 @@ import { registerJob } from './job';
 import { registerChat } from './chat.js';
 import { registerCompare } from './compare.js';
 import { registerEngine } from './engine.js';
+import { registerExportMethod } from './export-method.js';
 import { registerModels } from './models';
 import { registerServe } from './serve';
 import { registerTrain } from './train';
@@ -12,4 +13,4 @@ import { registerTrain } from './train';
 /** Each feature adds its subcommands to the program; the CLI entry point calls every registrar in order. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [registerEngine, registerCompare, registerChat, registerServe, registerDataset, registerTrain, registerJob, registerAdapters, registerModels];
+export const registrars: CommandRegistrar[] = [registerEngine, registerCompare, registerChat, registerServe, registerDataset, registerTrain, registerJob, registerAdapters, registerExportMethod, registerModels];

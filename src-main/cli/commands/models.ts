@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { MODEL_FAMILIES } from '../../engine/io/model-families';
 import { formatBytes } from '../../engine/train/memory-estimate';
-import { downloadRepo, hubEndpoint } from '../../services/workshop/hf-download';
+import { downloadRepo, hubEndpoint } from '../../services/models/hf-download';
 import type { CommandRegistrar } from './index';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { GraftError } from '../../engine/errors';
 import { createHandlers } from '../../ipc/handlers';
 import { startHost } from '../../host/server';
-import { findDemoModel } from '../../services/workshop/models';
+import { findDemoModel } from '../../services/models/index';
 import { createServices } from '../../services/index';
 import type { CommandRegistrar } from './index';
 
@@ -53,7 +53,7 @@ async function serve(opts: { port: number; renderer: string; open?: boolean; all
       throw err;
     },
   );
-  void services.engine.start().catch(() => undefined); // warm the engine; its status is streamed to the page
+  void services.worker.start().catch(() => undefined); // warm the engine; its status is streamed to the page
   console.log(`Graft is served on 127.0.0.1 only. Open this URL (it holds this launch's access token):`);
   console.log(`  ${host.url}`);
   console.log(`On a remote machine, tunnel first: ssh -L ${host.port}:127.0.0.1:${host.port} <that machine>`);

@@ -9,7 +9,7 @@ import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train
 import { importChecked } from '../../store/adapter-ops';
 import { AdapterLibrary, type LibraryEntry } from '../../store/library';
 import { resolveModelRef } from '../../store/model-registry';
-import { dataDir, defaultLibraryDir } from '../../store/paths';
+import { dataDir, defaultLibraryDir, userDataDir } from '../../store/paths';
 import type { CommandRegistrar } from './index';
 import { gptqProgressLine } from './quant-progress';
 import { addSchemaFlags, inputFromFlags } from './schema-flags';
@@ -114,7 +114,8 @@ async function train(flags: TrainFlags): Promise<void> {
   try {
     const job = await trainJobFromFlags(flags, { model, data, out }, fromRun);
     const result = await trainAdapter(
-      job,
+      // With checkpoints off, weights the final write could not store are kept in the data folder.
+      { ...job, rescueDir: join(userDataDir(), 'rescued') },
       {
         signal: ac.signal,
         onEvent: (e) => (flags.json ? json(e) : printer.event(e)),

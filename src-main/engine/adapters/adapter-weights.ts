@@ -9,6 +9,8 @@ export interface AdapterWeights {
   targets: LoraTarget[];
   /** PEFT name → fp32 data (A [r, in], B [out, r]). */
   tensors: Map<string, Float32Array>;
+  /** The file the weights were read from, named when they do not fit a model. */
+  source?: string;
 }
 
 /** PEFT `target_modules` (q_proj, gate_proj, ...) to Graft's short names, in canonical order. */

@@ -4,9 +4,10 @@
  * AdapterHub calls its bottleneck layer on each sub-block's output `a` (o_proj or down_proj) with the
  * residual stream `r` that entered the sub-block and NO layer norm (the block is pre-norm), so with
  * f(x) = up(σ(down(x)))·scaling:
- *   Houlsby  (DoubleSeqBnConfig: after attention and after the MLP, σ = swish):  h = r + a + f(a)
- *   Pfeiffer (SeqBnConfig: after the MLP only, original_ln_before, σ = relu):    h = (r + a) + f(r + a)
- *   parallel (ParBnConfig: beside the MLP, scaling 4, reduction 2, σ = relu):    h = r + a + f(r)
+ *   Houlsby  (DoubleSeqBnConfig: after attention and after the MLP, σ = swish):  h = r + (a + f(a))
+ *   Pfeiffer (SeqBnConfig: after the MLP only, original_ln_before, σ = relu):    h = r + (a + f(r + a))
+ *   parallel (ParBnConfig: beside the MLP, scaling 4, reduction 2, σ = relu):    h = r + (a + f(r))
+ * (the bracket is the sub-block output the `output` hook returns; AdapterHub adds r in post_forward).
  * docs/adapter-methods.md says why Graft keeps exactly these. Tensors are named as AdapterHub names them
  * (model.layers.i.{attention,output}_adapters.adapters.NAME.adapter_{down.0,up}.{weight,bias}). Init: down
  * as LoRA's A (U(±1/√in)), up and both biases zero, so every block is the identity until trained (AdapterHub's
@@ -39,22 +40,40 @@ export const BOTTLENECK_DEFAULTS: Record<BottleneckKind, Omit<BottleneckConfig, 
   parallel: { reductionFactor: 2, nonLinearity: 'relu', scaling: 4 },
 };
 
-type Where = 'attention' | 'mlp';
+export type Where = 'attention' | 'mlp';
 const LOCATION: Record<Where, string> = { attention: 'attention_adapters', mlp: 'output_adapters' };
 
 export function bottleneckWidth(spec: ModelSpec, cfg: Pick<BottleneckConfig, 'reductionFactor' | 'size'>): number {
   return Math.max(1, cfg.size ?? Math.floor(spec.hidden / cfg.reductionFactor));
 }
 
-export function bottleneckMethod(spec: ModelSpec, cfg: BottleneckConfig): MethodAdapter {
-  const D = spec.hidden;
-  const R = bottleneckWidth(spec, cfg);
+/** One bottleneck adapter's branch: where it sits, its tensor names and f(x) = up(σ(down(x)))·scaling. */
+export function bottleneckBranch(spec: ModelSpec, cfg: BottleneckConfig) {
   const places: Where[] = cfg.kind === 'houlsby' ? ['attention', 'mlp'] : ['mlp'];
-  const prefix = (layer: number, where: Where) => `model.layers.${layer}.${LOCATION[where]}.adapters.${cfg.name}`;
   const names = (layer: number, where: Where) => {
-    const p = prefix(layer, where);
+    const p = `model.layers.${layer}.${LOCATION[where]}.adapters.${cfg.name}`;
     return { dw: `${p}.adapter_down.0.weight`, db: `${p}.adapter_down.0.bias`, uw: `${p}.adapter_up.weight`, ub: `${p}.adapter_up.bias` };
   };
+  return {
+    places,
+    names,
+    width: bottleneckWidth(spec, cfg),
+    /** What the branch reads: the sub-block output a (Houlsby), the stream r + a (Pfeiffer) or r (parallel). */
+    input: (g: Graph, a: Value, r: Value) => (cfg.kind === 'houlsby' ? a : cfg.kind === 'pfeiffer' ? op.add(g, r, a) : r),
+    up(g: Graph, values: ReadonlyMap<string, Value>, layer: number, where: Where, x: Value): Value {
+      const n = names(layer, where);
+      const down = op.gemm(g, x, values.get(n.dw)!, values.get(n.db)!, { transB: true });
+      const act = cfg.nonLinearity === 'relu' ? op.relu(g, down) : op.silu(g, down);
+      const up = op.gemm(g, act, values.get(n.uw)!, values.get(n.ub)!, { transB: true });
+      return cfg.scaling === 1 ? up : op.mul(g, up, op.scalar(g, cfg.scaling, up.dtype));
+    },
+  };
+}
+
+export function bottleneckMethod(spec: ModelSpec, cfg: BottleneckConfig): MethodAdapter {
+  const D = spec.hidden;
+  const branch = bottleneckBranch(spec, cfg);
+  const { places, names, width: R } = branch;
   const params: { name: string; shape: number[] }[] = [];
   for (let layer = 0; layer < spec.layers; layer++)
     for (const where of places) {
@@ -67,20 +86,9 @@ export function bottleneckMethod(spec: ModelSpec, cfg: BottleneckConfig): Method
     params,
     virtualTokens: 0,
     hooks(g: Graph, values: ReadonlyMap<string, Value>) {
-      const f = (layer: number, where: Where, x: Value) => {
-        const n = names(layer, where);
-        const down = op.gemm(g, x, values.get(n.dw)!, values.get(n.db)!, { transB: true });
-        const act = cfg.nonLinearity === 'relu' ? op.relu(g, down) : op.silu(g, down);
-        const up = op.gemm(g, act, values.get(n.uw)!, values.get(n.ub)!, { transB: true });
-        return cfg.scaling === 1 ? up : op.mul(g, up, op.scalar(g, cfg.scaling, up.dtype));
-      };
       return {
-        residual: (layer, where, a, r) => {
-          if (!places.includes(where)) return null;
-          if (cfg.kind === 'houlsby') return op.add(g, op.add(g, r, a), f(layer, where, a));
-          const h = op.add(g, r, a);
-          return op.add(g, h, f(layer, where, cfg.kind === 'pfeiffer' ? h : r));
-        },
+        // The sub-block's new output a' = a + f(input) (the decoder adds r): AdapterHub's adapter output before post_forward.
+        output: (layer, where, a, r) => (places.includes(where) ? op.add(g, a, branch.up(g, values, layer, where, branch.input(g, a, r))) : null),
       };
     },
     init(_source, seed) {

@@ -3,14 +3,22 @@
  * The check runs before an import so a mismatch is reported while the user still has the file in hand, naming
  * the first thing that does not fit: the architecture, the layer count, or one target tensor's shape.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
 import { printable } from '../printable.js';
-import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { SafetensorsFile } from '../io/safetensors.js';
 import { targetsFromModules, type AdapterWeights } from './adapter-weights.js';
-import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, readPeftAdapter, type PeftAdapter } from '../io/peft.js';
+import {
+  parsePeftName,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  peftWeightsFile,
+  readPeftAdapter,
+  readPeftConfig,
+  writePeftAdapter,
+  type PeftAdapter,
+  type PeftTensorToWrite,
+} from '../io/peft.js';
 import type { WeightSource } from '../io/model-source.js';
 import { MODULE_TARGETS, TARGET_MODULE, peftTensorName, type LoraTarget } from './lora-config.js';
 
@@ -44,15 +52,17 @@ export interface PeftAdapterInfo {
 
 const MODULE_TO_TARGET = new Map<string, LoraTarget>(MODULE_TARGETS.map((t) => [TARGET_MODULE[t], t]));
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
-const TENSOR_NAME = /^(?:base_model\.model\.)?model\.layers\.(\d+)\.((?:self_attn|mlp)\.[a-z_]+)\.lora_([AB])(?:\.default)?\.weight$/;
+/** The decoder-layer modules Graft adapts: model.layers.N.(self_attn|mlp).<projection>. */
+const LAYER_MODULE = /^model\.layers\.(\d+)\.((?:self_attn|mlp)\.[a-z_]+)$/;
 
-/** Parse a PEFT LoRA tensor name into layer, target and factor; undefined for anything else. */
+/** Parse a PEFT LoRA tensor name (io/peft's parser) into layer, target and factor; undefined for anything else. */
 export function parseLoraTensorName(name: string): { layer: number; target: LoraTarget; factor: 'A' | 'B' } | undefined {
-  const m = TENSOR_NAME.exec(name);
-  if (!m) return undefined;
-  const target = MODULE_TO_TARGET.get(m[2]);
+  const p = parsePeftName(name);
+  if (!p || (p.adapterName !== undefined && p.adapterName !== 'default')) return undefined;
+  const m = LAYER_MODULE.exec(p.module);
+  const target = m && MODULE_TO_TARGET.get(m[2]);
   if (!target) return undefined;
-  return { layer: Number(m[1]), target, factor: m[3] as 'A' | 'B' };
+  return { layer: Number(m[1]), target, factor: p.factor };
 }
 
 /** The Hugging Face name of the base weight a LoRA target of a layer modifies. */
@@ -60,22 +70,8 @@ export function baseWeightName(layer: number, target: LoraTarget): string {
   return `model.layers.${layer}.${TARGET_MODULE[target]}.weight`;
 }
 
-function readConfig(file: string): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GraftError('NOT_FOUND', `${file}: no such file`, { file });
-    throw new GraftError('BAD_FILE', `${file}: not valid JSON (${printable((err as Error).message)})`, { file, cause: err });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new GraftError('BAD_FILE', `${file}: not a JSON object`, { file });
-  return raw as Record<string, unknown>;
-}
-
-function targetsOf(cfg: Record<string, unknown>, file: string): LoraTarget[] {
-  const tm = cfg.target_modules;
-  const list = typeof tm === 'string' ? [tm] : tm;
-  if (!Array.isArray(list)) throw new GraftError('BAD_FILE', `${file}: target_modules should be a list of module names`, { file, where: 'target_modules' });
+/** The LoRA targets of adapter_config.json's target_modules (io/peft checked it is a list of names). */
+function targetsOf(list: readonly string[], file: string): LoraTarget[] {
   const out: LoraTarget[] = [];
   for (const m of list) {
     const t = MODULE_TARGETS.find((x) => TARGET_MODULE[x].endsWith(`.${m}`) || TARGET_MODULE[x] === m);
@@ -87,32 +83,12 @@ function targetsOf(cfg: Record<string, unknown>, file: string): LoraTarget[] {
 
 /** Validate a PEFT LoRA folder: config fields, safetensors header and sizes, and that every tensor is a LoRA factor. */
 export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
+  // The one PEFT parser (io/peft.ts) checks the config; what follows is what Graft's import adds to it.
+  const weightsFile = peftWeightsFile(dir);
   const cfgFile = path.join(dir, PEFT_CONFIG_FILE);
-  const weightsFile = path.join(dir, PEFT_WEIGHTS_FILE);
-  if (!existsSync(weightsFile) && existsSync(path.join(dir, 'adapter_model.bin'))) {
-    throw new GraftError('UNSUPPORTED', `${dir}: holds adapter_model.bin (a Python pickle, which Graft does not load); save the adapter as safetensors`, { file: path.join(dir, 'adapter_model.bin') });
-  }
-  const cfg = readConfig(cfgFile);
-  const bad = (key: string, want: string): never => {
-    throw new GraftError('BAD_FILE', `${cfgFile}: "${key}" should be ${want}, got ${JSON.stringify(cfg[key])}`, { file: cfgFile, where: key });
-  };
-  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') {
-    throw new GraftError('UNSUPPORTED', `${cfgFile}: peft_type ${JSON.stringify(cfg.peft_type)} is not supported (only LORA)`, { file: cfgFile, where: 'peft_type' });
-  }
-  if (cfg.use_dora === true) throw new GraftError('UNSUPPORTED', `${cfgFile}: DoRA adapters are not supported`, { file: cfgFile, where: 'use_dora' });
-  const r = cfg.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) bad('r', 'a positive integer');
-  // Required, as the loader (readPeftAdapter) requires it: `null` (what NaN becomes in JSON) must not import
-  // as something else and then fail at every use.
-  const alpha = cfg.lora_alpha;
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad('lora_alpha', 'a number');
-  for (const key of ['rank_pattern', 'alpha_pattern'] as const) {
-    const v = cfg[key];
-    if (v && typeof v === 'object' && Object.keys(v).length > 0) {
-      throw new GraftError('UNSUPPORTED', `${cfgFile}: per-module ${key} is not supported`, { file: cfgFile, where: key });
-    }
-  }
-  const targets = targetsOf(cfg, cfgFile);
+  const config = readPeftConfig(cfgFile);
+  const { r, raw: cfg } = config;
+  const targets = targetsOf(config.target_modules, cfgFile);
   const st = SafetensorsFile.open(weightsFile);
   const tensors: AdapterTensorInfo[] = [];
   try {
@@ -140,18 +116,21 @@ export function inspectPeftAdapter(dir: string): PeftAdapterInfo {
   }
   const ltt = cfg.layers_to_transform;
   const layersToTransform = typeof ltt === 'number' ? [ltt] : Array.isArray(ltt) ? (ltt as number[]) : undefined;
+  if ((ltt !== undefined && ltt !== null && !layersToTransform) || layersToTransform?.some((l) => !Number.isInteger(l) || l < 0)) {
+    throw new GraftError('BAD_FILE', `${cfgFile}: "layers_to_transform" should be a layer index or a list of them, got ${printable(JSON.stringify(ltt))}`, { file: cfgFile, where: 'layers_to_transform' });
+  }
   return {
     dir,
-    r: r as number,
-    alpha: alpha as number,
-    rslora: cfg.use_rslora === true,
-    dropout: typeof cfg.lora_dropout === 'number' ? cfg.lora_dropout : 0,
+    r,
+    alpha: config.lora_alpha,
+    rslora: config.use_rslora,
+    dropout: config.lora_dropout,
     targets,
     rawConfig: cfg,
     tensors,
     numLayers: Math.max(...tensors.map((t) => t.layer)) + 1,
     layersToTransform,
-    baseModelNameOrPath: typeof cfg.base_model_name_or_path === 'string' ? cfg.base_model_name_or_path : undefined,
+    baseModelNameOrPath: config.base_model_name_or_path ?? undefined,
   };
 }
 
@@ -227,12 +206,19 @@ export function checkCompatibility(adapter: AdapterShapes, base: BaseModelShapes
  */
 export function adapterWeightsFromPeft(p: PeftAdapter, file: string): AdapterWeights {
   const tensors = new Map<string, Float32Array>();
+  const r = p.config.r;
   for (const [name, t] of p.tensors) {
     const parsed = parseLoraTensorName(name);
-    if (!parsed) throw new GraftError('UNSUPPORTED', `${file}: tensor ${name} is not a LoRA factor Graft applies`, { file, where: name });
+    if (!parsed) throw new GraftError('UNSUPPORTED', `${file}: tensor ${printable(name)} is not a LoRA factor Graft applies`, { file, where: printable(name) });
+    if (!FLOAT_DTYPES.has(t.dtype)) throw new GraftError('BAD_FILE', `${file}: tensor ${printable(name)} has dtype ${t.dtype}; LoRA factors are floating point`, { file, where: printable(name) });
+    // The graph reads r rows of A and r columns of B: another rank would read past them or leave some out.
+    const rank = parsed.factor === 'A' ? t.shape[0] : t.shape[1];
+    if (t.shape.length !== 2 || rank !== r) {
+      throw new GraftError('BAD_FILE', `${file}: tensor ${printable(name)} has shape [${t.shape.join(', ')}], but r is ${r} (adapter_config.json)`, { file, where: printable(name) });
+    }
     tensors.set(peftTensorName(parsed.layer, parsed.target, parsed.factor), t.data);
   }
-  return { r: p.config.r, alpha: p.config.lora_alpha, rslora: p.config.use_rslora, targets: targetsFromModules(p.config.target_modules, file), tensors };
+  return { r, alpha: p.config.lora_alpha, rslora: p.config.use_rslora, targets: targetsFromModules(p.config.target_modules, file), tensors, source: file };
 }
 
 /** Read a PEFT folder into AdapterWeights. */
@@ -245,32 +231,13 @@ export function readPeftWeights(dir: string): AdapterWeights & { info: PeftAdapt
   return { ...readAdapterWeights(dir), info: inspectPeftAdapter(dir) };
 }
 
-/** adapter_config.json as PEFT writes it for a LoRA on a causal LM (the fields PeftModel.from_pretrained reads). */
-export function peftConfigJson(w: Pick<AdapterWeights, 'r' | 'alpha' | 'rslora' | 'targets'>, baseModel: string | null, dropout = 0): Record<string, unknown> {
-  return {
-    base_model_name_or_path: baseModel,
-    bias: 'none',
-    fan_in_fan_out: false,
-    inference_mode: true,
-    init_lora_weights: true,
-    lora_alpha: w.alpha,
-    lora_dropout: dropout,
-    modules_to_save: null,
-    peft_type: 'LORA',
-    r: w.r,
-    target_modules: w.targets.map((t) => TARGET_MODULE[t].split('.')[1]),
-    task_type: 'CAUSAL_LM',
-    use_dora: false,
-    use_rslora: w.rslora,
-  };
-}
-
 /**
- * Write adapter_config.json + adapter_model.safetensors for in-memory factors (blends, GGUF imports).
+ * Write adapter_config.json + adapter_model.safetensors for in-memory factors (training, blends, GGUF imports)
+ * through the one PEFT writer (io/peft.ts).
  * Tensors are stored as `dtype` (F32 unless told) in layer-major, target order.
  */
 export async function writePeftFiles(dir: string, w: AdapterWeights, opts: { baseModel?: string | null; dtype?: 'F32' | 'F16' | 'BF16' } = {}): Promise<void> {
-  const out = new Map<string, TensorToWrite>();
+  const out = new Map<string, PeftTensorToWrite>();
   const layers = new Set<number>();
   for (const name of w.tensors.keys()) {
     const p = parseLoraTensorName(name);
@@ -288,6 +255,14 @@ export async function writePeftFiles(dir: string, w: AdapterWeights, opts: { bas
       }
     }
   }
-  await writeSafetensors(path.join(dir, PEFT_WEIGHTS_FILE), out, { format: 'pt' });
-  writeFileAtomicSync(path.join(dir, PEFT_CONFIG_FILE), [Buffer.from(JSON.stringify(peftConfigJson(w, opts.baseModel ?? null), null, 2) + '\n')]);
+  const config = {
+    r: w.r,
+    lora_alpha: w.alpha,
+    lora_dropout: 0,
+    use_rslora: w.rslora,
+    target_modules: w.targets.map((t) => TARGET_MODULE[t].split('.')[1]),
+    base_model_name_or_path: opts.baseModel ?? null,
+  };
+  // Into `dir` as it is: a run's folder keeps its checkpoints, a library entry its graft.json.
+  await writePeftAdapter(dir, { config, tensors: out, metadata: { format: 'pt' } }, { inPlace: true });
 }

@@ -3,10 +3,13 @@
  * s = alpha/r (or alpha/√r with rsLoRA). The factors are graph inputs, so one session serves any
  * adapter of the same layout, and switching adapters never rebuilds a session.
  */
+import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 import type { AdapterDelta } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
+import type { AdapterWeights } from './adapter-weights.js';
+import { parseLoraTensorName } from './compat.js';
 import { MODULE_TARGETS, type LoraConfig, type LoraTarget, peftTensorName } from './lora-config.js';
 
 export interface LoraSlot {
@@ -111,4 +114,26 @@ export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dro
     if (typeof scale === 'number') return op.gemm(g, xa, lora.values.get(slot.peftB)!, null, { transB: true, alpha: scale });
     return op.mul(g, op.gemm(g, xa, lora.values.get(slot.peftB)!, null, { transB: true }), scale);
   };
+}
+
+/**
+ * Refuses LoRA weights that do not fit `spec`, naming the adapter's file and the first tensor at fault: a layer
+ * the model lacks, a target it does not have, or factors whose widths are not the projection's. Checked where
+ * weights meet a model (logits, generation), so no graph reads past a factor or drops part of it unnoticed.
+ */
+export function checkAdapterFits(spec: ModelSpec, w: AdapterWeights, label: string): void {
+  const who = w.source ?? label;
+  const fail = (name: string, why: string) =>
+    new GraftError('INCOMPATIBLE', `${who}: tensor ${name} ${why}`, { file: w.source, where: name });
+  const dims = new Map(targetsFor(spec, w.targets).map((t) => [t, targetDims(spec, t)]));
+  for (const [name, data] of w.tensors) {
+    const p = parseLoraTensorName(name);
+    if (!p) throw fail(name, 'is not a LoRA factor');
+    if (p.layer >= spec.layers) throw fail(name, `is for layer ${p.layer}, but the model has ${spec.layers} layers`);
+    if (!w.targets.includes(p.target)) throw fail(name, `adapts ${p.target}, which target_modules does not list (it would be left out)`);
+    const d = dims.get(p.target);
+    if (!d) throw fail(name, `adapts ${p.target}, which this model does not have as a separate projection`);
+    const want = p.factor === 'A' ? [w.r, d.in] : [d.out, w.r];
+    if (data.length !== want[0] * want[1]) throw fail(name, `has ${data.length} values, but the model needs [${want.join(', ')}]`);
+  }
 }

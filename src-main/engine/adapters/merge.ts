@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDirSync, tempName, writeFileAtomicSync } from '../io/atomic.js';
+import { fsyncDirSync, noSpaceAt, tempName, writeFileAtomicSync } from '../io/atomic.js';
 import { hfTokenizerFilesFromGguf } from '../io/gguf-hf-tokenizer.js';
 import type { WeightSource } from '../io/model-source.js';
 import { writeSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
@@ -71,9 +71,30 @@ function deltas(source: WeightSource, adapter: AdapterWeights): Map<string, { a:
 }
 
 export async function exportMergedModel(source: WeightSource, adapter: AdapterWeights, outDir: string, opts: MergeOptions = {}): Promise<{ files: string[]; merged: number }> {
-  if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new GraftError('BAD_INPUT', `${outDir} already exists and is not empty`, { file: outDir });
   const s = loraScale(adapter) * (opts.scale ?? 1);
   const changes = deltas(source, adapter);
+  return writeModelFolder(source, outDir, opts, changes.size, (name, data) => {
+    const d = changes.get(name);
+    if (!d) return data;
+    const [o, i] = source.shape(name);
+    return mergedWeight(data, d.a, d.b, o, i, adapter.r, s);
+  });
+}
+
+/** The base with some tensors replaced (another method's exact merge: DoRA, IA³, BitFit), as a model folder. */
+export async function exportModelWithOverrides(source: WeightSource, overrides: ReadonlyMap<string, Float32Array>, outDir: string, opts: MergeOptions = {}): Promise<{ files: string[]; merged: number }> {
+  for (const name of overrides.keys()) if (!source.has(name)) throw new GraftError('INCOMPATIBLE', `${source.path}: base has no ${name}, which the adapter modifies`, { file: source.path, where: name });
+  return writeModelFolder(source, outDir, opts, overrides.size, (name, data) => overrides.get(name) ?? data);
+}
+
+async function writeModelFolder(
+  source: WeightSource,
+  outDir: string,
+  opts: MergeOptions,
+  merged: number,
+  weightOf: (name: string, stored: Float32Array) => Float32Array,
+): Promise<{ files: string[]; merged: number }> {
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new GraftError('BAD_INPUT', `${outDir} already exists and is not empty`, { file: outDir });
   const shardBytes = opts.shardBytes ?? 2 * 1024 ** 3;
   mkdirSync(path.dirname(path.resolve(outDir)), { recursive: true });
   const tmp = tempName(path.resolve(outDir));
@@ -86,12 +107,7 @@ export async function exportMergedModel(source: WeightSource, adapter: AdapterWe
     for (const name of names) {
       const dtype = outputDtype(source.dtype(name));
       dtypes.add(dtype);
-      let data = source.readF32(name);
-      const d = changes.get(name);
-      if (d) {
-        const [o, i] = source.shape(name);
-        data = mergedWeight(data, d.a, d.b, o, i, adapter.r, s);
-      }
+      const data = weightOf(name, source.readF32(name));
       const bytes = data.length * (dtype === 'F32' ? 4 : 2);
       if (size > 0 && size + bytes > shardBytes) {
         shards.push(new Map());
@@ -131,9 +147,9 @@ export async function exportMergedModel(source: WeightSource, adapter: AdapterWe
     if (existsSync(outDir)) rmSync(outDir, { recursive: true });
     renameSync(tmp, outDir);
     fsyncDirSync(path.dirname(path.resolve(outDir)));
-    return { files: written, merged: changes.size };
+    return { files: written, merged };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw noSpaceAt(err, path.resolve(outDir));
   }
 }

@@ -6,15 +6,17 @@
  * import → export round trip is byte-identical.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
+import { isAdapterHubConfig, readAdapterHubFolder } from './adapterhub-import.js';
 import { encodeSafetensors, openSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { targetsFromModules } from './adapter-weights.js';
 import { bitfitMethod } from './bitfit.js';
-import { bottleneckMethod } from './bottleneck.js';
+import { type BottleneckConfig, bottleneckMethod } from './bottleneck.js';
 import { doraMethod } from './dora.js';
+import { fusionMethod } from './fusion.js';
 import { ia3Method } from './ia3.js';
 import type { MethodAdapter } from './method.js';
 import { size } from './method.js';
@@ -23,7 +25,7 @@ import { prefixMethod } from './prefix.js';
 export const CONFIG_FILE = 'adapter_config.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
 
-export type PeftMethodKind = 'dora' | 'ia3' | 'prefix' | 'bottleneck' | 'bitfit';
+export type PeftMethodKind = 'dora' | 'ia3' | 'prefix' | 'bottleneck' | 'bitfit' | 'fusion';
 
 export interface MethodFolder {
   method: MethodAdapter;
@@ -36,7 +38,8 @@ export interface MethodFolder {
 
 /** Which non-LoRA method a PEFT config describes; null for plain LoRA (handled by compat.ts). */
 export function peftMethodKind(cfg: Record<string, unknown>, file: string): PeftMethodKind | null {
-  if (cfg.graft_method === 'bottleneck' || cfg.graft_method === 'bitfit') return cfg.graft_method;
+  if (cfg.graft_method === 'bottleneck' || cfg.graft_method === 'bitfit' || cfg.graft_method === 'fusion') return cfg.graft_method;
+  if (isAdapterHubConfig(cfg)) return 'bottleneck';
   const t = cfg.peft_type;
   if (t === 'LORA') return cfg.use_dora === true ? 'dora' : null;
   if (t === 'IA3') return 'ia3';
@@ -82,20 +85,46 @@ export function methodFromConfig(spec: ModelSpec, cfg: Record<string, unknown>, 
     }
     case 'bitfit':
       return bitfitMethod(spec, { targets: targetsFromModules(cfg.target_modules as string[], file) });
-    case 'bottleneck': {
-      const kind = cfg.is_parallel === true ? 'parallel' : cfg.mh_adapter === true ? 'houlsby' : 'pfeiffer';
-      const nl = cfg.non_linearity === 'swish' || cfg.non_linearity === 'silu' ? 'silu' : cfg.non_linearity === 'relu' ? 'relu' : null;
-      if (!nl) throw new GraftError('UNSUPPORTED', `${file}: non_linearity ${String(cfg.non_linearity)} is not supported (relu, swish)`, { file, where: 'non_linearity' });
-      return bottleneckMethod(spec, { kind, name: String(cfg.adapter_name ?? 'graft'), reductionFactor: num('reduction_factor'), size: num('bottleneck_size'), nonLinearity: nl, scaling: num('scaling') });
+    case 'bottleneck':
+      return bottleneckMethod(spec, bottleneckConfigOf(cfg, file));
+    case 'fusion': {
+      // AdapterFusion's folder holds its frozen adapters in adapters/K (fusion.ts): read and check each.
+      const parts = Array.isArray(cfg.adapters) ? (cfg.adapters as { dir?: unknown; tensors_sha256?: unknown }[]) : [];
+      const fused = parts.map((p, k) => {
+        const partDir = join(dirname(file), typeof p.dir === 'string' ? p.dir : `adapters/${k}`);
+        const folder = readMethodFolder(partDir, spec);
+        if (folder.rawConfig.graft_method !== 'bottleneck') throw new GraftError('BAD_FILE', `${partDir}: a fused adapter must be a bottleneck adapter`, { file, where: `adapters[${k}]` });
+        return { config: bottleneckConfigOf(folder.rawConfig, join(partDir, CONFIG_FILE)), tensors: folder.tensors, label: partDir, digest: p.tensors_sha256 };
+      });
+      const method = fusionMethod(spec, fused, typeof cfg.fusion_name === 'string' ? cfg.fusion_name : 'fusion');
+      const want = (method.peftConfig().adapters as { tensors_sha256: string }[]).map((a) => a.tensors_sha256);
+      fused.forEach((f, k) => {
+        if (f.digest !== want[k]) throw new GraftError('BAD_FILE', `${f.label}: its tensors are not the ones this fusion was trained over (tensors_sha256 differs)`, { file, where: `adapters[${k}]` });
+      });
+      return method;
     }
     default:
       throw new GraftError('BAD_INPUT', `${file}: a plain LoRA adapter, not a DoRA/IA³/prefix one`, { file, where: 'peft_type' });
   }
 }
 
+/** A bottleneck adapter's settings from its adapter_config.json (Graft's layout, AdapterHub's field names). */
+export function bottleneckConfigOf(cfg: Record<string, unknown>, file: string): BottleneckConfig {
+  const num = (k: string) => {
+    const v = cfg[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new GraftError('BAD_FILE', `${file}: ${k} should be a number`, { file, where: k });
+    return v;
+  };
+  const kind = cfg.is_parallel === true ? 'parallel' : cfg.mh_adapter === true ? 'houlsby' : 'pfeiffer';
+  const nl = cfg.non_linearity === 'swish' || cfg.non_linearity === 'silu' ? 'silu' : cfg.non_linearity === 'relu' ? 'relu' : null;
+  if (!nl) throw new GraftError('UNSUPPORTED', `${file}: non_linearity ${String(cfg.non_linearity)} is not supported (relu, swish)`, { file, where: 'non_linearity' });
+  return { kind, name: String(cfg.adapter_name ?? 'graft'), reductionFactor: num('reduction_factor'), size: num('bottleneck_size'), nonLinearity: nl, scaling: num('scaling') };
+}
+
 export function readMethodFolder(dir: string, spec: ModelSpec): MethodFolder {
   const cfgFile = join(dir, CONFIG_FILE);
   const rawConfig = readPeftConfig(dir);
+  if (isAdapterHubConfig(rawConfig)) return readAdapterHubFolder(dir, spec);
   const method = methodFromConfig(spec, rawConfig, cfgFile);
   const wFile = join(dir, WEIGHTS_FILE);
   if (!existsSync(wFile)) throw new GraftError('NOT_FOUND', `${wFile}: no such file (a pickle adapter_model.bin is not read: pickle can run code)`, { file: wFile });
@@ -134,6 +163,8 @@ export function writeMethodFolder(dir: string, method: MethodAdapter, tensors: R
     out.set(p.name, s ? { dtype: s.dtype, shape: s.shape, data: s.raw } : { dtype: 'F32', shape: p.shape, data });
   }
   mkdirSync(dir, { recursive: true });
+  // A fusion's frozen adapters first, so that its config never names a folder that is not there yet.
+  method.frozen?.forEach((f, k) => writeMethodFolder(join(dir, 'adapters', String(k)), f.adapter, f.tensors));
   writeFileAtomicSync(join(dir, WEIGHTS_FILE), encodeSafetensors(out, { format: 'pt' }));
   writeFileAtomicSync(join(dir, CONFIG_FILE), [Buffer.from(JSON.stringify(opts.config ?? method.peftConfig(), null, 2) + '\n')]);
 }

@@ -7,13 +7,15 @@
  */
 import type { LoraTarget } from './lora-config.js';
 
-export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel', 'bitfit'] as const;
+export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel', 'bitfit', 'fusion'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
 /** The methods the app's Train screen offers: the library imports LoRA folders only (the rest: `graft train`). */
 export const APP_TRAIN_METHODS = ['lora', 'qlora'] as const satisfies readonly TrainMethod[];
 
 export const BOTTLENECK_KINDS = ['houlsby', 'pfeiffer', 'parallel'] as const;
 export type BottleneckKind = (typeof BOTTLENECK_KINDS)[number];
+/** The methods whose adapters AdapterDrop can skip in the lowest layers (all but LoRA's own path and prefixes). */
+export const DROPPABLE_METHODS = ['dora', 'ia3', 'houlsby', 'pfeiffer', 'parallel', 'bitfit', 'fusion'] as const satisfies readonly TrainMethod[];
 export const NON_LINEARITIES = ['relu', 'silu'] as const;
 export type NonLinearity = (typeof NON_LINEARITIES)[number];
 /** IA³'s targets by default (PEFT's for Llama): the key and value outputs and the MLP's down input. */
@@ -34,5 +36,9 @@ export const METHODS: Record<TrainMethod, MethodInfo> = {
   houlsby: { label: 'Houlsby adapter', tradeOff: 'bottleneck MLPs after attention and after the MLP: most capacity of the bottlenecks, two extra blocks per layer, not mergeable' },
   pfeiffer: { label: 'Pfeiffer adapter', tradeOff: "one bottleneck MLP after the MLP: half Houlsby's parameters and extra work, nearly its quality, not mergeable" },
   parallel: { label: 'Parallel adapter', tradeOff: 'a scaled bottleneck beside the MLP: wider (reduction 2) and learns fast, not mergeable' },
+  fusion: {
+    label: 'AdapterFusion',
+    tradeOff: 'a second stage over trained Houlsby/Pfeiffer adapters: learns per token how much of each to use; they stay frozen; three hidden×hidden matrices per place',
+  },
   bitfit: { label: 'BitFit', tradeOff: 'trains bias vectors only (zero-initialized biases are added where the base has none): the fewest parameters, learns least' },
 };

@@ -14,6 +14,11 @@ import { loraSlots } from './lora.js';
 import { type MethodAdapter, methodParamCount } from './method.js';
 import type { NonLinearity, TrainMethod } from './method-kinds.js';
 import { prefixMethod } from './prefix.js';
+import { dropLowestLayers } from './adapter-drop.js';
+import { fusionMethod } from './fusion.js';
+import { bottleneckFromAdapterHub, isAdapterHubConfig } from './adapterhub-import.js';
+import { BOTTLENECK_KINDS } from './method-kinds.js';
+import { bottleneckConfigOf, readMethodFolder } from './method-folder.js';
 
 export { METHODS, TRAIN_METHODS, type MethodInfo, type TrainMethod } from './method-kinds.js';
 
@@ -28,10 +33,19 @@ export interface MethodSettings {
   bottleneckSize?: number;
   nonLinearity?: NonLinearity;
   adapterScaling?: number;
+  /** AdapterFusion: the folders of the trained bottleneck adapters it fuses. */
+  fuseAdapters?: string[];
+  /** AdapterDrop: no adapter in the lowest k layers. */
+  adapterDrop?: number;
 }
 
-/** The engine method of a non-LoRA choice (null for lora/qlora, which keep their own path). */
+/** The engine method of a non-LoRA choice (null for lora/qlora, which keep their own path), AdapterDrop applied. */
 export function buildMethod(method: TrainMethod, spec: ModelSpec, s: MethodSettings): MethodAdapter | null {
+  const m = buildPlain(method, spec, s);
+  return m && s.adapterDrop ? dropLowestLayers(m, s.adapterDrop) : m;
+}
+
+function buildPlain(method: TrainMethod, spec: ModelSpec, s: MethodSettings): MethodAdapter | null {
   switch (method) {
     case 'lora':
     case 'qlora':
@@ -47,6 +61,8 @@ export function buildMethod(method: TrainMethod, spec: ModelSpec, s: MethodSetti
       return prefixMethod(spec, { virtualTokens: s.virtualTokens });
     case 'bitfit':
       return bitfitMethod(spec, { targets: s.targets });
+    case 'fusion':
+      return fusionOfFolders(spec, s.fuseAdapters ?? []);
     case 'houlsby':
     case 'pfeiffer':
     case 'parallel': {
@@ -80,4 +96,20 @@ export function methodMemoryTerms(m: MethodAdapter): { params: number; virtualTo
     for (const p of m.params) if (p.name.endsWith('lora_A.weight')) extraBytes += 2 * 4 * p.shape[1] * byName.get(p.name.replace('lora_A', 'lora_B'))![0];
   }
   return { params: methodParamCount(m), virtualTokens: m.virtualTokens, extraBytes };
+}
+
+/** AdapterFusion over trained bottleneck adapter folders (each read and checked against the model). */
+export function fusionOfFolders(spec: ModelSpec, dirs: readonly string[]): MethodAdapter {
+  if (dirs.length < 2) throw new GraftError('BAD_INPUT', `needs two adapter folders or more, got ${dirs.length}`, { field: 'fuseAdapters' });
+  return fusionMethod(
+    spec,
+    dirs.map((dir) => {
+      const folder = readMethodFolder(dir, spec);
+      if (!(BOTTLENECK_KINDS as readonly string[]).includes(folder.method.kind))
+        throw new GraftError('UNSUPPORTED', `${dir}: AdapterFusion fuses bottleneck adapters (Houlsby, Pfeiffer), this is ${folder.method.kind}`, { field: 'fuseAdapters', file: dir });
+      // Graft's own layout or AdapterHub's saved one.
+      const config = isAdapterHubConfig(folder.rawConfig) ? bottleneckFromAdapterHub(folder.rawConfig, dir) : bottleneckConfigOf(folder.rawConfig, dir);
+      return { config, tensors: folder.tensors, label: dir };
+    }),
+  );
 }

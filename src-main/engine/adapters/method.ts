@@ -29,6 +29,11 @@ export interface MethodAdapter {
   merge(source: WeightSource, tensors: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> | { refused: string };
   /** adapter_config.json as PEFT writes it for this method. */
   peftConfig(): Record<string, unknown>;
+  /**
+   * Adapters this method reads but never trains (AdapterFusion's), held in its graphs as constants; a
+   * method folder keeps them in adapters/K so that it is whole on its own.
+   */
+  frozen?: { adapter: MethodAdapter; tensors: ReadonlyMap<string, Float32Array> }[];
 }
 
 /** PEFT's module prefix of a layer's projection, e.g. base_model.model.model.layers.3.self_attn.k_proj */

@@ -12,7 +12,7 @@ import * as op from '../ops/index.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import type { AdapterWeights } from './adapter-weights.js';
 import { MODULE_TARGETS, type LoraTarget, loraScale, peftTensorName } from './lora-config.js';
-import { targetDims } from './lora.js';
+import { checkAdapterFits, targetDims } from './lora.js';
 
 export interface RowLoraLayout {
   targets: LoraTarget[];
@@ -68,6 +68,7 @@ export function rowLoraDelta(g: Graph, spec: ModelSpec, layout: RowLoraLayout, b
 export function rowLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, rows: readonly (readonly RowAdapter[])[]): Record<string, HostTensor> {
   const B = rows.length;
   const R = layout.rank;
+  rows.forEach((row, b) => row.forEach((a, k) => checkAdapterFits(spec, a.weights, `row ${b} adapter ${k}`)));
   const feeds: Record<string, HostTensor> = {};
   for (let layer = 0; layer < spec.layers; layer++) {
     for (const t of layout.targets) {

@@ -2,8 +2,9 @@
  * Non-LoRA methods in a batched KV-cache decode, one method (or none) per row: each method's hooks run over
  * the whole batch and `Where` keeps their result only on the rows that use it, so a row's numbers are exactly
  * those of the method (or the base) alone. That is how base | LoRA | Houlsby | IA³ answer one prompt in one
- * decode. Tensors are graph inputs (`method{k}/NAME`), the rows a bool input [B, 1] per method. Prefix tuning
- * is not served here (it needs pre-filled cache slots).
+ * decode. Tensors are graph inputs (`method{k}/NAME`), the rows a bool input [B, 1] per method. A prefix
+ * (prefix tuning, or a stack holding one) is given to every row, and the decoder's mask hides its P columns
+ * from the rows that do not use it (kv-decoder.ts); one prefix adapter per batch.
  */
 import { GraftError } from '../errors.js';
 import type { Graph, Value } from '../graph/ir.js';
@@ -27,9 +28,21 @@ export function rowMethodsKey(methods: readonly RowMethod[]): string {
   return methods.map((m) => JSON.stringify({ kind: m.adapter.kind, ...m.adapter.peftConfig() })).join(';');
 }
 
+/** The virtual tokens of the batch's prefix adapter (0 without one); refuses two. */
+export function rowPrefixTokens(methods: readonly RowMethod[]): number {
+  const withPrefix = methods.filter((m) => m.adapter.virtualTokens > 0);
+  if (withPrefix.length > 1) throw new GraftError('UNSUPPORTED', 'one prefix adapter per batched decode (their virtual tokens would share the mask columns)', { where: 'adapter' });
+  return withPrefix[0]?.adapter.virtualTokens ?? 0;
+}
+
+/** Which rows see the prefix (all false without one). */
+export function rowPrefixRows(methods: readonly RowMethod[], batch: number): boolean[] {
+  return methods.find((m) => m.adapter.virtualTokens > 0)?.rows ?? new Array<boolean>(batch).fill(false);
+}
+
 export function rowMethodHooks(g: Graph, methods: readonly RowMethod[], batch: number, tokens: number): BlockHooks {
+  rowPrefixTokens(methods);
   const per = methods.map((m, k) => {
-    if (m.adapter.virtualTokens) throw new GraftError('UNSUPPORTED', `${m.adapter.kind}: a prefix cannot run in a batched decode yet`, { where: 'adapter' });
     const values = new Map(m.adapter.params.map((p) => [p.name, g.input(inputName(k, p.name), 'float32', p.shape)]));
     return { hooks: m.adapter.hooks(g, values, batch), rows: g.input(rowsName(k), 'bool', [batch, 1]) };
   });
@@ -39,6 +52,13 @@ export function rowMethodHooks(g: Graph, methods: readonly RowMethod[], batch: n
     return op.reshape(g, op.where(g, rows, op.reshape(g, yk, [batch, tokens * n]), op.reshape(g, y, [batch, tokens * n])), [batch * tokens, n]);
   };
   return {
+    prefix: (layer) => {
+      for (const p of per) {
+        const got = p.hooks.prefix?.(layer);
+        if (got) return got;
+      }
+      return null;
+    },
     linear: (layer, target, x, frozen) => {
       let y: Value | null = null;
       for (const p of per) {
@@ -47,13 +67,13 @@ export function rowMethodHooks(g: Graph, methods: readonly RowMethod[], batch: n
       }
       return y;
     },
-    residual: (layer, where, out, residual) => {
-      let h: Value | null = null;
+    output: (layer, where, out, residual) => {
+      let y: Value | null = null;
       for (const p of per) {
-        const hk = p.hooks.residual?.(layer, where, out, residual);
-        if (hk) h = pick(p.rows, hk, h ?? op.add(g, residual, out));
+        const yk = p.hooks.output?.(layer, where, out, residual);
+        if (yk) y = pick(p.rows, yk, y ?? out);
       }
-      return h;
+      return y;
     },
   };
 }

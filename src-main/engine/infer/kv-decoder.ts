@@ -6,7 +6,7 @@
  * (fused-decode-graph.ts: ~5x fewer ops per step), which keeps no padding in the cache.
  */
 import type { RowLoraLayout } from '../adapters/row-lora.js';
-import { rowMethodFeeds, rowMethodsKey, type RowMethod } from '../adapters/row-methods.js';
+import { rowMethodFeeds, rowMethodsKey, rowPrefixRows, rowPrefixTokens, type RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
 import { plainWeights, releaseHostWeights, type PackedBase, type WeightsFactory } from '../models/weights.js';
@@ -241,7 +241,12 @@ export class KvDecoder {
   private async run(rows: number[][]): Promise<Float32Array> {
     const { spec } = this.model;
     const { B, C, T, start, ids, positions } = this.stepInputs(rows);
-    const mask = new Float32Array(B * T * C).fill(NEG);
+    // A prefix adapter's P virtual tokens sit before the cache in every attention row (row-methods.ts):
+    // visible to its own rows, whose real positions start at P as PEFT's do, masked for the others.
+    const P = rowPrefixTokens(this.opts.methods ?? []);
+    const prefixRows = rowPrefixRows(this.opts.methods ?? [], B);
+    const S = P + C;
+    const mask = new Float32Array(B * T * S).fill(NEG);
     const window = spec.sliding?.window;
     const local = window ? new Float32Array(B * T * C).fill(NEG) : null;
     const KV = spec.kvHeads;
@@ -251,10 +256,11 @@ export class KvDecoder {
       for (let t = 0; t < T; t++) {
         const slot = start + t;
         ids[b * T + t] = rows[b][t];
-        positions[b * T + t] = Math.max(0, slot - this.pad[b]);
+        positions[b * T + t] = Math.max(0, slot - this.pad[b]) + (prefixRows[b] ? P : 0);
         // A padding slot attends to itself only, so its softmax stays finite; nothing reads it.
         const from = slot < this.pad[b] ? slot : this.pad[b];
-        mask.fill(0, (b * T + t) * C + from, (b * T + t) * C + slot + 1);
+        if (prefixRows[b]) mask.fill(0, (b * T + t) * S, (b * T + t) * S + P);
+        mask.fill(0, (b * T + t) * S + P + from, (b * T + t) * S + P + slot + 1);
         // Positions and slots differ by the row's padding only, so the window counts slots.
         local?.fill(0, (b * T + t) * C + Math.max(from, slot - window! + 1), (b * T + t) * C + slot + 1);
       }
@@ -267,7 +273,7 @@ export class KvDecoder {
       ...(this.opts.methods?.length ? rowMethodFeeds(this.opts.methods) : {}),
       input_ids: { dtype: 'int32', shape: [B, T], data: ids },
       positions: { dtype: 'int32', shape: [B, T], data: positions },
-      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, C], data: mask },
+      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, S], data: mask },
       ...(local ? { [LOCAL_MASK]: { dtype: 'float32' as const, shape: [B, 1, 1, T, C], data: local } } : {}),
       write_index: { dtype: 'int32', shape: [B, KV, T, hd], data: write },
     });

@@ -4,7 +4,7 @@
  * KV-cache graphs instead.
  */
 import { loraScale } from '../adapters/lora-config.js';
-import { loraDelta, loraInputs, loraSlots } from '../adapters/lora.js';
+import { checkAdapterFits, loraDelta, loraInputs, loraSlots } from '../adapters/lora.js';
 import type { AdapterWeights } from '../adapters/adapter-weights.js';
 import { GraftError } from '../errors.js';
 import { Graph } from '../graph/ir.js';
@@ -48,6 +48,7 @@ export async function computeLogits(model: LoadedModel, rows: number[][], opts: 
     attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
   };
   const deltas: AdapterDelta[] = (opts.adapters ?? []).map((a, k) => {
+    checkAdapterFits(spec, a.weights, `adapter ${k}`);
     const slots = loraSlots(spec, a.weights);
     const prefix = `adapter${k}/`;
     const inputs = loraInputs(g, slots, 'float32', prefix);

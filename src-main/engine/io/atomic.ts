@@ -20,6 +20,16 @@ export function noSpace(err: unknown, target: string): unknown {
   return new GraftError('IO', `${path.dirname(target)}: ${why} while writing ${path.basename(target)}; nothing was replaced. Free some space there and try again`, { file: target, cause: err });
 }
 
+/**
+ * noSpace for a whole export built under a temp name (a folder, a zip): the message names the folder the user
+ * chose and the output, not the temp entry inside it, whichever file of it the disk ran out on.
+ */
+export function noSpaceAt(err: unknown, output: string): unknown {
+  const inner = err instanceof GraftError && err.code === 'IO' && err.cause ? err.cause : err;
+  const worded = noSpace(inner, output);
+  return worded === inner ? err : worded;
+}
+
 /** Temp names carry the writer's pid so a sweeper can tell an abandoned temp file from a live one. */
 export function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);

@@ -89,6 +89,12 @@ function num(md: Record<string, GgufValue>, key: string): number | undefined {
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
 }
 
+/** A token id key; llama.cpp writes 0xFFFFFFFF (-1 as u32) for "none". */
+function tokenId(md: Record<string, GgufValue>, key: string): number | null {
+  const v = num(md, key);
+  return v === undefined || v === 0xffffffff || v === -1 ? null : v;
+}
+
 /** An HF-style config.json object from GGUF metadata, so one model builder serves both formats. */
 export function configFromGguf(
   md: Record<string, GgufValue>,
@@ -126,8 +132,8 @@ export function configFromGguf(
     max_position_embeddings: num(md, `${arch}.context_length`) ?? 2048,
     vocab_size: Array.isArray(tokens) ? tokens.length : (num(md, `${arch}.vocab_size`) ?? 0),
     tie_word_embeddings: !tensorNames.has('output.weight'),
-    bos_token_id: num(md, 'tokenizer.ggml.bos_token_id') ?? null,
-    eos_token_id: num(md, 'tokenizer.ggml.eos_token_id') ?? null,
+    bos_token_id: tokenId(md, 'tokenizer.ggml.bos_token_id'),
+    eos_token_id: tokenId(md, 'tokenizer.ggml.eos_token_id'),
     attention_bias: tensorNames.has('blk.0.attn_q.bias'),
     hidden_act: 'silu',
   };
@@ -138,6 +144,12 @@ export function configFromGguf(
     config.rope_parameters = { ...config.rope_parameters, rope_type: scaling, factor };
   }
   Object.assign(config, GGUF_FAMILIES[arch].config?.(md, arch, config, tensorNames));
+  // Families without partial RoPE rotate the whole head; llama.cpp refuses any other n_rot for them too.
+  const rot = num(md, `${arch}.rope.dimension_count`);
+  if (rot !== undefined && config.partial_rotary_factor === undefined && rot !== config.head_dim) {
+    const key = `${arch}.rope.dimension_count`;
+    throw new GraftError('BAD_FILE', `${file}: ${key} is ${rot}, but ${arch} rotates the whole head (${config.head_dim} dimensions)`, { file, where: key });
+  }
   if (longrope) {
     // Phi-3's converter keeps longrope as the two factor tensors plus the attention factor.
     config.rope_parameters = {

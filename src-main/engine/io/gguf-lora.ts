@@ -6,7 +6,7 @@ import { ggufToHfName, hfToGgufName, permuteRows, unpermuteRows } from './gguf-h
 import { gguf } from './gguf-types.js';
 import { writeGguf, type GgufTensorToWrite } from './gguf-write.js';
 import type { HfConfig } from './hf-config.js';
-import { parsePeftName, peftName, type PeftAdapter, type PeftTensor } from './peft.js';
+import { checkPairs, parsePeftName, peftName, type PeftAdapter, type PeftTensor } from './peft.js';
 
 /**
  * llama.cpp LoRA adapters in GGUF (what convert_lora_to_gguf.py writes and llama.cpp / Ollama load):
@@ -110,6 +110,16 @@ export function readGgufLora(path: string, base: HfConfig): PeftAdapter {
       modules.add(module.split('.').pop()!);
       const raw = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       tensors.set(peftName(module, factor), { dtype: 'F32', shape, data, raw });
+    }
+    // Every A needs its B of the same rank (and B its A): a lone factor would fail later, away from the file.
+    checkPairs(tensors, path);
+    for (const [name, t] of tensors) {
+      if (name.includes('.lora_B.') && !tensors.has(name.replace('.lora_B.', '.lora_A.'))) {
+        throw new GraftError('BAD_FILE', `${path}: tensor ${name} has no matching lora_A`, { file: path, where: name });
+      }
+      if (name.includes('.lora_A.') && t.shape[0] !== r) {
+        throw new GraftError('BAD_FILE', `${path}: tensor ${name} has rank ${t.shape[0]}, the others ${r}`, { file: path, where: name });
+      }
     }
     const target_modules = [...modules].sort();
     const rawConfig = {

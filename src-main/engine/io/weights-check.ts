@@ -23,6 +23,7 @@ const INTEGER_DTYPES = new Set(['I8', 'I16', 'I32', 'I64', 'U8', 'U16', 'U32', '
 // Bounds far above any released model, far below what would exhaust memory before a shape check could fail.
 const MAX_DIM = 1 << 20;
 const MAX_VOCAB = 1 << 23;
+const MAX_POSITIONS = 1 << 24;
 
 /** For a GGUF, the config was synthesized from these metadata keys: name the key the user's file holds. */
 const GGUF_KEYS: Record<string, string> = {
@@ -34,13 +35,21 @@ const GGUF_KEYS: Record<string, string> = {
   head_dim: 'attention.key_length',
   rms_norm_eps: 'attention.layer_norm_rms_epsilon',
   rope_theta: 'rope.freq_base',
+  max_position_embeddings: 'context_length',
+  partial_rotary_factor: 'rope.dimension_count',
+};
+/** Keys a GGUF holds outside its architecture's namespace. */
+const GGUF_GLOBAL_KEYS: Record<string, string> = {
+  vocab_size: 'tokenizer.ggml.tokens (count)',
+  bos_token_id: 'tokenizer.ggml.bos_token_id',
+  eos_token_id: 'tokenizer.ggml.eos_token_id',
 };
 
 export function checkWeights(src: CheckedSource): void {
   const file = src.path;
   const cfg = src.config;
   const gguf = file.toLowerCase().endsWith('.gguf');
-  const keyName = (key: string) => (!gguf ? key : key === 'vocab_size' ? 'tokenizer.ggml.tokens (count)' : `${cfg.model_type}.${GGUF_KEYS[key] ?? key}`);
+  const keyName = (key: string) => (!gguf ? key : (GGUF_GLOBAL_KEYS[key] ?? `${cfg.model_type}.${GGUF_KEYS[key] ?? key}`));
   const bad = (msg: string, where: string) => new GraftError('BAD_FILE', `${file}: ${msg}`, { file, where });
 
   const int = (key: keyof HfConfig & string, max: number, optional = false): number | undefined => {
@@ -69,6 +78,26 @@ export function checkWeights(src: CheckedSource): void {
     const v = cfg[key];
     if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw bad(`${keyName(key)} is ${printable(String(v))}, not a positive number`, keyName(key));
   }
+  // The context length sizes the RoPE tables and the KV cache: a string or 0 would fail far from here.
+  int('max_position_embeddings', MAX_POSITIONS, true);
+  const rotary = cfg.partial_rotary_factor;
+  if (rotary !== undefined && rotary !== null) {
+    const dims = typeof rotary === 'number' ? headDim * rotary : NaN;
+    if (!(typeof rotary === 'number' && rotary > 0 && rotary <= 1 && Number.isInteger(dims) && dims % 2 === 0)) {
+      const shown = gguf && typeof rotary === 'number' ? String(Math.round(rotary * headDim)) : printable(JSON.stringify(rotary));
+      throw bad(`${keyName('partial_rotary_factor')} is ${shown}, but RoPE rotates an even number of dimensions, at most the head size ${headDim}`, keyName('partial_rotary_factor'));
+    }
+  }
+  // Token ids the engine feeds (BOS) or stops at (EOS) must be rows of the embedding: an id beyond them fails
+  // inside the graph (a Gather out of range), a string is silently never matched.
+  for (const key of ['bos_token_id', 'eos_token_id'] as const) {
+    const v = cfg[key];
+    if (v === undefined || v === null) continue;
+    const ids = Array.isArray(v) ? v : [v];
+    if (ids.some((id) => typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= vocab)) {
+      throw bad(`${keyName(key)} is ${printable(JSON.stringify(v))}, not a token id below the vocabulary size ${vocab}`, keyName(key));
+    }
+  }
 
   // The layers stored must be exactly 0..layers-1: fewer would fail mid-graph, more would be silently dropped.
   const stored = new Set<number>();
@@ -80,6 +109,11 @@ export function checkWeights(src: CheckedSource): void {
   const layerKey = keyName('num_hidden_layers');
   if (top !== layers || stored.size !== layers) {
     throw bad(`${layerKey} says ${layers} layers but the file stores ${stored.size === top ? top : `layers ${[...stored].sort((a, b) => a - b).slice(0, 8).join(', ')}…`}`, layerKey);
+  }
+
+  // Untied embeddings need their own output matrix; without it the embedding would stand in silently.
+  if (cfg.tie_word_embeddings === false && !src.names().includes('lm_head.weight')) {
+    throw new GraftError('NOT_FOUND', `${file}: tie_word_embeddings is false but the weights have no lm_head.weight`, { file, where: 'lm_head.weight' });
   }
 
   const expected: Record<string, number[]> = {

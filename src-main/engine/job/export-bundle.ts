@@ -4,13 +4,14 @@
  * code as a local run (rendered, masked, truncated, split, packed) and written in the exact order the local loop
  * would consume it; the LoRA initialisation is Graft's. The bundle appears in one rename when complete.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { writePeftFiles } from '../adapters/compat.js';
 import type { TokenizedExample } from '../data/tokenize-example.js';
 import { fileSha256, prepareDataset } from '../data/prepare.js';
 import { GraftError } from '../errors.js';
+import { noSpaceAt, tempName } from '../io/atomic.js';
 import { openModelSource, type WeightSource } from '../io/model-source.js';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import { specFromConfig } from '../models/index.js';
@@ -64,7 +65,8 @@ export async function exportJobBundle(job: TrainAdapterOptions, out: string, opt
   if (existsSync(out) && readdirSync(out).length > 0)
     throw new GraftError('BAD_INPUT', `${out} is not empty; choose a new folder for the job bundle`, { file: out, field: 'out' });
   const source = await openModelSource(job.model);
-  const stage = join(dirname(resolve(out)), `.${basename(out)}.partial-${randomBytes(4).toString('hex')}`);
+  // Staged beside the bundle (never in the shared temp folder), under a name the start-up sweep recognises.
+  const stage = tempName(resolve(out));
   try {
     const tokenizer = await source.tokenizer();
     if (!tokenizer) throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: job.model });
@@ -161,7 +163,7 @@ export async function exportJobBundle(job: TrainAdapterOptions, out: string, opt
     return manifest;
   } catch (err) {
     rmSync(stage, { recursive: true, force: true });
-    throw err;
+    throw noSpaceAt(err, resolve(out));
   } finally {
     source.close();
   }

@@ -335,12 +335,49 @@ def save_adapter(acc, model, out, fsdp):
                         state[clean[len("module."):] if clean.startswith("module.") else clean] = p.detach().to("cpu", copy=True)
                 if not state:
                     fail("no trainable tensors to save under FSDP")
-                acc.unwrap_model(model).save_pretrained(out, state_dict=state, safe_serialization=True)
+                from peft import get_peft_model_state_dict
+                unwrapped = acc.unwrap_model(model)
+                kept = get_peft_model_state_dict(unwrapped, state_dict=state)
+                print("save_adapter: %d trainable tensors (e.g. %s), PEFT keeps %d" % (len(state), sorted(state)[:2], len(kept)), file=sys.stderr, flush=True)
+                if kept:
+                    unwrapped.save_pretrained(out, state_dict=state, safe_serialization=True)
+                else:
+                    # Seen with PEFT 0.21 under FSDP (world size 1, use_orig_params): its filter returned nothing for
+                    # keys of the right form. The trainable tensors are the adapter, so write PEFT's layout directly.
+                    write_peft_folder(unwrapped, state, out)
         return
     # DeepSpeed ZeRO-3 partitions parameters: accelerate gathers the full state dict to the main process.
     state = acc.get_state_dict(model)
     if acc.is_main_process:
         acc.unwrap_model(model).save_pretrained(out, state_dict=state, safe_serialization=True)
+
+
+def write_peft_folder(peft_model, state, out, adapter="default"):
+    """adapter_model.safetensors + adapter_config.json as PeftModel.save_pretrained writes them: the adapter's name
+    leaves each key (q_proj.lora_A.default.weight -> q_proj.lora_A.weight; a DoRA magnitude's
+    lora_magnitude_vector.default.weight -> lora_magnitude_vector)."""
+    from safetensors.torch import save_file
+    cfg = peft_model.peft_config[adapter]
+    if cfg.is_prompt_learning:
+        fail("prefix tuning under FSDP: PEFT saved no tensors; run this bundle with python3 train.py (no FSDP)")
+    tensors = {}
+    for k, v in state.items():
+        if k.endswith(".lora_magnitude_vector.%s.weight" % adapter):
+            k = k[: -len(".%s.weight" % adapter)]
+        elif k.endswith("." + adapter):
+            k = k[: -len(adapter) - 1]
+        else:
+            head, _, suffix = k.rpartition(".")
+            if head.endswith("." + adapter):
+                k = head[: -len(adapter) - 1] + "." + suffix
+        tensors[k] = v.contiguous()
+    os.makedirs(out, exist_ok=True)
+    save_file(tensors, os.path.join(out, "adapter_model.safetensors"), metadata={"format": "pt"})
+    inference_mode = cfg.inference_mode
+    cfg.inference_mode = True
+    cfg.save_pretrained(out)
+    cfg.inference_mode = inference_mode
+    print("save_adapter: wrote %d tensors in PEFT's layout" % len(tensors), file=sys.stderr, flush=True)
 
 
 def write_graft_json(job, args, history, tokens_seen, elapsed, info, last_eval, steps):

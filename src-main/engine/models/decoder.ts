@@ -4,8 +4,8 @@
  * every projection is one Gemm on the HF [out, in] weight; only attention reshapes to heads.
  * LoRA (or any adapter) enters through `delta`, which returns what to add to a projection's output;
  * the other adapter methods (adapters/*.ts) through `hooks`: one that may rewrite a projection, one
- * that prepends key/value prefixes to a layer's attention, one that may replace a sub-block's residual
- * add. What other families change (Gemma's scaled embeddings, 1 + w norms, sandwich norms, GeGLU and
+ * that prepends key/value prefixes to a layer's attention, one that may rewrite a sub-block's output
+ * before the residual add. What other families change (Gemma's scaled embeddings, 1 + w norms, sandwich norms, GeGLU and
  * sliding windows; Phi-3's fused projections and partial rotary; SmolLM3's NoPE layers) is read
  * from the spec's fields, never from the architecture's name.
  */
@@ -37,10 +37,12 @@ export interface BlockHooks {
    */
   prefix?: (layer: number) => { k: Value; v: Value } | null;
   /**
-   * Replaces a sub-block's residual add `residual + out` (bottleneck adapters): `out` is the attention's
-   * o_proj output or the MLP's down_proj output, `residual` the stream that entered the sub-block.
+   * Rewrites a sub-block's output before the residual add (bottleneck adapters, fusion): `out` is the
+   * attention's o_proj output or the MLP's down_proj output, `residual` the stream that entered the
+   * sub-block (read, never replaced); the block continues with `residual + result`. Returning the new
+   * output rather than the new stream lets a stack (adapters/stack.ts) feed one method's result to the next.
    */
-  residual?: (layer: number, where: 'attention' | 'mlp', out: Value, residual: Value) => Value | null;
+  output?: (layer: number, where: 'attention' | 'mlp', out: Value, residual: Value) => Value | null;
 }
 
 export interface DecoderInputs {
@@ -188,12 +190,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     let kc = op.transpose(g, k, [0, 2, 1, 3]); // [B, KV, T, hd]
     let vc = op.transpose(g, v, [0, 2, 1, 3]);
     const prefix = opts.hooks?.prefix?.(i);
-    if (prefix) {
-      // A KV-cache graph would hold the prefix in pre-filled cache slots instead (not built yet).
-      if (io.past || io.cache) throw new Error('decoder: prefix hooks are for full-sequence graphs; a KV-cache graph keeps the prefix in its cache');
-      kc = op.concat(g, [prefix.k, kc], 2);
-      vc = op.concat(g, [prefix.v, vc], 2);
-    }
+    if (prefix && io.past) throw new Error('decoder: prefix hooks take full-sequence or fixed-cache graphs, not a growing past');
     if (io.past) {
       kc = op.concat(g, [io.past[i].k, kc], 2);
       vc = op.concat(g, [io.past[i].v, vc], 2);
@@ -202,6 +199,12 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
       vc = op.scatterElements(g, io.cache[i].v, io.writeIndex, vc, 2);
     }
     present.push({ k: kc, v: vc });
+    if (prefix) {
+      // The prefix's P keys/values come first in every attention row (the mask's first P columns); a
+      // cache never holds them, so the cached slots stay those of the real tokens.
+      kc = op.concat(g, [prefix.k, kc], 2);
+      vc = op.concat(g, [prefix.v, vc], 2);
+    }
     const S = kc.shape[2];
     const kT = op.reshape(g, op.transpose(g, kc, [0, 1, 3, 2]), [B, KV, 1, hd, S]);
     let raw = op.matmul(g, q, kT); // [B, KV, G, T, S], q already scaled
@@ -212,7 +215,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     const merged = op.reshape(g, op.transpose(g, ctx, [0, 3, 1, 2, 4]), [N, H * hd]);
     let attn = linear(merged, i, 'o', 'self_attn.o_proj');
     if (spec.sandwichNorms) attn = norm(attn, layerName(i, 'post_attention_layernorm.weight'));
-    h = opts.hooks?.residual?.(i, 'attention', attn, h) ?? op.add(g, h, attn);
+    h = op.add(g, h, opts.hooks?.output?.(i, 'attention', attn, h) ?? attn);
 
     const y = norm(h, layerName(i, spec.sandwichNorms ? 'pre_feedforward_layernorm.weight' : 'post_attention_layernorm.weight'));
     let gate: Value, up: Value;
@@ -221,7 +224,7 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
     const act = spec.mlpAct === 'gelu_tanh' ? op.geluTanh(g, gate) : op.silu(g, gate);
     let mlp = linear(op.mul(g, act, up), i, 'down', 'mlp.down_proj');
     if (spec.sandwichNorms) mlp = norm(mlp, layerName(i, 'post_feedforward_layernorm.weight'));
-    h = opts.hooks?.residual?.(i, 'mlp', mlp, h) ?? op.add(g, h, mlp);
+    h = op.add(g, h, opts.hooks?.output?.(i, 'mlp', mlp, h) ?? mlp);
   }
   // A run that stops before the last layer has no final norm to apply (and no norm weight to load).
   const hidden = to === spec.layers ? norm(h, 'model.norm.weight') : h;

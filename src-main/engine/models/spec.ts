@@ -3,6 +3,7 @@
  * config.json by one thin file per architecture. Graph builders read only this.
  */
 import { GraftError } from '../errors.js';
+import { printable } from '../printable.js';
 import type { HfConfig } from '../io/hf-config.js';
 
 export type RopeScaling =
@@ -79,21 +80,31 @@ export function ropeOf(cfg: HfConfig, file: string, layerType?: string): RopeSpe
   const type = String(p.rope_type ?? s?.rope_type ?? s?.type ?? 'default');
   if (type === 'default') return { theta, scaling: null };
   const src = (s && (s.rope_type ?? s.type) ? s : p) as Record<string, unknown>;
+  const where = s && (s.rope_type ?? s.type) ? 'rope_scaling' : 'rope_parameters';
+  // A missing or zero factor would make every frequency NaN or infinite: the model would run and print noise.
+  const positive = (key: string, fallback?: number): number => {
+    const v = src[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new GraftError('BAD_FILE', `${file}: ${where}.${key} is ${printable(JSON.stringify(v) ?? 'missing')}, not a positive number (rope type ${type})`, { file, where: `${where}.${key}` });
+    }
+    return v;
+  };
   if (type === 'llama3') {
-    return {
-      theta,
-      scaling: {
-        type: 'llama3',
-        factor: Number(src.factor),
-        lowFreqFactor: Number(src.low_freq_factor ?? 1),
-        highFreqFactor: Number(src.high_freq_factor ?? 4),
-        originalMaxPositions: Number(src.original_max_position_embeddings ?? 8192),
-      },
+    const scaling = {
+      type: 'llama3' as const,
+      factor: positive('factor'),
+      lowFreqFactor: positive('low_freq_factor', 1),
+      highFreqFactor: positive('high_freq_factor', 4),
+      originalMaxPositions: positive('original_max_position_embeddings', 8192),
     };
+    if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
+      throw new GraftError('BAD_FILE', `${file}: ${where}.high_freq_factor must be above low_freq_factor`, { file, where: `${where}.high_freq_factor` });
+    }
+    return { theta, scaling };
   }
-  if (type === 'linear') return { theta, scaling: { type: 'linear', factor: Number(src.factor) } };
+  if (type === 'linear') return { theta, scaling: { type: 'linear', factor: positive('factor') } };
   if (type === 'longrope' || type === 'su') return { theta, scaling: longrope(cfg, src, file) };
-  throw new GraftError('UNSUPPORTED', `${file}: rope scaling type "${type}" is not supported (supported: default, linear, llama3, longrope)`, { file, where: 'rope_scaling' });
+  throw new GraftError('UNSUPPORTED', `${file}: rope scaling type "${printable(type)}" is not supported (supported: default, linear, llama3, longrope)`, { file, where: 'rope_scaling' });
 }
 
 /** transformers' longrope parameters: factor from the context growth, attention factor √(1 + ln f / ln original). */

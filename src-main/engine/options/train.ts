@@ -7,11 +7,12 @@
  * them only for that method and the validator refuses them for another.
  */
 import { LORA_TARGETS, MODULE_TARGETS } from '../adapters/lora-config.js';
-import { APP_TRAIN_METHODS, BOTTLENECK_KINDS, IA3_DEFAULT_TARGETS, METHODS, NON_LINEARITIES, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
+import { APP_TRAIN_METHODS, METHODS, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
 import { GraftError } from '../errors.js';
 import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
 import { RENDER_OPTIONS } from './dataset.js';
+import { METHOD_FIELDS, TARGET_LABELS } from './method-fields.js';
 import { defaultsOf, pickFields, validateOptions, type OptionsOf, type Schema } from './schema.js';
 
 export { TRAIN_METHODS, type TrainMethod };
@@ -22,11 +23,9 @@ export type ScheduleKind = (typeof SCHEDULES)[number];
 
 const METHOD = 'Method';
 const LORA = 'LoRA';
-const OTHER = 'Method settings';
 /** The methods that read each setting (the others refuse a value given for it). */
 const LORA_LIKE = ['lora', 'qlora', 'dora'] as const;
 const TARGETED = ['lora', 'qlora', 'dora', 'bitfit'] as const;
-const TARGET_LABELS = { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj', qkv: 'qkv_proj', gate_up: 'gate_up_proj' };
 const SCHEDULE = 'Schedule';
 const OPTIMIZER = 'Optimizer';
 const DATA = 'Data and evaluation';
@@ -97,57 +96,7 @@ export const TRAIN_OPTIONS = {
     choiceLabels: TARGET_LABELS,
   },
   rslora: { kind: 'bool', default: false, when: { method: LORA_LIKE }, label: 'rsLoRA scaling (alpha/√r)', group: LORA, help: 'scale by alpha/sqrt(r)' },
-  ia3Targets: {
-    kind: 'list',
-    choices: MODULE_TARGETS,
-    default: IA3_DEFAULT_TARGETS,
-    when: { method: 'ia3' },
-    label: 'IA³ scales',
-    group: OTHER,
-    help: 'IA³: modules whose output (k, v, q, o, gate, up) or input (down) is scaled',
-    choiceLabels: TARGET_LABELS,
-  },
-  virtualTokens: { kind: 'int', default: 16, min: 1, max: 512, when: { method: 'prefix' }, label: 'Virtual tokens', group: OTHER, help: 'prefix tuning: virtual tokens per layer' },
-  reductionFactor: {
-    kind: 'int',
-    default: null,
-    nullable: true,
-    min: 1,
-    when: { method: BOTTLENECK_KINDS },
-    label: 'Reduction factor',
-    group: OTHER,
-    help: 'bottleneck adapters: hidden size / bottleneck width (16 houlsby/pfeiffer, 2 parallel when not given)',
-  },
-  bottleneckSize: {
-    kind: 'int',
-    default: null,
-    nullable: true,
-    min: 1,
-    when: { method: BOTTLENECK_KINDS },
-    label: 'Bottleneck width',
-    group: OTHER,
-    help: 'bottleneck adapters: the width itself (instead of the reduction factor)',
-  },
-  nonLinearity: {
-    kind: 'enum',
-    choices: ['default', ...NON_LINEARITIES],
-    default: 'default',
-    when: { method: BOTTLENECK_KINDS },
-    label: 'Non-linearity',
-    group: OTHER,
-    help: "bottleneck adapters: the method's default (silu houlsby, relu pfeiffer/parallel), relu or silu",
-    choiceLabels: { default: "the method's default", relu: 'ReLU', silu: 'SiLU' },
-  },
-  adapterScaling: {
-    kind: 'number',
-    default: null,
-    nullable: true,
-    min: 0,
-    when: { method: 'parallel' },
-    label: 'Output scale',
-    group: OTHER,
-    help: 'parallel adapter: output scale (4 when not given)',
-  },
+  ...METHOD_FIELDS,
   steps: { kind: 'int', default: null, nullable: true, min: 1, unit: 'steps', label: 'Steps', group: SCHEDULE, help: 'optimizer steps (by epochs when not given)' },
   epochs: {
     kind: 'number',
@@ -246,7 +195,7 @@ export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'ta
 /** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
 export type MethodOptions = Pick<
   TrainOptions,
-  'method' | 'rank' | 'alpha' | 'dropout' | 'targets' | 'rslora' | 'ia3Targets' | 'virtualTokens' | 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling'
+  'method' | 'rank' | 'alpha' | 'dropout' | 'targets' | 'rslora' | 'ia3Targets' | 'virtualTokens' | 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling' | 'fuseAdapters' | 'adapterDrop'
 >;
 export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
 
@@ -265,6 +214,8 @@ export const PRESET_KEEPS = [
   'bottleneckSize',
   'nonLinearity',
   'adapterScaling',
+  'fuseAdapters',
+  'adapterDrop',
   'device',
   'memoryLimit',
 ] as const satisfies readonly (keyof TrainOptions)[];

@@ -8,8 +8,10 @@
  * weights at 0.578 bytes per parameter where fp32 scales would need 0.64.
  */
 import { f16ToF32, f32ToF16 } from '../io/half.js';
+import { INT4_BLOCK } from '../ops/quant-linear.js';
 
-export const INT4_BLOCK = 32;
+/** The block MatMulNBits reads, declared with that op (ops/quant-linear.ts). */
+export { INT4_BLOCK };
 
 export interface Int4Tensor {
   scheme: 'int4';

@@ -78,6 +78,7 @@ export function tokenizerJsonFromGguf(md: Record<string, GgufValue>, file: strin
     const scores = md['tokenizer.ggml.scores'] !== undefined
       ? arr<number>(md, 'tokenizer.ggml.scores', file, (x) => typeof x === 'number')
       : tokens.map((_, i) => -i);
+    if (scores.length !== tokens.length) throw new GraftError('BAD_FILE', `${file}: scores has ${scores.length} entries for ${tokens.length} tokens`, { file, where: 'tokenizer.ggml.scores' });
     const unk = optNum(md, 'tokenizer.ggml.unknown_token_id');
     return {
       extras,

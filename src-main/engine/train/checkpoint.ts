@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
-import { fsyncDirSync, tempName, writeFileAtomicSync } from '../io/atomic.js';
+import { fsyncDirSync, noSpaceAt, tempName, writeFileAtomicSync } from '../io/atomic.js';
 import { encodeSafetensors, openSafetensors, toF32, type TensorToWrite } from '../io/safetensors.js';
 import type { DataPosition } from './batches.js';
 import type { TensorMap, TrainerState } from './types.js';
@@ -58,7 +58,7 @@ export function saveCheckpoint(root: string, state: TrainerState, meta: Checkpoi
     renameSync(tmp, final);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw noSpaceAt(err, final);
   }
   fsyncDirSync(root);
   writeFileAtomicSync(join(root, LATEST), [Buffer.from(JSON.stringify({ checkpoint: name, step: meta.step }))]);

@@ -36,6 +36,11 @@ export interface TrainAdapterOptions {
   out: string;
   /** A run folder or checkpoint to continue from. */
   resume?: string;
+  /**
+   * Where the trained weights are kept when the adapter cannot be written and <out>/checkpoints cannot take
+   * them either: a folder of the app's data folder (never the shared system temp folder, which others can write).
+   */
+  rescueDir?: string;
   /** How the dataset file is read (format, CSV columns, text splitting). */
   read?: ReadOptions;
   options: TrainOptions;
@@ -228,26 +233,27 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
       signal: hooks.signal,
       control: hooks.control,
       onEvent: hooks.onEvent,
+      rescueDirs: job.rescueDir ? [join(job.rescueDir, `${basename(resolve(job.out))}-${Date.now()}`)] : [],
+      write: async (result) => {
+        const state = await runner.getState();
+        await writeTrainingResult(job.out, state.lora, {
+          name: basename(resolve(job.out)),
+          base: { id: job.model, arch: p.source.config.architectures?.[0] ?? p.source.config.model_type ?? 'unknown', hash: p.baseHash },
+          dataset: { name: p.data.name, hash: p.data.sha256 },
+          method: o.method,
+          lora: plan.lora,
+          adapter: plan.method ?? undefined,
+          hyperparameters: { ...plan.hyper, steps: result.totalSteps },
+          finalTrainLoss: result.finalLoss,
+          finalEvalLoss: result.finalEvalLoss,
+          tokensSeen: result.tokensSeen,
+          steps: result.steps,
+          durationMs: result.elapsedMs,
+          device,
+          history: result.history,
+        });
+      },
     });
-    if (!result.cancelled) {
-      const state = await runner.getState();
-      await writeTrainingResult(job.out, state.lora, {
-        name: basename(resolve(job.out)),
-        base: { id: job.model, arch: p.source.config.architectures?.[0] ?? p.source.config.model_type ?? 'unknown', hash: p.baseHash },
-        dataset: { name: p.data.name, hash: p.data.sha256 },
-        method: o.method,
-        lora: plan.lora,
-        adapter: plan.method ?? undefined,
-        hyperparameters: { ...plan.hyper, steps: result.totalSteps },
-        finalTrainLoss: result.finalLoss,
-        finalEvalLoss: result.finalEvalLoss,
-        tokensSeen: result.tokensSeen,
-        steps: result.steps,
-        durationMs: result.elapsedMs,
-        device,
-        history: result.history,
-      });
-    }
     return { ...result, out: job.out, device };
   } finally {
     await runner.dispose();

@@ -1,4 +1,4 @@
-import { GraftError } from '../errors.js';
+import { GraftError, toErrorData } from '../errors.js';
 import type { TokenizedExample } from '../data/tokenize-example.js';
 import { ExampleStream, makeBatch } from './batches.js';
 import { checkResumable, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type StepRecord } from './checkpoint.js';
@@ -45,6 +45,13 @@ export interface TrainLoopOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Clock in ms; injectable so timing maths is testable. */
   now?: () => number;
+  /**
+   * Writes the finished run (the adapter folder). Should it fail (a full disk, a folder gone), the trained
+   * state is saved as a checkpoint into checkpointDir, else the first of `rescueDirs` that takes it, and the
+   * error says where, so a run with checkpoints off never loses its weights to its last write.
+   */
+  write?: (r: TrainLoopResult) => Promise<void>;
+  rescueDirs?: string[];
 }
 
 export interface TrainLoopResult {
@@ -108,8 +115,8 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
   const startStep = step;
   const trainingMs = () => now() - sessionStart - pausedMs;
 
-  const checkpoint = async (): Promise<string | null> => {
-    if (!o.checkpointDir) return null;
+  const checkpoint = async (root = o.checkpointDir): Promise<string | null> => {
+    if (!root) return null;
     const meta: CheckpointMeta = {
       version: 1,
       step,
@@ -120,7 +127,7 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       history,
       run,
     };
-    const dir = saveCheckpoint(o.checkpointDir, await o.runner.getState(), meta);
+    const dir = saveCheckpoint(root, await o.runner.getState(), meta);
     emit({ type: 'checkpoint', step, dir });
     return dir;
   };
@@ -235,7 +242,33 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     tokensSeen,
     elapsedMs: elapsedBefore + trainingMs(),
   });
-  return result(false, null);
+  const finished = result(false, null);
+  if (o.write) {
+    try {
+      await o.write(finished);
+    } catch (err) {
+      throw await keepWeights(err, [o.checkpointDir, ...(o.rescueDirs ?? [])], checkpoint);
+    }
+  }
+  return finished;
+}
+
+/** The final write failed: save the trained state into the first folder that takes it, and say where. */
+async function keepWeights(err: unknown, roots: (string | undefined)[], save: (root: string) => Promise<string | null>): Promise<GraftError> {
+  const e = toErrorData(err);
+  const failed: string[] = [];
+  for (const root of roots) {
+    if (!root) continue;
+    try {
+      const dir = await save(root);
+      if (!dir) continue;
+      const message = `${e.message}. The trained weights are kept in ${dir}: once the problem is fixed, continue the run from there ({resume} ${dir}) to write the adapter`;
+      return new GraftError(e.code, message, { file: e.file, where: e.where, cause: err });
+    } catch (saveErr) {
+      failed.push(`${root} (${(saveErr as Error).message})`);
+    }
+  }
+  return new GraftError(e.code, `${e.message}. The trained weights could not be kept anywhere either: ${failed.join('; ') || 'no folder to keep them in'}`, { file: e.file, where: e.where, cause: err });
 }
 
 /** Mean loss over the validation examples, in a fixed order, micro-batch by micro-batch. */

@@ -5,7 +5,7 @@
 import { backward } from '../../../src-main/engine/autodiff/backward.js';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
 import * as op from '../../../src-main/engine/ops/index.js';
-import { matMulNBits } from '../../../src-main/engine/quant/graph-ops.js';
+import { matMulNBits } from '../../../src-main/engine/ops/quant-linear.js';
 import { dequantizeInt4, quantizeInt4 } from '../../../src-main/engine/quant/int4.js';
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';

@@ -3,6 +3,7 @@ import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePeftName, readPeftAdapter, writePeftAdapter, type PeftTensorToWrite } from '../../../src-main/engine/io/peft.js';
 import { openSafetensors } from '../../../src-main/engine/io/safetensors.js';
+import { inspectPeftAdapter, parseLoraTensorName } from '../../../src-main/engine/adapters/compat.js';
 import { FIX, expectGraftError, tmp } from './helpers.js';
 
 describe('PEFT adapters', () => {
@@ -65,7 +66,7 @@ describe('PEFT adapters', () => {
     writeFileSync(join(d, 'adapter_config.json'), JSON.stringify({ ...cfg, use_dora: true }));
     await expectGraftError(() => readPeftAdapter(d), 'UNSUPPORTED', 'use_dora');
     writeFileSync(join(d, 'adapter_config.json'), JSON.stringify({ ...cfg, r: 0 }));
-    await expectGraftError(() => readPeftAdapter(d), 'BAD_FILE', 'adapter_config.json', 'r ');
+    await expectGraftError(() => readPeftAdapter(d), 'BAD_FILE', 'adapter_config.json', '"r" should be a positive integer, got 0');
     writeFileSync(join(d, 'adapter_config.json'), '{ nope');
     await expectGraftError(() => readPeftAdapter(d), 'BAD_FILE', 'adapter_config.json');
     writeFileSync(join(d, 'adapter_config.json'), JSON.stringify(cfg));
@@ -74,7 +75,27 @@ describe('PEFT adapters', () => {
     await expectGraftError(() => readPeftAdapter(d), 'BAD_FILE', 'adapter_model.safetensors');
   });
 
-  it('parses PEFT names', () => {
+  it('the loader and the import check read a config with one parser: the same bad file gets the same refusal', async () => {
+    const d = tmp('peftone');
+    cpSync(`${FIX}/llama/adapter`, d, { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(d, 'adapter_config.json'), 'utf8'));
+    for (const [bad, code, text] of [
+      [{ lora_alpha: null }, 'BAD_FILE', '"lora_alpha" should be a number, got null'],
+      [{ r: 2.5 }, 'BAD_FILE', '"r" should be a positive integer, got 2.5'],
+      [{ rank_pattern: { q_proj: 4 } }, 'UNSUPPORTED', 'per-module rank_pattern'],
+      [{ peft_type: 'IA3' }, 'UNSUPPORTED', 'peft_type "IA3" is not supported (only LORA)'],
+    ] as const) {
+      writeFileSync(join(d, 'adapter_config.json'), JSON.stringify({ ...cfg, ...bad }));
+      const a = await expectGraftError(() => readPeftAdapter(d), code, text);
+      const b = await expectGraftError(() => inspectPeftAdapter(d), code, text);
+      expect(b.message).toBe(a.message);
+    }
+  });
+
+  it('parses PEFT names (the import check\'s LoRA targets through the same parser)', () => {
+    expect(parseLoraTensorName('base_model.model.model.layers.3.mlp.up_proj.lora_A.default.weight')).toEqual({ layer: 3, target: 'up', factor: 'A' });
+    expect(parseLoraTensorName('base_model.model.model.layers.3.mlp.up_proj.lora_A.other.weight')).toBeUndefined();
+    expect(parseLoraTensorName('base_model.model.lm_head.lora_A.weight')).toBeUndefined();
     expect(parsePeftName('base_model.model.model.layers.3.mlp.up_proj.lora_B.weight')).toEqual({ module: 'model.layers.3.mlp.up_proj', layer: 3, factor: 'B' });
     expect(parsePeftName('base_model.model.model.layers.3.mlp.up_proj.lora_A.default.weight')?.factor).toBe('A');
     expect(parsePeftName('base_model.model.lm_head.weight')).toBeNull();

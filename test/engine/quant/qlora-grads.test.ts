@@ -23,7 +23,8 @@ import {
   type EmbeddingPrecision,
   type QuantScheme,
 } from '../../../src-main/engine/quant/index.js';
-import { BACKWARD_CHUNK, matMulNBits, nf4DequantGraph } from '../../../src-main/engine/quant/graph-ops.js';
+import { BACKWARD_CHUNK, matMulNBits } from '../../../src-main/engine/ops/quant-linear.js';
+import { nf4DequantGraph } from '../../../src-main/engine/quant/graph-ops.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';

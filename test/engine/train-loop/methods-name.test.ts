@@ -83,14 +83,9 @@ test.each([
   expect(tuned).toContain('named Zara');
   expect(tuned).not.toContain('Lily');
 
-  // `graft generate --adapter`: DoRA/IA³ run as their exact merge, bottlenecks and BitFit through the decode
-  // graph's hooks; prefix adapters are refused with the reason until the cache can be pre-filled.
+  // `graft generate --adapter`: DoRA/IA³ run as their exact merge, bottlenecks, BitFit and prefixes through the
+  // decode graph's hooks (a prefix's keys and values before the KV cache).
   const gen = spawnSync(process.execPath, [join(ROOT, 'bin/graft.mjs'), 'generate', '--model', MODEL, '--adapter', out, '--max-tokens', '30', '--temperature', '0'], { encoding: 'utf8', timeout: 60_000 });
-  if (method !== 'prefix') {
-    expect(gen.status, gen.stderr).toBe(0);
-    expect(gen.stdout).toContain('named Zara');
-  } else {
-    expect(gen.status).toBe(1);
-    expect(gen.stderr).toMatch(/UNSUPPORTED: .*prefix adapters cannot be generated with yet/);
-  }
+  expect(gen.status, gen.stderr).toBe(0);
+  expect(gen.stdout).toContain('named Zara');
 }, 180_000);

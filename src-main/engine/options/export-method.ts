@@ -1,0 +1,32 @@
+/**
+ * `graft export-method`: how a non-LoRA adapter leaves Graft, declared once (adapters/method-export.ts does
+ * the work; its refusals name these fields).
+ */
+import type { ExportMethodSettings } from '../adapters/method-export.js';
+import type { OptionsOf, Schema } from './schema.js';
+
+export const METHOD_EXPORT_FORMATS = ['merged', 'lora', 'gguf-lora', 'adapterhub'] as const;
+
+export const EXPORT_METHOD_OPTIONS = {
+  format: {
+    kind: 'enum',
+    choices: METHOD_EXPORT_FORMATS,
+    default: 'merged',
+    label: 'Format',
+    group: 'Export',
+    help: 'merged (the base with the adapter merged exactly: DoRA, IA³, BitFit), lora (a PEFT LoRA fitted by SVD: DoRA, IA³), gguf-lora (that LoRA for llama.cpp/Ollama) or adapterhub (bottleneck adapters in AdapterHub\'s layout)',
+  },
+  loraRank: {
+    kind: 'int',
+    default: null,
+    nullable: true,
+    min: 1,
+    when: { format: ['lora', 'gguf-lora'] },
+    label: 'LoRA rank',
+    group: 'Export',
+    help: 'the rank of the LoRA fitted to the adapter by SVD (its reconstruction error is printed)',
+  },
+} as const satisfies Schema;
+export type ExportMethodOptions = OptionsOf<typeof EXPORT_METHOD_OPTIONS>;
+// The schema's values are what adapters/method-export.ts takes (a compile-time check).
+export const exportMethodSettings = (o: ExportMethodOptions): ExportMethodSettings => o;
