@@ -6,12 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../engine/errors';
 import { writeFileAtomicSync } from '../engine/io/atomic';
-import { userDataDir } from '../store/paths';
 
-/** GRAFT_DATA_DIR overrides the app's user data folder (tests, portable installs). */
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.GRAFT_DATA_DIR ?? userDataDir(env);
-}
+export { dataDir } from '../store/paths';
 
 export class JsonStore<T extends object> {
   private value: T | null = null;

@@ -9,10 +9,12 @@ import { baseShapesOf, readAdapterWeights, writePeftFiles, type BaseModelShapes 
 import { checkCompatibility, inspectPeftAdapter } from '../engine/adapters/compat.js';
 import { exportGgufLora, ggufLoraToPeft, ollamaModelfile } from '../engine/adapters/gguf-lora.js';
 import { exportMergedModel } from '../engine/adapters/merge.js';
+import { exportMergedGguf, ollamaMergedModelfile } from '../engine/adapters/merge-gguf.js';
 import { GraftError } from '../engine/errors.js';
 import { noSpace } from '../engine/io/atomic.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
+import { resolveModelRef } from './model-registry.js';
 import { exportPeftFolder, exportPeftZip } from './export.js';
 import { importAdapter, type ImportOptions } from './import.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
@@ -20,6 +22,7 @@ import type { AdapterLibrary, LibraryEntry } from './library.js';
 /** The export formats, declared with the export options (engine/options/adapters.ts). */
 export { EXPORT_FORMATS, type ExportFormat } from '../engine/options/adapters.js';
 import type { ExportFormat } from '../engine/options/adapters.js';
+import type { MergedGgufType } from '../engine/io/gguf-types.js';
 
 export interface OpenedBase {
   source: WeightSource;
@@ -27,7 +30,9 @@ export interface OpenedBase {
   shapes: BaseModelShapes;
 }
 
-export async function openBase(modelPath: string): Promise<OpenedBase> {
+/** `modelPath` may be the name of a model registered in the app (the same registry as the Models screen). */
+export async function openBase(modelRef: string): Promise<OpenedBase> {
+  const modelPath = resolveModelRef(modelRef, 'base');
   const source = await openModelSource(modelPath);
   return { source, ref: { id: path.resolve(modelPath), arch: source.config.model_type ?? '' }, shapes: baseShapesOf(source) };
 }
@@ -58,7 +63,16 @@ export interface ExportResult {
   extra: string[];
 }
 
-export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { format: ExportFormat; out: string; base?: string; ggufType?: 'F32' | 'F16'; ollamaBase?: string }): Promise<ExportResult> {
+/** Refuse before writing anything when any of the files exists: an export never replaces a file of the user's. */
+function refuseExisting(files: string[]): void {
+  for (const f of files) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
+}
+
+export async function exportAdapter(
+  lib: AdapterLibrary,
+  ref: string,
+  opts: { format: ExportFormat; out: string; base?: string; ggufType?: 'F32' | 'F16'; ggufQuant?: MergedGgufType; ollamaBase?: string },
+): Promise<ExportResult> {
   const entry = await lib.get(ref);
   const out = path.resolve(opts.out);
   switch (opts.format) {
@@ -74,11 +88,31 @@ export async function exportAdapter(lib: AdapterLibrary, ref: string, opts: { fo
         // Both files are checked before either is written: an export never replaces a file of the user's.
         const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
         for (const f of [out, modelfile]) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
-        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType, name: entry.meta.name });
+        await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType ?? 'F16', name: entry.meta.name });
         try {
           await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
         } catch (err) {
           // Both files or neither: a GGUF without its Modelfile, or half a Modelfile, is no finished export.
+          await fsp.rm(out, { force: true });
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
+          throw noSpace(err, modelfile);
+        }
+        return { format: opts.format, out, extra: [modelfile] };
+      } finally {
+        base.source.close();
+      }
+    }
+    case 'merged-gguf': {
+      const base = await baseFor(entry, opts.base, 'a merged GGUF export');
+      try {
+        const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
+        refuseExisting([out, modelfile]);
+        const baseName = typeof base.source.ggufMetadata?.['general.name'] === 'string' ? base.source.ggufMetadata['general.name'] : path.basename(base.ref.id);
+        exportMergedGguf(base.source, readAdapterWeights(entry.dir), out, { type: opts.ggufQuant ?? 'F16', name: `${baseName} + ${entry.meta.name}` });
+        try {
+          await fsp.writeFile(modelfile, ollamaMergedModelfile(`./${path.basename(out)}`), { flag: 'wx' });
+        } catch (err) {
+          // Both files or neither, as for the GGUF LoRA above.
           await fsp.rm(out, { force: true });
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
           throw noSpace(err, modelfile);

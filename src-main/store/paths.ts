@@ -1,4 +1,4 @@
-/** Where the adapter library lives when no --library is given: beside the app's own user data. */
+/** Where the app keeps its data (model registry, runs) and the adapter library when no --library is given. */
 import os from 'node:os';
 import path from 'node:path';
 
@@ -13,4 +13,9 @@ export function userDataDir(env: NodeJS.ProcessEnv = process.env, platform: Node
 /** GRAFT_LIBRARY overrides the default, so scripts and tests can point every command at one folder. */
 export function defaultLibraryDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.GRAFT_LIBRARY ?? path.join(userDataDir(env), 'library');
+}
+
+/** GRAFT_DATA_DIR overrides the app's user data folder (tests, portable installs): the model registry, datasets, runs. */
+export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GRAFT_DATA_DIR ?? userDataDir(env);
 }

@@ -100,7 +100,7 @@ describe('adapters and chat over the handler table', () => {
     const r = await dispatch(table, 'adapters.export', { id: idA, format: 'exe', out: '/tmp/x' }, { shell: 'browser' });
     expect(r).toMatchObject({
       ok: false,
-      error: { code: 'BAD_INPUT', field: 'format', message: 'must be one of peft, peft-zip, gguf, merged, got "exe"' },
+      error: { code: 'BAD_INPUT', field: 'format', message: 'must be one of peft, peft-zip, gguf, merged, merged-gguf, got "exe"' },
     });
     const m = await dispatch(table, 'adapters.import', { path: MODEL, basePath: MODEL }, { shell: 'browser' });
     expect(m.ok).toBe(false);

@@ -42,9 +42,9 @@ afterAll(async () => {
 
 /** Each bad export as the GUI sends it (JSON) and as a person types it (flags). */
 const BAD: { name: string; field: keyof typeof EXPORT_OPTIONS; gui: Record<string, unknown>; cli: string[]; rule: string }[] = [
-  { name: 'an unknown format', field: 'format', gui: { format: 'exe' }, cli: ['--format', 'exe'], rule: 'must be one of peft, peft-zip, gguf, merged, got "exe"' },
+  { name: 'an unknown format', field: 'format', gui: { format: 'exe' }, cli: ['--format', 'exe'], rule: 'must be one of peft, peft-zip, gguf, merged, merged-gguf, got "exe"' },
   { name: 'an unknown GGUF type', field: 'ggufType', gui: { format: 'gguf', ggufType: 'Q4' }, cli: ['--format', 'gguf', '--gguf-type', 'Q4'], rule: 'must be one of F32, F16, got "Q4"' },
-  { name: 'a base for a PEFT export', field: 'base', gui: { format: 'peft', base: '/models/x' }, cli: ['--format', 'peft', '--base', '/models/x'], rule: 'needs {format} gguf or merged' },
+  { name: 'a base for a PEFT export', field: 'base', gui: { format: 'peft', base: '/models/x' }, cli: ['--format', 'peft', '--base', '/models/x'], rule: 'needs {format} gguf or merged or merged-gguf' },
 ];
 
 async function guiRefusal(channel: 'adapters.export' | 'adapters.import', req: Record<string, unknown>): Promise<GraftErrorData> {

@@ -197,6 +197,9 @@ describe('datasets and training', () => {
       bottleneckSize: null,
       nonLinearity: 'default',
       adapterScaling: null,
+      // AdapterDrop in training and AdapterFusion's adapters (issue 16), at their defaults.
+      adapterDrop: 0,
+      fuseAdapters: '',
     });
     expect(JSON.parse(readFileSync(path.join(tmp, 'data', 'settings.json'), 'utf8')).lastTrain.name).toBe('tim-stories');
     await expect(call('train.start', settings)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('already') });

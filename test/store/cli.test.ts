@@ -54,7 +54,8 @@ describe('graft adapters CLI', () => {
     expect(list.entries.map((e: { name: string }) => e.name)).toEqual(['ll', 'qw']);
     expect((await graft('export', 'll', '--format', 'peft', '--out', path.join(out, 'peft'))).code).toBe(0);
     expect(Buffer.compare(readFileSync(path.join(out, 'peft/adapter_model.safetensors')), readFileSync(path.join(FIX, 'llama/adapter/adapter_model.safetensors')))).toBe(0);
-    const g = await graft('export', 'll', '--format', 'gguf', '--out', path.join(out, 'll.gguf'));
+    // F32 for a byte-identical round trip (the default is F16, as in the app)
+    const g = await graft('export', 'll', '--format', 'gguf', '--gguf-type', 'F32', '--out', path.join(out, 'll.gguf'));
     expect(g.code).toBe(0);
     expect(readFileSync(path.join(out, 'll.Modelfile'), 'utf8')).toMatch(/^FROM .*llama\/model\nADAPTER \.\/ll\.gguf$/m);
     // the GGUF comes back in through import (needs the base to undo llama.cpp's Q/K order)

@@ -73,5 +73,7 @@ export async function variantForArg(model: LoadedModel, arg: string, compose: Co
   const parts = existsSync(arg) ? [arg] : arg.split('+');
   const { variant, notes } = await rowVariant(model, parts, compose, { library, mergeIntoBase: false });
   const kind = variant.method ? ` (${variant.method.adapter.kind})` : '';
-  return { ...variant, label: `${arg}${kind}`, notes };
+  // One LoRA adapter keeps its own label, which shows a scale given after ':' as ×scale.
+  const lone = !variant.method && variant.adapters.length === 1 ? (variant.adapters[0] as { label?: string }).label : undefined;
+  return { ...variant, label: lone ?? `${arg}${kind}`, notes };
 }

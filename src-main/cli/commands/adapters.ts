@@ -99,11 +99,11 @@ export const registerAdapters: CommandRegistrar = (program: Command) => {
       print(flags, { ...e.meta, dir: e.dir }, () => `imported ${e.meta.name} (${e.meta.id})${basePath ? `, compatible with ${basePath}` : ''}`);
     });
 
-  addSchemaFlags(sub('export <name>', 'export an adapter for PEFT, llama.cpp/Ollama, or as a merged model'), EXPORT_OPTIONS)
-    .requiredOption('--out <path>', 'where to write (a folder for peft/merged, a file for peft-zip/gguf)')
+  addSchemaFlags(sub('export <name>', 'export an adapter for PEFT, llama.cpp/Ollama, or as a merged model (Hugging Face folder or GGUF)'), EXPORT_OPTIONS)
+    .requiredOption('--out <path>', 'where to write (a folder for peft/merged, a file for peft-zip/gguf/merged-gguf)')
     .action(async (name: string, flags: Common & { out: string }) => {
       const o = validateOptions(EXPORT_OPTIONS, await inputFromFlags(EXPORT_OPTIONS, flags));
-      const r = await exportAdapter(await openLibrary(flags), name, { format: o.format, out: flags.out, base: given(o.base), ggufType: o.ggufType, ollamaBase: given(o.ollamaBase) });
+      const r = await exportAdapter(await openLibrary(flags), name, { format: o.format, out: flags.out, base: given(o.base), ggufType: o.ggufType, ggufQuant: o.ggufQuant, ollamaBase: given(o.ollamaBase) });
       print(flags, r, () => [`wrote ${r.out}`, ...r.extra.map((f) => `wrote ${f}  (ollama create NAME -f ${f})`)].join('\n'));
     });
 

@@ -16,6 +16,7 @@ import { collect, rowVariant } from './adapter-arg.js';
 import { COMPOSE_OPTIONS } from '../../engine/options/compose.js';
 import type { CommandRegistrar } from './index.js';
 import { gptqProgressLine } from './quant-progress.js';
+import { resolveModelRef } from '../../store/model-registry.js';
 import { addSchemaFlags, inputFromFlags } from './schema-flags.js';
 
 export function parseDevice(v: string): DevicePref {
@@ -36,7 +37,7 @@ export interface GenerationFlags extends GenerateOptions {
 
 export function addGenerationFlags(cmd: Command): Command {
   cmd
-    .requiredOption('--model <path>', 'base model: a Hugging Face folder or a .gguf file')
+    .requiredOption('--model <path>', 'base model: a Hugging Face folder, a .gguf file, or the name of a model registered in the app')
     .option('--prompt <text>', 'prompt text (default: start from BOS alone)')
     .option('--system <text>', 'system prompt (with --chat)')
     .option('--chat', 'apply the model chat template to the prompt')
@@ -45,8 +46,8 @@ export function addGenerationFlags(cmd: Command): Command {
 }
 
 /** The parsed flags with the schema's options validated (defaults filled in). */
-export async function generationFlags<F extends object>(f: F): Promise<F & GenerateOptions> {
-  return { ...f, ...validateOptions(GENERATE_OPTIONS, await inputFromFlags(GENERATE_OPTIONS, f)) };
+export async function generationFlags<F extends { model: string }>(f: F): Promise<F & GenerateOptions> {
+  return { ...f, model: resolveModelRef(f.model, 'model'), ...validateOptions(GENERATE_OPTIONS, await inputFromFlags(GENERATE_OPTIONS, f)) };
 }
 
 export async function promptIds(

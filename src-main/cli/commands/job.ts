@@ -7,6 +7,7 @@ import { runBundleOverSsh } from '../../engine/job/ssh-runner';
 import type { TrainEvent } from '../../engine/train/events';
 import type { CommandRegistrar } from './index';
 import { intFlag, choiceFlag } from './parse-flags';
+import { resolveModelRef } from '../../store/model-registry';
 import { addTrainFlags, trainJobFromFlags, type TrainFlags } from './train';
 import { ProgressPrinter } from './train-progress';
 
@@ -21,7 +22,7 @@ async function exportJob(flags: ExportFlags): Promise<void> {
   if (!flags.out) throw new GraftError('BAD_INPUT', 'graft job export needs --out DIR (a new folder for the bundle)', { where: '--out' });
   if (!flags.model) throw new GraftError('BAD_INPUT', 'graft job export needs --model PATH (a model folder or .gguf file)', { where: '--model' });
   if (!flags.data) throw new GraftError('BAD_INPUT', 'graft job export needs --data FILE', { where: '--data' });
-  const options = await trainJobFromFlags(flags, { model: flags.model, data: flags.data, out: flags.out });
+  const options = await trainJobFromFlags(flags, { model: resolveModelRef(flags.model, 'model'), data: flags.data, out: flags.out });
   const warn = (w: string) => (flags.json ? console.log(JSON.stringify({ type: 'warning', message: w })) : console.error(`warning: ${w}`));
   const manifest = await exportJobBundle(options, flags.out, { name: flags.name, includeModel: flags.includeModel, hubId: flags.hubId, onWarning: warn });
   if (flags.json) {

@@ -33,6 +33,10 @@ export const GGML_TYPES: Record<number, { name: string; blockSize: number; typeS
   30: { name: 'BF16', blockSize: 1, typeSize: 2 },
 };
 
+/** The merged-model GGUFs Graft writes: F16, Q8_0, or llama.cpp's Q4_K_M mix (4-bit, Q6_K where it matters most). */
+export const MERGED_GGUF_TYPES = ['F16', 'Q8_0', 'Q4_K_M'] as const;
+export type MergedGgufType = (typeof MERGED_GGUF_TYPES)[number];
+
 export const GgmlType = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30 } as const;
 
 /** A metadata value as read: integers as numbers (u64/i64 beyond 2^53 as bigint), arrays as JS arrays. */

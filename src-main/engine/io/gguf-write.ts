@@ -112,8 +112,27 @@ function tensorPayload(t: GgufTensorToWrite): { type: number; bytes: Uint8Array 
   return { type, bytes };
 }
 
-/** Encode a GGUF v3 file as chunks (header, then each tensor padded to the alignment). */
-export function encodeGguf(metadata: Record<string, GgufWriteValue>, tensors: GgufTensorToWrite[]): Uint8Array[] {
+/**
+ * A tensor whose bytes are made only when the file reaches it (a merged model's weights, quantized one at a
+ * time), so writing a large model holds one tensor in memory, not all of them. `type` is a ggml type id.
+ */
+export interface GgufLazyTensor {
+  name: string;
+  shape: number[];
+  type: number;
+  bytes: () => Uint8Array;
+}
+
+function byteLengthOf(t: { name: string; shape: number[]; type: number }): number {
+  const info = GGML_TYPES[t.type];
+  if (!info) throw new GraftError('BAD_INPUT', `tensor ${t.name}: unknown ggml type ${t.type}`, { where: t.name });
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if ((t.shape[t.shape.length - 1] ?? 1) % info.blockSize !== 0) throw new GraftError('BAD_INPUT', `tensor ${t.name}: rows of ${t.shape[t.shape.length - 1]} are not whole ${info.name} blocks`, { where: t.name });
+  return (n / info.blockSize) * info.typeSize;
+}
+
+/** A GGUF v3 file as a sequence of chunks: the header (sizes known from shapes and types), then each tensor padded to the alignment. */
+export function* ggufChunks(metadata: Record<string, GgufWriteValue>, tensors: GgufLazyTensor[]): Generator<Uint8Array> {
   const alignment = typeof metadata['general.alignment'] === 'number' ? metadata['general.alignment'] : GGUF_DEFAULT_ALIGNMENT;
   const h = new ByteSink();
   h.u32(GGUF_MAGIC);
@@ -124,23 +143,39 @@ export function encodeGguf(metadata: Record<string, GgufWriteValue>, tensors: Gg
     h.str(k);
     writeValue(h, k, v);
   }
-  const payloads = tensors.map(tensorPayload);
+  const sizes = tensors.map(byteLengthOf);
   let offset = 0;
   const pad = (n: number) => (alignment - (n % alignment)) % alignment;
   tensors.forEach((t, i) => {
     h.str(t.name);
     h.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) h.u64(d);
-    h.u32(payloads[i].type);
+    h.u32(t.type);
     h.u64(offset);
-    offset += payloads[i].bytes.byteLength + pad(payloads[i].bytes.byteLength);
+    offset += sizes[i] + pad(sizes[i]);
   });
-  const chunks: Uint8Array[] = [h.bytes(), Buffer.alloc(pad(h.length))];
-  for (const p of payloads) chunks.push(p.bytes, Buffer.alloc(pad(p.bytes.byteLength)));
-  return chunks;
+  yield h.bytes();
+  yield Buffer.alloc(pad(h.length));
+  for (let i = 0; i < tensors.length; i++) {
+    const bytes = tensors[i].bytes();
+    if (bytes.byteLength !== sizes[i]) throw new GraftError('INTERNAL', `tensor ${tensors[i].name}: made ${bytes.byteLength} bytes, its header says ${sizes[i]}`, { where: tensors[i].name });
+    yield bytes;
+    yield Buffer.alloc(pad(sizes[i]));
+  }
+}
+
+/** Encode a GGUF v3 file as chunks (header, then each tensor padded to the alignment). */
+export function encodeGguf(metadata: Record<string, GgufWriteValue>, tensors: GgufTensorToWrite[]): Uint8Array[] {
+  const payloads = tensors.map(tensorPayload);
+  return [...ggufChunks(metadata, tensors.map((t, i) => ({ name: t.name, shape: t.shape, type: payloads[i].type, bytes: () => payloads[i].bytes })))];
 }
 
 /** Write a GGUF v3 file atomically (temp file + fsync + rename). */
 export async function writeGguf(path: string, metadata: Record<string, GgufWriteValue>, tensors: GgufTensorToWrite[]): Promise<void> {
   writeFileAtomicSync(path, encodeGguf(metadata, tensors));
+}
+
+/** Write a GGUF v3 file atomically, making each tensor's bytes only when it is written. */
+export function writeGgufLazy(path: string, metadata: Record<string, GgufWriteValue>, tensors: GgufLazyTensor[]): void {
+  writeFileAtomicSync(path, ggufChunks(metadata, tensors));
 }

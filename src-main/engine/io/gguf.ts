@@ -3,7 +3,7 @@ import { closeSync, fstatSync } from 'node:fs';
 import { GraftError } from '../errors.js';
 import { printable } from '../printable.js';
 import { DEQUANTIZERS } from './gguf-dequant.js';
-import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufValue, type GgufValueTypeId } from './gguf-types.js';
+import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufTypedArray, type GgufTypedValue, type GgufValue, type GgufValueTypeId, type GgufWriteValue } from './gguf-types.js';
 import { decodeBf16, decodeF16 } from './half.js';
 import { readFully } from './safetensors.js';
 
@@ -66,6 +66,8 @@ export class GgufFile {
   version = 0;
   readonly metadata: Record<string, GgufValue> = {};
   readonly metadataTypes: Record<string, GgufValueTypeId> = {};
+  /** The item type of each array value (so a copy writes f32 scores as f32, not as the integers they may look like). */
+  readonly metadataItemTypes: Record<string, GgufValueTypeId> = {};
   private readonly infos = new Map<string, GgufTensorInfo>();
   private fd: number | null;
 
@@ -156,6 +158,7 @@ export class GgufFile {
       case GgufValueType.FLOAT64: return c.f64(key);
       case GgufValueType.ARRAY: {
         const itemType = c.u32(key);
+        this.metadataItemTypes[key] = itemType as GgufValueTypeId;
         if (itemType === GgufValueType.ARRAY) throw this.bad(`metadata ${key}: nested arrays are not supported`, key);
         const n = c.count(key);
         const out: GgufValue[] = new Array(n);
@@ -210,6 +213,17 @@ export class GgufFile {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** A GGUF file's metadata with the types it was stored with, ready to write again unchanged (gguf-write.ts). */
+export function typedMetadata(g: GgufFile): Record<string, GgufWriteValue> {
+  const out: Record<string, GgufWriteValue> = {};
+  for (const [k, v] of Object.entries(g.metadata)) {
+    const type = g.metadataTypes[k];
+    if (type === GgufValueType.ARRAY) out[k] = { type: 9, itemType: g.metadataItemTypes[k], value: v as GgufTypedArray['value'] } as GgufTypedArray;
+    else out[k] = { type, value: v } as GgufTypedValue;
+  }
+  return out;
 }
 
 export function openGguf(path: string): GgufFile {

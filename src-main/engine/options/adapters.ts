@@ -3,9 +3,11 @@
  * them, and the Adapters screen's `adapters.import` / `adapters.export` requests are validated by the same
  * schema (ipc/adapters.ts). The file to read or write (and an import's tags) are the job's target, not options.
  */
+import { MERGED_GGUF_TYPES, type MergedGgufType } from '../io/gguf-types.js';
 import type { OptionsOf, Schema } from './schema.js';
 
-export const EXPORT_FORMATS = ['peft', 'peft-zip', 'gguf', 'merged'] as const;
+export { MERGED_GGUF_TYPES, type MergedGgufType };
+export const EXPORT_FORMATS = ['peft', 'peft-zip', 'gguf', 'merged', 'merged-gguf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const GGUF_TENSOR_TYPES = ['F32', 'F16'] as const;
 
@@ -40,17 +42,29 @@ export const EXPORT_OPTIONS = {
     default: 'peft',
     label: 'Format',
     group: EXPORT,
-    help: 'peft (a folder), peft-zip, gguf (llama.cpp / Ollama) or merged (the base with the adapter folded in)',
+    help: 'peft (a folder), peft-zip, gguf (llama.cpp / Ollama LoRA), merged (the base with the adapter folded in, a Hugging Face folder) or merged-gguf (the same as one GGUF for Ollama / LM Studio, with a Modelfile)',
+    // the Adapters screen does not offer the merged GGUF yet
+    appChoices: ['peft', 'peft-zip', 'gguf', 'merged'],
   },
   base: {
     kind: 'text',
     default: '',
-    when: { format: ['gguf', 'merged'] },
+    when: { format: ['gguf', 'merged', 'merged-gguf'] },
     label: 'Base model',
     group: EXPORT,
     help: 'base model: HF folder or .gguf (default: the one recorded at import)',
   },
-  ggufType: { kind: 'enum', choices: GGUF_TENSOR_TYPES, default: 'F32', when: { format: 'gguf' }, label: 'Tensor type', group: EXPORT, help: "the GGUF adapter's tensor type" },
+  // F16, as the app's export dialog defaults: half the size, and what llama.cpp computes in
+  ggufType: { kind: 'enum', choices: GGUF_TENSOR_TYPES, default: 'F16', when: { format: 'gguf' }, label: 'Tensor type', group: EXPORT, help: "the GGUF adapter's tensor type" },
+  ggufQuant: {
+    kind: 'enum',
+    choices: MERGED_GGUF_TYPES,
+    default: 'F16',
+    when: { format: 'merged-gguf' },
+    label: 'Merged GGUF type',
+    group: EXPORT,
+    help: "the merged weights in F16, Q8_0 (about half of F16) or Q4_K_M (about a quarter, llama.cpp's 4-bit mix)",
+  },
   ollamaBase: {
     kind: 'text',
     default: '',

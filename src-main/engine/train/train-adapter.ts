@@ -87,8 +87,10 @@ export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapter
     checkMemory(source, job.options, plan, hooks);
     const data = await prepareData(job, source, tokenizer, hooks);
     const baseHash = await modelContentHash(job.model);
-    // Lets `graft train --resume DIR` find the model and data without repeating them.
-    writeFileAtomicSync(join(job.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify({ model: resolve(job.model), data: resolve(job.data) }) + '\n')]);
+    // Lets `graft train --resume DIR` continue without repeating anything: the model, the data, how it is read
+    // and every option (a flag given again overrides, and the checkpoint's own check refuses a changed setting).
+    const saved = { model: resolve(job.model), data: resolve(job.data), options: job.options, ...(job.read ? { read: job.read } : {}) };
+    writeFileAtomicSync(join(job.out, 'checkpoints', 'run.json'), [Buffer.from(JSON.stringify(saved) + '\n')]);
     const weights = await baseWeights(source, job.options, baseHash, hooks);
     const run = {
       model: baseHash,
