@@ -68,6 +68,20 @@ function refuseExisting(files: string[]): void {
   for (const f of files) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
 }
 
+/**
+ * The Ollama Modelfile beside a GGUF just written. Both files or neither: a GGUF without its Modelfile, or
+ * half a Modelfile, is no finished export.
+ */
+async function writeModelfile(gguf: string, modelfile: string, text: string): Promise<void> {
+  try {
+    await fsp.writeFile(modelfile, text, { flag: 'wx' });
+  } catch (err) {
+    await fsp.rm(gguf, { force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
+    throw noSpace(err, modelfile);
+  }
+}
+
 export async function exportAdapter(
   lib: AdapterLibrary,
   ref: string,
@@ -87,16 +101,9 @@ export async function exportAdapter(
       try {
         // Both files are checked before either is written: an export never replaces a file of the user's.
         const modelfile = out.replace(/\.gguf$/i, '') + '.Modelfile';
-        for (const f of [out, modelfile]) if (existsSync(f)) throw new GraftError('BAD_INPUT', `${f} already exists; choose a new path`, { file: f });
+        refuseExisting([out, modelfile]);
         await exportGgufLora(entry.dir, base.source.config, out, { type: opts.ggufType ?? 'F16', name: entry.meta.name });
-        try {
-          await fsp.writeFile(modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`), { flag: 'wx' });
-        } catch (err) {
-          // Both files or neither: a GGUF without its Modelfile, or half a Modelfile, is no finished export.
-          await fsp.rm(out, { force: true });
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
-          throw noSpace(err, modelfile);
-        }
+        await writeModelfile(out, modelfile, ollamaModelfile(opts.ollamaBase ?? base.ref.id, `./${path.basename(out)}`));
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();
@@ -109,14 +116,7 @@ export async function exportAdapter(
         refuseExisting([out, modelfile]);
         const baseName = typeof base.source.ggufMetadata?.['general.name'] === 'string' ? base.source.ggufMetadata['general.name'] : path.basename(base.ref.id);
         exportMergedGguf(base.source, readAdapterWeights(entry.dir), out, { type: opts.ggufQuant ?? 'F16', name: `${baseName} + ${entry.meta.name}` });
-        try {
-          await fsp.writeFile(modelfile, ollamaMergedModelfile(`./${path.basename(out)}`), { flag: 'wx' });
-        } catch (err) {
-          // Both files or neither, as for the GGUF LoRA above.
-          await fsp.rm(out, { force: true });
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await fsp.rm(modelfile, { force: true });
-          throw noSpace(err, modelfile);
-        }
+        await writeModelfile(out, modelfile, ollamaMergedModelfile(`./${path.basename(out)}`));
         return { format: opts.format, out, extra: [modelfile] };
       } finally {
         base.source.close();

@@ -5,40 +5,19 @@
  * `--base` for the request's `basePath`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cliName } from '../../src-main/cli/commands/schema-flags';
 import { EXPORT_OPTIONS, IMPORT_OPTIONS } from '../../src-main/engine/options/adapters';
-import type { GraftErrorData, HandlerTable } from '../../src-main/ipc/contract';
+import type { GraftErrorData } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
-import { createHandlers } from '../../src-main/ipc/handlers/index';
 import { wordError } from '../../src-main/ipc/train';
-import { createServices, type Services } from '../../src-main/services/index';
 import { fieldLabel } from '../../src-renderer/lib/field-label';
+import { useHandlerTable } from './handler-harness';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const tmp = mkdtempSync(join(os.tmpdir(), 'graft-adapter-parity-'));
-const saved = { lib: process.env.GRAFT_LIBRARY, data: process.env.GRAFT_DATA_DIR };
-let services: Services;
-let table: HandlerTable;
-
-beforeAll(() => {
-  process.env.GRAFT_LIBRARY = join(tmp, 'library');
-  process.env.GRAFT_DATA_DIR = join(tmp, 'data');
-  services = createServices({ name: 'graft', version: 'test', platform: process.platform });
-  table = createHandlers(services);
-});
-
-afterAll(async () => {
-  await services.dispose();
-  for (const [k, v] of [['GRAFT_LIBRARY', saved.lib], ['GRAFT_DATA_DIR', saved.data]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(tmp, { recursive: true, force: true });
-});
+const h = useHandlerTable('graft-adapter-parity-');
+const tmp = h.tmp;
 
 /** Each bad export as the GUI sends it (JSON) and as a person types it (flags). */
 const BAD: { name: string; field: keyof typeof EXPORT_OPTIONS; gui: Record<string, unknown>; cli: string[]; rule: string }[] = [
@@ -48,7 +27,7 @@ const BAD: { name: string; field: keyof typeof EXPORT_OPTIONS; gui: Record<strin
 ];
 
 async function guiRefusal(channel: 'adapters.export' | 'adapters.import', req: Record<string, unknown>): Promise<GraftErrorData> {
-  const r = await dispatch(table, channel, req, { shell: 'browser' });
+  const r = await dispatch(h.table(), channel, req, { shell: 'browser' });
   if (r.ok) throw new Error(`${channel} accepted ${JSON.stringify(req)}`);
   return r.error;
 }

@@ -4,41 +4,21 @@
  * field as its flag, the GUI as its label.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cliName } from '../../src-main/cli/commands/schema-flags';
 import { TRAIN_OPTIONS } from '../../src-main/engine/options/train';
-import type { GraftErrorData, HandlerTable } from '../../src-main/ipc/contract';
+import type { GraftErrorData } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
-import { createHandlers } from '../../src-main/ipc/handlers';
-import { createServices, type Services } from '../../src-main/services/index';
 import { wordError } from '../../src-main/ipc/train';
 import { fieldLabel } from '../../src-renderer/lib/field-label';
+import { useHandlerTable } from './handler-harness';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MODEL = join(ROOT, '../shared/models/stories260K/stories260K.gguf');
-const tmp = mkdtempSync(join(os.tmpdir(), 'graft-parity-'));
-const saved = { lib: process.env.GRAFT_LIBRARY, data: process.env.GRAFT_DATA_DIR };
-let services: Services;
-let table: HandlerTable;
-
-beforeAll(() => {
-  process.env.GRAFT_LIBRARY = join(tmp, 'library');
-  process.env.GRAFT_DATA_DIR = join(tmp, 'data');
-  services = createServices({ name: 'graft', version: 'test', platform: process.platform });
-  table = createHandlers(services);
-});
-
-afterAll(async () => {
-  await services.dispose();
-  for (const [k, v] of [['GRAFT_LIBRARY', saved.lib], ['GRAFT_DATA_DIR', saved.data]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(tmp, { recursive: true, force: true });
-});
+const h = useHandlerTable('graft-parity-');
+const tmp = h.tmp;
 
 /** Each bad value as the GUI sends it (JSON) and as a person types it on the command line. */
 const BAD: { field: keyof typeof TRAIN_OPTIONS; gui: unknown; cli: string; rule: string }[] = [
@@ -49,7 +29,7 @@ const BAD: { field: keyof typeof TRAIN_OPTIONS; gui: unknown; cli: string; rule:
 ];
 
 async function guiRefusal(field: string, value: unknown): Promise<GraftErrorData> {
-  const r = await dispatch(table, 'train.start', { modelId: 'm', datasetId: 'd', name: 'bad', [field]: value }, { shell: 'browser' });
+  const r = await dispatch(h.table(), 'train.start', { modelId: 'm', datasetId: 'd', name: 'bad', [field]: value }, { shell: 'browser' });
   if (r.ok) throw new Error(`train.start accepted ${field} = ${JSON.stringify(value)}`);
   return r.error;
 }

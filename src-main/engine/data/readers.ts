@@ -54,19 +54,24 @@ async function* jsonlRecords(file: string): AsyncGenerator<RawRecord> {
   }
 }
 
+/** A record's JSON value, or the error row that stands for it (bytes that are not UTF-8, invalid JSON). */
+function decodeRecord({ line, text, bad }: RawRecord): { line: number; obj: unknown } | { line: number; error: string } {
+  if (bad !== undefined) return { line, error: notUtf8(bad) };
+  try {
+    return { line, obj: JSON.parse(text) };
+  } catch (err) {
+    return { line, error: `invalid JSON: ${(err as Error).message}` };
+  }
+}
+
 async function* parseRecords(records: AsyncGenerator<RawRecord>, format: JsonFormat): AsyncGenerator<RowResult> {
-  for await (const { line, text, bad } of records) {
-    if (bad !== undefined) {
-      yield { line, error: notUtf8(bad) };
+  for await (const record of records) {
+    const r = decodeRecord(record);
+    if ('error' in r) {
+      yield r;
       continue;
     }
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (err) {
-      yield { line, error: `invalid JSON: ${(err as Error).message}` };
-      continue;
-    }
+    const { line, obj } = r;
     const row = normalizeRecord(obj, format);
     yield typeof row === 'string' ? { line, error: row } : { line, row };
   }
@@ -75,18 +80,13 @@ async function* parseRecords(records: AsyncGenerator<RawRecord>, format: JsonFor
 /** JSON records whose keys are mapped like CSV columns; the mapping is checked against the first object's keys. */
 async function* mapRecords(file: string, records: AsyncGenerator<RawRecord>, given: ColumnMapping): AsyncGenerator<RowResult> {
   let mapping: ColumnMapping | null = null;
-  for await (const { line, text, bad } of records) {
-    if (bad !== undefined) {
-      yield { line, error: notUtf8(bad) };
+  for await (const record of records) {
+    const r = decodeRecord(record);
+    if ('error' in r) {
+      yield r;
       continue;
     }
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (err) {
-      yield { line, error: `invalid JSON: ${(err as Error).message}` };
-      continue;
-    }
+    const { line, obj } = r;
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
       yield { line, error: 'the record is not a JSON object' };
       continue;
@@ -102,15 +102,11 @@ async function* mapRecords(file: string, records: AsyncGenerator<RawRecord>, giv
 async function detectFormat(file: string, records: AsyncGenerator<RawRecord>): Promise<JsonFormat> {
   let seen = 0;
   try {
-    for await (const { line, text, bad } of records) {
+    for await (const record of records) {
       if (++seen > 1000) break;
-      if (bad !== undefined) continue;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(text);
-      } catch {
-        continue;
-      }
+      const r = decodeRecord(record);
+      if ('error' in r) continue;
+      const { line, obj } = r;
       const f = detectJsonFormat(obj);
       if (f) return f;
       const keys = obj && typeof obj === 'object' ? Object.keys(obj).join(', ') : typeof obj;

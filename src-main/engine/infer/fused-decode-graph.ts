@@ -19,10 +19,11 @@ import { ropeTables } from '../models/rope.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { PackedBase } from '../models/weights.js';
 import * as op from '../ops/index.js';
+import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
-import { gatherSplitHead, groupQueryAttention, headSplit, matMulNBits, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitLast, splitSizes } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
  * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
@@ -124,7 +125,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
     const p = w.packedProjection(layer, modules);
-    let y = p ? matMulNBits(g, x, p) : op.matmul(g, x, w.projection(layer, modules, x.shape[2]));
+    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : op.matmul(g, x, w.projection(layer, modules, x.shape[2]));
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;

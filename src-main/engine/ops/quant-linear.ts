@@ -82,11 +82,14 @@ export interface Int4Values {
   zeroPoints: Value; // uint8 [N·ceil(blocks/2)] (bits 4) or [N·blocks] (bits 8)
 }
 
-/** Y = X·dequant(B)ᵀ with MatMulNBits (block 32; bits 4 for projections, 8 for an 8-bit LM head). */
+/**
+ * Y = X·dequant(B)ᵀ with MatMulNBits (block 32; bits 4 for projections, 8 for an 8-bit LM head). X is
+ * [..., K] (the fused decode graph passes [B, T, K]); the gradient rule below takes 2-D X only.
+ */
 export function matMulNBits(g: Graph, x: Value, q: Int4Values, N: number, K: number, bits: 4 | 8 = 4): Value {
-  if (x.shape.length !== 2 || x.shape[1] !== K) throw new Error(`MatMulNBits: input [${x.shape}] does not have K = ${K} columns`);
+  if (x.shape.length < 2 || x.shape[x.shape.length - 1] !== K) throw new Error(`MatMulNBits: input [${x.shape}] does not have K = ${K} columns`);
   const attrs = { K: { i: K }, N: { i: N }, bits: { i: bits }, block_size: { i: INT4_BLOCK }, accuracy_level: { i: 0 } };
-  return g.add('MatMulNBits', [x, q.b, q.scales, q.zeroPoints], [{ dtype: 'float32', shape: [x.shape[0], N] }], attrs, 'com.microsoft')[0];
+  return g.add('MatMulNBits', [x, q.b, q.scales, q.zeroPoints], [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), N] }], attrs, 'com.microsoft')[0];
 }
 
 /** dequant(B) of 8-bit MatMulNBits inputs as float [N, K], computed once `dep` exists. */
@@ -134,6 +137,7 @@ defineGrad(
     if (needs[1] || needs[2] || needs[3])
       throw new Error(`MatMulNBits ${n.outputs[0].name}: quantized weights are frozen and get no gradient`);
     if (!dy || !needs[0]) return n.inputs.map(() => null);
+    if (dy.shape.length !== 2) throw new Error(`MatMulNBits ${n.outputs[0].name}: the gradient rule takes 2-D inputs, not [${dy.shape}]`);
     const nulls = n.inputs.slice(1).map(() => null);
     const [, b, scales, zeroPoints] = n.inputs as Value[];
     const N = (n.attrs.N as { i: number }).i;

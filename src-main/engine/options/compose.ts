@@ -3,7 +3,6 @@
  * flags from it (and the Chat screen's composition will). The arithmetic lives in adapters/stack.ts,
  * adapters/blend-methods.ts and adapters/adapter-drop.ts; their refusals name these fields.
  */
-import type { ComposeSettings } from '../adapters/compose.js';
 import type { OptionsOf, Schema } from './schema.js';
 
 const GROUP = 'Composition';
@@ -38,5 +37,3 @@ export const COMPOSE_OPTIONS = {
   },
 } as const satisfies Schema;
 export type ComposeOptions = OptionsOf<typeof COMPOSE_OPTIONS>;
-// The schema's values are what adapters/compose.ts takes (a compile-time check).
-export const composeSettings = (o: ComposeOptions): ComposeSettings => o;

@@ -2,7 +2,6 @@
  * `graft export-method`: how a non-LoRA adapter leaves Graft, declared once (adapters/method-export.ts does
  * the work; its refusals name these fields).
  */
-import type { ExportMethodSettings } from '../adapters/method-export.js';
 import type { OptionsOf, Schema } from './schema.js';
 
 export const METHOD_EXPORT_FORMATS = ['merged', 'lora', 'gguf-lora', 'adapterhub'] as const;
@@ -28,5 +27,3 @@ export const EXPORT_METHOD_OPTIONS = {
   },
 } as const satisfies Schema;
 export type ExportMethodOptions = OptionsOf<typeof EXPORT_METHOD_OPTIONS>;
-// The schema's values are what adapters/method-export.ts takes (a compile-time check).
-export const exportMethodSettings = (o: ExportMethodOptions): ExportMethodSettings => o;

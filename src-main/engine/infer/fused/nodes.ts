@@ -140,9 +140,3 @@ export function gatherSplitHead(g: Graph, table: Value, ids: Value): Value {
   const target = g.init('embed_rows_shape', { dtype: 'int64', shape: [3], data: BigInt64Array.of(0n, 0n, BigInt(S * Ds)) });
   return node(g, 'Reshape', [rows, target], [{ dtype: table.dtype, shape: [B, T, S * Ds] }])[0];
 }
-
-/** x [B, T, K] · dequant(W)ᵀ for a packed projection (com.microsoft::MatMulNBits, blocks of 32). */
-export function matMulNBits(g: Graph, x: Value, p: { bits: 4 | 8; N: number; K: number; b: Value; scales: Value; zeroPoints: Value }): Value {
-  const attrs = { K: { i: p.K }, N: { i: p.N }, bits: { i: p.bits }, block_size: { i: 32 }, accuracy_level: { i: 0 } };
-  return node(g, 'MatMulNBits', [x, p.b, p.scales, p.zeroPoints], [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), p.N] }], attrs, MS)[0];
-}
