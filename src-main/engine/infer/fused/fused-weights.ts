@@ -38,6 +38,17 @@ export interface PackedProjection {
   zeroPoints: Value;
 }
 
+/** Arrays end to end in one new array. */
+function concatArrays<T extends Uint8Array | Uint16Array | Float32Array>(arrays: readonly T[], make: (n: number) => T): T {
+  const out = make(arrays.reduce((a, x) => a + x.length, 0));
+  let off = 0;
+  for (const x of arrays) {
+    out.set(x, off);
+    off += x.length;
+  }
+  return out;
+}
+
 export class FusedWeights {
   private readonly values = new Map<string, Value>();
   private readonly packedValues = new Map<string, PackedProjection>();
@@ -76,25 +87,16 @@ export class FusedWeights {
     if (parts.some((t) => t.bits !== bits || t.shape[1] !== K)) throw new Error(`fused graph: ${key} mixes packed formats`);
     const N = parts.reduce((a, t) => a + t.shape[0], 0);
     const nb = Math.ceil(K / 32);
-    const cat = <T extends Uint8Array | Uint16Array>(arrays: T[], make: (n: number) => T): T => {
-      const out = make(arrays.reduce((a, x) => a + x.length, 0));
-      let off = 0;
-      for (const x of arrays) {
-        out.set(x, off);
-        off += x.length;
-      }
-      return out;
-    };
     const g = this.g;
-    const scales16 = cat(parts.map((t) => t.scalesF16), (n) => new Uint16Array(n));
+    const scales16 = concatArrays(parts.map((t) => t.scalesF16), (n) => new Uint16Array(n));
     p = {
       bits,
       N,
       K,
-      b: g.init(`${key}.q${bits}`, { dtype: 'uint8', shape: [N, nb, (32 * bits) / 8], data: cat(parts.map((t) => t.b), (n) => new Uint8Array(n)) }),
+      b: g.init(`${key}.q${bits}`, { dtype: 'uint8', shape: [N, nb, (32 * bits) / 8], data: concatArrays(parts.map((t) => t.b), (n) => new Uint8Array(n)) }),
       // fp32 scales: MatMulNBits takes them in the activations' type.
       scales: g.init(`${key}.scales`, { dtype: 'float32', shape: [N * nb], data: Float32Array.from(scales16, f16ToF32) }),
-      zeroPoints: g.init(`${key}.zero_points`, { dtype: 'uint8', shape: [N * (bits === 4 ? Math.ceil(nb / 2) : nb)], data: cat(parts.map((t) => t.zeroPoints), (n) => new Uint8Array(n)) }),
+      zeroPoints: g.init(`${key}.zero_points`, { dtype: 'uint8', shape: [N * (bits === 4 ? Math.ceil(nb / 2) : nb)], data: concatArrays(parts.map((t) => t.zeroPoints), (n) => new Uint8Array(n)) }),
     };
     this.packedValues.set(key, p);
     return p;
@@ -163,13 +165,7 @@ export class FusedWeights {
   bias(layer: number, modules: readonly string[]): Value {
     const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.bias`;
     return this.memo(key, () => {
-      const parts = modules.map((m) => this.raw(layerName(layer, `${m}.bias`)));
-      const data = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-      let off = 0;
-      for (const p of parts) {
-        data.set(p, off);
-        off += p.length;
-      }
+      const data = concatArrays(modules.map((m) => this.raw(layerName(layer, `${m}.bias`))), (n) => new Float32Array(n));
       return { shape: [data.length], data };
     });
   }
