@@ -1,0 +1,182 @@
+/**
+ * Issue 13 item 5: QLoRA at Llama-3.1-8B's shapes without an 8B model on disk. The quantized store
+ * (NF4 with double-quantized absmax, or int4) is made of random codes directly: a training step's work
+ * does not depend on the values, and no 32 GB fp32 model has to exist to be quantized first. The
+ * embeddings and LM head are held as the engine holds a quantized base's tables (fp16-rounded values
+ * in fp32, the default, or 8-bit blocks with `--embeddings int8`), tiled from a random block so no
+ * per-element loop runs over the 525 M-entry tables. LoRA r=16 on all 7 projections, batch 1 × 1024.
+ *
+ * Reported: tokens/s of the steps after the first, the first step's seconds (session creation), the
+ * engine's own memory estimate (the one the Train form shows), and the GPU memory this process used
+ * as read by the Vulkan memory-budget probe (bench/gpu-memory.ts), with the process's RSS.
+ *
+ *   node .gpu/gpu-explore.cjs qlora8b [--shape llama3.1-8b|qwen2.5-1.5b|qwen2.5-0.5b|tiny] [--layers N]
+ *     [--scheme nf4|int4] [--embeddings fp16|int8] [--batch 1] [--seq 1024] [--steps 4] [--device gpu|cpu]
+ */
+import { randomFillSync } from 'node:crypto';
+import { LORA_TARGETS, type LoraConfig } from '../src-main/engine/adapters/lora-config.js';
+import type { HfConfig } from '../src-main/engine/io/hf-config.js';
+import { f16ToF32 } from '../src-main/engine/io/half.js';
+import type { WeightSource } from '../src-main/engine/io/model-source.js';
+import type { WeightsFactory } from '../src-main/engine/models/weights.js';
+import { EMBEDDING_TABLES, NF4_ABSMAX_BLOCK, NF4_BLOCK, QUANTIZED_LINEAR, quantWeightsFactory, storeFootprint, type QuantScheme, type QuantStore, type QuantTensor } from '../src-main/engine/quant/index.js';
+import { INT8_BLOCK } from '../src-main/engine/quant/int8.js';
+import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
+import { createTimings } from '../src-main/engine/runtime/session.js';
+import { estimateForSource } from '../src-main/engine/train/memory-estimate.js';
+import { createStepRunner } from '../src-main/engine/train/step-runner.js';
+import { commit, machine } from './common.js';
+import { GpuMemoryUnavailable, openGpuMemoryProbe, peakSampler } from './gpu-memory.js';
+import { PACKED_SHAPES, syntheticSource } from './packed-decode.js';
+
+export const QLORA_SHAPES: Record<string, HfConfig> = {
+  ...PACKED_SHAPES,
+  // The same path at a size lavapipe runs in seconds (checks the bench before a GPU call).
+  tiny: { ...PACKED_SHAPES['llama3.1-8b'], hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 2048 },
+};
+
+export interface QloraBigOpts {
+  shape: string;
+  layers?: number;
+  scheme: QuantScheme;
+  embeddings: 'fp16' | 'int8';
+  batch: number;
+  seq: number;
+  steps: number;
+  device: DevicePref;
+}
+
+const MB = 2 ** 20;
+const round = (x: number, d = 1) => +x.toFixed(d);
+
+/** Random codes in the store's formats, with scales that put the weights in about ±0.03 (a trained layer's range). */
+function randomTensor(scheme: QuantScheme | 'int8', shape: [number, number]): QuantTensor {
+  const [N, K] = shape;
+  if (scheme === 'nf4') {
+    const blocks = Math.ceil((N * K) / NF4_BLOCK);
+    const groups = Math.ceil(blocks / NF4_ABSMAX_BLOCK);
+    // absmax = E4M3_UNIT[0] (= 0) · scale + offset: every block's absmax is the offset, 0.03
+    return { scheme, shape, codes: randomFillSync(new Uint8Array(Math.ceil((blocks * NF4_BLOCK) / 2))), absmaxCodes: new Uint8Array(blocks), absmaxScale: new Float32Array(groups).fill(1), absmaxOffset: 0.03 };
+  }
+  const block = scheme === 'int4' ? 32 : INT8_BLOCK;
+  const nb = Math.ceil(K / block);
+  if (scheme === 'int4') return { scheme, shape, b: randomFillSync(new Uint8Array(N * nb * 16)), scalesF16: new Uint16Array(N * nb).fill(0x1c00), zeroPoints: new Uint8Array(N * Math.ceil(nb / 2)).fill(0x88) };
+  // 8-bit table: scale ≈ 0.00024 (fp16 0x0BE0), zero point 128
+  return { scheme, shape, b: randomFillSync(new Uint8Array(N * nb * INT8_BLOCK)), scalesF16: new Uint16Array(N * nb).fill(0x0be0), zeroPoints: new Uint8Array(N * nb).fill(128) };
+}
+
+/** fp16-exact values in about ±0.03, a random block repeated (copies, not a per-element loop over the table). */
+function tiledHalfTable(n: number): Float32Array {
+  const bits = randomFillSync(new Uint16Array(1 << 20));
+  const block = new Float32Array(bits.length);
+  // sign and mantissa from the random bits, biased exponent 5..9: magnitudes 2^-10 .. 2^-5
+  for (let i = 0; i < bits.length; i++) block[i] = f16ToF32((bits[i] & 0x83ff) | ((5 + (bits[i] >> 10) % 5) << 10));
+  const out = new Float32Array(n);
+  for (let o = 0; o < n; o += block.length) out.set(block.subarray(0, Math.min(block.length, n - o)), o);
+  return out;
+}
+
+/** The quantized base of a synthetic source: every projection random, tables per `embeddings`. */
+export function randomBase(source: WeightSource, scheme: QuantScheme, embeddings: 'fp16' | 'int8'): { store: QuantStore; weights: WeightsFactory; tableBytes: number } {
+  const store = new Map<string, QuantTensor>();
+  const tables = new Map<string, Float32Array>();
+  let tableBytes = 0;
+  for (const n of source.names()) {
+    const shape = source.shape(n) as [number, number];
+    if (QUANTIZED_LINEAR.test(n)) store.set(n, randomTensor(scheme, shape));
+    else if (EMBEDDING_TABLES.includes(n)) {
+      const t = embeddings === 'int8' ? randomTensor('int8', shape) : null;
+      if (t && t.scheme === 'int8') {
+        store.set(n, t);
+        tableBytes += t.b.byteLength + t.scalesF16.byteLength + t.zeroPoints.byteLength;
+      } else {
+        tables.set(n, tiledHalfTable(shape[0] * shape[1]));
+        tableBytes += shape[0] * shape[1] * 4;
+      }
+    }
+  }
+  const quant = quantWeightsFactory(store);
+  // The tables enter as overrides: QuantWeights would otherwise read and fp16-round them from the source.
+  const weights: WeightsFactory = (g, s, dtype, overrides) => quant(g, s, dtype, new Map([...tables, ...(overrides ?? [])]));
+  return { store, weights, tableBytes };
+}
+
+export async function qloraBig(o: QloraBigOpts) {
+  const base = QLORA_SHAPES[o.shape];
+  if (!base) throw new Error(`qlora8b: no shape ${o.shape} (${Object.keys(QLORA_SHAPES).join(', ')})`);
+  const config: HfConfig = { ...base, num_hidden_layers: o.layers ?? base.num_hidden_layers };
+  const device = await resolveDevice(o.device);
+  let probe = null,
+    probeError: string | null = null;
+  try {
+    probe = o.device === 'cpu' ? null : await openGpuMemoryProbe();
+  } catch (e) {
+    if (!(e instanceof GpuMemoryUnavailable)) throw e;
+    probeError = e.message;
+  }
+  const sampler = probe ? peakSampler(probe) : null;
+  const rss = () => round(process.memoryUsage().rss / MB, 0);
+  const marks: { at: string; s: number; rss_mb: number; gpu_mb?: number }[] = [];
+  const t0 = performance.now();
+  const mark = (at: string) => {
+    const gpu = sampler?.mark(at);
+    marks.push({ at, s: round((performance.now() - t0) / 1000, 2), rss_mb: rss(), ...(gpu !== undefined ? { gpu_mb: round(gpu / MB, 0) } : {}) });
+  };
+  mark('start');
+
+  const source = syntheticSource(config, o.shape);
+  const { store, weights, tableBytes } = randomBase(source, o.scheme, o.embeddings);
+  const fp = storeFootprint(store);
+  mark('store built');
+  const lora: LoraConfig = { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] };
+  const estimate = estimateForSource(source, { method: 'qlora', lora, batch: o.batch, seqLen: o.seq });
+  createTimings.splice(0);
+  const runner = await createStepRunner({ source, lora, device: o.device, batch: o.batch, seqLen: o.seq, seed: 1, weights });
+  mark('runner created');
+  const V = config.vocab_size;
+  const ids = Int32Array.from({ length: o.batch * o.seq }, (_, i) => 1 + ((i * 7919) % (V - 1)));
+  const batch = { inputIds: ids, labels: ids, batch: o.batch, seqLen: o.seq };
+  const hp = (step: number) => ({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step, maxGradNorm: 1 });
+  const stepMs: number[] = [];
+  const losses: number[] = [];
+  for (let s = 1; s <= o.steps; s++) {
+    const t = performance.now();
+    const r = await runner.step(batch, hp(s));
+    stepMs.push(performance.now() - t);
+    losses.push(round(r.lossSum / r.tokens, 4));
+    mark(`step ${s}`);
+  }
+  const sessions = createTimings.splice(0);
+  await runner.dispose();
+  mark('disposed');
+  const gpu = sampler?.stop();
+  probe?.close();
+  const later = stepMs.slice(1).sort((a, b) => a - b);
+  const median = later.length ? later[Math.floor(later.length / 2)] : NaN;
+  const GB = 1e9;
+  return {
+    bench: 'qlora-8b',
+    what: `QLoRA ${o.scheme} base of random codes at ${o.shape} shapes, ${o.embeddings} tables, LoRA r=16 on 7 projections, AdamW; batch ${o.batch} × ${o.seq}`,
+    device: `${device.ep}: ${device.name}`,
+    date: new Date().toISOString(),
+    commit: commit(),
+    machine: machine(),
+    shape: { name: o.shape, layers: config.num_hidden_layers, hidden: config.hidden_size, mlp: config.intermediate_size, heads: config.num_attention_heads, kv_heads: config.num_key_value_heads, vocab: V, tied: !!config.tie_word_embeddings, rope_theta: config.rope_theta },
+    scheme: o.scheme,
+    embeddings: o.embeddings,
+    batch: o.batch,
+    seq: o.seq,
+    base_gb: { projections: round(fp.bytes / GB, 3), projection_params: fp.params, tables: round(tableBytes / GB, 3) },
+    first_step_s: round(stepMs[0] / 1000, 2),
+    later_step_ms: stepMs.slice(1).map((x) => round(x, 0)),
+    train_tokens_per_s: Number.isFinite(median) ? round((o.batch * o.seq) / (median / 1000), 0) : null,
+    losses,
+    sessions,
+    estimate_gb: { total: round(estimate.total / GB, 2), weights: round(estimate.weights / GB, 2), activations: round(estimate.activations / GB, 2), optimizer: round(estimate.optimizer / GB, 3), overhead: round(estimate.overhead / GB, 2) },
+    gpu_memory: gpu
+      ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled every 50 ms and after each phase (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
+      : { unavailable: probeError ?? 'not sampled on the CPU EP' },
+    rss_peak_gb: round((process.resourceUsage().maxRSS * 1024) / GB, 2),
+    marks,
+  };
+}
