@@ -7,6 +7,8 @@
  *
  * Opened on its own VkInstance; no VkDevice is created, so the probe allocates nothing on the GPU.
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { LibraryHandle, TypeObject } from 'koffi';
 
 /** Vulkan's constants (vulkan_core.h). */
@@ -50,8 +52,9 @@ type Koffi = typeof import('koffi');
 
 async function loadKoffi(): Promise<Koffi> {
   try {
-    const m = (await import('koffi')) as Koffi & { default?: Koffi };
-    return (m.default ?? m) as Koffi;
+    // require, not import(): the GPU machine's bundle finds koffi through NODE_PATH, which only require reads.
+    const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+    return createRequire(here)('koffi') as Koffi;
   } catch (e) {
     throw new GpuMemoryUnavailable(`koffi (the FFI the probe calls libvulkan through) is not installed: ${(e as Error).message}`);
   }

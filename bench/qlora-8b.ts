@@ -121,6 +121,8 @@ export async function qloraBig(o: QloraBigOpts) {
   const mark = (at: string) => {
     const gpu = sampler?.mark(at);
     marks.push({ at, s: round((performance.now() - t0) / 1000, 2), rss_mb: rss(), ...(gpu !== undefined ? { gpu_mb: round(gpu / MB, 0) } : {}) });
+    // progress as it happens: a run stopped by a time limit still says how far it got
+    console.error(`[qlora8b] ${JSON.stringify(marks.at(-1))}`);
   };
   mark('start');
 

@@ -1,0 +1,25 @@
+# GPU machine, one device call (issue 13 item 5): QLoRA NF4 at Llama-3.1-8B's shapes, batch 1 × 1024, LoRA r=16
+# on all 7 projections, from random codes (bench/qlora-8b.ts), with this process's GPU memory read through
+# VK_EXT_memory_budget (bench/gpu-memory.ts) and the engine's own memory estimate beside it.
+#   here:   bash bench/gpu/prepare.sh          (makes .gpu/, with gpu-explore.cjs and koffi.tar.xz)
+#   device: run(command="GRAFT_COMMIT=<short sha> bash bench/gpu/qlora-8b.sh", timeout_s=600,
+#           carry=[".gpu/node.xz", ".gpu/ort.tar.xz", ".gpu/debs", ".gpu/prelude.sh", ".gpu/gpu-explore.cjs", ".gpu/koffi.tar.xz"])
+#   (about 38 MB carried). QLORA_ARGS replaces the run's flags, e.g. "--embeddings int8" (8-bit tables) or
+#   "--scheme int4", or "--shape qwen2.5-1.5b"; STEPS (default 3) the number of steps.
+# Writes $OUT/qlora-8b.log (progress, nvidia-smi) and $OUT/qlora-8b-<shape>-<scheme>-<tables>-<date>.json.
+source .gpu/prelude.sh
+[ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules
+export GRAFT_ROOT=$PWD GRAFT_GRAPH_CACHE=/tmp/graft-graphs GRAFT_BENCH_OUT=$OUT
+E=.gpu/gpu-explore.cjs; L=$OUT/qlora-8b.log
+nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader > $L
+t=$(date +%s)
+echo "== probe check: a 256 MiB initializer as the probe sees it" >> $L
+timeout 60 node $E memprobe >> $L 2>&1
+echo "== qlora8b ${QLORA_ARGS:-}" >> $L
+# nvidia-smi beside the probe, for the record (it is expected to show little or nothing of Vulkan's allocations)
+(while sleep 5; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; done > $OUT/nvidia-smi-used.log 2>&1) & NS=$!
+# QLORA_ARGS first: a flag's first occurrence is the one read
+timeout $(( 590 - ($(date +%s) - t) )) node $E qlora8b ${QLORA_ARGS:-} --shape llama3.1-8b --scheme nf4 --embeddings fp16 --seq 1024 --steps ${STEPS:-3} >> $L 2>&1
+rc=$?; kill $NS 2>/dev/null
+echo "rc $rc elapsed $(( $(date +%s) - t )) s; nvidia-smi max used MiB: $(sort -n $OUT/nvidia-smi-used.log | tail -1)" >> $L
+grep -v '^Warning' $L | cut -c1-3000
