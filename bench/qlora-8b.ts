@@ -66,7 +66,7 @@ function randomTensor(scheme: QuantScheme | 'int8', shape: [number, number]): Qu
 }
 
 /** fp16-exact values in about ±0.03, a random block repeated (copies, not a per-element loop over the table). */
-function tiledHalfTable(n: number): Float32Array {
+export function tiledHalfTable(n: number): Float32Array {
   const bits = randomFillSync(new Uint16Array(1 << 20));
   const block = new Float32Array(bits.length);
   // sign and mantissa from the random bits, biased exponent 5..9: magnitudes 2^-10 .. 2^-5
