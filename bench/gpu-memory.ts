@@ -29,6 +29,11 @@ export interface GpuMemoryDevice {
   type: string;
   /** Sizes of the device-local heaps, bytes. */
   deviceLocalHeaps: number[];
+  /**
+   * VkPhysicalDeviceLimits.maxStorageBufferRange: the largest storage binding the driver allows. ORT's
+   * WebGPU EP binds a larger tensor as several segments, at most 16 buffers per shader in all.
+   */
+  maxStorageBufferRange: number;
 }
 
 export interface GpuMemoryProbe {
@@ -120,7 +125,8 @@ export async function openGpuMemoryProbe(): Promise<GpuMemoryProbe> {
   const vkCreateInstance = lib.func('int32 vkCreateInstance(const VkInstanceCreateInfo *info, void *alloc, _Out_ void **instance)');
   const vkDestroyInstance = lib.func('void vkDestroyInstance(void *instance, void *alloc)');
   const vkEnumeratePhysicalDevices = lib.func('int32 vkEnumeratePhysicalDevices(void *instance, _Inout_ uint32 *count, void *devices)');
-  // VkPhysicalDeviceProperties is large (limits); only apiVersion (offset 0), deviceType (16) and deviceName (20, char[256]) are read.
+  // VkPhysicalDeviceProperties is large; read: apiVersion (offset 0), deviceType (16), deviceName (20, char[256]), and
+  // from VkPhysicalDeviceLimits (at 296: after pipelineCacheUUID[16], aligned to 8) maxStorageBufferRange (its 8th uint32).
   const vkGetPhysicalDeviceProperties = lib.func('void vkGetPhysicalDeviceProperties(void *dev, void *props)');
   const vkEnumerateDeviceExtensionProperties = lib.func('int32 vkEnumerateDeviceExtensionProperties(void *dev, const char *layer, _Inout_ uint32 *count, void *props)');
   const vkGetPhysicalDeviceMemoryProperties2 = lib.func('void vkGetPhysicalDeviceMemoryProperties2(void *dev, void *props)');
@@ -156,7 +162,7 @@ export async function openGpuMemoryProbe(): Promise<GpuMemoryProbe> {
       const mp = memoryProperties(h).mp;
       const heaps = mp.memoryHeaps.slice(0, mp.memoryHeapCount).flatMap((x: any, i: number) => (x.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT ? [i] : []));
       const sizesOf = heaps.map((i: number) => Number(mp.memoryHeaps[i].size));
-      const device = { name, type: DEVICE_TYPES[props.readUInt32LE(16)] ?? 'unknown', deviceLocalHeaps: sizesOf };
+      const device = { name, type: DEVICE_TYPES[props.readUInt32LE(16)] ?? 'unknown', deviceLocalHeaps: sizesOf, maxStorageBufferRange: props.readUInt32LE(296 + 28) };
       if (!chosen || Math.max(0, ...sizesOf) > Math.max(0, ...chosen.device.deviceLocalHeaps)) chosen = { handle: h, device, heaps };
     }
     if (!chosen) throw new GpuMemoryUnavailable(`no Vulkan device reports VK_EXT_memory_budget: ${skipped.join(', ')}`);

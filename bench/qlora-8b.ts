@@ -176,7 +176,7 @@ export async function qloraBig(o: QloraBigOpts) {
     sessions,
     estimate_gb: { total: round(estimate.total / GB, 2), weights: round(estimate.weights / GB, 2), activations: round(estimate.activations / GB, 2), optimizer: round(estimate.optimizer / GB, 3), overhead: round(estimate.overhead / GB, 2) },
     gpu_memory: gpu
-      ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled every 50 ms and after each phase (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
+      ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled every 50 ms and after each phase (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, max_storage_buffer_range: probe!.device.maxStorageBufferRange, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
       : { unavailable: probeError ?? 'not sampled on the CPU EP' },
     rss_peak_gb: round((process.resourceUsage().maxRSS * 1024) / GB, 2),
     marks,
