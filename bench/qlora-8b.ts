@@ -25,6 +25,9 @@ import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/devic
 import { createTimings } from '../src-main/engine/runtime/session.js';
 import { estimateForSource } from '../src-main/engine/train/memory-estimate.js';
 import { createStepRunner } from '../src-main/engine/train/step-runner.js';
+import { buildStepGraph } from '../src-main/engine/train/step-graph.js';
+import { serializeModel } from '../src-main/engine/graph/onnx-writer.js';
+import { specFromConfig } from '../src-main/engine/models/index.js';
 import { commit, machine } from './common.js';
 import { GpuMemoryUnavailable, openGpuMemoryProbe, peakSampler } from './gpu-memory.js';
 import { PACKED_SHAPES, syntheticSource } from './packed-decode.js';
@@ -44,6 +47,8 @@ export interface QloraBigOpts {
   seq: number;
   steps: number;
   device: DevicePref;
+  /** Build and serialize the step graph only (no session, no step): the engine's host side at full shape. */
+  buildOnly?: boolean;
 }
 
 const MB = 2 ** 20;
@@ -132,6 +137,7 @@ export async function qloraBig(o: QloraBigOpts) {
   mark('store built');
   const lora: LoraConfig = { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] };
   const estimate = estimateForSource(source, { method: 'qlora', lora, batch: o.batch, seqLen: o.seq });
+  if (o.buildOnly) return buildOnly(source, config, lora, weights, o, fp.bytes, tableBytes, estimate.total, mark, marks);
   createTimings.splice(0);
   const runner = await createStepRunner({ source, lora, device: o.device, batch: o.batch, seqLen: o.seq, seed: 1, weights });
   mark('runner created');
@@ -179,6 +185,37 @@ export async function qloraBig(o: QloraBigOpts) {
       ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled every 50 ms and after each phase (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, max_storage_buffer_range: probe!.device.maxStorageBufferRange, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
       : { unavailable: probeError ?? 'not sampled on the CPU EP' },
     rss_peak_gb: round((process.resourceUsage().maxRSS * 1024) / GB, 2),
+    marks,
+  };
+}
+
+/** The step graph at full shape built and serialized (what session creation starts from), with its largest tensors. */
+function buildOnly(source: WeightSource, config: HfConfig, lora: LoraConfig, weights: WeightsFactory, o: QloraBigOpts, projBytes: number, tableBytes: number, estimate: number, mark: (at: string) => void, marks: object[]) {
+  const t = performance.now();
+  const { graph } = buildStepGraph({ spec: specFromConfig(config, source.path), source, lora, batch: o.batch, seq: o.seq, purpose: 'step', weights });
+  const buildMs = performance.now() - t;
+  mark('graph built');
+  const t1 = performance.now();
+  const ser = serializeModel(graph);
+  const serializeMs = performance.now() - t1;
+  mark('serialized');
+  const sizes = ser.external.map((f) => f.bytes.byteLength).sort((a, b) => b - a);
+  return {
+    bench: 'qlora-8b (build only)',
+    shape: o.shape,
+    layers: config.num_hidden_layers,
+    scheme: o.scheme,
+    embeddings: o.embeddings,
+    nodes: graph.nodes.length,
+    build_s: round(buildMs / 1000, 1),
+    serialize_s: round(serializeMs / 1000, 1),
+    model_proto_mb: round(ser.model.byteLength / MB, 1),
+    external_files: sizes.length,
+    external_gb: round(sizes.reduce((a, b) => a + b, 0) / 1e9, 2),
+    largest_mb: sizes.slice(0, 4).map((b) => round(b / MB, 0)),
+    base_gb: { projections: round(projBytes / 1e9, 3), tables: round(tableBytes / 1e9, 3) },
+    estimate_gb: round(estimate / 1e9, 2),
+    rss_peak_gb: round((process.resourceUsage().maxRSS * 1024) / 1e9, 2),
     marks,
   };
 }

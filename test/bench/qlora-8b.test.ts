@@ -21,6 +21,14 @@ afterAll(() => {
 });
 
 describe('qlora8b bench (tiny shape, CPU)', () => {
+  it('--build-only builds and serializes the step graph without a session', async () => {
+    const r = await qloraBig({ shape: 'tiny', scheme: 'nf4', embeddings: 'fp16', batch: 1, seq: 16, steps: 1, device: 'cpu', buildOnly: true });
+    if (!('nodes' in r)) throw new Error('a step result with --build-only');
+    expect(r.nodes).toBeGreaterThan(100);
+    // 2 tables + 14 projections × (codes, absmax codes, scales when ≥ 1 KiB): at least the tables and the codes
+    expect(r.external_files).toBeGreaterThanOrEqual(16);
+  });
+
   it('fp16 tables hold fp16-exact values of a trained table\'s size', () => {
     const source = syntheticSource(QLORA_SHAPES.tiny, 'tiny');
     const { store, tableBytes } = randomBase(source, 'nf4', 'fp16');
@@ -45,6 +53,7 @@ describe('qlora8b bench (tiny shape, CPU)', () => {
     ['int4', 'int8'],
   ] as const)('%s base with %s tables trains', async (scheme, embeddings) => {
     const r = await qloraBig({ shape: 'tiny', scheme, embeddings, batch: 1, seq: 16, steps: 3, device: 'cpu' });
+    if (!('losses' in r)) throw new Error('a build-only result without --build-only');
     expect(r.losses[0]).toBeGreaterThan(Math.log(2048) - 0.5);
     expect(r.losses[0]).toBeLessThan(Math.log(2048) + 0.5);
     expect(r.losses[2]).toBeLessThan(r.losses[0]);
