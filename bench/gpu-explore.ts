@@ -14,6 +14,7 @@ import { arg, benchModel, STORIES, writeResult } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
 import { packedDecode } from './packed-decode.js';
+import { gemmCeiling } from './gemm-ceiling.js';
 import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../src-main/engine/quant/index.js';
 import type { DevicePref } from '../src-main/engine/runtime/device.js';
 import { initializerDelta, openGpuMemoryProbe } from './gpu-memory.js';
@@ -55,6 +56,7 @@ export async function decodeExplore(name: string, tokens = 64) {
 
 async function main() {
   const [what, ...names] = process.argv.slice(2);
+  if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
   if (what === 'memprobe') {
@@ -69,6 +71,7 @@ async function main() {
       layers: process.argv.includes('--layers') ? Number(arg('layers', '')) : undefined,
       scheme: arg('scheme', 'nf4') as QuantScheme,
       embeddings: arg('embeddings', 'fp16') as 'fp16' | 'int8',
+      precision: arg('precision', 'fp32') as 'fp32' | 'fp16',
       batch: Number(arg('batch', '1')),
       seq: Number(arg('seq', '1024')),
       steps: Number(arg('steps', '4')),
@@ -77,19 +80,22 @@ async function main() {
     });
     console.log(JSON.stringify(r));
     if (!('date' in r)) return;
-    const name = `qlora-8b-${r.shape.name}${r.shape.layers !== QLORA_SHAPES[r.shape.name].num_hidden_layers ? `-${r.shape.layers}l` : ''}-${r.scheme}-${r.embeddings}-${r.date.slice(0, 10)}`;
+    const name = `qlora-8b-${r.shape.name}${r.shape.layers !== QLORA_SHAPES[r.shape.name].num_hidden_layers ? `-${r.shape.layers}l` : ''}-${r.scheme}-${r.precision}-${r.embeddings}-${r.date.slice(0, 10)}`;
     process.env.GRAFT_BENCH_OUT ??= process.env.OUT;
     console.log('wrote', writeResult(name, r));
   }
+  if (what === 'gemm') await gemmCeiling();
   if (what === 'step') {
     const [name, cfgs, prec] = names;
     const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);
-    if (prec === 'nf4' || prec === 'int4') {
+    // nf4 / int4: 4-bit base multiplied in fp32; nf4-fp16 / int4-fp16: dequantized to fp16, multiplied in fp16
+    const [scheme, half] = prec.split('-');
+    if (scheme === 'nf4' || scheme === 'int4') {
       const source = (await loadModel(await modelPath(name))).source;
       const t0 = performance.now();
-      const q = await loadQuantizedBase(source, prec, {});
+      const q = await loadQuantizedBase(source, scheme, {});
       console.log(JSON.stringify({ quantize_ms: +(performance.now() - t0).toFixed(0) }));
-      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store), prec);
+      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store, { half: half === 'fp16' }), prec);
     } else await stepBench('gpu', configs, 3, prec as 'fp16', [name, SHAPES[name]]);
   }
 }

@@ -11,7 +11,7 @@
  * as read by the Vulkan memory-budget probe (bench/gpu-memory.ts), with the process's RSS.
  *
  *   node .gpu/gpu-explore.cjs qlora8b [--shape llama3.1-8b|qwen2.5-1.5b|qwen2.5-0.5b|tiny] [--layers N]
- *     [--scheme nf4|int4] [--embeddings fp16|int8] [--batch 1] [--seq 1024] [--steps 4] [--device gpu|cpu]
+ *     [--scheme nf4|int4] [--embeddings fp16|int8] [--precision fp32|fp16] [--build-only] [--batch 1] [--seq 1024] [--steps 4] [--device gpu|cpu]
  */
 import { randomFillSync } from 'node:crypto';
 import { LORA_TARGETS, type LoraConfig } from '../src-main/engine/adapters/lora-config.js';
@@ -43,6 +43,8 @@ export interface QloraBigOpts {
   layers?: number;
   scheme: QuantScheme;
   embeddings: 'fp16' | 'int8';
+  /** The engine's `precision` option: 4-bit weights multiplied in fp32, or dequantized to fp16 and multiplied in fp16. */
+  precision?: 'fp32' | 'fp16';
   batch: number;
   seq: number;
   steps: number;
@@ -82,7 +84,7 @@ export function tiledHalfTable(n: number): Float32Array {
 }
 
 /** The quantized base of a synthetic source: every projection random, tables per `embeddings`. */
-export function randomBase(source: WeightSource, scheme: QuantScheme, embeddings: 'fp16' | 'int8'): { store: QuantStore; weights: WeightsFactory; tableBytes: number } {
+export function randomBase(source: WeightSource, scheme: QuantScheme, embeddings: 'fp16' | 'int8', precision: 'fp32' | 'fp16' = 'fp32'): { store: QuantStore; weights: WeightsFactory; tableBytes: number } {
   const store = new Map<string, QuantTensor>();
   const tables = new Map<string, Float32Array>();
   let tableBytes = 0;
@@ -100,7 +102,7 @@ export function randomBase(source: WeightSource, scheme: QuantScheme, embeddings
       }
     }
   }
-  const quant = quantWeightsFactory(store);
+  const quant = quantWeightsFactory(store, { half: precision === 'fp16' });
   // The tables enter as overrides: QuantWeights would otherwise read and fp16-round them from the source.
   const weights: WeightsFactory = (g, s, dtype, overrides) => quant(g, s, dtype, new Map([...tables, ...(overrides ?? [])]));
   return { store, weights, tableBytes };
@@ -132,7 +134,8 @@ export async function qloraBig(o: QloraBigOpts) {
   mark('start');
 
   const source = syntheticSource(config, o.shape);
-  const { store, weights, tableBytes } = randomBase(source, o.scheme, o.embeddings);
+  const precision = o.precision ?? 'fp32';
+  const { store, weights, tableBytes } = randomBase(source, o.scheme, o.embeddings, precision);
   const fp = storeFootprint(store);
   mark('store built');
   const lora: LoraConfig = { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] };
@@ -164,7 +167,8 @@ export async function qloraBig(o: QloraBigOpts) {
   const GB = 1e9;
   return {
     bench: 'qlora-8b',
-    what: `QLoRA ${o.scheme} base of random codes at ${o.shape} shapes, ${o.embeddings} tables, LoRA r=16 on 7 projections, AdamW; batch ${o.batch} × ${o.seq}`,
+    model: o.shape,
+    what: `QLoRA ${o.scheme} base of random codes at ${o.shape} shapes multiplied in ${precision}, ${o.embeddings} tables, LoRA r=16 on 7 projections, AdamW; batch ${o.batch} × ${o.seq}`,
     device: `${device.ep}: ${device.name}`,
     date: new Date().toISOString(),
     commit: commit(),
@@ -172,6 +176,7 @@ export async function qloraBig(o: QloraBigOpts) {
     shape: { name: o.shape, layers: config.num_hidden_layers, hidden: config.hidden_size, mlp: config.intermediate_size, heads: config.num_attention_heads, kv_heads: config.num_key_value_heads, vocab: V, tied: !!config.tie_word_embeddings, rope_theta: config.rope_theta },
     scheme: o.scheme,
     embeddings: o.embeddings,
+    precision,
     batch: o.batch,
     seq: o.seq,
     base_gb: { projections: round(fp.bytes / GB, 3), projection_params: fp.params, tables: round(tableBytes / GB, 3) },
