@@ -17,7 +17,7 @@ import { packedDecode } from './packed-decode.js';
 import { gemmCeiling } from './gemm-ceiling.js';
 import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../src-main/engine/quant/index.js';
 import type { DevicePref } from '../src-main/engine/runtime/device.js';
-import { initializerDelta, openGpuMemoryProbe } from './gpu-memory.js';
+import { initializerDelta, openGpuMemoryProbe, samplerThreadMain } from './gpu-memory.js';
 import { QLORA_SHAPES, qloraBig } from './qlora-8b.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
@@ -59,6 +59,7 @@ async function main() {
   if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
+  if (what === 'memsampler') return samplerThreadMain(); // the qlora8b run's GPU memory sampler thread
   if (what === 'memprobe') {
     // The probe's own check on this machine: a 256 MiB initializer should show as about 256 MiB.
     const probe = await openGpuMemoryProbe();
@@ -77,6 +78,7 @@ async function main() {
       steps: Number(arg('steps', '4')),
       device: arg('device', 'gpu') as DevicePref,
       buildOnly: process.argv.includes('--build-only'),
+      samplerThread: { script: process.argv[1], argv: ['memsampler'] },
     });
     console.log(JSON.stringify(r));
     if (!('date' in r)) return;

@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { Worker, workerData } from 'node:worker_threads';
 import type { LibraryHandle, TypeObject } from 'koffi';
 
 /** Vulkan's constants (vulkan_core.h). */
@@ -207,14 +208,47 @@ export async function openGpuMemoryProbe(): Promise<GpuMemoryProbe> {
   };
 }
 
-/** Samples every `everyMs` (and on demand) and keeps the peak; the baseline is the first sample. */
-export function peakSampler(probe: GpuMemoryProbe, everyMs = 50) {
+/**
+ * A sampler in a worker thread of this process: onnxruntime-node runs a session on the main thread, so a
+ * timer there never fires during a step, when the transient tensors exist. heapUsage is the process's,
+ * so the thread reads the same figure; it keeps the peak and the latest sample in shared memory.
+ * `script` and `argv` start the thread in `samplerThreadMain` (the bench bundle's own entry point).
+ */
+export function startSamplerThread(script: string, argv: string[], everyMs = 20) {
+  const shared = new SharedArrayBuffer(3 * 8);
+  const view = new Float64Array(shared); // [peak, latest, samples]
+  let error: string | null = null;
+  const w = new Worker(script, { argv, workerData: { shared, everyMs } });
+  w.on('error', (e) => (error = e.message));
+  w.unref();
+  return { peak: () => view[0], samples: () => view[2], error: () => error, stop: () => void w.terminate() };
+}
+
+/** The sampler thread's body (see startSamplerThread). */
+export async function samplerThreadMain(): Promise<void> {
+  const { shared, everyMs } = workerData as { shared: SharedArrayBuffer; everyMs: number };
+  const view = new Float64Array(shared);
+  const probe = await openGpuMemoryProbe();
+  for (;;) {
+    const v = probe.sample();
+    view[1] = v;
+    if (v > view[0]) view[0] = v;
+    view[2]++;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Samples every `everyMs` (and on demand) and keeps the peak; the baseline is the first sample. With a
+ * sampler thread (startSamplerThread) its peak, taken while the main thread is inside ORT, counts too.
+ */
+export function peakSampler(probe: GpuMemoryProbe, everyMs = 50, thread?: ReturnType<typeof startSamplerThread>) {
   const baseline = probe.sample();
   let peak = baseline;
   const marks: { label: string; bytes: number }[] = [];
   const take = () => {
     const v = probe.sample();
-    if (v > peak) peak = v;
+    peak = Math.max(peak, v, thread?.peak() ?? 0);
     return v;
   };
   const timer = setInterval(take, everyMs);
@@ -232,7 +266,8 @@ export function peakSampler(probe: GpuMemoryProbe, everyMs = 50) {
     stop() {
       clearInterval(timer);
       take();
-      return { baseline, peak, marks };
+      thread?.stop();
+      return { baseline, peak, marks, thread: thread ? { samples: thread.samples(), peak: thread.peak(), error: thread.error() } : null };
     },
   };
 }

@@ -29,7 +29,7 @@ import { buildStepGraph } from '../src-main/engine/train/step-graph.js';
 import { serializeModel } from '../src-main/engine/graph/onnx-writer.js';
 import { specFromConfig } from '../src-main/engine/models/index.js';
 import { commit, machine } from './common.js';
-import { GpuMemoryUnavailable, openGpuMemoryProbe, peakSampler } from './gpu-memory.js';
+import { GpuMemoryUnavailable, openGpuMemoryProbe, peakSampler, startSamplerThread } from './gpu-memory.js';
 import { PACKED_SHAPES, syntheticSource } from './packed-decode.js';
 
 export const QLORA_SHAPES: Record<string, HfConfig> = {
@@ -51,6 +51,8 @@ export interface QloraBigOpts {
   device: DevicePref;
   /** Build and serialize the step graph only (no session, no step): the engine's host side at full shape. */
   buildOnly?: boolean;
+  /** How to start a GPU memory sampler thread (bench/gpu-memory.ts startSamplerThread): the bundle's entry and its argv. */
+  samplerThread?: { script: string; argv: string[] };
 }
 
 const MB = 2 ** 20;
@@ -121,7 +123,8 @@ export async function qloraBig(o: QloraBigOpts) {
     if (!(e instanceof GpuMemoryUnavailable)) throw e;
     probeError = e.message;
   }
-  const sampler = probe ? peakSampler(probe) : null;
+  const thread = probe && o.samplerThread ? startSamplerThread(o.samplerThread.script, o.samplerThread.argv) : undefined;
+  const sampler = probe ? peakSampler(probe, 50, thread) : null;
   const rss = () => round(process.memoryUsage().rss / MB, 0);
   const marks: { at: string; s: number; rss_mb: number; gpu_mb?: number }[] = [];
   const t0 = performance.now();
@@ -187,7 +190,7 @@ export async function qloraBig(o: QloraBigOpts) {
     sessions,
     estimate_gb: { total: round(estimate.total / GB, 2), weights: round(estimate.weights / GB, 2), activations: round(estimate.activations / GB, 2), optimizer: round(estimate.optimizer / GB, 3), overhead: round(estimate.overhead / GB, 2) },
     gpu_memory: gpu
-      ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled every 50 ms and after each phase (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, max_storage_buffer_range: probe!.device.maxStorageBufferRange, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
+      ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled after each phase and ${gpu.thread ? `every 20 ms by a thread (${gpu.thread.samples} samples${gpu.thread.error ? `, failed: ${gpu.thread.error}` : ''})` : 'between runs only (no sampler thread)'} (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, max_storage_buffer_range: probe!.device.maxStorageBufferRange, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
       : { unavailable: probeError ?? 'not sampled on the CPU EP' },
     rss_peak_gb: round((process.resourceUsage().maxRSS * 1024) / GB, 2),
     marks,
