@@ -77,12 +77,13 @@ async function main() {
       seq: Number(arg('seq', '1024')),
       steps: Number(arg('steps', '4')),
       device: arg('device', 'gpu') as DevicePref,
+      checkpoint: process.argv.includes('--checkpoint'),
       buildOnly: process.argv.includes('--build-only'),
       samplerThread: { script: process.argv[1], argv: ['memsampler'] },
     });
     console.log(JSON.stringify(r));
     if (!('date' in r)) return;
-    const name = `qlora-8b-${r.shape.name}${r.shape.layers !== QLORA_SHAPES[r.shape.name].num_hidden_layers ? `-${r.shape.layers}l` : ''}-${r.scheme}-${r.precision}-${r.embeddings}-${r.date.slice(0, 10)}`;
+    const name = `qlora-8b-${r.shape.name}${r.shape.layers !== QLORA_SHAPES[r.shape.name].num_hidden_layers ? `-${r.shape.layers}l` : ''}-${r.scheme}-${r.precision}-${r.embeddings}${r.checkpoint ? '-ckpt' : ''}-${r.date.slice(0, 10)}`;
     process.env.GRAFT_BENCH_OUT ??= process.env.OUT;
     console.log('wrote', writeResult(name, r));
   }

@@ -11,7 +11,7 @@
  * as read by the Vulkan memory-budget probe (bench/gpu-memory.ts), with the process's RSS.
  *
  *   node .gpu/gpu-explore.cjs qlora8b [--shape llama3.1-8b|qwen2.5-1.5b|qwen2.5-0.5b|tiny] [--layers N]
- *     [--scheme nf4|int4] [--embeddings fp16|int8] [--precision fp32|fp16] [--build-only] [--batch 1] [--seq 1024] [--steps 4] [--device gpu|cpu]
+ *     [--scheme nf4|int4] [--embeddings fp16|int8] [--precision fp32|fp16] [--checkpoint] [--build-only] [--batch 1] [--seq 1024] [--steps 4] [--device gpu|cpu]
  */
 import { randomFillSync } from 'node:crypto';
 import { LORA_TARGETS, type LoraConfig } from '../src-main/engine/adapters/lora-config.js';
@@ -45,6 +45,8 @@ export interface QloraBigOpts {
   embeddings: 'fp16' | 'int8';
   /** The engine's `precision` option: 4-bit weights multiplied in fp32, or dequantized to fp16 and multiplied in fp16. */
   precision?: 'fp32' | 'fp16';
+  /** Activation checkpointing (the engine's `checkpoint` option): each layer's values recomputed in the backward. */
+  checkpoint?: boolean;
   batch: number;
   seq: number;
   steps: number;
@@ -142,10 +144,10 @@ export async function qloraBig(o: QloraBigOpts) {
   const fp = storeFootprint(store);
   mark('store built');
   const lora: LoraConfig = { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] };
-  const estimate = estimateForSource(source, { method: 'qlora', lora, batch: o.batch, seqLen: o.seq });
+  const estimate = estimateForSource(source, { method: 'qlora', lora, batch: o.batch, seqLen: o.seq, checkpoint: o.checkpoint });
   if (o.buildOnly) return buildOnly(source, config, lora, weights, o, fp.bytes, tableBytes, estimate.total, mark, marks);
   createTimings.splice(0);
-  const runner = await createStepRunner({ source, lora, device: o.device, batch: o.batch, seqLen: o.seq, seed: 1, weights });
+  const runner = await createStepRunner({ source, lora, device: o.device, batch: o.batch, seqLen: o.seq, seed: 1, weights, checkpoint: o.checkpoint });
   mark('runner created');
   const V = config.vocab_size;
   const ids = Int32Array.from({ length: o.batch * o.seq }, (_, i) => 1 + ((i * 7919) % (V - 1)));
@@ -180,6 +182,7 @@ export async function qloraBig(o: QloraBigOpts) {
     scheme: o.scheme,
     embeddings: o.embeddings,
     precision,
+    checkpoint: !!o.checkpoint,
     batch: o.batch,
     seq: o.seq,
     base_gb: { projections: round(fp.bytes / GB, 3), projection_params: fp.params, tables: round(tableBytes / GB, 3) },
@@ -200,7 +203,7 @@ export async function qloraBig(o: QloraBigOpts) {
 /** The step graph at full shape built and serialized (what session creation starts from), with its largest tensors. */
 function buildOnly(source: WeightSource, config: HfConfig, lora: LoraConfig, weights: WeightsFactory, o: QloraBigOpts, projBytes: number, tableBytes: number, estimate: number, mark: (at: string) => void, marks: object[]) {
   const t = performance.now();
-  const { graph } = buildStepGraph({ spec: specFromConfig(config, source.path), source, lora, batch: o.batch, seq: o.seq, purpose: 'step', weights });
+  const { graph } = buildStepGraph({ spec: specFromConfig(config, source.path), source, lora, batch: o.batch, seq: o.seq, purpose: 'step', weights, checkpoint: o.checkpoint });
   const buildMs = performance.now() - t;
   mark('graph built');
   const t1 = performance.now();

@@ -6,7 +6,8 @@
 #           carry=[".gpu/node.xz", ".gpu/ort.tar.xz", ".gpu/debs", ".gpu/prelude.sh", ".gpu/gpu-explore.cjs", ".gpu/koffi.tar.xz"])
 #   (about 38 MB carried; train-b.sh calls it too, with train-prepare.sh's carry). The 4-bit weights are multiplied
 #   in fp16 (the engine's `precision: fp16`, its fast path on a GPU). QLORA_ARGS replaces the run's flags, e.g.
-#   "--precision fp32", "--embeddings int8" (8-bit tables), "--scheme int4" or "--shape qwen2.5-1.5b"; STEPS
+#   "--checkpoint" (activation checkpointing: the least memory), "--precision fp32", "--embeddings int8" (8-bit
+#   tables), "--scheme int4" or "--shape qwen2.5-1.5b"; STEPS
 #   (default 3) the number of steps; BUDGET (default 590) the seconds the whole script may take: under an outer
 #   `timeout`, set it a little lower, so node is stopped by this script's own timeout and leaves the GPU free.
 # Writes $OUT/qlora-8b.log (progress, nvidia-smi) and $OUT/qlora-8b-<shape>-<scheme>-<tables>-<date>.json.
