@@ -4,6 +4,7 @@
 # on the same shapes in the same call (bench/gpu/peer-train.py), and `verify-reference --device gpu` on every
 # golden (CPU fallback disabled) while time is left.
 source .gpu/prelude.sh
+[ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules   # the memory probe's FFI
 ln -sfn /tmp/gpu/node_modules node_modules
 export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
 E=.gpu/gpu-explore.cjs; L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
