@@ -52,6 +52,11 @@ export interface TrainLoopOptions {
    */
   write?: (r: TrainLoopResult) => Promise<void>;
   rescueDirs?: string[];
+  /**
+   * Runs between steps after each periodic checkpoint and after the last step (final), before 'done': the
+   * evaluation prompts (train/eval-prompts.ts). A cancel during it is taken at the next step boundary.
+   */
+  afterCheckpoint?: (step: number, final: boolean) => Promise<void>;
 }
 
 export interface TrainLoopResult {
@@ -231,8 +236,12 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       rec.evalLoss = ev.loss;
       emit({ type: 'eval', step, evalLoss: ev.loss, tokens: ev.tokens });
     }
-    if (o.saveEvery && step % o.saveEvery === 0 && step < total) await checkpoint();
+    if (o.saveEvery && step % o.saveEvery === 0 && step < total) {
+      await checkpoint();
+      await o.afterCheckpoint?.(step, false);
+    }
   }
+  if (!o.signal?.aborted) await o.afterCheckpoint?.(step, true);
   o.control?.setWorking(false);
   emit({
     type: 'done',
