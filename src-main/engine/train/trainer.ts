@@ -52,10 +52,7 @@ export interface TrainLoopOptions {
    */
   write?: (r: TrainLoopResult) => Promise<void>;
   rescueDirs?: string[];
-  /**
-   * Runs between steps after each periodic checkpoint and after the last step (final), before 'done': the
-   * evaluation prompts (train/eval-prompts.ts). A cancel during it is taken at the next step boundary.
-   */
+  /** After each periodic checkpoint and the last step (final), before 'done': the evaluation prompts (eval-prompts.ts). */
   afterCheckpoint?: (step: number, final: boolean) => Promise<void>;
 }
 
@@ -137,6 +134,12 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     return dir;
   };
 
+  // Kept out of the training time, as holds are: tokens/s stays the steps' speed.
+  const answer = async (final: boolean) => {
+    const t = now();
+    await o.afterCheckpoint?.(step, final);
+    pausedMs += now() - t;
+  };
   const result = (cancelled: boolean, ck: string | null): TrainLoopResult => {
     const last = history[history.length - 1];
     const lastEval = [...history].reverse().find((h) => h.evalLoss !== undefined);
@@ -238,10 +241,10 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     }
     if (o.saveEvery && step % o.saveEvery === 0 && step < total) {
       await checkpoint();
-      await o.afterCheckpoint?.(step, false);
+      await answer(false);
     }
   }
-  if (!o.signal?.aborted) await o.afterCheckpoint?.(step, true);
+  if (!o.signal?.aborted) await answer(true);
   o.control?.setWorking(false);
   emit({
     type: 'done',
