@@ -10,10 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraftError } from '../engine/errors';
-import type { UploadChunkReq, UploadDone, UploadStartReq } from '../ipc/app';
+import { UPLOAD_PIECE_BYTES, type UploadChunkReq, type UploadDone, type UploadStartReq } from '../ipc/app';
 
-/** Raw bytes per piece the page sends: about 5.6 MB of base64, well inside one socket frame. */
-export const UPLOAD_PIECE_BYTES = 4 << 20;
 const MAX_FILES = 10_000;
 const IDLE_MS = 60 * 60_000;
 

@@ -75,6 +75,9 @@ export interface UploadStartReq {
   files: { name: string; bytes: number }[];
 }
 
+/** Most raw bytes of one upload piece: about 5.6 MB of base64, well inside one socket frame. */
+export const UPLOAD_PIECE_BYTES = 4 << 20;
+
 /** One piece of one file of an upload, base64, written at `offset` (pieces come in order). */
 export interface UploadChunkReq {
   uploadId: string;
