@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { parseTrainOptions } from '../../../src-main/engine/options/train.js';
-import { EVAL_ANSWERS_FILE, parseEvalPrompts, type EvalAnswersFile } from '../../../src-main/engine/train/eval-prompts.js';
+import { EVAL_ANSWERS_FILE, parseEvalPrompts, readEvalAnswers, type EvalAnswersFile } from '../../../src-main/engine/train/eval-prompts.js';
 import type { TrainEvent } from '../../../src-main/engine/train/events.js';
 import { trainAdapter, type TrainAdapterOptions } from '../../../src-main/engine/train/train-adapter.js';
 
@@ -129,3 +129,15 @@ it('graft train --eval-prompts FILE prints the answers, base | adapter, and --js
   const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
   expect(events.find((e) => e.type === 'answers')).toMatchObject({ step: 2, final: true, answers: [{ prompt: NAME_PROMPT }] });
 }, 240_000);
+
+// The other methods answer through their own decoder hooks (DoRA, IA³, bottlenecks) or the 4-bit base (QLoRA).
+it.each(['dora', 'ia3', 'houlsby', 'qlora'])('answers with a %s adapter too', async (method) => {
+  const data = join(dir, `${method}.txt`);
+  writeFileSync(data, storyDataset('Zara'));
+  const out = join(dir, `run-${method}`);
+  await trainAdapter({ model: MODEL, data, out, options: parseTrainOptions({ method, steps: 2, batch: 2, seqLen: 32, device: 'cpu', evalPrompts: NAME_PROMPT, evalMaxTokens: 4 }) });
+  const [end] = readEvalAnswers(out)!.checkpoints;
+  expect(end).toMatchObject({ step: 2, final: true });
+  expect(end.answers[0].base).toMatch(/^\s*Lily/);
+  expect(end.answers[0].adapter.trim()).not.toBe('');
+}, 120_000);
