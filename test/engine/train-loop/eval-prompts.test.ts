@@ -131,11 +131,18 @@ it('graft train --eval-prompts FILE prints the answers, base | adapter, and --js
 }, 240_000);
 
 // The other methods answer through their own decoder hooks (DoRA, IA³, bottlenecks) or the 4-bit base (QLoRA).
-it.each(['dora', 'ia3', 'houlsby', 'qlora'])('answers with a %s adapter too', async (method) => {
-  const data = join(dir, `${method}.txt`);
+it.each([
+  ['dora', 'fp32'],
+  ['ia3', 'fp32'],
+  ['houlsby', 'fp32'],
+  ['qlora', 'fp32'],
+  ['qlora', 'fp16'],
+])('answers with a %s adapter too (base at %s)', async (method, precision) => {
+  const data = join(dir, `${method}-${precision}.txt`);
   writeFileSync(data, storyDataset('Zara'));
-  const out = join(dir, `run-${method}`);
-  await trainAdapter({ model: MODEL, data, out, options: parseTrainOptions({ method, steps: 2, batch: 2, seqLen: 32, device: 'cpu', evalPrompts: NAME_PROMPT, evalMaxTokens: 4 }) });
+  const out = join(dir, `run-${method}-${precision}`);
+  const options = { method, ...(precision !== 'fp32' ? { precision } : {}), steps: 2, batch: 2, seqLen: 32, device: 'cpu', evalPrompts: NAME_PROMPT, evalMaxTokens: 4 };
+  await trainAdapter({ model: MODEL, data, out, options: parseTrainOptions(options) });
   const [end] = readEvalAnswers(out)!.checkpoints;
   expect(end).toMatchObject({ step: 2, final: true });
   expect(end.answers[0].base).toMatch(/^\s*Lily/);
