@@ -66,6 +66,8 @@ export interface EvalPromptsOptions {
   chatTemplate?: string;
   /** Token that ends a plain-text row (train/end-token.ts): the template's end marker for a model without one. */
   endToken?: number | null;
+  /** A resumed run: keep the answers the run folder holds (a new run starts afresh). */
+  resumed?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
 }
@@ -90,7 +92,7 @@ export function readEvalAnswers(out: string): EvalAnswersFile | null {
  */
 export function createPromptEvaluator(o: EvalPromptsOptions) {
   const file = join(o.out, EVAL_ANSWERS_FILE);
-  const kept = readEvalAnswers(o.out);
+  const kept = o.resumed ? readEvalAnswers(o.out) : null;
   // Answers of other prompts or another length are another experiment's: start afresh.
   const same = kept && JSON.stringify(kept.prompts) === JSON.stringify(o.prompts) && kept.maxTokens === o.maxTokens;
   const record: EvalAnswersFile = same ? kept : { version: 1, prompts: o.prompts, maxTokens: o.maxTokens, base: [], checkpoints: [] };
@@ -146,7 +148,7 @@ export function createPromptEvaluator(o: EvalPromptsOptions) {
 }
 
 /** What a run gives evaluatorForRun: its options, how its data was read, and the pieces it trains with. */
-export interface RunForEval extends Pick<EvalPromptsOptions, 'out' | 'tokenizer' | 'device' | 'weights' | 'lora' | 'method' | 'signal' | 'onEvent'> {
+export interface RunForEval extends Pick<EvalPromptsOptions, 'out' | 'tokenizer' | 'device' | 'weights' | 'lora' | 'method' | 'resumed' | 'signal' | 'onEvent'> {
   options: Pick<TrainOptions, 'evalPrompts' | 'evalMaxTokens' | 'chatTemplate'>;
   read?: ReadOptions;
   source: WeightSource;

@@ -206,7 +206,7 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
   });
   try {
     const device = `${runner.device.kind} (${runner.device.name})`;
-    const evaluator = evaluatorForRun({ ...p, ...plan, options: o, read: job.read, out: job.out, device: runner.device, signal: hooks.signal, onEvent: hooks.onEvent });
+    const evaluator = evaluatorForRun({ ...p, ...plan, options: o, read: job.read, out: job.out, device: runner.device, resumed: Boolean(job.resume), signal: hooks.signal, onEvent: hooks.onEvent });
     const result = await runTrainingLoop({
       runner,
       train: p.data.train,
