@@ -1,8 +1,8 @@
 /**
  * Assembles bench/results/gpu-vs-peers-<date>-training.json (issue 13) from what bench/gpu/train-a.sh and
- * train-b.sh bring back: Graft's JSON lines (train-a.log: steps, the EP's GEMM ceiling; graft-8b.log: the 8B
- * QLoRA row), the peers' output (peers.log: PyTorch + PEFT's anchor array and its 8B line), and
- * verify-gpu.jsonl. Every ratio divides two figures of the same machine; the peers ran minutes after Graft.
+ * train-b.sh bring back: call 1 (DIR_A): Graft's steps and the EP's GEMM ceiling (train-a.log) with PyTorch +
+ * PEFT's anchor array (peers.log); call 2 (DIR_B): Graft's 8B QLoRA row (graft-8b.log) with PyTorch + PEFT's
+ * 8B line (peers.log), the op profiles and verify-gpu.jsonl. Every ratio divides two figures of one call.
  *   npx tsx bench/gpu/train-report.ts DIR_A DIR_B COMMIT
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -26,12 +26,18 @@ const lines = (file: string): J[] =>
 
 const [dirA, dirB, commit] = process.argv.slice(2);
 const a = lines(path.join(dirA, 'train-a.log'));
-const peersText = readFileSync(path.join(dirB, 'peers.log'), 'utf8');
+const peersText = readFileSync(path.join(dirA, 'peers.log'), 'utf8');
 const start = peersText.indexOf('[\n');
 const peft: J[] = start >= 0 ? JSON.parse(peersText.slice(start, peersText.indexOf('\n]', start) + 2)) : [];
 const peer8b = lines(path.join(dirB, 'peers.log')).find((r) => String(r.model).startsWith('llama3.1-8b'));
 const g8b = lines(path.join(dirB, 'graft-8b.log')).filter((r) => r.shape === 'llama3.1-8b' || r.model === 'llama3.1-8b');
-const verify = lines(path.join(dirA, 'verify-gpu.jsonl'));
+const verify = lines(path.join(dirB, 'verify-gpu.jsonl'));
+const profiles = Object.fromEntries(
+  ['fp16-8x512', 'nf4-fp16-1x512'].map((k) => {
+    const f = path.join(dirB, `profile-qwen05b-${k}.json`);
+    return [k, existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as J) : null];
+  }),
+);
 const ratio = (g?: number, p?: number) => (g && p ? +(g / p).toFixed(3) : null);
 
 const steps = a.filter((r) => 'train_tokens_per_s' in r);
@@ -85,6 +91,7 @@ const result = {
   commit,
   rows,
   gemm_ceiling: gemm,
+  profiles_qwen05b: profiles,
   verify_reference_gpu: summary ?? null,
   graft_raw: steps,
   peers_raw: { pytorch_peft: peft, pytorch_peft_8b: peer8b ?? null },

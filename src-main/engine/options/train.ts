@@ -125,6 +125,13 @@ export const TRAIN_OPTIONS = {
   gradAccum: { kind: 'int', default: 1, min: 1, label: 'Gradient accumulation', group: SCHEDULE, help: 'micro-batches per optimizer step' },
   seqLen: { kind: 'int', default: 512, min: 2, unit: 'tokens', label: 'Sequence length', group: SCHEDULE, help: 'tokens per row (longer rows are cut)' },
   pack: { kind: 'bool', default: false, label: 'Pack short examples together', group: SCHEDULE, help: 'pack short examples together into full rows' },
+  checkpoint: {
+    kind: 'bool',
+    default: false,
+    label: 'Recompute activations (less memory)',
+    group: SCHEDULE,
+    help: 'activation checkpointing: keep only each layer\'s input and recompute the rest in the backward pass (a fraction of the activation memory, about a third more compute); for long rows and big models',
+  },
   weightDecay: { kind: 'number', default: 0, min: 0, label: 'Weight decay', group: OPTIMIZER, help: 'AdamW weight decay' },
   beta1: { kind: 'number', default: 0.9, min: 0, max: 1, maxExclusive: true, label: 'Beta 1', group: OPTIMIZER, help: 'AdamW beta1' },
   beta2: { kind: 'number', default: 0.999, min: 0, max: 1, maxExclusive: true, label: 'Beta 2', group: OPTIMIZER, help: 'AdamW beta2' },
@@ -210,7 +217,7 @@ export function parseTrainOptions(input: unknown): TrainOptions {
 export const alphaOf = (o: Pick<TrainOptions, 'alpha' | 'rank'>): number => o.alpha ?? 2 * o.rank;
 
 /** The memory estimate's inputs: a subset of training's fields, validated by the same rules. */
-export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'batch', 'seqLen', 'device']);
+export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'batch', 'seqLen', 'checkpoint', 'device']);
 /** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
 export type MethodOptions = Pick<
   TrainOptions,
@@ -239,6 +246,7 @@ export const PRESET_KEEPS = [
   'memoryLimit',
   'evalPrompts',
   'evalMaxTokens',
+  'checkpoint',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /** Starting points, as overrides of the defaults; every value stays editable. */

@@ -41,7 +41,7 @@ export class TrainService {
   /** `req` is validated by the IPC (ipc/train.ts). */
   estimate(req: EstimateRequest): Promise<MemoryCheck> {
     const m = this.models.get(req.modelId);
-    return this.worker.call('train.estimate', { modelPath: m.path, method: req.method, rank: req.rank, targets: req.targets, batch: req.batch, seqLen: req.seqLen, device: req.device });
+    return this.worker.call('train.estimate', { modelPath: m.path, method: req.method, rank: req.rank, targets: req.targets, batch: req.batch, seqLen: req.seqLen, checkpoint: req.checkpoint, device: req.device });
   }
 
   /** `s` is validated by the IPC (ipc/train.ts). */
