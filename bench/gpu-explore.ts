@@ -10,12 +10,15 @@ import { QWEN25_05B_SHAPES, SMOLLM2_135M_SHAPES } from '../src-main/engine/model
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { resolveDevice } from '../src-main/engine/runtime/device.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
-import { benchModel, STORIES } from './common.js';
+import { arg, benchModel, STORIES, writeResult } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
 import { packedDecode } from './packed-decode.js';
 import { gemmCeiling } from './gemm-ceiling.js';
-import { loadQuantizedBase, quantWeightsFactory } from '../src-main/engine/quant/index.js';
+import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../src-main/engine/quant/index.js';
+import type { DevicePref } from '../src-main/engine/runtime/device.js';
+import { initializerDelta, openGpuMemoryProbe, samplerThreadMain } from './gpu-memory.js';
+import { QLORA_SHAPES, qloraBig } from './qlora-8b.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
 export const SHAPES: Record<string, HfConfig> = { 'smollm2-135m': SMOLLM2_135M_SHAPES, 'qwen2.5-0.5b': QWEN25_05B_SHAPES, 'qwen2.5-1.5b': QWEN25_15B_SHAPES };
@@ -56,6 +59,34 @@ async function main() {
   if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
+  if (what === 'memsampler') return samplerThreadMain(); // the qlora8b run's GPU memory sampler thread
+  if (what === 'memprobe') {
+    // The probe's own check on this machine: a 256 MiB initializer should show as about 256 MiB.
+    const probe = await openGpuMemoryProbe();
+    console.log(JSON.stringify({ vulkan_device: probe.device, scope: probe.scope, budget: probe.budget(), ...(await initializerDelta(probe)) }));
+    probe.close();
+  }
+  if (what === 'qlora8b') {
+    const r = await qloraBig({
+      shape: arg('shape', 'llama3.1-8b'),
+      layers: process.argv.includes('--layers') ? Number(arg('layers', '')) : undefined,
+      scheme: arg('scheme', 'nf4') as QuantScheme,
+      embeddings: arg('embeddings', 'fp16') as 'fp16' | 'int8',
+      precision: arg('precision', 'fp32') as 'fp32' | 'fp16',
+      batch: Number(arg('batch', '1')),
+      seq: Number(arg('seq', '1024')),
+      steps: Number(arg('steps', '4')),
+      device: arg('device', 'gpu') as DevicePref,
+      checkpoint: process.argv.includes('--checkpoint'),
+      buildOnly: process.argv.includes('--build-only'),
+      samplerThread: { script: process.argv[1], argv: ['memsampler'] },
+    });
+    console.log(JSON.stringify(r));
+    if (!('date' in r)) return;
+    const name = `qlora-8b-${r.shape.name}${r.shape.layers !== QLORA_SHAPES[r.shape.name].num_hidden_layers ? `-${r.shape.layers}l` : ''}-${r.scheme}-${r.precision}-${r.embeddings}${r.checkpoint ? '-ckpt' : ''}-${r.date.slice(0, 10)}`;
+    process.env.GRAFT_BENCH_OUT ??= process.env.OUT;
+    console.log('wrote', writeResult(name, r));
+  }
   if (what === 'gemm') await gemmCeiling();
   if (what === 'step') {
     const [name, cfgs, prec] = names;

@@ -26,7 +26,7 @@ export const PACKED_SHAPES: Record<string, HfConfig> = {
 const PROJ = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
 
 /** A source of the config's tensors: norms are ones, tables small pseudo-random values; projections are never read (packed). */
-function syntheticSource(config: HfConfig, name: string): WeightSource {
+export function syntheticSource(config: HfConfig, name: string): WeightSource {
   const { hidden_size: D, intermediate_size: F, num_attention_heads: H, num_key_value_heads: KV, vocab_size: V } = config;
   const hd = D / H;
   const kv = KV ?? H;

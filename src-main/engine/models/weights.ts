@@ -4,8 +4,20 @@
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
+import { constant } from '../ops/consts.js';
+import { greater, max, min, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/gather.js';
 import { gemm } from '../ops/matmul.js';
+import { concat, reshape } from '../ops/shape.js';
+
+/**
+ * fp32 tables (embeddings, LM head) larger than this are held as row chunks. ORT's WebGPU EP binds a
+ * tensor larger than the device's storage-binding range as several segments, and a shader takes at most
+ * 16 storage buffers: Llama-3.1-8B's 2.1 GB table is 17 segments at lavapipe's 128 MiB ranges and its
+ * Gather is refused ("Too many storage buffers in shader"). 1 GiB chunks stay at 8 segments at most.
+ * Mutable for tests, which check the chunked graphs against whole tables at a small size.
+ */
+export const tableChunking = { bytes: 2 ** 30 };
 
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
 
@@ -90,11 +102,44 @@ export class GraphWeights {
 
   /** Embedding rows of ids [B, T] → [B, T, D]; a subclass holding an 8-bit table overrides it. */
   embed(ids: Value): Value {
-    return gather(this.g, this.get('model.embed_tokens.weight'), ids);
+    const name = 'model.embed_tokens.weight';
+    const chunks = this.tableChunks(name);
+    if (!chunks) return gather(this.g, this.get(name), ids);
+    // Each chunk gathers the ids clamped into its rows; a later chunk's rows replace earlier ones where id ≥ its first row.
+    const g = this.g;
+    const int = (x: number) => constant(g, ids.dtype, [], [x]);
+    let out: Value | null = null;
+    for (const c of chunks) {
+      const local = min(g, max(g, sub(g, ids, int(c.first)), int(0)), int(c.rows - 1));
+      const rows = gather(g, c.value, local);
+      out = out ? where(g, reshape(g, greater(g, ids, int(c.first - 1)), [...ids.shape, 1]), rows, out) : rows;
+    }
+    return out!;
   }
 
   /** Logits [N, V] of hidden [N, D] through `name` (the LM head, or the tied embedding). */
   head(hidden: Value, name: string): Value {
-    return gemm(this.g, hidden, this.get(name), null, { transB: true });
+    const chunks = this.tableChunks(name);
+    if (!chunks) return gemm(this.g, hidden, this.get(name), null, { transB: true });
+    return concat(this.g, chunks.map((c) => gemm(this.g, hidden, c.value, null, { transB: true })), -1);
+  }
+
+  private readonly chunks = new Map<string, { value: Value; first: number; rows: number }[] | null>();
+  /** The table as row chunks (views of one host array, each its own initializer) when it is over `tableChunking.bytes`. */
+  private tableChunks(name: string): { value: Value; first: number; rows: number }[] | null {
+    if (this.chunks.has(name)) return this.chunks.get(name)!;
+    const [V, D] = this.source.shape(name);
+    let r: { value: Value; first: number; rows: number }[] | null = null;
+    if (this.dtype === 'float32' && V * D * 4 > tableChunking.bytes) {
+      const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
+      const per = Math.ceil(V / Math.ceil((V * D * 4) / tableChunking.bytes));
+      r = [];
+      for (let first = 0; first < V; first += per) {
+        const rows = Math.min(per, V - first);
+        r.push({ value: this.g.init(`${name}.rows${first}`, { dtype: 'float32', shape: [rows, D], data: f32.subarray(first * D, (first + rows) * D) }), first, rows });
+      }
+    }
+    this.chunks.set(name, r);
+    return r;
   }
 }
