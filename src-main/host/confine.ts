@@ -47,7 +47,7 @@ export interface Confinement {
   /** Folders the browser may name paths in, resolved. */
   roots: string[];
   home: string;
-  /** Single files of the app's own the page may name wherever they are (the bundled demo model), resolved. */
+  /** Files and folders the page may name wherever they are (the bundled demo model, finished uploads), resolved. */
   files: string[];
 }
 

@@ -12,7 +12,10 @@ import { dispatch } from '../ipc/dispatch';
 import { MAX_MESSAGE_BYTES, WS_PATH, WS_PROTOCOL, tokenFromProtocols, type ClientMessage, type ServerMessage } from '../ipc/wire';
 import type { EventHub } from '../services/events';
 import { confinement, confineTable } from './confine';
+import { DOWNLOAD_PATH, Downloads } from './downloads';
 import { PartAssembler } from './parts';
+import { transferHandlers } from './transfers';
+import { Uploads } from './uploads';
 import { checkRequest, newToken, tokenMatches } from './guard';
 import { serveStatic } from './static';
 
@@ -28,6 +31,8 @@ export interface HostOptions {
   allowedRoots?: string[];
   /** Files of the app's own the page may name outside those folders (the bundled demo model). */
   allowedFiles?: string[];
+  /** Where browser uploads are written (a folder of the app's data folder); without it, uploads are refused. */
+  uploadDir?: string;
 }
 
 export interface RunningHost {
@@ -60,7 +65,11 @@ function securityHeaders(port: number): Record<string, string> {
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const token = opts.token ?? newToken();
   // The token is one layer; paths the page names are confined to the chosen folders as a second.
-  const handlers = confineTable(opts.handlers, confinement(opts.allowedRoots, undefined, opts.allowedFiles));
+  const confined = confinement(opts.allowedRoots, undefined, opts.allowedFiles);
+  const downloads = new Downloads();
+  // A finished upload is a path the page may name (to import it), until it is discarded.
+  const uploads = opts.uploadDir ? new Uploads(opts.uploadDir, (p, allowed) => (confined.files = allowed ? [...confined.files, p] : confined.files.filter((f) => f !== p))) : null;
+  const handlers = confineTable({ ...opts.handlers, ...transferHandlers(downloads, uploads) }, confined);
   let port = 0;
   const wss = new WebSocketServer({
     noServer: true,
@@ -83,6 +92,10 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    if (pathname.startsWith(DOWNLOAD_PATH) && req.method === 'GET') {
+      void downloads.serve(pathname.slice(DOWNLOAD_PATH.length), res, headers);
+      return;
+    }
     serveStatic(opts.rendererDir, pathname, res, headers).catch((err: Error) => {
       if (!res.headersSent) res.writeHead(500).end(err.message);
       else res.destroy(err);
@@ -118,6 +131,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();
+        uploads?.close();
         wss.close();
         server.close(() => resolve());
         server.closeAllConnections();

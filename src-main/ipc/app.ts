@@ -55,6 +55,43 @@ export interface PickPathRequest {
   filters?: { name: string; extensions: string[] }[];
 }
 
+/**
+ * A file or folder of the machine running `graft serve`, offered to the browser as a download (the browser host
+ * only: Electron writes where its dialog says). `url` is same-origin, single-use and short-lived; a folder
+ * comes as one archive, a zip, or a tar when it is too big for a classic zip.
+ */
+export interface DownloadOffer {
+  url: string;
+  /** The file name the browser saves it under. */
+  name: string;
+  /** 'none': the file itself. */
+  archive: 'none' | 'zip' | 'tar';
+  /** The file's size (for a folder, the sum of its files'). */
+  bytes: number;
+}
+
+/** An upload from the browser (the browser host only): its files, by path inside the upload ("a/b.json"). */
+export interface UploadStartReq {
+  files: { name: string; bytes: number }[];
+}
+
+/** Most raw bytes of one upload piece: about 5.6 MB of base64, well inside one socket frame. */
+export const UPLOAD_PIECE_BYTES = 4 << 20;
+
+/** One piece of one file of an upload, base64, written at `offset` (pieces come in order). */
+export interface UploadChunkReq {
+  uploadId: string;
+  index: number;
+  offset: number;
+  data: string;
+}
+
+/** What an upload became on the host: a path its other requests (an adapter import) may name. */
+export interface UploadDone {
+  /** The one top-level file or folder uploaded, else the upload's folder. */
+  path: string;
+}
+
 export interface AppChannels {
   'app.info': { req: void; res: AppInfo };
   'app.pickPath': { req: PickPathRequest; res: string | null };
@@ -63,6 +100,11 @@ export interface AppChannels {
   'settings.get': { req: void; res: AppSettings };
   'settings.update': { req: SettingsUpdate; res: AppSettings };
   'settings.folders': { req: void; res: AppFolders };
+  'app.download': { req: { path: string }; res: DownloadOffer };
+  'app.uploadStart': { req: UploadStartReq; res: { uploadId: string } };
+  'app.uploadChunk': { req: UploadChunkReq; res: { received: number } };
+  'app.uploadFinish': { req: { uploadId: string }; res: UploadDone };
+  'app.uploadDiscard': { req: { uploadId: string }; res: void };
 }
 
 export interface AppStreams {

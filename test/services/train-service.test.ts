@@ -190,6 +190,9 @@ describe('datasets and training', () => {
       precision: 'fp32',
       minLrRatio: 0,
       memoryLimit: null,
+      // The evaluation prompts (issue 18): none, at their default length.
+      evalPrompts: '',
+      evalMaxTokens: 48,
       checkpoint: false,
       // The other methods' settings (issue 16), at their defaults.
       ia3Targets: ['k', 'v', 'down'],
@@ -275,6 +278,30 @@ describe('datasets and training', () => {
     expect(phases).toContain('layers 1/5');
     expect(updates.at(-1)!.job.quantize).toBeNull(); // cleared once the base is ready
     expect(readdirSync(path.join(tmp, 'quant'))).toContainEqual(expect.stringMatching(/-int4-gptq1\.gq$/));
+  });
+
+  it('answers the evaluation prompts at the checkpoint and the end, kept on the run\'s page in the history (issue 18)', async () => {
+    const updates: TrainUpdate[] = [];
+    const off = services.events.on('train.update', (u) => updates.push(u));
+    // The last run was QLoRA: its 4-bit settings would not apply to LoRA.
+    const { quant: _q, quantMethod: _m, quantEmbeddings: _e, ...base } = (await call('train.current'))!.settings;
+    const prompts = 'Once upon a time, there was a little girl named\nOne day, Tim';
+    const job = await call('train.start', { ...base, name: 'tim-answers', method: 'lora', steps: 4, saveEvery: 2, valSplit: 0, evalEvery: 0, evalPrompts: prompts, evalMaxTokens: 6 });
+    await expect.poll(() => updates.at(-1)?.job.state, { timeout: 90_000, interval: 200 }).toMatch(/done|error/);
+    off();
+    expect(updates.at(-1)!.job.error).toBeNull();
+    // Progress while answering, then the answers of the checkpoint (step 2) and of the end (step 4).
+    expect(updates.filter((u) => u.event?.type === 'answering').map((u) => u.event)).toContainEqual({ type: 'answering', step: 2, done: 1, total: 2 });
+    const answers = updates.flatMap((u) => (u.event?.type === 'answers' ? [u.event] : []));
+    expect(answers.map((a) => [a.step, a.final])).toEqual([
+      [2, false],
+      [4, true],
+    ]);
+    expect(answers[1].answers.map((a) => a.prompt)).toEqual(['Once upon a time, there was a little girl named', 'One day, Tim']);
+    // Kept with the run: its page in the history (what #/train/run/<id> shows).
+    await services.runs.settled();
+    const page = await call('train.run', { id: job.id });
+    expect(page.events.filter((e) => e.type === 'answers')).toEqual(answers);
   });
 
   it('refuses a dataset with no usable rows before the run starts, worded for the form (issue 18 item 8)', async () => {

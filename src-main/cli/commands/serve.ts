@@ -46,7 +46,9 @@ async function serve(opts: { port: number; renderer: string; open?: boolean; all
   // The bundled demo model lives with the app, outside any served folder: the page may name that file alone.
   const demo = findDemoModel();
   const allowedFiles = demo ? [demo] : [];
-  const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events, allowedRoots, allowedFiles }).catch(
+  // Browser uploads (adapter imports) are written into the data folder, never the shared system temp folder.
+  const uploadDir = path.join(services.settings.folders().data, 'uploads');
+  const host = await startHost({ rendererDir, port: opts.port, handlers: createHandlers(services), events: services.events, allowedRoots, allowedFiles, uploadDir }).catch(
     (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')
         throw new GraftError('IO', `Port ${opts.port} is in use; pick another with --port (0 = any free port)`);

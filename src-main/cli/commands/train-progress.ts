@@ -10,6 +10,9 @@ export function formatDuration(ms: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
+/** An answer on one line: its line breaks shown as ⏎. */
+const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, ' ⏎ ');
+
 /**
  * Human progress for `graft train`: on a terminal one bar redrawn in place, otherwise (a log file) one line
  * per eval/checkpoint and every tenth of the run, so logs stay readable.
@@ -60,6 +63,15 @@ export class ProgressPrinter {
         break;
       case 'checkpoint':
         this.line(`step ${e.step}: checkpoint ${e.dir}`);
+        break;
+      case 'answering':
+        if (this.tty) this.out.write(`\r\x1b[Kstep ${e.step}: answering the evaluation prompts, ${e.done + 1} of ${e.total}`);
+        break;
+      case 'answers':
+        this.line(`step ${e.step}${e.final ? ' (end)' : ''}: evaluation prompts, base | adapter`);
+        for (const a of e.answers) {
+          this.out.write(`  > ${oneLine(a.prompt)}\n    base:    ${oneLine(a.base)}\n    adapter: ${oneLine(a.adapter)}${a.finish === 'length' ? ' …' : ''}\n`);
+        }
         break;
       case 'paused':
         this.line(`paused at step ${e.step}`);

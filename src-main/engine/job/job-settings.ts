@@ -65,6 +65,7 @@ export function jobSettings(job: Pick<TrainAdapterOptions, 'resume' | 'options'>
     notes.push("QLoRA on the cluster holds the base in bitsandbytes NF4 (double quantization); Graft's int4 / GPTQ / int8-embedding choices are not carried");
   if (o.precision === 'fp16') notes.push("Graft's fp16 base projections are not carried: the cluster computes in bf16 (or fp32 with --precision fp32)");
   if (o.saveEvery > 0) notes.push('checkpoints every N steps are not written by train.py; the adapter is saved at the end');
+  if (o.evalPrompts.trim()) notes.push('the evaluation prompts are not answered by train.py; ask them in Chat or `graft compare` once the adapter is back');
   return {
     notes,
     settings: {

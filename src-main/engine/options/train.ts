@@ -159,6 +159,25 @@ export const TRAIN_OPTIONS = {
     help: 'cap on validation micro-batches per evaluation (all when not given)',
   },
   saveEvery: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Checkpoint every N steps (0: never)', group: DATA, help: 'checkpoint every N steps (0: never)' },
+  evalPrompts: {
+    kind: 'text',
+    default: '',
+    cliFile: true,
+    multiline: true,
+    label: 'Evaluation prompts (one a line)',
+    group: DATA,
+    help: 'prompts answered by the base and the adapter side by side at each checkpoint and at the end (the CLI takes a file, one prompt a line)',
+  },
+  evalMaxTokens: {
+    kind: 'int',
+    default: 48,
+    min: 1,
+    max: 512,
+    unit: 'tokens',
+    label: 'Evaluation answer length',
+    group: DATA,
+    help: 'most tokens of each evaluation answer (greedy)',
+  },
   seed: { kind: 'int', default: 0, min: 0, label: 'Seed', group: DATA, help: 'random seed (data order, split, LoRA init, dropout)' },
   device: {
     kind: 'enum',
@@ -208,7 +227,7 @@ export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
 
 export type PresetName = 'quick' | 'balanced' | 'thorough';
 
-/** What a preset leaves alone: the method and the machine are the user's, not the recipe's. */
+/** What a preset leaves alone: the method, the machine and the evaluation prompts are the user's, not the recipe's. */
 export const PRESET_KEEPS = [
   'method',
   'quant',
@@ -225,6 +244,8 @@ export const PRESET_KEEPS = [
   'adapterDrop',
   'device',
   'memoryLimit',
+  'evalPrompts',
+  'evalMaxTokens',
   'checkpoint',
 ] as const satisfies readonly (keyof TrainOptions)[];
 

@@ -20,6 +20,7 @@ import type { TextTokenizer } from '../tokenize/types.js';
 import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
 import { textEndToken } from './end-token.js';
+import { evaluatorForRun } from './eval-prompts.js';
 import { assertFits, estimateForSource, type MemoryEstimate } from './memory-estimate.js';
 import { planMethod } from './plan-method.js';
 import { writeTrainingResult } from './result.js';
@@ -206,6 +207,7 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
   });
   try {
     const device = `${runner.device.kind} (${runner.device.name})`;
+    const evaluator = evaluatorForRun({ ...p, ...plan, options: o, read: job.read, out: job.out, device: runner.device, resumed: Boolean(job.resume), signal: hooks.signal, onEvent: hooks.onEvent });
     const result = await runTrainingLoop({
       runner,
       train: p.data.train,
@@ -235,6 +237,7 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
       control: hooks.control,
       onEvent: hooks.onEvent,
       rescueDirs: job.rescueDir ? [join(job.rescueDir, `${basename(resolve(job.out))}-${Date.now()}`)] : [],
+      afterCheckpoint: evaluator ? async (step, final) => void (await evaluator.answer(step, final, (await runner.getState()).lora)) : undefined,
       write: async (result) => {
         const state = await runner.getState();
         await writeTrainingResult(job.out, state.lora, {

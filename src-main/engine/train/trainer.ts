@@ -52,6 +52,8 @@ export interface TrainLoopOptions {
    */
   write?: (r: TrainLoopResult) => Promise<void>;
   rescueDirs?: string[];
+  /** After each periodic checkpoint and the last step (final), before 'done': the evaluation prompts (eval-prompts.ts). */
+  afterCheckpoint?: (step: number, final: boolean) => Promise<void>;
 }
 
 export interface TrainLoopResult {
@@ -132,6 +134,12 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
     return dir;
   };
 
+  // Kept out of the training time, as holds are: tokens/s stays the steps' speed.
+  const answer = async (final: boolean) => {
+    const t = now();
+    await o.afterCheckpoint?.(step, final);
+    pausedMs += now() - t;
+  };
   const result = (cancelled: boolean, ck: string | null): TrainLoopResult => {
     const last = history[history.length - 1];
     const lastEval = [...history].reverse().find((h) => h.evalLoss !== undefined);
@@ -231,8 +239,12 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
       rec.evalLoss = ev.loss;
       emit({ type: 'eval', step, evalLoss: ev.loss, tokens: ev.tokens });
     }
-    if (o.saveEvery && step % o.saveEvery === 0 && step < total) await checkpoint();
+    if (o.saveEvery && step % o.saveEvery === 0 && step < total) {
+      await checkpoint();
+      await answer(false);
+    }
   }
+  if (!o.signal?.aborted) await answer(true);
   o.control?.setWorking(false);
   emit({
     type: 'done',

@@ -27,5 +27,16 @@ export function appHandlers(services: Services): { [C in keyof AppChannels]: Han
       return next;
     },
     'settings.folders': () => services.settings.folders(),
+    // Downloads and uploads carry files between the browser and the machine running `graft serve`; the browser
+    // host supplies these (host/transfers.ts). The desktop app reads and writes where its own dialogs say.
+    'app.download': () => browserOnly('app.download'),
+    'app.uploadStart': () => browserOnly('app.uploadStart'),
+    'app.uploadChunk': () => browserOnly('app.uploadChunk'),
+    'app.uploadFinish': () => browserOnly('app.uploadFinish'),
+    'app.uploadDiscard': () => browserOnly('app.uploadDiscard'),
   };
+}
+
+function browserOnly(channel: string): never {
+  throw new GraftError('UNSUPPORTED', `${channel}: only the browser page of \`graft serve\` transfers files; the desktop app uses its file dialogs`, { where: channel });
 }
