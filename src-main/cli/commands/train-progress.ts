@@ -28,7 +28,9 @@ export class ProgressPrinter {
 
   memory(e: MemoryEstimate, available: number): void {
     this.line(
-      `memory estimate: ${formatBytes(e.total)} of ${formatBytes(available)} available (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} trainable parameters`,
+      e.gpu !== undefined
+        ? `memory estimate: ${formatBytes(e.total)} here of ${formatBytes(available)} available (the weights before they upload), about ${formatBytes(e.gpu)} on the GPU (activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} trainable parameters`
+        : `memory estimate: ${formatBytes(e.total)} of ${formatBytes(available)} available (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, optimizer ${formatBytes(e.optimizer)}); ${e.loraParams.toLocaleString('en')} trainable parameters`,
     );
   }
 

@@ -85,7 +85,7 @@ export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapter
     const tokenizer = await source.tokenizer();
     if (!tokenizer)
       throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: job.model });
-    checkMemory(source, job.options, plan, hooks);
+    await checkMemory(source, job.options, plan, hooks);
     const data = await prepareData(job, source, tokenizer, hooks);
     const baseHash = await modelContentHash(job.model);
     // Lets `graft train --resume DIR` continue without repeating anything: the model, the data, how it is read
@@ -132,8 +132,9 @@ function planRun(o: TrainOptions, spec: ModelSpec): Plan {
   return { lora, method, hyper };
 }
 
-function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): void {
-  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, checkpoint: o.checkpoint });
+async function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): Promise<void> {
+  const onGpu = (await resolveDevice(o.device)).kind === 'webgpu';
+  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, checkpoint: o.checkpoint, onGpu });
   const available = o.memoryLimit ?? freemem();
   hooks.onMemoryEstimate?.(estimate, available);
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');

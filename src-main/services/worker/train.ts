@@ -56,7 +56,7 @@ export function trainMethods(emit: Emit): Methods {
     'train.estimate': async (p) => {
       const [s, device] = await Promise.all([openModelSource(p.modelPath), describeDevice(p.device)]);
       try {
-        const estimate = estimateForSource(s, { method: p.method, lora: { r: p.rank, targets: modelTargets(s, p.targets) }, batch: p.batch, seqLen: p.seqLen, checkpoint: p.checkpoint });
+        const estimate = estimateForSource(s, { method: p.method, lora: { r: p.rank, targets: modelTargets(s, p.targets) }, batch: p.batch, seqLen: p.seqLen, checkpoint: p.checkpoint, onGpu: device.kind === 'webgpu' });
         return { estimate, available: freemem(), device };
       } finally {
         s.close();

@@ -43,6 +43,12 @@ describe('memory estimate', () => {
     const recomputed = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512, checkpoint: true });
     expect(recomputed.activations).toBeLessThan(bigger.activations / 4);
     expect(recomputed.weights).toBe(bigger.weights);
+    // On a GPU this machine holds the weights about once while they upload; the rest is the GPU's
+    const gpu = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512, onGpu: true });
+    expect(gpu.total).toBeLessThan(bigger.weights / 2);
+    expect(gpu.gpu).toBeGreaterThan(gpu.activations + gpu.optimizer);
+    // the GPU holds the weights once (the CPU estimate counts four copies while sessions are created)
+    expect((gpu.gpu! - 1.1 * gpu.activations - gpu.optimizer) / (bigger.weights / 4)).toBeCloseTo(1, 5);
   });
 
   test('refuses with the breakdown and what to change', () => {
