@@ -13,6 +13,8 @@ import { exportMergedGguf, ollamaMergedModelfile } from '../engine/adapters/merg
 import { GraftError } from '../engine/errors.js';
 import { noSpace } from '../engine/io/atomic.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
+import { specFromConfig } from '../engine/models/index.js';
+import { folderMethod } from './import-method.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
 import { resolveModelRef } from './model-registry.js';
 import { exportPeftFolder, exportPeftZip } from './export.js';
@@ -140,7 +142,8 @@ export async function importChecked(lib: AdapterLibrary, src: string, opts: Omit
   try {
     return await importAdapter(lib, src, {
       ...opts,
-      base: base ? { ref: base.ref, shapes: base.shapes } : undefined,
+      // a method folder is built for the base's layers (its spec) and every tensor checked against them
+      base: base ? { ref: base.ref, shapes: base.shapes, spec: folderMethod(src) !== null ? specFromConfig(base.source.config, base.ref.id) : undefined } : undefined,
       ggufToPeft: (file, dir) => ggufLoraToPeft(file, dir, base?.source.config),
     });
   } finally {
