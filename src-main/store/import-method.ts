@@ -14,6 +14,7 @@ import { bottleneckConfigOf, CONFIG_FILE, peftMethodKind, readMethodFolder, read
 import { GraftError } from '../engine/errors.js';
 import { copyFileDurable } from '../engine/io/atomic.js';
 import type { ModelSpec } from '../engine/models/spec.js';
+import { isMethodEntry } from '../engine/adapters/method-kinds.js';
 import type { AdapterMeta } from './adapter-meta.js';
 
 /** The method a folder's adapter_config.json names, or null for plain LoRA (and for anything not a folder). */
@@ -28,8 +29,7 @@ export function folderMethod(dir: string): string | null {
   return (isAdapterHubConfig(cfg) ? bottleneckFromAdapterHub(cfg, file) : bottleneckConfigOf(cfg, file)).kind;
 }
 
-/** Whether a library entry holds a non-LoRA method (its folder is read by readMethodFolder, not as LoRA). */
-export const isMethodEntry = (meta: Pick<AdapterMeta, 'method'>): boolean => meta.method !== 'lora' && meta.method !== 'qlora';
+export { isMethodEntry };
 
 /**
  * Fills `staged` with the method folder at `src` in Graft's layout; returns the metadata fields it knows

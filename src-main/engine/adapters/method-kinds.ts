@@ -45,3 +45,6 @@ export const METHODS: Record<TrainMethod, MethodInfo> = {
   },
   bitfit: { label: 'BitFit', tradeOff: 'trains bias vectors only (zero-initialized biases are added where the base has none): the fewest parameters, learns least' },
 };
+
+/** Whether a library entry holds another method than LoRA (its folder is read by readMethodFolder, not as LoRA). */
+export const isMethodEntry = (meta: { method: string }): boolean => meta.method !== 'lora' && meta.method !== 'qlora';

@@ -1,7 +1,8 @@
 /**
- * The Chat screen's columns with the adapter family (issue 16), below the UI: library adapters of mixed methods
- * side by side in one batched run, and composition per column (stack, weighted merge, AdapterDrop) through the
- * engine's composeRow, over the real handler table and engine worker with stories260K.
+ * The adapter family (issue 16) in the Adapters and Chat channels, below the UI: the library's method entries
+ * and their exports, library adapters of mixed methods side by side in one batched run, and composition per
+ * Chat column (stack, weighted merge, AdapterDrop) through the engine's composeRow, over the real handler table
+ * and engine worker with stories260K.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -119,5 +120,29 @@ describe.skipIf(!have)('Chat columns with the adapter family (stories260K missin
   it('refuses a weight on stacked adapters, naming the composition field', async () => {
     await expect(texts([col('ia3a', { composed: [{ adapterId: ids.houlsby, weight: 0.5 }] })])).rejects.toMatchObject({ code: 'BAD_INPUT', field: 'compose' });
     await expect(texts([col('ia3a', { compose: { compose: 'sum' as 'merge' } })])).rejects.toMatchObject({ code: 'BAD_INPUT', field: 'compose' });
+  });
+});
+
+describe.skipIf(!have)('library entries of the adapter family (stories260K missing: skipped)', () => {
+  it('lists each method, and exports each with the formats its method takes', async () => {
+    const list = await call('adapters.list', {});
+    expect(Object.fromEntries(list.entries.map((e) => [e.meta.name, e.meta.method]))).toMatchObject({ houlsby: 'houlsby', prefix: 'prefix', ia3a: 'ia3', dora: 'dora' });
+    const out = (n: string) => path.join(tmp, 'exports', n);
+    const lora = await call('adapters.exportMethod', { id: ids.dora, out: out('dora-lora'), format: 'lora', loraRank: 4 });
+    expect(lora.relativeError).toBeGreaterThanOrEqual(0);
+    expect(existsSync(path.join(lora.out, 'adapter_model.safetensors'))).toBe(true);
+    const hub = await call('adapters.exportMethod', { id: ids.houlsby, out: out('houlsby-hub'), format: 'adapterhub' });
+    expect(existsSync(path.join(hub.out, 'adapter.safetensors'))).toBe(true);
+    // the stored folder of any method, as PEFT loads it (DoRA, IA³, prefix)
+    const folder = await call('adapters.export', { id: ids.prefix, out: out('prefix'), format: 'peft' });
+    expect(existsSync(path.join(folder.out, 'adapter_config.json'))).toBe(true);
+  });
+
+  it('refuses what a method cannot take, naming the field and what to use instead', async () => {
+    await expect(call('adapters.exportMethod', { id: ids.houlsby, out: path.join(tmp, 'x1'), format: 'merged' })).rejects.toMatchObject({ code: 'UNSUPPORTED', field: 'format' });
+    await expect(call('adapters.exportMethod', { id: ids.dora, out: path.join(tmp, 'x2'), format: 'lora' })).rejects.toMatchObject({ field: 'loraRank' });
+    const gguf = call('adapters.export', { id: ids.ia3a, out: path.join(tmp, 'x3.gguf'), format: 'gguf' });
+    await expect(gguf).rejects.toMatchObject({ code: 'UNSUPPORTED', field: 'format', message: expect.stringContaining('merged, lora, gguf-lora') });
+    await expect(call('adapters.blend', { parts: [{ id: ids.ia3a, weight: 1 }, { id: ids.ia3b, weight: 1 }], name: 'nope' })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });
