@@ -32,16 +32,19 @@ describe.skipIf(!chromiumAvailable())('the adapter family on the Train, Adapters
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     captureErrors(page, errors);
     await page.goto(served.url);
-    await page.getByRole('button', { name: 'Add the demo model' }).click();
-    await expect.poll(() => page.getByTestId('model-card').count(), { timeout: 60_000 }).toBe(1);
-    await go(page, 'datasets');
-    await page.getByLabel('Choose dataset files').setInputFiles({ name: 'tim.jsonl', mimeType: 'application/json', buffer: Buffer.from(DATASET) });
-    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 30_000 }).toContain('24 records');
   });
 
   afterAll(async () => {
     await browser?.close();
     await served?.stop();
+  });
+
+  it('adds the demo model and a dataset', async () => {
+    await page.getByRole('button', { name: 'Add the demo model' }).click();
+    await expect.poll(() => page.getByTestId('model-card').count(), { timeout: 60_000 }).toBe(1);
+    await go(page, 'datasets');
+    await page.getByLabel('Choose dataset files').setInputFiles({ name: 'tim.jsonl', mimeType: 'application/json', buffer: Buffer.from(DATASET) });
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 30_000 }).toContain('24 records');
   });
 
   it("picks a method from the schema's choices with its parameter count and trade-off, and shows only its settings", async () => {
@@ -87,9 +90,11 @@ describe.skipIf(!chromiumAvailable())('the adapter family on the Train, Adapters
     expect(await page.getByTestId('train-done').innerText()).toContain(name);
   };
 
-  it('trains a Houlsby adapter and a prefix into the library', async () => {
+  it('trains LoRA, Houlsby, prefix and IA³ adapters into the library', async () => {
+    await train(/^LoRA/, 'tim-lora');
     await train(/Houlsby adapter/, 'tim-houlsby');
     await train(/Prefix tuning/, 'tim-prefix');
+    await train(/IA³/, 'tim-ia3');
   });
 
   it('lists them with their method and exports the Houlsby adapter in AdapterHub’s layout', async () => {
@@ -115,7 +120,7 @@ describe.skipIf(!chromiumAvailable())('the adapter family on the Train, Adapters
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
-  it('compares base | Houlsby | prefix | Houlsby stacked with prefix in Chat columns, each reply labelled by what wrote it', async () => {
+  it('compares base | LoRA | Houlsby | prefix in Chat columns, then a stacked column with AdapterDrop, each reply labelled by what wrote it', async () => {
     await go(page, 'chat');
     await page.getByRole('combobox', { name: 'Base model', exact: true }).selectOption({ label: 'stories260K (demo)' });
     await page.getByLabel('Device').selectOption('cpu');
@@ -125,24 +130,38 @@ describe.skipIf(!chromiumAvailable())('the adapter family on the Train, Adapters
     while ((await page.getByRole('combobox', { name: /^Column \d model$/ }).count()) < 4) await page.getByRole('button', { name: 'Add column' }).click();
     const pick = (i: number, label: string) => page.getByRole('combobox', { name: `Column ${i} model` }).selectOption({ label });
     await pick(1, 'Base model');
-    await pick(2, 'tim-houlsby');
-    await pick(3, 'tim-prefix');
-    await pick(4, 'tim-houlsby');
-    const compose = page.getByTestId('column-compose-4');
+    await pick(2, 'tim-lora');
+    await pick(3, 'tim-houlsby');
+    await pick(4, 'tim-prefix');
+    const send = async () => {
+      await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await expect.poll(() => page.getByRole('button', { name: 'Send' }).count(), { timeout: 60_000 }).toBe(1);
+      expect(await page.getByRole('alert').allInnerTexts()).toEqual([]);
+    };
+    const replies = async (turn: number, labels: string[]) => {
+      for (const [c, label] of labels.entries()) {
+        const card = page.locator('article', { has: page.getByTestId(`reply-${turn}-${c}`) });
+        expect(await card.getAttribute('aria-label'), label).toBe(`${label} reply`);
+        expect((await page.getByTestId(`reply-${turn}-${c}`).innerText()).trim().length, label).toBeGreaterThan(0);
+      }
+    };
+    await send();
+    await replies(0, ['Base model', 'tim-lora', 'tim-houlsby (Houlsby adapter)', 'tim-prefix (Prefix tuning)']);
+    // Column 1 becomes IA³ then Houlsby stacked, without adapters in the lowest layer (AdapterDrop)
+    await pick(1, 'tim-ia3');
+    const compose = page.getByTestId('column-compose-1');
     await compose.getByText('Compose').click();
     await compose.getByRole('button', { name: 'Add an adapter' }).click();
-    await compose.getByRole('combobox', { name: 'Column 4 adapter 2' }).selectOption({ label: 'tim-prefix' });
-    await compose.getByRole('group', { name: 'Column 4 composition' }).getByLabel('Several adapters').selectOption('stack');
-    await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await expect.poll(() => page.getByRole('button', { name: 'Send' }).count(), { timeout: 60_000 }).toBe(1);
-    expect(await page.getByRole('alert').count()).toBe(0);
-    const labels = ['Base model', 'tim-houlsby (Houlsby adapter)', 'tim-prefix (Prefix tuning)', 'tim-houlsby (Houlsby adapter) + tim-prefix (Prefix tuning) stacked'];
-    for (const [c, label] of labels.entries()) {
-      const reply = page.getByRole('article', { name: `${label} reply`, exact: true });
-      expect(await reply.count(), label).toBe(1);
-      expect((await page.getByTestId(`reply-0-${c}`).innerText()).trim().length, label).toBeGreaterThan(0);
-    }
+    await compose.getByRole('combobox', { name: 'Column 1 adapter 2' }).selectOption({ label: 'tim-houlsby' });
+    const options = compose.getByRole('group', { name: 'Column 1 composition' });
+    await options.getByLabel('Several adapters').selectOption('stack');
+    await options.getByLabel('AdapterDrop layers').fill('1');
+    await send();
+    const stacked = 'tim-ia3 (IA³) + tim-houlsby (Houlsby adapter) stacked, AdapterDrop 1';
+    await replies(1, [stacked, 'tim-lora', 'tim-houlsby (Houlsby adapter)', 'tim-prefix (Prefix tuning)']);
+    // the first turn keeps the label of what wrote it
+    await replies(0, ['Base model', 'tim-lora', 'tim-houlsby (Houlsby adapter)', 'tim-prefix (Prefix tuning)']);
   });
 
   it('passes axe-core on the method picker, the composed columns and the library in both themes, with screenshots', async () => {
@@ -175,7 +194,7 @@ describe.skipIf(!chromiumAvailable())('the adapter family on the Train, Adapters
         // the saved conversation, with its composed columns as they were
         await p.getByRole('complementary', { name: 'Conversations' }).getByRole('button', { name: /^Once upon a time/ }).click();
       }
-      await expect.poll(() => p.getByRole('article', { name: /stacked reply$/ }).count(), { timeout: 30_000 }).toBe(1);
+      await expect.poll(() => p.getByRole('article', { name: /stacked, AdapterDrop 1 reply$/ }).count(), { timeout: 30_000 }).toBe(1);
       found.push(...describeViolations(await seriousA11yViolations(p)).map((v) => `chat columns (${theme}): ${v}`));
       await shoot(p, `chat-compose-${theme}.png`);
     }
