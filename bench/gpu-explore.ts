@@ -14,6 +14,7 @@ import { benchModel, STORIES } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
 import { packedDecode } from './packed-decode.js';
+import { gemmCeiling } from './gemm-ceiling.js';
 import { loadQuantizedBase, quantWeightsFactory } from '../src-main/engine/quant/index.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
@@ -52,17 +53,21 @@ export async function decodeExplore(name: string, tokens = 64) {
 
 async function main() {
   const [what, ...names] = process.argv.slice(2);
+  if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
+  if (what === 'gemm') await gemmCeiling();
   if (what === 'step') {
     const [name, cfgs, prec] = names;
     const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);
-    if (prec === 'nf4' || prec === 'int4') {
+    // nf4 / int4: 4-bit base multiplied in fp32; nf4-fp16 / int4-fp16: dequantized to fp16, multiplied in fp16
+    const [scheme, half] = prec.split('-');
+    if (scheme === 'nf4' || scheme === 'int4') {
       const source = (await loadModel(await modelPath(name))).source;
       const t0 = performance.now();
-      const q = await loadQuantizedBase(source, prec, {});
+      const q = await loadQuantizedBase(source, scheme, {});
       console.log(JSON.stringify({ quantize_ms: +(performance.now() - t0).toFixed(0) }));
-      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store), prec);
+      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store, { half: half === 'fp16' }), prec);
     } else await stepBench('gpu', configs, 3, prec as 'fp16', [name, SHAPES[name]]);
   }
 }

@@ -6,7 +6,7 @@
  * step, peak RSS, seconds per step.
  *
  *   npx tsx bench/qlora-memory.ts [--steps N] [--modes lora,nf4,int4,nf4-e8,int4-e8] [--device cpu|gpu]
- * (-e8: embeddings and LM head in 8 bits)
+ * (-e8: embeddings and LM head in 8 bits; -fp16: the projections dequantized to fp16 and multiplied in fp16)
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -37,15 +37,16 @@ async function child(mode: string): Promise<void> {
     fromCache = null;
   if (mode !== 'lora') {
     const t0 = performance.now();
-    // "nf4" or "nf4-e8": the scheme, and with -e8 the embeddings and LM head in 8 bits
-    const [scheme, e8] = mode.split('-');
+    // "nf4", "nf4-e8", "nf4-fp16": the scheme; -e8: embeddings and LM head in 8 bits; -fp16: multiplied in fp16
+    const [scheme, ...flags] = mode.split('-');
+    const e8 = flags.includes('e8') ? 'e8' : '';
     const q = await loadQuantizedBase(source, scheme as QuantScheme, {
       cacheDir: join(MODEL, 'quant-cache'),
       embeddings: e8 === 'e8' ? 'int8' : 'fp16',
     });
     quantSeconds = (performance.now() - t0) / 1000;
     fromCache = q.fromCache;
-    weights = quantWeightsFactory(q.store);
+    weights = quantWeightsFactory(q.store, { half: flags.includes('fp16') });
     const f = storeFootprint(q.store);
     footprint = { bytes: f.bytes, params: f.params, bytesPerParam: f.bytes / f.params };
   }

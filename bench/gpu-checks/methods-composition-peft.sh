@@ -17,6 +17,8 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 STORIES=../shared/models/stories260K/stories260K.gguf
 [ -f "$STORIES" ] || STORIES=.gpu/shared/models/stories260K/stories260K.gguf
+# The bundled CLI (bench/gpu-checks/merged-export-prepare.sh) where there is no node_modules, as on the GPU machine.
+if [ -f .gpu/cli/graft.mjs ]; then [ -e node_modules ] || ln -sfn /tmp/gpu/node_modules node_modules; GRAFT="node .gpu/cli/graft.mjs"; else GRAFT="node bin/graft.mjs"; fi
 W=$(mktemp -d)
 FX="$W/base-hf"
 python3 - "$W/data.txt" <<'PY'
@@ -26,14 +28,14 @@ PY
 status=0
 # The base as a Hugging Face folder with its tokenizer (PEFT cannot load a GGUF): an IA3 adapter trained at
 # learning rate 0 keeps its ones, so its exact merge is stories260K itself.
-node bin/graft.mjs train --model "$STORIES" --data "$W/data.txt" --out "$W/identity" --device cpu --steps 1 --batch 2 --seq-len 32 --lr 0 --weight-decay 0 --method ia3 > "$W/identity.log" 2>&1 || status=1
-node bin/graft.mjs export-method --model "$STORIES" --adapter "$W/identity" --format merged --out "$FX" >> "$W/identity.log" 2>&1 || status=1
+$GRAFT train --model "$STORIES" --data "$W/data.txt" --out "$W/identity" --device cpu --steps 1 --batch 2 --seq-len 32 --lr 0 --weight-decay 0 --method ia3 > "$W/identity.log" 2>&1 || status=1
+$GRAFT export-method --model "$STORIES" --adapter "$W/identity" --format merged --out "$FX" >> "$W/identity.log" 2>&1 || status=1
 for m in dora ia3; do
-  node bin/graft.mjs train --model "$FX" --data "$W/data.txt" --out "$W/$m" --device cpu --steps 8 --batch 2 --seq-len 32 --lr 5e-2 --method "$m" --adapter-drop 1 > "$W/$m.log" 2>&1 || { tail -3 "$W/$m.log"; status=1; }
-  node bin/graft.mjs export-method --model "$FX" --adapter "$W/$m" --format merged --out "$W/$m-merged" >> "$W/$m.log" 2>&1 || status=1
+  $GRAFT train --model "$FX" --data "$W/data.txt" --out "$W/$m" --device cpu --steps 8 --batch 2 --seq-len 32 --lr 5e-2 --method "$m" --adapter-drop 1 > "$W/$m.log" 2>&1 || { tail -3 "$W/$m.log"; status=1; }
+  $GRAFT export-method --model "$FX" --adapter "$W/$m" --format merged --out "$W/$m-merged" >> "$W/$m.log" 2>&1 || status=1
 done
 HIDDEN=$(python3 -c "import json;print(json.load(open('$FX/config.json'))['hidden_size'])")
-node bin/graft.mjs export-method --model "$FX" --adapter "$W/dora" --format lora --lora-rank "$HIDDEN" --out "$W/dora-lora" >> "$W/dora.log" 2>&1 || status=1
+$GRAFT export-method --model "$FX" --adapter "$W/dora" --format lora --lora-rank "$HIDDEN" --out "$W/dora-lora" >> "$W/dora.log" 2>&1 || status=1
 python3 - "$FX" "$W" "$OUT/composition-peft.json" <<'PY' || status=1
 import json, sys, torch
 from transformers import AutoModelForCausalLM

@@ -52,7 +52,8 @@ describe('option schemas', () => {
     expect(refusal(() => parseTrainOptions({ dropout: 1 }))).toMatchObject({ field: 'dropout', message: 'must be a number >= 0 and < 1, got 1' });
     expect(refusal(() => parseTrainOptions({ targets: [] }))).toMatchObject({ field: 'targets' });
     expect(refusal(() => parseTrainOptions({ ranks: 4 }))).toMatchObject({ field: 'ranks', message: 'is not an option of this job' });
-    expect(refusal(() => parseTrainOptions({ precision: 'fp16', method: 'qlora' }))).toMatchObject({ field: 'precision', message: 'needs {method} lora' });
+    expect(refusal(() => parseTrainOptions({ precision: 'fp16', method: 'bitfit' }))).toMatchObject({ field: 'precision', message: 'needs {method} lora or qlora' });
+    expect(parseTrainOptions({ precision: 'fp16', method: 'qlora' })).toMatchObject({ method: 'qlora', precision: 'fp16' });
     expect(refusal(() => parseTrainOptions({ steps: 5, epochs: 2 }))).toMatchObject({ field: 'epochs' });
     // The default of a field that does not apply is no choice, so it passes (a complete object round-trips).
     expect(parseTrainOptions({ quant: 'nf4' })).toMatchObject({ method: 'lora', quant: 'nf4' });
@@ -67,7 +68,7 @@ describe('option schemas', () => {
     expect(refusal(() => parseTrainOptions({ method: 'ia3', rank: 8 }))).toMatchObject({ field: 'rank', message: 'needs {method} lora or qlora or dora' });
     expect(refusal(() => parseTrainOptions({ method: 'dora', dropout: 0.1 }))).toMatchObject({ field: 'dropout', message: 'needs {method} lora or qlora' });
     expect(refusal(() => parseTrainOptions({ method: 'houlsby', adapterScaling: 2 }))).toMatchObject({ field: 'adapterScaling', message: 'needs {method} parallel' });
-    expect(refusal(() => parseTrainOptions({ method: 'dora', precision: 'fp16' }))).toMatchObject({ field: 'precision', message: 'needs {method} lora' });
+    expect(refusal(() => parseTrainOptions({ method: 'dora', precision: 'fp16' }))).toMatchObject({ field: 'precision', message: 'needs {method} lora or qlora' });
     expect(refusal(() => parseTrainOptions({ method: 'prefix', virtualTokens: 0 }))).toMatchObject({ field: 'virtualTokens', message: 'must be a whole number >= 1 and <= 512, got 0' });
     expect(refusal(() => parseTrainOptions({ method: 'ia3', ia3Targets: [] }))).toMatchObject({ field: 'ia3Targets' });
   });

@@ -192,10 +192,14 @@ export function openSafetensors(path: string): SafetensorsFile {
 /** Convert little-endian stored bytes of `dtype` to float32. */
 export function toF32(raw: Uint8Array, dtype: SafetensorsDtype, file: string, name: string): Float32Array {
   const n = raw.byteLength / SAFETENSORS_DTYPE_BYTES[dtype];
-  const aligned = raw.byteOffset % 8 === 0 ? raw : Uint8Array.from(raw);
+  // Tensors sit at any byte offset; typed views need alignment. slice() is a memcpy into a fresh buffer
+  // (Uint8Array.from walked it element by element: seconds a gigabyte).
+  const copied = raw.byteOffset % 8 !== 0;
+  const aligned = copied ? raw.slice() : raw;
   const b = aligned.buffer, o = aligned.byteOffset;
   switch (dtype) {
-    case 'F32': return new Float32Array(b.slice(o, o + raw.byteLength));
+    // A buffer that is the tensor's alone (readRaw's, or the copy above) is viewed, not copied again.
+    case 'F32': return copied || (o === 0 && b.byteLength === raw.byteLength) ? new Float32Array(b, o, n) : new Float32Array(b.slice(o, o + raw.byteLength));
     case 'F16': return decodeF16(aligned, 0, n);
     case 'BF16': return decodeBf16(aligned, 0, n);
     case 'F64': return Float32Array.from(new Float64Array(b, o, n));

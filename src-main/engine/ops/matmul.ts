@@ -6,6 +6,7 @@
 import type { Graph, Value } from '../graph/ir.js';
 import { broadcastShapes } from './consts.js';
 import { unbroadcast } from './reduce.js';
+import { rebuild } from './recompute.js';
 import { defineGrad } from './registry.js';
 import { transpose } from './shape.js';
 
@@ -55,7 +56,9 @@ defineGrad('MatMul', (g, n, [dy], needs) => {
 
 defineGrad('Gemm', (g, n, [dy], needs) => {
   if (!dy) return n.inputs.map(() => null);
-  const [a, b, c] = n.inputs as Value[];
+  const [a, c] = [n.inputs[0]!, n.inputs[2]];
+  // A frozen weight dequantized in the forward (recompute.ts) is made again for dA, not kept alive until now.
+  const b = needs[0] ? rebuild(n.inputs[1]!, dy) : n.inputs[1]!;
   const tA = (n.attrs.transA as { i: number } | undefined)?.i === 1;
   const tB = (n.attrs.transB as { i: number } | undefined)?.i === 1;
   const alpha = (n.attrs.alpha as { f: number } | undefined)?.f ?? 1;

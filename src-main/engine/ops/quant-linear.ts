@@ -13,29 +13,19 @@
  * Every dequantization waits (`after`) for the activation that consumes it, x in the forward and dY in
  * the backward, and the weight is Einsum's first operand: without both, ORT's execution order computed
  * many layers' fp32 weights ahead of use (measured on Qwen2.5-0.5B shapes: ~2 GB more peak).
- * Values that a backward pass should rebuild rather than keep are registered in `rebuilders`.
+ * Values that a backward pass should rebuild rather than keep are marked `recomputable` (recompute.ts).
  */
 import type { Graph, Value } from '../graph/ir.js';
 import { add, mul, sub } from './elementwise.js';
 import { gather } from './gather.js';
+import { isRecomputable, rebuild } from './recompute.js';
 import { defineGrad } from './registry.js';
 import { cast, reshape, slice } from './shape.js';
 
+export { recomputable } from './recompute.js';
+
 /** Columns per block of MatMulNBits's scales (and of Graft's int4/int8 layouts, quant/int4.ts). */
 export const INT4_BLOCK = 32;
-
-const rebuilders = new WeakMap<Value, (after: Value) => Value>();
-
-/**
- * Marks `v` as cheap to recompute: backward rules call `rebuild` and ORT frees `v` after its forward
- * use. `build(after)` must not start before the value `after` exists (see `after` below).
- */
-export function recomputable(v: Value, build: (after: Value) => Value): Value {
-  rebuilders.set(v, build);
-  return v;
-}
-
-const rebuild = (v: Value, after: Value): Value => rebuilders.get(v)?.(after) ?? v;
 
 /**
  * `packed`, but only once `after` has been computed. A dequantization depends on constants alone, so
@@ -51,14 +41,16 @@ export function after(g: Graph, packed: Value, dep: Value): Value {
   });
 }
 
-/** [256, 2] table: byte → (value of its low nibble, value of its high nibble). */
-export function pairTable(g: Graph, name: string, level: (q: number) => number): Value {
+/** [256, 2] table: byte → (value of its low nibble, value of its high nibble), in `dtype`. */
+export function pairTable(g: Graph, name: string, level: (q: number) => number, dtype: 'float32' | 'float16' = 'float32'): Value {
   const data = new Float32Array(512);
   for (let b = 0; b < 256; b++) {
     data[2 * b] = level(b & 15);
     data[2 * b + 1] = level(b >> 4);
   }
-  return g.init(name, { dtype: 'float32', shape: [256, 2], data });
+  const t = g.init(name, { dtype: 'float32', shape: [256, 2], data });
+  // 512 values: a Cast once per step is cheaper than a second encoder for fp16 initializers here.
+  return dtype === 'float32' ? t : cast(g, t, dtype);
 }
 
 const tables = new WeakMap<Graph, Map<string, Value>>();
@@ -92,19 +84,26 @@ export function matMulNBits(g: Graph, x: Value, q: Int4Values, N: number, K: num
   return g.add('MatMulNBits', [x, q.b, q.scales, q.zeroPoints], [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), N] }], attrs, 'com.microsoft')[0];
 }
 
-/** dequant(B) of 8-bit MatMulNBits inputs as float [N, K], computed once `dep` exists. */
+function floatType(v: Value): 'float32' | 'float16' {
+  if (v.dtype !== 'float32' && v.dtype !== 'float16') throw new Error(`dequantization: scales ${v.name} are ${v.dtype}, not float32 or float16`);
+  return v.dtype;
+}
+
+/** dequant(B) of 8-bit MatMulNBits inputs as float [N, K] (the scales' type), computed once `dep` exists. */
 export function int8DequantGraph(g: Graph, q: Int4Values, N: number, K: number, dep: Value): Value {
   const nb = q.b.shape[1];
-  const codes = cast(g, after(g, q.b, dep), 'float32'); // [N, nb, 32]
-  const zp = reshape(g, cast(g, q.zeroPoints, 'float32'), [N, nb, 1]);
+  const dt = floatType(q.scales);
+  const codes = cast(g, after(g, q.b, dep), dt); // [N, nb, 32]
+  const zp = reshape(g, cast(g, q.zeroPoints, dt), [N, nb, 1]);
   const w = reshape(g, mul(g, sub(g, codes, zp), reshape(g, q.scales, [N, nb, 1])), [N, nb * INT4_BLOCK]);
   return K === nb * INT4_BLOCK ? w : slice(g, w, 1, 0, K);
 }
 
-/** dequant(B) as float [N, K], from the MatMulNBits inputs, computed once `dep` exists. */
+/** dequant(B) as float [N, K] (the scales' type), from the MatMulNBits inputs, computed once `dep` exists. */
 export function int4DequantGraph(g: Graph, q: Int4Values, N: number, K: number, dep: Value): Value {
   const nb = q.b.shape[1];
-  const nibble = shared(g, 'int4_pairs', () => pairTable(g, 'int4_pairs', (k) => k));
+  const dt = floatType(q.scales);
+  const nibble = shared(g, `int4_pairs_${dt}`, () => pairTable(g, `int4_pairs_${dt}`, (k) => k, dt));
   const codes = unpack(g, after(g, q.b, dep), nibble); // [N, nb, 32]
   let zp = unpack(g, reshape(g, q.zeroPoints, [N, -1]), nibble); // [N, 2·ceil(nb/2)]
   if (zp.shape[1] !== nb) zp = slice(g, zp, 1, 0, nb);
@@ -115,7 +114,7 @@ export function int4DequantGraph(g: Graph, q: Int4Values, N: number, K: number, 
 
 /** x·Wᵀ for a frozen W the backward pass re-derives (see the file comment). */
 export function linearOfRecomputed(g: Graph, x: Value, w: Value): Value {
-  if (!rebuilders.has(w)) throw new Error(`linearOfRecomputed: ${w.name} has no rebuilder`);
+  if (!isRecomputable(w)) throw new Error(`linearOfRecomputed: ${w.name} has no rebuilder`);
   return g.add('Einsum', [w, x], [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0]] }], { equation: { s: 'kj,ij->ik' } })[0];
 }
 

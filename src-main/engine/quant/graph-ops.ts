@@ -17,8 +17,11 @@ export interface Nf4Values {
   absmaxOffset: Value; // float32 []
 }
 
-/** The NF4 weight dequantized to float [out, in], computed once `dep` exists. */
-export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number, number], dep: Value): Value {
+/**
+ * The NF4 weight dequantized to float [out, in] (fp16 for an fp16 step: the levels and block scales are
+ * rounded to fp16, as bitsandbytes' fp16 compute does), computed once `dep` exists.
+ */
+export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number, number], dep: Value, dtype: 'float32' | 'float16' = 'float32'): Value {
   const groups = q.absmaxScale.shape[0];
   const blocks = q.codes.shape[0] / (NF4_BLOCK / 2);
   const fp8 = shared(g, 'e4m3_unit', () => g.init('e4m3_unit', { dtype: 'float32', shape: [256], data: E4M3_UNIT }));
@@ -30,7 +33,8 @@ export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number,
   );
   absmax = op.reshape(g, absmax, [groups * NF4_ABSMAX_BLOCK, 1]);
   if (groups * NF4_ABSMAX_BLOCK !== blocks) absmax = op.slice(g, absmax, 0, 0, blocks);
-  const levels = shared(g, 'nf4_pairs', () => pairTable(g, 'nf4_pairs', (k) => NF4_CODEBOOK[k]));
+  if (dtype !== 'float32') absmax = op.cast(g, absmax, dtype);
+  const levels = shared(g, `nf4_pairs_${dtype}`, () => pairTable(g, `nf4_pairs_${dtype}`, (k) => NF4_CODEBOOK[k], dtype));
   const values = op.reshape(g, unpack(g, after(g, q.codes, dep), levels), [blocks, NF4_BLOCK]);
   let w = op.reshape(g, op.mul(g, values, absmax), [blocks * NF4_BLOCK]);
   const n = numel(shape);

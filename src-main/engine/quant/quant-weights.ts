@@ -6,6 +6,9 @@
  * fp32 storage, and a full-table Cast per decoded token). With an 8-bit table in the store (the
  * `embeddings: 'int8'` option) the lookup gathers and dequantizes only the rows it needs and the LM
  * head is a bits = 8 MatMulNBits, so neither ever holds the table in fp32.
+ * With `half` (an fp16 step, the GPU's fast path) each projection's weight is dequantized to fp16 and
+ * multiplied in fp16 by Gemm, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
+ * weight is rebuilt in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
  */
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
@@ -13,7 +16,7 @@ import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
 import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
-import { linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
+import { int4DequantGraph, linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
 import { nf4DequantGraph } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
 import { INT8_BLOCK, type Int8Tensor } from './int8.js';
@@ -54,6 +57,7 @@ export class QuantWeights extends GraphWeights {
     dtype: DType,
     overrides: ReadonlyMap<string, Float32Array>,
     readonly store: QuantStore,
+    readonly half = false,
   ) {
     if (dtype !== 'float32') throw new GraftError('UNSUPPORTED', `quantized base weights compute in float32, not ${dtype}`);
     const withHalf = new Map(overrides);
@@ -67,7 +71,7 @@ export class QuantWeights extends GraphWeights {
     const t = this.store.get(name);
     if (!t || t.scheme === 'int8' || this.overrides.has(name)) return super.linear(x, name, bias);
     let mm = this.quantValues.get(name);
-    if (!mm) this.quantValues.set(name, (mm = t.scheme === 'int4' ? this.int4(name, t) : this.nf4(name, t)));
+    if (!mm) this.quantValues.set(name, (mm = this.half ? this.halfLinear(name, t) : t.scheme === 'int4' ? this.int4(name, t) : this.nf4(name, t)));
     const y = mm(x);
     return bias ? op.add(this.g, y, bias) : y;
   }
@@ -116,21 +120,47 @@ export class QuantWeights extends GraphWeights {
     return q;
   }
 
-  private int4(name: string, t: Int4Tensor): (x: Value) => Value {
-    const g = this.g;
-    const [N, K] = t.shape;
-    const nb = t.scalesF16.length / N;
-    const scales16 = g.init(`${name}.scales_f16`, { dtype: 'float16', shape: [N * nb], data: t.scalesF16 });
-    const castScales = () => op.cast(g, scales16, 'float32');
-    const q: Int4Values = {
-      b: g.init(`${name}.q4`, { dtype: 'uint8', shape: [N, nb, 16], data: t.b }),
-      scales: recomputable(castScales(), castScales),
-      zeroPoints: g.init(`${name}.zero_points`, { dtype: 'uint8', shape: [t.zeroPoints.length], data: t.zeroPoints }),
-    };
-    return (x) => matMulNBits(g, x, q, N, K);
+  private readonly int4Cache = new Map<string, Omit<Int4Values, 'scales'> & { scales16: Value }>();
+  private int4Values(name: string, t: Int4Tensor): Omit<Int4Values, 'scales'> & { scales16: Value } {
+    let q = this.int4Cache.get(name);
+    if (!q) {
+      const g = this.g;
+      const nb = t.scalesF16.length / t.shape[0];
+      q = {
+        b: g.init(`${name}.q4`, { dtype: 'uint8', shape: [t.shape[0], nb, 16], data: t.b }),
+        scales16: g.init(`${name}.scales_f16`, { dtype: 'float16', shape: [t.scalesF16.length], data: t.scalesF16 }),
+        zeroPoints: g.init(`${name}.zero_points`, { dtype: 'uint8', shape: [t.zeroPoints.length], data: t.zeroPoints }),
+      };
+      this.int4Cache.set(name, q);
+    }
+    return q;
   }
 
-  private nf4(name: string, t: Nf4Tensor): (x: Value) => Value {
+  private int4(name: string, t: Int4Tensor): (x: Value) => Value {
+    const { b, scales16, zeroPoints } = this.int4Values(name, t);
+    const castScales = () => op.cast(this.g, scales16, 'float32');
+    const q: Int4Values = { b, scales: recomputable(castScales(), castScales), zeroPoints };
+    return (x) => matMulNBits(this.g, x, q, t.shape[0], t.shape[1]);
+  }
+
+  /** x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX). */
+  private halfLinear(name: string, t: Nf4Tensor | Int4Tensor): (x: Value) => Value {
+    const g = this.g;
+    const dequant = (dep: Value): Value => {
+      if (t.scheme === 'nf4') return nf4DequantGraph(g, this.nf4Values(name, t), t.shape, dep, 'float16');
+      const { b, scales16, zeroPoints } = this.int4Values(name, t);
+      return int4DequantGraph(g, { b, scales: scales16, zeroPoints }, t.shape[0], t.shape[1], dep);
+    };
+    return (x) => {
+      const x16 = op.cast(g, x, 'float16');
+      return op.cast(g, op.gemm(g, x16, recomputable(dequant(x16), dequant), null, { transB: true }), 'float32');
+    };
+  }
+
+  private readonly nf4Cache = new Map<string, Parameters<typeof nf4DequantGraph>[1]>();
+  private nf4Values(name: string, t: Nf4Tensor): Parameters<typeof nf4DequantGraph>[1] {
+    const cached = this.nf4Cache.get(name);
+    if (cached) return cached;
     const g = this.g;
     const groups = t.absmaxScale.length;
     const padded = new Uint8Array(groups * NF4_ABSMAX_BLOCK);
@@ -141,14 +171,20 @@ export class QuantWeights extends GraphWeights {
       absmaxScale: g.init(`${name}.absmax_scale`, { dtype: 'float32', shape: [groups], data: t.absmaxScale }),
       absmaxOffset: g.init(`${name}.absmax_offset`, { dtype: 'float32', shape: [], data: Float32Array.of(t.absmaxOffset) }),
     };
-    const dequant = (dep: Value) => nf4DequantGraph(g, q, t.shape, dep);
-    return (x) => linearOfRecomputed(g, x, recomputable(dequant(x), dequant));
+    this.nf4Cache.set(name, q);
+    return q;
+  }
+
+  private nf4(name: string, t: Nf4Tensor): (x: Value) => Value {
+    const q = this.nf4Values(name, t);
+    const dequant = (dep: Value) => nf4DequantGraph(this.g, q, t.shape, dep);
+    return (x) => linearOfRecomputed(this.g, x, recomputable(dequant(x), dequant));
   }
 }
 
 /** The factory the graph builders take (`weights` option) for a quantized store. */
-export function quantWeightsFactory(store: QuantStore): WeightsFactory {
-  const factory: WeightsFactory = (g, source, dtype, overrides) => new QuantWeights(g, source, dtype, overrides ?? new Map(), store);
+export function quantWeightsFactory(store: QuantStore, o: { half?: boolean } = {}): WeightsFactory {
+  const factory: WeightsFactory = (g, source, dtype, overrides) => new QuantWeights(g, source, dtype, overrides ?? new Map(), store, o.half);
   factory.packed = (source) => packedBase(store, source);
   return factory;
 }

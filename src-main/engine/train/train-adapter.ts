@@ -165,7 +165,7 @@ async function prepareData(job: TrainAdapterOptions, source: WeightSource, token
   return data;
 }
 
-/** The frozen base as the step graphs hold it: 4-bit for QLoRA, fp16 copies for LoRA at fp16, else as read. */
+/** The frozen base as the step graphs hold it: 4-bit for QLoRA (multiplied in fp16 at fp16), fp16 copies for LoRA at fp16, else as read. */
 async function baseWeights(source: WeightSource, o: TrainOptions, baseHash: string, hooks: TrainAdapterHooks): Promise<WeightsFactory | undefined> {
   if (o.method !== 'qlora') return o.precision === 'fp16' ? halfWeights : undefined;
   const calibrate =
@@ -179,7 +179,7 @@ async function baseWeights(source: WeightSource, o: TrainOptions, baseHash: stri
     baseHash,
     onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
   });
-  return quantWeightsFactory(store);
+  return quantWeightsFactory(store, { half: o.precision === 'fp16' });
 }
 
 interface Prepared {

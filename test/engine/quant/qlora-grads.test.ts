@@ -11,6 +11,7 @@ import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { GraphWeights, type WeightsFactory } from '../../../src-main/engine/models/weights.js';
+import { HalfWeights } from '../../../src-main/engine/models/half-weights.js';
 import {
   dequantizeInt4,
   dequantizeInt8,
@@ -136,6 +137,36 @@ describe.each(devices)('4-bit base on %s', (pref) => {
         `${scheme}, ${embeddings} embeddings, on ${pref}: loss ${q.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, worst LoRA grad rel err ${worst.toExponential(2)}`,
       );
       expect(worst).toBeLessThanOrEqual(1e-4);
+    },
+  );
+
+  it.each(['nf4', 'int4'] as QuantScheme[])(
+    '%s at fp16: no Einsum or MatMulNBits, fp16 GEMMs as in the fp16 LoRA step, and its gradients (rel ≤ 5e-3)',
+    async (scheme) => {
+      BACKWARD_CHUNK.elements = 1 << 24;
+      const store = quantizeSource(model.source, scheme, 'fp16');
+      const overrides = new Map<string, Float32Array>([
+        [`model.embed_tokens.weight`, roundedToF16(model.source, 'model.embed_tokens.weight')],
+        ['lm_head.weight', roundedToF16(model.source, 'lm_head.weight')],
+      ]);
+      for (const [n, t] of store) overrides.set(n, t.scheme === 'nf4' ? dequantizeNf4(t) : dequantizeInt4(t as Parameters<typeof dequantizeInt4>[0]));
+      const q = await loraGrads(quantWeightsFactory(store, { half: true }), pref);
+      const ref = await loraGrads((g, s, dt) => new HalfWeights(g, s, dt, overrides), pref);
+      expect([...q.ops.keys()].filter((k) => k.startsWith('MatMulNBits') || k.startsWith('Einsum'))).toEqual([]);
+      expect(q.ops.get('Gemm')).toBe(ref.ops.get('Gemm'));
+      // The graph dequantizes in fp16 (level × block scale rounded at each step), the reference rounds
+      // the fp32 dequantized weight once: weights differ by about one fp16 ulp, grads by ~1e-3 relative.
+      expect(Math.abs(q.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-3);
+      let worst = 0;
+      for (const [name, want] of ref.grads) {
+        const got = q.grads.get(name)!;
+        let d2 = 0,
+          n2 = 0;
+        for (let i = 0; i < want.length; i++) [d2, n2] = [d2 + (got[i] - want[i]) ** 2, n2 + want[i] ** 2];
+        worst = Math.max(worst, Math.sqrt(d2 / n2));
+      }
+      console.log(`${scheme} at fp16 on ${pref}: loss ${q.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, worst LoRA grad rel err ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThanOrEqual(5e-3);
     },
   );
 
