@@ -19,6 +19,7 @@ export const EXPORTS_BY_METHOD: Readonly<Record<string, readonly MethodExportFor
   pfeiffer: ['adapterhub'],
   parallel: ['adapterhub'],
   prefix: [],
+  fusion: ['adapterhub'],
 };
 
 export const EXPORT_METHOD_OPTIONS = {
