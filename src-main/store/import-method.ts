@@ -20,10 +20,17 @@ import type { AdapterMeta } from './adapter-meta.js';
 /** The method a folder's adapter_config.json names, or null for plain LoRA (and for anything not a folder). */
 export function folderMethod(dir: string): string | null {
   if (!existsSync(path.join(dir, CONFIG_FILE))) return null;
-  const cfg = readPeftConfig(dir);
+  let cfg: Record<string, unknown>;
+  try {
+    cfg = readPeftConfig(dir);
+  } catch {
+    return null; // not JSON: the LoRA import's reader refuses it, in its words
+  }
   const file = path.join(dir, CONFIG_FILE);
-  // plain LoRA (or a config that says nothing): the LoRA import checks it
-  if (cfg.graft_method === undefined && !isAdapterHubConfig(cfg) && (cfg.peft_type === undefined || (cfg.peft_type === 'LORA' && cfg.use_dora !== true))) return null;
+  // Only a config that names one of the family's methods goes this way; plain LoRA, and anything else, is
+  // the LoRA import's to check and refuse in its words.
+  const named = cfg.graft_method !== undefined || isAdapterHubConfig(cfg) || cfg.peft_type === 'IA3' || cfg.peft_type === 'PREFIX_TUNING' || (cfg.peft_type === 'LORA' && cfg.use_dora === true);
+  if (!named) return null;
   const kind = peftMethodKind(cfg, file);
   if (kind !== 'bottleneck') return kind;
   return (isAdapterHubConfig(cfg) ? bottleneckFromAdapterHub(cfg, file) : bottleneckConfigOf(cfg, file)).kind;
