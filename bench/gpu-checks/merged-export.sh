@@ -137,6 +137,7 @@ if [ -x $LC/build/bin/llama-completion ]; then
 import json, sys
 graft, q, p, txt = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
 want = graft[p][f"gguf-{q}"]["text"]
+txt = txt.lstrip()  # llama-completion echoes the prompt, after a space from the BOS token's piece
 got = txt[len(p):] if txt.startswith(p) else txt
 norm = lambda s: " ".join(s.split())
 if norm(got).startswith(norm(want)): v = "ok  "
@@ -154,6 +155,7 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 p, txt = sys.argv[2], sys.argv[3]
 want = next(r[p] for r in rows if p in r)["text"]
+txt = txt.lstrip()  # llama-completion echoes the prompt, after a space from the BOS token's piece
 got = txt[len(p):] if txt.startswith(p) else txt
 norm = lambda s: " ".join(s.split())
 v = "ok  " if norm(got).startswith(norm(want)) else "near" if norm(got).split()[:6] == norm(want).split()[:6] else "FAIL"

@@ -1,18 +1,30 @@
-# GPU machine, second of the two calls for issue 13 (on the machine train-a.sh left warm): PyTorch + PEFT on the
-# same shapes and at Llama-3.1-8B's, Graft's 8B QLoRA row with its GPU memory, then the CPU checks that
-# train-a.sh started (issue 16's PEFT composition, issue 18's merged exports in transformers and llama.cpp).
+# GPU machine, call 2 of 2 for issue 13, carry [".gpu"] (bench/gpu/train-prepare.sh), on a fresh machine:
+# Graft's fp16 and QLoRA-fp16 rows after the MatMul change (1.5B first: its first step from an empty graph
+# cache), Graft's QLoRA step at Llama-3.1-8B shapes with its GPU memory (bench/gpu/qlora-8b.sh), PyTorch + PEFT
+# on the same shapes in the same call (bench/gpu/peer-train.py), and `verify-reference --device gpu` on every
+# golden (CPU fallback disabled) while time is left.
 source .gpu/prelude.sh
 ln -sfn /tmp/gpu/node_modules node_modules
 export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-P=$OUT/peers.log; t=$(date +%s)
+E=.gpu/gpu-explore.cjs; L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
+timeout 120 node $E models qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
+echo "== cold: 1.5B fp16 1x512, first step from an empty graph cache" >> $L
+timeout 100 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+echo "== warm: training rows" >> $L
+timeout 90 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
+timeout 60 node $E step qwen2.5-0.5b 1x512 nf4-fp16 >> $L 2>&1
+echo "graft rows elapsed $(( $(date +%s) - t ))" >> $L
 echo "== Graft QLoRA at Llama-3.1-8B shapes" > $OUT/graft-8b.log
-timeout ${GRAFT_8B_TIMEOUT:-240} bash bench/gpu/qlora-8b.sh >> $OUT/graft-8b.log 2>&1; echo "graft 8b rc $? after $(( $(date +%s) - t )) s" >> $OUT/graft-8b.log
-(cd /tmp && OUT=/tmp timeout 200 python3 $OLDPWD/.gpu/anchor_train.py > /tmp/anchor.log 2>&1); cat /tmp/anchors-pytorch-peft.json >> $P
-echo "anchor done after $(( $(date +%s) - t )) s" >> $P
-timeout 150 python3 bench/gpu/peer-8b-lora.py >> $P 2> $OUT/peer-8b.err; echo "peer 8b rc $? after $(( $(date +%s) - t )) s" >> $P
-for d in merged peft; do
-  while [ $(( $(date +%s) - t )) -lt ${CHECKS_WAIT:-560} ] && ! grep -q '^rc' /tmp/$d/run.log 2> /dev/null; do sleep 3; done
+G8=${GRAFT_8B_TIMEOUT:-210}; BUDGET=$(( G8 - 10 )) timeout $G8 bash bench/gpu/qlora-8b.sh >> $OUT/graft-8b.log 2>&1; echo "graft 8b rc $? after $(( $(date +%s) - t )) s" >> $OUT/graft-8b.log
+timeout 170 python3 bench/gpu/peer-train.py qwen2.5-0.5b:1x512,8x512 qwen2.5-1.5b:1x512 llama3.1-8b:1x1024 >> $P 2> $OUT/peer.err; echo "peers rc $? after $(( $(date +%s) - t )) s" >> $P
+V=$OUT/verify-gpu.jsonl; : > $V; ok=0; n=0
+for d in .gpu/shared/fixtures/hf-reference/* .gpu/shared/fixtures/hf-reference-more/* .gpu/shared/fixtures/peft-methods/*; do
+  [ -d "$d" ] || continue; [ $(( $(date +%s) - t )) -lt ${VERIFY_UNTIL:-570} ] || break; n=$((n + 1))
+  if line=$(timeout 45 node .gpu/cli/graft.mjs verify-reference "$d" --device gpu 2> /tmp/err.txt); then ok=$((ok + 1)); fi
+  [ -n "$line" ] || line="{\"error\":$(python3 -c 'import json,sys;print(json.dumps(open(sys.argv[1]).read()[-300:]))' /tmp/err.txt)}"
+  echo "{\"fixture\":\"$d\",\"report\":$line}" >> $V
 done
-tar czf $OUT/checks.tgz -C /tmp merged peft 2> /dev/null
-tail -3 $OUT/graft-8b.log; tail -c 3000 $P; tail -2 /tmp/merged/run.log /tmp/peft/run.log; cat /tmp/merged/checks.txt 2> /dev/null | tail -30
+echo "{\"ok\":$ok,\"total\":$n,\"device\":\"$(head -1 $P)\"}" >> $V
+echo "total $(( $(date +%s) - t )) s" >> $P
+grep -v '^\[' $L | cut -c1-700; grep '^{' $OUT/graft-8b.log | cut -c1-1500; tail -4 $OUT/graft-8b.log | cut -c1-300; tail -c 1500 $P; tail -1 $V

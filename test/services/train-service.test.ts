@@ -209,6 +209,7 @@ describe('datasets and training', () => {
       precision: 'fp32',
       minLrRatio: 0,
       memoryLimit: null,
+      checkpoint: false,
       // The other methods' settings (issue 16), at their defaults.
       ia3Targets: ['k', 'v', 'down'],
       virtualTokens: 16,

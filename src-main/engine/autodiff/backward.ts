@@ -8,6 +8,7 @@ import { sameShape } from '../graph/ir.js';
 import { add } from '../ops/elementwise.js';
 import '../ops/index.js';
 import { gradRule } from '../ops/registry.js';
+import { LayerRecompute, type LayerSpan } from './recompute-layers.js';
 
 export interface BackwardResult {
   /** Gradient of the loss w.r.t. each requested value, in the same order. */
@@ -19,8 +20,16 @@ export interface BackwardResult {
  * the loss itself (default: 1). A value the loss does not depend on is an error: a trainable tensor
  * that gets no gradient is always a bug in the model or the target list.
  */
-export function backward(g: Graph, loss: Value, wrt: readonly Value[], seed?: Value): BackwardResult {
+export function backward(
+  g: Graph,
+  loss: Value,
+  wrt: readonly Value[],
+  seed?: Value,
+  o: { recompute?: readonly LayerSpan[] } = {},
+): BackwardResult {
   const nodes = g.nodes.slice();
+  // Activation checkpointing: the rules of nodes inside these layers read values made again (recompute-layers.ts).
+  const remake = o.recompute?.length ? new LayerRecompute(g, o.recompute) : null;
   const wrtIds = new Set(wrt.map((v) => v.id));
 
   // Forward pass: which values depend on a trainable value.
@@ -48,7 +57,18 @@ export function backward(g: Graph, loss: Value, wrt: readonly Value[], seed?: Va
     if (!needs.some(Boolean)) continue;
     const rule = gradRule(n);
     if (!rule) throw new Error(`no gradient rule for ${n.domain ? n.domain + '::' : ''}${n.op}`);
-    const dIn = rule(g, n, dOut, needs);
+    const dIn = rule(
+      g,
+      remake
+        ? remake.nodeFor(
+            k,
+            n,
+            dOut.find((d) => d !== null)!,
+          )
+        : n,
+      dOut,
+      needs,
+    );
     n.inputs.forEach((input, i) => {
       const d = dIn[i];
       if (input && needs[i] && d) accumulate(input, d);

@@ -9,6 +9,7 @@
  * sliding windows; Phi-3's fused projections and partial rotary; SmolLM3's NoPE layers) is read
  * from the spec's fields, never from the architecture's name.
  */
+import type { LayerSpan } from '../autodiff/recompute-layers.js';
 import type { Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 import type { LoraTarget } from '../adapters/lora-config.js';
@@ -76,6 +77,8 @@ export interface DecoderOutputs {
   present: { k: Value; v: Value }[];
   /** [B·T, D] residual stream leaving the last layer run, before the final norm. */
   residual: Value;
+  /** Each layer's nodes (g.nodes[start, end)) and the residual stream entering it: activation checkpointing's unit. */
+  layerSpans: LayerSpan[];
 }
 
 export interface DecoderOpts {
@@ -141,13 +144,21 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
   if (spec.sliding && !localMask && run.some((i) => sliding.has(i))) {
     if (io.past || io.cache) throw new Error('decoderForward: a cached run of a sliding-window model needs localMask');
     const S = io.mask.shape[4];
-    localMask = op.add(g, io.mask, g.init('sliding_window_band', { dtype: dt, shape: [S, S], data: asDt(windowBand(S, spec.sliding.window)) }));
+    localMask = op.add(
+      g,
+      io.mask,
+      g.init('sliding_window_band', { dtype: dt, shape: [S, S], data: asDt(windowBand(S, spec.sliding.window)) }),
+    );
   }
 
   const linear = (x: Value, layer: number, target: LoraTarget, module: string, bias = false) => {
     const b = bias ? w.get(layerName(layer, `${module}.bias`)) : null;
     const name = layerName(layer, `${module}.weight`);
-    const frozen: FrozenLinear = { apply: (xi, withBias = true) => w.linear(xi, name, withBias ? b : null), weight: () => w.get(name), bias: b };
+    const frozen: FrozenLinear = {
+      apply: (xi, withBias = true) => w.linear(xi, name, withBias ? b : null),
+      weight: () => w.get(name),
+      bias: b,
+    };
     const y = opts.hooks?.linear?.(layer, target, x, frozen) ?? w.linear(x, name, b);
     const d = opts.delta?.(layer, target, x);
     return d ? op.add(g, y, d) : y;
@@ -161,7 +172,9 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
   let h = io.residual ?? op.reshape(g, w.embed(io.ids), [N, spec.hidden]);
   if (!io.residual && spec.embedScale !== 1) h = op.mul(g, h, op.scalar(g, spec.embedScale, dt));
   const present: { k: Value; v: Value }[] = [];
+  const layerSpans: LayerSpan[] = [];
   for (let i = from; i < to; i++) {
+    const span = { start: g.nodes.length, end: 0, input: h };
     const x = norm(h, layerName(i, 'input_layernorm.weight'));
     let qp: Value, kp: Value, vp: Value;
     if (spec.fusedProjections) {
@@ -219,16 +232,18 @@ export function decoderForward(w: GraphWeights, spec: ModelSpec, io: DecoderInpu
 
     const y = norm(h, layerName(i, spec.sandwichNorms ? 'pre_feedforward_layernorm.weight' : 'post_attention_layernorm.weight'));
     let gate: Value, up: Value;
-    if (spec.fusedProjections) [gate, up] = op.split(g, linear(y, i, 'gate_up', 'mlp.gate_up_proj'), [spec.intermediate, spec.intermediate], 1);
+    if (spec.fusedProjections)
+      [gate, up] = op.split(g, linear(y, i, 'gate_up', 'mlp.gate_up_proj'), [spec.intermediate, spec.intermediate], 1);
     else [gate, up] = [linear(y, i, 'gate', 'mlp.gate_proj'), linear(y, i, 'up', 'mlp.up_proj')];
     const act = spec.mlpAct === 'gelu_tanh' ? op.geluTanh(g, gate) : op.silu(g, gate);
     let mlp = linear(op.mul(g, act, up), i, 'down', 'mlp.down_proj');
     if (spec.sandwichNorms) mlp = norm(mlp, layerName(i, 'post_feedforward_layernorm.weight'));
     h = op.add(g, h, opts.hooks?.output?.(i, 'mlp', mlp, h) ?? mlp);
+    layerSpans.push({ ...span, end: g.nodes.length });
   }
   // A run that stops before the last layer has no final norm to apply (and no norm weight to load).
   const hidden = to === spec.layers ? norm(h, 'model.norm.weight') : h;
-  return { hidden, present, residual: h };
+  return { hidden, present, residual: h, layerSpans };
 }
 
 export function lmHead(w: GraphWeights, spec: ModelSpec, hidden: Value): Value {
@@ -236,5 +251,9 @@ export function lmHead(w: GraphWeights, spec: ModelSpec, hidden: Value): Value {
   const logits = w.head(hidden, head);
   if (!spec.finalSoftcap) return logits;
   const g = w.g;
-  return op.mul(g, op.tanh(g, op.mul(g, logits, op.scalar(g, 1 / spec.finalSoftcap, logits.dtype))), op.scalar(g, spec.finalSoftcap, logits.dtype));
+  return op.mul(
+    g,
+    op.tanh(g, op.mul(g, logits, op.scalar(g, 1 / spec.finalSoftcap, logits.dtype))),
+    op.scalar(g, spec.finalSoftcap, logits.dtype),
+  );
 }

@@ -6,7 +6,7 @@
 import type { Graph, Value } from '../graph/ir.js';
 import { broadcastShapes } from './consts.js';
 import { unbroadcast } from './reduce.js';
-import { rebuild } from './recompute.js';
+import { rebuild, transposedOf } from './recompute.js';
 import { defineGrad } from './registry.js';
 import { transpose } from './shape.js';
 
@@ -49,7 +49,7 @@ export function transposeLast(g: Graph, x: Value): Value {
 defineGrad('MatMul', (g, n, [dy], needs) => {
   const [a, b] = n.inputs as Value[];
   return [
-    dy && needs[0] ? unbroadcast(g, matmul(g, dy, transposeLast(g, b)), a.shape) : null,
+    dy && needs[0] ? unbroadcast(g, matmul(g, dy, transposedOf(b, dy) ?? transposeLast(g, b)), a.shape) : null,
     dy && needs[1] ? unbroadcast(g, matmul(g, transposeLast(g, a), dy), b.shape) : null,
   ];
 });

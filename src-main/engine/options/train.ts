@@ -125,6 +125,13 @@ export const TRAIN_OPTIONS = {
   gradAccum: { kind: 'int', default: 1, min: 1, label: 'Gradient accumulation', group: SCHEDULE, help: 'micro-batches per optimizer step' },
   seqLen: { kind: 'int', default: 512, min: 2, unit: 'tokens', label: 'Sequence length', group: SCHEDULE, help: 'tokens per row (longer rows are cut)' },
   pack: { kind: 'bool', default: false, label: 'Pack short examples together', group: SCHEDULE, help: 'pack short examples together into full rows' },
+  checkpoint: {
+    kind: 'bool',
+    default: false,
+    label: 'Recompute activations (less memory)',
+    group: SCHEDULE,
+    help: 'activation checkpointing: keep only each layer\'s input and recompute the rest in the backward pass (a fraction of the activation memory, about a third more compute); for long rows and big models',
+  },
   weightDecay: { kind: 'number', default: 0, min: 0, label: 'Weight decay', group: OPTIMIZER, help: 'AdamW weight decay' },
   beta1: { kind: 'number', default: 0.9, min: 0, max: 1, maxExclusive: true, label: 'Beta 1', group: OPTIMIZER, help: 'AdamW beta1' },
   beta2: { kind: 'number', default: 0.999, min: 0, max: 1, maxExclusive: true, label: 'Beta 2', group: OPTIMIZER, help: 'AdamW beta2' },
@@ -195,7 +202,7 @@ export const alphaOf = (o: Pick<TrainOptions, 'alpha' | 'rank'>): number => o.al
  * except their `when` (the picker counts every method's parameters from the settings the form holds).
  */
 export const ESTIMATE_OPTIONS = unconditional(
-  pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'ia3Targets', 'virtualTokens', 'reductionFactor', 'bottleneckSize', 'adapterDrop', 'batch', 'seqLen', 'device']),
+  pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'ia3Targets', 'virtualTokens', 'reductionFactor', 'bottleneckSize', 'adapterDrop', 'batch', 'seqLen', 'checkpoint', 'device']),
 );
 /** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
 export type MethodOptions = Pick<
@@ -223,6 +230,7 @@ export const PRESET_KEEPS = [
   'adapterDrop',
   'device',
   'memoryLimit',
+  'checkpoint',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /** Starting points, as overrides of the defaults; every value stays editable. */

@@ -7,8 +7,8 @@
  * `embeddings: 'int8'` option) the lookup gathers and dequantizes only the rows it needs and the LM
  * head is a bits = 8 MatMulNBits, so neither ever holds the table in fp32.
  * With `half` (an fp16 step, the GPU's fast path) each projection's weight is dequantized to fp16 and
- * multiplied in fp16 by Gemm, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
- * weight is rebuilt in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
+ * multiplied in fp16 by MatMul, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
+ * weight is made again in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
  */
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
@@ -18,6 +18,7 @@ import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory }
 import * as op from '../ops/index.js';
 import { int4DequantGraph, linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
 import { nf4DequantGraph } from './graph-ops.js';
+import { withTranspose } from '../ops/recompute.js';
 import type { Int4Tensor } from './int4.js';
 import { INT8_BLOCK, type Int8Tensor } from './int8.js';
 import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
@@ -143,7 +144,7 @@ export class QuantWeights extends GraphWeights {
     return (x) => matMulNBits(this.g, x, q, t.shape[0], t.shape[1]);
   }
 
-  /** x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX). */
+  /** x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX = dY·W). */
   private halfLinear(name: string, t: Nf4Tensor | Int4Tensor): (x: Value) => Value {
     const g = this.g;
     const dequant = (dep: Value): Value => {
@@ -153,7 +154,10 @@ export class QuantWeights extends GraphWeights {
     };
     return (x) => {
       const x16 = op.cast(g, x, 'float16');
-      return op.cast(g, op.gemm(g, x16, recomputable(dequant(x16), dequant), null, { transB: true }), 'float32');
+      // MatMul over Wᵀ (the EP's fast GEMM, see models/half-weights.ts); the backward's dX = dY·W takes a
+      // fresh dequantization, already in W's [out, in] layout.
+      const wt = withTranspose(op.transpose(g, dequant(x16), [1, 0]), dequant);
+      return op.cast(g, op.matmul(g, x16, wt), 'float32');
     };
   }
 

@@ -67,6 +67,8 @@ export function estimateTrainingMemory(o: {
    * every attention row by its virtual tokens, and DoRA's per-step weight norms add `extraBytes`.
    */
   method?: { params: number; virtualTokens: number; extraBytes: number };
+  /** Activation checkpointing: the backward keeps each layer's input and one layer's values at a time. */
+  checkpoint?: boolean;
 }): MemoryEstimate {
   const c = o.config;
   const L = c.num_hidden_layers;
@@ -95,7 +97,7 @@ export function estimateTrainingMemory(o: {
   const perLayer = 20 * h + 4 * (heads + 2 * kv) * hd + 8 * f + 2 * o.lora.targets.length * o.lora.r;
   const attention = heads * (o.seqLen + (o.method?.virtualTokens ?? 0)) * 5; // scores, mask, softmax and their gradients, per token and layer
   const logits = c.vocab_size * 4; // logits, softmax, their gradient, the loss's gather
-  const activations = tokens * (L * (perLayer + attention) + logits) * F32;
+  const activations = tokens * ((o.checkpoint ? L * h + perLayer + attention : L * (perLayer + attention)) + logits) * F32;
   const overhead = RUNTIME_BYTES + 0.1 * activations;
   const total = weights + optimizer + activations + overhead + (o.method?.extraBytes ?? 0);
   return { weights, optimizer, activations, overhead, total, loraParams };
@@ -149,7 +151,7 @@ export function quantizedWeightBytes(source: WeightSource): number {
 /** The estimate for a model's files: the memory check of a run and of the Train form's preview alike. */
 export function estimateForSource(
   source: WeightSource,
-  o: { method: TrainMethod; adapter?: MethodAdapter | null; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number },
+  o: { method: TrainMethod; adapter?: MethodAdapter | null; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number; checkpoint?: boolean },
 ): MemoryEstimate {
   return estimateTrainingMemory({
     config: source.config,
@@ -159,5 +161,6 @@ export function estimateForSource(
     paramCount: paramCount(source),
     weightBytes: o.method === 'qlora' ? quantizedWeightBytes(source) : undefined,
     method: o.adapter ? methodMemoryTerms(o.adapter) : undefined,
+    checkpoint: o.checkpoint,
   });
 }

@@ -25,7 +25,7 @@ export function methodPreview(source: WeightSource, o: EstimateOptions): { estim
   const spec = specFromConfig(source.config, source.path);
   const withMethod = (method: TrainMethod): TrainOptions => ({ ...defaultsOf(TRAIN_OPTIONS), ...o, method });
   const plan = planMethod(withMethod(o.method), spec);
-  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen });
+  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, checkpoint: o.checkpoint });
   const methods = LIBRARY_METHODS.map((method): MethodCount => {
     try {
       const p = planMethod(withMethod(method), spec);

@@ -8,6 +8,7 @@
  * Input and output names are stable so sessions can feed one run's outputs into the next.
  */
 import { backward } from '../autodiff/backward.js';
+import { keptForBackward, pruneUnused } from '../autodiff/recompute-layers.js';
 import type { DType, Value } from '../graph/ir.js';
 import { Graph } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
@@ -43,6 +44,11 @@ export interface StepGraphOpts {
    * mask input to [B, 1, 1, T, P+T] and positions must start at P.
    */
   adapter?: MethodAdapter;
+  /**
+   * Activation checkpointing: each decoder layer's forward values are recomputed in the backward from the
+   * layer's input instead of kept (autodiff/recompute-layers.ts): far less memory, about a third more work.
+   */
+  checkpoint?: boolean;
 }
 
 export interface ParamSlot {
@@ -62,6 +68,8 @@ export interface StepGraph {
   layout: ParamSlot[];
   /** Length of the flat vector. */
   size: number;
+  /** Bytes of forward activations the backward reads (recompute-layers.ts `keptForBackward`); 0 without a backward. */
+  keptForBackward: number;
 }
 
 /**
@@ -73,7 +81,12 @@ export interface StepGraph {
 export const FLAT = 'lora';
 
 export function paramLayout(slots: LoraSlot[]): { layout: ParamSlot[]; size: number } {
-  return tensorLayout(slots.flatMap((s) => [{ name: s.peftA, shape: s.shapeA }, { name: s.peftB, shape: s.shapeB }]));
+  return tensorLayout(
+    slots.flatMap((s) => [
+      { name: s.peftA, shape: s.shapeA },
+      { name: s.peftB, shape: s.shapeB },
+    ]),
+  );
 }
 
 /** Flat layout of any list of named tensors, in the given order. */
@@ -110,14 +123,18 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
   const { layout, size } = o.adapter ? tensorLayout(o.adapter.params) : paramLayout(slots);
   const params = layout.map((p) => p.name);
   const flat = g.input(FLAT, dtype, [size]);
-  const result: StepGraph = { graph: g, slots, params, layout, size };
+  const result: StepGraph = { graph: g, slots, params, layout, size, keptForBackward: 0 };
 
   if (o.purpose === 'apply') {
     emitAdamW(g, flat, g.input('acc', dtype, [size]), adamwInputs(g, dtype));
     return result;
   }
 
-  const pieces = op.splitMany(g, flat, layout.map((p) => p.size));
+  const pieces = op.splitMany(
+    g,
+    flat,
+    layout.map((p) => p.size),
+  );
   const values = new Map(layout.map((p, i) => [p.name, op.reshape(g, pieces[i], p.shape)]));
   const lora = { slots, values };
 
@@ -145,7 +162,9 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
     w,
     o.spec,
     { ids, positions, mask },
-    o.adapter ? { ropeLength: P + T, hooks: o.adapter.hooks(g, values, B) } : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) },
+    o.adapter
+      ? { ropeLength: P + T, hooks: o.adapter.hooks(g, values, B) }
+      : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) },
   );
   const logits = lmHead(w, o.spec, fwd.hidden);
   if (o.logits) g.output(logits, 'logits');
@@ -154,7 +173,8 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
   if (o.purpose === 'loss') return result;
 
   // The loss's gradient w.r.t. the logits is written out (loss.ts); autodiff takes it from there.
-  const [grad] = backward(g, logits, [flat], dLogits!).grads;
+  const forward = new Set(g.nodes);
+  const [grad] = backward(g, logits, [flat], dLogits!, { recompute: o.checkpoint ? fwd.layerSpans : undefined }).grads;
   if (o.purpose === 'grads') {
     if (o.accumulate) {
       const keep = g.input('acc_keep', dtype, []);
@@ -162,11 +182,13 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
     } else {
       g.output(grad, 'grad');
     }
-    return result;
+  } else {
+    const total = o.accumulate ? op.add(g, grad, g.input('acc', dtype, [size])) : grad;
+    emitAdamW(g, flat, total, adamwInputs(g, dtype));
   }
-
-  const total = o.accumulate ? op.add(g, grad, g.input('acc', dtype, [size])) : grad;
-  emitAdamW(g, flat, total, adamwInputs(g, dtype));
+  // The recomputation clones every value a gradient rule might read; those none read go.
+  if (o.checkpoint) pruneUnused(g);
+  result.keptForBackward = keptForBackward(g, forward);
   return result;
 }
 

@@ -34,6 +34,8 @@ export interface StepRunnerOpts {
   weights?: WeightsFactory;
   /** A non-LoRA method (DoRA, IA³, prefix) trained instead of `lora` (which then only lends its dropout of 0). */
   adapter?: MethodAdapter;
+  /** Recompute each layer's activations in the backward (step-graph.ts `checkpoint`). */
+  checkpoint?: boolean;
 }
 
 export interface FusedStepRunner extends StepRunner {
@@ -64,14 +66,14 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     const key = `${purpose}${accumulate ? '+acc' : ''}`;
     let s = sessions.get(key);
     if (!s) {
-      const build = () => buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights, adapter: o.adapter }).graph;
+      const build = () => buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights, adapter: o.adapter, checkpoint: o.checkpoint }).graph;
       const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
       // A step graph of the model's own (or fp16-rounded) weights is saved under a key, so the next
       // run of the same shapes skips building it; a quantized base's graph is built each time.
       const wName = o.weights ? o.weights.cacheName : 'fp32';
       // Another method's layout is its whole config (adapter_config.json as it would be written).
       const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
-      const cacheKey = wName ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${key}|${device.kind}` : null;
+      const cacheKey = wName ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${key}|${device.kind}${o.checkpoint ? '|checkpoint' : ''}` : null;
       s = (cacheKey ? GraphSession.createCached(cacheKey, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep })).finally(() => releaseHostWeights(o.source));
       sessions.set(key, s);
     }

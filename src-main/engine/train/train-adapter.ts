@@ -132,7 +132,7 @@ function planRun(o: TrainOptions, spec: ModelSpec): Plan {
 }
 
 function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): void {
-  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen });
+  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, checkpoint: o.checkpoint });
   const available = o.memoryLimit ?? freemem();
   hooks.onMemoryEstimate?.(estimate, available);
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
@@ -202,6 +202,7 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
     seed: o.seed,
     weights: p.weights,
     adapter: plan.method ?? undefined,
+    checkpoint: o.checkpoint,
   });
   try {
     const device = `${runner.device.kind} (${runner.device.name})`;

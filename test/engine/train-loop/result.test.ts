@@ -39,6 +39,10 @@ describe('memory estimate', () => {
     expect(e1x256(smol) / 2 ** 30).toBeLessThan(3.9);
     const bigger = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512 });
     expect(bigger.activations).toBeGreaterThan(3 * e.activations);
+    // activation checkpointing keeps each layer's input and one layer's values: 30 layers → a small fraction
+    const recomputed = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512, checkpoint: true });
+    expect(recomputed.activations).toBeLessThan(bigger.activations / 4);
+    expect(recomputed.weights).toBe(bigger.weights);
   });
 
   test('refuses with the breakdown and what to change', () => {
