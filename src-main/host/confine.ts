@@ -14,7 +14,7 @@ import type { Channel, HandlerContext, HandlerTable } from '../ipc/contract';
 /** Request fields that name a file or folder on this machine, in any channel. */
 const PATH_FIELDS = ['path', 'basePath', 'out', 'dir', 'file', 'outDir'];
 /** Fields that are paths only in some channels. */
-const CHANNEL_PATH_FIELDS: Partial<Record<Channel, string[]>> = { 'adapters.export': ['base'], 'chat.generate': ['model'] };
+const CHANNEL_PATH_FIELDS: Partial<Record<Channel, string[]>> = { 'adapters.export': ['base'], 'adapters.exportMethod': ['base'], 'chat.generate': ['model'] };
 
 /** Never served, even under a chosen folder: the system's own and the user's secrets. */
 const SYSTEM = ['/etc', '/proc', '/sys', '/dev', '/boot', '/root', '/var', '/usr', '/bin', '/sbin', '/lib', '/lib64', '/run', '/srv', '/snap'];

@@ -3,10 +3,13 @@
  */
 import type { AdapterMeta } from '../engine/adapters/meta';
 import { EXPORT_OPTIONS, given, IMPORT_OPTIONS, type ExportFormat, type ExportOptions, type ImportOptions } from '../engine/options/adapters';
+import { EXPORT_METHOD_OPTIONS, type ExportMethodOptions } from '../engine/options/export-method';
 import { validateOptions } from '../engine/options/schema';
 import { obj, str, strList } from './checks';
 
 export { EXPORT_FORMATS, EXPORT_OPTIONS, GGUF_TENSOR_TYPES, IMPORT_OPTIONS } from '../engine/options/adapters';
+export { EXPORT_METHOD_OPTIONS, EXPORTS_BY_METHOD } from '../engine/options/export-method';
+export { isMethodEntry, METHODS } from '../engine/adapters/method-kinds';
 
 export type { AdapterMeta };
 
@@ -64,6 +67,17 @@ export interface AdapterExportRes {
   extra: string[];
 }
 
+/** A non-LoRA adapter's method export (issue 16): the export-method schema's options, and the base it needs (default: the recorded one). */
+export type AdapterExportMethodReq = { id: string; out: string; base?: string } & { [K in keyof ExportMethodOptions]?: ExportMethodOptions[K] };
+export type AdapterExportMethodJob = { id: string; out: string; base?: string } & ExportMethodOptions;
+export interface AdapterExportMethodRes {
+  format: ExportMethodOptions['format'];
+  out: string;
+  /** A LoRA fitted by SVD: its reconstruction error overall and at the worst weight. */
+  relativeError?: number;
+  worst?: { tensor: string; relativeError: number };
+}
+
 export interface AdapterBlendReq {
   parts: { id: string; weight: number }[];
   name: string;
@@ -88,6 +102,7 @@ export interface AdaptersChannels {
   'adapters.restore': { req: { id?: string }; res: AdapterEntry };
   'adapters.import': { req: AdapterImportReq; res: AdapterImportRes };
   'adapters.export': { req: AdapterExportReq; res: AdapterExportRes };
+  'adapters.exportMethod': { req: AdapterExportMethodReq; res: AdapterExportMethodRes };
   'adapters.blend': { req: AdapterBlendReq; res: AdapterBlendRes };
 }
 
@@ -107,4 +122,13 @@ export function parseAdapterExport(req: unknown): AdapterExportJob {
   const { id: _i, out: _o, ...options } = o;
   const v = validateOptions(EXPORT_OPTIONS, options);
   return { id: str(c, o, 'id'), out: str(c, o, 'out'), format: v.format, ggufType: v.ggufType, base: given(v.base), ollamaBase: given(v.ollamaBase) };
+}
+
+/** An adapters.exportMethod request checked whole: its options by the export-method schema (what `graft export-method` parses its flags with). */
+export function parseAdapterExportMethod(req: unknown): AdapterExportMethodJob {
+  const c = 'adapters.exportMethod';
+  const o = obj(c, req);
+  const { id: _i, out: _o, base: _b, ...options } = o;
+  const base = o.base === undefined || o.base === '' ? undefined : str(c, o, 'base');
+  return { id: str(c, o, 'id'), out: str(c, o, 'out'), base, ...validateOptions(EXPORT_METHOD_OPTIONS, options) };
 }

@@ -3,19 +3,32 @@
  * types, its limits, and the validator of chat.generate, whose sampling options come from the one schema
  * `graft generate` / `chat` / `compare` build their flags from (engine/options/generate.ts).
  */
+import { COMPOSE_OPTIONS, type ComposeOptions } from '../engine/options/compose';
 import { parseSampling, type SamplingOptions } from '../engine/options/generate';
+import { validateOptions } from '../engine/options/schema';
 import { DEVICE_PREFS, type DevicePref } from '../engine/runtime/device-pref';
 import { bad, num, obj, str } from './checks';
 
 export { CHAT_SAMPLING, parseSampling, SAMPLING_OPTIONS, type SamplingOptions } from '../engine/options/generate';
+export { COMPOSE_OPTIONS, type ComposeOptions };
 
 /** Columns of a compare view: variants decoded together in one batch. */
 export const MAX_COLUMNS = 4;
 
-/** One column of a chat: the base (adapterId null) or a library adapter at a scale. */
+/** Library adapters composed on one column after its first: a second and later adapters per column. */
+export const MAX_COMPOSED = 3;
+
+/**
+ * One column of a chat: the base (adapterId null) or a library adapter at a scale (a LoRA's scale, a merged
+ * method adapter's weight), and optionally more adapters composed with it on the same row (issue 16), as the
+ * composition options say (engine/options/compose.ts, the schema of `graft generate --compose`).
+ */
 export interface ChatColumn {
   adapterId: string | null;
   scale: number;
+  composed?: { adapterId: string; weight: number }[];
+  /** Left out: the schema's defaults (stacked, no AdapterDrop). */
+  compose?: Partial<ComposeOptions>;
 }
 
 /** Sampling of a chat request: the generation schema's sampling options (engine/options/generate.ts). */
@@ -42,8 +55,10 @@ export interface ChatGenerateReq {
   sampling: Partial<ChatSampling>;
 }
 
-/** A chat request as the IPC validated it: every sampling option present. */
-export type ChatGenerateJob = Omit<ChatGenerateReq, 'sampling'> & { sampling: ChatSampling };
+/** A column as the IPC validated it: its composition options filled in. */
+export type ChatColumnJob = Omit<ChatColumn, 'compose'> & { composed: { adapterId: string; weight: number }[]; compose: ComposeOptions };
+/** A chat request as the IPC validated it: every sampling and composition option present. */
+export type ChatGenerateJob = Omit<ChatGenerateReq, 'sampling' | 'columns'> & { sampling: ChatSampling; columns: ChatColumnJob[] };
 
 export interface ChatColumnResult {
   text: string;
@@ -126,10 +141,19 @@ export function parseChatGenerate(req: unknown): ChatGenerateJob {
   const o = obj(c, req);
   const cols = o.columns;
   if (!Array.isArray(cols) || cols.length < 1 || cols.length > MAX_COLUMNS) bad(c, 'columns', `a list of 1 to ${MAX_COLUMNS} columns`);
-  const columns: ChatColumn[] = cols.map((col, i) => {
+  const columns: ChatColumnJob[] = cols.map((col, i) => {
     const x = obj(c, col);
     if (x.adapterId !== null && typeof x.adapterId !== 'string') bad(c, `columns[${i}].adapterId`, 'an adapter id or null (the base)');
-    return { adapterId: x.adapterId as string | null, scale: num(c, x, 'scale', -4, 4) };
+    const more = x.composed ?? [];
+    if (!Array.isArray(more) || more.length > MAX_COMPOSED) bad(c, `columns[${i}].composed`, `a list of up to ${MAX_COMPOSED} adapters`);
+    if (more.length && x.adapterId === null) bad(c, `columns[${i}].composed`, 'empty on a base column (pick its first adapter)');
+    const composed = more.map((m) => {
+      const y = obj(c, m);
+      return { adapterId: str(c, y, 'adapterId'), weight: num(c, y, 'weight', -4, 4) };
+    });
+    // The composition schema's own refusals name its field (compose, mergeRank, adapterDrop), as the CLI's do.
+    const compose = validateOptions(COMPOSE_OPTIONS, x.compose ?? {});
+    return { adapterId: x.adapterId as string | null, scale: num(c, x, 'scale', -4, 4), composed, compose };
   });
   const msgs = o.messages;
   if (!Array.isArray(msgs) || msgs.length === 0) bad(c, 'messages', 'a non-empty list');

@@ -9,12 +9,15 @@ import type { DeviceInfo } from '../engine/runtime/device';
 import type { LoraTarget } from '../engine/adapters/lora-config';
 import type { TrainEvent } from '../engine/train/events';
 import type { MemoryEstimate } from '../engine/train/memory-estimate';
+import type { MethodCount } from '../engine/train/method-preview';
 import { ESTIMATE_OPTIONS, parseTrainOptions, TRAIN_OPTIONS, type EstimateOptions, type TrainOptions } from '../engine/options/train';
 import { validateOptions } from '../engine/options/schema';
 
 export { applicableOptions, applies, defaultsOf, rangeText, type Field, type Schema } from '../engine/options/schema';
 export { alphaOf, presetValues, TRAIN_OPTIONS, TRAIN_PRESETS, type PresetName, type TrainMethod, type TrainOptions } from '../engine/options/train';
-export type { LoraTarget, MemoryEstimate, TrainEvent };
+export type { LoraTarget, MemoryEstimate, MethodCount, TrainEvent };
+export { METHODS } from '../engine/adapters/method-kinds';
+export { METHOD_SETTINGS_GROUP } from '../engine/options/method-fields';
 export { findField } from '../engine/options/index';
 export { wordError } from '../engine/options/word-error';
 
@@ -57,7 +60,7 @@ export function parseTrainSettings(req: unknown): TrainSettings {
   return { modelId: idOf(o, 'modelId'), datasetId: idOf(o, 'datasetId'), name: idOf(o, 'name'), ...parsed };
 }
 
-/** The app trains the methods its library can hold (LoRA folders); `graft train` takes the others. */
+/** The app trains the methods its library can hold (all but AdapterFusion); `graft train` takes the others. */
 function appMethod(method: string): void {
   const offered: readonly string[] = TRAIN_OPTIONS.method.appChoices;
   if (!offered.includes(method)) throw new GraftError('BAD_INPUT', `must be one of ${offered.join(', ')} in the app (train ${method} with graft train), got "${method}"`, { field: 'method' });
@@ -123,6 +126,8 @@ export interface TrainUpdate {
 
 export interface MemoryCheck {
   estimate: MemoryEstimate;
+  /** Each method's trainable parameter count on the model with the form's settings (the method picker's numbers). */
+  methods: MethodCount[];
   /** Free memory of the chosen device's host, in bytes. */
   available: number;
   device: DeviceInfo;

@@ -5,7 +5,7 @@
 import { defaultLibraryDir } from '../store/paths';
 import { AdapterLibrary, type LibraryEntry } from '../store/library';
 import { listTrash, moveToTrash, restoreFromTrash } from '../store/trash';
-import type { AdapterBlendReq, AdapterBlendRes, AdapterEntry, AdapterExportJob, AdapterExportRes, AdapterImportReq, AdapterImportRes, AdapterListReq, AdapterListing } from '../ipc/adapters';
+import type { AdapterBlendReq, AdapterBlendRes, AdapterEntry, AdapterExportJob, AdapterExportMethodJob, AdapterExportMethodRes, AdapterExportRes, AdapterImportReq, AdapterImportRes, AdapterListReq, AdapterListing } from '../ipc/adapters';
 import type { WorkerClient } from './worker/client';
 
 const entry = (e: LibraryEntry): AdapterEntry => ({ meta: e.meta, dir: e.dir, sizeBytes: e.sizeBytes });
@@ -69,6 +69,10 @@ export class AdapterService {
 
   export(req: AdapterExportJob): Promise<AdapterExportRes> {
     return this.worker.call('adapters.export', { ...req, library: this.root });
+  }
+
+  exportMethod(req: AdapterExportMethodJob): Promise<AdapterExportMethodRes> {
+    return this.worker.call('adapters.exportMethod', { ...req, library: this.root });
   }
 
   blend(req: AdapterBlendReq): Promise<AdapterBlendRes> {

@@ -13,6 +13,11 @@ import { exportMergedGguf, ollamaMergedModelfile } from '../engine/adapters/merg
 import { GraftError } from '../engine/errors.js';
 import { noSpace } from '../engine/io/atomic.js';
 import { openModelSource, type WeightSource } from '../engine/io/model-source.js';
+import { specFromConfig } from '../engine/models/index.js';
+import { folderMethod, isMethodEntry } from './import-method.js';
+import { exportMethod, type MethodExportResult } from '../engine/adapters/method-export.js';
+import { readMethodFolder } from '../engine/adapters/method-folder.js';
+import { EXPORTS_BY_METHOD, type ExportMethodOptions } from '../engine/options/export-method.js';
 import { META_FORMAT, type BaseModelRef } from './adapter-meta.js';
 import { resolveModelRef } from './model-registry.js';
 import { exportPeftFolder, exportPeftZip } from './export.js';
@@ -39,6 +44,7 @@ export async function openBase(modelRef: string): Promise<OpenedBase> {
 
 /** The base to use for an adapter: the one given, else the recorded one when it is a path on this machine. */
 async function baseFor(entry: LibraryEntry, given: string | undefined, why: string): Promise<OpenedBase> {
+  if (isMethodEntry(entry.meta)) throw methodNeedsItsExport(entry, why);
   const p = given ?? (entry.meta.base?.id && existsSync(entry.meta.base.id) ? entry.meta.base.id : undefined);
   // Named by its field key: the CLI words it as --base, the GUI as its form label.
   if (!p) {
@@ -54,6 +60,32 @@ async function baseFor(entry: LibraryEntry, given: string | undefined, why: stri
     throw err;
   }
   return base;
+}
+
+function methodNeedsItsExport(entry: LibraryEntry, what: string): GraftError {
+  const formats = EXPORTS_BY_METHOD[entry.meta.method] ?? [];
+  const instead = formats.length ? `its method exports (${formats.join(', ')})` : 'its PEFT folder';
+  return new GraftError('UNSUPPORTED', `${what} takes LoRA adapters; ${entry.meta.name} is a ${entry.meta.method} adapter: use ${instead}`, { field: 'format' });
+}
+
+/**
+ * A library entry of another method than LoRA out as export-method says (adapters/method-export.ts), read and
+ * checked against its base: the one given, else the recorded one.
+ */
+export async function exportMethodEntry(lib: AdapterLibrary, ref: string, o: ExportMethodOptions & { out: string; base?: string }): Promise<MethodExportResult> {
+  const entry = await lib.get(ref);
+  if (!isMethodEntry(entry.meta)) throw new GraftError('BAD_INPUT', `${entry.meta.name} is a LoRA adapter: export it with the LoRA formats (peft, gguf, merged)`, { field: 'format' });
+  const p = o.base ?? (entry.meta.base?.id && existsSync(entry.meta.base.id) ? entry.meta.base.id : undefined);
+  if (!p) throw new GraftError('BAD_INPUT', `is needed to export adapter ${entry.meta.name}: it records ${entry.meta.base?.id ? `"${entry.meta.base.id}", which is not on this machine` : 'no base'}`, { field: 'base' });
+  const out = path.resolve(o.out);
+  refuseExisting([out]);
+  const base = await openBase(p);
+  try {
+    const folder = readMethodFolder(entry.dir, specFromConfig(base.source.config, base.ref.id));
+    return await exportMethod(base.source, folder, o, out);
+  } finally {
+    base.source.close();
+  }
 }
 
 export interface ExportResult {
@@ -140,7 +172,8 @@ export async function importChecked(lib: AdapterLibrary, src: string, opts: Omit
   try {
     return await importAdapter(lib, src, {
       ...opts,
-      base: base ? { ref: base.ref, shapes: base.shapes } : undefined,
+      // a method folder is built for the base's layers (its spec) and every tensor checked against them
+      base: base ? { ref: base.ref, shapes: base.shapes, spec: folderMethod(src) !== null ? specFromConfig(base.source.config, base.ref.id) : undefined } : undefined,
       ggufToPeft: (file, dir) => ggufLoraToPeft(file, dir, base?.source.config),
     });
   } finally {
@@ -156,6 +189,10 @@ export interface BlendPart {
 /** Blend library adapters into a new library entry; exact unless `rank` is below the sum of ranks. */
 export async function blendIntoLibrary(lib: AdapterLibrary, parts: BlendPart[], opts: { name: string; rank?: number }): Promise<{ entry: LibraryEntry; result: BlendResult }> {
   const entries = await Promise.all(parts.map((p) => lib.get(p.ref)));
+  // other methods compose at inference (a Chat column's weighted merge); this writes a LoRA
+  for (const e of entries)
+    if (isMethodEntry(e.meta))
+      throw new GraftError('UNSUPPORTED', `a blend writes a LoRA; ${e.meta.name} is a ${e.meta.method} adapter: merge it at inference instead (a Chat column's weighted merge, graft generate --compose merge)`, { where: e.meta.id });
   const result = blendAdapters(entries.map((e, i) => ({ adapter: readAdapterWeights(e.dir), weight: parts[i].weight, label: e.meta.name })), { rank: opts.rank });
   const bases = new Set(entries.map((e) => e.meta.base?.id ?? ''));
   const base = bases.size === 1 ? entries[0].meta.base : null;

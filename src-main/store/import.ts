@@ -11,12 +11,14 @@ import { copyFileDurable, noSpaceAt } from '../engine/io/atomic.js';
 import { META_FILE, META_FORMAT, parseAdapterMeta, type AdapterMeta, type BaseModelRef } from './adapter-meta.js';
 import type { AdapterLibrary, LibraryEntry } from './library.js';
 import { extractAdapterZip, type ZipLimits } from './zip-import.js';
+import { folderMethod, stageMethodFolder } from './import-method.js';
+import type { ModelSpec } from '../engine/models/spec.js';
 
 export interface ImportOptions {
   name?: string;
   tags?: string[];
-  /** The base to check against (and to record): its identity and its tensor shapes. */
-  base?: { ref: BaseModelRef; shapes: BaseModelShapes };
+  /** The base to check against (and to record): its identity, its tensor shapes and (for method folders) its spec. */
+  base?: { ref: BaseModelRef; shapes: BaseModelShapes; spec?: ModelSpec };
   /** The architecture the adapter was made for, when the caller knows it better than the files do. */
   arch?: string;
   zipLimits?: ZipLimits;
@@ -108,6 +110,7 @@ export async function importAdapter(lib: AdapterLibrary, src: string, opts: Impo
   const kind = await detectImportKind(src);
   const staged = await lib.stage();
   try {
+    if (kind === 'peft-folder' && folderMethod(src) !== null) return await importMethod(lib, src, staged, opts);
     const ggufArch = await gather(src, kind, staged, opts);
     const info = inspectPeftAdapter(staged);
     const carried = await carriedMeta(staged);
@@ -135,6 +138,30 @@ export async function importAdapter(lib: AdapterLibrary, src: string, opts: Impo
     if (err instanceof GraftError && err.code === 'IO' && err.file?.startsWith(staged)) throw noSpaceAt(err, path.join(lib.root, path.basename(err.file)));
     throw inUserTerms(err, staged, src, kind);
   }
+}
+
+/** A non-LoRA method folder (import-method.ts), with the metadata a Graft run carried beside it. */
+async function importMethod(lib: AdapterLibrary, src: string, staged: string, opts: ImportOptions): Promise<LibraryEntry> {
+  const shape = await stageMethodFolder(src, staged, { spec: opts.base?.spec, onWarning: opts.onWarning });
+  const carriedFile = path.join(src, META_FILE);
+  let carried: Partial<AdapterMeta> = {};
+  // as for LoRA: metadata a Graft run or export carried along, when readable (never fatal)
+  if (existsSync(carriedFile)) carried = await fsp.readFile(carriedFile, 'utf8').then((t) => parseAdapterMeta(JSON.parse(t), carriedFile)).catch(() => ({}));
+  return lib.commitStaged(staged, {
+    format: META_FORMAT,
+    notes: '',
+    dataset: null,
+    hyperparameters: {},
+    metrics: {},
+    lossCurve: [],
+    ...carried,
+    ...shape,
+    name: opts.name ?? carried.name ?? defaultName(src),
+    tags: opts.tags ?? carried.tags ?? [],
+    base: opts.base?.ref ?? carried.base ?? null,
+    source: path.resolve(src),
+    created: carried.created ?? new Date().toISOString(),
+  });
 }
 
 /**

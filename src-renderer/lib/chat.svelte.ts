@@ -1,4 +1,5 @@
 import { CHAT_SAMPLING, MAX_COLUMNS } from '../../src-main/ipc/chat';
+import { METHODS, type TrainMethod } from '../../src-main/ipc/train';
 import type { AdapterEntry } from '../../src-main/ipc/adapters';
 import type { ChatColumn, ChatMessageData, ChatSampling, Conversation, ConversationSummary, ConversationTurn } from '../../src-main/ipc/chat';
 import type { DevicePreference } from '../../src-main/ipc/contract';
@@ -71,8 +72,9 @@ class ChatState {
     if (saved.ok) this.saved = saved.value;
     if (!this.model && models.length) this.model = models[0].path;
     // A column whose adapter was deleted falls back to the base rather than failing every send.
+    const gone = (id: string) => adapters.ok && !this.adapters.some((a) => a.meta.id === id);
     this.columns = this.columns.map((c) =>
-      c.adapterId && adapters.ok && !this.adapters.some((a) => a.meta.id === c.adapterId) ? { ...c, adapterId: null } : c,
+      c.adapterId && gone(c.adapterId) ? { ...c, adapterId: null, composed: [] } : { ...c, composed: c.composed?.filter((x) => !gone(x.adapterId)) },
     );
   }
 
@@ -97,10 +99,18 @@ class ChatState {
     return this.columns[c] ? this.columnLabel(this.columns[c]) : `Column ${c + 1}`;
   }
 
+  /** A column in words: its adapters (with their method where not LoRA, and weight), how they compose, AdapterDrop. */
   columnLabel(c: ChatColumn): string {
     if (c.adapterId === null) return 'Base model';
-    const name = this.adapters.find((a) => a.meta.id === c.adapterId)?.meta.name ?? c.adapterId;
-    return c.scale === 1 ? name : `${name} ×${c.scale}`;
+    const part = (id: string, weight: number) => {
+      const meta = this.adapters.find((a) => a.meta.id === id)?.meta;
+      const method = meta && meta.method in METHODS && meta.method !== 'lora' ? ` (${METHODS[meta.method as TrainMethod].label})` : '';
+      return `${meta?.name ?? id}${method}${weight === 1 ? '' : ` ×${weight}`}`;
+    };
+    const parts = [part(c.adapterId, c.scale), ...(c.composed ?? []).map((x) => part(x.adapterId, x.weight))];
+    const how = parts.length > 1 ? (c.compose?.compose === 'merge' ? ' merged' : ' stacked') : '';
+    const drop = c.compose?.adapterDrop ? `, AdapterDrop ${c.compose.adapterDrop}` : '';
+    return `${parts.join(' + ')}${how}${drop}`;
   }
 
   setMode(mode: Conversation['mode']): void {

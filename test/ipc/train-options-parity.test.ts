@@ -63,7 +63,7 @@ describe('bad training options', () => {
   }, 60_000);
 
   it('the app trains the methods its library holds; graft train takes the others', async () => {
-    const err = await guiRefusal('method', 'dora');
-    expect(err).toMatchObject({ code: 'BAD_INPUT', field: 'method', message: 'must be one of lora, qlora in the app (train dora with graft train), got "dora"' });
+    const err = await guiRefusal('method', 'fusion');
+    expect(err).toMatchObject({ code: 'BAD_INPUT', field: 'method', message: 'must be one of lora, qlora, dora, ia3, prefix, houlsby, pfeiffer, parallel, bitfit in the app (train fusion with graft train), got "fusion"' });
   });
 });

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, HandlerTable, RequestOf, ResponseOf } from '../../src-main/ipc/contract';
-import type { TrainRequest, TrainUpdate } from '../../src-main/ipc/train';
+import type { LoraTarget, MemoryCheck, TrainRequest, TrainUpdate } from '../../src-main/ipc/train';
 import type { GraftErrorData } from '../../src-main/ipc/contract';
 import { dispatch } from '../../src-main/ipc/dispatch';
-import { wordError } from '../../src-main/ipc/train';
+import { TRAIN_OPTIONS, wordError } from '../../src-main/ipc/train';
 import { fieldLabel } from '../../src-renderer/lib/field-label';
 import { createHandlers } from '../../src-main/ipc/handlers';
 import { createServices, type Services } from '../../src-main/services/index';
@@ -142,6 +142,25 @@ describe('datasets and training', () => {
     expect(m.device.kind).toBe('cpu');
     expect(m.estimate.total).toBeGreaterThan(m.estimate.weights);
     expect(m.available).toBeGreaterThan(0);
+  });
+
+  it("counts every method's trainable parameters for the picker, and estimates the chosen method's memory", async () => {
+    const common = { modelId, rank: 8, targets: ['q', 'v'] as LoraTarget[], batch: 2, seqLen: 64, device: 'cpu' as const };
+    const lora = await call('train.estimate', { ...common, method: 'lora' });
+    expect(lora.methods.map((c) => c.method)).toEqual(TRAIN_OPTIONS.method.appChoices);
+    const count = (r: MemoryCheck, m: string) => r.methods.find((c) => c.method === m)!.params!;
+    for (const c of lora.methods) expect(c.params, c.method).toBeGreaterThan(0);
+    expect(count(lora, 'lora')).toBe(lora.estimate.loraParams);
+    // DoRA adds a magnitude per output row to LoRA's factors; IA³ and BitFit train far fewer values
+    expect(count(lora, 'dora')).toBeGreaterThan(count(lora, 'lora'));
+    expect(count(lora, 'ia3')).toBeLessThan(count(lora, 'lora'));
+    // the settings a method reads change its count (and only its own), and the chosen method's estimate follows
+    const prefix = await call('train.estimate', { ...common, method: 'prefix', virtualTokens: 32 });
+    expect(count(prefix, 'prefix')).toBe(2 * count(lora, 'prefix'));
+    expect(count(prefix, 'houlsby')).toBe(count(lora, 'houlsby'));
+    expect(prefix.estimate.loraParams).toBe(count(prefix, 'prefix'));
+    expect(prefix.estimate.activations).toBeGreaterThan(lora.estimate.activations);
+    await expect(call('train.estimate', { ...common, method: 'houlsby', bottleneckSize: 0 })).rejects.toMatchObject({ field: 'bottleneckSize' });
   });
 
   it('trains in the worker with streamed progress and imports the adapter into the library', async () => {

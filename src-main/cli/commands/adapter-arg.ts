@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readAdapterWeights } from '../../engine/adapters/compat.js';
 import { peftMethodKind, readMethodFolder, readPeftConfig } from '../../engine/adapters/method-folder.js';
+import { isAdapterHubFusionFolder } from '../../engine/adapters/adapterhub-fusion.js';
 import type { Variant } from '../../engine/infer/generate.js';
 import type { LoadedModel } from '../../engine/model.js';
 import type { RowAdapter } from '../../engine/adapters/row-lora.js';
@@ -36,7 +37,8 @@ async function methodArg(model: LoadedModel, arg: string, library?: string): Pro
   const weight = existsSync(arg) || m[2] === undefined ? 1 : Number(m[2]);
   const dir = existsSync(ref) ? ref : await resolveAdapterDir(ref, library).catch(() => null);
   const cfg = dir ? path.join(dir, 'adapter_config.json') : null;
-  if (!dir || !cfg || !existsSync(cfg) || peftMethodKind(readPeftConfig(dir), cfg) === null) return null;
+  // a fusion in AdapterHub's layout has no adapter_config.json of its own (adapters/adapterhub-fusion.ts)
+  if (!dir || !cfg || (!isAdapterHubFusionFolder(dir) && (!existsSync(cfg) || peftMethodKind(readPeftConfig(dir), cfg) === null))) return null;
   if (!Number.isFinite(weight)) throw new GraftError('BAD_INPUT', `--adapter ${arg}: the weight after ':' must be a number`, { where: '--adapter' });
   const folder = readMethodFolder(dir, model.spec);
   return { adapter: folder.method, tensors: folder.tensors, weight, label: ref };

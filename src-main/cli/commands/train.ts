@@ -5,6 +5,7 @@ import { GraftError } from '../../engine/errors';
 import { columnsOf, DATA_SOURCE_OPTIONS } from '../../engine/options/dataset';
 import { validateOptions } from '../../engine/options/schema';
 import { parseTrainOptions, TRAIN_OPTIONS } from '../../engine/options/train';
+import { LIBRARY_METHODS } from '../../engine/adapters/method-kinds';
 import { trainAdapter, type TrainAdapterOptions } from '../../engine/train/train-adapter';
 import { importChecked } from '../../store/adapter-ops';
 import { AdapterLibrary, type LibraryEntry } from '../../store/library';
@@ -65,8 +66,6 @@ export async function trainJobFromFlags(flags: TrainFlags, where: { model: strin
   return { ...where, resume: flags.resume, read, options };
 }
 
-/** The methods whose adapters the library holds (LoRA folders). */
-const LIBRARY_METHODS: readonly string[] = ['lora', 'qlora'];
 
 /** The library name of the new adapter: --name, else the run folder's or the dataset's, numbered when taken. */
 async function adapterName(lib: AdapterLibrary, given: string | undefined, fallback: string): Promise<string> {
@@ -128,8 +127,8 @@ async function train(flags: TrainFlags): Promise<void> {
       process.exitCode = 130;
       return;
     }
-    // The library holds LoRA adapters (as the app's Train screen offers); the other methods stay in their run folder.
-    const entry = LIBRARY_METHODS.includes(job.options.method)
+    // The library holds every method but AdapterFusion (as the app's Train screen offers); a fusion stays in its run folder.
+    const entry = (LIBRARY_METHODS as readonly string[]).includes(job.options.method)
       ? await saveToLibrary(lib, result.out, name, flags.name !== undefined, model, (w) => (flags.json ? json({ type: 'warning', message: w }) : printer.warn(w)))
       : null;
     if (flags.json)
@@ -145,7 +144,7 @@ async function train(flags: TrainFlags): Promise<void> {
         finalEvalLoss: result.finalEvalLoss,
       });
     else if (entry) console.error(`adapter "${entry.meta.name}" saved to the library ${lib.root} (${result.device}); its run folder: ${result.out}`);
-    else console.error(`adapter written to ${result.out} (${result.device}); the library holds LoRA adapters, so this ${job.options.method} adapter stays there`);
+    else console.error(`adapter written to ${result.out} (${result.device}); the library does not hold ${job.options.method} adapters, so it stays there`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

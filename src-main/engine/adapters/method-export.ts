@@ -13,6 +13,7 @@ import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeSafetensors } from '../io/safetensors.js';
+import { writeAdapterHubFusion } from './adapterhub-fusion.js';
 import { ADAPTERHUB_WEIGHTS, adapterHubConfig, bottleneckFromAdapterHub, isAdapterHubConfig } from './adapterhub-import.js';
 import { writePeftFiles } from './compat.js';
 import { exportGgufLora } from './gguf-lora.js';
@@ -72,7 +73,11 @@ export async function exportMethod(source: WeightSource, folder: MethodFolder, o
       return { out, relativeError: fit.relativeError, worst: fit.worst };
     }
     case 'adapterhub': {
-      if (!['houlsby', 'pfeiffer', 'parallel'].includes(method.kind)) throw new GraftError('UNSUPPORTED', `adapterhub cannot take a ${method.kind} adapter: AdapterHub's layout is written for bottleneck adapters`, { field: 'format' });
+      const arch = source.config.architectures?.[0] ?? 'LlamaForCausalLM';
+      // a fusion: its adapters and itself as AdapterHub's save_all_adapters lays them out (adapterhub-fusion.ts)
+      if (method.kind === 'fusion') return { out: writeAdapterHubFusion(out, folder, arch).fusionDir };
+      if (!['houlsby', 'pfeiffer', 'parallel'].includes(method.kind))
+        throw new GraftError('UNSUPPORTED', `adapterhub cannot take a ${method.kind} adapter: AdapterHub's layout is written for bottleneck adapters and their fusions`, { field: 'format' });
       const cfg = isAdapterHubConfig(folder.rawConfig) ? bottleneckFromAdapterHub(folder.rawConfig, out) : bottleneckConfigOf(folder.rawConfig, out);
       mkdirSync(out, { recursive: true });
       const weights = new Map(method.params.map((p) => {
@@ -80,7 +85,6 @@ export async function exportMethod(source: WeightSource, folder: MethodFolder, o
         return [p.name, s ? { dtype: s.dtype, shape: s.shape, data: s.raw } : { dtype: 'F32' as const, shape: p.shape, data: tensors.get(p.name)! }];
       }));
       writeFileAtomicSync(join(out, ADAPTERHUB_WEIGHTS), encodeSafetensors(weights, { format: 'pt' }));
-      const arch = source.config.architectures?.[0] ?? 'LlamaForCausalLM';
       writeFileAtomicSync(join(out, CONFIG_FILE), [Buffer.from(JSON.stringify(adapterHubConfig(cfg, method.spec.hidden, arch), null, 2) + '\n')]);
       return { out };
     }

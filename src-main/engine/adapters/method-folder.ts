@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { isAdapterHubConfig, readAdapterHubFolder } from './adapterhub-import.js';
+import { isAdapterHubFusionFolder, readAdapterHubFusion } from './adapterhub-fusion.js';
 import { encodeSafetensors, openSafetensors, type SafetensorsDtype, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { targetsFromModules } from './adapter-weights.js';
@@ -122,6 +123,7 @@ export function bottleneckConfigOf(cfg: Record<string, unknown>, file: string): 
 }
 
 export function readMethodFolder(dir: string, spec: ModelSpec): MethodFolder {
+  if (isAdapterHubFusionFolder(dir)) return readAdapterHubFusion(dir, spec);
   const cfgFile = join(dir, CONFIG_FILE);
   const rawConfig = readPeftConfig(dir);
   if (isAdapterHubConfig(rawConfig)) return readAdapterHubFolder(dir, spec);

@@ -9,8 +9,11 @@ import type { LoraTarget } from './lora-config.js';
 
 export const TRAIN_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel', 'bitfit', 'fusion'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
-/** The methods the app's Train screen offers: the library imports LoRA folders only (the rest: `graft train`). */
-export const APP_TRAIN_METHODS = ['lora', 'qlora'] as const satisfies readonly TrainMethod[];
+/**
+ * The methods whose adapters the library holds, which the app's Train screen therefore offers and `graft train`
+ * saves to the library: all but AdapterFusion (its frozen adapters live in subfolders; it stays in its run folder).
+ */
+export const LIBRARY_METHODS = ['lora', 'qlora', 'dora', 'ia3', 'prefix', 'houlsby', 'pfeiffer', 'parallel', 'bitfit'] as const satisfies readonly TrainMethod[];
 
 export const BOTTLENECK_KINDS = ['houlsby', 'pfeiffer', 'parallel'] as const;
 export type BottleneckKind = (typeof BOTTLENECK_KINDS)[number];
@@ -42,3 +45,6 @@ export const METHODS: Record<TrainMethod, MethodInfo> = {
   },
   bitfit: { label: 'BitFit', tradeOff: 'trains bias vectors only (zero-initialized biases are added where the base has none): the fewest parameters, learns least' },
 };
+
+/** Whether a library entry holds another method than LoRA (its folder is read by readMethodFolder, not as LoRA). */
+export const isMethodEntry = (meta: { method: string }): boolean => meta.method !== 'lora' && meta.method !== 'qlora';

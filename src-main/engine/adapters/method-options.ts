@@ -80,11 +80,9 @@ function buildPlain(method: TrainMethod, spec: ModelSpec, s: MethodSettings): Me
   }
 }
 
-/** Trainable values of a method on a model: what the picker and the memory estimate show. */
-export function trainableCount(method: TrainMethod, spec: ModelSpec, s: MethodSettings): number {
-  const m = buildMethod(method, spec, s);
-  if (m) return methodParamCount(m);
-  return loraSlots(spec, { r: s.rank, targets: s.targets }).reduce((n, sl) => n + sl.shapeA[0] * sl.shapeA[1] + sl.shapeB[0] * sl.shapeB[1], 0);
+/** Trainable values of a LoRA/QLoRA layout on a model (the other methods: methodParamCount of their adapter). */
+export function loraParamCount(spec: ModelSpec, lora: { r: number; targets: readonly LoraTarget[] }): number {
+  return loraSlots(spec, { r: lora.r, targets: [...lora.targets] }).reduce((n, sl) => n + sl.shapeA[0] * sl.shapeA[1] + sl.shapeB[0] * sl.shapeB[1], 0);
 }
 
 /** What a method changes in the training memory estimate (train/memory-estimate.ts). */

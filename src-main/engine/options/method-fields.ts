@@ -7,7 +7,9 @@ import { MODULE_TARGETS } from '../adapters/lora-config.js';
 import { BOTTLENECK_KINDS, DROPPABLE_METHODS, IA3_DEFAULT_TARGETS, NON_LINEARITIES } from '../adapters/method-kinds.js';
 import type { Schema } from './schema.js';
 
-const OTHER = 'Method settings';
+/** The group of the methods' own settings: the Train form draws it beside the method picker. */
+export const METHOD_SETTINGS_GROUP = 'Method settings';
+const OTHER = METHOD_SETTINGS_GROUP;
 export const TARGET_LABELS = { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj', qkv: 'qkv_proj', gate_up: 'gate_up_proj' };
 
 export const METHOD_FIELDS = {

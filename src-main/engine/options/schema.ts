@@ -118,6 +118,14 @@ export function pickFields<S extends Schema, K extends keyof S & string>(schema:
   return Object.fromEntries(keys.map((k) => [k, schema[k]])) as unknown as Pick<S, K>;
 }
 
+/**
+ * The same fields without their `when`: a request that carries every method's settings at once (the Train
+ * form's preview counts each method's parameters from the values the form holds, shown or not).
+ */
+export function unconditional<S extends Schema>(schema: S): S {
+  return Object.fromEntries(Object.entries(schema).map(([k, f]) => [k, { ...f, when: undefined }])) as unknown as S;
+}
+
 export const flagOf = (key: string, f?: Field): string => f?.flag ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Whether a field applies given the other values (its `when`). */

@@ -7,13 +7,13 @@
  * them only for that method and the validator refuses them for another.
  */
 import { LORA_TARGETS, MODULE_TARGETS } from '../adapters/lora-config.js';
-import { APP_TRAIN_METHODS, METHODS, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
+import { LIBRARY_METHODS, METHODS, TRAIN_METHODS, type TrainMethod } from '../adapters/method-kinds.js';
 import { GraftError } from '../errors.js';
 import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
 import { RENDER_OPTIONS } from './dataset.js';
 import { METHOD_FIELDS, TARGET_LABELS } from './method-fields.js';
-import { defaultsOf, pickFields, validateOptions, type OptionsOf, type Schema } from './schema.js';
+import { defaultsOf, pickFields, unconditional, validateOptions, type OptionsOf, type Schema } from './schema.js';
 
 export { TRAIN_METHODS, type TrainMethod };
 export const BASE_PRECISIONS = ['fp32', 'fp16'] as const;
@@ -35,7 +35,7 @@ export const TRAIN_OPTIONS = {
   method: {
     kind: 'enum',
     choices: TRAIN_METHODS,
-    appChoices: APP_TRAIN_METHODS,
+    appChoices: LIBRARY_METHODS,
     default: 'lora',
     label: 'Method',
     group: METHOD,
@@ -216,8 +216,13 @@ export function parseTrainOptions(input: unknown): TrainOptions {
 /** LoRA alpha of a run: as given, else twice the rank (PEFT's common choice). */
 export const alphaOf = (o: Pick<TrainOptions, 'alpha' | 'rank'>): number => o.alpha ?? 2 * o.rank;
 
-/** The memory estimate's inputs: a subset of training's fields, validated by the same rules. */
-export const ESTIMATE_OPTIONS = pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'batch', 'seqLen', 'checkpoint', 'device']);
+/**
+ * The memory estimate's and method picker's inputs: a subset of training's fields, validated by the same rules
+ * except their `when` (the picker counts every method's parameters from the settings the form holds).
+ */
+export const ESTIMATE_OPTIONS = unconditional(
+  pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'ia3Targets', 'virtualTokens', 'reductionFactor', 'bottleneckSize', 'adapterDrop', 'batch', 'seqLen', 'checkpoint', 'device']),
+);
 /** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
 export type MethodOptions = Pick<
   TrainOptions,

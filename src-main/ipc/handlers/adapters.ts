@@ -4,7 +4,7 @@
  */
 import type { Services } from '../../services/index';
 import type { Handler } from '../contract';
-import { parseAdapterExport, parseAdapterImport, type AdapterSortKey, type AdaptersChannels } from '../adapters';
+import { parseAdapterExport, parseAdapterExportMethod, parseAdapterImport, type AdapterSortKey, type AdaptersChannels } from '../adapters';
 import { bad, num, obj, optStr, str, strList } from '../checks';
 
 const SORTS: AdapterSortKey[] = ['name', 'created', 'size', 'rank'];
@@ -35,6 +35,7 @@ export function adapterHandlers(services: Services): { [C in keyof AdaptersChann
     'adapters.restore': (req) => adapters.restore(req ? optStr('adapters.restore', obj('adapters.restore', req), 'id') : undefined),
     'adapters.import': (req) => adapters.import(parseAdapterImport(req)),
     'adapters.export': (req) => adapters.export(parseAdapterExport(req)),
+    'adapters.exportMethod': (req) => adapters.exportMethod(parseAdapterExportMethod(req)),
     'adapters.blend': (req) => {
       const c = 'adapters.blend';
       const o = obj(c, req);

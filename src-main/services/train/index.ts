@@ -40,8 +40,8 @@ export class TrainService {
 
   /** `req` is validated by the IPC (ipc/train.ts). */
   estimate(req: EstimateRequest): Promise<MemoryCheck> {
-    const m = this.models.get(req.modelId);
-    return this.worker.call('train.estimate', { modelPath: m.path, method: req.method, rank: req.rank, targets: req.targets, batch: req.batch, seqLen: req.seqLen, checkpoint: req.checkpoint, device: req.device });
+    const { modelId, ...options } = req;
+    return this.worker.call('train.estimate', { modelPath: this.models.get(modelId).path, ...options });
   }
 
   /** `s` is validated by the IPC (ipc/train.ts). */

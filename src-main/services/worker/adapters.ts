@@ -2,9 +2,9 @@
  * The engine worker's methods for the Adapters screen: imports, exports and blends read and write tensors, convert
  * GGUF and run SVDs, so they run on the worker thread and the UI and the host's event loop never wait on them.
  */
-import { blendIntoLibrary, exportAdapter, importChecked } from '../../store/adapter-ops.js';
+import { blendIntoLibrary, exportAdapter, exportMethodEntry, importChecked } from '../../store/adapter-ops.js';
 import { AdapterLibrary } from '../../store/library.js';
-import type { AdapterBlendReq, AdapterBlendRes, AdapterExportJob, AdapterExportRes, AdapterImportReq, AdapterImportRes } from '../../ipc/adapters';
+import type { AdapterBlendReq, AdapterBlendRes, AdapterExportJob, AdapterExportMethodJob, AdapterExportMethodRes, AdapterExportRes, AdapterImportReq, AdapterImportRes } from '../../ipc/adapters';
 
 /** Requests as the main side sends them: with the adapter library's folder. */
 export type WithLibrary<T> = T & { library: string };
@@ -13,6 +13,7 @@ export type WithLibrary<T> = T & { library: string };
 export interface AdapterWorkerMethods {
   'adapters.import': { params: WithLibrary<AdapterImportReq>; result: AdapterImportRes };
   'adapters.export': { params: WithLibrary<AdapterExportJob>; result: AdapterExportRes };
+  'adapters.exportMethod': { params: WithLibrary<AdapterExportMethodJob>; result: AdapterExportMethodRes };
   'adapters.blend': { params: WithLibrary<AdapterBlendReq>; result: AdapterBlendRes };
 }
 
@@ -28,6 +29,8 @@ export function adapterMethods(): Methods {
     },
 
     'adapters.export': async ({ library, id, ...opts }) => exportAdapter(await AdapterLibrary.open(library), id, opts),
+
+    'adapters.exportMethod': async ({ library, id, out, base, ...opts }) => ({ format: opts.format, ...(await exportMethodEntry(await AdapterLibrary.open(library), id, { ...opts, out, base })) }),
 
     'adapters.blend': async ({ library, parts, name, rank }) => {
       const lib = await AdapterLibrary.open(library);

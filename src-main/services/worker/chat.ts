@@ -9,12 +9,15 @@ import { samplerOptions } from '../../engine/options/generate.js';
 import { textEndToken } from '../../engine/train/end-token.js';
 import { holdTraining } from './priority.js';
 import { GraftError } from '../../engine/errors.js';
-import { generate } from '../../engine/infer/generate.js';
+import { generate, type Variant } from '../../engine/infer/generate.js';
+import { composeRow, type LoadedMethod } from '../../engine/adapters/compose.js';
+import { readMethodFolder, type MethodFolder } from '../../engine/adapters/method-folder.js';
+import { isMethodEntry } from '../../store/import-method.js';
 import { loadModel, type LoadedModel } from '../../engine/model.js';
 import { resolveDevice } from '../../engine/runtime/device.js';
 import type { TextTokenizer } from '../../engine/tokenize/types.js';
-import { AdapterLibrary } from '../../store/library.js';
-import type { ChatGenerateJob, ChatGenerateRes, ChatTokenEvent } from '../../ipc/chat';
+import { AdapterLibrary, type LibraryEntry } from '../../store/library.js';
+import type { ChatColumnJob, ChatGenerateJob, ChatGenerateRes, ChatTokenEvent } from '../../ipc/chat';
 import type { WithLibrary } from './adapters.js';
 
 /** Merged into the worker protocol's WorkerMethods. */
@@ -37,6 +40,7 @@ interface Loaded {
 export function chatMethods(emit: EmitChatToken): Methods {
   let loaded: Loaded | null = null;
   const adapters = new Map<string, { weights: AdapterWeights; checkedFor: string }>();
+  const methods = new Map<string, { folder: MethodFolder; checkedFor: string }>();
   const running = new Map<string, AbortController>();
 
   async function model(p: string): Promise<Loaded> {
@@ -44,13 +48,41 @@ export function chatMethods(emit: EmitChatToken): Methods {
     loaded?.model.source.close();
     loaded = null;
     adapters.clear();
+    methods.clear();
     const m = await loadModel(p);
     loaded = { path: p, model: m, tokenizer: await m.source.tokenizer() };
     return loaded;
   }
 
-  async function adapterWeights(lib: AdapterLibrary, id: string, base: Loaded): Promise<AdapterWeights> {
+  /** A library adapter read for this base: LoRA weights, or a method folder (DoRA, IA³, prefix, bottleneck, BitFit). */
+  async function libraryAdapter(lib: AdapterLibrary, id: string, base: Loaded): Promise<{ lora: AdapterWeights } | { method: MethodFolder; name: string }> {
     const entry = await lib.get(id);
+    if (!isMethodEntry(entry.meta)) return { lora: await adapterWeights(entry, base) };
+    const key = `${entry.dir}@${entry.meta.created}`;
+    const hit = methods.get(key);
+    if (hit?.checkedFor === base.path) return { method: hit.folder, name: entry.meta.name };
+    // readMethodFolder builds the method for this base and checks every tensor's name and shape against it
+    const folder = readMethodFolder(entry.dir, base.model.spec);
+    methods.set(key, { folder, checkedFor: base.path });
+    return { method: folder, name: entry.meta.name };
+  }
+
+  /** One column's row: its LoRA adapters applied together, its method adapters composed as the column says (adapters/compose.ts). */
+  async function columnVariant(lib: AdapterLibrary, c: ChatColumnJob, base: Loaded): Promise<Variant> {
+    const variant: Variant = { adapters: [] };
+    if (c.adapterId === null) return variant;
+    const loaded: LoadedMethod[] = [];
+    for (const part of [{ adapterId: c.adapterId, weight: c.scale }, ...c.composed]) {
+      const a = await libraryAdapter(lib, part.adapterId, base);
+      if ('lora' in a) variant.adapters.push({ weights: a.lora, scale: part.weight });
+      else loaded.push({ adapter: a.method.method, tensors: a.method.tensors, weight: part.weight, label: a.name });
+    }
+    const row = composeRow(base.model.source, base.model.spec, loaded, c.compose);
+    if (row) variant.method = { adapter: row.adapter, tensors: row.tensors };
+    return variant;
+  }
+
+  async function adapterWeights(entry: LibraryEntry, base: Loaded): Promise<AdapterWeights> {
     const key = `${entry.dir}@${entry.meta.created}`;
     const hit = adapters.get(key);
     if (hit?.checkedFor === base.path) return hit.weights;
@@ -74,12 +106,8 @@ export function chatMethods(emit: EmitChatToken): Methods {
         const tok = base.tokenizer;
         if (!tok) throw new GraftError('NOT_FOUND', `${req.model}: the model has no tokenizer to chat with`, { file: req.model });
         const lib = await AdapterLibrary.open(req.library);
-        const variants = [];
-        for (const c of req.columns) {
-          variants.push({
-            adapters: c.adapterId === null ? [] : [{ weights: await adapterWeights(lib, c.adapterId, base), scale: c.scale }],
-          });
-        }
+        const variants: Variant[] = [];
+        for (const c of req.columns) variants.push(await columnVariant(lib, c, base));
         let templateWarning: string | undefined;
         let prompt: number[];
         let endOfTurn: { ids: number[]; texts: string[] } | undefined;

@@ -9,10 +9,9 @@ import { GraftError, toErrorData } from '../../engine/errors.js';
 import { openModelSource } from '../../engine/io/model-source.js';
 import type { EstimateOptions } from '../../engine/options/train.js';
 import { describeDevice } from '../../engine/runtime/device.js';
-import { estimateForSource } from '../../engine/train/memory-estimate.js';
+import { methodPreview } from '../../engine/train/method-preview.js';
 import { exportJobBundle } from '../../engine/job/export-bundle.js';
 import type { JobExportResult, MemoryCheck, TrainJob, TrainSettings } from '../../ipc/train';
-import { modelTargets } from './models.js';
 import { JobRunner, trainOptionsFromParams, userNames, type Emit } from './train-job.js';
 
 export interface TrainStartParams {
@@ -56,8 +55,8 @@ export function trainMethods(emit: Emit): Methods {
     'train.estimate': async (p) => {
       const [s, device] = await Promise.all([openModelSource(p.modelPath), describeDevice(p.device)]);
       try {
-        const estimate = estimateForSource(s, { method: p.method, lora: { r: p.rank, targets: modelTargets(s, p.targets) }, batch: p.batch, seqLen: p.seqLen, checkpoint: p.checkpoint, onGpu: device.kind === 'webgpu' });
-        return { estimate, available: freemem(), device };
+        const { modelPath: _m, ...options } = p;
+        return { ...methodPreview(s, options, device.kind === 'webgpu'), available: freemem(), device };
       } finally {
         s.close();
       }

@@ -74,6 +74,10 @@ test.each([
   else expect(cfg).toMatchObject({ graft_method: 'bottleneck', mh_adapter: method === 'houlsby', is_parallel: method === 'parallel' });
   const meta = JSON.parse(readFileSync(join(out, 'graft.json'), 'utf8'));
   expect(meta.method).toBe(method);
+  // saved to the library too, as its method (what the app's Train screen does with the same run)
+  const result = events.find((e) => e.type === 'result');
+  expect(result.id, 'library id').toBeTruthy();
+  expect(JSON.parse(readFileSync(join(result.library, 'adapters', result.id, 'graft.json'), 'utf8')).method).toBe(method);
   const folder = readMethodFolder(out, model.spec);
   // The memory line counts the method's own trainable tensors.
   expect(events[0]).toMatchObject({ type: 'memory', loraParams: [...folder.tensors.values()].reduce((n, t) => n + t.length, 0) });
