@@ -19,7 +19,17 @@ import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { f16ToF32 } from '../src-main/engine/io/half.js';
 import type { WeightSource } from '../src-main/engine/io/model-source.js';
 import type { WeightsFactory } from '../src-main/engine/models/weights.js';
-import { EMBEDDING_TABLES, NF4_ABSMAX_BLOCK, NF4_BLOCK, QUANTIZED_LINEAR, quantWeightsFactory, storeFootprint, type QuantScheme, type QuantStore, type QuantTensor } from '../src-main/engine/quant/index.js';
+import {
+  EMBEDDING_TABLES,
+  NF4_ABSMAX_BLOCK,
+  NF4_BLOCK,
+  QUANTIZED_LINEAR,
+  quantWeightsFactory,
+  storeFootprint,
+  type QuantScheme,
+  type QuantStore,
+  type QuantTensor,
+} from '../src-main/engine/quant/index.js';
 import { INT8_BLOCK } from '../src-main/engine/quant/int8.js';
 import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
@@ -35,7 +45,15 @@ import { PACKED_SHAPES, syntheticSource } from './packed-decode.js';
 export const QLORA_SHAPES: Record<string, HfConfig> = {
   ...PACKED_SHAPES,
   // The same path at a size lavapipe runs in seconds (checks the bench before a GPU call).
-  tiny: { ...PACKED_SHAPES['llama3.1-8b'], hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 2048 },
+  tiny: {
+    ...PACKED_SHAPES['llama3.1-8b'],
+    hidden_size: 256,
+    intermediate_size: 512,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: 2048,
+  },
 };
 
 export interface QloraBigOpts {
@@ -45,7 +63,7 @@ export interface QloraBigOpts {
   embeddings: 'fp16' | 'int8';
   /** The engine's `precision` option: 4-bit weights multiplied in fp32, or dequantized to fp16 and multiplied in fp16. */
   precision?: 'fp32' | 'fp16';
-  /** Activation checkpointing (the engine's `checkpoint` option): each layer's values recomputed in the backward. */
+  /** Activation checkpointing (the engine's `recomputeActivations` option): each layer's values recomputed in the backward. */
   checkpoint?: boolean;
   batch: number;
   seq: number;
@@ -67,13 +85,33 @@ function randomTensor(scheme: QuantScheme | 'int8', shape: [number, number]): Qu
     const blocks = Math.ceil((N * K) / NF4_BLOCK);
     const groups = Math.ceil(blocks / NF4_ABSMAX_BLOCK);
     // absmax = E4M3_UNIT[0] (= 0) · scale + offset: every block's absmax is the offset, 0.03
-    return { scheme, shape, codes: randomFillSync(new Uint8Array(Math.ceil((blocks * NF4_BLOCK) / 2))), absmaxCodes: new Uint8Array(blocks), absmaxScale: new Float32Array(groups).fill(1), absmaxOffset: 0.03 };
+    return {
+      scheme,
+      shape,
+      codes: randomFillSync(new Uint8Array(Math.ceil((blocks * NF4_BLOCK) / 2))),
+      absmaxCodes: new Uint8Array(blocks),
+      absmaxScale: new Float32Array(groups).fill(1),
+      absmaxOffset: 0.03,
+    };
   }
   const block = scheme === 'int4' ? 32 : INT8_BLOCK;
   const nb = Math.ceil(K / block);
-  if (scheme === 'int4') return { scheme, shape, b: randomFillSync(new Uint8Array(N * nb * 16)), scalesF16: new Uint16Array(N * nb).fill(0x1c00), zeroPoints: new Uint8Array(N * Math.ceil(nb / 2)).fill(0x88) };
+  if (scheme === 'int4')
+    return {
+      scheme,
+      shape,
+      b: randomFillSync(new Uint8Array(N * nb * 16)),
+      scalesF16: new Uint16Array(N * nb).fill(0x1c00),
+      zeroPoints: new Uint8Array(N * Math.ceil(nb / 2)).fill(0x88),
+    };
   // 8-bit table: scale ≈ 0.00024 (fp16 0x0BE0), zero point 128
-  return { scheme, shape, b: randomFillSync(new Uint8Array(N * nb * INT8_BLOCK)), scalesF16: new Uint16Array(N * nb).fill(0x0be0), zeroPoints: new Uint8Array(N * nb).fill(128) };
+  return {
+    scheme,
+    shape,
+    b: randomFillSync(new Uint8Array(N * nb * INT8_BLOCK)),
+    scalesF16: new Uint16Array(N * nb).fill(0x0be0),
+    zeroPoints: new Uint8Array(N * nb).fill(128),
+  };
 }
 
 /** fp16-exact values in about ±0.03, a random block repeated (copies, not a per-element loop over the table). */
@@ -81,14 +119,19 @@ export function tiledHalfTable(n: number): Float32Array {
   const bits = randomFillSync(new Uint16Array(1 << 20));
   const block = new Float32Array(bits.length);
   // sign and mantissa from the random bits, biased exponent 5..9: magnitudes 2^-10 .. 2^-5
-  for (let i = 0; i < bits.length; i++) block[i] = f16ToF32((bits[i] & 0x83ff) | ((5 + (bits[i] >> 10) % 5) << 10));
+  for (let i = 0; i < bits.length; i++) block[i] = f16ToF32((bits[i] & 0x83ff) | ((5 + ((bits[i] >> 10) % 5)) << 10));
   const out = new Float32Array(n);
   for (let o = 0; o < n; o += block.length) out.set(block.subarray(0, Math.min(block.length, n - o)), o);
   return out;
 }
 
 /** The quantized base of a synthetic source: every projection random, tables per `embeddings`. */
-export function randomBase(source: WeightSource, scheme: QuantScheme, embeddings: 'fp16' | 'int8', precision: 'fp32' | 'fp16' = 'fp32'): { store: QuantStore; weights: WeightsFactory; tableBytes: number } {
+export function randomBase(
+  source: WeightSource,
+  scheme: QuantScheme,
+  embeddings: 'fp16' | 'int8',
+  precision: 'fp32' | 'fp16' = 'fp32',
+): { store: QuantStore; weights: WeightsFactory; tableBytes: number } {
   const store = new Map<string, QuantTensor>();
   const tables = new Map<string, Float32Array>();
   let tableBytes = 0;
@@ -132,7 +175,12 @@ export async function qloraBig(o: QloraBigOpts) {
   const t0 = performance.now();
   const mark = (at: string) => {
     const gpu = sampler?.mark(at);
-    marks.push({ at, s: round((performance.now() - t0) / 1000, 2), rss_mb: rss(), ...(gpu !== undefined ? { gpu_mb: round(gpu / MB, 0) } : {}) });
+    marks.push({
+      at,
+      s: round((performance.now() - t0) / 1000, 2),
+      rss_mb: rss(),
+      ...(gpu !== undefined ? { gpu_mb: round(gpu / MB, 0) } : {}),
+    });
     // progress as it happens: a run stopped by a time limit still says how far it got
     console.error(`[qlora8b] ${JSON.stringify(marks.at(-1))}`);
   };
@@ -144,10 +192,26 @@ export async function qloraBig(o: QloraBigOpts) {
   const fp = storeFootprint(store);
   mark('store built');
   const lora: LoraConfig = { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] };
-  const estimate = estimateForSource(source, { method: 'qlora', lora, batch: o.batch, seqLen: o.seq, checkpoint: o.checkpoint });
+  const estimate = estimateForSource(source, {
+    method: 'qlora',
+    lora,
+    batch: o.batch,
+    seqLen: o.seq,
+    recomputeActivations: o.checkpoint,
+    onGpu: o.device === 'gpu',
+  });
   if (o.buildOnly) return buildOnly(source, config, lora, weights, o, fp.bytes, tableBytes, estimate.total, mark, marks);
   createTimings.splice(0);
-  const runner = await createStepRunner({ source, lora, device: o.device, batch: o.batch, seqLen: o.seq, seed: 1, weights, checkpoint: o.checkpoint });
+  const runner = await createStepRunner({
+    source,
+    lora,
+    device: o.device,
+    batch: o.batch,
+    seqLen: o.seq,
+    seed: 1,
+    weights,
+    recomputeActivations: o.checkpoint,
+  });
   mark('runner created');
   const V = config.vocab_size;
   const ids = Int32Array.from({ length: o.batch * o.seq }, (_, i) => 1 + ((i * 7919) % (V - 1)));
@@ -178,7 +242,17 @@ export async function qloraBig(o: QloraBigOpts) {
     date: new Date().toISOString(),
     commit: commit(),
     machine: machine(),
-    shape: { name: o.shape, layers: config.num_hidden_layers, hidden: config.hidden_size, mlp: config.intermediate_size, heads: config.num_attention_heads, kv_heads: config.num_key_value_heads, vocab: V, tied: !!config.tie_word_embeddings, rope_theta: config.rope_theta },
+    shape: {
+      name: o.shape,
+      layers: config.num_hidden_layers,
+      hidden: config.hidden_size,
+      mlp: config.intermediate_size,
+      heads: config.num_attention_heads,
+      kv_heads: config.num_key_value_heads,
+      vocab: V,
+      tied: !!config.tie_word_embeddings,
+      rope_theta: config.rope_theta,
+    },
     scheme: o.scheme,
     embeddings: o.embeddings,
     precision,
@@ -191,9 +265,23 @@ export async function qloraBig(o: QloraBigOpts) {
     train_tokens_per_s: Number.isFinite(median) ? round((o.batch * o.seq) / (median / 1000), 0) : null,
     losses,
     sessions,
-    estimate_gb: { total: round(estimate.total / GB, 2), weights: round(estimate.weights / GB, 2), activations: round(estimate.activations / GB, 2), optimizer: round(estimate.optimizer / GB, 3), overhead: round(estimate.overhead / GB, 2) },
+    estimate_gb: {
+      total: round(estimate.total / GB, 2),
+      weights: round(estimate.weights / GB, 2),
+      activations: round(estimate.activations / GB, 2),
+      optimizer: round(estimate.optimizer / GB, 3),
+      overhead: round(estimate.overhead / GB, 2),
+    },
     gpu_memory: gpu
-      ? { probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled after each phase and ${gpu.thread ? `every 20 ms by a thread (${gpu.thread.samples} samples${gpu.thread.error ? `, failed: ${gpu.thread.error}` : ''})` : 'between runs only (no sampler thread)'} (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`, vulkan_device: probe!.device.name, max_storage_buffer_range: probe!.device.maxStorageBufferRange, scope: probe!.scope, baseline_gb: round(gpu.baseline / GB, 2), peak_gb: round(gpu.peak / GB, 2), peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2) }
+      ? {
+          probe: `VK_EXT_memory_budget heapUsage of the device-local heaps, sampled after each phase and ${gpu.thread ? `every 20 ms by a thread (${gpu.thread.samples} samples${gpu.thread.error ? `, failed: ${gpu.thread.error}` : ''})` : 'between runs only (no sampler thread)'} (${probe!.scope === 'process' ? "this process's usage" : "lavapipe: the machine's used RAM"})`,
+          vulkan_device: probe!.device.name,
+          max_storage_buffer_range: probe!.device.maxStorageBufferRange,
+          scope: probe!.scope,
+          baseline_gb: round(gpu.baseline / GB, 2),
+          peak_gb: round(gpu.peak / GB, 2),
+          peak_above_baseline_gb: round((gpu.peak - gpu.baseline) / GB, 2),
+        }
       : { unavailable: probeError ?? 'not sampled on the CPU EP' },
     rss_peak_gb: round((process.resourceUsage().maxRSS * 1024) / GB, 2),
     marks,
@@ -201,9 +289,29 @@ export async function qloraBig(o: QloraBigOpts) {
 }
 
 /** The step graph at full shape built and serialized (what session creation starts from), with its largest tensors. */
-function buildOnly(source: WeightSource, config: HfConfig, lora: LoraConfig, weights: WeightsFactory, o: QloraBigOpts, projBytes: number, tableBytes: number, estimate: number, mark: (at: string) => void, marks: object[]) {
+function buildOnly(
+  source: WeightSource,
+  config: HfConfig,
+  lora: LoraConfig,
+  weights: WeightsFactory,
+  o: QloraBigOpts,
+  projBytes: number,
+  tableBytes: number,
+  estimate: number,
+  mark: (at: string) => void,
+  marks: object[],
+) {
   const t = performance.now();
-  const { graph } = buildStepGraph({ spec: specFromConfig(config, source.path), source, lora, batch: o.batch, seq: o.seq, purpose: 'step', weights, checkpoint: o.checkpoint });
+  const { graph } = buildStepGraph({
+    spec: specFromConfig(config, source.path),
+    source,
+    lora,
+    batch: o.batch,
+    seq: o.seq,
+    purpose: 'step',
+    weights,
+    recomputeActivations: o.checkpoint,
+  });
   const buildMs = performance.now() - t;
   mark('graph built');
   const t1 = performance.now();

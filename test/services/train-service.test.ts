@@ -212,7 +212,7 @@ describe('datasets and training', () => {
       // The evaluation prompts (issue 18): none, at their default length.
       evalPrompts: '',
       evalMaxTokens: 48,
-      checkpoint: false,
+      recomputeActivations: false,
       // The other methods' settings (issue 16), at their defaults.
       ia3Targets: ['k', 'v', 'down'],
       virtualTokens: 16,

@@ -40,7 +40,10 @@ export const TRAIN_OPTIONS = {
     label: 'Method',
     group: METHOD,
     help: `training method (its trainable parameter count and memory estimate are printed at the start of a run):${TRAIN_METHODS.map((m) => `\n  ${m.padEnd(8)} ${METHODS[m].tradeOff}`).join('')}`,
-    choiceLabels: { ...(Object.fromEntries(TRAIN_METHODS.map((m) => [m, METHODS[m].label])) as Record<TrainMethod, string>), qlora: 'QLoRA (4-bit base, less memory)' },
+    choiceLabels: {
+      ...(Object.fromEntries(TRAIN_METHODS.map((m) => [m, METHODS[m].label])) as Record<TrainMethod, string>),
+      qlora: 'QLoRA (4-bit base, less memory)',
+    },
   },
   quant: {
     kind: 'enum',
@@ -83,8 +86,27 @@ export const TRAIN_OPTIONS = {
     choiceLabels: { fp32: 'fp32', fp16: 'fp16 (half the memory)' },
   },
   rank: { kind: 'int', default: 16, min: 1, when: { method: LORA_LIKE }, label: 'Rank r', group: LORA, help: 'LoRA/DoRA rank r' },
-  alpha: { kind: 'number', default: null, nullable: true, min: 0, when: { method: LORA_LIKE }, label: 'Alpha', group: LORA, help: 'LoRA/DoRA alpha (2 × rank when not given)' },
-  dropout: { kind: 'number', default: 0, min: 0, max: 1, maxExclusive: true, when: { method: ['lora', 'qlora'] }, label: 'Dropout', group: LORA, help: 'LoRA dropout' },
+  alpha: {
+    kind: 'number',
+    default: null,
+    nullable: true,
+    min: 0,
+    when: { method: LORA_LIKE },
+    label: 'Alpha',
+    group: LORA,
+    help: 'LoRA/DoRA alpha (2 × rank when not given)',
+  },
+  dropout: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    when: { method: ['lora', 'qlora'] },
+    label: 'Dropout',
+    group: LORA,
+    help: 'LoRA dropout',
+  },
   targets: {
     kind: 'list',
     choices: MODULE_TARGETS,
@@ -95,9 +117,25 @@ export const TRAIN_OPTIONS = {
     help: 'projections to adapt (LoRA, DoRA, BitFit; q,k,v and gate,up mean qkv and gate_up on Phi-3, and the reverse)',
     choiceLabels: TARGET_LABELS,
   },
-  rslora: { kind: 'bool', default: false, when: { method: LORA_LIKE }, label: 'rsLoRA scaling (alpha/√r)', group: LORA, help: 'scale by alpha/sqrt(r)' },
+  rslora: {
+    kind: 'bool',
+    default: false,
+    when: { method: LORA_LIKE },
+    label: 'rsLoRA scaling (alpha/√r)',
+    group: LORA,
+    help: 'scale by alpha/sqrt(r)',
+  },
   ...METHOD_FIELDS,
-  steps: { kind: 'int', default: null, nullable: true, min: 1, unit: 'steps', label: 'Steps', group: SCHEDULE, help: 'optimizer steps (by epochs when not given)' },
+  steps: {
+    kind: 'int',
+    default: null,
+    nullable: true,
+    min: 1,
+    unit: 'steps',
+    label: 'Steps',
+    group: SCHEDULE,
+    help: 'optimizer steps (by epochs when not given)',
+  },
   epochs: {
     kind: 'number',
     default: null,
@@ -109,7 +147,14 @@ export const TRAIN_OPTIONS = {
     help: 'passes over the data (1 when neither steps nor epochs is given)',
   },
   lr: { kind: 'number', default: 2e-4, min: 0, label: 'Learning rate', group: SCHEDULE, help: 'peak learning rate' },
-  schedule: { kind: 'enum', choices: SCHEDULES, default: 'cosine', label: 'LR schedule', group: SCHEDULE, help: 'learning-rate decay after warm-up' },
+  schedule: {
+    kind: 'enum',
+    choices: SCHEDULES,
+    default: 'cosine',
+    label: 'LR schedule',
+    group: SCHEDULE,
+    help: 'learning-rate decay after warm-up',
+  },
   minLrRatio: {
     kind: 'number',
     default: 0,
@@ -123,19 +168,40 @@ export const TRAIN_OPTIONS = {
   warmup: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Warm-up steps', group: SCHEDULE, help: 'warm-up steps' },
   batch: { kind: 'int', default: 4, min: 1, label: 'Batch (rows)', group: SCHEDULE, help: 'micro-batch rows' },
   gradAccum: { kind: 'int', default: 1, min: 1, label: 'Gradient accumulation', group: SCHEDULE, help: 'micro-batches per optimizer step' },
-  seqLen: { kind: 'int', default: 512, min: 2, unit: 'tokens', label: 'Sequence length', group: SCHEDULE, help: 'tokens per row (longer rows are cut)' },
-  pack: { kind: 'bool', default: false, label: 'Pack short examples together', group: SCHEDULE, help: 'pack short examples together into full rows' },
-  checkpoint: {
+  seqLen: {
+    kind: 'int',
+    default: 512,
+    min: 2,
+    unit: 'tokens',
+    label: 'Sequence length',
+    group: SCHEDULE,
+    help: 'tokens per row (longer rows are cut)',
+  },
+  pack: {
+    kind: 'bool',
+    default: false,
+    label: 'Pack short examples together',
+    group: SCHEDULE,
+    help: 'pack short examples together into full rows',
+  },
+  recomputeActivations: {
     kind: 'bool',
     default: false,
     label: 'Recompute activations (less memory)',
     group: SCHEDULE,
-    help: 'activation checkpointing: keep only each layer\'s input and recompute the rest in the backward pass (a fraction of the activation memory, about a third more compute); for long rows and big models',
+    help: "activation checkpointing: keep only each layer's input and recompute the rest in the backward pass (a fraction of the activation memory, about a third more compute); for long rows and big models",
   },
   weightDecay: { kind: 'number', default: 0, min: 0, label: 'Weight decay', group: OPTIMIZER, help: 'AdamW weight decay' },
   beta1: { kind: 'number', default: 0.9, min: 0, max: 1, maxExclusive: true, label: 'Beta 1', group: OPTIMIZER, help: 'AdamW beta1' },
   beta2: { kind: 'number', default: 0.999, min: 0, max: 1, maxExclusive: true, label: 'Beta 2', group: OPTIMIZER, help: 'AdamW beta2' },
-  maxGradNorm: { kind: 'number', default: 1, min: 0, label: 'Clip gradient norm (0: off)', group: OPTIMIZER, help: 'clip the gradient norm (0: off)' },
+  maxGradNorm: {
+    kind: 'number',
+    default: 1,
+    min: 0,
+    label: 'Clip gradient norm (0: off)',
+    group: OPTIMIZER,
+    help: 'clip the gradient norm (0: off)',
+  },
   ...RENDER_OPTIONS,
   valSplit: {
     kind: 'number',
@@ -147,7 +213,15 @@ export const TRAIN_OPTIONS = {
     group: DATA,
     help: 'fraction of the data held out for evaluation',
   },
-  evalEvery: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Evaluate every N steps (0: at the end)', group: DATA, help: 'evaluate every N steps (0: only at the end)' },
+  evalEvery: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    unit: 'steps',
+    label: 'Evaluate every N steps (0: at the end)',
+    group: DATA,
+    help: 'evaluate every N steps (0: only at the end)',
+  },
   maxEvalBatches: {
     kind: 'int',
     default: null,
@@ -158,7 +232,15 @@ export const TRAIN_OPTIONS = {
     group: DATA,
     help: 'cap on validation micro-batches per evaluation (all when not given)',
   },
-  saveEvery: { kind: 'int', default: 0, min: 0, unit: 'steps', label: 'Checkpoint every N steps (0: never)', group: DATA, help: 'checkpoint every N steps (0: never)' },
+  saveEvery: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    unit: 'steps',
+    label: 'Checkpoint every N steps (0: never)',
+    group: DATA,
+    help: 'checkpoint every N steps (0: never)',
+  },
   evalPrompts: {
     kind: 'text',
     default: '',
@@ -204,7 +286,8 @@ export type TrainOptions = OptionsOf<typeof TRAIN_OPTIONS>;
 
 /** Cross-field rules the per-field ranges cannot say. */
 function checkTrain(o: TrainOptions): TrainOptions {
-  if (o.steps !== null && o.epochs !== null) throw new GraftError('BAD_INPUT', 'cannot be given with {steps}: the run is as long as one of them says', { field: 'epochs' });
+  if (o.steps !== null && o.epochs !== null)
+    throw new GraftError('BAD_INPUT', 'cannot be given with {steps}: the run is as long as one of them says', { field: 'epochs' });
   return o;
 }
 
@@ -221,12 +304,38 @@ export const alphaOf = (o: Pick<TrainOptions, 'alpha' | 'rank'>): number => o.al
  * except their `when` (the picker counts every method's parameters from the settings the form holds).
  */
 export const ESTIMATE_OPTIONS = unconditional(
-  pickFields(TRAIN_OPTIONS, ['method', 'rank', 'targets', 'ia3Targets', 'virtualTokens', 'reductionFactor', 'bottleneckSize', 'adapterDrop', 'batch', 'seqLen', 'checkpoint', 'device']),
+  pickFields(TRAIN_OPTIONS, [
+    'method',
+    'rank',
+    'targets',
+    'ia3Targets',
+    'virtualTokens',
+    'reductionFactor',
+    'bottleneckSize',
+    'adapterDrop',
+    'batch',
+    'seqLen',
+    'recomputeActivations',
+    'device',
+  ]),
 );
 /** The fields that say what a method adapts and how (the adapter's layout, built by train/plan-method.ts). */
 export type MethodOptions = Pick<
   TrainOptions,
-  'method' | 'rank' | 'alpha' | 'dropout' | 'targets' | 'rslora' | 'ia3Targets' | 'virtualTokens' | 'reductionFactor' | 'bottleneckSize' | 'nonLinearity' | 'adapterScaling' | 'fuseAdapters' | 'adapterDrop'
+  | 'method'
+  | 'rank'
+  | 'alpha'
+  | 'dropout'
+  | 'targets'
+  | 'rslora'
+  | 'ia3Targets'
+  | 'virtualTokens'
+  | 'reductionFactor'
+  | 'bottleneckSize'
+  | 'nonLinearity'
+  | 'adapterScaling'
+  | 'fuseAdapters'
+  | 'adapterDrop'
 >;
 export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
 
@@ -251,7 +360,7 @@ export const PRESET_KEEPS = [
   'memoryLimit',
   'evalPrompts',
   'evalMaxTokens',
-  'checkpoint',
+  'recomputeActivations',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /** Starting points, as overrides of the defaults; every value stays editable. */
@@ -259,17 +368,51 @@ export const TRAIN_PRESETS: Record<PresetName, { label: string; blurb: string; o
   quick: {
     label: 'Quick',
     blurb: '30 steps, rank 8 on the attention projections: a first look in minutes.',
-    overrides: { rank: 8, alpha: 16, targets: ['q', 'k', 'v', 'o'], lr: 1e-3, steps: 30, batch: 2, seqLen: 256, warmup: 3, valSplit: 0.1, evalEvery: 10 },
+    overrides: {
+      rank: 8,
+      alpha: 16,
+      targets: ['q', 'k', 'v', 'o'],
+      lr: 1e-3,
+      steps: 30,
+      batch: 2,
+      seqLen: 256,
+      warmup: 3,
+      valSplit: 0.1,
+      evalEvery: 10,
+    },
   },
   balanced: {
     label: 'Balanced',
     blurb: '200 steps, rank 16 on every projection: a useful adapter for most datasets.',
-    overrides: { rank: 16, alpha: 32, lr: 2e-4, steps: 200, batch: 4, seqLen: 512, warmup: 10, valSplit: 0.1, evalEvery: 50, saveEvery: 100 },
+    overrides: {
+      rank: 16,
+      alpha: 32,
+      lr: 2e-4,
+      steps: 200,
+      batch: 4,
+      seqLen: 512,
+      warmup: 10,
+      valSplit: 0.1,
+      evalEvery: 50,
+      saveEvery: 100,
+    },
   },
   thorough: {
     label: 'Thorough',
     blurb: '1000 steps, rank 32, effective batch 16, long context: for larger datasets.',
-    overrides: { rank: 32, alpha: 64, lr: 1e-4, steps: 1000, batch: 4, gradAccum: 4, seqLen: 1024, warmup: 50, valSplit: 0.1, evalEvery: 100, saveEvery: 200 },
+    overrides: {
+      rank: 32,
+      alpha: 64,
+      lr: 1e-4,
+      steps: 1000,
+      batch: 4,
+      gradAccum: 4,
+      seqLen: 1024,
+      warmup: 50,
+      valSplit: 0.1,
+      evalEvery: 100,
+      saveEvery: 200,
+    },
   },
 };
 

@@ -6,7 +6,19 @@
 import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 
-export const ADAMW_SCALARS = ['lr', 'beta1', 'one_minus_beta1', 'beta2', 'one_minus_beta2', 'eps', 'weight_decay', 'bias_corr1', 'bias_corr2', 'inv_tokens', 'max_grad_norm'] as const;
+export const ADAMW_SCALARS = [
+  'lr',
+  'beta1',
+  'one_minus_beta1',
+  'beta2',
+  'one_minus_beta2',
+  'eps',
+  'weight_decay',
+  'bias_corr1',
+  'bias_corr2',
+  'inv_tokens',
+  'max_grad_norm',
+] as const;
 export type AdamWScalar = (typeof ADAMW_SCALARS)[number];
 
 export interface AdamWParam {
@@ -32,8 +44,17 @@ export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, V
   const m = ps.map((p) => g.input(`m.${p.name}`, dtype, p.param.shape));
   const v = ps.map((p) => g.input(`v.${p.name}`, dtype, p.param.shape));
   const grads = ps.map((p) => op.mul(g, p.grad, h.inv_tokens));
-  const sq = grads.map((d) => op.reduceSum(g, op.square(g, d), d.shape.map((_, i) => i)));
-  const gradNorm = op.sqrt(g, sq.reduce((a, b) => op.add(g, a, b)));
+  const sq = grads.map((d) =>
+    op.reduceSum(
+      g,
+      op.square(g, d),
+      d.shape.map((_, i) => i),
+    ),
+  );
+  const gradNorm = op.sqrt(
+    g,
+    sq.reduce((a, b) => op.add(g, a, b)),
+  );
   const coef = op.min(g, op.scalar(g, 1, dtype), op.div(g, h.max_grad_norm, op.add(g, gradNorm, op.scalar(g, 1e-6, dtype))));
   const out: AdamWOutputs = { params: [], m: [], v: [], gradNorm };
   ps.forEach((p, i) => {
@@ -50,7 +71,10 @@ export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, V
 }
 
 /** Host-side values of the scalar inputs for one optimizer step. */
-export function adamwScalars(hp: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; maxGradNorm?: number }, tokens: number): Record<AdamWScalar, number> {
+export function adamwScalars(
+  hp: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; maxGradNorm?: number },
+  tokens: number,
+): Record<AdamWScalar, number> {
   return {
     lr: hp.lr,
     beta1: hp.beta1,

@@ -148,7 +148,10 @@ export function createPromptEvaluator(o: EvalPromptsOptions) {
 }
 
 /** What a run gives evaluatorForRun: its options, how its data was read, and the pieces it trains with. */
-export interface RunForEval extends Pick<EvalPromptsOptions, 'out' | 'tokenizer' | 'device' | 'weights' | 'lora' | 'method' | 'resumed' | 'signal' | 'onEvent'> {
+export interface RunForEval extends Pick<
+  EvalPromptsOptions,
+  'out' | 'tokenizer' | 'device' | 'weights' | 'lora' | 'method' | 'resumed' | 'signal' | 'onEvent'
+> {
   options: Pick<TrainOptions, 'evalPrompts' | 'evalMaxTokens' | 'chatTemplate'>;
   read?: ReadOptions;
   source: WeightSource;

@@ -16,7 +16,13 @@ import * as op from '../ops/index.js';
  * dLogits. −log p[target] equals log-sum-exp minus the target logit up to rounding; p[target] is
  * clamped at the smallest normal float so a vanishing probability gives a large finite loss, not ∞.
  */
-export function crossEntropyWithGrad(g: Graph, logits: Value, targets: Value, weights: Value, wantGrad = true): { lossSum: Value; dLogits: Value | null } {
+export function crossEntropyWithGrad(
+  g: Graph,
+  logits: Value,
+  targets: Value,
+  weights: Value,
+  wantGrad = true,
+): { lossSum: Value; dLogits: Value | null } {
   const [N] = logits.shape;
   return g.noGrad(() => {
     const p = op.softmax(g, logits);
@@ -43,7 +49,11 @@ export function crossEntropySum(g: Graph, logits: Value, targets: Value, weights
 }
 
 /** Shifts HF labels ([B, T], -100 = ignored) into per-position targets and weights. */
-export function shiftLabels(labels: Int32Array | BigInt64Array, batch: number, seq: number): { targets: Int32Array; weights: Float32Array; count: number } {
+export function shiftLabels(
+  labels: Int32Array | BigInt64Array,
+  batch: number,
+  seq: number,
+): { targets: Int32Array; weights: Float32Array; count: number } {
   const targets = new Int32Array(batch * seq);
   const weights = new Float32Array(batch * seq);
   let count = 0;
@@ -58,4 +68,3 @@ export function shiftLabels(labels: Int32Array | BigInt64Array, batch: number, s
   }
   return { targets, weights, count };
 }
-

@@ -75,7 +75,7 @@ export function estimateTrainingMemory(o: {
    */
   method?: { params: number; virtualTokens: number; extraBytes: number };
   /** Activation checkpointing: the backward keeps each layer's input and one layer's values at a time. */
-  checkpoint?: boolean;
+  recomputeActivations?: boolean;
   /** The run is on a GPU: this machine holds the weights once over while they upload, the rest is the GPU's. */
   onGpu?: boolean;
 }): MemoryEstimate {
@@ -107,7 +107,7 @@ export function estimateTrainingMemory(o: {
   const perLayer = 20 * h + 4 * (heads + 2 * kv) * hd + 8 * f + 2 * o.lora.targets.length * o.lora.r;
   const attention = heads * (o.seqLen + (o.method?.virtualTokens ?? 0)) * 5; // scores, mask, softmax and their gradients, per token and layer
   const logits = c.vocab_size * 4; // logits, softmax, their gradient, the loss's gather
-  const activations = tokens * ((o.checkpoint ? L * h + perLayer + attention : L * (perLayer + attention)) + logits) * F32;
+  const activations = tokens * ((o.recomputeActivations ? L * h + perLayer + attention : L * (perLayer + attention)) + logits) * F32;
   const overhead = RUNTIME_BYTES + 0.1 * activations;
   const extra = o.method?.extraBytes ?? 0;
   if (o.onGpu) {
@@ -171,7 +171,15 @@ export function quantizedWeightBytes(source: WeightSource): number {
 /** The estimate for a model's files: the memory check of a run and of the Train form's preview alike. */
 export function estimateForSource(
   source: WeightSource,
-  o: { method: TrainMethod; adapter?: MethodAdapter | null; lora: Pick<LoraConfig, 'r' | 'targets'>; batch: number; seqLen: number; checkpoint?: boolean; onGpu?: boolean },
+  o: {
+    method: TrainMethod;
+    adapter?: MethodAdapter | null;
+    lora: Pick<LoraConfig, 'r' | 'targets'>;
+    batch: number;
+    seqLen: number;
+    recomputeActivations?: boolean;
+    onGpu?: boolean;
+  },
 ): MemoryEstimate {
   return estimateTrainingMemory({
     config: source.config,
@@ -181,7 +189,7 @@ export function estimateForSource(
     paramCount: paramCount(source),
     weightBytes: o.method === 'qlora' ? quantizedWeightBytes(source) : undefined,
     method: o.adapter ? methodMemoryTerms(o.adapter) : undefined,
-    checkpoint: o.checkpoint,
+    recomputeActivations: o.recomputeActivations,
     onGpu: o.onGpu,
   });
 }

@@ -21,11 +21,23 @@ export interface MethodCount {
   problem?: string;
 }
 
-export function methodPreview(source: WeightSource, o: EstimateOptions, onGpu = false): { estimate: MemoryEstimate; methods: MethodCount[] } {
+export function methodPreview(
+  source: WeightSource,
+  o: EstimateOptions,
+  onGpu = false,
+): { estimate: MemoryEstimate; methods: MethodCount[] } {
   const spec = specFromConfig(source.config, source.path);
   const withMethod = (method: TrainMethod): TrainOptions => ({ ...defaultsOf(TRAIN_OPTIONS), ...o, method });
   const plan = planMethod(withMethod(o.method), spec);
-  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, checkpoint: o.checkpoint, onGpu });
+  const estimate = estimateForSource(source, {
+    method: o.method,
+    adapter: plan.method,
+    lora: plan.lora,
+    batch: o.batch,
+    seqLen: o.seqLen,
+    recomputeActivations: o.recomputeActivations,
+    onGpu,
+  });
   const methods = LIBRARY_METHODS.map((method): MethodCount => {
     try {
       const p = planMethod(withMethod(method), spec);

@@ -22,7 +22,10 @@ export function planMethod(o: MethodOptions, spec: ModelSpec): { lora: LoraConfi
     bottleneckSize: o.bottleneckSize ?? undefined,
     nonLinearity: o.nonLinearity === 'default' ? undefined : o.nonLinearity,
     adapterScaling: o.adapterScaling ?? undefined,
-    fuseAdapters: o.fuseAdapters.split(',').map((d) => d.trim()).filter(Boolean),
+    fuseAdapters: o.fuseAdapters
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
     adapterDrop: o.adapterDrop,
   });
   return { lora, method };

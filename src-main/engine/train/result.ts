@@ -36,7 +36,8 @@ export async function writeTrainingResult(dir: string, lora: TensorMap, info: Tr
   const tensors = new Map<string, Float32Array>();
   for (const [name, t] of lora) tensors.set(name, t.data);
   const { r, alpha, rslora, targets } = info.lora;
-  if (info.adapter) writeMethodFolder(dir, info.adapter, tensors, { config: { ...info.adapter.peftConfig(), base_model_name_or_path: info.base.id } });
+  if (info.adapter)
+    writeMethodFolder(dir, info.adapter, tensors, { config: { ...info.adapter.peftConfig(), base_model_name_or_path: info.base.id } });
   else await writePeftFiles(dir, { r, alpha, rslora, targets, tensors }, { baseModel: info.base.id });
   const lossCurve = info.history.map((h) => ({
     step: h.step,
@@ -87,4 +88,3 @@ function adapterId(name: string): string {
     .slice(0, 40);
   return `${slug || 'adapter'}-${randomBytes(4).toString('hex')}`;
 }
-

@@ -48,7 +48,7 @@ export interface StepGraphOpts {
    * Activation checkpointing: each decoder layer's forward values are recomputed in the backward from the
    * layer's input instead of kept (autodiff/recompute-layers.ts): far less memory, about a third more work.
    */
-  checkpoint?: boolean;
+  recomputeActivations?: boolean;
 }
 
 export interface ParamSlot {
@@ -174,7 +174,7 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
 
   // The loss's gradient w.r.t. the logits is written out (loss.ts); autodiff takes it from there.
   const forward = new Set(g.nodes);
-  const [grad] = backward(g, logits, [flat], dLogits!, { recompute: o.checkpoint ? fwd.layerSpans : undefined }).grads;
+  const [grad] = backward(g, logits, [flat], dLogits!, { recompute: o.recomputeActivations ? fwd.layerSpans : undefined }).grads;
   if (o.purpose === 'grads') {
     if (o.accumulate) {
       const keep = g.input('acc_keep', dtype, []);
@@ -187,7 +187,7 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
     emitAdamW(g, flat, total, adamwInputs(g, dtype));
   }
   // The recomputation clones every value a gradient rule might read; those none read go.
-  if (o.checkpoint) pruneUnused(g);
+  if (o.recomputeActivations) pruneUnused(g);
   result.keptForBackward = keptForBackward(g, forward);
   return result;
 }

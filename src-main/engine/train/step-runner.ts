@@ -35,7 +35,7 @@ export interface StepRunnerOpts {
   /** A non-LoRA method (DoRA, IA³, prefix) trained instead of `lora` (which then only lends its dropout of 0). */
   adapter?: MethodAdapter;
   /** Recompute each layer's activations in the backward (step-graph.ts `checkpoint`). */
-  checkpoint?: boolean;
+  recomputeActivations?: boolean;
 }
 
 export interface FusedStepRunner extends StepRunner {
@@ -51,7 +51,10 @@ export function initLora(spec: ModelSpec, lora: LoraConfig, seed: number): Tenso
   const out: TensorMap = new Map();
   for (const s of loraSlots(spec, lora)) {
     const bound = 1 / Math.sqrt(s.shapeA[1]);
-    out.set(s.peftA, { shape: s.shapeA, data: Float32Array.from({ length: s.shapeA[0] * s.shapeA[1] }, () => (rng.next() * 2 - 1) * bound) });
+    out.set(s.peftA, {
+      shape: s.shapeA,
+      data: Float32Array.from({ length: s.shapeA[0] * s.shapeA[1] }, () => (rng.next() * 2 - 1) * bound),
+    });
     out.set(s.peftB, { shape: s.shapeB, data: new Float32Array(s.shapeB[0] * s.shapeB[1]) });
   }
   return out;
@@ -66,15 +69,33 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     const key = `${purpose}${accumulate ? '+acc' : ''}`;
     let s = sessions.get(key);
     if (!s) {
-      const build = () => buildStepGraph({ spec, source: o.source, lora: o.lora, batch: B, seq: T, purpose, accumulate, weights: o.weights, adapter: o.adapter, checkpoint: o.checkpoint }).graph;
+      const build = () =>
+        buildStepGraph({
+          spec,
+          source: o.source,
+          lora: o.lora,
+          batch: B,
+          seq: T,
+          purpose,
+          accumulate,
+          weights: o.weights,
+          adapter: o.adapter,
+          recomputeActivations: o.recomputeActivations,
+        }).graph;
       const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
       // A step graph of the model's own (or fp16-rounded) weights is saved under a key, so the next
       // run of the same shapes skips building it; a quantized base's graph is built each time.
       const wName = o.weights ? o.weights.cacheName : 'fp32';
       // Another method's layout is its whole config (adapter_config.json as it would be written).
       const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
-      const cacheKey = wName ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${key}|${device.kind}${o.checkpoint ? '|checkpoint' : ''}` : null;
-      s = (cacheKey ? GraphSession.createCached(cacheKey, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep })).finally(() => releaseHostWeights(o.source));
+      const cacheKey = wName
+        ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${key}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}`
+        : null;
+      s = (
+        cacheKey
+          ? GraphSession.createCached(cacheKey, build, { device, keepOnDevice: keep })
+          : GraphSession.create(build(), { device, keepOnDevice: keep })
+      ).finally(() => releaseHostWeights(o.source));
       sessions.set(key, s);
     }
     return s;
@@ -92,7 +113,11 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
 
   const dispose = (...ts: (Feed | null)[]) => ts.forEach((t) => t && 'dispose' in t && t.dispose());
   const setState = async (s: TrainerState) => {
-    const host = [s.lora, s.m, s.v].map((t): HostTensor => ({ dtype: 'float32', shape: [size], data: flatten(layout, size, (n) => t.get(n)?.data) }));
+    const host = [s.lora, s.m, s.v].map((t): HostTensor => ({
+      dtype: 'float32',
+      shape: [size],
+      data: flatten(layout, size, (n) => t.get(n)?.data),
+    }));
     const dev = await toDeviceAll(host, device);
     dispose(params, m, v, acc);
     [params, m, v] = dev;
@@ -185,7 +210,12 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     },
     async getState() {
       const [p, mm, vv] = await toHostAll([params, m, v], device);
-      return { lora: unflatten(layout, p.data as Float32Array), m: unflatten(layout, mm.data as Float32Array), v: unflatten(layout, vv.data as Float32Array), counter };
+      return {
+        lora: unflatten(layout, p.data as Float32Array),
+        m: unflatten(layout, mm.data as Float32Array),
+        v: unflatten(layout, vv.data as Float32Array),
+        counter,
+      };
     },
     setState,
     async dispose() {

@@ -84,7 +84,9 @@ export async function trainAdapter(job: TrainAdapterOptions, hooks: TrainAdapter
     const plan = planRun(job.options, specFromConfig(source.config, source.path));
     const tokenizer = await source.tokenizer();
     if (!tokenizer)
-      throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, { file: job.model });
+      throw new GraftError('NOT_FOUND', `${job.model}: the model carries no tokenizer (tokenizer.json or GGUF tokenizer metadata)`, {
+        file: job.model,
+      });
     await checkMemory(source, job.options, plan, hooks);
     const data = await prepareData(job, source, tokenizer, hooks);
     const baseHash = await modelContentHash(job.model);
@@ -134,7 +136,15 @@ function planRun(o: TrainOptions, spec: ModelSpec): Plan {
 
 async function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): Promise<void> {
   const onGpu = (await resolveDevice(o.device)).kind === 'webgpu';
-  const estimate = estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, checkpoint: o.checkpoint, onGpu });
+  const estimate = estimateForSource(source, {
+    method: o.method,
+    adapter: plan.method,
+    lora: plan.lora,
+    batch: o.batch,
+    seqLen: o.seqLen,
+    recomputeActivations: o.recomputeActivations,
+    onGpu,
+  });
   const available = o.memoryLimit ?? freemem();
   hooks.onMemoryEstimate?.(estimate, available);
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
@@ -155,24 +165,41 @@ export function datasetOptions(job: Pick<TrainAdapterOptions, 'read' | 'options'
   };
 }
 
-async function prepareData(job: TrainAdapterOptions, source: WeightSource, tokenizer: TextTokenizer, hooks: TrainAdapterHooks): Promise<PreparedData> {
+async function prepareData(
+  job: TrainAdapterOptions,
+  source: WeightSource,
+  tokenizer: TextTokenizer,
+  hooks: TrainAdapterHooks,
+): Promise<PreparedData> {
   const textEnd = textEndToken(source, specFromConfig(source.config, source.path), tokenizer);
   if (textEnd.warning) hooks.onWarning?.(textEnd.warning);
   const data = await prepareDataset(job.data, tokenizer, datasetOptions(job, textEnd.id));
   for (const w of data.totals.warnings) hooks.onWarning?.(w);
   if (data.totals.dropped) {
     const first = data.totals.issues[0];
-    hooks.onWarning?.(`${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); inspecting the dataset lists them all`);
+    hooks.onWarning?.(
+      `${data.totals.dropped} of ${data.totals.records} rows dropped (first: line ${first.line}: ${first.reason}); inspecting the dataset lists them all`,
+    );
   }
   return data;
 }
 
 /** The frozen base as the step graphs hold it: 4-bit for QLoRA (multiplied in fp16 at fp16), fp16 copies for LoRA at fp16, else as read. */
-async function baseWeights(source: WeightSource, o: TrainOptions, baseHash: string, hooks: TrainAdapterHooks): Promise<WeightsFactory | undefined> {
+async function baseWeights(
+  source: WeightSource,
+  o: TrainOptions,
+  baseHash: string,
+  hooks: TrainAdapterHooks,
+): Promise<WeightsFactory | undefined> {
   if (o.method !== 'qlora') return o.precision === 'fp16' ? halfWeights : undefined;
   const calibrate =
     o.quantMethod === 'gptq'
-      ? { model: { source, spec: specFromConfig(source.config, source.path) }, device: await resolveDevice(o.device), signal: hooks.signal, onProgress: hooks.onQuantProgress }
+      ? {
+          model: { source, spec: specFromConfig(source.config, source.path) },
+          device: await resolveDevice(o.device),
+          signal: hooks.signal,
+          onProgress: hooks.onQuantProgress,
+        }
       : undefined;
   const { store } = await loadQuantizedBase(source, o.quant, {
     embeddings: o.quantEmbeddings,
@@ -204,11 +231,21 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
     seed: o.seed,
     weights: p.weights,
     adapter: plan.method ?? undefined,
-    checkpoint: o.checkpoint,
+    recomputeActivations: o.recomputeActivations,
   });
   try {
     const device = `${runner.device.kind} (${runner.device.name})`;
-    const evaluator = evaluatorForRun({ ...p, ...plan, options: o, read: job.read, out: job.out, device: runner.device, resumed: Boolean(job.resume), signal: hooks.signal, onEvent: hooks.onEvent });
+    const evaluator = evaluatorForRun({
+      ...p,
+      ...plan,
+      options: o,
+      read: job.read,
+      out: job.out,
+      device: runner.device,
+      resumed: Boolean(job.resume),
+      signal: hooks.signal,
+      onEvent: hooks.onEvent,
+    });
     const result = await runTrainingLoop({
       runner,
       train: p.data.train,
@@ -238,7 +275,9 @@ async function runAndWrite(job: TrainAdapterOptions, plan: Plan, p: Prepared, ho
       control: hooks.control,
       onEvent: hooks.onEvent,
       rescueDirs: job.rescueDir ? [join(job.rescueDir, `${basename(resolve(job.out))}-${Date.now()}`)] : [],
-      afterCheckpoint: evaluator ? async (step, final) => void (await evaluator.answer(step, final, (await runner.getState()).lora)) : undefined,
+      afterCheckpoint: evaluator
+        ? async (step, final) => void (await evaluator.answer(step, final, (await runner.getState()).lora))
+        : undefined,
       write: async (result) => {
         const state = await runner.getState();
         await writeTrainingResult(job.out, state.lora, {
@@ -272,6 +311,10 @@ function checkOutDir(out: string, resume: string | undefined): void {
     throw new GraftError('BAD_INPUT', `${out} already holds a trained adapter; choose another {out}`, { file: out, field: 'out' });
   }
   if (existsSync(join(out, 'checkpoints', 'latest.json'))) {
-    throw new GraftError('BAD_INPUT', `${out} holds checkpoints of an unfinished run; continue it with {resume} ${out}, or choose another {out}`, { file: out, field: 'out' });
+    throw new GraftError(
+      'BAD_INPUT',
+      `${out} holds checkpoints of an unfinished run; continue it with {resume} ${out}, or choose another {out}`,
+      { file: out, field: 'out' },
+    );
   }
 }

@@ -266,7 +266,11 @@ export async function runTrainingLoop(o: TrainLoopOptions): Promise<TrainLoopRes
 }
 
 /** The final write failed: save the trained state into the first folder that takes it, and say where. */
-async function keepWeights(err: unknown, roots: (string | undefined)[], save: (root: string) => Promise<string | null>): Promise<GraftError> {
+async function keepWeights(
+  err: unknown,
+  roots: (string | undefined)[],
+  save: (root: string) => Promise<string | null>,
+): Promise<GraftError> {
   const e = toErrorData(err);
   const failed: string[] = [];
   for (const root of roots) {
@@ -280,7 +284,11 @@ async function keepWeights(err: unknown, roots: (string | undefined)[], save: (r
       failed.push(`${root} (${(saveErr as Error).message})`);
     }
   }
-  return new GraftError(e.code, `${e.message}. The trained weights could not be kept anywhere either: ${failed.join('; ') || 'no folder to keep them in'}`, { file: e.file, where: e.where, cause: err });
+  return new GraftError(
+    e.code,
+    `${e.message}. The trained weights could not be kept anywhere either: ${failed.join('; ') || 'no folder to keep them in'}`,
+    { file: e.file, where: e.where, cause: err },
+  );
 }
 
 /** Mean loss over the validation examples, in a fixed order, micro-batch by micro-batch. */

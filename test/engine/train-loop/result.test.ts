@@ -40,7 +40,7 @@ describe('memory estimate', () => {
     const bigger = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512 });
     expect(bigger.activations).toBeGreaterThan(3 * e.activations);
     // activation checkpointing keeps each layer's input and one layer's values: 30 layers → a small fraction
-    const recomputed = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512, checkpoint: true });
+    const recomputed = estimateTrainingMemory({ config: smol, lora, batch: 8, seqLen: 512, recomputeActivations: true });
     expect(recomputed.activations).toBeLessThan(bigger.activations / 4);
     expect(recomputed.weights).toBe(bigger.weights);
     // On a GPU this machine holds the weights about once while they upload; the rest is the GPU's

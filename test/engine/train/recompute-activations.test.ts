@@ -76,7 +76,7 @@ const cases: [string, Partial<StepGraphOpts>, number][] = [
 describe.each(devices)('activation checkpointing on %s', (pref) => {
   it.each(cases)('%s: loss and gradients equal the plain graph, and the backward keeps less than a third of the activations', async (_name, o, tol) => {
     const plain = await grads(o, pref);
-    const ckpt = await grads({ ...o, checkpoint: true }, pref);
+    const ckpt = await grads({ ...o, recomputeActivations: true }, pref);
     expect(Math.abs(ckpt.loss - plain.loss) / Math.abs(plain.loss)).toBeLessThan(1e-6);
     let d2 = 0,
       n2 = 0;
