@@ -5,16 +5,7 @@
 source .gpu/prelude.sh
 ln -sfn /tmp/gpu/node_modules node_modules   # the ESM bundle resolves onnxruntime-node from here
 export GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-G="node .gpu/cli/graft.mjs"; V=$OUT/verify-gpu.jsonl; : > $V
-ok=0; n=0
-for d in .gpu/shared/fixtures/hf-reference/* .gpu/shared/fixtures/hf-reference-more/* .gpu/shared/fixtures/peft-methods/*; do
-  [ -d "$d" ] || continue
-  n=$((n + 1))
-  if line=$(timeout 45 $G verify-reference "$d" --device gpu 2> /tmp/err.txt); then ok=$((ok + 1)); fi
-  [ -n "$line" ] || line="{\"error\":$(python3 -c 'import json,sys;print(json.dumps(open(sys.argv[1]).read()[-300:]))' /tmp/err.txt)}"
-  echo "{\"fixture\":\"$d\",\"report\":$line}" >> $V
-done
-echo "{\"ok\":$ok,\"total\":$n,\"device\":\"$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)\"}" >> $V
+source bench/gpu/verify-gpu.sh
 tail -1 $V
 # Issue 17: llama.cpp's converter on the new families' fixtures (Python only).
 mkdir -p /tmp/gg && SHARED=.gpu/shared OUT=/tmp/gg timeout 60 bash bench/gpu-checks/more-families-gguf.sh > $OUT/more-gguf.log 2>&1; echo "more-gguf rc $?" >> $OUT/more-gguf.log

@@ -19,13 +19,6 @@ echo "graft rows elapsed $(( $(date +%s) - t ))" >> $L
 echo "== Graft QLoRA at Llama-3.1-8B shapes" > $OUT/graft-8b.log
 G8=${GRAFT_8B_TIMEOUT:-240}; BUDGET=$(( G8 - 10 )) timeout $G8 bash bench/gpu/qlora-8b.sh >> $OUT/graft-8b.log 2>&1; echo "graft 8b rc $? after $(( $(date +%s) - t )) s" >> $OUT/graft-8b.log
 timeout 170 python3 bench/gpu/peer-train.py qwen2.5-0.5b:1x512,8x512 qwen2.5-1.5b:1x512 llama3.1-8b:1x1024 >> $P 2> $OUT/peer.err; echo "peers rc $? after $(( $(date +%s) - t )) s" >> $P
-V=$OUT/verify-gpu.jsonl; : > $V; ok=0; n=0
-for d in .gpu/shared/fixtures/hf-reference/* .gpu/shared/fixtures/hf-reference-more/* .gpu/shared/fixtures/peft-methods/*; do
-  [ -d "$d" ] || continue; [ $(( $(date +%s) - t )) -lt ${VERIFY_UNTIL:-585} ] || break; n=$((n + 1))
-  if line=$(timeout 45 node .gpu/cli/graft.mjs verify-reference "$d" --device gpu 2> /tmp/err.txt); then ok=$((ok + 1)); fi
-  [ -n "$line" ] || line="{\"error\":$(python3 -c 'import json,sys;print(json.dumps(open(sys.argv[1]).read()[-300:]))' /tmp/err.txt)}"
-  echo "{\"fixture\":\"$d\",\"report\":$line}" >> $V
-done
-echo "{\"ok\":$ok,\"total\":$n,\"device\":\"$(head -1 $P)\"}" >> $V
+VERIFY_UNTIL=${VERIFY_UNTIL:-585} source bench/gpu/verify-gpu.sh
 echo "total $(( $(date +%s) - t )) s" >> $P
 grep -v '^\[' $L | cut -c1-700; grep '^{' $OUT/graft-8b.log | cut -c1-1500; tail -4 $OUT/graft-8b.log | cut -c1-300; tail -c 1500 $P; tail -1 $V

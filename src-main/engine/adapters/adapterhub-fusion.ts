@@ -11,13 +11,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GraftError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { encodeSafetensors, openSafetensors, type TensorToWrite } from '../io/safetensors.js';
+import { encodeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
-import { ADAPTERHUB_WEIGHTS, adapterHubConfig, bottleneckFromAdapterHub, readAdapterHubFolder } from './adapterhub-import.js';
+import { ADAPTERHUB_WEIGHTS, adapterHubConfig, bottleneckFromAdapterHub, readAdapterHubFolder, readMethodTensors } from './adapterhub-import.js';
 import { type BottleneckConfig, bottleneckMethod } from './bottleneck.js';
 import { DYNAMIC_FUSION_CONFIG, fusionMethod } from './fusion.js';
 import { bottleneckConfigOf, CONFIG_FILE, type MethodFolder } from './method-folder.js';
-import { type MethodAdapter, size } from './method.js';
+import type { MethodAdapter } from './method.js';
 
 export const ADAPTERHUB_FUSION_CONFIG = 'adapter_fusion_config.json';
 export const ADAPTERHUB_FUSION_WEIGHTS = 'model_adapter_fusion.safetensors';
@@ -67,23 +67,7 @@ export function readAdapterHubFusion(dir: string, spec: ModelSpec): MethodFolder
       );
     throw new GraftError('NOT_FOUND', `${weights}: no such file`, { file: weights });
   }
-  const st = openSafetensors(weights);
-  const tensors = new Map<string, Float32Array>();
-  const stored: MethodFolder['stored'] = new Map();
-  try {
-    for (const p of method.params) {
-      if (!st.has(p.name)) throw new GraftError('NOT_FOUND', `${weights}: tensor ${p.name} is missing`, { file: weights, where: p.name });
-      const info = st.info(p.name);
-      if (size(info.shape) !== size(p.shape) || info.shape.length !== p.shape.length)
-        throw new GraftError('INCOMPATIBLE', `${weights}: ${p.name} is [${info.shape}], the model needs [${p.shape}]`, { file: weights, where: p.name });
-      tensors.set(p.name, st.readF32(p.name));
-      stored.set(p.name, { dtype: info.dtype, shape: [...info.shape], raw: st.readRaw(p.name) });
-    }
-    const extra = st.names().filter((n) => !tensors.has(n));
-    if (extra.length) throw new GraftError('INCOMPATIBLE', `${weights}: tensor ${extra[0]} is not part of fusion ${name}`, { file: weights, where: extra[0] });
-  } finally {
-    st.close();
-  }
+  const { tensors, stored } = readMethodTensors(weights, method, `fusion ${name}`);
   // Graft's own config for it (what writeMethodFolder writes when it is kept in Graft's layout).
   return { method, tensors, stored, rawConfig: method.peftConfig() };
 }

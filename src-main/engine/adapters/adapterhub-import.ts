@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
-import { openSafetensors } from '../io/safetensors.js';
+import { openSafetensors, toF32 } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { type BottleneckConfig, type BottleneckKind, bottleneckMethod } from './bottleneck.js';
 import { size, type MethodAdapter } from './method.js';
@@ -69,23 +69,7 @@ export function readAdapterHubFolder(dir: string, spec: ModelSpec): MethodFolder
       );
     throw new GraftError('NOT_FOUND', `${weights}: no such file`, { file: weights });
   }
-  const st = openSafetensors(weights);
-  const tensors = new Map<string, Float32Array>();
-  const stored: MethodFolder['stored'] = new Map();
-  try {
-    for (const p of method.params) {
-      if (!st.has(p.name)) throw new GraftError('NOT_FOUND', `${weights}: tensor ${p.name} is missing`, { file: weights, where: p.name });
-      const info = st.info(p.name);
-      if (size(info.shape) !== size(p.shape) || info.shape.length !== p.shape.length)
-        throw new GraftError('INCOMPATIBLE', `${weights}: ${p.name} is [${info.shape}], the model needs [${p.shape}]`, { file: weights, where: p.name });
-      tensors.set(p.name, st.readF32(p.name));
-      stored.set(p.name, { dtype: info.dtype, shape: [...info.shape], raw: st.readRaw(p.name) });
-    }
-    const extra = st.names().filter((n) => !tensors.has(n));
-    if (extra.length) throw new GraftError('INCOMPATIBLE', `${weights}: tensor ${extra[0]} is not part of this ${cfg.kind} adapter`, { file: weights, where: extra[0] });
-  } finally {
-    st.close();
-  }
+  const { tensors, stored } = readMethodTensors(weights, method, `this ${cfg.kind} adapter`);
   return { method, tensors, stored, rawConfig };
 }
 
@@ -116,4 +100,31 @@ export function adapterHubConfig(cfg: BottleneckConfig, hidden: number, modelCla
     name: cfg.name,
     version: 'adapters.1.2.0',
   };
+}
+
+/**
+ * A method's tensors from an AdapterHub safetensors file, each checked against the model's shape and read
+ * once: as float32 for Graft and as stored bytes (kept byte-identical on export). Any other tensor is refused
+ * as not part of `what`.
+ */
+export function readMethodTensors(weights: string, method: MethodAdapter, what: string): Pick<MethodFolder, 'tensors' | 'stored'> {
+  const st = openSafetensors(weights);
+  const tensors = new Map<string, Float32Array>();
+  const stored: MethodFolder['stored'] = new Map();
+  try {
+    for (const p of method.params) {
+      if (!st.has(p.name)) throw new GraftError('NOT_FOUND', `${weights}: tensor ${p.name} is missing`, { file: weights, where: p.name });
+      const info = st.info(p.name);
+      if (size(info.shape) !== size(p.shape) || info.shape.length !== p.shape.length)
+        throw new GraftError('INCOMPATIBLE', `${weights}: ${p.name} is [${info.shape}], the model needs [${p.shape}]`, { file: weights, where: p.name });
+      const raw = st.readRaw(p.name);
+      tensors.set(p.name, toF32(raw, info.dtype, weights, p.name));
+      stored.set(p.name, { dtype: info.dtype, shape: [...info.shape], raw });
+    }
+    const extra = st.names().filter((n) => !tensors.has(n));
+    if (extra.length) throw new GraftError('INCOMPATIBLE', `${weights}: tensor ${extra[0]} is not part of ${what}`, { file: weights, where: extra[0] });
+  } finally {
+    st.close();
+  }
+  return { tensors, stored };
 }

@@ -12,7 +12,7 @@
  */
 import type { Graph, Node, Value } from '../graph/ir.js';
 import { DTYPE_BYTES, numel } from '../graph/ir.js';
-import { after } from '../ops/quant-linear.js';
+import { after } from '../ops/recompute.js';
 
 /** The nodes one decoder layer added (g.nodes[start, end)) and the residual stream entering it. */
 export interface LayerSpan {

@@ -18,28 +18,14 @@
 import type { Graph, Value } from '../graph/ir.js';
 import { add, mul, sub } from './elementwise.js';
 import { gather } from './gather.js';
-import { isRecomputable, rebuild } from './recompute.js';
+import { after, isRecomputable, rebuild } from './recompute.js';
 import { defineGrad } from './registry.js';
 import { cast, reshape, slice } from './shape.js';
 
-export { recomputable } from './recompute.js';
+export { after, recomputable } from './recompute.js';
 
 /** Columns per block of MatMulNBits's scales (and of Graft's int4/int8 layouts, quant/int4.ts). */
 export const INT4_BLOCK = 32;
-
-/**
- * `packed`, but only once `after` has been computed. A dequantization depends on constants alone, so
- * ORT may schedule it anywhere before its use, up to all layers' fp32 weights at once; an Expand to
- * `after`'s empty shape slice copies the packed bytes (0.5 byte/parameter) and ties the chain to the
- * activation that needs it.
- */
-export function after(g: Graph, packed: Value, dep: Value): Value {
-  // An ordering edge, not a data path: no gradient flows through it.
-  return g.noGrad(() => {
-    const none = g.add('Shape', [dep], [{ dtype: 'int64', shape: [0] }], { start: { i: 0 }, end: { i: 0 } })[0];
-    return g.add('Expand', [packed, none], [{ dtype: packed.dtype, shape: packed.shape }])[0];
-  });
-}
 
 /** [256, 2] table: byte → (value of its low nibble, value of its high nibble), in `dtype`. */
 export function pairTable(g: Graph, name: string, level: (q: number) => number, dtype: 'float32' | 'float16' = 'float32'): Value {

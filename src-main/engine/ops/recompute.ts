@@ -3,7 +3,7 @@
  * to make again and costs 2–4 bytes a parameter to keep, so the forward's copy is freed after its use
  * and a gradient rule that needs the weight (Gemm's, Einsum's, MatMulNBits') asks for a fresh one.
  */
-import type { Value } from '../graph/ir.js';
+import type { Graph, Value } from '../graph/ir.js';
 
 const rebuilders = new WeakMap<Value, (after: Value) => Value>();
 
@@ -20,3 +20,17 @@ export const isRecomputable = (v: Value): boolean => rebuilders.has(v);
 
 /** A fresh copy of a recomputable `v`, made once `after` exists; any other value as it is. */
 export const rebuild = (v: Value, after: Value): Value => rebuilders.get(v)?.(after) ?? v;
+
+/**
+ * `packed`, but only once `after` has been computed. A dequantization depends on constants alone, so
+ * ORT may schedule it anywhere before its use, up to all layers' fp32 weights at once; an Expand to
+ * `after`'s empty shape slice copies the packed bytes (0.5 byte/parameter) and ties the chain to the
+ * activation that needs it.
+ */
+export function after(g: Graph, packed: Value, dep: Value): Value {
+  // An ordering edge, not a data path: no gradient flows through it.
+  return g.noGrad(() => {
+    const none = g.add('Shape', [dep], [{ dtype: 'int64', shape: [0] }], { start: { i: 0 }, end: { i: 0 } })[0];
+    return g.add('Expand', [packed, none], [{ dtype: packed.dtype, shape: packed.shape }])[0];
+  });
+}
