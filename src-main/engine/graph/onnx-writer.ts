@@ -7,6 +7,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { createHash } from 'node:crypto';
 import type { Attr, DType, Graph, TensorData, Value } from './ir.js';
 import { DTYPE_BYTES, numel } from './ir.js';
+import { originOf } from './weight-origin.js';
 
 const { Writer } = protobuf;
 type W = protobuf.Writer;
@@ -122,9 +123,11 @@ function writeAttr(w: W, name: string, a: Attr): void {
 }
 
 export interface ExternalFile {
-  /** File name relative to the model file, derived from the content hash. */
+  /** File name relative to the model file, derived from the content hash or from the weight's origin. */
   name: string;
   bytes: Uint8Array;
+  /** Named by origin (weight-origin.ts), not by content: a file of this name holds these bytes if it is whole. */
+  byOrigin: boolean;
 }
 
 export interface SerializedModel {
@@ -146,19 +149,26 @@ function contentName(t: TensorData, b: Uint8Array): string {
   return `t-${t.dtype}-${h}.bin`;
 }
 
+/** The file of a weight named by its origin; `salt` names the code that made it (the graph cache's code stamp). */
+export function originFileName(salt: string, dtype: string, origin: string): string {
+  return `o-${dtype}-${createHash('sha256').update(`${salt}|${dtype}|${origin}`).digest('hex').slice(0, 32)}.bin`;
+}
+
 /**
  * Initializers of at least `g.externalThreshold` bytes go to external files named by content hash:
  * ORT resolves them from the model's directory, so the model must be loaded by path, and a weight
- * used by many graphs (train step, prefill, every decode bucket) is stored on disk once.
+ * used by many graphs (train step, prefill, every decode bucket) is stored on disk once. Given a
+ * `salt`, a weight whose origin is known is named by it instead (no pass over its bytes).
  */
-export function serializeModel(g: Graph): SerializedModel {
+export function serializeModel(g: Graph, opts: { salt?: string } = {}): SerializedModel {
   const external: ExternalFile[] = [];
   const placed = new Map<Value, External>();
   for (const [v, t] of g.initializers) {
     const b = bytesOf(t);
     if (b.byteLength < g.externalThreshold) continue;
-    const name = contentName(t, b);
-    external.push({ name, bytes: b });
+    const origin = opts.salt === undefined ? undefined : originOf(t.data);
+    const name = origin === undefined ? contentName(t, b) : originFileName(opts.salt!, t.dtype, origin);
+    external.push({ name, bytes: b, byOrigin: origin !== undefined });
     placed.set(v, { location: name, offset: 0, length: b.byteLength });
   }
 

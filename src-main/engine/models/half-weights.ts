@@ -5,10 +5,11 @@
  * The backward follows through the same Casts (dX = dY·W in fp16). Embeddings and LM head stay fp32.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
+import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import * as op from '../ops/index.js';
-import { GraphWeights, readWeight, type WeightsFactory } from './weights.js';
+import { GraphWeights, readWeight, weightOrigin, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
@@ -25,7 +26,8 @@ export class HalfWeights extends GraphWeights {
     if (!w) {
       const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
       const bytes = encodeF16(f32);
-      w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
+      const data = withOrigin(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
+      w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data });
       this.half.set(name, w);
     }
     const y = op.cast(this.g, op.gemm(this.g, op.cast(this.g, x, 'float16'), w, null, { transB: true }), 'float32');

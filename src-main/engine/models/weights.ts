@@ -3,7 +3,9 @@
  * several graphs of one model (train step, prefill, decode) read each tensor from disk once.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
+import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
+import { sourceStamp } from '../io/source-stamp.js';
 import { constant } from '../ops/consts.js';
 import { greater, max, min, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/gather.js';
@@ -35,6 +37,27 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
   let w = m.get(name);
   if (!w) m.set(name, (w = source.readF32(name)));
   return w;
+}
+
+const stamps = new WeakMap<WeightSource, string | null>();
+
+/**
+ * The origin (graph/weight-origin.ts) of tensor `name` of the source's own files with `transform`
+ * applied, or null for a replaced tensor or a source with no files to stamp. The stamp is taken once
+ * per source object, as the arrays read from it are cached once (hostCache).
+ */
+export function weightOrigin(source: WeightSource, name: string, transform: string, overrides?: ReadonlyMap<string, unknown>): string | null {
+  if (overrides?.has(name)) return null;
+  let stamp = stamps.get(source);
+  if (stamp === undefined) {
+    try {
+      stamp = sourceStamp(source);
+    } catch {
+      stamp = null;
+    }
+    stamps.set(source, stamp);
+  }
+  return stamp === null ? null : `${stamp}|${name}|${transform}`;
 }
 
 /** Makes the weights object of a graph: plain fp32 initializers, or a quantized subclass (QLoRA). */
@@ -86,6 +109,7 @@ export class GraphWeights {
     if (!v) {
       const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
       const data = this.dtype === 'float64' ? Float64Array.from(f32) : f32;
+      withOrigin(data, weightOrigin(this.source, name, this.dtype, this.overrides), this.dtype);
       v = this.g.init(name, { dtype: this.dtype, shape: this.source.shape(name), data });
       this.values.set(name, v);
     }
@@ -136,7 +160,8 @@ export class GraphWeights {
       r = [];
       for (let first = 0; first < V; first += per) {
         const rows = Math.min(per, V - first);
-        r.push({ value: this.g.init(`${name}.rows${first}`, { dtype: 'float32', shape: [rows, D], data: f32.subarray(first * D, (first + rows) * D) }), first, rows });
+        const data = withOrigin(f32.subarray(first * D, (first + rows) * D), weightOrigin(this.source, name, `float32.rows${first}+${rows}`, this.overrides), 'float32');
+        r.push({ value: this.g.init(`${name}.rows${first}`, { dtype: 'float32', shape: [rows, D], data }), first, rows });
       }
     }
     this.chunks.set(name, r);

@@ -12,7 +12,9 @@ import ort from 'onnxruntime-node';
 import { GraftError } from '../errors.js';
 import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../graph/onnx-writer.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { onWeight } from '../graph/weight-origin.js';
+import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { EarlyWrites } from './early-writes.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
 
@@ -115,14 +117,32 @@ export async function ensureCachedFile(file: string, bytes: Uint8Array): Promise
   verified.add(file);
 }
 
+/**
+ * A weight file named by its origin (the model files' stamp, the tensor, the transform, the code) holds
+ * that weight whenever it is there at its size: files are renamed into place whole, and any change to a
+ * model file or the engine code changes the name. So it is trusted as a graph found by key is, without
+ * reading gigabytes back; a file named by content is compared byte for byte (ensureCachedFile).
+ */
+function ensureOriginFile(file: string, byteLength: number): boolean {
+  try {
+    if (statSync(file).size !== byteLength) return false;
+  } catch {
+    return false;
+  }
+  verified.add(file);
+  const now = new Date();
+  utimesSync(file, now, now);
+  return true;
+}
+
 /** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
 export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promise<string> {
   return (await saveGraphFiles(g, timing)).model;
 }
 
 /** Saves the graph and says what a session over it needs (also what a cache key's file records). */
-async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<GraphRef> {
-  const saved = await saveGraphFiles(g, timing);
+async function saveGraphRef(g: Graph, timing: CreateTiming, early?: EarlyWrites): Promise<GraphRef> {
+  const saved = await saveGraphFiles(g, timing, early);
   return { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
 }
 
@@ -130,13 +150,23 @@ function newTiming(g: Graph): CreateTiming {
   return { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
 }
 
-async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>, early?: EarlyWrites): Promise<{ model: string; external: string[] }> {
   const dir = graphCacheDir();
   let t = performance.now();
-  const ser = serializeModel(g);
+  const ser = serializeModel(g, { salt: codeStamp() });
   if (timing) timing.serializeMs = performance.now() - t;
   t = performance.now();
-  for (const f of ser.external) await ensureCachedFile(path.join(dir, f.name), f.bytes);
+  let renamed = false;
+  try {
+    for (const f of ser.external) {
+      const file = path.join(dir, f.name);
+      if (early && (await early.finish(f.name))) renamed = true;
+      else if (!(f.byOrigin && ensureOriginFile(file, f.bytes.byteLength))) await ensureCachedFile(file, f.bytes);
+    }
+  } finally {
+    await early?.settle();
+  }
+  if (renamed) await fsyncDir(dir);
   const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
   await ensureCachedFile(modelPath, ser.model);
   if (timing) timing.writeMs = performance.now() - t;
@@ -229,6 +259,8 @@ const WEBGPU_OPTS: Record<string, unknown> = {
 export interface CreateTiming {
   graph: string;
   nodes: number;
+  /** Building the graph (reading the weights, encoding, laying them out), when the session built it. */
+  buildMs?: number;
   serializeMs: number;
   writeMs: number;
   ortCreateMs: number;
@@ -273,9 +305,18 @@ export class GraphSession {
   static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
     const found = findRef(key);
     if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
-    const g = build();
-    const timing = newTiming(g);
-    const ref = await saveGraphRef(g, timing);
+    const t0 = performance.now();
+    // Weights named by origin start to be written while the build goes on (early-writes.ts).
+    const early = new EarlyWrites(graphCacheDir(), codeStamp());
+    let g: Graph;
+    try {
+      g = onWeight(early.seen, build);
+    } catch (err) {
+      await early.settle();
+      throw err;
+    }
+    const timing = { ...newTiming(g), buildMs: performance.now() - t0 };
+    const ref = await saveGraphRef(g, timing, early);
     await writeFileAtomic(refPath(key), JSON.stringify(ref));
     return GraphSession.open(ref, opts, timing);
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,11 @@ describe('graph cache by key', () => {
     createTimings.splice(0);
     const first = await run();
     expect(createTimings.some((t) => t.cached)).toBe(false);
+    // the model's weights are named by origin (its files' stamp), written whole: no temp file is left
+    const files = () => readdirSync(process.env.GRAFT_GRAPH_CACHE!);
+    const byOrigin = files().filter((f) => f.startsWith('o-'));
+    expect(byOrigin.length).toBeGreaterThan(0);
+    expect(files().filter((f) => f.includes('.tmp-'))).toEqual([]);
     createTimings.splice(0);
     expect(await run()).toEqual(first);
     expect(createTimings.length).toBeGreaterThan(0);
@@ -70,5 +75,8 @@ describe('graph cache by key', () => {
     createTimings.splice(0);
     expect(await run()).toEqual(first);
     expect(createTimings.some((t) => t.cached)).toBe(false);
+    // a changed model file names new weight files: the old ones are never taken for its weights
+    const now = files().filter((f) => f.startsWith('o-'));
+    expect(now.filter((f) => !byOrigin.includes(f)).length).toBe(byOrigin.length);
   });
 });

@@ -4,10 +4,11 @@
  * gate/up projections concatenated along the output so each pair/triple is one MatMul.
  */
 import type { Graph, Value } from '../../graph/ir.js';
+import { withOrigin } from '../../graph/weight-origin.js';
 import type { WeightSource } from '../../io/model-source.js';
 import { f16ToF32 } from '../../io/half.js';
 import type { ModelSpec } from '../../models/spec.js';
-import { readWeight, type PackedBase } from '../../models/weights.js';
+import { readWeight, weightOrigin, type PackedBase } from '../../models/weights.js';
 
 const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
@@ -108,17 +109,19 @@ export class FusedWeights {
 
   /** A plain tensor by HF name (norm weights, embedding, lm head). */
   get(name: string): Value {
-    return this.memo(name, () => ({ shape: this.source.shape(name), data: this.raw(name) }));
+    return this.memo(name, () => ({ shape: this.source.shape(name), data: this.raw(name) }), name, 'float32');
   }
 
   has(name: string): boolean {
     return this.overrides.has(name) || this.source.has(name);
   }
 
-  private memo(key: string, make: () => { shape: readonly number[]; data: Float32Array }): Value {
+  /** The value named `key`, made once; `tensor` and `transform` name its origin in the source's files (none when anything is overridden). */
+  private memo(key: string, make: () => { shape: readonly number[]; data: Float32Array }, tensor: string, transform: string): Value {
     let v = this.values.get(key);
     if (!v) {
       const { shape, data } = make();
+      withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, transform), 'float32');
       v = this.g.init(key, { dtype: 'float32', shape, data });
       this.values.set(key, v);
     }
@@ -144,7 +147,7 @@ export class FusedWeights {
       // Read past the shared host cache: only the fused copy stays in memory, not the HF layout too.
       const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: this.overrides.get(n) ?? this.source.readF32(n), out: this.source.shape(n)[0] })), inDim));
       return { shape: [inDim, out], data };
-    });
+    }, key, 'fused');
   }
 
   /**
@@ -158,7 +161,7 @@ export class FusedWeights {
       const [V, D] = this.source.shape(name);
       const data = this.derived(key, () => transposeConcat([{ data: this.overrides.get(name) ?? this.source.readF32(name), out: V }], D));
       return { shape: [S, D / S, V], data };
-    });
+    }, name, 'T');
   }
 
   /** Concatenated biases of the given modules. */
@@ -167,6 +170,6 @@ export class FusedWeights {
     return this.memo(key, () => {
       const data = concatArrays(modules.map((m) => this.raw(layerName(layer, `${m}.bias`))), (n) => new Float32Array(n));
       return { shape: [data.length], data };
-    });
+    }, key, 'fused');
   }
 }

@@ -1,0 +1,115 @@
+/**
+ * Where the first start goes from an empty graph cache: the first training step (build the step graph,
+ * serialize it, write the cache, create the ORT session, run) and the first token of a chat (the fused
+ * decode graph), then the same again with the cache filled (a second start). Prints one JSON line each.
+ *   npx tsx bench/first-start.ts train qwen2.5-0.5b [--device cpu|gpu] [--config 1x16] [--precision fp16|fp32]
+ *   npx tsx bench/first-start.ts decode qwen2.5-0.5b [--device cpu|gpu]
+ * Bundled into .gpu/gpu-explore.cjs as `first-start train|decode NAME ...` (same flags).
+ * The graph cache is a fresh temp folder (removed afterwards) unless GRAFT_GRAPH_CACHE is set.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LORA_TARGETS } from '../src-main/engine/adapters/lora-config.js';
+import { generate } from '../src-main/engine/infer/generate.js';
+import type { HfConfig } from '../src-main/engine/io/hf-config.js';
+import { loadModel, type LoadedModel } from '../src-main/engine/model.js';
+import { halfWeights } from '../src-main/engine/models/half-weights.js';
+import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
+import { type CreateTiming, createTimings } from '../src-main/engine/runtime/session.js';
+import { createStepRunner } from '../src-main/engine/train/step-runner.js';
+import { arg, benchModel, commit, machine } from './common.js';
+
+const ms = (x: number) => +x.toFixed(0);
+
+/** Loads the model with its reads of tensor data timed (the graph build's share that is disk and decoding). */
+async function timedLoad(dir: string): Promise<{ model: LoadedModel; loadMs: number; readMs: () => number }> {
+  const t0 = performance.now();
+  const model = await loadModel(dir);
+  const loadMs = performance.now() - t0;
+  let read = 0;
+  const src = model.source as { readF32(name: string): Float32Array };
+  const readF32 = src.readF32.bind(src);
+  src.readF32 = (name: string) => {
+    const t = performance.now();
+    try {
+      return readF32(name);
+    } finally {
+      read += performance.now() - t;
+    }
+  };
+  return { model, loadMs, readMs: () => read };
+}
+
+function sessionsOf(list: CreateTiming[]) {
+  return list.map((t) => ({ graph: t.graph, nodes: t.nodes, cached: !!t.cached, build_ms: ms(t.buildMs ?? 0), serialize_ms: ms(t.serializeMs), write_ms: ms(t.writeMs), ort_create_ms: ms(t.ortCreateMs) }));
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((a, f) => a + statSync(path.join(dir, f)).size, 0);
+}
+
+async function trainOnce(dir: string, pref: DevicePref, batch: number, seq: number, precision: 'fp16' | 'fp32') {
+  createTimings.splice(0);
+  const t0 = performance.now();
+  const { model, loadMs, readMs } = await timedLoad(dir);
+  const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1, weights: precision === 'fp16' ? halfWeights : undefined });
+  const ids = Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 7919) % 49000));
+  await runner.step({ inputIds: ids, labels: ids, batch, seqLen: seq }, { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 1 });
+  const total = performance.now() - t0;
+  await runner.dispose();
+  return { load_ms: ms(loadMs), read_ms: ms(readMs()), first_step_ms: ms(total), sessions: sessionsOf(createTimings.splice(0)) };
+}
+
+async function decodeOnce(dir: string, pref: DevicePref) {
+  const device = await resolveDevice(pref);
+  createTimings.splice(0);
+  const t0 = performance.now();
+  const { model, loadMs, readMs } = await timedLoad(dir);
+  const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+  const [r] = await generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: 1, sampling: { temperature: 0 }, stopAtEos: false });
+  const total = performance.now() - t0;
+  return { load_ms: ms(loadMs), read_ms: ms(readMs()), first_token_ms: ms(total), ttft_ms: ms(r.ttftMs), sessions: sessionsOf(createTimings.splice(0)) };
+}
+
+/** `what` is train or decode; rest: the model name (bench/gpu-explore.ts SHAPES) and flags. */
+export async function firstStart(what: string, name: string, shapes: Record<string, HfConfig>) {
+  if (!shapes[name]) throw new Error(`unknown model ${name} (one of ${Object.keys(shapes).join(', ')})`);
+  const dir = await benchModel(name, shapes[name]);
+  const pref = arg('device', 'cpu') as DevicePref;
+  const own = !process.env.GRAFT_GRAPH_CACHE;
+  const cache = process.env.GRAFT_GRAPH_CACHE ?? mkdtempSync(path.join(os.tmpdir(), 'graft-first-start-'));
+  process.env.GRAFT_GRAPH_CACHE = cache;
+  try {
+    const [batch, seq] = arg('config', '1x16').split('x').map(Number);
+    const precision = arg('precision', 'fp16') as 'fp16' | 'fp32';
+    const once = () => (what === 'train' ? trainOnce(dir, pref, batch, seq, precision) : decodeOnce(dir, pref));
+    const first = await once();
+    const cacheBytes = dirBytes(cache);
+    const second = await once();
+    const r = {
+      what: `first start (${what === 'train' ? `training step ${batch}x${seq} ${precision}` : 'chat: first token, fused decode graph'}) from an empty graph cache, then a second start in the same process with the cache filled`,
+      model: name,
+      device: (await resolveDevice(pref)).name,
+      machine: machine(),
+      commit: commit(),
+      date: new Date().toISOString(),
+      cache_bytes: cacheBytes,
+      first,
+      second,
+    };
+    console.log(JSON.stringify(r));
+    return r;
+  } finally {
+    if (own) rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('first-start.ts')) {
+  const { SHAPES } = await import('./gpu-explore.js');
+  const [what, name] = process.argv.slice(2);
+  firstStart(what, name, SHAPES).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
