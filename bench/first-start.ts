@@ -28,16 +28,17 @@ async function timedLoad(dir: string): Promise<{ model: LoadedModel; loadMs: num
   const model = await loadModel(dir);
   const loadMs = performance.now() - t0;
   let read = 0;
-  const src = model.source as { readF32(name: string): Float32Array };
-  const readF32 = src.readF32.bind(src);
-  src.readF32 = (name: string) => {
+  const src = model.source as { readF32(name: string): Float32Array; readF32Into?(name: string, out: Float32Array): Float32Array | null };
+  const timed = <A extends unknown[], R>(f: (...a: A) => R) => (...a: A): R => {
     const t = performance.now();
     try {
-      return readF32(name);
+      return f(...a);
     } finally {
       read += performance.now() - t;
     }
   };
+  src.readF32 = timed(src.readF32.bind(src));
+  if (src.readF32Into) src.readF32Into = timed(src.readF32Into.bind(src));
   return { model, loadMs, readMs: () => read };
 }
 

@@ -31,6 +31,8 @@ export interface WeightSource {
   /** Stored dtype: safetensors names (F32, F16, BF16) or ggml type names (Q4_K, Q8_0, ...). */
   dtype(name: string): string;
   readF32(name: string): Float32Array;
+  /** readF32 into the start of `out` (a view of it is returned), or null where this source cannot (then readF32). */
+  readF32Into?(name: string, out: Float32Array): Float32Array | null;
   tokenizer(): Promise<TextTokenizer | null>;
   close(): void;
 }
@@ -80,6 +82,7 @@ class SafetensorsSource implements WeightSource {
   shape(name: string) { return [...this.file(name).info(name).shape]; }
   dtype(name: string) { return this.file(name).info(name).dtype; }
   readF32(name: string) { return this.file(name).readF32(name); }
+  readF32Into(name: string, out: Float32Array) { return this.file(name).readF32Into(name, out); }
   async tokenizer(): Promise<TextTokenizer | null> {
     const { loadTokenizerFromDir } = await import('../tokenize/load.js');
     return loadTokenizerFromDir(this.path);

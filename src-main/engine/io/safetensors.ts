@@ -24,8 +24,9 @@ export interface SafetensorsTensorInfo {
 // A header larger than this is not a safetensors header (the reference implementation caps it at 100 MB).
 const MAX_HEADER = 100_000_000;
 
-export function readFully(fd: number, pos: number, length: number, file: string, where?: string): Buffer {
-  const buf = Buffer.allocUnsafeSlow(length);
+/** `length` bytes at `pos`, into `into` when given (its first `length` bytes) or a new buffer. */
+export function readFully(fd: number, pos: number, length: number, file: string, where?: string, into?: Uint8Array): Buffer {
+  const buf = into ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafeSlow(length);
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, done, Math.min(length - done, 1 << 30), pos + done);
@@ -165,6 +166,26 @@ export class SafetensorsFile {
   readF32(name: string): Float32Array {
     const { dtype } = this.info(name);
     return toF32(this.readRaw(name), dtype, this.path, name);
+  }
+
+  /**
+   * A float tensor (F32, F16, BF16) as float32 in the first elements of `out` (a view of them is returned),
+   * or null when `out` is too small or the tensor is of another dtype: a reader reusing one buffer for
+   * tensor after tensor does not page in fresh memory for each.
+   */
+  readF32Into(name: string, out: Float32Array): Float32Array | null {
+    const info = this.info(name);
+    const n = info.byteLength / SAFETENSORS_DTYPE_BYTES[info.dtype];
+    if (n > out.length) return null;
+    const view = out.subarray(0, n) as Float32Array<ArrayBuffer>;
+    if (info.dtype === 'F32') {
+      if (this.fd === null) throw new GraftError('INTERNAL', `${this.path}: read after close`, { file: this.path, where: name });
+      readFully(this.fd, info.fileOffset, info.byteLength, this.path, `tensor ${name}`, new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      return view;
+    }
+    if (info.dtype === 'F16') return decodeF16(this.readRaw(name), 0, n, view);
+    if (info.dtype === 'BF16') return decodeBf16(this.readRaw(name), 0, n, view);
+    return null;
   }
 
   /** Integer tensors (I64/I32/...) as plain numbers, e.g. token ids. */

@@ -9,7 +9,7 @@ import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import * as op from '../ops/index.js';
-import { GraphWeights, readWeight, weightOrigin, type WeightsFactory } from './weights.js';
+import { GraphWeights, readTransient, weightOrigin, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
@@ -24,7 +24,8 @@ export class HalfWeights extends GraphWeights {
     if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
     let w = this.half.get(name);
     if (!w) {
-      const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
+      // Only the fp16 copy is kept: the float32 is read into a reused buffer and encoded at once.
+      const f32 = this.overrides.get(name) ?? readTransient(this.source, name);
       const bytes = encodeF16(f32);
       const data = withOrigin(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
       w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data });

@@ -29,6 +29,26 @@ const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
  */
 export function releaseHostWeights(source: WeightSource): void {
   hostCache.delete(source);
+  scratch = null;
+}
+
+/** Tensors up to this size are read through one reused buffer by readTransient (an 8B model's largest projection is 235 MB). */
+const SCRATCH_MAX_BYTES = 256 * 2 ** 20;
+let scratch: Float32Array | null = null;
+
+/**
+ * Tensor `name` as float32 for immediate use only (encoding it, laying it out): read into one buffer reused
+ * tensor after tensor where the source can, so building a graph of a multi-GB model neither keeps the
+ * float32 copies nor pages in fresh memory for each (the first-start time of issues 12 and 13). The array
+ * is overwritten by the next call; one already read for graphs (readWeight) is returned as it is.
+ */
+export function readTransient(source: WeightSource, name: string): Float32Array {
+  const cached = hostCache.get(source)?.get(name);
+  if (cached) return cached;
+  const n = source.shape(name).reduce((a, b) => a * b, 1);
+  if (!source.readF32Into || n * 4 > SCRATCH_MAX_BYTES) return source.readF32(name);
+  if (!scratch || scratch.length < n) scratch = new Float32Array(n);
+  return source.readF32Into(name, scratch) ?? source.readF32(name);
 }
 
 export function readWeight(source: WeightSource, name: string): Float32Array {
