@@ -11,6 +11,7 @@ import type { GgufValue } from './gguf-types.js';
 import { SUPPORTED_ARCHITECTURES, type HfConfig } from './hf-config.js';
 import { openSafetensors, type SafetensorsFile } from './safetensors.js';
 import { checkWeights } from './weights-check.js';
+import type { RawLocation } from './weight-threads.js';
 
 export type { HfConfig } from './hf-config.js';
 export { SUPPORTED_ARCHITECTURES } from './hf-config.js';
@@ -33,6 +34,8 @@ export interface WeightSource {
   readF32(name: string): Float32Array;
   /** readF32 into the start of `out` (a view of it is returned), or null where this source cannot (then readF32). */
   readF32Into?(name: string, out: Float32Array): Float32Array | null;
+  /** Where an F32 or BF16 tensor's bytes sit in its file (for the weight threads), or null. */
+  rawLocation?(name: string): RawLocation | null;
   tokenizer(): Promise<TextTokenizer | null>;
   close(): void;
 }
@@ -83,6 +86,11 @@ class SafetensorsSource implements WeightSource {
   dtype(name: string) { return this.file(name).info(name).dtype; }
   readF32(name: string) { return this.file(name).readF32(name); }
   readF32Into(name: string, out: Float32Array) { return this.file(name).readF32Into(name, out); }
+  rawLocation(name: string): RawLocation | null {
+    const f = this.file(name);
+    const { dtype, fileOffset } = f.info(name);
+    return dtype === 'F32' || dtype === 'BF16' ? { file: f.path, offset: fileOffset, dtype } : null;
+  }
   async tokenizer(): Promise<TextTokenizer | null> {
     const { loadTokenizerFromDir } = await import('../tokenize/load.js');
     return loadTokenizerFromDir(this.path);

@@ -8,6 +8,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
+import { f16OnThreads } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { GraphWeights, readTransient, weightOrigin, type WeightsFactory } from './weights.js';
 
@@ -24,15 +25,23 @@ export class HalfWeights extends GraphWeights {
     if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
     let w = this.half.get(name);
     if (!w) {
-      // Only the fp16 copy is kept: the float32 is read into a reused buffer and encoded at once.
-      const f32 = this.overrides.get(name) ?? readTransient(this.source, name);
-      const bytes = encodeF16(f32);
-      const data = withOrigin(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
+      const data = withOrigin(this.encoded(name), weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
       w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data });
       this.half.set(name, w);
     }
     const y = op.cast(this.g, op.gemm(this.g, op.cast(this.g, x, 'float16'), w, null, { transB: true }), 'float32');
     return bias ? op.add(this.g, y, bias) : y;
+  }
+
+  /** The projection as fp16: by the weight threads from the file where they can, else read into a reused buffer and encoded here. */
+  private encoded(name: string): Uint16Array {
+    const [rows, cols] = this.source.shape(name);
+    const loc = this.overrides.has(name) || rows * cols < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
+    const threaded = loc && f16OnThreads(loc, rows, cols);
+    if (threaded) return threaded;
+    // Only the fp16 copy is kept: the float32 is read into a reused buffer and encoded at once.
+    const bytes = encodeF16(this.overrides.get(name) ?? readTransient(this.source, name));
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
   }
 }
 

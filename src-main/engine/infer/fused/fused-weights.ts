@@ -7,43 +7,29 @@ import type { Graph, Value } from '../../graph/ir.js';
 import { withOrigin } from '../../graph/weight-origin.js';
 import type { WeightSource } from '../../io/model-source.js';
 import { f16ToF32 } from '../../io/half.js';
+import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadCount } from '../../io/weight-threads.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase } from '../../models/weights.js';
 
 const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
 
-const TILE = 32;
-
-/**
- * Wᵀ of one [out, in] matrix into columns [col, col + out) of the [in, total] matrix `t`, tile by tile:
- * a row-by-row transpose writes each value to another cache line of `t` (about twice as slow).
- */
-function transposeInto(t: Float32Array, total: number, col: number, data: Float32Array, out: number, inDim: number): void {
-  for (let o0 = 0; o0 < out; o0 += TILE) {
-    const o1 = Math.min(o0 + TILE, out);
-    for (let i0 = 0; i0 < inDim; i0 += TILE) {
-      const i1 = Math.min(i0 + TILE, inDim);
-      for (let i = i0; i < i1; i++) {
-        const dst = i * total + col;
-        for (let o = o0; o < o1; o++) t[dst + o] = data[o * inDim + i];
-      }
-    }
-  }
-}
-
 /**
  * Wᵀ of the row-concatenation of [out_k, in] matrices: one [in, Σ out_k] matrix. A matrix given as a
- * function is read just before it is placed, so each may be read into the same reused buffer (readTransient).
+ * function is read just before it is placed, so each may be read into the same reused buffer
+ * (readTransient); one whose place in its file is given is transposed by the weight threads where there are some.
  */
-export function transposeConcat(mats: readonly { data: Float32Array | (() => Float32Array); out: number }[], inDim: number): Float32Array {
+export function transposeConcat(mats: readonly { data: Float32Array | (() => Float32Array); out: number; loc?: RawLocation | null }[], inDim: number): Float32Array {
   const total = mats.reduce((a, m) => a + m.out, 0);
-  const t = new Float32Array(inDim * total);
+  const threads = weightThreadCount() >= 2 && mats.some((m) => m.loc);
+  const t = new Float32Array(threads ? new SharedArrayBuffer(inDim * total * 4) : new ArrayBuffer(inDim * total * 4));
   let col = 0;
   for (const m of mats) {
-    const data = typeof m.data === 'function' ? m.data() : m.data;
-    if (data.length !== m.out * inDim) throw new Error(`transposeConcat: ${data.length} values, expected ${m.out}×${inDim}`);
-    transposeInto(t, total, col, data, m.out, inDim);
+    if (!(m.loc && transposeOnThreads(m.loc, t, total, col, m.out, inDim))) {
+      const data = typeof m.data === 'function' ? m.data() : m.data;
+      if (data.length !== m.out * inDim) throw new Error(`transposeConcat: ${data.length} values, expected ${m.out}×${inDim}`);
+      transposeTiles(t, total, col, data, 0, m.out, inDim);
+    }
     col += m.out;
   }
   return t;
@@ -123,6 +109,11 @@ export class FusedWeights {
     return p;
   }
 
+  /** Where the weight threads can read tensor `name` from (none for a replaced one). */
+  private located(name: string): RawLocation | null {
+    return this.overrides.has(name) ? null : (this.source.rawLocation?.(name) ?? null);
+  }
+
   private raw(name: string): Float32Array {
     return this.overrides.get(name) ?? readWeight(this.source, name);
   }
@@ -165,7 +156,7 @@ export class FusedWeights {
       const names = modules.map((m) => layerName(layer, `${m}.weight`));
       const out = names.reduce((a, n) => a + this.source.shape(n)[0], 0);
       // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout too.
-      const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0] })), inDim));
+      const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) })), inDim));
       return { shape: [inDim, out], data };
     }, key, 'fused');
   }
@@ -179,7 +170,7 @@ export class FusedWeights {
     const key = `fused.${name}.T${S}`;
     return this.memo(key, () => {
       const [V, D] = this.source.shape(name);
-      const data = this.derived(key, () => transposeConcat([{ data: () => this.overrides.get(name) ?? readTransient(this.source, name), out: V }], D));
+      const data = this.derived(key, () => transposeConcat([{ data: () => this.overrides.get(name) ?? readTransient(this.source, name), out: V, loc: this.located(name) }], D));
       return { shape: [S, D / S, V], data };
     }, name, 'T');
   }

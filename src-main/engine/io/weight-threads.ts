@@ -1,0 +1,160 @@
+/**
+ * Weight conversion on several threads, for the first start of big models: each thread reads its rows of
+ * a tensor straight from the model file and encodes them to fp16 or writes them transposed into a shared
+ * output. The graph builders are synchronous, so the calling thread hands out the rows and waits
+ * (Atomics.wait) until every thread is done. The threads run the very functions the calling thread would
+ * (encodeF16Bits, transposeTiles), from their source text, so a bundle needs no separate worker file.
+ * GRAFT_WEIGHT_THREADS sets the count; by default one fewer than the cores, at most 8, none on 2 cores.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { encodeF16Bits } from './half.js';
+
+/** Where a tensor's bytes sit in a file, for a reader that opens the file itself. */
+export interface RawLocation {
+  file: string;
+  offset: number;
+  dtype: 'F32' | 'BF16';
+}
+
+/**
+ * Wᵀ of rows [o0, o1) of an [out, in] matrix (`data` holds those rows from its start) into columns
+ * col + o of the [in, total] matrix `t`, tile by tile (a row-by-row transpose writes each value to
+ * another cache line of `t`). Self-contained: the weight threads run it from its source text.
+ */
+export function transposeTiles(t: Float32Array, total: number, col: number, data: Float32Array, o0: number, o1: number, inDim: number): void {
+  for (let a = o0; a < o1; a += 32) {
+    const b = Math.min(a + 32, o1);
+    for (let i0 = 0; i0 < inDim; i0 += 32) {
+      const i1 = Math.min(i0 + 32, inDim);
+      for (let i = i0; i < i1; i++) {
+        const dst = i * total + col;
+        for (let o = a; o < b; o++) t[dst + o] = data[(o - o0) * inDim + i];
+      }
+    }
+  }
+}
+
+interface Job {
+  kind: 'f16' | 'T';
+  loc: RawLocation;
+  o0: number;
+  o1: number;
+  inDim: number;
+  out: SharedArrayBuffer;
+  total: number;
+  col: number;
+  status: SharedArrayBuffer;
+}
+
+// The thread: reads rows o0..o1 into its own reused buffer (float32), converts, counts itself done.
+const THREAD_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
+const encodeF16Bits = (${encodeF16Bits.toString()});
+const transposeTiles = (${transposeTiles.toString()});
+let f32 = new Float32Array(0);
+let u16 = new Uint16Array(0);
+parentPort.on('message', (j) => {
+  const status = new Int32Array(j.status);
+  try {
+    const n = (j.o1 - j.o0) * j.inDim;
+    if (f32.length < n) f32 = new Float32Array(n);
+    const rows = f32.subarray(0, n);
+    const width = j.loc.dtype === 'F32' ? 4 : 2;
+    if (j.loc.dtype === 'BF16' && u16.length < n) u16 = new Uint16Array(n);
+    const into = j.loc.dtype === 'F32' ? new Uint8Array(f32.buffer, 0, n * 4) : new Uint8Array(u16.buffer, 0, n * 2);
+    const fd = openSync(j.loc.file, 'r');
+    try {
+      for (let done = 0; done < into.length; ) {
+        const got = readSync(fd, into, done, Math.min(into.length - done, 1 << 30), j.loc.offset + j.o0 * j.inDim * width + done);
+        if (got === 0) throw new Error('truncated');
+        done += got;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (j.loc.dtype === 'BF16') {
+      const bits = new Uint32Array(f32.buffer, 0, n);
+      for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
+    }
+    if (j.kind === 'f16') encodeF16Bits(new Int32Array(f32.buffer, 0, n), new Uint16Array(j.out, j.o0 * j.inDim * 2, n), 0, n);
+    else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, j.o0, j.o1, j.inDim);
+  } catch {
+    Atomics.add(status, 1, 1);
+  }
+  Atomics.add(status, 0, 1);
+  Atomics.notify(status, 0);
+});
+`;
+
+export function weightThreadCount(): number {
+  const set = Number(process.env.GRAFT_WEIGHT_THREADS);
+  if (process.env.GRAFT_WEIGHT_THREADS !== undefined && Number.isInteger(set) && set >= 0) return set;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.min(8, Math.max(0, cores - 1));
+}
+
+let threads: Worker[] = [];
+/** Set once a thread failed to answer in time: everything is converted on the calling thread from then on. */
+let broken = false;
+
+function pool(n: number): Worker[] {
+  while (threads.length < n) {
+    const w = new Worker(THREAD_SOURCE, { eval: true });
+    w.unref(); // never keeps the process alive
+    w.on('error', () => {
+      broken = true;
+    });
+    threads.push(w);
+  }
+  return threads.slice(0, n);
+}
+
+/** Stops the threads (tests; a process that is done with weights). */
+export async function stopWeightThreads(): Promise<void> {
+  const ts = threads;
+  threads = [];
+  await Promise.all(ts.map((t) => t.terminate()));
+}
+
+/** A thread that has not answered in this long is taken for lost (a 1 GB table converts in about a second). */
+const PATIENCE_MS = 120_000;
+
+/**
+ * Rows [0, rows) of the tensor at `loc` converted by the weight threads into `out`; false (nothing
+ * promised about `out`) when there are too few threads, or one failed: the caller converts on its own.
+ */
+function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0): boolean {
+  const n = Math.min(weightThreadCount(), rows);
+  if (broken || n < 2) return false;
+  const ws = pool(n);
+  const status = new Int32Array(new SharedArrayBuffer(8));
+  const per = Math.ceil(rows / n);
+  let jobs = 0;
+  for (let k = 0; k < n && k * per < rows; k++) {
+    const job: Job = { kind, loc, o0: k * per, o1: Math.min(rows, (k + 1) * per), inDim, out, total, col, status: status.buffer as SharedArrayBuffer };
+    ws[k].postMessage(job);
+    jobs++;
+  }
+  const deadline = Date.now() + PATIENCE_MS;
+  for (let d = Atomics.load(status, 0); d < jobs; d = Atomics.load(status, 0)) {
+    if (Atomics.wait(status, 0, d, Math.max(1, deadline - Date.now())) === 'timed-out' && Atomics.load(status, 0) < jobs) {
+      broken = true;
+      return false;
+    }
+  }
+  return Atomics.load(status, 1) === 0;
+}
+
+/** The [rows, inDim] tensor at `loc` as fp16, converted by the weight threads, or null (then the caller encodes it). */
+export function f16OnThreads(loc: RawLocation, rows: number, inDim: number): Uint16Array | null {
+  const out = new SharedArrayBuffer(rows * inDim * 2);
+  return spread('f16', loc, rows, inDim, out) ? new Uint16Array(out) : null;
+}
+
+/** Wᵀ of the [out, inDim] tensor at `loc` into columns [col, col + out) of `t` ([inDim, total], shared); false: the caller does it. */
+export function transposeOnThreads(loc: RawLocation, t: Float32Array, total: number, col: number, out: number, inDim: number): boolean {
+  if (!(t.buffer instanceof SharedArrayBuffer) || t.byteOffset !== 0) return false;
+  return spread('T', loc, out, inDim, t.buffer, total, col);
+}

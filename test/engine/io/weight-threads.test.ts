@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transposeConcat } from '../../../src-main/engine/infer/fused/fused-weights.js';
+import { encodeF16 } from '../../../src-main/engine/io/half.js';
+import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/safetensors.js';
+import { loadModel } from '../../../src-main/engine/model.js';
+import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
+import { f16OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
+
+// The weight threads convert a big model's weights on several cores at its first start; what they make
+// must be exactly what the calling thread makes (the same fp16 bits, the same transposed layout).
+const dir = mkdtempSync(path.join(os.tmpdir(), 'graft-wthreads-'));
+const before = process.env.GRAFT_WEIGHT_THREADS;
+beforeAll(() => {
+  process.env.GRAFT_WEIGHT_THREADS = '3';
+});
+afterAll(async () => {
+  if (before === undefined) delete process.env.GRAFT_WEIGHT_THREADS;
+  else process.env.GRAFT_WEIGHT_THREADS = before;
+  await stopWeightThreads();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// values of every range: normal, subnormal and out-of-range halves, ties
+const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 10 ** ((i % 13) - 8) + (i % 101 === 0 ? 1e6 : 0));
+
+describe('weight threads', () => {
+  it('encode F32 and BF16 tensors read from the file to the same fp16 bits, and transpose them as the calling thread does', async () => {
+    const [R, C] = [37, 29]; // rows split unevenly over the threads
+    const file = path.join(dir, 'model.safetensors');
+    await writeSafetensors(file, {
+      a: { dtype: 'F32', shape: [R, C], data: values(R * C, 1) },
+      b: { dtype: 'BF16', shape: [R, C], data: values(R * C, 2) },
+      c: { dtype: 'F32', shape: [5, C], data: values(5 * C, 3) },
+    });
+    const st = openSafetensors(file);
+    const src = {
+      readF32: (n: string) => st.readF32(n),
+      rawLocation: (n: string): RawLocation => ({ file, offset: st.info(n).fileOffset, dtype: st.info(n).dtype as 'F32' | 'BF16' }),
+      close: () => st.close(),
+    };
+    for (const n of ['a', 'b']) {
+      const loc = src.rawLocation(n);
+      expect(loc.dtype).toBe(n === 'a' ? 'F32' : 'BF16');
+      const want = encodeF16(src.readF32(n));
+      const got = f16OnThreads(loc, R, C)!;
+      expect(got).not.toBeNull();
+      expect(Buffer.from(got.buffer).equals(want)).toBe(true);
+    }
+    // the fused layout: [a; c]ᵀ with both matrices placed by the threads, against the calling thread's
+    const eager = transposeConcat([{ data: src.readF32('a'), out: R }, { data: src.readF32('c'), out: 5 }], C);
+    const threaded = transposeConcat(['a', 'c'].map((n) => ({ data: () => src.readF32(n), out: n === 'a' ? R : 5, loc: src.rawLocation(n) })), C);
+    expect(threaded.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(threaded).toEqual(eager);
+    const shared = new Float32Array(new SharedArrayBuffer(R * C * 4));
+    expect(transposeOnThreads(src.rawLocation('a'), shared, R, 0, R, C)).toBe(true);
+    expect(shared).toEqual(transposeConcat([{ data: src.readF32('a'), out: R }], C));
+    // an output the threads cannot share is left to the caller
+    expect(transposeOnThreads(src.rawLocation('a'), new Float32Array(R * C), R, 0, R, C)).toBe(false);
+    src.close();
+  });
+
+  it("a model folder's source says where its float tensors sit", async () => {
+    const model = await loadModel(await writeRandomModel(path.join(dir, 'tiny'), TINY_LLAMA, { seed: 4 }));
+    const name = 'model.layers.0.mlp.up_proj.weight';
+    const loc = model.source.rawLocation!(name)!;
+    expect(loc.file).toBe(path.join(dir, 'tiny', 'model.safetensors'));
+    const [R, C] = model.source.shape(name);
+    expect(Buffer.from(f16OnThreads(loc, R, C)!.buffer).equals(encodeF16(model.source.readF32(name)))).toBe(true);
+  });
+
+  it('a file that cannot be read makes them decline (the caller then reads it and reports why)', () => {
+    expect(f16OnThreads({ file: path.join(dir, 'missing.safetensors'), offset: 0, dtype: 'F32' }, 8, 8)).toBeNull();
+  });
+});
