@@ -107,10 +107,11 @@ export async function firstStart(what: string, name: string, shapes: Record<stri
 }
 
 if (process.argv[1]?.endsWith('first-start.ts')) {
-  const { SHAPES } = await import('./gpu-explore.js');
   const [what, name] = process.argv.slice(2);
-  firstStart(what, name, SHAPES).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  import('./gpu-explore.js')
+    .then(({ SHAPES }) => firstStart(what, name, SHAPES))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
 }

@@ -19,6 +19,7 @@ import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../src
 import type { DevicePref } from '../src-main/engine/runtime/device.js';
 import { initializerDelta, openGpuMemoryProbe, samplerThreadMain } from './gpu-memory.js';
 import { QLORA_SHAPES, qloraBig } from './qlora-8b.js';
+import { firstStart } from './first-start.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
 export const SHAPES: Record<string, HfConfig> = { 'smollm2-135m': SMOLLM2_135M_SHAPES, 'qwen2.5-0.5b': QWEN25_05B_SHAPES, 'qwen2.5-1.5b': QWEN25_15B_SHAPES };
@@ -88,6 +89,8 @@ async function main() {
     console.log('wrote', writeResult(name, r));
   }
   if (what === 'gemm') await gemmCeiling();
+  // first-start train|decode NAME [--device gpu] [--config 1x512] [--precision fp16]: bench/first-start.ts
+  if (what === 'first-start') await firstStart(names[0], names[1], SHAPES);
   if (what === 'step') {
     const [name, cfgs, prec] = names;
     const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);
