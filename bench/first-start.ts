@@ -5,7 +5,8 @@
  *   npx tsx bench/first-start.ts train qwen2.5-0.5b [--device cpu|gpu] [--config 1x16] [--precision fp16|fp32]
  *   npx tsx bench/first-start.ts decode qwen2.5-0.5b [--device cpu|gpu]
  * Bundled into .gpu/gpu-explore.cjs as `first-start train|decode NAME ...` (same flags).
- * The graph cache is a fresh temp folder (removed afterwards) unless GRAFT_GRAPH_CACHE is set.
+ * The graph cache is always a fresh temp folder (removed afterwards), whatever GRAFT_GRAPH_CACHE says.
+ * GRAFT_WEIGHT_THREADS=0 measures without the weight threads (io/weight-threads.ts).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { LORA_TARGETS } from '../src-main/engine/adapters/lora-config.js';
 import { generate } from '../src-main/engine/infer/generate.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../src-main/engine/model.js';
+import { weightThreadCount } from '../src-main/engine/io/weight-threads.js';
 import { halfWeights } from '../src-main/engine/models/half-weights.js';
 import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
 import { type CreateTiming, createTimings } from '../src-main/engine/runtime/session.js';
@@ -78,8 +80,8 @@ export async function firstStart(what: string, name: string, shapes: Record<stri
   if (!shapes[name]) throw new Error(`unknown model ${name} (one of ${Object.keys(shapes).join(', ')})`);
   const dir = await benchModel(name, shapes[name]);
   const pref = arg('device', 'cpu') as DevicePref;
-  const own = !process.env.GRAFT_GRAPH_CACHE;
-  const cache = process.env.GRAFT_GRAPH_CACHE ?? mkdtempSync(path.join(os.tmpdir(), 'graft-first-start-'));
+  const before = process.env.GRAFT_GRAPH_CACHE;
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'graft-first-start-'));
   process.env.GRAFT_GRAPH_CACHE = cache;
   try {
     const [batch, seq] = arg('config', '1x16').split('x').map(Number);
@@ -95,6 +97,7 @@ export async function firstStart(what: string, name: string, shapes: Record<stri
       machine: machine(),
       commit: commit(),
       date: new Date().toISOString(),
+      weight_threads: weightThreadCount(),
       cache_bytes: cacheBytes,
       first,
       second,
@@ -102,7 +105,9 @@ export async function firstStart(what: string, name: string, shapes: Record<stri
     console.log(JSON.stringify(r));
     return r;
   } finally {
-    if (own) rmSync(cache, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+    if (before === undefined) delete process.env.GRAFT_GRAPH_CACHE;
+    else process.env.GRAFT_GRAPH_CACHE = before;
   }
 }
 

@@ -90,7 +90,7 @@ parentPort.on('message', (j) => {
 
 export function weightThreadCount(): number {
   const set = Number(process.env.GRAFT_WEIGHT_THREADS);
-  if (process.env.GRAFT_WEIGHT_THREADS !== undefined && Number.isInteger(set) && set >= 0) return set;
+  if (process.env.GRAFT_WEIGHT_THREADS && Number.isInteger(set) && set >= 0) return set;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.min(8, Math.max(0, cores - 1));
 }
