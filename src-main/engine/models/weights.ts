@@ -59,25 +59,18 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
   return w;
 }
 
-const stamps = new WeakMap<WeightSource, string | null>();
-
 /**
  * The origin (graph/weight-origin.ts) of tensor `name` of the source's own files with `transform`
- * applied, or null for a replaced tensor or a source with no files to stamp. The stamp is taken once
- * per source object, as the arrays read from it are cached once (hostCache).
+ * applied, or null for a replaced tensor or a source with no files to stamp. The stamp is taken afresh
+ * (a few stats), as the graph cache's keys take it: a model file changed meanwhile names new files.
  */
 export function weightOrigin(source: WeightSource, name: string, transform: string, overrides?: ReadonlyMap<string, unknown>): string | null {
   if (overrides?.has(name)) return null;
-  let stamp = stamps.get(source);
-  if (stamp === undefined) {
-    try {
-      stamp = sourceStamp(source);
-    } catch {
-      stamp = null;
-    }
-    stamps.set(source, stamp);
+  try {
+    return `${sourceStamp(source)}|${name}|${transform}`;
+  } catch {
+    return null;
   }
-  return stamp === null ? null : `${stamp}|${name}|${transform}`;
 }
 
 /** Makes the weights object of a graph: plain fp32 initializers, or a quantized subclass (QLoRA). */
