@@ -87,7 +87,7 @@ async function main() {
     process.env.GRAFT_BENCH_OUT ??= process.env.OUT;
     console.log('wrote', writeResult(name, r));
   }
-  if (what === 'gemm') await gemmCeiling();
+  if (what === 'gemm') await gemmCeiling(names.length ? names.map((s) => s.split(',').map(Number) as [number, number, number]) : undefined);
   if (what === 'step') {
     const [name, cfgs, prec] = names;
     const configs = cfgs.split(',').map((c) => c.split('x').map(Number) as [number, number]);

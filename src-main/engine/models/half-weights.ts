@@ -2,18 +2,26 @@
  * Mixed precision for GPU training and inference: the frozen projection weights are stored as fp16
  * (half the memory) and multiplied in fp16, the GPU's fast path; activations enter each projection
  * cast to fp16 and leave cast back to fp32, so norms, softmax, the loss, LoRA and AdamW stay fp32.
- * The backward follows through the same Casts (dX = dY·W in fp16). Embeddings and LM head stay fp32.
+ * The backward follows through the same Casts (dX = dY·W in fp16).
+ *
+ * Every large product is a MatMul over a weight laid out [in, out]: the WebGPU EP's MatMul runs 2.2–2.7×
+ * the rate of its Gemm with transB at the steps' shapes (bench/gemm-ceiling.ts on the H200). The
+ * backward's [out, in] form is a Transpose made when dX = dY·W needs it, from a copy that waits for dY
+ * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is laid out
+ * [D, V] the same way; a tied embedding's [V, D] table is resident anyway and serves the head's backward.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import * as op from '../ops/index.js';
-import { GraphWeights, readWeight, type WeightsFactory } from './weights.js';
+import { after, withTranspose } from '../ops/recompute.js';
+import { transposeMatrix } from './transpose.js';
+import { GraphWeights, readWeight, tableChunking, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
 export class HalfWeights extends GraphWeights {
-  private readonly half = new Map<string, Value>();
+  private readonly laidOut = new Map<string, Value>();
 
   constructor(g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) {
     super(g, source, dtype, overrides);
@@ -21,15 +29,36 @@ export class HalfWeights extends GraphWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
-    let w = this.half.get(name);
-    if (!w) {
-      const f32 = this.overrides.get(name) ?? readWeight(this.source, name);
-      const bytes = encodeF16(f32);
-      w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
-      this.half.set(name, w);
+    let wt = this.laidOut.get(name);
+    if (!wt) {
+      const [out, inp] = this.source.shape(name);
+      const bytes = encodeF16(this.overrides.get(name) ?? readWeight(this.source, name));
+      const data = transposeMatrix(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), out, inp);
+      wt = this.transposable(this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }), null);
+      this.laidOut.set(name, wt);
     }
-    const y = op.cast(this.g, op.gemm(this.g, op.cast(this.g, x, 'float16'), w, null, { transB: true }), 'float32');
+    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
     return bias ? op.add(this.g, y, bias) : y;
+  }
+
+  override head(hidden: Value, name: string): Value {
+    const [V, D] = this.source.shape(name);
+    if (this.dtype !== 'float32' || V * D * 4 > tableChunking.bytes) return super.head(hidden, name);
+    let et = this.laidOut.get(name);
+    if (!et) {
+      const table = this.overrides.get(name) ?? readWeight(this.source, name);
+      const stored = this.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data: transposeMatrix(table, V, D) });
+      // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
+      et = this.transposable(stored, name === 'model.embed_tokens.weight' ? this.get(name) : null);
+      this.laidOut.set(name, et);
+    }
+    return op.matmul(this.g, hidden, et);
+  }
+
+  /** `stored` ([in, out]) with its [out, in] form for the backward: `resident` if given, else a Transpose made once dY exists. */
+  private transposable(stored: Value, resident: Value | null): Value {
+    const g = this.g;
+    return withTranspose(stored, (dep) => resident ?? op.transpose(g, after(g, stored, dep), [1, 0]));
   }
 }
 
