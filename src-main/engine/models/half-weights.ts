@@ -7,8 +7,8 @@
  * Every large product is a MatMul over a weight laid out [in, out]: the WebGPU EP's MatMul runs 2.2–2.7×
  * the rate of its Gemm with transB at the steps' shapes (bench/gemm-ceiling.ts on the H200). The
  * backward's [out, in] form is a Transpose made when dX = dY·W needs it, from a copy that waits for dY
- * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is laid out
- * [D, V] the same way; a tied embedding's [V, D] table is resident anyway and serves the head's backward.
+ * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is a MatMul
+ * over its table transposed by ORT's constant folding; the [V, D] table serves the head's backward.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import type { WeightSource } from '../io/model-source.js';
@@ -34,7 +34,7 @@ export class HalfWeights extends GraphWeights {
       const [out, inp] = this.source.shape(name);
       const bytes = encodeF16(this.overrides.get(name) ?? readWeight(this.source, name));
       const data = transposeMatrix(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), out, inp);
-      wt = this.transposable(this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }), null);
+      wt = this.transposable(this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }));
       this.laidOut.set(name, wt);
     }
     const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
@@ -46,19 +46,20 @@ export class HalfWeights extends GraphWeights {
     if (this.dtype !== 'float32' || V * D * 4 > tableChunking.bytes) return super.head(hidden, name);
     let et = this.laidOut.get(name);
     if (!et) {
-      const table = this.overrides.get(name) ?? readWeight(this.source, name);
-      const stored = this.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data: transposeMatrix(table, V, D) });
-      // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
-      et = this.transposable(stored, name === 'model.embed_tokens.weight' ? this.get(name) : null);
+      // A Transpose of the [V, D] initializer, which ORT folds into a [D, V] constant when the session is
+      // made (a second of C++ instead of several of JS, and nothing more in the graph cache); the
+      // backward's dh = dLogits·E reads the [V, D] table itself.
+      const table = this.get(name);
+      et = withTranspose(op.transpose(this.g, table, [1, 0]), () => table);
       this.laidOut.set(name, et);
     }
     return op.matmul(this.g, hidden, et);
   }
 
-  /** `stored` ([in, out]) with its [out, in] form for the backward: `resident` if given, else a Transpose made once dY exists. */
-  private transposable(stored: Value, resident: Value | null): Value {
+  /** `stored` ([in, out]) with its [out, in] form for the backward: a Transpose made once dY exists. */
+  private transposable(stored: Value): Value {
     const g = this.g;
-    return withTranspose(stored, (dep) => resident ?? op.transpose(g, after(g, stored, dep), [1, 0]));
+    return withTranspose(stored, (dep) => op.transpose(g, after(g, stored, dep), [1, 0]));
   }
 }
 
