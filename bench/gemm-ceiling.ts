@@ -32,11 +32,15 @@ function chain(M: number, K: number, N: number, dt: 'float16' | 'float32', form:
   return g;
 }
 
+const ALL_FORMS = [['float16', 'gemm_tb'], ['float16', 'matmul'], ['float32', 'gemm_tb'], ['float32', 'matmul']] as const;
+/** GEMM_FORMS=float16:matmul,float32:matmul measures only those (a device call's time is short). */
+const FORMS = process.env.GEMM_FORMS ? ALL_FORMS.filter(([d, f]) => process.env.GEMM_FORMS!.split(',').includes(`${d}:${f}`)) : ALL_FORMS;
+
 export async function gemmCeiling(shapes: [number, number, number][] = [[4096, 896, 4864], [512, 896, 4864], [4096, 1536, 8960], [1024, 4096, 14336]]) {
   const device = await resolveDevice('gpu');
   const rows = [];
   for (const [M, K, N] of shapes)
-    for (const [dt, form] of [['float16', 'gemm_tb'], ['float16', 'matmul'], ['float32', 'gemm_tb'], ['float32', 'matmul']] as const) {
+    for (const [dt, form] of FORMS) {
       const s = await GraphSession.create(chain(M, K, N, dt, form), { device });
       const x = dt === 'float16' ? { dtype: dt, shape: [M, K], data: half(M * K) } : { dtype: dt, shape: [M, K], data: single(M * K) };
       for (let i = 0; i < 3; i++) await s.run({ x });

@@ -88,7 +88,7 @@ async function main() {
     process.env.GRAFT_BENCH_OUT ??= process.env.OUT;
     console.log('wrote', writeResult(name, r));
   }
-  if (what === 'gemm') await gemmCeiling();
+  if (what === 'gemm') await gemmCeiling(names.length ? names.map((s) => s.split(',').map(Number) as [number, number, number]) : undefined);
   // first-start train|decode NAME [--device gpu] [--config 1x512] [--precision fp16]: bench/first-start.ts
   if (what === 'first-start') await firstStart(names[0], names[1], SHAPES);
   if (what === 'step') {

@@ -12,7 +12,7 @@
  */
 import type { Graph, Node, Value } from '../graph/ir.js';
 import { DTYPE_BYTES, numel } from '../graph/ir.js';
-import { after } from '../ops/recompute.js';
+import { after, inheritRecompute } from '../ops/recompute.js';
 
 /** The nodes one decoder layer added (g.nodes[start, end)) and the residual stream entering it. */
 export interface LayerSpan {
@@ -67,7 +67,10 @@ export class LayerRecompute {
       { ...p.attrs },
       p.domain,
     );
-    p.outputs.forEach((o, i) => this.clones.set(o.id, outs[i]));
+    p.outputs.forEach((o, i) => {
+      this.clones.set(o.id, outs[i]);
+      inheritRecompute(o, outs[i]);
+    });
     return this.clones.get(v.id)!;
   }
 }

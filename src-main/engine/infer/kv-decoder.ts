@@ -146,8 +146,8 @@ export class KvDecoder {
 
   /**
    * Starts over with one prompt per row; returns the last position's logits [rows, vocab]. The
-   * prompt length is rounded up to `bucket` (fewer sessions), but never into the `reserve` slots
-   * kept free for the tokens still to be decoded.
+   * prompt length is rounded up (prefillLength), but never into the `reserve` slots kept free for
+   * the tokens still to be decoded.
    */
   prefill(prompts: readonly (readonly number[])[], reserve = 0, bucket = 16): Promise<Float32Array> {
     return this.prefillAs(prompts, reserve, bucket, false) as Promise<Float32Array>;
@@ -178,7 +178,7 @@ export class KvDecoder {
     if (prompts.length !== this.opts.rows) throw new Error(`expected ${this.opts.rows} prompts, got ${prompts.length}`);
     const longest = Math.max(...prompts.map((p) => p.length));
     if (longest === 0) throw new GraftError('BAD_INPUT', 'empty prompt: nothing to condition on (a BOS token at least is needed)');
-    const T = Math.max(longest, Math.min(Math.ceil(longest / bucket) * bucket, this.opts.capacity - reserve));
+    const T = prefillLength(longest, bucket, this.opts.capacity - reserve);
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
     await this.resetCache();
     this.length = 0;
@@ -289,4 +289,16 @@ export class KvDecoder {
     for (const l of this.leases.values()) l.done();
     this.leases.clear();
   }
+}
+
+/**
+ * The token count a prefill runs at: the prompt's length rounded up to a power of two, at least
+ * `bucket`, at most `limit` (never below the prompt). Few distinct lengths mean few sessions on the
+ * plain graph and, on the WebGPU EP, few distinct buffer sizes: its buffer cache (session.ts) keeps
+ * one set of buffers per size for the life of the process, so lengths rounded to multiples of 16
+ * would leave a set behind for every 16 tokens of prompt a conversation ever had.
+ */
+export function prefillLength(longest: number, bucket: number, limit: number): number {
+  const rounded = Math.max(bucket, 2 ** Math.ceil(Math.log2(Math.max(1, longest))));
+  return Math.max(longest, Math.min(rounded, limit));
 }

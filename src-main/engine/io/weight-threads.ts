@@ -22,7 +22,7 @@ export interface RawLocation {
  * col + o of the [in, total] matrix `t`, tile by tile (a row-by-row transpose writes each value to
  * another cache line of `t`). Self-contained: the weight threads run it from its source text.
  */
-export function transposeTiles(t: Float32Array, total: number, col: number, data: Float32Array, o0: number, o1: number, inDim: number): void {
+export function transposeTiles<T extends Float32Array | Uint16Array>(t: T, total: number, col: number, data: T, o0: number, o1: number, inDim: number): void {
   for (let a = o0; a < o1; a += 32) {
     const b = Math.min(a + 32, o1);
     for (let i0 = 0; i0 < inDim; i0 += 32) {
@@ -36,7 +36,8 @@ export function transposeTiles(t: Float32Array, total: number, col: number, data
 }
 
 interface Job {
-  kind: 'f16' | 'T';
+  /** fp16 as stored, fp16 transposed ([in, out]), or float32 transposed into columns col… of [in, total]. */
+  kind: 'f16' | 'f16T' | 'T';
   loc: RawLocation;
   o0: number;
   o1: number;
@@ -55,6 +56,7 @@ const encodeF16Bits = (${encodeF16Bits.toString()});
 const transposeTiles = (${transposeTiles.toString()});
 let f32 = new Float32Array(0);
 let u16 = new Uint16Array(0);
+let h16 = new Uint16Array(0);
 parentPort.on('message', (j) => {
   const status = new Int32Array(j.status);
   try {
@@ -79,7 +81,11 @@ parentPort.on('message', (j) => {
       for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
     }
     if (j.kind === 'f16') encodeF16Bits(new Int32Array(f32.buffer, 0, n), new Uint16Array(j.out, j.o0 * j.inDim * 2, n), 0, n);
-    else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, j.o0, j.o1, j.inDim);
+    else if (j.kind === 'f16T') {
+      if (h16.length < n) h16 = new Uint16Array(n);
+      encodeF16Bits(new Int32Array(f32.buffer, 0, n), h16, 0, n);
+      transposeTiles(new Uint16Array(j.out), j.total, 0, h16, j.o0, j.o1, j.inDim);
+    } else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, j.o0, j.o1, j.inDim);
   } catch {
     Atomics.add(status, 1, 1);
   }
@@ -147,10 +153,13 @@ function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number
   return Atomics.load(status, 1) === 0;
 }
 
-/** The [rows, inDim] tensor at `loc` as fp16, converted by the weight threads, or null (then the caller encodes it). */
-export function f16OnThreads(loc: RawLocation, rows: number, inDim: number): Uint16Array | null {
+/**
+ * The [rows, inDim] tensor at `loc` as fp16 ([inDim, rows] when `transposed`: encoding is per element, so
+ * this is the transpose of the encoded tensor), converted by the weight threads, or null (the caller does it).
+ */
+export function f16OnThreads(loc: RawLocation, rows: number, inDim: number, transposed = false): Uint16Array | null {
   const out = new SharedArrayBuffer(rows * inDim * 2);
-  return spread('f16', loc, rows, inDim, out) ? new Uint16Array(out) : null;
+  return spread(transposed ? 'f16T' : 'f16', loc, rows, inDim, out, rows) ? new Uint16Array(out) : null;
 }
 
 /** Wᵀ of the [out, inDim] tensor at `loc` into columns [col, col + out) of `t` ([inDim, total], shared); false: the caller does it. */

@@ -2,7 +2,13 @@
  * Mixed precision for GPU training and inference: the frozen projection weights are stored as fp16
  * (half the memory) and multiplied in fp16, the GPU's fast path; activations enter each projection
  * cast to fp16 and leave cast back to fp32, so norms, softmax, the loss, LoRA and AdamW stay fp32.
- * The backward follows through the same Casts (dX = dY·W in fp16). Embeddings and LM head stay fp32.
+ * The backward follows through the same Casts (dX = dY·W in fp16).
+ *
+ * Every large product is a MatMul over a weight laid out [in, out]: the WebGPU EP's MatMul runs 2.2–2.7×
+ * the rate of its Gemm with transB at the steps' shapes (bench/gemm-ceiling.ts on the H200). The
+ * backward's [out, in] form is a Transpose made when dX = dY·W needs it, from a copy that waits for dY
+ * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is a MatMul
+ * over its table transposed by ORT's constant folding; the [V, D] table serves the head's backward.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
@@ -10,12 +16,14 @@ import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import { f16OnThreads } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
-import { GraphWeights, readTransient, weightOrigin, type WeightsFactory } from './weights.js';
+import { after, withTranspose } from '../ops/recompute.js';
+import { transposeMatrix } from './transpose.js';
+import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
 export class HalfWeights extends GraphWeights {
-  private readonly half = new Map<string, Value>();
+  private readonly laidOut = new Map<string, Value>();
 
   constructor(g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) {
     super(g, source, dtype, overrides);
@@ -23,25 +31,48 @@ export class HalfWeights extends GraphWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
-    let w = this.half.get(name);
-    if (!w) {
-      const data = withOrigin(this.encoded(name), weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
-      w = this.g.init(`${name}.f16`, { dtype: 'float16', shape: this.source.shape(name), data });
-      this.half.set(name, w);
+    let wt = this.laidOut.get(name);
+    if (!wt) {
+      const [out, inp] = this.source.shape(name);
+      const data = withOrigin(this.laidOutF16(name, out, inp), weightOrigin(this.source, name, 'fp16.T', this.overrides), 'float16');
+      wt = this.transposable(this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }));
+      this.laidOut.set(name, wt);
     }
-    const y = op.cast(this.g, op.gemm(this.g, op.cast(this.g, x, 'float16'), w, null, { transB: true }), 'float32');
+    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
     return bias ? op.add(this.g, y, bias) : y;
   }
 
-  /** The projection as fp16: by the weight threads from the file where they can, else read into a reused buffer and encoded here. */
-  private encoded(name: string): Uint16Array {
-    const [rows, cols] = this.source.shape(name);
-    const loc = this.overrides.has(name) || rows * cols < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
-    const threaded = loc && f16OnThreads(loc, rows, cols);
+  override head(hidden: Value, name: string): Value {
+    const [V, D] = this.source.shape(name);
+    if (this.dtype !== 'float32' || V * D * 4 > tableChunking.bytes) return super.head(hidden, name);
+    let et = this.laidOut.get(name);
+    if (!et) {
+      // A Transpose of the [V, D] initializer, which ORT folds into a [D, V] constant when the session is
+      // made (a second of C++ instead of several of JS, and nothing more in the graph cache); the
+      // backward's dh = dLogits·E reads the [V, D] table itself.
+      const table = this.get(name);
+      et = withTranspose(op.transpose(this.g, table, [1, 0]), () => table);
+      this.laidOut.set(name, et);
+    }
+    return op.matmul(this.g, hidden, et);
+  }
+
+  /**
+   * The [out, in] projection as fp16 laid out [in, out]: by the weight threads from the model file where they
+   * can, else read into a reused buffer (no float32 copy is kept), encoded and transposed here.
+   */
+  private laidOutF16(name: string, out: number, inp: number): Uint16Array {
+    const loc = this.overrides.has(name) || out * inp < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
+    const threaded = loc && f16OnThreads(loc, out, inp, true);
     if (threaded) return threaded;
-    // Only the fp16 copy is kept: the float32 is read into a reused buffer and encoded at once.
     const bytes = encodeF16(this.overrides.get(name) ?? readTransient(this.source, name));
-    return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+    return transposeMatrix(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), out, inp);
+  }
+
+  /** `stored` ([in, out]) with its [out, in] form for the backward: a Transpose made once dY exists. */
+  private transposable(stored: Value): Value {
+    const g = this.g;
+    return withTranspose(stored, (dep) => op.transpose(g, after(g, stored, dep), [1, 0]));
   }
 }
 

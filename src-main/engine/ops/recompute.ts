@@ -34,3 +34,27 @@ export function after(g: Graph, packed: Value, dep: Value): Value {
     return g.add('Expand', [packed, none], [{ dtype: packed.dtype, shape: packed.shape }])[0];
   });
 }
+
+const transposers = new WeakMap<Value, (after: Value) => Value>();
+
+/**
+ * Registers how to make `wt`ᵀ for a backward pass, once `after` exists: a frozen weight stored [in, out]
+ * for the EP's fast MatMul has its [out, in] form made when dX = dY·W needs it (a Transpose of a copy
+ * that waits for dY, or a table already resident), instead of a Transpose of a constant that ORT would
+ * fold into a second resident copy of every weight.
+ */
+export function withTranspose(wt: Value, build: (after: Value) => Value): Value {
+  transposers.set(wt, build);
+  return wt;
+}
+
+/** `v`ᵀ as registered by `withTranspose`, made once `after` exists; null for any other value. */
+export const transposedOf = (v: Value, after: Value): Value | null => transposers.get(v)?.(after) ?? null;
+
+/** A recomputed copy of `from` (activation checkpointing's clones) is rebuilt and transposed as `from` is. */
+export function inheritRecompute(from: Value, to: Value): void {
+  const r = rebuilders.get(from);
+  if (r) rebuilders.set(to, r);
+  const t = transposers.get(from);
+  if (t) transposers.set(to, t);
+}

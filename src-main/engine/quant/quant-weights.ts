@@ -17,6 +17,7 @@ import type { WeightSource } from '../io/model-source.js';
 import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { int4DequantGraph, linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
+import { withTranspose } from '../ops/recompute.js';
 import { nf4DequantGraph } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
 import { INT8_BLOCK, type Int8Tensor } from './int8.js';
@@ -47,6 +48,8 @@ export function roundedToF16(source: WeightSource, name: string): Float32Array {
   }
   return r;
 }
+
+const HALF_FORWARD = process.env.GRAFT_QLORA_FORWARD === 'gemm' ? 'gemm' : 'matmul';
 
 export class QuantWeights extends GraphWeights {
   private readonly quantValues = new Map<string, (x: Value) => Value>();
@@ -143,7 +146,12 @@ export class QuantWeights extends GraphWeights {
     return (x) => matMulNBits(this.g, x, q, t.shape[0], t.shape[1]);
   }
 
-  /** x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX). */
+  /**
+   * x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX = dY·W, a
+   * MatMul). The forward is a MatMul over a Transpose of W (the EP's MatMul runs 2.2–2.7× the rate of its
+   * Gemm with transB, the transpose is one pass over the weight), or with GRAFT_QLORA_FORWARD=gemm a Gemm
+   * with transB: both measured on the H200 in one call (docs/gpu-speed.md, fourth pass).
+   */
   private halfLinear(name: string, t: Nf4Tensor | Int4Tensor): (x: Value) => Value {
     const g = this.g;
     const dequant = (dep: Value): Value => {
@@ -153,7 +161,11 @@ export class QuantWeights extends GraphWeights {
     };
     return (x) => {
       const x16 = op.cast(g, x, 'float16');
-      return op.cast(g, op.gemm(g, x16, recomputable(dequant(x16), dequant), null, { transB: true }), 'float32');
+      const w = recomputable(dequant(x16), dequant);
+      if (HALF_FORWARD === 'gemm') return op.cast(g, op.gemm(g, x16, w, null, { transB: true }), 'float32');
+      // MatMul over the transposed dequantized weight; the backward's dX = dY·W dequantizes [out, in] again.
+      const wt = withTranspose(op.transpose(g, w, [1, 0]), dequant);
+      return op.cast(g, op.matmul(g, x16, wt), 'float32');
     };
   }
 

@@ -8,6 +8,7 @@ import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/s
 import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
+import { transposeMatrix } from '../../../src-main/engine/models/transpose.js';
 import { f16OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
 
 // The weight threads convert a big model's weights on several cores at its first start; what they make
@@ -49,6 +50,9 @@ describe('weight threads', () => {
       const got = f16OnThreads(loc, R, C)!;
       expect(got).not.toBeNull();
       expect(Buffer.from(got.buffer).equals(want)).toBe(true);
+      // laid out [in, out] for the fp16 step's MatMul: the transpose of the calling thread's encoding
+      const t = f16OnThreads(loc, R, C, true)!;
+      expect(t).toEqual(transposeMatrix(new Uint16Array(want.buffer, want.byteOffset, R * C), R, C));
     }
     // the fused layout: [a; c]ᵀ with both matrices placed by the threads, against the calling thread's
     const eager = transposeConcat([{ data: src.readF32('a'), out: R }, { data: src.readF32('c'), out: 5 }], C);

@@ -30,10 +30,18 @@ describe.each(devices)('fp16 base projections (%s)', (device) => {
     }
     curves[1].forEach((l, i) => expect(Math.abs(l - curves[0][i]) / curves[0][i]).toBeLessThan(1e-3));
     const sg = buildStepGraph({ spec: model.spec, source: model.source, lora: { r: 4, alpha: 8, dropout: 0, rslora: false, targets: ['q'] }, batch: 1, seq: 4, purpose: 'step', weights: halfWeights });
-    const halfGemms = sg.graph.nodes.filter((n) => n.op === 'Gemm' && n.inputs.every((i) => i?.dtype === 'float16'));
+    const halfGemms = sg.graph.nodes.filter((n) => (n.op === 'Gemm' || n.op === 'MatMul') && n.inputs.every((i) => i?.dtype === 'float16'));
     // 7 projections × 2 layers forward (14), and dX through every projection downstream of layer 0's
     // q adapter (layer 0's o, gate, up, down and all 7 of layer 1: 11); layer 0's q/k/v see no gradient.
     expect(halfGemms.length).toBe(25);
+    // MatMul over weights laid out [in, out] (the EP's fast GEMM), never Gemm with transB, in fp16; the
+    // backward's [out, in] weights are transposes made in the step, not resident copies
+    expect(halfGemms.every((n) => n.op === 'MatMul')).toBe(true);
+    const inits = [...sg.graph.initializers.keys()].map((v) => v.name);
+    expect(inits.filter((n) => n.endsWith('.f16t'))).toHaveLength(14);
+    expect(inits.some((n) => n.endsWith('_proj.weight'))).toBe(false);
+    // the LM head is a MatMul over the table laid out [D, V]
+    expect(sg.graph.nodes.some((n) => n.op === 'MatMul' && n.inputs[1] !== null && sg.graph.nodes.some((t) => t.op === 'Transpose' && t.outputs[0] === n.inputs[1] && /^(lm_head|model\.embed_tokens)\.weight$/.test(t.inputs[0]?.name ?? '')))).toBe(true);
     expect(curves[1][4]).toBeLessThan(curves[1][0]);
   });
 });
