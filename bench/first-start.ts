@@ -58,10 +58,11 @@ async function trainOnce(dir: string, pref: DevicePref, batch: number, seq: numb
   const { model, loadMs, readMs } = await timedLoad(dir);
   const runner = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 16, alpha: 32, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device: pref, batch, seqLen: seq, seed: 1, weights: precision === 'fp16' ? halfWeights : undefined });
   const ids = Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 7919) % 49000));
-  await runner.step({ inputIds: ids, labels: ids, batch, seqLen: seq }, { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 1 });
+  const r = await runner.step({ inputIds: ids, labels: ids, batch, seqLen: seq }, { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 1 });
   const total = performance.now() - t0;
   await runner.dispose();
-  return { load_ms: ms(loadMs), read_ms: ms(readMs()), first_step_ms: ms(total), sessions: sessionsOf(createTimings.splice(0)) };
+  // the loss and gradient norm tell a run with the weight threads from one without: they must agree
+  return { load_ms: ms(loadMs), read_ms: ms(readMs()), first_step_ms: ms(total), loss: r.lossSum / r.tokens, grad_norm: r.gradNorm, sessions: sessionsOf(createTimings.splice(0)) };
 }
 
 async function decodeOnce(dir: string, pref: DevicePref) {
@@ -72,7 +73,7 @@ async function decodeOnce(dir: string, pref: DevicePref) {
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
   const [r] = await generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: 1, sampling: { temperature: 0 }, stopAtEos: false });
   const total = performance.now() - t0;
-  return { load_ms: ms(loadMs), read_ms: ms(readMs()), first_token_ms: ms(total), ttft_ms: ms(r.ttftMs), sessions: sessionsOf(createTimings.splice(0)) };
+  return { load_ms: ms(loadMs), read_ms: ms(readMs()), first_token_ms: ms(total), ttft_ms: ms(r.ttftMs), token: r.ids[0], sessions: sessionsOf(createTimings.splice(0)) };
 }
 
 /** `what` is train or decode; rest: the model name (bench/gpu-explore.ts SHAPES) and flags. */

@@ -36,8 +36,8 @@ export function transposeTiles<T extends Float32Array | Uint16Array>(t: T, total
 }
 
 interface Job {
-  /** fp16 as stored, fp16 transposed ([in, out]), or float32 transposed into columns col… of [in, total]. */
-  kind: 'f16' | 'f16T' | 'T';
+  /** float32 as stored, fp16 as stored, fp16 transposed ([in, out]), or float32 transposed into columns col… of [in, total]. */
+  kind: 'f32' | 'f16' | 'f16T' | 'T';
   loc: RawLocation;
   o0: number;
   o1: number;
@@ -48,44 +48,55 @@ interface Job {
   status: SharedArrayBuffer;
 }
 
-// The thread: reads rows o0..o1 into its own reused buffer (float32), converts, counts itself done.
+// The thread: reads rows o0..o1, a few MB at a time, into its own reused buffers (float32), converts
+// them, counts itself done. Its buffers stay small whatever the tensor (an 8B table is 2 GB).
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
 const encodeF16Bits = (${encodeF16Bits.toString()});
 const transposeTiles = (${transposeTiles.toString()});
+const CHUNK = 1 << 20;
 let f32 = new Float32Array(0);
 let u16 = new Uint16Array(0);
 let h16 = new Uint16Array(0);
+function readRows(fd, j, c0, c1) {
+  const n = (c1 - c0) * j.inDim;
+  if (f32.length < n) f32 = new Float32Array(n);
+  const width = j.loc.dtype === 'F32' ? 4 : 2;
+  if (width === 2 && u16.length < n) u16 = new Uint16Array(n);
+  const into = width === 4 ? new Uint8Array(f32.buffer, 0, n * 4) : new Uint8Array(u16.buffer, 0, n * 2);
+  for (let done = 0; done < into.length; ) {
+    const got = readSync(fd, into, done, into.length - done, j.loc.offset + c0 * j.inDim * width + done);
+    if (got === 0) throw new Error('truncated');
+    done += got;
+  }
+  if (width === 2) {
+    const bits = new Uint32Array(f32.buffer, 0, n);
+    for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
+  }
+  return f32.subarray(0, n);
+}
 parentPort.on('message', (j) => {
   const status = new Int32Array(j.status);
   try {
-    const n = (j.o1 - j.o0) * j.inDim;
-    if (f32.length < n) f32 = new Float32Array(n);
-    const rows = f32.subarray(0, n);
-    const width = j.loc.dtype === 'F32' ? 4 : 2;
-    if (j.loc.dtype === 'BF16' && u16.length < n) u16 = new Uint16Array(n);
-    const into = j.loc.dtype === 'F32' ? new Uint8Array(f32.buffer, 0, n * 4) : new Uint8Array(u16.buffer, 0, n * 2);
     const fd = openSync(j.loc.file, 'r');
     try {
-      for (let done = 0; done < into.length; ) {
-        const got = readSync(fd, into, done, Math.min(into.length - done, 1 << 30), j.loc.offset + j.o0 * j.inDim * width + done);
-        if (got === 0) throw new Error('truncated');
-        done += got;
+      const step = Math.max(1, Math.floor(CHUNK / j.inDim));
+      for (let c0 = j.o0; c0 < j.o1; c0 += step) {
+        const c1 = Math.min(j.o1, c0 + step);
+        const rows = readRows(fd, j, c0, c1);
+        const n = rows.length;
+        if (j.kind === 'f32') new Float32Array(j.out, c0 * j.inDim * 4, n).set(rows);
+        else if (j.kind === 'f16') encodeF16Bits(new Int32Array(rows.buffer, 0, n), new Uint16Array(j.out, c0 * j.inDim * 2, n), 0, n);
+        else if (j.kind === 'f16T') {
+          if (h16.length < n) h16 = new Uint16Array(n);
+          encodeF16Bits(new Int32Array(rows.buffer, 0, n), h16, 0, n);
+          transposeTiles(new Uint16Array(j.out), j.total, 0, h16, c0, c1, j.inDim);
+        } else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, c0, c1, j.inDim);
       }
     } finally {
       closeSync(fd);
     }
-    if (j.loc.dtype === 'BF16') {
-      const bits = new Uint32Array(f32.buffer, 0, n);
-      for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
-    }
-    if (j.kind === 'f16') encodeF16Bits(new Int32Array(f32.buffer, 0, n), new Uint16Array(j.out, j.o0 * j.inDim * 2, n), 0, n);
-    else if (j.kind === 'f16T') {
-      if (h16.length < n) h16 = new Uint16Array(n);
-      encodeF16Bits(new Int32Array(f32.buffer, 0, n), h16, 0, n);
-      transposeTiles(new Uint16Array(j.out), j.total, 0, h16, j.o0, j.o1, j.inDim);
-    } else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, j.o0, j.o1, j.inDim);
   } catch {
     Atomics.add(status, 1, 1);
   }
@@ -117,8 +128,18 @@ function pool(n: number): Worker[] {
   return threads.slice(0, n);
 }
 
+let idle: ReturnType<typeof setTimeout> | null = null;
+/** Threads left idle this long are stopped (a build converts tensor after tensor; then nothing for a long while). */
+function stopWhenIdle(): void {
+  if (idle) clearTimeout(idle);
+  idle = setTimeout(() => void stopWeightThreads(), 20_000);
+  idle.unref();
+}
+
 /** Stops the threads (tests; a process that is done with weights). */
 export async function stopWeightThreads(): Promise<void> {
+  if (idle) clearTimeout(idle);
+  idle = null;
   const ts = threads;
   threads = [];
   await Promise.all(ts.map((t) => t.terminate()));
@@ -135,6 +156,7 @@ function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number
   const n = Math.min(weightThreadCount(), rows);
   if (broken || n < 2) return false;
   const ws = pool(n);
+  stopWhenIdle();
   const status = new Int32Array(new SharedArrayBuffer(8));
   const per = Math.ceil(rows / n);
   let jobs = 0;
@@ -151,6 +173,12 @@ function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number
     }
   }
   return Atomics.load(status, 1) === 0;
+}
+
+/** The [rows, inDim] tensor at `loc` as float32 (a shared array), read by the weight threads, or null (the caller reads it). */
+export function f32OnThreads(loc: RawLocation, rows: number, inDim: number): Float32Array | null {
+  const out = new SharedArrayBuffer(rows * inDim * 4);
+  return spread('f32', loc, rows, inDim, out) ? new Float32Array(out) : null;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { sourceStamp } from '../io/source-stamp.js';
+import { f32OnThreads } from '../io/weight-threads.js';
 import { constant } from '../ops/consts.js';
 import { greater, max, min, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/gather.js';
@@ -55,8 +56,16 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
   let m = hostCache.get(source);
   if (!m) hostCache.set(source, (m = new Map()));
   let w = m.get(name);
-  if (!w) m.set(name, (w = source.readF32(name)));
+  if (!w) m.set(name, (w = readOnThreads(source, name) ?? source.readF32(name)));
   return w;
+}
+
+/** A big table (an embedding, an LM head: 0.5–2 GB) read by the weight threads, each its rows; null where they cannot. */
+function readOnThreads(source: WeightSource, name: string): Float32Array | null {
+  const shape = source.shape(name);
+  if (shape.length !== 2 || shape[0] * shape[1] < 1 << 22) return null;
+  const loc = source.rawLocation?.(name);
+  return loc ? f32OnThreads(loc, shape[0], shape[1]) : null;
 }
 
 /**

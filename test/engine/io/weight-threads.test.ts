@@ -9,7 +9,7 @@ import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
 import { transposeMatrix } from '../../../src-main/engine/models/transpose.js';
-import { f16OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
+import { f16OnThreads, f32OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
 
 // The weight threads convert a big model's weights on several cores at its first start; what they make
 // must be exactly what the calling thread makes (the same fp16 bits, the same transposed layout).
@@ -65,6 +65,27 @@ describe('weight threads', () => {
     // an output the threads cannot share is left to the caller
     expect(transposeOnThreads(src.rawLocation('a'), new Float32Array(R * C), R, 0, R, C)).toBe(false);
     src.close();
+  });
+
+  it('convert a tensor larger than their buffers piece by piece, the same as the calling thread', async () => {
+    const [R, C] = [3000, 1024]; // 1,500 rows a thread at 2 threads: two pieces of at most 2^20 values each
+    const file = path.join(dir, 'big.safetensors');
+    await writeSafetensors(file, { w: { dtype: 'BF16', shape: [R, C], data: values(R * C, 7) } });
+    const st = openSafetensors(file);
+    const loc: RawLocation = { file, offset: st.info('w').fileOffset, dtype: 'BF16' };
+    const want = st.readF32('w');
+    process.env.GRAFT_WEIGHT_THREADS = '2';
+    try {
+      expect(f32OnThreads(loc, R, C)).toEqual(want);
+      const f16 = encodeF16(want);
+      expect(f16OnThreads(loc, R, C, true)).toEqual(transposeMatrix(new Uint16Array(f16.buffer, f16.byteOffset, R * C), R, C));
+      const t = new Float32Array(new SharedArrayBuffer(R * C * 4));
+      expect(transposeOnThreads(loc, t, R, 0, R, C)).toBe(true);
+      expect(t).toEqual(transposeMatrix(want, R, C));
+    } finally {
+      process.env.GRAFT_WEIGHT_THREADS = '3';
+      st.close();
+    }
   });
 
   it("a model folder's source says where its float tensors sit", async () => {
