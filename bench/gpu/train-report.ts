@@ -48,12 +48,13 @@ for (const c of calls) {
   const g8b = lines(path.join(dir, 'graft-8b.log')).filter((r) => 'train_tokens_per_s' in r || 'tokens_per_s' in r);
   const verify = lines(path.join(dir, 'verify-gpu.jsonl')).find((r) => 'ok' in r && 'total' in r);
   raw[call] = { steps, gemm, graft_8b: g8b, peers: p, verify_reference_gpu: verify ?? null };
-  const fp16 = (model: string, batch: number) => steps.find((s, i) => i > 0 && s.model === model && s.batch === batch && s.precision === 'fp16');
+  const fp16 = (model: string, batch: number) => steps.find((s) => s.model === model && s.batch === batch && s.precision === 'fp16');
   steps.forEach((s, i) => {
     if (i === 0) {
       // each call's first row starts from an empty graph cache: the "first time" start-up figure
       rows.push({ call, work: 'from loading to the end of the first training step, empty graph cache, ms', shape: s.model, graft: s.load_ms + s.first_step_ms, sessions: s.sessions_created });
-      return;
+      // its later steps are a training row too when no other run of the call has this shape
+      if (steps.slice(1).some((o) => o.model === s.model && o.batch === s.batch && o.precision === s.precision)) return;
     }
     const peer = p.find((r) => r.model === s.model && r.bs === s.batch && r.seq === s.seq);
     const own = fp16(s.model, s.batch);
