@@ -7,14 +7,14 @@
  * Every large product is a MatMul over a weight laid out [in, out]: the WebGPU EP's MatMul runs 2.2–2.7×
  * the rate of its Gemm with transB at the steps' shapes (bench/gemm-ceiling.ts on the H200). The
  * backward's [out, in] form is a Transpose made when dX = dY·W needs it, from a copy that waits for dY
- * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is a MatMul
- * over its table transposed by ORT's constant folding; the [V, D] table serves the head's backward.
+ * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is laid out
+ * [D, V] the same way; a tied embedding's [V, D] table is resident anyway and serves the head's backward.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
-import { f16OnThreads } from '../io/weight-threads.js';
+import { f16OnThreads, transposeOnThreads } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { after, withTranspose } from '../ops/recompute.js';
 import { transposeMatrix } from './transpose.js';
@@ -47,14 +47,26 @@ export class HalfWeights extends GraphWeights {
     if (this.dtype !== 'float32' || V * D * 4 > tableChunking.bytes) return super.head(hidden, name);
     let et = this.laidOut.get(name);
     if (!et) {
-      // A Transpose of the [V, D] initializer, which ORT folds into a [D, V] constant when the session is
-      // made (a second of C++ instead of several of JS, and nothing more in the graph cache); the
-      // backward's dh = dLogits·E reads the [V, D] table itself.
-      const table = this.get(name);
-      et = withTranspose(op.transpose(this.g, table, [1, 0]), () => table);
+      // Laid out [D, V] here, once, into the graph cache: left to ORT as a Transpose of the table, its
+      // constant folding redid the transpose at every session creation (+20 s on a 2-core machine at 0.5B).
+      const data = withOrigin(this.laidOutTable(name, V, D), weightOrigin(this.source, name, 'T', this.overrides), 'float32');
+      const stored = this.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data });
+      // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
+      const tied = name === 'model.embed_tokens.weight' ? this.get(name) : null;
+      et = tied ? withTranspose(stored, () => tied) : this.transposable(stored);
       this.laidOut.set(name, et);
     }
     return op.matmul(this.g, hidden, et);
+  }
+
+  /** The [V, D] table transposed to [D, V], by the weight threads from the model file where they can. */
+  private laidOutTable(name: string, V: number, D: number): Float32Array {
+    const loc = this.overrides.has(name) ? null : (this.source.rawLocation?.(name) ?? null);
+    if (loc) {
+      const t = new Float32Array(new SharedArrayBuffer(V * D * 4));
+      if (transposeOnThreads(loc, t, V, 0, V, D)) return t;
+    }
+    return transposeMatrix(this.overrides.get(name) ?? readTransient(this.source, name), V, D);
   }
 
   /**
