@@ -14,10 +14,9 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
-import { f16OnThreads, transposeOnThreads } from '../io/weight-threads.js';
+import { f16OnThreads, transposeOnThreads, transposeTiles } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { after, withTranspose } from '../ops/recompute.js';
-import { transposeMatrix } from './transpose.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
@@ -66,7 +65,9 @@ export class HalfWeights extends GraphWeights {
       const t = new Float32Array(new SharedArrayBuffer(V * D * 4));
       if (transposeOnThreads(loc, t, V, 0, V, D)) return t;
     }
-    return transposeMatrix(this.overrides.get(name) ?? readTransient(this.source, name), V, D);
+    const t = new Float32Array(V * D);
+    transposeTiles(t, V, 0, this.overrides.get(name) ?? readTransient(this.source, name), 0, V, D);
+    return t;
   }
 
   /**
@@ -78,7 +79,9 @@ export class HalfWeights extends GraphWeights {
     const threaded = loc && f16OnThreads(loc, out, inp, true);
     if (threaded) return threaded;
     const bytes = encodeF16(this.overrides.get(name) ?? readTransient(this.source, name));
-    return transposeMatrix(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), out, inp);
+    const t = new Uint16Array(out * inp);
+    transposeTiles(t, out, 0, new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), 0, out, inp);
+    return t;
   }
 
   /** `stored` ([in, out]) with its [out, in] form for the backward: a Transpose made once dY exists. */

@@ -8,8 +8,14 @@ import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/s
 import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
-import { transposeMatrix } from '../../../src-main/engine/models/transpose.js';
 import { f16OnThreads, f32OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
+
+/** The reference: [rows, cols] → [cols, rows] element by element. */
+function naiveTranspose<T extends Float32Array | Uint16Array>(src: T, rows: number, cols: number): T {
+  const out = new (src.constructor as new (n: number) => T)(src.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
+  return out;
+}
 
 // The weight threads convert a big model's weights on several cores at its first start; what they make
 // must be exactly what the calling thread makes (the same fp16 bits, the same transposed layout).
@@ -52,7 +58,7 @@ describe('weight threads', () => {
       expect(Buffer.from(got.buffer).equals(want)).toBe(true);
       // laid out [in, out] for the fp16 step's MatMul: the transpose of the calling thread's encoding
       const t = f16OnThreads(loc, R, C, true)!;
-      expect(t).toEqual(transposeMatrix(new Uint16Array(want.buffer, want.byteOffset, R * C), R, C));
+      expect(t).toEqual(naiveTranspose(new Uint16Array(want.buffer, want.byteOffset, R * C), R, C));
     }
     // the fused layout: [a; c]ᵀ with both matrices placed by the threads, against the calling thread's
     const eager = transposeConcat([{ data: src.readF32('a'), out: R }, { data: src.readF32('c'), out: 5 }], C);
@@ -75,13 +81,16 @@ describe('weight threads', () => {
     const loc: RawLocation = { file, offset: st.info('w').fileOffset, dtype: 'BF16' };
     const want = st.readF32('w');
     process.env.GRAFT_WEIGHT_THREADS = '2';
+    // byte comparisons: toEqual walks 3 million elements one by one, for a minute on a loaded 2-core machine
+    const same = (a: Float32Array | Uint16Array | null, b: Float32Array | Uint16Array) =>
+      a !== null && a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     try {
-      expect(f32OnThreads(loc, R, C)).toEqual(want);
+      expect(same(f32OnThreads(loc, R, C), want)).toBe(true);
       const f16 = encodeF16(want);
-      expect(f16OnThreads(loc, R, C, true)).toEqual(transposeMatrix(new Uint16Array(f16.buffer, f16.byteOffset, R * C), R, C));
+      expect(same(f16OnThreads(loc, R, C, true), naiveTranspose(new Uint16Array(f16.buffer, f16.byteOffset, R * C), R, C))).toBe(true);
       const t = new Float32Array(new SharedArrayBuffer(R * C * 4));
       expect(transposeOnThreads(loc, t, R, 0, R, C)).toBe(true);
-      expect(t).toEqual(transposeMatrix(want, R, C));
+      expect(same(t, naiveTranspose(want, R, C))).toBe(true);
     } finally {
       process.env.GRAFT_WEIGHT_THREADS = '3';
       st.close();
