@@ -30,8 +30,10 @@ function writeBig(file: string, mb: number, array: boolean): number {
 
 /**
  * Scans in a fresh process and reads that process's peak resident memory. Loading a 100 MB file whole (string
- * plus parsed rows) peaks near 290 MB there; streaming stays near the runtime's own ~75 MB.
+ * plus parsed rows) peaks near 290 MB there; streaming peaks at 165–173 MiB (tsx's own compiler and the
+ * runtime's heap growth; measured 2026-12-02), so the limit sits between the two with room on both sides.
  */
+const STREAMING_LIMIT_MIB = 220;
 function scanInChild(file: string): { records: number; maxRssMiB: number } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, file], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -45,7 +47,7 @@ test('a 100 MB JSONL file streams: peak memory stays far below the file size', (
   expect(statSync(file).size).toBeGreaterThan(100 * 2 ** 20);
   const r = scanInChild(file);
   expect(r.records).toBe(n);
-  expect(r.maxRssMiB).toBeLessThan(170);
+  expect(r.maxRssMiB).toBeLessThan(STREAMING_LIMIT_MIB);
 }, 120_000);
 
 test('a 100 MB JSON array streams element by element', () => {
@@ -53,5 +55,5 @@ test('a 100 MB JSON array streams element by element', () => {
   const n = writeBig(file, 100, true);
   const r = scanInChild(file);
   expect(r.records).toBe(n);
-  expect(r.maxRssMiB).toBeLessThan(170);
+  expect(r.maxRssMiB).toBeLessThan(STREAMING_LIMIT_MIB);
 }, 120_000);
