@@ -295,7 +295,7 @@ export class KvDecoder {
  * The token count a prefill runs at: the prompt's length rounded up to a power of two, at least
  * `bucket`, at most `limit` (never below the prompt). Few distinct lengths mean few sessions on the
  * plain graph and, on the WebGPU EP, few distinct buffer sizes: its buffer cache (session.ts) keeps
- * one set of buffers per size for the life of the process, so lengths rounded to multiples of 16
+ * one set of buffers per size while any session lives, so lengths rounded to multiples of 16
  * would leave a set behind for every 16 tokens of prompt a conversation ever had.
  */
 export function prefillLength(longest: number, bucket: number, limit: number): number {

@@ -61,12 +61,9 @@ export class HalfWeights extends GraphWeights {
   /** The [V, D] table transposed to [D, V], by the weight threads from the model file where they can. */
   private laidOutTable(name: string, V: number, D: number): Float32Array {
     const loc = this.overrides.has(name) ? null : (this.source.rawLocation?.(name) ?? null);
-    if (loc) {
-      const t = new Float32Array(new SharedArrayBuffer(V * D * 4));
-      if (transposeOnThreads(loc, t, V, 0, V, D)) return t;
-    }
-    const t = new Float32Array(V * D);
-    transposeTiles(t, V, 0, this.overrides.get(name) ?? readTransient(this.source, name), 0, V, D);
+    // shared so the threads can write it; the calling thread fills the same array when they cannot
+    const t = loc ? new Float32Array(new SharedArrayBuffer(V * D * 4)) : new Float32Array(V * D);
+    if (!loc || !transposeOnThreads(loc, t, V, 0, V, D)) transposeTiles(t, V, 0, this.overrides.get(name) ?? readTransient(this.source, name), 0, V, D);
     return t;
   }
 

@@ -7,8 +7,8 @@
  * `embeddings: 'int8'` option) the lookup gathers and dequantizes only the rows it needs and the LM
  * head is a bits = 8 MatMulNBits, so neither ever holds the table in fp32.
  * With `half` (an fp16 step, the GPU's fast path) each projection's weight is dequantized to fp16 and
- * multiplied in fp16 by Gemm, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
- * weight is rebuilt in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
+ * multiplied in fp16 by MatMul, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
+ * weight is made again in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
  */
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
@@ -150,7 +150,8 @@ export class QuantWeights extends GraphWeights {
    * x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX = dY·W, a
    * MatMul). The forward is a MatMul over a Transpose of W (the EP's MatMul runs 2.2–2.7× the rate of its
    * Gemm with transB, the transpose is one pass over the weight), or with GRAFT_QLORA_FORWARD=gemm a Gemm
-   * with transB: both measured on the H200 in one call (docs/gpu-speed.md, fourth pass).
+   * with transB. Only the Gemm form has been measured on the H200 (docs/gpu-speed.md, fourth pass);
+   * bench/gpu/train-c.sh measures both in one call.
    */
   private halfLinear(name: string, t: Nf4Tensor | Int4Tensor): (x: Value) => Value {
     const g = this.g;
@@ -161,8 +162,8 @@ export class QuantWeights extends GraphWeights {
     };
     return (x) => {
       const x16 = op.cast(g, x, 'float16');
-      const w = recomputable(dequant(x16), dequant);
-      if (HALF_FORWARD === 'gemm') return op.cast(g, op.gemm(g, x16, w, null, { transB: true }), 'float32');
+      const w = dequant(x16);
+      if (HALF_FORWARD === 'gemm') return op.cast(g, op.gemm(g, x16, recomputable(w, dequant), null, { transB: true }), 'float32');
       // MatMul over the transposed dequantized weight; the backward's dX = dY·W dequantizes [out, in] again.
       const wt = withTranspose(op.transpose(g, w, [1, 0]), dequant);
       return op.cast(g, op.matmul(g, x16, wt), 'float32');

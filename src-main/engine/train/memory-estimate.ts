@@ -193,3 +193,13 @@ export function estimateForSource(
     onGpu: o.onGpu,
   });
 }
+
+/** The estimate of a planned run (plan-method.ts): a run's memory check and the Train form's preview alike. */
+export function estimateForPlan(
+  source: WeightSource,
+  o: { method: TrainMethod; batch: number; seqLen: number; recomputeActivations?: boolean },
+  plan: { method: MethodAdapter | null; lora: Pick<LoraConfig, 'r' | 'targets'> },
+  onGpu: boolean,
+): MemoryEstimate {
+  return estimateForSource(source, { method: o.method, adapter: plan.method, lora: plan.lora, batch: o.batch, seqLen: o.seqLen, recomputeActivations: o.recomputeActivations, onGpu });
+}

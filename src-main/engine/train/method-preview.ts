@@ -11,7 +11,7 @@ import type { WeightSource } from '../io/model-source.js';
 import { specFromConfig } from '../models/index.js';
 import { defaultsOf } from '../options/schema.js';
 import { TRAIN_OPTIONS, type EstimateOptions, type TrainMethod, type TrainOptions } from '../options/train.js';
-import { estimateForSource, type MemoryEstimate } from './memory-estimate.js';
+import { estimateForPlan, type MemoryEstimate } from './memory-estimate.js';
 import { planMethod } from './plan-method.js';
 
 export interface MethodCount {
@@ -29,15 +29,7 @@ export function methodPreview(
   const spec = specFromConfig(source.config, source.path);
   const withMethod = (method: TrainMethod): TrainOptions => ({ ...defaultsOf(TRAIN_OPTIONS), ...o, method });
   const plan = planMethod(withMethod(o.method), spec);
-  const estimate = estimateForSource(source, {
-    method: o.method,
-    adapter: plan.method,
-    lora: plan.lora,
-    batch: o.batch,
-    seqLen: o.seqLen,
-    recomputeActivations: o.recomputeActivations,
-    onGpu,
-  });
+  const estimate = estimateForPlan(source, o, plan, onGpu);
   const methods = LIBRARY_METHODS.map((method): MethodCount => {
     try {
       const p = planMethod(withMethod(method), spec);

@@ -21,7 +21,7 @@ import type { TrainControl } from './control.js';
 import type { TrainEvent } from './events.js';
 import { textEndToken } from './end-token.js';
 import { evaluatorForRun } from './eval-prompts.js';
-import { assertFits, estimateForSource, type MemoryEstimate } from './memory-estimate.js';
+import { assertFits, estimateForPlan, type MemoryEstimate } from './memory-estimate.js';
 import { planMethod } from './plan-method.js';
 import { writeTrainingResult } from './result.js';
 import { createStepRunner } from './step-runner.js';
@@ -136,15 +136,7 @@ function planRun(o: TrainOptions, spec: ModelSpec): Plan {
 
 async function checkMemory(source: WeightSource, o: TrainOptions, plan: Plan, hooks: TrainAdapterHooks): Promise<void> {
   const onGpu = (await resolveDevice(o.device)).kind === 'webgpu';
-  const estimate = estimateForSource(source, {
-    method: o.method,
-    adapter: plan.method,
-    lora: plan.lora,
-    batch: o.batch,
-    seqLen: o.seqLen,
-    recomputeActivations: o.recomputeActivations,
-    onGpu,
-  });
+  const estimate = estimateForPlan(source, o, plan, onGpu);
   const available = o.memoryLimit ?? freemem();
   hooks.onMemoryEstimate?.(estimate, available);
   assertFits(estimate, available, o.memoryLimit ? 'the memory limit' : 'this machine');
