@@ -47,7 +47,8 @@ for (const c of calls) {
   const gemm = a.filter((r) => r.bench === 'gemm-ceiling');
   const g8b = lines(path.join(dir, 'graft-8b.log')).filter((r) => 'train_tokens_per_s' in r || 'tokens_per_s' in r);
   const verify = lines(path.join(dir, 'verify-gpu.jsonl')).find((r) => 'ok' in r && 'total' in r);
-  raw[call] = { steps, gemm, graft_8b: g8b, peers: p, verify_reference_gpu: verify ?? null };
+  const profile = path.join(dir, 'profile-0.5b-8x512-gpu.json');
+  raw[call] = { steps, gemm, graft_8b: g8b, peers: p, verify_reference_gpu: verify ?? null, ...(existsSync(profile) ? { profile_0_5b_8x512: JSON.parse(readFileSync(profile, 'utf8')) } : {}) };
   const fp16 = (model: string, batch: number) => steps.find((s) => s.model === model && s.batch === batch && s.precision === 'fp16');
   steps.forEach((s, i) => {
     if (i === 0) {
@@ -77,9 +78,12 @@ for (const c of calls) {
   const best = gemm.filter((r) => r.M === 4096 && r.K === 896 && r.dtype === 'float16').sort((x, y) => y.tflops - x.tflops)[0];
   if (s8 && best) {
     const projections = 24 * (896 * 896 * 2 + 896 * 128 * 2 + 3 * 896 * 4864); // q,o + k,v + gate,up,down
-    const flops = 2 * 2 * (projections + 151936 * 896) * 4096; // forward and dX of the projections and the head
+    const linear = 2 * 2 * (projections + 151936 * 896) * 4096; // forward and dX of the projections and the head
+    // attention's products over the full 512 x 512 scores: QK^T and PV forward, dQ, dK, dP, dV backward
+    const attention = 24 * 6 * 2 * 8 * 14 * 512 * 512 * 64;
+    const flops = linear + attention;
     const bound = 4096 / (flops / (best.tflops * 1e12));
-    rows.push({ call, work: 'training step 8x512 against the EP fp16 GEMM rate (item 2)', shape: 'qwen2.5-0.5b', graft: s8.train_tokens_per_s, peer: Math.round(bound), peer_name: `tokens/s if the step's ${(flops / 1e12).toFixed(2)} TFLOP of GEMMs (forward and dX of the projections and head) ran at the EP's ${best.tflops} TFLOP/s (${best.form ?? 'gemm_tb'}, measured in this call) and nothing else took time`, ratio: ratio(s8.train_tokens_per_s, bound) });
+    rows.push({ call, work: 'training step 8x512 against the EP fp16 GEMM rate (item 2)', shape: 'qwen2.5-0.5b', graft: s8.train_tokens_per_s, peer: Math.round(bound), peer_name: `tokens/s if the step's ${(flops / 1e12).toFixed(2)} TFLOP of GEMMs (forward and dX of the projections and head ${(linear / 1e12).toFixed(2)}, attention's six products ${(attention / 1e12).toFixed(2)}; LoRA's left out) ran at the EP's ${best.tflops} TFLOP/s (${best.form ?? 'gemm_tb'}, measured in this call) and nothing else took time`, ratio: ratio(s8.train_tokens_per_s, bound) });
   }
   const p8 = p.find((r) => r.model === 'llama3.1-8b');
   for (const r of g8b) {
