@@ -6,6 +6,7 @@
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
+import { withTranspose } from '../ops/recompute.js';
 import type { AdapterDelta } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { AdapterWeights } from './adapter-weights.js';
@@ -110,9 +111,14 @@ export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dro
     if (!slot) return null;
     const mask = dropout?.(slot, x) ?? null;
     const xin = mask ? op.mul(g, x, mask) : x;
-    const xa = op.gemm(g, xin, lora.values.get(slot.peftA)!, null, { transB: true });
-    if (typeof scale === 'number') return op.gemm(g, xa, lora.values.get(slot.peftB)!, null, { transB: true, alpha: scale });
-    return op.mul(g, op.gemm(g, xa, lora.values.get(slot.peftB)!, null, { transB: true }), scale);
+    // MatMuls over the factors transposed (tiny Transposes): the WebGPU EP's Gemm with transB ran these
+    // products at a third of its MatMul's rate. The scale multiplies Bᵀ [r, out], not the [tokens, out] delta.
+    const a = lora.values.get(slot.peftA)!;
+    const b = lora.values.get(slot.peftB)!;
+    const xa = op.matmul(g, xin, withTranspose(op.transpose(g, a, [1, 0]), () => a));
+    const bt = withTranspose(op.transpose(g, b, [1, 0]), () => b);
+    const scaled = scale === 1 ? bt : op.mul(g, bt, typeof scale === 'number' ? op.scalar(g, scale, bt.dtype) : scale);
+    return op.matmul(g, xa, scaled);
   };
 }
 

@@ -6,10 +6,10 @@
  */
 import type { Graph, Value } from '../graph/ir.js';
 import { broadcastShapes } from './consts.js';
-import { unbroadcast } from './reduce.js';
+import { reduceSum, unbroadcast } from './reduce.js';
 import { rebuild, transposedOf } from './recompute.js';
 import { defineGrad } from './registry.js';
-import { transpose } from './shape.js';
+import { reshape, transpose } from './shape.js';
 
 export function matmul(g: Graph, a: Value, b: Value): Value {
   if (a.shape.length < 2 || b.shape.length < 2) throw new Error('matmul needs rank ≥ 2 operands');
@@ -47,12 +47,34 @@ export function transposeLast(g: Graph, x: Value): Value {
   return transpose(g, x, perm);
 }
 
+/** Rows per slice of a split-K product: enough work per slice, and slices enough to fill the GPU. */
+const SPLIT_ROWS = 256;
+
+/**
+ * pᵀ·q for p [M, a] and q [M, b], summed over the M rows: a trained weight's gradient (X ᵀ·dY). With many rows
+ * and a small result (a LoRA factor's [r, in]) one product has too few output tiles to fill the GPU and each
+ * loops over all M rows (the WebGPU EP's Gemm with transA ran such a product at ~0.7 TFLOP/s), so the rows
+ * are cut into slices, multiplied as one batched MatMul and the slices' products summed. Only the smaller
+ * operand is transposed; when that is q the product is made as [b, a] and transposed back.
+ */
+export function sumOverRows(g: Graph, p: Value, q: Value): Value {
+  const [M, a] = p.shape;
+  const b = q.shape[1];
+  if (a > b) return transpose(g, sumOverRows(g, q, p), [1, 0]);
+  const slices = M % SPLIT_ROWS === 0 && M >= 2 * SPLIT_ROWS ? M / SPLIT_ROWS : 1;
+  if (slices === 1) return matmul(g, transposeLast(g, p), q);
+  const pt = transpose(g, reshape(g, p, [slices, SPLIT_ROWS, a]), [0, 2, 1]);
+  return reduceSum(g, matmul(g, pt, reshape(g, q, [slices, SPLIT_ROWS, b])), [0]);
+}
+
+/** The rows of x as a matrix [rows, last]. */
+const asRows = (g: Graph, x: Value) => (x.shape.length === 2 ? x : reshape(g, x, [x.shape.slice(0, -1).reduce((s, d) => s * d, 1), x.shape[x.shape.length - 1]]));
+
 defineGrad('MatMul', (g, n, [dy], needs) => {
   const [a, b] = n.inputs as Value[];
-  return [
-    dy && needs[0] ? unbroadcast(g, matmul(g, dy, transposedOf(b, dy) ?? transposeLast(g, b)), a.shape) : null,
-    dy && needs[1] ? unbroadcast(g, matmul(g, transposeLast(g, a), dy), b.shape) : null,
-  ];
+  // A 2-D b (a weight) gets Aᵀ·dY summed over every row of A, leading axes included, as one split-K product.
+  const db = () => (b.shape.length === 2 ? sumOverRows(g, asRows(g, a), asRows(g, dy!)) : unbroadcast(g, matmul(g, transposeLast(g, a), dy!), b.shape));
+  return [dy && needs[0] ? unbroadcast(g, matmul(g, dy, transposedOf(b, dy) ?? transposeLast(g, b)), a.shape) : null, dy && needs[1] ? db() : null];
 });
 
 defineGrad('Gemm', (g, n, [dy], needs) => {

@@ -8,7 +8,8 @@ import { numel } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 import { after, pairTable, shared, unpack } from '../ops/quant-linear.js';
 import { E4M3_UNIT } from './fp8.js';
-import { NF4_ABSMAX_BLOCK, NF4_BLOCK, NF4_CODEBOOK } from './nf4.js';
+import { f32ToF16 } from '../io/half.js';
+import { NF4_ABSMAX_BLOCK, NF4_BLOCK, NF4_CODEBOOK, type Nf4Tensor } from './nf4.js';
 
 export interface Nf4Values {
   codes: Value; // uint8 [blocks·32]
@@ -42,3 +43,33 @@ export function nf4DequantGraph(g: Graph, q: Nf4Values, shape: readonly [number,
   return op.reshape(g, w, shape);
 }
 
+
+/**
+ * The block scales of an NF4 weight as the fp16 dequantization uses them: each double-quantized absmax
+ * worked out as nf4DequantGraph does on the device (an fp32 product, an fp32 sum, then rounded to fp16),
+ * so the fp16 step reads [blocks, 1] fp16 values, 1/32 byte a weight, instead of making them every time.
+ */
+export function nf4AbsmaxHalf(t: Pick<Nf4Tensor, 'absmaxCodes' | 'absmaxScale' | 'absmaxOffset'>, blocks: number): Uint16Array {
+  const out = new Uint16Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    const scaled = Math.fround(E4M3_UNIT[t.absmaxCodes[b]] * t.absmaxScale[Math.floor(b / NF4_ABSMAX_BLOCK)]);
+    out[b] = f32ToF16(Math.fround(scaled + t.absmaxOffset));
+  }
+  return out;
+}
+
+/**
+ * The NF4 weight dequantized to fp16 [out, in] from its codes and fp16 block scales (nf4AbsmaxHalf), once
+ * `dep` exists: a table lookup and one Mul — the same values as nf4DequantGraph's fp16 form in half its
+ * dispatches.
+ */
+export function nf4HalfDequantGraph(g: Graph, codes: Value, absmax16: Value, shape: readonly [number, number], dep: Value): Value {
+  const blocks = absmax16.shape[0];
+  const levels = shared(g, 'nf4_pairs_float16', () => pairTable(g, 'nf4_pairs_float16', (k) => NF4_CODEBOOK[k], 'float16'));
+  // The codes wait for `dep`, so that no lookup runs early and holds a weight's worth of fp16 values.
+  const values = op.reshape(g, unpack(g, after(g, codes, dep), levels), [blocks, NF4_BLOCK]);
+  let w = op.reshape(g, op.mul(g, values, absmax16), [blocks * NF4_BLOCK]);
+  const n = numel(shape);
+  if (n !== blocks * NF4_BLOCK) w = op.slice(g, w, 0, 0, n);
+  return op.reshape(g, w, shape);
+}

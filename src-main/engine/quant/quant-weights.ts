@@ -18,10 +18,10 @@ import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory }
 import * as op from '../ops/index.js';
 import { int4DequantGraph, linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
 import { withTranspose } from '../ops/recompute.js';
-import { nf4DequantGraph } from './graph-ops.js';
+import { nf4AbsmaxHalf, nf4DequantGraph, nf4HalfDequantGraph } from './graph-ops.js';
 import type { Int4Tensor } from './int4.js';
 import { INT8_BLOCK, type Int8Tensor } from './int8.js';
-import { NF4_ABSMAX_BLOCK, type Nf4Tensor } from './nf4.js';
+import { NF4_ABSMAX_BLOCK, NF4_BLOCK, type Nf4Tensor } from './nf4.js';
 
 export type { EmbeddingPrecision, QuantMethod, QuantScheme } from './kinds.js';
 export type QuantTensor = Nf4Tensor | Int4Tensor | Int8Tensor;
@@ -156,7 +156,10 @@ export class QuantWeights extends GraphWeights {
   private halfLinear(name: string, t: Nf4Tensor | Int4Tensor): (x: Value) => Value {
     const g = this.g;
     const dequant = (dep: Value): Value => {
-      if (t.scheme === 'nf4') return nf4DequantGraph(g, this.nf4Values(name, t), t.shape, dep, 'float16');
+      if (t.scheme === 'nf4') {
+        const { codes, absmax16 } = this.nf4HalfValues(name, t);
+        return nf4HalfDequantGraph(g, codes, absmax16, t.shape, dep);
+      }
       const { b, scales16, zeroPoints } = this.int4Values(name, t);
       return int4DequantGraph(g, { b, scales: scales16, zeroPoints }, t.shape[0], t.shape[1], dep);
     };
@@ -168,6 +171,21 @@ export class QuantWeights extends GraphWeights {
       const wt = withTranspose(op.transpose(g, w, [1, 0]), dequant);
       return op.cast(g, op.matmul(g, x16, wt), 'float32');
     };
+  }
+
+  private readonly nf4HalfCache = new Map<string, { codes: Value; absmax16: Value }>();
+  /** The fp16 step's NF4 initializers: the codes and the block scales already in fp16 (nf4AbsmaxHalf). */
+  private nf4HalfValues(name: string, t: Nf4Tensor): { codes: Value; absmax16: Value } {
+    let q = this.nf4HalfCache.get(name);
+    if (!q) {
+      const blocks = t.codes.length / (NF4_BLOCK / 2);
+      q = {
+        codes: this.g.init(`${name}.nf4`, { dtype: 'uint8', shape: [t.codes.length], data: t.codes }),
+        absmax16: this.g.init(`${name}.absmax_f16`, { dtype: 'float16', shape: [blocks, 1], data: nf4AbsmaxHalf(t, blocks) }),
+      };
+      this.nf4HalfCache.set(name, q);
+    }
+    return q;
   }
 
   private readonly nf4Cache = new Map<string, Parameters<typeof nf4DequantGraph>[1]>();

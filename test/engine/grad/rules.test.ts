@@ -22,6 +22,9 @@ const cases: Case[] = [
   ['Sigmoid (SiLU)', ['Sigmoid'], [{ shape: [3, 3], lo: -3, hi: 3 }], (g, [a]) => op.silu(g, a)],
   ['Tanh (GELU, tanh approximation)', ['Tanh'], [{ shape: [3, 3], lo: -3, hi: 3 }], (g, [a]) => op.geluTanh(g, a)],
   ['MatMul batched broadcast', ['MatMul'], [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], (g, [a, b]) => op.matmul(g, a, b)],
+  // A 2-D weight's gradient over 1,024 rows takes the split-K form (sumOverRows): 4 slices of 256 rows.
+  ['MatMul weight, rows split (result transposed)', ['MatMul'], [{ shape: [1024, 3], fixed: true }, { shape: [3, 2] }], (g, [a, b]) => op.matmul(g, a, b)],
+  ['MatMul weight, rows split over leading axes', ['MatMul'], [{ shape: [2, 512, 2], fixed: true }, { shape: [2, 3] }], (g, [a, b]) => op.matmul(g, a, b)],
   ['Gemm', ['Gemm'], [{ shape: [3, 4] }, { shape: [4, 5] }], (g, [a, b]) => op.gemm(g, a, b)],
   ['Gemm transB + bias', ['Gemm'], [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5] }], (g, [a, b, c]) => op.gemm(g, a, b, c, { transB: true })],
   ['Gemm transA', ['Gemm'], [{ shape: [4, 3] }, { shape: [4, 5] }], (g, [a, b]) => op.gemm(g, a, b, null, { transA: true, alpha: 0.5 })],

@@ -25,7 +25,9 @@ import {
   type QuantScheme,
 } from '../../../src-main/engine/quant/index.js';
 import { BACKWARD_CHUNK, matMulNBits } from '../../../src-main/engine/ops/quant-linear.js';
-import { nf4DequantGraph } from '../../../src-main/engine/quant/graph-ops.js';
+import { nf4AbsmaxHalf, nf4DequantGraph, nf4HalfDequantGraph } from '../../../src-main/engine/quant/graph-ops.js';
+import { NF4_CODEBOOK } from '../../../src-main/engine/quant/nf4.js';
+import { f16ToF32, f32ToF16 } from '../../../src-main/engine/io/half.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
@@ -197,6 +199,11 @@ describe.each(devices)('4-bit base on %s', (pref) => {
       absmaxOffset: g.init('ao', { dtype: 'float32', shape: [], data: Float32Array.of(nf.absmaxOffset) }),
     };
     g.output(nf4DequantGraph(g, nfv, [N, K], xin), 'w_nf4');
+    // the fp16 step's form: block scales made once on the host in fp16 give the graph's fp16 weight bit for bit
+    g.output(nf4DequantGraph(g, nfv, [N, K], xin, 'float16'), 'w_nf4_f16');
+    const blocks = nf.codes.length / 32;
+    const absmax16 = g.init('a16', { dtype: 'float16', shape: [blocks, 1], data: nf4AbsmaxHalf(nf, blocks) });
+    g.output(nf4HalfDequantGraph(g, nfv.codes, absmax16, [N, K], xin), 'w_nf4_f16_host_scales');
     g.keepConstantsPacked = true;
     const s = await GraphSession.create(g, { device: await resolveDevice(pref) });
     const out = await s.run({ x: { dtype: 'float32', shape: [M, K], data: x } });
@@ -211,5 +218,16 @@ describe.each(devices)('4-bit base on %s', (pref) => {
       }
     }
     expect(Array.from((out.w_nf4 as HostTensor).data as Float32Array)).toEqual(Array.from(dequantizeNf4(nf)));
+    const f16 = (name: string) => Array.from((out[name] as HostTensor).data as Uint16Array);
+    // fp16 level × fp16 scale is exact in fp32, so one rounding to fp16 is the fp16 product
+    const scales16 = nf4AbsmaxHalf(nf, blocks);
+    const want = Array.from({ length: N * K }, (_, i) => {
+      const level = f16ToF32(f32ToF16(NF4_CODEBOOK[(nf.codes[i >> 1] >> (4 * (i & 1))) & 15]));
+      return f32ToF16(level * f16ToF32(scales16[Math.floor(i / 64)]));
+    });
+    expect(f16('w_nf4_f16_host_scales')).toEqual(want);
+    // The CPU EP drops the graph form's fp32 → fp16 → fp32 round trip of the scales (ORT's cast elimination),
+    // so the two forms agree bit for bit where the EP computes in fp16.
+    if (pref !== 'cpu') expect(f16('w_nf4_f16')).toEqual(want);
   });
 });
