@@ -9,6 +9,7 @@ source .gpu/prelude.sh
 ln -sfn /tmp/gpu/node_modules node_modules
 export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
 E=.gpu/gpu-explore.cjs; L=$OUT/graft-a.log; T=$OUT/train/train-a.log; P=$OUT/train/peers.log; t=$(date +%s)
+[ -d .gpu/llamacpp/tokenizer ] || tar -xJf .gpu/llamacpp/tokenizer.tar.xz -C .gpu/llamacpp
 mkdir -p $OUT/train; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 BUILD_ONLY=1 WAIT=0 nice -n 10 bash .gpu/llamacpp/run.sh > /dev/null 2>&1
 (nice -n 10 bash bench/gpu/peer-q4.sh > /tmp/lc/peer-q4.log 2>&1 &)
