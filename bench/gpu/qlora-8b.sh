@@ -12,6 +12,7 @@
 #   `timeout`, set it a little lower, so node is stopped by this script's own timeout and leaves the GPU free.
 # Writes $OUT/qlora-8b.log (progress, nvidia-smi) and $OUT/qlora-8b-<shape>-<scheme>-<tables>-<date>.json.
 source .gpu/prelude.sh
+[ -f .gpu/commit ] && export GRAFT_COMMIT=${GRAFT_COMMIT:-$(cat .gpu/commit)}
 [ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules
 export GRAFT_ROOT=$PWD GRAFT_GRAPH_CACHE=/tmp/graft-graphs GRAFT_BENCH_OUT=$OUT
 E=.gpu/gpu-explore.cjs; L=$OUT/qlora-8b.log

@@ -10,4 +10,6 @@ mkdir -p .gpu/shared/fixtures
 for f in hf-reference hf-reference-more peft-methods; do rm -rf .gpu/shared/fixtures/$f; cp -r ../shared/fixtures/$f .gpu/shared/fixtures/; done
 # Not used by these two calls (other checks' material): left out of the carry.
 rm -rf .gpu/job .gpu/graft-job.cjs .gpu/matvec.mjs .gpu/shared/anchors .gpu/llamacpp/tokenizer
+# The device's copy of the tree may carry a stale .git: results name the commit the bundle was built from.
+git rev-parse --short HEAD > .gpu/commit
 du -sh .gpu
