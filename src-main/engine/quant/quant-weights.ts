@@ -14,6 +14,7 @@ import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
+import { HalfWeights } from '../models/half-weights.js';
 import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { int4DequantGraph, linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
@@ -51,7 +52,12 @@ export function roundedToF16(source: WeightSource, name: string): Float32Array {
 
 const HALF_FORWARD = process.env.GRAFT_QLORA_FORWARD === 'gemm' ? 'gemm' : 'matmul';
 
-export class QuantWeights extends GraphWeights {
+/**
+ * A HalfWeights for its LM head only: with `half` the fp16-rounded table is laid out [D, V] for a MatMul, as the
+ * fp16 LoRA step's is (the EP's Gemm with transB took 2× as long over the 0.5B head). Everything else is
+ * GraphWeights' (fp32 tables, the 4-bit projections below).
+ */
+export class QuantWeights extends HalfWeights {
   private readonly quantValues = new Map<string, (x: Value) => Value>();
 
   constructor(
@@ -72,7 +78,7 @@ export class QuantWeights extends GraphWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     const t = this.store.get(name);
-    if (!t || t.scheme === 'int8' || this.overrides.has(name)) return super.linear(x, name, bias);
+    if (!t || t.scheme === 'int8' || this.overrides.has(name)) return GraphWeights.prototype.linear.call(this, x, name, bias);
     let mm = this.quantValues.get(name);
     if (!mm) this.quantValues.set(name, (mm = this.half ? this.halfLinear(name, t) : t.scheme === 'int4' ? this.int4(name, t) : this.nf4(name, t)));
     const y = mm(x);
@@ -98,7 +104,7 @@ export class QuantWeights extends GraphWeights {
 
   override head(hidden: Value, name: string): Value {
     const t = this.store.get(name);
-    if (t?.scheme !== 'int8' || this.overrides.has(name)) return super.head(hidden, name);
+    if (t?.scheme !== 'int8' || this.overrides.has(name)) return this.half ? super.head(hidden, name) : GraphWeights.prototype.head.call(this, hidden, name);
     const q = this.int8Values(name, t);
     return matMulNBits(this.g, hidden, q, t.shape[0], t.shape[1], 8);
   }

@@ -254,6 +254,8 @@ function findRef(key: string): GraphRef | null {
  * must take few distinct sizes (kv-decoder.ts rounds prefill lengths to powers of two).
  */
 const STORAGE_BUFFER_CACHE = { storageBufferCacheMode: 'simple' };
+/** ORT's graph optimization level; GRAFT_ORT_OPT_LEVEL (basic | extended | all) sets it for measurements. */
+const OPTIMIZATION_LEVEL = (['basic', 'extended', 'all'] as const).find((l) => l === process.env.GRAFT_ORT_OPT_LEVEL) ?? 'all';
 
 /**
  * WebGPU EP options. Dawn's per-command validation and shader robustness (bounds checks on every
@@ -341,7 +343,7 @@ export class GraphSession {
     const noOptimize = opts.noOptimize || ref.keepConstantsPacked;
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
-      graphOptimizationLevel: noOptimize ? 'basic' : 'all',
+      graphOptimizationLevel: noOptimize ? 'basic' : OPTIMIZATION_LEVEL,
       logSeverityLevel: 3,
     };
     if (opts.device.kind === 'cpu' && cpuThreads !== null) so.intraOpNumThreads = cpuThreads;

@@ -25,6 +25,8 @@ const cases: Case[] = [
   // A 2-D weight's gradient over 1,024 rows takes the split-K form (sumOverRows): 4 slices of 256 rows.
   ['MatMul weight, rows split (result transposed)', ['MatMul'], [{ shape: [1024, 3], fixed: true }, { shape: [3, 2] }], (g, [a, b]) => op.matmul(g, a, b)],
   ['MatMul weight, rows split over leading axes', ['MatMul'], [{ shape: [2, 512, 2], fixed: true }, { shape: [2, 3] }], (g, [a, b]) => op.matmul(g, a, b)],
+  // dY·Bᵀ over 2,048 outputs takes the split form (longInnerProduct): 8 slices of 256.
+  ['MatMul input, long inner product split', ['MatMul'], [{ shape: [4, 3] }, { shape: [3, 2048], fixed: true }], (g, [a, b]) => op.matmul(g, a, b)],
   ['Gemm', ['Gemm'], [{ shape: [3, 4] }, { shape: [4, 5] }], (g, [a, b]) => op.gemm(g, a, b)],
   ['Gemm transB + bias', ['Gemm'], [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5] }], (g, [a, b, c]) => op.gemm(g, a, b, c, { transB: true })],
   ['Gemm transA', ['Gemm'], [{ shape: [4, 3] }, { shape: [4, 5] }], (g, [a, b]) => op.gemm(g, a, b, null, { transA: true, alpha: 0.5 })],
