@@ -271,6 +271,8 @@ export async function qloraBig(o: QloraBigOpts) {
       activations: round(estimate.activations / GB, 2),
       optimizer: round(estimate.optimizer / GB, 3),
       overhead: round(estimate.overhead / GB, 2),
+      // the figure the Train form shows for a GPU run, to set beside gpu_memory.peak_gb
+      ...(estimate.gpu !== undefined ? { gpu: round(estimate.gpu / GB, 2) } : {}),
     },
     gpu_memory: gpu
       ? {

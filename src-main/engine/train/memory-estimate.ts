@@ -22,7 +22,9 @@ export interface MemoryEstimate {
    * A GPU run: `total` is then this machine's memory (the weights as read from the files, before they are
    * uploaded) and `gpu` the device's (weights, optimizer state, activations), measured at Llama-3.1-8B QLoRA
    * 1×1024 with checkpointing on the H200: host peak 9.3 GB for 7.8 GB of weights, GPU 11.9 GB in the
-   * steps (bench/results/qlora-8b-llama3.1-8b-nf4-fp16-fp16-ckpt-2026-12-02.json).
+   * steps under the EP's 'bucket' buffer cache (bench/results/qlora-8b-llama3.1-8b-nf4-fp16-fp16-ckpt-2026-12-02.json).
+   * Under 'simple' (runtime/session.ts, the default since) the same step's GPU peak was 25.5 GB, which stays
+   * between steps, against 13.9 GB here: `gpu` leaves out the EP's cached transients (docs/gpu-speed.md, fifth pass).
    */
   gpu?: number;
 }
