@@ -14,6 +14,7 @@
  *     [--scheme nf4|int4] [--embeddings fp16|int8] [--precision fp32|fp16] [--checkpoint] [--build-only] [--batch 1] [--seq 1024] [--steps 4] [--device gpu|cpu]
  */
 import { randomFillSync } from 'node:crypto';
+import { liveBytes, ortDefaultOrder, simpleCachePool } from '../src-main/engine/graph/live-bytes.js';
 import { LORA_TARGETS, type LoraConfig } from '../src-main/engine/adapters/lora-config.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { f16ToF32 } from '../src-main/engine/io/half.js';
@@ -316,6 +317,27 @@ function buildOnly(
   });
   const buildMs = performance.now() - t;
   mark('graph built');
+  // the step's intermediates at their peak if each were freed after its last reader (graph/live-bytes.ts)
+  const live = liveBytes(graph);
+  const live_gb = {
+    peak: round(live.peak / 1e9, 2),
+    initializers: round(live.initializers / 1e9, 2),
+    inputs: round(live.inputs / 1e9, 2),
+    allocated_in_a_run: round(live.allocated / 1e9, 2),
+    at_node: `${live.peakAt}/${graph.nodes.length}`,
+    largest_at_peak_mb: live.atPeak.map((v) => `${v.op} ${v.name} ${round(v.bytes / MB, 0)}`),
+    // the same graph in the order ORT's default plan runs it
+    ...(() => {
+      const ort = liveBytes(graph, 8, ortDefaultOrder(graph));
+      const order = ortDefaultOrder(graph);
+      // the EP flushes (making released buffers reusable) every 16 kernels by default; larger spans for comparison
+      const pools = Object.fromEntries([16, 64, 256, 1024].map((f) => [`flush_every_${f}`, round(simpleCachePool(graph, order, f).created / 1e9, 2)]));
+      const by = [...simpleCachePool(graph, order, 256).bySize].sort((a, b) => b[0] * b[1].count - a[0] * a[1].count).slice(0, 10);
+      pools.largest_sizes_at_256 = by.map(([size, b]) => `${round(size / MB, 1)} MB × ${b.count} (${[...b.ops].join(',')})`) as never;
+      return { peak_in_ort_order: round(ort.peak / 1e9, 2), simple_cache_pool: pools, largest_at_ort_peak_mb: ort.atPeak.map((v) => `${v.op} ${v.name} ${round(v.bytes / MB, 0)}`) };
+    })(),
+  };
+  console.error(`[qlora8b] ${JSON.stringify({ live_gb })}`);
   const t1 = performance.now();
   const ser = serializeModel(graph);
   const serializeMs = performance.now() - t1;
@@ -331,6 +353,7 @@ function buildOnly(
     build_s: round(buildMs / 1000, 1),
     serialize_s: round(serializeMs / 1000, 1),
     model_proto_mb: round(ser.model.byteLength / MB, 1),
+    live_gb,
     external_files: sizes.length,
     external_gb: round(sizes.reduce((a, b) => a + b, 0) / 1e9, 2),
     largest_mb: sizes.slice(0, 4).map((b) => round(b / MB, 0)),
