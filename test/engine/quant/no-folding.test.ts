@@ -15,7 +15,7 @@ import type { LoraConfig } from '../../../src-main/engine/adapters/lora-config.j
 import { loadModel } from '../../../src-main/engine/model.js';
 import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { quantizeSource, quantWeightsFactory, storeFootprint, type QuantScheme } from '../../../src-main/engine/quant/index.js';
-import { saveGraph } from '../../../src-main/engine/runtime/session.js';
+import { saveGraph } from '../../../src-main/engine/runtime/graph-cache.js';
 import { buildStepGraph } from '../../../src-main/engine/train/step-graph.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-nofold-'));

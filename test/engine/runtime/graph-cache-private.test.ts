@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureCachedFile, graphCacheDir } from '../../../src-main/engine/runtime/session.js';
+import { ensureCachedFile, graphCacheDir } from '../../../src-main/engine/runtime/graph-cache.js';
 
 const saved = { cache: process.env.GRAFT_GRAPH_CACHE, xdg: process.env.XDG_CACHE_HOME };
 afterEach(() => {

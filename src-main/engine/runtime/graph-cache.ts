@@ -1,0 +1,235 @@
+/**
+ * The graph cache: generated graphs saved once as an ONNX model and its external weight files (named by content
+ * or by origin), in a private folder of the user's cache; a graph made by a keyed build is found again by its key
+ * (the code's stamp, the model files' stamp, every option) so a later start skips building and writing it.
+ * Sessions load graphs from here by path, which is what lets ORT resolve their external data (session.ts).
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, utimesSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GraftError } from '../errors.js';
+import type { Graph } from '../graph/ir.js';
+import { serializeModel } from '../graph/onnx-writer.js';
+import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import type { EarlyWrites } from './early-writes.js';
+
+/** Where session creation spends its time (for start-up measurements): one entry per session created. */
+export interface CreateTiming {
+  graph: string;
+  nodes: number;
+  /** Building the graph (reading the weights, encoding, laying them out), when the session built it. */
+  buildMs?: number;
+  serializeMs: number;
+  writeMs: number;
+  ortCreateMs: number;
+  /** Found by key in the graph cache: nothing was built or written. */
+  cached?: boolean;
+}
+
+let pruned = false;
+
+/** The user's own cache folder (XDG on Linux, Caches on macOS, LOCALAPPDATA on Windows). */
+function userCacheHome(): string {
+  if (process.platform === 'win32') return process.env.LOCALAPPDATA ?? path.join(os.homedir(), 'AppData', 'Local');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches');
+  return process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+}
+
+/** Folders found private, in this process (graphCacheDir is called for every graph). */
+const privateDirs = new Set<string>();
+
+/**
+ * Cached weights are loaded as the model: the folder must be the user's alone. A predictable folder under
+ * the shared temp folder could be created first by another local user, who could then swap the weights.
+ */
+function checkPrivate(dir: string): void {
+  if (privateDirs.has(dir) || process.platform === 'win32' || typeof process.getuid !== 'function') return;
+  const st = statSync(dir);
+  if (st.uid !== process.getuid() || (st.mode & 0o022) !== 0) {
+    throw new GraftError('IO', `${dir}: the graph cache folder must belong to you and be writable by no one else (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); remove it or set GRAFT_GRAPH_CACHE`, { file: dir });
+  }
+  privateDirs.add(dir);
+}
+
+/** Where graphs and their weight files live. Files unused for a week are removed on first use per process. */
+export function graphCacheDir(): string {
+  const dir = process.env.GRAFT_GRAPH_CACHE ?? path.join(userCacheHome(), 'graft', 'graph-cache');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  checkPrivate(dir);
+  if (!pruned) {
+    pruned = true;
+    const cutoff = Date.now() - 7 * 24 * 3600 * 1000;
+    for (const f of readdirSync(dir)) {
+      const p = path.join(dir, f);
+      try {
+        if (statSync(p).mtimeMs < cutoff) rmSync(p, { force: true });
+      } catch {
+        // another process removed or is writing it: fine either way
+      }
+    }
+  }
+  return dir;
+}
+
+/** Files of the cache found to hold exactly the bytes wanted, in this process: each is read back once. */
+const verified = new Set<string>();
+
+/** Whether `file` holds exactly `bytes` (compared in 16 MiB pieces, so a big weight file is never read whole). */
+function sameBytes(file: string, bytes: Uint8Array): boolean {
+  if (statSync(file).size !== bytes.byteLength) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(bytes.byteLength, 16 << 20));
+    for (let pos = 0; pos < bytes.byteLength; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, bytes.byteLength - pos), pos);
+      if (n === 0 || Buffer.compare(buf.subarray(0, n), bytes.subarray(pos, pos + n)) !== 0) return false;
+      pos += n;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes once; a file already there is touched instead, which keeps it from being pruned. A file of the
+ * right size is trusted only once its content is checked (a torn or altered file is rewritten).
+ */
+export async function ensureCachedFile(file: string, bytes: Uint8Array): Promise<void> {
+  if (existsSync(file) && (verified.has(file) || sameBytes(file, bytes))) {
+    verified.add(file);
+    const now = new Date();
+    utimesSync(file, now, now);
+    return;
+  }
+  await writeFileAtomic(file, bytes);
+  verified.add(file);
+}
+
+/**
+ * A weight file named by its origin (the model files' stamp, the tensor, the transform, the code) holds
+ * that weight whenever it is there at its size: files are renamed into place whole, and any change to a
+ * model file or the engine code changes the name. So it is trusted as a graph found by key is, without
+ * reading gigabytes back; a file named by content is compared byte for byte (ensureCachedFile).
+ */
+function ensureOriginFile(file: string, byteLength: number): boolean {
+  try {
+    if (statSync(file).size !== byteLength) return false;
+  } catch {
+    return false;
+  }
+  verified.add(file);
+  const now = new Date();
+  utimesSync(file, now, now);
+  return true;
+}
+
+/** Saves the graph into the cache and returns the model path. Each weight is written once, whatever graph uses it. */
+export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promise<string> {
+  return (await saveGraphFiles(g, timing)).model;
+}
+
+/** Saves the graph and says what a session over it needs (also what a cache key's file records). */
+export async function saveGraphRef(g: Graph, timing: CreateTiming, early?: EarlyWrites): Promise<GraphRef> {
+  const saved = await saveGraphFiles(g, timing, early);
+  return { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+}
+
+export function newTiming(g: Graph): CreateTiming {
+  return { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
+}
+
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>, early?: EarlyWrites): Promise<{ model: string; external: string[] }> {
+  const dir = graphCacheDir();
+  let t = performance.now();
+  const ser = serializeModel(g, { salt: codeStamp() });
+  if (timing) timing.serializeMs = performance.now() - t;
+  t = performance.now();
+  let renamed = false;
+  try {
+    for (const f of ser.external) {
+      const file = path.join(dir, f.name);
+      if (early && (await early.finish(f.name))) renamed = true;
+      else if (!(f.byOrigin && ensureOriginFile(file, f.bytes.byteLength))) await ensureCachedFile(file, f.bytes);
+    }
+  } finally {
+    await early?.settle();
+  }
+  if (renamed) await fsyncDir(dir);
+  const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
+  await ensureCachedFile(modelPath, ser.model);
+  if (timing) timing.writeMs = performance.now() - t;
+  return { model: modelPath, external: ser.external.map((f) => f.name) };
+}
+
+/** What a cached graph's key file records: enough to create its session without building the graph. */
+export interface GraphRef {
+  model: string;
+  external: string[];
+  name: string;
+  nodes: number;
+  outputs: string[];
+  keepConstantsPacked: boolean;
+}
+
+let codeStampValue: string | undefined;
+
+/**
+ * The engine code's identity, part of every cache key: a graph found by key must come from the same
+ * builders. From source (tests, tsx) the engine's .ts files' sizes and times; from a bundle, the bundle's.
+ */
+export function codeStamp(): string {
+  if (codeStampValue !== undefined) return codeStampValue;
+  let here: string;
+  try {
+    here = fileURLToPath(import.meta.url);
+  } catch {
+    // a CommonJS bundle has no import.meta: the running script is the bundle
+    here = process.argv[1] ?? '';
+  }
+  const engine = path.resolve(path.dirname(here), '..');
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.ts')) files.push(path.join(d, e.name));
+    }
+  };
+  try {
+    if (path.basename(engine) === 'engine') walk(engine);
+  } catch {
+    files.length = 0;
+  }
+  if (files.length === 0 && here) files.push(here);
+  const h = createHash('sha256');
+  for (const f of files.sort()) {
+    try {
+      const st = statSync(f);
+      h.update(`${f}:${st.size}:${st.mtimeMs};`);
+    } catch {
+      h.update(`${f}:?;`);
+    }
+  }
+  return (codeStampValue = h.digest('hex').slice(0, 16));
+}
+
+export function refPath(key: string): string {
+  return path.join(graphCacheDir(), `k-${createHash('sha256').update(`${codeStamp()}|${key}`).digest('hex').slice(0, 32)}.json`);
+}
+
+/** The saved graph for a key, when it and every weight file it names are still in the cache (all touched, so kept). */
+export function findRef(key: string): GraphRef | null {
+  try {
+    const ref = JSON.parse(readFileSync(refPath(key), 'utf8')) as GraphRef;
+    const dir = graphCacheDir();
+    const files = [ref.model, ...ref.external.map((f) => path.join(dir, f)), refPath(key)];
+    if (!files.every((f) => existsSync(f))) return null;
+    const now = new Date();
+    for (const f of files) utimesSync(f, now, now);
+    return ref;
+  } catch {
+    return null;
+  }
+}
