@@ -88,7 +88,7 @@ for (const c of calls) {
   const p8 = p.find((r) => r.model === 'llama3.1-8b');
   for (const r of g8b) {
     const tps = r.train_tokens_per_s ?? r.tokens_per_s;
-    rows.push({ call, work: 'QLoRA step 1x1024, Llama-3.1-8B shapes', shape: 'llama3.1-8b', graft: tps, peer: p8?.train_tok_s, peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA (16-bit base), same shapes', ratio: ratio(tps, p8?.train_tok_s), graft_raw: r, peer_memory: p8 && { peak_allocated_gib: p8.peak_allocated_gib, process_used_gib: p8.process_used_gib } });
+    rows.push({ call, work: 'QLoRA step 1x1024, Llama-3.1-8B shapes', shape: 'llama3.1-8b', graft: tps, peer: p8?.train_tok_s, peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA (16-bit base), same shapes', ratio: ratio(tps, p8?.train_tok_s), gpu_memory_gb: { peak: r.gpu_memory?.peak_gb ?? null, train_form_estimate: r.estimate_gb?.gpu ?? null }, graft_raw: r, peer_memory: p8 && { peak_allocated_gib: p8.peak_allocated_gib, process_used_gib: p8.process_used_gib } });
   }
 }
 const result = {
