@@ -328,12 +328,15 @@ function buildOnly(
     largest_at_peak_mb: live.atPeak.map((v) => `${v.op} ${v.name} ${round(v.bytes / MB, 0)}`),
     // the same graph in the order ORT's default plan runs it
     ...(() => {
-      const ort = liveBytes(graph, 8, ortDefaultOrder(graph));
       const order = ortDefaultOrder(graph);
+      const ort = liveBytes(graph, 8, order);
       // the EP flushes (making released buffers reusable) every 16 kernels by default; larger spans for comparison
-      const pools = Object.fromEntries([16, 64, 256, 1024].map((f) => [`flush_every_${f}`, round(simpleCachePool(graph, order, f).created / 1e9, 2)]));
-      const by = [...simpleCachePool(graph, order, 256).bySize].sort((a, b) => b[0] * b[1].count - a[0] * a[1].count).slice(0, 10);
-      pools.largest_sizes_at_256 = by.map(([size, b]) => `${round(size / MB, 1)} MB × ${b.count} (${[...b.ops].join(',')})`) as never;
+      const runs = new Map([16, 64, 256, 1024].map((f) => [f, simpleCachePool(graph, order, f)]));
+      const by = [...runs.get(256)!.bySize].sort((a, b) => b[0] * b[1].count - a[0] * a[1].count).slice(0, 10);
+      const pools = {
+        ...Object.fromEntries([...runs].map(([f, r]) => [`flush_every_${f}`, round(r.created / 1e9, 2)])),
+        largest_sizes_at_256: by.map(([size, b]) => `${round(size / MB, 1)} MB × ${b.count} (${[...b.ops].join(',')})`),
+      };
       return { peak_in_ort_order: round(ort.peak / 1e9, 2), simple_cache_pool: pools, largest_at_ort_peak_mb: ort.atPeak.map((v) => `${v.op} ${v.name} ${round(v.bytes / MB, 0)}`) };
     })(),
   };

@@ -4,11 +4,8 @@
 # (first time) and from a warm one in a new process (second time), the 1.5B training step from an empty cache,
 # the training rows, PyTorch + PEFT on the same shapes, and GPU profiles of the 1x512 steps while time is left.
 # Then decode-train-b.sh on the still-warm machine. Report: bench/gpu/report.ts and train-report.ts.
-source .gpu/prelude.sh
-[ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules
-ln -sfn /tmp/gpu/node_modules node_modules
-export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-E=.gpu/gpu-explore.cjs; L=$OUT/graft-a.log; T=$OUT/train/train-a.log; P=$OUT/train/peers.log; t=$(date +%s)
+source bench/gpu/device-env.sh
+L=$OUT/graft-a.log; T=$OUT/train/train-a.log; P=$OUT/train/peers.log; t=$(date +%s)
 [ -d .gpu/llamacpp/tokenizer ] || tar -xJf .gpu/llamacpp/tokenizer.tar.xz -C .gpu/llamacpp
 mkdir -p $OUT/train; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 BUILD_ONLY=1 WAIT=0 nice -n 10 bash .gpu/llamacpp/run.sh > /dev/null 2>&1

@@ -1,10 +1,8 @@
 # GPU machine, second call while decode-train-a.sh's machine is warm: Graft's decode (warm graph cache) and
 # 4-bit-base decode beside llama.cpp F16 and Q4_K_M built by call A, then the 8B QLoRA step with its GPU memory
 # beside PyTorch + PEFT on the same shapes, then `verify-reference --device gpu` while time is left.
-source .gpu/prelude.sh
-ln -sfn /tmp/gpu/node_modules node_modules
-export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-E=.gpu/gpu-explore.cjs; L=$OUT/graft-b.log; P=$OUT/peers.log; t=$(date +%s); mkdir -p $OUT/train
+source bench/gpu/device-env.sh
+L=$OUT/graft-b.log; P=$OUT/peers.log; t=$(date +%s); mkdir -p $OUT/train
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P; cp $P $OUT/train/peers.log
 echo "== Graft decode (graph cache warm)" >> $L
 timeout 120 node $E decode stories260K smollm2-135m qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1

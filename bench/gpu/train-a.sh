@@ -2,10 +2,8 @@
 # Graft's training rows, the EP's own GEMM ceiling and PyTorch + PEFT's anchor in the same call; the CPU-side checks
 # of issues 16 and 18 (PEFT composition; merged exports in transformers and llama.cpp, with llama.cpp's own build)
 # run nice'd beside them and come back as checks.tgz.
-source .gpu/prelude.sh
-ln -sfn /tmp/gpu/node_modules node_modules   # the ESM bundles resolve onnxruntime-node from here
-export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-E=.gpu/gpu-explore.cjs; L=$OUT/train-a.log; P=$OUT/peers.log
+source bench/gpu/device-env.sh
+L=$OUT/train-a.log; P=$OUT/peers.log
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 mkdir -p /tmp/merged /tmp/peft
 (OUT=/tmp/merged nice -n 10 bash bench/gpu-checks/merged-export.sh > /tmp/merged/run.log 2>&1; echo "rc $?" >> /tmp/merged/run.log) &

@@ -3,11 +3,8 @@
 # cache), Graft's QLoRA step at Llama-3.1-8B shapes with its GPU memory (bench/gpu/qlora-8b.sh), PyTorch + PEFT
 # on the same shapes in the same call (bench/gpu/peer-train.py), and `verify-reference --device gpu` on every
 # golden (CPU fallback disabled) while time is left.
-source .gpu/prelude.sh
-[ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules   # the memory probe's FFI
-ln -sfn /tmp/gpu/node_modules node_modules
-export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-E=.gpu/gpu-explore.cjs; L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
+source bench/gpu/device-env.sh
+L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 timeout 120 node $E models qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 echo "== cold: 1.5B fp16 1x512, first step from an empty graph cache" >> $L

@@ -5,11 +5,8 @@
 # GPU memory (bench/gpu/qlora-8b.sh), PyTorch + PEFT on the same shapes (bench/gpu/peer-train.py), a GPU-timestamp
 # profile of the 0.5B 8x512 step (bench/ort-profile-summary.py), then `verify-reference --device gpu` while time is left.
 # Report: npx tsx bench/gpu/train-report.ts COMMIT C=DIR
-source .gpu/prelude.sh
-[ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules   # the memory probe's FFI
-ln -sfn /tmp/gpu/node_modules node_modules
-export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-E=.gpu/gpu-explore.cjs; L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
+source bench/gpu/device-env.sh
+L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 # NO_15B=1 leaves out the 1.5B rows (a short call)
 if [ -z "${NO_15B:-}" ]; then

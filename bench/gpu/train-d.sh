@@ -4,11 +4,8 @@
 # own empty cache, ort-level.log), then, with time left, the 8B QLoRA step under the 'simple' and the 'bucket' buffer
 # cache (bucket/), for their GPU memory.
 # Report: npx tsx bench/gpu/train-report.ts COMMIT D=DIR
-source .gpu/prelude.sh
-[ -d /tmp/gpu/node_modules/koffi ] || tar -xJf .gpu/koffi.tar.xz -C /tmp/gpu/node_modules
-ln -sfn /tmp/gpu/node_modules node_modules
-export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
-E=.gpu/gpu-explore.cjs; L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
+source bench/gpu/device-env.sh
+L=$OUT/train-a.log; P=$OUT/peers.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 timeout 120 node $E models qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 echo "== cold: 1.5B fp16 1x512, first step from an empty graph cache" >> $L

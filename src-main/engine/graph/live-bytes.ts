@@ -66,20 +66,33 @@ export function ortDefaultOrder(g: Graph): number[] {
   return order;
 }
 
-export function liveBytes(g: Graph, top = 8, order: readonly number[] = g.nodes.map((_, i) => i)): LiveBytes {
+/**
+ * The storage of each value in a run of `order`: `owns(o)` is the buffer an output allocates (null for an alias
+ * or a constant), `storage(v)` the buffer a value reads, `endsAt(r, i)` whether buffer r is free after step i
+ * (its last reader ran, nothing reads it, and it is no graph output).
+ */
+function lifetimes(g: Graph, order: readonly number[]) {
   const constant = new Set<Value>([...g.initializers.keys(), ...g.inputs]);
-  // every value's storage: itself, or the value it aliases
   const root = new Map<Value, Value>();
-  const rootOf = (v: Value) => root.get(v) ?? v;
+  const storage = (v: Value) => root.get(v) ?? v;
   const lastUse = new Map<Value, number>();
-  const producer = new Map<Value, string>();
   order.forEach((k, i) => {
     const n = g.nodes[k];
-    for (const v of n.inputs) if (v) lastUse.set(rootOf(v), i);
-    for (const o of n.outputs) producer.set(o, n.op);
-    if (ALIASING.has(n.op) && n.inputs[0]) root.set(n.outputs[0], rootOf(n.inputs[0]));
+    for (const v of n.inputs) if (v) lastUse.set(storage(v), i);
+    if (ALIASING.has(n.op) && n.inputs[0]) root.set(n.outputs[0], storage(n.inputs[0]));
   });
-  const kept = new Set(g.outputs.map(rootOf));
+  const kept = new Set(g.outputs.map(storage));
+  return {
+    storage,
+    owns: (o: Value): Value | null => (storage(o) !== o || constant.has(o) ? null : o),
+    endsAt: (r: Value, i: number) => !kept.has(r) && (lastUse.get(r) ?? -1) <= i,
+  };
+}
+
+export function liveBytes(g: Graph, top = 8, order: readonly number[] = g.nodes.map((_, i) => i)): LiveBytes {
+  const { storage, owns, endsAt } = lifetimes(g, order);
+  const producer = new Map<Value, string>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n.op);
   const live = new Set<Value>();
   let now = 0;
   let allocated = 0;
@@ -89,8 +102,8 @@ export function liveBytes(g: Graph, top = 8, order: readonly number[] = g.nodes.
   order.forEach((k, i) => {
     const n = g.nodes[k];
     for (const o of n.outputs) {
-      const r = rootOf(o);
-      if (r !== o || constant.has(r) || live.has(r)) continue;
+      const r = owns(o);
+      if (!r || live.has(r)) continue;
       live.add(r);
       now += bytesOf(r);
       allocated += bytesOf(r);
@@ -106,8 +119,8 @@ export function liveBytes(g: Graph, top = 8, order: readonly number[] = g.nodes.
     // values whose last reader was this node (or that nothing reads) are freed
     for (const v of [...n.inputs, ...n.outputs]) {
       if (!v) continue;
-      const r = rootOf(v);
-      if (!live.has(r) || kept.has(r) || (lastUse.get(r) ?? -1) > i) continue;
+      const r = storage(v);
+      if (!live.has(r) || !endsAt(r, i)) continue;
       live.delete(r);
       now -= bytesOf(r);
     }
@@ -126,16 +139,7 @@ export function liveBytes(g: Graph, top = 8, order: readonly number[] = g.nodes.
  * buffer fits creates one, and nothing is ever destroyed. A model of the EP, to set beside measured GPU memory.
  */
 export function simpleCachePool(g: Graph, order: readonly number[], flushEvery = 16): { created: number; buffers: number; bySize: Map<number, { count: number; ops: Set<string> }> } {
-  const constant = new Set<Value>([...g.initializers.keys(), ...g.inputs]);
-  const root = new Map<Value, Value>();
-  const rootOf = (v: Value) => root.get(v) ?? v;
-  const lastUse = new Map<Value, number>();
-  order.forEach((k, i) => {
-    const n = g.nodes[k];
-    for (const v of n.inputs) if (v) lastUse.set(rootOf(v), i);
-    if (ALIASING.has(n.op) && n.inputs[0]) root.set(n.outputs[0], rootOf(n.inputs[0]));
-  });
-  const kept = new Set(g.outputs.map(rootOf));
+  const { storage, owns, endsAt } = lifetimes(g, order);
   const free = new Map<number, number>(); // size → buffers available
   let pending: number[] = [];
   const live = new Map<Value, number>();
@@ -146,8 +150,8 @@ export function simpleCachePool(g: Graph, order: readonly number[], flushEvery =
   order.forEach((k, i) => {
     const n = g.nodes[k];
     for (const o of n.outputs) {
-      const r = rootOf(o);
-      if (r !== o || constant.has(r) || live.has(r)) continue;
+      const r = owns(o);
+      if (!r || live.has(r)) continue;
       const size = Math.ceil(bytesOf(r) / 16) * 16;
       const have = free.get(size) ?? 0;
       if (have > 0) free.set(size, have - 1);
@@ -163,9 +167,9 @@ export function simpleCachePool(g: Graph, order: readonly number[], flushEvery =
     }
     for (const v of [...n.inputs, ...n.outputs]) {
       if (!v) continue;
-      const r = rootOf(v);
+      const r = storage(v);
       const size = live.get(r);
-      if (size === undefined || kept.has(r) || (lastUse.get(r) ?? -1) > i) continue;
+      if (size === undefined || !endsAt(r, i)) continue;
       live.delete(r);
       pending.push(size);
     }

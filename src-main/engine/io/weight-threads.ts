@@ -145,6 +145,11 @@ export async function stopWeightThreads(): Promise<void> {
   await Promise.all(ts.map((t) => t.terminate()));
 }
 
+/** Whether the weight threads would take a tensor of `rows` rows: asked before allocating shared memory for them. */
+export function weightThreadsFor(rows: number): boolean {
+  return !broken && Math.min(weightThreadCount(), rows) >= 2;
+}
+
 /** A thread that has not answered in this long is taken for lost (a 1 GB table converts in about a second). */
 const PATIENCE_MS = 120_000;
 
@@ -153,8 +158,8 @@ const PATIENCE_MS = 120_000;
  * promised about `out`) when there are too few threads, or one failed: the caller converts on its own.
  */
 function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0): boolean {
+  if (!weightThreadsFor(rows)) return false;
   const n = Math.min(weightThreadCount(), rows);
-  if (broken || n < 2) return false;
   const ws = pool(n);
   stopWhenIdle();
   const status = new Int32Array(new SharedArrayBuffer(8));
@@ -177,6 +182,7 @@ function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number
 
 /** The [rows, inDim] tensor at `loc` as float32 (a shared array), read by the weight threads, or null (the caller reads it). */
 export function f32OnThreads(loc: RawLocation, rows: number, inDim: number): Float32Array | null {
+  if (!weightThreadsFor(rows)) return null;
   const out = new SharedArrayBuffer(rows * inDim * 4);
   return spread('f32', loc, rows, inDim, out) ? new Float32Array(out) : null;
 }
@@ -186,6 +192,7 @@ export function f32OnThreads(loc: RawLocation, rows: number, inDim: number): Flo
  * this is the transpose of the encoded tensor), converted by the weight threads, or null (the caller does it).
  */
 export function f16OnThreads(loc: RawLocation, rows: number, inDim: number, transposed = false): Uint16Array | null {
+  if (!weightThreadsFor(rows)) return null;
   const out = new SharedArrayBuffer(rows * inDim * 2);
   return spread(transposed ? 'f16T' : 'f16', loc, rows, inDim, out, rows) ? new Uint16Array(out) : null;
 }

@@ -14,7 +14,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
-import { f16OnThreads, transposeOnThreads, transposeTiles } from '../io/weight-threads.js';
+import { f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { after, withTranspose } from '../ops/recompute.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
@@ -34,7 +34,7 @@ export class HalfWeights extends GraphWeights {
     if (!wt) {
       const [out, inp] = this.source.shape(name);
       const data = withOrigin(this.laidOutF16(name, out, inp), weightOrigin(this.source, name, 'fp16.T', this.overrides), 'float16');
-      wt = this.transposable(this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }));
+      wt = transposable(this.g, this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }));
       this.laidOut.set(name, wt);
     }
     const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
@@ -42,29 +42,7 @@ export class HalfWeights extends GraphWeights {
   }
 
   override head(hidden: Value, name: string): Value {
-    const [V, D] = this.source.shape(name);
-    if (this.dtype !== 'float32' || V * D * 4 > tableChunking.bytes) return super.head(hidden, name);
-    let et = this.laidOut.get(name);
-    if (!et) {
-      // Laid out [D, V] here, once, into the graph cache: left to ORT as a Transpose of the table, its
-      // constant folding redid the transpose at every session creation (+20 s on a 2-core machine at 0.5B).
-      const data = withOrigin(this.laidOutTable(name, V, D), weightOrigin(this.source, name, 'T', this.overrides), 'float32');
-      const stored = this.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data });
-      // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
-      const tied = name === 'model.embed_tokens.weight' ? this.get(name) : null;
-      et = tied ? withTranspose(stored, () => tied) : this.transposable(stored);
-      this.laidOut.set(name, et);
-    }
-    return op.matmul(this.g, hidden, et);
-  }
-
-  /** The [V, D] table transposed to [D, V], by the weight threads from the model file where they can. */
-  private laidOutTable(name: string, V: number, D: number): Float32Array {
-    const loc = this.overrides.has(name) ? null : (this.source.rawLocation?.(name) ?? null);
-    // shared so the threads can write it; the calling thread fills the same array when they cannot
-    const t = loc ? new Float32Array(new SharedArrayBuffer(V * D * 4)) : new Float32Array(V * D);
-    if (!loc || !transposeOnThreads(loc, t, V, 0, V, D)) transposeTiles(t, V, 0, this.overrides.get(name) ?? readTransient(this.source, name), 0, V, D);
-    return t;
+    return laidOutHead(this, this.laidOut, hidden, name) ?? super.head(hidden, name);
   }
 
   /**
@@ -80,12 +58,41 @@ export class HalfWeights extends GraphWeights {
     transposeTiles(t, out, 0, new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), 0, out, inp);
     return t;
   }
+}
 
-  /** `stored` ([in, out]) with its [out, in] form for the backward: a Transpose made once dY exists. */
-  private transposable(stored: Value): Value {
-    const g = this.g;
-    return withTranspose(stored, (dep) => op.transpose(g, after(g, stored, dep), [1, 0]));
+/** `stored` ([in, out]) with its [out, in] form for the backward: a Transpose made once dY exists. */
+function transposable(g: Graph, stored: Value): Value {
+  return withTranspose(stored, (dep) => op.transpose(g, after(g, stored, dep), [1, 0]));
+}
+
+/**
+ * hidden·Eᵀ over the table laid out [D, V] once, into the graph cache (`laidOut` keeps it per graph), for
+ * HalfWeights and QuantWeights' fp16 step alike; null where the table stays as it is (an fp64 graph, a table
+ * over tableChunking.bytes). Left to ORT as a Transpose of the table, its constant folding redid the
+ * transpose at every session creation (+20 s on a 2-core machine at 0.5B).
+ */
+export function laidOutHead(w: GraphWeights, laidOut: Map<string, Value>, hidden: Value, name: string): Value | null {
+  const [V, D] = w.source.shape(name);
+  if (w.dtype !== 'float32' || V * D * 4 > tableChunking.bytes) return null;
+  let et = laidOut.get(name);
+  if (!et) {
+    const data = withOrigin(laidOutTable(w, name, V, D), weightOrigin(w.source, name, 'T', w.overrides), 'float32');
+    const stored = w.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data });
+    // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
+    const tied = name === 'model.embed_tokens.weight' ? w.get(name) : null;
+    et = tied ? withTranspose(stored, () => tied) : transposable(w.g, stored);
+    laidOut.set(name, et);
   }
+  return op.matmul(w.g, hidden, et);
+}
+
+/** The [V, D] table transposed to [D, V], by the weight threads from the model file where they can. */
+function laidOutTable(w: GraphWeights, name: string, V: number, D: number): Float32Array {
+  const loc = w.overrides.has(name) || !weightThreadsFor(V) ? null : (w.source.rawLocation?.(name) ?? null);
+  // shared so the threads can write it; the calling thread fills the same array when they cannot
+  const t = loc ? new Float32Array(new SharedArrayBuffer(V * D * 4)) : new Float32Array(V * D);
+  if (!loc || !transposeOnThreads(loc, t, V, 0, V, D)) transposeTiles(t, V, 0, w.overrides.get(name) ?? readTransient(w.source, name), 0, V, D);
+  return t;
 }
 
 export const halfWeights: WeightsFactory = Object.assign((g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => new HalfWeights(g, source, dtype, overrides), { cacheName: 'fp16' });

@@ -14,7 +14,7 @@ import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { f16ToF32, f32ToF16 } from '../io/half.js';
 import type { WeightSource } from '../io/model-source.js';
-import { HalfWeights } from '../models/half-weights.js';
+import { laidOutHead } from '../models/half-weights.js';
 import { GraphWeights, type PackedBase, type PackedLinear, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { int4DequantGraph, linearOfRecomputed, matMulNBits, recomputable, type Int4Values } from '../ops/quant-linear.js';
@@ -52,13 +52,10 @@ export function roundedToF16(source: WeightSource, name: string): Float32Array {
 
 const HALF_FORWARD = process.env.GRAFT_QLORA_FORWARD === 'gemm' ? 'gemm' : 'matmul';
 
-/**
- * A HalfWeights for its LM head only: with `half` the fp16-rounded table is laid out [D, V] for a MatMul, as the
- * fp16 LoRA step's is (the EP's Gemm with transB took 2× as long over the 0.5B head). Everything else is
- * GraphWeights' (fp32 tables, the 4-bit projections below).
- */
-export class QuantWeights extends HalfWeights {
+export class QuantWeights extends GraphWeights {
   private readonly quantValues = new Map<string, (x: Value) => Value>();
+  /** The fp16 step's LM head table laid out [D, V] (laidOutHead), as the fp16 LoRA step's is. */
+  private readonly laidOutTables = new Map<string, Value>();
 
   constructor(
     g: Graph,
@@ -78,7 +75,7 @@ export class QuantWeights extends HalfWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     const t = this.store.get(name);
-    if (!t || t.scheme === 'int8' || this.overrides.has(name)) return GraphWeights.prototype.linear.call(this, x, name, bias);
+    if (!t || t.scheme === 'int8' || this.overrides.has(name)) return super.linear(x, name, bias);
     let mm = this.quantValues.get(name);
     if (!mm) this.quantValues.set(name, (mm = this.half ? this.halfLinear(name, t) : t.scheme === 'int4' ? this.int4(name, t) : this.nf4(name, t)));
     const y = mm(x);
@@ -104,7 +101,8 @@ export class QuantWeights extends HalfWeights {
 
   override head(hidden: Value, name: string): Value {
     const t = this.store.get(name);
-    if (t?.scheme !== 'int8' || this.overrides.has(name)) return this.half ? super.head(hidden, name) : GraphWeights.prototype.head.call(this, hidden, name);
+    // With `half` the fp16-rounded table is laid out [D, V] for a MatMul: the EP's Gemm with transB took 2× as long over the 0.5B head.
+    if (t?.scheme !== 'int8' || this.overrides.has(name)) return (this.half ? laidOutHead(this, this.laidOutTables, hidden, name) : null) ?? super.head(hidden, name);
     const q = this.int8Values(name, t);
     return matMulNBits(this.g, hidden, q, t.shape[0], t.shape[1], 8);
   }
@@ -156,8 +154,7 @@ export class QuantWeights extends HalfWeights {
    * x·Wᵀ in fp16 over W dequantized to fp16 once x exists (and again for the backward's dX = dY·W, a
    * MatMul). The forward is a MatMul over a Transpose of W (the EP's MatMul runs 2.2–2.7× the rate of its
    * Gemm with transB, the transpose is one pass over the weight), or with GRAFT_QLORA_FORWARD=gemm a Gemm
-   * with transB. Only the Gemm form has been measured on the H200 (docs/gpu-speed.md, fourth pass);
-   * bench/gpu/train-c.sh measures both in one call.
+   * with transB: 184.4 against 205.0 ms for the 0.5B 1×512 step in one H200 call (docs/gpu-speed.md, fifth pass).
    */
   private halfLinear(name: string, t: Nf4Tensor | Int4Tensor): (x: Value) => Value {
     const g = this.g;
@@ -179,6 +176,14 @@ export class QuantWeights extends HalfWeights {
     };
   }
 
+  private readonly nf4CodeValues = new Map<string, Value>();
+  /** The packed NF4 codes of `name` as an initializer, one per graph whichever form reads them. */
+  private nf4Codes(name: string, t: Nf4Tensor): Value {
+    let v = this.nf4CodeValues.get(name);
+    if (!v) this.nf4CodeValues.set(name, (v = this.g.init(`${name}.nf4`, { dtype: 'uint8', shape: [t.codes.length], data: t.codes })));
+    return v;
+  }
+
   private readonly nf4HalfCache = new Map<string, { codes: Value; absmax16: Value }>();
   /** The fp16 step's NF4 initializers: the codes and the block scales already in fp16 (nf4AbsmaxHalf). */
   private nf4HalfValues(name: string, t: Nf4Tensor): { codes: Value; absmax16: Value } {
@@ -186,7 +191,7 @@ export class QuantWeights extends HalfWeights {
     if (!q) {
       const blocks = t.codes.length / (NF4_BLOCK / 2);
       q = {
-        codes: this.g.init(`${name}.nf4`, { dtype: 'uint8', shape: [t.codes.length], data: t.codes }),
+        codes: this.nf4Codes(name, t),
         absmax16: this.g.init(`${name}.absmax_f16`, { dtype: 'float16', shape: [blocks, 1], data: nf4AbsmaxHalf(t, blocks) }),
       };
       this.nf4HalfCache.set(name, q);
@@ -203,7 +208,7 @@ export class QuantWeights extends HalfWeights {
     const padded = new Uint8Array(groups * NF4_ABSMAX_BLOCK);
     padded.set(t.absmaxCodes);
     const q = {
-      codes: g.init(`${name}.nf4`, { dtype: 'uint8', shape: [t.codes.length], data: t.codes }),
+      codes: this.nf4Codes(name, t),
       absmaxCodes: g.init(`${name}.absmax_e4m3`, { dtype: 'uint8', shape: [padded.length], data: padded }),
       absmaxScale: g.init(`${name}.absmax_scale`, { dtype: 'float32', shape: [groups], data: t.absmaxScale }),
       absmaxOffset: g.init(`${name}.absmax_offset`, { dtype: 'float32', shape: [], data: Float32Array.of(t.absmaxOffset) }),

@@ -5,8 +5,7 @@
  * writeFileAtomic) and the disk works while the build goes on reading and encoding the next weights.
  * Each file is written under a temp name and renamed into place, so a reader never sees a torn file.
  */
-import { closeSync, constants, existsSync, openSync, renameSync, rmSync, write } from 'node:fs';
-import { fsync } from 'node:fs';
+import { closeSync, constants, existsSync, fsync, openSync, renameSync, rmSync, write } from 'node:fs';
 import path from 'node:path';
 import type { DType, TypedData } from '../graph/ir.js';
 import { originFileName } from '../graph/onnx-writer.js';

@@ -7,7 +7,7 @@ import type { Graph, Value } from '../../graph/ir.js';
 import { withOrigin } from '../../graph/weight-origin.js';
 import type { WeightSource } from '../../io/model-source.js';
 import { f16ToF32 } from '../../io/half.js';
-import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadCount } from '../../io/weight-threads.js';
+import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadsFor } from '../../io/weight-threads.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase } from '../../models/weights.js';
 
@@ -21,7 +21,7 @@ const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
  */
 export function transposeConcat(mats: readonly { data: Float32Array | (() => Float32Array); out: number; loc?: RawLocation | null }[], inDim: number): Float32Array {
   const total = mats.reduce((a, m) => a + m.out, 0);
-  const threads = weightThreadCount() >= 2 && mats.some((m) => m.loc);
+  const threads = mats.some((m) => m.loc && weightThreadsFor(m.out));
   const t = new Float32Array(threads ? new SharedArrayBuffer(inDim * total * 4) : new ArrayBuffer(inDim * total * 4));
   let col = 0;
   for (const m of mats) {
