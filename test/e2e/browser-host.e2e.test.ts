@@ -144,6 +144,7 @@ describe.skipIf(!hasChromium)('browser host e2e (Chromium)', () => {
 
 if (!hasChromium) {
   describe('browser host e2e (Chromium)', () => {
+    // Skipped only where no Chromium is installed: these tests drive a browser; the title says how to install one.
     it.skip(CHROMIUM_MISSING_HELP, () => undefined);
   });
 }

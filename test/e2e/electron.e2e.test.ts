@@ -8,6 +8,7 @@ const bin = electronBinary();
 
 describe('Electron app', () => {
   if ('missing' in bin) {
+    // Skipped only where Electron's binary is absent (its download is blocked here); the title says why and how to fetch it.
     it.skip(`skipped: ${bin.missing}`, () => undefined);
     return;
   }

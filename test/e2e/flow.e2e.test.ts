@@ -352,6 +352,7 @@ async function trainThroughTrainScreen(page: Page, name: string, dataset: string
 
 if (!hasChromium) {
   describe('the whole flow in the browser (acceptance 1)', () => {
+    // Skipped only where no Chromium is installed: the flow needs a browser; the title says how to install one.
     it.skip(CHROMIUM_MISSING_HELP, () => undefined);
   });
 }
