@@ -80,7 +80,9 @@ export function laidOutHead(w: GraphWeights, laidOut: Map<string, Value>, hidden
     const stored = w.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data });
     // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
     const tied = name === 'model.embed_tokens.weight' ? w.get(name) : null;
-    et = tied ? withTranspose(stored, () => tied) : transposable(w.g, stored);
+    // Untied, the [V, D] form is made once however many slices of rows the loss's backward reads it for (train/loss.ts).
+    let once: Value | null = null;
+    et = tied ? withTranspose(stored, () => tied) : withTranspose(stored, (dep) => (once ??= op.transpose(w.g, after(w.g, stored, dep), [1, 0])));
     laidOut.set(name, et);
   }
   return op.matmul(w.g, hidden, et);

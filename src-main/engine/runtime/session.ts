@@ -74,6 +74,8 @@ function record(name: string, ms: number): void {
   }
 }
 
+const ORT_LOG_LEVEL = (['0', '1', '2', '3', '4'].includes(process.env.GRAFT_ORT_LOG_LEVEL ?? '') ? Number(process.env.GRAFT_ORT_LOG_LEVEL) : 3) as 0 | 1 | 2 | 3 | 4;
+
 export class GraphSession {
   private constructor(
     private readonly name: string,
@@ -120,7 +122,8 @@ export class GraphSession {
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
       graphOptimizationLevel: noOptimize ? 'basic' : OPTIMIZATION_LEVEL,
-      logSeverityLevel: 3,
+      // GRAFT_ORT_LOG_LEVEL=1: ORT's own log of session creation, with its timestamps (where the first step's time goes).
+      logSeverityLevel: ORT_LOG_LEVEL,
     };
     if (opts.device.kind === 'cpu' && cpuThreads !== null) so.intraOpNumThreads = cpuThreads;
     if (gpu) {

@@ -39,12 +39,32 @@ export function adamwInputs(g: Graph, dtype: DType): Record<AdamWScalar, Value> 
   return Object.fromEntries(ADAMW_SCALARS.map((n) => [n, g.input(`adamw.${n}`, dtype, [])])) as Record<AdamWScalar, Value>;
 }
 
+/**
+ * A flat vector of more than `above` values is updated in slices of `values` (4 MiB in fp32). Every elementwise
+ * op of the update makes a buffer the vector's size, and the WebGPU EP pools each for the session's life, reusing
+ * a buffer only some dispatches after its release: over an 8B model's 42 M LoRA values the update's twenty
+ * buffers of 168 MB were 3.2 GB (docs/gpu-speed.md). Small slices bound what the update holds at once; vectors up
+ * to `above` (every model to ~3B at r=16) keep the few-dispatch form, where the slices' extra dispatches would cost
+ * more than their memory saves.
+ */
+export const adamwSlicing = { above: 1 << 25, values: 1 << 20 };
+
 export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, Value>): AdamWOutputs {
   const dtype = ps[0].param.dtype;
   const m = ps.map((p) => g.input(`m.${p.name}`, dtype, p.param.shape));
   const v = ps.map((p) => g.input(`v.${p.name}`, dtype, p.param.shape));
-  const grads = ps.map((p) => op.mul(g, p.grad, h.inv_tokens));
-  const sq = grads.map((d) =>
+  // Each tensor as its slices (itself where it is short enough), flattened where sliced.
+  const pieces = ps.map((p) => {
+    const n = p.param.shape.reduce((a, b) => a * b, 1);
+    const per = adamwSlicing.values;
+    if (n <= Math.max(per, adamwSlicing.above)) return null;
+    const starts = Array.from({ length: Math.ceil(n / per) }, (_, i) => i * per);
+    const flat = (x: Value) => (x.shape.length === 1 ? x : op.reshape(g, x, [n]));
+    return (x: Value) => starts.map((s) => op.slice(g, flat(x), 0, s, Math.min(n, s + per)));
+  });
+  const parts = (i: number, x: Value) => pieces[i]?.(x) ?? [x];
+  const grads = ps.map((p, i) => parts(i, p.grad).map((d) => op.mul(g, d, h.inv_tokens)));
+  const sq = grads.flat().map((d) =>
     op.reduceSum(
       g,
       op.square(g, d),
@@ -58,14 +78,19 @@ export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, V
   const coef = op.min(g, op.scalar(g, 1, dtype), op.div(g, h.max_grad_norm, op.add(g, gradNorm, op.scalar(g, 1e-6, dtype))));
   const out: AdamWOutputs = { params: [], m: [], v: [], gradNorm };
   ps.forEach((p, i) => {
-    const gc = op.mul(g, grads[i], coef);
-    const m1 = op.add(g, op.mul(g, m[i], h.beta1), op.mul(g, gc, h.one_minus_beta1));
-    const v1 = op.add(g, op.mul(g, v[i], h.beta2), op.mul(g, op.square(g, gc), h.one_minus_beta2));
-    const denom = op.add(g, op.sqrt(g, op.mul(g, v1, h.bias_corr2)), h.eps);
-    const upd = op.add(g, op.div(g, op.mul(g, m1, h.bias_corr1), denom), op.mul(g, p.param, h.weight_decay));
-    out.params.push(op.sub(g, p.param, op.mul(g, upd, h.lr)));
-    out.m.push(m1);
-    out.v.push(v1);
+    const [params, ms, vs] = [parts(i, p.param), parts(i, m[i]), parts(i, v[i])];
+    const upd = grads[i].map((d, k) => {
+      const gc = op.mul(g, d, coef);
+      const m1 = op.add(g, op.mul(g, ms[k], h.beta1), op.mul(g, gc, h.one_minus_beta1));
+      const v1 = op.add(g, op.mul(g, vs[k], h.beta2), op.mul(g, op.square(g, gc), h.one_minus_beta2));
+      const denom = op.add(g, op.sqrt(g, op.mul(g, v1, h.bias_corr2)), h.eps);
+      const step = op.add(g, op.div(g, op.mul(g, m1, h.bias_corr1), denom), op.mul(g, params[k], h.weight_decay));
+      return { p: op.sub(g, params[k], op.mul(g, step, h.lr)), m1, v1 };
+    });
+    const whole = (xs: Value[]) => (xs.length === 1 ? xs[0] : op.reshape(g, op.concat(g, xs, 0), p.param.shape));
+    out.params.push(whole(upd.map((u) => u.p)));
+    out.m.push(whole(upd.map((u) => u.m1)));
+    out.v.push(whole(upd.map((u) => u.v1)));
   });
   return out;
 }

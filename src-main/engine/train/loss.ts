@@ -6,6 +6,8 @@
  */
 import type { Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
+import { after } from '../ops/recompute.js';
+import { backward } from '../autodiff/backward.js';
 
 /**
  * The summed cross-entropy and its gradient w.r.t. the logits, written out instead of derived: at a
@@ -67,4 +69,59 @@ export function shiftLabels(
     }
   }
   return { targets, weights, count };
+}
+
+/**
+ * Logits up to this many bytes are made whole; above it the LM head and the loss run over slices of rows.
+ * An 8B model's [1,024, 128,256] fp32 logits are 525 MB, and the softmax, the weighted copy and the scatter of
+ * the loss's gradient are as big again each; the WebGPU EP keeps every such buffer for the session's life
+ * (~3 GB of the 8B step's 25.5 GB, docs/gpu-speed.md). Slices of equal size reuse one set. GRAFT_LOSS_SLICE_MB
+ * sets the budget for measurements (a large value keeps the logits whole).
+ */
+export const lossChunking = { bytes: Number(process.env.GRAFT_LOSS_SLICE_MB ?? 128) * 2 ** 20 };
+
+/** Rows per slice for N rows of V logits of `bytes` each (N itself where the whole fits the budget). */
+export function lossRows(N: number, V: number, bytes: number): number {
+  const slices = Math.ceil((N * V * bytes) / lossChunking.bytes);
+  return slices <= 1 ? N : Math.ceil(N / slices);
+}
+
+/**
+ * The summed cross-entropy of `head(hidden)` and, with `wantGrad`, its gradient w.r.t. `hidden` [N, D], made
+ * over slices of `rows` rows (lossRows): each slice's logits, loss and dLogits, then the slice's dHidden through
+ * the head's own gradient rules (autodiff from the slice's logits back to its rows). A slice's rows are read
+ * only once the previous slice's loss and dHidden exist, and dHidden waits for the whole loss, so one slice of
+ * logits is alive at a time. The head is frozen: it gets no gradient.
+ */
+export function slicedHeadLoss(
+  g: Graph,
+  head: (rows: Value) => Value,
+  hidden: Value,
+  targets: Value,
+  weights: Value,
+  wantGrad: boolean,
+  rows: number,
+): { lossSum: Value; dHidden: Value | null } {
+  const [N] = hidden.shape;
+  let lossSum: Value | null = null;
+  const dRows: Value[] = [];
+  // The WebGPU EP has no Slice for int32: the ids are sliced as floats (exact below 2^24) and cast back.
+  const ids = g.noGrad(() => op.cast(g, targets, 'float32'));
+  for (let s = 0; s < N; s += rows) {
+    const piece = (v: Value) => op.slice(g, v, 0, s, Math.min(N, s + rows));
+    // Ordering edges only (no gradient flows through them): the rows wait for the previous slice's work.
+    const h = g.noGrad(() => {
+      let x = piece(hidden);
+      if (lossSum) x = after(g, x, lossSum);
+      if (dRows.length) x = after(g, x, dRows[dRows.length - 1]);
+      return x;
+    });
+    const logits = head(h);
+    const r = crossEntropyWithGrad(g, logits, g.noGrad(() => op.cast(g, piece(ids), 'int32')), piece(weights), wantGrad);
+    lossSum = lossSum ? op.add(g, lossSum, r.lossSum) : r.lossSum;
+    if (wantGrad) dRows.push(backward(g, logits, [h], r.dLogits!).grads[0]);
+  }
+  if (!wantGrad) return { lossSum: lossSum!, dHidden: null };
+  const dHidden = dRows.length === 1 ? dRows[0] : op.concat(g, dRows, 0);
+  return { lossSum: lossSum!, dHidden: g.noGrad(() => after(g, dHidden, lossSum!)) };
 }

@@ -20,7 +20,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { plainWeights, type WeightsFactory } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { adamwInputs, adamwUpdate } from './adamw.js';
-import { crossEntropyWithGrad } from './loss.js';
+import { crossEntropyWithGrad, lossRows, slicedHeadLoss } from './loss.js';
 
 export type StepPurpose = 'loss' | 'grads' | 'step' | 'apply';
 
@@ -166,15 +166,25 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
       ? { ropeLength: P + T, hooks: o.adapter.hooks(g, values, B) }
       : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) },
   );
-  const logits = lmHead(w, o.spec, fwd.hidden);
-  if (o.logits) g.output(logits, 'logits');
-  const { lossSum, dLogits } = crossEntropyWithGrad(g, logits, targets, weights, o.purpose !== 'loss');
-  g.output(lossSum, 'loss_sum');
+  // Logits over lossChunking's budget are never made whole: the head and loss run over slices of rows (loss.ts).
+  const rows = o.logits ? B * T : lossRows(B * T, o.spec.vocab, 4);
+  const wantGrad = o.purpose !== 'loss';
+  let seed: { at: Value; d: Value | null; lossSum: Value };
+  if (rows < B * T) {
+    const r = slicedHeadLoss(g, (h) => lmHead(w, o.spec, h), fwd.hidden, targets, weights, wantGrad, rows);
+    seed = { at: fwd.hidden, d: r.dHidden, lossSum: r.lossSum };
+  } else {
+    const logits = lmHead(w, o.spec, fwd.hidden);
+    if (o.logits) g.output(logits, 'logits');
+    const r = crossEntropyWithGrad(g, logits, targets, weights, wantGrad);
+    seed = { at: logits, d: r.dLogits, lossSum: r.lossSum };
+  }
+  g.output(seed.lossSum, 'loss_sum');
   if (o.purpose === 'loss') return result;
 
-  // The loss's gradient w.r.t. the logits is written out (loss.ts); autodiff takes it from there.
+  // The loss's gradient w.r.t. the logits (or, sliced, the final hidden states) is written out; autodiff takes it from there.
   const forward = new Set(g.nodes);
-  const [grad] = backward(g, logits, [flat], dLogits!, { recompute: o.recomputeActivations ? fwd.layerSpans : undefined }).grads;
+  const [grad] = backward(g, seed.at, [flat], seed.d!, { recompute: o.recomputeActivations ? fwd.layerSpans : undefined }).grads;
   if (o.purpose === 'grads') {
     if (o.accumulate) {
       const keep = g.input('acc_keep', dtype, []);

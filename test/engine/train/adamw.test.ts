@@ -3,7 +3,7 @@ import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
-import { ADAMW_SCALARS, adamwInputs, adamwScalars, adamwUpdate } from '../../../src-main/engine/train/adamw.js';
+import { ADAMW_SCALARS, adamwInputs, adamwScalars, adamwSlicing, adamwUpdate } from '../../../src-main/engine/train/adamw.js';
 
 // PyTorch's torch.optim.AdamW (foreach=False) for one tensor, in float64, with clipping by global norm
 // done the way torch.nn.utils.clip_grad_norm_ does it (coef = max_norm / (norm + 1e-6), capped at 1).
@@ -29,12 +29,25 @@ function torchAdamW(p: number[], grads: number[][], o: { lr: number; b1: number;
 }
 
 describe('AdamW in the graph', () => {
-  it('matches PyTorch AdamW with decoupled weight decay, bias correction and norm clipping (float64, 1e-12)', async () => {
+  // Slices of 2 over 5 values: the sliced form a long vector takes (three slices, the last shorter), against the same reference.
+  it.each([
+    ['whole', adamwSlicing.values],
+    ['in slices of 2', 2],
+  ])('matches PyTorch AdamW with decoupled weight decay, bias correction and norm clipping (float64, 1e-12), %s', async (_, per) => {
     const g = new Graph('adamw');
     const param = g.input('p', 'float64', [5]);
     const grad = g.input('g', 'float64', [5]);
     const h = adamwInputs(g, 'float64');
-    const out = adamwUpdate(g, [{ name: 'p', param, grad }], h);
+    const saved = { ...adamwSlicing };
+    Object.assign(adamwSlicing, { values: per, above: 0 });
+    const out = (() => {
+      try {
+        return adamwUpdate(g, [{ name: 'p', param, grad }], h);
+      } finally {
+        Object.assign(adamwSlicing, saved);
+      }
+    })();
+    expect(g.nodes.filter((n) => n.op === 'Slice').length).toBe(per === 2 ? 12 : 0);
     g.output(out.params[0], 'p1');
     g.output(out.m[0], 'm1');
     g.output(out.v[0], 'v1');
