@@ -5,10 +5,13 @@
  * The backward follows through the same Casts (dX = dY·W in fp16).
  *
  * Every large product is a MatMul over a weight laid out [in, out]: the WebGPU EP's MatMul runs 2.2–2.7×
- * the rate of its Gemm with transB at the steps' shapes (bench/gemm-ceiling.ts on the H200). The
- * backward's [out, in] form is a Transpose made when dX = dY·W needs it, from a copy that waits for dY
- * (ops/recompute.ts `withTranspose`), not a second resident copy. The LM head stays fp32 and is laid out
- * [D, V] the same way; a tied embedding's [V, D] table is resident anyway and serves the head's backward.
+ * the rate of its Gemm with transB at the steps' shapes (bench/gemm-ceiling.ts on the H200). The backward's
+ * dX = dY·W reads a second resident copy in the file's [out, in] layout. It was a Transpose of a copy waiting
+ * for dY, but ORT's constant folding evaluates the Shape of a static value, so it folded every such Transpose
+ * into that same second copy, single-threaded, at each session creation: 4.7 s of the 1.5B first step on the
+ * H200 (docs/gpu-speed.md). Here the copy is encoded by the weight threads while the graph is built; a Transpose
+ * per step instead would cost ~3 GB of passes at 1.5B. The LM head stays fp32 and is laid out [D, V] the same
+ * way, with the [V, D] table (the tied embedding, or the head as read) for its backward.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
@@ -16,7 +19,7 @@ import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import { f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
-import { after, withTranspose } from '../ops/recompute.js';
+import { withTranspose } from '../ops/recompute.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
@@ -34,7 +37,8 @@ export class HalfWeights extends GraphWeights {
     if (!wt) {
       const [out, inp] = this.source.shape(name);
       const data = withOrigin(this.laidOutF16(name, out, inp), weightOrigin(this.source, name, 'fp16.T', this.overrides), 'float16');
-      wt = transposable(this.g, this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data }));
+      const stored = this.g.init(`${name}.f16t`, { dtype: 'float16', shape: [inp, out], data });
+      wt = withTranspose(stored, () => this.asRead(name, out, inp));
       this.laidOut.set(name, wt);
     }
     const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
@@ -43,6 +47,19 @@ export class HalfWeights extends GraphWeights {
 
   override head(hidden: Value, name: string): Value {
     return laidOutHead(this, this.laidOut, hidden, name) ?? super.head(hidden, name);
+  }
+
+  private readonly read16 = new Map<string, Value>();
+  /** The [out, in] projection as fp16 in the file's layout (the backward's dX = dY·W), once per graph. */
+  private asRead(name: string, out: number, inp: number): Value {
+    let v = this.read16.get(name);
+    if (!v) {
+      const loc = this.overrides.has(name) || out * inp < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
+      const bits = (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(this.overrides.get(name) ?? readTransient(this.source, name)));
+      const data = withOrigin(bits, weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
+      this.read16.set(name, (v = this.g.init(`${name}.f16`, { dtype: 'float16', shape: [out, inp], data })));
+    }
+    return v;
   }
 
   /**
@@ -60,10 +77,7 @@ export class HalfWeights extends GraphWeights {
   }
 }
 
-/** `stored` ([in, out]) with its [out, in] form for the backward: a Transpose made once dY exists. */
-function transposable(g: Graph, stored: Value): Value {
-  return withTranspose(stored, (dep) => op.transpose(g, after(g, stored, dep), [1, 0]));
-}
+const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
 
 /**
  * hidden·Eᵀ over the table laid out [D, V] once, into the graph cache (`laidOut` keeps it per graph), for
@@ -78,11 +92,9 @@ export function laidOutHead(w: GraphWeights, laidOut: Map<string, Value>, hidden
   if (!et) {
     const data = withOrigin(laidOutTable(w, name, V, D), weightOrigin(w.source, name, 'T', w.overrides), 'float32');
     const stored = w.g.init(`${name}.t`, { dtype: 'float32', shape: [D, V], data });
-    // A tied embedding's [V, D] table is on the device for the lookup already: the backward reads it.
-    const tied = name === 'model.embed_tokens.weight' ? w.get(name) : null;
-    // Untied, the [V, D] form is made once however many slices of rows the loss's backward reads it for (train/loss.ts).
-    let once: Value | null = null;
-    et = tied ? withTranspose(stored, () => tied) : withTranspose(stored, (dep) => (once ??= op.transpose(w.g, after(w.g, stored, dep), [1, 0])));
+    // The backward reads the [V, D] table: a tied embedding's is on the device for the lookup already; an
+    // untied head's is the one ORT's constant folding would make of a Transpose anyway (see above).
+    et = withTranspose(stored, () => w.get(name));
     laidOut.set(name, et);
   }
   return op.matmul(w.g, hidden, et);

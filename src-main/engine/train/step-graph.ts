@@ -166,8 +166,9 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
       ? { ropeLength: P + T, hooks: o.adapter.hooks(g, values, B) }
       : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) },
   );
-  // Logits over lossChunking's budget are never made whole: the head and loss run over slices of rows (loss.ts).
-  const rows = o.logits ? B * T : lossRows(B * T, o.spec.vocab, 4);
+  // With activation checkpointing (memory before speed), logits over lossChunking's budget are never made whole:
+  // the head and loss run over slices of rows (loss.ts). Without it they are, the faster form.
+  const rows = o.logits || !o.recomputeActivations ? B * T : lossRows(B * T, o.spec.vocab, 4);
   const wantGrad = o.purpose !== 'loss';
   let seed: { at: Value; d: Value | null; lossSum: Value };
   if (rows < B * T) {
