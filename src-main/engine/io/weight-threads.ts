@@ -36,13 +36,17 @@ export function transposeTiles<T extends Float32Array | Uint16Array>(t: T, total
 }
 
 interface Job {
-  /** float32 as stored, fp16 as stored, fp16 transposed ([in, out]), or float32 transposed into columns col… of [in, total]. */
-  kind: 'f32' | 'f16' | 'f16T' | 'T';
+  /**
+   * float32 as stored, fp16 as stored, fp16 transposed ([in, out]), both fp16 forms from one read ('f16+T': as
+   * stored into out2, transposed into out), or float32 transposed into columns col… of [in, total].
+   */
+  kind: 'f32' | 'f16' | 'f16T' | 'f16+T' | 'T';
   loc: RawLocation;
   o0: number;
   o1: number;
   inDim: number;
   out: SharedArrayBuffer;
+  out2?: SharedArrayBuffer;
   total: number;
   col: number;
   status: SharedArrayBuffer;
@@ -88,10 +92,11 @@ parentPort.on('message', (j) => {
         const n = rows.length;
         if (j.kind === 'f32') new Float32Array(j.out, c0 * j.inDim * 4, n).set(rows);
         else if (j.kind === 'f16') encodeF16Bits(new Int32Array(rows.buffer, 0, n), new Uint16Array(j.out, c0 * j.inDim * 2, n), 0, n);
-        else if (j.kind === 'f16T') {
+        else if (j.kind === 'f16T' || j.kind === 'f16+T') {
           if (h16.length < n) h16 = new Uint16Array(n);
           encodeF16Bits(new Int32Array(rows.buffer, 0, n), h16, 0, n);
           transposeTiles(new Uint16Array(j.out), j.total, 0, h16, c0, c1, j.inDim);
+          if (j.out2) new Uint16Array(j.out2, c0 * j.inDim * 2, n).set(h16.subarray(0, n));
         } else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, c0, c1, j.inDim);
       }
     } finally {
@@ -157,7 +162,7 @@ const PATIENCE_MS = 120_000;
  * Rows [0, rows) of the tensor at `loc` converted by the weight threads into `out`; false (nothing
  * promised about `out`) when there are too few threads, or one failed: the caller converts on its own.
  */
-function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0): boolean {
+function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0, out2?: SharedArrayBuffer): boolean {
   if (!weightThreadsFor(rows)) return false;
   const n = Math.min(weightThreadCount(), rows);
   const ws = pool(n);
@@ -166,7 +171,7 @@ function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number
   const per = Math.ceil(rows / n);
   let jobs = 0;
   for (let k = 0; k < n && k * per < rows; k++) {
-    const job: Job = { kind, loc, o0: k * per, o1: Math.min(rows, (k + 1) * per), inDim, out, total, col, status: status.buffer as SharedArrayBuffer };
+    const job: Job = { kind, loc, o0: k * per, o1: Math.min(rows, (k + 1) * per), inDim, out, out2, total, col, status: status.buffer as SharedArrayBuffer };
     ws[k].postMessage(job);
     jobs++;
   }
@@ -201,4 +206,15 @@ export function f16OnThreads(loc: RawLocation, rows: number, inDim: number, tran
 export function transposeOnThreads(loc: RawLocation, t: Float32Array, total: number, col: number, out: number, inDim: number): boolean {
   if (!(t.buffer instanceof SharedArrayBuffer) || t.byteOffset !== 0) return false;
   return spread('T', loc, out, inDim, t.buffer, total, col);
+}
+
+/**
+ * The [rows, inDim] tensor at `loc` as fp16 both as stored and transposed ([inDim, rows]), from one read of the
+ * file (the fp16 training step keeps both: models/half-weights.ts), or null (the caller converts it).
+ */
+export function f16BothOnThreads(loc: RawLocation, rows: number, inDim: number): { asStored: Uint16Array; transposed: Uint16Array } | null {
+  if (!weightThreadsFor(rows)) return null;
+  const t = new SharedArrayBuffer(rows * inDim * 2);
+  const a = new SharedArrayBuffer(rows * inDim * 2);
+  return spread('f16+T', loc, rows, inDim, t, rows, 0, a) ? { asStored: new Uint16Array(a), transposed: new Uint16Array(t) } : null;
 }

@@ -17,7 +17,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
-import { f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
+import { f16BothOnThreads, f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
@@ -50,12 +50,15 @@ export class HalfWeights extends GraphWeights {
   }
 
   private readonly read16 = new Map<string, Value>();
+  /** fp16 [out, in] forms the weight threads made beside the laid-out ones (one read of the file for both). */
+  private readonly pending16 = new Map<string, Uint16Array>();
   /** The [out, in] projection as fp16 in the file's layout (the backward's dX = dY·W), once per graph. */
   private asRead(name: string, out: number, inp: number): Value {
     let v = this.read16.get(name);
     if (!v) {
       const loc = this.overrides.has(name) || out * inp < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
-      const bits = (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(this.overrides.get(name) ?? readTransient(this.source, name)));
+      const bits = this.pending16.get(name) ?? ((loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(this.overrides.get(name) ?? readTransient(this.source, name))));
+      this.pending16.delete(name);
       const data = withOrigin(bits, weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
       this.read16.set(name, (v = this.g.init(`${name}.f16`, { dtype: 'float16', shape: [out, inp], data })));
     }
@@ -68,8 +71,11 @@ export class HalfWeights extends GraphWeights {
    */
   private laidOutF16(name: string, out: number, inp: number): Uint16Array {
     const loc = this.overrides.has(name) || out * inp < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
-    const threaded = loc && f16OnThreads(loc, out, inp, true);
-    if (threaded) return threaded;
+    const both = loc && f16BothOnThreads(loc, out, inp);
+    if (both) {
+      this.pending16.set(name, both.asStored);
+      return both.transposed;
+    }
     const bytes = encodeF16(this.overrides.get(name) ?? readTransient(this.source, name));
     const t = new Uint16Array(out * inp);
     transposeTiles(t, out, 0, new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), 0, out, inp);

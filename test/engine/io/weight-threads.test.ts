@@ -8,7 +8,7 @@ import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/s
 import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
-import { f16OnThreads, f32OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
+import { f16BothOnThreads, f16OnThreads, f32OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
 
 /** The reference: [rows, cols] → [cols, rows] element by element. */
 function naiveTranspose<T extends Float32Array | Uint16Array>(src: T, rows: number, cols: number): T {
@@ -59,6 +59,10 @@ describe('weight threads', () => {
       // laid out [in, out] for the fp16 step's MatMul: the transpose of the calling thread's encoding
       const t = f16OnThreads(loc, R, C, true)!;
       expect(t).toEqual(naiveTranspose(new Uint16Array(want.buffer, want.byteOffset, R * C), R, C));
+      // both forms from one read of the file (the fp16 step's forward and backward copies)
+      const both = f16BothOnThreads(loc, R, C)!;
+      expect(Buffer.from(both.asStored.buffer).equals(want)).toBe(true);
+      expect(both.transposed).toEqual(t);
     }
     // the fused layout: [a; c]ᵀ with both matrices placed by the threads, against the calling thread's
     const eager = transposeConcat([{ data: src.readF32('a'), out: R }, { data: src.readF32('c'), out: 5 }], C);
