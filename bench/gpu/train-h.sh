@@ -4,7 +4,7 @@
 source bench/gpu/device-env.sh
 for n in ${PENDING:-4 64}; do
   mkdir -p $OUT/p$n; echo "== 8B, maxNumPendingDispatches $n" > $OUT/p$n/graft-8b.log
-  OUT=$OUT/p$n GRAFT_WEBGPU_OPTS="{\"maxNumPendingDispatches\":\"$n\"}" BUDGET=120 timeout 130 bash bench/gpu/qlora-8b.sh >> $OUT/p$n/graft-8b.log 2>&1
+  OUT=$OUT/p$n GRAFT_EP_CONFIG="{\"ep.webgpuexecutionprovider.maxNumPendingDispatches\":\"$n\"}" BUDGET=120 timeout 130 bash bench/gpu/qlora-8b.sh >> $OUT/p$n/graft-8b.log 2>&1
   echo "== p$n"; grep -E '"at"|max used|^rc' $OUT/p$n/qlora-8b.log | cut -c1-200
   grep '^\{"bench"' $OUT/p$n/qlora-8b.log | python3 -c 'import json,sys
 for l in sys.stdin:

@@ -58,6 +58,20 @@ const WEBGPU_OPTS: Record<string, unknown> = {
   ...JSON.parse(process.env.GRAFT_WEBGPU_OPTS ?? '{}'),
 };
 
+/**
+ * Session config entries for the EP that onnxruntime-node's option list does not know (it refuses unknown EP
+ * options), e.g. `{"ep.webgpuexecutionprovider.maxNumPendingDispatches": "4"}`: GRAFT_EP_CONFIG (JSON), for
+ * measurements. Context-wide entries hold from the process's first GPU session on.
+ */
+const EP_CONFIG: Record<string, string> = JSON.parse(process.env.GRAFT_EP_CONFIG ?? '{}');
+
+type Nested = { [k: string]: string | Nested };
+function withEntry(into: Nested, key: string[], value: string): Nested {
+  const [head, ...rest] = key;
+  const inner = into[head];
+  return { ...into, [head]: rest.length ? withEntry(typeof inner === 'object' ? inner : {}, rest, value) : value };
+}
+
 export const createTimings: CreateTiming[] = [];
 
 // GRAFT_PROFILE=1: time spent inside ORT per graph, printed at exit (to tell engine time from host time).
@@ -133,6 +147,7 @@ export class GraphSession {
       if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     }
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
+    if (gpu) for (const [k, v] of Object.entries(EP_CONFIG)) so.extra = withEntry((so.extra ?? {}) as Nested, k.split('.'), v);
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const t0 = performance.now();
