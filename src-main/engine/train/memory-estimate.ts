@@ -23,8 +23,11 @@ export interface MemoryEstimate {
    * uploaded) and `gpu` the device's (weights, optimizer state, activations), measured at Llama-3.1-8B QLoRA
    * 1×1024 with checkpointing on the H200: host peak 9.3 GB for 7.8 GB of weights, GPU 11.9 GB in the
    * steps under the EP's 'bucket' buffer cache (bench/results/qlora-8b-llama3.1-8b-nf4-fp16-fp16-ckpt-2026-12-02.json).
-   * Under 'simple' (runtime/session.ts, the default since) the same step's GPU peak was 25.5 GB, which stays
-   * between steps, against 13.9 GB here: `gpu` leaves out the EP's cached transients (docs/gpu-speed.md, fifth pass).
+   * Under 'simple' (runtime/session.ts, the default since) the same step's GPU peak was 25.5 GB, and 21.7 GB
+   * after the sliced loss and AdamW and the fp16 tables (docs/gpu-speed.md, sixth pass), against 13.9 GB from the
+   * graph's own terms. The EP's buffers in flight (released buffers it pools or Dawn frees only as the GPU
+   * catches up; 'disabled' and 'simple' peaked alike, 22.4 and 21.7 GB) are the difference: `gpu` adds them as
+   * EP_TRANSIENT × the activations, fitted to that one measured step, so it is a rough figure off that shape.
    */
   gpu?: number;
 }
@@ -113,7 +116,7 @@ export function estimateTrainingMemory(o: {
   const overhead = RUNTIME_BYTES + 0.1 * activations;
   const extra = o.method?.extraBytes ?? 0;
   if (o.onGpu) {
-    const gpu = weightBytes + optimizer + activations + overhead - RUNTIME_BYTES + extra;
+    const gpu = weightBytes + optimizer + activations * (1 + EP_TRANSIENT) + overhead - RUNTIME_BYTES + extra;
     return { weights, optimizer, activations, overhead, total: weights + RUNTIME_BYTES, loraParams, gpu };
   }
   const total = weights + optimizer + activations + overhead + extra;
@@ -121,6 +124,8 @@ export function estimateTrainingMemory(o: {
 }
 
 const WEIGHT_COPIES = 4;
+/** The WebGPU EP's buffers in flight, per byte of activations (see `gpu` above: 7.8 GB over 4.2 GB at 8B). */
+const EP_TRANSIENT = 1.85;
 /** Host copies of the weights during a GPU run's session creation (measured 1.2 at 8B, see `gpu` above). */
 const GPU_HOST_WEIGHT_COPIES = 1.25;
 /** Node, onnxruntime and the graph builder before any model is loaded. */
