@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraftError } from '../errors.js';
 import type { Graph } from '../graph/ir.js';
-import { serializeModel, type SerializedModel } from '../graph/onnx-writer.js';
+import { serializeModel } from '../graph/onnx-writer.js';
 import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
 import type { EarlyWrites } from './early-writes.js';
 
@@ -26,8 +26,6 @@ export interface CreateTiming {
   ortCreateMs: number;
   /** Found by key in the graph cache: nothing was built or written. */
   cached?: boolean;
-  /** On the GPU the files are written while ORT creates the session from memory: the wait for them after it. */
-  writeWaitMs?: number;
 }
 
 let pruned = false;
@@ -134,8 +132,8 @@ export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promi
 }
 
 /** Saves the graph and says what a session over it needs (also what a cache key's file records). */
-export async function saveGraphRef(g: Graph, timing: CreateTiming, early?: EarlyWrites, ser?: SerializedModel): Promise<GraphRef> {
-  const saved = await saveGraphFiles(g, timing, early, ser);
+export async function saveGraphRef(g: Graph, timing: CreateTiming, early?: EarlyWrites): Promise<GraphRef> {
+  const saved = await saveGraphFiles(g, timing, early);
   return { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
 }
 
@@ -143,16 +141,11 @@ export function newTiming(g: Graph): CreateTiming {
   return { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
 }
 
-/** The graph as the cache stores it: the model's bytes and its weight files, named by origin or content. */
-export function serializeForCache(g: Graph): SerializedModel {
-  return serializeModel(g, { salt: codeStamp() });
-}
-
-async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>, early?: EarlyWrites, given?: SerializedModel): Promise<{ model: string; external: string[] }> {
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>, early?: EarlyWrites): Promise<{ model: string; external: string[] }> {
   const dir = graphCacheDir();
   let t = performance.now();
-  const ser = given ?? serializeForCache(g);
-  if (timing && !given) timing.serializeMs = performance.now() - t;
+  const ser = serializeModel(g, { salt: codeStamp() });
+  if (timing) timing.serializeMs = performance.now() - t;
   t = performance.now();
   let renamed = false;
   try {

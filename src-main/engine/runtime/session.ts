@@ -8,7 +8,7 @@ import type { Graph } from '../graph/ir.js';
 import { onWeight } from '../graph/weight-origin.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { EarlyWrites } from './early-writes.js';
-import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, newTiming, refPath, saveGraphRef, serializeForCache } from './graph-cache.js';
+import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, newTiming, refPath, saveGraphRef } from './graph-cache.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
 
@@ -123,43 +123,12 @@ export class GraphSession {
       throw err;
     }
     const timing = { ...newTiming(g), buildMs: performance.now() - t0 };
-    if (opts.device.kind !== 'webgpu') {
-      const ref = await saveGraphRef(g, timing, early);
-      await writeFileAtomic(refPath(key), JSON.stringify(ref));
-      return GraphSession.open(ref, opts, timing);
-    }
-    // On the GPU, ORT takes the weights from memory (it copies them to the device while creating the session),
-    // so the cache's files are written meanwhile instead of first: waiting for them was 1.6 s of the 1.5B first
-    // step, and ORT read them back from disk. The key file is written once every file is in place.
-    let t = performance.now();
-    const ser = serializeForCache(g);
-    timing.serializeMs = performance.now() - t;
-    const saved = saveGraphRef(g, timing, early, ser).then(async (ref) => {
-      await writeFileAtomic(refPath(key), JSON.stringify(ref));
-      return ref;
-    });
-    saved.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
-    const mem = { model: ser.model, external: ser.external.map((f) => ({ path: f.name, data: f.bytes })) };
-    const ref: GraphRef = { model: '', external: [], name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
-    let session: GraphSession;
-    try {
-      session = await GraphSession.open(ref, opts, timing, mem);
-    } catch (err) {
-      await saved.catch(() => {});
-      throw err;
-    }
-    t = performance.now();
-    try {
-      await saved;
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
-    timing.writeWaitMs = performance.now() - t;
-    return session;
+    const ref = await saveGraphRef(g, timing, early);
+    await writeFileAtomic(refPath(key), JSON.stringify(ref));
+    return GraphSession.open(ref, opts, timing);
   }
 
-  private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming, mem?: { model: Uint8Array; external: { path: string; data: Uint8Array }[] }): Promise<GraphSession> {
+  private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
     // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
     // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
@@ -182,7 +151,7 @@ export class GraphSession {
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const t0 = performance.now();
-    const session = mem ? await ort.InferenceSession.create(mem.model, { ...so, externalData: mem.external }) : await ort.InferenceSession.create(ref.model, so);
+    const session = await ort.InferenceSession.create(ref.model, so);
     timing.ortCreateMs = performance.now() - t0;
     createTimings.push(timing);
     if (createTimings.length > 256) createTimings.shift();

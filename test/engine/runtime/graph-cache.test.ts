@@ -7,7 +7,7 @@ import { sourceStamp } from '../../../src-main/engine/io/source-stamp.js';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { createTimings, GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 
@@ -26,14 +26,9 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const gpuError = await probeWebGpu();
-const devices: DevicePref[] = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1' ? ['cpu', 'gpu'] : ['cpu'];
-
 describe('graph cache by key', () => {
-  // On the GPU the first session is created from memory while the files are written (session.ts createCached):
-  // the files and the key are in place when it returns, and the next session comes from them.
-  it.each(devices)('builds a graph once per key; the found graph computes the same (%s)', async (pref) => {
-    const device = await resolveDevice(pref);
+  it('builds a graph once per key; the found graph computes the same', async () => {
+    const device = await resolveDevice('cpu');
     let builds = 0;
     const build = () => {
       builds++;
@@ -50,11 +45,6 @@ describe('graph cache by key', () => {
       const s = await GraphSession.createCached(key, build, { device });
       expect(Array.from(((await s.run({ x })).y as HostTensor).data as Float32Array)).toEqual([2, 4, 6, 8]);
       await s.release();
-      if (i === 0) {
-        expect(createTimings.at(-1)?.writeWaitMs !== undefined).toBe(pref === 'gpu');
-        // the initializer's file (1,024 bytes: external) is in place
-        expect(readdirSync(process.env.GRAFT_GRAPH_CACHE!).filter((f) => f.endsWith('.bin') || f.includes('float32')).length).toBeGreaterThan(0);
-      }
     }
     expect(builds).toBe(1);
     expect(createTimings.at(-1)?.cached).toBe(true);
