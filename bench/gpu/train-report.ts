@@ -28,6 +28,8 @@ const ratio = (g?: number, p?: number) => (g && p ? +(g / p).toFixed(3) : null);
 
 /** PyTorch + PEFT's figures of one call: the anchor's pretty-printed array and/or peer-train.py's lines. */
 function peers(dir: string): J[] {
+  // a call may measure Graft alone (bench/gpu/first-step-15b.sh): no peers
+  if (!existsSync(path.join(dir, 'peers.log'))) return [];
   const text = readFileSync(path.join(dir, 'peers.log'), 'utf8');
   const at = text.indexOf('[\n');
   const block: J[] = at >= 0 ? JSON.parse(text.slice(at, text.indexOf('\n]', at) + 2)) : [];
@@ -42,7 +44,7 @@ for (const c of calls) {
   const [call, dir] = c.split('=');
   const a = lines(path.join(dir, 'train-a.log'));
   const p = peers(dir);
-  device ||= readFileSync(path.join(dir, 'peers.log'), 'utf8').split('\n')[0];
+  if (existsSync(path.join(dir, 'peers.log'))) device ||= readFileSync(path.join(dir, 'peers.log'), 'utf8').split('\n')[0];
   const steps = a.filter((r) => 'train_tokens_per_s' in r);
   const gemm = a.filter((r) => r.bench === 'gemm-ceiling');
   const g8b = lines(path.join(dir, 'graft-8b.log')).filter((r) => 'train_tokens_per_s' in r || 'tokens_per_s' in r);
