@@ -50,7 +50,10 @@ export class HalfWeights extends GraphWeights {
   }
 
   private readonly read16 = new Map<string, Value>();
-  /** fp16 [out, in] forms the weight threads made beside the laid-out ones (one read of the file for both). */
+  /**
+   * fp16 [out, in] forms made beside the laid-out ones (one read of the file for both), until the backward takes
+   * them: a graph without one (evaluation) holds them only while it is built.
+   */
   private readonly pending16 = new Map<string, Uint16Array>();
   /** The [out, in] projection as fp16 in the file's layout (the backward's dX = dY·W), once per graph. */
   private asRead(name: string, out: number, inp: number): Value {
@@ -76,9 +79,11 @@ export class HalfWeights extends GraphWeights {
       this.pending16.set(name, both.asStored);
       return both.transposed;
     }
-    const bytes = encodeF16(this.overrides.get(name) ?? readTransient(this.source, name));
+    const asStored = halfBits(encodeF16(this.overrides.get(name) ?? readTransient(this.source, name)));
+    // kept for the backward's copy as the threads' is: one read and one encoding per weight here too
+    this.pending16.set(name, asStored);
     const t = new Uint16Array(out * inp);
-    transposeTiles(t, out, 0, new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), 0, out, inp);
+    transposeTiles(t, out, 0, asStored, 0, out, inp);
     return t;
   }
 }
