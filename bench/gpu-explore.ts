@@ -85,7 +85,8 @@ async function main() {
     console.log(JSON.stringify(r));
     if (!('date' in r)) return;
     const name = `qlora-8b-${r.shape.name}${r.shape.layers !== QLORA_SHAPES[r.shape.name].num_hidden_layers ? `-${r.shape.layers}l` : ''}-${r.scheme}-${r.precision}-${r.embeddings}${r.checkpoint ? '-ckpt' : ''}-${r.date.slice(0, 10)}`;
-    process.env.GRAFT_BENCH_OUT ??= process.env.OUT;
+    // On the device machine results go under $OUT; here (no OUT) into bench/results.
+    if (process.env.OUT && !process.env.GRAFT_BENCH_OUT) process.env.GRAFT_BENCH_OUT = process.env.OUT;
     console.log('wrote', writeResult(name, r));
   }
   if (what === 'gemm') await gemmCeiling(names.length ? names.map((s) => s.split(',').map(Number) as [number, number, number]) : undefined);
