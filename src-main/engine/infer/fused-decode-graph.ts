@@ -28,7 +28,7 @@ import { gatherSplitHead, groupQueryAttention, headSplit, node, quickGelu, rotar
 /**
  * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
  * projections as they are), so no weights factory.
- * `argmax`: the graph ends in each row's most likely next id (`next_ids`, int32 [B]) instead of the
+ * `argmax`: the graph ends in each row's most likely next id (`next_ids`, int32 [B, 1]) instead of the
  * logits, so a greedy step reads back 4 bytes a row instead of the whole vocabulary's logits.
  */
 export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
@@ -185,9 +185,10 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const max = node(g, 'ReduceMax', [logits, axes], [{ dtype: 'float32', shape: [B, 1] }], { keepdims: { i: 1 } })[0];
     const at = node(g, 'Equal', [logits, max], [{ dtype: 'bool', shape: [B, V] }])[0];
     const marks = node(g, 'Where', [at, rev, zero], [{ dtype: 'float32', shape: [B, V] }])[0];
-    const first = node(g, 'ReduceMax', [marks, axes], [{ dtype: 'float32', shape: [B] }], { keepdims: { i: 0 } })[0];
-    const id = node(g, 'Sub', [vocab, first], [{ dtype: 'float32', shape: [B] }])[0];
-    g.output(node(g, 'Cast', [id], [{ dtype: 'int32', shape: [B], name: NEXT_IDS }], { to: { i: 6 } })[0]);
+    // [B, 1]: the shape of a decode step's input_ids, so the ids can feed the next step where they are.
+    const first = node(g, 'ReduceMax', [marks, axes], [{ dtype: 'float32', shape: [B, 1] }], { keepdims: { i: 1 } })[0];
+    const id = node(g, 'Sub', [vocab, first], [{ dtype: 'float32', shape: [B, 1] }])[0];
+    g.output(node(g, 'Cast', [id], [{ dtype: 'int32', shape: [B, 1], name: NEXT_IDS }], { to: { i: 6 } })[0]);
   } else g.output(logits);
   // present.{i}.k, present.{i}.v in layer order, as decode-graph.ts lists them; GQA named them already.
   present.forEach((v) => g.output(v));

@@ -14,6 +14,13 @@ import { KvDecoder } from './kv-decoder.js';
 import { Sampler, type SamplingOpts } from './sampling.js';
 import { TextStream } from './text-stream.js';
 
+/**
+ * Greedy steps run back to back on the device before their ids are read (KvDecoder.decodeGreedyChain).
+ * Tokens then reach the screen in bursts of this many, and a reply that ends mid-burst has computed up to
+ * this many - 1 steps for nothing. GRAFT_GREEDY_CHAIN sets it for measurements (1: a read after every step).
+ */
+const GREEDY_CHAIN = Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 8)) || 8);
+
 export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
 
 export interface Variant {
@@ -99,6 +106,9 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const greedy = (s.temperature ?? 1) <= 0 && (s.repetitionPenalty ?? 1) === 1 && (s.presencePenalty ?? 0) === 0;
   let logits: Float32Array = new Float32Array(0);
   let ids: Int32Array = new Int32Array(0);
+  // Greedy ids of later steps, computed ahead of the loop. A live row's next input is its own greedy id,
+  // which is what the chain fed; a finished row's ids are never read again.
+  const ahead: Int32Array[] = [];
   const pick = (b: number) => (greedy ? ids[b] : samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]));
   const t0 = performance.now();
   let tFirst = t0;
@@ -132,8 +142,11 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       });
       if (step === 0) tFirst = performance.now();
       if (done.every(Boolean) || step + 1 === o.maxTokens) break;
-      if (greedy) ids = await dec.decodeGreedy(next);
-      else logits = await dec.decode(next);
+      if (greedy) {
+        // Steps computed ahead (decodeGreedyChain): never past maxTokens, so never past the reserved slots.
+        if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(GREEDY_CHAIN, o.maxTokens - 1 - step))));
+        ids = ahead.shift()!;
+      } else logits = await dec.decode(next);
     }
   } finally {
     await dec.dispose();

@@ -14,7 +14,7 @@ import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
-import { toDeviceAll } from '../runtime/transfer.js';
+import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { buildDecodeGraph, cacheIn, cacheOut, LOCAL_MASK } from './decode-graph.js';
 import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
@@ -47,6 +47,14 @@ export class KvDecoder {
   private cache: Record<string, Feed> = {};
   private loraHost: Record<string, HostTensor> | null = null;
   private loraFeeds = new Map<Mode, Promise<Record<string, Feed>>>();
+  /**
+   * The fused graph's caches are updated in place (and greedy steps chained) on WebGPU. On the CPU EP,
+   * GroupQueryAttention given one buffer as past and present computed other logits than the plain graph
+   * from the first (prefill) step on, so there each step returns new caches, as before.
+   */
+  private get inPlace(): boolean {
+    return this.opts.device.kind === 'webgpu';
+  }
   /** Which graph serves the current conversation (chosen at prefill). */
   mode: Mode = 'plain';
   /** Slots used so far (the same for every row). */
@@ -93,7 +101,9 @@ export class KvDecoder {
         // Graphs of the model's own weights are saved under a key (a later start loads them as they
         // are); merged overrides and quantized bases are data of this process and are built each time.
         const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
-        const made = cacheable ? GraphSession.createCached(`decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}`, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep });
+        // The fused graph's outputs are bound by each run (its caches in place, its ids where the step says).
+        const so = fused && this.inPlace ? { device, bindOutputs: true } : { device, keepOnDevice: keep };
+        const made = cacheable ? GraphSession.createCached(`decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}`, build, so) : GraphSession.create(build(), so);
         return made.finally(() => releaseHostWeights(this.model.source));
       });
       this.leases.set(key, lease);
@@ -201,23 +211,82 @@ export class KvDecoder {
 
   /** Rows of T tokens of which the first `real` are real; writes slots length..length+real-1 of every row. */
   private async runFused(rows: number[][], real: number, wantIds: boolean): Promise<Float32Array | Int32Array> {
-    const { B, T, start, ids, positions } = this.stepInputs(rows);
-    rows.forEach((r, b) => r.forEach((id, t) => ((ids[b * T + t] = id), (positions[b * T + t] = start + t))));
+    const { B, T, ids } = this.stepInputs(rows);
+    rows.forEach((r, b) => r.forEach((id, t) => (ids[b * T + t] = id)));
+    const out = await this.stepFused({ dtype: 'int32', shape: [B, T], data: ids }, T, real, wantIds);
+    return wantIds ? ((out[NEXT_IDS] as HostTensor).data as Int32Array) : ((out.logits as HostTensor).data as Float32Array);
+  }
+
+  /**
+   * One run of the fused graph over `input` ([rows, T] ids, on the host or the device). GroupQueryAttention
+   * writes the new keys and values into the caches themselves (present bound to past: no copy of the
+   * caches per step, no new buffers); the ids go to `idsInto` when given, else to the host.
+   */
+  private async stepFused(input: Feed, T: number, real: number, wantIds: boolean, idsInto?: Feed): Promise<Record<string, Feed>> {
+    const B = this.opts.rows;
+    const start = this.length;
+    if (start + T > this.opts.capacity) throw new GraftError('BAD_INPUT', `the context is full (${this.opts.capacity} tokens)`, { where: 'context' });
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
     const feeds: Record<string, Feed> = {
       ...this.cache,
       ...(await this.loraFor('fused')),
-      input_ids: { dtype: 'int32', shape: [B, T], data: ids },
+      input_ids: input,
       positions: { dtype: 'int32', shape: [B, T], data: positions },
       // GQA sees the filler as real tokens (a plain first prompt of T, no padding for any kernel to
       // get right): attention is causal, so no real token attends to it, and decoding overwrites it.
       [SEQLENS_K]: { dtype: 'int32', shape: [B], data: new Int32Array(B).fill(start + T - 1) },
       [TOTAL_LENGTH]: { dtype: 'int32', shape: [], data: Int32Array.of(start + T) },
+      [LAST_INDEX]: { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) },
     };
-    feeds[LAST_INDEX] = { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) };
-    const out = await (await this.session(T, wantIds)).run(feeds);
-    this.keepCache(out);
+    const session = await this.session(T, wantIds);
+    if (!this.inPlace) {
+      const out = await session.run(feeds);
+      this.keepCache(out);
+      this.length = start + real;
+      return out;
+    }
+    const into: Record<string, Feed> = idsInto ? { [NEXT_IDS]: idsInto } : {};
+    for (let i = 0; i < this.model.spec.layers; i++) {
+      into[cacheOut(i, 'k')] = this.cache[cacheIn(i, 'k')];
+      into[cacheOut(i, 'v')] = this.cache[cacheIn(i, 'v')];
+    }
+    const out = await session.run(feeds, into);
     this.length = start + real;
-    return wantIds ? ((out[NEXT_IDS] as HostTensor).data as Int32Array) : ((out.logits as HostTensor).data as Float32Array);
+    return out;
+  }
+
+  /**
+   * `n` greedy steps from `tokens`, each step's ids fed to the next where they were computed: on the
+   * fused graph nothing is read back until all n ran, then one read brings every step's ids (a GPU
+   * runs the steps back to back instead of waiting for the host after each). Same ids as n calls of
+   * decodeGreedy; the plain graph makes those calls.
+   */
+  async decodeGreedyChain(tokens: readonly number[], n: number): Promise<Int32Array[]> {
+    const steps: Int32Array[] = [];
+    if (this.mode !== 'fused' || !this.inPlace || n === 1) {
+      for (let i = 0, t = tokens; i < n; i++, t = Array.from(steps[i - 1])) steps.push(await this.decodeGreedy(t));
+      return steps;
+    }
+    const B = this.opts.rows;
+    const ring = await this.idRing(n);
+    let input: Feed = { dtype: 'int32', shape: [B, 1], data: Int32Array.from(tokens) };
+    for (let i = 0; i < n; i++) {
+      await this.stepFused(input, 1, 1, true, ring[i]);
+      input = ring[i];
+    }
+    return (await toHostAll(ring.slice(0, n), this.opts.device)).map((h) => Int32Array.from(h.data as Int32Array));
+  }
+
+  private ring: Feed[] = [];
+  /** At least n tensors of [rows, 1] ids where the caches live, allocated once per decoder. */
+  private async idRing(n: number): Promise<Feed[]> {
+    if (this.ring.length < n) {
+      const B = this.opts.rows;
+      const more = Array.from({ length: n - this.ring.length }, (): HostTensor => ({ dtype: 'int32', shape: [B, 1], data: new Int32Array(B) }));
+      this.ring.push(...(await toDeviceAll(more, this.opts.device)));
+    }
+    return this.ring;
   }
 
   /** Shapes of a step of `rows`, checked against the capacity, and empty id/position arrays for it. */
@@ -284,6 +353,8 @@ export class KvDecoder {
 
   async dispose(): Promise<void> {
     this.disposeCache();
+    for (const t of this.ring) if ('dispose' in t) t.dispose();
+    this.ring = [];
     await this.disposeLora();
     // Sessions stay in the model's pool for the next generation.
     for (const l of this.leases.values()) l.done();

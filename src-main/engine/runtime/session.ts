@@ -29,6 +29,14 @@ export interface SessionOpts {
   noOptimize?: boolean;
   /** Let ops without a WebGPU kernel fall back to the CPU EP. Off by default: a fallback is a bug. */
   allowCpuFallback?: boolean;
+  /**
+   * Outputs are written where `run`'s `into` says (a tensor of the right shape, on the host or the
+   * device), the others come back to the host; `keepOnDevice` is then ignored. onnxruntime-node 1.30
+   * honours such pre-allocated outputs only when no output has a preferred location (with one set, it
+   * binds every output afresh and drops them), so a session is one kind or the other. This is what
+   * lets a decode step update its KV caches in place and leave its ids on the device for the next step.
+   */
+  bindOutputs?: boolean;
 }
 
 /**
@@ -58,19 +66,10 @@ const WEBGPU_OPTS: Record<string, unknown> = {
   ...JSON.parse(process.env.GRAFT_WEBGPU_OPTS ?? '{}'),
 };
 
-/**
- * Session config entries for the EP that onnxruntime-node's option list does not know (it refuses unknown EP
- * options), e.g. `{"ep.webgpuexecutionprovider.maxNumPendingDispatches": "4"}`: GRAFT_EP_CONFIG (JSON), for
- * measurements. Context-wide entries hold from the process's first GPU session on.
- */
-const EP_CONFIG: Record<string, string> = JSON.parse(process.env.GRAFT_EP_CONFIG ?? '{}');
-
-type Nested = { [k: string]: string | Nested };
-function withEntry(into: Nested, key: string[], value: string): Nested {
-  const [head, ...rest] = key;
-  const inner = into[head];
-  return { ...into, [head]: rest.length ? withEntry(typeof inner === 'object' ? inner : {}, rest, value) : value };
-}
+// EP options beyond onnxruntime-node's list cannot be set as session config entries (`extra`): the binding
+// appends the EP, which reads its options then, before it applies `extra`. ORT's verbose log shows it
+// ("WebGPU EP graph capture enable: 0" with the entry set), so graph capture and the EP's flush interval
+// are out of reach from Node today.
 
 export const createTimings: CreateTiming[] = [];
 
@@ -97,6 +96,7 @@ export class GraphSession {
     readonly device: DeviceInfo,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
+    private readonly bindsOutputs = false,
   ) {}
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
@@ -140,14 +140,15 @@ export class GraphSession {
       logSeverityLevel: ORT_LOG_LEVEL,
     };
     if (opts.device.kind === 'cpu' && cpuThreads !== null) so.intraOpNumThreads = cpuThreads;
-    if (gpu) {
+    if (gpu && opts.bindOutputs) {
+      if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
+    } else if (gpu) {
       const k = opts.keepOnDevice ?? [];
       const keep = typeof k === 'function' ? k : (n: string) => k.includes(n);
       so.preferredOutputLocation = Object.fromEntries(ref.outputs.map((o) => [o, keep(o) ? 'gpu-buffer' : 'cpu']));
       if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     }
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
-    if (gpu) for (const [k, v] of Object.entries(EP_CONFIG)) so.extra = withEntry((so.extra ?? {}) as Nested, k.split('.'), v);
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const t0 = performance.now();
@@ -156,11 +157,16 @@ export class GraphSession {
     createTimings.push(timing);
     if (createTimings.length > 256) createTimings.shift();
     if (process.env.GRAFT_TIMING === '1') console.error(`[timing] ${JSON.stringify(timing)}`);
-    return new GraphSession(ref.name, session, opts.device, session.inputNames, session.outputNames);
+    return new GraphSession(ref.name, session, opts.device, session.inputNames, session.outputNames, opts.bindOutputs === true);
   }
 
-  /** Runs the graph. Outputs kept on the device are DeviceTensors; the others are host tensors. */
-  async run(feeds: Record<string, Feed>): Promise<Record<string, Feed>> {
+  /**
+   * Runs the graph. Outputs kept on the device are DeviceTensors; the others are host tensors. On a
+   * session made with `bindOutputs`, the outputs named in `into` are written into those tensors (which
+   * may also be inputs of this run: a cache updated in place) and come back as the same objects.
+   */
+  async run(feeds: Record<string, Feed>, into?: Record<string, Feed>): Promise<Record<string, Feed>> {
+    if (into && !this.bindsOutputs) throw new Error(`session ${this.name}: outputs can be bound only on a session made with bindOutputs`);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
       const f = feeds[name];
@@ -169,10 +175,11 @@ export class GraphSession {
     }
     const profile = profiling();
     const t0 = profile ? performance.now() : 0;
-    const out = await this.session.run(ortFeeds);
+    const fetches = into ? Object.fromEntries(this.outputNames.map((n) => [n, into[n] ? toOrt(into[n]) : null])) : undefined;
+    const out = await (fetches ? this.session.run(ortFeeds, fetches) : this.session.run(ortFeeds));
     if (profile) record(this.name, performance.now() - t0);
     const result: Record<string, Feed> = {};
-    for (const [name, t] of Object.entries(out)) result[name] = t.location === 'gpu-buffer' ? new DeviceTensor(t) : fromOrtCpu(t);
+    for (const [name, t] of Object.entries(out)) result[name] = into?.[name] ?? (t.location === 'gpu-buffer' ? new DeviceTensor(t) : fromOrtCpu(t));
     return result;
   }
 

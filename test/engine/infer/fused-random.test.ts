@@ -79,6 +79,28 @@ describe('fused decoding through generate()', () => {
     }
   }, 60_000);
 
+  // On WebGPU greedy steps run in chains of 8 with one read per chain (generate.ts GREEDY_CHAIN): 20 tokens
+  // are 1 + 8 + 8 + 3 steps, and an end-of-turn id met inside a chain ends the reply at the same token.
+  it.skipIf(!gpuOk)(`${gpuName}: chained greedy steps give the plain graph's ids, and stop where it stops`, async () => {
+    const model = models.get('qwen2')!;
+    const device = await resolveDevice('gpu');
+    const rows = variants(model).slice(0, 2);
+    const prompt = [3, 14, 15, 92, 65];
+    const run = (fused: boolean, endOfTurn?: { ids: number[]; texts: string[] }) =>
+      generate({ model, device, tokenizer: null, prompt, variants: rows.map((adapters) => ({ adapters })), maxTokens: 20, sampling: { temperature: 0 }, stopAtEos: endOfTurn !== undefined, endOfTurn, fused });
+    const [chained, plain] = [await run(true), await run(false)];
+    chained.forEach((r, i) => expect(r.ids, `row ${i}`).toEqual(plain[i].ids));
+    expect(chained[0].ids).toHaveLength(20);
+    // an id first met at the 11th token of row 0 (inside the second chain) as the end of turn
+    const at = chained[0].ids.findIndex((id, k) => k >= 10 && !chained[0].ids.slice(0, k).includes(id) && !chained[1].ids.slice(0, k).includes(id));
+    expect(at).toBeGreaterThanOrEqual(10);
+    const end = { ids: [chained[0].ids[at]], texts: [] };
+    const stopped = await run(true, end);
+    expect(stopped[0].ids).toEqual(chained[0].ids.slice(0, at));
+    expect(stopped[0].finish).toBe('eos');
+    expect(stopped.map((r) => r.ids)).toEqual((await run(false, end)).map((r) => r.ids));
+  }, 120_000);
+
   it('a merged adapter (overridden base tensors) gives the same greedy ids as the adapter as a LoRA row', async () => {
     const model = models.get('qwen2')!;
     const device = await resolveDevice('cpu');
