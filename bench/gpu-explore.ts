@@ -50,7 +50,20 @@ export async function decodeExplore(name: string, tokens = 64) {
     for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows))[0].tokensPerSecond);
     return +tps.toFixed(1);
   };
-  const r = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0), sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) };
+  const r: Record<string, unknown> = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0), sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) };
+  // What each part of the decode loop brings, in the same process: a read-back after every greedy step
+  // (chain 1), then also new KV caches from every step (the fused graph's outputs kept, not bound).
+  if (process.env.DECODE_AB !== '0') {
+    const envWas = { chain: process.env.GRAFT_GREEDY_CHAIN, inPlace: process.env.GRAFT_KV_IN_PLACE };
+    process.env.GRAFT_GREEDY_CHAIN = '1';
+    r.greedy_read_each_step_tok_s = await best(0);
+    process.env.GRAFT_KV_IN_PLACE = '0';
+    r.greedy_read_each_step_caches_copied_tok_s = await best(0);
+    r.greedy_4rows_read_each_step_caches_copied_tok_s_per_row = await best(0, 4);
+    const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    restore('GRAFT_GREEDY_CHAIN', envWas.chain);
+    restore('GRAFT_KV_IN_PLACE', envWas.inPlace);
+  }
   console.log(JSON.stringify(r));
   return r;
 }

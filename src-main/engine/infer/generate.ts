@@ -19,7 +19,7 @@ import { TextStream } from './text-stream.js';
  * Tokens then reach the screen in bursts of this many, and a reply that ends mid-burst has computed up to
  * this many - 1 steps for nothing. GRAFT_GREEDY_CHAIN sets it for measurements (1: a read after every step).
  */
-const GREEDY_CHAIN = Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 8)) || 8);
+const greedyChain = () => Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 8)) || 8);
 
 export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
 
@@ -109,6 +109,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   // Greedy ids of later steps, computed ahead of the loop. A live row's next input is its own greedy id,
   // which is what the chain fed; a finished row's ids are never read again.
   const ahead: Int32Array[] = [];
+  const chain = greedyChain();
   const pick = (b: number) => (greedy ? ids[b] : samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]));
   const t0 = performance.now();
   let tFirst = t0;
@@ -144,7 +145,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       if (done.every(Boolean) || step + 1 === o.maxTokens) break;
       if (greedy) {
         // Steps computed ahead (decodeGreedyChain): never past maxTokens, so never past the reserved slots.
-        if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(GREEDY_CHAIN, o.maxTokens - 1 - step))));
+        if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(chain, o.maxTokens - 1 - step))));
         ids = ahead.shift()!;
       } else logits = await dec.decode(next);
     }

@@ -51,9 +51,10 @@ export class KvDecoder {
    * The fused graph's caches are updated in place (and greedy steps chained) on WebGPU. On the CPU EP,
    * GroupQueryAttention given one buffer as past and present computed other logits than the plain graph
    * from the first (prefill) step on, so there each step returns new caches, as before.
+   * GRAFT_KV_IN_PLACE=0 turns it off on WebGPU too, to measure what it brings.
    */
   private get inPlace(): boolean {
-    return this.opts.device.kind === 'webgpu';
+    return this.opts.device.kind === 'webgpu' && process.env.GRAFT_KV_IN_PLACE !== '0';
   }
   /** Which graph serves the current conversation (chosen at prefill). */
   mode: Mode = 'plain';
@@ -91,7 +92,7 @@ export class KvDecoder {
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits'].join('|');
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept'].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {

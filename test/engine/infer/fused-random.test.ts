@@ -79,7 +79,7 @@ describe('fused decoding through generate()', () => {
     }
   }, 60_000);
 
-  // On WebGPU greedy steps run in chains of 8 with one read per chain (generate.ts GREEDY_CHAIN): 20 tokens
+  // On WebGPU greedy steps run in chains of 8 with one read per chain (generate.ts greedyChain): 20 tokens
   // are 1 + 8 + 8 + 3 steps, and an end-of-turn id met inside a chain ends the reply at the same token.
   it.skipIf(!gpuOk)(`${gpuName}: chained greedy steps give the plain graph's ids, and stop where it stops`, async () => {
     const model = models.get('qwen2')!;
