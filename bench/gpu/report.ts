@@ -61,10 +61,20 @@ for (const [name, file] of [['smollm2-135m', /smol135m-f16/], ['qwen2.5-0.5b', /
   const p = llamaTg(file);
   rows.push({ work: 'decode, 1 stream, greedy', shape: name, graft: g?.greedy_tok_s, peer: p, peer_name: 'llama.cpp CUDA F16 llama-bench tg128', ratio: ratio(g?.greedy_tok_s, p) });
   rows.push({ work: 'decode, 1 stream, sampled (logits read back)', shape: name, graft: g?.sampled_tok_s, peer: p, peer_name: 'llama.cpp CUDA F16 llama-bench tg128', ratio: ratio(g?.sampled_tok_s, p) });
+  // The same process's greedy decode with a read after every step, then also with new caches every step
+  // (the path before the chained, in-place decode), when the call measured them (bench/gpu-explore.ts DECODE_AB).
+  if (g && 'greedy_read_each_step_tok_s' in g) {
+    rows.push({ work: 'decode, 1 stream, greedy, ids read back after every step', shape: name, graft: g.greedy_read_each_step_tok_s, peer: p, peer_name: 'llama.cpp CUDA F16 llama-bench tg128', ratio: ratio(g.greedy_read_each_step_tok_s, p) });
+    rows.push({ work: 'decode, 1 stream, greedy, read after every step and new KV caches every step (before this change)', shape: name, graft: g.greedy_read_each_step_caches_copied_tok_s, peer: p, peer_name: 'llama.cpp CUDA F16 llama-bench tg128', ratio: ratio(g.greedy_read_each_step_caches_copied_tok_s, p) });
+  }
   if (name !== 'qwen2.5-1.5b') {
     const four = g ? +(g.greedy_4rows_tok_s_per_row * 4).toFixed(1) : undefined;
     const p4 = batched(name === 'smollm2-135m' ? 'smol135m' : 'qwen05b', 4);
     rows.push({ work: '4 rows side by side (base + 3 different adapters), tokens/s in all', shape: name, graft: four, peer: p4, peer_name: 'llama.cpp CUDA F16 llama-batched-bench, 4 sequences of one model (S_TG)', ratio: ratio(four, p4), graft_vs_own_single: ratio(four, g?.greedy_tok_s) });
+    if (g && 'greedy_4rows_read_each_step_caches_copied_tok_s_per_row' in g) {
+      const before = +(g.greedy_4rows_read_each_step_caches_copied_tok_s_per_row * 4).toFixed(1);
+      rows.push({ work: '4 rows side by side, tokens/s in all, before this change (read after every step, new KV caches every step)', shape: name, graft: before, peer: p4, peer_name: 'llama.cpp CUDA F16 llama-batched-bench, 4 sequences of one model (S_TG)', ratio: ratio(before, p4), graft_vs_own_single: ratio(before, g.greedy_read_each_step_caches_copied_tok_s) });
+    }
   }
 }
 // Decode on a 4-bit base (bench/packed-decode.ts) beside llama.cpp's Q4_K_M of the same shapes.
@@ -74,7 +84,8 @@ for (const [name, file] of [['qwen2.5-0.5b', /qwen05b-q4_k_m/], ['qwen2.5-1.5b',
   if (g || p) rows.push({ work: 'decode, 1 stream, greedy, 4-bit base', shape: name, graft: g?.greedy_tok_s, peer: p, peer_name: 'llama.cpp CUDA Q4_K_M llama-bench tg128', ratio: ratio(g?.greedy_tok_s, p), graft_base: g?.base, graft_weight_gb: g?.weight_gb, first_64_tokens_ms: g?.first_generation_ms });
 }
 const cold = (name: string) => a.find((r) => r.model === name && 'first_generation_ms' in r);
-const warm = (name: string) => a.filter((r) => r.model === name && 'first_generation_ms' in r)[1];
+// A second process of call A, or else call B's first (both with the graph cache call A filled).
+const warm = (name: string) => a.filter((r) => r.model === name && 'first_generation_ms' in r)[1] ?? b.find((r) => r.model === name && 'first_generation_ms' in r && !('base' in r));
 for (const name of ['qwen2.5-0.5b', 'qwen2.5-1.5b']) {
   rows.push({ work: 'first token after loading, empty graph cache (first time), ms', shape: name, graft: cold(name)?.first_ttft_ms, peer: null, peer_name: null, ratio: null, first_64_tokens_ms: cold(name)?.first_generation_ms, sessions: cold(name)?.sessions });
   rows.push({ work: 'first token after loading, new process, warm graph cache (second time), ms', shape: name, graft: warm(name)?.first_ttft_ms, peer: null, peer_name: null, ratio: null, first_64_tokens_ms: warm(name)?.first_generation_ms, sessions: warm(name)?.sessions });

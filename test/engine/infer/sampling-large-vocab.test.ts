@@ -45,6 +45,9 @@ const VECTORS = [
   [2, 20],
   [3, 0.5],
 ].map(([seed, spread]) => logitsOf(seed, spread));
+// Many exact ties (logits on a coarse grid), so that top-k's selection must break them as the stable sort
+// does (the lower index first), and a row as flat as a random model's, where every token is a candidate.
+VECTORS.push(Float32Array.from(logitsOf(4, 6), (x) => Math.round(x)), logitsOf(5, 0.01));
 
 describe('sampler on a 49k vocabulary', () => {
   it.each<SamplingOpts>([
@@ -54,6 +57,7 @@ describe('sampler on a 49k vocabulary', () => {
     { temperature: 0.7, minP: 0.05 },
     { temperature: 1, topP: 0.999999 }, // reaches past the sorted candidates: falls back to a full sort
     { temperature: 1, minP: 1e-9 },
+    { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05 }, // the Chat screen's filters
   ])('filters draw exactly what a full sort draws (%o)', (o) => {
     for (const logits of VECTORS) {
       const s = new Sampler({ ...o, seed: 77 });
