@@ -26,9 +26,14 @@ export function machine() {
 }
 
 /** A random-init model of the given shapes, written once under .cache/ (models are data, not code). */
+/**
+ * A random-init model of `cfg`'s shapes, written once per cache folder. BENCH_DTYPE=BF16 writes it in bf16,
+ * as real checkpoints ship (half the bytes to read at a first start), in its own folder.
+ */
 export async function benchModel(name: string, cfg: HfConfig): Promise<string> {
-  const dir = path.join(process.env.GRAFT_BENCH_CACHE ?? path.join(ROOT, '.cache', 'bench-models'), name);
-  if (!existsSync(path.join(dir, 'model.safetensors'))) await writeRandomModel(dir, cfg, { seed: 1 });
+  const bf16 = process.env.BENCH_DTYPE === 'BF16';
+  const dir = path.join(process.env.GRAFT_BENCH_CACHE ?? path.join(ROOT, '.cache', 'bench-models'), bf16 ? `${name}-bf16` : name);
+  if (!existsSync(path.join(dir, 'model.safetensors'))) await writeRandomModel(dir, cfg, { seed: 1, dtype: bf16 ? 'BF16' : 'F32' });
   return dir;
 }
 

@@ -5,6 +5,8 @@
  * EP settings (the WebGPU context takes the first session's options for the whole process).
  */
 import { generate } from '../src-main/engine/infer/generate.js';
+import type { SamplingOpts } from '../src-main/engine/infer/sampling.js';
+import { CHAT_SAMPLING } from '../src-main/engine/options/generate.js';
 import { loadModel } from '../src-main/engine/model.js';
 import { QWEN25_05B_SHAPES, SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
@@ -39,18 +41,21 @@ export async function decodeExplore(name: string, tokens = 64) {
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
   // Side by side: the base and three different rank-16 adapters on all 7 targets, one batched decode.
   const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
-  const run = (temperature: number, rows = 1) =>
-    generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: tokens, sampling: { temperature, seed: 1 }, stopAtEos: false });
+  const run = (temperature: number, rows = 1, filters: Partial<SamplingOpts> = {}) =>
+    generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: tokens, sampling: { temperature, seed: 1, ...filters }, stopAtEos: false });
   const first = await run(0);
   const firstMs = performance.now() - t0;
   const sessions = createTimings.splice(0);
-  const best = async (temperature: number, rows = 1) => {
-    await run(temperature, rows);
+  const best = async (temperature: number, rows = 1, filters: Partial<SamplingOpts> = {}) => {
+    await run(temperature, rows, filters);
     let tps = 0;
-    for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows))[0].tokensPerSecond);
+    for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows, filters))[0].tokensPerSecond);
     return +tps.toFixed(1);
   };
   const r: Record<string, unknown> = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0), sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) };
+  // The Chat screen's sampling (top-k 40, top-p 0.95, min-p 0.05, repetition penalty 1.1, temperature 0.7).
+  const { seed: _seed, ...chat } = CHAT_SAMPLING;
+  r.chat_sampled_tok_s = await best(chat.temperature, 1, chat);
   // What each part of the decode loop brings, in the same process: a read-back after every greedy step
   // (chain 1), then also new KV caches from every step (the fused graph's outputs kept, not bound).
   if (process.env.DECODE_AB !== '0') {
