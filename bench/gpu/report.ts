@@ -107,6 +107,6 @@ const result = {
   rows,
   graft_raw: { phase_a: a, phase_b: b },
   peers_raw: { llama_bench: llama, pytorch_peft: peft },
-  notes: 'What bounds each row, with the profile and the arithmetic: docs/gpu-speed.md.',
+  notes: ['What bounds each row, with the profile and the arithmetic: docs/gpu-speed.md.', process.env.REPORT_NOTE].filter(Boolean).join(' '),
 };
 console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}${suffix}`, result));

@@ -100,6 +100,7 @@ const result = {
   commit,
   rows,
   raw,
-  notes: 'What bounds each row, with the arithmetic: docs/gpu-speed.md.',
+  // REPORT_NOTE: what the call's conditions were (work in the background), said beside its figures
+  notes: ['What bounds each row, with the arithmetic: docs/gpu-speed.md.', process.env.REPORT_NOTE].filter(Boolean).join(' '),
 };
-console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}-training`, result));
+console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}-training${process.env.REPORT_SUFFIX ?? ''}`, result));
