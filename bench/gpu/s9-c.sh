@@ -12,6 +12,8 @@ echo "== cold: 1.5B fp16 1x512, first step from an empty graph cache, fp32 files
 timeout 90 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
 echo "== cold: the same from bf16 files" >> $L
 BENCH_DTYPE=BF16 timeout 90 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+echo "== cold: the same from bf16 files, ORT's graph optimizations at the basic level (a graph cache of its own)" >> $L
+BENCH_DTYPE=BF16 GRAFT_ORT_OPT_LEVEL=basic GRAFT_GRAPH_CACHE=/tmp/gg-basic timeout 90 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
 echo "== warm: training rows" >> $L
 timeout 90 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
 timeout 75 node $E step qwen2.5-0.5b 1x512 nf4-fp16 >> $L 2>&1

@@ -1,3 +1,5 @@
+# NOTE (2026-12-03): GRAFT_EP_CONFIG never reached the EP (onnxruntime-node appends the EP before it applies
+# session config entries) and is gone; the maxNumPendingDispatches runs below measured the defaults again.
 # GPU machine, one call for issue 13 at the session's head, carry [".gpu"] (bench/gpu/train-prepare.sh): every
 # training row beside PyTorch + PEFT in the same call (0.5B 1×512 and 8×512, 1.5B 1×512, 8B QLoRA 1×1024 against
 # bf16 LoRA), the EP's fp16 MatMul rate, the 1.5B first step from an empty graph cache, the 0.5B NF4 step, the 8B

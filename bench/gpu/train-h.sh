@@ -1,3 +1,5 @@
+# NOTE (2026-12-03): GRAFT_EP_CONFIG never reached the EP (onnxruntime-node appends the EP before it applies
+# session config entries) and is gone; the maxNumPendingDispatches runs below measured the defaults again.
 # GPU machine, carry [".gpu"]: the 8B QLoRA step under the 'simple' cache with the EP flushing (and so making
 # released buffers reusable) every 4 and every 64 dispatches instead of 16 (maxNumPendingDispatches): whether the
 # step's GPU peak is the cache's pool between flushes.
