@@ -6,7 +6,7 @@
  * (fused-decode-graph.ts: ~5x fewer ops per step), which keeps no padding in the cache.
  */
 import type { RowLoraLayout } from '../adapters/row-lora.js';
-import { rowMethodFeeds, rowMethodsKey, rowPrefixRows, rowPrefixTokens, type RowMethod } from '../adapters/row-methods.js';
+import { rowMethodFeeds, rowMethodsKey, type RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
 import { plainWeights, releaseHostWeights, type PackedBase, type WeightsFactory } from '../models/weights.js';
@@ -15,13 +15,12 @@ import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
-import { buildDecodeGraph, cacheIn, cacheOut, LOCAL_MASK } from './decode-graph.js';
+import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
+import { plainStepFeeds } from './plain-step-feeds.js';
 import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
 import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
-
-const NEG = -1e9;
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -212,9 +211,9 @@ export class KvDecoder {
 
   /** Rows of T tokens of which the first `real` are real; writes slots length..length+real-1 of every row. */
   private async runFused(rows: number[][], real: number, wantIds: boolean): Promise<Float32Array | Int32Array> {
-    const { B, T, ids } = this.stepInputs(rows);
-    rows.forEach((r, b) => r.forEach((id, t) => (ids[b * T + t] = id)));
-    const out = await this.stepFused({ dtype: 'int32', shape: [B, T], data: ids }, T, real, wantIds);
+    const T = rows[0].length;
+    const ids = Int32Array.from(rows.flat());
+    const out = await this.stepFused({ dtype: 'int32', shape: [this.opts.rows, T], data: ids }, T, real, wantIds);
     return wantIds ? ((out[NEXT_IDS] as HostTensor).data as Int32Array) : ((out.logits as HostTensor).data as Float32Array);
   }
 
@@ -226,7 +225,7 @@ export class KvDecoder {
   private async stepFused(input: Feed, T: number, real: number, wantIds: boolean, idsInto?: Feed): Promise<Record<string, Feed>> {
     const B = this.opts.rows;
     const start = this.length;
-    if (start + T > this.opts.capacity) throw new GraftError('BAD_INPUT', `the context is full (${this.opts.capacity} tokens)`, { where: 'context' });
+    this.checkRoom(T);
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
     const feeds: Record<string, Feed> = {
@@ -290,14 +289,10 @@ export class KvDecoder {
     return this.ring;
   }
 
-  /** Shapes of a step of `rows`, checked against the capacity, and empty id/position arrays for it. */
-  private stepInputs(rows: number[][]) {
-    const B = this.opts.rows;
+  /** Throws when T more tokens do not fit in the cache. */
+  private checkRoom(T: number): void {
     const C = this.opts.capacity;
-    const T = rows[0].length;
-    const start = this.length;
-    if (start + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
-    return { B, C, T, start, ids: new Int32Array(B * T), positions: new Int32Array(B * T) };
+    if (this.length + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
   }
 
   private keepCache(out: Record<string, Feed>): void {
@@ -309,43 +304,15 @@ export class KvDecoder {
   }
 
   private async run(rows: number[][]): Promise<Float32Array> {
-    const { spec } = this.model;
-    const { B, C, T, start, ids, positions } = this.stepInputs(rows);
-    // A prefix adapter's P virtual tokens sit before the cache in every attention row (row-methods.ts):
-    // visible to its own rows, whose real positions start at P as PEFT's do, masked for the others.
-    const P = rowPrefixTokens(this.opts.methods ?? []);
-    const prefixRows = rowPrefixRows(this.opts.methods ?? [], B);
-    const S = P + C;
-    const mask = new Float32Array(B * T * S).fill(NEG);
-    const window = spec.sliding?.window;
-    const local = window ? new Float32Array(B * T * C).fill(NEG) : null;
-    const KV = spec.kvHeads;
-    const hd = spec.headDim;
-    const write = new Int32Array(B * KV * T * hd);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const slot = start + t;
-        ids[b * T + t] = rows[b][t];
-        positions[b * T + t] = Math.max(0, slot - this.pad[b]) + (prefixRows[b] ? P : 0);
-        // A padding slot attends to itself only, so its softmax stays finite; nothing reads it.
-        const from = slot < this.pad[b] ? slot : this.pad[b];
-        if (prefixRows[b]) mask.fill(0, (b * T + t) * S, (b * T + t) * S + P);
-        mask.fill(0, (b * T + t) * S + P + from, (b * T + t) * S + P + slot + 1);
-        // Positions and slots differ by the row's padding only, so the window counts slots.
-        local?.fill(0, (b * T + t) * C + Math.max(from, slot - window! + 1), (b * T + t) * C + slot + 1);
-      }
-      for (let h = 0; h < KV; h++) for (let t = 0; t < T; t++) write.fill(start + t, ((b * KV + h) * T + t) * hd, ((b * KV + h) * T + t + 1) * hd);
-    }
+    const T = rows[0].length;
+    const start = this.length;
+    this.checkRoom(T);
     const s = await this.session(T);
     const out = await s.run({
       ...this.cache,
       ...(await this.loraFor('plain')),
       ...(this.opts.methods?.length ? rowMethodFeeds(this.opts.methods) : {}),
-      input_ids: { dtype: 'int32', shape: [B, T], data: ids },
-      positions: { dtype: 'int32', shape: [B, T], data: positions },
-      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, S], data: mask },
-      ...(local ? { [LOCAL_MASK]: { dtype: 'float32' as const, shape: [B, 1, 1, T, C], data: local } } : {}),
-      write_index: { dtype: 'int32', shape: [B, KV, T, hd], data: write },
+      ...plainStepFeeds({ spec: this.model.spec, capacity: this.opts.capacity, start, rows, pad: this.pad, methods: this.opts.methods ?? [] }),
     });
     this.keepCache(out);
     this.length = start + T;
