@@ -42,9 +42,9 @@ describe('outputs bound by the caller', () => {
           expect(out.state_out).toBe(state);
           y = out.y as HostTensor;
         }
-        expect(Array.from(y!.data)).toEqual([2, 4, 6, 8]);
+        expect(Array.from(y!.data as Float32Array)).toEqual([2, 4, 6, 8]);
         const [after] = await toHostAll([state], device);
-        expect(Array.from(after.data)).toEqual([6, 12, 18, 24]);
+        expect(Array.from(after.data as Float32Array)).toEqual([6, 12, 18, 24]);
       } finally {
         await s.release();
       }
