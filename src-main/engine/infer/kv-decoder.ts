@@ -275,7 +275,8 @@ export class KvDecoder {
       await this.stepFused(input, 1, 1, true, ring[i]);
       input = ring[i];
     }
-    return (await toHostAll(ring.slice(0, n), this.opts.device)).map((h) => Int32Array.from(h.data as Int32Array));
+    // The whole ring in one read: one read-back session whatever n (its other slots are ignored).
+    return (await toHostAll(ring, this.opts.device)).slice(0, n).map((h) => Int32Array.from(h.data as Int32Array));
   }
 
   private ring: Feed[] = [];
