@@ -49,7 +49,8 @@ export class KvDecoder {
   /**
    * The fused graph's caches are updated in place (and greedy steps chained) on WebGPU. On the CPU EP,
    * GroupQueryAttention given one buffer as past and present computed other logits than the plain graph
-   * from the first (prefill) step on, so there each step returns new caches, as before.
+   * from the first (prefill) step on, while the same caches bound as fresh copies gave the right ones (its
+   * shared-buffer path, not the binding), so there each step returns new caches, as before.
    * GRAFT_KV_IN_PLACE=0 turns it off on WebGPU too, to measure what it brings.
    */
   private get inPlace(): boolean {
