@@ -25,9 +25,8 @@ export function machine() {
   return { cpu: os.cpus()[0]?.model?.trim(), threads: os.cpus().length, memory_gib: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${process.platform}-${process.arch}`, node: process.version };
 }
 
-/** A random-init model of the given shapes, written once under .cache/ (models are data, not code). */
 /**
- * A random-init model of `cfg`'s shapes, written once per cache folder. BENCH_DTYPE=BF16 writes it in bf16,
+ * A random-init model of `cfg`'s shapes, written once per cache folder (models are data, not code). BENCH_DTYPE=BF16 writes it in bf16,
  * as real checkpoints ship (half the bytes to read at a first start), in its own folder.
  */
 export async function benchModel(name: string, cfg: HfConfig): Promise<string> {

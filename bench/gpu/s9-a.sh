@@ -6,10 +6,8 @@
 # train-report.ts.
 source bench/gpu/device-env.sh
 L=$OUT/graft-a.log; T=$OUT/train/train-a.log; P=$OUT/train/peers.log; t=$(date +%s)
-[ -d .gpu/llamacpp/tokenizer ] || tar -xJf .gpu/llamacpp/tokenizer.tar.xz -C .gpu/llamacpp
 mkdir -p $OUT/train; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
-BUILD_ONLY=1 WAIT=0 nice -n 10 bash .gpu/llamacpp/run.sh > /dev/null 2>&1
-(nice -n 10 bash bench/gpu/peer-q4.sh > /tmp/lc/peer-q4.log 2>&1 &)
+source bench/gpu/peers-build-start.sh
 echo "== cold graph cache (first time): decode" >> $L
 DECODE_AB=0 timeout 200 node $E decode stories260K smollm2-135m qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 echo "decode elapsed $(( $(date +%s) - t ))" >> $L

@@ -14,14 +14,7 @@ echo "== cold: the same from bf16 files" >> $L
 BENCH_DTYPE=BF16 timeout 90 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
 echo "== cold: the same from bf16 files, ORT's graph optimizations at the basic level (a graph cache of its own)" >> $L
 BENCH_DTYPE=BF16 GRAFT_ORT_OPT_LEVEL=basic GRAFT_GRAPH_CACHE=/tmp/gg-basic timeout 90 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
-echo "== warm: training rows" >> $L
-timeout 90 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
-timeout 75 node $E step qwen2.5-0.5b 1x512 nf4-fp16 >> $L 2>&1
-GEMM_FORMS=float16:matmul timeout 40 node $E gemm 4096,896,4864 >> $L 2>&1
-echo "graft rows elapsed $(( $(date +%s) - t ))" >> $L
-echo "== Graft QLoRA at Llama-3.1-8B shapes" > $OUT/graft-8b.log
-BUDGET=90 timeout 100 bash bench/gpu/qlora-8b.sh >> $OUT/graft-8b.log 2>&1; echo "graft 8b rc $? after $(( $(date +%s) - t )) s" >> $OUT/graft-8b.log
-timeout 170 python3 bench/gpu/peer-train.py qwen2.5-0.5b:1x512,8x512 qwen2.5-1.5b:1x512 llama3.1-8b:1x1024 >> $P 2> $OUT/peer.err; echo "peers rc $? after $(( $(date +%s) - t )) s" >> $P
+source bench/gpu/train-rows.sh
 left=$(( 560 - ($(date +%s) - t) )); echo "== decode, empty graph cache, $left s left" >> $D
 [ $left -gt 30 ] && timeout $left node $E decode smollm2-135m qwen2.5-0.5b qwen2.5-1.5b >> $D 2>&1
 echo "total $(( $(date +%s) - t )) s" >> $P

@@ -12,14 +12,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $P
 timeout 120 node $E models qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 echo "== cold: 1.5B fp16 1x512, first step from an empty graph cache" >> $L
 timeout 90 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
-echo "== warm: training rows" >> $L
-timeout 90 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
-timeout 75 node $E step qwen2.5-0.5b 1x512 nf4-fp16 >> $L 2>&1
-GEMM_FORMS=float16:matmul timeout 40 node $E gemm 4096,896,4864 >> $L 2>&1
-echo "graft rows elapsed $(( $(date +%s) - t ))" >> $L
-echo "== Graft QLoRA at Llama-3.1-8B shapes" > $OUT/graft-8b.log
-BUDGET=90 timeout 100 bash bench/gpu/qlora-8b.sh >> $OUT/graft-8b.log 2>&1; echo "graft 8b rc $? after $(( $(date +%s) - t )) s" >> $OUT/graft-8b.log
-timeout 170 python3 bench/gpu/peer-train.py qwen2.5-0.5b:1x512,8x512 qwen2.5-1.5b:1x512 llama3.1-8b:1x1024 >> $P 2> $OUT/peer.err; echo "peers rc $? after $(( $(date +%s) - t )) s" >> $P
+source bench/gpu/train-rows.sh
 if [ $(( $(date +%s) - t )) -lt 430 ]; then VERIFY_UNTIL=520 source bench/gpu/verify-gpu.sh; fi
 if [ $(( $(date +%s) - t )) -lt 500 ]; then
   mkdir -p $OUT/p4; echo "== 8B, maxNumPendingDispatches 4" > $OUT/p4/graft-8b.log

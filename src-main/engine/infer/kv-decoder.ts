@@ -241,20 +241,20 @@ export class KvDecoder {
       [LAST_INDEX]: { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) },
     };
     const session = await this.session(T, wantIds);
-    if (!this.inPlace) {
-      const out = await session.run(feeds);
-      this.keepCache(out);
-      this.length = start + real;
-      return out;
-    }
+    const out = this.inPlace ? await session.run(feeds, this.boundOutputs(idsInto)) : await session.run(feeds);
+    if (!this.inPlace) this.keepCache(out);
+    this.length = start + real;
+    return out;
+  }
+
+  /** Each present cache written into the cache fed as past; the ids into `idsInto` when given. */
+  private boundOutputs(idsInto?: Feed): Record<string, Feed> {
     const into: Record<string, Feed> = idsInto ? { [NEXT_IDS]: idsInto } : {};
     for (let i = 0; i < this.model.spec.layers; i++) {
       into[cacheOut(i, 'k')] = this.cache[cacheIn(i, 'k')];
       into[cacheOut(i, 'v')] = this.cache[cacheIn(i, 'v')];
     }
-    const out = await session.run(feeds, into);
-    this.length = start + real;
-    return out;
+    return into;
   }
 
   /**

@@ -70,26 +70,28 @@ export class Sampler {
    * tokens in the same order, the same sums in the same order, as sampleFiltered's sort would give.
    */
   private sampleTopK(logits: Float32Array, max: number, temp: number, k: number): number {
-    const o = this.opts;
-    let idx = bestOf(logits, k);
+    const idx = bestOf(logits, k);
     const w = idx.map((i) => Math.exp((logits[i] - max) / temp));
     let total = 0;
     for (const x of w) total += x;
-    let probs = w.map((x) => x / total);
+    return this.draw(...this.cutTopPMinP(idx, w.map((x) => x / total)));
+  }
+
+  /** Top-p, then min-p, over candidates sorted best first with their probabilities. */
+  private cutTopPMinP(idx: number[], probs: number[]): [number[], number[]] {
+    const o = this.opts;
     if (o.topP !== undefined && o.topP < 1) {
       let cum = 0;
       let keep = 0;
       while (keep < probs.length && (keep === 0 || cum < o.topP)) cum += probs[keep++];
-      idx = idx.slice(0, keep);
-      probs = probs.slice(0, keep);
+      [idx, probs] = [idx.slice(0, keep), probs.slice(0, keep)];
     }
     if (o.minP && o.minP > 0) {
       const floor = probs[0] * o.minP;
       const keep = probs.filter((p) => p >= floor).length;
-      idx = idx.slice(0, keep);
-      probs = probs.slice(0, keep);
+      [idx, probs] = [idx.slice(0, keep), probs.slice(0, keep)];
     }
-    return this.draw(idx, probs);
+    return [idx, probs];
   }
 
   private draw(idx: readonly number[], probs: readonly number[]): number {
@@ -122,23 +124,14 @@ export class Sampler {
       total = 0;
       for (const i of idx) total += w[i];
     }
-    let probs = idx.map((i) => w[i] / total);
-    if (o.topP !== undefined && o.topP < 1) {
-      let cum = 0;
-      let keep = 0;
-      while (keep < probs.length && (keep === 0 || cum < o.topP)) cum += probs[keep++];
-      if (cum < o.topP && !all && !(o.topK && o.topK > 0)) return null;
-      idx = idx.slice(0, keep);
-      probs = probs.slice(0, keep);
+    const probs = idx.map((i) => w[i] / total);
+    if (!all) {
+      // The filters reach past the sorted candidates: top-p wants more mass than they hold (the running
+      // sum top-p takes ends below it only when it ran through them all), or min-p a ratio below theirs.
+      if (o.topP !== undefined && o.topP < 1 && !(o.topK && o.topK > 0) && probs.reduce((a, b) => a + b, 0) < o.topP) return null;
+      if (o.minP && o.minP > 0 && o.minP < CANDIDATE_RATIO) return null;
     }
-    if (o.minP && o.minP > 0) {
-      if (o.minP < CANDIDATE_RATIO && !all) return null;
-      const floor = probs[0] * o.minP;
-      const keep = probs.filter((p) => p >= floor).length;
-      idx = idx.slice(0, keep);
-      probs = probs.slice(0, keep);
-    }
-    return this.draw(idx, probs);
+    return this.draw(...this.cutTopPMinP(idx, probs));
   }
 }
 

@@ -140,14 +140,12 @@ export class GraphSession {
       logSeverityLevel: ORT_LOG_LEVEL,
     };
     if (opts.device.kind === 'cpu' && cpuThreads !== null) so.intraOpNumThreads = cpuThreads;
-    if (gpu && opts.bindOutputs) {
-      if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
-    } else if (gpu) {
+    if (gpu && !opts.bindOutputs) {
       const k = opts.keepOnDevice ?? [];
       const keep = typeof k === 'function' ? k : (n: string) => k.includes(n);
       so.preferredOutputLocation = Object.fromEntries(ref.outputs.map((o) => [o, keep(o) ? 'gpu-buffer' : 'cpu']));
-      if (!opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     }
+    if (gpu && !opts.allowCpuFallback) so.extra = { session: { disable_cpu_ep_fallback: '1' } };
     if (noOptimize) so.extra = { ...(so.extra ?? {}), optimization: { disable_specified_optimizers: 'ConstantFolding' } };
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });

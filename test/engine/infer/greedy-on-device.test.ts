@@ -8,7 +8,7 @@ import { argmax } from '../../../src-main/engine/infer/sampling.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { probeWebGpu, resolveDevice, type DeviceInfo, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { randomAdapter } from './helpers.js';
 
 // The fused graph's on-device argmax (greedy decoding reads back ids, not logits) against the host's
@@ -33,6 +33,19 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const prompt = [1, 17, 23, 5, 42, 9, 77];
+/** Two decoders of the same two rows, the base and a LoRA row (from a fixed seed), to run two ways side by side. */
+async function twoDecoders(model: LoadedModel, device: DeviceInfo): Promise<[KvDecoder, KvDecoder]> {
+  const rows: RowAdapter[][] = [[], [{ weights: randomAdapter(model.spec, 4, ['q', 'v', 'down'], 1, 0.3), scale: 1 }]];
+  const layout = layoutFor(rows);
+  const make = async () => {
+    const d = new KvDecoder(model, { device, rows: rows.length, capacity: 64, lora: layout });
+    await d.setLora(rowLoraFeeds(model.spec, layout!, rows));
+    return d;
+  };
+  return [await make(), await make()];
+}
+
 describe.each(Object.keys(ARCHS))('greedy ids computed on the device, random %s model', (arch) => {
   it.each([
     ['CPU EP', 'cpu', true],
@@ -41,23 +54,15 @@ describe.each(Object.keys(ARCHS))('greedy ids computed on the device, random %s 
     if (!enabled) return;
     const model = models.get(arch)!;
     const device = await resolveDevice(pref);
-    const rows: RowAdapter[][] = [[], [{ weights: randomAdapter(model.spec, 4, ['q', 'v', 'down'], 1, 0.3), scale: 1 }]];
-    const layout = layoutFor(rows);
-    const prompt = [1, 17, 23, 5, 42, 9, 77];
-    const make = async () => {
-      const d = new KvDecoder(model, { device, rows: rows.length, capacity: 64, lora: layout });
-      await d.setLora(rowLoraFeeds(model.spec, layout!, rows));
-      return d;
-    };
-    const [onDevice, onHost] = [await make(), await make()];
+    const [onDevice, onHost] = await twoDecoders(model, device);
     try {
-      let ids = await onDevice.prefillGreedy(rows.map(() => prompt), 12);
-      let logits = await onHost.prefill(rows.map(() => prompt), 12);
+      let ids = await onDevice.prefillGreedy([prompt, prompt], 12);
+      let logits = await onHost.prefill([prompt, prompt], 12);
       expect(onDevice.mode).toBe('fused');
       const V = model.spec.vocab;
       const seen = new Set<string>();
       for (let s = 0; s < 12; s++) {
-        const host = rows.map((_, b) => argmax(logits, b * V, (b + 1) * V));
+        const host = [0, 1].map((b) => argmax(logits, b * V, (b + 1) * V));
         expect(Array.from(ids), `step ${s}`).toEqual(host);
         seen.add(host.join(','));
         ids = await onDevice.decodeGreedy(host);
@@ -83,18 +88,10 @@ describe('greedy steps chained on the device', () => {
     if (!enabled) return;
     const model = models.get('llama')!;
     const device = await resolveDevice(pref);
-    const rows: RowAdapter[][] = [[], [{ weights: randomAdapter(model.spec, 4, ['q', 'v', 'down'], 1, 0.3), scale: 1 }]];
-    const layout = layoutFor(rows);
-    const prompt = [1, 17, 23, 5, 42, 9, 77];
-    const make = async () => {
-      const d = new KvDecoder(model, { device, rows: rows.length, capacity: 64, lora: layout });
-      await d.setLora(rowLoraFeeds(model.spec, layout!, rows));
-      return d;
-    };
-    const [chained, stepped] = [await make(), await make()];
+    const [chained, stepped] = await twoDecoders(model, device);
     try {
-      const first = await chained.prefillGreedy(rows.map(() => prompt), 20);
-      expect(Array.from(await stepped.prefillGreedy(rows.map(() => prompt), 20))).toEqual(Array.from(first));
+      const first = await chained.prefillGreedy([prompt, prompt], 20);
+      expect(Array.from(await stepped.prefillGreedy([prompt, prompt], 20))).toEqual(Array.from(first));
       const blocks = await chained.decodeGreedyChain(Array.from(first), 5);
       let ids = first;
       const oneByOne: number[][] = [];
