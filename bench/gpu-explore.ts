@@ -22,6 +22,7 @@ import type { DevicePref } from '../src-main/engine/runtime/device.js';
 import { initializerDelta, openGpuMemoryProbe, samplerThreadMain } from './gpu-memory.js';
 import { QLORA_SHAPES, qloraBig } from './qlora-8b.js';
 import { firstStart } from './first-start.js';
+import { releaseIdleSessions } from '../src-main/engine/infer/session-pool.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
 export const SHAPES: Record<string, HfConfig> = { 'smollm2-135m': SMOLLM2_135M_SHAPES, 'qwen2.5-0.5b': QWEN25_05B_SHAPES, 'qwen2.5-1.5b': QWEN25_15B_SHAPES };
@@ -73,11 +74,37 @@ export async function decodeExplore(name: string, tokens = 64) {
   return r;
 }
 
+/**
+ * A decode's GPU time by kernel (ORT's profile with the EP's GPU timestamps): 2 greedy generations of 64
+ * tokens on the fused graph (fp32 base, or `packed` for the int4 base), profile written to PREFIX_<date>.json
+ * when the sessions end; bench/ort-profile-summary.py --shapes N --runs STEPS reads it.
+ */
+async function decodeGpuProfile(name: string, prefix: string, packed: boolean) {
+  process.env.GRAFT_ORT_PROFILE = prefix;
+  try {
+    if (packed) await packedDecode(name);
+    else {
+      const device = await resolveDevice('gpu');
+      const model = await loadModel(await modelPath(name));
+      const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+      for (let i = 0; i < 2; i++) {
+        const [r] = await generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
+        console.log(JSON.stringify({ model: name, profiled: true, greedy_tok_s: +r.tokensPerSecond.toFixed(1) }));
+      }
+    }
+  } finally {
+    await releaseIdleSessions();
+    delete process.env.GRAFT_ORT_PROFILE;
+  }
+}
+
 async function main() {
   const [what, ...names] = process.argv.slice(2);
   if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
+  // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json
+  if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'));
   if (what === 'memsampler') return samplerThreadMain(); // the qlora8b run's GPU memory sampler thread
   if (what === 'memprobe') {
     // The probe's own check on this machine: a 256 MiB initializer should show as about 256 MiB.

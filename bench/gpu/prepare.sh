@@ -23,5 +23,6 @@ PY
 # koffi (the GPU memory probe's FFI, native) stays external: its linux-x64 build travels as .gpu/koffi.tar.xz
 # (under 1 MB), unpacked beside onnxruntime-node in /tmp/gpu/node_modules by the script that needs it.
 npx esbuild bench/gpu-explore.ts --bundle --platform=node --format=cjs --target=node20 --external:onnxruntime-node --external:koffi --outfile=.gpu/gpu-explore.cjs --log-level=error
+npx esbuild bench/matvec-profile.ts --bundle --platform=node --format=cjs --target=node20 --external:onnxruntime-node --outfile=.gpu/matvec-profile.cjs --log-level=error
 tar -C node_modules -cJf .gpu/koffi.tar.xz --exclude=koffi/vendor --exclude=koffi/doc --exclude='koffi/src/koffi/src/*.cc' --exclude='koffi/src/koffi/src/*.hh' --exclude=koffi-linux-x64/musl_x64 koffi @koromix/koffi-linux-x64
 du -sh .gpu

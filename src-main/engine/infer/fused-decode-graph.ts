@@ -23,7 +23,7 @@ import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
-import { gatherSplitHead, groupQueryAttention, headSplit, node, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitLast, splitSizes } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
  * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
@@ -41,6 +41,11 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * (or better) the memory and the load time of a conversation's sessions.
    */
   anyLength?: boolean;
+  /**
+   * Split-K projections (nodes.ts, splitKProjection) with slices of about this many inputs; 0 or absent:
+   * plain MatMuls. For the GPU, where one-row MatMuls get few workgroups; the CPU's MatMul needs no help.
+   */
+  splitK?: number;
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -125,7 +130,9 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
     const p = w.packedProjection(layer, modules);
-    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : op.matmul(g, x, w.projection(layer, modules, x.shape[2]));
+    const K = x.shape[2];
+    const S = projectionSlices(K, o.splitK ?? 0);
+    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;

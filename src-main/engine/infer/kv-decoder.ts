@@ -39,6 +39,12 @@ export interface KvDecoderOpts {
   methods?: readonly RowMethod[];
 }
 
+/**
+ * Slice length of the fused graph's split-K projections on WebGPU (nodes.ts, splitKProjection): 64 inputs,
+ * the best of the H200 profile's 16–64-slice forms. GRAFT_SPLITK sets it for measurements (0: plain MatMuls).
+ */
+const splitKSlice = () => Math.max(0, Math.floor(Number(process.env.GRAFT_SPLITK ?? 64)) || 0);
+
 type Mode = 'plain' | 'fused';
 
 export class KvDecoder {
@@ -92,12 +98,13 @@ export class KvDecoder {
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept'].join('|');
+    const splitK = fused && device.kind === 'webgpu' ? splitKSlice() : 0;
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}`].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed() }) : buildDecodeGraph({ ...o, weights, methods }));
+        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
         // Graphs of the model's own weights are saved under a key (a later start loads them as they
         // are); merged overrides and quantized bases are data of this process and are built each time.

@@ -16,6 +16,8 @@ interface Entry {
 }
 
 const pools = new WeakMap<LoadedModel, Map<string, Entry>>();
+/** Every pool made, weakly: releaseIdleSessions() reaches them without keeping a model alive. */
+const allPools: WeakRef<Map<string, Entry>>[] = [];
 const ids = new WeakMap<object, number>();
 let nextId = 1;
 
@@ -27,8 +29,8 @@ export function identityOf(o: object | undefined): number {
   return id;
 }
 
-function release(e: Entry): void {
-  void e.session.then((s) => s.release()).catch(() => undefined);
+function release(e: Entry): Promise<void> {
+  return e.session.then((s) => s.release()).catch(() => undefined);
 }
 
 export interface SessionLease {
@@ -39,7 +41,10 @@ export interface SessionLease {
 /** Takes a session from the model's pool (building it on a miss); call done() when the decoder is disposed. */
 export function leaseSession(model: LoadedModel, key: string, make: () => Promise<GraphSession>): SessionLease {
   let pool = pools.get(model);
-  if (!pool) pools.set(model, (pool = new Map()));
+  if (!pool) {
+    pools.set(model, (pool = new Map()));
+    allPools.push(new WeakRef(pool));
+  }
   let e = pool.get(key);
   if (e) pool.delete(key); // re-inserted below as the most recently used
   else {
@@ -53,7 +58,7 @@ export function leaseSession(model: LoadedModel, key: string, make: () => Promis
     const [oldKey, old] = pool.entries().next().value as [string, Entry];
     pool.delete(oldKey);
     old.evicted = true;
-    if (old.users === 0) release(old);
+    if (old.users === 0) void release(old);
   }
   const entry = e;
   let returned = false;
@@ -63,7 +68,26 @@ export function leaseSession(model: LoadedModel, key: string, make: () => Promis
       if (returned) return;
       returned = true;
       entry.users--;
-      if (entry.evicted && entry.users === 0) release(entry);
+      if (entry.evicted && entry.users === 0) void release(entry);
     },
   };
+}
+
+/**
+ * Releases every pooled session no decoder holds (a session still leased is released when its decoder lets
+ * go). For a caller that is done decoding: a bench whose ORT profile is written only when sessions end.
+ */
+export async function releaseIdleSessions(): Promise<void> {
+  const done: Promise<void>[] = [];
+  for (const ref of allPools.splice(0)) {
+    const pool = ref.deref();
+    if (!pool) continue;
+    allPools.push(ref);
+    for (const [key, e] of [...pool]) {
+      pool.delete(key);
+      e.evicted = true;
+      if (e.users === 0) done.push(release(e));
+    }
+  }
+  await Promise.all(done);
 }

@@ -130,6 +130,50 @@ export function splitKHead(g: Graph, x: Value, head: Value, name?: string): Valu
   return node(g, 'ReduceSum', [parts, i64('head_sum_axis', [0])], [out], { keepdims: { i: 0 } })[0];
 }
 
+/**
+ * How many slices a split-K projection over K inputs takes on the GPU: slices of ~`target` inputs (a multiple
+ * of 4, the EP's vec4 MatMul), or 1 (a plain MatMul) when `target` is 0 or no slicing fits. The H200 profile
+ * (docs/gpu-speed.md, eighth pass) put one-row products at 2.7× the GPU time of 16–64-wide slices.
+ */
+export function projectionSlices(K: number, target: number): number {
+  if (target <= 0 || K < 2 * target) return 1;
+  let best = 1;
+  for (let S = 2; S <= K / 8; S++) {
+    if (K % S !== 0 || (K / S) % 4 !== 0) continue;
+    if (best === 1 || Math.abs(K / S - target) < Math.abs(K / best - target)) best = S;
+  }
+  return best;
+}
+
+/**
+ * x [B, T, K] · W for a projection weight laid out [S, 1, K/S, N] (the bytes of [K, N]): each slice of K
+ * is its own batch of the MatMul, then one [1, S] · [S, B·T·N] product of ones adds the S partial results.
+ * With one row the EP's MatMul gives few workgroups a K-long loop each (N/32 of them: 28 for a 4,864 → 896
+ * down projection); S slices make S times the workgroups and an S-th of the loop. Only the order of the
+ * additions changes. The token axis may be symbolic: every reshape copies it (0) or infers it (-1).
+ */
+export function splitKProjection(g: Graph, x: Value, w: Value): Value {
+  const [B, T] = x.shape;
+  const [S, , Ks, N] = w.shape;
+  const i64 = (name: string, v: number[]) => sharedInit(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
+  const xs = node(g, 'Reshape', [x, i64(`splitk_x_${S}x${Ks}`, [0, 0, S, Ks])], [{ dtype: x.dtype, shape: [B, T, S, Ks] }])[0];
+  const xt = node(g, 'Transpose', [xs], [{ dtype: x.dtype, shape: [S, B, T, Ks] }], { perm: { ints: [2, 0, 1, 3] } })[0];
+  const parts = node(g, 'MatMul', [xt, w], [{ dtype: x.dtype, shape: [S, B, T, N] }])[0];
+  const flat = node(g, 'Reshape', [parts, i64(`splitk_flat_${S}`, [S, -1])], [{ dtype: x.dtype, shape: [S, B * T * N] }])[0];
+  const ones = sharedInit(g, `splitk_ones_${S}`, () => g.init(`splitk_ones_${S}`, { dtype: x.dtype === 'float16' ? 'float16' : 'float32', shape: [1, S], data: x.dtype === 'float16' ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
+  const sum = node(g, 'MatMul', [ones, flat], [{ dtype: x.dtype, shape: [1, B * T * N] }])[0];
+  return node(g, 'Reshape', [sum, i64(`splitk_out_${B}x${N}`, [B, -1, N])], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
+}
+
+const sharedInits = new WeakMap<Graph, Map<string, Value>>();
+function sharedInit(g: Graph, name: string, make: () => Value): Value {
+  let m = sharedInits.get(g);
+  if (!m) sharedInits.set(g, (m = new Map()));
+  let v = m.get(name);
+  if (!v) m.set(name, (v = make()));
+  return v;
+}
+
 /** Rows of an [S, D/S, V] table (a tied embedding in the LM head's layout) for ids [B, T]: [B, T, D]. */
 export function gatherSplitHead(g: Graph, table: Value, ids: Value): Value {
   const [S, Ds] = table.shape;

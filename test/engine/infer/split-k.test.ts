@@ -1,0 +1,111 @@
+/**
+ * Split-K projections (fused/nodes.ts, splitKProjection): the fused decode graph's one-row MatMuls on the
+ * GPU as S slices of K plus a sum. Checked as a node against a plain MatMul (CPU and WebGPU EPs, one row and
+ * several, a symbolic token axis as the any-length graph has), and as a whole decode against the plain graph
+ * with slices small enough for the tiny random model (GRAFT_SPLITK=16).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Graph } from '../../../src-main/engine/graph/ir.js';
+import { projectionSlices, splitKProjection } from '../../../src-main/engine/infer/fused/nodes.js';
+import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
+import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
+import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
+import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import * as op from '../../../src-main/engine/ops/index.js';
+import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { GraphSession } from '../../../src-main/engine/runtime/session.js';
+import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
+import { randomAdapter } from './helpers.js';
+
+const gpuError = await probeWebGpu();
+const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
+const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
+const DEVICES: [string, DevicePref, boolean][] = [
+  ['CPU EP', 'cpu', true],
+  [gpuName, 'gpu', gpuOk],
+];
+
+const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.37) * 0.5);
+
+describe('projectionSlices', () => {
+  it('picks slices of about the target length, a multiple of 4, or none', () => {
+    expect(projectionSlices(896, 64)).toBe(14);
+    expect(projectionSlices(4864, 64)).toBe(76);
+    expect(projectionSlices(576, 64)).toBe(9);
+    expect(projectionSlices(64, 16)).toBe(4);
+    expect(projectionSlices(80, 16)).toBe(5);
+    expect(projectionSlices(896, 0)).toBe(1); // off
+    expect(projectionSlices(100, 64)).toBe(1); // too short to split
+    for (const K of [896, 1536, 4096, 4864, 8960, 14336]) expect((K / projectionSlices(K, 64)) % 4).toBe(0);
+  });
+});
+
+describe.each(DEVICES)('splitKProjection on the %s', (_name, pref, enabled) => {
+  it.skipIf(!enabled)('equals a plain MatMul for one row and several, with a symbolic token axis', async () => {
+    const device = await resolveDevice(pref);
+    const [B, K, N, S] = [3, 96, 40, 6];
+    const g = new Graph('splitk_check');
+    const x = g.input('x', 'float32', [B, 1, K]);
+    g.symbolicDims.set('x', new Map([[1, 'tokens']]));
+    const w = rand(K * N, 2);
+    const plain = op.matmul(g, x, g.init('w', { dtype: 'float32', shape: [K, N], data: w }));
+    const split = splitKProjection(g, x, g.init('w_sliced', { dtype: 'float32', shape: [S, 1, K / S, N], data: w }));
+    g.output(plain, 'plain');
+    g.output(split, 'split');
+    g.symbolicDims.set('plain', new Map([[1, 'tokens']]));
+    g.symbolicDims.set('split', new Map([[1, 'tokens']]));
+    const s = await GraphSession.create(g, { device });
+    try {
+      for (const [b, t] of [[B, 1], [B, 5]]) {
+        expect(b).toBe(B);
+        const out = await s.run({ x: { dtype: 'float32', shape: [B, t, K], data: rand(B * t * K, t) } });
+        const [p, q] = [out.plain, out.split] as unknown as { shape: number[]; data: Float32Array }[];
+        expect(q.shape).toEqual([B, t, N]);
+        expect(maxAbsDiff(q.data, p.data)).toBeLessThanOrEqual(1e-5);
+        expect(Math.max(...p.data.map(Math.abs))).toBeGreaterThan(0.1); // not all zeros
+      }
+    } finally {
+      await s.release();
+    }
+  }, 60_000);
+});
+
+const SHAPE: HfConfig = { ...TINY_LLAMA, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: false, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };
+let dir: string;
+let model: LoadedModel;
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'graft-splitk-'));
+  model = await loadModel(await writeRandomModel(path.join(dir, 'qwen2'), SHAPE, { seed: 4, embedStd: 1, std: 0.2 }));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('fused decode with split-K projections', () => {
+  it('the graph takes every projection split (4 per layer) when asked, and none when not', () => {
+    const build = (splitK: number) => buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 32, lora: null, anyLength: true, splitK });
+    const sums = (splitK: number) => build(splitK).nodes.filter((n) => n.op === 'MatMul' && n.inputs[0]?.name.startsWith('splitk_ones')).length;
+    expect(sums(16)).toBe(4 * SHAPE.num_hidden_layers);
+    expect(sums(0)).toBe(0);
+  });
+
+  it.skipIf(!gpuOk)(`${gpuName}: base and adapter rows side by side match the plain graph step by step`, async () => {
+    const was = process.env.GRAFT_SPLITK;
+    process.env.GRAFT_SPLITK = '16'; // K = 64 → 4 slices, K = 80 (down) → 5
+    try {
+      const device = await resolveDevice('gpu');
+      const a = randomAdapter(model.spec, 4, ['q', 'v', 'down', 'up'], 1, 0.3);
+      const rows = [[], [{ weights: a, scale: 1 }]];
+      const prompt = [1, 17, 23, 5, 42, 9, 77];
+      const fused = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, true);
+      expect(fused.mode).toBe('fused');
+      const plain = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, false, fused);
+      fused.logits.forEach((l, s) => expect(maxAbsDiff(l, plain.logits[s]), `step ${s}`).toBeLessThanOrEqual(1e-4));
+      expect(new Set(fused.ids.map((r) => r.join(','))).size).toBe(2);
+    } finally {
+      if (was === undefined) delete process.env.GRAFT_SPLITK;
+      else process.env.GRAFT_SPLITK = was;
+    }
+  }, 120_000);
+});
