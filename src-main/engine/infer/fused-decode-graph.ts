@@ -23,6 +23,7 @@ import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
+import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
 import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
@@ -46,6 +47,12 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * plain MatMuls. For the GPU, where one-row MatMuls get few workgroups; the CPU's MatMul needs no help.
    */
   splitK?: number;
+  /**
+   * On a symmetric 4-bit base with no adapter rows: each layer's RMSNorm and q/k/v projections in one
+   * MatMulNBitsQkv, and its RMSNorm, gate, up and SiLU·up in one MatMulNBitsMlp (fused/nbits-blocks.ts). For
+   * the GPU: the CPU EP has no kernels for them.
+   */
+  nbitsFusion?: boolean;
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -68,6 +75,13 @@ export function fusedUnsupported(spec: ModelSpec): string | null {
   if (spec.rotaryDim !== spec.headDim) return 'partial rotary';
   if (Math.abs(spec.attnScale * Math.sqrt(spec.headDim) - 1) > 1e-7) return 'an attention scale other than 1/√head_dim';
   return null;
+}
+
+/** Whether every layer's q/k/v and gate/up are separate symmetric 4-bit projections (the fused 4-bit ops' input). */
+function nbitsFusible(w: FusedWeights, spec: ModelSpec, qkv: readonly string[], gu: readonly string[]): boolean {
+  if (qkv.length !== 3 || gu.length !== 2) return false; // Phi-3's checkpoint fuses them already
+  for (let i = 0; i < spec.layers; i++) if (!w.packedSymmetric4(i, [...qkv, ...gu])) return false;
+  return true;
 }
 
 /** Half-width RoPE tables [positions, hd/2] (HF repeats the frequencies; the fused ops take one half). */
@@ -146,31 +160,59 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
   const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
   let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
-  let x = simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
+  const nbits = o.nbitsFusion === true && !lora && nbitsFusible(w, spec, qkvModules, guModules);
+  // With the fused 4-bit ops a layer's input norm happens inside its qkv op: `pending` is what that op
+  // normalizes (the last layer's down projection, added to the residual stream h).
+  let x = nbits ? h : simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
+  let pending: Value | null = null;
   let normed: Value | null = null;
   const present: Value[] = [];
   for (let i = 0; i < spec.layers; i++) {
-    const qkv = project(x, i, 'qkv', qkvModules, spec.qkvBias); // [B, T, (H + 2·KV)·hd]
+    let qkv: Value | null = null;
+    let parts: Value[] | null = null;
+    if (nbits) {
+      const pp = (m: string) => w.packedProjection(i, [m])!;
+      const r = qkvNBits(g, pending ?? x, pending ? h : null, layerW(i, 'input_layernorm.weight'), eps, pp(qkvModules[0]), pp(qkvModules[1]), pp(qkvModules[2]));
+      if (r.sum) h = r.sum;
+      const biased = (t: Value, m: string) => (spec.qkvBias ? op.add(g, t, w.bias(i, [m])) : t);
+      parts = [biased(r.q, qkvModules[0]), biased(r.k, qkvModules[1]), biased(r.v, qkvModules[2])];
+    } else qkv = project(x, i, 'qkv', qkvModules, spec.qkvBias); // [B, T, (H + 2·KV)·hd]
     const presentNames: [string, string] = [cacheOut(i, 'k'), cacheOut(i, 'v')];
     const gqa = { pastKey: cache[i].k, pastValue: cache[i].v, seqlensK, totalLength: total, heads: H, kvHeads: KV, headDim: hd, presentNames };
     let r: ReturnType<typeof groupQueryAttention>;
     if (pos64) {
       // (Qwen3: RMSNorm each q/k head,) then RoPE, before attention; GQA gets q, k, v unpacked and rotated.
-      const [q, k, v] = splitSizes(g, qkv, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
+      const [q, k, v] = parts ?? splitSizes(g, qkv!, [H * hd, KV * hd, KV * hd], `qkv_split_${i}`);
       const headNorm = (t: Value, n: number, wName: string) =>
         spec.qkNorm ? keepTokens(g, simplifiedLayerNorm(g, keepTokens(g, t, [B, T, n, hd]), layerW(i, wName), eps), [B, T, n * hd]) : t;
       const rope = (t: Value, n: number) => (spec.noRopeLayers.includes(i) ? t : rotaryEmbedding(g, t, pos64, cos, sin, n));
       r = groupQueryAttention(g, { ...gqa, query: rope(headNorm(q, H, 'self_attn.q_norm.weight'), H), key: rope(headNorm(k, KV, 'self_attn.k_norm.weight'), KV), value: v, rotary: null });
+    } else if (parts) {
+      r = groupQueryAttention(g, { ...gqa, query: parts[0], key: parts[1], value: parts[2], rotary: { cos, sin } });
     } else {
-      r = groupQueryAttention(g, { ...gqa, query: qkv, key: null, value: null, rotary: { cos, sin } });
+      r = groupQueryAttention(g, { ...gqa, query: qkv!, key: null, value: null, rotary: { cos, sin } });
     }
     present.push(r.presentKey, r.presentValue);
     const attn = r.out;
-    const post = skipSimplifiedLayerNorm(g, project(attn, i, 'o', ['self_attn.o_proj'], false), h, layerW(i, 'post_attention_layernorm.weight'), eps, true);
-    h = post.sum!;
-    const [gate, up] = splitLast(g, project(post.normed, i, 'gu', guModules, false), 2);
-    const down = project(op.mul(g, quickGelu(g, gate), up), i, 'down', ['mlp.down_proj'], false);
+    const o_ = project(attn, i, 'o', ['self_attn.o_proj'], false);
+    const postNorm = layerW(i, 'post_attention_layernorm.weight');
+    let act: Value;
+    if (nbits) {
+      const m = mlpNBits(g, o_, h, postNorm, eps, w.packedProjection(i, [guModules[0]])!, w.packedProjection(i, [guModules[1]])!);
+      h = m.sum;
+      act = m.y;
+    } else {
+      const post = skipSimplifiedLayerNorm(g, o_, h, postNorm, eps, true);
+      h = post.sum!;
+      const [gate, up] = splitLast(g, project(post.normed, i, 'gu', guModules, false), 2);
+      act = op.mul(g, quickGelu(g, gate), up);
+    }
+    const down = project(act, i, 'down', ['mlp.down_proj'], false);
     const last = i === spec.layers - 1;
+    if (nbits && !last) {
+      pending = down;
+      continue;
+    }
     const next = skipSimplifiedLayerNorm(g, down, h, last ? w.get('model.norm.weight') : layerW(i + 1, 'input_layernorm.weight'), eps, !last);
     if (last) normed = next.normed;
     else {

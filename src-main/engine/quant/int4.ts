@@ -49,6 +49,16 @@ export const int4Code = (x: number, scale: number, zp: number): number => Math.m
  */
 export type Int4Range = (n: number, k0: number, k1: number, lo: number, hi: number) => [number, number];
 
+/**
+ * Symmetric blocks: the range [-8s, 7s] around 0 with s = max(-lo/8, hi/7), so every block's zero point is 8,
+ * the midpoint ONNX Runtime's fused 4-bit decode ops imply (infer/fused/nbits-blocks.ts). An all-zero block
+ * gets scale 1 (its codes are all 8, exact zeros).
+ */
+export const int4SymmetricRange: Int4Range = (_n, _k0, _k1, lo, hi) => {
+  const s = Math.max(-lo / 8, hi / 7);
+  return s > 0 ? [-8 * s, 7 * s] : [-8, 7];
+};
+
 export function quantizeInt4(w: Float32Array, shape: [number, number], range?: Int4Range): Int4Tensor {
   const [N, K] = shape;
   if (w.length !== N * K) throw new Error(`quantizeInt4: ${w.length} values for shape [${shape}]`);

@@ -13,7 +13,8 @@ import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
-import { loadQuantizedBase, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
+import { int4SymmetricRange, loadQuantizedBase, quantizeInt4, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
+import { readWeight } from '../../../src-main/engine/models/weights.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
@@ -32,6 +33,10 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'graft-fused-packed-'));
   model = await loadModel(await writeRandomModel(path.join(dir, 'llama'), SHAPE, { seed: 5, embedStd: 1, std: 0.2 }));
   for (const scheme of ['int4', 'nf4'] as const) factories.set(scheme, quantWeightsFactory((await loadQuantizedBase(model.source, scheme, { cacheDir: null })).store));
+  // The same base with symmetric blocks (zero point 8 everywhere): what ORT's fused 4-bit decode ops take.
+  const store = new Map((await loadQuantizedBase(model.source, 'int4', { cacheDir: null })).store);
+  for (const [name, t] of store) if (t.scheme === 'int4') store.set(name, quantizeInt4(readWeight(model.source, name), t.shape, int4SymmetricRange));
+  factories.set('int4-sym', quantWeightsFactory(store));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -68,4 +73,35 @@ describe('fused decode graph on a packed int4 base', () => {
       expect(worst).toBeLessThan(1e-4);
       expect(plain.ids).toEqual(fused.ids);
     });
+
+  it('on symmetric codes with no adapter rows, takes each layer as MatMulNBitsQkv, MatMulNBits (o), MatMulNBitsMlp, MatMulNBits (down) when asked', () => {
+    const packed = factories.get('int4-sym')!.packed!(model.source)!;
+    const build = (nbitsFusion: boolean) => buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 64, lora: null, packed, nbitsFusion, anyLength: true });
+    const count = (g: ReturnType<typeof build>, op: string) => g.nodes.filter((n) => n.op === op).length;
+    const fusedOps = build(true);
+    expect(count(fusedOps, 'MatMulNBitsQkv')).toBe(SHAPE.num_hidden_layers);
+    expect(count(fusedOps, 'MatMulNBitsMlp')).toBe(SHAPE.num_hidden_layers);
+    expect(count(fusedOps, 'MatMulNBits')).toBe(2 * SHAPE.num_hidden_layers);
+    expect(count(fusedOps, 'SkipSimplifiedLayerNormalization')).toBe(1); // the final norm only
+    expect(count(build(false), 'MatMulNBitsQkv')).toBe(0);
+    // asymmetric codes: no fused ops
+    const asym = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 64, lora: null, packed: factories.get('int4')!.packed!(model.source)!, nbitsFusion: true, anyLength: true });
+    expect(count(asym, 'MatMulNBitsQkv')).toBe(0);
+  });
+
+  it.skipIf(!gpuOk)(`${gpuName}: the fused 4-bit ops (one base row, symmetric codes) match the plain graph step by step`, async () => {
+    const device = await resolveDevice('gpu');
+    const weights = factories.get('int4-sym')!;
+    const rows: RowAdapter[][] = [[]];
+    for (const prompt of [[1, 17, 23, 5, 42, 9, 77], [3, 4]]) {
+      const fused = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, true, undefined, weights);
+      expect(fused.mode).toBe('fused');
+      const plain = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, false, fused, weights);
+      let worst = 0;
+      fused.logits.forEach((l, s) => (worst = Math.max(worst, maxAbsDiff(l, plain.logits[s]))));
+      console.log(`gpu int4 symmetric, fused 4-bit ops vs plain max |Δ| ${worst}`);
+      expect(worst).toBeLessThan(1e-4);
+      expect(plain.ids).toEqual(fused.ids);
+    }
+  });
 });

@@ -9,7 +9,7 @@ import type { WeightSource } from '../../io/model-source.js';
 import { f16ToF32 } from '../../io/half.js';
 import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadsFor } from '../../io/weight-threads.js';
 import type { ModelSpec } from '../../models/spec.js';
-import { readTransient, readWeight, weightOrigin, type PackedBase } from '../../models/weights.js';
+import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLinear } from '../../models/weights.js';
 
 const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
@@ -43,6 +43,23 @@ export interface PackedProjection {
   b: Value;
   scales: Value;
   zeroPoints: Value;
+  /** Every block's zero point is the midpoint (8, or 128 at 8 bits): the codes are symmetric, as the fused
+   * 4-bit decode ops (MatMulNBitsQkv, MatMulNBitsMlp) take them, with no zero-point input. */
+  symmetric: boolean;
+}
+
+/** Whether every used zero point of a packed projection is the midpoint (padding nibbles aside). */
+function symmetricCodes(t: PackedLinear): boolean {
+  const [N, K] = t.shape;
+  const nb = Math.ceil(K / 32);
+  if (t.bits === 8) return t.zeroPoints.every((z) => z === 128);
+  const row = Math.ceil(nb / 2);
+  for (let n = 0; n < N; n++)
+    for (let blk = 0; blk < nb; blk++) {
+      const z = t.zeroPoints[n * row + (blk >> 1)];
+      if ((blk & 1 ? z >> 4 : z & 15) !== 8) return false;
+    }
+  return true;
 }
 
 /** Arrays end to end in one new array. */
@@ -103,10 +120,19 @@ export class FusedWeights {
       b: g.init(`${key}.q${bits}`, { dtype: 'uint8', shape: [N, nb, (32 * bits) / 8], data: concatArrays(parts.map((t) => t.b), (n) => new Uint8Array(n)) }),
       // fp32 scales: MatMulNBits takes them in the activations' type.
       scales: g.init(`${key}.scales`, { dtype: 'float32', shape: [N * nb], data: Float32Array.from(scales16, f16ToF32) }),
+      symmetric: parts.every(symmetricCodes),
       zeroPoints: g.init(`${key}.zero_points`, { dtype: 'uint8', shape: [N * (bits === 4 ? Math.ceil(nb / 2) : nb)], data: concatArrays(parts.map((t) => t.zeroPoints), (n) => new Uint8Array(n)) }),
     };
     this.packedValues.set(key, p);
     return p;
+  }
+
+  /** Whether these modules of a layer are packed 4-bit projections with symmetric codes (nothing is added to the graph). */
+  packedSymmetric4(layer: number, modules: readonly string[]): boolean {
+    return modules.every((m) => {
+      const t = this.packed?.linear.get(layerName(layer, `${m}.weight`));
+      return !!t && t.bits === 4 && !this.overrides.has(layerName(layer, `${m}.weight`)) && symmetricCodes(t);
+    });
   }
 
   /** Where the weight threads can read tensor `name` from (none for a replaced one). */
