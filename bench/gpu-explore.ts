@@ -53,7 +53,14 @@ export async function decodeExplore(name: string, tokens = 64) {
     for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows, filters))[0].tokensPerSecond);
     return +tps.toFixed(1);
   };
-  const r: Record<string, unknown> = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0), sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) };
+  const r: Record<string, unknown> = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0) };
+  // DECODE_QUICK=1: greedy rows only (a comparison run beside the full one)
+  if (process.env.DECODE_QUICK === '1') {
+    r.greedy_4rows_tok_s_per_row = await best(0, 4);
+    console.log(JSON.stringify(r));
+    return r;
+  }
+  Object.assign(r, { sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) });
   // The Chat screen's sampling (top-k 40, top-p 0.95, min-p 0.05, repetition penalty 1.1, temperature 0.7).
   const { seed: _seed, ...chat } = CHAT_SAMPLING;
   r.chat_sampled_tok_s = await best(chat.temperature, 1, chat);

@@ -11,21 +11,22 @@ source bench/gpu/peers-build-start.sh
 clean() { rm -rf /tmp/graft-graphs; }
 for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
   echo "== now (split-K 64): $m" >> $L; clean
-  DECODE_AB=0 timeout 120 node $E decode $m >> $L 2>&1
+  DECODE_AB=0 timeout 90 node $E decode $m >> $L 2>&1
+done
+echo "== 4-bit, fused ops (now)" >> $L; clean
+timeout 150 node $E packed qwen2.5-0.5b qwen2.5-1.5b llama3.1-8b >> $L 2>&1; clean
+echo "elapsed $(( $(date +%s) - t ))" >> $L
+left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
+for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
+  left 380 || break
   echo "== before (GRAFT_SPLITK=0): $m" >> $L; clean
-  GRAFT_SPLITK=0 DECODE_AB=0 timeout 120 node $E decode $m >> $L 2>&1
-  echo "elapsed $(( $(date +%s) - t ))" >> $L
+  GRAFT_SPLITK=0 DECODE_AB=0 DECODE_QUICK=1 timeout 60 node $E decode $m >> $L 2>&1
 done
-clean
-for m in qwen2.5-0.5b qwen2.5-1.5b; do
-  echo "== 4-bit, fused ops off (before): $m" >> $L
-  GRAFT_NBITS_FUSION=0 timeout 100 node $E packed $m >> $L 2>&1; clean
-done
-echo "== 4-bit, fused ops (now)" >> $L
-timeout 200 node $E packed qwen2.5-0.5b qwen2.5-1.5b llama3.1-8b >> $L 2>&1; clean
+echo "== 4-bit, fused ops off (before)" >> $L
+left 420 && GRAFT_NBITS_FUSION=0 timeout 60 node $E packed qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1; clean
 echo "graft elapsed $(( $(date +%s) - t ))" >> $L; df -h /tmp | tail -1 >> $L
 mkdir -p $OUT/prof
-timeout 60 node $E decode-profile $OUT/prof/splitk qwen2.5-0.5b >> $L 2>&1; clean
+left 470 && timeout 50 node $E decode-profile $OUT/prof/splitk qwen2.5-0.5b >> $L 2>&1; clean
 for f in $OUT/prof/*.json; do [ -s $f ] && python3 bench/ort-profile-summary.py $f --shapes 25 --runs 126 > $f.summary; done
 find $OUT/prof -name '*.json' -delete
 while [ ! -f /tmp/lc/build.done ] && [ $(( $(date +%s) - t )) -lt 520 ]; do sleep 2; done; echo "llama.cpp build rc $(cat /tmp/lc/build.done 2>/dev/null) at $(( $(date +%s) - t ))" >> $P
