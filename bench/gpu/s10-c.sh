@@ -10,6 +10,16 @@ while [ ! -f /tmp/lc/q4.done ] && [ $(( $(date +%s) - t )) -lt 300 ]; do sleep 2
 tail -5 /tmp/lc/models.log >> $P; ls -la $M >> $P
 $B/llama-bench -m $M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 512 -n 128 -r 3 -o json >> $P 2>/dev/null
 echo "peers elapsed $(( $(date +%s) - t ))" >> $P
-VERIFY_UNTIL=${VERIFY_UNTIL:-540} V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
+# The 1.5B first training step from an empty graph cache (bf16 files, ORT at the basic level: the fastest form in
+# session 9) with the default 8 weight threads and with 15 (the machine has 16 cores).
+L=$OUT/first-step.log
+BENCH_DTYPE=BF16 timeout 60 node $E models qwen2.5-1.5b >> $L 2>&1
+for n in 8 15; do
+  echo "== weight threads $n" >> $L
+  GRAFT_WEIGHT_THREADS=$n BENCH_DTYPE=BF16 GRAFT_ORT_OPT_LEVEL=basic GRAFT_GRAPH_CACHE=/tmp/gg-t$n timeout 60 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+  rm -rf /tmp/gg-t$n
+done
+grep -v '^\[' $L | cut -c1-400
+VERIFY_UNTIL=${VERIFY_UNTIL:-545} V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
 echo "total $(( $(date +%s) - t )) s" >> $P
 tail -c 3000 $P; tail -1 $OUT/verify-gpu.jsonl
