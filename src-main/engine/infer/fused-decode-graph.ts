@@ -43,8 +43,8 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    */
   anyLength?: boolean;
   /**
-   * Split-K projections (nodes.ts, splitKProjection) with slices of about this many inputs; 0 or absent:
-   * plain MatMuls. For the GPU, where one-row MatMuls get few workgroups; the CPU's MatMul needs no help.
+   * Split-K projections (nodes.ts, splitKProjection) sliced to give one-row MatMuls about this many
+   * workgroups (projectionSlices); 0 or absent: plain MatMuls. For the GPU; the CPU's MatMul needs no help.
    */
   splitK?: number;
   /**
@@ -145,7 +145,8 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
     const p = w.packedProjection(layer, modules);
     const K = x.shape[2];
-    const S = projectionSlices(K, o.splitK ?? 0);
+    const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
+    const S = p ? 1 : projectionSlices(K, N, o.splitK ?? 0);
     let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);

@@ -40,10 +40,10 @@ export interface KvDecoderOpts {
 }
 
 /**
- * Slice length of the fused graph's split-K projections on WebGPU (nodes.ts, splitKProjection): 64 inputs,
- * the best of the H200 profile's 16–64-slice forms. GRAFT_SPLITK sets it for measurements (0: plain MatMuls).
+ * Workgroups the fused graph's split-K projections aim at on WebGPU (nodes.ts, projectionSlices): 1,024, about
+ * 8 a compute unit of an H200. GRAFT_SPLITK sets it for measurements (0: plain MatMuls).
  */
-const splitKSlice = () => Math.max(0, Math.floor(Number(process.env.GRAFT_SPLITK ?? 64)) || 0);
+const splitKWorkgroups = () => Math.max(0, Math.floor(Number(process.env.GRAFT_SPLITK ?? 1024)) || 0);
 
 type Mode = 'plain' | 'fused';
 
@@ -98,7 +98,7 @@ export class KvDecoder {
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
-    const splitK = fused && device.kind === 'webgpu' ? splitKSlice() : 0;
+    const splitK = fused && device.kind === 'webgpu' ? splitKWorkgroups() : 0;
     // ORT's fused 4-bit decode ops have WebGPU kernels only; GRAFT_NBITS_FUSION=0 leaves them out (measurements).
     const nbitsFusion = fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0';
     const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}`, nbitsFusion ? 'nbf' : ''].join('|');

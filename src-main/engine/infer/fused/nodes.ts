@@ -131,16 +131,27 @@ export function splitKHead(g: Graph, x: Value, head: Value, name?: string): Valu
 }
 
 /**
- * How many slices a split-K projection over K inputs takes on the GPU: slices of ~`target` inputs (a multiple
- * of 4, the EP's vec4 MatMul), or 1 (a plain MatMul) when `target` is 0 or no slicing fits. The H200 profile
- * (docs/gpu-speed.md, eighth pass) put one-row products at 2.7× the GPU time of 16–64-wide slices.
+ * Partial results a split-K projection may hold per token: S·N floats (160 KB). A prompt is prefilled in one
+ * run through the same graph, so S·N·T floats exist at once there (320 MB for 2,048 tokens).
  */
-export function projectionSlices(K: number, target: number): number {
-  if (target <= 0 || K < 2 * target) return 1;
+const MAX_PARTIALS_PER_TOKEN = 40_960;
+
+/**
+ * How many slices a split-K projection [K → N] takes on the GPU: the fewest that give the EP's one-row MatMul
+ * about `workgroups` workgroups (it gives each N/32 output columns one, looping over its slice of K), within
+ * MAX_PARTIALS_PER_TOKEN; slices of at least 32 inputs and a multiple of 4 (its vec4 path). 1 (a plain MatMul)
+ * when `workgroups` is 0 or nothing fits. The H200 profile (docs/gpu-speed.md, eighth pass): a 4,864 → 896 down
+ * projection ran on 28 workgroups, at a quarter of the speed of 16–32 slices.
+ */
+export function projectionSlices(K: number, N: number, workgroups: number): number {
+  if (workgroups <= 0) return 1;
+  const per = Math.ceil(N / 32);
+  const want = Math.ceil(workgroups / per);
   let best = 1;
-  for (let S = 2; S <= K / 8; S++) {
-    if (K % S !== 0 || (K / S) % 4 !== 0) continue;
-    if (best === 1 || Math.abs(K / S - target) < Math.abs(K / best - target)) best = S;
+  for (let S = 2; S <= K / 32; S++) {
+    if (K % S !== 0 || (K / S) % 4 !== 0 || S * N > MAX_PARTIALS_PER_TOKEN) continue;
+    best = S;
+    if (S >= want) break;
   }
   return best;
 }
@@ -148,9 +159,9 @@ export function projectionSlices(K: number, target: number): number {
 /**
  * x [B, T, K] · W for a projection weight laid out [S, 1, K/S, N] (the bytes of [K, N]): each slice of K
  * is its own batch of the MatMul, then one [1, S] · [S, B·T·N] product of ones adds the S partial results.
- * With one row the EP's MatMul gives few workgroups a K-long loop each (N/32 of them: 28 for a 4,864 → 896
- * down projection); S slices make S times the workgroups and an S-th of the loop. Only the order of the
- * additions changes. The token axis may be symbolic: every reshape copies it (0) or infers it (-1).
+ * With one row the EP's MatMul gives few workgroups a K-long loop each (N/32 of them); S slices make S times
+ * the workgroups and an S-th of the loop. Only the order of the additions changes. The token axis may be
+ * symbolic: every reshape copies it (0) or infers it (-1).
  */
 export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   const [B, T] = x.shape;
