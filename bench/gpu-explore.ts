@@ -15,7 +15,7 @@ import { createTimings } from '../src-main/engine/runtime/session.js';
 import { arg, benchModel, STORIES, writeResult } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
-import { packedDecode } from './packed-decode.js';
+import { packedDecode, packedModel } from './packed-decode.js';
 import { gemmCeiling } from './gemm-ceiling.js';
 import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../src-main/engine/quant/index.js';
 import type { DevicePref } from '../src-main/engine/runtime/device.js';
@@ -105,11 +105,58 @@ async function decodeGpuProfile(name: string, prefix: string, packed: boolean) {
   }
 }
 
+/**
+ * This pass's changes against the path before, in one process, alternating so that neither side runs at a
+ * quieter time: greedy tok/s (best of 3 a round) with `env` set (now) and with `off` set (before), 3 rounds;
+ * one base row, and (fp32 bases) 4 rows side by side. `packed`: the int4 bench base of packed-decode.ts.
+ */
+async function decodeAb(name: string, on: Record<string, string>, off: Record<string, string>, packed: boolean) {
+  const device = await resolveDevice('gpu');
+  const { model, weights, prompt } = packed ? packedModel(name) : await (async () => {
+    const m = await loadModel(await modelPath(name));
+    return { model: m, weights: undefined, prompt: Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (m.spec.vocab - 1))) };
+  })();
+  const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
+  const run = async (rows: number) => (await generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false, weights }))[0].tokensPerSecond;
+  const withEnv = async <T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> => {
+    const was = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      return await f();
+    } finally {
+      for (const [k, v] of Object.entries(was)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  const best = async (rows: number) => {
+    await run(rows);
+    let t = 0;
+    for (let i = 0; i < 3; i++) t = Math.max(t, await run(rows));
+    return +t.toFixed(1);
+  };
+  const r: Record<string, unknown> = { model: name, packed, now_env: on, before_env: off, rounds: [] as unknown[] };
+  for (let round = 0; round < 3; round++) {
+    const row: Record<string, number> = {};
+    row.now = await withEnv(on, () => best(1));
+    row.before = await withEnv(off, () => best(1));
+    if (!packed) {
+      row.now_4rows_in_all = +(4 * (await withEnv(on, () => best(4)))).toFixed(1);
+      row.before_4rows_in_all = +(4 * (await withEnv(off, () => best(4)))).toFixed(1);
+    }
+    (r.rounds as unknown[]).push(row);
+    await releaseIdleSessions(); // two models' sessions per side would pass the pool's bound
+  }
+  console.log(JSON.stringify(r));
+}
+
 async function main() {
   const [what, ...names] = process.argv.slice(2);
   if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
+  // decode-ab NAME...: split-K projections against plain MatMuls; packed-ab NAME...: ORT's fused 4-bit ops against none
+  if (what === 'decode-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK: '1024' }, { GRAFT_SPLITK: '0' }, false);
+  if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: '1' }, { GRAFT_NBITS_FUSION: '0' }, true);
   // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'));
   if (what === 'memsampler') return samplerThreadMain(); // the qlora8b run's GPU memory sampler thread

@@ -77,14 +77,12 @@ function randomPacked(source: WeightSource): PackedBase {
   return { linear, tables: new Map() };
 }
 
-export async function packedDecode(name: string, tokens = 64) {
+/** The bench's model at one of PACKED_SHAPES: synthetic tables, random symmetric 4-bit codes, a prompt. */
+export function packedModel(name: string) {
   const config = PACKED_SHAPES[name];
-  const device = await resolveDevice('gpu');
   const source = syntheticSource(config, name);
   const model: LoadedModel = { source, spec: specFromConfig(config, source.path) };
   const packed = randomPacked(source);
-  let projBytes = 0;
-  for (const t of packed.linear.values()) projBytes += t.b.byteLength + t.scalesF16.byteLength * 2 + t.zeroPoints.byteLength; // fp32 scales in the graph
   const weights: WeightsFactory = Object.assign(
     () => {
       throw new Error('packed bench: the plain graph is not used');
@@ -92,6 +90,15 @@ export async function packedDecode(name: string, tokens = 64) {
     { packed: () => packed },
   );
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (config.vocab_size - 1)));
+  return { model, packed, weights, prompt };
+}
+
+export async function packedDecode(name: string, tokens = 64) {
+  const config = PACKED_SHAPES[name];
+  const device = await resolveDevice('gpu');
+  const { model, packed, weights, prompt } = packedModel(name);
+  let projBytes = 0;
+  for (const t of packed.linear.values()) projBytes += t.b.byteLength + t.scalesF16.byteLength * 2 + t.zeroPoints.byteLength; // fp32 scales in the graph
   const run = () => generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: tokens, sampling: { temperature: 0, seed: 1 }, stopAtEos: false, weights });
   createTimings.splice(0);
   const t0 = performance.now();
