@@ -108,9 +108,10 @@ async function decodeGpuProfile(name: string, prefix: string, packed: boolean) {
 /**
  * This pass's changes against the path before, in one process, alternating so that neither side runs at a
  * quieter time: greedy tok/s (best of 3 a round) with `env` set (now) and with `off` set (before), 3 rounds;
- * one base row, and (fp32 bases) 4 rows side by side. `packed`: the int4 bench base of packed-decode.ts.
+ * one base row, and (fp32 bases) 4 rows side by side; `third`, one row, another setting. `packed`: the int4
+ * bench base of packed-decode.ts.
  */
-async function decodeAb(name: string, on: Record<string, string>, off: Record<string, string>, packed: boolean) {
+async function decodeAb(name: string, on: Record<string, string>, off: Record<string, string>, packed: boolean, third?: { label: string; env: Record<string, string> }) {
   const device = await resolveDevice('gpu');
   const { model, weights, prompt } = packed ? packedModel(name) : await (async () => {
     const m = await loadModel(await modelPath(name));
@@ -139,6 +140,7 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
     const row: Record<string, number> = {};
     row.now = await withEnv(on, () => best(1));
     row.before = await withEnv(off, () => best(1));
+    if (third) row[third.label] = await withEnv(third.env, () => best(1));
     if (!packed) {
       row.now_4rows_in_all = +(4 * (await withEnv(on, () => best(4)))).toFixed(1);
       row.before_4rows_in_all = +(4 * (await withEnv(off, () => best(4)))).toFixed(1);
@@ -155,7 +157,7 @@ async function main() {
   if (what === 'decode') for (const n of names) await decodeExplore(n);
   if (what === 'packed') for (const n of names) await packedDecode(n);
   // decode-ab NAME...: split-K projections against plain MatMuls; packed-ab NAME...: ORT's fused 4-bit ops against none
-  if (what === 'decode-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK: '1024' }, { GRAFT_SPLITK: '0' }, false);
+  if (what === 'decode-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK: '1024' }, { GRAFT_SPLITK: '0' }, false, { label: 'split_all', env: { GRAFT_SPLITK: '1024', GRAFT_SPLITK_ALL: '1' } });
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: '1' }, { GRAFT_NBITS_FUSION: '0' }, true);
   // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'));

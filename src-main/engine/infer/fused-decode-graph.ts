@@ -47,6 +47,8 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * workgroups (projectionSlices); 0 or absent: plain MatMuls. For the GPU; the CPU's MatMul needs no help.
    */
   splitK?: number;
+  /** Split every projection slices fit, not only those projectionSlices finds worth it (measurements). */
+  splitKAll?: boolean;
   /**
    * On a symmetric 4-bit base with no adapter rows: each layer's RMSNorm and q/k/v projections in one
    * MatMulNBitsQkv, and its RMSNorm, gate, up and SiLU·up in one MatMulNBitsMlp (fused/nbits-blocks.ts). For
@@ -146,7 +148,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const p = w.packedProjection(layer, modules);
     const K = x.shape[2];
     const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
-    const S = p ? 1 : projectionSlices(K, N, o.splitK ?? 0);
+    const S = p ? 1 : projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
     let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);

@@ -41,7 +41,8 @@ export interface KvDecoderOpts {
 
 /**
  * Workgroups the fused graph's split-K projections aim at on WebGPU (nodes.ts, projectionSlices): 1,024, about
- * 8 a compute unit of an H200. GRAFT_SPLITK sets it for measurements (0: plain MatMuls).
+ * 8 a compute unit of an H200. GRAFT_SPLITK sets it for measurements (0: plain MatMuls); GRAFT_SPLITK_ALL=1
+ * splits every projection slices fit, not only those worth it.
  */
 const splitKWorkgroups = () => Math.max(0, Math.floor(Number(process.env.GRAFT_SPLITK ?? 1024)) || 0);
 
@@ -99,14 +100,15 @@ export class KvDecoder {
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
     const splitK = fused && device.kind === 'webgpu' ? splitKWorkgroups() : 0;
+    const splitKAll = process.env.GRAFT_SPLITK_ALL === '1';
     // ORT's fused 4-bit decode ops have WebGPU kernels only; GRAFT_NBITS_FUSION=0 leaves them out (measurements).
     const nbitsFusion = fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0';
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}`, nbitsFusion ? 'nbf' : ''].join('|');
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}${splitKAll ? 'all' : ''}`, nbitsFusion ? 'nbf' : ''].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK, nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods }));
+        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK, splitKAll, nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
         // Graphs of the model's own weights are saved under a key (a later start loads them as they
         // are); merged overrides and quantized bases are data of this process and are built each time.

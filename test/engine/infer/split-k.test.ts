@@ -31,19 +31,26 @@ const DEVICES: [string, DevicePref, boolean][] = [
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.37) * 0.5);
 
 describe('projectionSlices', () => {
-  it('gives about the asked workgroups (N/32 a slice), slices of ≥ 32 inputs and a multiple of 4, bounded partials', () => {
-    // Qwen2.5-0.5B: qkv 896 → 1,152, o 896 → 896, gate+up 896 → 9,728, down 4,864 → 896
+  it('splits where the plain kernel has few workgroups for many weights, to about the asked workgroups (N/32 a slice)', () => {
+    // Qwen2.5-0.5B: qkv 896 → 1,152 and down 4,864 → 896 split; o (0.8 M weights) and gate+up (304 workgroups) not
     expect(projectionSlices(896, 1152, 1024)).toBe(28);
-    expect(projectionSlices(896, 896, 1024)).toBe(28);
-    expect(projectionSlices(896, 9728, 1024)).toBe(4); // 38,912 partials a token; 7 would hold 68,096
     expect(projectionSlices(4864, 896, 1024)).toBe(38);
-    // Qwen2.5-1.5B: gate+up 1,536 → 17,920, down 8,960 → 1,536
-    expect(projectionSlices(1536, 17920, 1024)).toBe(2);
+    expect(projectionSlices(896, 896, 1024)).toBe(1);
+    expect(projectionSlices(896, 9728, 1024)).toBe(1);
+    // Qwen2.5-1.5B: qkv, o and down split; gate+up (560 workgroups) not
+    expect(projectionSlices(1536, 2048, 1024)).toBe(16);
+    expect(projectionSlices(1536, 1536, 1024)).toBe(24);
     expect(projectionSlices(8960, 1536, 1024)).toBe(20);
+    expect(projectionSlices(1536, 17920, 1024)).toBe(1);
     expect(projectionSlices(896, 1152, 0)).toBe(1); // off
-    expect(projectionSlices(48, 64, 1024)).toBe(1); // too short to split
+  });
+  it('with `all`, splits wherever slices of ≥ 32 inputs (a multiple of 4) fit, partials bounded', () => {
+    expect(projectionSlices(896, 9728, 1024, true)).toBe(4); // 38,912 partials a token; 7 would hold 68,096
+    expect(projectionSlices(896, 896, 1024, true)).toBe(28);
+    expect(projectionSlices(1536, 17920, 1024, true)).toBe(2);
+    expect(projectionSlices(48, 64, 1024, true)).toBe(1); // too short to split
     for (const [K, N] of [[896, 1152], [1536, 2048], [4864, 896], [8960, 1536], [576, 3072]]) {
-      const S = projectionSlices(K, N, 1024);
+      const S = projectionSlices(K, N, 1024, true);
       expect(K % S).toBe(0);
       expect((K / S) % 4).toBe(0);
       expect(K / S).toBeGreaterThanOrEqual(32);
@@ -93,7 +100,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('fused decode with split-K projections', () => {
   it('the graph takes every projection split (4 per layer) when asked, and none when not', () => {
-    const build = (splitK: number) => buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 32, lora: null, anyLength: true, splitK });
+    const build = (splitK: number) => buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 32, lora: null, anyLength: true, splitK, splitKAll: true });
     const sums = (splitK: number) => build(splitK).nodes.filter((n) => n.op === 'MatMul' && n.inputs[0]?.name.startsWith('splitk_ones')).length;
     expect(sums(64)).toBe(4 * SHAPE.num_hidden_layers);
     expect(sums(0)).toBe(0);
@@ -102,6 +109,7 @@ describe('fused decode with split-K projections', () => {
   it.skipIf(!gpuOk)(`${gpuName}: base and adapter rows side by side match the plain graph step by step`, async () => {
     const was = process.env.GRAFT_SPLITK;
     process.env.GRAFT_SPLITK = '64'; // K = 64 → 2 slices of 32, K = 80 (down) → 2 of 40
+    process.env.GRAFT_SPLITK_ALL = '1'; // the tiny model's projections are below the size worth splitting
     try {
       const device = await resolveDevice('gpu');
       const a = randomAdapter(model.spec, 4, ['q', 'v', 'down', 'up'], 1, 0.3);
@@ -115,6 +123,7 @@ describe('fused decode with split-K projections', () => {
     } finally {
       if (was === undefined) delete process.env.GRAFT_SPLITK;
       else process.env.GRAFT_SPLITK = was;
+      delete process.env.GRAFT_SPLITK_ALL;
     }
   }, 120_000);
 });

@@ -135,17 +135,26 @@ export function splitKHead(g: Graph, x: Value, head: Value, name?: string): Valu
  * run through the same graph, so S·N·T floats exist at once there (320 MB for 2,048 tokens).
  */
 const MAX_PARTIALS_PER_TOKEN = 40_960;
+/** A plain one-row MatMul with this many workgroups (N ≥ 4,096) is left as it is. */
+const PLAIN_ENOUGH_WORKGROUPS = 128;
+/** Nor is one of fewer weights than this (4 MB of fp32): the two added dispatches would cost more than it saves. */
+const SPLIT_MIN_WEIGHTS = 1_000_000;
 
 /**
  * How many slices a split-K projection [K → N] takes on the GPU: the fewest that give the EP's one-row MatMul
  * about `workgroups` workgroups (it gives each N/32 output columns one, looping over its slice of K), within
  * MAX_PARTIALS_PER_TOKEN; slices of at least 32 inputs and a multiple of 4 (its vec4 path). 1 (a plain MatMul)
- * when `workgroups` is 0 or nothing fits. The H200 profile (docs/gpu-speed.md, eighth pass): a 4,864 → 896 down
- * projection ran on 28 workgroups, at a quarter of the speed of 16–32 slices.
+ * when `workgroups` is 0, nothing fits, or the plain kernel is good enough (below). The H200 profile
+ * (docs/gpu-speed.md, eighth pass): a 4,864 → 896 down projection ran on 28 workgroups, at a quarter of the speed
+ * of 38 slices.
  */
-export function projectionSlices(K: number, N: number, workgroups: number): number {
+export function projectionSlices(K: number, N: number, workgroups: number, all = false): number {
   if (workgroups <= 0) return 1;
   const per = Math.ceil(N / 32);
+  // Each split adds two dispatches (the transpose of x, the sum), ~10 µs of the host's time apiece: worth it
+  // where the plain kernel has few workgroups for many weights (the H200 profile: a 4,864 → 896 down projection
+  // 200 → 48 µs of GPU time, a 896 → 9,728 gate/up 61 → 60 µs). `all` splits wherever slices fit (measurements).
+  if (!all && (per >= PLAIN_ENOUGH_WORKGROUPS || K * N < SPLIT_MIN_WEIGHTS)) return 1;
   const want = Math.ceil(workgroups / per);
   let best = 1;
   for (let S = 2; S <= K / 32; S++) {
