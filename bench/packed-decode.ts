@@ -107,7 +107,7 @@ export async function packedDecode(name: string, tokens = 64) {
   let tps = 0;
   for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run())[0].tokensPerSecond);
   const tableBytes = 4 * config.vocab_size * config.hidden_size * (config.tie_word_embeddings ? 1 : 2);
-  const r = { model: name, base: 'int4 (MatMulNBits, block 32), fp32 tables', first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions: createTimings.splice(0), greedy_tok_s: +tps.toFixed(1), weight_gb: +((projBytes + tableBytes) / 1e9).toFixed(2) };
+  const r = { model: name, base: 'int4 (symmetric codes, block 32), fp32 tables', first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions: createTimings.splice(0), greedy_tok_s: +tps.toFixed(1), weight_gb: +((projBytes + tableBytes) / 1e9).toFixed(2) };
   console.log(JSON.stringify(r));
   return r;
 }

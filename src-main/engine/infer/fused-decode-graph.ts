@@ -52,9 +52,9 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   /**
    * On a symmetric 4-bit base with no adapter rows: each layer's RMSNorm and q/k/v projections in one
    * MatMulNBitsQkv, and its RMSNorm, gate, up and SiLU·up in one MatMulNBitsMlp (fused/nbits-blocks.ts). For
-   * the GPU: the CPU EP has no kernels for them.
+   * the GPU: the CPU EP has no kernels for them. 'mlp': the MLP op only (measurements).
    */
-  nbitsFusion?: boolean;
+  nbitsFusion?: boolean | 'mlp';
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -163,17 +163,18 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
   const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
   let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
-  const nbits = o.nbitsFusion === true && !lora && nbitsFusible(w, spec, qkvModules, guModules);
+  const nbits = !!o.nbitsFusion && !lora && nbitsFusible(w, spec, qkvModules, guModules);
+  const mlpOnly = o.nbitsFusion === 'mlp';
   // With the fused 4-bit ops a layer's input norm happens inside its qkv op: `pending` is what that op
   // normalizes (the last layer's down projection, added to the residual stream h).
-  let x = nbits ? h : simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
+  let x = nbits && !mlpOnly ? h : simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
   let pending: Value | null = null;
   let normed: Value | null = null;
   const present: Value[] = [];
   for (let i = 0; i < spec.layers; i++) {
     let qkv: Value | null = null;
     let parts: Value[] | null = null;
-    if (nbits) {
+    if (nbits && !mlpOnly) {
       const pp = (m: string) => w.packedProjection(i, [m])!;
       const r = qkvNBits(g, pending ?? x, pending ? h : null, layerW(i, 'input_layernorm.weight'), eps, pp(qkvModules[0]), pp(qkvModules[1]), pp(qkvModules[2]));
       if (r.sum) h = r.sum;
@@ -212,7 +213,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     }
     const down = project(act, i, 'down', ['mlp.down_proj'], false);
     const last = i === spec.layers - 1;
-    if (nbits && !last) {
+    if (nbits && !mlpOnly && !last) {
       pending = down;
       continue;
     }

@@ -101,9 +101,10 @@ export class KvDecoder {
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
     const splitK = fused && device.kind === 'webgpu' ? splitKWorkgroups() : 0;
     const splitKAll = process.env.GRAFT_SPLITK_ALL === '1';
-    // ORT's fused 4-bit decode ops have WebGPU kernels only; GRAFT_NBITS_FUSION=0 leaves them out (measurements).
-    const nbitsFusion = fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0';
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}${splitKAll ? 'all' : ''}`, nbitsFusion ? 'nbf' : ''].join('|');
+    // ORT's fused 4-bit decode ops have WebGPU kernels only; GRAFT_NBITS_FUSION=0 leaves them out, =mlp keeps the
+    // MLP op only (measurements).
+    const nbitsFusion = !(fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0') ? false : process.env.GRAFT_NBITS_FUSION === 'mlp' ? 'mlp' : true;
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}${splitKAll ? 'all' : ''}`, nbitsFusion ? `nbf${nbitsFusion}` : ''].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {

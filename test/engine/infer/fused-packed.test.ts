@@ -84,6 +84,9 @@ describe('fused decode graph on a packed int4 base', () => {
     expect(count(fusedOps, 'MatMulNBits')).toBe(2 * SHAPE.num_hidden_layers);
     expect(count(fusedOps, 'SkipSimplifiedLayerNormalization')).toBe(1); // the final norm only
     expect(count(build(false), 'MatMulNBitsQkv')).toBe(0);
+    const mlpOnly = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 64, lora: null, packed, nbitsFusion: 'mlp', anyLength: true });
+    expect(count(mlpOnly, 'MatMulNBitsQkv')).toBe(0);
+    expect(count(mlpOnly, 'MatMulNBitsMlp')).toBe(SHAPE.num_hidden_layers);
     // asymmetric codes: no fused ops
     const asym = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 1, tokens: 1, capacity: 64, lora: null, packed: factories.get('int4')!.packed!(model.source)!, nbitsFusion: true, anyLength: true });
     expect(count(asym, 'MatMulNBitsQkv')).toBe(0);
@@ -93,15 +96,17 @@ describe('fused decode graph on a packed int4 base', () => {
     const device = await resolveDevice('gpu');
     const weights = factories.get('int4-sym')!;
     const rows: RowAdapter[][] = [[]];
-    for (const prompt of [[1, 17, 23, 5, 42, 9, 77], [3, 4]]) {
-      const fused = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, true, undefined, weights);
+    for (const [mode, prompt] of [['1', [1, 17, 23, 5, 42, 9, 77]], ['1', [3, 4]], ['mlp', [1, 17, 23, 5, 42, 9, 77]]] as const) {
+      process.env.GRAFT_NBITS_FUSION = mode; // 'mlp': the MLP op only
+      const fused = await greedyTrace(model, device, rows.map(() => [...prompt]), rows, 8, true, undefined, weights);
       expect(fused.mode).toBe('fused');
-      const plain = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, false, fused, weights);
+      const plain = await greedyTrace(model, device, rows.map(() => [...prompt]), rows, 8, false, fused, weights);
       let worst = 0;
       fused.logits.forEach((l, s) => (worst = Math.max(worst, maxAbsDiff(l, plain.logits[s]))));
-      console.log(`gpu int4 symmetric, fused 4-bit ops vs plain max |Δ| ${worst}`);
+      console.log(`gpu int4 symmetric, fused 4-bit ops (${mode}) vs plain max |Δ| ${worst}`);
       expect(worst).toBeLessThan(1e-4);
       expect(plain.ids).toEqual(fused.ids);
     }
+    delete process.env.GRAFT_NBITS_FUSION;
   });
 });
