@@ -158,7 +158,7 @@ async function main() {
   if (what === 'packed') for (const n of names) await packedDecode(n);
   // decode-ab NAME...: split-K projections against plain MatMuls; packed-ab NAME...: ORT's fused 4-bit ops against none
   if (what === 'decode-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK: '1024' }, { GRAFT_SPLITK: '0' }, false, { label: 'split_all', env: { GRAFT_SPLITK: '1024', GRAFT_SPLITK_ALL: '1' } });
-  if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: '1' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'mlp_only', env: { GRAFT_NBITS_FUSION: 'mlp' } });
+  if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'));
   if (what === 'memsampler') return samplerThreadMain(); // the qlora8b run's GPU memory sampler thread

@@ -101,9 +101,10 @@ export class KvDecoder {
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
     const splitK = fused && device.kind === 'webgpu' ? splitKWorkgroups() : 0;
     const splitKAll = process.env.GRAFT_SPLITK_ALL === '1';
-    // ORT's fused 4-bit decode ops have WebGPU kernels only; GRAFT_NBITS_FUSION=0 leaves them out, =mlp keeps the
-    // MLP op only (measurements).
-    const nbitsFusion = !(fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0') ? false : process.env.GRAFT_NBITS_FUSION === 'mlp' ? 'mlp' : true;
+    // ORT's fused 4-bit decode ops have WebGPU kernels only. The MLP op by default: the H200 probe timed its
+    // kernel at 7.3 µs for a 896 → 4,864 gate and up, where the unfused path took ~80 (docs/gpu-speed.md, eighth
+    // pass); the qkv op's kernel was not timed, so GRAFT_NBITS_FUSION=all adds it, =0 leaves both out.
+    const nbitsFusion = !(fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0') ? false : process.env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
     const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}${splitKAll ? 'all' : ''}`, nbitsFusion ? `nbf${nbitsFusion}` : ''].join('|');
     let lease = this.leases.get(key);
     if (!lease) {

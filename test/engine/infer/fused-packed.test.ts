@@ -96,8 +96,8 @@ describe('fused decode graph on a packed int4 base', () => {
     const device = await resolveDevice('gpu');
     const weights = factories.get('int4-sym')!;
     const rows: RowAdapter[][] = [[]];
-    for (const [mode, prompt] of [['1', [1, 17, 23, 5, 42, 9, 77]], ['1', [3, 4]], ['mlp', [1, 17, 23, 5, 42, 9, 77]]] as const) {
-      process.env.GRAFT_NBITS_FUSION = mode; // 'mlp': the MLP op only
+    for (const [mode, prompt] of [['all', [1, 17, 23, 5, 42, 9, 77]], ['all', [3, 4]], ['mlp', [1, 17, 23, 5, 42, 9, 77]]] as const) {
+      process.env.GRAFT_NBITS_FUSION = mode; // 'mlp' (the default): the MLP op only
       const fused = await greedyTrace(model, device, rows.map(() => [...prompt]), rows, 8, true, undefined, weights);
       expect(fused.mode).toBe('fused');
       const plain = await greedyTrace(model, device, rows.map(() => [...prompt]), rows, 8, false, fused, weights);

@@ -32,8 +32,8 @@ const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i
 
 describe('projectionSlices', () => {
   it('splits where the plain kernel has few workgroups for many weights, to about the asked workgroups (N/32 a slice)', () => {
-    // Qwen2.5-0.5B: qkv 896 → 1,152 and down 4,864 → 896 split; o (0.8 M weights) and gate+up (304 workgroups) not
-    expect(projectionSlices(896, 1152, 1024)).toBe(28);
+    // Qwen2.5-0.5B: down 4,864 → 896 split; qkv and o (K = 896, short loops) and gate+up (304 workgroups) not
+    expect(projectionSlices(896, 1152, 1024)).toBe(1);
     expect(projectionSlices(4864, 896, 1024)).toBe(38);
     expect(projectionSlices(896, 896, 1024)).toBe(1);
     expect(projectionSlices(896, 9728, 1024)).toBe(1);
@@ -42,10 +42,13 @@ describe('projectionSlices', () => {
     expect(projectionSlices(1536, 1536, 1024)).toBe(24);
     expect(projectionSlices(8960, 1536, 1024)).toBe(20);
     expect(projectionSlices(1536, 17920, 1024)).toBe(1);
-    expect(projectionSlices(896, 1152, 0)).toBe(1); // off
+    expect(projectionSlices(4864, 896, 0)).toBe(1); // off
+    // SmolLM2-135M: nothing (K = 576, or fewer than 1 M weights)
+    expect([[576, 960], [576, 576], [576, 3072], [1536, 576]].map(([K, N]) => projectionSlices(K, N, 1024))).toEqual([1, 1, 1, 1]);
   });
   it('with `all`, splits wherever slices of ≥ 32 inputs (a multiple of 4) fit, partials bounded', () => {
     expect(projectionSlices(896, 9728, 1024, true)).toBe(4); // 38,912 partials a token; 7 would hold 68,096
+    expect(projectionSlices(896, 1152, 1024, true)).toBe(28);
     expect(projectionSlices(896, 896, 1024, true)).toBe(28);
     expect(projectionSlices(1536, 17920, 1024, true)).toBe(2);
     expect(projectionSlices(48, 64, 1024, true)).toBe(1); // too short to split

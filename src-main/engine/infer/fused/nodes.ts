@@ -137,7 +137,9 @@ export function splitKHead(g: Graph, x: Value, head: Value, name?: string): Valu
 const MAX_PARTIALS_PER_TOKEN = 40_960;
 /** A plain one-row MatMul with this many workgroups (N ≥ 4,096) is left as it is. */
 const PLAIN_ENOUGH_WORKGROUPS = 128;
-/** Nor is one of fewer weights than this (4 MB of fp32): the two added dispatches would cost more than it saves. */
+/** Nor is one whose workgroups loop over fewer inputs than this (a 896 → 1,152 qkv: 46 → 35 µs, less than two dispatches' host time)... */
+const SPLIT_MIN_INPUTS = 1024;
+/** ...or one of fewer weights than this (4 MB of fp32): the two added dispatches would cost more than it saves. */
 const SPLIT_MIN_WEIGHTS = 1_000_000;
 
 /**
@@ -152,9 +154,10 @@ export function projectionSlices(K: number, N: number, workgroups: number, all =
   if (workgroups <= 0) return 1;
   const per = Math.ceil(N / 32);
   // Each split adds two dispatches (the transpose of x, the sum), ~10 µs of the host's time apiece: worth it
-  // where the plain kernel has few workgroups for many weights (the H200 profile: a 4,864 → 896 down projection
-  // 200 → 48 µs of GPU time, a 896 → 9,728 gate/up 61 → 60 µs). `all` splits wherever slices fit (measurements).
-  if (!all && (per >= PLAIN_ENOUGH_WORKGROUPS || K * N < SPLIT_MIN_WEIGHTS)) return 1;
+  // where the plain kernel has few workgroups, each looping over a long K, for many weights (the H200 profile:
+  // a 4,864 → 896 down projection 200 → 48 µs of GPU time with its two added kernels; a 896 → 9,728 gate/up
+  // 61 → 60 µs; a 896 → 1,152 qkv 46 → 35 µs). `all` splits wherever slices fit (measurements).
+  if (!all && (per >= PLAIN_ENOUGH_WORKGROUPS || K < SPLIT_MIN_INPUTS || K * N < SPLIT_MIN_WEIGHTS)) return 1;
   const want = Math.ceil(workgroups / per);
   let best = 1;
   for (let S = 2; S <= K / 32; S++) {
