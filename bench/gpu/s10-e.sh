@@ -5,6 +5,6 @@ source bench/gpu/device-env.sh
 L=$OUT/ab.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $L
 timeout 40 node $E models qwen2.5-0.5b >> $L 2>&1
-timeout 100 node $E decode-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L
-timeout 80 node $E packed-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L
+timeout 90 node $E decode-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L
+timeout 70 node $E packed-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L
 grep -v '^\[' $L | cut -c1-900
