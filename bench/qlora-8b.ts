@@ -80,8 +80,9 @@ const MB = 2 ** 20;
 const round = (x: number, d = 1) => +x.toFixed(d);
 
 /** Random codes in the store's formats, with scales that put the weights in about ±0.03 (a trained layer's range). */
-function randomTensor(scheme: QuantScheme | 'int8', shape: [number, number]): QuantTensor {
+function randomTensor(kind: QuantScheme | 'int8', shape: [number, number]): QuantTensor {
   const [N, K] = shape;
+  const scheme = kind === 'int4s' ? 'int4' : kind; // random codes at zero point 8 are symmetric already
   if (scheme === 'nf4') {
     const blocks = Math.ceil((N * K) / NF4_BLOCK);
     const groups = Math.ceil(blocks / NF4_ABSMAX_BLOCK);

@@ -58,7 +58,7 @@ describe('option schemas', () => {
     // The default of a field that does not apply is no choice, so it passes (a complete object round-trips).
     expect(parseTrainOptions({ quant: 'nf4' })).toMatchObject({ method: 'lora', quant: 'nf4' });
     expect(refusal(() => parseSampling({ temperature: 9 }))).toMatchObject({ field: 'temperature' });
-    expect(refusal(() => validateOptions(QUANT_BASE_OPTIONS, { quantMethod: 'gptq' }))).toMatchObject({ message: 'needs {quant} nf4 or int4' });
+    expect(refusal(() => validateOptions(QUANT_BASE_OPTIONS, { quantMethod: 'gptq' }))).toMatchObject({ message: 'needs {quant} nf4 or int4 or int4s' });
   });
 
   it("the adapter methods' settings (issue 16) are fields that apply to their methods only", () => {

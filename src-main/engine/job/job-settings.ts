@@ -61,7 +61,7 @@ export function jobSettings(job: Pick<TrainAdapterOptions, 'resume' | 'options'>
   const notes: string[] = [];
   if (lora.dropout > 0)
     notes.push(`LoRA dropout ${lora.dropout}: PEFT draws its own dropout masks, so the loss curve follows Graft's only in expectation`);
-  if (qlora && (o.quant === 'int4' || o.quantMethod === 'gptq' || o.quantEmbeddings === 'int8'))
+  if (qlora && (o.quant !== 'nf4' || o.quantMethod === 'gptq' || o.quantEmbeddings === 'int8'))
     notes.push("QLoRA on the cluster holds the base in bitsandbytes NF4 (double quantization); Graft's int4 / GPTQ / int8-embedding choices are not carried");
   if (o.precision === 'fp16') notes.push("Graft's fp16 base projections are not carried: the cluster computes in bf16 (or fp32 with --precision fp32)");
   if (o.saveEvery > 0) notes.push('checkpoints every N steps are not written by train.py; the adapter is saved at the end');

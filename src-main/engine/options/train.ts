@@ -53,7 +53,7 @@ export const TRAIN_OPTIONS = {
     label: '4-bit format',
     group: METHOD,
     help: "QLoRA: the base's 4-bit format",
-    choiceLabels: { nf4: 'NF4', int4: 'int4' },
+    choiceLabels: { nf4: 'NF4', int4: 'int4', int4s: 'int4, symmetric (faster chat on a GPU)' },
   },
   quantMethod: {
     kind: 'enum',

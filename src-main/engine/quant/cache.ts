@@ -14,7 +14,7 @@ import type { LoadedModel } from '../model.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { modelContentHash } from '../io/content-hash.js';
 import { quantizeModelGptq, type GptqProgress } from './gptq-source.js';
-import { quantizeInt4 } from './int4.js';
+import { int4SymmetricRange, quantizeInt4 } from './int4.js';
 import { quantizeInt8 } from './int8.js';
 import { quantizeNf4 } from './nf4.js';
 import {
@@ -75,7 +75,7 @@ const ARRAY: Record<PartKey, (b: ArrayBuffer) => Uint8Array | Uint16Array | Floa
 };
 
 export function quantizeTensor(scheme: QuantScheme, w: Float32Array, shape: [number, number]): QuantTensor {
-  return scheme === 'nf4' ? quantizeNf4(w, shape) : quantizeInt4(w, shape);
+  return scheme === 'nf4' ? quantizeNf4(w, shape) : quantizeInt4(w, shape, scheme === 'int4s' ? int4SymmetricRange : undefined);
 }
 
 /**
@@ -202,7 +202,7 @@ export function readQuantCache(
     const store = new Map<string, QuantTensor>();
     for (const e of header.tensors) {
       const parts: Record<string, unknown> = {};
-      const ts = e.scheme ?? scheme;
+      const ts = e.scheme ?? (scheme === 'int4s' ? 'int4' : scheme);
       if (e.parts.map((p) => p.key).join() !== PARTS[ts]?.join())
         throw new Error(`${file}: ${e.name} does not have the parts of a ${ts} tensor`);
       for (const p of e.parts) {

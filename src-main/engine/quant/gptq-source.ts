@@ -87,7 +87,7 @@ export async function quantizeModelGptq(
       for (const name of runner.projections(layer).filter((n) => QUANTIZED_LINEAR.test(n))) {
         const shape = source.shape(name) as [number, number];
         const h = sums.get(runner.hessianKey(name))!;
-        const t = scheme === 'nf4' ? gptqNf4(tensors.get(name)!, shape, h, o) : gptqInt4(tensors.get(name)!, shape, h, o);
+        const t = scheme === 'nf4' ? gptqNf4(tensors.get(name)!, shape, h, o) : gptqInt4(tensors.get(name)!, shape, h, { ...o, symmetric: scheme === 'int4s' });
         store.set(name, t);
         tensors.set(name, t.scheme === 'nf4' ? dequantizeNf4(t) : dequantizeInt4(t));
       }

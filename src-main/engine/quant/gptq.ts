@@ -13,7 +13,7 @@
  * in windows of `window` columns: exact below that size, and it bounds the O(K³) factorization that
  * JavaScript does here.
  */
-import { int4BlockParams, int4Blocks, INT4_BLOCK, int4Code, int4Scales, quantizeInt4, type Int4Range, type Int4Tensor } from './int4.js';
+import { int4BlockParams, int4Blocks, INT4_BLOCK, int4Code, int4Scales, int4SymmetricRange, quantizeInt4, type Int4Range, type Int4Tensor } from './int4.js';
 import { NF4_BLOCK, NF4_CODEBOOK, nearestNf4, nf4Absmax, quantizeNf4, type Nf4Tensor } from './nf4.js';
 
 export interface GptqOpts {
@@ -155,10 +155,15 @@ function gptqWindow(w: Float32Array, N: number, K: number, h: Float64Array, cols
   }
 }
 
-/** int4-b32 with zero points: scales and zero points from the weights (static groups), codes by GPTQ. */
-export function gptqInt4(w: Float32Array, shape: [number, number], h: Float64Array, o: GptqOpts = {}): Int4Tensor {
+/**
+ * int4-b32 with zero points: scales and zero points from the weights (static groups), codes by GPTQ. `symmetric`:
+ * every block's range made symmetric around 0 (zero point 8) after the clip search (scheme int4s).
+ */
+export function gptqInt4(w: Float32Array, shape: [number, number], h: Float64Array, o: GptqOpts & { symmetric?: boolean } = {}): Int4Tensor {
   const K = shape[1];
-  const t = quantizeInt4(w, shape, o.clipSearch === false ? undefined : searchRange(w, K, (k) => h[k * K + k]));
+  const searched = o.clipSearch === false ? undefined : searchRange(w, K, (k) => h[k * K + k]);
+  const range: Int4Range | undefined = !o.symmetric ? searched : searched ? (n, k0, k1, lo, hi) => int4SymmetricRange(n, k0, k1, ...searched(n, k0, k1, lo, hi)) : int4SymmetricRange;
+  const t = quantizeInt4(w, shape, range);
   const nb = int4Blocks(shape[1]);
   const zpRow = Math.ceil(nb / 2);
   const scales = int4Scales(t);

@@ -2,7 +2,11 @@
  * QLoRA's choices as runtime lists (options schemas, CLI choices, GUI selects) with their types derived.
  * No imports: the renderer bundles this file through the options schemas.
  */
-export const QUANT_SCHEMES = ['nf4', 'int4'] as const;
+/**
+ * int4s: int4 with symmetric blocks (every zero point 8), what ONNX Runtime's fused 4-bit decode op takes
+ * (infer/fused/nbits-blocks.ts): a faster 4-bit chat on a GPU, at slightly coarser steps than int4's own range.
+ */
+export const QUANT_SCHEMES = ['nf4', 'int4', 'int4s'] as const;
 export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 /** How codes are chosen: round to nearest (the QLoRA paper's way) or GPTQ, calibrated on sampled text. */
 export const QUANT_METHODS = ['rtn', 'gptq'] as const;

@@ -13,8 +13,7 @@ import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
-import { int4SymmetricRange, loadQuantizedBase, quantizeInt4, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
-import { readWeight } from '../../../src-main/engine/models/weights.js';
+import { loadQuantizedBase, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
@@ -33,10 +32,8 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'graft-fused-packed-'));
   model = await loadModel(await writeRandomModel(path.join(dir, 'llama'), SHAPE, { seed: 5, embedStd: 1, std: 0.2 }));
   for (const scheme of ['int4', 'nf4'] as const) factories.set(scheme, quantWeightsFactory((await loadQuantizedBase(model.source, scheme, { cacheDir: null })).store));
-  // The same base with symmetric blocks (zero point 8 everywhere): what ORT's fused 4-bit decode ops take.
-  const store = new Map((await loadQuantizedBase(model.source, 'int4', { cacheDir: null })).store);
-  for (const [name, t] of store) if (t.scheme === 'int4') store.set(name, quantizeInt4(readWeight(model.source, name), t.shape, int4SymmetricRange));
-  factories.set('int4-sym', quantWeightsFactory(store));
+  // Scheme int4s: symmetric blocks (zero point 8 everywhere), what ORT's fused 4-bit decode ops take.
+  factories.set('int4-sym', quantWeightsFactory((await loadQuantizedBase(model.source, 'int4s', { cacheDir: null })).store));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -21,7 +21,7 @@ const canon = (m: ReadonlyMap<string, unknown>) =>
     );
 const sameStore = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) => expect(canon(b)).toEqual(canon(a));
 
-describe.each(['nf4', 'int4'] as QuantScheme[])('quantized-base cache (%s)', (scheme) => {
+describe.each(['nf4', 'int4', 'int4s'] as QuantScheme[])('quantized-base cache (%s)', (scheme) => {
   it('second load comes from the cache; a corrupt or truncated entry is detected and rebuilt', async () => {
     const { source } = await loadModel(STORIES);
     const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'graft-qcache-'));

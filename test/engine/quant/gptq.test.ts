@@ -12,6 +12,7 @@ import {
   int4Scales,
   nf4Absmax,
   quantizeInt4,
+  int4SymmetricRange,
   quantizeNf4,
 } from '../../../src-main/engine/quant/index.js';
 import { inverseHessianFactor } from '../../../src-main/engine/quant/gptq.js';
@@ -102,6 +103,18 @@ describe('GPTQ', () => {
     expect(int4Scales(plain)).toEqual(int4Scales(ref));
     expect(plain.zeroPoints).toEqual(ref.zeroPoints);
     expect(plain.b).not.toEqual(ref.b);
+  });
+
+  it('int4s (symmetric): every zero point 8, and a lower layer-output error than symmetric round-to-nearest', () => {
+    const rtn = quantizeInt4(W, [N, K], int4SymmetricRange);
+    const g = gptqInt4(W, [N, K], H, { symmetric: true });
+    const nb = Math.ceil(K / 32);
+    const zps = (t: typeof g) => Array.from({ length: N * nb }, (_, i) => (t.zeroPoints[Math.floor(i / nb) * Math.ceil(nb / 2) + ((i % nb) >> 1)] >> ((i % nb) & 1 ? 4 : 0)) & 15);
+    for (const t of [rtn, g]) expect(new Set(zps(t))).toEqual(new Set([8]));
+    const eR = outputError(W, dequantizeInt4(rtn), H, N, K),
+      eG = outputError(W, dequantizeInt4(g), H, N, K);
+    console.log(`int4s output error: RTN ${eR.toExponential(3)}, GPTQ ${eG.toExponential(3)} (${((100 * eG) / eR).toFixed(0)}%)`);
+    expect(eG).toBeLessThan(0.6 * eR);
   });
 
   it('NF4: a lower layer-output error than round-to-nearest, with the paper absmax blocks unchanged', () => {

@@ -101,6 +101,10 @@ test('graft train --method qlora lowers the loss like fp32 LoRA, and generate --
     expect.stringMatching(/-int4\.gq$/),
     expect.stringMatching(/-nf4\.gq$/),
   ]);
+  // int4s: symmetric blocks, their own cache entry; the story still starts as stories260K's do
+  const genS = greedy12(['--quant', 'int4s']);
+  expect(genS.text).toMatch(/^Once upon a time/);
+  expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-int4s\.gq$/));
   const gen8 = greedy12(['--quant', 'nf4', '--quant-embeddings', 'int8']);
   expect(gen8.text).toMatch(/^Once upon a time/);
   expect(readdirSync(join(dir, 'qcache'))).toContainEqual(expect.stringMatching(/-nf4-e8\.gq$/));
