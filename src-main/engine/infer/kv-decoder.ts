@@ -21,6 +21,7 @@ import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_
 import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
 import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
+import { gpuForms } from './fused/gpu-forms.js';
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -38,13 +39,6 @@ export interface KvDecoderOpts {
   /** Non-LoRA methods per row (DoRA, IA³, bottlenecks, BitFit): served by the plain graph only. */
   methods?: readonly RowMethod[];
 }
-
-/**
- * Workgroups the fused graph's split-K projections aim at on WebGPU (nodes.ts, projectionSlices): 1,024, about
- * 8 a compute unit of an H200. GRAFT_SPLITK sets it for measurements (0: plain MatMuls); GRAFT_SPLITK_ALL=1
- * splits every projection slices fit, not only those worth it.
- */
-const splitKWorkgroups = () => Math.max(0, Math.floor(Number(process.env.GRAFT_SPLITK ?? 1024)) || 0);
 
 type Mode = 'plain' | 'fused';
 
@@ -99,18 +93,13 @@ export class KvDecoder {
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
-    const splitK = fused && device.kind === 'webgpu' ? splitKWorkgroups() : 0;
-    const splitKAll = process.env.GRAFT_SPLITK_ALL === '1';
-    // ORT's fused 4-bit decode ops have WebGPU kernels only. The MLP op by default: the H200 probe timed its
-    // kernel at 7.3 µs for a 896 → 4,864 gate and up, where the unfused path took ~80 (docs/gpu-speed.md, eighth
-    // pass); the qkv op's kernel was not timed, so GRAFT_NBITS_FUSION=all adds it, =0 leaves both out.
-    const nbitsFusion = !(fused && device.kind === 'webgpu' && process.env.GRAFT_NBITS_FUSION !== '0') ? false : process.env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', `sk${splitK}${splitKAll ? 'all' : ''}`, nbitsFusion ? `nbf${nbitsFusion}` : ''].join('|');
+    const forms = gpuForms(device);
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', fused ? forms.key : ''].join('|');
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK, splitKAll, nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods }));
+        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
         // Graphs of the model's own weights are saved under a key (a later start loads them as they
         // are); merged overrides and quantized bases are data of this process and are built each time.
