@@ -48,8 +48,16 @@ export interface PackedProjection {
   symmetric: boolean;
 }
 
-/** Whether every used zero point of a packed projection is the midpoint (padding nibbles aside). */
+const symmetric = new WeakMap<PackedLinear, boolean>();
+
+/** Whether every used zero point of a packed projection is the midpoint (padding nibbles aside); scanned once per tensor. */
 function symmetricCodes(t: PackedLinear): boolean {
+  let v = symmetric.get(t);
+  if (v === undefined) symmetric.set(t, (v = scanSymmetric(t)));
+  return v;
+}
+
+function scanSymmetric(t: PackedLinear): boolean {
   const [N, K] = t.shape;
   const nb = Math.ceil(K / 32);
   if (t.bits === 8) return t.zeroPoints.every((z) => z === 128);
