@@ -31,6 +31,18 @@ async function modelPath(name: string): Promise<string> {
   return name === 'stories260K' ? STORIES : benchModel(name, SHAPES[name]);
 }
 
+/** f() with these environment variables set, the earlier values put back after. */
+async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const was = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of Object.entries(was)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
 /** First generation after loading (sessions built), then decode speed greedy and sampled. */
 export async function decodeExplore(name: string, tokens = 64) {
   const device = await resolveDevice('gpu');
@@ -67,15 +79,11 @@ export async function decodeExplore(name: string, tokens = 64) {
   // What each part of the decode loop brings, in the same process: a read-back after every greedy step
   // (chain 1), then also new KV caches from every step (the fused graph's outputs kept, not bound).
   if (process.env.DECODE_AB !== '0') {
-    const envWas = { chain: process.env.GRAFT_GREEDY_CHAIN, inPlace: process.env.GRAFT_KV_IN_PLACE };
-    process.env.GRAFT_GREEDY_CHAIN = '1';
-    r.greedy_read_each_step_tok_s = await best(0);
-    process.env.GRAFT_KV_IN_PLACE = '0';
-    r.greedy_read_each_step_caches_copied_tok_s = await best(0);
-    r.greedy_4rows_read_each_step_caches_copied_tok_s_per_row = await best(0, 4);
-    const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
-    restore('GRAFT_GREEDY_CHAIN', envWas.chain);
-    restore('GRAFT_KV_IN_PLACE', envWas.inPlace);
+    r.greedy_read_each_step_tok_s = await withEnv({ GRAFT_GREEDY_CHAIN: '1' }, () => best(0));
+    await withEnv({ GRAFT_GREEDY_CHAIN: '1', GRAFT_KV_IN_PLACE: '0' }, async () => {
+      r.greedy_read_each_step_caches_copied_tok_s = await best(0);
+      r.greedy_4rows_read_each_step_caches_copied_tok_s_per_row = await best(0, 4);
+    });
   }
   console.log(JSON.stringify(r));
   return r;
@@ -119,16 +127,6 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
   })();
   const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
   const run = async (rows: number) => (await generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false, weights }))[0].tokensPerSecond;
-  const withEnv = async <T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> => {
-    const was = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    try {
-      return await f();
-    } finally {
-      for (const [k, v] of Object.entries(was)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
   const best = async (rows: number) => {
     await run(rows);
     let t = 0;

@@ -20,6 +20,7 @@ import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import { f16ToF32 } from '../src-main/engine/io/half.js';
 import type { WeightSource } from '../src-main/engine/io/model-source.js';
 import type { WeightsFactory } from '../src-main/engine/models/weights.js';
+import { tensorSchemeOf } from '../src-main/engine/quant/kinds.js';
 import {
   EMBEDDING_TABLES,
   NF4_ABSMAX_BLOCK,
@@ -82,7 +83,7 @@ const round = (x: number, d = 1) => +x.toFixed(d);
 /** Random codes in the store's formats, with scales that put the weights in about ±0.03 (a trained layer's range). */
 function randomTensor(kind: QuantScheme | 'int8', shape: [number, number]): QuantTensor {
   const [N, K] = shape;
-  const scheme = kind === 'int4s' ? 'int4' : kind; // random codes at zero point 8 are symmetric already
+  const scheme = kind === 'int8' ? kind : tensorSchemeOf(kind); // random codes at zero point 8 are symmetric already
   if (scheme === 'nf4') {
     const blocks = Math.ceil((N * K) / NF4_BLOCK);
     const groups = Math.ceil(blocks / NF4_ABSMAX_BLOCK);

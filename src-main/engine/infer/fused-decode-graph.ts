@@ -146,13 +146,17 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
     const p = w.packedProjection(layer, modules);
-    const K = x.shape[2];
-    const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
-    const S = p ? 1 : projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
-    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
+    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : plainProjection(x, layer, modules);
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;
+  };
+  /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
+  const plainProjection = (x: Value, layer: number, modules: readonly string[]) => {
+    const K = x.shape[2];
+    const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
+    const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
+    return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
   };
   const layerW = (i: number, rest: string) => w.get(`model.layers.${i}.${rest}`);
   // Phi-3's checkpoint has them fused already, in the same [q | k | v] and [gate | up] order.
@@ -164,18 +168,18 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
   let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
   const nbits = !!o.nbitsFusion && !lora && nbitsFusible(w, spec, qkvModules, guModules);
-  const mlpOnly = o.nbitsFusion === 'mlp';
-  // With the fused 4-bit ops a layer's input norm happens inside its qkv op: `pending` is what that op
-  // normalizes (the last layer's down projection, added to the residual stream h).
-  let x = nbits && !mlpOnly ? h : simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
+  const qkvOp = nbits && o.nbitsFusion !== 'mlp';
+  // With the fused qkv op a layer's input norm happens inside it: `pending` is what that op normalizes (the
+  // last layer's down projection, added to the residual stream h).
+  let x = qkvOp ? h : simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
   let pending: Value | null = null;
   let normed: Value | null = null;
   const present: Value[] = [];
   for (let i = 0; i < spec.layers; i++) {
     let qkv: Value | null = null;
     let parts: Value[] | null = null;
-    if (nbits && !mlpOnly) {
-      const pp = (m: string) => w.packedProjection(i, [m])!;
+    if (qkvOp) {
+      const pp = (m: string) => w.symmetricProjection(i, m);
       const r = qkvNBits(g, pending ?? x, pending ? h : null, layerW(i, 'input_layernorm.weight'), eps, pp(qkvModules[0]), pp(qkvModules[1]), pp(qkvModules[2]));
       if (r.sum) h = r.sum;
       const biased = (t: Value, m: string) => (spec.qkvBias ? op.add(g, t, w.bias(i, [m])) : t);
@@ -202,7 +206,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const postNorm = layerW(i, 'post_attention_layernorm.weight');
     let act: Value;
     if (nbits) {
-      const m = mlpNBits(g, o_, h, postNorm, eps, w.packedProjection(i, [guModules[0]])!, w.packedProjection(i, [guModules[1]])!);
+      const m = mlpNBits(g, o_, h, postNorm, eps, w.symmetricProjection(i, guModules[0]), w.symmetricProjection(i, guModules[1]));
       h = m.sum;
       act = m.y;
     } else {
@@ -213,7 +217,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     }
     const down = project(act, i, 'down', ['mlp.down_proj'], false);
     const last = i === spec.layers - 1;
-    if (nbits && !mlpOnly && !last) {
+    if (qkvOp && !last) {
       pending = down;
       continue;
     }

@@ -79,10 +79,12 @@ export function leaseSession(model: LoadedModel, key: string, make: () => Promis
  */
 export async function releaseIdleSessions(): Promise<void> {
   const done: Promise<void>[] = [];
-  for (const ref of allPools.splice(0)) {
-    const pool = ref.deref();
-    if (!pool) continue;
-    allPools.push(ref);
+  for (let i = allPools.length - 1; i >= 0; i--) {
+    const pool = allPools[i].deref();
+    if (!pool) {
+      allPools.splice(i, 1); // its model is gone
+      continue;
+    }
     for (const [key, e] of [...pool]) {
       pool.delete(key);
       e.evicted = true;

@@ -16,6 +16,7 @@ import { modelContentHash } from '../io/content-hash.js';
 import { quantizeModelGptq, type GptqProgress } from './gptq-source.js';
 import { int4SymmetricRange, quantizeInt4 } from './int4.js';
 import { quantizeInt8 } from './int8.js';
+import { tensorSchemeOf } from './kinds.js';
 import { quantizeNf4 } from './nf4.js';
 import {
   EMBEDDING_TABLES,
@@ -202,7 +203,7 @@ export function readQuantCache(
     const store = new Map<string, QuantTensor>();
     for (const e of header.tensors) {
       const parts: Record<string, unknown> = {};
-      const ts = e.scheme ?? (scheme === 'int4s' ? 'int4' : scheme);
+      const ts = e.scheme ?? tensorSchemeOf(scheme);
       if (e.parts.map((p) => p.key).join() !== PARTS[ts]?.join())
         throw new Error(`${file}: ${e.name} does not have the parts of a ${ts} tensor`);
       for (const p of e.parts) {

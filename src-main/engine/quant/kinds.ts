@@ -8,6 +8,8 @@
  */
 export const QUANT_SCHEMES = ['nf4', 'int4', 'int4s'] as const;
 export type QuantScheme = (typeof QUANT_SCHEMES)[number];
+/** The tensor format a scheme's projections are stored in: int4s is int4 with particular ranges. */
+export const tensorSchemeOf = (s: QuantScheme): 'nf4' | 'int4' => (s === 'int4s' ? 'int4' : s);
 /** How codes are chosen: round to nearest (the QLoRA paper's way) or GPTQ, calibrated on sampled text. */
 export const QUANT_METHODS = ['rtn', 'gptq'] as const;
 export type QuantMethod = (typeof QUANT_METHODS)[number];

@@ -43,9 +43,6 @@ export interface PackedProjection {
   b: Value;
   scales: Value;
   zeroPoints: Value;
-  /** Every block's zero point is the midpoint (8, or 128 at 8 bits): the codes are symmetric, as the fused
-   * 4-bit decode ops (MatMulNBitsQkv, MatMulNBitsMlp) take them, with no zero-point input. */
-  symmetric: boolean;
 }
 
 const symmetric = new WeakMap<PackedLinear, boolean>();
@@ -128,19 +125,27 @@ export class FusedWeights {
       b: g.init(`${key}.q${bits}`, { dtype: 'uint8', shape: [N, nb, (32 * bits) / 8], data: concatArrays(parts.map((t) => t.b), (n) => new Uint8Array(n)) }),
       // fp32 scales: MatMulNBits takes them in the activations' type.
       scales: g.init(`${key}.scales`, { dtype: 'float32', shape: [N * nb], data: Float32Array.from(scales16, f16ToF32) }),
-      symmetric: parts.every(symmetricCodes),
       zeroPoints: g.init(`${key}.zero_points`, { dtype: 'uint8', shape: [N * (bits === 4 ? Math.ceil(nb / 2) : nb)], data: concatArrays(parts.map((t) => t.zeroPoints), (n) => new Uint8Array(n)) }),
     };
     this.packedValues.set(key, p);
     return p;
   }
 
-  /** Whether these modules of a layer are packed 4-bit projections with symmetric codes (nothing is added to the graph). */
+  /**
+   * Whether these modules of a layer are packed 4-bit projections with symmetric codes (every zero point 8), as
+   * the fused 4-bit decode ops take them with no zero-point input. Nothing is added to the graph.
+   */
   packedSymmetric4(layer: number, modules: readonly string[]): boolean {
     return modules.every((m) => {
       const t = this.packed?.linear.get(layerName(layer, `${m}.weight`));
       return !!t && t.bits === 4 && !this.overrides.has(layerName(layer, `${m}.weight`)) && symmetricCodes(t);
     });
+  }
+
+  /** One module's packed projection for the fused 4-bit ops: refused unless packedSymmetric4 holds for it. */
+  symmetricProjection(layer: number, module: string): PackedProjection {
+    if (!this.packedSymmetric4(layer, [module])) throw new Error(`fused 4-bit ops: ${layerName(layer, module)} is not a symmetric 4-bit projection`);
+    return this.packedProjection(layer, [module])!;
   }
 
   /** Where the weight threads can read tensor `name` from (none for a replaced one). */

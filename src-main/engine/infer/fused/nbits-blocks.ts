@@ -22,8 +22,8 @@ function trim(xs: (Value | null)[]): (Value | null)[] {
   return xs.slice(0, n);
 }
 
+/** The attributes both ops share; `p` from FusedWeights.symmetricProjection (symmetric 4-bit codes). */
 function common(p: PackedProjection, eps: number) {
-  if (p.bits !== 4 || !p.symmetric) throw new Error(`fused 4-bit ops: ${p.bits}-bit${p.symmetric ? '' : ', asymmetric'} codes are not supported`);
   return { K: { i: p.K }, bits: { i: 4 }, block_size: { i: 32 }, accuracy_level: { i: 0 }, epsilon: { f: eps } };
 }
 

@@ -4,6 +4,7 @@
  * optional output nobody reads) or named, so graph outputs need no Identity node.
  */
 import type { Attr, DType, Graph, Value } from '../../graph/ir.js';
+import { shared } from '../../ops/quant-linear.js';
 
 const MS = 'com.microsoft';
 
@@ -178,23 +179,14 @@ export function projectionSlices(K: number, N: number, workgroups: number, all =
 export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   const [B, T] = x.shape;
   const [S, , Ks, N] = w.shape;
-  const i64 = (name: string, v: number[]) => sharedInit(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
+  const i64 = (name: string, v: number[]) => shared(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
   const xs = node(g, 'Reshape', [x, i64(`splitk_x_${S}x${Ks}`, [0, 0, S, Ks])], [{ dtype: x.dtype, shape: [B, T, S, Ks] }])[0];
   const xt = node(g, 'Transpose', [xs], [{ dtype: x.dtype, shape: [S, B, T, Ks] }], { perm: { ints: [2, 0, 1, 3] } })[0];
   const parts = node(g, 'MatMul', [xt, w], [{ dtype: x.dtype, shape: [S, B, T, N] }])[0];
   const flat = node(g, 'Reshape', [parts, i64(`splitk_flat_${S}`, [S, -1])], [{ dtype: x.dtype, shape: [S, B * T * N] }])[0];
-  const ones = sharedInit(g, `splitk_ones_${S}`, () => g.init(`splitk_ones_${S}`, { dtype: x.dtype === 'float16' ? 'float16' : 'float32', shape: [1, S], data: x.dtype === 'float16' ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
+  const ones = shared(g, `splitk_ones_${S}`, () => g.init(`splitk_ones_${S}`, { dtype: x.dtype === 'float16' ? 'float16' : 'float32', shape: [1, S], data: x.dtype === 'float16' ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
   const sum = node(g, 'MatMul', [ones, flat], [{ dtype: x.dtype, shape: [1, B * T * N] }])[0];
   return node(g, 'Reshape', [sum, i64(`splitk_out_${B}x${N}`, [B, -1, N])], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
-}
-
-const sharedInits = new WeakMap<Graph, Map<string, Value>>();
-function sharedInit(g: Graph, name: string, make: () => Value): Value {
-  let m = sharedInits.get(g);
-  if (!m) sharedInits.set(g, (m = new Map()));
-  let v = m.get(name);
-  if (!v) m.set(name, (v = make()));
-  return v;
 }
 
 /** Rows of an [S, D/S, V] table (a tied embedding in the LM head's layout) for ids [B, T]: [B, T, D]. */
