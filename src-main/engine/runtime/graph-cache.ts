@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { GraftError } from '../errors.js';
 import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../graph/onnx-writer.js';
-import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { isProcessAlive, isTempName, tempOwnerPid, writeFileAtomic } from '../io/atomic.js';
 import type { EarlyWrites } from './early-writes.js';
+import type { Stage } from './stage.js';
 
 /** Where session creation spends its time (for start-up measurements): one entry per session created. */
 export interface CreateTiming {
@@ -64,7 +65,10 @@ export function graphCacheDir(): string {
     for (const f of readdirSync(dir)) {
       const p = path.join(dir, f);
       try {
-        if (statSync(p).mtimeMs < cutoff) rmSync(p, { force: true });
+        // a stage or temp file whose writer died (stage.ts), or any file unused for a week
+        const owner = tempOwnerPid(f);
+        const abandoned = isTempName(f) && owner !== undefined && !isProcessAlive(owner);
+        if (abandoned || statSync(p).mtimeMs < cutoff) rmSync(p, { recursive: true, force: true });
       } catch {
         // another process removed or is writing it: fine either way
       }
@@ -98,14 +102,18 @@ function sameBytes(file: string, bytes: Uint8Array): boolean {
  * right size is trusted only once its content is checked (a torn or altered file is rewritten).
  */
 export async function ensureCachedFile(file: string, bytes: Uint8Array): Promise<void> {
-  if (existsSync(file) && (verified.has(file) || sameBytes(file, bytes))) {
-    verified.add(file);
-    const now = new Date();
-    utimesSync(file, now, now);
-    return;
-  }
+  if (holdsBytes(file, bytes)) return;
   await writeFileAtomic(file, bytes);
   verified.add(file);
+}
+
+/** Whether the cache's `file` holds exactly `bytes` (read back once per process); touched when it does. */
+function holdsBytes(file: string, bytes: Uint8Array): boolean {
+  if (!(existsSync(file) && (verified.has(file) || sameBytes(file, bytes)))) return false;
+  verified.add(file);
+  const now = new Date();
+  utimesSync(file, now, now);
+  return true;
 }
 
 /**
@@ -132,36 +140,65 @@ export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promi
 }
 
 /** Saves the graph and says what a session over it needs (also what a cache key's file records). */
-export async function saveGraphRef(g: Graph, timing: CreateTiming, early?: EarlyWrites): Promise<GraphRef> {
-  const saved = await saveGraphFiles(g, timing, early);
-  return { ...saved, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+export async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<GraphRef> {
+  const saved = await saveGraphFiles(g, timing);
+  return refOf(g, saved.model, saved.external);
+}
+
+function refOf(g: Graph, model: string, external: string[]): GraphRef {
+  return { model, external, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
 }
 
 export function newTiming(g: Graph): CreateTiming {
   return { graph: g.name, nodes: g.nodes.length, serializeMs: 0, writeMs: 0, ortCreateMs: 0 };
 }
 
-async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>, early?: EarlyWrites): Promise<{ model: string; external: string[] }> {
+function modelFileName(model: Uint8Array): string {
+  return `m-${createHash('sha256').update(model).digest('hex').slice(0, 24)}.onnx`;
+}
+
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
   const dir = graphCacheDir();
   let t = performance.now();
   const ser = serializeModel(g, { salt: codeStamp() });
   if (timing) timing.serializeMs = performance.now() - t;
   t = performance.now();
-  let renamed = false;
-  try {
-    for (const f of ser.external) {
-      const file = path.join(dir, f.name);
-      if (early && (await early.finish(f.name))) renamed = true;
-      else if (!(f.byOrigin && ensureOriginFile(file, f.bytes.byteLength))) await ensureCachedFile(file, f.bytes);
-    }
-  } finally {
-    await early?.settle();
+  for (const f of ser.external) {
+    const file = path.join(dir, f.name);
+    if (!(f.byOrigin && ensureOriginFile(file, f.bytes.byteLength))) await ensureCachedFile(file, f.bytes);
   }
-  if (renamed) await fsyncDir(dir);
-  const modelPath = path.join(dir, `m-${createHash('sha256').update(ser.model).digest('hex').slice(0, 24)}.onnx`);
+  const modelPath = path.join(dir, modelFileName(ser.model));
   await ensureCachedFile(modelPath, ser.model);
   if (timing) timing.writeMs = performance.now() - t;
   return { model: modelPath, external: ser.external.map((f) => f.name) };
+}
+
+/**
+ * The graph's files gathered in `stage` (stage.ts): weights the build wrote early, files the cache already
+ * holds (linked in), the rest written now without waiting for the disk. `staged` is what a session can be
+ * created from at once; `saved` is the same graph in the cache once the stage is committed.
+ */
+export async function stageGraphRef(g: Graph, timing: CreateTiming, stage: Stage, early: EarlyWrites): Promise<{ staged: GraphRef; saved: GraphRef }> {
+  const dir = stage.cacheDir;
+  let t = performance.now();
+  const ser = serializeModel(g, { salt: codeStamp() });
+  timing.serializeMs = performance.now() - t;
+  t = performance.now();
+  const placed = async (name: string, bytes: Uint8Array, byOrigin: boolean) => {
+    if (await early.finish(name)) return;
+    const file = path.join(dir, name);
+    const inCache = byOrigin ? ensureOriginFile(file, bytes.byteLength) : holdsBytes(file, bytes);
+    if (!(inCache && (await stage.linkIn(file, name)))) await stage.write(name, bytes);
+  };
+  const model = modelFileName(ser.model);
+  try {
+    await Promise.all([...ser.external.map((f) => placed(f.name, f.bytes, f.byOrigin)), placed(model, ser.model, false)]);
+  } finally {
+    await early.settle();
+  }
+  timing.writeMs = performance.now() - t;
+  const external = ser.external.map((f) => f.name);
+  return { staged: refOf(g, stage.path(model), external), saved: refOf(g, path.join(dir, model), external) };
 }
 
 /** What a cached graph's key file records: enough to create its session without building the graph. */

@@ -8,7 +8,8 @@ import type { Graph } from '../graph/ir.js';
 import { onWeight } from '../graph/weight-origin.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { EarlyWrites } from './early-writes.js';
-import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, newTiming, refPath, saveGraphRef } from './graph-cache.js';
+import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, newTiming, refPath, saveGraphRef, stageGraphRef } from './graph-cache.js';
+import { Stage } from './stage.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
 
@@ -19,6 +20,35 @@ export function setCpuThreads(n: number | null): void {
 }
 export function cpuThreadCount(): number | null {
   return cpuThreads;
+}
+
+/**
+ * A keyed graph's session is created from its stage while the stage's files are made durable and moved into
+ * the cache (stage.ts). Not on Windows, where a file ORT holds open cannot be renamed: there the files are
+ * committed first. GRAFT_DEFERRED_SAVE=0 commits first everywhere.
+ */
+const DEFERRED_SAVE = process.platform !== 'win32' && process.env.GRAFT_DEFERRED_SAVE !== '0';
+
+/** Keyed graphs being committed to the cache after their session was made, by key. */
+const savesInFlight = new Map<string, Promise<void>>();
+const failedSaves: unknown[] = [];
+
+function trackSave(key: string, save: Promise<void>): void {
+  const tracked = save.catch((err: unknown) => {
+    failedSaves.push(err); // the session works; only the cache misses this graph, and the next start builds it again
+  }).finally(() => savesInFlight.delete(key));
+  savesInFlight.set(key, tracked);
+}
+
+/**
+ * Waits for every keyed graph of this process to be in the cache (its files durable, its key written);
+ * throws the first failure since the last call (a full disk, named). For tests, and before a process ends.
+ */
+export async function graphCacheSaved(): Promise<void> {
+  await Promise.all([...savesInFlight.values()]);
+  const err = failedSaves.shift();
+  failedSaves.length = 0;
+  if (err !== undefined) throw err;
 }
 
 export interface SessionOpts {
@@ -110,22 +140,49 @@ export class GraphSession {
    * start then skips building, serializing and hashing the weights: ORT loads the saved files.
    */
   static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
+    await savesInFlight.get(key); // this process saving the same key: find it rather than build it twice
     const found = findRef(key);
     if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
     const t0 = performance.now();
-    // Weights named by origin start to be written while the build goes on (early-writes.ts).
-    const early = new EarlyWrites(graphCacheDir(), codeStamp());
-    let g: Graph;
+    // Weights named by origin start to be written into the stage while the build goes on (early-writes.ts).
+    const stage = new Stage(graphCacheDir());
+    const early = new EarlyWrites(stage, codeStamp());
+    let staged: GraphRef;
+    let saved: GraphRef;
+    let timing: CreateTiming;
     try {
-      g = onWeight(early.seen, build);
+      let g: Graph;
+      try {
+        g = onWeight(early.seen, build);
+      } finally {
+        await early.settle();
+      }
+      timing = { ...newTiming(g), buildMs: performance.now() - t0 };
+      ({ staged, saved } = await stageGraphRef(g, timing, stage, early));
     } catch (err) {
-      await early.settle();
+      await stage.discard();
       throw err;
     }
-    const timing = { ...newTiming(g), buildMs: performance.now() - t0 };
-    const ref = await saveGraphRef(g, timing, early);
-    await writeFileAtomic(refPath(key), JSON.stringify(ref));
-    return GraphSession.open(ref, opts, timing);
+    const commit = async () => {
+      await stage.commit();
+      await writeFileAtomic(refPath(key), JSON.stringify(saved));
+    };
+    if (!DEFERRED_SAVE) {
+      await commit();
+      return GraphSession.open(saved, opts, timing);
+    }
+    // ORT reads the staged files (in the page cache) while they are made durable; they move into the cache
+    // only once the session exists, so ORT never looks for a file that has just been renamed.
+    stage.startSync();
+    let session: GraphSession;
+    try {
+      session = await GraphSession.open(staged, opts, timing);
+    } catch (err) {
+      await stage.discard();
+      throw err;
+    }
+    trackSave(key, commit());
+    return session;
   }
 
   private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {

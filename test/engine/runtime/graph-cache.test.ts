@@ -8,7 +8,7 @@ import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
-import { createTimings, GraphSession } from '../../../src-main/engine/runtime/session.js';
+import { createTimings, graphCacheSaved, GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 
 // Graphs saved under a key are found again without building them (start-up time); the key covers the
@@ -43,6 +43,10 @@ describe('graph cache by key', () => {
     const x: HostTensor = { dtype: 'float32', shape: [4], data: Float32Array.of(1, 2, 3, 4) };
     for (let i = 0; i < 2; i++) {
       const s = await GraphSession.createCached(key, build, { device });
+      // the first session was made from the build's stage; the stage is committed (its files renamed into
+      // the cache, the stage removed) while the session lives, and the session computes the same after
+      await graphCacheSaved();
+      expect(readdirSync(process.env.GRAFT_GRAPH_CACHE!).filter((f) => f.includes('.tmp-'))).toEqual([]);
       expect(Array.from(((await s.run({ x })).y as HostTensor).data as Float32Array)).toEqual([2, 4, 6, 8]);
       await s.release();
     }
@@ -59,7 +63,8 @@ describe('graph cache by key', () => {
     createTimings.splice(0);
     const first = await run();
     expect(createTimings.some((t) => t.cached)).toBe(false);
-    // the model's weights are named by origin (its files' stamp), written whole: no temp file is left
+    await graphCacheSaved();
+    // the model's weights are named by origin (its files' stamp), written whole: no temp file or stage is left
     const files = () => readdirSync(process.env.GRAFT_GRAPH_CACHE!);
     const byOrigin = files().filter((f) => f.startsWith('o-'));
     expect(byOrigin.length).toBeGreaterThan(0);
@@ -75,6 +80,7 @@ describe('graph cache by key', () => {
     createTimings.splice(0);
     expect(await run()).toEqual(first);
     expect(createTimings.some((t) => t.cached)).toBe(false);
+    await graphCacheSaved();
     // a changed model file names new weight files: the old ones are never taken for its weights
     const now = files().filter((f) => f.startsWith('o-'));
     expect(now.filter((f) => !byOrigin.includes(f)).length).toBe(byOrigin.length);
