@@ -144,6 +144,8 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
       row.before_4rows_in_all = +(4 * (await withEnv(off, () => best(4)))).toFixed(1);
     }
     (r.rounds as unknown[]).push(row);
+    // each round as it ends: a run cut off by its timeout still leaves the rounds it finished
+    console.log(JSON.stringify({ model: name, packed, round, ...row }));
     await releaseIdleSessions(); // two models' sessions per side would pass the pool's bound
   }
   console.log(JSON.stringify(r));

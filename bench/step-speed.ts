@@ -37,6 +37,8 @@ export async function stepBench(
     await runner.step(b, hp(1)); // includes session creation
     const first = performance.now() - t0;
     const created = createTimings.splice(0);
+    // at once: a run cut off later (its timeout) still tells how long the first step took
+    if (process.env.STEP_PRINT_FIRST === '1') console.log(JSON.stringify({ model: shape[0], precision: label, batch, seq, first_step_only: true, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created }));
     const times: number[] = [];
     for (let s = 2; s < 2 + steps; s++) {
       const t = performance.now();
