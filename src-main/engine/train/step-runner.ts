@@ -10,6 +10,8 @@ import { deriveSeed, SeededRng } from '../data/rng.js';
 import type { WeightSource } from '../io/model-source.js';
 import { specFromConfig } from '../models/index.js';
 import type { ModelSpec } from '../models/spec.js';
+import { halfWeights } from '../models/half-weights.js';
+import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../models/resident-weights.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
@@ -64,6 +66,28 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   const spec = o.spec ?? specFromConfig(o.source.config, o.source.path);
   const device = await resolveDevice(o.device);
   const { batch: B, seqLen: T } = o;
+  // fp16 projections made once on the device and fed to every step graph (models/resident-weights.ts): opt-in
+  // until measured on a GPU against the weights held by each graph.
+  const resident = o.weights === halfWeights && device.kind === 'webgpu' && process.env.GRAFT_RESIDENT_WEIGHTS === '1';
+  const weights = resident ? residentHalfWeights : o.weights;
+  let residentFeeds: Promise<Record<string, Feed>> | null = null;
+  /** The resident forms a session takes, made the first time one is needed (the step graph's inputs name them). */
+  const residentFor = (s: GraphSession): Promise<Record<string, Feed>> => {
+    if (!resident) return Promise.resolve({});
+    residentFeeds ??= (async () => {
+      const names = [...new Set(s.inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
+      const key = `resident|${sourceStamp(o.source)}|${JSON.stringify(names)}|${device.kind}`;
+      // ConstantFolding off: ORT would transpose every weight on the host at session creation.
+      const ws = await GraphSession.createCached(key, () => buildResidentWeightsGraph(o.source, names), { device, keepOnDevice: () => true, noOptimize: true });
+      try {
+        return await ws.run({});
+      } finally {
+        await ws.release();
+        releaseHostWeights(o.source);
+      }
+    })();
+    return residentFeeds;
+  };
   const sessions = new Map<string, Promise<GraphSession>>();
   const session = (purpose: StepPurpose, accumulate: boolean) => {
     const key = `${purpose}${accumulate ? '+acc' : ''}`;
@@ -78,14 +102,14 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
           seq: T,
           purpose,
           accumulate,
-          weights: o.weights,
+          weights,
           adapter: o.adapter,
           recomputeActivations: o.recomputeActivations,
         }).graph;
       const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
       // A step graph of the model's own (or fp16-rounded) weights is saved under a key, so the next
       // run of the same shapes skips building it; a quantized base's graph is built each time.
-      const wName = o.weights ? o.weights.cacheName : 'fp32';
+      const wName = weights ? weights.cacheName : 'fp32';
       // Another method's layout is its whole config (adapter_config.json as it would be written).
       const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
       const cacheKey = wName
@@ -176,6 +200,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async accumulate(b) {
       const { feeds, tokens } = batchFeeds(b);
       const s = await session('grads', true);
+      Object.assign(feeds, await residentFor(s));
       // The first micro-batch multiplies whatever it is given by acc_keep = 0.
       feeds.acc = acc ?? params;
       feeds.acc_keep = { dtype: 'float32', shape: [], data: Float32Array.of(acc ? 1 : 0) };
@@ -196,6 +221,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async step(b, hp) {
       const { feeds, tokens } = batchFeeds(b);
       const s = await session('step', false);
+      Object.assign(feeds, await residentFor(s));
       optimizerFeeds(feeds, hp, tokens);
       const out = await s.run(feeds);
       const lossSum = scalarOut(out.loss_sum);
@@ -205,7 +231,9 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async evalLoss(b) {
       const { feeds, tokens } = batchFeeds(b);
       for (const k of Object.keys(feeds)) if (k.startsWith('dropout.')) delete feeds[k];
-      const out = await (await session('loss', false)).run(feeds);
+      const s = await session('loss', false);
+      Object.assign(feeds, await residentFor(s));
+      const out = await s.run(feeds);
       return { lossSum: scalarOut(out.loss_sum), tokens };
     },
     async getState() {
@@ -220,6 +248,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     setState,
     async dispose() {
       dispose(params, m, v, acc);
+      if (residentFeeds) dispose(...Object.values(await residentFeeds.catch(() => ({}))));
       for (const s of sessions.values()) await (await s).release();
       sessions.clear();
     },

@@ -1,0 +1,77 @@
+/**
+ * fp16 projection weights resident on the device, shared by a run's step graphs as inputs, instead of held
+ * by each graph as initializers (models/half-weights.ts).
+ *
+ * Why: a step graph that holds both layouts of every projection ([in, out] for the forward, the file's
+ * [out, in] for dX = dY·W) makes the first start encode and transpose them on the host, write both into the
+ * graph cache and upload both at ORT's session creation; at 1.5B that is 6.2 GB each way. Here one small
+ * graph holds the [out, in] copy only and makes both device tensors on the GPU (an Identity and a Transpose),
+ * once; each step graph takes them as inputs, and a loss graph beside the step graph shares them.
+ * GRAFT_RESIDENT_WEIGHTS=1 turns it on for fp16 training on WebGPU (train/step-runner.ts); the step graph is
+ * the same arithmetic, checked against HalfWeights' in test/engine/train/resident-weights.test.ts.
+ */
+import type { DType, Graph, Value } from '../graph/ir.js';
+import { Graph as GraphClass } from '../graph/ir.js';
+import { withOrigin } from '../graph/weight-origin.js';
+import type { WeightSource } from '../io/model-source.js';
+import { encodeF16 } from '../io/half.js';
+import { f16OnThreads } from '../io/weight-threads.js';
+import * as op from '../ops/index.js';
+import { withTranspose } from '../ops/recompute.js';
+import { HalfWeights } from './half-weights.js';
+import { readTransient, weightOrigin, type WeightsFactory } from './weights.js';
+
+const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+
+/** Input names of a projection's two device forms: [in, out] for the forward, [out, in] for the backward. */
+export const residentNames = (name: string) => ({ laidOut: `${name}.f16t`, asRead: `${name}.f16` });
+/** The projection a resident input belongs to, or null for any other input. */
+export function residentOf(input: string): string | null {
+  const m = /^(.*)\.f16t?$/.exec(input);
+  return m && PROJECTION.test(m[1]) ? m[1] : null;
+}
+
+class ResidentHalfWeights extends HalfWeights {
+  private readonly inputs = new Map<string, Value>();
+
+  override linear(x: Value, name: string, bias: Value | null): Value {
+    if (!PROJECTION.test(name) || this.dtype !== 'float32' || this.overrides.has(name)) return super.linear(x, name, bias);
+    let wt = this.inputs.get(name);
+    if (!wt) {
+      const [out, inp] = this.source.shape(name);
+      const n = residentNames(name);
+      const laid = this.g.input(n.laidOut, 'float16', [inp, out]);
+      let read: Value | undefined;
+      wt = withTranspose(laid, () => (read ??= this.g.input(n.asRead, 'float16', [out, inp])));
+      this.inputs.set(name, wt);
+    }
+    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
+    return bias ? op.add(this.g, y, bias) : y;
+  }
+}
+
+const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
+
+export const residentHalfWeights: WeightsFactory = Object.assign(
+  (g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => new ResidentHalfWeights(g, source, dtype, overrides),
+  { cacheName: 'fp16-resident' },
+);
+
+/**
+ * The graph that makes the resident forms of `names` (projections): each [out, in] fp16 weight, read and
+ * encoded by the weight threads, is one initializer; its outputs are the copy as read and its transpose.
+ */
+export function buildResidentWeightsGraph(source: WeightSource, names: readonly string[]): Graph {
+  const g = new GraphClass('resident_weights');
+  for (const name of names) {
+    const [out, inp] = source.shape(name);
+    const loc = out * inp < 1 << 18 ? null : (source.rawLocation?.(name) ?? null);
+    const bits = (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(readTransient(source, name)));
+    const data = withOrigin(bits, weightOrigin(source, name, 'fp16', new Map()), 'float16');
+    const stored = g.init(`${name}.stored`, { dtype: 'float16', shape: [out, inp], data });
+    const n = residentNames(name);
+    g.output(stored, n.asRead); // an Identity: a device copy that outlives this graph's session
+    g.output(op.transpose(g, stored, [1, 0]), n.laidOut);
+  }
+  return g;
+}

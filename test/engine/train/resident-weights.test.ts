@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LORA_TARGETS } from '../../../src-main/engine/adapters/lora-config.js';
+import { loadModel } from '../../../src-main/engine/model.js';
+import { halfWeights } from '../../../src-main/engine/models/half-weights.js';
+import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../../../src-main/engine/models/resident-weights.js';
+import { probeWebGpu } from '../../../src-main/engine/runtime/device.js';
+import { createTimings } from '../../../src-main/engine/runtime/session.js';
+import { createStepRunner } from '../../../src-main/engine/train/step-runner.js';
+import { buildStepGraph } from '../../../src-main/engine/train/step-graph.js';
+
+// The resident fp16 projections (one graph makes both layouts on the GPU, every step graph takes them as
+// inputs) must train exactly as the weights held by the step graph do: same fp16 values, same products.
+const QWEN2 = path.resolve(import.meta.dirname, '../../../../shared/fixtures/hf-reference/qwen2/model');
+const gpuError = await probeWebGpu();
+const lora = { r: 4, alpha: 8, dropout: 0, rslora: false, targets: [...LORA_TARGETS] };
+const before = process.env.GRAFT_RESIDENT_WEIGHTS;
+afterEach(() => {
+  if (before === undefined) delete process.env.GRAFT_RESIDENT_WEIGHTS;
+  else process.env.GRAFT_RESIDENT_WEIGHTS = before;
+});
+
+describe('resident fp16 projections', () => {
+  it('the step graph takes both layouts as inputs and holds no projection weight; the weights graph makes them', async () => {
+    const model = await loadModel(QWEN2);
+    const sg = buildStepGraph({ spec: model.spec, source: model.source, lora, batch: 1, seq: 4, purpose: 'step', weights: residentHalfWeights });
+    const inputs = sg.graph.inputs.map((v) => v.name);
+    const names = [...new Set(inputs.map(residentOf).filter((n): n is string => n !== null))];
+    expect(names).toHaveLength(14); // 7 projections × 2 layers
+    expect(inputs.filter((n) => n.endsWith('.f16t'))).toHaveLength(14);
+    expect([...sg.graph.initializers.keys()].some((v) => /_proj\.weight/.test(v.name))).toBe(false);
+    const wg = buildResidentWeightsGraph(model.source, names);
+    expect(wg.outputs.map((v) => v.name).sort()).toEqual(names.flatMap((n) => [`${n}.f16`, `${n}.f16t`]).sort());
+    const byName = new Map(sg.graph.inputs.map((v) => [v.name, v]));
+    for (const o of wg.outputs) expect(o.shape).toEqual(byName.get(o.name)?.shape ?? o.shape);
+  });
+
+  it.skipIf(gpuError !== null && process.env.GRAFT_E2E_REQUIRED !== '1')(`trains as the step graph's own fp16 weights do, on WebGPU (${gpuError ?? 'available'})`, async () => {
+    const model = await loadModel(QWEN2);
+    const ids = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 37) % 500);
+    const batch = { inputIds: ids, labels: ids, batch: 2, seqLen: 16 };
+    const runs: { losses: number[]; norms: number[]; lora: Float32Array[] }[] = [];
+    for (const flag of ['0', '1']) {
+      process.env.GRAFT_RESIDENT_WEIGHTS = flag;
+      createTimings.splice(0);
+      const r = await createStepRunner({ source: model.source, spec: model.spec, lora, device: 'gpu', batch: 2, seqLen: 16, seed: 1, weights: halfWeights });
+      const losses: number[] = [];
+      const norms: number[] = [];
+      for (let s = 1; s <= 3; s++) {
+        const o = await r.step(batch, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: s, maxGradNorm: 1 });
+        losses.push(o.lossSum / o.tokens);
+        norms.push(o.gradNorm);
+      }
+      const ev = await r.evalLoss(batch); // a second graph over the same resident tensors
+      losses.push(ev.lossSum / ev.tokens);
+      const state = await r.getState();
+      await r.dispose();
+      runs.push({ losses, norms, lora: [...state.lora.values()].map((t) => t.data) });
+      const graphs = createTimings.map((t) => t.graph);
+      expect(graphs.includes('resident_weights')).toBe(flag === '1');
+    }
+    // The same fp16 values through the same products: equal up to the order the GPU sums in.
+    runs[1].losses.forEach((l, i) => expect(Math.abs(l - runs[0].losses[i])).toBeLessThan(1e-5 * Math.abs(runs[0].losses[i])));
+    runs[1].norms.forEach((n, i) => expect(Math.abs(n - runs[0].norms[i])).toBeLessThan(1e-4 * runs[0].norms[i]));
+    let worst = 0;
+    runs[1].lora.forEach((a, k) => a.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - runs[0].lora[k][i])))));
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
