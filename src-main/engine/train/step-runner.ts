@@ -71,20 +71,19 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   const resident = o.weights === halfWeights && device.kind === 'webgpu' && process.env.GRAFT_RESIDENT_WEIGHTS === '1';
   const weights = resident ? residentHalfWeights : o.weights;
   let residentFeeds: Promise<Record<string, Feed>> | null = null;
+  let residentSession: GraphSession | null = null;
   /** The resident forms a session takes, made the first time one is needed (the step graph's inputs name them). */
   const residentFor = (s: GraphSession): Promise<Record<string, Feed>> => {
     if (!resident) return Promise.resolve({});
     residentFeeds ??= (async () => {
       const names = [...new Set(s.inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
       const key = `resident|${sourceStamp(o.source)}|${JSON.stringify(names)}|${device.kind}`;
-      // ConstantFolding off: ORT would transpose every weight on the host at session creation.
+      // ConstantFolding off: ORT would transpose every weight on the host at session creation. The session
+      // lives as long as the runner: ORT may hand its initializer itself back as the [out, in] output.
       const ws = await GraphSession.createCached(key, () => buildResidentWeightsGraph(o.source, names), { device, keepOnDevice: () => true, noOptimize: true });
-      try {
-        return await ws.run({});
-      } finally {
-        await ws.release();
-        releaseHostWeights(o.source);
-      }
+      residentSession = ws;
+      releaseHostWeights(o.source);
+      return ws.run({});
     })();
     return residentFeeds;
   };
@@ -249,6 +248,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async dispose() {
       dispose(params, m, v, acc);
       if (residentFeeds) dispose(...Object.values(await residentFeeds.catch(() => ({}))));
+      await residentSession?.release();
       for (const s of sessions.values()) await (await s).release();
       sessions.clear();
     },
