@@ -7,20 +7,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
+import { type J, sections } from './report-lines.js';
 
-type J = Record<string, any>;
 const [dirB, dirC, commit] = process.argv.slice(2);
 
-/** JSON lines of graft-b.log, each tagged with the "== ..." section it was printed under. */
-function sections(file: string): { section: string; r: J }[] {
-  let section = '';
-  const out: { section: string; r: J }[] = [];
-  for (const l of readFileSync(file, 'utf8').split('\n')) {
-    if (l.startsWith('== ')) section = l.slice(3);
-    else if (l.startsWith('{')) out.push({ section, r: JSON.parse(l) });
-  }
-  return out;
-}
 
 function llamaBench(text: string): J[] {
   const out: J[] = [];

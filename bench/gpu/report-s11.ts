@@ -8,19 +8,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
+import { type J, sections } from './report-lines.js';
 
-type J = Record<string, any>;
 const [d1, d2, commit] = process.argv.slice(2);
 
-function sections(file: string): { section: string; r: J }[] {
-  let section = '';
-  const out: { section: string; r: J }[] = [];
-  for (const l of readFileSync(file, 'utf8').split('\n')) {
-    if (l.startsWith('== ')) section = l.slice(3);
-    else if (l.startsWith('{')) out.push({ section, r: JSON.parse(l) });
-  }
-  return out;
-}
 
 /** llama-bench's JSON array; a run cut short (a model it could not load) leaves it unclosed: read what is whole. */
 function llamaBench(file: string): J[] {
