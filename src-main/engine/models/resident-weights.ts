@@ -19,20 +19,52 @@ import { f16OnThreads } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
 import { HalfWeights } from './half-weights.js';
-import { readTransient, weightOrigin, type WeightsFactory } from './weights.js';
+import { readTransient, readWeight, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
 const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+/** The embedding and the LM head: fp32 tables, resident as read ([V, D]) and laid out [D, V] for the head's MatMul. */
+const TABLE = /^(model\.embed_tokens|lm_head)\.weight$/;
 
 /** Input names of a projection's two device forms: [in, out] for the forward, [out, in] for the backward. */
 export const residentNames = (name: string) => ({ laidOut: `${name}.f16t`, asRead: `${name}.f16` });
-/** The projection a resident input belongs to, or null for any other input. */
+/** The weight a resident input belongs to (a projection or a table), or null for any other input. */
 export function residentOf(input: string): string | null {
   const m = /^(.*)\.f16t?$/.exec(input);
-  return m && PROJECTION.test(m[1]) ? m[1] : null;
+  if (m && PROJECTION.test(m[1])) return m[1];
+  const t = /^(.*?)(\.t)?$/.exec(input)!;
+  return TABLE.test(t[1]) ? t[1] : null;
 }
 
 class ResidentHalfWeights extends HalfWeights {
   private readonly inputs = new Map<string, Value>();
+  private readonly tables = new Map<string, Value>();
+
+  /** A table small enough for one buffer (no row chunks), in an fp32 graph, not replaced by an override. */
+  private residentTable(name: string): boolean {
+    if (!TABLE.test(name) || this.dtype !== 'float32' || this.overrides.has(name)) return false;
+    const [V, D] = this.source.shape(name);
+    return V * D * 4 <= tableChunking.bytes;
+  }
+
+  override get(name: string): Value {
+    if (!this.residentTable(name)) return super.get(name);
+    let v = this.tables.get(name);
+    if (!v) this.tables.set(name, (v = this.g.input(name, 'float32', this.source.shape(name))));
+    return v;
+  }
+
+  override head(hidden: Value, name: string): Value {
+    if (!this.residentTable(name)) return super.head(hidden, name);
+    const laidOut = `${name}.t`;
+    let et = this.tables.get(laidOut);
+    if (!et) {
+      const [V, D] = this.source.shape(name);
+      // the backward's [V, D] form is the resident table (the tied embedding's lookup reads it too)
+      et = withTranspose(this.g.input(laidOut, 'float32', [D, V]), () => this.get(name));
+      this.tables.set(laidOut, et);
+    }
+    return op.matmul(this.g, hidden, et);
+  }
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     if (!PROJECTION.test(name) || this.dtype !== 'float32' || this.overrides.has(name)) return super.linear(x, name, bias);
@@ -58,12 +90,19 @@ export const residentHalfWeights: WeightsFactory = Object.assign(
 );
 
 /**
- * The graph that makes the resident forms of `names` (projections): each [out, in] fp16 weight, read and
- * encoded by the weight threads, is one initializer; its outputs are the copy as read and its transpose.
+ * The graph that makes the resident forms of `names`: each [out, in] fp16 projection, read and encoded by the
+ * weight threads, and each fp32 table is one initializer; its outputs are the copy as read and its transpose.
  */
 export function buildResidentWeightsGraph(source: WeightSource, names: readonly string[]): Graph {
   const g = new GraphClass('resident_weights');
   for (const name of names) {
+    if (TABLE.test(name)) {
+      const data = withOrigin(readWeight(source, name), weightOrigin(source, name, 'float32', new Map()), 'float32');
+      const stored = g.init(`${name}.stored`, { dtype: 'float32', shape: source.shape(name), data });
+      g.output(stored, name);
+      g.output(op.transpose(g, stored, [1, 0]), `${name}.t`);
+      continue;
+    }
     const [out, inp] = source.shape(name);
     const loc = out * inp < 1 << 18 ? null : (source.rawLocation?.(name) ?? null);
     const bits = (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(readTransient(source, name)));

@@ -26,11 +26,17 @@ describe('resident fp16 projections', () => {
     const sg = buildStepGraph({ spec: model.spec, source: model.source, lora, batch: 1, seq: 4, purpose: 'step', weights: residentHalfWeights });
     const inputs = sg.graph.inputs.map((v) => v.name);
     const names = [...new Set(inputs.map(residentOf).filter((n): n is string => n !== null))];
-    expect(names).toHaveLength(14); // 7 projections × 2 layers
+    // 7 projections × 2 layers, the embedding's table, and the head's table laid out [D, V] (with its
+    // [V, D] form for the backward: the embedding's own when tied)
+    const head = model.spec.tiedEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    expect(names.filter((n) => n.includes('_proj'))).toHaveLength(14);
+    expect(names.filter((n) => !n.includes('_proj')).sort()).toEqual([...new Set(['model.embed_tokens.weight', head])].sort());
     expect(inputs.filter((n) => n.endsWith('.f16t'))).toHaveLength(14);
-    expect([...sg.graph.initializers.keys()].some((v) => /_proj\.weight/.test(v.name))).toBe(false);
+    expect(inputs).toContain(`${head}.t`);
+    expect([...sg.graph.initializers.keys()].some((v) => /(_proj|embed_tokens|lm_head)\.weight/.test(v.name))).toBe(false);
     const wg = buildResidentWeightsGraph(model.source, names);
-    expect(wg.outputs.map((v) => v.name).sort()).toEqual(names.flatMap((n) => [`${n}.f16`, `${n}.f16t`]).sort());
+    const forms = (n: string) => (n.includes('_proj') ? [`${n}.f16`, `${n}.f16t`] : [n, `${n}.t`]);
+    expect(wg.outputs.map((v) => v.name).sort()).toEqual(names.flatMap(forms).sort());
     const byName = new Map(sg.graph.inputs.map((v) => [v.name, v]));
     for (const o of wg.outputs) expect(o.shape).toEqual(byName.get(o.name)?.shape ?? o.shape);
   });
