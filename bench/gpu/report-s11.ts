@@ -3,9 +3,9 @@
  * to back). D2 holds the rows: llama.cpp's llama-bench (F16, Q4_K_M) and Graft's decode in the same call, with
  * nothing else running; D1 gives llama.cpp's 4 sequences (llama-batched-bench, run after its build) and the
  * one A/B that finished under the build's load (ORT's fused 4-bit MLP op against none).
- *   npx tsx bench/gpu/report-s11.ts DIR_D1 DIR_D2 COMMIT
+ *   npx tsx bench/gpu/report-s11.ts DIR_D1 DIR_D2 COMMIT (also for decode-vs-llamacpp-a.sh / -b.sh's folders)
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
 import { type J, sections } from './report-lines.js';
@@ -25,7 +25,8 @@ function llamaBench(file: string): J[] {
 
 const g = sections(path.join(d2, 'graft-d2.log'));
 const ab = sections(path.join(d1, 'ab.log'));
-const llama = llamaBench(path.join(d2, 'llama-bench.json'));
+// decode-vs-llamacpp-b.sh benches the 8B Q4_K_M on its own, once its file is whole
+const llama = [path.join(d2, 'llama-bench.json'), path.join(d2, 'llama-bench-8b.json')].filter((f) => existsSync(f)).flatMap(llamaBench);
 const peersD1 = readFileSync(path.join(d1, 'peers.log'), 'utf8');
 const tg = (file: RegExp) => llama.find((r) => r.n_gen === 128 && file.test(String(r.model_filename)));
 /** S_TG of llama-batched-bench's rows with 4 sequences, in the order run (135M, then 0.5B). */
