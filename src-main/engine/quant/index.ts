@@ -10,6 +10,7 @@ export {
   EMBEDDING_TABLES,
   QuantWeights,
   QUANTIZED_LINEAR,
+  quantStoreId,
   quantWeightsFactory,
   roundedToF16,
   storeFootprint,

@@ -10,6 +10,8 @@
  * multiplied in fp16 by MatMul, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
  * weight is made again in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { encodeF16, f16ToF32, f32ToF16 } from '../io/half.js';
@@ -250,11 +252,30 @@ export class QuantWeights extends GraphWeights {
   }
 }
 
-/** The factory the graph builders take (`weights` option) for a quantized store. */
-export function quantWeightsFactory(store: QuantStore, o: { half?: boolean } = {}): WeightsFactory {
+/**
+ * The factory the graph builders take (`weights` option) for a quantized store. `storeId` names the store's
+ * content (quantStoreId: its cache file, as written): given, the graphs are saved under a key and found again
+ * by the next start (a training step's graph, train/step-runner.ts); without it they are built each time.
+ */
+export function quantWeightsFactory(store: QuantStore, o: { half?: boolean; storeId?: string | null } = {}): WeightsFactory {
   const factory: WeightsFactory = (g, source, dtype, overrides) => new QuantWeights(g, source, dtype, overrides ?? new Map(), store, o.half);
   factory.packed = (source) => packedBase(store, source);
+  if (o.storeId) factory.cacheName = `q:${o.storeId}${o.half ? ':fp16' : ''}`;
   return factory;
+}
+
+/**
+ * The identity of a store read from (or written to) its cache file: the name (base content hash, scheme,
+ * method, tables) and the file's size and time, so a store quantized again (another calibration) is another id.
+ */
+export function quantStoreId(file: string | null): string | null {
+  if (!file) return null;
+  try {
+    const st = statSync(file);
+    return `${path.basename(file)}:${st.size}:${Math.floor(st.mtimeMs)}`;
+  } catch {
+    return null;
+  }
 }
 
 /**
