@@ -154,8 +154,9 @@ export class GraphSession {
       let g: Graph;
       try {
         g = onWeight(early.seen, build);
-      } finally {
-        await early.settle();
+      } catch (err) {
+        await early.settle(); // the writes the failed build started end before its stage goes
+        throw err;
       }
       timing = { ...newTiming(g), buildMs: performance.now() - t0 };
       ({ staged, saved } = await stageGraphRef(g, timing, stage, early));
