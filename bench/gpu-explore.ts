@@ -17,7 +17,7 @@ import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
 import { packedDecode, packedModel } from './packed-decode.js';
 import { gemmCeiling } from './gemm-ceiling.js';
-import { loadQuantizedBase, quantStoreId, quantWeightsFactory, type QuantScheme } from '../src-main/engine/quant/index.js';
+import { loadQuantizedBase, quantWeightsFactory, type QuantScheme } from '../src-main/engine/quant/index.js';
 import type { DevicePref } from '../src-main/engine/runtime/device.js';
 import { initializerDelta, openGpuMemoryProbe, samplerThreadMain } from './gpu-memory.js';
 import { QLORA_SHAPES, qloraBig } from './qlora-8b.js';
@@ -203,7 +203,7 @@ async function main() {
       const t0 = performance.now();
       const q = await loadQuantizedBase(source, scheme, {});
       console.log(JSON.stringify({ quantize_ms: +(performance.now() - t0).toFixed(0) }));
-      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store, { half: half === 'fp16', storeId: quantStoreId(q.file) }), prec);
+      await stepBench('gpu', configs, 3, 'fp32', [name, SHAPES[name]], quantWeightsFactory(q.store, { half: half === 'fp16', storeId: q.storeId }), prec);
     } else await stepBench('gpu', configs, 3, prec as 'fp16', [name, SHAPES[name]]);
   }
 }

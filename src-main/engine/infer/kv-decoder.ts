@@ -101,8 +101,8 @@ export class KvDecoder {
         const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
         const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
-        // Graphs of the model's own weights are saved under a key (a later start loads them as they
-        // are); merged overrides and quantized bases are data of this process and are built each time.
+        // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
+        // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
         const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
         // The fused graph's outputs are bound by each run (its caches in place, its ids where the step says).
         const so = fused && this.inPlace ? { device, bindOutputs: true } : { device, keepOnDevice: keep };

@@ -13,10 +13,11 @@ export function sourceStamp(source: WeightSource): string {
   if (st.isDirectory()) {
     for (const f of readdirSync(source.path).sort()) if (f.endsWith('.safetensors') || f.endsWith('.json')) files.push(path.join(source.path, f));
   } else files.push(source.path);
-  return files
-    .map((f) => {
-      const s = statSync(f);
-      return `${path.resolve(f)}:${s.size}:${Math.round(s.mtimeMs)}`;
-    })
-    .join(';');
+  return files.map(fileStamp).join(';');
+}
+
+/** One file's identity: its path, size and modification time. */
+export function fileStamp(file: string): string {
+  const s = statSync(file);
+  return `${path.resolve(file)}:${s.size}:${Math.round(s.mtimeMs)}`;
 }

@@ -22,7 +22,8 @@ import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
-const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+/** The base projections held as fp16 (the norms, tables and biases stay fp32). */
+export const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
 export class HalfWeights extends GraphWeights {
   private readonly laidOut = new Map<string, Value>();
@@ -33,6 +34,12 @@ export class HalfWeights extends GraphWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
+    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), this.projectionT(name)), 'float32');
+    return bias ? op.add(this.g, y, bias) : y;
+  }
+
+  /** The projection `name` as fp16 laid out [in, out], with its [out, in] form registered for the backward. */
+  protected projectionT(name: string): Value {
     let wt = this.laidOut.get(name);
     if (!wt) {
       const [out, inp] = this.source.shape(name);
@@ -41,8 +48,7 @@ export class HalfWeights extends GraphWeights {
       wt = withTranspose(stored, () => this.asRead(name, out, inp));
       this.laidOut.set(name, wt);
     }
-    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
-    return bias ? op.add(this.g, y, bias) : y;
+    return wt;
   }
 
   override head(hidden: Value, name: string): Value {
@@ -59,8 +65,7 @@ export class HalfWeights extends GraphWeights {
   private asRead(name: string, out: number, inp: number): Value {
     let v = this.read16.get(name);
     if (!v) {
-      const loc = this.overrides.has(name) || out * inp < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
-      const bits = this.pending16.get(name) ?? ((loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(this.overrides.get(name) ?? readTransient(this.source, name))));
+      const bits = this.pending16.get(name) ?? f16AsRead(this.source, name, this.overrides);
       this.pending16.delete(name);
       const data = withOrigin(bits, weightOrigin(this.source, name, 'fp16', this.overrides), 'float16');
       this.read16.set(name, (v = this.g.init(`${name}.f16`, { dtype: 'float16', shape: [out, inp], data })));
@@ -89,6 +94,16 @@ export class HalfWeights extends GraphWeights {
 }
 
 const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
+
+/**
+ * A projection [out, in] as fp16 in the file's layout: by the weight threads from the model file where they can,
+ * else read into a reused buffer and encoded here (HalfWeights' backward form; models/resident-weights.ts).
+ */
+export function f16AsRead(source: WeightSource, name: string, overrides: ReadonlyMap<string, Float32Array>): Uint16Array {
+  const [out, inp] = source.shape(name);
+  const loc = overrides.has(name) || out * inp < 1 << 18 ? null : (source.rawLocation?.(name) ?? null);
+  return (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(overrides.get(name) ?? readTransient(source, name)));
+}
 
 /**
  * hidden·Eᵀ over the table laid out [D, V] once, into the graph cache (`laidOut` keeps it per graph), for

@@ -14,14 +14,11 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { Graph as GraphClass } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
-import { encodeF16 } from '../io/half.js';
-import { f16OnThreads } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
-import { HalfWeights } from './half-weights.js';
-import { readTransient, readWeight, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
+import { f16AsRead, HalfWeights, PROJECTION } from './half-weights.js';
+import { readWeight, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
-const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 /** The embedding and the LM head: fp32 tables, resident as read ([V, D]) and laid out [D, V] for the head's MatMul. */
 const TABLE = /^(model\.embed_tokens|lm_head)\.weight$/;
 
@@ -38,6 +35,20 @@ export function residentOf(input: string): string | null {
 class ResidentHalfWeights extends HalfWeights {
   private readonly inputs = new Map<string, Value>();
   private readonly tables = new Map<string, Value>();
+
+  /** The [in, out] form as an input, its [out, in] form another (made when the backward asks for it). */
+  protected override projectionT(name: string): Value {
+    if (this.overrides.has(name)) return super.projectionT(name);
+    let wt = this.inputs.get(name);
+    if (!wt) {
+      const [out, inp] = this.source.shape(name);
+      const n = residentNames(name);
+      let read: Value | undefined;
+      wt = withTranspose(this.g.input(n.laidOut, 'float16', [inp, out]), () => (read ??= this.g.input(n.asRead, 'float16', [out, inp])));
+      this.inputs.set(name, wt);
+    }
+    return wt;
+  }
 
   /** A table small enough for one buffer (no row chunks), in an fp32 graph, not replaced by an override. */
   private residentTable(name: string): boolean {
@@ -65,24 +76,7 @@ class ResidentHalfWeights extends HalfWeights {
     }
     return op.matmul(this.g, hidden, et);
   }
-
-  override linear(x: Value, name: string, bias: Value | null): Value {
-    if (!PROJECTION.test(name) || this.dtype !== 'float32' || this.overrides.has(name)) return super.linear(x, name, bias);
-    let wt = this.inputs.get(name);
-    if (!wt) {
-      const [out, inp] = this.source.shape(name);
-      const n = residentNames(name);
-      const laid = this.g.input(n.laidOut, 'float16', [inp, out]);
-      let read: Value | undefined;
-      wt = withTranspose(laid, () => (read ??= this.g.input(n.asRead, 'float16', [out, inp])));
-      this.inputs.set(name, wt);
-    }
-    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), wt), 'float32');
-    return bias ? op.add(this.g, y, bias) : y;
-  }
 }
-
-const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
 
 export const residentHalfWeights: WeightsFactory = Object.assign(
   (g: Graph, source: WeightSource, dtype: DType, overrides?: ReadonlyMap<string, Float32Array>) => new ResidentHalfWeights(g, source, dtype, overrides),
@@ -103,11 +97,8 @@ export function buildResidentWeightsGraph(source: WeightSource, names: readonly 
       g.output(op.transpose(g, stored, [1, 0]), `${name}.t`);
       continue;
     }
-    const [out, inp] = source.shape(name);
-    const loc = out * inp < 1 << 18 ? null : (source.rawLocation?.(name) ?? null);
-    const bits = (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(readTransient(source, name)));
-    const data = withOrigin(bits, weightOrigin(source, name, 'fp16', new Map()), 'float16');
-    const stored = g.init(`${name}.stored`, { dtype: 'float16', shape: [out, inp], data });
+    const data = withOrigin(f16AsRead(source, name, new Map()), weightOrigin(source, name, 'fp16', new Map()), 'float16');
+    const stored = g.init(`${name}.stored`, { dtype: 'float16', shape: source.shape(name), data });
     const n = residentNames(name);
     g.output(stored, n.asRead); // an Identity: a device copy that outlives this graph's session
     g.output(op.transpose(g, stored, [1, 0]), n.laidOut);

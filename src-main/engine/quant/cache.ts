@@ -13,6 +13,7 @@ import type { WeightSource } from '../io/model-source.js';
 import type { LoadedModel } from '../model.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import { modelContentHash } from '../io/content-hash.js';
+import { fileStamp } from '../io/source-stamp.js';
 import { quantizeModelGptq, type GptqProgress } from './gptq-source.js';
 import { int4SymmetricRange, quantizeInt4 } from './int4.js';
 import { quantizeInt8 } from './int8.js';
@@ -248,6 +249,21 @@ export interface LoadedQuantBase {
   store: QuantStore;
   fromCache: boolean;
   file: string | null;
+  /** What names the store's content (quantStoreId), for keying graphs over it; null without a cache file. */
+  storeId: string | null;
+}
+
+/**
+ * The identity of a store read from (or written to) its cache file: the file's path (base content hash, scheme,
+ * method, tables), size and time, so a store quantized again (another calibration) is another id.
+ */
+export function quantStoreId(file: string | null): string | null {
+  if (!file) return null;
+  try {
+    return fileStamp(file);
+  } catch {
+    return null;
+  }
 }
 
 /** Cache-file suffix per method; GPTQ's carries its calibration recipe version, so a new recipe re-quantizes. */
@@ -263,7 +279,7 @@ export async function loadQuantizedBase(source: WeightSource, scheme: QuantSchem
     const { model, ...rest } = o.calibrate;
     return quantizeModelGptq(model, scheme, emb, rest);
   };
-  if (dir === null) return { store: await build(), fromCache: false, file: null };
+  if (dir === null) return { store: await build(), fromCache: false, file: null, storeId: null };
   const baseHash = o.baseHash ?? (await modelContentHash(source.path));
   const file = path.join(dir, `${baseHash.slice(0, 32)}-${scheme}${METHOD_SUFFIX[method]}${emb === 'int8' ? '-e8' : ''}.gq`);
   if (existsSync(file)) {
@@ -273,7 +289,7 @@ export async function loadQuantizedBase(source: WeightSource, scheme: QuantSchem
         const s = source.shape(name);
         if (s[0] !== t.shape[0] || s[1] !== t.shape[1]) throw new Error(`${file}: ${name} is [${t.shape}], the base has [${s}]`);
       }
-      return { store, fromCache: true, file };
+      return { store, fromCache: true, file, storeId: quantStoreId(file) };
     } catch (err) {
       o.onRebuild?.((err as Error).message);
     }
@@ -284,7 +300,7 @@ export async function loadQuantizedBase(source: WeightSource, scheme: QuantSchem
   } catch (err) {
     // A cache that cannot be written (read-only home, full disk) costs time on the next load, not this run.
     o.onRebuild?.(`${file}: could not be written (${(err as Error).message}); quantizing again next time`);
-    return { store, fromCache: false, file: null };
+    return { store, fromCache: false, file: null, storeId: null };
   }
-  return { store, fromCache: false, file };
+  return { store, fromCache: false, file, storeId: quantStoreId(file) };
 }

@@ -10,7 +10,6 @@ export {
   EMBEDDING_TABLES,
   QuantWeights,
   QUANTIZED_LINEAR,
-  quantStoreId,
   quantWeightsFactory,
   roundedToF16,
   storeFootprint,

@@ -10,8 +10,6 @@
  * multiplied in fp16 by MatMul, as the fp16 LoRA step's weights are (models/half-weights.ts); the fp16
  * weight is made again in the backward (ops/recompute.ts), so one layer's fp16 weight exists at a time.
  */
-import { statSync } from 'node:fs';
-import path from 'node:path';
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import { encodeF16, f16ToF32, f32ToF16 } from '../io/half.js';
@@ -254,7 +252,7 @@ export class QuantWeights extends GraphWeights {
 
 /**
  * The factory the graph builders take (`weights` option) for a quantized store. `storeId` names the store's
- * content (quantStoreId: its cache file, as written): given, the graphs are saved under a key and found again
+ * content (LoadedQuantBase.storeId: its cache file, as written): given, the graphs are saved under a key and found again
  * by the next start (a training step's graph, train/step-runner.ts); without it they are built each time.
  */
 export function quantWeightsFactory(store: QuantStore, o: { half?: boolean; storeId?: string | null } = {}): WeightsFactory {
@@ -262,20 +260,6 @@ export function quantWeightsFactory(store: QuantStore, o: { half?: boolean; stor
   factory.packed = (source) => packedBase(store, source);
   if (o.storeId) factory.cacheName = `q:${o.storeId}${o.half ? ':fp16' : ''}`;
   return factory;
-}
-
-/**
- * The identity of a store read from (or written to) its cache file: the name (base content hash, scheme,
- * method, tables) and the file's size and time, so a store quantized again (another calibration) is another id.
- */
-export function quantStoreId(file: string | null): string | null {
-  if (!file) return null;
-  try {
-    const st = statSync(file);
-    return `${path.basename(file)}:${st.size}:${Math.floor(st.mtimeMs)}`;
-  } catch {
-    return null;
-  }
 }
 
 /**

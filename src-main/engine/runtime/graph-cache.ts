@@ -157,12 +157,18 @@ function modelFileName(model: Uint8Array): string {
   return `m-${createHash('sha256').update(model).digest('hex').slice(0, 24)}.onnx`;
 }
 
-async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
-  const dir = graphCacheDir();
-  let t = performance.now();
+/** The graph serialized with the cache's salt (origin-named weights), its time in `timing`. */
+function serialized(g: Graph, timing?: Partial<CreateTiming>): ReturnType<typeof serializeModel> {
+  const t = performance.now();
   const ser = serializeModel(g, { salt: codeStamp() });
   if (timing) timing.serializeMs = performance.now() - t;
-  t = performance.now();
+  return ser;
+}
+
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
+  const dir = graphCacheDir();
+  const ser = serialized(g, timing);
+  const t = performance.now();
   for (const f of ser.external) {
     const file = path.join(dir, f.name);
     if (!(f.byOrigin && ensureOriginFile(file, f.bytes.byteLength))) await ensureCachedFile(file, f.bytes);
@@ -180,10 +186,8 @@ async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise
  */
 export async function stageGraphRef(g: Graph, timing: CreateTiming, stage: Stage, early: EarlyWrites): Promise<{ staged: GraphRef; saved: GraphRef }> {
   const dir = stage.cacheDir;
-  let t = performance.now();
-  const ser = serializeModel(g, { salt: codeStamp() });
-  timing.serializeMs = performance.now() - t;
-  t = performance.now();
+  const ser = serialized(g, timing);
+  const t = performance.now();
   const placed = async (name: string, bytes: Uint8Array, byOrigin: boolean) => {
     if (await early.finish(name)) return;
     const file = path.join(dir, name);

@@ -8,17 +8,13 @@
  * name only once it is on disk, as with writeFileAtomic; a process killed before its commit leaves a stage
  * folder, which the next start removes (its name carries the owner's pid, like any temp file).
  */
-import { close, constants, fsync, link, mkdirSync, open, rename, rmSync, write } from 'node:fs';
+import { mkdirSync, promises as fsp, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, noSpace, tempName } from '../io/atomic.js';
 
-const call = <T>(f: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void) => new Promise<T>((res, rej) => f((e, v) => (e ? rej(e) : res(v))));
-
-/** `bytes` written at 0 from the thread pool, in pieces under 1 GiB (write(2) takes at most ~2 GiB a call). */
-async function writeWhole(fd: number, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.byteLength; ) {
-    done += await call<number>((cb) => write(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30), done, cb));
-  }
+/** `bytes` written from the thread pool in pieces under 1 GiB (write(2) takes at most ~2 GiB a call). */
+async function writeWhole(fh: fsp.FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.byteLength; ) done += (await fh.write(bytes, done, Math.min(bytes.byteLength - done, 1 << 30), done)).bytesWritten;
 }
 
 export class Stage {
@@ -44,11 +40,11 @@ export class Stage {
     if (this.synced || this.closed) throw new Error(`stage ${this.dir}: ${name} written after the stage was synced or closed`);
     const file = this.path(name);
     const done = (async () => {
-      const fd = await call<number>((cb) => open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600, cb));
+      const fh = await fsp.open(file, 'w', 0o600);
       try {
-        await writeWhole(fd, bytes);
+        await writeWhole(fh, bytes);
       } finally {
-        await call<void>((cb) => close(fd, (e) => cb(e, undefined)));
+        await fh.close();
       }
     })().catch((err: unknown) => {
       throw noSpace(err, path.join(this.cacheDir, name));
@@ -61,7 +57,7 @@ export class Stage {
   /** Puts a file that is already on disk into the stage by a hard link; false where that cannot be done. */
   async linkIn(from: string, name: string): Promise<boolean> {
     try {
-      await call<void>((cb) => link(from, this.path(name), (e) => cb(e, undefined)));
+      await fsp.link(from, this.path(name));
       return true;
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === 'EEXIST';
@@ -75,11 +71,11 @@ export class Stage {
     this.synced ??= Promise.all(
       [...this.fresh].map(async ([name, written]) => {
         await written;
-        const fd = await call<number>((cb) => open(this.path(name), 'r+', cb));
+        const fh = await fsp.open(this.path(name), 'r+');
         try {
-          await call<void>((cb) => fsync(fd, (e) => cb(e, undefined)));
+          await fh.sync();
         } finally {
-          await call<void>((cb) => close(fd, (e) => cb(e, undefined)));
+          await fh.close();
         }
       }),
     ).then(() => undefined);
@@ -94,7 +90,7 @@ export class Stage {
   async commit(): Promise<void> {
     try {
       await this.startSync();
-      await Promise.all([...this.fresh.keys()].map((name) => call<void>((cb) => rename(this.path(name), path.join(this.cacheDir, name), (e) => cb(e, undefined)))));
+      await Promise.all([...this.fresh.keys()].map((name) => fsp.rename(this.path(name), path.join(this.cacheDir, name))));
       await fsyncDir(this.cacheDir);
     } catch (err) {
       throw noSpace(err, this.cacheDir);

@@ -106,8 +106,8 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
           recomputeActivations: o.recomputeActivations,
         }).graph;
       const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
-      // A step graph of the model's own (or fp16-rounded) weights is saved under a key, so the next
-      // run of the same shapes skips building it; a quantized base's graph is built each time.
+      // A step graph of the model's own (or fp16-rounded) weights, or of a quantized store named by its cache
+      // file (quantStoreId), is saved under a key, so the next run of the same shapes skips building it.
       const wName = weights ? weights.cacheName : 'fp32';
       // Another method's layout is its whole config (adapter_config.json as it would be written).
       const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
@@ -121,6 +121,13 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
       ).finally(() => releaseHostWeights(o.source));
       sessions.set(key, s);
     }
+    return s;
+  };
+
+  /** The session for a purpose, with the resident weights it takes added to `feeds`. */
+  const sessionFor = async (purpose: StepPurpose, accumulate: boolean, feeds: Record<string, Feed>) => {
+    const s = await session(purpose, accumulate);
+    Object.assign(feeds, await residentFor(s));
     return s;
   };
 
@@ -198,8 +205,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     spec,
     async accumulate(b) {
       const { feeds, tokens } = batchFeeds(b);
-      const s = await session('grads', true);
-      Object.assign(feeds, await residentFor(s));
+      const s = await sessionFor('grads', true, feeds);
       // The first micro-batch multiplies whatever it is given by acc_keep = 0.
       feeds.acc = acc ?? params;
       feeds.acc_keep = { dtype: 'float32', shape: [], data: Float32Array.of(acc ? 1 : 0) };
@@ -219,8 +225,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     },
     async step(b, hp) {
       const { feeds, tokens } = batchFeeds(b);
-      const s = await session('step', false);
-      Object.assign(feeds, await residentFor(s));
+      const s = await sessionFor('step', false, feeds);
       optimizerFeeds(feeds, hp, tokens);
       const out = await s.run(feeds);
       const lossSum = scalarOut(out.loss_sum);
@@ -230,8 +235,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     async evalLoss(b) {
       const { feeds, tokens } = batchFeeds(b);
       for (const k of Object.keys(feeds)) if (k.startsWith('dropout.')) delete feeds[k];
-      const s = await session('loss', false);
-      Object.assign(feeds, await residentFor(s));
+      const s = await sessionFor('loss', false, feeds);
       const out = await s.run(feeds);
       return { lossSum: scalarOut(out.loss_sum), tokens };
     },

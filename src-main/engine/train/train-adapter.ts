@@ -14,7 +14,7 @@ import { specFromConfig } from '../models/index.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { WeightsFactory } from '../models/weights.js';
 import type { TrainOptions } from '../options/train.js';
-import { loadQuantizedBase, quantStoreId, quantWeightsFactory, type GptqProgress } from '../quant/index.js';
+import { loadQuantizedBase, quantWeightsFactory, type GptqProgress } from '../quant/index.js';
 import { resolveDevice } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import type { TrainControl } from './control.js';
@@ -193,7 +193,7 @@ async function baseWeights(
           onProgress: hooks.onQuantProgress,
         }
       : undefined;
-  const { store, file } = await loadQuantizedBase(source, o.quant, {
+  const { store, storeId } = await loadQuantizedBase(source, o.quant, {
     embeddings: o.quantEmbeddings,
     method: o.quantMethod,
     calibrate,
@@ -201,7 +201,7 @@ async function baseWeights(
     onRebuild: (r) => hooks.onWarning?.(`quantized-weights cache rebuilt: ${r}`),
   });
   // the store's cache file names it: the step graph is saved under a key and the next start finds it
-  return quantWeightsFactory(store, { half: o.precision === 'fp16', storeId: quantStoreId(file) });
+  return quantWeightsFactory(store, { half: o.precision === 'fp16', storeId });
 }
 
 interface Prepared {
