@@ -24,6 +24,23 @@ const lines = (file: string): J[] =>
           }
         })
     : [];
+/** The same lines, each tagged with the A/B form and round of bench/gpu/first-step-ab.sh's last "== round R: FORM" marker. */
+function tagged(file: string): J[] {
+  if (!existsSync(file)) return [];
+  let tag: J = {};
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((l) => {
+      const m = /^== round (\d+): (\w+)/.exec(l);
+      if (m) tag = { ab_round: +m[1], ab_form: m[2] };
+      if (!l.startsWith('{')) return [];
+      try {
+        return [{ ...(JSON.parse(l) as J), ...tag }];
+      } catch {
+        return [];
+      }
+    });
+}
 const ratio = (g?: number, p?: number) => (g && p ? +(g / p).toFixed(3) : null);
 
 /** PyTorch + PEFT's figures of one call: the anchor's pretty-printed array and/or peer-train.py's lines. */
@@ -42,7 +59,7 @@ const raw: J = {};
 let device = '';
 for (const c of calls) {
   const [call, dir] = c.split('=');
-  const a = lines(path.join(dir, 'train-a.log'));
+  const a = tagged(path.join(dir, 'train-a.log'));
   const p = peers(dir);
   if (existsSync(path.join(dir, 'peers.log'))) device ||= readFileSync(path.join(dir, 'peers.log'), 'utf8').split('\n')[0];
   const steps = a.filter((r) => 'train_tokens_per_s' in r);
@@ -52,7 +69,14 @@ for (const c of calls) {
   const profile = path.join(dir, 'profile-0.5b-8x512-gpu.json');
   raw[call] = { steps, gemm, graft_8b: g8b, peers: p, verify_reference_gpu: verify ?? null, ...(existsSync(profile) ? { profile_0_5b_8x512: JSON.parse(readFileSync(profile, 'utf8')) } : {}) };
   const fp16 = (model: string, batch: number) => steps.find((s) => s.model === model && s.batch === batch && s.precision === 'fp16');
-  steps.forEach((s, i) => {
+  // first-step-ab.sh: every run starts from an empty graph cache, so each gives both rows, named by its form
+  for (const s of steps.filter((r) => r.ab_form)) {
+    const form = `${s.ab_form}, round ${s.ab_round}`;
+    const peer = p.find((r) => r.model === s.model && r.bs === s.batch && r.seq === s.seq);
+    rows.push({ call, work: `from loading to the end of the first training step, empty graph cache, ms (${form})`, shape: s.model, graft: s.load_ms + s.first_step_ms, sessions: s.sessions_created });
+    rows.push({ call, work: `training step ${s.batch}x${s.seq}, r16 all 7 targets, LoRA fp16 base (${form})`, shape: s.model, graft: s.train_tokens_per_s, peer: peer?.train_tok_s, peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA', ratio: ratio(s.train_tokens_per_s, peer?.train_tok_s), step_ms: s.step_ms_median });
+  }
+  steps.filter((r) => !r.ab_form).forEach((s, i) => {
     if (i === 0) {
       // each call's first row starts from an empty graph cache: the "first time" start-up figure
       rows.push({ call, work: 'from loading to the end of the first training step, empty graph cache, ms', shape: s.model, graft: s.load_ms + s.first_step_ms, sessions: s.sessions_created });

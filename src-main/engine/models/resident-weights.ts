@@ -7,7 +7,7 @@
  * graph cache and upload both at ORT's session creation; at 1.5B that is 6.2 GB each way. Here one small
  * graph holds the [out, in] copy only and makes both device tensors on the GPU (an Identity and a Transpose),
  * once; each step graph takes them as inputs, and a loss graph beside the step graph shares them.
- * GRAFT_RESIDENT_WEIGHTS=1 turns it on for fp16 training on WebGPU (train/step-runner.ts); the step graph is
+ * On by default for fp16 training on WebGPU (train/step-runner.ts; GRAFT_RESIDENT_WEIGHTS=0 turns it off); the step graph is
  * the same arithmetic, checked against HalfWeights' in test/engine/train/resident-weights.test.ts.
  */
 import type { DType, Graph, Value } from '../graph/ir.js';

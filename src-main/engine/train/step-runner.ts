@@ -66,9 +66,10 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   const spec = o.spec ?? specFromConfig(o.source.config, o.source.path);
   const device = await resolveDevice(o.device);
   const { batch: B, seqLen: T } = o;
-  // fp16 projections made once on the device and fed to every step graph (models/resident-weights.ts): opt-in
-  // until measured on a GPU against the weights held by each graph.
-  const resident = o.weights === halfWeights && device.kind === 'webgpu' && process.env.GRAFT_RESIDENT_WEIGHTS === '1';
+  // fp16 projections made once on the device and fed to every step graph (models/resident-weights.ts). On the
+  // H200 (session 12) the 1.5B first step took 7.8 s against 11.4–12.9 s with each graph holding its weights,
+  // for a warm step ~2% slower (246.5 against 239–242 ms); GRAFT_RESIDENT_WEIGHTS=0 goes back.
+  const resident = o.weights === halfWeights && device.kind === 'webgpu' && process.env.GRAFT_RESIDENT_WEIGHTS !== '0';
   const weights = resident ? residentHalfWeights : o.weights;
   let residentFeeds: Promise<Record<string, Feed>> | null = null;
   let residentSession: GraphSession | null = null;
