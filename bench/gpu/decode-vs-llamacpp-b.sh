@@ -3,7 +3,7 @@
 # Graft's decode with nothing beside (first start, second start in a new process, 4 rows; the 4-bit base to
 # Llama-3.1-8B shapes); the 8B Q4_K_M bench once its file is whole (q4.done), on its own so a failure there cuts
 # nothing else; `verify-reference --device gpu` while time is left.
-# Report: npx tsx bench/gpu/report-s11.ts DIR_A DIR_B COMMIT (it reads ab.log, peers.log, graft-d2.log, llama-bench.json)
+# Report: npx tsx bench/gpu/report-decode.ts DIR_A DIR_B COMMIT (it reads ab.log, peers.log, graft-d2.log, llama-bench.json)
 source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P

@@ -1,4 +1,4 @@
-/** Shared by the decode reports (report-s10.ts, report-s11.ts): a device log's JSON lines by section. */
+/** Shared by the decode reports (report-s10.ts, report-decode.ts): a device log's JSON lines by section. */
 import { readFileSync } from 'node:fs';
 
 export type J = Record<string, any>;

@@ -2,7 +2,7 @@
 # build are still there): llama.cpp F16 and Q4_K_M (tg128, pp512), then Graft's decode rows with nothing beside:
 # each fp32-base model from an empty graph cache (first start: first token, greedy, sampled, 4 rows, the Chat's
 # sampler), then again in a new process with the cache filled (second start); the symmetric 4-bit base up to
-# Llama-3.1-8B shapes. Report: npx tsx bench/gpu/report-s11.ts D1_DIR D2_DIR COMMIT
+# Llama-3.1-8B shapes. Report: npx tsx bench/gpu/report-decode.ts D1_DIR D2_DIR COMMIT
 source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P

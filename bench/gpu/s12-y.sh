@@ -1,6 +1,6 @@
 # GPU machine, at once after s12-x.sh (nothing to carry: .gpu and /tmp/lc are still there): llama.cpp's
 # Llama-3.1-8B Q4_K_M once its file is whole, then Graft's 4-bit base rows up to the same shapes, with nothing
-# beside them. Report: npx tsx bench/gpu/report-s12.ts DIR_A DIR_X DIR_Y COMMIT
+# beside them. Report: npx tsx bench/gpu/report-decode.ts DIR_A DIR_X COMMIT DIR_Y
 source bench/gpu/device-env.sh
 L=$OUT/graft-packed.log; P=$OUT/peers3.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P
