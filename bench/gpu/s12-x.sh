@@ -3,7 +3,8 @@
 # models start in the background; meanwhile the bench models are written and `verify-reference --device gpu`
 # runs (correctness only, so the load does not matter). Once built: the small Q4_K_M files, llama-bench tg128,
 # then Graft's decode rows with the background work stopped (SIGSTOP) so nothing shares the host with them.
-# The 8B Q4_K_M peer and the 4-bit rows follow in s12-y.sh on the same machine.
+# Then the 4-bit base rows of 0.5B and 1.5B while time is left. The 8B Q4_K_M peer and the 8B 4-bit row need
+# s12-y.sh on the same machine (its 8B model is made in the background here).
 source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P
@@ -22,11 +23,13 @@ $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$
 echo "llama-bench done at $(( $(date +%s) - t ))" >> $P
 rm -rf /tmp/graft-graphs
 for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
-  left 560 || break
+  left 500 || break
   echo "== first start: $m" >> $L; timeout 80 node $E decode $m >> $L 2>&1
   if [ $m = qwen2.5-0.5b ]; then echo "== second start: $m" >> $L; DECODE_QUICK=1 timeout 40 node $E decode $m >> $L 2>&1; fi
   echo "elapsed $(( $(date +%s) - t ))" >> $L
 done
+rm -rf /tmp/graft-graphs
+left 535 && echo "== 4-bit base" >> $L && timeout 55 node $E packed qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 bg CONT; echo "background resumed at $(( $(date +%s) - t ))" >> $P
 rm -rf /tmp/graft-graphs
 echo "total $(( $(date +%s) - t )) s" >> $L
