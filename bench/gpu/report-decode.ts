@@ -30,7 +30,8 @@ function llamaBench(file: string): J[] {
 }
 
 const g = [...sections(path.join(d2, 'graft-d2.log')), ...(d3 ? sections(path.join(d3, 'graft-packed.log')) : [])];
-const ab = sections(path.join(d1, 'ab.log'));
+// a one-call run (decode-one-call.sh) has no A/B pairs
+const ab = existsSync(path.join(d1, 'ab.log')) ? sections(path.join(d1, 'ab.log')) : [];
 // decode-vs-llamacpp-b.sh benches the 8B Q4_K_M on its own, once its file is whole
 const llama = [path.join(d2, 'llama-bench.json'), path.join(packedDir, 'llama-bench-8b.json')].filter((f) => existsSync(f)).flatMap(llamaBench);
 const peersD1 = readFileSync(path.join(d1, 'peers.log'), 'utf8');

@@ -1,0 +1,36 @@
+# GPU machine, fresh: issue 12's rows and llama.cpp's in ONE call (~570 s), session 12's s12-x.sh with the 8B
+# added now that its Q4_K_M file is written in seconds (make_llama8b_q4.py, via peer-q4.sh).
+# Here first: bash bench/gpu/decode-train-prepare.sh, then pack the goldens so the carry stays under 64 MiB:
+#   (cd .gpu/shared && tar -cJf fixtures.tar.xz fixtures && rm -rf fixtures)
+# Device: carry [".gpu"], timeout 595. Report: REPORT_CALLS=A,X npx tsx bench/gpu/report-decode.ts DIR DIR COMMIT
+# (the same folder twice: this call's llama-batched-bench lines are in peers.log).
+# - background: llama.cpp's CUDA build, the 8B Q4_K_M, the small F16 models; meanwhile the bench models are
+#   written and `verify-reference --device gpu` runs (correctness only: the load does not matter);
+# - once built: the small Q4_K_M files, then with the background stopped (SIGSTOP) and nothing beside:
+#   llama-bench tg128, llama-batched-bench 4 sequences, Graft's decode rows, the 4-bit rows up to 8B.
+source bench/gpu/device-env.sh
+L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P; cp $P $OUT/peers.log
+source bench/gpu/peers-build-start.sh
+left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
+timeout 120 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>&1; echo "models at $(( $(date +%s) - t ))" >> $L
+[ -d .gpu/shared/fixtures ] || tar -xJf .gpu/shared/fixtures.tar.xz -C .gpu/shared
+VERIFY_UNTIL=220 V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
+while [ ! -f /tmp/lc/q4.done ] && left 330; do sleep 2; done; echo "build rc $(cat /tmp/lc/build.done 2>/dev/null), q4 $( [ -f /tmp/lc/q4.done ] && echo done) at $(( $(date +%s) - t ))" >> $P
+B=/tmp/lc/build/bin; M=/tmp/lc/models
+bg() { pkill -$1 -f 'make_models|convert_hf_to_gguf|llama-quantize|peer-q4' ; }
+bg STOP
+$B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 0 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
+for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $OUT/peers.log; done
+echo "peers done at $(( $(date +%s) - t ))" >> $P
+rm -rf /tmp/graft-graphs
+for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
+  left 440 || break
+  echo "== first start: $m" >> $L; timeout 70 node $E decode $m >> $L 2>&1
+  if [ $m = qwen2.5-0.5b ]; then echo "== second start: $m" >> $L; DECODE_QUICK=1 timeout 35 node $E decode $m >> $L 2>&1; fi
+  echo "elapsed $(( $(date +%s) - t ))" >> $L
+done
+rm -rf /tmp/graft-graphs
+left 470 && echo "== 4-bit base" >> $L && timeout $(( 585 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
+bg CONT; echo "total $(( $(date +%s) - t )) s" >> $L
+grep -v '^\[' $L | cut -c1-300; tail -c 400 $P; tail -1 $OUT/verify-gpu.jsonl
