@@ -1,7 +1,6 @@
 # GPU machine, fresh: issue 12's rows and llama.cpp's in ONE call (~570 s), session 12's s12-x.sh with the 8B
 # added now that its Q4_K_M file is written in seconds (make_llama8b_q4.py, via peer-q4.sh).
-# Here first: bash bench/gpu/decode-train-prepare.sh, then pack the goldens so the carry stays under 64 MiB:
-#   (cd .gpu/shared && tar -cJf fixtures.tar.xz fixtures && rm -rf fixtures)
+# Here first: bash bench/gpu/decode-train-prepare.sh (the goldens go packed, so the carry stays under 64 MiB).
 # Device: carry [".gpu"], timeout 595. Report: REPORT_CALLS=A,X npx tsx bench/gpu/report-decode.ts DIR DIR COMMIT
 # (the same folder twice: this call's llama-batched-bench lines are in peers.log).
 # - background: llama.cpp's CUDA build, the 8B Q4_K_M, the small F16 models; meanwhile the bench models are
@@ -14,7 +13,6 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P; 
 source bench/gpu/peers-build-start.sh
 left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 timeout 120 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>&1; echo "models at $(( $(date +%s) - t ))" >> $L
-[ -d .gpu/shared/fixtures ] || tar -xJf .gpu/shared/fixtures.tar.xz -C .gpu/shared
 VERIFY_UNTIL=220 V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
 while [ ! -f /tmp/lc/q4.done ] && left 330; do sleep 2; done; echo "build rc $(cat /tmp/lc/build.done 2>/dev/null), q4 $( [ -f /tmp/lc/q4.done ] && echo done) at $(( $(date +%s) - t ))" >> $P
 B=/tmp/lc/build/bin; M=/tmp/lc/models

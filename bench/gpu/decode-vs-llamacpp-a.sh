@@ -1,5 +1,5 @@
-# GPU machine, first of two back-to-back calls for issue 12 (carry [".gpu"] from decode-train-prepare.sh, with
-# .gpu/shared/fixtures moved aside): session 11's s11-d1.sh with what it lacked. llama.cpp's build and its models
+# GPU machine, first of two back-to-back calls for issue 12 (carry [".gpu"] from decode-train-prepare.sh, the
+# goldens packed): session 11's s11-d1.sh with what it lacked. llama.cpp's build and its models
 # (F16; Q4_K_M with the 8B) start in the background; meanwhile the A/B pairs run in one process each, printing
 # each round as it ends (split-K against plain MatMuls, ORT's fused 4-bit ops against none); llama-batched-bench
 # once built. decode-vs-llamacpp-b.sh follows at once on the warm machine (call it within 30 s).

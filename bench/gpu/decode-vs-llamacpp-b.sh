@@ -1,4 +1,4 @@
-# GPU machine, at once after decode-vs-llamacpp-a.sh (carry [".gpu/shared/fixtures"]: the rest is still there):
+# GPU machine, at once after decode-vs-llamacpp-a.sh (carry [".gpu"] again: a machine found bare needs it):
 # session 11's s11-d2.sh with the 8B peer waited for. llama-bench F16 and Q4_K_M of the small models, then
 # Graft's decode with nothing beside (first start, second start in a new process, 4 rows; the 4-bit base to
 # Llama-3.1-8B shapes); the 8B Q4_K_M bench once its file is whole (q4.done), on its own so a failure there cuts

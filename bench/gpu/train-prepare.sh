@@ -8,6 +8,8 @@ bash bench/gpu/prepare.sh > /dev/null
 bash bench/gpu-checks/merged-export-prepare.sh > /dev/null
 mkdir -p .gpu/shared/fixtures
 for f in hf-reference hf-reference-more peft-methods; do rm -rf .gpu/shared/fixtures/$f; cp -r ../shared/fixtures/$f .gpu/shared/fixtures/; done
+# packed (11 MB → 4 MB): with them unpacked the carry passed 64 MiB in session 12; verify-gpu.sh unpacks them
+(cd .gpu/shared && tar -cJf fixtures.tar.xz fixtures && rm -rf fixtures)
 # Not used by these two calls (other checks' material): left out of the carry.
 rm -rf .gpu/job .gpu/graft-job.cjs .gpu/matvec.mjs .gpu/shared/anchors .gpu/llamacpp/tokenizer
 # The device's copy of the tree may carry a stale .git: results name the commit the bundle was built from.

@@ -1,6 +1,7 @@
 # GPU machine: `graft verify-reference --device gpu` (the bundled CLI, CPU fallback disabled) on every golden in
 # .gpu/shared/fixtures, one JSON line each into $OUT/verify-gpu.jsonl and a summary line last. Sourced by
 # final-checks.sh and train-b.sh after .gpu/prelude.sh; VERIFY_UNTIL (seconds since $t) stops early when set.
+[ -d .gpu/shared/fixtures ] || tar -xJf .gpu/shared/fixtures.tar.xz -C .gpu/shared   # packed by train-prepare.sh
 V=${V:-$OUT/verify-gpu.jsonl}; : > $V; ok=0; n=0
 for d in .gpu/shared/fixtures/hf-reference/* .gpu/shared/fixtures/hf-reference-more/* .gpu/shared/fixtures/peft-methods/*; do
   [ -d "$d" ] || continue
