@@ -21,14 +21,7 @@ bg STOP
 $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 0 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
 for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $OUT/peers.log; done
 echo "peers done at $(( $(date +%s) - t ))" >> $P
-rm -rf /tmp/graft-graphs
-for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
-  left 440 || break
-  echo "== first start: $m" >> $L; timeout 70 node $E decode $m >> $L 2>&1
-  if [ $m = qwen2.5-0.5b ]; then echo "== second start: $m" >> $L; DECODE_QUICK=1 timeout 35 node $E decode $m >> $L 2>&1; fi
-  echo "elapsed $(( $(date +%s) - t ))" >> $L
-done
-rm -rf /tmp/graft-graphs
+ROWS_UNTIL=440 FIRST_T=70 SECOND_T=35 source bench/gpu/decode-rows.sh
 left 470 && echo "== 4-bit base" >> $L && timeout $(( 585 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 bg CONT; echo "total $(( $(date +%s) - t )) s" >> $L
 grep -v '^\[' $L | cut -c1-300; tail -c 400 $P; tail -1 $OUT/verify-gpu.jsonl

@@ -21,14 +21,8 @@ bg() { pkill -$1 -f 'make_llama8b|convert_hf_to_gguf|llama-quantize|peer-q4' ; }
 bg STOP; echo "background stopped at $(( $(date +%s) - t ))" >> $P
 $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf -ngl 99 -fa 1 -p 0 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
 echo "llama-bench done at $(( $(date +%s) - t ))" >> $P
-rm -rf /tmp/graft-graphs
-for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
-  left 500 || break
-  echo "== first start: $m" >> $L; timeout 80 node $E decode $m >> $L 2>&1
-  if [ $m = qwen2.5-0.5b ]; then echo "== second start: $m" >> $L; DECODE_QUICK=1 timeout 40 node $E decode $m >> $L 2>&1; fi
-  echo "elapsed $(( $(date +%s) - t ))" >> $L
-done
-rm -rf /tmp/graft-graphs
+# (the rows loop ran inline in session 12; decode-rows.sh is the same loop with these values)
+ROWS_UNTIL=500 FIRST_T=80 SECOND_T=40 source bench/gpu/decode-rows.sh
 left 535 && echo "== 4-bit base" >> $L && timeout 55 node $E packed qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 bg CONT; echo "background resumed at $(( $(date +%s) - t ))" >> $P
 rm -rf /tmp/graft-graphs
