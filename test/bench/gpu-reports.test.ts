@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The result files of issues 12 and 13 are assembled from the device calls' raw logs by these reports: run them
+// on session 12's committed logs and check that each row names its form and call, and that a ratio is the
+// quotient of the figures beside it (a report that paired the wrong lines would fail here).
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const RAW = path.join(ROOT, 'bench/results/raw');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'graft-reports-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function report(script: string, args: string[], env: Record<string, string> = {}): Record<string, any> {
+  const out = mkdtempSync(path.join(tmp, 'out-'));
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/gpu', script), ...args], { env: { ...process.env, ...env, GRAFT_BENCH_OUT: out }, stdio: 'pipe' });
+  const [file] = readdirSync(out);
+  return JSON.parse(readFileSync(path.join(out, file), 'utf8'));
+}
+
+describe('GPU result reports', () => {
+  it("train-report: first-step-ab's forms, each with its first step and warm step beside PyTorch's", () => {
+    const dir = mkdtempSync(path.join(tmp, 'ab-'));
+    copyFileSync(path.join(RAW, 's12-call-1/first-step-ab.log'), path.join(dir, 'train-a.log'));
+    copyFileSync(path.join(RAW, 's12-call-1/peers.log'), path.join(dir, 'peers.log'));
+    const r = report('train-report.ts', ['abc1234', `AB=${dir}`]);
+    expect(r.commit).toBe('abc1234');
+    const first = r.rows.filter((x: any) => x.work.startsWith('from loading'));
+    expect(first.map((x: any) => /\((\w+), round (\d)\)/.exec(x.work)!.slice(1).join(' '))).toEqual(['plain 1', 'deferred 1', 'resident 1', 'plain 2', 'deferred 2', 'resident 2']);
+    const ms = (form: string) => first.filter((x: any) => x.work.includes(`(${form},`)).map((x: any) => x.graft);
+    expect(Math.max(...ms('resident'))).toBeLessThan(Math.min(...ms('plain')));
+    const steps = r.rows.filter((x: any) => x.work.startsWith('training step'));
+    expect(steps).toHaveLength(6);
+    for (const x of steps) {
+      expect(x.peer).toBe(2643);
+      expect(x.ratio).toBeCloseTo(x.graft / x.peer, 3);
+    }
+  });
+
+  it('report-decode: the rows of call X beside its llama-bench, the 4 sequences of call A, verify-reference', () => {
+    const r = report('report-decode.ts', [path.join(RAW, 's12-call-2'), path.join(RAW, 's12-call-x'), 'abc1234'], { REPORT_CALLS: 'A,X' });
+    const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
+    const half = row(/^decode, 1 stream, greedy \(fp32/, 'qwen2.5-0.5b');
+    expect(half.peer_name).toMatch(/same call \(X\)/);
+    expect(half.ratio).toBeCloseTo(half.graft / half.peer, 3);
+    const four = row(/^4 rows/, 'qwen2.5-0.5b');
+    expect(four.peer_name).toMatch(/call A/);
+    expect(four.graft_vs_own_single).toBeCloseTo(four.graft / half.graft, 2);
+    expect(row(/4-bit base/, 'llama3.1-8b').peer_missing).toBeTruthy();
+    expect(r.verify_reference_gpu).toMatchObject({ ok: 12, total: 12 });
+    expect(r.ab_a_under_build_load.lines.length).toBeGreaterThan(0);
+  });
+});
