@@ -11,7 +11,6 @@ source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P; cp $P $OUT/peers.log
 source bench/gpu/peers-build-start.sh
-left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 timeout 120 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>&1; echo "models at $(( $(date +%s) - t ))" >> $L
 VERIFY_UNTIL=220 V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
 while [ ! -f /tmp/lc/q4.done ] && left 330; do sleep 2; done; echo "build rc $(cat /tmp/lc/build.done 2>/dev/null), q4 $( [ -f /tmp/lc/q4.done ] && echo done) at $(( $(date +%s) - t ))" >> $P

@@ -7,17 +7,9 @@
 source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P
-left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 B=/tmp/lc/build/bin; M=/tmp/lc/models
 $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf -ngl 99 -fa 1 -p 512 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
-for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
-  left 330 || break
-  rm -rf /tmp/graft-graphs
-  echo "== first start: $m" >> $L; timeout 100 node $E decode $m >> $L 2>&1
-  echo "== second start: $m" >> $L; DECODE_QUICK=1 timeout 50 node $E decode $m >> $L 2>&1
-  echo "elapsed $(( $(date +%s) - t ))" >> $L
-done
-rm -rf /tmp/graft-graphs
+ROWS_UNTIL=330 FIRST_T=100 SECOND_T=50 SECOND_FOR="smollm2-135m qwen2.5-0.5b qwen2.5-1.5b" source bench/gpu/decode-rows.sh
 left 360 && echo "== 4-bit base" >> $L && timeout 150 node $E packed qwen2.5-0.5b qwen2.5-1.5b llama3.1-8b >> $L 2>&1
 while [ ! -f /tmp/lc/q4.done ] && left 520; do sleep 2; done; echo "q4 at $(( $(date +%s) - t ))" >> $P
 [ -f /tmp/lc/q4.done ] && $B/llama-bench -m $M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 512 -n 128 -r 3 -o json > $OUT/llama-bench-8b.json 2>/dev/null

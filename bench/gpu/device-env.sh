@@ -6,3 +6,5 @@ source .gpu/prelude.sh
 ln -sfn /tmp/gpu/node_modules node_modules   # the ESM bundles resolve onnxruntime-node from here
 export GRAFT_ROOT=$PWD GRAFT_SHARED=$PWD/.gpu/shared GRAFT_BENCH_CACHE=/tmp/bm GRAFT_GRAPH_CACHE=/tmp/graft-graphs
 E=.gpu/gpu-explore.cjs
+# left N: whether fewer than N seconds of the call have passed ($t: the call's start, set by the script)
+left() { [ $(( $(date +%s) - t )) -lt $1 ]; }

@@ -16,7 +16,6 @@ done
 echo "== 4-bit, fused ops (now)" >> $L; clean
 timeout 150 node $E packed qwen2.5-0.5b qwen2.5-1.5b llama3.1-8b >> $L 2>&1; clean
 echo "elapsed $(( $(date +%s) - t ))" >> $L
-left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 for m in smollm2-135m qwen2.5-0.5b qwen2.5-1.5b; do
   left 380 || break
   echo "== before (GRAFT_SPLITK=0): $m" >> $L; clean

@@ -4,7 +4,6 @@
 # processes while llama.cpp built and converted beside them, which left them incomparable. Carry [".gpu"].
 source bench/gpu/device-env.sh
 L=$OUT/ab.log; t=$(date +%s)
-left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $L
 timeout 40 node $E models qwen2.5-0.5b >> $L 2>&1
 timeout 90 node $E decode-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L

@@ -7,7 +7,6 @@ source bench/gpu/device-env.sh
 L=$OUT/ab.log; P=$OUT/peers.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P
 source bench/gpu/peers-build-start.sh
-left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 timeout 90 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L
 timeout 100 node $E decode-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L
 left 250 && timeout 70 node $E packed-ab qwen2.5-0.5b >> $L 2>&1; echo "elapsed $(( $(date +%s) - t ))" >> $L

@@ -2,6 +2,7 @@
 # the time left, the 1.5B first step now/before first, then the 0.5B rows, PyTorch + PEFT, the MatMul rate, 8B.
 source bench/gpu/device-env.sh
 L=$OUT/train-a.log; P=$OUT/peers.log; F=$OUT/first-step.log; t=$(date +%s); END=${END:-420}
+# the seconds left (this script's own left, not device-env.sh's test)
 left() { echo $(( END - ($(date +%s) - t) )); }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $F > $P
 BENCH_DTYPE=BF16 timeout 150 node $E models qwen2.5-1.5b >> $F 2>&1   # 60 s was too little in call T2

@@ -9,7 +9,6 @@ source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P
 source bench/gpu/peers-build-start.sh
-left() { [ $(( $(date +%s) - t )) -lt $1 ]; }
 timeout 120 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>&1; echo "models at $(( $(date +%s) - t ))" >> $L
 [ -d .gpu/shared/fixtures ] || tar -xJf .gpu/shared/fixtures.tar.xz -C .gpu/shared
 VERIFY_UNTIL=230 V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh

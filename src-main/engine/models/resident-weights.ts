@@ -23,7 +23,7 @@ import { readWeight, tableChunking, weightOrigin, type WeightsFactory } from './
 const TABLE = /^(model\.embed_tokens|lm_head)\.weight$/;
 
 /** Input names of a projection's two device forms: [in, out] for the forward, [out, in] for the backward. */
-export const residentNames = (name: string) => ({ laidOut: `${name}.f16t`, asRead: `${name}.f16` });
+const residentNames = (name: string) => ({ laidOut: `${name}.f16t`, asRead: `${name}.f16` });
 /** The weight a resident input belongs to (a projection or a table), or null for any other input. */
 export function residentOf(input: string): string | null {
   const m = /^(.*)\.f16t?$/.exec(input);
@@ -89,15 +89,16 @@ export const residentHalfWeights: WeightsFactory = Object.assign(
  */
 export function buildResidentWeightsGraph(source: WeightSource, names: readonly string[]): Graph {
   const g = new GraphClass('resident_weights');
+  const none = new Map<string, Float32Array>(); // the model's own weights: this graph takes no overrides
   for (const name of names) {
     if (TABLE.test(name)) {
-      const data = withOrigin(readWeight(source, name), weightOrigin(source, name, 'float32', new Map()), 'float32');
+      const data = withOrigin(readWeight(source, name), weightOrigin(source, name, 'float32', none), 'float32');
       const stored = g.init(`${name}.stored`, { dtype: 'float32', shape: source.shape(name), data });
       g.output(stored, name);
       g.output(op.transpose(g, stored, [1, 0]), `${name}.t`);
       continue;
     }
-    const data = withOrigin(f16AsRead(source, name, new Map()), weightOrigin(source, name, 'fp16', new Map()), 'float16');
+    const data = withOrigin(f16AsRead(source, name, none), weightOrigin(source, name, 'fp16', none), 'float16');
     const stored = g.init(`${name}.stored`, { dtype: 'float16', shape: source.shape(name), data });
     const n = residentNames(name);
     g.output(stored, n.asRead); // an Identity: a device copy that outlives this graph's session

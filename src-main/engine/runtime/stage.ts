@@ -22,6 +22,8 @@ export class Stage {
   readonly dir: string;
   /** Files written here (not linked): what commit makes durable and moves into the cache. */
   private readonly fresh = new Map<string, Promise<void>>();
+  /** The fsyncs of the written files, once started (startSync). */
+  private synced: Promise<void> | undefined;
   private closed = false;
 
   constructor(readonly cacheDir: string) {
@@ -63,8 +65,6 @@ export class Stage {
       return (err as NodeJS.ErrnoException).code === 'EEXIST';
     }
   }
-
-  private synced: Promise<void> | undefined;
 
   /** Starts making the written files durable (fsync each once written); commit waits for it. */
   startSync(): Promise<void> {
