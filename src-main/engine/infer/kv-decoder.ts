@@ -22,6 +22,11 @@ import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
 import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
 import { gpuForms } from './fused/gpu-forms.js';
+import { DecodeCapture } from './decode-capture.js';
+
+/** Each fused argmax session's capture state (decode-capture.ts), made at its first greedy prefill. */
+const captures = new WeakMap<GraphSession, Promise<DecodeCapture | null>>();
+let captureWarned = false;
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -57,6 +62,34 @@ export class KvDecoder {
   private get inPlace(): boolean {
     return this.opts.device.kind === 'webgpu' && process.env.GRAFT_KV_IN_PLACE !== '0';
   }
+  /**
+   * Greedy chains replayed from a graph capture (decode-capture.ts): the fused graph with caches in place,
+   * on WebGPU unless GRAFT_GRAPH_CAPTURE=0. Held from the prefill that acquired it to dispose().
+   */
+  private capture: DecodeCapture | null = null;
+  private get captureWanted(): boolean {
+    return this.inPlace && process.env.GRAFT_GRAPH_CAPTURE !== '0';
+  }
+
+  private async acquireCapture(session: GraphSession): Promise<DecodeCapture | null> {
+    let p = captures.get(session);
+    if (!p) {
+      const { device, rows, capacity } = this.opts;
+      p = DecodeCapture.open(session, this.model, device, rows, capacity).catch((err: unknown) => {
+        if (!captureWarned) console.error(`[graft] graph capture's buffers could not be made, decoding without it: ${(err as Error).message}`);
+        captureWarned = true;
+        return null;
+      });
+      const made = p;
+      captures.set(session, made);
+      session.onRelease(() => void made.then((c) => c?.release()));
+    }
+    const c = await p;
+    if (!c || c.owner) return null;
+    c.owner = this;
+    return c;
+  }
+
   /** Which graph serves the current conversation (chosen at prefill). */
   mode: Mode = 'plain';
   /** Slots used so far (the same for every row). */
@@ -118,6 +151,9 @@ export class KvDecoder {
   async setLora(feeds: Record<string, HostTensor>): Promise<void> {
     await this.disposeLora();
     this.loraHost = feeds;
+    // A held capture's recorded commands read its own adapter buffers: the new rows are written into them.
+    const layout = this.opts.lora;
+    if (this.capture && layout) this.loraFeeds.set('fused', this.capture.loraFeeds(fusedLoraFeeds(this.model.spec, layout, feeds)));
   }
 
   private loraFor(mode: Mode): Promise<Record<string, Feed>> {
@@ -138,7 +174,7 @@ export class KvDecoder {
   }
 
   private async disposeLora(): Promise<void> {
-    for (const f of this.loraFeeds.values()) for (const t of Object.values(await f)) if ('dispose' in t) t.dispose();
+    for (const [mode, f] of this.loraFeeds) if (!(this.capture && mode === 'fused')) for (const t of Object.values(await f)) if ('dispose' in t) t.dispose();
     this.loraFeeds.clear();
   }
 
@@ -153,7 +189,8 @@ export class KvDecoder {
   }
 
   private disposeCache(): void {
-    for (const t of Object.values(this.cache)) if ('dispose' in t) t.dispose();
+    // The capture's caches stay with it (its recorded commands hold them).
+    if (!this.capture) for (const t of Object.values(this.cache)) if ('dispose' in t) t.dispose();
     this.cache = {};
   }
 
@@ -193,9 +230,11 @@ export class KvDecoder {
     if (longest === 0) throw new GraftError('BAD_INPUT', 'empty prompt: nothing to condition on (a BOS token at least is needed)');
     const T = prefillLength(longest, bucket, this.opts.capacity - reserve);
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
-    await this.resetCache();
     this.length = 0;
     this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
+    if (this.mode === 'fused' && ids && this.captureWanted && !this.capture) await this.takeCapture(T);
+    if (this.capture) this.cache = { ...this.capture.caches };
+    else await this.resetCache();
     if (this.mode === 'fused') {
       // No padding in the cache: tokens at slots 0..L-1, the bucket's tail is filler that the next decode overwrites.
       this.pad = prompts.map(() => 0);
@@ -204,6 +243,23 @@ export class KvDecoder {
     this.pad = prompts.map((p) => T - p.length);
     const padded = prompts.map((p, b) => [...new Array(this.pad[b]).fill(0), ...p]);
     return this.run(padded);
+  }
+
+  /** Whether greedy chains of this conversation replay captures: waits until the captured session is open (tests, benches). */
+  async captureReady(): Promise<boolean> {
+    return this.capture !== null && (await this.capture.ready);
+  }
+
+  /** Takes the capture state of the argmax session: its caches become this decoder's, its adapter buffers too. */
+  private async takeCapture(T: number): Promise<void> {
+    const c = await this.acquireCapture(await this.session(T, true));
+    if (!c) return;
+    this.disposeCache();
+    await this.disposeLora();
+    this.capture = c;
+    const host = this.loraHost;
+    const layout = this.opts.lora;
+    this.loraFeeds.set('fused', host && layout ? c.loraFeeds(fusedLoraFeeds(this.model.spec, layout, host)) : Promise.resolve({}));
   }
 
   /** Appends one token per row; returns the new logits [rows, vocab]. */
@@ -267,6 +323,12 @@ export class KvDecoder {
    */
   async decodeGreedyChain(tokens: readonly number[], n: number): Promise<Int32Array[]> {
     const steps: Int32Array[] = [];
+    if (this.capture?.live && this.mode === 'fused') {
+      this.checkRoom(n);
+      const out = await this.capture.chain(tokens, n, this.length, this.model.spec.layers, await this.loraFor('fused'));
+      this.length += n;
+      return out;
+    }
     if (this.mode !== 'fused' || !this.inPlace || n === 1) {
       for (let i = 0, t = tokens; i < n; i++, t = Array.from(steps[i - 1])) steps.push(await this.decodeGreedy(t));
       return steps;
@@ -328,6 +390,8 @@ export class KvDecoder {
     for (const t of this.ring) if ('dispose' in t) t.dispose();
     this.ring = [];
     await this.disposeLora();
+    if (this.capture) this.capture.owner = null;
+    this.capture = null;
     // Sessions stay in the model's pool for the next generation.
     for (const l of this.leases.values()) l.done();
     this.leases.clear();

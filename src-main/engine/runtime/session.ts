@@ -129,9 +129,24 @@ export class GraphSession {
     private readonly bindsOutputs = false,
   ) {}
 
+  /** Where the graph's model file lies once saved (a deferred save is waited for): for a second runtime over it. */
+  modelFile: () => Promise<string> = () => Promise.reject(new Error(`session ${this.name}: no saved model file`));
+
+  private cleanups: (() => void)[] = [];
+  /** Runs `f` when the session is released (what was made for it and holds its buffers). */
+  onRelease(f: () => void): void {
+    this.cleanups.push(f);
+  }
+
+  private withFile(file: () => Promise<string>): GraphSession {
+    this.modelFile = file;
+    return this;
+  }
+
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
     const timing = newTiming(g);
-    return GraphSession.open(await saveGraphRef(g, timing), opts, timing);
+    const ref = await saveGraphRef(g, timing);
+    return (await GraphSession.open(ref, opts, timing)).withFile(async () => ref.model);
   }
 
   /**
@@ -142,7 +157,7 @@ export class GraphSession {
   static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
     await savesInFlight.get(key); // this process saving the same key: find it rather than build it twice
     const found = findRef(key);
-    if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
+    if (found) return (await GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true })).withFile(async () => found.model);
     const t0 = performance.now();
     // Weights named by origin start to be written into the stage while the build goes on (early-writes.ts).
     const stage = new Stage(graphCacheDir());
@@ -170,7 +185,7 @@ export class GraphSession {
     };
     if (!DEFERRED_SAVE) {
       await commit();
-      return GraphSession.open(saved, opts, timing);
+      return (await GraphSession.open(saved, opts, timing)).withFile(async () => saved.model);
     }
     // ORT reads the staged files (in the page cache) while they are made durable; they move into the cache
     // only once the session exists, so ORT never looks for a file that has just been renamed.
@@ -182,8 +197,9 @@ export class GraphSession {
       await stage.discard();
       throw err;
     }
-    trackSave(key, commit());
-    return session;
+    const committed = commit();
+    trackSave(key, committed);
+    return session.withFile(() => committed.then(() => saved.model));
   }
 
   private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
@@ -242,6 +258,7 @@ export class GraphSession {
   async release(): Promise<void> {
     // ORT writes a profile's JSON only when profiling ends, not when the session is released.
     if (process.env.GRAFT_ORT_PROFILE) this.session.endProfiling();
+    for (const f of this.cleanups.splice(0)) f();
     await this.session.release();
   }
 }

@@ -39,7 +39,11 @@ export async function toHostAll(ts: readonly Feed[], device: DeviceInfo): Promis
     else gpu.push({ i, t });
   });
   if (gpu.length) {
-    const s = await identitySession(device, gpu.map((x) => x.t), false);
+    const s = await identitySession(
+      device,
+      gpu.map((x) => x.t),
+      false,
+    );
     const out = await s.run(Object.fromEntries(gpu.map((x, k) => [`x${k}`, x.t])));
     gpu.forEach((x, k) => (result[x.i] = out[`y${k}`] as HostTensor));
   }
@@ -56,4 +60,28 @@ export async function toDeviceAll(ts: readonly HostTensor[], device: DeviceInfo)
   const s = await identitySession(device, ts, true);
   const out = await s.run(Object.fromEntries(ts.map((t, k) => [`x${k}`, t])));
   return ts.map((_, k) => out[`y${k}`]);
+}
+
+const writers = new Map<string, Promise<GraphSession>>();
+
+/**
+ * Writes host tensors into existing device buffers (same dtype and shape), in one run: for buffers another
+ * runtime holds by address (a captured graph's inputs), which must keep their place.
+ */
+export async function writeInto(targets: readonly Feed[], values: readonly HostTensor[], device: DeviceInfo): Promise<void> {
+  if (targets.length !== values.length) throw new Error(`writeInto: ${targets.length} targets, ${values.length} values`);
+  if (!targets.length) return;
+  const key = signature('into', values);
+  let s = writers.get(key);
+  if (!s) {
+    const g = new Graph('write-into');
+    values.forEach((t, i) => {
+      const x = g.input(`x${i}`, t.dtype as never, t.shape);
+      g.output(g.add('Identity', [x], [{ dtype: x.dtype, shape: x.shape }])[0], `y${i}`);
+    });
+    s = GraphSession.create(g, { device, bindOutputs: true });
+    writers.set(key, s);
+  }
+  const session = await s;
+  await session.run(Object.fromEntries(values.map((t, k) => [`x${k}`, t])), Object.fromEntries(targets.map((t, k) => [`y${k}`, t])));
 }

@@ -1,0 +1,103 @@
+/**
+ * A graph run by replaying its recorded GPU commands (the WebGPU EP's graph capture). Each capture is one
+ * binding of fixed buffers: its first run records the dispatches, later runs submit the record again with no
+ * per-op work on the host. Whatever changes between runs must therefore change inside those buffers (written
+ * by other sessions on the same device); host scalars are read once, at capture.
+ *
+ * The session is opened through ORT's C API (ort-capi.ts) over a graph a GraphSession already saved; the
+ * buffers are onnxruntime-node's own DeviceTensors, bound by address, so both runtimes share them.
+ */
+import type { DeviceInfo } from './device.js';
+import { OrtCApi, type Ptr } from './ort-capi.js';
+import { DeviceTensor, type Feed } from './tensors.js';
+
+interface Capture {
+  binding: Ptr;
+  runOptions: Ptr;
+  /** CPU values bound as inputs, kept alive with the binding. */
+  held: unknown[];
+}
+
+export class CapturedGraph {
+  private captures = new Map<number, Capture>();
+  private released = false;
+
+  private constructor(
+    private readonly api: OrtCApi,
+    private readonly session: Ptr,
+  ) {}
+
+  /** Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not possible. */
+  static async open(modelPath: string, device: DeviceInfo): Promise<CapturedGraph> {
+    if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');
+    const api = OrtCApi.get();
+    return new CapturedGraph(api, await api.webgpuSession(modelPath, { enableGraphCapture: '1' }, { logLevel: captureLogLevel() }));
+  }
+
+  /** Whether capture `id` is bound. */
+  has(id: number): boolean {
+    return this.captures.has(id);
+  }
+
+  /**
+   * Binds capture `id` (≥ 1): device inputs and outputs by buffer, int32 host inputs by value (frozen at
+   * capture). An output may be an input of the same capture (a cache updated in place).
+   */
+  bind(id: number, inputs: Record<string, Feed>, outputs: Record<string, DeviceTensor>): void {
+    if (id < 1) throw new Error(`capture ids start at 1 (got ${id})`);
+    if (this.captures.has(id)) throw new Error(`capture ${id} is already bound`);
+    const api = this.api;
+    const binding = api.binding(this.session);
+    const held: unknown[] = [];
+    try {
+      for (const [name, f] of Object.entries(inputs)) {
+        if (f instanceof DeviceTensor) {
+          api.call('BindInput', binding, name, this.valueOf(f));
+        } else {
+          if (f.dtype !== 'int32') throw new Error(`host input ${name}: only int32 scalars are bound by value (got ${f.dtype})`);
+          const v = api.cpuInt32(f.data as Int32Array, f.shape);
+          held.push(v);
+          api.call('BindInput', binding, name, v.value);
+        }
+      }
+      for (const [name, t] of Object.entries(outputs)) api.call('BindOutput', binding, name, this.valueOf(t));
+    } catch (err) {
+      api.release('ReleaseIoBinding', binding);
+      throw err;
+    }
+    this.captures.set(id, { binding, runOptions: api.runOptions({ gpu_graph_id: String(id) }), held });
+  }
+
+  /** Runs capture `id`: records it the first time, replays the record after. Nothing is read back. */
+  run(id: number): void {
+    const c = this.captures.get(id);
+    if (!c) throw new Error(`capture ${id} is not bound`);
+    if (this.released) throw new Error('captured graph released');
+    this.api.call('RunWithBinding', this.session, c.runOptions, c.binding);
+  }
+
+  private valueOf(t: DeviceTensor): Ptr {
+    if (!t.onGpu) throw new Error('a captured graph binds GPU buffers only');
+    return this.api.ortValueOf(
+      (t.ort as unknown as { gpuBuffer: unknown }).gpuBuffer,
+      t.dtype,
+      t.shape.reduce((a, b) => a * b, 1),
+    );
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const c of this.captures.values()) {
+      this.api.release('ReleaseIoBinding', c.binding);
+      this.api.release('ReleaseRunOptions', c.runOptions);
+    }
+    this.captures.clear();
+    this.api.release('ReleaseSession', this.session);
+  }
+}
+
+function captureLogLevel(): number {
+  const v = Number(process.env.GRAFT_ORT_LOG_LEVEL);
+  return Number.isInteger(v) && v >= 0 && v <= 4 ? v : 3;
+}
