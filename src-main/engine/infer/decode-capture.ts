@@ -32,10 +32,11 @@ export class DecodeCapture {
   private ids: DeviceTensor[] = [];
   private positions: DeviceTensor[] = [];
   private seqlens: DeviceTensor[] = [];
-  /** The captured session once open (in the background: chains before then run op by op on these buffers). */
+  /** The captured session, opened by the first chain (chains before the graph's file is saved run op by op). */
   private graph: CapturedGraph | null = null;
-  private released = false;
-  /** Settles when the captured session is open (true) or cannot be (false; the reason logged once). */
+  private file: string | null = null;
+  private failed = false;
+  /** Settles when the saved graph's file is known (true) or will not be (false). */
   readonly ready: Promise<boolean>;
 
   private constructor(
@@ -46,25 +47,34 @@ export class DecodeCapture {
     readonly caches: Record<string, DeviceTensor>,
     private readonly inputNames: readonly string[],
   ) {
-    this.ready = modelFile
-      .then((file) => CapturedGraph.open(file, device))
-      .then(
-        (g) => {
-          if (this.released) g.release();
-          else this.graph = g;
-          return !this.released;
-        },
-        (err: unknown) => {
-          if (!warned) console.error(`[graft] graph capture unavailable, decoding op by op: ${(err as Error).message}`);
-          warned = true;
-          return false;
-        },
-      );
+    this.ready = modelFile.then(
+      (file) => {
+        this.file = file;
+        return true;
+      },
+      () => false,
+    );
   }
 
   /** Whether chains replay captures now (else the decoder runs them op by op, on the same buffers). */
   get live(): boolean {
-    return this.graph !== null;
+    return this.file !== null && !this.failed;
+  }
+
+  /**
+   * The captured session, opened now if not yet. Synchronously, on this thread, between runs: its EP shares
+   * the WebGPU device and command encoder with onnxruntime-node's sessions. Null (logged once) when it fails.
+   */
+  private open(): CapturedGraph | null {
+    if (this.graph || this.failed || !this.file) return this.graph;
+    try {
+      this.graph = CapturedGraph.open(this.file, this.device);
+    } catch (err) {
+      this.failed = true;
+      if (!warned) console.error(`[graft] graph capture unavailable, decoding op by op: ${(err as Error).message}`);
+      warned = true;
+    }
+    return this.graph;
   }
 
   /** The buffers at once; the captured session opens from the saved graph in the background. */
@@ -128,9 +138,9 @@ export class DecodeCapture {
    * n greedy steps from `tokens` at slots start..start+n−1 of the caches (the decoder's own); returns each
    * step's ids, read back once at the end.
    */
-  async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[]> {
-    const graph = this.graph;
-    if (!graph) throw new Error('the captured session is not open');
+  async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[] | null> {
+    const graph = this.open();
+    if (!graph) return null;
     await this.grow(n);
     const B = this.rows;
     const targets: Feed[] = [this.first];
@@ -178,7 +188,7 @@ export class DecodeCapture {
   }
 
   release(): void {
-    this.released = true;
+    this.failed = true;
     this.graph?.release();
     this.graph = null;
     for (const t of [

@@ -245,7 +245,7 @@ export class KvDecoder {
     return this.run(padded);
   }
 
-  /** Whether greedy chains of this conversation replay captures: waits until the captured session is open (tests, benches). */
+  /** Whether greedy chains of this conversation will replay captures (waits for the saved graph; tests, benches). */
   async captureReady(): Promise<boolean> {
     return this.capture !== null && (await this.capture.ready);
   }
@@ -326,8 +326,10 @@ export class KvDecoder {
     if (this.capture?.live && this.mode === 'fused') {
       this.checkRoom(n);
       const out = await this.capture.chain(tokens, n, this.length, this.model.spec.layers, await this.loraFor('fused'));
-      this.length += n;
-      return out;
+      if (out) {
+        this.length += n;
+        return out;
+      }
     }
     if (this.mode !== 'fused' || !this.inPlace || n === 1) {
       for (let i = 0, t = tokens; i < n; i++, t = Array.from(steps[i - 1])) steps.push(await this.decodeGreedy(t));

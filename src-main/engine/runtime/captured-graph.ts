@@ -28,10 +28,10 @@ export class CapturedGraph {
   ) {}
 
   /** Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not possible. */
-  static async open(modelPath: string, device: DeviceInfo): Promise<CapturedGraph> {
+  static open(modelPath: string, device: DeviceInfo): CapturedGraph {
     if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');
     const api = OrtCApi.get();
-    return new CapturedGraph(api, await api.webgpuSession(modelPath, { enableGraphCapture: '1' }, { logLevel: captureLogLevel() }));
+    return new CapturedGraph(api, api.webgpuSession(modelPath, { enableGraphCapture: '1' }, { logLevel: captureLogLevel() }));
   }
 
   /** Whether capture `id` is bound. */

@@ -162,11 +162,11 @@ export class OrtCApi {
    * A WebGPU session over a saved model. The EP shares the process's WebGPU device with onnxruntime-node's
    * sessions (one context per process), so buffers move between them by address.
    */
-  async webgpuSession(
+  webgpuSession(
     modelPath: string,
     epOptions: Record<string, string>,
     opts: { optimization?: 'basic' | 'all'; disableCpuFallback?: boolean; logLevel?: number } = {},
-  ): Promise<Ptr> {
+  ): Ptr {
     const so = this.out('CreateSessionOptions');
     try {
       this.call('SetSessionGraphOptimizationLevel', so, opts.optimization === 'basic' ? 1 : 99);
@@ -181,15 +181,10 @@ export class OrtCApi {
         keys.map((k) => epOptions[k]),
         keys.length,
       );
-      // On a worker thread: creating a session reads and optimizes the whole graph (seconds for a big model).
-      const box: unknown[] = [null];
-      const status = await new Promise<Ptr | null>((resolve, reject) =>
-        (this.fn('CreateSession') as Fn & { async: Fn }).async(this.env, modelPath, so, box, (err: unknown, res: Ptr | null) =>
-          err ? reject(err as Error) : resolve(res),
-        ),
-      );
-      this.check('CreateSession', status);
-      return box[0] as Ptr;
+      // On this thread, never a worker: the EP shares one WebGPU device and command encoder with
+      // onnxruntime-node's sessions, and creating a session uploads the weights through them (a creation on
+      // a worker thread beside a run corrupted the encoder on the H200: "CommandEncoder already finished").
+      return this.out('CreateSession', this.env, modelPath, so);
     } finally {
       this.release('ReleaseSessionOptions', so);
     }
