@@ -12,22 +12,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
-import { type J, sections } from './report-lines.js';
+import { type J, llamaBench, sections } from './report-lines.js';
 
 const [d1, d2, commit, d3] = process.argv.slice(2);
 const [callA, callB, callC] = (process.env.REPORT_CALLS ?? 'D1,D2,D3').split(',');
 const packedDir = d3 ?? d2;
 
-
-/** llama-bench's JSON array; a run cut short (a model it could not load) leaves it unclosed: read what is whole. */
-function llamaBench(file: string): J[] {
-  const text = readFileSync(file, 'utf8').trim();
-  try {
-    return JSON.parse(text);
-  } catch {
-    return JSON.parse(`${text.slice(0, text.lastIndexOf('}') + 1)}]`);
-  }
-}
 
 const g = [...sections(path.join(d2, 'graft-d2.log')), ...(d3 ? sections(path.join(d3, 'graft-packed.log')) : [])];
 // a one-call run (decode-one-call.sh) has no A/B pairs

@@ -13,3 +13,13 @@ export function sections(file: string): { section: string; r: J }[] {
   }
   return out;
 }
+
+/** llama-bench's JSON array; a run cut short (a model it could not load) leaves it unclosed: read what is whole. */
+export function llamaBench(file: string): J[] {
+  const text = readFileSync(file, 'utf8').trim();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return JSON.parse(`${text.slice(0, text.lastIndexOf('}') + 1)}]`);
+  }
+}

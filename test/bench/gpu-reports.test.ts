@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The result files of issues 12 and 13 are assembled from the device calls' raw logs by these reports: run them
-// on session 12's committed logs and check that each row names its form and call, and that a ratio is the
+// on sessions 12 and 13's committed logs and check that each row names its form and call, and that a ratio is the
 // quotient of the figures beside it (a report that paired the wrong lines would fail here).
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RAW = path.join(ROOT, 'bench/results/raw');
@@ -50,5 +50,19 @@ describe('GPU result reports', () => {
     expect(row(/4-bit base/, 'llama3.1-8b').peer_missing).toBeTruthy();
     expect(r.verify_reference_gpu).toMatchObject({ ok: 12, total: 12 });
     expect(r.ab_a_under_build_load.lines.length).toBeGreaterThan(0);
+  });
+
+  it('report-capture: each model\'s captured and op-by-op rounds, the gain their quotient, the peer named with its call', () => {
+    const r = report('report-capture.ts', [path.join(RAW, 's13-call-c2'), path.join(RAW, 's13-call-d'), 'abc1234']);
+    expect(r.commit).toBe('abc1234');
+    const one = r.rows.find((x: any) => x.work.startsWith('decode, 1 stream') && x.shape === 'qwen2.5-0.5b');
+    expect(one.rounds).toHaveLength(3);
+    expect(one.graft).toBeCloseTo(one.rounds.reduce((a: number, x: number[]) => a + x[0], 0) / 3, 1);
+    expect(one.capture_gain).toBeCloseTo(one.graft / one.graft_op_by_op, 3);
+    expect(one.peer_name).toMatch(/call s13-call-d of the same session \(not this call\)/);
+    expect(one.ratio).toBeCloseTo(one.graft / one.peer, 3);
+    const four = r.rows.find((x: any) => x.work.startsWith('4 rows') && x.shape === 'qwen2.5-0.5b');
+    expect(four.graft_vs_own_single).toBeCloseTo(four.graft / one.graft, 2);
+    expect(r.rows.map((x: any) => x.shape)).toEqual(['smollm2-135m', 'smollm2-135m', 'qwen2.5-0.5b', 'qwen2.5-0.5b']);
   });
 });
