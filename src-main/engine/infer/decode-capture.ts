@@ -1,18 +1,20 @@
 /**
- * Greedy decode steps replayed from the WebGPU EP's graph capture (runtime/captured-graph.ts): a chain of n
- * steps is n submissions of recorded commands instead of n runs that encode ~400-700 ops each on the host.
+ * Greedy decoding through the WebGPU EP's graph capture (runtime/captured-graph.ts): a chain of n steps is n
+ * submissions of recorded commands instead of n runs that encode ~400-700 ops each on the host. The same
+ * captured session runs the conversation's prefill (an ordinary run, any length), so the fused argmax graph's
+ * weights are on the device once.
  *
  * A capture is bound to fixed buffers, so this state owns every buffer a step reads or writes and keeps it
- * for the life of the fused graph's session: the KV caches (a decoder that holds the state uses them as its
- * own), the adapter rows (written in place by each generation), and per chain slot k of a ring: the ids fed
- * in (slot k−1's output, or the chain's first tokens), the positions and GroupQueryAttention's seqlens_k, all
- * written before the chain runs. The attention's total length is bound as the capacity: the kernel bounds
- * attention by seqlens_k (checked against the plain runs in test/engine/infer/decode-capture.test.ts).
+ * while the model's pool keeps it: the KV caches (the decoder holding the state uses them as its own), the
+ * adapter rows (written in place by each generation), and per chain slot k of a ring: the ids fed in (slot
+ * k−1's output, or the chain's first tokens), the positions and GroupQueryAttention's seqlens_k, all written
+ * before the chain runs. The attention's total length is bound as the capacity: the kernel bounds attention
+ * by seqlens_k (checked against plain runs in test/engine/infer/decode-capture.test.ts).
  */
 import type { LoadedModel } from '../model.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
 import type { DeviceInfo } from '../runtime/device.js';
-import type { GraphSession } from '../runtime/session.js';
+import type { GraphRef } from '../runtime/graph-cache.js';
 import type { DeviceTensor, Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
@@ -21,7 +23,6 @@ import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-gr
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
 export const captureStats = { chains: 0 };
 
-let warned = false;
 const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
 
 export class DecodeCapture {
@@ -32,69 +33,60 @@ export class DecodeCapture {
   private ids: DeviceTensor[] = [];
   private positions: DeviceTensor[] = [];
   private seqlens: DeviceTensor[] = [];
-  /** The captured session, opened by the first chain (chains before the graph's file is saved run op by op). */
-  private graph: CapturedGraph | null = null;
-  private file: string | null = null;
-  private failed = false;
-  /** Settles when the saved graph's file is known (true) or will not be (false). */
-  readonly ready: Promise<boolean>;
 
   private constructor(
-    modelFile: Promise<string>,
+    private readonly graph: CapturedGraph,
     private readonly device: DeviceInfo,
     private readonly rows: number,
     private readonly capacity: number,
     readonly caches: Record<string, DeviceTensor>,
     private readonly inputNames: readonly string[],
-  ) {
-    this.ready = modelFile.then(
-      (file) => {
-        this.file = file;
-        return true;
-      },
-      () => false,
-    );
+  ) {}
+
+  /**
+   * The captured session over the fused argmax graph's saved files, and its caches. It serves the prefill too
+   * (run), so the weights are on the device once. Opened synchronously, on this thread: its EP shares the
+   * WebGPU device and command encoder with onnxruntime-node's sessions, and a creation on a worker thread
+   * beside a run corrupted that encoder on the H200 ("CommandEncoder already finished"). Throws where capture
+   * is not possible; the decoder then takes the onnxruntime-node session.
+   */
+  static async open(ref: GraphRef, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number): Promise<DecodeCapture> {
+    if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
+    const graph = CapturedGraph.open(ref, device);
+    try {
+      const { spec } = model;
+      const shape = [rows, spec.kvHeads, capacity, spec.headDim];
+      const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+      const names = Array.from({ length: spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
+      const dev = (await toDeviceAll(
+        names.map(() => zeros),
+        device,
+      )) as DeviceTensor[];
+      return new DecodeCapture(graph, device, rows, capacity, Object.fromEntries(names.map((n, i) => [n, dev[i]])), ref.inputs);
+    } catch (err) {
+      graph.release();
+      throw err;
+    }
   }
 
-  /** Whether chains replay captures now (else the decoder runs them op by op, on the same buffers). */
-  get live(): boolean {
-    return this.file !== null && !this.failed;
+  /** The graph's inputs from `feeds`, in its own names (a model without `positions` has none). */
+  private inputsOf(feeds: Record<string, Feed>): Record<string, Feed> {
+    return Object.fromEntries(
+      this.inputNames.map((n) => {
+        if (!feeds[n]) throw new Error(`captured decode: nothing to bind to input ${n}`);
+        return [n, feeds[n]];
+      }),
+    );
   }
 
   /**
-   * The captured session, opened now if not yet. Synchronously, on this thread, between runs: its EP shares
-   * the WebGPU device and command encoder with onnxruntime-node's sessions. Null (logged once) when it fails.
+   * One run outside the captures, as GraphSession.run with bound outputs: the caches (and the ids when given)
+   * into `into`, else the ids come back to the host. The prefill, and a single greedy step.
    */
-  private open(): CapturedGraph | null {
-    if (this.graph || this.failed || !this.file) return this.graph;
-    try {
-      this.graph = CapturedGraph.open(this.file, this.device);
-    } catch (err) {
-      this.failed = true;
-      if (!warned) console.error(`[graft] graph capture unavailable, decoding op by op: ${(err as Error).message}`);
-      warned = true;
-    }
-    return this.graph;
-  }
-
-  /** The buffers at once; the captured session opens from the saved graph in the background. */
-  static async open(session: GraphSession, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number): Promise<DecodeCapture> {
-    const { spec } = model;
-    const shape = [rows, spec.kvHeads, capacity, spec.headDim];
-    const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
-    const names = Array.from({ length: spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
-    const dev = (await toDeviceAll(
-      names.map(() => zeros),
-      device,
-    )) as DeviceTensor[];
-    return new DecodeCapture(
-      session.modelFile(),
-      device,
-      rows,
-      capacity,
-      Object.fromEntries(names.map((n, i) => [n, dev[i]])),
-      session.inputNames,
-    );
+  run(feeds: Record<string, Feed>, into: Record<string, Feed>): Record<string, Feed> {
+    const ids = into[NEXT_IDS];
+    const host = this.graph.runOnce(this.inputsOf(feeds), into as Record<string, DeviceTensor>, ids ? {} : { [NEXT_IDS]: [this.rows, 1] });
+    return ids ? { ...into } : { ...into, [NEXT_IDS]: int32([this.rows, 1], host[NEXT_IDS]) };
   }
 
   /** The adapter rows' buffers: made from the first generation's values, written in place by later ones. */
@@ -138,9 +130,8 @@ export class DecodeCapture {
    * n greedy steps from `tokens` at slots start..start+n−1 of the caches (the decoder's own); returns each
    * step's ids, read back once at the end.
    */
-  async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[] | null> {
-    const graph = this.open();
-    if (!graph) return null;
+  async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[]> {
+    const graph = this.graph;
     await this.grow(n);
     const B = this.rows;
     const targets: Feed[] = [this.first];
@@ -174,23 +165,11 @@ export class DecodeCapture {
       [TOTAL_LENGTH]: int32([], Int32Array.of(this.capacity)),
       [LAST_INDEX]: int32([], Int32Array.of(0)),
     };
-    // Only the graph's own inputs (a model whose positions come from elsewhere has no `positions`).
-    graph.bind(
-      k + 1,
-      Object.fromEntries(
-        this.inputNames.map((n) => {
-          if (!inputs[n]) throw new Error(`captured decode: nothing to bind to input ${n}`);
-          return [n, inputs[n]];
-        }),
-      ),
-      outputs,
-    );
+    graph.bind(k + 1, this.inputsOf(inputs), outputs);
   }
 
   release(): void {
-    this.failed = true;
-    this.graph?.release();
-    this.graph = null;
+    this.graph.release();
     for (const t of [
       ...Object.values(this.caches),
       ...Object.values(this.lora ?? {}),

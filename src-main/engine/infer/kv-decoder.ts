@@ -5,6 +5,7 @@
  * Rows of equal length (always the case for side-by-side variants) run on the fused graph instead
  * (fused-decode-graph.ts: ~5x fewer ops per step), which keeps no padding in the cache.
  */
+import type { Graph } from '../graph/ir.js';
 import type { RowLoraLayout } from '../adapters/row-lora.js';
 import { rowMethodFeeds, rowMethodsKey, type RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
@@ -24,9 +25,8 @@ import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
 import { gpuForms } from './fused/gpu-forms.js';
 import { DecodeCapture } from './decode-capture.js';
 
-/** Each fused argmax session's capture state (decode-capture.ts), made at its first greedy prefill. */
-const captures = new WeakMap<GraphSession, Promise<DecodeCapture | null>>();
-let captureWarned = false;
+/** Set once capture could not be opened in this process (the reason logged then): no decoder tries again. */
+let captureFailed = false;
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -63,31 +63,14 @@ export class KvDecoder {
     return this.opts.device.kind === 'webgpu' && process.env.GRAFT_KV_IN_PLACE !== '0';
   }
   /**
-   * Greedy chains replayed from a graph capture (decode-capture.ts): the fused graph with caches in place,
-   * on WebGPU unless GRAFT_GRAPH_CAPTURE=0. Held from the prefill that acquired it to dispose().
+   * Greedy decoding through a captured session (decode-capture.ts): prefill and greedy steps of the fused
+   * graph with caches in place, on WebGPU unless GRAFT_GRAPH_CAPTURE=0. Held from the greedy prefill that
+   * took it to dispose().
    */
   private capture: DecodeCapture | null = null;
+  private captureLease: SessionLease<DecodeCapture> | null = null;
   private get captureWanted(): boolean {
     return this.inPlace && process.env.GRAFT_GRAPH_CAPTURE !== '0';
-  }
-
-  private async acquireCapture(session: GraphSession): Promise<DecodeCapture | null> {
-    let p = captures.get(session);
-    if (!p) {
-      const { device, rows, capacity } = this.opts;
-      p = DecodeCapture.open(session, this.model, device, rows, capacity).catch((err: unknown) => {
-        if (!captureWarned) console.error(`[graft] graph capture's buffers could not be made, decoding without it: ${(err as Error).message}`);
-        captureWarned = true;
-        return null;
-      });
-      const made = p;
-      captures.set(session, made);
-      session.onRelease(() => void made.then((c) => c?.release()));
-    }
-    const c = await p;
-    if (!c || c.owner) return null;
-    c.owner = this;
-    return c;
   }
 
   /** Which graph serves the current conversation (chosen at prefill). */
@@ -120,7 +103,8 @@ export class KvDecoder {
     return this.packedBase;
   }
 
-  private session(tokens: number, ids = false): Promise<GraphSession> {
+  /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
+  private graphSpec(tokens: number, ids: boolean): { key: string; cacheKey: string | null; build: () => Graph } {
     const { rows, capacity, lora, device, weights, overrides, methods } = this.opts;
     const layout = (lora ? `${lora.rank}:${lora.targets.join(',')}` : '-') + (methods?.length ? `+${rowMethodsKey(methods)}` : '');
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
@@ -128,18 +112,27 @@ export class KvDecoder {
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
     const forms = gpuForms(device);
     const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', fused ? forms.key : ''].join('|');
+    // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
+    // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
+    const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
+    const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
+    return {
+      key,
+      cacheKey: cacheable ? `decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}` : null,
+      build: () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods })),
+    };
+  }
+
+  private session(tokens: number, ids = false): Promise<GraphSession> {
+    const { key, cacheKey, build } = this.graphSpec(tokens, ids);
+    const fused = this.mode === 'fused';
     let lease = this.leases.get(key);
     if (!lease) {
       lease = leaseSession(this.model, key, () => {
-        const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-        const build = () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods }));
         const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
-        // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
-        // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
-        const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
         // The fused graph's outputs are bound by each run (its caches in place, its ids where the step says).
-        const so = fused && this.inPlace ? { device, bindOutputs: true } : { device, keepOnDevice: keep };
-        const made = cacheable ? GraphSession.createCached(`decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}`, build, so) : GraphSession.create(build(), so);
+        const so = fused && this.inPlace ? { device: this.opts.device, bindOutputs: true } : { device: this.opts.device, keepOnDevice: keep };
+        const made = cacheKey ? GraphSession.createCached(cacheKey, build, so) : GraphSession.create(build(), so);
         return made.finally(() => releaseHostWeights(this.model.source));
       });
       this.leases.set(key, lease);
@@ -232,7 +225,7 @@ export class KvDecoder {
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
     this.length = 0;
     this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
-    if (this.mode === 'fused' && ids && this.captureWanted && !this.capture) await this.takeCapture(T);
+    if (this.mode === 'fused' && ids && this.captureWanted && !captureFailed && !this.capture) await this.takeCapture(T);
     if (this.capture) this.cache = { ...this.capture.caches };
     else await this.resetCache();
     if (this.mode === 'fused') {
@@ -247,13 +240,34 @@ export class KvDecoder {
 
   /** Whether greedy chains of this conversation will replay captures (waits for the saved graph; tests, benches). */
   async captureReady(): Promise<boolean> {
-    return this.capture !== null && (await this.capture.ready);
+    return this.capture !== null;
   }
 
-  /** Takes the capture state of the argmax session: its caches become this decoder's, its adapter buffers too. */
+  /**
+   * Takes the captured session of the fused argmax graph (from the model's pool, opened over the graph's saved
+   * files): it runs this conversation's greedy steps, prefill included, so no onnxruntime-node session of that
+   * graph is made; its caches and adapter buffers become this decoder's. Left alone (the decoder runs as
+   * before) when another decoder holds it or capture cannot be opened here.
+   */
   private async takeCapture(T: number): Promise<void> {
-    const c = await this.acquireCapture(await this.session(T, true));
-    if (!c) return;
+    const { key, cacheKey, build } = this.graphSpec(T, true);
+    const { device, rows, capacity } = this.opts;
+    const lease = leaseSession(this.model, `capture|${key}`, async () => {
+      const { ref } = await GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source));
+      return DecodeCapture.open(ref, this.model, device, rows, capacity);
+    });
+    let c: DecodeCapture;
+    try {
+      c = await lease.session;
+    } catch (err) {
+      lease.done();
+      if (!captureFailed) console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
+      captureFailed = true;
+      return;
+    }
+    if (c.owner) return lease.done();
+    c.owner = this;
+    this.captureLease = lease;
     this.disposeCache();
     await this.disposeLora();
     this.capture = c;
@@ -298,8 +312,12 @@ export class KvDecoder {
       [TOTAL_LENGTH]: { dtype: 'int32', shape: [], data: Int32Array.of(start + T) },
       [LAST_INDEX]: { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) },
     };
-    const session = await this.session(T, wantIds);
-    const out = this.inPlace ? await session.run(feeds, this.boundOutputs(idsInto)) : await session.run(feeds);
+    let out: Record<string, Feed>;
+    if (this.capture && wantIds) out = this.capture.run(feeds, this.boundOutputs(idsInto));
+    else {
+      const session = await this.session(T, wantIds);
+      out = this.inPlace ? await session.run(feeds, this.boundOutputs(idsInto)) : await session.run(feeds);
+    }
     if (!this.inPlace) this.keepCache(out);
     this.length = start + real;
     return out;
@@ -323,13 +341,11 @@ export class KvDecoder {
    */
   async decodeGreedyChain(tokens: readonly number[], n: number): Promise<Int32Array[]> {
     const steps: Int32Array[] = [];
-    if (this.capture?.live && this.mode === 'fused') {
+    if (this.capture && this.mode === 'fused') {
       this.checkRoom(n);
       const out = await this.capture.chain(tokens, n, this.length, this.model.spec.layers, await this.loraFor('fused'));
-      if (out) {
-        this.length += n;
-        return out;
-      }
+      this.length += n;
+      return out;
     }
     if (this.mode !== 'fused' || !this.inPlace || n === 1) {
       for (let i = 0, t = tokens; i < n; i++, t = Array.from(steps[i - 1])) steps.push(await this.decodeGreedy(t));
@@ -394,6 +410,8 @@ export class KvDecoder {
     await this.disposeLora();
     if (this.capture) this.capture.owner = null;
     this.capture = null;
+    this.captureLease?.done();
+    this.captureLease = null;
     // Sessions stay in the model's pool for the next generation.
     for (const l of this.leases.values()) l.done();
     this.leases.clear();

@@ -7,10 +7,15 @@
 import type { LoadedModel } from '../model.js';
 import type { GraphSession } from '../runtime/session.js';
 
+/** What the pool holds: a session, or anything else that holds a copy of the weights (a captured decode). */
+export interface Releasable {
+  release(): Promise<void> | void;
+}
+
 const MAX_PER_MODEL = 4;
 
 interface Entry {
-  session: Promise<GraphSession>;
+  session: Promise<Releasable>;
   users: number;
   evicted: boolean;
 }
@@ -33,13 +38,13 @@ function release(e: Entry): Promise<void> {
   return e.session.then((s) => s.release()).catch(() => undefined);
 }
 
-export interface SessionLease {
-  session: Promise<GraphSession>;
+export interface SessionLease<T extends Releasable = GraphSession> {
+  session: Promise<T>;
   done(): void;
 }
 
 /** Takes a session from the model's pool (building it on a miss); call done() when the decoder is disposed. */
-export function leaseSession(model: LoadedModel, key: string, make: () => Promise<GraphSession>): SessionLease {
+export function leaseSession<T extends Releasable = GraphSession>(model: LoadedModel, key: string, make: () => Promise<T>): SessionLease<T> {
   let pool = pools.get(model);
   if (!pool) {
     pools.set(model, (pool = new Map()));
@@ -63,7 +68,7 @@ export function leaseSession(model: LoadedModel, key: string, make: () => Promis
   const entry = e;
   let returned = false;
   return {
-    session: e.session,
+    session: e.session as Promise<T>,
     done() {
       if (returned) return;
       returned = true;

@@ -8,6 +8,7 @@
  * buffers are onnxruntime-node's own DeviceTensors, bound by address, so both runtimes share them.
  */
 import type { DeviceInfo } from './device.js';
+import type { GraphRef } from './graph-cache.js';
 import { OrtCApi, type Ptr } from './ort-capi.js';
 import { DeviceTensor, type Feed } from './tensors.js';
 
@@ -28,10 +29,17 @@ export class CapturedGraph {
   ) {}
 
   /** Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not possible. */
-  static open(modelPath: string, device: DeviceInfo): CapturedGraph {
+  static open(ref: GraphRef, device: DeviceInfo): CapturedGraph {
     if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');
     const api = OrtCApi.get();
-    return new CapturedGraph(api, api.webgpuSession(modelPath, { enableGraphCapture: '1' }, { logLevel: captureLogLevel() }));
+    // As session.ts opens the same files: packed constants stay packed (basic level, no constant folding).
+    const optimization = ref.keepConstantsPacked ? 'basic' : optimizationLevel();
+    const session = api.webgpuSession(
+      ref.model,
+      { enableGraphCapture: '1' },
+      { optimization, keepConstants: ref.keepConstantsPacked, logLevel: captureLogLevel() },
+    );
+    return new CapturedGraph(api, session);
   }
 
   /** Whether capture `id` is bound. */
@@ -68,6 +76,57 @@ export class CapturedGraph {
     this.captures.set(id, { binding, runOptions: api.runOptions({ gpu_graph_id: String(id) }), held });
   }
 
+  /**
+   * One run outside every capture (any shapes: a prefill): host int32 inputs are copied in, outputs go into
+   * the device tensors given or, for `hostOut` (name → shape), into int32 arrays returned.
+   */
+  runOnce(
+    inputs: Record<string, Feed>,
+    outputs: Record<string, DeviceTensor>,
+    hostOut: Record<string, readonly number[]>,
+  ): Record<string, Int32Array> {
+    if (this.released) throw new Error('captured graph released');
+    const api = this.api;
+    const binding = api.binding(this.session);
+    const values: Ptr[] = [];
+    try {
+      for (const [name, f] of Object.entries(inputs)) {
+        if (f instanceof DeviceTensor) api.call('BindInput', binding, name, this.valueOf(f));
+        else {
+          if (f.dtype !== 'int32') throw new Error(`host input ${name}: only int32 is bound by value (got ${f.dtype})`);
+          const v = api.cpuInt32(f.data as Int32Array, f.shape);
+          values.push(v.value);
+          api.call('BindInput', binding, name, v.value);
+        }
+      }
+      for (const [name, t] of Object.entries(outputs)) api.call('BindOutput', binding, name, this.valueOf(t));
+      const out: Record<string, Int32Array> = {};
+      const reads: [string, () => Int32Array][] = [];
+      for (const [name, shape] of Object.entries(hostOut)) {
+        const v = api.cpuInt32(new Int32Array(shape.reduce((a, b) => a * b, 1)), shape);
+        values.push(v.value);
+        reads.push([
+          name,
+          () =>
+            api.readInt32(
+              v.memory,
+              shape.reduce((a, b) => a * b, 1),
+            ),
+        ]);
+        api.call('BindOutput', binding, name, v.value);
+      }
+      if (!this.noCapture) this.noCapture = api.runOptions({ gpu_graph_id: '-1' });
+      api.call('RunWithBinding', this.session, this.noCapture, binding);
+      for (const [name, read] of reads) out[name] = read();
+      return out;
+    } finally {
+      api.release('ReleaseIoBinding', binding);
+      for (const v of values) api.release('ReleaseValue', v);
+    }
+  }
+
+  private noCapture: Ptr | null = null;
+
   /** Runs capture `id`: records it the first time, replays the record after. Nothing is read back. */
   run(id: number): void {
     const c = this.captures.get(id);
@@ -93,8 +152,13 @@ export class CapturedGraph {
       this.api.release('ReleaseRunOptions', c.runOptions);
     }
     this.captures.clear();
+    this.api.release('ReleaseRunOptions', this.noCapture);
     this.api.release('ReleaseSession', this.session);
   }
+}
+
+function optimizationLevel(): 'basic' | 'all' {
+  return process.env.GRAFT_ORT_OPT_LEVEL === 'basic' ? 'basic' : 'all';
 }
 
 function captureLogLevel(): number {

@@ -146,7 +146,7 @@ export async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<Grap
 }
 
 function refOf(g: Graph, model: string, external: string[]): GraphRef {
-  return { model, external, name: g.name, nodes: g.nodes.length, outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+  return { model, external, name: g.name, nodes: g.nodes.length, inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
 }
 
 export function newTiming(g: Graph): CreateTiming {
@@ -211,6 +211,8 @@ export interface GraphRef {
   external: string[];
   name: string;
   nodes: number;
+  /** Absent in refs saved before it was recorded (such a ref serves onnxruntime-node sessions, which read the model's own). */
+  inputs?: string[];
   outputs: string[];
   keepConstantsPacked: boolean;
 }

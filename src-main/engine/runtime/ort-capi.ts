@@ -165,13 +165,14 @@ export class OrtCApi {
   webgpuSession(
     modelPath: string,
     epOptions: Record<string, string>,
-    opts: { optimization?: 'basic' | 'all'; disableCpuFallback?: boolean; logLevel?: number } = {},
+    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; disableCpuFallback?: boolean; logLevel?: number } = {},
   ): Ptr {
     const so = this.out('CreateSessionOptions');
     try {
       this.call('SetSessionGraphOptimizationLevel', so, opts.optimization === 'basic' ? 1 : 99);
       this.call('SetSessionLogSeverityLevel', so, opts.logLevel ?? 3);
       if (opts.disableCpuFallback !== false) this.call('AddSessionConfigEntry', so, 'session.disable_cpu_ep_fallback', '1');
+      if (opts.keepConstants) this.call('AddSessionConfigEntry', so, 'optimization.disable_specified_optimizers', 'ConstantFolding');
       const keys = Object.keys(epOptions);
       this.call(
         'SessionOptionsAppendExecutionProvider',
@@ -202,6 +203,11 @@ export class OrtCApi {
     const memory = this.koffi.alloc('int32_t', Math.max(1, values.length));
     this.koffi.encode(memory, 'int32_t', Array.from(values), values.length);
     return { value: this.tensor(this.cpuInfo, this.koffi.address(memory), 'int32', shape), memory };
+  }
+
+  /** The int32 values in host memory cpuInt32 allocated (after a run wrote them). */
+  readInt32(memory: unknown, count: number): Int32Array {
+    return Int32Array.from(this.koffi.decode(memory, 'int32_t', count) as ArrayLike<number>);
   }
 
   private tensor(info: Ptr, data: Ptr, dtype: DType, shape: readonly number[]): Ptr {

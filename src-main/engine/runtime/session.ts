@@ -119,6 +119,33 @@ function record(name: string, ms: number): void {
 
 const ORT_LOG_LEVEL = (['0', '1', '2', '3', '4'].includes(process.env.GRAFT_ORT_LOG_LEVEL ?? '') ? Number(process.env.GRAFT_ORT_LOG_LEVEL) : 3) as 0 | 1 | 2 | 3 | 4;
 
+/** Builds a keyed graph while its weights are written into a new stage; commit() makes the stage the cache's. */
+async function stageBuild(key: string, build: () => Graph): Promise<{ stage: Stage; staged: GraphRef; saved: GraphRef; timing: CreateTiming; commit: () => Promise<void> }> {
+  const t0 = performance.now();
+  // Weights named by origin start to be written into the stage while the build goes on (early-writes.ts).
+  const stage = new Stage(graphCacheDir());
+  const early = new EarlyWrites(stage, codeStamp());
+  try {
+    let g: Graph;
+    try {
+      g = onWeight(early.seen, build);
+    } catch (err) {
+      await early.settle(); // the writes the failed build started end before its stage goes
+      throw err;
+    }
+    const timing: CreateTiming = { ...newTiming(g), buildMs: performance.now() - t0 };
+    const { staged, saved } = await stageGraphRef(g, timing, stage, early);
+    const commit = async () => {
+      await stage.commit();
+      await writeFileAtomic(refPath(key), JSON.stringify(saved));
+    };
+    return { stage, staged, saved, timing, commit };
+  } catch (err) {
+    await stage.discard();
+    throw err;
+  }
+}
+
 export class GraphSession {
   private constructor(
     private readonly name: string,
@@ -129,24 +156,10 @@ export class GraphSession {
     private readonly bindsOutputs = false,
   ) {}
 
-  /** Where the graph's model file lies once saved (a deferred save is waited for): for a second runtime over it. */
-  modelFile: () => Promise<string> = () => Promise.reject(new Error(`session ${this.name}: no saved model file`));
-
-  private cleanups: (() => void)[] = [];
-  /** Runs `f` when the session is released (what was made for it and holds its buffers). */
-  onRelease(f: () => void): void {
-    this.cleanups.push(f);
-  }
-
-  private withFile(file: () => Promise<string>): GraphSession {
-    this.modelFile = file;
-    return this;
-  }
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
     const timing = newTiming(g);
-    const ref = await saveGraphRef(g, timing);
-    return (await GraphSession.open(ref, opts, timing)).withFile(async () => ref.model);
+    return GraphSession.open(await saveGraphRef(g, timing), opts, timing);
   }
 
   /**
@@ -157,35 +170,11 @@ export class GraphSession {
   static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
     await savesInFlight.get(key); // this process saving the same key: find it rather than build it twice
     const found = findRef(key);
-    if (found) return (await GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true })).withFile(async () => found.model);
-    const t0 = performance.now();
-    // Weights named by origin start to be written into the stage while the build goes on (early-writes.ts).
-    const stage = new Stage(graphCacheDir());
-    const early = new EarlyWrites(stage, codeStamp());
-    let staged: GraphRef;
-    let saved: GraphRef;
-    let timing: CreateTiming;
-    try {
-      let g: Graph;
-      try {
-        g = onWeight(early.seen, build);
-      } catch (err) {
-        await early.settle(); // the writes the failed build started end before its stage goes
-        throw err;
-      }
-      timing = { ...newTiming(g), buildMs: performance.now() - t0 };
-      ({ staged, saved } = await stageGraphRef(g, timing, stage, early));
-    } catch (err) {
-      await stage.discard();
-      throw err;
-    }
-    const commit = async () => {
-      await stage.commit();
-      await writeFileAtomic(refPath(key), JSON.stringify(saved));
-    };
+    if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
+    const { stage, staged, saved, timing, commit } = await stageBuild(key, build);
     if (!DEFERRED_SAVE) {
       await commit();
-      return (await GraphSession.open(saved, opts, timing)).withFile(async () => saved.model);
+      return GraphSession.open(saved, opts, timing);
     }
     // ORT reads the staged files (in the page cache) while they are made durable; they move into the cache
     // only once the session exists, so ORT never looks for a file that has just been renamed.
@@ -197,9 +186,27 @@ export class GraphSession {
       await stage.discard();
       throw err;
     }
-    const committed = commit();
-    trackSave(key, committed);
-    return session.withFile(() => committed.then(() => saved.model));
+    trackSave(key, commit());
+    return session;
+  }
+
+  /**
+   * The saved files of the graph `build` makes, with no onnxruntime-node session over them: for a runtime
+   * that opens them itself (a captured decode). Found by `key` as createCached finds them, else built and
+   * committed now; a null key saves the graph by content, as create does.
+   */
+  static async savedGraph(key: string | null, build: () => Graph): Promise<{ ref: GraphRef; timing: CreateTiming }> {
+    if (key === null) {
+      const g = build();
+      const timing = newTiming(g);
+      return { ref: await saveGraphRef(g, timing), timing };
+    }
+    await savesInFlight.get(key);
+    const found = findRef(key);
+    if (found) return { ref: found, timing: { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true } };
+    const { saved, timing, commit } = await stageBuild(key, build);
+    await commit();
+    return { ref: saved, timing };
   }
 
   private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
@@ -258,7 +265,6 @@ export class GraphSession {
   async release(): Promise<void> {
     // ORT writes a profile's JSON only when profiling ends, not when the session is released.
     if (process.env.GRAFT_ORT_PROFILE) this.session.endProfiling();
-    for (const f of this.cleanups.splice(0)) f();
     await this.session.release();
   }
 }

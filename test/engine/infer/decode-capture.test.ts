@@ -9,6 +9,7 @@ import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { probeWebGpu, resolveDevice, type DeviceInfo } from '../../../src-main/engine/runtime/device.js';
+import { createTimings } from '../../../src-main/engine/runtime/session.js';
 import { randomAdapter } from './helpers.js';
 
 // Greedy chains replayed from the WebGPU EP's graph capture (GRAFT_GRAPH_CAPTURE=1) against the same chains
@@ -115,6 +116,21 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
       }
       // chains of 8, 8 and 3 per generation ran from captures, not the fallback
       expect(captureStats.chains - chainsBefore).toBe(6);
+    },
+    120_000,
+  );
+
+  it.skipIf(!gpuOk)(
+    `WebGPU EP${reason}: the captured session serves the prefill too, so no onnxruntime-node session holds the weights again`,
+    async () => {
+      // a model object of its own: its pool holds nothing from the tests above
+      const model = await loadModel(models.get(arch)!.source.path);
+      const device = await resolveDevice('gpu');
+      const before = createTimings.length;
+      const captured = await greedy(model, device, [[]], [4, 9, 16], 12, 4, true);
+      const made = createTimings.slice(before).map((t) => t.graph);
+      expect(made.filter((g) => g.startsWith('fused_decode'))).toEqual([]);
+      expect(captured).toEqual(await greedy(model, device, [[]], [4, 9, 16], 12, 4, false));
     },
     120_000,
   );
