@@ -19,6 +19,7 @@ import type { DeviceTensor, Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import { leaseSession } from './session-pool.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
 export const captureStats = { chains: 0 };
@@ -180,4 +181,38 @@ export class DecodeCapture {
     ])
       t.dispose();
   }
+}
+
+/** Set once capture could not be opened in this process (the reason logged then): no decoder tries again. */
+let captureFailed = false;
+
+/**
+ * The model's captured session for a graph (pool key `key`; opened over the files `saved` gives), held by
+ * `owner` until done(). Null when capture cannot be opened here or another decoder holds it: the caller then
+ * runs as before.
+ */
+export async function leaseCapture(
+  model: LoadedModel,
+  o: { device: DeviceInfo; rows: number; capacity: number },
+  key: string,
+  saved: () => Promise<{ ref: GraphRef }>,
+  owner: object,
+): Promise<{ capture: DecodeCapture; done(): void } | null> {
+  if (captureFailed) return null;
+  const lease = leaseSession(model, key, async () => DecodeCapture.open((await saved()).ref, model, o.device, o.rows, o.capacity));
+  let capture: DecodeCapture;
+  try {
+    capture = await lease.session;
+  } catch (err) {
+    lease.done();
+    if (!captureFailed) console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
+    captureFailed = true;
+    return null;
+  }
+  if (capture.owner) {
+    lease.done();
+    return null;
+  }
+  capture.owner = owner;
+  return { capture, done: () => lease.done() };
 }

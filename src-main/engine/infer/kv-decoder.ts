@@ -23,10 +23,8 @@ import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
 import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
 import { gpuForms } from './fused/gpu-forms.js';
-import { DecodeCapture } from './decode-capture.js';
+import { type DecodeCapture, leaseCapture } from './decode-capture.js';
 
-/** Set once capture could not be opened in this process (the reason logged then): no decoder tries again. */
-let captureFailed = false;
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -68,7 +66,7 @@ export class KvDecoder {
    * took it to dispose().
    */
   private capture: DecodeCapture | null = null;
-  private captureLease: SessionLease<DecodeCapture> | null = null;
+  private captureLease: { done(): void } | null = null;
   private get captureWanted(): boolean {
     return this.inPlace && process.env.GRAFT_GRAPH_CAPTURE !== '0';
   }
@@ -225,7 +223,7 @@ export class KvDecoder {
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
     this.length = 0;
     this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
-    if (this.mode === 'fused' && ids && this.captureWanted && !captureFailed && !this.capture) await this.takeCapture(T);
+    if (this.mode === 'fused' && ids && this.captureWanted && !this.capture) await this.takeCapture(T);
     if (this.capture) this.cache = { ...this.capture.caches };
     else await this.resetCache();
     if (this.mode === 'fused') {
@@ -251,22 +249,9 @@ export class KvDecoder {
    */
   private async takeCapture(T: number): Promise<void> {
     const { key, cacheKey, build } = this.graphSpec(T, true);
-    const { device, rows, capacity } = this.opts;
-    const lease = leaseSession(this.model, `capture|${key}`, async () => {
-      const { ref } = await GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source));
-      return DecodeCapture.open(ref, this.model, device, rows, capacity);
-    });
-    let c: DecodeCapture;
-    try {
-      c = await lease.session;
-    } catch (err) {
-      lease.done();
-      if (!captureFailed) console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
-      captureFailed = true;
-      return;
-    }
-    if (c.owner) return lease.done();
-    c.owner = this;
+    const lease = await leaseCapture(this.model, this.opts, `capture|${key}`, () => GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source)), this);
+    if (!lease) return;
+    const c = lease.capture;
     this.captureLease = lease;
     this.disposeCache();
     await this.disposeLora();
