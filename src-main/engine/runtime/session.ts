@@ -98,8 +98,8 @@ const WEBGPU_OPTS: Record<string, unknown> = {
 
 // EP options beyond onnxruntime-node's list cannot be set as session config entries (`extra`): the binding
 // appends the EP, which reads its options then, before it applies `extra`. ORT's verbose log shows it
-// ("WebGPU EP graph capture enable: 0" with the entry set), so graph capture and the EP's flush interval
-// are out of reach from Node today.
+// ("WebGPU EP graph capture enable: 0" with the entry set). Graph capture goes through ORT's C API instead
+// (ort-capi.ts, captured-graph.ts); the EP's flush interval is still out of reach.
 
 export const createTimings: CreateTiming[] = [];
 
