@@ -1,8 +1,9 @@
 /**
- * Greedy decoding through the WebGPU EP's graph capture (runtime/captured-graph.ts): a chain of n steps is n
- * submissions of recorded commands instead of n runs that encode ~400-700 ops each on the host. The same
- * captured session runs the conversation's prefill (an ordinary run, any length), so the fused argmax graph's
- * weights are on the device once.
+ * Decoding through the WebGPU EP's graph capture (runtime/captured-graph.ts): a greedy chain of n steps is n
+ * submissions of recorded commands instead of n runs that encode ~400-700 ops each on the host, and a sampled
+ * step is one submission and a read of the logits. The graph has both the ids and the logits as outputs, and
+ * the same captured session runs the conversation's prefill (an ordinary run, any length), so the weights are
+ * on the device once.
  *
  * A capture is bound to fixed buffers, so this state owns every buffer a step reads or writes and keeps it
  * while the model's pool keeps it: the KV caches (the decoder holding the state uses them as its own), the
@@ -22,7 +23,7 @@ import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-gr
 import { leaseSession } from './session-pool.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
-export const captureStats = { chains: 0 };
+export const captureStats = { chains: 0, steps: 0 };
 
 const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
 
@@ -42,6 +43,8 @@ export class DecodeCapture {
     private readonly capacity: number,
     readonly caches: Record<string, DeviceTensor>,
     private readonly inputNames: readonly string[],
+    /** Every step's logits [rows, vocab] (a sampled step reads them; a greedy chain leaves them). */
+    private readonly logits: DeviceTensor,
   ) {}
 
   /**
@@ -53,17 +56,25 @@ export class DecodeCapture {
    */
   static async open(ref: GraphRef, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number): Promise<DecodeCapture> {
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
+    if (!ref.outputs.includes(NEXT_IDS) || !ref.outputs.includes('logits'))
+      throw new Error(`the saved graph ${ref.name} has not both ids and logits as outputs`);
     const graph = CapturedGraph.open(ref, device);
     try {
       const { spec } = model;
       const shape = [rows, spec.kvHeads, capacity, spec.headDim];
       const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
       const names = Array.from({ length: spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
-      const dev = (await toDeviceAll(
-        names.map(() => zeros),
+      const logits: HostTensor = { dtype: 'float32', shape: [rows, spec.vocab], data: new Float32Array(rows * spec.vocab) };
+      const dev = (await toDeviceAll([...names.map(() => zeros), logits], device)) as DeviceTensor[];
+      return new DecodeCapture(
+        graph,
         device,
-      )) as DeviceTensor[];
-      return new DecodeCapture(graph, device, rows, capacity, Object.fromEntries(names.map((n, i) => [n, dev[i]])), ref.inputs);
+        rows,
+        capacity,
+        Object.fromEntries(names.map((n, i) => [n, dev[i]])),
+        ref.inputs,
+        dev[names.length],
+      );
     } catch (err) {
       graph.release();
       throw err;
@@ -82,12 +93,45 @@ export class DecodeCapture {
 
   /**
    * One run outside the captures, as GraphSession.run with bound outputs: the caches (and the ids when given)
-   * into `into`, else the ids come back to the host. The prefill, and a single greedy step.
+   * into `into`; the ids (`wantIds`) or the logits come back to the host. A prefill of any length.
    */
-  run(feeds: Record<string, Feed>, into: Record<string, Feed>): Record<string, Feed> {
-    const ids = into[NEXT_IDS];
-    const host = this.graph.runOnce(this.inputsOf(feeds), into as Record<string, DeviceTensor>, ids ? {} : { [NEXT_IDS]: [this.rows, 1] });
-    return ids ? { ...into } : { ...into, [NEXT_IDS]: int32([this.rows, 1], host[NEXT_IDS]) };
+  run(feeds: Record<string, Feed>, into: Record<string, Feed>, wantIds: boolean): Record<string, Feed> {
+    const B = this.rows;
+    const V = this.logits.shape[1];
+    const toHost: Record<string, { dtype: 'int32' | 'float32'; shape: number[] }> = {};
+    if (!wantIds) toHost.logits = { dtype: 'float32', shape: [B, V] };
+    else if (!into[NEXT_IDS]) toHost[NEXT_IDS] = { dtype: 'int32', shape: [B, 1] };
+    const host = this.graph.runOnce(this.inputsOf(feeds), into as Record<string, DeviceTensor>, toHost);
+    const out: Record<string, Feed> = { ...into };
+    if (host[NEXT_IDS]) out[NEXT_IDS] = int32([B, 1], host[NEXT_IDS] as Int32Array);
+    if (host.logits) out.logits = { dtype: 'float32', shape: [B, V], data: host.logits };
+    return out;
+  }
+
+  /**
+   * One decode step from `tokens` at slot `start`, replayed from the first capture: the ids (`wantIds`) or
+   * the logits come back. A sampled step (the host picks the token from the logits) still saves the host's
+   * per-op work.
+   */
+  async step(
+    tokens: readonly number[],
+    start: number,
+    wantIds: boolean,
+    layers: number,
+    lora: Record<string, Feed>,
+  ): Promise<Int32Array | Float32Array> {
+    await this.grow(1);
+    const B = this.rows;
+    await writeInto(
+      [this.first, this.positions[0], this.seqlens[0]],
+      [int32([B, 1], Int32Array.from(tokens)), int32([B, 1], new Int32Array(B).fill(start)), int32([B], new Int32Array(B).fill(start))],
+      this.device,
+    );
+    if (!this.graph.has(1)) this.bindSlot(this.graph, 0, layers, lora);
+    this.graph.run(1);
+    captureStats.steps++;
+    const [h] = await toHostAll([wantIds ? this.ids[0] : this.logits], this.device);
+    return wantIds ? Int32Array.from(h.data as Int32Array) : Float32Array.from(h.data as Float32Array);
   }
 
   /** The adapter rows' buffers: made from the first generation's values, written in place by later ones. */
@@ -152,7 +196,7 @@ export class DecodeCapture {
   }
 
   private bindSlot(graph: CapturedGraph, k: number, layers: number, lora: Record<string, Feed>): void {
-    const outputs: Record<string, DeviceTensor> = { [NEXT_IDS]: this.ids[k] };
+    const outputs: Record<string, DeviceTensor> = { [NEXT_IDS]: this.ids[k], logits: this.logits };
     for (let i = 0; i < layers; i++) {
       outputs[cacheOut(i, 'k')] = this.caches[cacheIn(i, 'k')];
       outputs[cacheOut(i, 'v')] = this.caches[cacheIn(i, 'v')];
@@ -172,6 +216,7 @@ export class DecodeCapture {
   release(): void {
     this.graph.release();
     for (const t of [
+      this.logits,
       ...Object.values(this.caches),
       ...Object.values(this.lora ?? {}),
       ...this.ids,

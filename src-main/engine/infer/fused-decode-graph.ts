@@ -34,6 +34,8 @@ import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices
  */
 export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   argmax?: boolean;
+  /** With `argmax`: the logits are an output too (one captured graph serves greedy and sampled steps). */
+  logitsToo?: boolean;
   /** A quantized base (int4): its projections run as MatMulNBits on the packed codes. */
   packed?: PackedBase | null;
   /**
@@ -229,7 +231,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     }
   }
   const final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, D]);
-  const logits = splitKHead(g, final, head, o.argmax ? undefined : 'logits');
+  const logits = splitKHead(g, final, head, o.argmax && !o.logitsToo ? undefined : 'logits');
   if (o.argmax) {
     // First index of the maximum, as the host's argmax picks it. The WebGPU EP has no ArgMax kernel
     // (nor int64 casts), so in float ops: the max, a mask of where it occurs, and the largest of
@@ -246,6 +248,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const first = node(g, 'ReduceMax', [marks, axes], [{ dtype: 'float32', shape: [B, 1] }], { keepdims: { i: 1 } })[0];
     const id = node(g, 'Sub', [vocab, first], [{ dtype: 'float32', shape: [B, 1] }])[0];
     g.output(node(g, 'Cast', [id], [{ dtype: 'int32', shape: [B, 1], name: NEXT_IDS }], { to: { i: 6 } })[0]);
+    if (o.logitsToo) g.output(logits);
   } else g.output(logits);
   // present.{i}.k, present.{i}.v in layer order, as decode-graph.ts lists them; GQA named them already.
   present.forEach((v) => g.output(v));

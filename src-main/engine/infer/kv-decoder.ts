@@ -14,7 +14,7 @@ import { plainWeights, releaseHostWeights, type PackedBase, type WeightsFactory 
 import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
-import type { Feed, HostTensor } from '../runtime/tensors.js';
+import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
 import { plainStepFeeds } from './plain-step-feeds.js';
@@ -61,9 +61,9 @@ export class KvDecoder {
     return this.opts.device.kind === 'webgpu' && process.env.GRAFT_KV_IN_PLACE !== '0';
   }
   /**
-   * Greedy decoding through a captured session (decode-capture.ts): prefill and greedy steps of the fused
-   * graph with caches in place, on WebGPU unless GRAFT_GRAPH_CAPTURE=0. Held from the greedy prefill that
-   * took it to dispose().
+   * Decoding through a captured session (decode-capture.ts): the fused graph's prefill and every one-token
+   * step, greedy or sampled, with caches in place, on WebGPU unless GRAFT_GRAPH_CAPTURE=0. Held from the
+   * prefill that took it to dispose().
    */
   private capture: DecodeCapture | null = null;
   private captureLease: { done(): void } | null = null;
@@ -102,14 +102,15 @@ export class KvDecoder {
   }
 
   /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
-  private graphSpec(tokens: number, ids: boolean): { key: string; cacheKey: string | null; build: () => Graph } {
+  private graphSpec(tokens: number, out: 'ids' | 'logits' | 'both'): { key: string; cacheKey: string | null; build: () => Graph } {
+    const ids = out !== 'logits';
     const { rows, capacity, lora, device, weights, overrides, methods } = this.opts;
     const layout = (lora ? `${lora.rank}:${lora.targets.join(',')}` : '-') + (methods?.length ? `+${rowMethodsKey(methods)}` : '');
     // The fused graph takes any number of tokens per step: one session serves prefill and decode.
     const fused = this.mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
     const forms = gpuForms(device);
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), ids ? 'argmax' : 'logits', fused && this.inPlace ? 'bound' : 'kept', fused ? forms.key : ''].join('|');
+    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), { ids: 'argmax', logits: 'logits', both: 'argmax+logits' }[out], fused && this.inPlace ? 'bound' : 'kept', fused ? forms.key : ''].join('|');
     // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
     // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
     const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
@@ -117,12 +118,12 @@ export class KvDecoder {
     return {
       key,
       cacheKey: cacheable ? `decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}` : null,
-      build: () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods })),
+      build: () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, logitsToo: out === 'both', anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods })),
     };
   }
 
   private session(tokens: number, ids = false): Promise<GraphSession> {
-    const { key, cacheKey, build } = this.graphSpec(tokens, ids);
+    const { key, cacheKey, build } = this.graphSpec(tokens, ids ? 'ids' : 'logits');
     const fused = this.mode === 'fused';
     let lease = this.leases.get(key);
     if (!lease) {
@@ -223,7 +224,7 @@ export class KvDecoder {
     if (longest > T) throw new GraftError('BAD_INPUT', `prompt of ${longest} tokens exceeds the context of ${this.opts.capacity}`);
     this.length = 0;
     this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
-    if (this.mode === 'fused' && ids && this.captureWanted && !this.capture) await this.takeCapture(T);
+    if (this.mode === 'fused' && this.captureWanted && !this.capture) await this.takeCapture(T);
     if (this.capture) this.cache = { ...this.capture.caches };
     else await this.resetCache();
     if (this.mode === 'fused') {
@@ -242,13 +243,13 @@ export class KvDecoder {
   }
 
   /**
-   * Takes the captured session of the fused argmax graph (from the model's pool, opened over the graph's saved
-   * files): it runs this conversation's greedy steps, prefill included, so no onnxruntime-node session of that
-   * graph is made; its caches and adapter buffers become this decoder's. Left alone (the decoder runs as
+   * Takes the captured session of the fused graph with ids and logits as outputs (from the model's pool, opened
+   * over the graph's saved files): it runs this conversation's prefill and steps, so no onnxruntime-node session
+   * of a fused graph is made; its caches and adapter buffers become this decoder's. Left alone (the decoder runs as
    * before) when another decoder holds it or capture cannot be opened here.
    */
   private async takeCapture(T: number): Promise<void> {
-    const { key, cacheKey, build } = this.graphSpec(T, true);
+    const { key, cacheKey, build } = this.graphSpec(T, 'both');
     const lease = await leaseCapture(this.model, this.opts, `capture|${key}`, () => GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source)), this);
     if (!lease) return;
     const c = lease.capture;
@@ -298,7 +299,11 @@ export class KvDecoder {
       [LAST_INDEX]: { dtype: 'int32', shape: [], data: Int32Array.of(real - 1) },
     };
     let out: Record<string, Feed>;
-    if (this.capture && wantIds) out = this.capture.run(feeds, this.boundOutputs(idsInto));
+    if (this.capture && T === 1 && !idsInto && !(input instanceof DeviceTensor)) {
+      // one step: replayed from the capture
+      const r = await this.capture.step(Array.from(input.data as Int32Array), start, wantIds, this.model.spec.layers, await this.loraFor('fused'));
+      out = wantIds ? { [NEXT_IDS]: { dtype: 'int32', shape: [B, 1], data: r } } : { logits: { dtype: 'float32', shape: [B, this.model.spec.vocab], data: r } };
+    } else if (this.capture) out = this.capture.run(feeds, this.boundOutputs(idsInto), wantIds);
     else {
       const session = await this.session(T, wantIds);
       out = this.inPlace ? await session.run(feeds, this.boundOutputs(idsInto)) : await session.run(feeds);

@@ -83,8 +83,8 @@ export class CapturedGraph {
   runOnce(
     inputs: Record<string, Feed>,
     outputs: Record<string, DeviceTensor>,
-    hostOut: Record<string, readonly number[]>,
-  ): Record<string, Int32Array> {
+    hostOut: Record<string, { dtype: 'int32' | 'float32'; shape: readonly number[] }>,
+  ): Record<string, Int32Array | Float32Array> {
     if (this.released) throw new Error('captured graph released');
     const api = this.api;
     const binding = api.binding(this.session);
@@ -100,19 +100,12 @@ export class CapturedGraph {
         }
       }
       for (const [name, t] of Object.entries(outputs)) api.call('BindOutput', binding, name, this.valueOf(t));
-      const out: Record<string, Int32Array> = {};
-      const reads: [string, () => Int32Array][] = [];
-      for (const [name, shape] of Object.entries(hostOut)) {
-        const v = api.cpuInt32(new Int32Array(shape.reduce((a, b) => a * b, 1)), shape);
+      const out: Record<string, Int32Array | Float32Array> = {};
+      const reads: [string, () => Int32Array | Float32Array][] = [];
+      for (const [name, { dtype, shape }] of Object.entries(hostOut)) {
+        const v = api.cpuTensor(dtype, shape);
         values.push(v.value);
-        reads.push([
-          name,
-          () =>
-            api.readInt32(
-              v.memory,
-              shape.reduce((a, b) => a * b, 1),
-            ),
-        ]);
+        reads.push([name, v.read]);
         api.call('BindOutput', binding, name, v.value);
       }
       if (!this.noCapture) this.noCapture = api.runOptions({ gpu_graph_id: '-1' });

@@ -205,9 +205,19 @@ export class OrtCApi {
     return { value: this.tensor(this.cpuInfo, this.koffi.address(memory), 'int32', shape), memory };
   }
 
-  /** The int32 values in host memory cpuInt32 allocated (after a run wrote them). */
-  readInt32(memory: unknown, count: number): Int32Array {
-    return Int32Array.from(this.koffi.decode(memory, 'int32_t', count) as ArrayLike<number>);
+  /** An OrtValue over zeroed host memory for an output; read() copies out what a run wrote. */
+  cpuTensor(dtype: 'int32' | 'float32', shape: readonly number[]): { value: Ptr; memory: unknown; read(): Int32Array | Float32Array } {
+    this.cpuInfo ??= this.out('CreateCpuMemoryInfo', 0, 0);
+    const count = Math.max(
+      1,
+      shape.reduce((a, b) => a * b, 1),
+    );
+    const c = dtype === 'int32' ? 'int32_t' : 'float';
+    const memory = this.koffi.alloc(c, count);
+    this.koffi.encode(memory, c, new Array<number>(count).fill(0), count);
+    const value = this.tensor(this.cpuInfo, this.koffi.address(memory), dtype, shape);
+    const read = () => (dtype === 'int32' ? Int32Array : Float32Array).from(this.koffi.decode(memory, c, count) as ArrayLike<number>);
+    return { value, memory, read };
   }
 
   private tensor(info: Ptr, data: Ptr, dtype: DType, shape: readonly number[]): Ptr {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
 import { captureStats } from '../../../src-main/engine/infer/decode-capture.js';
+import { generate } from '../../../src-main/engine/infer/generate.js';
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
@@ -131,6 +132,42 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
       const made = createTimings.slice(before).map((t) => t.graph);
       expect(made.filter((g) => g.startsWith('fused_decode'))).toEqual([]);
       expect(captured).toEqual(await greedy(model, device, [[]], [4, 9, 16], 12, 4, false));
+    },
+    120_000,
+  );
+
+  it.skipIf(!gpuOk)(
+    `WebGPU EP${reason}: sampled steps replayed from the capture give the same tokens as plain runs (the same logits)`,
+    async () => {
+      const model = models.get(arch)!;
+      const device = await resolveDevice('gpu');
+      const a = randomAdapter(model.spec, 4, ['q', 'v', 'down'], 3, 0.3);
+      const variants = [{ adapters: [] }, { adapters: [{ weights: a, scale: 1 }] }];
+      const sample = async (capture: boolean) => {
+        const was = process.env.GRAFT_GRAPH_CAPTURE;
+        process.env.GRAFT_GRAPH_CAPTURE = capture ? '1' : '0';
+        try {
+          const r = await generate({
+            model,
+            device,
+            tokenizer: null,
+            prompt: [2, 30, 11, 7],
+            variants,
+            maxTokens: 16,
+            sampling: { temperature: 0.9, topK: 20, seed: 5 },
+            stopAtEos: false,
+          });
+          return r.map((v) => v.ids);
+        } finally {
+          if (was === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
+          else process.env.GRAFT_GRAPH_CAPTURE = was;
+        }
+      };
+      const steps = captureStats.steps;
+      const captured = await sample(true);
+      expect(captureStats.steps - steps).toBe(15); // every step after the prefill replayed
+      expect(captured).toEqual(await sample(false));
+      expect(new Set(captured.flat()).size).toBeGreaterThan(3);
     },
     120_000,
   );
