@@ -119,18 +119,21 @@ async function decodeGpuProfile(name: string, prefix: string, packed: boolean) {
  * one base row, and (fp32 bases) 4 rows side by side; `third`, one row, another setting. `packed`: the int4
  * bench base of packed-decode.ts.
  */
-async function decodeAb(name: string, on: Record<string, string>, off: Record<string, string>, packed: boolean, third?: { label: string; env: Record<string, string> }) {
+async function decodeAb(name: string, on: Record<string, string>, off: Record<string, string>, packed: boolean, third?: { label: string; env: Record<string, string> }, sampled = false) {
   const device = await resolveDevice('gpu');
   const { model, weights, prompt } = packed ? packedModel(name) : await (async () => {
     const m = await loadModel(await modelPath(name));
     return { model: m, weights: undefined, prompt: Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (m.spec.vocab - 1))) };
   })();
   const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
-  const run = async (rows: number) => (await generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false, weights }))[0].tokensPerSecond;
-  const best = async (rows: number) => {
-    await run(rows);
+  // temperature 0: greedy; else the Chat's sampling (logits read back every step)
+  const { seed: _seed, ...chat } = CHAT_SAMPLING;
+  const run = async (rows: number, temperature = 0) =>
+    (await generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: 64, sampling: temperature ? { ...chat, seed: 1 } : { temperature: 0, seed: 1 }, stopAtEos: false, weights }))[0].tokensPerSecond;
+  const best = async (rows: number, temperature = 0) => {
+    await run(rows, temperature);
     let t = 0;
-    for (let i = 0; i < 3; i++) t = Math.max(t, await run(rows));
+    for (let i = 0; i < 3; i++) t = Math.max(t, await run(rows, temperature));
     return +t.toFixed(1);
   };
   const r: Record<string, unknown> = { model: name, packed, now_env: on, before_env: off, rounds: [] as unknown[] };
@@ -139,6 +142,10 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
     row.now = await withEnv(on, () => best(1));
     row.before = await withEnv(off, () => best(1));
     if (third) row[third.label] = await withEnv(third.env, () => best(1));
+    if (sampled) {
+      row.now_chat_sampling = await withEnv(on, () => best(1, chat.temperature));
+      row.before_chat_sampling = await withEnv(off, () => best(1, chat.temperature));
+    }
     if (!packed) {
       row.now_4rows_in_all = +(4 * (await withEnv(on, () => best(4)))).toFixed(1);
       row.before_4rows_in_all = +(4 * (await withEnv(off, () => best(4)))).toFixed(1);
@@ -159,7 +166,7 @@ async function main() {
   // decode-ab NAME...: split-K projections against plain MatMuls; packed-ab NAME...: ORT's fused 4-bit ops against none
   if (what === 'decode-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK: '1024' }, { GRAFT_SPLITK: '0' }, false, { label: 'split_all', env: { GRAFT_SPLITK: '1024', GRAFT_SPLITK_ALL: '1' } });
   // capture-ab / packed-capture-ab NAME...: greedy chains replayed from the EP's graph capture against plain runs
-  if (what === 'capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, false);
+  if (what === 'capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, false, undefined, true);
   if (what === 'packed-capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, true);
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json

@@ -35,6 +35,11 @@ for (const { section, r } of ab) {
   const peer = p ? +p.avg_ts.toFixed(1) : null;
   const peerName = `llama.cpp CUDA F16 llama-bench tg128, call ${peerCall} of the same session (not this call)`;
   rows.push({ work: `decode, 1 stream, greedy, chains replayed from graph capture (${section})`, shape: r.model, graft: now, graft_op_by_op: before, capture_gain: ratio(now, before), rounds: rounds.map((x) => [x.now, x.before]), peer, peer_name: peerName, ratio: ratio(now, peer) });
+  if (rounds[0].now_chat_sampling !== undefined) {
+    const nowS = mean(rounds.map((x) => x.now_chat_sampling));
+    const beforeS = mean(rounds.map((x) => x.before_chat_sampling));
+    rows.push({ work: "decode, 1 stream, the Chat's sampling (logits read back each step), graph capture", shape: r.model, graft: nowS, graft_op_by_op: beforeS, capture_gain: ratio(nowS, beforeS), rounds: rounds.map((x) => [x.now_chat_sampling, x.before_chat_sampling]), peer, peer_name: peerName, ratio: ratio(nowS, peer) });
+  }
   if (rounds[0].now_4rows_in_all !== undefined) {
     const now4 = mean(rounds.map((x) => x.now_4rows_in_all));
     const before4 = mean(rounds.map((x) => x.before_4rows_in_all));
