@@ -9,14 +9,14 @@
  */
 import type { DeviceInfo } from './device.js';
 import type { GraphRef } from './graph-cache.js';
-import { OrtCApi, type Ptr } from './ort-capi.js';
+import { type HostValue, OrtCApi, type Ptr } from './ort-capi.js';
 import { DeviceTensor, type Feed } from './tensors.js';
 
 interface Capture {
   binding: Ptr;
   runOptions: Ptr;
   /** CPU values bound as inputs, kept alive with the binding. */
-  held: unknown[];
+  held: HostValue[];
 }
 
 export class CapturedGraph {
@@ -56,21 +56,12 @@ export class CapturedGraph {
     if (this.captures.has(id)) throw new Error(`capture ${id} is already bound`);
     const api = this.api;
     const binding = api.binding(this.session);
-    const held: unknown[] = [];
+    const held: HostValue[] = [];
     try {
-      for (const [name, f] of Object.entries(inputs)) {
-        if (f instanceof DeviceTensor) {
-          api.call('BindInput', binding, name, this.valueOf(f));
-        } else {
-          if (f.dtype !== 'int32') throw new Error(`host input ${name}: only int32 scalars are bound by value (got ${f.dtype})`);
-          const v = api.cpuInt32(f.data as Int32Array, f.shape);
-          held.push(v);
-          api.call('BindInput', binding, name, v.value);
-        }
-      }
-      for (const [name, t] of Object.entries(outputs)) api.call('BindOutput', binding, name, this.valueOf(t));
+      this.bindAll(binding, inputs, outputs, held);
     } catch (err) {
       api.release('ReleaseIoBinding', binding);
+      for (const v of held) api.freeHost(v);
       throw err;
     }
     this.captures.set(id, { binding, runOptions: api.runOptions({ gpu_graph_id: String(id) }), held });
@@ -88,23 +79,14 @@ export class CapturedGraph {
     if (this.released) throw new Error('captured graph released');
     const api = this.api;
     const binding = api.binding(this.session);
-    const values: Ptr[] = [];
+    const values: HostValue[] = [];
     try {
-      for (const [name, f] of Object.entries(inputs)) {
-        if (f instanceof DeviceTensor) api.call('BindInput', binding, name, this.valueOf(f));
-        else {
-          if (f.dtype !== 'int32') throw new Error(`host input ${name}: only int32 is bound by value (got ${f.dtype})`);
-          const v = api.cpuInt32(f.data as Int32Array, f.shape);
-          values.push(v.value);
-          api.call('BindInput', binding, name, v.value);
-        }
-      }
-      for (const [name, t] of Object.entries(outputs)) api.call('BindOutput', binding, name, this.valueOf(t));
+      this.bindAll(binding, inputs, outputs, values);
       const out: Record<string, Int32Array | Float32Array> = {};
       const reads: [string, () => Int32Array | Float32Array][] = [];
       for (const [name, { dtype, shape }] of Object.entries(hostOut)) {
         const v = api.cpuTensor(dtype, shape);
-        values.push(v.value);
+        values.push(v);
         reads.push([name, v.read]);
         api.call('BindOutput', binding, name, v.value);
       }
@@ -114,8 +96,22 @@ export class CapturedGraph {
       return out;
     } finally {
       api.release('ReleaseIoBinding', binding);
-      for (const v of values) api.release('ReleaseValue', v);
+      for (const v of values) api.freeHost(v);
     }
+  }
+
+  /** Device tensors by buffer, int32 host tensors by value (their host values added to `held`). */
+  private bindAll(binding: Ptr, inputs: Record<string, Feed>, outputs: Record<string, DeviceTensor>, held: HostValue[]): void {
+    for (const [name, f] of Object.entries(inputs)) {
+      if (f instanceof DeviceTensor) this.api.call('BindInput', binding, name, this.valueOf(f));
+      else {
+        if (f.dtype !== 'int32') throw new Error(`host input ${name}: only int32 is bound by value (got ${f.dtype})`);
+        const v = this.api.cpuTensor('int32', f.shape, f.data as Int32Array);
+        held.push(v);
+        this.api.call('BindInput', binding, name, v.value);
+      }
+    }
+    for (const [name, t] of Object.entries(outputs)) this.api.call('BindOutput', binding, name, this.valueOf(t));
   }
 
   private noCapture: Ptr | null = null;
@@ -143,6 +139,7 @@ export class CapturedGraph {
     for (const c of this.captures.values()) {
       this.api.release('ReleaseIoBinding', c.binding);
       this.api.release('ReleaseRunOptions', c.runOptions);
+      for (const v of c.held) this.api.freeHost(v);
     }
     this.captures.clear();
     this.api.release('ReleaseRunOptions', this.noCapture);

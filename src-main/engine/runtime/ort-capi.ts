@@ -88,6 +88,13 @@ function externalAddress(ext: unknown): Ptr | null {
   return m ? BigInt(`0x${m[1]}`) : null;
 }
 
+/** A tensor over host memory made by cpuTensor. */
+export interface HostValue {
+  value: Ptr;
+  memory: unknown;
+  read(): Int32Array | Float32Array;
+}
+
 export class OrtCApi {
   private fns = new Map<Name, Fn>();
   private readonly koffi: Koffi;
@@ -197,16 +204,11 @@ export class OrtCApi {
     return this.tensor(this.gpuInfo, buffer, dtype, shape);
   }
 
-  /** An OrtValue over host memory allocated here (returned with it; keep it referenced while the value lives). */
-  cpuInt32(values: Int32Array, shape: readonly number[]): { value: Ptr; memory: unknown } {
-    this.cpuInfo ??= this.out('CreateCpuMemoryInfo', 0, 0);
-    const memory = this.koffi.alloc('int32_t', Math.max(1, values.length));
-    this.koffi.encode(memory, 'int32_t', Array.from(values), values.length);
-    return { value: this.tensor(this.cpuInfo, this.koffi.address(memory), 'int32', shape), memory };
-  }
-
-  /** An OrtValue over zeroed host memory for an output; read() copies out what a run wrote. */
-  cpuTensor(dtype: 'int32' | 'float32', shape: readonly number[]): { value: Ptr; memory: unknown; read(): Int32Array | Float32Array } {
+  /**
+   * An OrtValue over host memory allocated here, holding `values` (or zeros: an output whose read() copies
+   * out what a run wrote). freeHost releases both once no binding holds them.
+   */
+  cpuTensor(dtype: 'int32' | 'float32', shape: readonly number[], values?: Int32Array | Float32Array): HostValue {
     this.cpuInfo ??= this.out('CreateCpuMemoryInfo', 0, 0);
     const count = Math.max(
       1,
@@ -214,10 +216,15 @@ export class OrtCApi {
     );
     const c = dtype === 'int32' ? 'int32_t' : 'float';
     const memory = this.koffi.alloc(c, count);
-    this.koffi.encode(memory, c, new Array<number>(count).fill(0), count);
+    this.koffi.encode(memory, c, values ? Array.from(values) : new Array<number>(count).fill(0), count);
     const value = this.tensor(this.cpuInfo, this.koffi.address(memory), dtype, shape);
     const read = () => (dtype === 'int32' ? Int32Array : Float32Array).from(this.koffi.decode(memory, c, count) as ArrayLike<number>);
     return { value, memory, read };
+  }
+
+  freeHost(v: HostValue): void {
+    this.release('ReleaseValue', v.value);
+    this.koffi.free(v.memory);
   }
 
   private tensor(info: Ptr, data: Ptr, dtype: DType, shape: readonly number[]): Ptr {
