@@ -5,26 +5,22 @@
  * Rows of equal length (always the case for side-by-side variants) run on the fused graph instead
  * (fused-decode-graph.ts: ~5x fewer ops per step), which keeps no padding in the cache.
  */
-import type { Graph } from '../graph/ir.js';
 import type { RowLoraLayout } from '../adapters/row-lora.js';
-import { rowMethodFeeds, rowMethodsKey, type RowMethod } from '../adapters/row-methods.js';
+import { rowMethodFeeds, type RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
-import { plainWeights, releaseHostWeights, type PackedBase, type WeightsFactory } from '../models/weights.js';
+import { plainWeights, type PackedBase, type WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
-import { GraphSession } from '../runtime/session.js';
-import { sourceStamp } from '../io/source-stamp.js';
+import type { GraphSession } from '../runtime/session.js';
 import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
-import { buildDecodeGraph, cacheIn, cacheOut } from './decode-graph.js';
+import { cacheIn, cacheOut } from './decode-graph.js';
 import { plainStepFeeds } from './plain-step-feeds.js';
-import { buildFusedDecodeGraph, fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import { fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
-import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
-import { gpuForms } from './fused/gpu-forms.js';
-import { type DecodeCapture, leaseCapture } from './decode-capture.js';
-
+import type { DecodeCapture } from './decode-capture.js';
+import { DecodeSessions, type Mode } from './decode-sessions.js';
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -43,10 +39,9 @@ export interface KvDecoderOpts {
   methods?: readonly RowMethod[];
 }
 
-type Mode = 'plain' | 'fused';
 
 export class KvDecoder {
-  private leases = new Map<string, SessionLease>();
+  private readonly sessions: DecodeSessions;
   private cache: Record<string, Feed> = {};
   private loraHost: Record<string, HostTensor> | null = null;
   private loraFeeds = new Map<Mode, Promise<Record<string, Feed>>>();
@@ -81,7 +76,9 @@ export class KvDecoder {
   constructor(
     readonly model: LoadedModel,
     readonly opts: KvDecoderOpts,
-  ) {}
+  ) {
+    this.sessions = new DecodeSessions(model, opts, () => this.inPlace);
+  }
 
   get capacity(): number {
     return this.opts.capacity;
@@ -94,49 +91,13 @@ export class KvDecoder {
     return o.fused !== false && !o.methods?.length && (plainFactory || this.packed() !== null) && fusedUnsupported(this.model.spec) === null && prompts.every((p) => p.length === prompts[0].length);
   }
 
-  private packedBase: PackedBase | null | undefined;
   /** A quantized base the fused graph takes as it is (int4 projections), or null. */
   private packed(): PackedBase | null {
-    if (this.packedBase === undefined) this.packedBase = this.opts.weights?.packed?.(this.model.source) ?? null;
-    return this.packedBase;
-  }
-
-  /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
-  private graphSpec(tokens: number, out: 'ids' | 'logits' | 'both'): { key: string; cacheKey: string | null; build: () => Graph } {
-    const ids = out !== 'logits';
-    const { rows, capacity, lora, device, weights, overrides, methods } = this.opts;
-    const layout = (lora ? `${lora.rank}:${lora.targets.join(',')}` : '-') + (methods?.length ? `+${rowMethodsKey(methods)}` : '');
-    // The fused graph takes any number of tokens per step: one session serves prefill and decode.
-    const fused = this.mode === 'fused';
-    const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
-    const forms = gpuForms(device);
-    const key = [this.mode, fused ? 'any' : tokens, rows, capacity, layout, device.kind, weightsName, identityOf(overrides), { ids: 'argmax', logits: 'logits', both: 'argmax+logits' }[out], fused && this.inPlace ? 'bound' : 'kept', fused ? forms.key : ''].join('|');
-    // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
-    // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
-    const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
-    const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
-    return {
-      key,
-      cacheKey: cacheable ? `decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}` : null,
-      build: () => (fused ? buildFusedDecodeGraph({ ...o, argmax: ids, logitsToo: out === 'both', anyLength: true, packed: this.packed(), splitK: forms.splitK, splitKAll: forms.splitKAll, nbitsFusion: forms.nbitsFusion }) : buildDecodeGraph({ ...o, weights, methods })),
-    };
+    return this.sessions.packed();
   }
 
   private session(tokens: number, ids = false): Promise<GraphSession> {
-    const { key, cacheKey, build } = this.graphSpec(tokens, ids ? 'ids' : 'logits');
-    const fused = this.mode === 'fused';
-    let lease = this.leases.get(key);
-    if (!lease) {
-      lease = leaseSession(this.model, key, () => {
-        const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
-        // The fused graph's outputs are bound by each run (its caches in place, its ids where the step says).
-        const so = fused && this.inPlace ? { device: this.opts.device, bindOutputs: true } : { device: this.opts.device, keepOnDevice: keep };
-        const made = cacheKey ? GraphSession.createCached(cacheKey, build, so) : GraphSession.create(build(), so);
-        return made.finally(() => releaseHostWeights(this.model.source));
-      });
-      this.leases.set(key, lease);
-    }
-    return lease.session;
+    return this.sessions.session(this.mode, tokens, ids ? 'ids' : 'logits');
   }
 
   /** Per-row adapter inputs (from rowLoraFeeds); uploaded once per graph kind, reused by every step. */
@@ -249,8 +210,7 @@ export class KvDecoder {
    * before) when another decoder holds it or capture cannot be opened here.
    */
   private async takeCapture(T: number): Promise<void> {
-    const { key, cacheKey, build } = this.graphSpec(T, 'both');
-    const lease = await leaseCapture(this.model, this.opts, `capture|${key}`, () => GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source)), this);
+    const lease = await this.sessions.capture(T, this);
     if (!lease) return;
     const c = lease.capture;
     this.captureLease = lease;
@@ -403,8 +363,7 @@ export class KvDecoder {
     this.captureLease?.done();
     this.captureLease = null;
     // Sessions stay in the model's pool for the next generation.
-    for (const l of this.leases.values()) l.done();
-    this.leases.clear();
+    this.sessions.done();
   }
 }
 

@@ -1,0 +1,126 @@
+/**
+ * Which graphs a KvDecoder runs, and where their sessions come from: the model's pool (session-pool.ts) for
+ * onnxruntime-node sessions, and for a captured decode (decode-capture.ts) the pool's captured session over
+ * the same saved graph. Each graph is named by a pool key (everything it depends on) and, where its weights
+ * are the model's own or a named quantized store's, a cache key under which a later start finds its files.
+ */
+import type { Graph } from '../graph/ir.js';
+import { rowMethodsKey } from '../adapters/row-methods.js';
+import { sourceStamp } from '../io/source-stamp.js';
+import type { LoadedModel } from '../model.js';
+import { releaseHostWeights, type PackedBase } from '../models/weights.js';
+import { GraphSession } from '../runtime/session.js';
+import { buildDecodeGraph } from './decode-graph.js';
+import { type DecodeCapture, leaseCapture } from './decode-capture.js';
+import { buildFusedDecodeGraph, NEXT_IDS } from './fused-decode-graph.js';
+import { gpuForms } from './fused/gpu-forms.js';
+import type { KvDecoderOpts } from './kv-decoder.js';
+import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
+
+export type Mode = 'plain' | 'fused';
+/** What the graph ends in: the ids (greedy), the logits (sampling), or both (the captured graph serves either). */
+export type Ends = 'ids' | 'logits' | 'both';
+
+export class DecodeSessions {
+  private leases = new Map<string, SessionLease>();
+  private packedBase: PackedBase | null | undefined;
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly opts: KvDecoderOpts,
+    /** Whether fused steps bind their caches in place (the decoder decides; see KvDecoder.inPlace). */
+    private readonly inPlace: () => boolean,
+  ) {}
+
+  /** A quantized base the fused graph takes as it is (int4 projections), or null. */
+  packed(): PackedBase | null {
+    if (this.packedBase === undefined) this.packedBase = this.opts.weights?.packed?.(this.model.source) ?? null;
+    return this.packedBase;
+  }
+
+  /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
+  spec(mode: Mode, tokens: number, ends: Ends): { key: string; cacheKey: string | null; build: () => Graph } {
+    const ids = ends !== 'logits';
+    const { rows, capacity, lora, device, weights, overrides, methods } = this.opts;
+    const layout = (lora ? `${lora.rank}:${lora.targets.join(',')}` : '-') + (methods?.length ? `+${rowMethodsKey(methods)}` : '');
+    // The fused graph takes any number of tokens per step: one session serves prefill and decode.
+    const fused = mode === 'fused';
+    const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
+    const forms = gpuForms(device);
+    const key = [
+      mode,
+      fused ? 'any' : tokens,
+      rows,
+      capacity,
+      layout,
+      device.kind,
+      weightsName,
+      identityOf(overrides),
+      { ids: 'argmax', logits: 'logits', both: 'argmax+logits' }[ends],
+      fused && this.inPlace() ? 'bound' : 'kept',
+      fused ? forms.key : '',
+    ].join('|');
+    // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
+    // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
+    const cacheable = !overrides && !methods?.length && (!weights || weights.cacheName);
+    const o = { spec: this.model.spec, source: this.model.source, batch: rows, tokens, capacity, lora, overrides };
+    return {
+      key,
+      cacheKey: cacheable ? `decode|${sourceStamp(this.model.source)}|${JSON.stringify(this.model.spec)}|${key}` : null,
+      build: () =>
+        fused
+          ? buildFusedDecodeGraph({
+              ...o,
+              argmax: ids,
+              logitsToo: ends === 'both',
+              anyLength: true,
+              packed: this.packed(),
+              splitK: forms.splitK,
+              splitKAll: forms.splitKAll,
+              nbitsFusion: forms.nbitsFusion,
+            })
+          : buildDecodeGraph({ ...o, weights, methods }),
+    };
+  }
+
+  /** An onnxruntime-node session for the graph, from the model's pool (built on a miss). */
+  session(mode: Mode, tokens: number, ends: 'ids' | 'logits'): Promise<GraphSession> {
+    const { key, cacheKey, build } = this.spec(mode, tokens, ends);
+    let lease = this.leases.get(key);
+    if (!lease) {
+      lease = leaseSession(this.model, key, () => {
+        const keep = (n: string) => n !== 'logits' && n !== NEXT_IDS;
+        // The fused graph's outputs are bound by each run (its caches in place, its ids where the step says).
+        const so =
+          mode === 'fused' && this.inPlace()
+            ? { device: this.opts.device, bindOutputs: true }
+            : { device: this.opts.device, keepOnDevice: keep };
+        const made = cacheKey ? GraphSession.createCached(cacheKey, build, so) : GraphSession.create(build(), so);
+        return made.finally(() => releaseHostWeights(this.model.source));
+      });
+      this.leases.set(key, lease);
+    }
+    return lease.session;
+  }
+
+  /**
+   * The captured session of the fused graph with ids and logits as outputs, held by `owner` until done(); null
+   * when another decoder holds it or capture cannot be opened here (leaseCapture).
+   */
+  capture(tokens: number, owner: object): Promise<{ capture: DecodeCapture; done(): void } | null> {
+    const { key, cacheKey, build } = this.spec('fused', tokens, 'both');
+    return leaseCapture(
+      this.model,
+      this.opts,
+      `capture|${key}`,
+      () => GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source)),
+      owner,
+    );
+  }
+
+  /** Returns the sessions to the pool (they stay there for the next generation). */
+  done(): void {
+    for (const l of this.leases.values()) l.done();
+    this.leases.clear();
+  }
+}
