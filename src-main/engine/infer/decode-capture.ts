@@ -120,15 +120,7 @@ export class DecodeCapture {
     layers: number,
     lora: Record<string, Feed>,
   ): Promise<Int32Array | Float32Array> {
-    await this.grow(1);
-    const B = this.rows;
-    await writeInto(
-      [this.first, this.positions[0], this.seqlens[0]],
-      [int32([B, 1], Int32Array.from(tokens)), int32([B, 1], new Int32Array(B).fill(start)), int32([B], new Int32Array(B).fill(start))],
-      this.device,
-    );
-    if (!this.graph.has(1)) this.bindSlot(this.graph, 0, layers, lora);
-    this.graph.run(1);
+    await this.replay(tokens, 1, start, layers, lora);
     captureStats.steps++;
     const [h] = await toHostAll([wantIds ? this.ids[0] : this.logits], this.device);
     return wantIds ? Int32Array.from(h.data as Int32Array) : Float32Array.from(h.data as Float32Array);
@@ -176,7 +168,13 @@ export class DecodeCapture {
    * step's ids, read back once at the end.
    */
   async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[]> {
-    const graph = this.graph;
+    await this.replay(tokens, n, start, layers, lora);
+    captureStats.chains++;
+    return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
+  }
+
+  /** Writes the first tokens and slots 0..n−1's positions and seqlens_k, then replays captures 1..n (each bound at its first use). */
+  private async replay(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<void> {
     await this.grow(n);
     const B = this.rows;
     const targets: Feed[] = [this.first];
@@ -186,16 +184,13 @@ export class DecodeCapture {
       values.push(int32([B, 1], new Int32Array(B).fill(start + k)), int32([B], new Int32Array(B).fill(start + k)));
     }
     await writeInto(targets, values, this.device);
-    captureStats.chains++;
     for (let k = 0; k < n; k++) {
-      const id = k + 1;
-      if (!graph.has(id)) this.bindSlot(graph, k, layers, lora);
-      graph.run(id);
+      if (!this.graph.has(k + 1)) this.bindSlot(k, layers, lora);
+      this.graph.run(k + 1);
     }
-    return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
 
-  private bindSlot(graph: CapturedGraph, k: number, layers: number, lora: Record<string, Feed>): void {
+  private bindSlot(k: number, layers: number, lora: Record<string, Feed>): void {
     const outputs: Record<string, DeviceTensor> = { [NEXT_IDS]: this.ids[k], logits: this.logits };
     for (let i = 0; i < layers; i++) {
       outputs[cacheOut(i, 'k')] = this.caches[cacheIn(i, 'k')];
@@ -210,7 +205,7 @@ export class DecodeCapture {
       [TOTAL_LENGTH]: int32([], Int32Array.of(this.capacity)),
       [LAST_INDEX]: int32([], Int32Array.of(0)),
     };
-    graph.bind(k + 1, this.inputsOf(inputs), outputs);
+    this.graph.bind(k + 1, this.inputsOf(inputs), outputs);
   }
 
   release(): void {
@@ -259,5 +254,11 @@ export async function leaseCapture(
     return null;
   }
   capture.owner = owner;
-  return { capture, done: () => lease.done() };
+  return {
+    capture,
+    done: () => {
+      capture.owner = null;
+      lease.done();
+    },
+  };
 }

@@ -39,7 +39,6 @@ export interface KvDecoderOpts {
   methods?: readonly RowMethod[];
 }
 
-
 export class KvDecoder {
   private readonly sessions: DecodeSessions;
   private cache: Record<string, Feed> = {};
@@ -60,8 +59,10 @@ export class KvDecoder {
    * step, greedy or sampled, with caches in place, on WebGPU unless GRAFT_GRAPH_CAPTURE=0. Held from the
    * prefill that took it to dispose().
    */
-  private capture: DecodeCapture | null = null;
-  private captureLease: { done(): void } | null = null;
+  private held: { capture: DecodeCapture; done(): void } | null = null;
+  private get capture(): DecodeCapture | null {
+    return this.held?.capture ?? null;
+  }
   private get captureWanted(): boolean {
     return this.inPlace && process.env.GRAFT_GRAPH_CAPTURE !== '0';
   }
@@ -198,8 +199,8 @@ export class KvDecoder {
     return this.run(padded);
   }
 
-  /** Whether greedy chains of this conversation will replay captures (waits for the saved graph; tests, benches). */
-  async captureReady(): Promise<boolean> {
+  /** Whether this conversation decodes through a captured session (tests, benches). */
+  captureReady(): boolean {
     return this.capture !== null;
   }
 
@@ -212,11 +213,10 @@ export class KvDecoder {
   private async takeCapture(T: number): Promise<void> {
     const lease = await this.sessions.capture(T, this);
     if (!lease) return;
-    const c = lease.capture;
-    this.captureLease = lease;
     this.disposeCache();
     await this.disposeLora();
-    this.capture = c;
+    this.held = lease;
+    const c = lease.capture;
     const host = this.loraHost;
     const layout = this.opts.lora;
     this.loraFeeds.set('fused', host && layout ? c.loraFeeds(fusedLoraFeeds(this.model.spec, layout, host)) : Promise.resolve({}));
@@ -358,10 +358,8 @@ export class KvDecoder {
     for (const t of this.ring) if ('dispose' in t) t.dispose();
     this.ring = [];
     await this.disposeLora();
-    if (this.capture) this.capture.owner = null;
-    this.capture = null;
-    this.captureLease?.done();
-    this.captureLease = null;
+    this.held?.done();
+    this.held = null;
     // Sessions stay in the model's pool for the next generation.
     this.sessions.done();
   }

@@ -124,13 +124,20 @@ export class CapturedGraph {
     this.api.call('RunWithBinding', this.session, c.runOptions, c.binding);
   }
 
+  /** Each buffer's OrtValue, found once (a prefill binds every cache again). */
+  private values = new WeakMap<DeviceTensor, Ptr>();
   private valueOf(t: DeviceTensor): Ptr {
     if (!t.onGpu) throw new Error('a captured graph binds GPU buffers only');
-    return this.api.ortValueOf(
-      (t.ort as unknown as { gpuBuffer: unknown }).gpuBuffer,
-      t.dtype,
-      t.shape.reduce((a, b) => a * b, 1),
-    );
+    let v = this.values.get(t);
+    if (v === undefined) {
+      v = this.api.ortValueOf(
+        (t.ort as unknown as { gpuBuffer: unknown }).gpuBuffer,
+        t.dtype,
+        t.shape.reduce((a, b) => a * b, 1),
+      );
+      this.values.set(t, v);
+    }
+    return v;
   }
 
   release(): void {

@@ -32,16 +32,13 @@ const TABLE = {
     49,
     'void* CreateTensorWithDataAsOrtValue(void* info, void* data, size_t bytes, const int64_t* shape, size_t rank, int type, _Out_ void** out)',
   ],
-  CreateMemoryInfo: [68, 'void* CreateMemoryInfo(const char* name, int allocator, int id, int memType, _Out_ void** out)'],
   CreateCpuMemoryInfo: [69, 'void* CreateCpuMemoryInfo(int allocator, int memType, _Out_ void** out)'],
   IsTensor: [50, 'void* IsTensor(void* value, _Out_ int* out)'],
-  GetTensorMutableData: [51, 'void* GetTensorMutableData(void* value, _Out_ void** out)'],
   GetTensorElementType: [60, 'void* GetTensorElementType(void* info, _Out_ int* out)'],
   GetTensorShapeElementCount: [64, 'void* GetTensorShapeElementCount(void* info, _Out_ size_t* out)'],
   GetTensorTypeAndShape: [65, 'void* GetTensorTypeAndShape(void* value, _Out_ void** out)'],
   ReleaseTensorTypeAndShapeInfo: [99, 'void ReleaseTensorTypeAndShapeInfo(void* p)'],
   ReleaseStatus: [93, 'void ReleaseStatus(void* p)'],
-  ReleaseMemoryInfo: [94, 'void ReleaseMemoryInfo(void* p)'],
   ReleaseSession: [95, 'void ReleaseSession(void* p)'],
   ReleaseValue: [96, 'void ReleaseValue(void* p)'],
   ReleaseRunOptions: [97, 'void ReleaseRunOptions(void* p)'],
@@ -100,7 +97,6 @@ export class OrtCApi {
   private readonly koffi: Koffi;
   private readonly api: unknown;
   readonly env: Ptr;
-  private gpuInfo: Ptr | null = null;
   private cpuInfo: Ptr | null = null;
 
   private static instance: OrtCApi | null = null;
@@ -159,26 +155,27 @@ export class OrtCApi {
   }
 
   release(
-    name: 'ReleaseSession' | 'ReleaseValue' | 'ReleaseIoBinding' | 'ReleaseRunOptions' | 'ReleaseSessionOptions' | 'ReleaseMemoryInfo',
+    name: 'ReleaseSession' | 'ReleaseValue' | 'ReleaseIoBinding' | 'ReleaseRunOptions' | 'ReleaseSessionOptions',
     p: Ptr | null,
   ): void {
     if (p) this.fn(name)(p);
   }
 
   /**
-   * A WebGPU session over a saved model. The EP shares the process's WebGPU device with onnxruntime-node's
-   * sessions (one context per process), so buffers move between them by address.
+   * A WebGPU session over a saved model, CPU fallback disabled. The EP shares the process's WebGPU device with
+   * onnxruntime-node's sessions (one context per process), so buffers move between them by address.
    */
   webgpuSession(
     modelPath: string,
     epOptions: Record<string, string>,
-    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; disableCpuFallback?: boolean; logLevel?: number } = {},
+    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; logLevel?: number } = {},
   ): Ptr {
     const so = this.out('CreateSessionOptions');
     try {
       this.call('SetSessionGraphOptimizationLevel', so, opts.optimization === 'basic' ? 1 : 99);
       this.call('SetSessionLogSeverityLevel', so, opts.logLevel ?? 3);
-      if (opts.disableCpuFallback !== false) this.call('AddSessionConfigEntry', so, 'session.disable_cpu_ep_fallback', '1');
+      // as session.ts: a node the EP cannot run is an error, never a silent fallback to the CPU
+      this.call('AddSessionConfigEntry', so, 'session.disable_cpu_ep_fallback', '1');
       if (opts.keepConstants) this.call('AddSessionConfigEntry', so, 'optimization.disable_specified_optimizers', 'ConstantFolding');
       const keys = Object.keys(epOptions);
       this.call(
@@ -196,12 +193,6 @@ export class OrtCApi {
     } finally {
       this.release('ReleaseSessionOptions', so);
     }
-  }
-
-  /** An OrtValue over a GPU buffer someone else owns (no copy; it must outlive the value). */
-  gpuTensor(buffer: Ptr, dtype: DType, shape: readonly number[]): Ptr {
-    this.gpuInfo ??= this.out('CreateMemoryInfo', 'WebGPU_Buffer', 0 /* device allocator */, 0, 0 /* default mem type */);
-    return this.tensor(this.gpuInfo, buffer, dtype, shape);
   }
 
   /**

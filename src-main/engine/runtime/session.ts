@@ -119,6 +119,9 @@ function record(name: string, ms: number): void {
 
 const ORT_LOG_LEVEL = (['0', '1', '2', '3', '4'].includes(process.env.GRAFT_ORT_LOG_LEVEL ?? '') ? Number(process.env.GRAFT_ORT_LOG_LEVEL) : 3) as 0 | 1 | 2 | 3 | 4;
 
+/** A graph found in the cache: nothing built, serialized or written. */
+const foundTiming = (found: GraphRef): CreateTiming => ({ graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
+
 /** Builds a keyed graph while its weights are written into a new stage; commit() makes the stage the cache's. */
 async function stageBuild(key: string, build: () => Graph): Promise<{ stage: Stage; staged: GraphRef; saved: GraphRef; timing: CreateTiming; commit: () => Promise<void> }> {
   const t0 = performance.now();
@@ -156,7 +159,6 @@ export class GraphSession {
     private readonly bindsOutputs = false,
   ) {}
 
-
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
     const timing = newTiming(g);
     return GraphSession.open(await saveGraphRef(g, timing), opts, timing);
@@ -170,7 +172,7 @@ export class GraphSession {
   static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
     await savesInFlight.get(key); // this process saving the same key: find it rather than build it twice
     const found = findRef(key);
-    if (found) return GraphSession.open(found, opts, { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
+    if (found) return GraphSession.open(found, opts, foundTiming(found));
     const { stage, staged, saved, timing, commit } = await stageBuild(key, build);
     if (!DEFERRED_SAVE) {
       await commit();
@@ -203,7 +205,7 @@ export class GraphSession {
     }
     await savesInFlight.get(key);
     const found = findRef(key);
-    if (found) return { ref: found, timing: { graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true } };
+    if (found) return { ref: found, timing: foundTiming(found) };
     const { saved, timing, commit } = await stageBuild(key, build);
     await commit();
     return { ref: saved, timing };

@@ -14,17 +14,21 @@ function signature(kind: string, ts: readonly { dtype: string; shape: readonly n
   return `${kind}|${ts.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';')}`;
 }
 
-function identitySession(device: DeviceInfo, ts: readonly { dtype: string; shape: readonly number[] }[], toDevice: boolean) {
-  const key = signature(toDevice ? 'up' : 'down', ts);
+/**
+ * One Identity per tensor, by signature: 'up' keeps its outputs on the device (new buffers), 'down' brings
+ * them to the host, 'into' writes them into buffers the caller binds (bindOutputs).
+ */
+function identitySession(device: DeviceInfo, ts: readonly { dtype: string; shape: readonly number[] }[], kind: 'up' | 'down' | 'into') {
+  const key = signature(kind, ts);
   let s = sessions.get(key);
   if (!s) {
-    const g = new Graph(toDevice ? 'upload' : 'readback');
+    const g = new Graph(kind === 'up' ? 'upload' : kind === 'down' ? 'readback' : 'write-into');
     const outs: string[] = [];
     ts.forEach((t, i) => {
       const x = g.input(`x${i}`, t.dtype as never, t.shape);
       outs.push(g.output(g.add('Identity', [x], [{ dtype: x.dtype, shape: x.shape }])[0], `y${i}`).name);
     });
-    s = GraphSession.create(g, { device, keepOnDevice: toDevice ? outs : [] });
+    s = GraphSession.create(g, kind === 'into' ? { device, bindOutputs: true } : { device, keepOnDevice: kind === 'up' ? outs : [] });
     sessions.set(key, s);
   }
   return s;
@@ -39,11 +43,7 @@ export async function toHostAll(ts: readonly Feed[], device: DeviceInfo): Promis
     else gpu.push({ i, t });
   });
   if (gpu.length) {
-    const s = await identitySession(
-      device,
-      gpu.map((x) => x.t),
-      false,
-    );
+    const s = await identitySession(device, gpu.map((x) => x.t), 'down');
     const out = await s.run(Object.fromEntries(gpu.map((x, k) => [`x${k}`, x.t])));
     gpu.forEach((x, k) => (result[x.i] = out[`y${k}`] as HostTensor));
   }
@@ -57,12 +57,10 @@ export async function toHost(t: Feed, device: DeviceInfo): Promise<HostTensor> {
 /** Puts host tensors where a session's state lives: GPU buffers on WebGPU, unchanged on the CPU. */
 export async function toDeviceAll(ts: readonly HostTensor[], device: DeviceInfo): Promise<Feed[]> {
   if (device.kind !== 'webgpu' || ts.length === 0) return [...ts];
-  const s = await identitySession(device, ts, true);
+  const s = await identitySession(device, ts, 'up');
   const out = await s.run(Object.fromEntries(ts.map((t, k) => [`x${k}`, t])));
   return ts.map((_, k) => out[`y${k}`]);
 }
-
-const writers = new Map<string, Promise<GraphSession>>();
 
 /**
  * Writes host tensors into existing device buffers (same dtype and shape), in one run: for buffers another
@@ -71,17 +69,6 @@ const writers = new Map<string, Promise<GraphSession>>();
 export async function writeInto(targets: readonly Feed[], values: readonly HostTensor[], device: DeviceInfo): Promise<void> {
   if (targets.length !== values.length) throw new Error(`writeInto: ${targets.length} targets, ${values.length} values`);
   if (!targets.length) return;
-  const key = signature('into', values);
-  let s = writers.get(key);
-  if (!s) {
-    const g = new Graph('write-into');
-    values.forEach((t, i) => {
-      const x = g.input(`x${i}`, t.dtype as never, t.shape);
-      g.output(g.add('Identity', [x], [{ dtype: x.dtype, shape: x.shape }])[0], `y${i}`);
-    });
-    s = GraphSession.create(g, { device, bindOutputs: true });
-    writers.set(key, s);
-  }
-  const session = await s;
+  const session = await identitySession(device, values, 'into');
   await session.run(Object.fromEntries(values.map((t, k) => [`x${k}`, t])), Object.fromEntries(targets.map((t, k) => [`y${k}`, t])));
 }
