@@ -167,6 +167,9 @@ async function main() {
   if (what === 'decode-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK: '1024' }, { GRAFT_SPLITK: '0' }, false, { label: 'split_all', env: { GRAFT_SPLITK: '1024', GRAFT_SPLITK_ALL: '1' } });
   // capture-ab / packed-capture-ab NAME...: greedy chains replayed from the EP's graph capture against plain runs
   if (what === 'capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, false, undefined, true);
+  // split-K on every projection slices fit against the default (the long-K, few-workgroup ones), both captured:
+  // the eighth pass found the split's two added kernels cost what it saved, at ~9 µs a kernel op by op
+  if (what === 'splitk-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK_ALL: '1' }, { GRAFT_SPLITK_ALL: '0' }, false);
   if (what === 'packed-capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, true);
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json

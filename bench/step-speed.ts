@@ -8,6 +8,7 @@ import { loadModel } from '../src-main/engine/model.js';
 import { halfWeights } from '../src-main/engine/models/half-weights.js';
 import { SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
 import { resolveDevice, type DevicePref } from '../src-main/engine/runtime/device.js';
+import { stepCaptureStats } from '../src-main/engine/train/step-capture.js';
 import { createStepRunner } from '../src-main/engine/train/step-runner.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
@@ -40,6 +41,7 @@ export async function stepBench(
     // at once: a run cut off later (its timeout) still tells how long the first step took
     if (process.env.STEP_PRINT_FIRST === '1') console.log(JSON.stringify({ model: shape[0], precision: label, batch, seq, first_step_only: true, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created }));
     const times: number[] = [];
+    const replayedBefore = stepCaptureStats.steps;
     for (let s = 2; s < 2 + steps; s++) {
       const t = performance.now();
       await runner.step(b, hp(s));
@@ -48,7 +50,7 @@ export async function stepBench(
     await runner.dispose();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
-    const r = { model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0) };
+    const r = { model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0), captured_steps: stepCaptureStats.steps - replayedBefore, of_steps: steps };
     console.log(JSON.stringify(r));
     results.push(r);
   }

@@ -33,6 +33,9 @@ function tagged(file: string): J[] {
     .flatMap((l) => {
       const m = /^== round (\d+): (\w+)/.exec(l);
       if (m) tag = { ab_round: +m[1], ab_form: m[2] };
+      // train-one-call.sh's capture A/B: "== form: NAME" until "== form: end"
+      const f = /^== form: (.+)$/.exec(l);
+      if (f) tag = f[1] === 'end' ? {} : { form: f[1] };
       if (!l.startsWith('{')) return [];
       try {
         return [{ ...(JSON.parse(l) as J), ...tag }];
@@ -76,7 +79,11 @@ for (const c of calls) {
     rows.push({ call, work: `from loading to the end of the first training step, empty graph cache, ms (${form})`, shape: s.model, graft: s.load_ms + s.first_step_ms, sessions: s.sessions_created });
     rows.push({ call, work: `training step ${s.batch}x${s.seq}, r16 all 7 targets, LoRA fp16 base (${form})`, shape: s.model, graft: s.train_tokens_per_s, peer: peer?.train_tok_s, peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA', ratio: ratio(s.train_tokens_per_s, peer?.train_tok_s), step_ms: s.step_ms_median });
   }
-  steps.filter((r) => !r.ab_form).forEach((s, i) => {
+  for (const s of steps.filter((r) => r.form)) {
+    const peer = p.find((r) => r.model === s.model && r.bs === s.batch && r.seq === s.seq);
+    rows.push({ call, work: `training step ${s.batch}x${s.seq}, r16 all 7 targets, LoRA fp16 base (${s.form})`, shape: s.model, graft: s.train_tokens_per_s, peer: peer?.train_tok_s, peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA', ratio: ratio(s.train_tokens_per_s, peer?.train_tok_s), step_ms: s.step_ms_median, captured_steps: s.captured_steps ?? null });
+  }
+  steps.filter((r) => !r.ab_form && !r.form).forEach((s, i) => {
     if (i === 0) {
       // each call's first row starts from an empty graph cache: the "first time" start-up figure
       rows.push({ call, work: 'from loading to the end of the first training step, empty graph cache, ms', shape: s.model, graft: s.load_ms + s.first_step_ms, sessions: s.sessions_created });
@@ -95,6 +102,7 @@ for (const c of calls) {
       peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA',
       ratio: ratio(s.train_tokens_per_s, peer?.train_tok_s),
       step_ms: s.step_ms_median,
+      captured_steps: s.captured_steps ?? null,
       ...(quant && own ? { step_time_vs_graft_fp16_lora: +(s.step_ms_median / own.step_ms_median).toFixed(2) } : {}),
       first_step_ms: s.first_step_ms,
     });

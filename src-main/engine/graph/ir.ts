@@ -113,6 +113,22 @@ export class Graph {
     return out;
   }
 
+  /**
+   * Makes a value that a node of this graph computes an output under `name` by renaming the value itself,
+   * where output() adds an Identity. The WebGPU EP runs an Identity into a bound output as a buffer copy outside
+   * its recorded dispatches, so a graph-captured replay leaves that output as the capture's first run wrote it
+   * (train/step-capture.ts). Every reader of the value, earlier or later, sees the new name. A graph input, an
+   * initializer or a value already an output still goes through output().
+   */
+  outputRenamed(v: Value, name: string): Value {
+    if (v.name === name || this.outputs.includes(v) || !this.nodes.some((n) => n.outputs.includes(v))) return this.output(v, name);
+    if (this.names.has(name)) throw new Error(`duplicate graph output ${name}`);
+    this.names.add(name);
+    (v as { name: string }).name = name;
+    this.outputs.push(v);
+    return v;
+  }
+
   /** A constant tensor. Large ones end up in the external weights file when the graph is saved. */
   init(name: string, data: TensorData): Value {
     const v = this.newValue(data.dtype, data.shape, name);

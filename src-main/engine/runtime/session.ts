@@ -103,6 +103,13 @@ const WEBGPU_OPTS: Record<string, unknown> = {
 
 export const createTimings: CreateTiming[] = [];
 
+/** Notes a session's creation (this module's, or one another runtime opened over saved files: a captured graph). */
+export function recordTiming(timing: CreateTiming): void {
+  createTimings.push(timing);
+  if (createTimings.length > 256) createTimings.shift();
+  if (process.env.GRAFT_TIMING === '1') console.error(`[timing] ${JSON.stringify(timing)}`);
+}
+
 // GRAFT_PROFILE=1: time spent inside ORT per graph, printed at exit (to tell engine time from host time).
 // Read per run, so a benchmark can switch it on after the engine is loaded.
 const profiling = () => process.env.GRAFT_PROFILE === '1';
@@ -235,9 +242,7 @@ export class GraphSession {
     const t0 = performance.now();
     const session = await ort.InferenceSession.create(ref.model, so);
     timing.ortCreateMs = performance.now() - t0;
-    createTimings.push(timing);
-    if (createTimings.length > 256) createTimings.shift();
-    if (process.env.GRAFT_TIMING === '1') console.error(`[timing] ${JSON.stringify(timing)}`);
+    recordTiming(timing);
     return new GraphSession(ref.name, session, opts.device, session.inputNames, session.outputNames, opts.bindOutputs === true);
   }
 

@@ -63,10 +63,11 @@ export async function toDeviceAll(ts: readonly HostTensor[], device: DeviceInfo)
 }
 
 /**
- * Writes host tensors into existing device buffers (same dtype and shape), in one run: for buffers another
- * runtime holds by address (a captured graph's inputs), which must keep their place.
+ * Writes tensors (host tensors, or device tensors: a copy on the device) into existing device buffers (same
+ * dtype and shape), in one run: for buffers another runtime holds by address (a captured graph's inputs and
+ * outputs), which must keep their place.
  */
-export async function writeInto(targets: readonly Feed[], values: readonly HostTensor[], device: DeviceInfo): Promise<void> {
+export async function writeInto(targets: readonly Feed[], values: readonly Feed[], device: DeviceInfo): Promise<void> {
   if (targets.length !== values.length) throw new Error(`writeInto: ${targets.length} targets, ${values.length} values`);
   if (!targets.length) return;
   const session = await identitySession(device, values, 'into');

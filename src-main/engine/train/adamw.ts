@@ -87,7 +87,12 @@ export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, V
       const step = op.add(g, op.div(g, op.mul(g, m1, h.bias_corr1), denom), op.mul(g, params[k], h.weight_decay));
       return { p: op.sub(g, params[k], op.mul(g, step, h.lr)), m1, v1 };
     });
-    const whole = (xs: Value[]) => (xs.length === 1 ? xs[0] : op.reshape(g, op.concat(g, xs, 0), p.param.shape));
+    const whole = (xs: Value[]) => {
+      if (xs.length === 1) return xs[0];
+      const cat = op.concat(g, xs, 0);
+      // a flat vector needs no Reshape (which, as an output, would be a copy outside a captured step's dispatches)
+      return p.param.shape.length === 1 ? cat : op.reshape(g, cat, p.param.shape);
+    };
     out.params.push(whole(upd.map((u) => u.p)));
     out.m.push(whole(upd.map((u) => u.m1)));
     out.v.push(whole(upd.map((u) => u.v1)));

@@ -180,7 +180,8 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
     const r = crossEntropyWithGrad(g, logits, targets, weights, wantGrad);
     seed = { at: logits, d: r.dLogits, lossSum: r.lossSum };
   }
-  g.output(seed.lossSum, 'loss_sum');
+  // Outputs are the computed values themselves, not Identity copies: a captured step replays only dispatches.
+  g.outputRenamed(seed.lossSum, 'loss_sum');
   if (o.purpose === 'loss') return result;
 
   // The loss's gradient w.r.t. the logits (or, sliced, the final hidden states) is written out; autodiff takes it from there.
@@ -189,9 +190,9 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
   if (o.purpose === 'grads') {
     if (o.accumulate) {
       const keep = g.input('acc_keep', dtype, []);
-      g.output(op.add(g, grad, op.mul(g, g.input('acc', dtype, [size]), keep)), 'grad');
+      g.outputRenamed(op.add(g, grad, op.mul(g, g.input('acc', dtype, [size]), keep)), 'grad');
     } else {
-      g.output(grad, 'grad');
+      g.outputRenamed(grad, 'grad');
     }
   } else {
     const total = o.accumulate ? op.add(g, grad, g.input('acc', dtype, [size])) : grad;
@@ -205,8 +206,8 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
 
 function emitAdamW(g: Graph, param: Value, grad: Value, h: ReturnType<typeof adamwInputs>): void {
   const out = adamwUpdate(g, [{ name: FLAT, param, grad }], h);
-  g.output(out.gradNorm, 'grad_norm');
-  g.output(out.params[0], 'new_lora');
-  g.output(out.m[0], 'new_m');
-  g.output(out.v[0], 'new_v');
+  g.outputRenamed(out.gradNorm, 'grad_norm');
+  g.outputRenamed(out.params[0], 'new_lora');
+  g.outputRenamed(out.m[0], 'new_m');
+  g.outputRenamed(out.v[0], 'new_v');
 }

@@ -14,13 +14,14 @@ import { halfWeights } from '../models/half-weights.js';
 import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../models/resident-weights.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
-import { GraphSession } from '../runtime/session.js';
+import { GraphSession, recordTiming } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
-import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
+import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { ADAMW_SCALARS, adamwScalars } from './adamw.js';
 import { causalMask, positionRange } from '../models/decoder-inputs.js';
 import { shiftLabels } from './loss.js';
+import { StepCapture, type StepState } from './step-capture.js';
 import { buildStepGraph, FLAT, flatten, paramLayout, type StepPurpose, tensorLayout, unflatten } from './step-graph.js';
 import type { AdamWHyper, StepRunner, TensorMap, TokenBatch, TrainerState } from './types.js';
 
@@ -62,6 +63,9 @@ export function initLora(spec: ModelSpec, lora: LoraConfig, seed: number): Tenso
   return out;
 }
 
+/** Set once a captured step could not be opened in this process (the reason logged then): no runner tries again. */
+let stepCaptureFailed = false;
+
 export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunner> {
   const spec = o.spec ?? specFromConfig(o.source.config, o.source.path);
   const device = await resolveDevice(o.device);
@@ -73,11 +77,11 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   const weights = resident ? residentHalfWeights : o.weights;
   let residentFeeds: Promise<Record<string, Feed>> | null = null;
   let residentSession: GraphSession | null = null;
-  /** The resident forms a session takes, made the first time one is needed (the step graph's inputs name them). */
-  const residentFor = (s: GraphSession): Promise<Record<string, Feed>> => {
+  /** The resident forms a graph takes, made the first time one is needed (the step graph's inputs name them). */
+  const residentFor = (inputNames: readonly string[]): Promise<Record<string, Feed>> => {
     if (!resident) return Promise.resolve({});
     residentFeeds ??= (async () => {
-      const names = [...new Set(s.inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
+      const names = [...new Set(inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
       const key = `resident|${sourceStamp(o.source)}|${JSON.stringify(names)}|${device.kind}`;
       // ConstantFolding off: ORT would transpose every weight on the host at session creation. The session
       // lives as long as the runner: ORT may hand its initializer itself back as the [out, in] output.
@@ -88,39 +92,42 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     })();
     return residentFeeds;
   };
+  /** A purpose's step graph: how to build it, and the key it is saved under (null: saved by content). */
+  const stepGraph = (purpose: StepPurpose, accumulate: boolean) => {
+    const build = () =>
+      buildStepGraph({
+        spec,
+        source: o.source,
+        lora: o.lora,
+        batch: B,
+        seq: T,
+        purpose,
+        accumulate,
+        weights,
+        adapter: o.adapter,
+        recomputeActivations: o.recomputeActivations,
+      }).graph;
+    // A step graph of the model's own (or fp16-rounded) weights, or of a quantized store named by its cache
+    // file (quantStoreId), is saved under a key, so the next run of the same shapes skips building it.
+    const wName = weights ? weights.cacheName : 'fp32';
+    // Another method's layout is its whole config (adapter_config.json as it would be written).
+    const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
+    const key = wName
+      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}`
+      : null;
+    return { key, build };
+  };
   const sessions = new Map<string, Promise<GraphSession>>();
   const session = (purpose: StepPurpose, accumulate: boolean) => {
-    const key = `${purpose}${accumulate ? '+acc' : ''}`;
-    let s = sessions.get(key);
+    const id = `${purpose}${accumulate ? '+acc' : ''}`;
+    let s = sessions.get(id);
     if (!s) {
-      const build = () =>
-        buildStepGraph({
-          spec,
-          source: o.source,
-          lora: o.lora,
-          batch: B,
-          seq: T,
-          purpose,
-          accumulate,
-          weights,
-          adapter: o.adapter,
-          recomputeActivations: o.recomputeActivations,
-        }).graph;
+      const { key, build } = stepGraph(purpose, accumulate);
       const keep = (n: string) => n !== 'loss_sum' && n !== 'grad_norm';
-      // A step graph of the model's own (or fp16-rounded) weights, or of a quantized store named by its cache
-      // file (quantStoreId), is saved under a key, so the next run of the same shapes skips building it.
-      const wName = weights ? weights.cacheName : 'fp32';
-      // Another method's layout is its whole config (adapter_config.json as it would be written).
-      const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
-      const cacheKey = wName
-        ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${key}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}`
-        : null;
       s = (
-        cacheKey
-          ? GraphSession.createCached(cacheKey, build, { device, keepOnDevice: keep })
-          : GraphSession.create(build(), { device, keepOnDevice: keep })
+        key ? GraphSession.createCached(key, build, { device, keepOnDevice: keep }) : GraphSession.create(build(), { device, keepOnDevice: keep })
       ).finally(() => releaseHostWeights(o.source));
-      sessions.set(key, s);
+      sessions.set(id, s);
     }
     return s;
   };
@@ -128,7 +135,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   /** The session for a purpose, with the resident weights it takes added to `feeds`. */
   const sessionFor = async (purpose: StepPurpose, accumulate: boolean, feeds: Record<string, Feed>) => {
     const s = await session(purpose, accumulate);
-    Object.assign(feeds, await residentFor(s));
+    Object.assign(feeds, await residentFor(s.inputNames));
     return s;
   };
 
@@ -143,15 +150,24 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   let counter = 0;
 
   const dispose = (...ts: (Feed | null)[]) => ts.forEach((t) => t && 'dispose' in t && t.dispose());
+  /** The captured step (step-capture.ts), once its first step opened it: from then on the state keeps its buffers. */
+  let captured: StepCapture | null = null;
+  /** Replaces the state, or writes it into the captured step's buffers. */
+  const putState = async (next: Feed[]) => {
+    if (captured) await writeInto([params, m, v], next, device);
+    else {
+      dispose(params, m, v);
+      [params, m, v] = next;
+    }
+  };
   const setState = async (s: TrainerState) => {
     const host = [s.lora, s.m, s.v].map((t): HostTensor => ({
       dtype: 'float32',
       shape: [size],
       data: flatten(layout, size, (n) => t.get(n)?.data),
     }));
-    const dev = await toDeviceAll(host, device);
-    dispose(params, m, v, acc);
-    [params, m, v] = dev;
+    await putState(captured ? host : await toDeviceAll(host, device));
+    dispose(acc);
     acc = null;
     counter = s.counter ?? 0;
   };
@@ -192,12 +208,35 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     f[`m.${FLAT}`] = m;
     f[`v.${FLAT}`] = v;
   };
-  const adopt = (out: Record<string, Feed>) => {
-    dispose(params, m, v, acc);
-    params = out.new_lora;
-    m = out.new_m;
-    v = out.new_v;
+  const adopt = async (out: Record<string, Feed>) => {
+    const next = [out.new_lora, out.new_m, out.new_v];
+    await putState(next);
+    if (captured) dispose(...next);
+    dispose(acc);
     acc = null;
+  };
+  const wantCapture = device.kind === 'webgpu' && process.env.GRAFT_GRAPH_CAPTURE !== '0';
+  let capture: Promise<StepCapture | null> | null = null;
+  /** The captured step, opened at the first step() over the step graph's saved files; null where it cannot be. */
+  const stepCapture = (feeds: Record<string, Feed>): Promise<StepCapture | null> => {
+    if (!wantCapture || stepCaptureFailed) return Promise.resolve(null);
+    capture ??= (async () => {
+      try {
+        const { key, build } = stepGraph('step', false);
+        const { ref, timing } = await GraphSession.savedGraph(key, build).finally(() => releaseHostWeights(o.source));
+        if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
+        Object.assign(feeds, await residentFor(ref.inputs));
+        const t0 = performance.now();
+        captured = await StepCapture.open(ref, device, feeds, { params, m, v } as StepState);
+        recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
+        return captured;
+      } catch (err) {
+        if (!stepCaptureFailed) console.error(`[graft] graph capture unavailable, training without it: ${(err as Error).message}`);
+        stepCaptureFailed = true;
+        return null;
+      }
+    })();
+    return capture;
   };
   const scalarOut = (t: Feed) => (t as HostTensor).data[0] as number;
 
@@ -221,16 +260,18 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
       const feeds: Record<string, Feed> = { [FLAT]: params, acc };
       optimizerFeeds(feeds, hp, tokens);
       const out = await s.run(feeds);
-      adopt(out);
+      await adopt(out);
       return { gradNorm: scalarOut(out.grad_norm) };
     },
     async step(b, hp) {
       const { feeds, tokens } = batchFeeds(b);
-      const s = await sessionFor('step', false, feeds);
       optimizerFeeds(feeds, hp, tokens);
+      const cap = await stepCapture(feeds);
+      if (cap) return { ...(await cap.step(feeds)), tokens };
+      const s = await sessionFor('step', false, feeds);
       const out = await s.run(feeds);
       const lossSum = scalarOut(out.loss_sum);
-      adopt(out);
+      await adopt(out);
       return { lossSum, tokens, gradNorm: scalarOut(out.grad_norm) };
     },
     async evalLoss(b) {
@@ -251,6 +292,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     },
     setState,
     async dispose() {
+      captured?.release();
       dispose(params, m, v, acc);
       if (residentFeeds) dispose(...Object.values(await residentFeeds.catch(() => ({}))));
       await residentSession?.release();

@@ -1,0 +1,113 @@
+/**
+ * Training steps through the WebGPU EP's graph capture (runtime/captured-graph.ts). A step of the 1.5B model is
+ * ~10,400 ops that onnxruntime-node encodes one by one on the host every step (~15 µs each on the H200); a
+ * captured step submits the recorded commands again, so the host's part is a few small runs around it.
+ *
+ * A capture is bound to fixed buffers, so this owns one buffer per input the host writes each step (the batch,
+ * the optimizer's scalars, dropout masks) and the step's outputs. The LoRA factors and both moments stay in the
+ * runner's buffers, bound as inputs; the step writes their next values into buffers of its own, copied back
+ * after each replay. Writing them in place would make the update's last op (p − lr·step) read and write one
+ * buffer in one dispatch, which WebGPU does not allow; a second capture bound the other way round would hold a
+ * second copy of every activation.
+ */
+import { CapturedGraph } from '../runtime/captured-graph.js';
+import type { DeviceInfo } from '../runtime/device.js';
+import type { GraphRef } from '../runtime/graph-cache.js';
+import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
+import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
+import { FLAT } from './step-graph.js';
+
+/** Steps replayed from a capture in this process (tests check that capture was used, not fallen back from). */
+export const stepCaptureStats = { steps: 0 };
+
+/** Inputs that depend only on the session's shapes: written once, when the capture is bound. */
+const FIXED_INPUTS = new Set(['positions', 'attn_mask']);
+/** The step graph's outputs (step-graph.ts). */
+const OUTPUTS = ['new_lora', 'new_m', 'new_v', 'loss_sum', 'grad_norm'];
+
+export interface StepState {
+  params: DeviceTensor;
+  m: DeviceTensor;
+  v: DeviceTensor;
+}
+
+export class StepCapture {
+  private constructor(
+    private readonly graph: CapturedGraph,
+    private readonly device: DeviceInfo,
+    /** The buffers of the inputs written before each step, by input name. */
+    private readonly written: Map<string, DeviceTensor>,
+    private readonly state: StepState,
+    private readonly next: StepState,
+    private readonly scalars: DeviceTensor[],
+    /** Every buffer made here (the fixed inputs' too), freed on release. */
+    private readonly owned: DeviceTensor[],
+  ) {}
+
+  /**
+   * Opens the saved step graph with capture on and binds its one capture: `feeds` is a step's whole feed (its
+   * device tensors are bound as they are and must live as long as this), `state` the runner's buffers, which
+   * keep their place from now on. Throws where capture is not possible; the runner then runs the plain session.
+   */
+  static async open(ref: GraphRef, device: DeviceInfo, feeds: Record<string, Feed>, state: StepState): Promise<StepCapture> {
+    if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
+    if (ref.outputs.length !== OUTPUTS.length || OUTPUTS.some((o) => !ref.outputs.includes(o)))
+      throw new Error(`the saved graph ${ref.name} has outputs ${ref.outputs.join(', ')}, not a step's`);
+    const hostNames = ref.inputs.filter((n) => {
+      const f = feeds[n];
+      if (!f) throw new Error(`captured step: nothing to bind to input ${n}`);
+      return !(f instanceof DeviceTensor);
+    });
+    if (state.params.dtype !== 'float32') throw new Error(`captured step: a ${state.params.dtype} state is not supported`);
+    // made by uploads, so the host inputs' buffers start with this step's values
+    const like = (t: DeviceTensor): HostTensor => ({ dtype: 'float32', shape: t.shape, data: new Float32Array(t.shape.reduce((a, b) => a * b, 1)) });
+    const scalar: HostTensor = { dtype: 'float32', shape: [], data: new Float32Array(1) };
+    const made = (await toDeviceAll(
+      [...hostNames.map((n) => feeds[n] as HostTensor), like(state.params), like(state.m), like(state.v), scalar, scalar],
+      device,
+    )) as DeviceTensor[];
+    const written = new Map(hostNames.map((n, i) => [n, made[i]]));
+    const [p, m, v, loss, norm] = made.slice(hostNames.length);
+    const next: StepState = { params: p, m, v };
+    let graph: CapturedGraph | null = null;
+    try {
+      graph = CapturedGraph.open(ref, device);
+      const inputs: Record<string, Feed> = Object.fromEntries(ref.inputs.map((n) => [n, written.get(n) ?? feeds[n]]));
+      Object.assign(inputs, { [FLAT]: state.params, [`m.${FLAT}`]: state.m, [`v.${FLAT}`]: state.v });
+      graph.bind(1, inputs, { new_lora: next.params, new_m: next.m, new_v: next.v, loss_sum: loss, grad_norm: norm });
+    } catch (err) {
+      graph?.release();
+      for (const t of made) t.dispose();
+      throw err;
+    }
+    for (const n of FIXED_INPUTS) written.delete(n);
+    return new StepCapture(graph, device, written, state, next, [loss, norm], made);
+  }
+
+  /**
+   * One step: the host inputs of `feeds` written into their buffers, the capture replayed (recorded at the first
+   * step), the next state copied into the runner's buffers, and the loss and gradient norm read back.
+   */
+  async step(feeds: Record<string, Feed>): Promise<{ lossSum: number; gradNorm: number }> {
+    const names = [...this.written.keys()];
+    await writeInto(
+      names.map((n) => this.written.get(n)!),
+      names.map((n) => {
+        const f = feeds[n];
+        if (!f || f instanceof DeviceTensor) throw new Error(`captured step: input ${n} must come from the host each step`);
+        return f;
+      }),
+      this.device,
+    );
+    this.graph.run(1);
+    await writeInto([this.state.params, this.state.m, this.state.v], [this.next.params, this.next.m, this.next.v], this.device);
+    const [loss, norm] = await toHostAll(this.scalars, this.device);
+    stepCaptureStats.steps++;
+    return { lossSum: loss.data[0] as number, gradNorm: norm.data[0] as number };
+  }
+
+  release(): void {
+    this.graph.release();
+    for (const t of this.owned) t.dispose();
+  }
+}
