@@ -177,26 +177,40 @@ export class GraphSession {
    * start then skips building, serializing and hashing the weights: ORT loads the saved files.
    */
   static async createCached(key: string, build: () => Graph, opts: SessionOpts): Promise<GraphSession> {
+    return (await GraphSession.openSaved(key, build, (ref, timing) => GraphSession.open(ref, opts, timing))).value;
+  }
+
+  /**
+   * What `open` makes over the saved files of the graph `build` makes (a session of any runtime), found by `key`
+   * as createCached finds them, else built now. The graph's files are read by `open` while they are made
+   * durable, and move into the cache once `open` is done, so nothing looks for a file that has just moved.
+   */
+  static async openSaved<T>(
+    key: string,
+    build: () => Graph,
+    open: (ref: GraphRef, timing: CreateTiming) => Promise<T>,
+  ): Promise<{ value: T; timing: CreateTiming }> {
     await savesInFlight.get(key); // this process saving the same key: find it rather than build it twice
     const found = findRef(key);
-    if (found) return GraphSession.open(found, opts, foundTiming(found));
+    if (found) {
+      const timing = foundTiming(found);
+      return { value: await open(found, timing), timing };
+    }
     const { stage, staged, saved, timing, commit } = await stageBuild(key, build);
     if (!DEFERRED_SAVE) {
       await commit();
-      return GraphSession.open(saved, opts, timing);
+      return { value: await open(saved, timing), timing };
     }
-    // ORT reads the staged files (in the page cache) while they are made durable; they move into the cache
-    // only once the session exists, so ORT never looks for a file that has just been renamed.
     stage.startSync();
-    let session: GraphSession;
+    let value: T;
     try {
-      session = await GraphSession.open(staged, opts, timing);
+      value = await open(staged, timing);
     } catch (err) {
       await stage.discard();
       throw err;
     }
     trackSave(key, commit());
-    return session;
+    return { value, timing };
   }
 
   /**

@@ -14,7 +14,8 @@ import { halfWeights } from '../models/half-weights.js';
 import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../models/resident-weights.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
-import { GraphSession, recordTiming } from '../runtime/session.js';
+import type { GraphRef } from '../runtime/graph-cache.js';
+import { type CreateTiming, GraphSession, recordTiming } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
@@ -223,12 +224,17 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     capture ??= (async () => {
       try {
         const { key, build } = stepGraph('step', false);
-        const { ref, timing } = await GraphSession.savedGraph(key, build).finally(() => releaseHostWeights(o.source));
-        if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
-        Object.assign(feeds, await residentFor(ref.inputs));
-        const t0 = performance.now();
-        captured = await StepCapture.open(ref, device, feeds, { params, m, v } as StepState);
-        recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
+        const open = async (ref: GraphRef, timing: CreateTiming) => {
+          releaseHostWeights(o.source);
+          if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
+          Object.assign(feeds, await residentFor(ref.inputs));
+          const t0 = performance.now();
+          const c = await StepCapture.open(ref, device, feeds, { params, m, v } as StepState);
+          recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
+          return c;
+        };
+        // a graph saved by content (no key) is built and saved first, as GraphSession.create does
+        captured = key ? (await GraphSession.openSaved(key, build, open)).value : await GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing));
         return captured;
       } catch (err) {
         if (!stepCaptureFailed) console.error(`[graft] graph capture unavailable, training without it: ${(err as Error).message}`);
