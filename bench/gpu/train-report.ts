@@ -71,7 +71,8 @@ for (const c of calls) {
   const verify = lines(path.join(dir, 'verify-gpu.jsonl')).find((r) => 'ok' in r && 'total' in r);
   const profile = path.join(dir, 'profile-0.5b-8x512-gpu.json');
   raw[call] = { steps, gemm, graft_8b: g8b, peers: p, verify_reference_gpu: verify ?? null, ...(existsSync(profile) ? { profile_0_5b_8x512: JSON.parse(readFileSync(profile, 'utf8')) } : {}) };
-  const fp16 = (model: string, batch: number) => steps.find((s) => s.model === model && s.batch === batch && s.precision === 'fp16');
+  const main = steps.filter((r) => !r.ab_form && !r.form);
+  const fp16 = (model: string, batch: number) => main.find((s) => s.model === model && s.batch === batch && s.precision === 'fp16');
   // first-step-ab.sh: every run starts from an empty graph cache, so each gives both rows, named by its form
   for (const s of steps.filter((r) => r.ab_form)) {
     const form = `${s.ab_form}, round ${s.ab_round}`;
@@ -83,12 +84,12 @@ for (const c of calls) {
     const peer = p.find((r) => r.model === s.model && r.bs === s.batch && r.seq === s.seq);
     rows.push({ call, work: `training step ${s.batch}x${s.seq}, r16 all 7 targets, LoRA fp16 base (${s.form})`, shape: s.model, graft: s.train_tokens_per_s, peer: peer?.train_tok_s, peer_name: 'PyTorch 2.11 + PEFT 0.21, bf16 LoRA', ratio: ratio(s.train_tokens_per_s, peer?.train_tok_s), step_ms: s.step_ms_median, captured_steps: s.captured_steps ?? null });
   }
-  steps.filter((r) => !r.ab_form && !r.form).forEach((s, i) => {
+  main.forEach((s, i) => {
     if (i === 0) {
       // each call's first row starts from an empty graph cache: the "first time" start-up figure
       rows.push({ call, work: 'from loading to the end of the first training step, empty graph cache, ms', shape: s.model, graft: s.load_ms + s.first_step_ms, sessions: s.sessions_created });
       // its later steps are a training row too when no other run of the call has this shape
-      if (steps.slice(1).some((o) => o.model === s.model && o.batch === s.batch && o.precision === s.precision)) return;
+      if (main.slice(1).some((o) => o.model === s.model && o.batch === s.batch && o.precision === s.precision)) return;
     }
     const peer = p.find((r) => r.model === s.model && r.bs === s.batch && r.seq === s.seq);
     const own = fp16(s.model, s.batch);

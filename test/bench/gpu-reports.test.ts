@@ -52,6 +52,35 @@ describe('GPU result reports', () => {
     expect(r.ab_a_under_build_load.lines.length).toBeGreaterThan(0);
   });
 
+  it('report-decode over two calls: each row beside the llama.cpp figure of the call that measured it', () => {
+    const r = report('report-decode.ts', [path.join(RAW, 's14-call-d'), `${path.join(RAW, 's14-call-d')},${path.join(RAW, 's14-call-e')}`, 'abc1234'], { REPORT_CALLS: 'D,D', REPORT_B_CALLS: 'D,E' });
+    const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
+    // 0.5B ran in call D; 1.5B only in call E (D's run of it was cut by its timeout); the 4-bit rows only in E
+    expect(row(/^decode, 1 stream, greedy \(fp32/, 'qwen2.5-0.5b')).toMatchObject({ call: 'D', peer: 769.3 });
+    expect(row(/^decode, 1 stream, greedy \(fp32/, 'qwen2.5-1.5b')).toMatchObject({ call: 'E', peer: 432.4, graft: 127.1 });
+    const big = row(/4-bit base/, 'llama3.1-8b');
+    expect(big).toMatchObject({ call: 'E', peer: 269.7, graft: 97.2 });
+    expect(big.peer_name).toMatch(/same call \(E\)/);
+    expect(big.ratio).toBeCloseTo(97.2 / 269.7, 3);
+  });
+
+  it('train-report: the op-by-op and captured A/B rows apart from the main rows, each with its captured-step count', () => {
+    const r = report('train-report.ts', ['abc1234', `ONE=${path.join(RAW, 's14-call-t')}`]);
+    const ab = r.rows.filter((x: any) => / \((op-by-op|captured)\)$/.test(x.work));
+    expect(ab.map((x: any) => `${x.shape} ${/(\d+x\d+)/.exec(x.work)![1]} ${/\(([\w-]+)\)$/.exec(x.work)![1]} ${x.captured_steps}`)).toEqual([
+      'qwen2.5-1.5b 1x512 op-by-op 0',
+      'qwen2.5-0.5b 1x512 op-by-op 0',
+      'qwen2.5-0.5b 8x512 op-by-op 0',
+      'qwen2.5-1.5b 1x512 captured 3',
+      'qwen2.5-0.5b 1x512 captured 3',
+      'qwen2.5-0.5b 8x512 captured 3',
+    ]);
+    // the main rows are the call's first runs, captured (the default), one per shape and precision
+    const main = r.rows.filter((x: any) => x.work.startsWith('training step') && !x.work.includes('GEMM rate') && !ab.includes(x));
+    expect(main.map((x: any) => `${x.shape} ${x.captured_steps}`)).toEqual(['qwen2.5-1.5b 3', 'qwen2.5-0.5b 3', 'qwen2.5-0.5b 3', 'qwen2.5-0.5b 3']);
+    for (const x of [...ab, ...main]) expect(x.ratio).toBeCloseTo(x.graft / x.peer, 3);
+  });
+
   it('report-capture: each model\'s captured and op-by-op rounds, the gain their quotient, the peer named with its call', () => {
     const r = report('report-capture.ts', [path.join(RAW, 's13-call-c2'), path.join(RAW, 's13-call-d'), 'abc1234']);
     expect(r.commit).toBe('abc1234');
