@@ -31,7 +31,7 @@ const g = [
 const ab = existsSync(path.join(d1, 'ab.log')) ? sections(path.join(d1, 'ab.log')) : [];
 // decode-vs-llamacpp-b.sh benches the 8B Q4_K_M on its own, once its file is whole
 const llamaOf = (dir: string, call: string) =>
-  [path.join(dir, 'llama-bench.json'), path.join(dir, 'llama-bench-8b.json')].filter((f) => existsSync(f)).flatMap((f) => llamaBench(f).map((r) => ({ ...r, call })));
+  [path.join(dir, 'llama-bench.json'), path.join(dir, 'llama-bench-8b.json')].filter((f) => existsSync(f)).flatMap((f) => llamaBench(f).map((r): J => ({ ...r, call })));
 const llama = [...bDirs.flatMap((dir, i) => llamaOf(dir, bCalls[i] ?? callB)), ...(d3 ? llamaOf(d3, callC) : [])];
 const peersD1 = readFileSync(path.join(d1, 'peers.log'), 'utf8');
 const tg = (file: RegExp, call: string | undefined) => llama.find((r) => r.n_gen === 128 && r.call === call && file.test(String(r.model_filename)));

@@ -16,6 +16,7 @@ import type { LoadedModel } from '../model.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
+import { type CreateTiming, recordTiming } from '../runtime/session.js';
 import type { DeviceTensor, Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
@@ -227,7 +228,7 @@ export class DecodeCapture {
 let captureFailed = false;
 
 /**
- * The model's captured session for a graph (pool key `key`; opened over the files `saved` gives), held by
+ * The model's captured session for a graph (pool key `key`; `saved` hands the graph's saved files to the opener), held by
  * `owner` until done(). Null when capture cannot be opened here or another decoder holds it: the caller then
  * runs as before.
  */
@@ -235,11 +236,18 @@ export async function leaseCapture(
   model: LoadedModel,
   o: { device: DeviceInfo; rows: number; capacity: number },
   key: string,
-  saved: () => Promise<{ ref: GraphRef }>,
+  saved: (open: (ref: GraphRef, timing: CreateTiming) => Promise<DecodeCapture>) => Promise<DecodeCapture>,
   owner: object,
 ): Promise<{ capture: DecodeCapture; done(): void } | null> {
   if (captureFailed) return null;
-  const lease = leaseSession(model, key, async () => DecodeCapture.open((await saved()).ref, model, o.device, o.rows, o.capacity));
+  const lease = leaseSession(model, key, () =>
+    saved(async (ref, timing) => {
+      const t0 = performance.now();
+      const capture = await DecodeCapture.open(ref, model, o.device, o.rows, o.capacity);
+      recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
+      return capture;
+    }),
+  );
   let capture: DecodeCapture;
   try {
     capture = await lease.session;

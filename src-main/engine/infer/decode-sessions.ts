@@ -113,7 +113,12 @@ export class DecodeSessions {
       this.model,
       this.opts,
       `capture|${key}`,
-      () => GraphSession.savedGraph(cacheKey, build).finally(() => releaseHostWeights(this.model.source)),
+      // opened over the staged files while they are made durable (as onnxruntime-node sessions are)
+      (open) =>
+        (cacheKey
+          ? GraphSession.openSaved(cacheKey, build, open).then((s) => s.value)
+          : GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing))
+        ).finally(() => releaseHostWeights(this.model.source)),
       owner,
     );
   }

@@ -130,7 +130,8 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
       const before = createTimings.length;
       const captured = await greedy(model, device, [[]], [4, 9, 16], 12, 4, true);
       const made = createTimings.slice(before).map((t) => t.graph);
-      expect(made.filter((g) => g.startsWith('fused_decode'))).toEqual([]);
+      // the fused graph is opened once, by the captured runtime (its creation recorded with that suffix)
+      expect(made.filter((g) => g.startsWith('fused_decode'))).toEqual([expect.stringMatching(/^fused_decode.*:captured$/)]);
       expect(captured).toEqual(await greedy(model, device, [[]], [4, 9, 16], 12, 4, false));
     },
     120_000,
