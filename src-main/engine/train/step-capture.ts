@@ -10,9 +10,11 @@
  * buffer in one dispatch, which WebGPU does not allow; a second capture bound the other way round would hold a
  * second copy of every activation.
  */
+import type { Graph } from '../graph/ir.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
+import { type CreateTiming, GraphSession, recordTiming } from '../runtime/session.js';
 import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { FLAT } from './step-graph.js';
@@ -109,5 +111,43 @@ export class StepCapture {
   release(): void {
     this.graph.release();
     for (const t of this.owned) t.dispose();
+  }
+}
+
+/** Set once a captured step could not be opened in this process (the reason logged then): no runner tries again. */
+let captureFailed = false;
+
+/**
+ * The step graph (`graph`: its cache key, or null to save it by content, and its builder) opened as a StepCapture
+ * over its saved files, on WebGPU unless GRAFT_GRAPH_CAPTURE=0: `feeds` is the first step's feed, completed with
+ * the resident weights the graph takes; `state` the runner's buffers. Null where capture cannot open here.
+ */
+export async function openStepCapture(o: {
+  device: DeviceInfo;
+  graph: { key: string | null; build: () => Graph };
+  feeds: Record<string, Feed>;
+  state: () => StepState;
+  resident: (inputNames: readonly string[]) => Promise<Record<string, Feed>>;
+  /** Called once the graph is saved (the host's weights may go). */
+  built: () => void;
+}): Promise<StepCapture | null> {
+  if (o.device.kind !== 'webgpu' || process.env.GRAFT_GRAPH_CAPTURE === '0' || captureFailed) return null;
+  const open = async (ref: GraphRef, timing: CreateTiming) => {
+    o.built();
+    if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
+    Object.assign(o.feeds, await o.resident(ref.inputs));
+    const t0 = performance.now();
+    const c = await StepCapture.open(ref, o.device, o.feeds, o.state());
+    recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
+    return c;
+  };
+  const { key, build } = o.graph;
+  try {
+    // opened over the staged files while they are made durable; a graph saved by content is saved first
+    return key ? (await GraphSession.openSaved(key, build, open)).value : await GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing));
+  } catch (err) {
+    if (!captureFailed) console.error(`[graft] graph capture unavailable, training without it: ${(err as Error).message}`);
+    captureFailed = true;
+    return null;
   }
 }

@@ -14,15 +14,14 @@ import { halfWeights } from '../models/half-weights.js';
 import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../models/resident-weights.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
-import type { GraphRef } from '../runtime/graph-cache.js';
-import { type CreateTiming, GraphSession, recordTiming } from '../runtime/session.js';
+import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { ADAMW_SCALARS, adamwScalars } from './adamw.js';
 import { causalMask, positionRange } from '../models/decoder-inputs.js';
 import { shiftLabels } from './loss.js';
-import { StepCapture, type StepState } from './step-capture.js';
+import { openStepCapture, type StepCapture, type StepState } from './step-capture.js';
 import { buildStepGraph, FLAT, flatten, paramLayout, type StepPurpose, tensorLayout, unflatten } from './step-graph.js';
 import type { AdamWHyper, StepRunner, TensorMap, TokenBatch, TrainerState } from './types.js';
 
@@ -63,9 +62,6 @@ export function initLora(spec: ModelSpec, lora: LoraConfig, seed: number): Tenso
   }
   return out;
 }
-
-/** Set once a captured step could not be opened in this process (the reason logged then): no runner tries again. */
-let stepCaptureFailed = false;
 
 export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunner> {
   const spec = o.spec ?? specFromConfig(o.source.config, o.source.path);
@@ -216,32 +212,17 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     dispose(acc);
     acc = null;
   };
-  const wantCapture = device.kind === 'webgpu' && process.env.GRAFT_GRAPH_CAPTURE !== '0';
   let capture: Promise<StepCapture | null> | null = null;
   /** The captured step, opened at the first step() over the step graph's saved files; null where it cannot be. */
   const stepCapture = (feeds: Record<string, Feed>): Promise<StepCapture | null> => {
-    if (!wantCapture || stepCaptureFailed) return Promise.resolve(null);
-    capture ??= (async () => {
-      try {
-        const { key, build } = stepGraph('step', false);
-        const open = async (ref: GraphRef, timing: CreateTiming) => {
-          releaseHostWeights(o.source);
-          if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
-          Object.assign(feeds, await residentFor(ref.inputs));
-          const t0 = performance.now();
-          const c = await StepCapture.open(ref, device, feeds, { params, m, v } as StepState);
-          recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
-          return c;
-        };
-        // a graph saved by content (no key) is built and saved first, as GraphSession.create does
-        captured = key ? (await GraphSession.openSaved(key, build, open)).value : await GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing));
-        return captured;
-      } catch (err) {
-        if (!stepCaptureFailed) console.error(`[graft] graph capture unavailable, training without it: ${(err as Error).message}`);
-        stepCaptureFailed = true;
-        return null;
-      }
-    })();
+    capture ??= openStepCapture({
+      device,
+      graph: stepGraph('step', false),
+      feeds,
+      state: () => ({ params, m, v }) as StepState,
+      resident: residentFor,
+      built: () => releaseHostWeights(o.source),
+    }).then((c) => (captured = c));
     return capture;
   };
   const scalarOut = (t: Feed) => (t as HostTensor).data[0] as number;
