@@ -20,11 +20,12 @@ import { type CreateTiming, recordTiming } from '../runtime/session.js';
 import type { DeviceTensor, Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
+import { type TopLogits, topLogits } from './device-topk.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { leaseSession } from './session-pool.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
-export const captureStats = { chains: 0, steps: 0 };
+export const captureStats = { chains: 0, steps: 0, topSteps: 0 };
 
 const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
 
@@ -125,6 +126,23 @@ export class DecodeCapture {
     captureStats.steps++;
     const [h] = await toHostAll([wantIds ? this.ids[0] : this.logits], this.device);
     return wantIds ? Int32Array.from(h.data as Int32Array) : Float32Array.from(h.data as Float32Array);
+  }
+
+  /**
+   * One sampled step replayed: each row's `k` best logits and their ids come back (device-topk.ts), not the
+   * vocabulary's; the whole logits stay on the device until the next step (logitsNow).
+   */
+  async stepTop(tokens: readonly number[], start: number, layers: number, lora: Record<string, Feed>, k: number): Promise<TopLogits> {
+    await this.replay(tokens, 1, start, layers, lora);
+    captureStats.steps++;
+    captureStats.topSteps++;
+    return topLogits(this.logits, k, this.device);
+  }
+
+  /** The last step's logits [rows, vocab], read back. */
+  async logitsNow(): Promise<Float32Array> {
+    const [h] = await toHostAll([this.logits], this.device);
+    return Float32Array.from(h.data as Float32Array);
   }
 
   /** The adapter rows' buffers: made from the first generation's values, written in place by later ones. */

@@ -11,7 +11,7 @@ import type { WeightsFactory } from '../models/weights.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { KvDecoder } from './kv-decoder.js';
-import { Sampler, type SamplingOpts } from './sampling.js';
+import { Sampler, type SamplingOpts, TOP_CANDIDATES } from './sampling.js';
 import { TextStream } from './text-stream.js';
 
 /**
@@ -106,11 +106,23 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const greedy = (s.temperature ?? 1) <= 0 && (s.repetitionPenalty ?? 1) === 1 && (s.presencePenalty ?? 0) === 0;
   let logits: Float32Array = new Float32Array(0);
   let ids: Int32Array = new Int32Array(0);
+  // Top-k sampling on a captured decode reads each row's best logits only (device-topk.ts), and the whole row
+  // where those do not decide the draw (Sampler.sampleAmong); `top` is the step's, `logits` then read on demand.
+  const candidates = !greedy && Sampler.decidedByBest(s) ? TOP_CANDIDATES : 0;
+  let top: Awaited<ReturnType<KvDecoder['decodeTop']>> = null;
   // Greedy ids of later steps, computed ahead of the loop. A live row's next input is its own greedy id,
   // which is what the chain fed; a finished row's ids are never read again.
   const ahead: Int32Array[] = [];
   const chain = greedyChain();
-  const pick = (b: number) => (greedy ? ids[b] : samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]));
+  const pick = async (b: number): Promise<number> => {
+    if (greedy) return ids[b];
+    if (top) {
+      const id = samplers[b].sampleAmong(top.ids.subarray(b * top.k, (b + 1) * top.k), top.logits.subarray(b * top.k, (b + 1) * top.k), seen[b]);
+      if (id !== null) return id;
+      if (logits.length === 0) logits = await top.all();
+    }
+    return samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]);
+  };
   const t0 = performance.now();
   let tFirst = t0;
   try {
@@ -122,9 +134,11 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
         done.forEach((d, b) => !d && (results[b].finish = 'cancelled'));
         break;
       }
+      const picked: number[] = [];
+      for (let b = 0; b < o.variants.length; b++) picked.push(done[b] ? -1 : await pick(b));
       const next = o.variants.map((_, b) => {
         if (done[b]) return results[b].ids.at(-1) ?? 0;
-        const id = pick(b);
+        const id = picked[b];
         if (eos.has(id)) {
           done[b] = true;
           results[b].finish = 'eos';
@@ -147,7 +161,10 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
         // Steps computed ahead (decodeGreedyChain): never past maxTokens, so never past the reserved slots.
         if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(chain, o.maxTokens - 1 - step))));
         ids = ahead.shift()!;
-      } else logits = await dec.decode(next);
+      } else {
+        top = candidates ? await dec.decodeTop(next, candidates) : null;
+        logits = top ? new Float32Array(0) : await dec.decode(next);
+      }
     }
   } finally {
     await dec.dispose();

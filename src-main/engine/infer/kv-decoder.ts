@@ -20,6 +20,7 @@ import { fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from 
 import { argmax } from './sampling.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
 import type { DecodeCapture } from './decode-capture.js';
+import type { TopLogits } from './device-topk.js';
 import { DecodeSessions, type Mode } from './decode-sessions.js';
 
 export interface KvDecoderOpts {
@@ -226,6 +227,20 @@ export class KvDecoder {
   async decode(tokens: readonly number[]): Promise<Float32Array> {
     if (this.mode === 'fused') return this.runFused(tokens.map((t) => [t]), 1, false) as Promise<Float32Array>;
     return this.run(tokens.map((t) => [t]));
+  }
+
+  /**
+   * decode()'s short form for sampling among each row's best: appends one token per row and returns each row's
+   * `k` best logits with their ids, and all() for the same step's whole logits [rows, vocab]. Null where the step
+   * is not replayed from a capture: decode() then.
+   */
+  async decodeTop(tokens: readonly number[], k: number): Promise<(TopLogits & { all(): Promise<Float32Array> }) | null> {
+    const c = this.capture;
+    if (!c || this.mode !== 'fused') return null;
+    this.checkRoom(1);
+    const top = await c.stepTop(tokens, this.length, this.model.spec.layers, await this.loraFor('fused'), k);
+    this.length += 1;
+    return { ...top, all: () => c.logitsNow() };
   }
 
   /** Rows of T tokens of which the first `real` are real; writes slots length..length+real-1 of every row. */

@@ -6,6 +6,9 @@
  */
 import { SeededRng } from '../data/rng.js';
 
+/** How many best logits a sampled decode step reads back per row for sampleAmong (infer/device-topk.ts). */
+export const TOP_CANDIDATES = 128;
+
 export interface SamplingOpts {
   temperature?: number;
   topK?: number;
@@ -25,6 +28,11 @@ export class Sampler {
 
   constructor(readonly opts: SamplingOpts = {}) {
     this.rng = new SeededRng(opts.seed ?? Date.now());
+  }
+
+  /** Whether sampleAmong can decide draws with these options (top-k sampling, penalties that only lower logits). */
+  static decidedByBest(o: SamplingOpts): boolean {
+    return (o.temperature ?? 1) > 0 && (o.topK ?? 0) > 0 && (o.topK ?? 0) < TOP_CANDIDATES && (o.repetitionPenalty ?? 1) >= 1 && (o.presencePenalty ?? 0) >= 0;
   }
 
   /** `seen`: the tokens present so far (prompt and reply), read only when a penalty is set. */
@@ -71,7 +79,51 @@ export class Sampler {
    */
   private sampleTopK(logits: Float32Array, max: number, temp: number, k: number): number {
     const idx = bestOf(logits, k);
-    const w = idx.map((i) => Math.exp((logits[i] - max) / temp));
+    return this.drawTopK(
+      idx,
+      idx.map((i) => logits[i]),
+      max,
+      temp,
+    );
+  }
+
+  /**
+   * sample()'s draw over a whole row, from the row's best logits only (`vals`, best first, ties to the lower id,
+   * with their `ids`: infer/device-topk.ts), where those decide it: top-k sampling whose k best tokens after the
+   * penalties are all among them. Every other token's logit is at most the last candidate's, and penalties only
+   * lower logits here, so that holds when the k-th best penalized candidate is above it. Null where it does not
+   * hold or the options are another kind: the caller samples the whole row (the generator is untouched).
+   */
+  sampleAmong(ids: Int32Array, vals: Float32Array, seen: Iterable<number>): number | null {
+    const o = this.opts;
+    const rp = o.repetitionPenalty ?? 1;
+    const pp = o.presencePenalty ?? 0;
+    const k = o.topK ?? 0;
+    if ((o.temperature ?? 1) <= 0 || !(k > 0) || k >= ids.length || rp < 1 || pp < 0) return null;
+    // the same float32 roundings as sample()'s penalties
+    const post = Float32Array.from(vals);
+    if (rp !== 1 || pp !== 0) {
+      const present = seen instanceof Set ? (seen as Set<number>) : new Set(seen);
+      for (let j = 0; j < ids.length; j++) {
+        if (!present.has(ids[j])) continue;
+        if (rp !== 1) post[j] = post[j] > 0 ? post[j] / rp : post[j] * rp;
+        post[j] -= pp;
+      }
+    }
+    const order = Array.from(ids.keys()).sort((a, b) => post[b] - post[a] || ids[a] - ids[b]);
+    if (!(post[order[k - 1]] > vals[vals.length - 1])) return null;
+    const best = order.slice(0, k);
+    return this.drawTopK(
+      best.map((j) => ids[j]),
+      best.map((j) => post[j]),
+      post[best[0]],
+      o.temperature ?? 1,
+    );
+  }
+
+  /** Top-k's draw: the k best tokens (best first) and their logits, the row's maximum, the temperature. */
+  private drawTopK(idx: number[], vals: number[], max: number, temp: number): number {
+    const w = vals.map((v) => Math.exp((v - max) / temp));
     let total = 0;
     for (const x of w) total += x;
     return this.draw(...this.cutTopPMinP(idx, w.map((x) => x / total)));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
 import { captureStats } from '../../../src-main/engine/infer/decode-capture.js';
+import { CHAT_SAMPLING } from '../../../src-main/engine/options/generate.js';
 import { generate } from '../../../src-main/engine/infer/generate.js';
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
@@ -165,10 +166,42 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
         }
       };
       const steps = captureStats.steps;
+      const tops = captureStats.topSteps;
       const captured = await sample(true);
       expect(captureStats.steps - steps).toBe(15); // every step after the prefill replayed
+      // top-k sampling read each step's best logits only (device-topk.ts), not the vocabulary's
+      expect(captureStats.topSteps - tops).toBe(15);
       expect(captured).toEqual(await sample(false));
       expect(new Set(captured.flat()).size).toBeGreaterThan(3);
+    },
+    120_000,
+  );
+});
+
+describe('captured sampling among the best logits', () => {
+  it.skipIf(!gpuOk)(
+    `WebGPU EP${reason}: the Chat's sampling over a 3,000-word vocabulary (two chunks, 128 of 3,000 read) gives the tokens of plain runs`,
+    async () => {
+      const model = await loadModel(
+        await writeRandomModel(path.join(dir, 'wide'), { ...SHAPE, ...ARCHS.qwen2, vocab_size: 3000 }, { seed: 8, embedStd: 1, std: 0.2 }),
+      );
+      const device = await resolveDevice('gpu');
+      const sample = async (capture: boolean) => {
+        const was = process.env.GRAFT_GRAPH_CAPTURE;
+        process.env.GRAFT_GRAPH_CAPTURE = capture ? '1' : '0';
+        try {
+          const r = await generate({ model, device, tokenizer: null, prompt: [2, 30, 11, 7, 30, 11], variants: [{ adapters: [] }, { adapters: [] }], maxTokens: 24, sampling: { ...CHAT_SAMPLING, seed: 9 }, stopAtEos: false });
+          return r.map((v) => v.ids);
+        } finally {
+          if (was === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
+          else process.env.GRAFT_GRAPH_CAPTURE = was;
+        }
+      };
+      const tops = captureStats.topSteps;
+      const captured = await sample(true);
+      expect(captureStats.topSteps - tops).toBe(23);
+      expect(captured).toEqual(await sample(false));
+      expect(new Set(captured.flat()).size).toBeGreaterThan(5);
     },
     120_000,
   );
