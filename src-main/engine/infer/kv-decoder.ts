@@ -18,7 +18,7 @@ import { cacheIn, cacheOut } from './decode-graph.js';
 import { plainStepFeeds } from './plain-step-feeds.js';
 import { fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
-import { fusedLoraFeeds } from './fused/fused-lora.js';
+import { DecoderLora } from './decoder-lora.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { TopLogits } from './device-topk.js';
 import { DecodeSessions, type Mode } from './decode-sessions.js';
@@ -43,8 +43,7 @@ export interface KvDecoderOpts {
 export class KvDecoder {
   private readonly sessions: DecodeSessions;
   private cache: Record<string, Feed> = {};
-  private loraHost: Record<string, HostTensor> | null = null;
-  private loraFeeds = new Map<Mode, Promise<Record<string, Feed>>>();
+  private readonly lora: DecoderLora;
   /**
    * The fused graph's caches are updated in place (and greedy steps chained) on WebGPU. On the CPU EP,
    * GroupQueryAttention given one buffer as past and present computed other logits than the plain graph
@@ -80,6 +79,7 @@ export class KvDecoder {
     readonly opts: KvDecoderOpts,
   ) {
     this.sessions = new DecodeSessions(model, opts, () => this.inPlace);
+    this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture);
   }
 
   get capacity(): number {
@@ -103,34 +103,12 @@ export class KvDecoder {
   }
 
   /** Per-row adapter inputs (from rowLoraFeeds); uploaded once per graph kind, reused by every step. */
-  async setLora(feeds: Record<string, HostTensor>): Promise<void> {
-    await this.disposeLora();
-    this.loraHost = feeds;
-    // A held capture's recorded commands read its own adapter buffers: the new rows are written into them.
-    const layout = this.opts.lora;
-    if (this.capture && layout) this.loraFeeds.set('fused', this.capture.loraFeeds(fusedLoraFeeds(this.model.spec, layout, feeds)));
+  setLora(feeds: Record<string, HostTensor>): Promise<void> {
+    return this.lora.set(feeds);
   }
 
   private loraFor(mode: Mode): Promise<Record<string, Feed>> {
-    let f = this.loraFeeds.get(mode);
-    if (!f) {
-      const host = this.loraHost;
-      const layout = this.opts.lora;
-      f = (async () => {
-        if (!host || !layout) return {};
-        const feeds = mode === 'fused' ? fusedLoraFeeds(this.model.spec, layout, host) : host;
-        const names = Object.keys(feeds);
-        const dev = await toDeviceAll(names.map((n) => feeds[n]), this.opts.device);
-        return Object.fromEntries(names.map((n, i) => [n, dev[i]]));
-      })();
-      this.loraFeeds.set(mode, f);
-    }
-    return f;
-  }
-
-  private async disposeLora(): Promise<void> {
-    for (const [mode, f] of this.loraFeeds) if (!(this.capture && mode === 'fused')) for (const t of Object.values(await f)) if ('dispose' in t) t.dispose();
-    this.loraFeeds.clear();
+    return this.lora.for(mode);
   }
 
   private async resetCache(): Promise<void> {
@@ -215,12 +193,9 @@ export class KvDecoder {
     const lease = await this.sessions.capture(T, this);
     if (!lease) return;
     this.disposeCache();
-    await this.disposeLora();
+    await this.lora.dispose();
     this.held = lease;
-    const c = lease.capture;
-    const host = this.loraHost;
-    const layout = this.opts.lora;
-    this.loraFeeds.set('fused', host && layout ? c.loraFeeds(fusedLoraFeeds(this.model.spec, layout, host)) : Promise.resolve({}));
+    this.lora.intoCapture();
   }
 
   /** Appends one token per row; returns the new logits [rows, vocab]. */
@@ -372,7 +347,7 @@ export class KvDecoder {
     this.disposeCache();
     for (const t of this.ring) if ('dispose' in t) t.dispose();
     this.ring = [];
-    await this.disposeLora();
+    await this.lora.dispose();
     this.held?.done();
     this.held = null;
     // Sessions stay in the model's pool for the next generation.
