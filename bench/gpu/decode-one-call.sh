@@ -1,6 +1,8 @@
 # GPU machine, fresh: issue 12's rows and llama.cpp's in ONE call (~570 s), session 12's s12-x.sh with the 8B
 # added now that its Q4_K_M file is written in seconds (make_llama8b_q4.py, via peer-q4.sh).
 # Here first: bash bench/gpu/decode-train-prepare.sh (the goldens go packed, so the carry stays under 64 MiB).
+# Since capture (session 14) the 4-bit rows rarely fit after the three models' rows: bench/gpu/s14-d.sh measures
+# them (and the 1.5B row) in a second call, with llama.cpp's figures for them from that call.
 # Device: carry [".gpu"], timeout 595. Report: REPORT_CALLS=A,X npx tsx bench/gpu/report-decode.ts DIR DIR COMMIT
 # (the same folder twice: this call's llama-batched-bench lines are in peers.log).
 # - background: llama.cpp's CUDA build, the 8B Q4_K_M, the small F16 models; meanwhile the bench models are
@@ -20,7 +22,8 @@ bg STOP
 $B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 0 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
 for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $OUT/peers.log; done
 echo "peers done at $(( $(date +%s) - t ))" >> $P
-ROWS_UNTIL=440 FIRST_T=70 SECOND_T=35 source bench/gpu/decode-rows.sh
+# with capture on, each form's first start opens a captured session too: session 14's 1.5B run needed ~100 s
+ROWS_UNTIL=440 FIRST_T=${FIRST_T:-110} SECOND_T=35 source bench/gpu/decode-rows.sh
 left 470 && echo "== 4-bit base" >> $L && timeout $(( 585 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 bg CONT; echo "total $(( $(date +%s) - t )) s" >> $L
 grep -v '^\[' $L | cut -c1-300; tail -c 400 $P; tail -1 $OUT/verify-gpu.jsonl

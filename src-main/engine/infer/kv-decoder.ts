@@ -14,10 +14,10 @@ import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphSession } from '../runtime/session.js';
 import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
-import { cacheIn, cacheOut } from './decode-graph.js';
 import { plainStepFeeds } from './plain-step-feeds.js';
 import { fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import { argmax } from './sampling.js';
+import { DecoderCaches } from './decoder-caches.js';
 import { DecoderLora } from './decoder-lora.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { TopLogits } from './device-topk.js';
@@ -42,7 +42,7 @@ export interface KvDecoderOpts {
 
 export class KvDecoder {
   private readonly sessions: DecodeSessions;
-  private cache: Record<string, Feed> = {};
+  private readonly caches: DecoderCaches;
   private readonly lora: DecoderLora;
   /**
    * The fused graph's caches are updated in place (and greedy steps chained) on WebGPU. On the CPU EP,
@@ -80,6 +80,7 @@ export class KvDecoder {
   ) {
     this.sessions = new DecodeSessions(model, opts, () => this.inPlace);
     this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture);
+    this.caches = new DecoderCaches(model.spec, opts.rows, opts.capacity, opts.device, () => this.capture);
   }
 
   get capacity(): number {
@@ -111,21 +112,6 @@ export class KvDecoder {
     return this.lora.for(mode);
   }
 
-  private async resetCache(): Promise<void> {
-    const { spec } = this.model;
-    const shape = [this.opts.rows, spec.kvHeads, this.opts.capacity, spec.headDim];
-    const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
-    const names = Array.from({ length: spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
-    const dev = await toDeviceAll(names.map(() => zeros), this.opts.device);
-    this.disposeCache();
-    this.cache = Object.fromEntries(names.map((n, i) => [n, dev[i]]));
-  }
-
-  private disposeCache(): void {
-    // The capture's caches stay with it (its recorded commands hold them).
-    if (!this.capture) for (const t of Object.values(this.cache)) if ('dispose' in t) t.dispose();
-    this.cache = {};
-  }
 
   /**
    * Starts over with one prompt per row; returns the last position's logits [rows, vocab]. The
@@ -166,8 +152,7 @@ export class KvDecoder {
     this.length = 0;
     this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
     if (this.mode === 'fused' && this.captureWanted && !this.capture) await this.takeCapture(T);
-    if (this.capture) this.cache = { ...this.capture.caches };
-    else await this.resetCache();
+    await this.caches.reset();
     if (this.mode === 'fused') {
       // No padding in the cache: tokens at slots 0..L-1, the bucket's tail is filler that the next decode overwrites.
       this.pad = prompts.map(() => 0);
@@ -192,7 +177,7 @@ export class KvDecoder {
   private async takeCapture(T: number): Promise<void> {
     const lease = await this.sessions.capture(T, this);
     if (!lease) return;
-    this.disposeCache();
+    this.caches.dispose();
     await this.lora.dispose();
     this.held = lease;
     this.lora.intoCapture();
@@ -238,7 +223,7 @@ export class KvDecoder {
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
     const feeds: Record<string, Feed> = {
-      ...this.cache,
+      ...this.caches.tensors,
       ...(await this.loraFor('fused')),
       input_ids: input,
       positions: { dtype: 'int32', shape: [B, T], data: positions },
@@ -253,25 +238,16 @@ export class KvDecoder {
       // one step: replayed from the capture
       const r = await this.capture.step(Array.from(input.data as Int32Array), start, wantIds, this.model.spec.layers, await this.loraFor('fused'));
       out = wantIds ? { [NEXT_IDS]: { dtype: 'int32', shape: [B, 1], data: r } } : { logits: { dtype: 'float32', shape: [B, this.model.spec.vocab], data: r } };
-    } else if (this.capture) out = this.capture.run(feeds, this.boundOutputs(idsInto), wantIds);
+    } else if (this.capture) out = this.capture.run(feeds, this.caches.boundOutputs(idsInto, NEXT_IDS), wantIds);
     else {
       const session = await this.session(T, wantIds);
-      out = this.inPlace ? await session.run(feeds, this.boundOutputs(idsInto)) : await session.run(feeds);
+      out = this.inPlace ? await session.run(feeds, this.caches.boundOutputs(idsInto, NEXT_IDS)) : await session.run(feeds);
     }
-    if (!this.inPlace) this.keepCache(out);
+    if (!this.inPlace) this.caches.keep(out);
     this.length = start + real;
     return out;
   }
 
-  /** Each present cache written into the cache fed as past; the ids into `idsInto` when given. */
-  private boundOutputs(idsInto?: Feed): Record<string, Feed> {
-    const into: Record<string, Feed> = idsInto ? { [NEXT_IDS]: idsInto } : {};
-    for (let i = 0; i < this.model.spec.layers; i++) {
-      into[cacheOut(i, 'k')] = this.cache[cacheIn(i, 'k')];
-      into[cacheOut(i, 'v')] = this.cache[cacheIn(i, 'v')];
-    }
-    return into;
-  }
 
   /**
    * `n` greedy steps from `tokens`, each step's ids fed to the next where they were computed: on the
@@ -319,13 +295,6 @@ export class KvDecoder {
     if (this.length + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
   }
 
-  private keepCache(out: Record<string, Feed>): void {
-    this.disposeCache();
-    for (let i = 0; i < this.model.spec.layers; i++) {
-      this.cache[cacheIn(i, 'k')] = out[cacheOut(i, 'k')];
-      this.cache[cacheIn(i, 'v')] = out[cacheOut(i, 'v')];
-    }
-  }
 
   private async run(rows: number[][]): Promise<Float32Array> {
     const T = rows[0].length;
@@ -333,18 +302,18 @@ export class KvDecoder {
     this.checkRoom(T);
     const s = await this.session(T);
     const out = await s.run({
-      ...this.cache,
+      ...this.caches.tensors,
       ...(await this.loraFor('plain')),
       ...(this.opts.methods?.length ? rowMethodFeeds(this.opts.methods) : {}),
       ...plainStepFeeds({ spec: this.model.spec, capacity: this.opts.capacity, start, rows, pad: this.pad, methods: this.opts.methods ?? [] }),
     });
-    this.keepCache(out);
+    this.caches.keep(out);
     this.length = start + T;
     return (out.logits as HostTensor).data as Float32Array;
   }
 
   async dispose(): Promise<void> {
-    this.disposeCache();
+    this.caches.dispose();
     for (const t of this.ring) if ('dispose' in t) t.dispose();
     this.ring = [];
     await this.lora.dispose();
