@@ -258,6 +258,13 @@ export async function leaseCapture(
   owner: object,
 ): Promise<{ capture: DecodeCapture; done(): void } | null> {
   if (captureFailed) return null;
+  try {
+    CapturedGraph.check(o.device);
+  } catch (err) {
+    console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
+    captureFailed = true;
+    return null;
+  }
   const lease = leaseSession(model, key, () =>
     saved(async (ref, timing) => {
       const t0 = performance.now();

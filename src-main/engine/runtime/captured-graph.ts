@@ -28,6 +28,15 @@ export class CapturedGraph {
     private readonly session: Ptr,
   ) {}
 
+  /**
+   * Throws where no captured graph can open in this process (ORT's C API out of reach: no koffi, an unknown
+   * platform): asked before a graph is built for one, so a fallback does not build it twice.
+   */
+  static check(device: DeviceInfo): void {
+    if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');
+    OrtCApi.get();
+  }
+
   /** Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not possible. */
   static open(ref: GraphRef, device: DeviceInfo): CapturedGraph {
     if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');

@@ -143,6 +143,7 @@ export async function openStepCapture(o: {
   };
   const { key, build } = o.graph;
   try {
+    CapturedGraph.check(o.device);
     // opened over the staged files while they are made durable; a graph saved by content is saved first
     return key ? (await GraphSession.openSaved(key, build, open)).value : await GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing));
   } catch (err) {
