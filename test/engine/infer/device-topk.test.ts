@@ -46,6 +46,9 @@ describe.each(devices)('device top-k (%s)', (pref) => {
   }, 60_000);
 });
 
+// Where no WebGPU adapter is found the GPU half above is not run: reported as skipped, not passed over in silence.
+if (!devices.includes('gpu')) it.skip(`device top-k on the WebGPU EP (skipped, no WebGPU adapter: ${(gpuError ?? '').slice(0, 80)})`, () => {});
+
 describe('Sampler.sampleAmong', () => {
   it("draws what sample() draws over the whole row, or asks for the row (the generator untouched), under the Chat's penalties", () => {
     const V = 3000;
