@@ -135,8 +135,17 @@ export class DecodeCapture {
   async stepTop(tokens: readonly number[], start: number, layers: number, lora: Record<string, Feed>, k: number): Promise<TopLogits> {
     await this.replay(tokens, 1, start, layers, lora);
     captureStats.steps++;
-    captureStats.topSteps++;
-    return topLogits(this.logits, k, this.device);
+    if (!topFailed)
+      try {
+        const top = await topLogits(this.logits, k, this.device);
+        captureStats.topSteps++;
+        return top;
+      } catch (err) {
+        console.error(`[graft] the device's top-k did not run, sampling over whole rows: ${(err as Error).message}`);
+        topFailed = true;
+      }
+    // no candidates: the sampler asks for the whole row (logitsNow)
+    return { logits: new Float32Array(0), ids: new Int32Array(0), k: 0 };
   }
 
   /** The last step's logits [rows, vocab], read back. */
@@ -241,6 +250,9 @@ export class DecodeCapture {
       t.dispose();
   }
 }
+
+/** Set once the device top-k failed in this process (the reason logged then): sampled steps read whole rows. */
+let topFailed = false;
 
 /** Set once capture could not be opened in this process (the reason logged then): no decoder tries again. */
 let captureFailed = false;
