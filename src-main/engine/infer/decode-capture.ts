@@ -16,7 +16,7 @@ import type { LoadedModel } from '../model.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
-import { type CreateTiming, recordTiming } from '../runtime/session.js';
+import type { CreateTiming } from '../runtime/session.js';
 import type { DeviceTensor, Feed, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
@@ -56,11 +56,11 @@ export class DecodeCapture {
    * beside a run corrupted that encoder on the H200 ("CommandEncoder already finished"). Throws where capture
    * is not possible; the decoder then takes the onnxruntime-node session.
    */
-  static async open(ref: GraphRef, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number): Promise<DecodeCapture> {
+  static async open(ref: GraphRef, timing: CreateTiming, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number): Promise<DecodeCapture> {
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
     if (!ref.outputs.includes(NEXT_IDS) || !ref.outputs.includes('logits'))
       throw new Error(`the saved graph ${ref.name} has not both ids and logits as outputs`);
-    const graph = CapturedGraph.open(ref, device);
+    const graph = CapturedGraph.open(ref, device, timing);
     try {
       const { spec } = model;
       const shape = [rows, spec.kvHeads, capacity, spec.headDim];
@@ -124,8 +124,9 @@ export class DecodeCapture {
   ): Promise<Int32Array | Float32Array> {
     await this.replay(tokens, 1, start, layers, lora);
     captureStats.steps++;
-    const [h] = await toHostAll([wantIds ? this.ids[0] : this.logits], this.device);
-    return wantIds ? Int32Array.from(h.data as Int32Array) : Float32Array.from(h.data as Float32Array);
+    if (!wantIds) return this.logitsNow();
+    const [h] = await toHostAll([this.ids[0]], this.device);
+    return Int32Array.from(h.data as Int32Array);
   }
 
   /**
@@ -270,29 +271,23 @@ export async function leaseCapture(
   owner: object,
 ): Promise<{ capture: DecodeCapture; done(): void } | null> {
   if (captureFailed) return null;
+  const unavailable = (err: unknown) => {
+    if (!captureFailed) console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
+    captureFailed = true;
+    return null;
+  };
   try {
     CapturedGraph.check(o.device);
   } catch (err) {
-    console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
-    captureFailed = true;
-    return null;
+    return unavailable(err);
   }
-  const lease = leaseSession(model, key, () =>
-    saved(async (ref, timing) => {
-      const t0 = performance.now();
-      const capture = await DecodeCapture.open(ref, model, o.device, o.rows, o.capacity);
-      recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
-      return capture;
-    }),
-  );
+  const lease = leaseSession(model, key, () => saved((ref, timing) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity)));
   let capture: DecodeCapture;
   try {
     capture = await lease.session;
   } catch (err) {
     lease.done();
-    if (!captureFailed) console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
-    captureFailed = true;
-    return null;
+    return unavailable(err);
   }
   if (capture.owner) {
     lease.done();

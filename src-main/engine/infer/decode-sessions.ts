@@ -115,10 +115,9 @@ export class DecodeSessions {
       `capture|${key}`,
       // opened over the staged files while they are made durable (as onnxruntime-node sessions are)
       (open) =>
-        (cacheKey
-          ? GraphSession.openSaved(cacheKey, build, open).then((s) => s.value)
-          : GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing))
-        ).finally(() => releaseHostWeights(this.model.source)),
+        GraphSession.openSaved(cacheKey, build, open)
+          .then((s) => s.value)
+          .finally(() => releaseHostWeights(this.model.source)),
       owner,
     );
   }

@@ -99,7 +99,7 @@ export class Sampler {
     const rp = o.repetitionPenalty ?? 1;
     const pp = o.presencePenalty ?? 0;
     const k = o.topK ?? 0;
-    if ((o.temperature ?? 1) <= 0 || !(k > 0) || k >= ids.length || rp < 1 || pp < 0) return null;
+    if (!Sampler.decidedByBest(o) || k >= ids.length) return null;
     // the same float32 roundings as sample()'s penalties
     const post = Float32Array.from(vals);
     if (rp !== 1 || pp !== 0) {

@@ -8,8 +8,9 @@
  * buffers are onnxruntime-node's own DeviceTensors, bound by address, so both runtimes share them.
  */
 import type { DeviceInfo } from './device.js';
-import type { GraphRef } from './graph-cache.js';
+import type { CreateTiming, GraphRef } from './graph-cache.js';
 import { type HostValue, OrtCApi, type Ptr } from './ort-capi.js';
+import { recordTiming } from './session.js';
 import { DeviceTensor, type Feed } from './tensors.js';
 
 interface Capture {
@@ -37,10 +38,14 @@ export class CapturedGraph {
     OrtCApi.get();
   }
 
-  /** Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not possible. */
-  static open(ref: GraphRef, device: DeviceInfo): CapturedGraph {
+  /**
+   * Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not
+   * possible. Its creation is recorded as '<graph>:captured' with the graph's build and save times (`timing`).
+   */
+  static open(ref: GraphRef, device: DeviceInfo, timing: CreateTiming): CapturedGraph {
     if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');
     const api = OrtCApi.get();
+    const t0 = performance.now();
     // As session.ts opens the same files: packed constants stay packed (basic level, no constant folding).
     const optimization = ref.keepConstantsPacked ? 'basic' : optimizationLevel();
     const session = api.webgpuSession(
@@ -48,6 +53,7 @@ export class CapturedGraph {
       { enableGraphCapture: '1' },
       { optimization, keepConstants: ref.keepConstantsPacked, logLevel: captureLogLevel() },
     );
+    recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
     return new CapturedGraph(api, session);
   }
 

@@ -167,8 +167,7 @@ export class GraphSession {
   ) {}
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
-    const timing = newTiming(g);
-    return GraphSession.open(await saveGraphRef(g, timing), opts, timing);
+    return (await GraphSession.openSaved(null, () => g, (ref, timing) => GraphSession.open(ref, opts, timing))).value;
   }
 
   /**
@@ -184,12 +183,18 @@ export class GraphSession {
    * What `open` makes over the saved files of the graph `build` makes (a session of any runtime), found by `key`
    * as createCached finds them, else built now. The graph's files are read by `open` while they are made
    * durable, and move into the cache once `open` is done, so nothing looks for a file that has just moved.
+   * A null key saves the graph by content first, as create does.
    */
   static async openSaved<T>(
-    key: string,
+    key: string | null,
     build: () => Graph,
     open: (ref: GraphRef, timing: CreateTiming) => Promise<T>,
   ): Promise<{ value: T; timing: CreateTiming }> {
+    if (key === null) {
+      const g = build();
+      const timing = newTiming(g);
+      return { value: await open(await saveGraphRef(g, timing), timing), timing };
+    }
     await savesInFlight.get(key); // this process saving the same key: find it rather than build it twice
     const found = findRef(key);
     if (found) {
@@ -211,25 +216,6 @@ export class GraphSession {
     }
     trackSave(key, commit());
     return { value, timing };
-  }
-
-  /**
-   * The saved files of the graph `build` makes, with no onnxruntime-node session over them: for a runtime
-   * that opens them itself (a captured decode). Found by `key` as createCached finds them, else built and
-   * committed now; a null key saves the graph by content, as create does.
-   */
-  static async savedGraph(key: string | null, build: () => Graph): Promise<{ ref: GraphRef; timing: CreateTiming }> {
-    if (key === null) {
-      const g = build();
-      const timing = newTiming(g);
-      return { ref: await saveGraphRef(g, timing), timing };
-    }
-    await savesInFlight.get(key);
-    const found = findRef(key);
-    if (found) return { ref: found, timing: foundTiming(found) };
-    const { saved, timing, commit } = await stageBuild(key, build);
-    await commit();
-    return { ref: saved, timing };
   }
 
   private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {

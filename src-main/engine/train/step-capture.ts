@@ -14,7 +14,7 @@ import type { Graph } from '../graph/ir.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
-import { type CreateTiming, GraphSession, recordTiming } from '../runtime/session.js';
+import { type CreateTiming, GraphSession } from '../runtime/session.js';
 import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { FLAT } from './step-graph.js';
@@ -51,7 +51,7 @@ export class StepCapture {
    * device tensors are bound as they are and must live as long as this), `state` the runner's buffers, which
    * keep their place from now on. Throws where capture is not possible; the runner then runs the plain session.
    */
-  static async open(ref: GraphRef, device: DeviceInfo, feeds: Record<string, Feed>, state: StepState): Promise<StepCapture> {
+  static async open(ref: GraphRef, timing: CreateTiming, device: DeviceInfo, feeds: Record<string, Feed>, state: StepState): Promise<StepCapture> {
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
     if (ref.outputs.length !== OUTPUTS.length || OUTPUTS.some((o) => !ref.outputs.includes(o)))
       throw new Error(`the saved graph ${ref.name} has outputs ${ref.outputs.join(', ')}, not a step's`);
@@ -73,7 +73,7 @@ export class StepCapture {
     const next: StepState = { params: p, m, v };
     let graph: CapturedGraph | null = null;
     try {
-      graph = CapturedGraph.open(ref, device);
+      graph = CapturedGraph.open(ref, device, timing);
       const inputs: Record<string, Feed> = Object.fromEntries(ref.inputs.map((n) => [n, written.get(n) ?? feeds[n]]));
       Object.assign(inputs, { [FLAT]: state.params, [`m.${FLAT}`]: state.m, [`v.${FLAT}`]: state.v });
       graph.bind(1, inputs, { new_lora: next.params, new_m: next.m, new_v: next.v, loss_sum: loss, grad_norm: norm });
@@ -134,18 +134,15 @@ export async function openStepCapture(o: {
   if (o.device.kind !== 'webgpu' || process.env.GRAFT_GRAPH_CAPTURE === '0' || captureFailed) return null;
   const open = async (ref: GraphRef, timing: CreateTiming) => {
     o.built();
+    // the resident weights are made for the names the graph takes: none made for a ref that lists none
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
     Object.assign(o.feeds, await o.resident(ref.inputs));
-    const t0 = performance.now();
-    const c = await StepCapture.open(ref, o.device, o.feeds, o.state());
-    recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
-    return c;
+    return StepCapture.open(ref, timing, o.device, o.feeds, o.state());
   };
-  const { key, build } = o.graph;
   try {
     CapturedGraph.check(o.device);
-    // opened over the staged files while they are made durable; a graph saved by content is saved first
-    return key ? (await GraphSession.openSaved(key, build, open)).value : await GraphSession.savedGraph(null, build).then((s) => open(s.ref, s.timing));
+    // opened over the staged files while they are made durable
+    return (await GraphSession.openSaved(o.graph.key, o.graph.build, open)).value;
   } catch (err) {
     if (!captureFailed) console.error(`[graft] graph capture unavailable, training without it: ${(err as Error).message}`);
     captureFailed = true;

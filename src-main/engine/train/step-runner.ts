@@ -174,14 +174,17 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     : initLora(spec, o.lora, o.seed);
   await setState({ lora: initial, m: zeros(), v: zeros() });
 
+  // The positions and the mask depend on the shapes alone: made once, fed to every run.
+  const positions: HostTensor = { dtype: 'int32', shape: [B, T], data: positionRange(B, T, P) };
+  const attnMask: HostTensor = { dtype: 'float32', shape: [B, 1, 1, T, P + T], data: P ? prefixCausalMask(B, T, P) : causalMask(B, T) };
   const batchFeeds = (b: TokenBatch): { feeds: Record<string, Feed>; tokens: number } => {
     if (b.batch !== B || b.seqLen !== T) throw new Error(`batch [${b.batch}, ${b.seqLen}] does not match the session's [${B}, ${T}]`);
     const sh = shiftLabels(b.labels, B, T);
     const feeds: Record<string, Feed> = {
       [FLAT]: params,
       input_ids: { dtype: 'int32', shape: [B, T], data: b.inputIds },
-      positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T, P) },
-      attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, P + T], data: P ? prefixCausalMask(B, T, P) : causalMask(B, T) },
+      positions,
+      attn_mask: attnMask,
       targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
       target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
     };
