@@ -11,6 +11,7 @@ import { toDeviceAll } from '../runtime/transfer.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { Mode } from './decode-sessions.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
+import { gpuForms } from './fused/gpu-forms.js';
 
 export class DecoderLora {
   private host: Record<string, HostTensor> | null = null;
@@ -36,7 +37,7 @@ export class DecoderLora {
     const c = this.capture();
     if (!c) return;
     const { host, layout } = this;
-    this.feeds.set('fused', host && layout ? c.loraFeeds(fusedLoraFeeds(this.spec, layout, host)) : Promise.resolve({}));
+    this.feeds.set('fused', host && layout ? c.loraFeeds(this.fused(layout, host)) : Promise.resolve({}));
   }
 
   /** The graph kind's inputs, uploaded at first use. */
@@ -46,7 +47,7 @@ export class DecoderLora {
       const { host, layout } = this;
       f = (async () => {
         if (!host || !layout) return {};
-        const feeds = mode === 'fused' ? fusedLoraFeeds(this.spec, layout, host) : host;
+        const feeds = mode === 'fused' ? this.fused(layout, host) : host;
         const names = Object.keys(feeds);
         const dev = await toDeviceAll(
           names.map((n) => feeds[n]),
@@ -57,6 +58,11 @@ export class DecoderLora {
       this.feeds.set(mode, f);
     }
     return f;
+  }
+
+  /** The fused graph's form of the rows, sliced as its graph was built for this device (gpu-forms.ts). */
+  private fused(layout: RowLoraLayout, host: Record<string, HostTensor>): Record<string, HostTensor> {
+    return fusedLoraFeeds(this.spec, layout, host, gpuForms(this.device).splitK ?? 0);
   }
 
   /** Frees the uploads (not a held capture's buffers). */

@@ -139,7 +139,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
   }));
   const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null);
-  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B) : null;
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, o.splitK ?? 0) : null;
   const tables = halfTables(spec, C);
   const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
   const sin = g.init('rope_sin_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.sin });
@@ -151,7 +151,10 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : plainProjection(x, layer, modules);
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
-    return io ? op.add(g, y, op.matmul(g, op.matmul(g, x, io.at), io.bt)) : y;
+    if (!io) return y;
+    // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
+    const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
+    return op.add(g, y, op.matmul(g, xa, io.bt));
   };
   /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
   const plainProjection = (x: Value, layer: number, modules: readonly string[]) => {

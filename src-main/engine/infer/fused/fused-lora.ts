@@ -3,6 +3,11 @@
  * low-rank pair: Aᵀ blocks side by side along the rank, Bᵀ block-diagonal over the output slices, so
  * x·Aᵀ·Bᵀ is exactly the concatenation [Δq | Δk | Δv] in two MatMuls. o and down keep row-lora's
  * inputs unchanged (same names and shapes), so only the grouped inputs are rebuilt from its feeds.
+ *
+ * On the GPU the first product is split along K (loraSlices): x·Aᵀ for one token is [1, in]·[in, r] per
+ * row, which the EP's MatMul runs on ceil(r/32) workgroups a row, each looping over all of `in` (a
+ * 4,864-long down projection's input on 4 workgroups for 4 rows, where the base's own down projection on
+ * 28 took 200 µs). Aᵀ is then fed laid out [S, B, in/S, r], the bytes of splitKProjection's slices.
  */
 import type { RowLoraLayout } from '../../adapters/row-lora.js';
 import type { LoraTarget } from '../../adapters/lora-config.js';
@@ -48,8 +53,34 @@ function groupShape(spec: ModelSpec, layout: RowLoraLayout, group: FusedGroup): 
   return { in: targetDims(spec, all[0]).in, out: offset, parts };
 }
 
-/** Graph inputs per (layer, group): Aᵀ [B, in, n·R], Bᵀ [B, n·R, out] for the n targets of the group in the layout. */
-export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
+/** Workgroups the split x·Aᵀ aims at, at most: beyond this the slices' loops are short already. */
+const LORA_WORKGROUPS = 256;
+/** Partial results a split x·Aᵀ may hold per token (S·B·r floats); prefill runs T tokens through the same graph. */
+const LORA_MAX_PARTIALS = 16_384;
+
+/**
+ * Slices of K for the rows' x·Aᵀ [B, 1, K]·[B, K, r] on the GPU: the fewest that give the EP's MatMul about
+ * LORA_WORKGROUPS workgroups (B·ceil(r/32) a slice), in slices of at least 32 inputs and a multiple of 4 (its
+ * vec4 path); 1, a plain batched MatMul, when `workgroups` is 0 (the CPU, or split-K turned off) or nothing fits.
+ */
+export function loraSlices(K: number, r: number, rows: number, workgroups: number): number {
+  if (workgroups <= 0) return 1;
+  const per = rows * Math.ceil(r / 32);
+  const want = Math.ceil(Math.min(workgroups, LORA_WORKGROUPS) / per);
+  let best = 1;
+  for (let S = 2; S <= K / 32; S++) {
+    if (K % S !== 0 || (K / S) % 4 !== 0 || S * rows * r > LORA_MAX_PARTIALS) continue;
+    best = S;
+    if (S >= want) break;
+  }
+  return best;
+}
+
+/**
+ * Graph inputs per (layer, group): Aᵀ [B, in, n·R] ([S, B, in/S, n·R] when split, loraSlices), Bᵀ [B, n·R, out]
+ * for the n targets of the group in the layout. `workgroups`: the fused graph's splitK.
+ */
+export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, workgroups = 0): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
   const inputs = new Map<string, { at: Value; bt: Value }>();
   const R = layout.rank;
   for (let layer = 0; layer < spec.layers; layer++) {
@@ -57,8 +88,9 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
       const s = groupShape(spec, layout, group);
       if (!s) continue;
       const r = s.parts.length * R;
+      const S = loraSlices(s.in, r, batch, workgroups);
       inputs.set(`${layer}.${group}`, {
-        at: g.input(atName(layer, group), 'float32', [batch, s.in, r]),
+        at: g.input(atName(layer, group), 'float32', S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
         bt: g.input(btName(layer, group), 'float32', [batch, r, s.out]),
       });
     }
@@ -66,8 +98,29 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
   return (layer, group) => inputs.get(`${layer}.${group}`) ?? null;
 }
 
-/** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones. */
-export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+/** Aᵀ [B, K, r] as S slices of K, [S, B, K/S, r]: each row's rows of Aᵀ are contiguous per slice. */
+function sliceRows(t: HostTensor, S: number): HostTensor {
+  const [B, K, r] = t.shape;
+  const src = t.data as Float32Array;
+  const block = (K / S) * r;
+  const out = new Float32Array(src.length);
+  for (let s = 0; s < S; s++) for (let b = 0; b < B; b++) out.set(src.subarray(b * K * r + s * block, b * K * r + (s + 1) * block), (s * B + b) * block);
+  return { dtype: 'float32', shape: [S, B, K / S, r], data: out };
+}
+
+/** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones, Aᵀ sliced as fusedLoraInputs declares it. */
+export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, workgroups = 0): Record<string, HostTensor> {
+  const feeds = groupedLoraFeeds(spec, layout, plain);
+  for (const [name, t] of Object.entries(feeds)) {
+    if (!name.startsWith('lora_at.')) continue;
+    const [B, K, r] = t.shape;
+    const S = loraSlices(K, r, B, workgroups);
+    if (S > 1) feeds[name] = sliceRows(t, S);
+  }
+  return feeds;
+}
+
+function groupedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
   const R = layout.rank;
   const feeds: Record<string, HostTensor> = {};
   for (let layer = 0; layer < spec.layers; layer++) {
