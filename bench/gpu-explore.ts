@@ -94,7 +94,7 @@ export async function decodeExplore(name: string, tokens = 64) {
  * tokens on the fused graph (fp32 base, or `packed` for the int4 base), profile written to PREFIX_<date>.json
  * when the sessions end; bench/ort-profile-summary.py --shapes N --runs STEPS reads it.
  */
-async function decodeGpuProfile(name: string, prefix: string, packed: boolean) {
+async function decodeGpuProfile(name: string, prefix: string, packed: boolean, rows4 = false) {
   process.env.GRAFT_ORT_PROFILE = prefix;
   try {
     if (packed) await packedDecode(name);
@@ -102,9 +102,11 @@ async function decodeGpuProfile(name: string, prefix: string, packed: boolean) {
       const device = await resolveDevice('gpu');
       const model = await loadModel(await modelPath(name));
       const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+      // --rows4: the base and three different adapters side by side, as decodeExplore's 4 rows
+      const variants = rows4 ? [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))] : [{ adapters: [] }];
       for (let i = 0; i < 2; i++) {
-        const [r] = await generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
-        console.log(JSON.stringify({ model: name, profiled: true, greedy_tok_s: +r.tokensPerSecond.toFixed(1) }));
+        const [r] = await generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
+        console.log(JSON.stringify({ model: name, profiled: true, rows: variants.length, greedy_tok_s_per_row: +r.tokensPerSecond.toFixed(1) }));
       }
     }
   } finally {
@@ -170,10 +172,12 @@ async function main() {
   // split-K on every projection slices fit against the default (the long-K, few-workgroup ones), both captured:
   // the eighth pass found the split's two added kernels cost what it saved, at ~9 µs a kernel op by op
   if (what === 'splitk-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK_ALL: '1' }, { GRAFT_SPLITK_ALL: '0' }, false);
+  // the adapter rows' x·Aᵀ split along K against one batched MatMul (4 rows; the one-row figures are a control)
+  if (what === 'lorasplit-ab') for (const n of names) await decodeAb(n, { GRAFT_LORA_SPLITK: '1024' }, { GRAFT_LORA_SPLITK: '0' }, false);
   if (what === 'packed-capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, true);
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
-  // decode-profile PREFIX [--packed] NAME...: each model's profile at PREFIX-NAME_<date>.json
-  if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'));
+  // decode-profile PREFIX [--packed | --rows4] NAME...: each model's profile at PREFIX-NAME_<date>.json
+  if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'), names.includes('--rows4'));
   if (what === 'memsampler') return samplerThreadMain(); // the qlora8b run's GPU memory sampler thread
   if (what === 'memprobe') {
     // The probe's own check on this machine: a 256 MiB initializer should show as about 256 MiB.

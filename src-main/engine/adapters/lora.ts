@@ -7,6 +7,7 @@ import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
+import { splitInnerForward } from '../ops/matmul.js';
 import type { AdapterDelta } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { AdapterWeights } from './adapter-weights.js';
@@ -99,13 +100,19 @@ export function loraInputs(g: Graph, slots: LoraSlot[], dtype: DType, prefix = '
   return { slots, values };
 }
 
+export interface LoraDeltaOpts {
+  /** x·Aᵀ as a split-K product where few rows meet a long input (ops/matmul.ts, splitInnerForward): for the GPU. */
+  splitInner?: boolean;
+}
+
 /**
  * The adapter delta for the decoder. `scale` is a number (folded into the Gemm) or a scalar graph
  * value (an input, so the UI can change an adapter's strength without a rebuild). `dropout` gives,
  * per slot, a mask input already scaled by 1/(1-p), or null when dropout is off.
  */
-export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dropout?: (slot: LoraSlot, x: Value) => Value | null): AdapterDelta {
+export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dropout?: (slot: LoraSlot, x: Value) => Value | null, o: LoraDeltaOpts = {}): AdapterDelta {
   const bySlot = new Map(lora.slots.map((s) => [`${s.layer}.${s.target}`, s]));
+  const sliced = new Map<string, Value>();
   return (layer, target, x) => {
     const slot = bySlot.get(`${layer}.${target}`);
     if (!slot) return null;
@@ -115,7 +122,8 @@ export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dro
     // products at a third of its MatMul's rate. The scale multiplies Bᵀ [r, out], not the [tokens, out] delta.
     const a = lora.values.get(slot.peftA)!;
     const b = lora.values.get(slot.peftB)!;
-    const xa = op.matmul(g, xin, withTranspose(op.transpose(g, a, [1, 0]), () => a));
+    const at = withTranspose(op.transpose(g, a, [1, 0]), () => a);
+    const xa = o.splitInner ? splitInnerForward(g, xin, at, sliced) : op.matmul(g, xin, at);
     const bt = withTranspose(op.transpose(g, b, [1, 0]), () => b);
     const scaled = scale === 1 ? bt : op.mul(g, bt, typeof scale === 'number' ? op.scalar(g, scale, bt.dtype) : scale);
     return op.matmul(g, xa, scaled);

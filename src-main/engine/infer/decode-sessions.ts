@@ -77,6 +77,7 @@ export class DecodeSessions {
               packed: this.packed(),
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
+              loraSplitK: forms.loraSplitK,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

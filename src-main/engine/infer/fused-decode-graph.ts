@@ -51,6 +51,8 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   splitK?: number;
   /** Split every projection slices fit, not only those projectionSlices finds worth it (measurements). */
   splitKAll?: boolean;
+  /** The adapter rows' x·Aᵀ split along K to about this many workgroups (fused/fused-lora.ts, loraSlices); 0: not. */
+  loraSplitK?: number;
   /**
    * On a symmetric 4-bit base with no adapter rows: each layer's RMSNorm and q/k/v projections in one
    * MatMulNBitsQkv, and its RMSNorm, gate, up and SiLU·up in one MatMulNBitsMlp (fused/nbits-blocks.ts). For
@@ -139,7 +141,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
   }));
   const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null);
-  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, o.splitK ?? 0) : null;
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, o.loraSplitK ?? 0) : null;
   const tables = halfTables(spec, C);
   const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
   const sin = g.init('rope_sin_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.sin });

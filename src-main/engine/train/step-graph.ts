@@ -49,6 +49,8 @@ export interface StepGraphOpts {
    * layer's input instead of kept (autodiff/recompute-layers.ts): far less memory, about a third more work.
    */
   recomputeActivations?: boolean;
+  /** The LoRA factors' x·Aᵀ split along its long inner axis (adapters/lora.ts, LoraDeltaOpts): for the GPU. */
+  splitInner?: boolean;
 }
 
 export interface ParamSlot {
@@ -164,7 +166,7 @@ export function buildStepGraph(o: StepGraphOpts): StepGraph {
     { ids, positions, mask },
     o.adapter
       ? { ropeLength: P + T, hooks: o.adapter.hooks(g, values, B) }
-      : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout) },
+      : { ropeLength: T, delta: loraDelta(g, lora, loraScale(o.lora), dropout, { splitInner: o.splitInner }) },
   );
   // With activation checkpointing (memory before speed), logits over lossChunking's budget are never made whole:
   // the head and loss run over slices of rows (loss.ts). Without it they are, the faster form.

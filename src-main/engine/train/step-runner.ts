@@ -89,6 +89,9 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     })();
     return residentFeeds;
   };
+  // On the GPU a LoRA factor's x·Aᵀ over few rows is split along its long inner axis (ops/matmul.ts,
+  // splitInnerForward); GRAFT_LORA_SPLIT=0 keeps one MatMul (measurements).
+  const splitInner = device.kind === 'webgpu' && process.env.GRAFT_LORA_SPLIT !== '0';
   /** A purpose's step graph: how to build it, and the key it is saved under (null: saved by content). */
   const stepGraph = (purpose: StepPurpose, accumulate: boolean) => {
     const build = () =>
@@ -103,6 +106,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
         weights,
         adapter: o.adapter,
         recomputeActivations: o.recomputeActivations,
+        splitInner,
       }).graph;
     // A step graph of the model's own (or fp16-rounded) weights, or of a quantized store named by its cache
     // file (quantStoreId), is saved under a key, so the next run of the same shapes skips building it.
@@ -110,7 +114,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     // Another method's layout is its whole config (adapter_config.json as it would be written).
     const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
     const key = wName
-      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}`
+      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}${splitInner ? '|split-inner' : ''}`
       : null;
     return { key, build };
   };
