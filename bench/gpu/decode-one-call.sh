@@ -15,6 +15,8 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L > $P; 
 source bench/gpu/peers-build-start.sh
 timeout 120 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>&1; echo "models at $(( $(date +%s) - t ))" >> $L
 VERIFY_UNTIL=220 V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
+# while llama.cpp builds (both arms under the same load): split-K on every projection against the default split
+left 250 && echo "== splitk-ab qwen2.5-0.5b (llama.cpp building beside)" >> $OUT/splitk.log && timeout $(( 320 - ($(date +%s) - t) )) node $E splitk-ab qwen2.5-0.5b >> $OUT/splitk.log 2>&1
 while [ ! -f /tmp/lc/q4.done ] && left 330; do sleep 2; done; echo "build rc $(cat /tmp/lc/build.done 2>/dev/null), q4 $( [ -f /tmp/lc/q4.done ] && echo done) at $(( $(date +%s) - t ))" >> $P
 B=/tmp/lc/build/bin; M=/tmp/lc/models
 bg() { pkill -$1 -f 'make_models|convert_hf_to_gguf|llama-quantize|peer-q4' ; }
@@ -26,4 +28,4 @@ echo "peers done at $(( $(date +%s) - t ))" >> $P
 ROWS_UNTIL=440 FIRST_T=${FIRST_T:-110} SECOND_T=35 source bench/gpu/decode-rows.sh
 left 470 && echo "== 4-bit base" >> $L && timeout $(( 585 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 bg CONT; echo "total $(( $(date +%s) - t )) s" >> $L
-grep -v '^\[' $L | cut -c1-300; tail -c 400 $P; tail -1 $OUT/verify-gpu.jsonl
+grep -v '^\[' $L | cut -c1-300; tail -c 400 $P; tail -1 $OUT/verify-gpu.jsonl; grep -v '^\[' $OUT/splitk.log | grep -v '"rounds"' | cut -c1-300

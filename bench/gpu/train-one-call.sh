@@ -5,7 +5,7 @@
 # - 0.5B 1x512 and 8x512 fp16, 0.5B NF4 1x512, the EP's fp16 MatMul rate: items 1 (0.5B), 2 and 3;
 # - the 8B QLoRA step with its GPU memory (bench/gpu/qlora-8b.sh): item 5;
 # - PyTorch + PEFT on every shape, the 8B included;
-# - the step op by op (GRAFT_GRAPH_CAPTURE=0), then captured (the default) again, 1.5B and 0.5B;
+# - the LoRA factors' x·Aᵀ as one MatMul, split from 2,048 inputs (the default), split from 512, 1.5B and 0.5B;
 # - then `verify-reference --device gpu` while time is left.
 # Report: npx tsx bench/gpu/train-report.ts COMMIT ONE=DIR
 source bench/gpu/device-env.sh
@@ -17,11 +17,12 @@ BENCH_DTYPE=BF16 timeout 150 node $E models qwen2.5-1.5b > /dev/null 2>&1; echo 
 STEP_PRINT_FIRST=1 BENCH_DTYPE=BF16 GRAFT_ORT_OPT_LEVEL=basic GRAFT_GRAPH_CACHE=/tmp/gg-first timeout 75 node $E step qwen2.5-1.5b 1x512 fp16 2>&1 | grep -v first_step_only >> $L
 rm -rf /tmp/gg-first
 source bench/gpu/train-rows.sh
-# the training step through graph capture (the default) against op-by-op runs, in turn, same process settings
-for form in op-by-op captured; do
-  echo "== form: $form" >> $L; cap=1; [ $form = op-by-op ] && cap=0
-  left 420 && BENCH_DTYPE=BF16 GRAFT_GRAPH_CAPTURE=$cap timeout 45 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
-  left 440 && GRAFT_GRAPH_CAPTURE=$cap timeout 45 node $E step qwen2.5-0.5b 1x512,8x512 fp16 >> $L 2>&1
+# the LoRA factors' x·Aᵀ split from 2,048 inputs (the default since session 15), against one MatMul and against a
+# split from 512 inputs, in turn, all captured (ops/matmul.ts splitInnerForward)
+for form in "x·Aᵀ one MatMul:0" "x·Aᵀ split from 2048:1" "x·Aᵀ split from 512:all"; do
+  echo "== form: ${form%%:*}" >> $L
+  left 420 && BENCH_DTYPE=BF16 GRAFT_LORA_SPLIT=${form##*:} timeout 45 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
+  left 440 && GRAFT_LORA_SPLIT=${form##*:} timeout 40 node $E step qwen2.5-0.5b 1x512 fp16 >> $L 2>&1
 done
 echo "== form: end" >> $L
 left=$(( 560 - ($(date +%s) - t) )); echo "== verify-reference, $left s left" >> $P

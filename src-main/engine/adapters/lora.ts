@@ -101,8 +101,11 @@ export function loraInputs(g: Graph, slots: LoraSlot[], dtype: DType, prefix = '
 }
 
 export interface LoraDeltaOpts {
-  /** x·Aᵀ as a split-K product where few rows meet a long input (ops/matmul.ts, splitInnerForward): for the GPU. */
-  splitInner?: boolean;
+  /**
+   * x·Aᵀ as a split-K product where few rows meet an input at least this long (ops/matmul.ts, splitInnerForward):
+   * for the GPU. 0 or absent: one MatMul.
+   */
+  splitInner?: number;
 }
 
 /**
@@ -123,7 +126,7 @@ export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dro
     const a = lora.values.get(slot.peftA)!;
     const b = lora.values.get(slot.peftB)!;
     const at = withTranspose(op.transpose(g, a, [1, 0]), () => a);
-    const xa = o.splitInner ? splitInnerForward(g, xin, at, sliced) : op.matmul(g, xin, at);
+    const xa = o.splitInner ? splitInnerForward(g, xin, at, sliced, o.splitInner) : op.matmul(g, xin, at);
     const bt = withTranspose(op.transpose(g, b, [1, 0]), () => b);
     const scaled = scale === 1 ? bt : op.mul(g, bt, typeof scale === 'number' ? op.scalar(g, scale, bt.dtype) : scale);
     return op.matmul(g, xa, scaled);

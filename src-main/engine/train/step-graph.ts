@@ -49,8 +49,8 @@ export interface StepGraphOpts {
    * layer's input instead of kept (autodiff/recompute-layers.ts): far less memory, about a third more work.
    */
   recomputeActivations?: boolean;
-  /** The LoRA factors' x·Aᵀ split along its long inner axis (adapters/lora.ts, LoraDeltaOpts): for the GPU. */
-  splitInner?: boolean;
+  /** The LoRA factors' x·Aᵀ split along an inner axis this long or longer (adapters/lora.ts, LoraDeltaOpts): for the GPU. */
+  splitInner?: number;
 }
 
 export interface ParamSlot {

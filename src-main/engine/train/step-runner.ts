@@ -90,8 +90,9 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     return residentFeeds;
   };
   // On the GPU a LoRA factor's x·Aᵀ over few rows is split along its long inner axis (ops/matmul.ts,
-  // splitInnerForward); GRAFT_LORA_SPLIT=0 keeps one MatMul (measurements).
-  const splitInner = device.kind === 'webgpu' && process.env.GRAFT_LORA_SPLIT !== '0';
+  // splitInnerForward), from 2,048 inputs; GRAFT_LORA_SPLIT=0 keeps one MatMul, =all splits from 512 (measurements).
+  const splitEnv = process.env.GRAFT_LORA_SPLIT;
+  const splitInner = device.kind !== 'webgpu' || splitEnv === '0' ? 0 : splitEnv === 'all' ? 512 : 2048;
   /** A purpose's step graph: how to build it, and the key it is saved under (null: saved by content). */
   const stepGraph = (purpose: StepPurpose, accumulate: boolean) => {
     const build = () =>
@@ -114,7 +115,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     // Another method's layout is its whole config (adapter_config.json as it would be written).
     const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
     const key = wName
-      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}${splitInner ? '|split-inner' : ''}`
+      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}${splitInner ? `|split-inner${splitInner}` : ''}`
       : null;
     return { key, build };
   };

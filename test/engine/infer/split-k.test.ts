@@ -71,7 +71,7 @@ describe.each(DEVICES)('splitKProjection on the %s', (_name, pref, enabled) => {
     g.symbolicDims.set('x', new Map([[1, 'tokens']]));
     const w = rand(K * N, 2);
     const plain = op.matmul(g, x, g.init('w', { dtype: 'float32', shape: [K, N], data: w }));
-    const split = splitKProjection(g, x, g.init('w_sliced', { dtype: 'float32', shape: [S, 1, K / S, N], data: w }));
+    const split = splitKProjection(g, x, g.init('w_sliced', { dtype: 'float32', shape: [S, K / S, N], data: w }));
     g.output(plain, 'plain');
     g.output(split, 'split');
     g.symbolicDims.set('plain', new Map([[1, 'tokens']]));

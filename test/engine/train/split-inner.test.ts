@@ -2,7 +2,7 @@
  * The LoRA factors' x·Aᵀ split along its long inner axis in the training step (ops/matmul.ts splitInnerForward,
  * the GPU's form) against one MatMul: the loss and every LoRA gradient of a step graph must match, on CPU and on
  * the WebGPU EP, with and without activation checkpointing. The model is shaped so every target's input is long
- * enough to split (hidden 512: slices of 256; MLP 640: slices of 128). Tolerance: 1e-5 relative RMS on the
+ * enough to split when asked from 512 (hidden 512: slices of 256; MLP 640: slices of 128). Tolerance: 1e-5 relative RMS on the
  * gradient vector (the slices change only the order of the sum over the inner axis).
  */
 import { mkdtempSync } from 'node:fs';
@@ -65,13 +65,17 @@ describe('splitInnerForward', () => {
       splitInnerForward(h, h.input('x', 'float32', xs), h.input('w', 'float32', ws));
       return h.nodes.filter((n) => n.op === 'MatMul').map((n) => n.outputs[0].shape[0]);
     };
-    expect(count([1, 512, 896], [896, 16])).toEqual([7]); // 0.5B: 7 slices of 128
-    expect(count([4096, 896], [896, 16])).toEqual([4096]); // 8×512 rows: workgroups enough, one MatMul
+    expect(count([1, 512, 4864], [4864, 16])).toEqual([19]); // 0.5B down: 19 slices of 256
+    expect(count([4096, 4864], [4864, 16])).toEqual([4096]); // 8×512 rows: workgroups enough, one MatMul
     expect(count([512, 64], [64, 16])).toEqual([512]); // short input
+    expect(count([1, 512, 1536], [1536, 16])).toEqual([1]); // below the default 2,048: one MatMul ([1, 512, 16])
+    const h = new Graph('d');
+    splitInnerForward(h, h.input('x', 'float32', [1, 512, 1536]), h.input('w', 'float32', [1536, 16]), undefined, 512);
+    expect(h.nodes.filter((n) => n.op === 'MatMul').map((n) => n.outputs[0].shape[0])).toEqual([6]); // from 512 when asked
   });
 });
 
-async function grads(pref: DevicePref, splitInner: boolean, recomputeActivations: boolean) {
+async function grads(pref: DevicePref, splitInner: number, recomputeActivations: boolean) {
   const sg = buildStepGraph({ spec: model.spec, source: model.source, lora: LORA, batch: B, seq: T, purpose: 'grads', splitInner, recomputeActivations });
   const transposes = sg.graph.nodes.filter((n) => n.op === 'MatMul' && n.outputs[0].shape.length === 3 && n.outputs[0].shape[1] === B * T).length;
   const session = await GraphSession.create(sg.graph, { device: await resolveDevice(pref) });
@@ -105,8 +109,8 @@ const relRms = (a: Float32Array, b: Float32Array) => {
 describe.each(DEVICES)('a step graph with x·Aᵀ split on the %s', (_name, pref, enabled) => {
   for (const recompute of [false, true]) {
     it.skipIf(!enabled)(`gives the plain graph's loss and LoRA gradients${recompute ? ', activations recomputed' : ''}`, async () => {
-      const plain = await grads(pref, false, recompute);
-      const split = await grads(pref, true, recompute);
+      const plain = await grads(pref, 0, recompute);
+      const split = await grads(pref, 512, recompute);
       // 7 targets × 2 layers of batched [S, B·T, r] products in the split graph's forward, none in the plain one's
       expect(split.splitProducts).toBeGreaterThanOrEqual(14);
       expect(plain.splitProducts).toBe(0);

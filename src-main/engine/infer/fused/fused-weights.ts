@@ -190,7 +190,7 @@ export class FusedWeights {
 
   /**
    * [in, Σ out] for the given HF modules of one layer (e.g. q, k, v projections); with `slices` S > 1, the
-   * same bytes as [S, 1, in/S, Σ out], the layout of a split-K product (nodes.ts, splitKProjection).
+   * same bytes as [S, in/S, Σ out], the layout of a split-K product (nodes.ts, splitKProjection).
    */
   projection(layer: number, modules: readonly string[], inDim: number, slices = 1): Value {
     const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT`;
@@ -199,7 +199,7 @@ export class FusedWeights {
       const out = names.reduce((a, n) => a + this.source.shape(n)[0], 0);
       // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout too.
       const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) })), inDim));
-      return { shape: slices > 1 ? [slices, 1, inDim / slices, out] : [inDim, out], data };
+      return { shape: slices > 1 ? [slices, inDim / slices, out] : [inDim, out], data };
     }, key, 'fused');
   }
 
