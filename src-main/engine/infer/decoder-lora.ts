@@ -62,7 +62,7 @@ export class DecoderLora {
 
   /** The fused graph's form of the rows, sliced as its graph was built for this device (gpu-forms.ts). */
   private fused(layout: RowLoraLayout, host: Record<string, HostTensor>): Record<string, HostTensor> {
-    return fusedLoraFeeds(this.spec, layout, host, gpuForms(this.device).loraSplitK ?? 0);
+    return fusedLoraFeeds(this.spec, layout, host, gpuForms(this.device));
   }
 
   /** Frees the uploads (not a held capture's buffers). */

@@ -141,7 +141,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
   }));
   const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null);
-  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, o.loraSplitK ?? 0) : null;
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, o) : null;
   const tables = halfTables(spec, C);
   const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
   const sin = g.init('rope_sin_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.sin });

@@ -37,6 +37,10 @@ describe('loraSlices', () => {
     // Qwen2.5-1.5B down (K 8,960): 64 slices of 140
     expect(loraSlices(8960, 16, 4, 1024)).toBe(64);
     expect(loraSlices(4864, 16, 4, 0)).toBe(1);
+    // the base projection's slicing where it gives 64 workgroups or more (x transposed once for both)
+    expect(loraSlices(4864, 16, 4, 1024, 38)).toBe(38);
+    expect(loraSlices(896, 32, 4, 1024, 4)).toBe(28); // 16 workgroups: its own
+    expect(loraSlices(896, 48, 4, 0, 28)).toBe(1); // off
     expect(loraSlices(24, 16, 4, 1024)).toBe(1); // too short to split
     for (const [K, r, B] of [[896, 48, 4], [4864, 16, 1], [1536, 48, 8], [576, 16, 4], [8960, 32, 4]]) {
       const S = loraSlices(K, r, B, 1024);
@@ -57,8 +61,8 @@ describe.each(DEVICES)("the rows' split x·Aᵀ on the %s", (_name, pref, enable
     const rows = [[{ weights: randomAdapter(SPEC, 4, ['q', 'v', 'down'], 1), scale: 1 }], [], [{ weights: randomAdapter(SPEC, 4, ['q', 'down'], 2), scale: 0.5 }]];
     const layout = layoutFor(rows)!;
     const plainFeeds = rowLoraFeeds(SPEC, layout, rows);
-    const flat = fusedLoraFeeds(SPEC, layout, plainFeeds, 0);
-    const sliced = fusedLoraFeeds(SPEC, layout, plainFeeds, 64);
+    const flat = fusedLoraFeeds(SPEC, layout, plainFeeds, {});
+    const sliced = fusedLoraFeeds(SPEC, layout, plainFeeds, { loraSplitK: 64 });
     const B = rows.length;
     const g = new Graph('lora_split_check');
     let checked = 0;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { projectionSlices, splitKProjection } from '../../../src-main/engine/infer/fused/nodes.js';
 import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
+import type { LoraTarget } from '../../../src-main/engine/adapters/lora-config.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
@@ -107,6 +108,16 @@ describe('fused decode with split-K projections', () => {
     const sums = (splitK: number) => build(splitK).nodes.filter((n) => n.op === 'MatMul' && n.inputs[0]?.name.startsWith('splitk_ones')).length;
     expect(sums(64)).toBe(4 * SHAPE.num_hidden_layers);
     expect(sums(0)).toBe(0);
+  });
+
+  it('base projections and the adapter rows of one input share its transposed slices', () => {
+    const lora = { targets: ['q', 'v', 'o', 'gate', 'up', 'down'] as LoraTarget[], rank: 8 };
+    const g = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 2, tokens: 1, capacity: 32, lora, anyLength: true, splitK: 64, splitKAll: true, loraSplitK: 64 });
+    const transposes = g.nodes.filter((n) => n.op === 'Transpose' && n.outputs[0].name && n.inputs[0]?.shape.length === 4 && n.inputs[0].shape[2] === 2);
+    // four inputs a layer (attention's, o's, the MLP's, down's), each sliced once for the base and its rows
+    expect(transposes).toHaveLength(4 * SHAPE.num_hidden_layers);
+    // and every group's x·Aᵀ is split: 4 per layer, beside the base's 4
+    expect(g.nodes.filter((n) => n.op === 'MatMul' && n.inputs[1]?.name.startsWith('lora_at.') && n.inputs[1].shape.length === 4)).toHaveLength(4 * SHAPE.num_hidden_layers);
   });
 
   it.skipIf(!gpuOk)(`${gpuName}: base and adapter rows side by side match the plain graph step by step`, async () => {

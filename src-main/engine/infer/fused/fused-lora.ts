@@ -15,6 +15,7 @@ import { targetDims } from '../../adapters/lora.js';
 import type { Graph, Value } from '../../graph/ir.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { HostTensor } from '../../runtime/tensors.js';
+import { projectionSlices } from './nodes.js';
 
 export type FusedGroup = 'qkv' | 'o' | 'gu' | 'down';
 
@@ -58,14 +59,20 @@ const LORA_WORKGROUPS = 256;
 /** Partial results a split x·Aᵀ may hold per token (S·B·r floats); prefill runs T tokens through the same graph. */
 const LORA_MAX_PARTIALS = 16_384;
 
+/** Fewest workgroups for which the rows' x·Aᵀ takes the base projection's slicing (and its transposed x). */
+const LORA_SHARED_MIN_WORKGROUPS = 64;
+
 /**
- * Slices of K for the rows' x·Aᵀ [B, 1, K]·[B, K, r] on the GPU: the fewest that give the EP's MatMul about
- * LORA_WORKGROUPS workgroups (B·ceil(r/32) a slice), in slices of at least 32 inputs and a multiple of 4 (its
- * vec4 path); 1, a plain batched MatMul, when `workgroups` is 0 (the CPU, or split-K turned off) or nothing fits.
+ * Slices of K for the rows' x·Aᵀ [B, 1, K]·[B, K, r] on the GPU. Where the base projection of the same input is
+ * split in `baseS` slices, the same (splitKProjection then transposes x once for both), if that gives at least
+ * LORA_SHARED_MIN_WORKGROUPS. Else the fewest that give the EP's MatMul about LORA_WORKGROUPS workgroups
+ * (B·ceil(r/32) a slice), in slices of at least 32 inputs and a multiple of 4 (its vec4 path). 1, a plain
+ * batched MatMul, when `workgroups` is 0 (the CPU, or split-K turned off) or nothing fits.
  */
-export function loraSlices(K: number, r: number, rows: number, workgroups: number): number {
+export function loraSlices(K: number, r: number, rows: number, workgroups: number, baseS = 1): number {
   if (workgroups <= 0) return 1;
   const per = rows * Math.ceil(r / 32);
+  if (baseS > 1 && baseS * per >= LORA_SHARED_MIN_WORKGROUPS && baseS * rows * r <= LORA_MAX_PARTIALS) return baseS;
   const want = Math.ceil(Math.min(workgroups, LORA_WORKGROUPS) / per);
   let best = 1;
   for (let S = 2; S <= K / 32; S++) {
@@ -76,11 +83,23 @@ export function loraSlices(K: number, r: number, rows: number, workgroups: numbe
   return best;
 }
 
+/** How the fused graph splits products (its options, or gpu-forms.ts's): the rows' x·Aᵀ follows from them. */
+export interface SplitForms {
+  splitK?: number;
+  splitKAll?: boolean;
+  loraSplitK?: number;
+}
+
+/** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
+function groupSlices(s: GroupShape, r: number, rows: number, f: SplitForms): number {
+  return loraSlices(s.in, r, rows, f.loraSplitK ?? 0, projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll));
+}
+
 /**
  * Graph inputs per (layer, group): Aᵀ [B, in, n·R] ([S, B, in/S, n·R] when split, loraSlices), Bᵀ [B, n·R, out]
- * for the n targets of the group in the layout. `workgroups`: the fused graph's splitK.
+ * for the n targets of the group in the layout.
  */
-export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, workgroups = 0): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
+export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, forms: SplitForms = {}): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
   const inputs = new Map<string, { at: Value; bt: Value }>();
   const R = layout.rank;
   for (let layer = 0; layer < spec.layers; layer++) {
@@ -88,7 +107,7 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
       const s = groupShape(spec, layout, group);
       if (!s) continue;
       const r = s.parts.length * R;
-      const S = loraSlices(s.in, r, batch, workgroups);
+      const S = groupSlices(s, r, batch, forms);
       inputs.set(`${layer}.${group}`, {
         at: g.input(atName(layer, group), 'float32', S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
         bt: g.input(btName(layer, group), 'float32', [batch, r, s.out]),
@@ -109,13 +128,16 @@ function sliceRows(t: HostTensor, S: number): HostTensor {
 }
 
 /** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones, Aᵀ sliced as fusedLoraInputs declares it. */
-export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, workgroups = 0): Record<string, HostTensor> {
+export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, forms: SplitForms = {}): Record<string, HostTensor> {
   const feeds = groupedLoraFeeds(spec, layout, plain);
-  for (const [name, t] of Object.entries(feeds)) {
-    if (!name.startsWith('lora_at.')) continue;
-    const [B, K, r] = t.shape;
-    const S = loraSlices(K, r, B, workgroups);
-    if (S > 1) feeds[name] = sliceRows(t, S);
+  for (let layer = 0; layer < spec.layers; layer++) {
+    for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
+      const s = groupShape(spec, layout, group);
+      const t = s && feeds[atName(layer, group)];
+      if (!s || !t) continue;
+      const S = groupSlices(s, t.shape[2], t.shape[0], forms);
+      if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
+    }
   }
   return feeds;
 }

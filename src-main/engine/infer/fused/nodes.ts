@@ -184,8 +184,11 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   const perRow = w.shape.length === 4;
   const [S, Ks, N] = perRow ? [w.shape[0], w.shape[2], w.shape[3]] : w.shape;
   const i64 = (name: string, v: number[]) => shared(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
-  const xs = node(g, 'Reshape', [x, i64(`splitk_x_${S}x${Ks}`, [0, 0, S, Ks])], [{ dtype: x.dtype, shape: [B, T, S, Ks] }])[0];
-  const xt = node(g, 'Transpose', [xs], [{ dtype: x.dtype, shape: [S, B, T, Ks] }], { perm: { ints: [2, 0, 1, 3] } })[0];
+  // One transpose of x per slicing: the base projection and the adapter rows' x·Aᵀ of one input share it.
+  const xt = shared(g, `splitk_xt.${x.name}.${S}`, () => {
+    const xs = node(g, 'Reshape', [x, i64(`splitk_x_${S}x${Ks}`, [0, 0, S, Ks])], [{ dtype: x.dtype, shape: [B, T, S, Ks] }])[0];
+    return node(g, 'Transpose', [xs], [{ dtype: x.dtype, shape: [S, B, T, Ks] }], { perm: { ints: [2, 0, 1, 3] } })[0];
+  });
   const parts = perRow
     ? node(g, 'MatMul', [xt, w], [{ dtype: x.dtype, shape: [S, B, T, N] }])[0]
     : node(g, 'MatMul', [node(g, 'Reshape', [xt, i64(`splitk_rows_${S}x${Ks}`, [S, -1, Ks])], [{ dtype: x.dtype, shape: [S, B * T, Ks] }])[0], w], [{ dtype: x.dtype, shape: [S, B * T, N] }])[0];
