@@ -129,3 +129,15 @@ export class DecodeSessions {
     this.leases.clear();
   }
 }
+
+/**
+ * The token count a prefill runs at: the prompt's length rounded up to a power of two, at least
+ * `bucket`, at most `limit` (never below the prompt). Few distinct lengths mean few sessions on the
+ * plain graph and, on the WebGPU EP, few distinct buffer sizes: its buffer cache (session.ts) keeps
+ * one set of buffers per size while any session lives, so lengths rounded to multiples of 16
+ * would leave a set behind for every 16 tokens of prompt a conversation ever had.
+ */
+export function prefillLength(longest: number, bucket: number, limit: number): number {
+  const rounded = Math.max(bucket, 2 ** Math.ceil(Math.log2(Math.max(1, longest))));
+  return Math.max(longest, Math.min(rounded, limit));
+}

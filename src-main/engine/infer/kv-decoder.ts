@@ -13,15 +13,15 @@ import { plainWeights, type PackedBase, type WeightsFactory } from '../models/we
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphSession } from '../runtime/session.js';
 import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
-import { toDeviceAll, toHostAll } from '../runtime/transfer.js';
 import { plainStepFeeds } from './plain-step-feeds.js';
 import { fusedUnsupported, LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
-import { argmax } from './sampling.js';
+import { rowArgmax } from './sampling.js';
 import { DecoderCaches } from './decoder-caches.js';
 import { DecoderLora } from './decoder-lora.js';
+import { IdRing } from './id-ring.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { TopLogits } from './device-topk.js';
-import { DecodeSessions, type Mode } from './decode-sessions.js';
+import { DecodeSessions, prefillLength, type Mode } from './decode-sessions.js';
 
 export interface KvDecoderOpts {
   device: DeviceInfo;
@@ -44,6 +44,8 @@ export class KvDecoder {
   private readonly sessions: DecodeSessions;
   private readonly caches: DecoderCaches;
   private readonly lora: DecoderLora;
+  /** The uncaptured greedy chain's ids, step to step on the device. */
+  private readonly ids: IdRing;
   /**
    * The fused graph's caches are updated in place (and greedy steps chained) on WebGPU. On the CPU EP,
    * GroupQueryAttention given one buffer as past and present computed other logits than the plain graph
@@ -81,6 +83,7 @@ export class KvDecoder {
     this.sessions = new DecodeSessions(model, opts, () => this.inPlace);
     this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture);
     this.caches = new DecoderCaches(model.spec, opts.rows, opts.capacity, opts.device, () => this.capture);
+    this.ids = new IdRing(opts.rows, opts.device);
   }
 
   get capacity(): number {
@@ -108,11 +111,6 @@ export class KvDecoder {
     return this.lora.set(feeds);
   }
 
-  private loraFor(mode: Mode): Promise<Record<string, Feed>> {
-    return this.lora.for(mode);
-  }
-
-
   /**
    * Starts over with one prompt per row; returns the last position's logits [rows, vocab]. The
    * prompt length is rounded up (prefillLength), but never into the `reserve` slots kept free for
@@ -138,9 +136,7 @@ export class KvDecoder {
   }
 
   private idsOf(r: Float32Array | Int32Array): Int32Array {
-    if (r instanceof Int32Array) return r;
-    const V = this.model.spec.vocab;
-    return Int32Array.from({ length: this.opts.rows }, (_, b) => argmax(r, b * V, (b + 1) * V));
+    return r instanceof Int32Array ? r : rowArgmax(r, this.opts.rows, this.model.spec.vocab);
   }
 
   private async prefillAs(prompts: readonly (readonly number[])[], reserve: number, bucket: number, ids: boolean): Promise<Float32Array | Int32Array> {
@@ -198,7 +194,7 @@ export class KvDecoder {
     const c = this.capture;
     if (!c || this.mode !== 'fused') return null;
     this.checkRoom(1);
-    const top = await c.stepTop(tokens, this.length, this.model.spec.layers, await this.loraFor('fused'), k);
+    const top = await c.stepTop(tokens, this.length, this.model.spec.layers, await this.lora.for('fused'), k);
     this.length += 1;
     return { ...top, all: () => c.logitsNow() };
   }
@@ -224,7 +220,7 @@ export class KvDecoder {
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
     const feeds: Record<string, Feed> = {
       ...this.caches.tensors,
-      ...(await this.loraFor('fused')),
+      ...(await this.lora.for('fused')),
       input_ids: input,
       positions: { dtype: 'int32', shape: [B, T], data: positions },
       // GQA sees the filler as real tokens (a plain first prompt of T, no padding for any kernel to
@@ -236,7 +232,7 @@ export class KvDecoder {
     let out: Record<string, Feed>;
     if (this.capture && T === 1 && !idsInto && !(input instanceof DeviceTensor)) {
       // one step: replayed from the capture
-      const r = await this.capture.step(Array.from(input.data as Int32Array), start, wantIds, this.model.spec.layers, await this.loraFor('fused'));
+      const r = await this.capture.step(Array.from(input.data as Int32Array), start, wantIds, this.model.spec.layers, await this.lora.for('fused'));
       out = wantIds ? { [NEXT_IDS]: { dtype: 'int32', shape: [B, 1], data: r } } : { logits: { dtype: 'float32', shape: [B, this.model.spec.vocab], data: r } };
     } else if (this.capture) out = this.capture.run(feeds, this.caches.boundOutputs(idsInto, NEXT_IDS), wantIds);
     else {
@@ -248,7 +244,6 @@ export class KvDecoder {
     return out;
   }
 
-
   /**
    * `n` greedy steps from `tokens`, each step's ids fed to the next where they were computed: on the
    * fused graph nothing is read back until all n ran, then one read brings every step's ids (a GPU
@@ -259,7 +254,7 @@ export class KvDecoder {
     const steps: Int32Array[] = [];
     if (this.capture && this.mode === 'fused') {
       this.checkRoom(n);
-      const out = await this.capture.chain(tokens, n, this.length, this.model.spec.layers, await this.loraFor('fused'));
+      const out = await this.capture.chain(tokens, n, this.length, this.model.spec.layers, await this.lora.for('fused'));
       this.length += n;
       return out;
     }
@@ -268,25 +263,13 @@ export class KvDecoder {
       return steps;
     }
     const B = this.opts.rows;
-    const ring = await this.idRing(n);
+    const ring = await this.ids.take(n);
     let input: Feed = { dtype: 'int32', shape: [B, 1], data: Int32Array.from(tokens) };
     for (let i = 0; i < n; i++) {
       await this.stepFused(input, 1, 1, true, ring[i]);
       input = ring[i];
     }
-    // The whole ring in one read: one read-back session whatever n (its other slots are ignored).
-    return (await toHostAll(ring, this.opts.device)).slice(0, n).map((h) => Int32Array.from(h.data as Int32Array));
-  }
-
-  private ring: Feed[] = [];
-  /** At least n tensors of [rows, 1] ids where the caches live, allocated once per decoder. */
-  private async idRing(n: number): Promise<Feed[]> {
-    if (this.ring.length < n) {
-      const B = this.opts.rows;
-      const more = Array.from({ length: n - this.ring.length }, (): HostTensor => ({ dtype: 'int32', shape: [B, 1], data: new Int32Array(B) }));
-      this.ring.push(...(await toDeviceAll(more, this.opts.device)));
-    }
-    return this.ring;
+    return this.ids.read(n);
   }
 
   /** Throws when T more tokens do not fit in the cache. */
@@ -295,7 +278,6 @@ export class KvDecoder {
     if (this.length + T > C) throw new GraftError('BAD_INPUT', `the context is full (${C} tokens)`, { where: 'context' });
   }
 
-
   private async run(rows: number[][]): Promise<Float32Array> {
     const T = rows[0].length;
     const start = this.length;
@@ -303,7 +285,7 @@ export class KvDecoder {
     const s = await this.session(T);
     const out = await s.run({
       ...this.caches.tensors,
-      ...(await this.loraFor('plain')),
+      ...(await this.lora.for('plain')),
       ...(this.opts.methods?.length ? rowMethodFeeds(this.opts.methods) : {}),
       ...plainStepFeeds({ spec: this.model.spec, capacity: this.opts.capacity, start, rows, pad: this.pad, methods: this.opts.methods ?? [] }),
     });
@@ -314,8 +296,7 @@ export class KvDecoder {
 
   async dispose(): Promise<void> {
     this.caches.dispose();
-    for (const t of this.ring) if ('dispose' in t) t.dispose();
-    this.ring = [];
+    this.ids.dispose();
     await this.lora.dispose();
     this.held?.done();
     this.held = null;
@@ -324,14 +305,3 @@ export class KvDecoder {
   }
 }
 
-/**
- * The token count a prefill runs at: the prompt's length rounded up to a power of two, at least
- * `bucket`, at most `limit` (never below the prompt). Few distinct lengths mean few sessions on the
- * plain graph and, on the WebGPU EP, few distinct buffer sizes: its buffer cache (session.ts) keeps
- * one set of buffers per size while any session lives, so lengths rounded to multiples of 16
- * would leave a set behind for every 16 tokens of prompt a conversation ever had.
- */
-export function prefillLength(longest: number, bucket: number, limit: number): number {
-  const rounded = Math.max(bucket, 2 ** Math.ceil(Math.log2(Math.max(1, longest))));
-  return Math.max(longest, Math.min(rounded, limit));
-}

@@ -232,3 +232,8 @@ export function argmax(a: ArrayLike<number>, from = 0, to = a.length): number {
   for (let i = from + 1; i < to; i++) if (a[i] > a[best]) best = i;
   return best - from;
 }
+
+/** Each row's most likely id in logits [rows, vocab]. */
+export function rowArgmax(logits: ArrayLike<number>, rows: number, vocab: number): Int32Array {
+  return Int32Array.from({ length: rows }, (_, b) => argmax(logits, b * vocab, (b + 1) * vocab));
+}

@@ -4,7 +4,7 @@
  * number of distinct lengths a long chat can produce must stay small.
  */
 import { describe, expect, it } from 'vitest';
-import { prefillLength } from '../../../src-main/engine/infer/kv-decoder.js';
+import { prefillLength } from '../../../src-main/engine/infer/decode-sessions.js';
 
 describe('prefillLength', () => {
   it('rounds up to a power of two, never below the bucket nor the prompt, never above the limit', () => {
