@@ -18,10 +18,9 @@ import { dequantizeNf4, quantizeSource, quantWeightsFactory, roundedToF16 } from
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
-import { causalMask, positionRange } from '../../../src-main/engine/models/decoder-inputs.js';
-import { shiftLabels } from '../../../src-main/engine/train/loss.js';
 import { buildStepGraph, FLAT, flatten, unflatten } from '../../../src-main/engine/train/step-graph.js';
 import { expectedOf, FAMILIES, MORE } from './fixtures.js';
+import { batchFeeds } from '../train/batch-feeds.js';
 
 async function greedy(model: LoadedModel, rows: RowAdapter[][], prompts: number[][], steps: number, fused: boolean): Promise<{ ids: number[][]; mode: string }> {
   const layout = layoutFor(rows);
@@ -98,13 +97,8 @@ describe.each(FAMILIES)('%s', (arch) => {
       const sg = buildStepGraph({ spec: model.spec, source: model.source, lora, batch: B, seq: T, purpose: 'grads', weights });
       const session = await GraphSession.create(sg.graph, { device: await resolveDevice('cpu') });
       const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 11) % model.spec.vocab);
-      const sh = shiftLabels(ids, B, T);
       const out = await session.run({
-        input_ids: { dtype: 'int32', shape: [B, T], data: ids },
-        positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
-        attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
-        targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
-        target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
+        ...batchFeeds(ids, B, T),
         [FLAT]: { dtype: 'float32', shape: [sg.size], data: flatten(sg.layout, sg.size, (n) => adapter.tensors.get(n)) },
       });
       await session.release();

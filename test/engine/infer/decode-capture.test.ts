@@ -10,16 +10,14 @@ import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
-import { probeWebGpu, resolveDevice, type DeviceInfo } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice, type DeviceInfo } from '../../../src-main/engine/runtime/device.js';
 import { createTimings } from '../../../src-main/engine/runtime/session.js';
 import { randomAdapter } from './helpers.js';
+import { gpuOk, gpuSkipReason } from '../webgpu-under-test.js';
 
 // Greedy chains replayed from the WebGPU EP's graph capture (GRAFT_GRAPH_CAPTURE=1) against the same chains
 // run op by op: the same ids at every step, every row, with no tolerance (the same kernels on the same
 // buffers). Capture exists on WebGPU only; lavapipe runs it in CI.
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const reason = gpuError === null ? '' : ` (skipped, no WebGPU adapter: ${gpuError.slice(0, 80)})`;
 
 const SHAPE: HfConfig = {
   ...TINY_LLAMA,
@@ -90,7 +88,7 @@ async function greedy(
 
 describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model', (arch) => {
   it.skipIf(!gpuOk)(
-    `WebGPU EP${reason}: the same ids as plain runs, across generations that reuse the captures`,
+    `WebGPU EP${gpuSkipReason}: the same ids as plain runs, across generations that reuse the captures`,
     async () => {
       const model = models.get(arch)!;
       const device = await resolveDevice('gpu');
@@ -123,7 +121,7 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
   );
 
   it.skipIf(!gpuOk)(
-    `WebGPU EP${reason}: the captured session serves the prefill too, so no onnxruntime-node session holds the weights again`,
+    `WebGPU EP${gpuSkipReason}: the captured session serves the prefill too, so no onnxruntime-node session holds the weights again`,
     async () => {
       // a model object of its own: its pool holds nothing from the tests above
       const model = await loadModel(models.get(arch)!.source.path);
@@ -139,7 +137,7 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
   );
 
   it.skipIf(!gpuOk)(
-    `WebGPU EP${reason}: sampled steps replayed from the capture give the same tokens as plain runs (the same logits)`,
+    `WebGPU EP${gpuSkipReason}: sampled steps replayed from the capture give the same tokens as plain runs (the same logits)`,
     async () => {
       const model = models.get(arch)!;
       const device = await resolveDevice('gpu');
@@ -180,7 +178,7 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
 
 describe('captured sampling among the best logits', () => {
   it.skipIf(!gpuOk)(
-    `WebGPU EP${reason}: the Chat's sampling over a 3,000-word vocabulary (two chunks, 128 of 3,000 read) gives the tokens of plain runs`,
+    `WebGPU EP${gpuSkipReason}: the Chat's sampling over a 3,000-word vocabulary (two chunks, 128 of 3,000 read) gives the tokens of plain runs`,
     async () => {
       const model = await loadModel(
         await writeRandomModel(path.join(dir, 'wide'), { ...SHAPE, ...ARCHS.qwen2, vocab_size: 3000 }, { seed: 8, embedStd: 1, std: 0.2 }),

@@ -14,13 +14,11 @@ import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
 import { loadQuantizedBase, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
+import { gpuName, gpuOk } from '../webgpu-under-test.js';
 
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
 
 // K = 64 (two blocks of 32) for q/k/v/o/gate/up and K = 80 for down: a ragged last block, as MatMulNBits pads it.
 const SHAPE: HfConfig = { ...TINY_LLAMA, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };

@@ -8,14 +8,12 @@ import { argmax } from '../../../src-main/engine/infer/sampling.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
-import { probeWebGpu, resolveDevice, type DeviceInfo, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice, type DeviceInfo, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { randomAdapter } from './helpers.js';
+import { gpuName, gpuOk } from '../webgpu-under-test.js';
 
 // The fused graph's on-device argmax (greedy decoding reads back ids, not logits) against the host's
 // argmax over the same graph's logits, step by step on the same inputs: identical ids, no tolerance.
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
 
 const SHAPE: HfConfig = { ...TINY_LLAMA, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };
 const ARCHS: Record<string, Partial<HfConfig>> = {

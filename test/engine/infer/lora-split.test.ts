@@ -12,19 +12,13 @@ import { fusedLoraFeeds, loraSlices } from '../../../src-main/engine/infer/fused
 import { splitKProjection } from '../../../src-main/engine/infer/fused/nodes.js';
 import type { ModelSpec } from '../../../src-main/engine/models/spec.js';
 import * as op from '../../../src-main/engine/ops/index.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
+import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
-const DEVICES: [string, DevicePref, boolean][] = [
-  ['CPU EP', 'cpu', true],
-  [gpuName, 'gpu', gpuOk],
-];
 
 describe('loraSlices', () => {
   it('slices each group of Qwen2.5-0.5B shapes, 4 rows, to about 256 workgroups, none when split-K is off', () => {
@@ -55,7 +49,7 @@ describe('loraSlices', () => {
 const SPEC = { layers: 1, hidden: 64, intermediate: 96, heads: 4, kvHeads: 2, headDim: 16, fusedProjections: false } as unknown as ModelSpec;
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 3.3 + i * 0.91) * 0.5);
 
-describe.each(DEVICES)("the rows' split x·Aᵀ on the %s", (_name, pref, enabled) => {
+describe.each(EPS_UNDER_TEST)("the rows' split x·Aᵀ on the %s", (_name, pref, enabled) => {
   it.skipIf(!enabled)('sliced feeds through splitKProjection equal the plain batched product, one token and several', async () => {
     const device = await resolveDevice(pref);
     const rows = [[{ weights: randomAdapter(SPEC, 4, ['q', 'v', 'down'], 1), scale: 1 }], [], [{ weights: randomAdapter(SPEC, 4, ['q', 'down'], 2), scale: 0.5 }]];

@@ -16,18 +16,12 @@ import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import * as op from '../../../src-main/engine/ops/index.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
+import { EPS_UNDER_TEST, gpuName, gpuOk } from '../webgpu-under-test.js';
 
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
-const DEVICES: [string, DevicePref, boolean][] = [
-  ['CPU EP', 'cpu', true],
-  [gpuName, 'gpu', gpuOk],
-];
 
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.37) * 0.5);
 
@@ -63,7 +57,7 @@ describe('projectionSlices', () => {
   });
 });
 
-describe.each(DEVICES)('splitKProjection on the %s', (_name, pref, enabled) => {
+describe.each(EPS_UNDER_TEST)('splitKProjection on the %s', (_name, pref, enabled) => {
   it.skipIf(!enabled)('equals a plain MatMul for one row and several, with a symbolic token axis', async () => {
     const device = await resolveDevice(pref);
     const [B, K, N, S] = [3, 96, 40, 6];

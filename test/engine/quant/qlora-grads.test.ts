@@ -31,10 +31,9 @@ import { f16ToF32, f32ToF16 } from '../../../src-main/engine/io/half.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
-import { causalMask, positionRange } from '../../../src-main/engine/models/decoder-inputs.js';
-import { shiftLabels } from '../../../src-main/engine/train/loss.js';
 import { buildStepGraph, FLAT, unflatten } from '../../../src-main/engine/train/step-graph.js';
 import * as op from '../../../src-main/engine/ops/index.js';
+import { batchFeeds } from '../train/batch-feeds.js';
 
 const gpuError = await probeWebGpu();
 const gpuRequired = process.env.GRAFT_E2E_REQUIRED === '1';
@@ -80,13 +79,8 @@ async function loraGrads(
   const session = await GraphSession.create(sg.graph, { device: await resolveDevice(pref) });
   seed = 99; // identical ids and LoRA factors for both graphs
   const ids = Int32Array.from({ length: B * T }, () => Math.floor(((rand() + 1) / 2) * CFG.vocab_size));
-  const sh = shiftLabels(ids, B, T);
   const feeds: Record<string, HostTensor> = {
-    input_ids: { dtype: 'int32', shape: [B, T], data: ids },
-    positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
-    attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
-    targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
-    target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
+    ...batchFeeds(ids, B, T),
   };
   feeds[FLAT] = { dtype: 'float32', shape: [sg.size], data: Float32Array.from({ length: sg.size }, () => rand() * 0.3) };
   const out = await session.run(feeds);

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { toDeviceAll, toHostAll } from '../../../src-main/engine/runtime/transfer.js';
+import { gpuName, gpuOk } from '../webgpu-under-test.js';
 
 // Outputs written into tensors the caller gives (onnxruntime-node honours them only on a session with no
 // preferred output locations): a state fed as an input and bound as the output of the same run is updated
 // in place, run after run, on the host and on the GPU; an output not bound comes back to the host.
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const gpuName = gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`;
 
 function accumulate(): Graph {
   const g = new Graph('accumulate');

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../../src-main/engine/autodiff/backward.js';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { crossEntropySum, crossEntropyWithGrad } from '../../../src-main/engine/train/loss.js';
+import { gpuError, gpuOk } from '../webgpu-under-test.js';
 
 // The written-out loss gradient (the training step's fast path) against autodiff of the plain
 // formulation: same loss, same gradient w.r.t. the logits, with ignored positions (weight 0).
 // Tolerance: 1e-5 relative on the loss and 1e-6 absolute on gradients, fp32 rounding of two orders of summation.
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
 
 function run(pref: DevicePref, fast: boolean, N: number, V: number, logits: Float32Array, targets: Int32Array, weights: Float32Array) {
   const g = new Graph('ce');

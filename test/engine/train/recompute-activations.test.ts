@@ -11,15 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { doraMethod } from '../../../src-main/engine/adapters/dora.js';
 import type { LoraConfig } from '../../../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../../../src-main/engine/model.js';
-import { causalMask, positionRange } from '../../../src-main/engine/models/decoder-inputs.js';
 import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
 import { quantizeSource, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
 import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
-import { shiftLabels } from '../../../src-main/engine/train/loss.js';
 import { buildStepGraph, FLAT, type StepGraphOpts } from '../../../src-main/engine/train/step-graph.js';
+import { batchFeeds } from './batch-feeds.js';
 
 const gpuError = await probeWebGpu();
 const devices: DevicePref[] = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1' ? ['cpu', 'gpu'] : ['cpu'];
@@ -52,13 +51,8 @@ async function grads(o: Partial<StepGraphOpts>, pref: DevicePref) {
   let seed = 17;
   const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
   const ids = Int32Array.from({ length: B * T }, () => Math.floor(((rand() + 1) / 2) * CFG.vocab_size));
-  const sh = shiftLabels(ids, B, T);
   const out = await session.run({
-    input_ids: { dtype: 'int32', shape: [B, T], data: ids },
-    positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
-    attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
-    targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
-    target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
+    ...batchFeeds(ids, B, T),
     [FLAT]: { dtype: 'float32', shape: [sg.size], data: Float32Array.from({ length: sg.size }, () => rand() * 0.3) },
   });
   await session.release();

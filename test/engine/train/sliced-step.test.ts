@@ -12,7 +12,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LoraConfig } from '../../../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../../../src-main/engine/model.js';
-import { causalMask, positionRange } from '../../../src-main/engine/models/decoder-inputs.js';
 import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
 import { quantizeSource, quantWeightsFactory } from '../../../src-main/engine/quant/index.js';
@@ -22,6 +21,7 @@ import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { ADAMW_SCALARS, adamwScalars, adamwSlicing } from '../../../src-main/engine/train/adamw.js';
 import { lossChunking, lossRows, shiftLabels } from '../../../src-main/engine/train/loss.js';
 import { buildStepGraph, FLAT, type StepGraphOpts, type StepPurpose } from '../../../src-main/engine/train/step-graph.js';
+import { batchFeeds } from './batch-feeds.js';
 
 const gpuError = await probeWebGpu();
 const devices: DevicePref[] = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1' ? ['cpu', 'gpu'] : ['cpu'];
@@ -67,11 +67,7 @@ async function run(purpose: StepPurpose, o: Partial<StepGraphOpts>, pref: Device
   const sh = shiftLabels(ids, B, T);
   const vec = () => ({ dtype: 'float32' as const, shape: [sg.size], data: Float32Array.from({ length: sg.size }, () => rand() * 0.3) });
   const feeds: Record<string, HostTensor> = {
-    input_ids: { dtype: 'int32', shape: [B, T], data: ids },
-    positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
-    attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
-    targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
-    target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
+    ...batchFeeds(ids, B, T),
     [FLAT]: vec(),
   };
   if (purpose === 'step') {

@@ -12,21 +12,15 @@ import { describe, expect, it } from 'vitest';
 import type { LoraConfig } from '../../../src-main/engine/adapters/lora-config.js';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { loadModel } from '../../../src-main/engine/model.js';
-import { causalMask, positionRange } from '../../../src-main/engine/models/decoder-inputs.js';
 import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { splitInnerForward } from '../../../src-main/engine/ops/matmul.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
-import { shiftLabels } from '../../../src-main/engine/train/loss.js';
 import { buildStepGraph, FLAT } from '../../../src-main/engine/train/step-graph.js';
+import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
+import { batchFeeds } from './batch-feeds.js';
 
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const DEVICES: [string, DevicePref, boolean][] = [
-  ['CPU EP', 'cpu', true],
-  [gpuError === null ? 'WebGPU EP' : `WebGPU EP (skipped, no adapter: ${gpuError.slice(0, 80)})`, 'gpu', gpuOk],
-];
 
 const CFG = {
   architectures: ['LlamaForCausalLM'],
@@ -82,13 +76,8 @@ async function grads(pref: DevicePref, splitInner: number, recomputeActivations:
   let seed = 11;
   const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
   const ids = Int32Array.from({ length: B * T }, () => Math.floor(((rand() + 1) / 2) * CFG.vocab_size));
-  const sh = shiftLabels(ids, B, T);
   const feeds: Record<string, HostTensor> = {
-    input_ids: { dtype: 'int32', shape: [B, T], data: ids },
-    positions: { dtype: 'int32', shape: [B, T], data: positionRange(B, T) },
-    attn_mask: { dtype: 'float32', shape: [B, 1, 1, T, T], data: causalMask(B, T) },
-    targets: { dtype: 'int32', shape: [B * T], data: sh.targets },
-    target_weights: { dtype: 'float32', shape: [B * T], data: sh.weights },
+    ...batchFeeds(ids, B, T),
     [FLAT]: { dtype: 'float32', shape: [sg.size], data: Float32Array.from({ length: sg.size }, () => rand() * 0.2) },
   };
   try {
@@ -106,7 +95,7 @@ const relRms = (a: Float32Array, b: Float32Array) => {
   return Math.sqrt(d / n);
 };
 
-describe.each(DEVICES)('a step graph with x·Aᵀ split on the %s', (_name, pref, enabled) => {
+describe.each(EPS_UNDER_TEST)('a step graph with x·Aᵀ split on the %s', (_name, pref, enabled) => {
   for (const recompute of [false, true]) {
     it.skipIf(!enabled)(`gives the plain graph's loss and LoRA gradients${recompute ? ', activations recomputed' : ''}`, async () => {
       const plain = await grads(pref, 0, recompute);

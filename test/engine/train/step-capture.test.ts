@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LORA_TARGETS } from '../../../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { halfWeights } from '../../../src-main/engine/models/half-weights.js';
-import { probeWebGpu } from '../../../src-main/engine/runtime/device.js';
 import { createTimings } from '../../../src-main/engine/runtime/session.js';
 import { adamwSlicing } from '../../../src-main/engine/train/adamw.js';
 import { lossChunking } from '../../../src-main/engine/train/loss.js';
@@ -11,15 +10,13 @@ import { stepCaptureStats } from '../../../src-main/engine/train/step-capture.js
 import { createStepRunner } from '../../../src-main/engine/train/step-runner.js';
 import type { TrainerState } from '../../../src-main/engine/train/types.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
+import { gpuOk, gpuSkipReason } from '../webgpu-under-test.js';
 
 // Training steps replayed from the WebGPU EP's graph capture (train/step-capture.ts) against the same steps
 // run op by op: the same kernels on the same values, so losses, gradient norms and the trained factors agree
 // to the last bits the GPU's summation order leaves (1e-6 relative). Capture exists on WebGPU only; lavapipe
 // runs it in CI.
 const QWEN2 = path.resolve(import.meta.dirname, '../../../../shared/fixtures/hf-reference/qwen2/model');
-const gpuError = await probeWebGpu();
-const gpuOk = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1';
-const reason = gpuError === null ? '' : ` (skipped, no WebGPU adapter: ${gpuError.slice(0, 80)})`;
 const before = process.env.GRAFT_GRAPH_CAPTURE;
 afterEach(() => {
   if (before === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
@@ -93,7 +90,7 @@ async function train(capture: boolean, weights: WeightsFactory | undefined, drop
 
 const close = (a: number, b: number, rel: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(rel * Math.max(Math.abs(a), Math.abs(b), 1e-30));
 
-describe.skipIf(!gpuOk)(`graph-captured training steps${reason}`, () => {
+describe.skipIf(!gpuOk)(`graph-captured training steps${gpuSkipReason}`, () => {
   it.each([
     ['fp32 weights held by the graph, LoRA dropout 0.1 (masks written each step)', undefined, 0.1, false],
     ['resident fp16 projections fed to the graph', halfWeights, 0, false],
