@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The result files of issues 12 and 13 are assembled from the device calls' raw logs by these reports: run them
-// on sessions 12 and 13's committed logs and check that each row names its form and call, and that a ratio is the
+// on the sessions' committed logs and check that each row names its form and call, and that a ratio is the
 // quotient of the figures beside it (a report that paired the wrong lines would fail here).
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RAW = path.join(ROOT, 'bench/results/raw');
@@ -79,6 +79,23 @@ describe('GPU result reports', () => {
     const main = r.rows.filter((x: any) => x.work.startsWith('training step') && !x.work.includes('GEMM rate') && !ab.includes(x));
     expect(main.map((x: any) => `${x.shape} ${x.captured_steps}`)).toEqual(['qwen2.5-1.5b 3', 'qwen2.5-0.5b 3', 'qwen2.5-0.5b 3', 'qwen2.5-0.5b 3']);
     for (const x of [...ab, ...main]) expect(x.ratio).toBeCloseTo(x.graft / x.peer, 3);
+  });
+
+  it("train-report: session 15's x·Aᵀ forms, each named as its marker says, beside the same call's peer", () => {
+    const r = report('train-report.ts', ['abc1234', `ONE=${path.join(RAW, 's15-call-t')}`]);
+    const ab = r.rows.filter((x: any) => /\(x·Aᵀ [^)]+\)$/.test(x.work));
+    expect(ab.map((x: any) => `${x.shape} ${/\((x·Aᵀ [^)]+)\)$/.exec(x.work)![1]}`)).toEqual([
+      'qwen2.5-1.5b x·Aᵀ one MatMul',
+      'qwen2.5-0.5b x·Aᵀ one MatMul',
+      'qwen2.5-1.5b x·Aᵀ split from 2048',
+      'qwen2.5-0.5b x·Aᵀ split from 2048',
+      'qwen2.5-1.5b x·Aᵀ split from 512',
+      'qwen2.5-0.5b x·Aᵀ split from 512',
+    ]);
+    for (const x of ab) {
+      expect(x.peer).toBe(x.shape === 'qwen2.5-1.5b' ? 3116 : 3376);
+      expect(x.ratio).toBeCloseTo(x.graft / x.peer, 3);
+    }
   });
 
   it('report-capture: each model\'s captured and op-by-op rounds, the gain their quotient, the peer named with its call', () => {
