@@ -15,7 +15,9 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
   // splitting only the long-K, few-workgroup ones, once a split weight is read once for all rows);
-  // GRAFT_SPLITK_ALL=0 splits only those (projectionSlices), the default before.
+  // GRAFT_SPLITK_ALL=0 splits only those (projectionSlices), the default before. Its cost: a long prefill holds
+  // every split projection's partial results (docs/gpu-speed.md, thirteenth pass: ~4.3 GB kept by the EP's cache
+  // after 4 rows of a 2,048-token prompt at 0.5B, against ~1.1 GB).
   const splitK = Math.max(0, Math.floor(Number(env.GRAFT_SPLITK ?? 1024)) || 0);
   const splitKAll = env.GRAFT_SPLITK_ALL !== '0';
   // The adapter rows' x·Aᵀ (fused-lora.ts, loraSlices): GRAFT_LORA_SPLITK=0 leaves it one batched MatMul.
