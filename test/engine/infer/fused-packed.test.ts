@@ -19,7 +19,6 @@ import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
 import { gpuName, gpuOk } from '../webgpu-under-test.js';
 
-
 // K = 64 (two blocks of 32) for q/k/v/o/gate/up and K = 80 for down: a ragged last block, as MatMulNBits pads it.
 const SHAPE: HfConfig = { ...TINY_LLAMA, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };
 

@@ -15,7 +15,6 @@ import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
 import { gpuName, gpuOk } from '../webgpu-under-test.js';
 
-
 // head_dim 16: the smallest GroupQueryAttention takes with rotary (llama-hd8 below covers the rest).
 const SHAPE: HfConfig = { ...TINY_LLAMA, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 96 };
 const ARCHS: Record<string, Partial<HfConfig>> = {

@@ -19,7 +19,6 @@ import { maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
 import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 
-
 describe('loraSlices', () => {
   it('slices each group of Qwen2.5-0.5B shapes, 4 rows, to about 256 workgroups, none when split-K is off', () => {
     // qkv (r 48: 2 workgroups a row), o and gate/up (K 896): 28 slices of 32, the most that fit

@@ -22,7 +22,6 @@ import { greedyTrace, maxAbsDiff } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
 import { EPS_UNDER_TEST, gpuName, gpuOk } from '../webgpu-under-test.js';
 
-
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.37) * 0.5);
 
 describe('projectionSlices', () => {

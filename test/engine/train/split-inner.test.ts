@@ -21,7 +21,6 @@ import { buildStepGraph, FLAT } from '../../../src-main/engine/train/step-graph.
 import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 import { batchFeeds } from './batch-feeds.js';
 
-
 const CFG = {
   architectures: ['LlamaForCausalLM'],
   model_type: 'llama',
