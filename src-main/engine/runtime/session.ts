@@ -8,7 +8,7 @@ import type { Graph } from '../graph/ir.js';
 import { onWeight } from '../graph/weight-origin.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { EarlyWrites } from './early-writes.js';
-import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, newTiming, refPath, saveGraphRef, stageGraphRef } from './graph-cache.js';
+import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, inlineGraph, newTiming, refPath, saveGraphRef, stageGraphRef } from './graph-cache.js';
 import { Stage } from './stage.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
@@ -167,6 +167,10 @@ export class GraphSession {
   ) {}
 
   static async create(g: Graph, opts: SessionOpts): Promise<GraphSession> {
+    // a small graph (no external weights) from memory: nothing written, nothing made durable (graph-cache.ts, inlineGraph)
+    const timing = newTiming(g);
+    const inline = inlineGraph(g, timing);
+    if (inline) return GraphSession.open(inline, opts, timing);
     return (await GraphSession.openSaved(null, () => g, (ref, timing) => GraphSession.open(ref, opts, timing))).value;
   }
 
@@ -218,7 +222,8 @@ export class GraphSession {
     return { value, timing };
   }
 
-  private static async open(ref: GraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
+  /** ORT's session over a saved graph's files, or over a small graph's bytes (inlineGraph). */
+  private static async open(ref: GraphRef | (Omit<GraphRef, 'model'> & { model: Uint8Array }), opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
     // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
     // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
@@ -240,7 +245,7 @@ export class GraphSession {
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const t0 = performance.now();
-    const session = await ort.InferenceSession.create(ref.model, so);
+    const session = typeof ref.model === 'string' ? await ort.InferenceSession.create(ref.model, so) : await ort.InferenceSession.create(ref.model, so);
     timing.ortCreateMs = performance.now() - t0;
     recordTiming(timing);
     return new GraphSession(ref.name, session, opts.device, session.inputNames, session.outputNames, opts.bindOutputs === true);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,33 @@ describe('graph cache by key', () => {
     expect(createTimings.at(-1)?.cached).toBe(true);
     await GraphSession.createCached(`${key}-other`, build, { device }).then((s) => s.release());
     expect(builds).toBe(2);
+  });
+
+  it('a small graph (every initializer inline) opens from memory and writes nothing; one with a weight file is saved', async () => {
+    const device = await resolveDevice('cpu');
+    const cache = path.join(dir, 'inline-cache');
+    const was = process.env.GRAFT_GRAPH_CACHE;
+    process.env.GRAFT_GRAPH_CACHE = cache;
+    try {
+      const graph = (n: number) => {
+        const g = new Graph(`scale_${n}`);
+        const x = g.input('x', 'float32', [n]);
+        g.output(g.add('Mul', [x, g.init('w', { dtype: 'float32', shape: [n], data: new Float32Array(n).fill(3) })], [{ dtype: 'float32', shape: [n] }])[0], 'y');
+        return g;
+      };
+      const files = () => readdirSync(cache, { recursive: true }).filter((f) => String(f).endsWith('.onnx') || String(f).endsWith('.bin'));
+      const small = await GraphSession.create(graph(4), { device }); // 16 bytes of weights: inline
+      expect(Array.from(((await small.run({ x: { dtype: 'float32', shape: [4], data: Float32Array.of(1, 2, 3, 4) } })).y as HostTensor).data as Float32Array)).toEqual([3, 6, 9, 12]);
+      await small.release();
+      expect(createTimings.at(-1)).toMatchObject({ graph: 'scale_4', writeMs: 0 });
+      expect(existsSync(cache) ? files() : []).toEqual([]);
+      const big = await GraphSession.create(graph(512), { device }); // 2 KB: an external weight file
+      expect((((await big.run({ x: { dtype: 'float32', shape: [512], data: new Float32Array(512).fill(2) } })).y as HostTensor).data as Float32Array)[511]).toBe(6);
+      await big.release();
+      expect(files().length).toBeGreaterThanOrEqual(2); // the model and its weight
+    } finally {
+      process.env.GRAFT_GRAPH_CACHE = was;
+    }
   });
 
   it('a second generation in a fresh pool loads the saved decode graph; a touched model file makes a new one', async () => {
