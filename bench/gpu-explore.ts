@@ -10,6 +10,7 @@ import { CHAT_SAMPLING } from '../src-main/engine/options/generate.js';
 import { loadModel } from '../src-main/engine/model.js';
 import { QWEN25_05B_SHAPES, SMOLLM2_135M_SHAPES } from '../src-main/engine/models/random-model.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
+import type { ModelSpec } from '../src-main/engine/models/spec.js';
 import { resolveDevice } from '../src-main/engine/runtime/device.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
 import { arg, benchModel, STORIES, writeResult } from './common.js';
@@ -43,6 +44,9 @@ async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Pro
   }
 }
 
+/** The base and three different rank-16 adapters on all 7 targets: the side-by-side rows every decode bench times. */
+const sideBySide = (spec: ModelSpec) => [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(spec, k), scale: 1 }] }))];
+
 /** First generation after loading (sessions built), then decode speed greedy and sampled. */
 export async function decodeExplore(name: string, tokens = 64) {
   const device = await resolveDevice('gpu');
@@ -52,8 +56,7 @@ export async function decodeExplore(name: string, tokens = 64) {
   const model = await loadModel(p);
   const loadMs = performance.now() - t0;
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
-  // Side by side: the base and three different rank-16 adapters on all 7 targets, one batched decode.
-  const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
+  const four = sideBySide(model.spec);
   const run = (temperature: number, rows = 1, filters: Partial<SamplingOpts> = {}) =>
     generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: tokens, sampling: { temperature, seed: 1, ...filters }, stopAtEos: false });
   const first = await run(0);
@@ -103,7 +106,7 @@ async function decodeGpuProfile(name: string, prefix: string, packed: boolean, r
       const model = await loadModel(await modelPath(name));
       const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
       // --rows4: the base and three different adapters side by side, as decodeExplore's 4 rows
-      const variants = rows4 ? [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))] : [{ adapters: [] }];
+      const variants = rows4 ? sideBySide(model.spec) : [{ adapters: [] }];
       for (let i = 0; i < 2; i++) {
         const [r] = await generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
         console.log(JSON.stringify({ model: name, profiled: true, rows: variants.length, greedy_tok_s_per_row: +r.tokensPerSecond.toFixed(1) }));
@@ -127,7 +130,7 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
     const m = await loadModel(await modelPath(name));
     return { model: m, weights: undefined, prompt: Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (m.spec.vocab - 1))) };
   })();
-  const four = [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(model.spec, k), scale: 1 }] }))];
+  const four = sideBySide(model.spec);
   // temperature 0: greedy; else the Chat's sampling (logits read back every step)
   const { seed: _seed, ...chat } = CHAT_SAMPLING;
   const run = async (rows: number, temperature = 0) =>

@@ -14,6 +14,7 @@
  */
 import type { LoadedModel } from '../model.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
+import { FallbackOnce } from '../runtime/fallback-once.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
 import type { CreateTiming } from '../runtime/session.js';
@@ -136,14 +137,13 @@ export class DecodeCapture {
   async stepTop(tokens: readonly number[], start: number, layers: number, lora: Record<string, Feed>, k: number): Promise<TopLogits> {
     await this.replay(tokens, 1, start, layers, lora);
     captureStats.steps++;
-    if (!topFailed)
+    if (!topK.failed)
       try {
         const top = await topLogits(this.logits, k, this.device);
         captureStats.topSteps++;
         return top;
       } catch (err) {
-        console.error(`[graft] the device's top-k did not run, sampling over whole rows: ${(err as Error).message}`);
-        topFailed = true;
+        topK.fail(err);
       }
     // no candidates: the sampler asks for the whole row (logitsNow)
     return { logits: new Float32Array(0), ids: new Int32Array(0), k: 0 };
@@ -252,11 +252,11 @@ export class DecodeCapture {
   }
 }
 
-/** Set once the device top-k failed in this process (the reason logged then): sampled steps read whole rows. */
-let topFailed = false;
+/** The device top-k, once it failed in this process: sampled steps read whole rows. */
+const topK = new FallbackOnce("the device's top-k did not run, sampling over whole rows");
 
-/** Set once capture could not be opened in this process (the reason logged then): no decoder tries again. */
-let captureFailed = false;
+/** Capture, once it could not be opened in this process: no decoder tries again. */
+const capturing = new FallbackOnce('graph capture unavailable, decoding without it');
 
 /**
  * The model's captured session for a graph (pool key `key`; `saved` hands the graph's saved files to the opener), held by
@@ -270,16 +270,11 @@ export async function leaseCapture(
   saved: (open: (ref: GraphRef, timing: CreateTiming) => Promise<DecodeCapture>) => Promise<DecodeCapture>,
   owner: object,
 ): Promise<{ capture: DecodeCapture; done(): void } | null> {
-  if (captureFailed) return null;
-  const unavailable = (err: unknown) => {
-    if (!captureFailed) console.error(`[graft] graph capture unavailable, decoding without it: ${(err as Error).message}`);
-    captureFailed = true;
-    return null;
-  };
+  if (capturing.failed) return null;
   try {
     CapturedGraph.check(o.device);
   } catch (err) {
-    return unavailable(err);
+    return capturing.fail(err);
   }
   const lease = leaseSession(model, key, () => saved((ref, timing) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity)));
   let capture: DecodeCapture;
@@ -287,7 +282,7 @@ export async function leaseCapture(
     capture = await lease.session;
   } catch (err) {
     lease.done();
-    return unavailable(err);
+    return capturing.fail(err);
   }
   if (capture.owner) {
     lease.done();

@@ -43,7 +43,7 @@ export class CapturedGraph {
    * possible. Its creation is recorded as '<graph>:captured' with the graph's build and save times (`timing`).
    */
   static open(ref: GraphRef, device: DeviceInfo, timing: CreateTiming): CapturedGraph {
-    if (device.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU EP');
+    CapturedGraph.check(device);
     const api = OrtCApi.get();
     const t0 = performance.now();
     // As session.ts opens the same files: packed constants stay packed (basic level, no constant folding).

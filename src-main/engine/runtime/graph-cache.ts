@@ -139,19 +139,19 @@ export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promi
   return (await saveGraphFiles(g, timing)).model;
 }
 
-/** Saves the graph and says what a session over it needs (also what a cache key's file records). */
 /**
  * A graph with every initializer below the external-file threshold (transfer.ts's Identity sessions, the device
  * top-k, small helpers), serialized whole, for a session made from memory: nothing to cache, and no file whose
  * durable write would wait. Call T of session 15: the first 1.5B training step's 42-node upload session took 1.34 s
  * to write, its fsync queued behind gigabytes of the step's weight files being made durable. Null for any other graph.
  */
-export function inlineGraph(g: Graph, timing: CreateTiming): (Omit<GraphRef, 'model'> & { model: Uint8Array }) | null {
+export function inlineGraph(g: Graph, timing: CreateTiming): InlineGraphRef | null {
   for (const t of g.initializers.values()) if (t.data.byteLength >= g.externalThreshold) return null;
   const ser = serialized(g, timing);
   return { ...refOf(g, '', []), model: ser.model };
 }
 
+/** Saves the graph and says what a session over it needs (also what a cache key's file records). */
 export async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<GraphRef> {
   const saved = await saveGraphFiles(g, timing);
   return refOf(g, saved.model, saved.external);
@@ -228,6 +228,9 @@ export interface GraphRef {
   outputs: string[];
   keepConstantsPacked: boolean;
 }
+
+/** A graph held as its bytes rather than saved files (inlineGraph). */
+export type InlineGraphRef = Omit<GraphRef, 'model'> & { model: Uint8Array };
 
 let codeStampValue: string | undefined;
 

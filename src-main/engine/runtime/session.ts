@@ -8,7 +8,7 @@ import type { Graph } from '../graph/ir.js';
 import { onWeight } from '../graph/weight-origin.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { EarlyWrites } from './early-writes.js';
-import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, inlineGraph, newTiming, refPath, saveGraphRef, stageGraphRef } from './graph-cache.js';
+import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, inlineGraph, type InlineGraphRef, newTiming, refPath, saveGraphRef, stageGraphRef } from './graph-cache.js';
 import { Stage } from './stage.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
@@ -223,7 +223,7 @@ export class GraphSession {
   }
 
   /** ORT's session over a saved graph's files, or over a small graph's bytes (inlineGraph). */
-  private static async open(ref: GraphRef | (Omit<GraphRef, 'model'> & { model: Uint8Array }), opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
+  private static async open(ref: GraphRef | InlineGraphRef, opts: SessionOpts, timing: CreateTiming): Promise<GraphSession> {
     // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
     // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
@@ -245,7 +245,8 @@ export class GraphSession {
     // GRAFT_ORT_PROFILE=PREFIX: ORT's per-node profile (JSON at PREFIX_<date>.json), for measurements.
     if (process.env.GRAFT_ORT_PROFILE) Object.assign(so, { enableProfiling: true, profileFilePrefix: process.env.GRAFT_ORT_PROFILE });
     const t0 = performance.now();
-    const session = typeof ref.model === 'string' ? await ort.InferenceSession.create(ref.model, so) : await ort.InferenceSession.create(ref.model, so);
+    // a path or the bytes: the binding's overloads take either, not their union
+    const session = await ort.InferenceSession.create(ref.model as Uint8Array, so);
     timing.ortCreateMs = performance.now() - t0;
     recordTiming(timing);
     return new GraphSession(ref.name, session, opts.device, session.inputNames, session.outputNames, opts.bindOutputs === true);

@@ -13,6 +13,7 @@
 import type { Graph } from '../graph/ir.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
 import type { DeviceInfo } from '../runtime/device.js';
+import { FallbackOnce } from '../runtime/fallback-once.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
 import { type CreateTiming, GraphSession } from '../runtime/session.js';
 import { DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
@@ -114,8 +115,8 @@ export class StepCapture {
   }
 }
 
-/** Set once a captured step could not be opened in this process (the reason logged then): no runner tries again. */
-let captureFailed = false;
+/** A captured step that could not open in this process: no runner tries again. */
+const capturing = new FallbackOnce('graph capture unavailable, training without it');
 
 /**
  * The step graph (`graph`: its cache key, or null to save it by content, and its builder) opened as a StepCapture
@@ -131,7 +132,7 @@ export async function openStepCapture(o: {
   /** Called once the graph is saved (the host's weights may go). */
   built: () => void;
 }): Promise<StepCapture | null> {
-  if (o.device.kind !== 'webgpu' || process.env.GRAFT_GRAPH_CAPTURE === '0' || captureFailed) return null;
+  if (o.device.kind !== 'webgpu' || process.env.GRAFT_GRAPH_CAPTURE === '0' || capturing.failed) return null;
   const open = async (ref: GraphRef, timing: CreateTiming) => {
     o.built();
     // the resident weights are made for the names the graph takes: none made for a ref that lists none
@@ -144,8 +145,6 @@ export async function openStepCapture(o: {
     // opened over the staged files while they are made durable
     return (await GraphSession.openSaved(o.graph.key, o.graph.build, open)).value;
   } catch (err) {
-    if (!captureFailed) console.error(`[graft] graph capture unavailable, training without it: ${(err as Error).message}`);
-    captureFailed = true;
-    return null;
+    return capturing.fail(err);
   }
 }

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { topLogits } from '../../../src-main/engine/infer/device-topk.js';
 import { Sampler } from '../../../src-main/engine/infer/sampling.js';
-import { probeWebGpu, resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
+import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { DeviceTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { toDeviceAll } from '../../../src-main/engine/runtime/transfer.js';
 import { SeededRng } from '../../../src-main/engine/data/rng.js';
+import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 
-const gpuError = await probeWebGpu();
-const devices: DevicePref[] = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1' ? ['cpu', 'gpu'] : ['cpu'];
 
 /** Logits with many ties: values on a coarse grid, so equal values fall in different chunks. */
 function row(V: number, seed: number): Float32Array {
@@ -22,8 +21,9 @@ function best(x: Float32Array, k: number): number[] {
     .slice(0, k);
 }
 
-describe.each(devices)('device top-k (%s)', (pref) => {
-  it.each([
+// Where no WebGPU adapter is found the GPU half is reported as skipped, with the reason in its name.
+describe.each(EPS_UNDER_TEST)('device top-k on the %s', (_name, pref, enabled) => {
+  it.skipIf(!enabled).each([
     [96, 64], // one chunk, k under the row
     [5000, 128], // three chunks, then one
     [151936, 128], // Qwen2.5's vocabulary: 75 chunks, 5, then one
@@ -45,9 +45,6 @@ describe.each(devices)('device top-k (%s)', (pref) => {
     }
   }, 60_000);
 });
-
-// Where no WebGPU adapter is found the GPU half above is not run: reported as skipped, not passed over in silence.
-if (!devices.includes('gpu')) it.skip(`device top-k on the WebGPU EP (skipped, no WebGPU adapter: ${(gpuError ?? '').slice(0, 80)})`, () => {});
 
 describe('Sampler.sampleAmong', () => {
   it("draws what sample() draws over the whole row, or asks for the row (the generator untouched), under the Chat's penalties", () => {

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { LoraConfig } from '../../../src-main/engine/adapters/lora-config.js';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { loadModel } from '../../../src-main/engine/model.js';
-import { writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import { splitInnerForward } from '../../../src-main/engine/ops/matmul.js';
 import { resolveDevice, type DevicePref } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
@@ -21,22 +21,7 @@ import { buildStepGraph, FLAT } from '../../../src-main/engine/train/step-graph.
 import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 import { batchFeeds } from './batch-feeds.js';
 
-const CFG = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  hidden_size: 512,
-  intermediate_size: 640,
-  num_hidden_layers: 2,
-  num_attention_heads: 8,
-  num_key_value_heads: 4,
-  vocab_size: 64,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
-};
+const CFG = { ...TINY_LLAMA, hidden_size: 512, intermediate_size: 640, num_attention_heads: 8, num_key_value_heads: 4, max_position_embeddings: 64, rms_norm_eps: 1e-6, tie_word_embeddings: false };
 const dir = await writeRandomModel(mkdtempSync(path.join(os.tmpdir(), 'graft-split-inner-')), CFG, { seed: 5, embedStd: 0.5, std: 0.05 });
 const model = await loadModel(dir);
 const LORA: LoraConfig = { r: 4, alpha: 8, dropout: 0, rslora: false, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] };
