@@ -78,6 +78,7 @@ export class DecodeSessions {
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
               loraSplitK: forms.loraSplitK,
+              loraFold: forms.loraFold,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),
