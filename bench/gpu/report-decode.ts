@@ -49,7 +49,9 @@ for (const [name, file, b4] of [['smollm2-135m', /smol135m-f16/, 0], ['qwen2.5-0
   const second = find(/^second start/, name);
   const p = tg(file, at);
   const peer = p ? +p.avg_ts.toFixed(1) : undefined;
-  rows.push({ work: 'decode, 1 stream, greedy (fp32 base; split-K down projections where they pay)', shape: name, call: at, graft: first?.greedy_tok_s, graft_second_process: second?.greedy_tok_s, peer, peer_stddev: p && +p.stddev_ts.toFixed(1), peer_name: F16, ratio: ratio(first?.greedy_tok_s, peer) });
+  // decode-all-one-call.sh: Graft's rows ran beside llama.cpp's build (other cores), and the 0.5B again after, nothing beside
+  const control = find(/^control/, name);
+  rows.push({ work: 'decode, 1 stream, greedy (fp32 base, split-K projections, captured)', shape: name, call: at, graft: first?.greedy_tok_s, graft_second_process: second?.greedy_tok_s, ...(control ? { graft_nothing_beside: control.greedy_tok_s, graft_4rows_in_all_nothing_beside: +(control.greedy_4rows_tok_s_per_row * 4).toFixed(1) } : {}), peer, peer_stddev: p && +p.stddev_ts.toFixed(1), peer_name: F16, ratio: ratio(first?.greedy_tok_s, peer) });
   rows.push({ work: 'decode, 1 stream, sampled at temperature 0.8 (logits read back)', shape: name, graft: first?.sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.sampled_tok_s, peer) });
   rows.push({ work: "decode, 1 stream, the Chat's sampling (top-k 40, top-p 0.95, min-p 0.05, penalty 1.1)", shape: name, graft: first?.chat_sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.chat_sampled_tok_s, peer) });
   const four = first && +(first.greedy_4rows_tok_s_per_row * 4).toFixed(1);
@@ -66,7 +68,8 @@ for (const [name, file] of [['qwen2.5-0.5b', /qwen05b-q4_k_m/], ['qwen2.5-1.5b',
   const peer = p ? +p.avg_ts.toFixed(1) : undefined;
   rows.push({ work: "decode, 1 stream, greedy, 4-bit base (symmetric int4, ORT's fused 4-bit MLP op)", shape: name, call: x?.call ?? null, graft: r?.greedy_tok_s, peer: peer ?? null, peer_name: `llama.cpp CUDA Q4_K_M llama-bench tg128, same call (${x?.call ?? '-'})`, ratio: ratio(r?.greedy_tok_s, peer), graft_weight_gb: r?.weight_gb, first_64_tokens_ms: r?.first_generation_ms, ...(peer ? {} : { peer_missing: process.env.PEER_MISSING ?? 'no llama-bench figure for this model in the call' }) });
 }
-const verify = [...bDirs, packedDir].map((d) => path.join(d, 'verify-gpu.jsonl')).filter((f) => existsSync(f)).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as J));
+// REPORT_VERIFY_DIR: the call that ran `verify-reference --device gpu` (decode-all-one-call.sh leaves it to the training call)
+const verify = [...bDirs, packedDir, ...(process.env.REPORT_VERIFY_DIR ? [process.env.REPORT_VERIFY_DIR] : [])].map((d) => path.join(d, 'verify-gpu.jsonl')).filter((f) => existsSync(f)).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as J));
 const result = {
   what: `Graft (WebGPU EP, onnxruntime-node 1.30) against llama.cpp (CUDA build of node-llama-cpp 3.22.1's source) on one H200; random-init models of real shapes. ${process.env.REPORT_WHAT ?? ''}`.trim(),
   device: readFileSync(path.join(bDirs[0], 'peers2.log'), 'utf8').split('\n')[0],

@@ -5,7 +5,7 @@
 # - 0.5B 1x512 and 8x512 fp16, 0.5B NF4 1x512, the EP's fp16 MatMul rate: items 1 (0.5B), 2 and 3;
 # - the 8B QLoRA step with its GPU memory (bench/gpu/qlora-8b.sh): item 5;
 # - PyTorch + PEFT on every shape, the 8B included;
-# - the LoRA factors' x·Aᵀ as one MatMul, split from 2,048 inputs (the default), split from 512, 1.5B and 0.5B;
+# - (FORMS=0 skips it) the LoRA factors' x·Aᵀ as one MatMul, split from 2,048 inputs (the default), split from 512;
 # - then `verify-reference --device gpu` while time is left.
 # Report: npx tsx bench/gpu/train-report.ts COMMIT ONE=DIR
 source bench/gpu/device-env.sh
@@ -19,7 +19,7 @@ rm -rf /tmp/gg-first
 source bench/gpu/train-rows.sh
 # the LoRA factors' x·Aᵀ split from 2,048 inputs (the default since session 15), against one MatMul and against a
 # split from 512 inputs, in turn, all captured (ops/matmul.ts splitInnerForward)
-for form in "x·Aᵀ one MatMul:0" "x·Aᵀ split from 2048:1" "x·Aᵀ split from 512:all"; do
+[ "${FORMS:-1}" = 1 ] && for form in "x·Aᵀ one MatMul:0" "x·Aᵀ split from 2048:1" "x·Aᵀ split from 512:all"; do
   echo "== form: ${form%%:*}" >> $L
   left 420 && BENCH_DTYPE=BF16 GRAFT_LORA_SPLIT=${form##*:} timeout 45 node $E step qwen2.5-1.5b 1x512 fp16 >> $L 2>&1
   left 440 && GRAFT_LORA_SPLIT=${form##*:} timeout 40 node $E step qwen2.5-0.5b 1x512 fp16 >> $L 2>&1
