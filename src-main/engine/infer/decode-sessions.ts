@@ -78,7 +78,6 @@ export class DecodeSessions {
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
               loraSplitK: forms.loraSplitK,
-              loraFold: forms.loraFold,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

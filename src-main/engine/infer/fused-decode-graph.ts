@@ -54,11 +54,6 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   /** The adapter rows' x·Aᵀ split along K to about this many workgroups (fused/fused-lora.ts, loraSlices); 0: not. */
   loraSplitK?: number;
   /**
-   * The rows' LoRA delta added by a split projection's sum (splitKProjection's addend, a Gemm), not by an Add
-   * after it; default on. false: the Add (measurements).
-   */
-  loraFold?: boolean;
-  /**
    * On a symmetric 4-bit base with no adapter rows: each layer's RMSNorm and q/k/v projections in one
    * MatMulNBitsQkv, and its RMSNorm, gate, up and SiLU·up in one MatMulNBitsMlp (fused/nbits-blocks.ts). For
    * the GPU: the CPU EP has no kernels for them. 'mlp': the MLP op only (measurements).
@@ -154,26 +149,21 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
 
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
-    const io = lora?.(layer, group);
-    // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
-    const delta = !io ? null : op.matmul(g, io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at), io.bt);
     const p = w.packedProjection(layer, modules);
-    const base = p ? { y: matMulNBits(g, x, p, p.N, p.K, p.bits), added: false } : plainProjection(x, layer, modules, delta);
-    let y = base.y;
-    if (delta && !base.added) y = op.add(g, y, delta);
-    return bias ? op.add(g, y, w.bias(layer, modules)) : y;
+    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : plainProjection(x, layer, modules);
+    if (bias) y = op.add(g, y, w.bias(layer, modules));
+    const io = lora?.(layer, group);
+    if (!io) return y;
+    // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
+    const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
+    return op.add(g, y, op.matmul(g, xa, io.bt));
   };
-  /**
-   * x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it (the rows' LoRA delta then
-   * added by its sum, unless o.loraFold is false), else one MatMul.
-   */
-  const plainProjection = (x: Value, layer: number, modules: readonly string[], delta: Value | null) => {
+  /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
+  const plainProjection = (x: Value, layer: number, modules: readonly string[]) => {
     const K = x.shape[2];
     const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
     const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
-    if (S === 1) return { y: op.matmul(g, x, w.projection(layer, modules, K)), added: false };
-    const fold = o.loraFold !== false ? delta : null;
-    return { y: splitKProjection(g, x, w.projection(layer, modules, K, S), fold), added: !!fold };
+    return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
   };
   const layerW = (i: number, rest: string) => w.get(`model.layers.${i}.${rest}`);
   // Phi-3's checkpoint has them fused already, in the same [q | k | v] and [gate | up] order.

@@ -178,11 +178,8 @@ export function projectionSlices(K: number, N: number, workgroups: number, all =
  * of W is read once for every row (as a batch axis of B, it was read B times: the H200 profile of 4 rows had
  * the 0.5B down projection at 75.7 µs against 20.1 for one). Only the order of the additions changes. The
  * token axis may be symbolic: every reshape copies it (0) or infers it (-1).
- *
- * `addend` [B, T, N] (the adapter rows' x·Aᵀ·Bᵀ) is added by the sum itself, a Gemm with it as C: one
- * dispatch fewer than an Add after (4 a layer with adapter rows), and the same sum in another order.
  */
-export function splitKProjection(g: Graph, x: Value, w: Value, addend: Value | null = null): Value {
+export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   const [B, T] = x.shape;
   const perRow = w.shape.length === 4;
   const [S, Ks, N] = perRow ? [w.shape[0], w.shape[2], w.shape[3]] : w.shape;
@@ -197,10 +194,7 @@ export function splitKProjection(g: Graph, x: Value, w: Value, addend: Value | n
     : node(g, 'MatMul', [node(g, 'Reshape', [xt, i64(`splitk_rows_${S}x${Ks}`, [S, -1, Ks])], [{ dtype: x.dtype, shape: [S, B * T, Ks] }])[0], w], [{ dtype: x.dtype, shape: [S, B * T, N] }])[0];
   const flat = node(g, 'Reshape', [parts, i64(`splitk_flat_${S}`, [S, -1])], [{ dtype: x.dtype, shape: [S, B * T * N] }])[0];
   const ones = shared(g, `splitk_ones_${S}`, () => g.init(`splitk_ones_${S}`, { dtype: x.dtype === 'float16' ? 'float16' : 'float32', shape: [1, S], data: x.dtype === 'float16' ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
-  const sumShape = { dtype: x.dtype, shape: [1, B * T * N] };
-  const sum = addend
-    ? node(g, 'Gemm', [ones, flat, node(g, 'Reshape', [addend, i64('splitk_addend_flat', [1, -1])], [sumShape])[0]], [sumShape])[0]
-    : node(g, 'MatMul', [ones, flat], [sumShape])[0];
+  const sum = node(g, 'MatMul', [ones, flat], [{ dtype: x.dtype, shape: [1, B * T * N] }])[0];
   return node(g, 'Reshape', [sum, i64(`splitk_out_${B}x${N}`, [B, -1, N])], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
 }
 
