@@ -177,8 +177,6 @@ async function main() {
   if (what === 'splitk-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK_ALL: '1' }, { GRAFT_SPLITK_ALL: '0' }, false);
   // the adapter rows' x·Aᵀ split along K against one batched MatMul (4 rows; the one-row figures are a control)
   if (what === 'lorasplit-ab') for (const n of names) await decodeAb(n, { GRAFT_LORA_SPLITK: '1024' }, { GRAFT_LORA_SPLITK: '0' }, false);
-  // the rows' LoRA delta added by the split projection's sum (a Gemm) against an Add after it (4 rows; one row a control)
-  if (what === 'lorafold-ab') for (const n of names) await decodeAb(n, { GRAFT_LORA_FOLD: '1' }, { GRAFT_LORA_FOLD: '0' }, false);
   if (what === 'packed-capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, true);
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed | --rows4] NAME...: each model's profile at PREFIX-NAME_<date>.json

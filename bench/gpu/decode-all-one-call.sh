@@ -1,10 +1,11 @@
-# GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~520 s: ALL of issue 12's rows (items 1-4: the
+# GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~400 s (session 16: 432 s with an A/B): ALL of issue 12's rows (items 1-4: the
 # three models one stream and 4 rows, start-up, the 4-bit bases up to the 8B) with llama.cpp's in the same call.
 # decode-one-call.sh ran the build and Graft one after the other and had no time left for the 4-bit rows; here
 # they run at once on separate cores: the background (llama.cpp's CUDA build, its models) pinned to cores 4-15
 # at low priority, Graft pinned to cores 0-3, the GPU its own. Then, once built, with nothing beside: llama-bench
 # tg128 on all six models, llama-batched-bench 4 sequences; then, time left, Graft's 0.5B rows again with nothing
-# beside (a control for the load) and the LoRA-fold A/B (4 rows). `verify-reference --device gpu` is in the
+# beside (a control for the load). Session 16's call A also ran an A/B there (the rows' LoRA delta added by the
+# split sum's Gemm: 2% slower, reverted). `verify-reference --device gpu` is in the
 # training call (train-one-call.sh). Report: REPORT_CALLS=A,A npx tsx bench/gpu/report-decode.ts DIR DIR COMMIT.
 source bench/gpu/device-env.sh
 L=$OUT/graft-d2.log; P=$OUT/peers2.log; t=$(date +%s)
@@ -30,6 +31,5 @@ for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -
 echo "peers done at $(( $(date +%s) - t ))" >> $P
 # nothing beside now: the 0.5B greedy rows again (graph cache filled), then the fold A/B
 left 540 && echo "== control, nothing beside: qwen2.5-0.5b" >> $L && DECODE_QUICK=1 timeout 30 node $E decode qwen2.5-0.5b >> $L 2>&1
-left 545 && echo "== lorafold-ab qwen2.5-0.5b" >> $L && timeout $(( 590 - ($(date +%s) - t) )) node $E lorafold-ab qwen2.5-0.5b >> $L 2>&1
 bg CONT; echo "total $(( $(date +%s) - t )) s" >> $L
 grep -v '^\[' $L | grep -v '"rounds"' | cut -c1-300; tail -c 400 $P
