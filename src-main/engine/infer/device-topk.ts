@@ -28,9 +28,21 @@ export interface TopLogits {
 
 /** The graph from logits [B, V] to top_logits [B, K] and top_ids [B, K] (float32 ids). */
 export function buildTopKGraph(B: number, V: number, K: number): Graph {
-  if (K < 1 || K > CHUNK / 2) throw new Error(`device top-k: k must be 1..${CHUNK / 2} (got ${K})`);
   const g = new Graph('device_topk');
-  let vals: Value = g.input('logits', 'float32', [B, V]);
+  const top = topKNodes(g, g.input('logits', 'float32', [B, V]), K);
+  g.outputRenamed(top.vals, 'top_logits');
+  g.outputRenamed(top.ids, 'top_ids');
+  return g;
+}
+
+/**
+ * Nodes taking each row's K best of `logits` [B, V]: their values [B, K] (best first, ties to the lower id) and
+ * their ids as float32 [B, K], in chunks of CHUNK (above). Also the device sampler's first stage (device-sampler.ts).
+ */
+export function topKNodes(g: Graph, logits: Value, K: number): { vals: Value; ids: Value } {
+  if (K < 1 || K > CHUNK / 2) throw new Error(`device top-k: k must be 1..${CHUNK / 2} (got ${K})`);
+  const B = logits.shape[0];
+  let vals = logits;
   let ids: Value | null = null; // [B, n] float ids of vals' columns; null: the column is the id
   const k = (n: number) => g.init(`topk_k_${n}`, { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(n)) });
   for (let stage = 0; ; stage++) {
@@ -38,10 +50,8 @@ export function buildTopKGraph(B: number, V: number, K: number): Graph {
     const take = Math.min(K, n);
     if (n <= CHUNK) {
       const [v, at] = node(g, 'TopK', [vals, k(take)], [{ dtype: 'float32', shape: [B, take] }, { dtype: 'int64', shape: [B, take] }], { axis: { i: 1 } });
-      const out = ids ? node(g, 'GatherElements', [ids, at], [{ dtype: 'float32', shape: [B, take], name: 'top_ids' }], { axis: { i: 1 } })[0] : columnIds(g, at, n, 'top_ids');
-      g.outputRenamed(v, 'top_logits');
-      g.output(out);
-      return g;
+      const out = ids ? node(g, 'GatherElements', [ids, at], [{ dtype: 'float32', shape: [B, take] }], { axis: { i: 1 } })[0] : columnIds(g, at, n);
+      return { vals: v, ids: out };
     }
     // pad the row to whole chunks with the lowest float (never among the K best of a row of more than K)
     const chunks = Math.ceil(n / CHUNK);
@@ -70,7 +80,7 @@ export function buildTopKGraph(B: number, V: number, K: number): Graph {
 const iotas = new WeakMap<Graph, Map<number, Value>>();
 
 /** A TopK's int64 indices within rows of `n` as float ids (a Gather of 0..n−1, one table per length). */
-function columnIds(g: Graph, at: Value, n: number, name?: string): Value {
+function columnIds(g: Graph, at: Value, n: number): Value {
   const made = iotas.get(g) ?? new Map<number, Value>();
   iotas.set(g, made);
   let iota = made.get(n);
@@ -78,7 +88,7 @@ function columnIds(g: Graph, at: Value, n: number, name?: string): Value {
     iota = g.init(`topk_iota_${n}`, { dtype: 'float32', shape: [n], data: Float32Array.from({ length: n }, (_, i) => i) });
     made.set(n, iota);
   }
-  return node(g, 'Gather', [iota, at], [{ dtype: 'float32', shape: at.shape, name }], { axis: { i: 0 } })[0];
+  return node(g, 'Gather', [iota, at], [{ dtype: 'float32', shape: at.shape }], { axis: { i: 0 } })[0];
 }
 
 /** Indices [B, chunks, take] within each chunk as columns of the whole row: c·CHUNK + index. */

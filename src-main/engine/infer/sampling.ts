@@ -30,6 +30,11 @@ export class Sampler {
     this.rng = new SeededRng(opts.seed ?? Date.now());
   }
 
+  /** The generator's next value: what this sampler's next draw would use (the device's draw, device-sampler.ts). */
+  uniform(): number {
+    return this.rng.next();
+  }
+
   /** Whether sampleAmong can decide draws with these options (top-k sampling, penalties that only lower logits). */
   static decidedByBest(o: SamplingOpts): boolean {
     return (o.temperature ?? 1) > 0 && (o.topK ?? 0) > 0 && (o.topK ?? 0) < TOP_CANDIDATES && (o.repetitionPenalty ?? 1) >= 1 && (o.presencePenalty ?? 0) >= 0;

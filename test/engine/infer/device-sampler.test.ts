@@ -1,0 +1,83 @@
+/**
+ * The device sampler's graph (infer/device-sampler.ts) against the host's Sampler: given the uniform the host's
+ * sampler would draw with, the same token, over rows with ties, under top-k alone and under the Chat's settings
+ * (penalties on tokens marked present, top-p, min-p), each row with its own settings; and seen_out marks the
+ * drawn token. On the CPU EP and on the WebGPU EP (lavapipe in CI).
+ */
+import { describe, expect, it } from 'vitest';
+import { SeededRng } from '../../../src-main/engine/data/rng.js';
+import { buildSamplerGraph, deviceSamplable, PARAMS, SAMPLED_IDS, samplerParams, SEEN_OUT } from '../../../src-main/engine/infer/device-sampler.js';
+import { Sampler, type SamplingOpts } from '../../../src-main/engine/infer/sampling.js';
+import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
+import { GraphSession } from '../../../src-main/engine/runtime/session.js';
+import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
+import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
+
+const CHAT: SamplingOpts = { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1 };
+const SETTINGS: SamplingOpts[] = [CHAT, { temperature: 1, topK: 5 }, { temperature: 1.3, topK: 128, topP: 0.5, presencePenalty: 0.4 }, { temperature: 0.2, topK: 1 }];
+
+/** Logits on a coarse grid (ties), some rows peaked, some flat. */
+function logitsRow(V: number, rng: SeededRng, spread: number): Float32Array {
+  return Float32Array.from({ length: V }, () => Math.round((rng.next() - 0.5) * spread * 20) / 20);
+}
+
+describe('deviceSamplable', () => {
+  it('takes top-k sampling of at most 128 candidates, nothing else', () => {
+    expect(deviceSamplable(CHAT, 49152)).toBe(true);
+    expect(deviceSamplable({ temperature: 0.7 }, 49152)).toBe(false); // no top-k: the whole row
+    expect(deviceSamplable({ temperature: 0, topK: 40 }, 49152)).toBe(false); // greedy
+    expect(deviceSamplable({ temperature: 1, topK: 129 }, 49152)).toBe(false);
+    expect(deviceSamplable({ temperature: 1, topK: 40 }, 32)).toBe(false);
+    expect(samplerParams({ temperature: 0.5, topK: 3 })).toEqual([0.5, 3, 2, 0, 1, 0]);
+  });
+});
+
+describe.each(EPS_UNDER_TEST)('the device sampler on the %s', (_name, pref, enabled) => {
+  it.skipIf(!enabled)('draws what the host sampler draws with the same uniform, and marks the drawn token', async () => {
+    const device = await resolveDevice(pref);
+    const [B, V] = [4, 3000];
+    const s = await GraphSession.create(buildSamplerGraph(B, V), { device });
+    const rng = new SeededRng(5);
+    const host = SETTINGS.map((o, b) => new Sampler({ ...o, seed: 40 + b }));
+    const twin = SETTINGS.map((o, b) => new Sampler({ ...o, seed: 40 + b }));
+    const seen = SETTINGS.map(() => new Set<number>());
+    let differ = 0;
+    try {
+      for (let step = 0; step < 40; step++) {
+        const logits = new Float32Array(B * V);
+        const mask = new Float32Array(B * V);
+        const uniform = new Float32Array(B);
+        const params = new Float32Array(B * PARAMS);
+        const want: number[] = [];
+        for (let b = 0; b < B; b++) {
+          const r = logitsRow(V, rng, b % 2 ? 4 : 40);
+          logits.set(r, b * V);
+          for (const t of seen[b]) mask[b * V + t] = 1;
+          want.push(host[b].sample(r, seen[b]));
+          uniform[b] = twin[b].uniform();
+          params.set(samplerParams(SETTINGS[b]), b * PARAMS);
+        }
+        const t = (shape: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape, data });
+        const out = await s.run({ logits: t([B, V], logits), seen: t([B, V], mask), uniform: t([B, 1], uniform), params: t([B, PARAMS], params) });
+        const got = Array.from((out[SAMPLED_IDS] as HostTensor).data as Int32Array);
+        const marked = (out[SEEN_OUT] as HostTensor).data as Float32Array;
+        for (let b = 0; b < B; b++) {
+          if (got[b] !== want[b]) differ++;
+          expect(got[b]).toBeGreaterThanOrEqual(0);
+          expect(marked[b * V + got[b]]).toBe(1);
+          // every other mark as it was
+          expect(marked.subarray(b * V, (b + 1) * V).reduce((a, x) => a + x, 0)).toBe(new Set([...seen[b], got[b]]).size);
+          seen[b].add(want[b]);
+          // a growing text that keeps choosing among the best, so the penalties hit candidates
+          if (step % 3 === 0) seen[b].add(Array.from(r0(logits, b, V)).indexOf(Math.max(...r0(logits, b, V))));
+        }
+      }
+    } finally {
+      await s.release();
+    }
+    // float32 against the host's float64: a draw may differ only where its uniform falls within rounding of a boundary
+    expect(differ).toBe(0);
+  }, 120_000);
+});
+
+const r0 = (x: Float32Array, b: number, V: number) => x.subarray(b * V, (b + 1) * V);
