@@ -23,10 +23,11 @@ import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
 import { type TopLogits, topLogits } from './device-topk.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import { type ChainDraws, SamplerCapture } from './sampler-capture.js';
 import { leaseSession } from './session-pool.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
-export const captureStats = { chains: 0, steps: 0, topSteps: 0 };
+export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0 };
 
 const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
 
@@ -38,6 +39,8 @@ export class DecodeCapture {
   private ids: DeviceTensor[] = [];
   private positions: DeviceTensor[] = [];
   private seqlens: DeviceTensor[] = [];
+  /** The device sampler, opened by the first sampled chain. */
+  private sampler: Promise<SamplerCapture> | null = null;
 
   private constructor(
     private readonly graph: CapturedGraph,
@@ -202,12 +205,43 @@ export class DecodeCapture {
     return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
 
-  /** Writes the first tokens and slots 0..n−1's positions and seqlens_k, then replays captures 1..n (each bound at its first use). */
-  private async replay(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<void> {
+  /**
+   * n sampled steps from `tokens`, as chain() but each step's id drawn on the device (sampler-capture.ts) with
+   * `draws()` (asked once the sampler is open); returns each step's ids, read back once at the end. Null, before
+   * any step, where the sampler cannot be opened here (the caller then samples on the host, step by step).
+   */
+  async sampledChain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>, draws: () => ChainDraws): Promise<Int32Array[] | null> {
+    if (deviceSampler.failed) return null;
+    const [B, V] = this.logits.shape;
+    this.sampler ??= SamplerCapture.open(this.device, B, V);
+    let sampler: SamplerCapture;
+    try {
+      sampler = await this.sampler;
+    } catch (err) {
+      return deviceSampler.fail(err);
+    }
+    await this.replay(tokens, n, start, layers, lora, await sampler.writes(n, draws()), (k) => sampler.run(k, this.logits, this.ids[k]));
+    captureStats.sampledChains++;
+    return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
+  }
+
+  /**
+   * Writes the first tokens and slots 0..n−1's positions and seqlens_k (and `extra`), then replays captures 1..n
+   * (each bound at its first use), each followed by `after` when given.
+   */
+  private async replay(
+    tokens: readonly number[],
+    n: number,
+    start: number,
+    layers: number,
+    lora: Record<string, Feed>,
+    extra: { targets: Feed[]; values: HostTensor[] } = { targets: [], values: [] },
+    after?: (k: number) => void,
+  ): Promise<void> {
     await this.grow(n);
     const B = this.rows;
-    const targets: Feed[] = [this.first];
-    const values: HostTensor[] = [int32([B, 1], Int32Array.from(tokens))];
+    const targets: Feed[] = [this.first, ...extra.targets];
+    const values: HostTensor[] = [int32([B, 1], Int32Array.from(tokens)), ...extra.values];
     for (let k = 0; k < n; k++) {
       targets.push(this.positions[k], this.seqlens[k]);
       values.push(int32([B, 1], new Int32Array(B).fill(start + k)), int32([B], new Int32Array(B).fill(start + k)));
@@ -216,6 +250,7 @@ export class DecodeCapture {
     for (let k = 0; k < n; k++) {
       if (!this.graph.has(k + 1)) this.bindSlot(k, layers, lora);
       this.graph.run(k + 1);
+      after?.(k);
     }
   }
 
@@ -239,6 +274,7 @@ export class DecodeCapture {
 
   release(): void {
     this.graph.release();
+    void this.sampler?.then((x) => x.release()).catch(() => {});
     for (const t of [
       this.logits,
       ...Object.values(this.caches),
@@ -254,6 +290,9 @@ export class DecodeCapture {
 
 /** The device top-k, once it failed in this process: sampled steps read whole rows. */
 const topK = new FallbackOnce("the device's top-k did not run, sampling over whole rows");
+
+/** The device sampler, once it could not be opened: sampled steps are drawn on the host. */
+const deviceSampler = new FallbackOnce('the device sampler did not open, sampling on the host');
 
 /** Capture, once it could not be opened in this process: no decoder tries again. */
 const capturing = new FallbackOnce('graph capture unavailable, decoding without it');

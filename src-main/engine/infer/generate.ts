@@ -12,6 +12,8 @@ import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { KvDecoder } from './kv-decoder.js';
 import { Sampler, type SamplingOpts, TOP_CANDIDATES } from './sampling.js';
+import { deviceSamplable, penalized, samplerParams } from './device-sampler.js';
+import type { ChainDraws } from './sampler-capture.js';
 import { TextStream } from './text-stream.js';
 
 /**
@@ -110,12 +112,26 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   // where those do not decide the draw (Sampler.sampleAmong); `top` is the step's, `logits` then read on demand.
   const candidates = !greedy && Sampler.decidedByBest(s) ? TOP_CANDIDATES : 0;
   let top: Awaited<ReturnType<KvDecoder['decodeTop']>> = null;
+  // Top-k sampling on a captured decode: steps chained as greedy ones, each drawn on the device with the uniform
+  // its row's sampler would have drawn with (device-sampler.ts); `chained`: this step's ids came from there.
+  let onDevice = !greedy && deviceSamplable(s, V) && process.env.GRAFT_DEVICE_SAMPLING !== '0';
+  let chained = false;
+  const draws = (n: number): ChainDraws => {
+    const uniforms = Array.from({ length: n }, () => Float32Array.from(samplers, (x) => x.uniform()));
+    const params = Float32Array.from(o.variants.flatMap(() => samplerParams(s)));
+    let marks: Float32Array | null = null;
+    if (penalized(s)) {
+      marks = new Float32Array(o.variants.length * V);
+      seen.forEach((set, b) => set.forEach((t) => t >= 0 && t < V && (marks![b * V + t] = 1)));
+    }
+    return { uniforms, params, seen: marks };
+  };
   // Greedy ids of later steps, computed ahead of the loop. A live row's next input is its own greedy id,
   // which is what the chain fed; a finished row's ids are never read again.
   const ahead: Int32Array[] = [];
   const chain = greedyChain();
   const pick = async (b: number): Promise<number> => {
-    if (greedy) return ids[b];
+    if (greedy || chained) return ids[b];
     if (top) {
       const id = samplers[b].sampleAmong(top.ids.subarray(b * top.k, (b + 1) * top.k), top.logits.subarray(b * top.k, (b + 1) * top.k), seen[b]);
       if (id !== null) return id;
@@ -162,8 +178,19 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
         if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(chain, o.maxTokens - 1 - step))));
         ids = ahead.shift()!;
       } else {
-        top = candidates ? await dec.decodeTop(next, candidates) : null;
-        logits = top ? new Float32Array(0) : await dec.decode(next);
+        if (onDevice && !ahead.length) {
+          const n = Math.min(chain, o.maxTokens - 1 - step);
+          // the uniforms are taken only once the sampler runs: a fallback draws on the host with the same ones
+          const got = await dec.decodeSampledChain(next, n, () => draws(n));
+          if (got) ahead.push(...got);
+          else onDevice = false;
+        }
+        chained = ahead.length > 0;
+        if (chained) ids = ahead.shift()!;
+        else {
+          top = candidates ? await dec.decodeTop(next, candidates) : null;
+          logits = top ? new Float32Array(0) : await dec.decode(next);
+        }
       }
     }
   } finally {

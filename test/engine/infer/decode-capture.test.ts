@@ -143,9 +143,11 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
       const device = await resolveDevice('gpu');
       const a = randomAdapter(model.spec, 4, ['q', 'v', 'down'], 3, 0.3);
       const variants = [{ adapters: [] }, { adapters: [{ weights: a, scale: 1 }] }];
-      const sample = async (capture: boolean) => {
+      // onDevice: sampled steps chained and drawn on the device (device-sampler.ts), else drawn on the host
+      const sample = async (capture: boolean, onDevice = false) => {
         const was = process.env.GRAFT_GRAPH_CAPTURE;
         process.env.GRAFT_GRAPH_CAPTURE = capture ? '1' : '0';
+        process.env.GRAFT_DEVICE_SAMPLING = onDevice ? '1' : '0';
         try {
           const r = await generate({
             model,
@@ -161,6 +163,7 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
         } finally {
           if (was === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
           else process.env.GRAFT_GRAPH_CAPTURE = was;
+          delete process.env.GRAFT_DEVICE_SAMPLING;
         }
       };
       const steps = captureStats.steps;
@@ -169,8 +172,14 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
       expect(captureStats.steps - steps).toBe(15); // every step after the prefill replayed
       // top-k sampling read each step's best logits only (device-topk.ts), not the vocabulary's
       expect(captureStats.topSteps - tops).toBe(15);
-      expect(captured).toEqual(await sample(false));
+      const plain = await sample(false);
+      expect(captured).toEqual(plain);
       expect(new Set(captured.flat()).size).toBeGreaterThan(3);
+      // drawn on the device: chains of 8 and 7 steps, nothing read per step, the same tokens
+      const [chains, tops2] = [captureStats.sampledChains, captureStats.topSteps];
+      expect(await sample(true, true)).toEqual(plain);
+      expect(captureStats.sampledChains - chains).toBe(2);
+      expect(captureStats.topSteps - tops2).toBe(0);
     },
     120_000,
   );
@@ -184,22 +193,30 @@ describe('captured sampling among the best logits', () => {
         await writeRandomModel(path.join(dir, 'wide'), { ...SHAPE, ...ARCHS.qwen2, vocab_size: 3000 }, { seed: 8, embedStd: 1, std: 0.2 }),
       );
       const device = await resolveDevice('gpu');
-      const sample = async (capture: boolean) => {
+      // onDevice: sampled steps chained and drawn on the device (device-sampler.ts), else drawn on the host
+      const sample = async (capture: boolean, onDevice = false) => {
         const was = process.env.GRAFT_GRAPH_CAPTURE;
         process.env.GRAFT_GRAPH_CAPTURE = capture ? '1' : '0';
+        process.env.GRAFT_DEVICE_SAMPLING = onDevice ? '1' : '0';
         try {
           const r = await generate({ model, device, tokenizer: null, prompt: [2, 30, 11, 7, 30, 11], variants: [{ adapters: [] }, { adapters: [] }], maxTokens: 24, sampling: { ...CHAT_SAMPLING, seed: 9 }, stopAtEos: false });
           return r.map((v) => v.ids);
         } finally {
           if (was === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
           else process.env.GRAFT_GRAPH_CAPTURE = was;
+          delete process.env.GRAFT_DEVICE_SAMPLING;
         }
       };
       const tops = captureStats.topSteps;
       const captured = await sample(true);
       expect(captureStats.topSteps - tops).toBe(23);
-      expect(captured).toEqual(await sample(false));
+      const plain = await sample(false);
+      expect(captured).toEqual(plain);
       expect(new Set(captured.flat()).size).toBeGreaterThan(5);
+      // the penalties, top-p and min-p drawn on the device, in chains of 8, 8 and 7: the same tokens
+      const chains = captureStats.sampledChains;
+      expect(await sample(true, true)).toEqual(plain);
+      expect(captureStats.sampledChains - chains).toBe(3);
     },
     120_000,
   );

@@ -1,0 +1,82 @@
+/**
+ * The device sampler (device-sampler.ts) as a captured graph beside a captured decode (decode-capture.ts). Its
+ * slot k reads the logits decode slot k left and writes its id over that slot's argmax, in the buffer decode slot
+ * k+1 reads its input from: the GPU runs them in submission order, so a sampled chain needs the host only at its
+ * start (the writes below) and its end (the ids). The sampler's own buffers: the rows' settings, a uniform per
+ * slot, and the present-token marks in two buffers taken in turn (slot k reads one and writes the other: one
+ * dispatch may not read and write one buffer).
+ */
+import { CapturedGraph } from '../runtime/captured-graph.js';
+import type { DeviceInfo } from '../runtime/device.js';
+import { GraphSession } from '../runtime/session.js';
+import type { DeviceTensor, HostTensor } from '../runtime/tensors.js';
+import { toDeviceAll } from '../runtime/transfer.js';
+import { buildSamplerGraph, PARAMS, SAMPLED_IDS, SEEN_OUT } from './device-sampler.js';
+
+/** What a sampled chain draws with: per slot, each row's uniform; each row's settings; each row's marks, or null to keep them. */
+export interface ChainDraws {
+  uniforms: Float32Array[];
+  params: Float32Array;
+  seen: Float32Array | null;
+}
+
+const f32 = (shape: number[], data?: Float32Array): HostTensor => ({ dtype: 'float32', shape, data: data ?? new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+
+export class SamplerCapture {
+  private uniforms: DeviceTensor[] = [];
+
+  private constructor(
+    private readonly graph: CapturedGraph,
+    private readonly device: DeviceInfo,
+    private readonly rows: number,
+    private readonly params: DeviceTensor,
+    /** The marks: slot k reads seen[k % 2] and writes seen[(k + 1) % 2]; a chain's marks are written into seen[0]. */
+    private readonly seen: [DeviceTensor, DeviceTensor],
+  ) {}
+
+  /** The captured sampler for rows × vocab (its small graph saved under a key, so a later start only opens it). */
+  static async open(device: DeviceInfo, rows: number, vocab: number): Promise<SamplerCapture> {
+    const opened = await GraphSession.openSaved(
+      `device-sampler|${rows}|${vocab}`,
+      () => buildSamplerGraph(rows, vocab),
+      async (ref, timing) => {
+        const graph = CapturedGraph.open(ref, device, timing);
+        try {
+          const [params, a, b] = (await toDeviceAll([f32([rows, PARAMS]), f32([rows, vocab]), f32([rows, vocab])], device)) as DeviceTensor[];
+          return new SamplerCapture(graph, device, rows, params, [a, b]);
+        } catch (err) {
+          graph.release();
+          throw err;
+        }
+      },
+    );
+    return opened.value;
+  }
+
+  /** The writes that set up a chain of n slots (made with the decode's own, in one transfer). */
+  async writes(n: number, draws: ChainDraws): Promise<{ targets: DeviceTensor[]; values: HostTensor[] }> {
+    const B = this.rows;
+    while (this.uniforms.length < n) this.uniforms.push(...((await toDeviceAll([f32([B, 1])], this.device)) as DeviceTensor[]));
+    const targets = [this.params, ...this.uniforms.slice(0, n)];
+    const values = [f32([B, PARAMS], draws.params), ...draws.uniforms.slice(0, n).map((u) => f32([B, 1], u))];
+    if (draws.seen) {
+      targets.push(this.seen[0]);
+      values.push(f32([B, draws.seen.length / B], draws.seen));
+    }
+    return { targets, values };
+  }
+
+  /** Runs slot k after decode slot k: bound at its first use to that slot's logits and ids buffers. */
+  run(k: number, logits: DeviceTensor, ids: DeviceTensor): void {
+    if (!this.graph.has(k + 1)) {
+      const inputs = { logits, seen: this.seen[k % 2], uniform: this.uniforms[k], params: this.params };
+      this.graph.bind(k + 1, inputs, { [SAMPLED_IDS]: ids, [SEEN_OUT]: this.seen[(k + 1) % 2] });
+    }
+    this.graph.run(k + 1);
+  }
+
+  release(): void {
+    this.graph.release();
+    for (const t of [this.params, ...this.seen, ...this.uniforms]) t.dispose();
+  }
+}
