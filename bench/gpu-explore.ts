@@ -23,6 +23,7 @@ import type { DevicePref } from '../src-main/engine/runtime/device.js';
 import { initializerDelta, openGpuMemoryProbe, samplerThreadMain } from './gpu-memory.js';
 import { QLORA_SHAPES, qloraBig } from './qlora-8b.js';
 import { firstStart } from './first-start.js';
+import { samplingCheck } from './sampling-check.js';
 import { releaseIdleSessions } from '../src-main/engine/infer/session-pool.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
@@ -177,6 +178,14 @@ async function main() {
   if (what === 'splitk-ab') for (const n of names) await decodeAb(n, { GRAFT_SPLITK_ALL: '1' }, { GRAFT_SPLITK_ALL: '0' }, false);
   // the adapter rows' x·Aᵀ split along K against one batched MatMul (4 rows; the one-row figures are a control)
   if (what === 'lorasplit-ab') for (const n of names) await decodeAb(n, { GRAFT_LORA_SPLITK: '1024' }, { GRAFT_LORA_SPLITK: '0' }, false);
+  // the Chat's sampling drawn on the device in chains against drawn on the host each step (greedy rows: a control)
+  if (what === 'sampling-ab') for (const n of names) await decodeAb(n, { GRAFT_DEVICE_SAMPLING: '1' }, { GRAFT_DEVICE_SAMPLING: '0' }, false, undefined, true);
+  // sampling-check NAME...: the same seeds drawn on the device and on the host, two rows: tokens in common
+  if (what === 'sampling-check')
+    for (const n of names) {
+      const model = await loadModel(await modelPath(n));
+      await samplingCheck(model, await resolveDevice('gpu'), n, sideBySide(model.spec).slice(0, 2));
+    }
   if (what === 'packed-capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, true);
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed | --rows4] NAME...: each model's profile at PREFIX-NAME_<date>.json
