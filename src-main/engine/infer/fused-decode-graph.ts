@@ -24,7 +24,7 @@ import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
-import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
  * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
@@ -246,11 +246,11 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const rev = g.init('argmax_rev_iota', { dtype: 'float32', shape: [V], data: Float32Array.from({ length: V }, (_, i) => V - i) });
     const zero = g.init('argmax_zero', { dtype: 'float32', shape: [], data: Float32Array.of(0) });
     const vocab = g.init('argmax_vocab', { dtype: 'float32', shape: [], data: Float32Array.of(V) });
-    const max = node(g, 'ReduceMax', [logits, axes], [{ dtype: 'float32', shape: [B, 1] }], { keepdims: { i: 1 } })[0];
+    const max = rowMax(g, logits, axes);
     const at = node(g, 'Equal', [logits, max], [{ dtype: 'bool', shape: [B, V] }])[0];
     const marks = node(g, 'Where', [at, rev, zero], [{ dtype: 'float32', shape: [B, V] }])[0];
     // [B, 1]: the shape of a decode step's input_ids, so the ids can feed the next step where they are.
-    const first = node(g, 'ReduceMax', [marks, axes], [{ dtype: 'float32', shape: [B, 1] }], { keepdims: { i: 1 } })[0];
+    const first = rowMax(g, marks, axes);
     const id = node(g, 'Sub', [vocab, first], [{ dtype: 'float32', shape: [B, 1] }])[0];
     g.output(node(g, 'Cast', [id], [{ dtype: 'int32', shape: [B, 1], name: NEXT_IDS }], { to: { i: 6 } })[0]);
     if (o.logitsToo) g.output(logits);
