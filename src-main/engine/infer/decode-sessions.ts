@@ -78,6 +78,7 @@ export class DecodeSessions {
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
               loraSplitK: forms.loraSplitK,
+              argmaxParts: forms.argmaxParts,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

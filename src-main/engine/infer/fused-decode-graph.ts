@@ -53,6 +53,8 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   splitKAll?: boolean;
   /** The adapter rows' x·Aᵀ split along K to about this many workgroups (fused/fused-lora.ts, loraSlices); 0: not. */
   loraSplitK?: number;
+  /** The argmax's row maximum in two reductions over parts of the row (nodes.ts, rowMax); default on. */
+  argmaxParts?: boolean;
   /**
    * On a symmetric 4-bit base with no adapter rows: each layer's RMSNorm and q/k/v projections in one
    * MatMulNBitsQkv, and its RMSNorm, gate, up and SiLU·up in one MatMulNBitsMlp (fused/nbits-blocks.ts). For
@@ -246,11 +248,11 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const rev = g.init('argmax_rev_iota', { dtype: 'float32', shape: [V], data: Float32Array.from({ length: V }, (_, i) => V - i) });
     const zero = g.init('argmax_zero', { dtype: 'float32', shape: [], data: Float32Array.of(0) });
     const vocab = g.init('argmax_vocab', { dtype: 'float32', shape: [], data: Float32Array.of(V) });
-    const max = rowMax(g, logits, axes);
+    const max = rowMax(g, logits, axes, o.argmaxParts !== false);
     const at = node(g, 'Equal', [logits, max], [{ dtype: 'bool', shape: [B, V] }])[0];
     const marks = node(g, 'Where', [at, rev, zero], [{ dtype: 'float32', shape: [B, V] }])[0];
     // [B, 1]: the shape of a decode step's input_ids, so the ids can feed the next step where they are.
-    const first = rowMax(g, marks, axes);
+    const first = rowMax(g, marks, axes, o.argmaxParts !== false);
     const id = node(g, 'Sub', [vocab, first], [{ dtype: 'float32', shape: [B, 1] }])[0];
     g.output(node(g, 'Cast', [id], [{ dtype: 'int32', shape: [B, 1], name: NEXT_IDS }], { to: { i: 6 } })[0]);
     if (o.logitsToo) g.output(logits);

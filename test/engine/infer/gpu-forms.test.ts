@@ -9,7 +9,7 @@ import type { DeviceInfo } from '../../../src-main/engine/runtime/device.js';
 
 const gpu = { kind: 'webgpu' } as DeviceInfo;
 const cpu = { kind: 'cpu' } as DeviceInfo;
-const KEYS = ['GRAFT_SPLITK', 'GRAFT_SPLITK_ALL', 'GRAFT_LORA_SPLITK', 'GRAFT_NBITS_FUSION'];
+const KEYS = ['GRAFT_SPLITK', 'GRAFT_SPLITK_ALL', 'GRAFT_LORA_SPLITK', 'GRAFT_ARGMAX_PARTS', 'GRAFT_NBITS_FUSION'];
 const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
 afterEach(() => {
   for (const k of KEYS) if (saved[k] === undefined) delete process.env[k];
@@ -24,7 +24,7 @@ describe('gpuForms', () => {
   });
   it('defaults on WebGPU: split-K at 1,024 workgroups on every projection, the rows too, the MLP op only', () => {
     for (const k of KEYS) delete process.env[k];
-    expect(gpuForms(gpu)).toMatchObject({ splitK: 1024, splitKAll: true, loraSplitK: 1024, nbitsFusion: 'mlp' });
+    expect(gpuForms(gpu)).toMatchObject({ splitK: 1024, splitKAll: true, loraSplitK: 1024, argmaxParts: true, nbitsFusion: 'mlp' });
   });
   it('each switch changes the forms and the key', () => {
     for (const k of KEYS) delete process.env[k];
@@ -33,6 +33,7 @@ describe('gpuForms', () => {
       ['GRAFT_SPLITK', '0', { splitK: 0 }],
       ['GRAFT_SPLITK_ALL', '0', { splitKAll: false }],
       ['GRAFT_LORA_SPLITK', '0', { loraSplitK: 0 }],
+      ['GRAFT_ARGMAX_PARTS', '0', { argmaxParts: false }],
       ['GRAFT_NBITS_FUSION', '0', { nbitsFusion: false }],
       ['GRAFT_NBITS_FUSION', 'all', { nbitsFusion: true }],
     ];

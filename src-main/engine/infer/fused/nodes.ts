@@ -217,11 +217,11 @@ const MAX_PARTS = 256;
  * a row one workgroup, and the H200 profile (session 16) had a 151,936-long row at 64 µs, 4 rows at 274 µs. The
  * maximum is exact in any order.
  */
-export function rowMax(g: Graph, x: Value, axes: Value): Value {
+export function rowMax(g: Graph, x: Value, axes: Value, inParts = true): Value {
   const [B, V] = x.shape;
   const out = { dtype: 'float32' as const, shape: [B, 1] };
   let parts = 1;
-  for (let c = 2; c <= MAX_PARTS && V / c >= 256; c++) if (V % c === 0) parts = c;
+  for (let c = 2; inParts && c <= MAX_PARTS && V / c >= 256; c++) if (V % c === 0) parts = c;
   if (parts < 8) return node(g, 'ReduceMax', [x, axes], [out], { keepdims: { i: 1 } })[0];
   const i64 = (name: string, v: number[]) => shared(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
   const shape = i64(`rowmax_parts_${B}x${parts}x${V / parts}`, [B, parts, V / parts]);
