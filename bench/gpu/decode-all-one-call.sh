@@ -24,14 +24,8 @@ echo "graft rows done at $(( $(date +%s) - t ))" >> $L
 # while the build ends (both arms under its load, pinned): the argmax in two reductions against one (session 16)
 left 330 && echo "== argmax-ab qwen2.5-0.5b (llama.cpp building beside)" >> $L && timeout $(( 400 - ($(date +%s) - t) )) node $E argmax-ab qwen2.5-0.5b >> $L 2>&1
 [ -n "$BG" ] && taskset -cp 0-$(( $(nproc --all) - 1 )) $$ > /dev/null
-while [ ! -f /tmp/lc/q4.done ] && left 500; do sleep 2; done; echo "build rc $(cat /tmp/lc/build.done 2>/dev/null), q4 $( [ -f /tmp/lc/q4.done ] && echo done) at $(( $(date +%s) - t ))" >> $P
-B=/tmp/lc/build/bin; M=/tmp/lc/models
-bg() { pkill -$1 -f 'make_models|convert_hf_to_gguf|llama-quantize|peer-q4' ; }
-bg STOP
-$B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 0 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
-for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $OUT/peers.log; done
-echo "peers done at $(( $(date +%s) - t ))" >> $P
-# nothing beside now: the 0.5B greedy rows again (graph cache filled), then the fold A/B
+PEERS_WAIT_UNTIL=500 source bench/gpu/peers-bench.sh
+# nothing beside now: the 0.5B greedy rows again (graph cache filled)
 left 540 && echo "== control, nothing beside: qwen2.5-0.5b" >> $L && DECODE_QUICK=1 timeout 30 node $E decode qwen2.5-0.5b >> $L 2>&1
 bg CONT; echo "total $(( $(date +%s) - t )) s" >> $L
 grep -v '^\[' $L | grep -v '"rounds"' | cut -c1-300; tail -c 400 $P

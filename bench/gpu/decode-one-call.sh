@@ -17,13 +17,7 @@ timeout 120 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>
 VERIFY_UNTIL=220 V=$OUT/verify-gpu.jsonl source bench/gpu/verify-gpu.sh
 # while llama.cpp builds (both arms under the same load): split-K on every projection against the default split
 left 250 && echo "== splitk-ab qwen2.5-0.5b (llama.cpp building beside)" >> $OUT/splitk.log && timeout $(( 320 - ($(date +%s) - t) )) node $E splitk-ab qwen2.5-0.5b >> $OUT/splitk.log 2>&1
-while [ ! -f /tmp/lc/q4.done ] && left 330; do sleep 2; done; echo "build rc $(cat /tmp/lc/build.done 2>/dev/null), q4 $( [ -f /tmp/lc/q4.done ] && echo done) at $(( $(date +%s) - t ))" >> $P
-B=/tmp/lc/build/bin; M=/tmp/lc/models
-bg() { pkill -$1 -f 'make_models|convert_hf_to_gguf|llama-quantize|peer-q4' ; }
-bg STOP
-$B/llama-bench -m $M/smol135m-f16.gguf,$M/qwen05b-f16.gguf,$M/qwen15b-f16.gguf,$M/qwen05b-q4_k_m.gguf,$M/qwen15b-q4_k_m.gguf,$M/llama8b-q4_k_m.gguf -ngl 99 -fa 1 -p 0 -n 128 -r 3 -o json > $OUT/llama-bench.json 2>/dev/null
-for n in smol135m qwen05b; do $B/llama-batched-bench -m $M/$n-f16.gguf -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4 -ngl 99 -fa on 2>/dev/null | grep -E '^\|' >> $OUT/peers.log; done
-echo "peers done at $(( $(date +%s) - t ))" >> $P
+PEERS_WAIT_UNTIL=330 source bench/gpu/peers-bench.sh
 # with capture on, each form's first start opens a captured session too: session 14's 1.5B run needed ~100 s
 ROWS_UNTIL=440 FIRST_T=${FIRST_T:-110} SECOND_T=35 source bench/gpu/decode-rows.sh
 left 470 && echo "== 4-bit base" >> $L && timeout $(( 585 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
