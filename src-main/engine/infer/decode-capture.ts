@@ -208,7 +208,7 @@ export class DecodeCapture {
   /**
    * n sampled steps from `tokens`, as chain() but each step's id drawn on the device (sampler-capture.ts) with
    * `draws()` (asked once the sampler is open); returns each step's ids, read back once at the end. Null, before
-   * any step, where the sampler cannot be opened here (the caller then samples on the host, step by step).
+   * any step, where the sampler cannot be opened or bound here (the caller then samples on the host, step by step).
    */
   async sampledChain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>, draws: () => ChainDraws): Promise<Int32Array[] | null> {
     if (deviceSampler.failed) return null;
@@ -217,10 +217,12 @@ export class DecodeCapture {
     let sampler: SamplerCapture;
     try {
       sampler = await this.sampler;
+      await this.grow(n);
+      await sampler.prepare(n, this.logits, this.ids);
     } catch (err) {
       return deviceSampler.fail(err);
     }
-    await this.replay(tokens, n, start, layers, lora, await sampler.writes(n, draws()), (k) => sampler.run(k, this.logits, this.ids[k]));
+    await this.replay(tokens, n, start, layers, lora, sampler.writes(n, draws()), (k) => sampler.run(k));
     captureStats.sampledChains++;
     return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
@@ -291,7 +293,7 @@ export class DecodeCapture {
 /** The device top-k, once it failed in this process: sampled steps read whole rows. */
 const topK = new FallbackOnce("the device's top-k did not run, sampling over whole rows");
 
-/** The device sampler, once it could not be opened: sampled steps are drawn on the host. */
+/** The device sampler, once it could not be opened or bound: sampled steps are drawn on the host. */
 const deviceSampler = new FallbackOnce('the device sampler did not open, sampling on the host');
 
 /** Capture, once it could not be opened in this process: no decoder tries again. */

@@ -53,10 +53,22 @@ export class SamplerCapture {
     return opened.value;
   }
 
-  /** The writes that set up a chain of n slots (made with the decode's own, in one transfer). */
-  async writes(n: number, draws: ChainDraws): Promise<{ targets: DeviceTensor[]; values: HostTensor[] }> {
+  /**
+   * Makes slots 0..n−1 ready: a uniform buffer each, and each bound to decode slot k's logits and ids buffers (at
+   * the first chain that reaches it). Done before any step runs, so a failure here leaves the decode untouched.
+   */
+  async prepare(n: number, logits: DeviceTensor, ids: readonly DeviceTensor[]): Promise<void> {
+    while (this.uniforms.length < n) this.uniforms.push(...((await toDeviceAll([f32([this.rows, 1])], this.device)) as DeviceTensor[]));
+    for (let k = 0; k < n; k++) {
+      if (this.graph.has(k + 1)) continue;
+      const inputs = { logits, seen: this.seen[k % 2], uniform: this.uniforms[k], params: this.params };
+      this.graph.bind(k + 1, inputs, { [SAMPLED_IDS]: ids[k], [SEEN_OUT]: this.seen[(k + 1) % 2] });
+    }
+  }
+
+  /** The writes that set up a chain of n prepared slots (made with the decode's own, in one transfer). */
+  writes(n: number, draws: ChainDraws): { targets: DeviceTensor[]; values: HostTensor[] } {
     const B = this.rows;
-    while (this.uniforms.length < n) this.uniforms.push(...((await toDeviceAll([f32([B, 1])], this.device)) as DeviceTensor[]));
     const targets = [this.params, ...this.uniforms.slice(0, n)];
     const values = [f32([B, PARAMS], draws.params), ...draws.uniforms.slice(0, n).map((u) => f32([B, 1], u))];
     if (draws.seen) {
@@ -66,12 +78,8 @@ export class SamplerCapture {
     return { targets, values };
   }
 
-  /** Runs slot k after decode slot k: bound at its first use to that slot's logits and ids buffers. */
-  run(k: number, logits: DeviceTensor, ids: DeviceTensor): void {
-    if (!this.graph.has(k + 1)) {
-      const inputs = { logits, seen: this.seen[k % 2], uniform: this.uniforms[k], params: this.params };
-      this.graph.bind(k + 1, inputs, { [SAMPLED_IDS]: ids, [SEEN_OUT]: this.seen[(k + 1) % 2] });
-    }
+  /** Runs slot k (prepared), after decode slot k. */
+  run(k: number): void {
     this.graph.run(k + 1);
   }
 

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
 import { captureStats } from '../../../src-main/engine/infer/decode-capture.js';
+import { SamplerCapture } from '../../../src-main/engine/infer/sampler-capture.js';
 import { CHAT_SAMPLING } from '../../../src-main/engine/options/generate.js';
 import { generate } from '../../../src-main/engine/infer/generate.js';
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
@@ -220,4 +221,35 @@ describe('captured sampling among the best logits', () => {
     },
     120_000,
   );
+});
+
+describe('a device sampler that cannot open', () => {
+  it.skipIf(!gpuOk)(`WebGPU EP${gpuSkipReason}: sampled steps are drawn on the host instead, with the same uniforms: the same tokens`, async () => {
+    const model = models.get('qwen2')!;
+    const device = await resolveDevice('gpu');
+    const sample = async (onDevice: boolean) => {
+      process.env.GRAFT_DEVICE_SAMPLING = onDevice ? '1' : '0';
+      try {
+        const r = await generate({ model, device, tokenizer: null, prompt: [2, 30, 11, 7], variants: [{ adapters: [] }], maxTokens: 12, sampling: { ...CHAT_SAMPLING, seed: 4 }, stopAtEos: false });
+        return r.map((v) => v.ids);
+      } finally {
+        delete process.env.GRAFT_DEVICE_SAMPLING;
+      }
+    };
+    const host = await sample(false);
+    // the last test of this file: the failure is remembered for the rest of the process
+    const open = vi.spyOn(SamplerCapture, 'open').mockRejectedValue(new Error('no sampler here'));
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const [chains, tops] = [captureStats.sampledChains, captureStats.topSteps];
+      expect(await sample(true)).toEqual(host);
+      expect(open).toHaveBeenCalledTimes(1);
+      expect(captureStats.sampledChains - chains).toBe(0);
+      expect(captureStats.topSteps - tops).toBe(11); // every step drawn from the candidates read back
+      expect(logged.mock.calls.flat().join(' ')).toContain('no sampler here');
+    } finally {
+      open.mockRestore();
+      logged.mockRestore();
+    }
+  }, 120_000);
 });
