@@ -23,6 +23,7 @@ import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
 import { type TopLogits, topLogits } from './device-topk.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
+import type { SamplerMode } from './device-sampler.js';
 import { type ChainDraws, SamplerCapture } from './sampler-capture.js';
 import { leaseSession } from './session-pool.js';
 
@@ -39,8 +40,8 @@ export class DecodeCapture {
   private ids: DeviceTensor[] = [];
   private positions: DeviceTensor[] = [];
   private seqlens: DeviceTensor[] = [];
-  /** The device sampler, opened by the first sampled chain. */
-  private sampler: Promise<SamplerCapture> | null = null;
+  /** The device samplers, each opened by the first sampled chain of its mode. */
+  private samplers = new Map<SamplerMode, Promise<SamplerCapture>>();
 
   private constructor(
     private readonly graph: CapturedGraph,
@@ -210,13 +211,13 @@ export class DecodeCapture {
    * `draws()` (asked once the sampler is open); returns each step's ids, read back once at the end. Null, before
    * any step, where the sampler cannot be opened or bound here (the caller then samples on the host, step by step).
    */
-  async sampledChain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>, draws: () => ChainDraws): Promise<Int32Array[] | null> {
+  async sampledChain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>, mode: SamplerMode, draws: () => ChainDraws): Promise<Int32Array[] | null> {
     if (deviceSampler.failed) return null;
     const [B, V] = this.logits.shape;
-    this.sampler ??= SamplerCapture.open(this.device, B, V);
+    if (!this.samplers.has(mode)) this.samplers.set(mode, SamplerCapture.open(this.device, B, V, mode));
     let sampler: SamplerCapture;
     try {
-      sampler = await this.sampler;
+      sampler = await this.samplers.get(mode)!;
       await this.grow(n);
       await sampler.prepare(n, this.logits, this.ids);
     } catch (err) {
@@ -276,7 +277,7 @@ export class DecodeCapture {
 
   release(): void {
     this.graph.release();
-    void this.sampler?.then((x) => x.release()).catch(() => {});
+    for (const s of this.samplers.values()) void s.then((x) => x.release()).catch(() => {});
     for (const t of [
       this.logits,
       ...Object.values(this.caches),

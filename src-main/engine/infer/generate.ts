@@ -12,7 +12,7 @@ import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { KvDecoder } from './kv-decoder.js';
 import { Sampler, type SamplingOpts, TOP_CANDIDATES } from './sampling.js';
-import { deviceSamplable, penalized, samplerParams } from './device-sampler.js';
+import { penalized, samplerMode, samplerParams } from './device-sampler.js';
 import type { ChainDraws } from './sampler-capture.js';
 import { TextStream } from './text-stream.js';
 
@@ -112,9 +112,11 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   // where those do not decide the draw (Sampler.sampleAmong); `top` is the step's, `logits` then read on demand.
   const candidates = !greedy && Sampler.decidedByBest(s) ? TOP_CANDIDATES : 0;
   let top: Awaited<ReturnType<KvDecoder['decodeTop']>> = null;
-  // Top-k sampling on a captured decode: steps chained as greedy ones, each drawn on the device with the uniform
-  // its row's sampler would have drawn with (device-sampler.ts); `chained`: this step's ids came from there.
-  let onDevice = !greedy && deviceSamplable(s, V) && process.env.GRAFT_DEVICE_SAMPLING !== '0';
+  // Sampling on a captured decode (top-k, plain temperature, greedy with penalties): steps chained as greedy ones,
+  // each drawn on the device with the uniform its row's sampler would have drawn with (device-sampler.ts);
+  // `chained`: this step's ids came from there.
+  const drawMode = samplerMode(s, V);
+  let onDevice = !greedy && drawMode !== null && process.env.GRAFT_DEVICE_SAMPLING !== '0';
   let chained = false;
   const draws = (n: number): ChainDraws => {
     const uniforms = Array.from({ length: n }, () => Float32Array.from(samplers, (x) => x.uniform()));
@@ -181,7 +183,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
         if (onDevice && !ahead.length) {
           const n = Math.min(chain, o.maxTokens - 1 - step);
           // the uniforms are taken only once the sampler runs: a fallback draws on the host with the same ones
-          const got = await dec.decodeSampledChain(next, n, () => draws(n));
+          const got = await dec.decodeSampledChain(next, n, drawMode!, () => draws(n));
           if (got) ahead.push(...got);
           else onDevice = false;
         }

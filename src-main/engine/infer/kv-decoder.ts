@@ -21,6 +21,7 @@ import { DecoderLora } from './decoder-lora.js';
 import { IdRing } from './id-ring.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { TopLogits } from './device-topk.js';
+import type { SamplerMode } from './device-sampler.js';
 import type { ChainDraws } from './sampler-capture.js';
 import { DecodeSessions, prefillLength, type Mode } from './decode-sessions.js';
 
@@ -274,13 +275,13 @@ export class KvDecoder {
   }
 
   /**
-   * n sampled steps chained on the device (DecodeCapture.sampledChain, drawn with `draws`): each step's ids. Null
+   * n sampled steps chained on the device (DecodeCapture.sampledChain, drawn by `mode` with `draws`): each step's ids. Null
    * where this decoder replays no capture or the sampler cannot run: the caller samples step by step.
    */
-  async decodeSampledChain(tokens: readonly number[], n: number, draws: () => ChainDraws): Promise<Int32Array[] | null> {
+  async decodeSampledChain(tokens: readonly number[], n: number, mode: SamplerMode, draws: () => ChainDraws): Promise<Int32Array[] | null> {
     if (!this.capture || this.mode !== 'fused') return null;
     this.checkRoom(n);
-    const out = await this.capture.sampledChain(tokens, n, this.length, this.model.spec.layers, await this.lora.for('fused'), draws);
+    const out = await this.capture.sampledChain(tokens, n, this.length, this.model.spec.layers, await this.lora.for('fused'), mode, draws);
     if (out) this.length += n;
     return out;
   }

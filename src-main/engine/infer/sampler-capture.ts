@@ -11,7 +11,7 @@ import type { DeviceInfo } from '../runtime/device.js';
 import { GraphSession } from '../runtime/session.js';
 import type { DeviceTensor, HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
-import { buildSamplerGraph, PARAMS, SAMPLED_IDS, SEEN_OUT } from './device-sampler.js';
+import { buildSamplerGraph, PARAMS, SAMPLED_IDS, type SamplerMode, SEEN_OUT } from './device-sampler.js';
 
 /** What a sampled chain draws with: per slot, each row's uniform; each row's settings; each row's marks, or null to keep them. */
 export interface ChainDraws {
@@ -34,11 +34,11 @@ export class SamplerCapture {
     private readonly seen: [DeviceTensor, DeviceTensor],
   ) {}
 
-  /** The captured sampler for rows × vocab (its small graph saved under a key, so a later start only opens it). */
-  static async open(device: DeviceInfo, rows: number, vocab: number): Promise<SamplerCapture> {
+  /** The captured sampler of a mode for rows × vocab (its small graph saved under a key: a later start only opens it). */
+  static async open(device: DeviceInfo, rows: number, vocab: number, mode: SamplerMode): Promise<SamplerCapture> {
     const opened = await GraphSession.openSaved(
-      `device-sampler|${rows}|${vocab}`,
-      () => buildSamplerGraph(rows, vocab),
+      `device-sampler|${mode}|${rows}|${vocab}`,
+      () => buildSamplerGraph(rows, vocab, mode),
       async (ref, timing) => {
         const graph = CapturedGraph.open(ref, device, timing);
         try {

@@ -7,6 +7,7 @@ import { captureStats } from '../../../src-main/engine/infer/decode-capture.js';
 import { SamplerCapture } from '../../../src-main/engine/infer/sampler-capture.js';
 import { CHAT_SAMPLING } from '../../../src-main/engine/options/generate.js';
 import { generate } from '../../../src-main/engine/infer/generate.js';
+import type { SamplingOpts } from '../../../src-main/engine/infer/sampling.js';
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
@@ -218,6 +219,37 @@ describe('captured sampling among the best logits', () => {
       const chains = captureStats.sampledChains;
       expect(await sample(true, true)).toEqual(plain);
       expect(captureStats.sampledChains - chains).toBe(3);
+    },
+    120_000,
+  );
+});
+
+describe('captured sampling drawn on the device over the whole row', () => {
+  it.skipIf(!gpuOk)(
+    `WebGPU EP${gpuSkipReason}: plain temperature sampling (the CLI's default) and greedy with a repetition penalty give the tokens of plain runs`,
+    async () => {
+      const model = await loadModel(
+        await writeRandomModel(path.join(dir, 'wide-plain'), { ...SHAPE, ...ARCHS.qwen2, vocab_size: 3000 }, { seed: 6, embedStd: 1, std: 0.2 }),
+      );
+      const device = await resolveDevice('gpu');
+      const run = async (sampling: SamplingOpts, capture: boolean) => {
+        const was = process.env.GRAFT_GRAPH_CAPTURE;
+        process.env.GRAFT_GRAPH_CAPTURE = capture ? '1' : '0';
+        try {
+          const r = await generate({ model, device, tokenizer: null, prompt: [2, 30, 11, 7, 30, 11], variants: [{ adapters: [] }, { adapters: [] }], maxTokens: 20, sampling, stopAtEos: false });
+          return r.map((v) => v.ids);
+        } finally {
+          if (was === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
+          else process.env.GRAFT_GRAPH_CAPTURE = was;
+        }
+      };
+      for (const sampling of [{ temperature: 0.8, seed: 3 }, { temperature: 0, repetitionPenalty: 1.4, seed: 3 }]) {
+        const chains = captureStats.sampledChains;
+        const captured = await run(sampling, true);
+        expect(captureStats.sampledChains - chains, JSON.stringify(sampling)).toBe(3); // 19 steps: 8, 8 and 3
+        expect(captured, JSON.stringify(sampling)).toEqual(await run(sampling, false));
+        expect(new Set(captured.flat()).size).toBeGreaterThan(5);
+      }
     },
     120_000,
   );

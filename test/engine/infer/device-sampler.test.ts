@@ -1,12 +1,13 @@
 /**
- * The device sampler's graph (infer/device-sampler.ts) against the host's Sampler: given the uniform the host's
- * sampler would draw with, the same token, over rows with ties, under top-k alone and under the Chat's settings
- * (penalties on tokens marked present, top-p, min-p), each row with its own settings; and seen_out marks the
- * drawn token. On the CPU EP and on the WebGPU EP (lavapipe in CI).
+ * The device sampler's graphs (infer/device-sampler.ts) against the host's Sampler: given the uniform the host's
+ * sampler would draw with, the same token, over rows with ties, each row with its own settings. 'topk': top-k
+ * alone, the Chat's settings (penalties on tokens marked present, top-p, min-p), greedy with a penalty. 'plain':
+ * temperature sampling over the whole row, with and without penalties, on a vocabulary of one part and of three
+ * (the last padded). seen_out marks the drawn token. On the CPU EP and on the WebGPU EP (lavapipe in CI).
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../../src-main/engine/data/rng.js';
-import { buildSamplerGraph, deviceSamplable, PARAMS, SAMPLED_IDS, samplerParams, SEEN_OUT } from '../../../src-main/engine/infer/device-sampler.js';
+import { buildSamplerGraph, PARAMS, SAMPLED_IDS, samplerMode, type SamplerMode, samplerParams, SEEN_OUT } from '../../../src-main/engine/infer/device-sampler.js';
 import { Sampler, type SamplingOpts } from '../../../src-main/engine/infer/sampling.js';
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
@@ -14,33 +15,46 @@ import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
 import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 
 const CHAT: SamplingOpts = { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1 };
-const SETTINGS: SamplingOpts[] = [CHAT, { temperature: 1, topK: 5 }, { temperature: 1.3, topK: 128, topP: 0.5, presencePenalty: 0.4 }, { temperature: 0.2, topK: 1 }];
+const SETTINGS: Record<SamplerMode, SamplingOpts[]> = {
+  topk: [CHAT, { temperature: 1, topK: 5 }, { temperature: 1.3, topK: 128, topP: 0.5, presencePenalty: 0.4 }, { temperature: 0, repetitionPenalty: 1.5 }],
+  plain: [{ temperature: 0.8 }, { temperature: 1.2, repetitionPenalty: 1.3 }, { temperature: 0.3, presencePenalty: 0.5 }, { temperature: 2 }],
+};
 
 /** Logits on a coarse grid (ties), some rows peaked, some flat. */
 function logitsRow(V: number, rng: SeededRng, spread: number): Float32Array {
   return Float32Array.from({ length: V }, () => Math.round((rng.next() - 0.5) * spread * 20) / 20);
 }
 
-describe('deviceSamplable', () => {
-  it('takes top-k sampling of at most 128 candidates, nothing else', () => {
-    expect(deviceSamplable(CHAT, 49152)).toBe(true);
-    expect(deviceSamplable({ temperature: 0.7 }, 49152)).toBe(false); // no top-k: the whole row
-    expect(deviceSamplable({ temperature: 0, topK: 40 }, 49152)).toBe(false); // greedy
-    expect(deviceSamplable({ temperature: 1, topK: 129 }, 49152)).toBe(false);
-    expect(deviceSamplable({ temperature: 1, topK: 40 }, 32)).toBe(false);
+describe('samplerMode', () => {
+  it('takes top-k sampling of at most 128, plain temperature sampling and greedy with penalties; the host the rest', () => {
+    expect(samplerMode(CHAT, 49152)).toBe('topk');
+    expect(samplerMode({ temperature: 0.7 }, 49152)).toBe('plain');
+    expect(samplerMode({ temperature: 0, repetitionPenalty: 1.2 }, 49152)).toBe('topk'); // the best of one
+    expect(samplerMode({ temperature: 0 }, 49152)).toBeNull(); // the decode graph's argmax
+    expect(samplerMode({ temperature: 0.7, topP: 0.9 }, 49152)).toBeNull(); // top-p over the whole row in order
+    expect(samplerMode({ temperature: 0.7, minP: 0.1 }, 49152)).toBeNull();
+    expect(samplerMode({ temperature: 1, topK: 129 }, 49152)).toBeNull();
+    expect(samplerMode({ temperature: 1, topK: 40 }, 32)).toBeNull();
     expect(samplerParams({ temperature: 0.5, topK: 3 })).toEqual([0.5, 3, 2, 0, 1, 0]);
+    expect(samplerParams({ temperature: 0, repetitionPenalty: 1.2 })).toEqual([1, 1, 2, 0, 1.2, 0]);
   });
 });
 
 describe.each(EPS_UNDER_TEST)('the device sampler on the %s', (_name, pref, enabled) => {
-  it.skipIf(!enabled)('draws what the host sampler draws with the same uniform, and marks the drawn token', async () => {
+  it.skipIf(!enabled).each([
+    ['topk', 3000],
+    ['plain', 3000],
+    ['plain', 700],
+  ] as [SamplerMode, number][])('%s, %i words: draws what the host sampler draws with the same uniform, and marks the drawn token', async (mode, V) => {
     const device = await resolveDevice(pref);
-    const [B, V] = [4, 3000];
-    const s = await GraphSession.create(buildSamplerGraph(B, V), { device });
+    const B = 4;
+    const settings = SETTINGS[mode];
+    settings.forEach((o) => expect(samplerMode(o, V)).toBe(mode));
+    const s = await GraphSession.create(buildSamplerGraph(B, V, mode), { device });
     const rng = new SeededRng(5);
-    const host = SETTINGS.map((o, b) => new Sampler({ ...o, seed: 40 + b }));
-    const twin = SETTINGS.map((o, b) => new Sampler({ ...o, seed: 40 + b }));
-    const seen = SETTINGS.map(() => new Set<number>());
+    const host = settings.map((o, b) => new Sampler({ ...o, seed: 40 + b }));
+    const twin = settings.map((o, b) => new Sampler({ ...o, seed: 40 + b }));
+    const seen = settings.map(() => new Set<number>());
     let differ = 0;
     try {
       for (let step = 0; step < 40; step++) {
@@ -55,7 +69,7 @@ describe.each(EPS_UNDER_TEST)('the device sampler on the %s', (_name, pref, enab
           for (const t of seen[b]) mask[b * V + t] = 1;
           want.push(host[b].sample(r, seen[b]));
           uniform[b] = twin[b].uniform();
-          params.set(samplerParams(SETTINGS[b]), b * PARAMS);
+          params.set(samplerParams(settings[b]), b * PARAMS);
         }
         const t = (shape: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape, data });
         const out = await s.run({ logits: t([B, V], logits), seen: t([B, V], mask), uniform: t([B, 1], uniform), params: t([B, PARAMS], params) });
