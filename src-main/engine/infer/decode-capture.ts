@@ -25,7 +25,6 @@ import { type TopLogits, topLogits } from './device-topk.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import type { SamplerMode } from './device-sampler.js';
 import { type ChainDraws, SamplerCapture } from './sampler-capture.js';
-import { leaseSession } from './session-pool.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
 export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0 };
@@ -296,46 +295,3 @@ const topK = new FallbackOnce("the device's top-k did not run, sampling over who
 
 /** The device sampler, once it could not be opened or bound: sampled steps are drawn on the host. */
 const deviceSampler = new FallbackOnce('the device sampler did not open, sampling on the host');
-
-/** Capture, once it could not be opened in this process: no decoder tries again. */
-const capturing = new FallbackOnce('graph capture unavailable, decoding without it');
-
-/**
- * The model's captured session for a graph (pool key `key`; `saved` hands the graph's saved files to the opener), held by
- * `owner` until done(). Null when capture cannot be opened here or another decoder holds it: the caller then
- * runs as before.
- */
-export async function leaseCapture(
-  model: LoadedModel,
-  o: { device: DeviceInfo; rows: number; capacity: number },
-  key: string,
-  saved: (open: (ref: GraphRef, timing: CreateTiming) => Promise<DecodeCapture>) => Promise<DecodeCapture>,
-  owner: object,
-): Promise<{ capture: DecodeCapture; done(): void } | null> {
-  if (capturing.failed) return null;
-  try {
-    CapturedGraph.check(o.device);
-  } catch (err) {
-    return capturing.fail(err);
-  }
-  const lease = leaseSession(model, key, () => saved((ref, timing) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity)));
-  let capture: DecodeCapture;
-  try {
-    capture = await lease.session;
-  } catch (err) {
-    lease.done();
-    return capturing.fail(err);
-  }
-  if (capture.owner) {
-    lease.done();
-    return null;
-  }
-  capture.owner = owner;
-  return {
-    capture,
-    done: () => {
-      capture.owner = null;
-      lease.done();
-    },
-  };
-}
