@@ -115,7 +115,6 @@ export interface LoraDeltaOpts {
  */
 export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dropout?: (slot: LoraSlot, x: Value) => Value | null, o: LoraDeltaOpts = {}): AdapterDelta {
   const bySlot = new Map(lora.slots.map((s) => [`${s.layer}.${s.target}`, s]));
-  const sliced = new Map<string, Value>();
   return (layer, target, x) => {
     const slot = bySlot.get(`${layer}.${target}`);
     if (!slot) return null;
@@ -126,7 +125,7 @@ export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dro
     const a = lora.values.get(slot.peftA)!;
     const b = lora.values.get(slot.peftB)!;
     const at = withTranspose(op.transpose(g, a, [1, 0]), () => a);
-    const xa = o.splitInner ? splitInnerForward(g, xin, at, sliced, o.splitInner) : op.matmul(g, xin, at);
+    const xa = o.splitInner ? splitInnerForward(g, xin, at, o.splitInner) : op.matmul(g, xin, at);
     const bt = withTranspose(op.transpose(g, b, [1, 0]), () => b);
     const scaled = scale === 1 ? bt : op.mul(g, bt, typeof scale === 'number' ? op.scalar(g, scale, bt.dtype) : scale);
     return op.matmul(g, xa, scaled);

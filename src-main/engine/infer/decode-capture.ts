@@ -202,7 +202,7 @@ export class DecodeCapture {
   async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[]> {
     await this.replay(tokens, n, start, layers, lora);
     captureStats.chains++;
-    return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
+    return this.readIds(n);
   }
 
   /**
@@ -224,6 +224,11 @@ export class DecodeCapture {
     }
     await this.replay(tokens, n, start, layers, lora, sampler.writes(n, draws()), (k) => sampler.run(k));
     captureStats.sampledChains++;
+    return this.readIds(n);
+  }
+
+  /** Slots 0..n−1's ids, in one read. */
+  private async readIds(n: number): Promise<Int32Array[]> {
     return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
 

@@ -15,12 +15,13 @@
  * token marked, for the next step.
  */
 import { Graph, type Value } from '../graph/ir.js';
+import { sharedI64 } from '../graph/shared.js';
 import { node, rowMax, splitLast } from './fused/nodes.js';
 import { topKNodes } from './device-topk.js';
-import type { SamplingOpts } from './sampling.js';
+import { type SamplingOpts, TOP_CANDIDATES } from './sampling.js';
 
-/** The most candidates a row's top-k may ask for (the device takes this many first). */
-export const K_MAX = 128;
+/** The most candidates a row's top-k may ask for (the device takes this many first): the host path's TOP_CANDIDATES. */
+export const K_MAX = TOP_CANDIDATES;
 /** params columns, in order: temperature, top-k, top-p (2: off), min-p (0: off), repetition penalty, presence penalty. */
 export const PARAMS = 6;
 export const SAMPLED_IDS = 'sampled_ids';
@@ -88,7 +89,7 @@ function builder(g: Graph, B: number) {
   const bool = (shape: number[]): Out => ({ dtype: 'bool', shape });
   const op = (name: string, inputs: Value[], out: Out, attrs = {}) => node(g, name, inputs, [out], attrs)[0];
   const scalar = (name: string, v: number) => g.init(name, { dtype: 'float32', shape: [], data: Float32Array.of(v) });
-  const axis = (a: number) => g.init(`sampler_axis${a}`, { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(a)) });
+  const axis = (a: number) => sharedI64(g, `sampler_axis${a}`, [a]);
   const axis1 = axis(1);
   const iotas = new Map<number, Value>();
   const uppers = new Map<number, Value>();

@@ -5,6 +5,7 @@
  * weights out [in, out] for MatMul (models/half-weights.ts, `withTranspose`).
  */
 import type { Graph, Value } from '../graph/ir.js';
+import { shared } from '../graph/shared.js';
 import { broadcastShapes } from './consts.js';
 import { reduceSum, unbroadcast } from './reduce.js';
 import { rebuild, transposedOf } from './recompute.js';
@@ -93,13 +94,13 @@ const FORWARD_SPLIT_MAX_ROWS = 2048;
  * rank), for the GPU: as one MatMul it gets ceil(M/32) workgroups, each looping over all of N (the H200 profile
  * of the 1.5B step: [512, 8,960]·[8,960, 16] 451 µs, [512, 1,536]·[1,536, 16] 87 µs, ~20% of the step's GPU
  * time). N is cut into slices as longInnerProduct does; x's slices, brought to the front by one Transpose, are
- * kept in `shared` by value so the targets that read one x (q, k, v; gate, up) transpose it once. Its backward
+ * shared in the graph (graph/shared.ts), so the targets that read one x (q, k, v; gate, up) transpose it once. Its backward
  * (autodiff through Transpose, MatMul and ReduceSum) adds a transpose of dX and of x for dW: x-sized passes,
  * worth it while M is small and N long. The same profile after the change: the 8,960-long product 451 µs →
  * 33 µs plus ~165 µs of transposes; the 1,536-long ones 87 µs → about as much in added kernels, so from
  * `minInner` (2,048) only. Only the order of the additions changes.
  */
-export function splitInnerForward(g: Graph, x: Value, w: Value, shared?: Map<string, Value>, minInner = 2048): Value {
+export function splitInnerForward(g: Graph, x: Value, w: Value, minInner = 2048): Value {
   const lead = x.shape.slice(0, -1);
   const N = x.shape[x.shape.length - 1];
   const K = w.shape[1];
@@ -107,12 +108,7 @@ export function splitInnerForward(g: Graph, x: Value, w: Value, shared?: Map<str
   const rows = FORWARD_SLICES.find((s) => N % s === 0 && N / s >= 2);
   if (!rows || w.shape.length !== 2 || M >= FORWARD_SPLIT_MAX_ROWS || N < Math.max(minInner, 512)) return matmul(g, x, w);
   const S = N / rows;
-  const key = `${x.name}|${rows}`;
-  let xt = shared?.get(key);
-  if (!xt) {
-    xt = transpose(g, reshape(g, x, [M, S, rows]), [1, 0, 2]);
-    shared?.set(key, xt);
-  }
+  const xt = shared(g, `split_inner_xt.${x.name}|${rows}`, () => transpose(g, reshape(g, x, [M, S, rows]), [1, 0, 2]));
   return reshape(g, reduceSum(g, matmul(g, xt, reshape(g, w, [S, rows, K])), [0]), [...lead, K]);
 }
 

@@ -16,6 +16,7 @@
  * Values that a backward pass should rebuild rather than keep are marked `recomputable` (recompute.ts).
  */
 import type { Graph, Value } from '../graph/ir.js';
+import { shared } from '../graph/shared.js';
 import { add, mul, sub } from './elementwise.js';
 import { gather } from './gather.js';
 import { after, isRecomputable, rebuild } from './recompute.js';
@@ -39,14 +40,6 @@ export function pairTable(g: Graph, name: string, level: (q: number) => number, 
   return dtype === 'float32' ? t : cast(g, t, dtype);
 }
 
-const tables = new WeakMap<Graph, Map<string, Value>>();
-export function shared(g: Graph, key: string, make: () => Value): Value {
-  let m = tables.get(g);
-  if (!m) tables.set(g, (m = new Map()));
-  let v = m.get(key);
-  if (!v) m.set(key, (v = make()));
-  return v;
-}
 
 /** Packed uint8 nibbles [..., n] → their levels as float [..., 2n]. */
 export function unpack(g: Graph, packed: Value, table: Value): Value {

@@ -6,7 +6,8 @@
 import type { Graph, Value } from '../graph/ir.js';
 import { numel } from '../graph/ir.js';
 import * as op from '../ops/index.js';
-import { after, pairTable, shared, unpack } from '../ops/quant-linear.js';
+import { shared } from '../graph/shared.js';
+import { after, pairTable, unpack } from '../ops/quant-linear.js';
 import { E4M3_UNIT } from './fp8.js';
 import { f32ToF16 } from '../io/half.js';
 import { NF4_ABSMAX_BLOCK, NF4_BLOCK, NF4_CODEBOOK, type Nf4Tensor } from './nf4.js';

@@ -32,9 +32,8 @@ describe('splitInnerForward', () => {
     const g = new Graph('split_inner_shapes');
     const x = g.input('x', 'float32', [1, 512, 8960]);
     const w = g.input('w', 'float32', [8960, 16]);
-    const shared = new Map();
-    const y = splitInnerForward(g, x, w, shared);
-    splitInnerForward(g, x, g.input('w2', 'float32', [8960, 16]), shared);
+    const y = splitInnerForward(g, x, w);
+    splitInnerForward(g, x, g.input('w2', 'float32', [8960, 16]));
     expect(y.shape).toEqual([1, 512, 16]);
     expect(g.nodes.filter((n) => n.op === 'Transpose')).toHaveLength(1); // the second product reuses x's slices
     expect(g.nodes.find((n) => n.op === 'MatMul')!.outputs[0].shape).toEqual([35, 512, 16]);
@@ -48,7 +47,7 @@ describe('splitInnerForward', () => {
     expect(count([512, 64], [64, 16])).toEqual([512]); // short input
     expect(count([1, 512, 1536], [1536, 16])).toEqual([1]); // below the default 2,048: one MatMul ([1, 512, 16])
     const h = new Graph('d');
-    splitInnerForward(h, h.input('x', 'float32', [1, 512, 1536]), h.input('w', 'float32', [1536, 16]), undefined, 512);
+    splitInnerForward(h, h.input('x', 'float32', [1, 512, 1536]), h.input('w', 'float32', [1536, 16]), 512);
     expect(h.nodes.filter((n) => n.op === 'MatMul').map((n) => n.outputs[0].shape[0])).toEqual([6]); // from 512 when asked
   });
 });

@@ -4,7 +4,7 @@
  * optional output nobody reads) or named, so graph outputs need no Identity node.
  */
 import type { Attr, DType, Graph, Value } from '../../graph/ir.js';
-import { shared } from '../../ops/quant-linear.js';
+import { shared, sharedI64 } from '../../graph/shared.js';
 
 const MS = 'com.microsoft';
 
@@ -183,7 +183,7 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   const [B, T] = x.shape;
   const perRow = w.shape.length === 4;
   const [S, Ks, N] = perRow ? [w.shape[0], w.shape[2], w.shape[3]] : w.shape;
-  const i64 = (name: string, v: number[]) => shared(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
+  const i64 = (name: string, v: number[]) => sharedI64(g, name, v);
   // One transpose of x per slicing: the base projection and the adapter rows' x·Aᵀ of one input share it.
   const xt = shared(g, `splitk_xt.${x.name}.${S}`, () => {
     const xs = node(g, 'Reshape', [x, i64(`splitk_x_${S}x${Ks}`, [0, 0, S, Ks])], [{ dtype: x.dtype, shape: [B, T, S, Ks] }])[0];
@@ -223,9 +223,8 @@ export function rowMax(g: Graph, x: Value, axes: Value, inParts = true): Value {
   let parts = 1;
   for (let c = 2; inParts && c <= MAX_PARTS && V / c >= 256; c++) if (V % c === 0) parts = c;
   if (parts < 8) return node(g, 'ReduceMax', [x, axes], [out], { keepdims: { i: 1 } })[0];
-  const i64 = (name: string, v: number[]) => shared(g, name, () => g.init(name, { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) }));
-  const shape = i64(`rowmax_parts_${B}x${parts}x${V / parts}`, [B, parts, V / parts]);
-  const last = i64('rowmax_axis2', [2]);
+  const shape = sharedI64(g, `rowmax_parts_${B}x${parts}x${V / parts}`, [B, parts, V / parts]);
+  const last = sharedI64(g, 'rowmax_axis2', [2]);
   const cut = node(g, 'Reshape', [x, shape], [{ dtype: x.dtype, shape: [B, parts, V / parts] }])[0];
   const partial = node(g, 'ReduceMax', [cut, last], [{ dtype: x.dtype, shape: [B, parts] }], { keepdims: { i: 0 } })[0];
   return node(g, 'ReduceMax', [partial, axes], [out], { keepdims: { i: 1 } })[0];
