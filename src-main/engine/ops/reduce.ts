@@ -25,6 +25,32 @@ export const reduceSum = (g: Graph, x: Value, axes: readonly number[], keepdims 
 export const reduceMean = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceMean', g, x, axes, keepdims);
 export const reduceMax = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceMax', g, x, axes, keepdims);
 
+/** Most parts a total is summed over first, and the fewest values each part must hold. */
+const TOTAL_MAX_PARTS = 4096;
+const TOTAL_MIN_PART = 256;
+
+/**
+ * Largest divisor of n up to TOTAL_MAX_PARTS that leaves parts of at least TOTAL_MIN_PART values, or 1. The WebGPU
+ * EP's ReduceSum gives each output one workgroup: a total over all of a tensor runs on one.
+ */
+export function totalParts(n: number): number {
+  let parts = 1;
+  for (let c = 2; c <= TOTAL_MAX_PARTS && n / c >= TOTAL_MIN_PART; c++) if (n % c === 0) parts = c;
+  return parts < 8 ? 1 : parts;
+}
+
+/**
+ * The sum of every value of x as a scalar, in two reductions where its size divides into parts (totalParts): the H200
+ * profile of the 1.5B step had one ReduceSum over its 18.5 M gradient squares at 7.3 ms of 298. Only the order of
+ * the additions changes.
+ */
+export function totalSum(g: Graph, x: Value): Value {
+  const n = numel(x.shape);
+  const parts = totalParts(n);
+  if (parts === 1) return reduceSum(g, x, x.shape.map((_, i) => i));
+  return reduceSum(g, reduceSum(g, reshape(g, x, [parts, n / parts]), [1]), [0]);
+}
+
 /** Sums a gradient of a broadcast result back to the shape of the operand that was broadcast. */
 export function unbroadcast(g: Graph, dy: Value, shape: readonly number[]): Value {
   if (sameShape(dy.shape, shape)) return dy;

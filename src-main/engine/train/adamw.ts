@@ -64,13 +64,7 @@ export function adamwUpdate(g: Graph, ps: AdamWParam[], h: Record<AdamWScalar, V
   });
   const parts = (i: number, x: Value) => pieces[i]?.(x) ?? [x];
   const grads = ps.map((p, i) => parts(i, p.grad).map((d) => op.mul(g, d, h.inv_tokens)));
-  const sq = grads.flat().map((d) =>
-    op.reduceSum(
-      g,
-      op.square(g, d),
-      d.shape.map((_, i) => i),
-    ),
-  );
+  const sq = grads.flat().map((d) => op.totalSum(g, op.square(g, d)));
   const gradNorm = op.sqrt(
     g,
     sq.reduce((a, b) => op.add(g, a, b)),

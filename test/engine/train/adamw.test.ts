@@ -3,6 +3,8 @@ import { Graph } from '../../../src-main/engine/graph/ir.js';
 import { resolveDevice } from '../../../src-main/engine/runtime/device.js';
 import { GraphSession } from '../../../src-main/engine/runtime/session.js';
 import type { HostTensor } from '../../../src-main/engine/runtime/tensors.js';
+import { totalParts, totalSum } from '../../../src-main/engine/ops/reduce.js';
+import { EPS_UNDER_TEST } from '../webgpu-under-test.js';
 import { ADAMW_SCALARS, adamwInputs, adamwScalars, adamwSlicing, adamwUpdate } from '../../../src-main/engine/train/adamw.js';
 
 // PyTorch's torch.optim.AdamW (foreach=False) for one tensor, in float64, with clipping by global norm
@@ -69,5 +71,36 @@ describe('AdamW in the graph', () => {
       [p, m, v] = [r.p1, r.m1, r.v1];
     }
     Array.from(p.data as Float64Array).forEach((x, i) => expect(Math.abs(x - want.p[i])).toBeLessThan(1e-12));
+  });
+});
+
+describe('the total of a long vector in two reductions (ops/reduce.ts, totalSum)', () => {
+  it('takes the largest divisor up to 4,096 that leaves parts of 256 or more, and one reduction where none does', () => {
+    expect(totalParts(18_464_768)).toBe(4096); // the 1.5B model's LoRA values at r = 16
+    expect(totalParts(8_192)).toBe(32);
+    expect(totalParts(1_000)).toBe(1); // parts of 256 leave fewer than 8
+    expect(totalParts(65_537)).toBe(1); // a prime
+    expect(totalParts(3 * 4099 * 256)).toBe(768); // 4,099 is prime: 3·256 is the largest divisor up to 4,096
+  });
+
+  describe.each(EPS_UNDER_TEST)('on the %s', (_name, pref, enabled) => {
+    it.skipIf(!enabled)("the gradient norm AdamW takes: the same total as one reduction, within fp32's summation order", async () => {
+      const n = 3 * 4099 * 256;
+      const g = new Graph('total_sum');
+      const x = g.input('x', 'float32', [n]);
+      g.output(totalSum(g, x), 'parts');
+      g.output(g.add('ReduceSum', [x, g.init('all', { dtype: 'int64', shape: [1], data: BigInt64Array.of(0n) })], [{ dtype: 'float32', shape: [] }], { keepdims: { i: 0 } })[0], 'one');
+      expect(g.nodes.filter((k) => k.op === 'ReduceSum')).toHaveLength(3);
+      const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) ** 2);
+      const exact = data.reduce((a, b) => a + b, 0);
+      const s = await GraphSession.create(g, { device: await resolveDevice(pref) });
+      try {
+        const r = (await s.run({ x: { dtype: 'float32', shape: [n], data } })) as Record<string, HostTensor>;
+        expect(Math.abs(r.parts.data[0] as number - exact) / exact).toBeLessThan(1e-5);
+        expect(Math.abs(r.one.data[0] as number - exact) / exact).toBeLessThan(1e-4);
+      } finally {
+        await s.release();
+      }
+    }, 60_000);
   });
 });
