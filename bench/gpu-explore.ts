@@ -188,8 +188,6 @@ async function main() {
     }
   // the argmax's row maximum in two reductions against one ReduceMax a row (4 rows: 274 µs in the profile)
   if (what === 'argmax-ab') for (const n of names) await decodeAb(n, { GRAFT_ARGMAX_PARTS: '1' }, { GRAFT_ARGMAX_PARTS: '0' }, false);
-  // the rows' deltas added by one Gemm a group against a batched MatMul and an Add (4 rows; one row: a control)
-  if (what === 'loragemm-ab') for (const n of names) await decodeAb(n, { GRAFT_LORA_GEMM: '1' }, { GRAFT_LORA_GEMM: '0' }, false);
   if (what === 'packed-capture-ab') for (const n of names) await decodeAb(n, { GRAFT_GRAPH_CAPTURE: '1' }, { GRAFT_GRAPH_CAPTURE: '0' }, true);
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed | --rows4] NAME...: each model's profile at PREFIX-NAME_<date>.json

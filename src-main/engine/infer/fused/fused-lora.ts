@@ -15,9 +15,7 @@ import { targetDims } from '../../adapters/lora.js';
 import type { Graph, Value } from '../../graph/ir.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { HostTensor } from '../../runtime/tensors.js';
-import { sharedI64 } from '../../graph/shared.js';
-import * as op from '../../ops/index.js';
-import { node, projectionSlices } from './nodes.js';
+import { projectionSlices } from './nodes.js';
 
 export type FusedGroup = 'qkv' | 'o' | 'gu' | 'down';
 
@@ -90,8 +88,6 @@ export interface SplitForms {
   splitK?: number;
   splitKAll?: boolean;
   loraSplitK?: number;
-  /** The rows' deltas added by the Bᵀ product itself (loraGemmAdd below). */
-  loraGemm?: boolean;
 }
 
 /** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
@@ -101,8 +97,7 @@ function groupSlices(s: GroupShape, r: number, rows: number, f: SplitForms): num
 
 /**
  * Graph inputs per (layer, group): Aᵀ [B, in, n·R] ([S, B, in/S, n·R] when split, loraSlices), Bᵀ [B, n·R, out]
- * for the n targets of the group in the layout. With `loraGemm` each row's Aᵀ is [in, B·n·R], its own factor in
- * its own block of columns and zeros in the others, and Bᵀ is every row's stacked, [B·n·R, out] (loraGemmAdd).
+ * for the n targets of the group in the layout.
  */
 export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, forms: SplitForms = {}): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
   const inputs = new Map<string, { at: Value; bt: Value }>();
@@ -113,10 +108,9 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
       if (!s) continue;
       const r = s.parts.length * R;
       const S = groupSlices(s, r, batch, forms);
-      const cols = forms.loraGemm ? batch * r : r;
       inputs.set(`${layer}.${group}`, {
-        at: g.input(atName(layer, group), 'float32', S > 1 ? [S, batch, s.in / S, cols] : [batch, s.in, cols]),
-        bt: g.input(btName(layer, group), 'float32', forms.loraGemm ? [batch * r, s.out] : [batch, r, s.out]),
+        at: g.input(atName(layer, group), 'float32', S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
+        bt: g.input(btName(layer, group), 'float32', [batch, r, s.out]),
       });
     }
   }
@@ -133,29 +127,6 @@ function sliceRows(t: HostTensor, S: number): HostTensor {
   return { dtype: 'float32', shape: [S, B, K / S, r], data: out };
 }
 
-/** Aᵀ [B, K, r] as [B, K, B·r]: row b's factor in columns b·r..(b+1)·r, zeros elsewhere (loraGemmAdd). */
-function ownBlocks(t: HostTensor): HostTensor {
-  const [B, K, r] = t.shape;
-  const src = t.data as Float32Array;
-  const out = new Float32Array(B * K * B * r);
-  for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) out.set(src.subarray((b * K + k) * r, (b * K + k + 1) * r), (b * K + k) * B * r + b * r);
-  return { dtype: 'float32', shape: [B, K, B * r], data: out };
-}
-
-/**
- * y + each row's x·Aᵀ·Bᵀ in one Gemm, for xa = x·Aᵀ [B, T, B·r] from the `loraGemm` inputs (row b's values in
- * block b, zeros in the others) and Bᵀ [B·r, out], every row's stacked: row b's product meets only its own Bᵀ, and
- * y is the Gemm's C. It replaces a batched MatMul and an Add (one dispatch fewer a group; the H200 profile of 4
- * rows, session 16: 4 Adds a layer at ~16 µs op by op). The zeros add exactly nothing.
- */
-export function loraGemmAdd(g: Graph, xa: Value, bt: Value, y: Value): Value {
-  const [B, T, R] = xa.shape;
-  const N = y.shape[2];
-  const rows = (v: Value, n: number) => node(g, 'Reshape', [v, sharedI64(g, `lora_rows_${n}`, [-1, n])], [{ dtype: v.dtype, shape: [B * T, n] }])[0];
-  const sum = op.gemm(g, rows(xa, R), bt, rows(y, N));
-  return node(g, 'Reshape', [sum, sharedI64(g, `lora_back_${B}x${N}`, [B, -1, N])], [{ dtype: y.dtype, shape: [B, T, N] }])[0];
-}
-
 /** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones, Aᵀ sliced as fusedLoraInputs declares it. */
 export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, forms: SplitForms = {}): Record<string, HostTensor> {
   const feeds = groupedLoraFeeds(spec, layout, plain);
@@ -165,12 +136,7 @@ export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Re
       const t = s && feeds[atName(layer, group)];
       if (!s || !t) continue;
       const S = groupSlices(s, t.shape[2], t.shape[0], forms);
-      const at = forms.loraGemm ? ownBlocks(t) : t;
-      if (forms.loraGemm) {
-        const bt = feeds[btName(layer, group)];
-        feeds[btName(layer, group)] = { ...bt, shape: [bt.shape[0] * bt.shape[1], bt.shape[2]] };
-      }
-      feeds[atName(layer, group)] = S > 1 ? sliceRows(at, S) : at;
+      if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
     }
   }
   return feeds;
