@@ -52,7 +52,7 @@ for (const [name, file, b4] of [['smollm2-135m', /smol135m-f16/, 0], ['qwen2.5-0
   // decode-all-one-call.sh: Graft's rows ran beside llama.cpp's build (other cores), and the 0.5B again after, nothing beside
   const control = find(/^control/, name);
   rows.push({ work: 'decode, 1 stream, greedy (fp32 base, split-K projections, captured)', shape: name, call: at, graft: first?.greedy_tok_s, graft_second_process: second?.greedy_tok_s, ...(control ? { graft_nothing_beside: control.greedy_tok_s, graft_4rows_in_all_nothing_beside: +(control.greedy_4rows_tok_s_per_row * 4).toFixed(1) } : {}), peer, peer_stddev: p && +p.stddev_ts.toFixed(1), peer_name: F16, ratio: ratio(first?.greedy_tok_s, peer) });
-  rows.push({ work: 'decode, 1 stream, sampled at temperature 0.8 (logits read back)', shape: name, graft: first?.sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.sampled_tok_s, peer) });
+  rows.push({ work: 'decode, 1 stream, sampled at temperature 0.8 (drawn on the device from 216f0ee; before, the logits read back)', shape: name, graft: first?.sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.sampled_tok_s, peer) });
   rows.push({ work: "decode, 1 stream, the Chat's sampling (top-k 40, top-p 0.95, min-p 0.05, penalty 1.1)", shape: name, graft: first?.chat_sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.chat_sampled_tok_s, peer) });
   const four = first && +(first.greedy_4rows_tok_s_per_row * 4).toFixed(1);
   const fourSecond = second && +(second.greedy_4rows_tok_s_per_row * 4).toFixed(1);
