@@ -100,6 +100,9 @@ export function loraInputs(g: Graph, slots: LoraSlot[], dtype: DType, prefix = '
   return { slots, values };
 }
 
+/** Targets of a (non-fused) decoder layer that read the same input: the attention's and the MLP's. */
+const INPUT_GROUPS: Partial<Record<LoraTarget, LoraTarget[]>> = { q: ['q', 'k', 'v'], k: ['q', 'k', 'v'], v: ['q', 'k', 'v'], gate: ['gate', 'up'], up: ['gate', 'up'] };
+
 export interface LoraDeltaOpts {
   /**
    * x·Aᵀ as a split-K product where few rows meet an input at least this long (ops/matmul.ts, splitInnerForward):
@@ -115,17 +118,35 @@ export interface LoraDeltaOpts {
  */
 export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dropout?: (slot: LoraSlot, x: Value) => Value | null, o: LoraDeltaOpts = {}): AdapterDelta {
   const bySlot = new Map(lora.slots.map((s) => [`${s.layer}.${s.target}`, s]));
+  /** x·Aᵀ of a layer's targets that read the same input, by `${layer}.${target}|${x.name}`. */
+  const grouped = new Map<string, Value>();
+  const xaOf = (slot: LoraSlot, x: Value): Value => {
+    const key = `${slot.layer}.${slot.target}|${x.name}`;
+    const done = grouped.get(key);
+    if (done) return done;
+    const mask = dropout?.(slot, x) ?? null;
+    // Without dropout the targets of one input (q, k, v; gate, up) take x·[Aq | Ak | Av]ᵀ as one product: each was
+    // a [tokens, in]·[in, r] MatMul with few output tiles, each looping over all of `in` (the H200 profile of the
+    // 1.5B step: 252 of them at 89 µs). Each column is the same dot product as alone. The others are the
+    // layer's slots named by INPUT_GROUPS, made when the first of them asks, on the input it asks with.
+    const group = mask || dropout ? [slot] : (INPUT_GROUPS[slot.target] ?? [slot.target]).map((t) => bySlot.get(`${slot.layer}.${t}`)).filter((s): s is LoraSlot => !!s);
+    const xin = mask ? op.mul(g, x, mask) : x;
+    // MatMuls over the factors transposed (tiny Transposes): the WebGPU EP's Gemm with transB ran these
+    // products at a third of its MatMul's rate.
+    const as = group.map((s) => lora.values.get(s.peftA)!);
+    const ats = as.map((a) => withTranspose(op.transpose(g, a, [1, 0]), () => a));
+    const at = ats.length === 1 ? ats[0] : withTranspose(op.concat(g, ats, 1), () => op.concat(g, as, 0));
+    const xa = o.splitInner ? splitInnerForward(g, xin, at, o.splitInner) : op.matmul(g, xin, at);
+    const pieces = group.length === 1 ? [xa] : op.split(g, xa, group.map((s) => s.shapeA[0]), -1);
+    group.forEach((s, k) => grouped.set(`${s.layer}.${s.target}|${x.name}`, pieces[k]));
+    return pieces[group.indexOf(slot)];
+  };
   return (layer, target, x) => {
     const slot = bySlot.get(`${layer}.${target}`);
     if (!slot) return null;
-    const mask = dropout?.(slot, x) ?? null;
-    const xin = mask ? op.mul(g, x, mask) : x;
-    // MatMuls over the factors transposed (tiny Transposes): the WebGPU EP's Gemm with transB ran these
-    // products at a third of its MatMul's rate. The scale multiplies Bᵀ [r, out], not the [tokens, out] delta.
-    const a = lora.values.get(slot.peftA)!;
+    const xa = xaOf(slot, x);
+    // The scale multiplies Bᵀ [r, out], not the [tokens, out] delta.
     const b = lora.values.get(slot.peftB)!;
-    const at = withTranspose(op.transpose(g, a, [1, 0]), () => a);
-    const xa = o.splitInner ? splitInnerForward(g, xin, at, o.splitInner) : op.matmul(g, xin, at);
     const bt = withTranspose(op.transpose(g, b, [1, 0]), () => b);
     const scaled = scale === 1 ? bt : op.mul(g, bt, typeof scale === 'number' ? op.scalar(g, scale, bt.dtype) : scale);
     return op.matmul(g, xa, scaled);
