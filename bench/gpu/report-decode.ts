@@ -28,7 +28,8 @@ const g = [
   ...(d3 ? sections(path.join(d3, 'graft-packed.log')).map((x) => ({ ...x, call: callC })) : []),
 ];
 // a one-call run (decode-one-call.sh) has no A/B pairs
-const ab = existsSync(path.join(d1, 'ab.log')) ? sections(path.join(d1, 'ab.log')) : [];
+// decode-all-one-call.sh logs its A/B in graft-d2.log, under a section named '<what>-ab ...'
+const ab = existsSync(path.join(d1, 'ab.log')) ? sections(path.join(d1, 'ab.log')) : sections(path.join(d1, 'graft-d2.log')).filter((x) => /^[\w-]+-ab /.test(x.section));
 // decode-vs-llamacpp-b.sh benches the 8B Q4_K_M on its own, once its file is whole
 const llamaOf = (dir: string, call: string) =>
   [path.join(dir, 'llama-bench.json'), path.join(dir, 'llama-bench-8b.json')].filter((f) => existsSync(f)).flatMap((f) => llamaBench(f).map((r): J => ({ ...r, call })));
