@@ -25,19 +25,19 @@ export const reduceSum = (g: Graph, x: Value, axes: readonly number[], keepdims 
 export const reduceMean = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceMean', g, x, axes, keepdims);
 export const reduceMax = (g: Graph, x: Value, axes: readonly number[], keepdims = false) => reduce('ReduceMax', g, x, axes, keepdims);
 
-/** Most parts a total is summed over first, and the fewest values each part must hold. */
-const TOTAL_MAX_PARTS = 4096;
-const TOTAL_MIN_PART = 256;
-
 /**
- * Largest divisor of n up to TOTAL_MAX_PARTS that leaves parts of at least TOTAL_MIN_PART values, or 1. The WebGPU
- * EP's ReduceSum gives each output one workgroup: a total over all of a tensor runs on one.
+ * Parts to reduce n values over first, for a reduction in two steps: the largest divisor of n up to `most` that
+ * leaves parts of at least 256 values, or 1 where that gives fewer than 8 parts. The WebGPU EP's reductions give
+ * each output one workgroup, so a reduction of a long row (or of all of a tensor) runs on one.
  */
-export function totalParts(n: number): number {
+export function reductionParts(n: number, most: number): number {
   let parts = 1;
-  for (let c = 2; c <= TOTAL_MAX_PARTS && n / c >= TOTAL_MIN_PART; c++) if (n % c === 0) parts = c;
+  for (let c = 2; c <= most && n / c >= 256; c++) if (n % c === 0) parts = c;
   return parts < 8 ? 1 : parts;
 }
+
+/** Parts of a total (totalSum): up to 4,096. */
+export const totalParts = (n: number): number => reductionParts(n, 4096);
 
 /**
  * The sum of every value of x as a scalar, in two reductions where its size divides into parts (totalParts): the H200

@@ -5,6 +5,7 @@
  */
 import type { Attr, DType, Graph, Value } from '../../graph/ir.js';
 import { shared, sharedI64 } from '../../graph/shared.js';
+import { reductionParts } from '../../ops/reduce.js';
 
 const MS = 'com.microsoft';
 
@@ -209,7 +210,7 @@ export function gatherSplitHead(g: Graph, table: Value, ids: Value): Value {
   return node(g, 'Reshape', [rows, target], [{ dtype: table.dtype, shape: [B, T, S * Ds] }])[0];
 }
 
-/** Parts a row's maximum is taken over first: the largest divisor of V up to this with parts of ≥ 256 values. */
+/** Parts a row's maximum is taken over first, at most (ops/reduce.ts, reductionParts). */
 const MAX_PARTS = 256;
 
 /**
@@ -220,9 +221,8 @@ const MAX_PARTS = 256;
 export function rowMax(g: Graph, x: Value, axes: Value, inParts = true): Value {
   const [B, V] = x.shape;
   const out = { dtype: 'float32' as const, shape: [B, 1] };
-  let parts = 1;
-  for (let c = 2; inParts && c <= MAX_PARTS && V / c >= 256; c++) if (V % c === 0) parts = c;
-  if (parts < 8) return node(g, 'ReduceMax', [x, axes], [out], { keepdims: { i: 1 } })[0];
+  const parts = inParts ? reductionParts(V, MAX_PARTS) : 1;
+  if (parts === 1) return node(g, 'ReduceMax', [x, axes], [out], { keepdims: { i: 1 } })[0];
   const shape = sharedI64(g, `rowmax_parts_${B}x${parts}x${V / parts}`, [B, parts, V / parts]);
   const last = sharedI64(g, 'rowmax_axis2', [2]);
   const cut = node(g, 'Reshape', [x, shape], [{ dtype: x.dtype, shape: [B, parts, V / parts] }])[0];
