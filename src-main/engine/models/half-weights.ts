@@ -19,11 +19,20 @@ import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import { f16BothOnThreads, f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
-import { withTranspose } from '../ops/recompute.js';
+import { transposedOf, withTranspose } from '../ops/recompute.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
 /** The base projections held as fp16 (the norms, tables and biases stay fp32). */
 export const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+
+/** A layer's q, k or v projection weight. */
+const QKV = /^(model\.layers\.\d+\.self_attn\.)[qkv]_proj\.weight$/;
+
+/**
+ * Whether fp16 graphs multiply q, k and v as one product (HalfWeights.qkvPiece); GRAFT_QKV_GROUP=0 for one each
+ * (measurements). Step graphs name it in their cache key (train/step-runner.ts).
+ */
+export const qkvGrouped = (): boolean => process.env.GRAFT_QKV_GROUP !== '0';
 
 export class HalfWeights extends GraphWeights {
   private readonly laidOut = new Map<string, Value>();
@@ -34,8 +43,33 @@ export class HalfWeights extends GraphWeights {
 
   override linear(x: Value, name: string, bias: Value | null): Value {
     if (!PROJECTION.test(name) || this.dtype !== 'float32') return super.linear(x, name, bias);
-    const y = op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), this.projectionT(name)), 'float32');
+    const y = this.qkvPiece(x, name) ?? op.cast(this.g, op.matmul(this.g, op.cast(this.g, x, 'float16'), this.projectionT(name)), 'float32');
     return bias ? op.add(this.g, y, bias) : y;
+  }
+
+  /** Each of q, k and v's outputs, by `${weight}|${input}`, once their product is made. */
+  private readonly qkvPieces = new Map<string, Value>();
+  /**
+   * q, k or v of input x as its part of one product over the three weights side by side, [in, q + k + v]: the H200
+   * profile of the 1.5B step had k and v's [512, 1,536]·[1,536, 256] at 101 µs each (4 TFLOP/s) beside q's at 121,
+   * each with its own casts of x and of its output. The weights are joined by a Concat in the graph (the backward's
+   * [out, in] forms too, when dX asks for them), so each keeps its own resident or cached form. Null where the
+   * weight is not q, k or v (qkvGrouped off: each its own product).
+   */
+  private qkvPiece(x: Value, name: string): Value | null {
+    const m = QKV.exec(name);
+    if (!m || !qkvGrouped()) return null;
+    const done = this.qkvPieces.get(`${name}|${x.name}`);
+    if (done) return done;
+    const names = ['q', 'k', 'v'].map((t) => `${m[1]}${t}_proj.weight`);
+    if (!names.every((n) => this.source.has(n))) return null;
+    const g = this.g;
+    const wts = names.map((n) => this.projectionT(n));
+    const wt = withTranspose(op.concat(g, wts, 1), (after) => op.concat(g, wts.map((w) => transposedOf(w, after) ?? op.transpose(g, w, [1, 0])), 0));
+    const y = op.cast(g, op.matmul(g, op.cast(g, x, 'float16'), wt), 'float32');
+    const pieces = op.split(g, y, wts.map((w) => w.shape[1]), -1);
+    names.forEach((n, k) => this.qkvPieces.set(`${n}|${x.name}`, pieces[k]));
+    return pieces[names.indexOf(name)];
   }
 
   /** The projection `name` as fp16 laid out [in, out], with its [out, in] form registered for the backward. */

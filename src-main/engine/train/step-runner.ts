@@ -10,7 +10,7 @@ import { deriveSeed, SeededRng } from '../data/rng.js';
 import type { WeightSource } from '../io/model-source.js';
 import { specFromConfig } from '../models/index.js';
 import type { ModelSpec } from '../models/spec.js';
-import { halfWeights } from '../models/half-weights.js';
+import { halfWeights, qkvGrouped } from '../models/half-weights.js';
 import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../models/resident-weights.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
@@ -115,7 +115,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
     // Another method's layout is its whole config (adapter_config.json as it would be written).
     const layoutKey = o.adapter ? JSON.stringify({ method: o.adapter.kind, ...o.adapter.peftConfig() }) : JSON.stringify(o.lora);
     const key = wName
-      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}${splitInner ? `|split-inner${splitInner}` : ''}`
+      ? `step|${sourceStamp(o.source)}|${JSON.stringify(spec)}|${wName}|${layoutKey}|${B}x${T}|${purpose}${accumulate ? '+acc' : ''}|${device.kind}${o.recomputeActivations ? '|recompute' : ''}${splitInner ? `|split-inner${splitInner}` : ''}${qkvGrouped() ? '' : '|qkv-apart'}`
       : null;
     return { key, build };
   };

@@ -147,7 +147,13 @@ describe.each(devices)('4-bit base on %s', (pref) => {
       ]);
       for (const [n, t] of store) overrides.set(n, t.scheme === 'nf4' ? dequantizeNf4(t) : dequantizeInt4(t as Parameters<typeof dequantizeInt4>[0]));
       const q = await loraGrads(quantWeightsFactory(store, { half: true }), pref);
-      const ref = await loraGrads((g, s, dt) => new HalfWeights(g, s, dt, overrides), pref);
+      // the fp16 LoRA step with one product per projection, as the 4-bit step makes them (not q, k and v as one)
+      const grouped = process.env.GRAFT_QKV_GROUP;
+      process.env.GRAFT_QKV_GROUP = '0';
+      const ref = await loraGrads((g, s, dt) => new HalfWeights(g, s, dt, overrides), pref).finally(() => {
+        if (grouped === undefined) delete process.env.GRAFT_QKV_GROUP;
+        else process.env.GRAFT_QKV_GROUP = grouped;
+      });
       expect([...q.ops.keys()].filter((k) => k.startsWith('MatMulNBits') || k.startsWith('Einsum'))).toEqual([]);
       // as many GEMMs (the fp16 LoRA step multiplies by weights laid out [in, out] with MatMul; the 4-bit
       // weights are dequantized [out, in], transposed for the forward's MatMul, dequantized again for dX)
