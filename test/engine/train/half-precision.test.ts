@@ -11,23 +11,28 @@ const QWEN2 = path.resolve(import.meta.dirname, '../../../../shared/fixtures/hf-
 const gpuError = await probeWebGpu();
 const devices: DevicePref[] = gpuError === null || process.env.GRAFT_E2E_REQUIRED === '1' ? ['cpu', 'gpu'] : ['cpu'];
 
+/** The per-token losses of `steps` LoRA steps (all 7 targets, r 4) on one fixed batch of 2 × 16 tokens. */
+async function lossCurve(model: Awaited<ReturnType<typeof loadModel>>, device: DevicePref, weights: typeof halfWeights | undefined, seed: number, steps: number, stride: number): Promise<number[]> {
+  const ids = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * stride) % 500);
+  const batch = { inputIds: ids, labels: ids, batch: 2, seqLen: 16 };
+  const r = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 4, alpha: 8, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device, batch: 2, seqLen: 16, seed, weights });
+  const losses: number[] = [];
+  try {
+    for (let s = 1; s <= steps; s++) {
+      const o = await r.step(batch, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: s, maxGradNorm: 1 });
+      losses.push(o.lossSum / o.tokens);
+    }
+  } finally {
+    await r.dispose();
+  }
+  return losses;
+}
+
 describe.each(devices)('fp16 base projections (%s)', (device) => {
   // fp16 weights carry ~3 significant digits: over 5 AdamW steps the loss may move by ~1e-4 of itself.
   it('train like fp32: loss curves agree to 1e-3 relative, and the graph really runs fp16 GEMMs', async () => {
     const model = await loadModel(QWEN2);
-    const ids = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 37) % 500);
-    const batch = { inputIds: ids, labels: ids, batch: 2, seqLen: 16 };
-    const curves: number[][] = [];
-    for (const weights of [undefined, halfWeights]) {
-      const r = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 4, alpha: 8, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device, batch: 2, seqLen: 16, seed: 1, weights });
-      const losses: number[] = [];
-      for (let s = 1; s <= 5; s++) {
-        const o = await r.step(batch, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: s, maxGradNorm: 1 });
-        losses.push(o.lossSum / o.tokens);
-      }
-      await r.dispose();
-      curves.push(losses);
-    }
+    const curves = [await lossCurve(model, device, undefined, 1, 5, 37), await lossCurve(model, device, halfWeights, 1, 5, 37)];
     curves[1].forEach((l, i) => expect(Math.abs(l - curves[0][i]) / curves[0][i]).toBeLessThan(1e-3));
     const sg = buildStepGraph({ spec: model.spec, source: model.source, lora: { r: 4, alpha: 8, dropout: 0, rslora: false, targets: ['q'] }, batch: 1, seq: 4, purpose: 'step', weights: halfWeights });
     const halfGemms = sg.graph.nodes.filter((n) => (n.op === 'Gemm' || n.op === 'MatMul') && n.inputs.every((i) => i?.dtype === 'float16'));
@@ -53,8 +58,6 @@ describe.each(devices)('q, k and v as one fp16 product (%s)', (device) => {
   // one fp16 product instead of adding three in fp32, so the curves agree to fp16's rounding, not exactly.
   it('trains as one product each (GRAFT_QKV_GROUP=0) does: losses within 1e-4 relative over 4 steps', async () => {
     const model = await loadModel(QWEN2);
-    const ids = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 53) % 500);
-    const batch = { inputIds: ids, labels: ids, batch: 2, seqLen: 16 };
     const curves: number[][] = [];
     const was = process.env.GRAFT_QKV_GROUP;
     try {
@@ -64,11 +67,7 @@ describe.each(devices)('q, k and v as one fp16 product (%s)', (device) => {
         const concats = sg.graph.nodes.filter((n) => n.op === 'Concat' && n.inputs.every((i) => i?.dtype === 'float16'));
         // the forward's [in, q+k+v] weight in each layer, and the backward's [q+k+v, in] in layer 1
         expect(concats.length, `GRAFT_QKV_GROUP=${grouped}`).toBe(grouped === '1' ? 3 : 0);
-        const r = await createStepRunner({ source: model.source, spec: model.spec, lora: { r: 4, alpha: 8, dropout: 0, rslora: false, targets: [...LORA_TARGETS] }, device, batch: 2, seqLen: 16, seed: 3, weights: halfWeights });
-        const losses: number[] = [];
-        for (let s = 1; s <= 4; s++) losses.push((await r.step(batch, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: s, maxGradNorm: 1 })).lossSum / (2 * 15));
-        await r.dispose();
-        curves.push(losses);
+        curves.push(await lossCurve(model, device, halfWeights, 3, 4, 53));
       }
     } finally {
       if (was === undefined) delete process.env.GRAFT_QKV_GROUP;
