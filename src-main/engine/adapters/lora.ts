@@ -6,7 +6,7 @@
 import { GraftError } from '../errors.js';
 import type { DType, Graph, Value } from '../graph/ir.js';
 import * as op from '../ops/index.js';
-import { withTranspose } from '../ops/recompute.js';
+import { joinedColumns, withTranspose } from '../ops/recompute.js';
 import { splitInnerForward } from '../ops/matmul.js';
 import type { AdapterDelta } from '../models/decoder.js';
 import type { ModelSpec } from '../models/spec.js';
@@ -133,9 +133,13 @@ export function loraDelta(g: Graph, lora: LoraInputs, scale: number | Value, dro
     const xin = mask ? op.mul(g, x, mask) : x;
     // MatMuls over the factors transposed (tiny Transposes): the WebGPU EP's Gemm with transB ran these
     // products at a third of its MatMul's rate.
-    const as = group.map((s) => lora.values.get(s.peftA)!);
-    const ats = as.map((a) => withTranspose(op.transpose(g, a, [1, 0]), () => a));
-    const at = ats.length === 1 ? ats[0] : withTranspose(op.concat(g, ats, 1), () => op.concat(g, as, 0));
+    const at = joinedColumns(
+      g,
+      group.map((s) => {
+        const a = lora.values.get(s.peftA)!;
+        return withTranspose(op.transpose(g, a, [1, 0]), () => a);
+      }),
+    );
     const xa = o.splitInner ? splitInnerForward(g, xin, at, o.splitInner) : op.matmul(g, xin, at);
     const pieces = group.length === 1 ? [xa] : op.split(g, xa, group.map((s) => s.shapeA[0]), -1);
     group.forEach((s, k) => grouped.set(`${s.layer}.${s.target}|${x.name}`, pieces[k]));

@@ -19,7 +19,7 @@ import type { WeightSource } from '../io/model-source.js';
 import { encodeF16 } from '../io/half.js';
 import { f16BothOnThreads, f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
-import { transposedOf, withTranspose } from '../ops/recompute.js';
+import { joinedColumns, withTranspose } from '../ops/recompute.js';
 import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
 
 /** The base projections held as fp16 (the norms, tables and biases stay fp32). */
@@ -65,8 +65,7 @@ export class HalfWeights extends GraphWeights {
     if (!names.every((n) => this.source.has(n))) return null;
     const g = this.g;
     const wts = names.map((n) => this.projectionT(n));
-    const wt = withTranspose(op.concat(g, wts, 1), (after) => op.concat(g, wts.map((w) => transposedOf(w, after) ?? op.transpose(g, w, [1, 0])), 0));
-    const y = op.cast(g, op.matmul(g, op.cast(g, x, 'float16'), wt), 'float32');
+    const y = op.cast(g, op.matmul(g, op.cast(g, x, 'float16'), joinedColumns(g, wts)), 'float32');
     const pieces = op.split(g, y, wts.map((w) => w.shape[1]), -1);
     names.forEach((n, k) => this.qkvPieces.set(`${n}|${x.name}`, pieces[k]));
     return pieces[names.indexOf(name)];

@@ -4,6 +4,7 @@
  * and a gradient rule that needs the weight (Gemm's, Einsum's, MatMulNBits') asks for a fresh one.
  */
 import type { Graph, Value } from '../graph/ir.js';
+import { concat, transpose } from './shape.js';
 
 const rebuilders = new WeakMap<Value, (after: Value) => Value>();
 
@@ -57,4 +58,13 @@ export function inheritRecompute(from: Value, to: Value): void {
   if (r) rebuilders.set(to, r);
   const t = transposers.get(from);
   if (t) transposers.set(to, t);
+}
+
+/**
+ * Weights [in, out_i] side by side as one [in, Σ out_i] (one product for projections that read the same input),
+ * with its [Σ out_i, in] form registered as the parts' own transposed forms stacked, made once `after` exists.
+ */
+export function joinedColumns(g: Graph, ws: readonly Value[]): Value {
+  if (ws.length === 1) return ws[0];
+  return withTranspose(concat(g, ws, 1), (after) => concat(g, ws.map((w) => transposedOf(w, after) ?? transpose(g, w, [1, 0])), 0));
 }
