@@ -137,7 +137,8 @@ let idle: ReturnType<typeof setTimeout> | null = null;
 /** Threads left idle this long are stopped (a build converts tensor after tensor; then nothing for a long while). */
 function stopWhenIdle(): void {
   if (idle) clearTimeout(idle);
-  idle = setTimeout(() => void stopWeightThreads(), 20_000);
+  // not while prefetched conversions wait to be taken: their threads may still be at them
+  idle = setTimeout(() => (ahead.size > 0 ? stopWhenIdle() : void stopWeightThreads()), 20_000);
   idle.unref();
 }
 
@@ -145,6 +146,7 @@ function stopWhenIdle(): void {
 export async function stopWeightThreads(): Promise<void> {
   if (idle) clearTimeout(idle);
   idle = null;
+  ahead.clear(); // nothing left to answer them
   const ts = threads;
   threads = [];
   await Promise.all(ts.map((t) => t.terminate()));
@@ -158,12 +160,15 @@ export function weightThreadsFor(rows: number): boolean {
 /** A thread that has not answered in this long is taken for lost (a 1 GB table converts in about a second). */
 const PATIENCE_MS = 120_000;
 
-/**
- * Rows [0, rows) of the tensor at `loc` converted by the weight threads into `out`; false (nothing
- * promised about `out`) when there are too few threads, or one failed: the caller converts on its own.
- */
-function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0, out2?: SharedArrayBuffer): boolean {
-  if (!weightThreadsFor(rows)) return false;
+/** Jobs handed to the threads for one tensor: `status` counts those done [0] and those failed [1]. */
+interface Posted {
+  status: Int32Array;
+  jobs: number;
+}
+
+/** Hands rows [0, rows) of the tensor at `loc` to the threads, split evenly; null when there are too few threads. */
+function post(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0, out2?: SharedArrayBuffer): Posted | null {
+  if (!weightThreadsFor(rows)) return null;
   const n = Math.min(weightThreadCount(), rows);
   const ws = pool(n);
   stopWhenIdle();
@@ -175,18 +180,79 @@ function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number
     ws[k].postMessage(job);
     jobs++;
   }
+  return { status, jobs };
+}
+
+/** Waits until every job of `p` is done; false when one failed or a thread did not answer in time. */
+function finish(p: Posted): boolean {
   const deadline = Date.now() + PATIENCE_MS;
-  for (let d = Atomics.load(status, 0); d < jobs; d = Atomics.load(status, 0)) {
-    if (Atomics.wait(status, 0, d, Math.max(1, deadline - Date.now())) === 'timed-out' && Atomics.load(status, 0) < jobs) {
+  for (let d = Atomics.load(p.status, 0); d < p.jobs; d = Atomics.load(p.status, 0)) {
+    if (Atomics.wait(p.status, 0, d, Math.max(1, deadline - Date.now())) === 'timed-out' && Atomics.load(p.status, 0) < p.jobs) {
       broken = true;
       return false;
     }
   }
-  return Atomics.load(status, 1) === 0;
+  return Atomics.load(p.status, 1) === 0;
+}
+
+/**
+ * Rows [0, rows) of the tensor at `loc` converted by the weight threads into `out`; false (nothing
+ * promised about `out`) when there are too few threads, or one failed: the caller converts on its own.
+ */
+function spread(kind: Job['kind'], loc: RawLocation, rows: number, inDim: number, out: SharedArrayBuffer, total = 0, col = 0, out2?: SharedArrayBuffer): boolean {
+  const p = post(kind, loc, rows, inDim, out, total, col, out2);
+  return p !== null && finish(p);
+}
+
+/**
+ * Conversions handed to the threads before a build asks for them (prefetchOnThreads), by tensor: the threads
+ * read while the calling thread does something else (ORT creating a session), and the build then takes them.
+ */
+const ahead = new Map<string, Posted & { out: SharedArrayBuffer }>();
+const aheadKey = (kind: 'f32' | 'f16', loc: RawLocation, rows: number, inDim: number) => `${kind}|${loc.file}|${loc.offset}|${loc.dtype}|${rows}x${inDim}`;
+
+/**
+ * Starts converting the [rows, inDim] tensor at `loc` (float32, or fp16 as stored) on the weight threads without
+ * waiting: f32OnThreads / f16OnThreads for the same tensor then wait for it instead of starting again. Its bytes
+ * are held until then or dropPrefetched. False when the threads would not take it.
+ */
+export function prefetchOnThreads(kind: 'f32' | 'f16', loc: RawLocation, rows: number, inDim: number): boolean {
+  const key = aheadKey(kind, loc, rows, inDim);
+  if (ahead.has(key)) return true;
+  const out = new SharedArrayBuffer(rows * inDim * (kind === 'f32' ? 4 : 2));
+  const p = post(kind, loc, rows, inDim, out);
+  if (p) {
+    ahead.set(key, { ...p, out });
+    prefetchStats.handed++;
+  }
+  return p !== null;
+}
+
+/** The prefetched conversion of a tensor, waited for and taken (no longer held here); null when none was started or it failed. */
+function takeAhead(kind: 'f32' | 'f16', loc: RawLocation, rows: number, inDim: number): SharedArrayBuffer | null {
+  const key = aheadKey(kind, loc, rows, inDim);
+  const p = ahead.get(key);
+  if (!p) return null;
+  ahead.delete(key);
+  if (!finish(p)) return null;
+  prefetchStats.taken++;
+  return p.out;
+}
+
+/** Prefetched conversions not yet taken (tests: a build takes every one it was prefetched for). */
+export const prefetchedPending = (): number => ahead.size;
+/** Conversions prefetched and taken in this process (tests: a first training start read ahead). */
+export const prefetchStats = { handed: 0, taken: 0 };
+
+/** Forgets conversions prefetched and never asked for (their threads finish them; the bytes go with them). */
+export function dropPrefetched(): void {
+  ahead.clear();
 }
 
 /** The [rows, inDim] tensor at `loc` as float32 (a shared array), read by the weight threads, or null (the caller reads it). */
 export function f32OnThreads(loc: RawLocation, rows: number, inDim: number): Float32Array | null {
+  const done = takeAhead('f32', loc, rows, inDim);
+  if (done) return new Float32Array(done);
   if (!weightThreadsFor(rows)) return null;
   const out = new SharedArrayBuffer(rows * inDim * 4);
   return spread('f32', loc, rows, inDim, out) ? new Float32Array(out) : null;
@@ -197,6 +263,8 @@ export function f32OnThreads(loc: RawLocation, rows: number, inDim: number): Flo
  * this is the transpose of the encoded tensor), converted by the weight threads, or null (the caller does it).
  */
 export function f16OnThreads(loc: RawLocation, rows: number, inDim: number, transposed = false): Uint16Array | null {
+  const done = transposed ? null : takeAhead('f16', loc, rows, inDim);
+  if (done) return new Uint16Array(done);
   if (!weightThreadsFor(rows)) return null;
   const out = new SharedArrayBuffer(rows * inDim * 2);
   return spread(transposed ? 'f16T' : 'f16', loc, rows, inDim, out, rows) ? new Uint16Array(out) : null;

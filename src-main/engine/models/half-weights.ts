@@ -111,7 +111,7 @@ export class HalfWeights extends GraphWeights {
    * can, else read into a reused buffer (no float32 copy is kept), encoded and transposed here.
    */
   private laidOutF16(name: string, out: number, inp: number): Uint16Array {
-    const loc = this.overrides.has(name) || out * inp < 1 << 18 ? null : (this.source.rawLocation?.(name) ?? null);
+    const loc = this.overrides.has(name) || out * inp < THREADED_F16_MIN ? null : (this.source.rawLocation?.(name) ?? null);
     const both = loc && f16BothOnThreads(loc, out, inp);
     if (both) {
       this.pending16.set(name, both.asStored);
@@ -126,6 +126,9 @@ export class HalfWeights extends GraphWeights {
   }
 }
 
+/** Values from which a projection is converted to fp16 by the weight threads (below, the calling thread is as quick). */
+export const THREADED_F16_MIN = 1 << 18;
+
 const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
 
 /**
@@ -134,7 +137,7 @@ const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length
  */
 export function f16AsRead(source: WeightSource, name: string, overrides: ReadonlyMap<string, Float32Array>): Uint16Array {
   const [out, inp] = source.shape(name);
-  const loc = overrides.has(name) || out * inp < 1 << 18 ? null : (source.rawLocation?.(name) ?? null);
+  const loc = overrides.has(name) || out * inp < THREADED_F16_MIN ? null : (source.rawLocation?.(name) ?? null);
   return (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(overrides.get(name) ?? readTransient(source, name)));
 }
 

@@ -16,8 +16,9 @@ import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
-import { f16AsRead, HalfWeights, PROJECTION } from './half-weights.js';
-import { readWeight, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
+import { f16AsRead, HalfWeights, PROJECTION, THREADED_F16_MIN } from './half-weights.js';
+import { prefetchOnThreads } from '../io/weight-threads.js';
+import { readWeight, tableChunking, THREADED_TABLE_MIN, weightOrigin, type WeightsFactory } from './weights.js';
 
 /** The embedding and the LM head: fp32 tables, resident as read ([V, D]) and laid out [D, V] for the head's MatMul. */
 const TABLE = /^(model\.embed_tokens|lm_head)\.weight$/;
@@ -105,4 +106,25 @@ export function buildResidentWeightsGraph(source: WeightSource, names: readonly 
     g.output(op.transpose(g, stored, [1, 0]), n.laidOut);
   }
   return g;
+}
+
+/**
+ * Starts reading what buildResidentWeightsGraph(source, names) will read, on the weight threads, without waiting:
+ * the first training step has ORT create the captured step's session meanwhile (train/step-capture.ts), and the
+ * build then takes the converted tensors (weight-threads.ts, prefetchOnThreads). The same conditions as the
+ * build's own reads (f16AsRead, readWeight), so each prefetched tensor is one the build asks the threads for.
+ * Returns how many tensors were handed out (none where there are no weight threads).
+ */
+export function prefetchResidentWeights(source: WeightSource, names: readonly string[]): number {
+  let handed = 0;
+  for (const name of names) {
+    const shape = source.shape(name);
+    const loc = source.rawLocation?.(name);
+    if (!loc || shape.length !== 2) continue;
+    const [rows, inDim] = shape;
+    const table = TABLE.test(name);
+    if (rows * inDim < (table ? THREADED_TABLE_MIN : THREADED_F16_MIN)) continue;
+    if (prefetchOnThreads(table ? 'f32' : 'f16', loc, rows, inDim)) handed++;
+  }
+  return handed;
 }

@@ -60,10 +60,13 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
   return w;
 }
 
+/** Values from which a table is read by the weight threads (readOnThreads). */
+export const THREADED_TABLE_MIN = 1 << 22;
+
 /** A big table (an embedding, an LM head: 0.5–2 GB) read by the weight threads, each its rows; null where they cannot. */
 function readOnThreads(source: WeightSource, name: string): Float32Array | null {
   const shape = source.shape(name);
-  if (shape.length !== 2 || shape[0] * shape[1] < 1 << 22) return null;
+  if (shape.length !== 2 || shape[0] * shape[1] < THREADED_TABLE_MIN) return null;
   const loc = source.rawLocation?.(name);
   return loc ? f32OnThreads(loc, shape[0], shape[1]) : null;
 }

@@ -48,11 +48,12 @@ export class StepCapture {
   ) {}
 
   /**
-   * Opens the saved step graph with capture on and binds its one capture: `feeds` is a step's whole feed (its
+   * Binds the one capture of the saved step graph `ref`, opened with capture on (`graph`, released here when
+   * binding fails): `feeds` is a step's whole feed (its
    * device tensors are bound as they are and must live as long as this), `state` the runner's buffers, which
    * keep their place from now on. Throws where capture is not possible; the runner then runs the plain session.
    */
-  static async open(ref: GraphRef, timing: CreateTiming, device: DeviceInfo, feeds: Record<string, Feed>, state: StepState): Promise<StepCapture> {
+  static async open(graph: CapturedGraph, ref: GraphRef, device: DeviceInfo, feeds: Record<string, Feed>, state: StepState): Promise<StepCapture> {
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
     if (ref.outputs.length !== OUTPUTS.length || OUTPUTS.some((o) => !ref.outputs.includes(o)))
       throw new Error(`the saved graph ${ref.name} has outputs ${ref.outputs.join(', ')}, not a step's`);
@@ -72,14 +73,12 @@ export class StepCapture {
     const written = new Map(hostNames.map((n, i) => [n, made[i]]));
     const [p, m, v, loss, norm] = made.slice(hostNames.length);
     const next: StepState = { params: p, m, v };
-    let graph: CapturedGraph | null = null;
     try {
-      graph = CapturedGraph.open(ref, device, timing);
       const inputs: Record<string, Feed> = Object.fromEntries(ref.inputs.map((n) => [n, written.get(n) ?? feeds[n]]));
       Object.assign(inputs, { [FLAT]: state.params, [`m.${FLAT}`]: state.m, [`v.${FLAT}`]: state.v });
       graph.bind(1, inputs, { new_lora: next.params, new_m: next.m, new_v: next.v, loss_sum: loss, grad_norm: norm });
     } catch (err) {
-      graph?.release();
+      graph.release();
       for (const t of made) t.dispose();
       throw err;
     }
@@ -129,6 +128,8 @@ export async function openStepCapture(o: {
   feeds: Record<string, Feed>;
   state: () => StepState;
   resident: (inputNames: readonly string[]) => Promise<Record<string, Feed>>;
+  /** Starts reading what `resident` will need without waiting (the weight threads), where it has that to do. */
+  prefetch?: (inputNames: readonly string[]) => void;
   /** Called once the graph is saved (the host's weights may go). */
   built: () => void;
 }): Promise<StepCapture | null> {
@@ -137,8 +138,20 @@ export async function openStepCapture(o: {
     o.built();
     // the resident weights are made for the names the graph takes: none made for a ref that lists none
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
-    Object.assign(o.feeds, await o.resident(ref.inputs));
-    return StepCapture.open(ref, timing, o.device, o.feeds, o.state());
+    // ORT's creation of the captured session (~3 s at 1.5B) on this thread while the weight threads read the
+    // resident weights (~2.5 s): on a first start one waited for the other. ORT's own calls stay on this thread
+    // (ort-capi.ts says why).
+    o.prefetch?.(ref.inputs);
+    const graph = CapturedGraph.open(ref, o.device, timing);
+    let feeds: Record<string, Feed>;
+    try {
+      feeds = await o.resident(ref.inputs);
+    } catch (err) {
+      graph.release();
+      throw err;
+    }
+    Object.assign(o.feeds, feeds);
+    return StepCapture.open(graph, ref, o.device, o.feeds, o.state());
   };
   try {
     CapturedGraph.check(o.device);

@@ -8,12 +8,14 @@ import { loraSlots } from '../adapters/lora.js';
 import { type MethodAdapter, prefixCausalMask } from '../adapters/method.js';
 import { deriveSeed, SeededRng } from '../data/rng.js';
 import type { WeightSource } from '../io/model-source.js';
+import { dropPrefetched } from '../io/weight-threads.js';
 import { specFromConfig } from '../models/index.js';
 import type { ModelSpec } from '../models/spec.js';
 import { halfWeights, qkvGrouped } from '../models/half-weights.js';
-import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../models/resident-weights.js';
+import { buildResidentWeightsGraph, prefetchResidentWeights, residentHalfWeights, residentOf } from '../models/resident-weights.js';
 import { releaseHostWeights, type WeightsFactory } from '../models/weights.js';
 import { resolveDevice, type DeviceInfo, type DevicePref } from '../runtime/device.js';
+import { findRef } from '../runtime/graph-cache.js';
 import { GraphSession } from '../runtime/session.js';
 import { sourceStamp } from '../io/source-stamp.js';
 import type { Feed, HostTensor } from '../runtime/tensors.js';
@@ -75,19 +77,33 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   let residentFeeds: Promise<Record<string, Feed>> | null = null;
   let residentSession: GraphSession | null = null;
   /** The resident forms a graph takes, made the first time one is needed (the step graph's inputs name them). */
+  const residentNamesOf = (inputNames: readonly string[]) => [...new Set(inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
+  const residentKey = (names: readonly string[]) => `resident|${sourceStamp(o.source)}|${JSON.stringify(names)}|${device.kind}`;
   const residentFor = (inputNames: readonly string[]): Promise<Record<string, Feed>> => {
     if (!resident) return Promise.resolve({});
     residentFeeds ??= (async () => {
-      const names = [...new Set(inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
-      const key = `resident|${sourceStamp(o.source)}|${JSON.stringify(names)}|${device.kind}`;
+      const names = residentNamesOf(inputNames);
       // ConstantFolding off: ORT would transpose every weight on the host at session creation. The session
       // lives as long as the runner: ORT may hand its initializer itself back as the [out, in] output.
-      const ws = await GraphSession.createCached(key, () => buildResidentWeightsGraph(o.source, names), { device, keepOnDevice: () => true, noOptimize: true });
-      residentSession = ws;
-      releaseHostWeights(o.source);
-      return ws.run({});
+      try {
+        const ws = await GraphSession.createCached(residentKey(names), () => buildResidentWeightsGraph(o.source, names), { device, keepOnDevice: () => true, noOptimize: true });
+        residentSession = ws;
+        return await ws.run({});
+      } finally {
+        dropPrefetched();
+        releaseHostWeights(o.source);
+      }
     })();
     return residentFeeds;
+  };
+  /**
+   * Starts reading the resident forms' weights on the weight threads when the graph cache does not hold their
+   * graph yet (a first start), so that ORT creating another session meanwhile overlaps the reads.
+   */
+  const prefetchResident = (inputNames: readonly string[]): void => {
+    if (!resident || residentFeeds) return;
+    const names = residentNamesOf(inputNames);
+    if (!findRef(residentKey(names))) prefetchResidentWeights(o.source, names);
   };
   // On the GPU a LoRA factor's x·Aᵀ over few rows is split along its long inner axis (ops/matmul.ts,
   // splitInnerForward), from 2,048 inputs; GRAFT_LORA_SPLIT=0 keeps one MatMul, =all splits from 512 (measurements).
@@ -229,6 +245,7 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
       feeds,
       state: () => ({ params, m, v }) as StepState,
       resident: residentFor,
+      prefetch: prefetchResident,
       built: () => releaseHostWeights(o.source),
     }).then((c) => (captured = c));
     return capture;

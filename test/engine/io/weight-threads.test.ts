@@ -8,7 +8,7 @@ import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/s
 import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
-import { f16BothOnThreads, f16OnThreads, f32OnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
+import { dropPrefetched, f16BothOnThreads, f16OnThreads, f32OnThreads, prefetchOnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
 
 /** The reference: [rows, cols] → [cols, rows] element by element. */
 function naiveTranspose<T extends Float32Array | Uint16Array>(src: T, rows: number, cols: number): T {
@@ -108,6 +108,46 @@ describe('weight threads', () => {
     expect(loc.file).toBe(path.join(dir, 'tiny', 'model.safetensors'));
     const [R, C] = model.source.shape(name);
     expect(Buffer.from(f16OnThreads(loc, R, C)!.buffer).equals(encodeF16(model.source.readF32(name)))).toBe(true);
+  });
+
+  it('convert prefetched tensors while the calling thread is busy, and the build takes exactly what it would have made', async () => {
+    const [R, C] = [600, 512];
+    const file = path.join(dir, 'ahead.safetensors');
+    await writeSafetensors(file, {
+      p: { dtype: 'BF16', shape: [R, C], data: values(R * C, 11) },
+      t: { dtype: 'F32', shape: [R, C], data: values(R * C, 12) },
+    });
+    const st = openSafetensors(file);
+    const loc = (n: string): RawLocation => ({ file, offset: st.info(n).fileOffset, dtype: st.info(n).dtype as 'F32' | 'BF16' });
+    try {
+      const wantP = encodeF16(st.readF32('p'));
+      const wantT = st.readF32('t');
+      expect(prefetchOnThreads('f16', loc('p'), R, C)).toBe(true);
+      expect(prefetchOnThreads('f32', loc('t'), R, C)).toBe(true);
+      // the calling thread blocked meanwhile (as by ORT creating a session): the threads need nothing from it
+      const status = new Int32Array(new SharedArrayBuffer(4));
+      Atomics.wait(status, 0, 0, 300);
+      const p = f16OnThreads(loc('p'), R, C)!;
+      expect(Buffer.from(p.buffer).equals(wantP)).toBe(true);
+      expect(f32OnThreads(loc('t'), R, C)).toEqual(wantT);
+      // taken once: a second ask converts again (the same bits), from a fresh buffer
+      const again = f16OnThreads(loc('p'), R, C)!;
+      expect(again.buffer).not.toBe(p.buffer);
+      expect(Buffer.from(again.buffer).equals(wantP)).toBe(true);
+      // the transposed form is never served from an as-stored prefetch
+      expect(prefetchOnThreads('f16', loc('p'), R, C)).toBe(true);
+      const tr = f16OnThreads(loc('p'), R, C, true)!;
+      expect(tr).toEqual(naiveTranspose(new Uint16Array(wantP.buffer, wantP.byteOffset, R * C), R, C));
+      // a prefetch nobody asked for is dropped, and asking later converts afresh
+      dropPrefetched();
+      expect(Buffer.from(f16OnThreads(loc('p'), R, C)!.buffer).equals(wantP)).toBe(true);
+      // a prefetch of a file that cannot be read leaves the caller to read it
+      const missing: RawLocation = { file: path.join(dir, 'missing.safetensors'), offset: 0, dtype: 'F32' };
+      expect(prefetchOnThreads('f32', missing, 8, 8)).toBe(true);
+      expect(f32OnThreads(missing, 8, 8)).toBeNull();
+    } finally {
+      st.close();
+    }
   });
 
   it('a file that cannot be read makes them decline (the caller then reads it and reports why)', () => {

@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LORA_TARGETS } from '../../../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../../../src-main/engine/model.js';
 import { halfWeights } from '../../../src-main/engine/models/half-weights.js';
-import { buildResidentWeightsGraph, residentHalfWeights, residentOf } from '../../../src-main/engine/models/resident-weights.js';
+import { dropPrefetched, prefetchedPending, prefetchStats, stopWeightThreads } from '../../../src-main/engine/io/weight-threads.js';
+import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import { releaseHostWeights } from '../../../src-main/engine/models/weights.js';
+import { buildResidentWeightsGraph, prefetchResidentWeights, residentHalfWeights, residentOf } from '../../../src-main/engine/models/resident-weights.js';
 import { probeWebGpu } from '../../../src-main/engine/runtime/device.js';
 import { createTimings } from '../../../src-main/engine/runtime/session.js';
 import { createStepRunner } from '../../../src-main/engine/train/step-runner.js';
@@ -19,6 +24,9 @@ afterEach(() => {
   if (before === undefined) delete process.env.GRAFT_RESIDENT_WEIGHTS;
   else process.env.GRAFT_RESIDENT_WEIGHTS = before;
 });
+
+/** Projections of 512 × 512 and up and a table of 2^22 values: the sizes the weight threads take. */
+const THREADED_SIZES = { ...TINY_LLAMA, hidden_size: 512, intermediate_size: 1024, num_hidden_layers: 1, num_attention_heads: 8, num_key_value_heads: 4, vocab_size: 8192 };
 
 describe('resident fp16 projections', () => {
   it('the step graph takes both layouts as inputs and holds no projection weight; the weights graph makes them', async () => {
@@ -72,4 +80,80 @@ describe('resident fp16 projections', () => {
     runs[1].lora.forEach((a, k) => a.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - runs[0].lora[k][i])))));
     expect(worst).toBeLessThan(1e-5);
   });
+
+  it('weights prefetched on the weight threads (a first start, while ORT creates the captured step) make the same graph', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'graft-resident-ahead-'));
+    const threads = process.env.GRAFT_WEIGHT_THREADS;
+    process.env.GRAFT_WEIGHT_THREADS = '2';
+    try {
+      const model = await loadModel(await writeRandomModel(dir, THREADED_SIZES, { seed: 6, dtype: 'BF16' }));
+      const names = ['model.embed_tokens.weight', ...['q', 'k', 'o'].map((p) => `model.layers.0.self_attn.${p}_proj.weight`), ...['gate', 'up', 'down'].map((p) => `model.layers.0.mlp.${p}_proj.weight`)];
+      const plain = buildResidentWeightsGraph(model.source, names);
+      releaseHostWeights(model.source); // as a first start has, once the step graph is saved: the table is read again
+      // k is 512 → 256 (2^17 values): below the threads' size, read by the build itself
+      expect(prefetchResidentWeights(model.source, names)).toBe(names.length - 1);
+      expect(prefetchedPending()).toBe(names.length - 1);
+      const ahead = buildResidentWeightsGraph(model.source, names);
+      expect(prefetchedPending()).toBe(0); // the build took every one
+
+      const bytes = (g: typeof plain) => new Map([...g.initializers].map(([v, d]) => [v.name, Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength)]));
+      const want = bytes(plain);
+      const got = bytes(ahead);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [n, b] of want) expect(got.get(n)!.equals(b), n).toBe(true);
+    } finally {
+      dropPrefetched();
+      await stopWeightThreads();
+      if (threads === undefined) delete process.env.GRAFT_WEIGHT_THREADS;
+      else process.env.GRAFT_WEIGHT_THREADS = threads;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it.skipIf(gpuError !== null && process.env.GRAFT_E2E_REQUIRED !== '1')(
+    `a first captured step reads the resident weights ahead on the weight threads and trains as without them, on WebGPU (${gpuError ?? 'available'})`,
+    async () => {
+      const root = mkdtempSync(path.join(os.tmpdir(), 'graft-resident-first-'));
+      const saved = { threads: process.env.GRAFT_WEIGHT_THREADS, cache: process.env.GRAFT_GRAPH_CACHE, resident: process.env.GRAFT_RESIDENT_WEIGHTS };
+      const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+      try {
+        const model = await loadModel(await writeRandomModel(path.join(root, 'model'), THREADED_SIZES, { seed: 8, dtype: 'BF16' }));
+        const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 37) % 8192);
+        const batch = { inputIds: ids, labels: ids, batch: 1, seqLen: 16 };
+        process.env.GRAFT_RESIDENT_WEIGHTS = '1';
+        const losses: number[][] = [];
+        for (const threads of ['2', '0']) {
+          process.env.GRAFT_WEIGHT_THREADS = threads;
+          process.env.GRAFT_GRAPH_CACHE = path.join(root, `cache-${threads}`); // an empty cache: a first start
+          const before = { ...prefetchStats };
+          const r = await createStepRunner({ source: model.source, spec: model.spec, lora, device: 'gpu', batch: 1, seqLen: 16, seed: 1, weights: halfWeights });
+          const run: number[] = [];
+          try {
+            for (let s = 1; s <= 2; s++) {
+              const o = await r.step(batch, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: s, maxGradNorm: 1 });
+              run.push(o.lossSum / o.tokens, o.gradNorm);
+            }
+          } finally {
+            await r.dispose();
+          }
+          losses.push(run);
+          const handed = prefetchStats.handed - before.handed;
+          // q, o, gate, up, down and the table with threads (k and v, 512 → 256, are under the threads' size), none
+          // without; every one taken by the build
+          expect(handed).toBe(threads === '2' ? 6 : 0);
+          expect(prefetchStats.taken - before.taken).toBe(handed);
+          expect(prefetchedPending()).toBe(0);
+        }
+        // the same bits on the device either way: the same losses and norms
+        expect(losses[0]).toEqual(losses[1]);
+      } finally {
+        await stopWeightThreads();
+        restore('GRAFT_WEIGHT_THREADS', saved.threads);
+        restore('GRAFT_GRAPH_CACHE', saved.cache);
+        restore('GRAFT_RESIDENT_WEIGHTS', saved.resident);
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });
