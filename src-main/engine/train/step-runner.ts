@@ -101,7 +101,8 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
    * graph yet (a first start), so that ORT creating another session meanwhile overlaps the reads.
    */
   const prefetchResident = (inputNames: readonly string[]): void => {
-    if (!resident || residentFeeds) return;
+    // GRAFT_READ_AHEAD=0: read them when the build asks, after the captured session (measurements)
+    if (!resident || residentFeeds || process.env.GRAFT_READ_AHEAD === '0') return;
     const names = residentNamesOf(inputNames);
     if (!findRef(residentKey(names))) prefetchResidentWeights(o.source, names);
   };
