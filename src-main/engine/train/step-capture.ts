@@ -49,9 +49,9 @@ export class StepCapture {
 
   /**
    * Binds the one capture of the saved step graph `ref`, opened with capture on (`graph`, released here when
-   * binding fails): `feeds` is a step's whole feed (its
-   * device tensors are bound as they are and must live as long as this), `state` the runner's buffers, which
-   * keep their place from now on. Throws where capture is not possible; the runner then runs the plain session.
+   * binding fails): `feeds` is a step's whole feed (its device tensors are bound as they are and must live as
+   * long as this), `state` the runner's buffers, which keep their place from now on. Throws where capture is not
+   * possible; the runner then runs the plain session.
    */
   static async open(graph: CapturedGraph, ref: GraphRef, device: DeviceInfo, feeds: Record<string, Feed>, state: StepState): Promise<StepCapture> {
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);

@@ -76,9 +76,10 @@ export async function createStepRunner(o: StepRunnerOpts): Promise<FusedStepRunn
   const weights = resident ? residentHalfWeights : o.weights;
   let residentFeeds: Promise<Record<string, Feed>> | null = null;
   let residentSession: GraphSession | null = null;
-  /** The resident forms a graph takes, made the first time one is needed (the step graph's inputs name them). */
+  /** The weights whose resident forms a graph with these inputs takes, and the key their graph is cached under. */
   const residentNamesOf = (inputNames: readonly string[]) => [...new Set(inputNames.map(residentOf).filter((n): n is string => n !== null))].sort();
   const residentKey = (names: readonly string[]) => `resident|${sourceStamp(o.source)}|${JSON.stringify(names)}|${device.kind}`;
+  /** The resident forms a graph takes, made the first time one is needed (the step graph's inputs name them). */
   const residentFor = (inputNames: readonly string[]): Promise<Record<string, Feed>> => {
     if (!resident) return Promise.resolve({});
     residentFeeds ??= (async () => {
