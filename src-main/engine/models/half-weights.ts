@@ -20,7 +20,7 @@ import { encodeF16 } from '../io/half.js';
 import { f16BothOnThreads, f16OnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../io/weight-threads.js';
 import * as op from '../ops/index.js';
 import { joinedColumns, withTranspose } from '../ops/recompute.js';
-import { GraphWeights, readTransient, tableChunking, weightOrigin, type WeightsFactory } from './weights.js';
+import { GraphWeights, readTransient, tableChunking, threadedLocation, weightOrigin, type WeightsFactory } from './weights.js';
 
 /** The base projections held as fp16 (the norms, tables and biases stay fp32). */
 export const PROJECTION = /^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
@@ -111,7 +111,7 @@ export class HalfWeights extends GraphWeights {
    * can, else read into a reused buffer (no float32 copy is kept), encoded and transposed here.
    */
   private laidOutF16(name: string, out: number, inp: number): Uint16Array {
-    const loc = this.overrides.has(name) || out * inp < THREADED_F16_MIN ? null : (this.source.rawLocation?.(name) ?? null);
+    const loc = threadedLocation(this.source, name, THREADED_F16_MIN, this.overrides);
     const both = loc && f16BothOnThreads(loc, out, inp);
     if (both) {
       this.pending16.set(name, both.asStored);
@@ -137,7 +137,7 @@ const halfBits = (b: Buffer) => new Uint16Array(b.buffer, b.byteOffset, b.length
  */
 export function f16AsRead(source: WeightSource, name: string, overrides: ReadonlyMap<string, Float32Array>): Uint16Array {
   const [out, inp] = source.shape(name);
-  const loc = overrides.has(name) || out * inp < THREADED_F16_MIN ? null : (source.rawLocation?.(name) ?? null);
+  const loc = threadedLocation(source, name, THREADED_F16_MIN, overrides);
   return (loc && f16OnThreads(loc, out, inp, false)) || halfBits(encodeF16(overrides.get(name) ?? readTransient(source, name)));
 }
 

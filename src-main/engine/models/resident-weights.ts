@@ -18,7 +18,7 @@ import * as op from '../ops/index.js';
 import { withTranspose } from '../ops/recompute.js';
 import { f16AsRead, HalfWeights, PROJECTION, THREADED_F16_MIN } from './half-weights.js';
 import { prefetchOnThreads } from '../io/weight-threads.js';
-import { readWeight, tableChunking, THREADED_TABLE_MIN, weightOrigin, type WeightsFactory } from './weights.js';
+import { readWeight, tableChunking, THREADED_TABLE_MIN, threadedLocation, weightOrigin, type WeightsFactory } from './weights.js';
 
 /** The embedding and the LM head: fp32 tables, resident as read ([V, D]) and laid out [D, V] for the head's MatMul. */
 const TABLE = /^(model\.embed_tokens|lm_head)\.weight$/;
@@ -118,13 +118,10 @@ export function buildResidentWeightsGraph(source: WeightSource, names: readonly 
 export function prefetchResidentWeights(source: WeightSource, names: readonly string[]): number {
   let handed = 0;
   for (const name of names) {
-    const shape = source.shape(name);
-    const loc = source.rawLocation?.(name);
-    if (!loc || shape.length !== 2) continue;
-    const [rows, inDim] = shape;
     const table = TABLE.test(name);
-    if (rows * inDim < (table ? THREADED_TABLE_MIN : THREADED_F16_MIN)) continue;
-    if (prefetchOnThreads(table ? 'f32' : 'f16', loc, rows, inDim)) handed++;
+    const loc = threadedLocation(source, name, table ? THREADED_TABLE_MIN : THREADED_F16_MIN);
+    const [rows, inDim] = source.shape(name);
+    if (loc && prefetchOnThreads(table ? 'f32' : 'f16', loc, rows, inDim)) handed++;
   }
   return handed;
 }

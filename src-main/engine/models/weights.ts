@@ -6,7 +6,7 @@ import type { DType, Graph, Value } from '../graph/ir.js';
 import { withOrigin } from '../graph/weight-origin.js';
 import type { WeightSource } from '../io/model-source.js';
 import { sourceStamp } from '../io/source-stamp.js';
-import { f32OnThreads } from '../io/weight-threads.js';
+import { f32OnThreads, type RawLocation } from '../io/weight-threads.js';
 import { constant } from '../ops/consts.js';
 import { greater, max, min, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/gather.js';
@@ -63,12 +63,23 @@ export function readWeight(source: WeightSource, name: string): Float32Array {
 /** Values from which a table is read by the weight threads (readOnThreads). */
 export const THREADED_TABLE_MIN = 1 << 22;
 
+/**
+ * Where the weight threads read the matrix `name` from: its place in the model file when it has at least `min`
+ * values and no override replaces it, else null (the calling thread reads it). The builds and the first start's
+ * read-ahead (resident-weights.ts) ask the same question, so whatever is read ahead is what a build asks for.
+ */
+export function threadedLocation(source: WeightSource, name: string, min: number, overrides?: ReadonlyMap<string, Float32Array>): RawLocation | null {
+  const shape = source.shape(name);
+  if (shape.length !== 2 || shape[0] * shape[1] < min || overrides?.has(name)) return null;
+  return source.rawLocation?.(name) ?? null;
+}
+
 /** A big table (an embedding, an LM head: 0.5–2 GB) read by the weight threads, each its rows; null where they cannot. */
 function readOnThreads(source: WeightSource, name: string): Float32Array | null {
-  const shape = source.shape(name);
-  if (shape.length !== 2 || shape[0] * shape[1] < THREADED_TABLE_MIN) return null;
-  const loc = source.rawLocation?.(name);
-  return loc ? f32OnThreads(loc, shape[0], shape[1]) : null;
+  const loc = threadedLocation(source, name, THREADED_TABLE_MIN);
+  if (!loc) return null;
+  const [rows, inDim] = source.shape(name);
+  return f32OnThreads(loc, rows, inDim);
 }
 
 /**

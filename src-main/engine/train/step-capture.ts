@@ -143,13 +143,10 @@ export async function openStepCapture(o: {
     // (ort-capi.ts says why).
     o.prefetch?.(ref.inputs);
     const graph = CapturedGraph.open(ref, o.device, timing);
-    let feeds: Record<string, Feed>;
-    try {
-      feeds = await o.resident(ref.inputs);
-    } catch (err) {
+    const feeds = await o.resident(ref.inputs).catch((err: unknown) => {
       graph.release();
       throw err;
-    }
+    });
     Object.assign(o.feeds, feeds);
     return StepCapture.open(graph, ref, o.device, o.feeds, o.state());
   };
