@@ -13,6 +13,7 @@ import type { HfConfig } from '../src-main/engine/io/hf-config.js';
 import type { ModelSpec } from '../src-main/engine/models/spec.js';
 import { resolveDevice } from '../src-main/engine/runtime/device.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
+import { webgpuContextState } from '../src-main/engine/runtime/webgpu-context.js';
 import { arg, benchModel, STORIES, writeResult } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
@@ -69,7 +70,7 @@ export async function decodeExplore(name: string, tokens = 64) {
     for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows, filters))[0].tokensPerSecond);
     return +tps.toFixed(1);
   };
-  const r: Record<string, unknown> = { model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0) };
+  const r: Record<string, unknown> = { submit_window: webgpuContextState()?.pending ?? null, model: name, load_ms: +loadMs.toFixed(0), first_generation_ms: +firstMs.toFixed(0), first_ttft_ms: +first[0].ttftMs.toFixed(0), sessions, greedy_tok_s: await best(0) };
   // DECODE_QUICK=1: greedy rows only (a comparison run beside the full one)
   if (process.env.DECODE_QUICK === '1') {
     r.greedy_4rows_tok_s_per_row = await best(0, 4);

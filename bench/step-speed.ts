@@ -3,6 +3,7 @@
  * model with SmolLM2-135M's shapes, beside PyTorch+PEFT's figures on the same shapes.
  *   npx tsx bench/step-speed.ts [--device cpu|gpu] [--configs 1x256,8x512]
  */
+import { webgpuContextState } from '../src-main/engine/runtime/webgpu-context.js';
 import { LORA_TARGETS } from '../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../src-main/engine/model.js';
 import { halfWeights } from '../src-main/engine/models/half-weights.js';
@@ -50,7 +51,7 @@ export async function stepBench(
     await runner.dispose();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
-    const r = { model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0), captured_steps: stepCaptureStats.steps - replayedBefore, of_steps: steps };
+    const r = { submit_window: webgpuContextState()?.pending ?? null, model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0), captured_steps: stepCaptureStats.steps - replayedBefore, of_steps: steps };
     console.log(JSON.stringify(r));
     results.push(r);
   }

@@ -12,6 +12,7 @@ import type { CreateTiming, GraphRef } from './graph-cache.js';
 import { type HostValue, OrtCApi, type Ptr } from './ort-capi.js';
 import { recordTiming } from './session.js';
 import { DeviceTensor, type Feed } from './tensors.js';
+import { holdWebGpuContext } from './webgpu-context.js';
 
 interface Capture {
   binding: Ptr;
@@ -45,6 +46,7 @@ export class CapturedGraph {
   static open(ref: GraphRef, device: DeviceInfo, timing: CreateTiming): CapturedGraph {
     CapturedGraph.check(device);
     const api = OrtCApi.get();
+    holdWebGpuContext();
     const t0 = performance.now();
     // As session.ts opens the same files: packed constants stay packed (basic level, no constant folding).
     const optimization = ref.keepConstantsPacked ? 'basic' : optimizationLevel();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { DevicePref } from './device-pref.js';
 import { buildProbeModel } from './probe-model.js';
+import { holdWebGpuContext } from './webgpu-context.js';
 
 export { DEVICE_PREFS, type DevicePref } from './device-pref.js';
 export type DeviceKind = 'cpu' | 'webgpu' | 'cuda' | 'dml';
@@ -33,6 +34,9 @@ function probe(ep: 'webgpu' | 'cuda' | 'dml'): Promise<string | null> {
   if (!p) {
     p = (async () => {
       try {
+        // The process's WebGPU context is made first with the engine's options (webgpu-context.ts); the
+        // probe's own session would otherwise make it with the binding's defaults.
+        if (ep === 'webgpu') holdWebGpuContext();
         const s = await ort.InferenceSession.create(buildProbeModel(), {
           executionProviders: [ep],
           extra: { session: { disable_cpu_ep_fallback: '1' } },

@@ -24,6 +24,7 @@ const TABLE = {
   GetErrorMessage: [2, 'const char* GetErrorMessage(void* status)'],
   CreateEnv: [3, 'void* CreateEnv(int level, const char* logid, _Out_ void** out)'],
   CreateSession: [7, 'void* CreateSession(void* env, const char* path, void* options, _Out_ void** out)'],
+  CreateSessionFromArray: [8, 'void* CreateSessionFromArray(void* env, const void* data, size_t bytes, void* options, _Out_ void** out)'],
   CreateSessionOptions: [10, 'void* CreateSessionOptions(_Out_ void** out)'],
   SetSessionLogSeverityLevel: [22, 'void* SetSessionLogSeverityLevel(void* options, int level)'],
   SetSessionGraphOptimizationLevel: [23, 'void* SetSessionGraphOptimizationLevel(void* options, int level)'],
@@ -119,8 +120,11 @@ export class OrtCApi {
     const getApi = this.koffi.decode(this.koffi.decode(base, 0, 'void*'), this.koffi.proto('void* OrtGetApi(uint32_t version)')) as Fn;
     this.api = getApi(API_VERSION);
     if (!this.api) throw new Error(`this ONNX Runtime does not offer C API version ${API_VERSION}`);
-    // The env is a process-wide singleton inside ORT: this returns the one onnxruntime-node made.
-    this.env = this.out('CreateEnv', 3, 'graft-capi');
+    // The env is a process-wide singleton inside ORT: this returns the one onnxruntime-node made, or makes the
+    // one it will find (webgpu-context.ts opens the first WebGPU session here), logging errors only unless
+    // GRAFT_ORT_LOG_LEVEL says otherwise (ORT's own log, for measurements and debugging).
+    const level = Number(process.env.GRAFT_ORT_LOG_LEVEL);
+    this.env = this.out('CreateEnv', Number.isInteger(level) && level >= 0 && level <= 4 ? level : 3, 'graft-capi');
   }
 
   private fn(name: Name): Fn {
@@ -162,11 +166,11 @@ export class OrtCApi {
   }
 
   /**
-   * A WebGPU session over a saved model, CPU fallback disabled. The EP shares the process's WebGPU device with
+   * A WebGPU session over a saved model (a path) or a small one's bytes, CPU fallback disabled. The EP shares the process's WebGPU device with
    * onnxruntime-node's sessions (one context per process), so buffers move between them by address.
    */
   webgpuSession(
-    modelPath: string,
+    model: string | Uint8Array,
     epOptions: Record<string, string>,
     opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; logLevel?: number } = {},
   ): Ptr {
@@ -189,7 +193,9 @@ export class OrtCApi {
       // On this thread, never a worker: the EP shares one WebGPU device and command encoder with
       // onnxruntime-node's sessions, and creating a session uploads the weights through them (a creation on
       // a worker thread beside a run corrupted the encoder on the H200: "CommandEncoder already finished").
-      return this.out('CreateSession', this.env, modelPath, so);
+      return typeof model === 'string'
+        ? this.out('CreateSession', this.env, model, so)
+        : this.out('CreateSessionFromArray', this.env, model, model.byteLength, so);
     } finally {
       this.release('ReleaseSessionOptions', so);
     }

@@ -12,6 +12,7 @@ import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, in
 import { Stage } from './stage.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
+import { holdWebGpuContext, WEBGPU_OPTIONS } from './webgpu-context.js';
 
 /** Threads of each CPU session created from now on (the app's Settings; GRAFT_CPU_THREADS); null: ORT's default. */
 let cpuThreads: number | null = Number(process.env.GRAFT_CPU_THREADS) > 0 ? Math.floor(Number(process.env.GRAFT_CPU_THREADS)) : null;
@@ -69,37 +70,13 @@ export interface SessionOpts {
   bindOutputs?: boolean;
 }
 
-/**
- * How the WebGPU EP reuses its storage buffers between runs. Its default ('bucket') keeps at most 2–6
- * buffers of each size above 40 MB and destroys the rest at the end of every run, so a training step,
- * which holds dozens of [B·T, intermediate] activations for its backward, allocated them all afresh
- * each step. 'simple' keeps every released buffer for reuse by size. Measured on the H200 (Qwen2.5
- * shapes, fp16 step): 0.5B 1×512 2,041 → 2,836 tok/s, 8×512 2,285 → 4,835, 1.5B 1×512 949 → 1,391
- * (bench/results/gpu-vs-peers-2026-12-02-training-s6.json). The cost: buffers are kept per distinct
- * size until the EP's context goes (its last session released), so every graph with a variable axis
- * must take few distinct sizes (kv-decoder.ts rounds prefill lengths to powers of two).
- */
-const STORAGE_BUFFER_CACHE = { storageBufferCacheMode: 'simple' };
 /** ORT's graph optimization level; GRAFT_ORT_OPT_LEVEL (basic | extended | all) sets it for measurements. */
 const OPTIMIZATION_LEVEL = (['basic', 'extended', 'all'] as const).find((l) => l === process.env.GRAFT_ORT_OPT_LEVEL) ?? 'all';
 
-/**
- * WebGPU EP options. Dawn's per-command validation and shader robustness (bounds checks on every
- * buffer access) cost CPU time per dispatch and GPU time per access: a decode step is hundreds of
- * dispatches, so both are off unless GRAFT_WEBGPU_VALIDATE=1 (debugging a WebGPU error). The EP's
- * context is created once per process, so the first session's options hold for all.
- * GRAFT_WEBGPU_OPTS (JSON) overrides them for measurements.
- */
-const WEBGPU_OPTS: Record<string, unknown> = {
-  ...(process.env.GRAFT_WEBGPU_VALIDATE === '1' ? {} : { validationMode: 'disabled', enableRobustness: false }),
-  ...STORAGE_BUFFER_CACHE,
-  ...JSON.parse(process.env.GRAFT_WEBGPU_OPTS ?? '{}'),
-};
-
 // EP options beyond onnxruntime-node's list cannot be set as session config entries (`extra`): the binding
 // appends the EP, which reads its options then, before it applies `extra`. ORT's verbose log shows it
-// ("WebGPU EP graph capture enable: 0" with the entry set). Graph capture goes through ORT's C API instead
-// (ort-capi.ts, captured-graph.ts); the EP's flush interval is still out of reach.
+// ("WebGPU EP graph capture enable: 0" with the entry set). Graph capture and the EP's submit window go
+// through ORT's C API instead (captured-graph.ts, webgpu-context.ts).
 
 export const createTimings: CreateTiming[] = [];
 
@@ -227,9 +204,10 @@ export class GraphSession {
     // Only the WebGPU EP hands outputs back as device buffers in onnxruntime-node; with CUDA or DirectML
     // the state makes a round trip through the host between runs.
     const gpu = opts.device.kind === 'webgpu';
+    if (gpu) holdWebGpuContext();
     const noOptimize = opts.noOptimize || ref.keepConstantsPacked;
     const so: ort.InferenceSession.SessionOptions = {
-      executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
+      executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTIONS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
       graphOptimizationLevel: noOptimize ? 'basic' : OPTIMIZATION_LEVEL,
       // GRAFT_ORT_LOG_LEVEL=1: ORT's own log of session creation, with its timestamps (where the first step's time goes).
       logSeverityLevel: ORT_LOG_LEVEL,
