@@ -16,11 +16,14 @@ import { OrtCApi, type Ptr } from './ort-capi.js';
 import { buildProbeModel } from './probe-model.js';
 
 /**
- * The dispatches a submit carries. GRAFT_WEBGPU_PENDING sets it (1–4096, ORT's range) for measurements;
- * ORT_DEFAULT_PENDING (16) is ORT's own.
+ * The dispatches a submit carries. 256: on the H200 (bench/gpu/s19-a.sh, one process each, alternating), greedy
+ * decode 173 → 183 tok/s at 0.5B, 201 → 215 at 135M, 131 → 143 (4,096) at 1.5B, 4 rows 130 → 145 a row at
+ * 0.5B, the 1.5B training step 202 → 198 ms, its memory peak the same. 4,096 (one submit a replay) did as
+ * well for one row and worse for 4 rows and training: a replay's host encoding then no longer overlaps the GPU.
+ * GRAFT_WEBGPU_PENDING sets it (1–4096, ORT's range) for measurements; ORT_DEFAULT_PENDING is ORT's own.
  */
 export const ORT_DEFAULT_PENDING = 16;
-const DEFAULT_PENDING = 16;
+const DEFAULT_PENDING = 256;
 export function pendingDispatches(): number {
   const v = Number(process.env.GRAFT_WEBGPU_PENDING);
   return Number.isInteger(v) && v >= 1 && v <= 4096 ? v : DEFAULT_PENDING;
