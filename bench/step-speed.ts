@@ -4,6 +4,7 @@
  *   npx tsx bench/step-speed.ts [--device cpu|gpu] [--configs 1x256,8x512]
  */
 import { webgpuContextState } from '../src-main/engine/runtime/webgpu-context.js';
+import { replayHostTime } from '../src-main/engine/runtime/captured-graph.js';
 import { LORA_TARGETS } from '../src-main/engine/adapters/lora-config.js';
 import { loadModel } from '../src-main/engine/model.js';
 import { halfWeights } from '../src-main/engine/models/half-weights.js';
@@ -43,6 +44,7 @@ export async function stepBench(
     if (process.env.STEP_PRINT_FIRST === '1') console.log(JSON.stringify({ model: shape[0], precision: label, batch, seq, first_step_only: true, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created }));
     const times: number[] = [];
     const replayedBefore = stepCaptureStats.steps;
+    Object.assign(replayHostTime, { runs: 0, ms: 0 }); // host ms inside the captured runs (captured-graph.ts)
     for (let s = 2; s < 2 + steps; s++) {
       const t = performance.now();
       await runner.step(b, hp(s));
@@ -51,7 +53,7 @@ export async function stepBench(
     await runner.dispose();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
-    const r = { submit_window: webgpuContextState()?.pending ?? null, model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0), captured_steps: stepCaptureStats.steps - replayedBefore, of_steps: steps };
+    const r = { submit_window: webgpuContextState()?.pending ?? null, model: shape[0], precision: label, batch, seq, load_ms: +loadMs.toFixed(0), first_step_ms: +first.toFixed(0), sessions_created: created, step_ms_median: +median.toFixed(1), train_tokens_per_s: +((batch * seq) / (median / 1000)).toFixed(0), captured_steps: stepCaptureStats.steps - replayedBefore, of_steps: steps, host_ms_in_replays_per_step: +(replayHostTime.ms / steps).toFixed(1), replays_per_step: +(replayHostTime.runs / steps).toFixed(2) };
     console.log(JSON.stringify(r));
     results.push(r);
   }

@@ -21,6 +21,13 @@ interface Capture {
   held: HostValue[];
 }
 
+/**
+ * Host time inside the runs of captured graphs, summed over the process: a replay returns once its recorded
+ * dispatches are encoded and submitted, so this beside the wall time per step says whether the host (the EP and
+ * Dawn encoding the replay) or the GPU bounds a chain of replays. Zero it to measure a stretch.
+ */
+export const replayHostTime = { runs: 0, ms: 0 };
+
 export class CapturedGraph {
   private captures = new Map<number, Capture>();
   private released = false;
@@ -138,7 +145,10 @@ export class CapturedGraph {
     const c = this.captures.get(id);
     if (!c) throw new Error(`capture ${id} is not bound`);
     if (this.released) throw new Error('captured graph released');
+    const t0 = performance.now();
     this.api.call('RunWithBinding', this.session, c.runOptions, c.binding);
+    replayHostTime.runs++;
+    replayHostTime.ms += performance.now() - t0;
   }
 
   /** Each buffer's OrtValue, found once (a prefill binds every cache again). */
