@@ -1,3 +1,5 @@
+# Ran at 7466dc6 (call L, session 19): the in-place form was slower (135M 4 rows 158.5-159.6 against 159.3-164.5 tok/s a row,
+# 0.5B 151.7 against 154.2) and was reverted; GRAFT_LORA_BROADCAST no longer exists. Kept as the record of that A/B.
 # GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), at most ~150 s, nothing beside: the adapter rows'
 # x·Aᵀ read in place where gate/up's base is sliced differently (GRAFT_LORA_BROADCAST=1, the default) against x
 # transposed for the rows alone (=0), one process each, alternating: 135M decode, one row and 4 rows, three rounds,

@@ -79,7 +79,6 @@ export class DecodeSessions {
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
               loraSplitK: forms.loraSplitK,
-              loraBroadcast: forms.loraBroadcast,
               argmaxParts: forms.argmaxParts,
               nbitsFusion: forms.nbitsFusion,
             })

@@ -21,7 +21,7 @@ import type { PackedBase } from '../models/weights.js';
 import * as op from '../ops/index.js';
 import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
-import { fusedLoraInputs, type FusedGroup, inPlaceSliceProduct } from './fused/fused-lora.js';
+import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
 import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
@@ -53,8 +53,6 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   splitKAll?: boolean;
   /** The adapter rows' x·Aᵀ split along K to about this many workgroups (fused/fused-lora.ts, loraSlices); 0: not. */
   loraSplitK?: number;
-  /** A split x·Aᵀ whose slicing the base projection does not share reads x in place (fused/fused-lora.ts). */
-  loraBroadcast?: boolean;
   /** The argmax's row maximum in two reductions over parts of the row (nodes.ts, rowMax); default on. */
   argmaxParts?: boolean;
   /**
@@ -158,9 +156,8 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     if (!io) return y;
-    // Aᵀ of rank 4 is laid out in slices of K, of rank 5 read in slices of x in place (fused-lora.ts, loraSlices).
-    const rank = io.at.shape.length;
-    const xa = rank === 5 ? inPlaceSliceProduct(g, x, io.at) : rank === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
+    // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
+    const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
     return op.add(g, y, op.matmul(g, xa, io.bt));
   };
   /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */

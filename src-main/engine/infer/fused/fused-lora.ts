@@ -7,20 +7,15 @@
  * On the GPU the first product is split along K (loraSlices): x·Aᵀ for one token is [1, in]·[in, r] per
  * row, which the EP's MatMul runs on ceil(r/32) workgroups a row, each looping over all of `in` (a
  * 4,864-long down projection's input on 4 workgroups for 4 rows, where the base's own down projection on
- * 28 took 200 µs). Where the base projection of the same input is split the same way, Aᵀ is fed laid out
- * [S, B, in/S, r], the bytes of splitKProjection's slices, and x's transposed slices are shared with the base.
- * Where they are not (gate/up, whose base is split in few slices for its width), x is read in place instead
- * (inPlaceSliceProduct): Aᵀ keeps its own bytes, seen as [B, 1, S, in/S, r], and the transpose the rows alone
- * would need is not made: one dispatch fewer a layer.
+ * 28 took 200 µs). Aᵀ is then fed laid out [S, B, in/S, r], the bytes of splitKProjection's slices.
  */
 import type { RowLoraLayout } from '../../adapters/row-lora.js';
 import type { LoraTarget } from '../../adapters/lora-config.js';
 import { targetDims } from '../../adapters/lora.js';
 import type { Graph, Value } from '../../graph/ir.js';
-import { sharedI64 } from '../../graph/shared.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { HostTensor } from '../../runtime/tensors.js';
-import { node, projectionSlices } from './nodes.js';
+import { projectionSlices } from './nodes.js';
 
 export type FusedGroup = 'qkv' | 'o' | 'gu' | 'down';
 
@@ -93,36 +88,16 @@ export interface SplitForms {
   splitK?: number;
   splitKAll?: boolean;
   loraSplitK?: number;
-  loraBroadcast?: boolean;
+}
+
+/** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
+function groupSlices(s: GroupShape, r: number, rows: number, f: SplitForms): number {
+  return loraSlices(s.in, r, rows, f.loraSplitK ?? 0, projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll));
 }
 
 /**
- * Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices),
- * and whether x is read in place: the slicing is not the base's, so no transpose of x is there to share.
- */
-function groupForm(s: GroupShape, r: number, rows: number, f: SplitForms): { S: number; inPlace: boolean } {
-  const baseS = projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll);
-  const S = loraSlices(s.in, r, rows, f.loraSplitK ?? 0, baseS);
-  return { S, inPlace: S > 1 && S !== baseS && f.loraBroadcast === true };
-}
-
-/**
- * The rows' x·Aᵀ with x [B, T, K] read in place, in S slices of K: x seen as [B, T, S, 1, K/S], Aᵀ [B, 1, S, K/S, r]
- * broadcast over the tokens, one batched MatMul to [B, T, S, 1, r] and the slices summed by one ReduceSum. A
- * prefill of T tokens reads each row's Aᵀ T times (a few hundred KB a layer and token), where decode reads it once.
- */
-export function inPlaceSliceProduct(g: Graph, x: Value, at: Value): Value {
-  const [B, T, K] = x.shape;
-  const [, , S, Ks, r] = at.shape;
-  if (S * Ks !== K) throw new Error(`in-place slices: Aᵀ ${at.shape.join('×')} does not slice x's ${K} inputs`);
-  const xs = node(g, 'Reshape', [x, sharedI64(g, `inplace_x_${S}x${Ks}`, [0, 0, S, 1, Ks])], [{ dtype: x.dtype, shape: [B, T, S, 1, Ks] }])[0];
-  const parts = node(g, 'MatMul', [xs, at], [{ dtype: x.dtype, shape: [B, T, S, 1, r] }])[0];
-  return node(g, 'ReduceSum', [parts, sharedI64(g, 'inplace_sum_axes', [2, 3])], [{ dtype: x.dtype, shape: [B, T, r] }], { keepdims: { i: 0 } })[0];
-}
-
-/**
- * Graph inputs per (layer, group): Aᵀ [B, in, n·R] ([S, B, in/S, n·R] when split, loraSlices; [B, 1, S, in/S, n·R]
- * when split and read in place), Bᵀ [B, n·R, out] for the n targets of the group in the layout.
+ * Graph inputs per (layer, group): Aᵀ [B, in, n·R] ([S, B, in/S, n·R] when split, loraSlices), Bᵀ [B, n·R, out]
+ * for the n targets of the group in the layout.
  */
 export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, forms: SplitForms = {}): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
   const inputs = new Map<string, { at: Value; bt: Value }>();
@@ -132,9 +107,9 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
       const s = groupShape(spec, layout, group);
       if (!s) continue;
       const r = s.parts.length * R;
-      const { S, inPlace } = groupForm(s, r, batch, forms);
+      const S = groupSlices(s, r, batch, forms);
       inputs.set(`${layer}.${group}`, {
-        at: g.input(atName(layer, group), 'float32', inPlace ? [batch, 1, S, s.in / S, r] : S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
+        at: g.input(atName(layer, group), 'float32', S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
         bt: g.input(btName(layer, group), 'float32', [batch, r, s.out]),
       });
     }
@@ -160,11 +135,8 @@ export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Re
       const s = groupShape(spec, layout, group);
       const t = s && feeds[atName(layer, group)];
       if (!s || !t) continue;
-      const [B, K, r] = t.shape;
-      const { S, inPlace } = groupForm(s, r, B, forms);
-      // in place: the same bytes, seen in slices of K
-      if (inPlace) feeds[atName(layer, group)] = { ...t, shape: [B, 1, S, K / S, r] };
-      else if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
+      const S = groupSlices(s, t.shape[2], t.shape[0], forms);
+      if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
     }
   }
   return feeds;

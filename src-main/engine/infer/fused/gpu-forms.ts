@@ -7,10 +7,10 @@
 import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'loraBroadcast' | 'argmaxParts' | 'nbitsFusion'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, loraBroadcast: false, argmaxParts: true, nbitsFusion: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -22,13 +22,10 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const splitKAll = env.GRAFT_SPLITK_ALL !== '0';
   // The adapter rows' x·Aᵀ (fused-lora.ts, loraSlices): GRAFT_LORA_SPLITK=0 leaves it one batched MatMul.
   const loraSplitK = Math.max(0, Math.floor(Number(env.GRAFT_LORA_SPLITK ?? splitK)) || 0);
-  // Where the rows' x·Aᵀ is sliced unlike the base projection of the same input, it reads x in place with Aᵀ
-  // broadcast over the tokens instead of transposing x for itself (fused-lora.ts): GRAFT_LORA_BROADCAST=0 transposes.
-  const loraBroadcast = env.GRAFT_LORA_BROADCAST !== '0';
   // The argmax's row maximum in two reductions (nodes.ts, rowMax): GRAFT_ARGMAX_PARTS=0 one ReduceMax a row.
   const argmaxParts = env.GRAFT_ARGMAX_PARTS !== '0';
   // The MLP op by default: the H200 probe timed its kernel at 7.3 µs for a 896 → 4,864 gate and up, where the
   // unfused path took ~80. The qkv op's kernel was not timed: GRAFT_NBITS_FUSION=all adds it, =0 leaves both out.
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
-  return { splitK, splitKAll, loraSplitK, loraBroadcast, argmaxParts, nbitsFusion, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${loraBroadcast ? 'b' : ''}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}` };
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}` };
 }
