@@ -75,6 +75,8 @@ await s.release();
       });
       expect(r.stdout, r.stderr.slice(-2000)).toContain('y=-1,2');
       expect(r.stderr).toMatch(/already initialized with maxNumPendingDispatches=64\. Requested value 16 will be ignored/);
+      // the held session is never released: the process still ends, and cleanly
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
