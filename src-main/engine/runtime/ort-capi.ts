@@ -62,6 +62,15 @@ type Name = keyof typeof TABLE;
 const ELEMENT: Partial<Record<DType, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, float16: 10 };
 const BYTES: Partial<Record<DType, number>> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, float16: 2 };
 
+/**
+ * ORT's log severity for the engine's sessions and the env: 3 (errors) unless GRAFT_ORT_LOG_LEVEL (0–4) says
+ * otherwise: ORT's own log of session creation, with its timestamps, for measurements and debugging.
+ */
+export function ortLogLevel(): 0 | 1 | 2 | 3 | 4 {
+  const v = Number(process.env.GRAFT_ORT_LOG_LEVEL);
+  return Number.isInteger(v) && v >= 0 && v <= 4 ? (v as 0 | 1 | 2 | 3 | 4) : 3;
+}
+
 /** require from here, in a bundle (__filename) or from source (import.meta.url). */
 function requireHere(): NodeRequire {
   return createRequire(typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url));
@@ -121,10 +130,8 @@ export class OrtCApi {
     this.api = getApi(API_VERSION);
     if (!this.api) throw new Error(`this ONNX Runtime does not offer C API version ${API_VERSION}`);
     // The env is a process-wide singleton inside ORT: this returns the one onnxruntime-node made, or makes the
-    // one it will find (webgpu-context.ts opens the first WebGPU session here), logging errors only unless
-    // GRAFT_ORT_LOG_LEVEL says otherwise (ORT's own log, for measurements and debugging).
-    const level = Number(process.env.GRAFT_ORT_LOG_LEVEL);
-    this.env = this.out('CreateEnv', Number.isInteger(level) && level >= 0 && level <= 4 ? level : 3, 'graft-capi');
+    // one it will find (webgpu-context.ts opens the first WebGPU session here), at ortLogLevel().
+    this.env = this.out('CreateEnv', ortLogLevel(), 'graft-capi');
   }
 
   private fn(name: Name): Fn {
@@ -166,8 +173,9 @@ export class OrtCApi {
   }
 
   /**
-   * A WebGPU session over a saved model (a path) or a small one's bytes, CPU fallback disabled. The EP shares the process's WebGPU device with
-   * onnxruntime-node's sessions (one context per process), so buffers move between them by address.
+   * A WebGPU session over a saved model (a path) or a small one's bytes, CPU fallback disabled. The EP shares
+   * the process's WebGPU device with onnxruntime-node's sessions (one context per process), so buffers move
+   * between them by address.
    */
   webgpuSession(
     model: string | Uint8Array,

@@ -12,6 +12,7 @@ import { codeStamp, type CreateTiming, findRef, graphCacheDir, type GraphRef, in
 import { Stage } from './stage.js';
 import type { DeviceInfo } from './device.js';
 import { DeviceTensor, type Feed, fromOrtCpu, type HostTensor, toOrt } from './tensors.js';
+import { ortLogLevel } from './ort-capi.js';
 import { holdWebGpuContext, WEBGPU_OPTIONS } from './webgpu-context.js';
 
 /** Threads of each CPU session created from now on (the app's Settings; GRAFT_CPU_THREADS); null: ORT's default. */
@@ -100,8 +101,6 @@ function record(name: string, ms: number): void {
     stats.set(name, s);
   }
 }
-
-const ORT_LOG_LEVEL = (['0', '1', '2', '3', '4'].includes(process.env.GRAFT_ORT_LOG_LEVEL ?? '') ? Number(process.env.GRAFT_ORT_LOG_LEVEL) : 3) as 0 | 1 | 2 | 3 | 4;
 
 /** A graph found in the cache: nothing built, serialized or written. */
 const foundTiming = (found: GraphRef): CreateTiming => ({ graph: found.name, nodes: found.nodes, serializeMs: 0, writeMs: 0, ortCreateMs: 0, cached: true });
@@ -209,8 +208,7 @@ export class GraphSession {
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: gpu ? [{ name: 'webgpu', ...WEBGPU_OPTIONS }] : [opts.device.kind === 'cpu' ? 'cpu' : opts.device.ep],
       graphOptimizationLevel: noOptimize ? 'basic' : OPTIMIZATION_LEVEL,
-      // GRAFT_ORT_LOG_LEVEL=1: ORT's own log of session creation, with its timestamps (where the first step's time goes).
-      logSeverityLevel: ORT_LOG_LEVEL,
+      logSeverityLevel: ortLogLevel(),
     };
     if (opts.device.kind === 'cpu' && cpuThreads !== null) so.intraOpNumThreads = cpuThreads;
     if (gpu && !opts.bindOutputs) {
