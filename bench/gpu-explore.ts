@@ -31,7 +31,15 @@ import { matvecReplay } from './matvec-replay.js';
 import { releaseIdleSessions } from '../src-main/engine/infer/session-pool.js';
 
 export const QWEN25_15B_SHAPES: HfConfig = { ...QWEN25_05B_SHAPES, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2 };
-export const SHAPES: Record<string, HfConfig> = { 'smollm2-135m': SMOLLM2_135M_SHAPES, 'qwen2.5-0.5b': QWEN25_05B_SHAPES, 'qwen2.5-1.5b': QWEN25_15B_SHAPES };
+export const SHAPES: Record<string, HfConfig> = {
+  'smollm2-135m': SMOLLM2_135M_SHAPES,
+  'qwen2.5-0.5b': QWEN25_05B_SHAPES,
+  'qwen2.5-1.5b': QWEN25_15B_SHAPES,
+  // Session 20: what a residual stream a multiple of 256 wide costs (the RMSNorm kernels' balanced width), as
+  // a whole model of that width: 0.5B at 1,024 (16 heads of 64), 135M at 768 (12 heads of 64)
+  'qwen2.5-0.5b-w1024': { ...QWEN25_05B_SHAPES, hidden_size: 1024, num_attention_heads: 16 },
+  'smollm2-135m-w768': { ...SMOLLM2_135M_SHAPES, hidden_size: 768, num_attention_heads: 12 },
+};
 
 async function modelPath(name: string): Promise<string> {
   return name === 'stories260K' ? STORIES : benchModel(name, SHAPES[name]);
@@ -211,9 +219,6 @@ async function main() {
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed | --rows4] NAME...: each model's profile at PREFIX-NAME_<date>.json
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'), names.includes('--rows4'));
-  // slices-ab NAME...: session 20's slicing (a wide projection in slices of ≥ 256 inputs, the LM head in 4) against
-  // session 15's (slices of ≥ 32, the head in 8); third, one row: only the head back at 8
-  if (what === 'slices-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_SPLITK_WIDE_MIN: '32', GRAFT_HEAD_SLICES: '8,4,2' }, false, { label: 'head8_only', env: { GRAFT_HEAD_SLICES: '8,4,2' } });
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

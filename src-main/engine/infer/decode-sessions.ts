@@ -78,8 +78,6 @@ export class DecodeSessions {
               packed: this.packed(),
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
-              splitKWideMin: forms.splitKWideMin,
-              headSlices: forms.headSlices,
               loraSplitK: forms.loraSplitK,
               argmaxParts: forms.argmaxParts,
               nbitsFusion: forms.nbitsFusion,

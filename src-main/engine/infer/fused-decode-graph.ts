@@ -51,10 +51,6 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   splitK?: number;
   /** Split every projection slices fit, not only those projectionSlices finds worth it (measurements). */
   splitKAll?: boolean;
-  /** Shortest slice of a wide projection (projectionSlices; default WIDE_MIN_SLICE). */
-  splitKWideMin?: number;
-  /** The LM head's slices, the first of these that fits (headSplit; default 4, 8, 2). */
-  headSlices?: readonly number[];
   /** The adapter rows' x·Aᵀ split along K to about this many workgroups (fused/fused-lora.ts, loraSlices); 0: not. */
   loraSplitK?: number;
   /** The argmax's row maximum in two reductions over parts of the row (nodes.ts, rowMax); default on. */
@@ -168,7 +164,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const plainProjection = (x: Value, layer: number, modules: readonly string[]) => {
     const K = x.shape[2];
     const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
-    const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll, o.splitKWideMin);
+    const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
     return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
   };
   const layerW = (i: number, rest: string) => w.get(`model.layers.${i}.${rest}`);
@@ -178,7 +174,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
 
   // The LM head is kept transposed for its split-K MatMul; a tied embedding is read from that one copy.
   const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
-  const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D, o.headSlices));
+  const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
   let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
   const nbits = !!o.nbitsFusion && !lora && nbitsFusible(w, spec, qkvModules, guModules);
   const qkvOp = nbits && o.nbitsFusion !== 'mlp';

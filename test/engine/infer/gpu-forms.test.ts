@@ -1,6 +1,6 @@
 /**
  * The fused graph's GPU-only forms (infer/fused/gpu-forms.ts): none on the CPU EP; on WebGPU split-K at 1,024
- * workgroups on every projection (a wide one in slices of ≥ 256 inputs), the LM head in 4 slices, the adapter rows' x·Aᵀ split alike, and the fused 4-bit MLP op by default, each switch (measurements) changing the session key too, so a
+ * workgroups on every projection, the adapter rows' x·Aᵀ split alike, and the fused 4-bit MLP op by default, each switch (measurements) changing the session key too, so a
  * graph built one way is never reused for another.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { DeviceInfo } from '../../../src-main/engine/runtime/device.js';
 
 const gpu = { kind: 'webgpu' } as DeviceInfo;
 const cpu = { kind: 'cpu' } as DeviceInfo;
-const KEYS = ['GRAFT_SPLITK', 'GRAFT_SPLITK_ALL', 'GRAFT_SPLITK_WIDE_MIN', 'GRAFT_HEAD_SLICES', 'GRAFT_LORA_SPLITK', 'GRAFT_ARGMAX_PARTS', 'GRAFT_NBITS_FUSION'];
+const KEYS = ['GRAFT_SPLITK', 'GRAFT_SPLITK_ALL', 'GRAFT_LORA_SPLITK', 'GRAFT_ARGMAX_PARTS', 'GRAFT_NBITS_FUSION'];
 const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
 afterEach(() => {
   for (const k of KEYS) if (saved[k] === undefined) delete process.env[k];
@@ -24,7 +24,7 @@ describe('gpuForms', () => {
   });
   it('defaults on WebGPU: split-K at 1,024 workgroups on every projection, the rows too, the MLP op only', () => {
     for (const k of KEYS) delete process.env[k];
-    expect(gpuForms(gpu)).toMatchObject({ splitK: 1024, splitKAll: true, splitKWideMin: 256, headSlices: undefined, loraSplitK: 1024, argmaxParts: true, nbitsFusion: 'mlp' });
+    expect(gpuForms(gpu)).toMatchObject({ splitK: 1024, splitKAll: true, loraSplitK: 1024, argmaxParts: true, nbitsFusion: 'mlp' });
   });
   it('each switch changes the forms and the key', () => {
     for (const k of KEYS) delete process.env[k];
@@ -32,8 +32,6 @@ describe('gpuForms', () => {
     const variants: [string, string, object][] = [
       ['GRAFT_SPLITK', '0', { splitK: 0 }],
       ['GRAFT_SPLITK_ALL', '0', { splitKAll: false }],
-      ['GRAFT_SPLITK_WIDE_MIN', '32', { splitKWideMin: 32 }],
-      ['GRAFT_HEAD_SLICES', '8,4,2', { headSlices: [8, 4, 2] }],
       ['GRAFT_LORA_SPLITK', '0', { loraSplitK: 0 }],
       ['GRAFT_ARGMAX_PARTS', '0', { argmaxParts: false }],
       ['GRAFT_NBITS_FUSION', '0', { nbitsFusion: false }],

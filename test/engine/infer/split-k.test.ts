@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/graph/ir.js';
-import { headSplit, projectionSlices, splitKProjection } from '../../../src-main/engine/infer/fused/nodes.js';
+import { projectionSlices, splitKProjection } from '../../../src-main/engine/infer/fused/nodes.js';
 import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
 import type { LoraTarget } from '../../../src-main/engine/adapters/lora-config.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
@@ -40,20 +40,8 @@ describe('projectionSlices', () => {
     // SmolLM2-135M: nothing (K = 576, or fewer than 1 M weights)
     expect([[576, 960], [576, 576], [576, 3072], [1536, 576]].map(([K, N]) => projectionSlices(K, N, 1024))).toEqual([1, 1, 1, 1]);
   });
-  it('gives the LM head 4 slices where they hold ≥ 32 inputs, else the next preferred', () => {
-    expect(headSplit(896)).toBe(4);
-    expect(headSplit(576)).toBe(4);
-    expect(headSplit(896, [8, 4, 2])).toBe(8);
-    expect(headSplit(100)).toBe(2); // 25 inputs a slice in 4; 8 does not divide
-    expect(headSplit(60)).toBe(1);
-  });
   it('with `all`, splits wherever slices of ≥ 32 inputs (a multiple of 4) fit, partials bounded', () => {
-    // A wide projection (304 workgroups plain) only in slices of ≥ 256 inputs (WIDE_MIN_SLICE): 2 of 448, where
-    // 4 of 224 took twice as long in a replay on the H200; with slices of 32 allowed, 4 (38,912 partials a token;
-    // 7 would hold 68,096).
-    expect(projectionSlices(896, 9728, 1024, true)).toBe(2);
-    expect(projectionSlices(896, 9728, 1024, true, 32)).toBe(4);
-    expect(projectionSlices(1536, 17920, 1024, true, 1024)).toBe(1); // no slice that long fits
+    expect(projectionSlices(896, 9728, 1024, true)).toBe(4); // 38,912 partials a token; 7 would hold 68,096
     expect(projectionSlices(896, 1152, 1024, true)).toBe(28);
     expect(projectionSlices(896, 896, 1024, true)).toBe(28);
     expect(projectionSlices(1536, 17920, 1024, true)).toBe(2);

@@ -87,13 +87,12 @@ export function loraSlices(K: number, r: number, rows: number, workgroups: numbe
 export interface SplitForms {
   splitK?: number;
   splitKAll?: boolean;
-  splitKWideMin?: number;
   loraSplitK?: number;
 }
 
 /** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
 function groupSlices(s: GroupShape, r: number, rows: number, f: SplitForms): number {
-  return loraSlices(s.in, r, rows, f.loraSplitK ?? 0, projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll, f.splitKWideMin));
+  return loraSlices(s.in, r, rows, f.loraSplitK ?? 0, projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll));
 }
 
 /**

@@ -6,9 +6,8 @@
  */
 import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
-import { WIDE_MIN_SLICE } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'splitKWideMin' | 'headSlices' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
   if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, key: 'sk0|' };
@@ -21,11 +20,6 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   // after 4 rows of a 2,048-token prompt at 0.5B, against ~1.1 GB).
   const splitK = Math.max(0, Math.floor(Number(env.GRAFT_SPLITK ?? 1024)) || 0);
   const splitKAll = env.GRAFT_SPLITK_ALL !== '0';
-  // A wide projection's shortest slice (nodes.ts, WIDE_MIN_SLICE: 256); GRAFT_SPLITK_WIDE_MIN=32 goes back to
-  // session 15's slicing. The LM head's slices, the first that fits (nodes.ts, headSplit: 4, 8, 2);
-  // GRAFT_HEAD_SLICES=8,4,2 goes back to session 10's.
-  const splitKWideMin = env.GRAFT_SPLITK_WIDE_MIN ? Math.max(32, Number(env.GRAFT_SPLITK_WIDE_MIN) || 32) : WIDE_MIN_SLICE;
-  const headSlices = env.GRAFT_HEAD_SLICES ? env.GRAFT_HEAD_SLICES.split(',').map(Number).filter((n) => n >= 1) : undefined;
   // The adapter rows' x·Aᵀ (fused-lora.ts, loraSlices): GRAFT_LORA_SPLITK=0 leaves it one batched MatMul.
   const loraSplitK = Math.max(0, Math.floor(Number(env.GRAFT_LORA_SPLITK ?? splitK)) || 0);
   // The argmax's row maximum in two reductions (nodes.ts, rowMax): GRAFT_ARGMAX_PARTS=0 one ReduceMax a row.
@@ -33,6 +27,5 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   // The MLP op by default: the H200 probe timed its kernel at 7.3 µs for a 896 → 4,864 gate and up, where the
   // unfused path took ~80. The qkv op's kernel was not timed: GRAFT_NBITS_FUSION=all adds it, =0 leaves both out.
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
-  const forms = `sk${splitK}${splitKAll ? 'all' : ''}${splitKWideMin === WIDE_MIN_SLICE ? '' : `|wide${splitKWideMin}`}${headSlices ? `|head${headSlices.join(',')}` : ''}`;
-  return { splitK, splitKAll, splitKWideMin, headSlices, loraSplitK, argmaxParts, nbitsFusion, key: `${forms}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}` };
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}` };
 }

@@ -105,14 +105,9 @@ export function groupQueryAttention(g: Graph, a: GqaArgs): { out: Value; present
   return { out, presentKey, presentValue };
 }
 
-/**
- * Slices of K in the LM head's split-K MatMul: the first of `prefer` that divides the hidden size into slices of
- * at least 32, or 1. Four by default: timed inside captured replays on an H200 (bench/matvec-replay.ts, session 20),
- * 896 → 151,936 fp32 took ~240 µs in 4 slices against ~275 in 8 (16 and 28: ~290), and 576 → 49,152 ~65 against
- * ~92. Eight (session 10's choice) came from runs timed op by op.
- */
-export function headSplit(D: number, prefer: readonly number[] = [4, 8, 2]): number {
-  return prefer.find((s) => D % s === 0 && D / s >= 32) ?? 1;
+/** Slices of K in the LM head's split-K MatMul (the first of these that divides the hidden size), or 1. */
+export function headSplit(D: number): number {
+  return [8, 4, 2].find((s) => D % s === 0 && D / s >= 32) ?? 1;
 }
 
 /**
@@ -148,28 +143,18 @@ const PLAIN_ENOUGH_WORKGROUPS = 128;
 const SPLIT_MIN_INPUTS = 1024;
 /** ...or one of fewer weights than this (4 MB of fp32): the two added dispatches would cost more than it saves. */
 const SPLIT_MIN_WEIGHTS = 1_000_000;
-/**
- * A wide projection (the plain kernel has PLAIN_ENOUGH_WORKGROUPS or more) is split, if at all, only into slices of
- * at least this many inputs. Timed inside captured replays on an H200 (bench/matvec-replay.ts, session 20): a
- * 896 → 9,728 gate+up took 36 µs plain, 31 in 2 slices of 448, but 70 in 4 of 224, 62 in 8, 61 in 16; a 1,536 →
- * 17,920 one 66 µs in 2 slices of 768, 61 in 4 of 384, 74 in 8 of 192, 94 in 16. The op-by-op profile that chose
- * 4 slices for the 0.5B one (sessions 10 and 15) timed it at 60 µs against 61 plain: its timestamps inflate small
- * kernels more than large ones.
- */
-export const WIDE_MIN_SLICE = 256;
 
 /**
  * How many slices a split-K projection [K → N] takes on the GPU: the fewest that give the EP's one-row MatMul
  * about `workgroups` workgroups (it gives each N/32 output columns one, looping over its slice of K), within
- * MAX_PARTIALS_PER_TOKEN; slices of at least 32 inputs (`wideMinSlice` for a wide projection) and a multiple of 4
- * (its vec4 path). 1 (a plain MatMul) when `workgroups` is 0, nothing fits, or the plain kernel is good enough (below). The H200 profile
+ * MAX_PARTIALS_PER_TOKEN; slices of at least 32 inputs and a multiple of 4 (its vec4 path). 1 (a plain MatMul)
+ * when `workgroups` is 0, nothing fits, or the plain kernel is good enough (below). The H200 profile
  * (docs/gpu-speed.md, eighth pass): a 4,864 → 896 down projection ran on 28 workgroups, at a quarter of the speed
  * of 38 slices.
  */
-export function projectionSlices(K: number, N: number, workgroups: number, all = false, wideMinSlice = WIDE_MIN_SLICE): number {
+export function projectionSlices(K: number, N: number, workgroups: number, all = false): number {
   if (workgroups <= 0) return 1;
   const per = Math.ceil(N / 32);
-  const minSlice = per >= PLAIN_ENOUGH_WORKGROUPS ? Math.max(32, wideMinSlice) : 32;
   // Each split adds two dispatches (the transpose of x, the sum), ~10 µs of the host's time apiece: worth it
   // where the plain kernel has few workgroups, each looping over a long K, for many weights (the H200 profile:
   // a 4,864 → 896 down projection 200 → 48 µs of GPU time with its two added kernels; a 896 → 9,728 gate/up
@@ -177,7 +162,7 @@ export function projectionSlices(K: number, N: number, workgroups: number, all =
   if (!all && (per >= PLAIN_ENOUGH_WORKGROUPS || K < SPLIT_MIN_INPUTS || K * N < SPLIT_MIN_WEIGHTS)) return 1;
   const want = Math.ceil(workgroups / per);
   let best = 1;
-  for (let S = 2; S <= K / minSlice; S++) {
+  for (let S = 2; S <= K / 32; S++) {
     if (K % S !== 0 || (K / S) % 4 !== 0 || S * N > MAX_PARTIALS_PER_TOKEN) continue;
     best = S;
     if (S >= want) break;
