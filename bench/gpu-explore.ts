@@ -219,6 +219,8 @@ async function main() {
   if (what === 'packed-ab') for (const n of names) await decodeAb(n, { GRAFT_NBITS_FUSION: 'mlp' }, { GRAFT_NBITS_FUSION: '0' }, true, { label: 'qkv_too', env: { GRAFT_NBITS_FUSION: 'all' } });
   // decode-profile PREFIX [--packed | --rows4] NAME...: each model's profile at PREFIX-NAME_<date>.json
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'), names.includes('--rows4'));
+  // pad-ab NAME...: the residual stream padded to a multiple of 256 (nodes.ts, streamWidth) against the hidden size
+  if (what === 'pad-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_PAD_STREAM: '0' }, false);
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

@@ -80,6 +80,7 @@ export class DecodeSessions {
               splitKAll: forms.splitKAll,
               loraSplitK: forms.loraSplitK,
               argmaxParts: forms.argmaxParts,
+              padStream: forms.padStream,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

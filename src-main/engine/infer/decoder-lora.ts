@@ -11,7 +11,7 @@ import { toDeviceAll } from '../runtime/transfer.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { Mode } from './decode-sessions.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
-import { gpuForms } from './fused/gpu-forms.js';
+import { fusedStreamWidth, gpuForms } from './fused/gpu-forms.js';
 
 export class DecoderLora {
   private host: Record<string, HostTensor> | null = null;
@@ -23,6 +23,8 @@ export class DecoderLora {
     private readonly device: DeviceInfo,
     /** The capture the decoder holds now, if any. */
     private readonly capture: () => DecodeCapture | null,
+    /** Whether the fused graph's base is packed (4-bit): its residual stream is then not padded. */
+    private readonly packed: () => boolean,
   ) {}
 
   /** New rows: the old uploads go; a held capture's buffers take the fused form at once. */
@@ -62,7 +64,8 @@ export class DecoderLora {
 
   /** The fused graph's form of the rows, sliced as its graph was built for this device (gpu-forms.ts). */
   private fused(layout: RowLoraLayout, host: Record<string, HostTensor>): Record<string, HostTensor> {
-    return fusedLoraFeeds(this.spec, layout, host, gpuForms(this.device));
+    const forms = gpuForms(this.device);
+    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, this.packed()) });
   }
 
   /** Frees the uploads (not a held capture's buffers). */

@@ -15,6 +15,7 @@
  * Inputs and outputs otherwise follow decode-graph.ts (input_ids, positions, cache.*, present.*, logits).
  */
 import { Graph, type Value } from '../graph/ir.js';
+import { sharedI64 } from '../graph/shared.js';
 import { ropeTables } from '../models/rope.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { PackedBase } from '../models/weights.js';
@@ -23,6 +24,7 @@ import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights } from './fused/fused-weights.js';
+import { fusedStreamWidth } from './fused/gpu-forms.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
 import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
@@ -61,6 +63,11 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * the GPU: the CPU EP has no kernels for them. 'mlp': the MLP op only (measurements).
    */
   nbitsFusion?: boolean | 'mlp';
+  /**
+   * The residual stream carried a multiple of 256 wide, zeros past the hidden size (nodes.ts, streamWidth), where
+   * the base is not packed: the RMSNorm kernels' rows are then balanced. For the GPU.
+   */
+  padStream?: boolean;
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -143,7 +150,12 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
   }));
   const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null);
-  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, o) : null;
+  // The residual stream's width: past D, zeros (the embedding padded, o and down writing zero columns, the norms'
+  // weights zero there) that q/k/v and gate/up read against zero rows.
+  const W = fusedStreamWidth(D, o.padStream, !!o.packed);
+  const normEps = W > D ? (eps * D) / W : eps;
+  const normW = (name: string) => w.normWeight(name, W);
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W }) : null;
   const tables = halfTables(spec, C);
   const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
   const sin = g.init('rope_sin_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.sin });
@@ -152,7 +164,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
   const project = (x: Value, layer: number, group: FusedGroup, modules: readonly string[], bias: boolean) => {
     const p = w.packedProjection(layer, modules);
-    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : plainProjection(x, layer, modules);
+    let y = p ? matMulNBits(g, x, p, p.N, p.K, p.bits) : plainProjection(x, layer, modules, group === 'o' || group === 'down' ? W : undefined);
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     if (!io) return y;
@@ -161,13 +173,14 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     return op.add(g, y, op.matmul(g, xa, io.bt));
   };
   /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
-  const plainProjection = (x: Value, layer: number, modules: readonly string[]) => {
+  const plainProjection = (x: Value, layer: number, modules: readonly string[], outDim?: number) => {
     const K = x.shape[2];
-    const N = modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
+    const N = outDim ?? modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
     const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
-    return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S)) : op.matmul(g, x, w.projection(layer, modules, K));
+    return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S, N)) : op.matmul(g, x, w.projection(layer, modules, K, 1, N));
   };
-  const layerW = (i: number, rest: string) => w.get(`model.layers.${i}.${rest}`);
+  const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
+  const layerW = (i: number, rest: string) => w.get(layerName(i, rest));
   // Phi-3's checkpoint has them fused already, in the same [q | k | v] and [gate | up] order.
   const qkvModules = spec.fusedProjections ? ['self_attn.qkv_proj'] : ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
   const guModules = spec.fusedProjections ? ['mlp.gate_up_proj'] : ['mlp.gate_proj', 'mlp.up_proj'];
@@ -176,11 +189,12 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
   const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
   let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
+  if (W > D) h = node(g, 'Pad', [h, sharedI64(g, 'stream_pad', [0, 0, 0, 0, 0, W - D])], [{ dtype: h.dtype, shape: [B, T, W] }])[0];
   const nbits = !!o.nbitsFusion && !lora && nbitsFusible(w, spec, qkvModules, guModules);
   const qkvOp = nbits && o.nbitsFusion !== 'mlp';
   // With the fused qkv op a layer's input norm happens inside it: `pending` is what that op normalizes (the
   // last layer's down projection, added to the residual stream h).
-  let x = qkvOp ? h : simplifiedLayerNorm(g, h, layerW(0, 'input_layernorm.weight'), eps);
+  let x = qkvOp ? h : simplifiedLayerNorm(g, h, normW(layerName(0, 'input_layernorm.weight')), normEps);
   let pending: Value | null = null;
   let normed: Value | null = null;
   const present: Value[] = [];
@@ -212,14 +226,14 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     present.push(r.presentKey, r.presentValue);
     const attn = r.out;
     const o_ = project(attn, i, 'o', ['self_attn.o_proj'], false);
-    const postNorm = layerW(i, 'post_attention_layernorm.weight');
+    const postNorm = W > D ? normW(layerName(i, 'post_attention_layernorm.weight')) : layerW(i, 'post_attention_layernorm.weight');
     let act: Value;
     if (nbits) {
       const m = mlpNBits(g, o_, h, postNorm, eps, w.symmetricProjection(i, guModules[0]), w.symmetricProjection(i, guModules[1]));
       h = m.sum;
       act = m.y;
     } else {
-      const post = skipSimplifiedLayerNorm(g, o_, h, postNorm, eps, true);
+      const post = skipSimplifiedLayerNorm(g, o_, h, postNorm, normEps, true);
       h = post.sum!;
       const [gate, up] = splitLast(g, project(post.normed, i, 'gu', guModules, false), 2);
       act = op.mul(g, quickGelu(g, gate), up);
@@ -230,14 +244,16 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
       pending = down;
       continue;
     }
-    const next = skipSimplifiedLayerNorm(g, down, h, last ? w.get('model.norm.weight') : layerW(i + 1, 'input_layernorm.weight'), eps, !last);
+    const next = skipSimplifiedLayerNorm(g, down, h, normW(last ? 'model.norm.weight' : layerName(i + 1, 'input_layernorm.weight')), normEps, !last);
     if (last) normed = next.normed;
     else {
       x = next.normed;
       h = next.sum!;
     }
   }
-  const final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, D]);
+  let final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, W]);
+  // the LM head reads the hidden size's values (its weights are not padded: the tied embedding is the same table)
+  if (W > D) final = node(g, 'Slice', [final, sharedI64(g, 'stream_from', [0]), sharedI64(g, 'stream_to', [D]), sharedI64(g, 'stream_axis', [1])], [{ dtype: final.dtype, shape: [B, D] }])[0];
   const logits = splitKHead(g, final, head, o.argmax && !o.logitsToo ? undefined : 'logits');
   if (o.argmax) {
     // First index of the maximum, as the host's argmax picks it. The WebGPU EP has no ArgMax kernel

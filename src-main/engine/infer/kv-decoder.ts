@@ -83,7 +83,7 @@ export class KvDecoder {
     readonly opts: KvDecoderOpts,
   ) {
     this.sessions = new DecodeSessions(model, opts, () => this.inPlace);
-    this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture);
+    this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture, () => this.packed() !== null);
     this.caches = new DecoderCaches(model.spec, opts.rows, opts.capacity, opts.device, () => this.capture);
     this.ids = new IdRing(opts.rows, opts.device);
   }

@@ -35,13 +35,19 @@ const btName = (layer: number, group: string) => `lora_bt.${layer}.${group}`;
 
 interface GroupShape {
   in: number;
+  /** The input width of the targets' own Aᵀ (in, less the stream's padding). */
+  realIn: number;
   /** Output width of the whole fused projection. */
   out: number;
   /** The layout's targets of this group, each with its output column offset. */
   parts: { target: LoraTarget; offset: number; out: number }[];
 }
 
-function groupShape(spec: ModelSpec, layout: RowLoraLayout, group: FusedGroup): GroupShape | null {
+/**
+ * A group's shape in a graph whose residual stream is `width` wide (nodes.ts, streamWidth): q/k/v and gate/up
+ * read it (their Aᵀ gains zero rows), o and down write into it (their Bᵀ gains zero columns).
+ */
+function groupShape(spec: ModelSpec, layout: RowLoraLayout, group: FusedGroup, width = spec.hidden): GroupShape | null {
   const all = groupTargets(spec, group);
   let offset = 0;
   const parts: GroupShape['parts'] = [];
@@ -51,7 +57,8 @@ function groupShape(spec: ModelSpec, layout: RowLoraLayout, group: FusedGroup): 
     offset += d.out;
   }
   if (parts.length === 0) return null;
-  return { in: targetDims(spec, all[0]).in, out: offset, parts };
+  const reads = group === 'qkv' || group === 'gu';
+  return { in: reads ? width : targetDims(spec, all[0]).in, realIn: targetDims(spec, all[0]).in, out: reads ? offset : width, parts };
 }
 
 /** Workgroups the split x·Aᵀ aims at, at most: beyond this the slices' loops are short already. */
@@ -88,6 +95,8 @@ export interface SplitForms {
   splitK?: number;
   splitKAll?: boolean;
   loraSplitK?: number;
+  /** The residual stream's width (gpu-forms.ts, fusedStreamWidth); default the hidden size. */
+  streamWidth?: number;
 }
 
 /** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
@@ -104,7 +113,7 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
   const R = layout.rank;
   for (let layer = 0; layer < spec.layers; layer++) {
     for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
-      const s = groupShape(spec, layout, group);
+      const s = groupShape(spec, layout, group, forms.streamWidth);
       if (!s) continue;
       const r = s.parts.length * R;
       const S = groupSlices(s, r, batch, forms);
@@ -129,10 +138,10 @@ function sliceRows(t: HostTensor, S: number): HostTensor {
 
 /** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones, Aᵀ sliced as fusedLoraInputs declares it. */
 export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, forms: SplitForms = {}): Record<string, HostTensor> {
-  const feeds = groupedLoraFeeds(spec, layout, plain);
+  const feeds = groupedLoraFeeds(spec, layout, plain, forms.streamWidth);
   for (let layer = 0; layer < spec.layers; layer++) {
     for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
-      const s = groupShape(spec, layout, group);
+      const s = groupShape(spec, layout, group, forms.streamWidth);
       const t = s && feeds[atName(layer, group)];
       if (!s || !t) continue;
       const S = groupSlices(s, t.shape[2], t.shape[0], forms);
@@ -142,14 +151,14 @@ export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Re
   return feeds;
 }
 
-function groupedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+function groupedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, width?: number): Record<string, HostTensor> {
   const R = layout.rank;
   const feeds: Record<string, HostTensor> = {};
   for (let layer = 0; layer < spec.layers; layer++) {
     for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
-      const s = groupShape(spec, layout, group);
+      const s = groupShape(spec, layout, group, width);
       if (!s) continue;
-      if (s.parts.length === 1 && s.out === s.parts[0].out) {
+      if (s.parts.length === 1 && s.out === s.parts[0].out && s.in === s.realIn) {
         // A group of one target: row-lora's tensors as they are.
         feeds[atName(layer, group)] = plain[`lora_at.${layer}.${s.parts[0].target}`];
         feeds[btName(layer, group)] = plain[`lora_bt.${layer}.${s.parts[0].target}`];
@@ -162,8 +171,9 @@ function groupedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonl
       s.parts.forEach((p, j) => {
         const a = plain[`lora_at.${layer}.${p.target}`].data as Float32Array; // [B, in, R]
         const b = plain[`lora_bt.${layer}.${p.target}`].data as Float32Array; // [B, R, out_p]
+        // a's rows are the target's own inputs (realIn); the stream's padding rows stay zero
         for (let row = 0; row < B; row++) {
-          for (let i = 0; i < s.in; i++) at.set(a.subarray((row * s.in + i) * R, (row * s.in + i + 1) * R), (row * s.in + i) * n * R + j * R);
+          for (let i = 0; i < s.realIn; i++) at.set(a.subarray((row * s.realIn + i) * R, (row * s.realIn + i + 1) * R), (row * s.in + i) * n * R + j * R);
           for (let k = 0; k < R; k++) {
             const src = (row * R + k) * p.out;
             bt.set(b.subarray(src, src + p.out), (row * n * R + j * R + k) * s.out + p.offset);

@@ -12,6 +12,14 @@ import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLinear } from '../../models/weights.js';
 
 const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
+
+/** An [inDim, outDim] copy of a row-major [rows, cols] matrix, zeros after its rows and columns. */
+function padMatrix(t: Float32Array, rows: number, cols: number, inDim: number, outDim: number): Float32Array {
+  const out = new Float32Array(inDim * outDim);
+  if (outDim === cols) out.set(t);
+  else for (let r = 0; r < rows; r++) out.set(t.subarray(r * cols, (r + 1) * cols), r * outDim);
+  return out;
+}
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
 
 /**
@@ -190,17 +198,41 @@ export class FusedWeights {
 
   /**
    * [in, Σ out] for the given HF modules of one layer (e.g. q, k, v projections); with `slices` S > 1, the
-   * same bytes as [S, in/S, Σ out], the layout of a split-K product (nodes.ts, splitKProjection).
+   * same bytes as [S, in/S, Σ out], the layout of a split-K product (nodes.ts, splitKProjection). `inDim` or
+   * `outDim` past the modules' own widths: zero rows or columns after theirs (a padded residual stream).
    */
-  projection(layer: number, modules: readonly string[], inDim: number, slices = 1): Value {
-    const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT`;
+  projection(layer: number, modules: readonly string[], inDim: number, slices = 1, outDim?: number): Value {
+    const names = modules.map((m) => layerName(layer, `${m}.weight`));
+    const out = names.reduce((a, n) => a + this.source.shape(n)[0], 0);
+    const realIn = this.source.shape(names[0])[1];
+    const cols = outDim ?? out;
+    const pad = inDim !== realIn || cols !== out ? `.pad${inDim}x${cols}` : '';
+    const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT${pad}`;
     return this.memo(slices > 1 ? `${key}.S${slices}` : key, () => {
-      const names = modules.map((m) => layerName(layer, `${m}.weight`));
-      const out = names.reduce((a, n) => a + this.source.shape(n)[0], 0);
       // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout too.
-      const data = this.derived(key, () => transposeConcat(names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) })), inDim));
-      return { shape: slices > 1 ? [slices, inDim / slices, out] : [inDim, out], data };
+      const data = this.derived(key, () => {
+        const t = transposeConcat(names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) })), realIn);
+        return pad ? padMatrix(t, realIn, out, inDim, cols) : t;
+      });
+      return { shape: slices > 1 ? [slices, inDim / slices, cols] : [inDim, cols], data };
     }, key, 'fused');
+  }
+
+  /**
+   * An RMSNorm weight for a residual stream `width` wide whose values past the hidden size D are zero: the
+   * norm over `width` with epsilon·D/width equals the norm over D times sqrt(width/D), so the weight is
+   * scaled by sqrt(D/width), and zero past D so the padding stays zero. `normEps` gives that epsilon.
+   */
+  normWeight(name: string, width: number): Value {
+    const D = this.source.shape(name)[0];
+    if (width === D) return this.get(name);
+    return this.memo(`${name}.pad${width}`, () => {
+      const g = this.raw(name);
+      const data = new Float32Array(width);
+      const scale = Math.sqrt(D / width);
+      for (let i = 0; i < D; i++) data[i] = g[i] * scale;
+      return { shape: [width], data };
+    }, name, `pad${width}`);
   }
 
   /**

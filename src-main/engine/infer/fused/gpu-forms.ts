@@ -6,11 +6,12 @@
  */
 import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
+import { streamWidth } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -27,5 +28,15 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   // The MLP op by default: the H200 probe timed its kernel at 7.3 µs for a 896 → 4,864 gate and up, where the
   // unfused path took ~80. The qkv op's kernel was not timed: GRAFT_NBITS_FUSION=all adds it, =0 leaves both out.
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
-  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}` };
+  // The residual stream a multiple of 256 wide (nodes.ts, streamWidth); GRAFT_PAD_STREAM=0 keeps the hidden size.
+  const padStream = env.GRAFT_PAD_STREAM !== '0';
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
+}
+
+/**
+ * The residual stream's width in the fused graph: padded where the forms ask for it and the base is not packed
+ * (the 4-bit ops take the hidden size as their K, and norm inside).
+ */
+export function fusedStreamWidth(hidden: number, padStream: boolean | undefined, packed: boolean): number {
+  return padStream && !packed ? streamWidth(hidden) : hidden;
 }

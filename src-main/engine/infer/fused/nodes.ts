@@ -105,6 +105,19 @@ export function groupQueryAttention(g: Graph, a: GqaArgs): { out: Value; present
   return { out, presentKey, presentValue };
 }
 
+/**
+ * The width the fused decode graph carries the residual stream at on the GPU: the hidden size, or the next
+ * multiple of 256 (zeros after it). The EP's RMSNorm kernels give a row one workgroup of 64 threads, the last
+ * of which takes whatever the others leave of the row's vec4s: at 896 wide (224 vec4s) 35 of them where the
+ * rest take 3. Timed inside captured replays on an H200 (bench/op-floors.ts, session 20): a one-row
+ * SkipSimplifiedLayerNormalization took 13.9 µs at 896, 8.3 at 576, 3.2 at 1,024 and 3.9 at 768 (an Add: 3.1).
+ * Whole models of the wider shapes decoded faster despite their larger weights (call P: 0.5B shapes at 1,024
+ * wide 213–215 against 194–200 tok/s; 135M at 768 227–251 against 214–217), so the padding pays for itself.
+ */
+export function streamWidth(hidden: number): number {
+  return Math.ceil(hidden / 256) * 256;
+}
+
 /** Slices of K in the LM head's split-K MatMul (the first of these that divides the hidden size), or 1. */
 export function headSplit(D: number): number {
   return [8, 4, 2].find((s) => D % s === 0 && D / s >= 32) ?? 1;
