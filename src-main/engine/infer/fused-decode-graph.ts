@@ -9,6 +9,8 @@
  *   [B, KV, C, hd] (past and present have the same static shape). Qwen3 normalises each q/k head
  *   before RoPE, so there RoPE is a separate RotaryEmbedding and GQA gets do_rotary = 0 (also for
  *   SmolLM3, whose NoPE layers skip it).
+ * On the GPU the residual stream is carried a multiple of 256 wide, zeros past the hidden size (padStream,
+ * nodes.ts streamWidth), where the EP's RMSNorm kernels are balanced.
  * Rows hold no padding: every row's tokens sit at slots 0..len-1 (GQA's seqlens_k), so all rows
  * must have the same length. A prefill bucket may end in filler tokens (causal attention keeps them
  * from every real token, and decoding overwrites their cache slots); `last_index` picks the logits.
@@ -226,7 +228,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     present.push(r.presentKey, r.presentValue);
     const attn = r.out;
     const o_ = project(attn, i, 'o', ['self_attn.o_proj'], false);
-    const postNorm = W > D ? normW(layerName(i, 'post_attention_layernorm.weight')) : layerW(i, 'post_attention_layernorm.weight');
+    const postNorm = normW(layerName(i, 'post_attention_layernorm.weight'));
     let act: Value;
     if (nbits) {
       const m = mlpNBits(g, o_, h, postNorm, eps, w.symmetricProjection(i, guModules[0]), w.symmetricProjection(i, guModules[1]));

@@ -20,6 +20,7 @@ function padMatrix(t: Float32Array, rows: number, cols: number, inDim: number, o
   else for (let r = 0; r < rows; r++) out.set(t.subarray(r * cols, (r + 1) * cols), r * outDim);
   return out;
 }
+
 const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
 
 /**

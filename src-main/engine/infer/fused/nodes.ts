@@ -112,7 +112,8 @@ export function groupQueryAttention(g: Graph, a: GqaArgs): { out: Value; present
  * rest take 3. Timed inside captured replays on an H200 (bench/op-floors.ts, session 20): a one-row
  * SkipSimplifiedLayerNormalization took 13.9 µs at 896, 8.3 at 576, 3.2 at 1,024 and 3.9 at 768 (an Add: 3.1).
  * Whole models of the wider shapes decoded faster despite their larger weights (call P: 0.5B shapes at 1,024
- * wide 213–215 against 194–200 tok/s; 135M at 768 227–251 against 214–217), so the padding pays for itself.
+ * wide 213–215 against 194–200 tok/s; 135M at 768 227–251 against 214–217), and the padded graph against the
+ * unpadded, alternating in one process (calls B and H): 0.5B 185 → 214 tok/s, 135M 230 → 240.
  */
 export function streamWidth(hidden: number): number {
   return Math.ceil(hidden / 256) * 256;
