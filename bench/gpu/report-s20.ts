@@ -12,24 +12,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
+import { sections } from './report-lines.js';
 
 const [commit] = process.argv.slice(2);
 const RAW = 'bench/results/raw';
 type Row = Record<string, unknown>;
-/** The JSON lines of a log, each with the section (`== ...`) it ran under. */
+/** The JSON lines of a log (report-lines.ts, sections), each with its section and without the bulky fields. */
 function rows(file: string): (Row & { section: string })[] {
-  let section = '';
-  const out: (Row & { section: string })[] = [];
-  for (const line of readFileSync(path.join(RAW, file), 'utf8').split('\n')) {
-    if (line.startsWith('== ')) section = line.slice(3);
-    else if (line.startsWith('{')) {
-      const r = JSON.parse(line) as Row;
-      delete r.sessions;
-      delete r.rounds;
-      out.push({ section, ...r });
-    }
-  }
-  return out;
+  return sections(path.join(RAW, file)).map(({ section, r }) => {
+    const { sessions: _s, rounds: _r, ...rest } = r as Row;
+    return { section, ...rest };
+  });
 }
 const mean = (xs: number[]) => +(xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(1);
 /** decodeAb's rounds of one section: each arm's mean, one row and 4 rows in all. */
