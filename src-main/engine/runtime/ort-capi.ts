@@ -1,8 +1,10 @@
 /**
  * ONNX Runtime's C API, called through koffi on the same libonnxruntime that onnxruntime-node loads: only
- * for what the binding cannot do. Today that is the WebGPU EP's graph capture (`enableGraphCapture`), an
+ * for what the binding cannot do. That is the WebGPU EP's graph capture (`enableGraphCapture`), an
  * EP option the binding does not pass on (session.ts says why `extra` cannot set it): a captured decode step
- * replays its recorded dispatches instead of encoding each op again on the host.
+ * replays its recorded dispatches instead of encoding each op again on the host. And a session's initializer
+ * given as a device buffer the caller holds (ORT's AddInitializer, with aliasOf), so two sessions can read
+ * one copy of a weight (test/engine/runtime/shared-initializer.test.ts).
  *
  * The OrtApi table is read by index. Indices are the C header's member order (append-only across versions);
  * every one used here exists since API 12, and the table is asked for as version 12.
@@ -35,6 +37,8 @@ const TABLE = {
   ],
   CreateCpuMemoryInfo: [69, 'void* CreateCpuMemoryInfo(int allocator, int memType, _Out_ void** out)'],
   IsTensor: [50, 'void* IsTensor(void* value, _Out_ int* out)'],
+  GetTensorMutableData: [51, 'void* GetTensorMutableData(void* value, _Out_ void** out)'],
+  GetTensorMemoryInfo: [194, 'void* GetTensorMemoryInfo(void* value, _Out_ void** out)'],
   GetTensorElementType: [60, 'void* GetTensorElementType(void* info, _Out_ int* out)'],
   GetTensorShapeElementCount: [64, 'void* GetTensorShapeElementCount(void* info, _Out_ size_t* out)'],
   GetTensorTypeAndShape: [65, 'void* GetTensorTypeAndShape(void* value, _Out_ void** out)'],
@@ -50,6 +54,7 @@ const TABLE = {
   ReleaseIoBinding: [135, 'void ReleaseIoBinding(void* p)'],
   BindInput: [136, 'void* BindInput(void* binding, const char* name, void* value)'],
   BindOutput: [137, 'void* BindOutput(void* binding, const char* name, void* value)'],
+  AddInitializer: [150, 'void* AddInitializer(void* options, const char* name, void* value)'],
   AddRunConfigEntry: [165, 'void* AddRunConfigEntry(void* options, const char* key, const char* value)'],
   SessionOptionsAppendExecutionProvider: [
     216,
@@ -180,10 +185,11 @@ export class OrtCApi {
   webgpuSession(
     model: string | Uint8Array,
     epOptions: Record<string, string>,
-    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; logLevel?: number } = {},
+    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; logLevel?: number; initializers?: Record<string, Ptr> } = {},
   ): Ptr {
     const so = this.out('CreateSessionOptions');
     try {
+      for (const [name, value] of Object.entries(opts.initializers ?? {})) this.call('AddInitializer', so, name, value);
       this.call('SetSessionGraphOptimizationLevel', so, opts.optimization === 'basic' ? 1 : 99);
       this.call('SetSessionLogSeverityLevel', so, opts.logLevel ?? 3);
       // as session.ts: a node the EP cannot run is an error, never a silent fallback to the CPU
@@ -271,6 +277,13 @@ export class OrtCApi {
     } finally {
       this.fn('ReleaseTensorTypeAndShapeInfo')(info);
     }
+  }
+
+  /** A second OrtValue over the buffer of `value` (a device tensor), owned by the caller, not by ORT's allocator. */
+  aliasOf(value: Ptr, dtype: DType, shape: readonly number[]): Ptr {
+    const info = this.out('GetTensorMemoryInfo', value);
+    const data = this.out('GetTensorMutableData', value);
+    return this.tensor(info, data, dtype, shape);
   }
 
   binding(session: Ptr): Ptr {
