@@ -185,6 +185,8 @@ export class OrtCApi {
   webgpuSession(
     model: string | Uint8Array,
     epOptions: Record<string, string>,
+    // initializers: by name, caller-owned OrtValues on the session's device (aliasOf) that ORT uses as they are;
+    // each must outlive the session.
     opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; logLevel?: number; initializers?: Record<string, Ptr> } = {},
   ): Ptr {
     const so = this.out('CreateSessionOptions');
