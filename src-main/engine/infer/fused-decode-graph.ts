@@ -25,7 +25,7 @@ import * as op from '../ops/index.js';
 import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
-import { FusedWeights } from './fused/fused-weights.js';
+import { FusedWeights, layerName } from './fused/fused-weights.js';
 import { fusedStreamWidth } from './fused/gpu-forms.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
 import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
@@ -177,11 +177,10 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
   const plainProjection = (x: Value, layer: number, modules: readonly string[], outDim?: number) => {
     const K = x.shape[2];
-    const N = outDim ?? modules.reduce((a, m) => a + o.source.shape(`model.layers.${layer}.${m}.weight`)[0], 0);
+    const N = outDim ?? modules.reduce((a, m) => a + o.source.shape(layerName(layer, `${m}.weight`))[0], 0);
     const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
     return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S, N)) : op.matmul(g, x, w.projection(layer, modules, K, 1, N));
   };
-  const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
   const layerW = (i: number, rest: string) => w.get(layerName(i, rest));
   // Phi-3's checkpoint has them fused already, in the same [q | k | v] and [gate | up] order.
   const qkvModules = spec.fusedProjections ? ['self_attn.qkv_proj'] : ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'];
@@ -205,7 +204,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     let parts: Value[] | null = null;
     if (qkvOp) {
       const pp = (m: string) => w.symmetricProjection(i, m);
-      const r = qkvNBits(g, pending ?? x, pending ? h : null, layerW(i, 'input_layernorm.weight'), eps, pp(qkvModules[0]), pp(qkvModules[1]), pp(qkvModules[2]));
+      const r = qkvNBits(g, pending ?? x, pending ? h : null, normW(layerName(i, 'input_layernorm.weight')), normEps, pp(qkvModules[0]), pp(qkvModules[1]), pp(qkvModules[2]));
       if (r.sum) h = r.sum;
       const biased = (t: Value, m: string) => (spec.qkvBias ? op.add(g, t, w.bias(i, [m])) : t);
       parts = [biased(r.q, qkvModules[0]), biased(r.k, qkvModules[1]), biased(r.v, qkvModules[2])];
@@ -231,7 +230,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const postNorm = normW(layerName(i, 'post_attention_layernorm.weight'));
     let act: Value;
     if (nbits) {
-      const m = mlpNBits(g, o_, h, postNorm, eps, w.symmetricProjection(i, guModules[0]), w.symmetricProjection(i, guModules[1]));
+      const m = mlpNBits(g, o_, h, postNorm, normEps, w.symmetricProjection(i, guModules[0]), w.symmetricProjection(i, guModules[1]));
       h = m.sum;
       act = m.y;
     } else {

@@ -9,7 +9,7 @@
  */
 import type { DeviceInfo } from './device.js';
 import type { CreateTiming, GraphRef } from './graph-cache.js';
-import { type HostValue, OrtCApi, ortLogLevel, type Ptr } from './ort-capi.js';
+import { type HostValue, OrtCApi, type Ptr } from './ort-capi.js';
 import { recordTiming } from './session.js';
 import { DeviceTensor, type Feed } from './tensors.js';
 import { holdWebGpuContext } from './webgpu-context.js';
@@ -60,7 +60,7 @@ export class CapturedGraph {
     const session = api.webgpuSession(
       ref.model,
       { enableGraphCapture: '1' },
-      { optimization, keepConstants: ref.keepConstantsPacked, logLevel: ortLogLevel() },
+      { optimization, keepConstants: ref.keepConstantsPacked },
     );
     recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
     return new CapturedGraph(api, session);

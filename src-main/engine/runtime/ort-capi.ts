@@ -187,13 +187,13 @@ export class OrtCApi {
     epOptions: Record<string, string>,
     // initializers: by name, caller-owned OrtValues on the session's device (aliasOf) that ORT uses as they are;
     // each must outlive the session.
-    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; logLevel?: number; initializers?: Record<string, Ptr> } = {},
+    opts: { optimization?: 'basic' | 'all'; keepConstants?: boolean; initializers?: Record<string, Ptr> } = {},
   ): Ptr {
     const so = this.out('CreateSessionOptions');
     try {
       for (const [name, value] of Object.entries(opts.initializers ?? {})) this.call('AddInitializer', so, name, value);
       this.call('SetSessionGraphOptimizationLevel', so, opts.optimization === 'basic' ? 1 : 99);
-      this.call('SetSessionLogSeverityLevel', so, opts.logLevel ?? 3);
+      this.call('SetSessionLogSeverityLevel', so, ortLogLevel());
       // as session.ts: a node the EP cannot run is an error, never a silent fallback to the CPU
       this.call('AddSessionConfigEntry', so, 'session.disable_cpu_ep_fallback', '1');
       if (opts.keepConstants) this.call('AddSessionConfigEntry', so, 'optimization.disable_specified_optimizers', 'ConstantFolding');

@@ -11,7 +11,8 @@ import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadsFor 
 import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLinear } from '../../models/weights.js';
 
-const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
+/** A layer's tensor by its HF name. */
+export const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
 
 /** An [inDim, outDim] copy of a row-major [rows, cols] matrix, zeros after its rows and columns. */
 function padMatrix(t: Float32Array, rows: number, cols: number, inDim: number, outDim: number): Float32Array {
