@@ -191,6 +191,19 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
   console.log(JSON.stringify(r));
 }
 
+/** Greedy ids of 64 steps in fp16 and in fp32 on one model: the first step where they part (64: none). */
+async function halfAgreement(name: string) {
+  const device = await resolveDevice('gpu');
+  const model = await loadModel(await modelPath(name));
+  const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+  const ids = (env: Record<string, string>) =>
+    withEnv(env, async () => (await generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false }))[0].ids);
+  const [half, full] = [await ids({ GRAFT_DECODE_FP16: '1' }), await ids({ GRAFT_DECODE_FP16: '0' })];
+  const parted = half.findIndex((t, i) => t !== full[i]);
+  console.log(JSON.stringify({ model: name, f16_agreement: { steps: full.length, first_difference: parted < 0 ? null : parted, distinct_ids: new Set(full).size } }));
+  await releaseIdleSessions();
+}
+
 async function main() {
   const [what, ...names] = process.argv.slice(2);
   if (what === 'models') for (const n of names) console.log(await modelPath(n)); // write the random models before timing anything
@@ -221,6 +234,12 @@ async function main() {
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'), names.includes('--rows4'));
   // pad-ab NAME...: the residual stream padded to a multiple of 256 (nodes.ts, streamWidth) against the hidden size
   if (what === 'pad-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_PAD_STREAM: '0' }, false);
+  // f16-ab NAME...: the fused graph in fp16 (gpu-forms.ts, fusedHalf) against fp32, after how far their greedy ids agree
+  if (what === 'f16-ab')
+    for (const n of names) {
+      await halfAgreement(n);
+      await decodeAb(n, { GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, false);
+    }
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

@@ -22,7 +22,7 @@ const capturing = new FallbackOnce('graph capture unavailable, decoding without 
  */
 export async function leaseCapture(
   model: LoadedModel,
-  o: { device: DeviceInfo; rows: number; capacity: number },
+  o: { device: DeviceInfo; rows: number; capacity: number; cacheDtype: 'float32' | 'float16' },
   key: string,
   saved: (open: (ref: GraphRef, timing: CreateTiming) => Promise<DecodeCapture>) => Promise<DecodeCapture>,
   owner: object,
@@ -33,7 +33,7 @@ export async function leaseCapture(
   } catch (err) {
     return capturing.fail(err);
   }
-  const lease = leaseSession(model, key, () => saved((ref, timing) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity)));
+  const lease = leaseSession(model, key, () => saved((ref, timing) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity, o.cacheDtype)));
   let capture: DecodeCapture;
   try {
     capture = await lease.session;

@@ -18,7 +18,7 @@ import { FallbackOnce } from '../runtime/fallback-once.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
 import type { CreateTiming } from '../runtime/session.js';
-import type { DeviceTensor, Feed, HostTensor } from '../runtime/tensors.js';
+import { zeroTensor, type DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
 import { type TopLogits, topLogits } from './device-topk.js';
@@ -60,7 +60,7 @@ export class DecodeCapture {
    * beside a run corrupted that encoder on the H200 ("CommandEncoder already finished"). Throws where capture
    * is not possible; the decoder then takes the onnxruntime-node session.
    */
-  static async open(ref: GraphRef, timing: CreateTiming, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number): Promise<DecodeCapture> {
+  static async open(ref: GraphRef, timing: CreateTiming, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number, cacheDtype: 'float32' | 'float16'): Promise<DecodeCapture> {
     if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
     if (!ref.outputs.includes(NEXT_IDS) || !ref.outputs.includes('logits'))
       throw new Error(`the saved graph ${ref.name} has not both ids and logits as outputs`);
@@ -68,7 +68,7 @@ export class DecodeCapture {
     try {
       const { spec } = model;
       const shape = [rows, spec.kvHeads, capacity, spec.headDim];
-      const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+      const zeros = zeroTensor(cacheDtype, shape);
       const names = Array.from({ length: spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
       const logits: HostTensor = { dtype: 'float32', shape: [rows, spec.vocab], data: new Float32Array(rows * spec.vocab) };
       const dev = (await toDeviceAll([...names.map(() => zeros), logits], device)) as DeviceTensor[];

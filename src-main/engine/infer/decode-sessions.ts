@@ -14,7 +14,7 @@ import { buildDecodeGraph } from './decode-graph.js';
 import { leaseCapture } from './capture-lease.js';
 import type { DecodeCapture } from './decode-capture.js';
 import { buildFusedDecodeGraph, NEXT_IDS } from './fused-decode-graph.js';
-import { gpuForms } from './fused/gpu-forms.js';
+import { fusedHalf, gpuForms } from './fused/gpu-forms.js';
 import type { KvDecoderOpts } from './kv-decoder.js';
 import { identityOf, leaseSession, type SessionLease } from './session-pool.js';
 
@@ -37,6 +37,11 @@ export class DecodeSessions {
   packed(): PackedBase | null {
     if (this.packedBase === undefined) this.packedBase = this.opts.weights?.packed?.(this.model.source) ?? null;
     return this.packedBase;
+  }
+
+  /** The KV caches' type in a graph of this mode: fp16 where the fused graph runs in fp16 (gpu-forms.ts, fusedHalf). */
+  cacheDtype(mode: Mode): 'float32' | 'float16' {
+    return mode === 'fused' && fusedHalf(gpuForms(this.opts.device).half, this.packed() !== null) ? 'float16' : 'float32';
   }
 
   /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
@@ -81,6 +86,7 @@ export class DecodeSessions {
               loraSplitK: forms.loraSplitK,
               argmaxParts: forms.argmaxParts,
               padStream: forms.padStream,
+              half: forms.half,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),
@@ -115,7 +121,7 @@ export class DecodeSessions {
     const { key, cacheKey, build } = this.spec('fused', tokens, 'both');
     return leaseCapture(
       this.model,
-      this.opts,
+      { ...this.opts, cacheDtype: this.cacheDtype('fused') },
       `capture|${key}`,
       // opened over the staged files while they are made durable (as onnxruntime-node sessions are)
       (open) =>

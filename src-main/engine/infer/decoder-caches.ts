@@ -6,7 +6,7 @@
  */
 import type { ModelSpec } from '../models/spec.js';
 import type { DeviceInfo } from '../runtime/device.js';
-import type { Feed, HostTensor } from '../runtime/tensors.js';
+import { zeroTensor, type Feed } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
 import type { DecodeCapture } from './decode-capture.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
@@ -24,15 +24,15 @@ export class DecoderCaches {
     private readonly capture: () => DecodeCapture | null,
   ) {}
 
-  /** Empty caches for a new prompt: the held capture's own, or zeros uploaded afresh. */
-  async reset(): Promise<void> {
+  /** Empty caches for a new prompt of a graph whose caches are `dtype`: the held capture's own, or zeros uploaded afresh. */
+  async reset(dtype: 'float32' | 'float16'): Promise<void> {
     const c = this.capture();
     if (c) {
       this.tensors = { ...c.caches };
       return;
     }
     const shape = [this.rows, this.spec.kvHeads, this.capacity, this.spec.headDim];
-    const zeros: HostTensor = { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+    const zeros = zeroTensor(dtype, shape);
     const names = Array.from({ length: this.spec.layers }, (_, i) => [cacheIn(i, 'k'), cacheIn(i, 'v')]).flat();
     const dev = await toDeviceAll(
       names.map(() => zeros),

@@ -11,7 +11,7 @@ import { toDeviceAll } from '../runtime/transfer.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { Mode } from './decode-sessions.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
-import { fusedStreamWidth, gpuForms } from './fused/gpu-forms.js';
+import { fusedHalf, fusedStreamWidth, gpuForms } from './fused/gpu-forms.js';
 
 export class DecoderLora {
   private host: Record<string, HostTensor> | null = null;
@@ -65,7 +65,8 @@ export class DecoderLora {
   /** The fused graph's form of the rows, sliced as its graph was built for this device (gpu-forms.ts). */
   private fused(layout: RowLoraLayout, host: Record<string, HostTensor>): Record<string, HostTensor> {
     const forms = gpuForms(this.device);
-    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, this.packed()) });
+    const packed = this.packed();
+    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, packed), half: fusedHalf(forms.half, packed) });
   }
 
   /** Frees the uploads (not a held capture's buffers). */

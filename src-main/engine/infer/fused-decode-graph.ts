@@ -18,6 +18,7 @@
  */
 import { Graph, type Value } from '../graph/ir.js';
 import { sharedI64 } from '../graph/shared.js';
+import { f32ToF16 } from '../io/half.js';
 import { ropeTables } from '../models/rope.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { PackedBase } from '../models/weights.js';
@@ -26,7 +27,7 @@ import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights, layerName } from './fused/fused-weights.js';
-import { fusedStreamWidth } from './fused/gpu-forms.js';
+import { fusedHalf, fusedStreamWidth } from './fused/gpu-forms.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
 import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
@@ -70,6 +71,11 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * the base is not packed: the RMSNorm kernels' rows are then balanced. For the GPU.
    */
   padStream?: boolean;
+  /**
+   * fp16 weights, activations and KV caches on a float base (gpu-forms.ts, fusedHalf): half the bytes a step
+   * reads; the logits are cast to fp32 for the argmax and the samplers. For the GPU.
+   */
+  half?: boolean;
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -147,20 +153,24 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const seqlensK = g.input(SEQLENS_K, 'int32', [B]);
   const total = g.input(TOTAL_LENGTH, 'int32', []);
   const lastIndex = T > 1 || o.anyLength ? g.input(LAST_INDEX, 'int32', []) : null;
+  // fp16 throughout where asked (not on a packed base): weights, activations, caches, RoPE tables.
+  const half = fusedHalf(o.half, !!o.packed);
+  const F = half ? 'float16' : 'float32';
   const cache = Array.from({ length: spec.layers }, (_, i) => ({
-    k: g.input(cacheIn(i, 'k'), 'float32', [B, KV, C, hd]),
-    v: g.input(cacheIn(i, 'v'), 'float32', [B, KV, C, hd]),
+    k: g.input(cacheIn(i, 'k'), F, [B, KV, C, hd]),
+    v: g.input(cacheIn(i, 'v'), F, [B, KV, C, hd]),
   }));
-  const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null);
+  const w = new FusedWeights(g, spec, o.source, o.overrides, o.packed ?? null, F);
   // The residual stream's width: past D, zeros (the embedding padded, o and down writing zero columns, the norms'
   // weights zero there) that q/k/v and gate/up read against zero rows.
   const W = fusedStreamWidth(D, o.padStream, !!o.packed);
   const normEps = W > D ? (eps * D) / W : eps;
   const normW = (name: string) => w.normWeight(name, W);
-  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W }) : null;
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W, half }) : null;
   const tables = halfTables(spec, C);
-  const cos = g.init('rope_cos_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.cos });
-  const sin = g.init('rope_sin_half', { dtype: 'float32', shape: [C, hd / 2], data: tables.sin });
+  const table = (name: string, t: Float32Array) => g.init(name, half ? { dtype: F, shape: [C, hd / 2], data: Uint16Array.from(t, f32ToF16) } : { dtype: F, shape: [C, hd / 2], data: t });
+  const cos = table('rope_cos_half', tables.cos);
+  const sin = table('rope_sin_half', tables.sin);
   const pos64 = positions ? op.cast(g, positions, 'int64') : null;
 
   /** x·Wᵀ (+ bias) (+ the row's LoRA delta) for a fused projection; x is [B, T, in]. */
@@ -255,7 +265,9 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   let final = lastIndex ? op.gather(g, normed!, lastIndex, 1) : op.reshape(g, normed!, [B, W]);
   // the LM head reads the hidden size's values (its weights are not padded: the tied embedding is the same table)
   if (W > D) final = node(g, 'Slice', [final, sharedI64(g, 'stream_from', [0]), sharedI64(g, 'stream_to', [D]), sharedI64(g, 'stream_axis', [1])], [{ dtype: final.dtype, shape: [B, D] }])[0];
-  const logits = splitKHead(g, final, head, o.argmax && !o.logitsToo ? undefined : 'logits');
+  const logitsName = o.argmax && !o.logitsToo ? undefined : 'logits';
+  // fp16 logits are cast once: the argmax's reverse index and the samplers read fp32
+  const logits = half ? node(g, 'Cast', [splitKHead(g, final, head)], [{ dtype: 'float32', shape: [B, spec.vocab], name: logitsName }], { to: { i: 1 } })[0] : splitKHead(g, final, head, logitsName);
   if (o.argmax) {
     // First index of the maximum, as the host's argmax picks it. The WebGPU EP has no ArgMax kernel
     // (nor int64 casts), so in float ops: the max, a mask of where it occurs, and the largest of

@@ -150,7 +150,7 @@ export class KvDecoder {
     this.length = 0;
     this.mode = this.fusedFits(prompts) ? 'fused' : 'plain';
     if (this.mode === 'fused' && this.captureWanted && !this.capture) await this.takeCapture(T);
-    await this.caches.reset();
+    await this.caches.reset(this.sessions.cacheDtype(this.mode));
     if (this.mode === 'fused') {
       // No padding in the cache: tokens at slots 0..L-1, the bucket's tail is filler that the next decode overwrites.
       this.pad = prompts.map(() => 0);

@@ -32,6 +32,12 @@ export class DeviceTensor {
 
 export type Feed = HostTensor | DeviceTensor;
 
+/** Zeros of a float type (fp16's zero is all bits clear too). */
+export function zeroTensor(dtype: 'float32' | 'float16', shape: readonly number[]): HostTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { dtype, shape, data: dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n) };
+}
+
 export function hostTensor(dtype: DType, shape: readonly number[], data: TypedData): HostTensor {
   return { dtype, shape, data };
 }

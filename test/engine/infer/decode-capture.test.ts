@@ -187,6 +187,32 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
   );
 });
 
+describe('graph-captured greedy chains in fp16 (GRAFT_DECODE_FP16=1), random qwen2 model', () => {
+  it.skipIf(!gpuOk)(
+    `WebGPU EP${gpuSkipReason}: the same ids as the fp16 graph run op by op, with fp16 caches and adapter rows in the capture's buffers`,
+    async () => {
+      const was = process.env.GRAFT_DECODE_FP16;
+      process.env.GRAFT_DECODE_FP16 = '1';
+      try {
+        const model = await loadModel(models.get('qwen2')!.source.path);
+        const device = await resolveDevice('gpu');
+        const a = randomAdapter(model.spec, 4, ['q', 'v', 'down'], 1, 0.3);
+        const rows: RowAdapter[][] = [[], [{ weights: a, scale: 1 }]];
+        const chainsBefore = captureStats.chains;
+        const plain = await greedy(model, device, rows, [1, 17, 23, 5, 42], 12, 6, false);
+        const captured = await greedy(model, device, rows, [1, 17, 23, 5, 42], 12, 6, true);
+        expect(captured).toEqual(plain);
+        expect(new Set(plain.flat()).size).toBeGreaterThan(4);
+        expect(captureStats.chains - chainsBefore).toBe(2);
+      } finally {
+        if (was === undefined) delete process.env.GRAFT_DECODE_FP16;
+        else process.env.GRAFT_DECODE_FP16 = was;
+      }
+    },
+    120_000,
+  );
+});
+
 describe('captured sampling among the best logits', () => {
   it.skipIf(!gpuOk)(
     `WebGPU EP${gpuSkipReason}: the Chat's sampling over a 3,000-word vocabulary (two chunks, 128 of 3,000 read) gives the tokens of plain runs`,

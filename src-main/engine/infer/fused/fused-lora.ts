@@ -15,6 +15,7 @@ import { targetDims } from '../../adapters/lora.js';
 import type { Graph, Value } from '../../graph/ir.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { HostTensor } from '../../runtime/tensors.js';
+import { f32ToF16 } from '../../io/half.js';
 import { projectionSlices } from './nodes.js';
 
 export type FusedGroup = 'qkv' | 'o' | 'gu' | 'down';
@@ -97,6 +98,8 @@ export interface SplitForms {
   loraSplitK?: number;
   /** The residual stream's width (gpu-forms.ts, fusedStreamWidth); default the hidden size. */
   streamWidth?: number;
+  /** Aᵀ and Bᵀ in fp16, as an fp16 graph's activations (gpu-forms.ts, fusedHalf). */
+  half?: boolean;
 }
 
 /** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
@@ -111,6 +114,7 @@ function groupSlices(s: GroupShape, r: number, rows: number, f: SplitForms): num
 export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout, batch: number, forms: SplitForms = {}): (layer: number, group: FusedGroup) => { at: Value; bt: Value } | null {
   const inputs = new Map<string, { at: Value; bt: Value }>();
   const R = layout.rank;
+  const dtype = forms.half ? 'float16' : 'float32';
   for (let layer = 0; layer < spec.layers; layer++) {
     for (const group of Object.keys(GROUP_TARGETS) as FusedGroup[]) {
       const s = groupShape(spec, layout, group, forms.streamWidth);
@@ -118,8 +122,8 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
       const r = s.parts.length * R;
       const S = groupSlices(s, r, batch, forms);
       inputs.set(`${layer}.${group}`, {
-        at: g.input(atName(layer, group), 'float32', S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
-        bt: g.input(btName(layer, group), 'float32', [batch, r, s.out]),
+        at: g.input(atName(layer, group), dtype, S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
+        bt: g.input(btName(layer, group), dtype, [batch, r, s.out]),
       });
     }
   }
@@ -148,6 +152,7 @@ export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Re
       if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
     }
   }
+  if (forms.half) for (const [n, t] of Object.entries(feeds)) feeds[n] = { dtype: 'float16', shape: t.shape, data: Uint16Array.from(t.data as Float32Array, f32ToF16) };
   return feeds;
 }
 

@@ -6,7 +6,7 @@
 import type { Graph, Value } from '../../graph/ir.js';
 import { withOrigin } from '../../graph/weight-origin.js';
 import type { WeightSource } from '../../io/model-source.js';
-import { f16ToF32 } from '../../io/half.js';
+import { encodeF16Bits, f16ToF32 } from '../../io/half.js';
 import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadsFor } from '../../io/weight-threads.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLinear } from '../../models/weights.js';
@@ -77,6 +77,13 @@ function scanSymmetric(t: PackedLinear): boolean {
   return true;
 }
 
+/** fp16 bits of an fp32 array, rounded to nearest even. */
+function toHalf(f32: Float32Array): Uint16Array {
+  const out = new Uint16Array(f32.length);
+  encodeF16Bits(new Int32Array(f32.buffer, f32.byteOffset, f32.length), out, 0, f32.length);
+  return out;
+}
+
 /** Arrays end to end in one new array. */
 function concatArrays<T extends Uint8Array | Uint16Array | Float32Array>(arrays: readonly T[], make: (n: number) => T): T {
   const out = make(arrays.reduce((a, x) => a + x.length, 0));
@@ -100,6 +107,8 @@ export class FusedWeights {
     overrides: ReadonlyMap<string, Float32Array> = new Map(),
     /** A quantized base: its projections stay packed (MatMulNBits), its fp16-rounded tables replace the source's. */
     readonly packed: PackedBase | null = null,
+    /** The float weights' type in the graph: fp16 halves their bytes (the graph's activations are then fp16 too). */
+    readonly dtype: 'float32' | 'float16' = 'float32',
   ) {
     this.overrides = packed ? new Map([...packed.tables, ...overrides]) : overrides;
     // ORT's constant folding would expand packed weights to fp32 at session creation.
@@ -176,13 +185,18 @@ export class FusedWeights {
     return this.overrides.has(name) || this.source.has(name);
   }
 
-  /** The value named `key`, made once; `tensor` and `transform` name its origin in the source's files (none when anything is overridden). */
+  /**
+   * The value named `key`, made once, in this graph's float type; `tensor` and `transform` name its origin in the
+   * source's files (none when anything is overridden).
+   */
   private memo(key: string, make: () => { shape: readonly number[]; data: Float32Array }, tensor: string, transform: string): Value {
     let v = this.values.get(key);
     if (!v) {
-      const { shape, data } = make();
-      withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, transform), 'float32');
-      v = this.g.init(key, { dtype: 'float32', shape, data });
+      const { shape, data: f32 } = make();
+      const half = this.dtype === 'float16';
+      const data = half ? toHalf(f32) : f32;
+      withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, half ? `${transform}.f16` : transform), this.dtype);
+      v = this.g.init(key, { dtype: this.dtype, shape, data });
       this.values.set(key, v);
     }
     return v;

@@ -8,10 +8,10 @@ import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 import { streamWidth } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream' | 'half'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, half: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -30,7 +30,9 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
   // The residual stream a multiple of 256 wide (nodes.ts, streamWidth); GRAFT_PAD_STREAM=0 keeps the hidden size.
   const padStream = env.GRAFT_PAD_STREAM !== '0';
-  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
+  // fp16 weights, activations and caches on a float base (fusedHalf); GRAFT_DECODE_FP16=0 keeps fp32.
+  const half = env.GRAFT_DECODE_FP16 === '1';
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, half, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}${half ? '|f16' : ''}` };
 }
 
 /**
@@ -39,4 +41,12 @@ export function gpuForms(device: DeviceInfo): GpuForms {
  */
 export function fusedStreamWidth(hidden: number, padStream: boolean | undefined, packed: boolean): number {
   return padStream && !packed ? streamWidth(hidden) : hidden;
+}
+
+/**
+ * Whether the fused graph runs in fp16 (weights, activations, KV caches; the logits cast to fp32 at the end):
+ * where the forms ask for it and the base is not packed (a 4-bit base's ops take fp32 activations).
+ */
+export function fusedHalf(half: boolean | undefined, packed: boolean): boolean {
+  return !!half && !packed;
 }

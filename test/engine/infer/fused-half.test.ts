@@ -1,0 +1,115 @@
+/**
+ * The fused decode graph in fp16 (gpu-forms.ts, fusedHalf): weights, activations, KV caches and RoPE tables in
+ * fp16, the logits cast to fp32 once. Checked as a graph (what is fp16, where the one cast sits, what stays fp32
+ * on a packed base) and as a decode against the same fused graph in fp32, base and adapter rows side by side, on
+ * the WebGPU EP (lavapipe in CI): fp16 rounds every weight and activation, so the bound is fp16's, not fp32's.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
+import { fusedHalf, gpuForms } from '../../../src-main/engine/infer/fused/gpu-forms.js';
+import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
+import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
+import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import { resolveDevice, type DeviceInfo } from '../../../src-main/engine/runtime/device.js';
+import { greedyTrace, maxAbsDiff, type Trace } from './fused-helpers.js';
+import { randomAdapter } from './helpers.js';
+import { gpuName, gpuOk } from '../webgpu-under-test.js';
+
+const STORIES = path.resolve(import.meta.dirname, '../../../../shared/models/stories260K/stories260K.gguf');
+const SHAPE: HfConfig = { ...TINY_LLAMA, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: true, hidden_size: 96, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2, vocab_size: 120 };
+let dir: string;
+let model: LoadedModel;
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'graft-half-'));
+  model = await loadModel(await writeRandomModel(path.join(dir, 'qwen2'), SHAPE, { seed: 5, embedStd: 1, std: 0.2 }));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `f` with GRAFT_DECODE_FP16 set to `value` (the form gpuForms reads), then restores it. */
+async function withHalf<T>(value: '0' | '1', f: () => Promise<T>): Promise<T> {
+  const was = process.env.GRAFT_DECODE_FP16;
+  process.env.GRAFT_DECODE_FP16 = value;
+  try {
+    return await f();
+  } finally {
+    if (was === undefined) delete process.env.GRAFT_DECODE_FP16;
+    else process.env.GRAFT_DECODE_FP16 = was;
+  }
+}
+
+describe('fusedHalf', () => {
+  it('holds where the forms ask for fp16 and the base is not packed; never on the CPU EP', async () => {
+    expect(fusedHalf(true, false)).toBe(true);
+    expect(fusedHalf(true, true)).toBe(false);
+    expect(fusedHalf(false, false)).toBe(false);
+    expect(await withHalf('1', async () => gpuForms({ kind: 'cpu' } as DeviceInfo).half)).toBe(false);
+    const [on, off] = [await withHalf('1', async () => gpuForms({ kind: 'webgpu' } as DeviceInfo)), await withHalf('0', async () => gpuForms({ kind: 'webgpu' } as DeviceInfo))];
+    expect(on.half).toBe(true);
+    expect(off.half).toBe(false);
+    // the two graphs are different sessions and different saved files
+    expect(on.key).not.toBe(off.key);
+  });
+});
+
+describe('the fused decode graph in fp16', () => {
+  const build = (half: boolean) =>
+    buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 2, tokens: 1, capacity: 32, lora: { targets: ['q', 'o', 'up', 'down'], rank: 4 }, anyLength: true, argmax: true, logitsToo: true, half });
+
+  it('holds every float weight, cache and adapter input in fp16, and casts the logits to fp32 once', () => {
+    const g = build(true);
+    const floats = [...g.initializers.keys()].filter((v) => v.dtype === 'float32' || v.dtype === 'float16');
+    // the argmax's index tables are the only fp32 initializers: they read the fp32 logits
+    expect(floats.filter((v) => v.dtype === 'float32').map((v) => v.name).sort()).toEqual(['argmax_rev_iota', 'argmax_vocab', 'argmax_zero']);
+    expect(floats.filter((v) => v.dtype === 'float16').length).toBeGreaterThan(10);
+    for (const v of g.inputs) if (v.name.startsWith('past.') || v.name.startsWith('lora_')) expect(v.dtype, v.name).toBe('float16');
+    const casts = g.nodes.filter((n) => n.op === 'Cast' && n.outputs[0].dtype === 'float32');
+    expect(casts).toHaveLength(1);
+    expect(casts[0].outputs[0].name).toBe('logits');
+    expect(casts[0].inputs[0]!.dtype).toBe('float16');
+    // the fp32 graph has no such cast and no fp16 anywhere
+    const plain = build(false);
+    expect([...plain.initializers.keys()].some((v) => v.dtype === 'float16')).toBe(false);
+    expect(plain.nodes.some((n) => n.op === 'Cast' && n.outputs[0].name === 'logits')).toBe(false);
+  });
+
+  it.skipIf(!gpuOk)(`${gpuName}: base and adapter rows follow the fp32 graph's logits within fp16's rounding, step by step`, async () => {
+    const device = await resolveDevice('gpu');
+    const a = randomAdapter(model.spec, 4, ['q', 'v', 'o', 'gate', 'down'], 3, 0.3);
+    const rows = [[], [{ weights: a, scale: 1 }]];
+    const prompt = [1, 17, 23, 5, 42, 9, 77];
+    const full: Trace = await withHalf('0', () => greedyTrace(model, device, rows.map(() => prompt), rows, 8, true));
+    expect(full.mode).toBe('fused');
+    // the same tokens fed at every step (follow), so the logits compare
+    const half = await withHalf('1', () => greedyTrace(model, device, rows.map(() => prompt), rows, 8, true, full));
+    expect(half.mode).toBe('fused');
+    const scale = Math.max(...full.logits[0].map(Math.abs));
+    expect(scale).toBeGreaterThan(1);
+    // fp16 keeps 11 significant bits (relative rounding 2^-11 ≈ 4.9e-4) on every weight and activation. This random
+    // model (weights of std 0.2 over 96 values) amplifies it: 0.86% of the logits' range on lavapipe. 2% bounds
+    // that, where a slip (a wrong cache slot, a mis-sliced weight) moves logits by their own size.
+    full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(2e-2));
+    // and it is fp16, not fp32: the rounding shows
+    expect(Math.max(...full.logits.map((l, s) => maxAbsDiff(l, half.logits[s])))).toBeGreaterThan(1e-6);
+    // greedy ids of the fp32 graph's own trace (no token was forced where they disagree: the margins here are wide)
+    expect(half.ids).toEqual(full.ids);
+  }, 120_000);
+});
+
+describe('stories260K (real weights) in fp16', () => {
+  it.skipIf(!gpuOk)(`${gpuName}: greedy decoding gives the fp32 graph's ids, its logits within fp16's rounding`, async () => {
+    const device = await resolveDevice('gpu');
+    const real = await loadModel(STORIES);
+    // head_dim 8: RoPE runs as its own RotaryEmbedding (in fp16 too), not inside GroupQueryAttention
+    const prompt = [1, 403, 407];
+    const full = await withHalf('0', () => greedyTrace(real, device, [prompt], [[]], 24, true));
+    expect(full.mode).toBe('fused');
+    const half = await withHalf('1', () => greedyTrace(real, device, [prompt], [[]], 24, true, full));
+    expect(half.ids).toEqual(full.ids);
+    // 0.46% of the logits' range at most on lavapipe, over 24 steps
+    const scale = Math.max(...full.logits[0].map(Math.abs));
+    full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(1e-2));
+  }, 120_000);
+});
