@@ -234,10 +234,11 @@ async function main() {
   if (what === 'decode-profile') for (const n of names.slice(1).filter((n) => !n.startsWith('--'))) await decodeGpuProfile(n, `${names[0]}-${n}`, names.includes('--packed'), names.includes('--rows4'));
   // pad-ab NAME...: the residual stream padded to a multiple of 256 (nodes.ts, streamWidth) against the hidden size
   if (what === 'pad-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_PAD_STREAM: '0' }, false);
-  // f16-ab NAME...: the fused graph in fp16 (gpu-forms.ts, fusedHalf) against fp32, after how far their greedy ids agree
+  // f16-ab NAME... [--no-agree]: the fused graph in fp16 (gpu-forms.ts, fusedHalf) against fp32, after how far their
+  // greedy ids agree (unless --no-agree)
   if (what === 'f16-ab')
-    for (const n of names) {
-      await halfAgreement(n);
+    for (const n of names.filter((x) => !x.startsWith('--'))) {
+      if (!names.includes('--no-agree')) await halfAgreement(n);
       await decodeAb(n, { GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, false);
     }
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
