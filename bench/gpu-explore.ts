@@ -15,6 +15,7 @@ import { resolveDevice } from '../src-main/engine/runtime/device.js';
 import { createTimings } from '../src-main/engine/runtime/session.js';
 import { webgpuContextState } from '../src-main/engine/runtime/webgpu-context.js';
 import { replayHostTime } from '../src-main/engine/runtime/captured-graph.js';
+import { captureStats } from '../src-main/engine/infer/decode-capture.js';
 import { arg, benchModel, STORIES, writeResult } from './common.js';
 import { stepBench } from './step-speed.js';
 import { adapter } from './decode.js';
@@ -191,6 +192,32 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
   console.log(JSON.stringify(r));
 }
 
+/**
+ * Which rows make fp16 slower than fp32 in a captured decode (call F: one base row faster, 4 rows with adapters
+ * slower): 4 adapter rows, 4 base rows and one adapter row, each in fp16 and fp32, 2 rounds alternating, with the
+ * chains replayed from captures and the host's time in the replays per step.
+ */
+async function halfRows(name: string) {
+  const device = await resolveDevice('gpu');
+  const model = await loadModel(await modelPath(name));
+  const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
+  const four = sideBySide(model.spec);
+  const configs: Record<string, typeof four> = { four_adapters: four, four_base: four.map(() => ({ adapters: [] })), one_adapter: [four[1]] };
+  const run = (variants: typeof four) => generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
+  for (let round = 0; round < 2; round++)
+    for (const [label, variants] of Object.entries(configs))
+      for (const half of ['1', '0'])
+        await withEnv({ GRAFT_DECODE_FP16: half }, async () => {
+          await run(variants);
+          const chains = captureStats.chains;
+          Object.assign(replayHostTime, { runs: 0, ms: 0 });
+          let best = 0;
+          for (let i = 0; i < 3; i++) best = Math.max(best, (await run(variants))[0].tokensPerSecond);
+          console.log(JSON.stringify({ model: name, round, rows: label, fp16: half === '1', tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
+        });
+  await releaseIdleSessions();
+}
+
 /** Greedy ids of 64 steps in fp16 and in fp32 on one model: the first step where they part (64: none). */
 async function halfAgreement(name: string) {
   const device = await resolveDevice('gpu');
@@ -241,6 +268,7 @@ async function main() {
       if (!names.includes('--no-agree')) await halfAgreement(n);
       await decodeAb(n, { GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, false);
     }
+  if (what === 'f16-rows') for (const n of names) await halfRows(n);
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)
