@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gpuName, gpuOk } from './webgpu-under-test.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -16,6 +17,16 @@ describe('engine CLI', () => {
   it('generate: stories260K greedy from BOS tells the story of Lily', async () => {
     const { stdout } = await graft('generate', '--model', path.join(SHARED, 'models/stories260K/stories260K.gguf'), '--max-tokens', '90', '--temperature', '0', '--device', 'cpu');
     expect(stdout.startsWith('Once upon a time, there was a little girl named Lily. She loved to play outside in the park.')).toBe(true);
+  });
+
+  it.skipIf(!gpuOk)(`${gpuName}: generate --precision fp16 tells the same story as fp32; a precision not offered is refused naming its flag`, async () => {
+    const story = (precision: string) => graft('generate', '--model', path.join(SHARED, 'models/stories260K/stories260K.gguf'), '--max-tokens', '40', '--temperature', '0', '--device', 'gpu', '--precision', precision);
+    const [half, full] = [await story('fp16'), await story('fp32')];
+    expect(half.stdout.startsWith('Once upon a time, there was a little girl named Lily.')).toBe(true);
+    expect(half.stdout).toBe(full.stdout);
+    const err = await story('fp8').then(() => null, (e) => e as { code: number; stderr: string });
+    expect(err?.code).toBe(1);
+    expect(err!.stderr).toMatch(/--precision/);
   });
 
   it('verify-reference prints the report and exits 0 for a good fixture', async () => {

@@ -54,7 +54,7 @@ export const registerChat: CommandRegistrar = (program) => {
             busy = new AbortController();
             process.stdout.write('assistant> ');
             const [r] = await generate({
-              model, device, tokenizer, prompt: ids, variants: [{ adapters }], maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn: chatStops(tokenizer, render), overflow: 'truncate', signal: busy.signal,
+              model, device, tokenizer, prompt: ids, variants: [{ adapters }], maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn: chatStops(tokenizer, render), overflow: 'truncate', signal: busy.signal, precision: f.precision,
               onToken: (_v, t) => process.stdout.write(t.text),
             });
             busy = null;

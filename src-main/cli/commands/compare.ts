@@ -57,7 +57,7 @@ export const registerCompare: CommandRegistrar = (program) => {
       const labels = [...(f.base ? ['base'] : []), ...picked.map((c) => c.label)];
       const variants: Variant[] = [...(f.base ? [{ adapters: [] }] : []), ...picked.map(({ label: _l, notes: _n, ...v }) => v)];
       const { tokenizer, ids, endOfTurn } = await promptIds(model, f);
-      const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn, overflow: f.contextOverflow });
+      const results = await generate({ model, device: await resolveDevice(f.device), tokenizer, prompt: ids, variants, maxTokens: f.maxTokens, sampling: samplingOf(f), stop: f.stop, endOfTurn, overflow: f.contextOverflow, precision: f.precision });
       if (f.json) {
         console.log(JSON.stringify(results.map((r, i) => ({ variant: labels[i], text: r.text, ids: r.ids, finish: r.finish }))));
         return;

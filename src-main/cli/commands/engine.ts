@@ -126,6 +126,7 @@ export const registerEngine: CommandRegistrar = (program) => {
         stop: f.stop,
         endOfTurn,
         overflow: f.contextOverflow,
+        precision: f.precision,
         signal: controller.signal,
         weights,
         overrides: split.overrides,

@@ -39,9 +39,15 @@ export class DecodeSessions {
     return this.packedBase;
   }
 
-  /** The KV caches' type in a graph of this mode: fp16 where the fused graph runs in fp16 (gpu-forms.ts, fusedHalf). */
+  /** Whether the fused graph runs in fp16 (gpu-forms.ts, fusedHalf: the precision option, the device, the base, the rows). */
+  half(): boolean {
+    const o = this.opts;
+    return fusedHalf(o.precision ?? 'auto', o.device, this.packed() !== null, o.lora !== null);
+  }
+
+  /** The KV caches' type in a graph of this mode: fp16 where the fused graph runs in fp16. */
   cacheDtype(mode: Mode): 'float32' | 'float16' {
-    return mode === 'fused' && fusedHalf(gpuForms(this.opts.device).half, this.packed() !== null) ? 'float16' : 'float32';
+    return mode === 'fused' && this.half() ? 'float16' : 'float32';
   }
 
   /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
@@ -53,6 +59,7 @@ export class DecodeSessions {
     const fused = mode === 'fused';
     const weightsName = weights ? (weights.cacheName ?? `w${identityOf(weights)}`) : 'fp32';
     const forms = gpuForms(device);
+    const half = fused && this.half();
     const key = [
       mode,
       fused ? 'any' : tokens,
@@ -65,6 +72,7 @@ export class DecodeSessions {
       { ids: 'argmax', logits: 'logits', both: 'argmax+logits' }[ends],
       fused && this.inPlace() ? 'bound' : 'kept',
       fused ? forms.key : '',
+      half ? 'f16' : '',
     ].join('|');
     // Graphs of the model's own weights, or of a quantized store named by its cache file, are saved under
     // a key (a later start loads them as they are); merged overrides and unnamed stores are built each time.
@@ -86,7 +94,7 @@ export class DecodeSessions {
               loraSplitK: forms.loraSplitK,
               argmaxParts: forms.argmaxParts,
               padStream: forms.padStream,
-              half: forms.half,
+              half,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

@@ -11,7 +11,7 @@ import { toDeviceAll } from '../runtime/transfer.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { Mode } from './decode-sessions.js';
 import { fusedLoraFeeds } from './fused/fused-lora.js';
-import { fusedHalf, fusedStreamWidth, gpuForms } from './fused/gpu-forms.js';
+import { fusedStreamWidth, gpuForms } from './fused/gpu-forms.js';
 
 export class DecoderLora {
   private host: Record<string, HostTensor> | null = null;
@@ -25,6 +25,8 @@ export class DecoderLora {
     private readonly capture: () => DecodeCapture | null,
     /** Whether the fused graph's base is packed (4-bit): its residual stream is then not padded. */
     private readonly packed: () => boolean,
+    /** Whether the fused graph runs in fp16 (its rows' Aᵀ and Bᵀ then too). */
+    private readonly half: () => boolean,
   ) {}
 
   /** New rows: the old uploads go; a held capture's buffers take the fused form at once. */
@@ -65,8 +67,7 @@ export class DecoderLora {
   /** The fused graph's form of the rows, sliced as its graph was built for this device (gpu-forms.ts). */
   private fused(layout: RowLoraLayout, host: Record<string, HostTensor>): Record<string, HostTensor> {
     const forms = gpuForms(this.device);
-    const packed = this.packed();
-    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, packed), half: fusedHalf(forms.half, packed) });
+    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, this.packed()), half: this.half() });
   }
 
   /** Frees the uploads (not a held capture's buffers). */

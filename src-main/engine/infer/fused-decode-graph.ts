@@ -27,7 +27,7 @@ import { matMulNBits } from '../ops/quant-linear.js';
 import { cacheIn, cacheOut, type DecodeGraphOpts } from './decode-graph.js';
 import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights, layerName } from './fused/fused-weights.js';
-import { fusedHalf, fusedStreamWidth } from './fused/gpu-forms.js';
+import { fusedStreamWidth } from './fused/gpu-forms.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
 import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
@@ -72,8 +72,8 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    */
   padStream?: boolean;
   /**
-   * fp16 weights, activations and KV caches on a float base (gpu-forms.ts, fusedHalf): half the bytes a step
-   * reads; the logits are cast to fp32 for the argmax and the samplers. For the GPU.
+   * fp16 weights, activations and KV caches on a float base (decided by gpu-forms.ts, fusedHalf): half the bytes a
+   * step reads; the logits are cast to fp32 for the argmax and the samplers. For the GPU.
    */
   half?: boolean;
 };
@@ -153,8 +153,8 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const seqlensK = g.input(SEQLENS_K, 'int32', [B]);
   const total = g.input(TOTAL_LENGTH, 'int32', []);
   const lastIndex = T > 1 || o.anyLength ? g.input(LAST_INDEX, 'int32', []) : null;
-  // fp16 throughout where asked (not on a packed base): weights, activations, caches, RoPE tables.
-  const half = fusedHalf(o.half, !!o.packed);
+  // fp16 throughout where asked (never on a packed base, whose ops take fp32): weights, activations, caches, RoPE tables.
+  const half = !!o.half && !o.packed;
   const F = half ? 'float16' : 'float32';
   const cache = Array.from({ length: spec.layers }, (_, i) => ({
     k: g.input(cacheIn(i, 'k'), F, [B, KV, C, hd]),

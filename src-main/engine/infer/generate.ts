@@ -8,6 +8,7 @@ import type { RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
 import type { WeightsFactory } from '../models/weights.js';
+import type { DecodePrecision } from '../options/generate.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { KvDecoder } from './kv-decoder.js';
@@ -59,6 +60,8 @@ export interface GenerateOpts {
   overrides?: ReadonlyMap<string, Float32Array>;
   /** The fused decode graph where it applies (default true); false forces the plain graph. */
   fused?: boolean;
+  /** The fused graph's float precision on the GPU (the generation option; default 'auto'). */
+  precision?: DecodePrecision;
 }
 
 export interface VariantResult {
@@ -88,7 +91,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const need = Math.ceil(prompt.length / 16) * 16 + o.maxTokens;
   const capacity = Math.min(limit, Math.max(128, 2 ** Math.ceil(Math.log2(need))));
   const methods: RowMethod[] = o.variants.flatMap((v, b) => (v.method ? [{ ...v.method, rows: o.variants.map((_, k) => k === b) }] : []));
-  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused, methods });
+  const dec = new KvDecoder(o.model, { device: o.device, rows: rows.length, capacity, lora: layout, weights: o.weights, overrides: o.overrides, fused: o.fused, methods, precision: o.precision });
   if (layout) await dec.setLora(rowLoraFeeds(spec, layout, rows));
   // Tokens present in each variant's text so far, grown as it generates (for the penalties).
   const seen = o.variants.map(() => new Set(prompt));

@@ -19,6 +19,7 @@ import { rowArgmax } from './sampling.js';
 import { DecoderCaches } from './decoder-caches.js';
 import { DecoderLora } from './decoder-lora.js';
 import { IdRing } from './id-ring.js';
+import type { DecodePrecision } from '../options/generate.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { TopLogits } from './device-topk.js';
 import type { SamplerMode } from './device-sampler.js';
@@ -40,6 +41,8 @@ export interface KvDecoderOpts {
   fused?: boolean;
   /** Non-LoRA methods per row (DoRA, IA³, bottlenecks, BitFit): served by the plain graph only. */
   methods?: readonly RowMethod[];
+  /** The fused graph's float precision on the GPU (gpu-forms.ts, fusedHalf); default 'auto'. */
+  precision?: DecodePrecision;
 }
 
 export class KvDecoder {
@@ -83,7 +86,7 @@ export class KvDecoder {
     readonly opts: KvDecoderOpts,
   ) {
     this.sessions = new DecodeSessions(model, opts, () => this.inPlace);
-    this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture, () => this.packed() !== null);
+    this.lora = new DecoderLora(model.spec, opts.lora, opts.device, () => this.capture, () => this.packed() !== null, () => this.sessions.half());
     this.caches = new DecoderCaches(model.spec, opts.rows, opts.capacity, opts.device, () => this.capture);
     this.ids = new IdRing(opts.rows, opts.device);
   }

@@ -50,6 +50,10 @@ export function samplerOptions(o: SamplingOptions): Omit<SamplingOptions, 'seed'
   return { ...rest, ...(seed === null ? {} : { seed }) };
 }
 
+/** The decode graph's float precision (infer/fused/gpu-forms.ts, fusedHalf decides what 'auto' is). */
+export const DECODE_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
+export type DecodePrecision = (typeof DECODE_PRECISIONS)[number];
+
 /** How a generation runs, besides its sampling: `graft generate`, `chat` and `compare`. */
 export const GENERATE_OPTIONS = {
   ...SAMPLING_OPTIONS,
@@ -62,6 +66,14 @@ export const GENERATE_OPTIONS = {
     help: 'error, or truncate (drop the oldest prompt tokens)',
   },
   device: { kind: 'enum', choices: DEVICE_PREFS, default: 'auto', label: 'Device', group: 'Device', help: 'auto, cpu or gpu' },
+  precision: {
+    kind: 'enum',
+    choices: DECODE_PRECISIONS,
+    default: 'auto',
+    label: 'Precision',
+    group: 'Device',
+    help: 'weights, activations and KV cache on the GPU: fp16 (half the memory; faster for the base alone), fp32, or auto (fp16 for the base alone, fp32 with adapters). The CPU and 4-bit bases run as before',
+  },
 } as const satisfies Schema;
 export type GenerateOptions = OptionsOf<typeof GENERATE_OPTIONS>;
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
-import { fusedHalf, gpuForms } from '../../../src-main/engine/infer/fused/gpu-forms.js';
+import { fusedHalf } from '../../../src-main/engine/infer/fused/gpu-forms.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
@@ -28,29 +28,35 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `f` with GRAFT_DECODE_FP16 set to `value` (the form gpuForms reads), then restores it. */
-async function withHalf<T>(value: '0' | '1', f: () => Promise<T>): Promise<T> {
+/** Runs `f` with GRAFT_DECODE_FP16 (what 'auto' is, for measurements) set to `value`, then restores it. */
+function withAuto<T>(value: '0' | '1', f: () => T): T {
   const was = process.env.GRAFT_DECODE_FP16;
   process.env.GRAFT_DECODE_FP16 = value;
   try {
-    return await f();
+    return f();
   } finally {
     if (was === undefined) delete process.env.GRAFT_DECODE_FP16;
     else process.env.GRAFT_DECODE_FP16 = was;
   }
 }
 
-describe('fusedHalf', () => {
-  it('holds where the forms ask for fp16 and the base is not packed; never on the CPU EP', async () => {
-    expect(fusedHalf(true, false)).toBe(true);
-    expect(fusedHalf(true, true)).toBe(false);
-    expect(fusedHalf(false, false)).toBe(false);
-    expect(await withHalf('1', async () => gpuForms({ kind: 'cpu' } as DeviceInfo).half)).toBe(false);
-    const [on, off] = [await withHalf('1', async () => gpuForms({ kind: 'webgpu' } as DeviceInfo)), await withHalf('0', async () => gpuForms({ kind: 'webgpu' } as DeviceInfo))];
-    expect(on.half).toBe(true);
-    expect(off.half).toBe(false);
-    // the two graphs are different sessions and different saved files
-    expect(on.key).not.toBe(off.key);
+describe('fusedHalf (the precision option)', () => {
+  const gpu = { kind: 'webgpu' } as DeviceInfo;
+  const cpu = { kind: 'cpu' } as DeviceInfo;
+  it('auto: fp16 for rows of the base alone, fp32 with adapter rows (they measured slower in fp16)', () => {
+    expect(fusedHalf('auto', gpu, false, false)).toBe(true);
+    expect(fusedHalf('auto', gpu, false, true)).toBe(false);
+    // GRAFT_DECODE_FP16 decides auto instead, for A/B measurements
+    expect(withAuto('0', () => fusedHalf('auto', gpu, false, false))).toBe(false);
+    expect(withAuto('1', () => fusedHalf('auto', gpu, false, true))).toBe(true);
+  });
+  it('fp16 and fp32 are followed on the GPU whatever the rows; never fp16 on the CPU EP or on a packed (4-bit) base', () => {
+    expect(fusedHalf('fp16', gpu, false, true)).toBe(true);
+    expect(fusedHalf('fp32', gpu, false, false)).toBe(false);
+    for (const p of ['auto', 'fp16'] as const) {
+      expect(fusedHalf(p, cpu, false, false)).toBe(false);
+      expect(fusedHalf(p, gpu, true, false)).toBe(false);
+    }
   });
 });
 
@@ -80,10 +86,10 @@ describe('the fused decode graph in fp16', () => {
     const a = randomAdapter(model.spec, 4, ['q', 'v', 'o', 'gate', 'down'], 3, 0.3);
     const rows = [[], [{ weights: a, scale: 1 }]];
     const prompt = [1, 17, 23, 5, 42, 9, 77];
-    const full: Trace = await withHalf('0', () => greedyTrace(model, device, rows.map(() => prompt), rows, 8, true));
+    const full: Trace = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, true, undefined, undefined, 'fp32');
     expect(full.mode).toBe('fused');
     // the same tokens fed at every step (follow), so the logits compare
-    const half = await withHalf('1', () => greedyTrace(model, device, rows.map(() => prompt), rows, 8, true, full));
+    const half = await greedyTrace(model, device, rows.map(() => prompt), rows, 8, true, full, undefined, 'fp16');
     expect(half.mode).toBe('fused');
     const scale = Math.max(...full.logits[0].map(Math.abs));
     expect(scale).toBeGreaterThan(1);
@@ -104,12 +110,15 @@ describe('stories260K (real weights) in fp16', () => {
     const real = await loadModel(STORIES);
     // head_dim 8: RoPE runs as its own RotaryEmbedding (in fp16 too), not inside GroupQueryAttention
     const prompt = [1, 403, 407];
-    const full = await withHalf('0', () => greedyTrace(real, device, [prompt], [[]], 24, true));
+    const full = await greedyTrace(real, device, [prompt], [[]], 24, true, undefined, undefined, 'fp32');
     expect(full.mode).toBe('fused');
-    const half = await withHalf('1', () => greedyTrace(real, device, [prompt], [[]], 24, true, full));
+    // auto: the base alone runs in fp16
+    const half = await greedyTrace(real, device, [prompt], [[]], 24, true, full);
     expect(half.ids).toEqual(full.ids);
     // 0.46% of the logits' range at most on lavapipe, over 24 steps
     const scale = Math.max(...full.logits[0].map(Math.abs));
     full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(1e-2));
+    // and auto did run in fp16: the rounding shows
+    expect(Math.max(...full.logits.map((l, s) => maxAbsDiff(l, half.logits[s])))).toBeGreaterThan(1e-6);
   }, 120_000);
 });

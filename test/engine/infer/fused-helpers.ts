@@ -3,6 +3,7 @@ import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engi
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { LoadedModel } from '../../../src-main/engine/model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
+import type { DecodePrecision } from '../../../src-main/engine/options/generate.js';
 import type { DeviceInfo } from '../../../src-main/engine/runtime/device.js';
 
 export function argmax(a: Float32Array): number {
@@ -32,10 +33,10 @@ export interface Trace {
  * Greedy decoding of one prompt per row (row b with adapters rows[b]); the tokens fed at each step
  * come from `follow` when given (so two decoders see identical inputs and their logits compare).
  */
-export async function greedyTrace(model: LoadedModel, device: DeviceInfo, prompts: number[][], rows: RowAdapter[][], steps: number, fused: boolean, follow?: Trace, weights?: WeightsFactory): Promise<Trace> {
+export async function greedyTrace(model: LoadedModel, device: DeviceInfo, prompts: number[][], rows: RowAdapter[][], steps: number, fused: boolean, follow?: Trace, weights?: WeightsFactory, precision?: DecodePrecision): Promise<Trace> {
   const layout = layoutFor(rows);
   const capacity = 64;
-  const dec = new KvDecoder(model, { device, rows: rows.length, capacity, lora: layout, fused, weights });
+  const dec = new KvDecoder(model, { device, rows: rows.length, capacity, lora: layout, fused, weights, precision });
   try {
     if (layout) await dec.setLora(rowLoraFeeds(model.spec, layout, rows));
     const V = model.spec.vocab;
