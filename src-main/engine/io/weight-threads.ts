@@ -37,8 +37,8 @@ export function transposeTiles<T extends Float32Array | Uint16Array>(t: T, total
 
 interface Job {
   /**
-   * float32 as stored, fp16 as stored, fp16 transposed ([in, out]), both fp16 forms from one read ('f16+T': as
-   * stored into out2, transposed into out), or float32 transposed into columns col… of [in, total].
+   * float32 as stored, fp16 as stored, fp16 transposed into columns col… of [in, total], both fp16 forms from one
+   * read ('f16+T': as stored into out2, transposed into out), or float32 transposed into columns col… of [in, total].
    */
   kind: 'f32' | 'f16' | 'f16T' | 'f16+T' | 'T';
   loc: RawLocation;
@@ -95,7 +95,7 @@ parentPort.on('message', (j) => {
         else if (j.kind === 'f16T' || j.kind === 'f16+T') {
           if (h16.length < n) h16 = new Uint16Array(n);
           encodeF16Bits(new Int32Array(rows.buffer, 0, n), h16, 0, n);
-          transposeTiles(new Uint16Array(j.out), j.total, 0, h16, c0, c1, j.inDim);
+          transposeTiles(new Uint16Array(j.out), j.total, j.col, h16, c0, c1, j.inDim);
           if (j.out2) new Uint16Array(j.out2, c0 * j.inDim * 2, n).set(h16.subarray(0, n));
         } else transposeTiles(new Float32Array(j.out), j.total, j.col, rows, c0, c1, j.inDim);
       }
@@ -274,6 +274,12 @@ export function f16OnThreads(loc: RawLocation, rows: number, inDim: number, tran
 export function transposeOnThreads(loc: RawLocation, t: Float32Array, total: number, col: number, out: number, inDim: number): boolean {
   if (!(t.buffer instanceof SharedArrayBuffer) || t.byteOffset !== 0) return false;
   return spread('T', loc, out, inDim, t.buffer, total, col);
+}
+
+/** Wᵀ of the [out, inDim] tensor at `loc` in fp16 into columns [col, col + out) of `t` ([inDim, total], shared); false: the caller does it. */
+export function transposeHalfOnThreads(loc: RawLocation, t: Uint16Array, total: number, col: number, out: number, inDim: number): boolean {
+  if (!(t.buffer instanceof SharedArrayBuffer) || t.byteOffset !== 0) return false;
+  return spread('f16T', loc, out, inDim, t.buffer, total, col);
 }
 
 /**

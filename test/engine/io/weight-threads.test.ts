@@ -8,7 +8,7 @@ import { openSafetensors, writeSafetensors } from '../../../src-main/engine/io/s
 import { loadModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
 import type { RawLocation } from '../../../src-main/engine/io/weight-threads.js';
-import { dropPrefetched, f16BothOnThreads, f16OnThreads, f32OnThreads, prefetchOnThreads, stopWeightThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
+import { dropPrefetched, f16BothOnThreads, f16OnThreads, f32OnThreads, prefetchOnThreads, stopWeightThreads, transposeHalfOnThreads, transposeOnThreads } from '../../../src-main/engine/io/weight-threads.js';
 
 /** The reference: [rows, cols] → [cols, rows] element by element. */
 function naiveTranspose<T extends Float32Array | Uint16Array>(src: T, rows: number, cols: number): T {
@@ -69,6 +69,18 @@ describe('weight threads', () => {
     const threaded = transposeConcat(['a', 'c'].map((n) => ({ data: () => src.readF32(n), out: n === 'a' ? R : 5, loc: src.rawLocation(n) })), C);
     expect(threaded.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(threaded).toEqual(eager);
+    // the fused layout in fp16 (the fp16 decode graph): the threads encode as they transpose, each matrix into its own
+    // columns, bit for bit the calling thread's encoding of the fp32 layout (a BF16 tensor among them)
+    const mats = (threads: boolean) => ['a', 'b', 'c'].map((n) => ({ data: () => src.readF32(n), out: n === 'c' ? 5 : R, loc: threads ? src.rawLocation(n) : null }));
+    const half = transposeConcat(mats(true), C, true);
+    expect(half.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const eager3 = transposeConcat(mats(false), C);
+    const want16 = encodeF16(eager3);
+    expect(Buffer.from(half.buffer).equals(want16)).toBe(true);
+    expect(Buffer.from(transposeConcat(mats(false), C, true).buffer).equals(want16)).toBe(true);
+    const shared16 = new Uint16Array(new SharedArrayBuffer(R * C * 2));
+    expect(transposeHalfOnThreads(src.rawLocation('a'), shared16, R, 0, R, C)).toBe(true);
+    expect(Buffer.from(shared16.buffer).equals(encodeF16(transposeConcat([{ data: src.readF32('a'), out: R }], C)))).toBe(true);
     const shared = new Float32Array(new SharedArrayBuffer(R * C * 4));
     expect(transposeOnThreads(src.rawLocation('a'), shared, R, 0, R, C)).toBe(true);
     expect(shared).toEqual(transposeConcat([{ data: src.readF32('a'), out: R }], C));

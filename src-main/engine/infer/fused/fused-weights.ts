@@ -7,7 +7,7 @@ import type { Graph, Value } from '../../graph/ir.js';
 import { withOrigin } from '../../graph/weight-origin.js';
 import type { WeightSource } from '../../io/model-source.js';
 import { encodeF16Bits, f16ToF32 } from '../../io/half.js';
-import { type RawLocation, transposeOnThreads, transposeTiles, weightThreadsFor } from '../../io/weight-threads.js';
+import { type RawLocation, transposeHalfOnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../../io/weight-threads.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLinear } from '../../models/weights.js';
 
@@ -15,30 +15,39 @@ import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLi
 export const layerName = (i: number, rest: string) => `model.layers.${i}.${rest}`;
 
 /** An [inDim, outDim] copy of a row-major [rows, cols] matrix, zeros after its rows and columns. */
-function padMatrix(t: Float32Array, rows: number, cols: number, inDim: number, outDim: number): Float32Array {
-  const out = new Float32Array(inDim * outDim);
+function padMatrix<T extends Float32Array | Uint16Array>(t: T, rows: number, cols: number, inDim: number, outDim: number): T {
+  const out = (t instanceof Uint16Array ? new Uint16Array(inDim * outDim) : new Float32Array(inDim * outDim)) as T;
   if (outDim === cols) out.set(t);
   else for (let r = 0; r < rows; r++) out.set(t.subarray(r * cols, (r + 1) * cols), r * outDim);
   return out;
 }
 
-const hostCache = new WeakMap<WeightSource, Map<string, Float32Array>>();
+const hostCache = new WeakMap<WeightSource, Map<string, Float32Array | Uint16Array>>();
+
+type Mats = readonly { data: Float32Array | (() => Float32Array); out: number; loc?: RawLocation | null }[];
 
 /**
  * Wᵀ of the row-concatenation of [out_k, in] matrices: one [in, Σ out_k] matrix. A matrix given as a
  * function is read just before it is placed, so each may be read into the same reused buffer
  * (readTransient); one whose place in its file is given is transposed by the weight threads where there are some.
  */
-export function transposeConcat(mats: readonly { data: Float32Array | (() => Float32Array); out: number; loc?: RawLocation | null }[], inDim: number): Float32Array {
+export function transposeConcat(mats: Mats, inDim: number): Float32Array;
+/** The same in fp16 (`half`): the weight threads encode as they transpose, the calling thread only what they cannot. */
+export function transposeConcat(mats: Mats, inDim: number, half: true): Uint16Array;
+export function transposeConcat(mats: Mats, inDim: number, half = false): Float32Array | Uint16Array {
   const total = mats.reduce((a, m) => a + m.out, 0);
   const threads = mats.some((m) => m.loc && weightThreadsFor(m.out));
-  const t = new Float32Array(threads ? new SharedArrayBuffer(inDim * total * 4) : new ArrayBuffer(inDim * total * 4));
+  const bytes = inDim * total * (half ? 2 : 4);
+  const buffer = threads ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const t = half ? new Uint16Array(buffer) : new Float32Array(buffer);
   let col = 0;
   for (const m of mats) {
-    if (!(m.loc && transposeOnThreads(m.loc, t, total, col, m.out, inDim))) {
+    const onThreads = m.loc && (t instanceof Uint16Array ? transposeHalfOnThreads(m.loc, t, total, col, m.out, inDim) : transposeOnThreads(m.loc, t, total, col, m.out, inDim));
+    if (!onThreads) {
       const data = typeof m.data === 'function' ? m.data() : m.data;
       if (data.length !== m.out * inDim) throw new Error(`transposeConcat: ${data.length} values, expected ${m.out}×${inDim}`);
-      transposeTiles(t, total, col, data, 0, m.out, inDim);
+      if (t instanceof Uint16Array) transposeTiles(t, total, col, toHalf(data), 0, m.out, inDim);
+      else transposeTiles(t, total, col, data, 0, m.out, inDim);
     }
     col += m.out;
   }
@@ -176,6 +185,10 @@ export class FusedWeights {
     return this.overrides.get(name) ?? readWeight(this.source, name);
   }
 
+  private get half(): boolean {
+    return this.dtype === 'float16';
+  }
+
   /** A plain tensor by HF name (norm weights, embedding, lm head). */
   get(name: string): Value {
     return this.memo(name, () => ({ shape: this.source.shape(name), data: this.raw(name) }), name, 'float32');
@@ -186,15 +199,15 @@ export class FusedWeights {
   }
 
   /**
-   * The value named `key`, made once, in this graph's float type; `tensor` and `transform` name its origin in the
-   * source's files (none when anything is overridden).
+   * The value named `key`, made once, in this graph's float type (made in fp16 already, or encoded here); `tensor`
+   * and `transform` name its origin in the source's files (none when anything is overridden).
    */
-  private memo(key: string, make: () => { shape: readonly number[]; data: Float32Array }, tensor: string, transform: string): Value {
+  private memo(key: string, make: () => { shape: readonly number[]; data: Float32Array | Uint16Array }, tensor: string, transform: string): Value {
     let v = this.values.get(key);
     if (!v) {
-      const { shape, data: f32 } = make();
+      const { shape, data: made } = make();
       const half = this.dtype === 'float16';
-      const data = half ? toHalf(f32) : f32;
+      const data = half && made instanceof Float32Array ? toHalf(made) : made;
       withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, half ? `${transform}.f16` : transform), this.dtype);
       v = this.g.init(key, { dtype: this.dtype, shape, data });
       this.values.set(key, v);
@@ -203,11 +216,11 @@ export class FusedWeights {
   }
 
   /** Host arrays derived from the source are cached per source (prefill and decode graphs share them); overridden models build their own. */
-  private derived(key: string, make: () => Float32Array): Float32Array {
+  private derived<T extends Float32Array | Uint16Array>(key: string, make: () => T): T {
     if (this.overrides.size > 0) return make();
     let m = hostCache.get(this.source);
     if (!m) hostCache.set(this.source, (m = new Map()));
-    let d = m.get(key);
+    let d = m.get(key) as T | undefined;
     if (!d) m.set(key, (d = make()));
     return d;
   }
@@ -225,11 +238,18 @@ export class FusedWeights {
     const pad = inDim !== realIn || cols !== out ? `.pad${inDim}x${cols}` : '';
     const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT${pad}`;
     return this.memo(slices > 1 ? `${key}.S${slices}` : key, () => {
-      // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout too.
-      const data = this.derived(key, () => {
-        const t = transposeConcat(names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) })), realIn);
-        return pad ? padMatrix(t, realIn, out, inDim, cols) : t;
-      });
+      // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout
+      // too. In fp16 it is made in fp16 (by the weight threads where there are some).
+      const mats = names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) }));
+      const data = this.half
+        ? this.derived(`${key}.f16`, () => {
+            const t = transposeConcat(mats, realIn, true);
+            return pad ? padMatrix(t, realIn, out, inDim, cols) : t;
+          })
+        : this.derived(key, () => {
+            const t = transposeConcat(mats, realIn);
+            return pad ? padMatrix(t, realIn, out, inDim, cols) : t;
+          });
       return { shape: slices > 1 ? [slices, inDim / slices, cols] : [inDim, cols], data };
     }, key, 'fused');
   }
@@ -260,7 +280,8 @@ export class FusedWeights {
     const key = `fused.${name}.T${S}`;
     return this.memo(key, () => {
       const [V, D] = this.source.shape(name);
-      const data = this.derived(key, () => transposeConcat([{ data: () => this.overrides.get(name) ?? readTransient(this.source, name), out: V, loc: this.located(name) }], D));
+      const mats = [{ data: () => this.overrides.get(name) ?? readTransient(this.source, name), out: V, loc: this.located(name) }];
+      const data = this.half ? this.derived(`${key}.f16`, () => transposeConcat(mats, D, true)) : this.derived(key, () => transposeConcat(mats, D));
       return { shape: [S, D / S, V], data };
     }, name, 'T');
   }
