@@ -8,7 +8,7 @@ import type { RowMethod } from '../adapters/row-methods.js';
 import { GraftError } from '../errors.js';
 import type { LoadedModel } from '../model.js';
 import type { WeightsFactory } from '../models/weights.js';
-import type { DecodePrecision } from '../options/generate.js';
+import type { DecodePrecision } from './decode-precision.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
 import { KvDecoder } from './kv-decoder.js';

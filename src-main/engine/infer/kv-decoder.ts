@@ -19,7 +19,7 @@ import { rowArgmax } from './sampling.js';
 import { DecoderCaches } from './decoder-caches.js';
 import { DecoderLora } from './decoder-lora.js';
 import { IdRing } from './id-ring.js';
-import type { DecodePrecision } from '../options/generate.js';
+import type { DecodePrecision } from './decode-precision.js';
 import type { DecodeCapture } from './decode-capture.js';
 import type { TopLogits } from './device-topk.js';
 import type { SamplerMode } from './device-sampler.js';

@@ -3,6 +3,7 @@
  * them, and the Chat screen's sampling request is validated by the same schema.
  */
 import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kinds.js';
+import { DECODE_PRECISIONS } from '../infer/decode-precision.js';
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
 import { defaultsOf, validateOptions, type OptionsOf, type Schema } from './schema.js';
 
@@ -49,10 +50,6 @@ export function samplerOptions(o: SamplingOptions): Omit<SamplingOptions, 'seed'
   const { maxTokens: _max, seed, ...rest } = o;
   return { ...rest, ...(seed === null ? {} : { seed }) };
 }
-
-/** The decode graph's float precision (infer/fused/gpu-forms.ts, fusedHalf decides what 'auto' is). */
-export const DECODE_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
-export type DecodePrecision = (typeof DECODE_PRECISIONS)[number];
 
 /** How a generation runs, besides its sampling: `graft generate`, `chat` and `compare`. */
 export const GENERATE_OPTIONS = {

@@ -3,7 +3,7 @@ import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engi
 import { KvDecoder } from '../../../src-main/engine/infer/kv-decoder.js';
 import type { LoadedModel } from '../../../src-main/engine/model.js';
 import type { WeightsFactory } from '../../../src-main/engine/models/weights.js';
-import type { DecodePrecision } from '../../../src-main/engine/options/generate.js';
+import type { DecodePrecision } from '../../../src-main/engine/infer/decode-precision.js';
 import type { DeviceInfo } from '../../../src-main/engine/runtime/device.js';
 
 export function argmax(a: Float32Array): number {

@@ -4,7 +4,7 @@
  * one-row MatMul needs no slicing, and it has no kernels for the fused 4-bit ops. The environment variables are
  * for measurements (docs/gpu-speed.md, eighth pass).
  */
-import type { DecodePrecision } from '../../options/generate.js';
+import type { DecodePrecision } from '../decode-precision.js';
 import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 import { streamWidth } from './nodes.js';
