@@ -18,7 +18,7 @@
  */
 import { Graph, type Value } from '../graph/ir.js';
 import { sharedI64 } from '../graph/shared.js';
-import { f32ToF16 } from '../io/half.js';
+import { f16Bits } from '../io/half.js';
 import { ropeTables } from '../models/rope.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { PackedBase } from '../models/weights.js';
@@ -168,7 +168,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const normW = (name: string) => w.normWeight(name, W);
   const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W, half }) : null;
   const tables = halfTables(spec, C);
-  const table = (name: string, t: Float32Array) => g.init(name, half ? { dtype: F, shape: [C, hd / 2], data: Uint16Array.from(t, f32ToF16) } : { dtype: F, shape: [C, hd / 2], data: t });
+  const table = (name: string, t: Float32Array) => g.init(name, half ? { dtype: F, shape: [C, hd / 2], data: f16Bits(t) } : { dtype: F, shape: [C, hd / 2], data: t });
   const cos = table('rope_cos_half', tables.cos);
   const sin = table('rope_sin_half', tables.sin);
   const pos64 = positions ? op.cast(g, positions, 'int64') : null;

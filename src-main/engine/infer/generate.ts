@@ -73,7 +73,44 @@ export interface VariantResult {
   tokensPerSecond: number;
 }
 
+/** Models whose fp16 decode overflowed here: 'auto' runs them in fp32 from then on. */
+const halfOverflowed = new WeakSet<LoadedModel>();
+
+/** Whether an fp16 decode of this model overflowed in this process ('auto' then decodes it in fp32). */
+export function halfOverflowedOn(model: LoadedModel): boolean {
+  return halfOverflowed.has(model);
+}
+
+/**
+ * A step's logits were not finite: an fp16 decode overflowed (fp16 ends at 65,504), or the model itself is broken.
+ * Greedy ids show it as an id past the vocabulary (the device argmax finds no maximum); sampling, as NaN logits.
+ */
+class NonFiniteLogits extends Error {
+  constructor(
+    readonly step: number,
+    readonly half: boolean,
+  ) {
+    super(`the logits were not finite at step ${step + 1}`);
+  }
+}
+
 export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
+  const auto = (o.precision ?? 'auto') === 'auto';
+  try {
+    return await generateOnce(auto && halfOverflowed.has(o.model) ? { ...o, precision: 'fp32' } : o);
+  } catch (err) {
+    if (!(err instanceof NonFiniteLogits)) throw err;
+    if (err.half && auto) {
+      halfOverflowed.add(o.model);
+      // nothing was handed out yet: the same generation in fp32
+      if (err.step === 0) return generateOnce({ ...o, precision: 'fp32' });
+    }
+    const why = err.half ? `: fp16 overflowed on this model; run it with {precision} fp32` : '';
+    throw new GraftError('UNSUPPORTED', `${err.message}${why}`, { where: `step ${err.step + 1}`, ...(err.half ? { field: 'precision' } : {}) });
+  }
+}
+
+async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
   const { spec } = o.model;
   const limit = spec.maxPositions;
   let prompt = o.prompt;
@@ -138,11 +175,13 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
   const pick = async (b: number): Promise<number> => {
     if (greedy || chained) return ids[b];
     if (top) {
+      if (top.logits.some(Number.isNaN)) return -1;
       const id = samplers[b].sampleAmong(top.ids.subarray(b * top.k, (b + 1) * top.k), top.logits.subarray(b * top.k, (b + 1) * top.k), seen[b]);
       if (id !== null) return id;
       if (logits.length === 0) logits = await top.all();
     }
-    return samplers[b].sample(logits.subarray(b * V, (b + 1) * V), seen[b]);
+    const row = logits.subarray(b * V, (b + 1) * V);
+    return row.some(Number.isNaN) ? -1 : samplers[b].sample(row, seen[b]);
   };
   const t0 = performance.now();
   let tFirst = t0;
@@ -157,6 +196,7 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       }
       const picked: number[] = [];
       for (let b = 0; b < o.variants.length; b++) picked.push(done[b] ? -1 : await pick(b));
+      if (picked.some((id, b) => !done[b] && !(id >= 0 && id < V))) throw new NonFiniteLogits(step, dec.half());
       const next = o.variants.map((_, b) => {
         if (done[b]) return results[b].ids.at(-1) ?? 0;
         const id = picked[b];

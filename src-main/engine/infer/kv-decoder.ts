@@ -164,6 +164,11 @@ export class KvDecoder {
     return this.run(padded);
   }
 
+  /** Whether this conversation's graph runs in fp16 (the fused graph, gpu-forms.ts fusedHalf). */
+  half(): boolean {
+    return this.mode === 'fused' && this.sessions.half();
+  }
+
   /** Whether this conversation decodes through a captured session (tests, benches). */
   captureReady(): boolean {
     return this.capture !== null;

@@ -108,6 +108,13 @@ export function encodeF16Bits(x32: Int32Array, o16: Uint16Array, from: number, t
   }
 }
 
+/** fp16 bits of an fp32 array in a new array, rounded to nearest even (encodeF16Bits: ~2 ns a value, not f32ToF16's ~40). */
+export function f16Bits(src: Float32Array): Uint16Array {
+  const out = new Uint16Array(src.length);
+  encodeF16Bits(new Int32Array(src.buffer, src.byteOffset, src.length), out, 0, src.length);
+  return out;
+}
+
 /** Little-endian halves of `src`, rounded as f32ToF16 does (Float32Array input through encodeF16Bits). */
 export function encodeF16(src: ArrayLike<number>): Buffer {
   const out = Buffer.allocUnsafe(src.length * 2);

@@ -8,7 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraftError } from '../../../src-main/engine/errors.js';
+import type { DecodePrecision } from '../../../src-main/engine/infer/decode-precision.js';
 import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
+import { generate, halfOverflowedOn } from '../../../src-main/engine/infer/generate.js';
 import { fusedHalf } from '../../../src-main/engine/infer/fused/gpu-forms.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
@@ -120,5 +123,29 @@ describe('stories260K (real weights) in fp16', () => {
     full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(1e-2));
     // and auto did run in fp16: the rounding shows
     expect(Math.max(...full.logits.map((l, s) => maxAbsDiff(l, half.logits[s])))).toBeGreaterThan(1e-6);
+  }, 120_000);
+});
+
+describe('an fp16 decode that overflows', () => {
+  // embeddings past fp16's largest value (65,504): the fp16 graph's first step is NaN, the fp32 graph's finite
+  it.skipIf(!gpuOk)(`${gpuName}: fp16 is refused naming the precision option; auto decodes again in fp32 and gives fp32's ids`, async () => {
+    const device = await resolveDevice('gpu');
+    const big = await loadModel(await writeRandomModel(path.join(dir, 'big'), SHAPE, { seed: 9, embedStd: 40_000, std: 0.2 }));
+    const run = (precision: DecodePrecision, temperature = 0) =>
+      generate({ model: big, device, tokenizer: null, prompt: [1, 17, 23, 5], variants: [{ adapters: [] }], maxTokens: 12, sampling: { temperature, seed: 3 }, stopAtEos: false, precision });
+    const full = await run('fp32');
+    expect(full[0].ids).toHaveLength(12);
+    for (const temperature of [0, 0.8]) {
+      const err = await run('fp16', temperature).then(() => null, (e) => e as GraftError);
+      expect(err).toBeInstanceOf(GraftError);
+      expect(err).toMatchObject({ code: 'UNSUPPORTED', field: 'precision', where: 'step 1' });
+      expect(err!.message).toMatch(/fp16 overflowed/);
+    }
+    // auto: fp16 for the base alone, which overflows at the first step: the same generation in fp32, and the model
+    // is remembered (the next auto run is fp32 from the start)
+    expect(halfOverflowedOn(big)).toBe(false);
+    expect((await run('auto'))[0].ids).toEqual(full[0].ids);
+    expect(halfOverflowedOn(big)).toBe(true);
+    expect((await run('auto'))[0].ids).toEqual(full[0].ids);
   }, 120_000);
 });

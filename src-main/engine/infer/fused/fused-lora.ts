@@ -15,7 +15,7 @@ import { targetDims } from '../../adapters/lora.js';
 import type { Graph, Value } from '../../graph/ir.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { HostTensor } from '../../runtime/tensors.js';
-import { f32ToF16 } from '../../io/half.js';
+import { f16Bits } from '../../io/half.js';
 import { projectionSlices } from './nodes.js';
 
 export type FusedGroup = 'qkv' | 'o' | 'gu' | 'down';
@@ -152,7 +152,7 @@ export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Re
       if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
     }
   }
-  if (forms.half) for (const [n, t] of Object.entries(feeds)) feeds[n] = { dtype: 'float16', shape: t.shape, data: Uint16Array.from(t.data as Float32Array, f32ToF16) };
+  if (forms.half) for (const [n, t] of Object.entries(feeds)) feeds[n] = { dtype: 'float16', shape: t.shape, data: f16Bits(t.data as Float32Array) };
   return feeds;
 }
 

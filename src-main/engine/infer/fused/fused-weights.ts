@@ -6,7 +6,7 @@
 import type { Graph, Value } from '../../graph/ir.js';
 import { withOrigin } from '../../graph/weight-origin.js';
 import type { WeightSource } from '../../io/model-source.js';
-import { encodeF16Bits, f16ToF32 } from '../../io/half.js';
+import { f16Bits, f16ToF32 } from '../../io/half.js';
 import { type RawLocation, transposeHalfOnThreads, transposeOnThreads, transposeTiles, weightThreadsFor } from '../../io/weight-threads.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { readTransient, readWeight, weightOrigin, type PackedBase, type PackedLinear } from '../../models/weights.js';
@@ -46,7 +46,7 @@ export function transposeConcat(mats: Mats, inDim: number, half = false): Float3
     if (!onThreads) {
       const data = typeof m.data === 'function' ? m.data() : m.data;
       if (data.length !== m.out * inDim) throw new Error(`transposeConcat: ${data.length} values, expected ${m.out}×${inDim}`);
-      if (t instanceof Uint16Array) transposeTiles(t, total, col, toHalf(data), 0, m.out, inDim);
+      if (t instanceof Uint16Array) transposeTiles(t, total, col, f16Bits(data), 0, m.out, inDim);
       else transposeTiles(t, total, col, data, 0, m.out, inDim);
     }
     col += m.out;
@@ -84,13 +84,6 @@ function scanSymmetric(t: PackedLinear): boolean {
       if ((blk & 1 ? z >> 4 : z & 15) !== 8) return false;
     }
   return true;
-}
-
-/** fp16 bits of an fp32 array, rounded to nearest even. */
-function toHalf(f32: Float32Array): Uint16Array {
-  const out = new Uint16Array(f32.length);
-  encodeF16Bits(new Int32Array(f32.buffer, f32.byteOffset, f32.length), out, 0, f32.length);
-  return out;
 }
 
 /** Arrays end to end in one new array. */
@@ -207,7 +200,7 @@ export class FusedWeights {
     if (!v) {
       const { shape, data: made } = make();
       const half = this.dtype === 'float16';
-      const data = half && made instanceof Float32Array ? toHalf(made) : made;
+      const data = half && made instanceof Float32Array ? f16Bits(made) : made;
       withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, half ? `${transform}.f16` : transform), this.dtype);
       v = this.g.init(key, { dtype: this.dtype, shape, data });
       this.values.set(key, v);
