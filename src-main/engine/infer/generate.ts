@@ -105,8 +105,9 @@ export async function generate(o: GenerateOpts): Promise<VariantResult[]> {
       // nothing was handed out yet: the same generation in fp32
       if (err.step === 0) return generateOnce({ ...o, precision: 'fp32' });
     }
-    const why = err.half ? `: fp16 overflowed on this model; run it with {precision} fp32` : '';
-    throw new GraftError('UNSUPPORTED', `${err.message}${why}`, { where: `step ${err.step + 1}`, ...(err.half ? { field: 'precision' } : {}) });
+    // past the first step, text was handed out already: the caller hears why (and 'auto' decodes in fp32 next time)
+    const why = !err.half ? '' : auto ? ': fp16 overflowed on this model, which decodes in fp32 from now on' : ': fp16 overflowed on this model; run it with {precision} fp32';
+    throw new GraftError('UNSUPPORTED', `${err.message}${why}`, { where: `step ${err.step + 1}`, ...(err.half && !auto ? { field: 'precision' } : {}) });
   }
 }
 
