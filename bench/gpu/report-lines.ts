@@ -23,3 +23,13 @@ export function llamaBench(file: string): J[] {
     return JSON.parse(`${text.slice(0, text.lastIndexOf('}') + 1)}]`);
   }
 }
+
+const mean = (xs: number[]) => +(xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(1);
+
+/** An A/B's rounds of one model (gpu-explore decodeAb's lines, section-tagged): each arm's mean, one row and 4 rows in all. */
+export function ab(lines: J[], model: string) {
+  const r = lines.filter((x) => x.model === model && typeof x.round === 'number');
+  const arm = (k: string) => (r.every((x) => typeof x[k] === 'number') && r.length ? mean(r.map((x) => x[k] as number)) : null);
+  const keys = [...new Set(r.flatMap((x) => Object.keys(x)))].filter((k) => !['model', 'packed', 'round', 'section'].includes(k));
+  return { model, rounds: r.map(({ section: _s, model: _m, packed: _p, ...rest }) => rest), means: Object.fromEntries(keys.map((k) => [k, arm(k)])) };
+}

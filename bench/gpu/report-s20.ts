@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
-import { sections } from './report-lines.js';
+import { ab, sections } from './report-lines.js';
 
 const [commit] = process.argv.slice(2);
 const RAW = 'bench/results/raw';
@@ -24,15 +24,6 @@ function rows(file: string): (Row & { section: string })[] {
     return { section, ...rest };
   });
 }
-const mean = (xs: number[]) => +(xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(1);
-/** decodeAb's rounds of one section: each arm's mean, one row and 4 rows in all. */
-function ab(lines: Row[], model: string) {
-  const r = lines.filter((x) => x.model === model && typeof x.round === 'number');
-  const arm = (k: string) => (r.every((x) => typeof x[k] === 'number') && r.length ? mean(r.map((x) => x[k] as number)) : null);
-  const keys = [...new Set(r.flatMap((x) => Object.keys(x)))].filter((k) => !['model', 'packed', 'round', 'section'].includes(k));
-  return { model, rounds: r.map(({ section: _s, model: _m, packed: _p, ...rest }) => rest), means: Object.fromEntries(keys.map((k) => [k, arm(k)])) };
-}
-
 const a = rows('s20-call-a/a.log');
 const floors = a.filter((r) => 'op_floor' in r).map(({ section: _s, ...r }) => r);
 const ablations = ['qwen2.5-0.5b', 'smollm2-135m', 'qwen2.5-1.5b'].map((m) => ({ arms: { now: 'GRAFT_ABLATE=norm', before: 'as built', ablate_xt: 'GRAFT_ABLATE=xt' }, ...ab(a.filter((r) => r.section.startsWith('ablate norm')), m) }));

@@ -10,18 +10,11 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { writeResult } from '../common.js';
-import { sections, type J } from './report-lines.js';
+import { ab, sections, type J } from './report-lines.js';
 
 const [commit] = process.argv.slice(2);
 const RAW = 'bench/results/raw';
 const lines = (file: string) => sections(path.join(RAW, file)).map(({ section, r }) => ({ section, ...r }) as J);
-const mean = (xs: number[]) => +(xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(1);
-/** An A/B's rounds for one model, with each arm's mean (now = fp16, before = fp32). */
-function ab(rows: J[], model: string) {
-  const r = rows.filter((x) => x.model === model && typeof x.round === 'number');
-  const keys = ['now', 'before', 'now_4rows_in_all', 'before_4rows_in_all'];
-  return { model, rounds: r.map(({ section: _s, model: _m, packed: _p, ...rest }) => rest), means: Object.fromEntries(keys.map((k) => [k, r.length ? mean(r.map((x) => x[k])) : null])) };
-}
 const profile = (name: string) => {
   const p = JSON.parse(readFileSync(path.join(RAW, 's21-call-g', `profile-${name}.json`), 'utf8'));
   return { total_gpu_ms_per_step: p.total_ms, dispatches_per_step: p.dispatches, by_op: p.by_op.slice(0, 10) };
