@@ -195,25 +195,28 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
 /**
  * Which rows make fp16 slower than fp32 in a captured decode (call F: one base row faster, 4 rows with adapters
  * slower): 4 adapter rows, 4 base rows and one adapter row, each in fp16 and fp32, 2 rounds alternating, with the
- * chains replayed from captures and the host's time in the replays per step.
+ * chains replayed from captures and the host's time in the replays per step. `loraF32`: the adapter rows only, with a
+ * third arm: fp16 with their low-rank products in fp32 (GRAFT_LORA_F32).
  */
-async function halfRows(name: string) {
+async function halfRows(name: string, loraF32 = false) {
   const device = await resolveDevice('gpu');
   const model = await loadModel(await modelPath(name));
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
   const four = sideBySide(model.spec);
-  const configs: Record<string, typeof four> = { four_adapters: four, four_base: four.map(() => ({ adapters: [] })), one_adapter: [four[1]] };
+  const configs: Record<string, typeof four> = loraF32 ? { four_adapters: four, one_adapter: [four[1]] } : { four_adapters: four, four_base: four.map(() => ({ adapters: [] })), one_adapter: [four[1]] };
+  // --lora-f32: a third arm, fp16 with the adapter rows' products in fp32 (GRAFT_LORA_F32, gpu-forms.ts)
+  const arms: Record<string, string>[] = [{ GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, ...(loraF32 ? [{ GRAFT_DECODE_FP16: '1', GRAFT_LORA_F32: '1' }] : [])];
   const run = (variants: typeof four) => generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
   for (let round = 0; round < 2; round++)
     for (const [label, variants] of Object.entries(configs))
-      for (const half of ['1', '0'])
-        await withEnv({ GRAFT_DECODE_FP16: half }, async () => {
+      for (const env of arms)
+        await withEnv({ GRAFT_LORA_F32: '0', ...env }, async () => {
           await run(variants);
           const chains = captureStats.chains;
           Object.assign(replayHostTime, { runs: 0, ms: 0 });
           let best = 0;
           for (let i = 0; i < 3; i++) best = Math.max(best, (await run(variants))[0].tokensPerSecond);
-          console.log(JSON.stringify({ model: name, round, rows: label, fp16: half === '1', tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
+          console.log(JSON.stringify({ model: name, round, rows: label, fp16: env.GRAFT_DECODE_FP16 === '1', lora_f32: env.GRAFT_LORA_F32 === '1', tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
         });
   await releaseIdleSessions();
 }
@@ -268,7 +271,8 @@ async function main() {
       if (!names.includes('--no-agree')) await halfAgreement(n);
       await decodeAb(n, { GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, false);
     }
-  if (what === 'f16-rows') for (const n of names) await halfRows(n);
+  // f16-rows NAME... [--lora-f32]
+  if (what === 'f16-rows') for (const n of names.filter((x) => !x.startsWith('--'))) await halfRows(n, names.includes('--lora-f32'));
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

@@ -95,6 +95,7 @@ export class DecodeSessions {
               argmaxParts: forms.argmaxParts,
               padStream: forms.padStream,
               half,
+              loraF32: forms.loraF32,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

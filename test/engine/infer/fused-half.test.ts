@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoraTarget } from '../../../src-main/engine/adapters/lora-config.js';
 import { GraftError } from '../../../src-main/engine/errors.js';
 import type { DecodePrecision } from '../../../src-main/engine/infer/decode-precision.js';
 import { buildFusedDecodeGraph } from '../../../src-main/engine/infer/fused-decode-graph.js';
@@ -104,6 +105,37 @@ describe('the fused decode graph in fp16', () => {
     expect(Math.max(...full.logits.map((l, s) => maxAbsDiff(l, half.logits[s])))).toBeGreaterThan(1e-6);
     // greedy ids of the fp32 graph's own trace (no token was forced where they disagree: the margins here are wide)
     expect(half.ids).toEqual(full.ids);
+  }, 120_000);
+});
+
+describe("the adapter rows' products in fp32 inside the fp16 graph (GRAFT_LORA_F32=1, a measurement)", () => {
+  it('feeds Aᵀ and Bᵀ in fp32 and casts x up and each delta down, one pair a group', () => {
+    const lora = { targets: ['q', 'o', 'up', 'down'] as LoraTarget[], rank: 4 };
+    const g = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 2, tokens: 1, capacity: 32, lora, anyLength: true, argmax: true, half: true, loraF32: true });
+    for (const v of g.inputs) if (v.name.startsWith('lora_')) expect(v.dtype, v.name).toBe('float32');
+    const casts = (to: string) => g.nodes.filter((n) => n.op === 'Cast' && n.outputs[0].dtype === to).length;
+    // 4 groups (qkv, o, gate/up, down) a layer
+    expect(casts('float16')).toBe(4 * SHAPE.num_hidden_layers);
+    expect(casts('float32')).toBe(4 * SHAPE.num_hidden_layers + 1); // and the logits'
+  });
+
+  it.skipIf(!gpuOk)(`${gpuName}: adapter rows follow the fp32 graph's logits within fp16's rounding`, async () => {
+    const device = await resolveDevice('gpu');
+    const a = randomAdapter(model.spec, 4, ['q', 'v', 'o', 'gate', 'down'], 3, 0.3);
+    const rows = [[], [{ weights: a, scale: 1 }]];
+    const prompt = [1, 17, 23, 5, 42, 9, 77];
+    const full = await greedyTrace(model, device, rows.map(() => prompt), rows, 6, true, undefined, undefined, 'fp32');
+    const was = process.env.GRAFT_LORA_F32;
+    process.env.GRAFT_LORA_F32 = '1';
+    try {
+      const half = await greedyTrace(model, device, rows.map(() => prompt), rows, 6, true, full, undefined, 'fp16');
+      const scale = Math.max(...full.logits[0].map(Math.abs));
+      full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(2e-2));
+      expect(half.ids).toEqual(full.ids);
+    } finally {
+      if (was === undefined) delete process.env.GRAFT_LORA_F32;
+      else process.env.GRAFT_LORA_F32 = was;
+    }
   }, 120_000);
 });
 

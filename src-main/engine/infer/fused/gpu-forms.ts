@@ -9,10 +9,10 @@ import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 import { streamWidth } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream' | 'loraF32'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, loraF32: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -31,7 +31,10 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
   // The residual stream a multiple of 256 wide (nodes.ts, streamWidth); GRAFT_PAD_STREAM=0 keeps the hidden size.
   const padStream = env.GRAFT_PAD_STREAM !== '0';
-  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
+  // In an fp16 graph, the adapter rows' low-rank products in fp32 (x cast up, the delta cast down): GRAFT_LORA_F32=1,
+  // a measurement (session 21: adapter rows ran slower in fp16 replays, not in the kernels' own timestamps).
+  const loraF32 = env.GRAFT_LORA_F32 === '1';
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, loraF32, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}${loraF32 ? '|lf32' : ''}` };
 }
 
 /**

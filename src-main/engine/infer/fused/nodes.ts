@@ -208,7 +208,10 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
     ? node(g, 'MatMul', [xt, w], [{ dtype: x.dtype, shape: [S, B, T, N] }])[0]
     : node(g, 'MatMul', [node(g, 'Reshape', [xt, i64(`splitk_rows_${S}x${Ks}`, [S, -1, Ks])], [{ dtype: x.dtype, shape: [S, B * T, Ks] }])[0], w], [{ dtype: x.dtype, shape: [S, B * T, N] }])[0];
   const flat = node(g, 'Reshape', [parts, i64(`splitk_flat_${S}`, [S, -1])], [{ dtype: x.dtype, shape: [S, B * T * N] }])[0];
-  const ones = shared(g, `splitk_ones_${S}`, () => g.init(`splitk_ones_${S}`, { dtype: x.dtype === 'float16' ? 'float16' : 'float32', shape: [1, S], data: x.dtype === 'float16' ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
+  // one row of ones per slicing and type (an fp16 graph may sum fp32 products too: the adapter rows' under loraF32)
+  const half = x.dtype === 'float16';
+  const onesName = `splitk_ones_${S}${half ? '_f16' : ''}`;
+  const ones = shared(g, onesName, () => g.init(onesName, { dtype: half ? 'float16' : 'float32', shape: [1, S], data: half ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
   const sum = node(g, 'MatMul', [ones, flat], [{ dtype: x.dtype, shape: [1, B * T * N] }])[0];
   return node(g, 'Reshape', [sum, i64(`splitk_out_${B}x${N}`, [B, -1, N])], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
 }
