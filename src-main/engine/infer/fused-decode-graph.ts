@@ -171,7 +171,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const loraF32 = half && !!o.loraF32;
   const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W, half: half && !loraF32 }) : null;
   const tables = halfTables(spec, C);
-  const table = (name: string, t: Float32Array) => g.init(name, half ? { dtype: F, shape: [C, hd / 2], data: f16Bits(t) } : { dtype: F, shape: [C, hd / 2], data: t });
+  const table = (name: string, t: Float32Array) => g.init(name, { dtype: F, shape: [C, hd / 2], data: half ? f16Bits(t) : t });
   const cos = table('rope_cos_half', tables.cos);
   const sin = table('rope_sin_half', tables.sin);
   const pos64 = positions ? op.cast(g, positions, 'int64') : null;

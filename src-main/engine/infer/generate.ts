@@ -176,8 +176,9 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
   const pick = async (b: number): Promise<number> => {
     if (greedy || chained) return ids[b];
     if (top) {
-      if (top.logits.some(Number.isNaN)) return -1;
-      const id = samplers[b].sampleAmong(top.ids.subarray(b * top.k, (b + 1) * top.k), top.logits.subarray(b * top.k, (b + 1) * top.k), seen[b]);
+      const best = top.logits.subarray(b * top.k, (b + 1) * top.k);
+      if (best.some(Number.isNaN)) return -1;
+      const id = samplers[b].sampleAmong(top.ids.subarray(b * top.k, (b + 1) * top.k), best, seen[b]);
       if (id !== null) return id;
       if (logits.length === 0) logits = await top.all();
     }

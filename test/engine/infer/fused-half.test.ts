@@ -32,27 +32,27 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `f` with GRAFT_DECODE_FP16 (what 'auto' is, for measurements) set to `value`, then restores it. */
-function withAuto<T>(value: '0' | '1', f: () => T): T {
-  const was = process.env.GRAFT_DECODE_FP16;
-  process.env.GRAFT_DECODE_FP16 = value;
+/** Runs `f` with environment variable `name` set to `value` (a form gpu-forms.ts reads), then restores it. */
+async function withEnvVar<T>(name: string, value: string, f: () => T | Promise<T>): Promise<T> {
+  const was = process.env[name];
+  process.env[name] = value;
   try {
-    return f();
+    return await f();
   } finally {
-    if (was === undefined) delete process.env.GRAFT_DECODE_FP16;
-    else process.env.GRAFT_DECODE_FP16 = was;
+    if (was === undefined) delete process.env[name];
+    else process.env[name] = was;
   }
 }
 
 describe('fusedHalf (the precision option)', () => {
   const gpu = { kind: 'webgpu' } as DeviceInfo;
   const cpu = { kind: 'cpu' } as DeviceInfo;
-  it('auto: fp16 for rows of the base alone, fp32 with adapter rows (they measured slower in fp16)', () => {
+  it('auto: fp16 for rows of the base alone, fp32 with adapter rows (they measured slower in fp16)', async () => {
     expect(fusedHalf('auto', gpu, false, false)).toBe(true);
     expect(fusedHalf('auto', gpu, false, true)).toBe(false);
     // GRAFT_DECODE_FP16 decides auto instead, for A/B measurements
-    expect(withAuto('0', () => fusedHalf('auto', gpu, false, false))).toBe(false);
-    expect(withAuto('1', () => fusedHalf('auto', gpu, false, true))).toBe(true);
+    expect(await withEnvVar('GRAFT_DECODE_FP16', '0', () => fusedHalf('auto', gpu, false, false))).toBe(false);
+    expect(await withEnvVar('GRAFT_DECODE_FP16', '1', () => fusedHalf('auto', gpu, false, true))).toBe(true);
   });
   it('fp16 and fp32 are followed on the GPU whatever the rows; never fp16 on the CPU EP or on a packed (4-bit) base', () => {
     expect(fusedHalf('fp16', gpu, false, true)).toBe(true);
@@ -125,17 +125,10 @@ describe("the adapter rows' products in fp32 inside the fp16 graph (GRAFT_LORA_F
     const rows = [[], [{ weights: a, scale: 1 }]];
     const prompt = [1, 17, 23, 5, 42, 9, 77];
     const full = await greedyTrace(model, device, rows.map(() => prompt), rows, 6, true, undefined, undefined, 'fp32');
-    const was = process.env.GRAFT_LORA_F32;
-    process.env.GRAFT_LORA_F32 = '1';
-    try {
-      const half = await greedyTrace(model, device, rows.map(() => prompt), rows, 6, true, full, undefined, 'fp16');
-      const scale = Math.max(...full.logits[0].map(Math.abs));
-      full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(2e-2));
-      expect(half.ids).toEqual(full.ids);
-    } finally {
-      if (was === undefined) delete process.env.GRAFT_LORA_F32;
-      else process.env.GRAFT_LORA_F32 = was;
-    }
+    const half = await withEnvVar('GRAFT_LORA_F32', '1', () => greedyTrace(model, device, rows.map(() => prompt), rows, 6, true, full, undefined, 'fp16'));
+    const scale = Math.max(...full.logits[0].map(Math.abs));
+    full.logits.forEach((l, s) => expect(maxAbsDiff(l, half.logits[s]) / scale, `step ${s}`).toBeLessThanOrEqual(2e-2));
+    expect(half.ids).toEqual(full.ids);
   }, 120_000);
 });
 

@@ -199,13 +199,20 @@ export class FusedWeights {
     let v = this.values.get(key);
     if (!v) {
       const { shape, data: made } = make();
-      const half = this.dtype === 'float16';
-      const data = half && made instanceof Float32Array ? f16Bits(made) : made;
-      withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, half ? `${transform}.f16` : transform), this.dtype);
+      const data = this.half && made instanceof Float32Array ? f16Bits(made) : made;
+      withOrigin(data, this.overrides.size > 0 ? null : weightOrigin(this.source, tensor, this.half ? `${transform}.f16` : transform), this.dtype);
       v = this.g.init(key, { dtype: this.dtype, shape, data });
       this.values.set(key, v);
     }
     return v;
+  }
+
+  /**
+   * Wᵀ of `mats` laid out by transposeConcat in this graph's float type (fp16 made by the weight threads where there
+   * are some), then `then` (padding), cached under `key` per type (derived).
+   */
+  private transposed(key: string, mats: Mats, inDim: number, then = (t: Float32Array | Uint16Array) => t): Float32Array | Uint16Array {
+    return this.derived(this.half ? `${key}.f16` : key, () => then(this.half ? transposeConcat(mats, inDim, true) : transposeConcat(mats, inDim)));
   }
 
   /** Host arrays derived from the source are cached per source (prefill and decode graphs share them); overridden models build their own. */
@@ -231,18 +238,9 @@ export class FusedWeights {
     const pad = inDim !== realIn || cols !== out ? `.pad${inDim}x${cols}` : '';
     const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT${pad}`;
     return this.memo(slices > 1 ? `${key}.S${slices}` : key, () => {
-      // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout
-      // too. In fp16 it is made in fp16 (by the weight threads where there are some).
+      // Read past the shared host cache, into one reused buffer: only the fused copy stays in memory, not the HF layout too.
       const mats = names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) }));
-      const data = this.half
-        ? this.derived(`${key}.f16`, () => {
-            const t = transposeConcat(mats, realIn, true);
-            return pad ? padMatrix(t, realIn, out, inDim, cols) : t;
-          })
-        : this.derived(key, () => {
-            const t = transposeConcat(mats, realIn);
-            return pad ? padMatrix(t, realIn, out, inDim, cols) : t;
-          });
+      const data = this.transposed(key, mats, realIn, (t) => (pad ? padMatrix(t, realIn, out, inDim, cols) : t));
       return { shape: slices > 1 ? [slices, inDim / slices, cols] : [inDim, cols], data };
     }, key, 'fused');
   }
@@ -273,8 +271,7 @@ export class FusedWeights {
     const key = `fused.${name}.T${S}`;
     return this.memo(key, () => {
       const [V, D] = this.source.shape(name);
-      const mats = [{ data: () => this.overrides.get(name) ?? readTransient(this.source, name), out: V, loc: this.located(name) }];
-      const data = this.half ? this.derived(`${key}.f16`, () => transposeConcat(mats, D, true)) : this.derived(key, () => transposeConcat(mats, D));
+      const data = this.transposed(key, [{ data: () => this.overrides.get(name) ?? readTransient(this.source, name), out: V, loc: this.located(name) }], D);
       return { shape: [S, D / S, V], data };
     }, name, 'T');
   }
