@@ -60,6 +60,8 @@ async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Pro
 
 /** The base and three different rank-16 adapters on all 7 targets: the side-by-side rows every decode bench times. */
 const sideBySide = (spec: ModelSpec) => [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(spec, k), scale: 1 }] }))];
+/** Four rows, each with its own rank-16 adapter (issue 12's item 2 as written: 4 different adapters). */
+const fourAdapters = (spec: ModelSpec) => [1, 2, 3, 4].map((k) => ({ adapters: [{ weights: adapter(spec, k), scale: 1 }] }));
 
 /** First generation after loading (sessions built), then decode speed greedy and sampled. */
 export async function decodeExplore(name: string, tokens = 64) {
@@ -70,13 +72,15 @@ export async function decodeExplore(name: string, tokens = 64) {
   const model = await loadModel(p);
   const loadMs = performance.now() - t0;
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
-  const four = sideBySide(model.spec);
-  const run = (temperature: number, rows = 1, filters: Partial<SamplingOpts> = {}) =>
-    generate({ model, device, tokenizer: null, prompt, variants: rows === 4 ? four : [{ adapters: [] }], maxTokens: tokens, sampling: { temperature, seed: 1, ...filters }, stopAtEos: false });
+  // rows: 1 the base alone; 4 the base and 3 adapters; 'adapter' one row with an adapter; 'adapters' 4 rows, 4 adapters
+  const variants = { 1: [{ adapters: [] }], 4: sideBySide(model.spec), adapter: fourAdapters(model.spec).slice(0, 1), adapters: fourAdapters(model.spec) };
+  type Rows = keyof typeof variants;
+  const run = (temperature: number, rows: Rows = 1, filters: Partial<SamplingOpts> = {}) =>
+    generate({ model, device, tokenizer: null, prompt, variants: variants[rows], maxTokens: tokens, sampling: { temperature, seed: 1, ...filters }, stopAtEos: false });
   const first = await run(0);
   const firstMs = performance.now() - t0;
   const sessions = createTimings.splice(0);
-  const best = async (temperature: number, rows = 1, filters: Partial<SamplingOpts> = {}) => {
+  const best = async (temperature: number, rows: Rows = 1, filters: Partial<SamplingOpts> = {}) => {
     await run(temperature, rows, filters);
     let tps = 0;
     for (let i = 0; i < 3; i++) tps = Math.max(tps, (await run(temperature, rows, filters))[0].tokensPerSecond);
@@ -105,6 +109,8 @@ export async function decodeExplore(name: string, tokens = 64) {
     return r;
   }
   Object.assign(r, { sampled_tok_s: await best(0.8), greedy_4rows_tok_s_per_row: await best(0, 4) });
+  // item 2 as the issue words it (4 rows, 4 different adapters), and the one stream it compares with when that stream has an adapter
+  Object.assign(r, { greedy_4adapters_tok_s_per_row: await best(0, 'adapters'), greedy_1adapter_tok_s: await best(0, 'adapter') });
   // The Chat screen's sampling (top-k 40, top-p 0.95, min-p 0.05, repetition penalty 1.1, temperature 0.7).
   const { seed: _seed, ...chat } = CHAT_SAMPLING;
   r.chat_sampled_tok_s = await best(chat.temperature, 1, chat);
@@ -195,28 +201,27 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
 /**
  * Which rows make fp16 slower than fp32 in a captured decode (call F: one base row faster, 4 rows with adapters
  * slower): 4 adapter rows, 4 base rows and one adapter row, each in fp16 and fp32, 2 rounds alternating, with the
- * chains replayed from captures and the host's time in the replays per step. `loraF32`: the adapter rows only, with a
- * third arm: fp16 with their low-rank products in fp32 (GRAFT_LORA_F32).
+ * chains replayed from captures and the host's time in the replays per step. (Session 22's call L ran a third arm
+ * at ae09bdd, the adapter rows' low-rank products in fp32 inside the fp16 graph: slower than fp16, then removed.)
  */
-async function halfRows(name: string, loraF32 = false) {
+async function halfRows(name: string) {
   const device = await resolveDevice('gpu');
   const model = await loadModel(await modelPath(name));
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
   const four = sideBySide(model.spec);
-  const configs: Record<string, typeof four> = loraF32 ? { four_adapters: four, one_adapter: [four[1]] } : { four_adapters: four, four_base: four.map(() => ({ adapters: [] })), one_adapter: [four[1]] };
-  // --lora-f32: a third arm, fp16 with the adapter rows' products in fp32 (GRAFT_LORA_F32, gpu-forms.ts)
-  const arms: Record<string, string>[] = [{ GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, ...(loraF32 ? [{ GRAFT_DECODE_FP16: '1', GRAFT_LORA_F32: '1' }] : [])];
+  const configs: Record<string, typeof four> = { four_adapters: four, four_base: four.map(() => ({ adapters: [] })), one_adapter: [four[1]] };
+  const arms: Record<string, string>[] = [{ GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }];
   const run = (variants: typeof four) => generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
   for (let round = 0; round < 2; round++)
     for (const [label, variants] of Object.entries(configs))
       for (const env of arms)
-        await withEnv({ GRAFT_LORA_F32: '0', ...env }, async () => {
+        await withEnv(env, async () => {
           await run(variants);
           const chains = captureStats.chains;
           Object.assign(replayHostTime, { runs: 0, ms: 0 });
           let best = 0;
           for (let i = 0; i < 3; i++) best = Math.max(best, (await run(variants))[0].tokensPerSecond);
-          console.log(JSON.stringify({ model: name, round, rows: label, fp16: env.GRAFT_DECODE_FP16 === '1', lora_f32: env.GRAFT_LORA_F32 === '1', tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
+          console.log(JSON.stringify({ model: name, round, rows: label, fp16: env.GRAFT_DECODE_FP16 === '1', tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
         });
   await releaseIdleSessions();
 }
@@ -271,8 +276,11 @@ async function main() {
       if (!names.includes('--no-agree')) await halfAgreement(n);
       await decodeAb(n, { GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }, false);
     }
-  // f16-rows NAME... [--lora-f32]
-  if (what === 'f16-rows') for (const n of names.filter((x) => !x.startsWith('--'))) await halfRows(n, names.includes('--lora-f32'));
+  // split-ab NAME...: the default split-K (every projection slices fit) against splitting only the long-K, few-workgroup
+  // ones (fewer dispatches) and against none; measured in fp32 before (sessions 13-15), asked again of the fp16 graph
+  if (what === 'split-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_SPLITK_ALL: '0' }, false, { label: 'no_split', env: { GRAFT_SPLITK: '0' } });
+  // f16-rows NAME...
+  if (what === 'f16-rows') for (const n of names) await halfRows(n);
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

@@ -22,8 +22,9 @@ ROWS_UNTIL=260 FIRST_T=110 SECOND_T=35 source bench/gpu/decode-rows.sh
 left 360 && echo "== 4-bit base" >> $L && timeout $(( 480 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
 echo "graft rows done at $(( $(date +%s) - t ))" >> $L
 # while the build ends (both arms under its load, pinned): an A/B of this session's change, AB (default session
-# 20's: the padded residual stream against the hidden size; session 16 ran argmax-ab qwen2.5-0.5b here)
-AB=${AB:-pad-ab qwen2.5-0.5b smollm2-135m}
+# 22's: split-K in the fp16 graph, every projection / the long-K ones / none; session 20 ran pad-ab qwen2.5-0.5b
+# smollm2-135m here, session 16 argmax-ab qwen2.5-0.5b)
+AB=${AB:-split-ab qwen2.5-0.5b}
 left 330 && echo "== $AB (llama.cpp building beside)" >> $L && timeout $(( 400 - ($(date +%s) - t) )) node $E $AB >> $L 2>&1
 [ -n "$BG" ] && taskset -cp 0-$(( $(nproc --all) - 1 )) $$ > /dev/null
 PEERS_WAIT_UNTIL=500 source bench/gpu/peers-bench.sh

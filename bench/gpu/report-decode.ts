@@ -52,13 +52,18 @@ for (const [name, file, b4] of [['smollm2-135m', /smol135m-f16/, 0], ['qwen2.5-0
   const peer = p ? +p.avg_ts.toFixed(1) : undefined;
   // decode-all-one-call.sh: Graft's rows ran beside llama.cpp's build (other cores), and the 0.5B again after, nothing beside
   const control = find(/^control/, name);
-  rows.push({ work: 'decode, 1 stream, greedy (fp32 base, split-K projections, captured)', shape: name, call: at, graft: first?.greedy_tok_s, graft_second_process: second?.greedy_tok_s, ...(control ? { graft_nothing_beside: control.greedy_tok_s, graft_4rows_in_all_nothing_beside: +(control.greedy_4rows_tok_s_per_row * 4).toFixed(1) } : {}), peer, peer_stddev: p && +p.stddev_ts.toFixed(1), peer_name: F16, ratio: ratio(first?.greedy_tok_s, peer) });
+  rows.push({ work: `decode, 1 stream, greedy (${process.env.REPORT_PRECISION ?? 'fp32'} base, split-K projections, captured)`, shape: name, call: at, graft: first?.greedy_tok_s, graft_second_process: second?.greedy_tok_s, ...(control ? { graft_nothing_beside: control.greedy_tok_s, graft_4rows_in_all_nothing_beside: +(control.greedy_4rows_tok_s_per_row * 4).toFixed(1) } : {}), peer, peer_stddev: p && +p.stddev_ts.toFixed(1), peer_name: F16, ratio: ratio(first?.greedy_tok_s, peer) });
   rows.push({ work: 'decode, 1 stream, sampled at temperature 0.8 (drawn on the device from 216f0ee; before, the logits read back)', shape: name, graft: first?.sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.sampled_tok_s, peer) });
   rows.push({ work: "decode, 1 stream, the Chat's sampling (top-k 40, top-p 0.95, min-p 0.05, penalty 1.1)", shape: name, graft: first?.chat_sampled_tok_s, peer, peer_name: F16, ratio: ratio(first?.chat_sampled_tok_s, peer) });
   const four = first && +(first.greedy_4rows_tok_s_per_row * 4).toFixed(1);
   const fourSecond = second && +(second.greedy_4rows_tok_s_per_row * 4).toFixed(1);
   const p4 = b4 >= 0 ? batched4[b4] : undefined;
   rows.push({ work: '4 rows side by side (base + 3 different adapters), tokens/s in all', shape: name, graft: four, graft_second_process: fourSecond, peer: p4, peer_name: `llama.cpp CUDA F16 llama-batched-bench, 4 sequences (S_TG), call ${callA}`, ratio: ratio(four, p4), graft_vs_own_single: ratio(four, first?.greedy_tok_s), graft_second_process_vs_own_single: ratio(fourSecond, second?.greedy_tok_s) });
+  // from session 22: 4 rows each with its own adapter, against one stream of the base and one stream with an adapter
+  if (first?.greedy_4adapters_tok_s_per_row) {
+    const all = +(first.greedy_4adapters_tok_s_per_row * 4).toFixed(1);
+    rows.push({ work: '4 rows side by side, 4 different adapters, tokens/s in all', shape: name, graft: all, graft_one_stream_with_an_adapter: first.greedy_1adapter_tok_s, graft_vs_own_single_base: ratio(all, first.greedy_tok_s), graft_vs_own_single_with_an_adapter: ratio(all, first.greedy_1adapter_tok_s), peer: p4, peer_name: `llama.cpp CUDA F16 llama-batched-bench, 4 sequences (S_TG) of the base, call ${callA}`, ratio: ratio(all, p4) });
+  }
   rows.push({ work: 'first token after loading, empty graph cache (first time), ms', shape: name, graft: first?.first_ttft_ms, first_64_tokens_ms: first?.first_generation_ms, sessions: first?.sessions });
   rows.push({ work: 'first token after loading, second time (new process, graph cache filled), ms', shape: name, graft: second?.first_ttft_ms, first_64_tokens_ms: second?.first_generation_ms, sessions: second?.sessions });
 }

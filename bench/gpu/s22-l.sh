@@ -1,5 +1,5 @@
-# GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~4 min, nothing in the background: NOT RUN YET
-# (written in session 21, whose device time was spent). Whether the adapter rows' low-rank products in fp32 inside
+# GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~4 min, nothing in the background: ran as session 22's call L
+# at ae09bdd (written in session 21); its third arm's switch and --lora-f32 were removed after it (slower than fp16). Whether the adapter rows' low-rank products in fp32 inside
 # the fp16 graph (GRAFT_LORA_F32=1) take back what fp16 adapter rows lost in captured replays (session 21's call R:
 # one adapter row 148 -> 136 tok/s, 4 adapter rows 149 -> 127 a row at 0.5B): three arms, 0.5B then 1.5B.
 source bench/gpu/device-env.sh

@@ -39,10 +39,10 @@ export class DecodeSessions {
     return this.packedBase;
   }
 
-  /** Whether the fused graph runs in fp16 (gpu-forms.ts, fusedHalf: the precision option, the device, the base, the rows). */
+  /** Whether the fused graph runs in fp16 (gpu-forms.ts, fusedHalf: the precision option, the device, the base). */
   half(): boolean {
     const o = this.opts;
-    return fusedHalf(o.precision ?? 'auto', o.device, this.packed() !== null, o.lora !== null);
+    return fusedHalf(o.precision ?? 'auto', o.device, this.packed() !== null);
   }
 
   /** The KV caches' type in a graph of this mode: fp16 where the fused graph runs in fp16. */
@@ -95,7 +95,6 @@ export class DecodeSessions {
               argmaxParts: forms.argmaxParts,
               padStream: forms.padStream,
               half,
-              loraF32: forms.loraF32,
               nbitsFusion: forms.nbitsFusion,
             })
           : buildDecodeGraph({ ...o, weights, methods }),

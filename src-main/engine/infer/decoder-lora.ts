@@ -67,7 +67,7 @@ export class DecoderLora {
   /** The fused graph's form of the rows, sliced as its graph was built for this device (gpu-forms.ts). */
   private fused(layout: RowLoraLayout, host: Record<string, HostTensor>): Record<string, HostTensor> {
     const forms = gpuForms(this.device);
-    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, this.packed()), half: this.half() && !forms.loraF32 });
+    return fusedLoraFeeds(this.spec, layout, host, { ...forms, streamWidth: fusedStreamWidth(this.spec.hidden, forms.padStream, this.packed()), half: this.half() });
   }
 
   /** Frees the uploads (not a held capture's buffers). */

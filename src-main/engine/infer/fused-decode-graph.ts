@@ -76,8 +76,6 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * step reads; the logits are cast to fp32 for the argmax and the samplers. For the GPU.
    */
   half?: boolean;
-  /** In an fp16 graph, the adapter rows' x·Aᵀ·Bᵀ in fp32 (their inputs fp32, x cast up, the delta cast down). */
-  loraF32?: boolean;
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -168,8 +166,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const W = fusedStreamWidth(D, o.padStream, !!o.packed);
   const normEps = W > D ? (eps * D) / W : eps;
   const normW = (name: string) => w.normWeight(name, W);
-  const loraF32 = half && !!o.loraF32;
-  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W, half: half && !loraF32 }) : null;
+  const lora = o.lora ? fusedLoraInputs(g, spec, o.lora, B, { ...o, streamWidth: W, half }) : null;
   const tables = halfTables(spec, C);
   const table = (name: string, t: Float32Array) => g.init(name, { dtype: F, shape: [C, hd / 2], data: half ? f16Bits(t) : t });
   const cos = table('rope_cos_half', tables.cos);
@@ -184,10 +181,8 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const io = lora?.(layer, group);
     if (!io) return y;
     // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
-    const xl = loraF32 ? op.cast(g, x, 'float32') : x;
-    const xa = io.at.shape.length === 4 ? splitKProjection(g, xl, io.at) : op.matmul(g, xl, io.at);
-    const delta = op.matmul(g, xa, io.bt);
-    return op.add(g, y, loraF32 ? op.cast(g, delta, 'float16') : delta);
+    const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
+    return op.add(g, y, op.matmul(g, xa, io.bt));
   };
   /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
   const plainProjection = (x: Value, layer: number, modules: readonly string[], outDim?: number) => {

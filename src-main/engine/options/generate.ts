@@ -69,7 +69,7 @@ export const GENERATE_OPTIONS = {
     default: 'auto',
     label: 'Precision',
     group: 'Device',
-    help: 'weights, activations and KV cache on the GPU: fp16 (half the memory; faster for the base alone), fp32, or auto (fp16 for the base alone, fp32 with adapters). The CPU and 4-bit bases run as before',
+    help: 'weights, activations and KV cache on the GPU: fp16 (half the memory, faster), fp32, or auto (fp16 on the GPU, fp32 again for the rest of the run if fp16 overflows at the first step). The CPU and 4-bit bases run in fp32',
   },
 } as const satisfies Schema;
 export type GenerateOptions = OptionsOf<typeof GENERATE_OPTIONS>;

@@ -45,7 +45,8 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 async function greedy(model: LoadedModel, device: DeviceInfo, rows: RowAdapter[][], prompt: number[], steps: number): Promise<number[][]> {
   const layout = layoutFor(rows);
-  const dec = new KvDecoder(model, { device, rows: rows.length, capacity: Math.ceil((prompt.length + steps) / 16) * 16, lora: layout });
+  // fp32: the goldens are PyTorch's fp32 (the GPU's default fp16 graph is checked against this one in fused-half.test.ts)
+  const dec = new KvDecoder(model, { device, rows: rows.length, capacity: Math.ceil((prompt.length + steps) / 16) * 16, lora: layout, precision: 'fp32' });
   if (layout) await dec.setLora(rowLoraFeeds(model.spec, layout, rows));
   const V = model.spec.vocab;
   const out = rows.map(() => [...prompt]);

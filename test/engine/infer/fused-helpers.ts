@@ -32,8 +32,10 @@ export interface Trace {
 /**
  * Greedy decoding of one prompt per row (row b with adapters rows[b]); the tokens fed at each step
  * come from `follow` when given (so two decoders see identical inputs and their logits compare).
+ * `precision` defaults to fp32: the fused graph's forms are checked against the plain graph exactly there; the fp16
+ * graph is checked against the fp32 one (fused-half.test.ts).
  */
-export async function greedyTrace(model: LoadedModel, device: DeviceInfo, prompts: number[][], rows: RowAdapter[][], steps: number, fused: boolean, follow?: Trace, weights?: WeightsFactory, precision?: DecodePrecision): Promise<Trace> {
+export async function greedyTrace(model: LoadedModel, device: DeviceInfo, prompts: number[][], rows: RowAdapter[][], steps: number, fused: boolean, follow?: Trace, weights?: WeightsFactory, precision: DecodePrecision = 'fp32'): Promise<Trace> {
   const layout = layoutFor(rows);
   const capacity = 64;
   const dec = new KvDecoder(model, { device, rows: rows.length, capacity, lora: layout, fused, weights, precision });

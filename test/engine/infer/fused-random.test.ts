@@ -84,7 +84,7 @@ describe('fused decoding through generate()', () => {
     const rows = variants(model).slice(0, 2);
     const prompt = [3, 14, 15, 92, 65];
     const run = (fused: boolean, endOfTurn?: { ids: number[]; texts: string[] }) =>
-      generate({ model, device, tokenizer: null, prompt, variants: rows.map((adapters) => ({ adapters })), maxTokens: 20, sampling: { temperature: 0 }, stopAtEos: endOfTurn !== undefined, endOfTurn, fused });
+      generate({ model, device, tokenizer: null, prompt, variants: rows.map((adapters) => ({ adapters })), maxTokens: 20, sampling: { temperature: 0 }, stopAtEos: endOfTurn !== undefined, endOfTurn, fused, precision: 'fp32' });
     const [chained, plain] = [await run(true), await run(false)];
     chained.forEach((r, i) => expect(r.ids, `row ${i}`).toEqual(plain[i].ids));
     expect(chained[0].ids).toHaveLength(20);

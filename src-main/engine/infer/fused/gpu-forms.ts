@@ -9,10 +9,10 @@ import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 import { streamWidth } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream' | 'loraF32'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, loraF32: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -31,10 +31,7 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
   // The residual stream a multiple of 256 wide (nodes.ts, streamWidth); GRAFT_PAD_STREAM=0 keeps the hidden size.
   const padStream = env.GRAFT_PAD_STREAM !== '0';
-  // In an fp16 graph, the adapter rows' low-rank products in fp32 (x cast up, the delta cast down): GRAFT_LORA_F32=1,
-  // a measurement (session 21: adapter rows ran slower in fp16 replays, not in the kernels' own timestamps).
-  const loraF32 = env.GRAFT_LORA_F32 === '1';
-  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, loraF32, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}${loraF32 ? '|lf32' : ''}` };
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
 }
 
 /**
@@ -48,14 +45,15 @@ export function fusedStreamWidth(hidden: number, padStream: boolean | undefined,
 /**
  * Whether the fused graph runs in fp16 (weights, activations, KV caches; the logits cast to fp32 at the end), for
  * the generation option `precision`. Only on the GPU (the CPU EP has no fast fp16 kernels) and on a float base (a
- * 4-bit base's ops take fp32 activations). 'auto': fp16 where it measured faster on an H200 (session 21, captured,
- * 0.5B, alternating in one process): rows of the base alone, one row 214-220 → 242-252 tok/s, 4 rows 188 → 216 a
- * row, 1.5B one row 151 → 178. Not with adapter rows, which ran slower in fp16 (4 rows 149 → 127 a row, one row
- * 148 → 136). GRAFT_DECODE_FP16=1 or 0 decides 'auto' instead (measurements).
+ * 4-bit base's ops take fp32 activations). 'auto' is fp16 there, for every kind of row: on an H200 (captured,
+ * alternating in one process) the base alone went 214-220 → 242-252 tok/s at 0.5B and 151 → 178 at 1.5B
+ * (session 21), 4 adapter rows 166-167 → 187 a row at 0.5B and 111 → 129 at 1.5B, one adapter row 173-174 →
+ * 193-195 and 116-117 → 133-134 (session 22, call L). Session 21's call R had adapter rows slower in fp16 on a
+ * machine where every arm ran slow (replays' host time twice call L's); call L, two rounds at two sizes, decided.
+ * GRAFT_DECODE_FP16=1 or 0 decides 'auto' instead (measurements).
  */
-export function fusedHalf(precision: DecodePrecision, device: DeviceInfo, packed: boolean, adapterRows: boolean): boolean {
+export function fusedHalf(precision: DecodePrecision, device: DeviceInfo, packed: boolean): boolean {
   if (device.kind !== 'webgpu' || packed || precision === 'fp32') return false;
   if (precision === 'fp16') return true;
-  const env = process.env.GRAFT_DECODE_FP16;
-  return env === '1' ? true : env === '0' ? false : !adapterRows;
+  return process.env.GRAFT_DECODE_FP16 !== '0';
 }
