@@ -105,6 +105,7 @@ export async function decodeExplore(name: string, tokens = 64) {
     r.greedy_4rows_tok_s_per_row = four.tps;
     r.greedy_4rows_wall_ms_per_step = +(1000 / four.tps).toFixed(3);
     r.greedy_4rows_host_ms_per_step = four.host_ms_per_step;
+    Object.assign(r, { greedy_4adapters_tok_s_per_row: await best(0, 'adapters'), greedy_1adapter_tok_s: await best(0, 'adapter') });
     console.log(JSON.stringify(r));
     return r;
   }
