@@ -200,29 +200,29 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
 }
 
 /**
- * Which rows make fp16 slower than fp32 in a captured decode (call F: one base row faster, 4 rows with adapters
- * slower): 4 adapter rows, 4 base rows and one adapter row, each in fp16 and fp32, 2 rounds alternating, with the
- * chains replayed from captures and the host's time in the replays per step. (Session 22's call L ran a third arm
- * at ae09bdd, the adapter rows' low-rank products in fp32 inside the fp16 graph: slower than fp16, then removed.)
+ * Arms (environment variables) against each other over kinds of rows, in a captured greedy decode, alternating in
+ * one process: per row tok/s (best of 3 generations of 64 tokens after one), the chains replayed from captures and
+ * the host's time in the replays a run. `f16-rows` (session 21's call R: which rows make fp16 slower) and
+ * `lora-tiled-ab` (session 22: the adapters' delta in the tiled form against split-K's). Session 22's call L ran a
+ * third f16-rows arm at ae09bdd, the adapter rows' products in fp32 inside the fp16 graph: slower, then removed.
  */
-async function halfRows(name: string) {
+async function rowsAb(name: string, arms: Record<string, Record<string, string>>, kinds: string[], rounds: number) {
   const device = await resolveDevice('gpu');
   const model = await loadModel(await modelPath(name));
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
   const four = sideBySide(model.spec);
-  const configs: Record<string, typeof four> = { four_adapters: four, four_base: four.map(() => ({ adapters: [] })), one_adapter: [four[1]] };
-  const arms: Record<string, string>[] = [{ GRAFT_DECODE_FP16: '1' }, { GRAFT_DECODE_FP16: '0' }];
+  const all: Record<string, typeof four> = { base: [{ adapters: [] }], one_adapter: [four[1]], base_and_3_adapters: four, four_adapters: fourAdapters(model.spec), four_base: four.map(() => ({ adapters: [] })) };
   const run = (variants: typeof four) => generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
-  for (let round = 0; round < 2; round++)
-    for (const [label, variants] of Object.entries(configs))
-      for (const env of arms)
+  for (let round = 0; round < rounds; round++)
+    for (const label of kinds)
+      for (const [arm, env] of Object.entries(arms))
         await withEnv(env, async () => {
-          await run(variants);
+          await run(all[label]);
           const chains = captureStats.chains;
           Object.assign(replayHostTime, { runs: 0, ms: 0 });
           let best = 0;
-          for (let i = 0; i < 3; i++) best = Math.max(best, (await run(variants))[0].tokensPerSecond);
-          console.log(JSON.stringify({ model: name, round, rows: label, fp16: env.GRAFT_DECODE_FP16 === '1', tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
+          for (let i = 0; i < 3; i++) best = Math.max(best, (await run(all[label]))[0].tokensPerSecond);
+          console.log(JSON.stringify({ model: name, round, rows: label, arm, tok_s_per_row: +best.toFixed(1), captured_chains: captureStats.chains - chains, replay_host_ms: +(replayHostTime.ms / Math.max(1, replayHostTime.runs)).toFixed(3) }));
         });
   await releaseIdleSessions();
 }
@@ -280,8 +280,11 @@ async function main() {
   // split-ab NAME...: the default split-K (every projection slices fit) against splitting only the long-K, few-workgroup
   // ones (fewer dispatches) and against none; measured in fp32 before (sessions 13-15), asked again of the fp16 graph
   if (what === 'split-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_SPLITK_ALL: '0' }, false, { label: 'no_split', env: { GRAFT_SPLITK: '0' } });
-  // f16-rows NAME...
-  if (what === 'f16-rows') for (const n of names) await halfRows(n);
+  // f16-rows NAME...: fp16 against fp32 by kind of row
+  if (what === 'f16-rows') for (const n of names) await rowsAb(n, { fp16: { GRAFT_DECODE_FP16: '1' }, fp32: { GRAFT_DECODE_FP16: '0' } }, ['four_adapters', 'four_base', 'one_adapter'], 2);
+  // lora-tiled-ab NAME...: the adapters' delta tiled (nodes.ts, tiledLoraDelta) against split-K's form, by kind of row
+  if (what === 'lora-tiled-ab')
+    for (const n of names) await rowsAb(n, { tiled: { GRAFT_LORA_TILED: '1' }, summed: { GRAFT_LORA_TILED: '0' } }, ['one_adapter', 'base_and_3_adapters', 'four_adapters', 'base'], 3);
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

@@ -10,13 +10,14 @@
  * (device-topk.ts), the row's own top-k of those, probabilities at the temperature, top-p then min-p over them;
  * for plain temperature sampling ('plain'), the whole row's probabilities, summed in parts of PART tokens; and one
  * draw with the uniform the row's sampler would have drawn (Sampler.uniform). Greedy decoding with a penalty is
- * top-k sampling of one. Each row carries its own settings (`params`), so one graph of a mode serves every setting. The draw is the host's in float32 instead of float64: a uniform within
- * float32 rounding of a boundary between two tokens may pick the other one. `seen_out` is `seen` with the drawn
- * token marked, for the next step.
+ * top-k sampling of one. Each row carries its own settings (`params`), so one graph of a mode serves every setting.
+ * The draw is the host's in float32 instead of float64: a uniform within float32 rounding of a boundary between
+ * two tokens may pick the other one. A row whose logits are not finite draws V, past the vocabulary. `seen_out` is
+ * `seen` with the drawn token marked, for the next step.
  */
 import { Graph, type Value } from '../graph/ir.js';
 import { sharedI64 } from '../graph/shared.js';
-import { node, rowMax, splitLast } from './fused/nodes.js';
+import { node, rowMax, rowSum, splitLast } from './fused/nodes.js';
 import { topKNodes } from './device-topk.js';
 import { type SamplingOpts, TOP_CANDIDATES } from './sampling.js';
 
@@ -73,7 +74,13 @@ export function buildSamplerGraph(B: number, V: number, mode: SamplerMode = 'top
   const present = b.op('Greater', [seen, b.scalar('sampler_half', 0.5)], b.bool([B, V]));
   const pen = b.op('Where', [present, b.op('Sub', [scaled, pp], b.f32([B, V])), logits], b.f32([B, V]));
 
-  const id = mode === 'topk' ? topKDraw(g, b, pen, { temperature, topK, topP, minP }, uniform) : plainDraw(g, b, pen, temperature, uniform);
+  // A row with a value that is not finite (NaN or ±inf: an fp16 decode that overflowed) draws V, past the
+  // vocabulary, which the host refuses (generate.ts); without it such a row drew an id that looked like any other.
+  // Its sum shows one (NaN and inf propagate through sums; the maximum skips a NaN); sum − sum is 0 only where finite.
+  const sum = rowSum(g, pen, b.axis(1));
+  const finite = b.op('Equal', [b.op('Sub', [sum, sum], b.f32([B, 1])), b.zero], b.bool([B, 1]));
+  const drawn = mode === 'topk' ? topKDraw(g, b, pen, { temperature, topK, topP, minP }, uniform) : plainDraw(g, b, pen, temperature, uniform);
+  const id = b.op('Where', [finite, drawn, b.scalar('sampler_past_vocab', V)], b.f32([B, 1]));
   g.output(b.op('Cast', [id], { dtype: 'int32', shape: [B, 1], name: SAMPLED_IDS }, { to: { i: 6 } }));
   // The drawn token is present from now on.
   const vocab = g.init('sampler_vocab_iota', { dtype: 'float32', shape: [V], data: Float32Array.from({ length: V }, (_, i) => i) });

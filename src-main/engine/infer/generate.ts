@@ -83,7 +83,8 @@ export function halfOverflowedOn(model: LoadedModel): boolean {
 
 /**
  * A step's logits were not finite: an fp16 decode overflowed (fp16 ends at 65,504), or the model itself is broken.
- * Greedy ids show it as an id past the vocabulary (the device argmax finds no maximum); sampling, as NaN logits.
+ * Greedy ids show it as an id past the vocabulary (the device argmax finds no maximum), and so do ids drawn by the
+ * device sampler (device-sampler.ts draws V from a row that is not finite); the host's sampling, as NaN logits.
  */
 class NonFiniteLogits extends Error {
   constructor(

@@ -95,3 +95,33 @@ describe.each(EPS_UNDER_TEST)('the device sampler on the %s', (_name, pref, enab
 });
 
 const r0 = (x: Float32Array, b: number, V: number) => x.subarray(b * V, (b + 1) * V);
+
+describe.each(EPS_UNDER_TEST)('the device sampler on the %s, rows that are not finite', (_name, pref, enabled) => {
+  // an fp16 decode that overflowed gives NaN or ±inf logits: such a row draws V, past the vocabulary (generate.ts
+  // refuses it), its marks unchanged; finite rows draw as the test above checks
+  it.skipIf(!enabled).each(['topk', 'plain'] as SamplerMode[])('%s: a row with a NaN, of NaN, with +inf or with -inf draws V', async (mode) => {
+    const device = await resolveDevice(pref);
+    const B = 4;
+    const V = 700;
+    const o: SamplingOpts = mode === 'topk' ? CHAT : { temperature: 0.8 };
+    const s = await GraphSession.create(buildSamplerGraph(B, V, mode), { device });
+    try {
+      const logits = logitsRow(B * V, new SeededRng(3), 40);
+      logits[0 * V + 5] = Number.NaN;
+      logits.fill(Number.NaN, 1 * V, 2 * V);
+      logits[2 * V + 9] = Number.POSITIVE_INFINITY;
+      logits[3 * V + 9] = Number.NEGATIVE_INFINITY;
+      const params = new Float32Array(B * PARAMS);
+      for (let b = 0; b < B; b++) params.set(samplerParams(o), b * PARAMS);
+      const t = (shape: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape, data });
+      const out = await s.run({ logits: t([B, V], logits), seen: t([B, V], new Float32Array(B * V)), uniform: t([B, 1], Float32Array.of(0.3, 0.3, 0.3, 0.3)), params: t([B, PARAMS], params) });
+      const got = Array.from((out[SAMPLED_IDS] as HostTensor).data as Int32Array);
+      // fp16's overflow shows as inf of either sign, then NaN: every such row draws V
+      expect(got).toEqual([V, V, V, V]);
+      const marks = (out[SEEN_OUT] as HostTensor).data as Float32Array;
+      expect(marks.every((m) => m === 0)).toBe(true);
+    } finally {
+      await s.release();
+    }
+  }, 60_000);
+});

@@ -16,6 +16,8 @@ import { fusedHalf } from '../../../src-main/engine/infer/fused/gpu-forms.js';
 import type { HfConfig } from '../../../src-main/engine/io/hf-config.js';
 import { loadModel, type LoadedModel } from '../../../src-main/engine/model.js';
 import { TINY_LLAMA, writeRandomModel } from '../../../src-main/engine/models/random-model.js';
+import { readWeight } from '../../../src-main/engine/models/weights.js';
+import type { SamplingOpts } from '../../../src-main/engine/infer/sampling.js';
 import { resolveDevice, type DeviceInfo } from '../../../src-main/engine/runtime/device.js';
 import { greedyTrace, maxAbsDiff, type Trace } from './fused-helpers.js';
 import { randomAdapter } from './helpers.js';
@@ -146,4 +148,47 @@ describe('an fp16 decode that overflows', () => {
     expect(halfOverflowedOn(big)).toBe(true);
     expect((await run('auto'))[0].ids).toEqual(full[0].ids);
   }, 120_000);
+
+  // Every token but the prompt's (and 0) embedded past fp16's range, in an untied model (its LM head stays small): the prompt's
+  // step is finite, and the first step that reads a generated token overflows. Greedy ids come from the decode graph's
+  // argmax, sampled ones from the host's sampler or from the device's (drawn in chains, no logits read back).
+  it.skipIf(!gpuOk)(`${gpuName}: an overflow after the first step stops greedy, host-drawn and device-drawn decoding at that step`, async () => {
+    const device = await resolveDevice('gpu');
+    const model = await loadModel(await writeRandomModel(path.join(dir, 'untied'), { ...SHAPE, tie_word_embeddings: false }, { seed: 4, embedStd: 1, std: 0.2 }));
+    const prompt = [1, 17, 23, 5];
+    const name = 'model.embed_tokens.weight';
+    const table = Float32Array.from(readWeight(model.source, name));
+    const D = model.spec.hidden;
+    // token 0 stays finite too: it fills a prefill bucket's tail (kv-decoder.ts)
+    const small = new Set([0, ...prompt]);
+    for (let t = 0; t < model.spec.vocab; t++) if (!small.has(t)) for (let i = 0; i < D; i++) table[t * D + i] = table[t * D + i] < 0 ? -1e5 : 1e5;
+    const overrides = new Map([[name, table]]);
+    const run = (precision: DecodePrecision, sampling: SamplingOpts) =>
+      generate({ model, device, tokenizer: null, prompt, variants: [{ adapters: [] }], maxTokens: 12, sampling, stopAtEos: false, precision, overrides });
+    const full = await run('fp32', { temperature: 0 });
+    expect(full[0].ids).toHaveLength(12);
+    expect(full[0].ids.slice(0, 10).some((t) => !small.has(t))).toBe(true);
+    const chat: SamplingOpts = { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1, seed: 3 };
+    const cases: [string, SamplingOpts, string][] = [
+      ['greedy', { temperature: 0 }, '1'],
+      ['temperature, drawn on the device', { temperature: 0.8, seed: 3 }, '1'],
+      ["the Chat's top-k, drawn on the device", chat, '1'],
+      ['temperature, drawn on the host', { temperature: 0.8, seed: 3 }, '0'],
+    ];
+    for (const [what, sampling, onDevice] of cases) {
+      const err = await withEnvVar('GRAFT_DEVICE_SAMPLING', onDevice, () => run('fp16', sampling)).then(
+        () => null,
+        (e) => e as GraftError,
+      );
+      expect(err, what).toBeInstanceOf(GraftError);
+      expect(err, what).toMatchObject({ code: 'UNSUPPORTED', field: 'precision' });
+      expect(Number(/^step (\d+)$/.exec(err!.where ?? '')?.[1]), what).toBeGreaterThan(1);
+    }
+    // auto: past the first step tokens were handed out, so it stops too; the model decodes in fp32 from then on
+    const err = await run('auto', chat).then(() => null, (e) => e as GraftError);
+    expect(err).toMatchObject({ code: 'UNSUPPORTED' });
+    expect(err!.message).toMatch(/decodes in fp32 from now on/);
+    expect(halfOverflowedOn(model)).toBe(true);
+    expect((await run('auto', { temperature: 0 }))[0].ids).toEqual(full[0].ids);
+  }, 180_000);
 });
