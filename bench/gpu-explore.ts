@@ -202,9 +202,9 @@ async function decodeAb(name: string, on: Record<string, string>, off: Record<st
 /**
  * Arms (environment variables) against each other over kinds of rows, in a captured greedy decode, alternating in
  * one process: per row tok/s (best of 3 generations of 64 tokens after one), the chains replayed from captures and
- * the host's time in the replays a run. `f16-rows` (session 21's call R: which rows make fp16 slower) and
- * `lora-tiled-ab` (session 22: the adapters' delta in the tiled form against split-K's). Session 22's call L ran a
- * third f16-rows arm at ae09bdd, the adapter rows' products in fp32 inside the fp16 graph: slower, then removed.
+ * the host's time in the replays a run. `f16-rows` (session 21's call R: which rows make fp16 slower; session 22's
+ * call L ran a third arm at ae09bdd, the adapter rows' products in fp32 inside the fp16 graph: slower, then removed)
+ * and session 22's call T (lora-tiled-ab at 1580aa2, below).
  */
 async function rowsAb(name: string, arms: Record<string, Record<string, string>>, kinds: string[], rounds: number) {
   const device = await resolveDevice('gpu');
@@ -282,9 +282,9 @@ async function main() {
   if (what === 'split-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_SPLITK_ALL: '0' }, false, { label: 'no_split', env: { GRAFT_SPLITK: '0' } });
   // f16-rows NAME...: fp16 against fp32 by kind of row
   if (what === 'f16-rows') for (const n of names) await rowsAb(n, { fp16: { GRAFT_DECODE_FP16: '1' }, fp32: { GRAFT_DECODE_FP16: '0' } }, ['four_adapters', 'four_base', 'one_adapter'], 2);
-  // lora-tiled-ab NAME...: the adapters' delta tiled (nodes.ts, tiledLoraDelta) against split-K's form, by kind of row
-  if (what === 'lora-tiled-ab')
-    for (const n of names) await rowsAb(n, { tiled: { GRAFT_LORA_TILED: '1' }, summed: { GRAFT_LORA_TILED: '0' } }, ['one_adapter', 'base_and_3_adapters', 'four_adapters', 'base'], 3);
+  // lora-tiled-ab NAME...: session 22's call T (bundle 1580aa2) ran the adapters' delta in a tiled form (x·Aᵀ in runs of K
+  // by a broadcast 5-D MatMul, the partials summed by Bᵀ stacked) against split-K's: twice as slow, removed after it (see
+  // docs/gpu-speed.md, twentieth pass). The rows' kinds stay in rowsAb.
   // ablate-ab ON THIRD NAME...: TIMING ONLY (session 20): GRAFT_ABLATE=ON against none, THIRD one row
   if (what === 'ablate-ab') for (const n of names.slice(2)) await decodeAb(n, { GRAFT_ABLATE: names[0] }, { GRAFT_ABLATE: '' }, false, { label: `ablate_${names[1]}`, env: { GRAFT_ABLATE: names[1] } });
   // op-floors: the replay cost of one op of each kind the decode step is made of (bench/op-floors.ts)

@@ -2,7 +2,8 @@
 # call T): the adapter rows' delta in the tiled form (nodes.ts tiledLoraDelta: no transpose of x, the partial x·Aᵀ
 # summed by the product with Bᵀ stacked; 5-6 dispatches fewer a layer) against split-K's form (GRAFT_LORA_TILED=0),
 # by kind of row (one adapter, base + 3 adapters, 4 adapters, the base alone as a control), 3 rounds alternating in
-# one process (`gpu-explore lora-tiled-ab`), 0.5B then 1.5B.
+# one process (`gpu-explore lora-tiled-ab`), 0.5B then 1.5B. Ran at 1580aa2: the tiled form was twice as slow (0.5B
+# one adapter 88-94 against 188-190 tok/s); it and lora-tiled-ab were removed after (1.5B did not run: out of time).
 source bench/gpu/device-env.sh
 L=$OUT/t.log; t=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $L

@@ -92,7 +92,6 @@ export class DecodeSessions {
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
               loraSplitK: forms.loraSplitK,
-              loraTiled: forms.loraTiled,
               argmaxParts: forms.argmaxParts,
               padStream: forms.padStream,
               half,

@@ -29,7 +29,7 @@ import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights, layerName } from './fused/fused-weights.js';
 import { fusedStreamWidth } from './fused/gpu-forms.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
-import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes, tiledLoraDelta } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
  * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
@@ -58,8 +58,6 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
   splitKAll?: boolean;
   /** The adapter rows' x·Aᵀ split along K to about this many workgroups (fused/fused-lora.ts, loraSlices); 0: not. */
   loraSplitK?: number;
-  /** The split x·Aᵀ's partial products summed by the second product (nodes.ts, tiledLoraDelta); else split-K's form. */
-  loraTiled?: boolean;
   /** The argmax's row maximum in two reductions over parts of the row (nodes.ts, rowMax); default on. */
   argmaxParts?: boolean;
   /**
@@ -182,8 +180,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     if (bias) y = op.add(g, y, w.bias(layer, modules));
     const io = lora?.(layer, group);
     if (!io) return y;
-    // Aᵀ of rank 5 is in runs of K with Bᵀ stacked (nodes.ts, tiledLoraDelta); of rank 4, in split-K's slices (fused-lora.ts)
-    if (io.at.shape.length === 5) return op.add(g, y, tiledLoraDelta(g, x, io.at, io.bt));
+    // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
     const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
     return op.add(g, y, op.matmul(g, xa, io.bt));
   };

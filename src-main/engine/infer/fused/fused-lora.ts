@@ -96,30 +96,15 @@ export interface SplitForms {
   splitK?: number;
   splitKAll?: boolean;
   loraSplitK?: number;
-  /**
-   * The split x·Aᵀ's S partial products summed by the second product (nodes.ts, tiledLoraDelta: Bᵀ stacked S times)
-   * rather than by a product of ones; x is then read as it lies, never transposed. Fewer dispatches a group.
-   */
-  loraTiled?: boolean;
   /** The residual stream's width (gpu-forms.ts, fusedStreamWidth); default the hidden size. */
   streamWidth?: number;
   /** Aᵀ and Bᵀ in fp16, as an fp16 graph's activations (gpu-forms.ts, fusedHalf). */
   half?: boolean;
 }
 
-/**
- * Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices; sliced as the base's projection
- * where that shares its transposed x, which the tiled form does not need).
- */
+/** Slices of a group's x·Aᵀ under these forms, for B rows of rank r (loraSlices, after the base's projectionSlices). */
 function groupSlices(s: GroupShape, r: number, rows: number, f: SplitForms): number {
-  return loraSlices(s.in, r, rows, f.loraSplitK ?? 0, f.loraTiled ? 1 : projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll));
-}
-
-/** Aᵀ's and Bᵀ's declared shapes for a group of `inDim` → `outDim` of rank r in S slices (see the feeds below). */
-function loraShapes(S: number, B: number, inDim: number, r: number, outDim: number, tiled: boolean): { at: number[]; bt: number[] } {
-  if (S === 1) return { at: [B, inDim, r], bt: [B, r, outDim] };
-  // tiled: each row's Aᵀ as it lies (its K rows in S runs), Bᵀ stacked S times; else split-K's [S, B, K/S, r]
-  return tiled ? { at: [B, 1, S, inDim / S, r], bt: [B, S * r, outDim] } : { at: [S, B, inDim / S, r], bt: [B, r, outDim] };
+  return loraSlices(s.in, r, rows, f.loraSplitK ?? 0, projectionSlices(s.in, s.out, f.splitK ?? 0, f.splitKAll));
 }
 
 /**
@@ -135,8 +120,11 @@ export function fusedLoraInputs(g: Graph, spec: ModelSpec, layout: RowLoraLayout
       const s = groupShape(spec, layout, group, forms.streamWidth);
       if (!s) continue;
       const r = s.parts.length * R;
-      const shapes = loraShapes(groupSlices(s, r, batch, forms), batch, s.in, r, s.out, !!forms.loraTiled);
-      inputs.set(`${layer}.${group}`, { at: g.input(atName(layer, group), dtype, shapes.at), bt: g.input(btName(layer, group), dtype, shapes.bt) });
+      const S = groupSlices(s, r, batch, forms);
+      inputs.set(`${layer}.${group}`, {
+        at: g.input(atName(layer, group), dtype, S > 1 ? [S, batch, s.in / S, r] : [batch, s.in, r]),
+        bt: g.input(btName(layer, group), dtype, [batch, r, s.out]),
+      });
     }
   }
   return (layer, group) => inputs.get(`${layer}.${group}`) ?? null;
@@ -152,16 +140,7 @@ function sliceRows(t: HostTensor, S: number): HostTensor {
   return { dtype: 'float32', shape: [S, B, K / S, r], data: out };
 }
 
-/** Bᵀ [B, r, N] stacked S times per row, [B, S·r, N]: the product of the S partial x·Aᵀ with it is their sum's. */
-function stackRows(t: HostTensor, S: number): HostTensor {
-  const [B, r, N] = t.shape;
-  const src = t.data as Float32Array;
-  const out = new Float32Array(src.length * S);
-  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) out.set(src.subarray(b * r * N, (b + 1) * r * N), (b * S + s) * r * N);
-  return { dtype: 'float32', shape: [B, S * r, N], data: out };
-}
-
-/** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones, laid out as fusedLoraInputs declares them. */
+/** The fused graph's LoRA feeds from row-lora's (rowLoraFeeds) ones, Aᵀ sliced as fusedLoraInputs declares it. */
 export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Readonly<Record<string, HostTensor>>, forms: SplitForms = {}): Record<string, HostTensor> {
   const feeds = groupedLoraFeeds(spec, layout, plain, forms.streamWidth);
   for (let layer = 0; layer < spec.layers; layer++) {
@@ -169,14 +148,8 @@ export function fusedLoraFeeds(spec: ModelSpec, layout: RowLoraLayout, plain: Re
       const s = groupShape(spec, layout, group, forms.streamWidth);
       const t = s && feeds[atName(layer, group)];
       if (!s || !t) continue;
-      const [B, K, r] = t.shape;
-      const S = groupSlices(s, r, B, forms);
-      if (S === 1) continue;
-      if (!forms.loraTiled) feeds[atName(layer, group)] = sliceRows(t, S);
-      else {
-        feeds[atName(layer, group)] = { ...t, shape: loraShapes(S, B, K, r, s.out, true).at };
-        feeds[btName(layer, group)] = stackRows(feeds[btName(layer, group)], S);
-      }
+      const S = groupSlices(s, t.shape[2], t.shape[0], forms);
+      if (S > 1) feeds[atName(layer, group)] = sliceRows(t, S);
     }
   }
   if (forms.half) for (const [n, t] of Object.entries(feeds)) feeds[n] = { dtype: 'float16', shape: t.shape, data: f16Bits(t.data as Float32Array) };

@@ -9,10 +9,10 @@ import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 import { streamWidth } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'loraTiled' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, loraTiled: false, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -24,9 +24,6 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const splitKAll = env.GRAFT_SPLITK_ALL !== '0';
   // The adapter rows' x·Aᵀ (fused-lora.ts, loraSlices): GRAFT_LORA_SPLITK=0 leaves it one batched MatMul.
   const loraSplitK = Math.max(0, Math.floor(Number(env.GRAFT_LORA_SPLITK ?? splitK)) || 0);
-  // The split x·Aᵀ's partials summed by the product with Bᵀ stacked (nodes.ts, tiledLoraDelta): GRAFT_LORA_TILED=0
-  // sums them by a product of ones after transposing x (splitKProjection), the form before session 22.
-  const loraTiled = loraSplitK > 0 && env.GRAFT_LORA_TILED !== '0';
   // The argmax's row maximum in two reductions (nodes.ts, rowMax): GRAFT_ARGMAX_PARTS=0 one ReduceMax a row.
   const argmaxParts = env.GRAFT_ARGMAX_PARTS !== '0';
   // The MLP op by default: the H200 probe timed its kernel at 7.3 µs for a 896 → 4,864 gate and up, where the
@@ -34,7 +31,7 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
   // The residual stream a multiple of 256 wide (nodes.ts, streamWidth); GRAFT_PAD_STREAM=0 keeps the hidden size.
   const padStream = env.GRAFT_PAD_STREAM !== '0';
-  return { splitK, splitKAll, loraSplitK, loraTiled, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${loraTiled ? 't' : ''}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
 }
 
 /**

@@ -216,25 +216,6 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   return node(g, 'Reshape', [sum, i64(`splitk_out_${B}x${N}`, [B, -1, N])], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
 }
 
-/**
- * Each row's x·Aᵀ·Bᵀ with Aᵀ in S runs of K/S (at [B, 1, S, K/S, r], the bytes of [B, K, r]) and Bᵀ stacked S times
- * (bt [B, S·r, N]): x [B, T, K] read as [B, T, S, 1, K/S] (a reshape) times each row's runs gives the S partial
- * products [B, T, S, 1, r] (S times the workgroups of one [1, K]·[K, r] a row, each over K/S), which read as
- * [B, T, S·r] times the stacked Bᵀ is their sum times Bᵀ. Against splitKProjection's form: no transpose of x, and
- * no product of ones (the sum happens in the second product), two dispatches; Aᵀ is read once a token (T times in
- * a prefill: each row's Aᵀ is small) and Bᵀ S times over. The token axis may be symbolic.
- */
-export function tiledLoraDelta(g: Graph, x: Value, at: Value, bt: Value): Value {
-  const [B, T, K] = x.shape;
-  const [, , S, Ks, r] = at.shape;
-  const N = bt.shape[2];
-  if (S * Ks !== K || bt.shape[1] !== S * r) throw new Error(`tiled LoRA: x [${x.shape}] against Aᵀ [${at.shape}] and Bᵀ [${bt.shape}]`);
-  const runs = node(g, 'Reshape', [x, sharedI64(g, `lora_runs_${S}x${Ks}`, [0, 0, S, 1, Ks])], [{ dtype: x.dtype, shape: [B, T, S, 1, Ks] }])[0];
-  const parts = node(g, 'MatMul', [runs, at], [{ dtype: x.dtype, shape: [B, T, S, 1, r] }])[0];
-  const flat = node(g, 'Reshape', [parts, sharedI64(g, `lora_parts_${S * r}`, [0, 0, S * r])], [{ dtype: x.dtype, shape: [B, T, S * r] }])[0];
-  return node(g, 'MatMul', [flat, bt], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
-}
-
 /** Rows of an [S, D/S, V] table (a tied embedding in the LM head's layout) for ids [B, T]: [B, T, D]. */
 export function gatherSplitHead(g: Graph, table: Value, ids: Value): Value {
   const [S, Ds] = table.shape;
