@@ -52,6 +52,30 @@ describe('GPU result reports', () => {
     expect(r.ab_a_under_build_load.lines.length).toBeGreaterThan(0);
   });
 
+  it("report-decode, session 22: 4 different adapters beside both one streams, the precision named", () => {
+    const dir = path.join(RAW, 's22-call-b');
+    const r = report('report-decode.ts', [dir, dir, 'abc1234'], { REPORT_CALLS: 'B,B', REPORT_PRECISION: 'fp16' });
+    const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
+    const one = row(/^decode, 1 stream, greedy \(fp16/, 'qwen2.5-0.5b');
+    expect(one.ratio).toBeCloseTo(one.graft / one.peer, 3);
+    const four = row(/^4 rows side by side, 4 different adapters/, 'qwen2.5-0.5b');
+    expect(four.graft_vs_own_single_base).toBeCloseTo(four.graft / one.graft, 2);
+    expect(four.graft_vs_own_single_with_an_adapter).toBeCloseTo(four.graft / four.graft_one_stream_with_an_adapter, 2);
+    expect(four.ratio).toBeCloseTo(four.graft / four.peer, 3);
+    // 1.5B has no llama-batched-bench figure: no ratio, and none made up
+    expect(row(/^4 rows side by side, 4 different adapters/, 'qwen2.5-1.5b').ratio).toBeNull();
+  });
+
+  it('report-s22: each A/B arm a mean of its own rounds; item 2 quotients of the figures beside them', () => {
+    const r = report('report-s22.ts', ['abc1234']);
+    const tiled = r.lora_tiled_T.means['qwen2.5-0.5b | one_adapter | tiled'];
+    expect(tiled.tok_s_per_row).toBeCloseTo(tiled.rounds.reduce((a: number, b: number) => a + b, 0) / tiled.rounds.length, 1);
+    expect(r.lora_tiled_T.means['qwen2.5-0.5b | one_adapter | summed'].tok_s_per_row).toBeGreaterThan(tiled.tok_s_per_row);
+    for (const x of r.item2_nothing_beside_S) expect(x.four_adapters_vs_one_stream).toBeCloseTo(x.four_adapters_in_all / x.one_stream, 2);
+    expect(r.split_k_in_fp16_S.rows[0].means.now).toBeGreaterThan(r.split_k_in_fp16_S.rows[0].means.before);
+    expect(r.split_targets_W.runs).toHaveLength(8);
+  });
+
   it('report-decode over two calls: each row beside the llama.cpp figure of the call that measured it', () => {
     const r = report('report-decode.ts', [path.join(RAW, 's14-call-d'), `${path.join(RAW, 's14-call-d')},${path.join(RAW, 's14-call-e')}`, 'abc1234'], { REPORT_CALLS: 'D,D', REPORT_B_CALLS: 'D,E' });
     const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
