@@ -69,7 +69,7 @@ export const GENERATE_OPTIONS = {
     default: 'auto',
     label: 'Precision',
     group: 'Device',
-    help: 'weights, activations and KV cache on the GPU: fp16 (half the memory, faster), fp32, or auto (fp16 on the GPU, fp32 again for the rest of the run if fp16 overflows at the first step). The CPU and 4-bit bases run in fp32',
+    help: 'weights, activations and KV cache on the GPU: fp16 (half the memory, faster), fp32, or auto (fp16; a model whose fp16 decode overflows decodes in fp32 from then on, an overflow at the first step retried at once). The CPU and 4-bit bases run in fp32',
   },
 } as const satisfies Schema;
 export type GenerateOptions = OptionsOf<typeof GENERATE_OPTIONS>;

@@ -141,7 +141,7 @@ describe('an fp16 decode that overflows', () => {
       expect(err).toMatchObject({ code: 'UNSUPPORTED', field: 'precision', where: 'step 1' });
       expect(err!.message).toMatch(/fp16 overflowed/);
     }
-    // auto: fp16 for the base alone, which overflows at the first step: the same generation in fp32, and the model
+    // auto: fp16, which overflows at the first step: the same generation in fp32, and the model
     // is remembered (the next auto run is fp32 from the start)
     expect(halfOverflowedOn(big)).toBe(false);
     expect((await run('auto'))[0].ids).toEqual(full[0].ids);

@@ -249,8 +249,8 @@ function rowReduce(g: Graph, op: 'ReduceMax' | 'ReduceSum', x: Value, axes: Valu
   const out = { dtype: 'float32' as const, shape: [B, 1] };
   const parts = inParts ? reductionParts(V, MAX_PARTS) : 1;
   if (parts === 1) return node(g, op, [x, axes], [out], { keepdims: { i: 1 } })[0];
-  const shape = sharedI64(g, `rowmax_parts_${B}x${parts}x${V / parts}`, [B, parts, V / parts]);
-  const last = sharedI64(g, 'rowmax_axis2', [2]);
+  const shape = sharedI64(g, `row_parts_${B}x${parts}x${V / parts}`, [B, parts, V / parts]);
+  const last = sharedI64(g, 'row_axis2', [2]);
   const cut = node(g, 'Reshape', [x, shape], [{ dtype: x.dtype, shape: [B, parts, V / parts] }])[0];
   const partial = node(g, op, [cut, last], [{ dtype: x.dtype, shape: [B, parts] }], { keepdims: { i: 0 } })[0];
   return node(g, op, [partial, axes], [out], { keepdims: { i: 1 } })[0];
