@@ -42,6 +42,12 @@ const ratio = (a?: number, b?: number) => (a && b ? +(a / b).toFixed(3) : null);
 const found = (sec: RegExp, model: string) => g.find((x) => sec.test(x.section) && x.r.model === model);
 const find = (sec: RegExp, model: string) => found(sec, model)?.r;
 
+/** FILE#KEY: that key of a result file, with where it came from. */
+function profileFrom(ref: string): J {
+  const [file, key] = ref.split('#');
+  return { source: ref, ...(JSON.parse(readFileSync(file, 'utf8')) as J)[key] };
+}
+
 const rows: J[] = [];
 for (const [name, file, b4] of [['smollm2-135m', /smol135m-f16/, 0], ['qwen2.5-0.5b', /qwen05b-f16/, 1], ['qwen2.5-1.5b', /qwen15b-f16/, -1]] as const) {
   const at = found(/^first start/, name)?.call ?? callB;
@@ -89,5 +95,9 @@ const result = {
   graft_raw: g.map((x) => ({ call: x.call, section: x.section, ...x.r })),
   peers_raw: { llama_bench: llama, [`llama_batched_bench_${callA.toLowerCase()}`]: peersD1.split('\n').filter((l) => l.startsWith('|')) },
   notes: [process.env.REPORT_NOTE ?? 'What bounds each row: docs/gpu-speed.md.'].join(' '),
+  // REPORT_DISPATCHES: bench/decode-dispatches.ts's file (each step's dispatches, counted from the graphs);
+  // REPORT_PROFILE=FILE#KEY: an op-by-op profile kept in an earlier result file (a call of this session may run none)
+  ...(process.env.REPORT_DISPATCHES ? { dispatches: { source: process.env.REPORT_DISPATCHES, rows: (JSON.parse(readFileSync(process.env.REPORT_DISPATCHES, 'utf8')) as J).rows } } : {}),
+  ...(process.env.REPORT_PROFILE ? { profile: profileFrom(process.env.REPORT_PROFILE) } : {}),
 };
 console.log('wrote', writeResult(`gpu-vs-peers-${new Date().toISOString().slice(0, 10)}${process.env.REPORT_SUFFIX ?? ''}`, result));

@@ -54,7 +54,17 @@ describe('GPU result reports', () => {
 
   it("report-decode, session 22: 4 different adapters beside both one streams, the precision named", () => {
     const dir = path.join(RAW, 's22-call-b');
-    const r = report('report-decode.ts', [dir, dir, 'abc1234'], { REPORT_CALLS: 'B,B', REPORT_PRECISION: 'fp16' });
+    const results = path.join(ROOT, 'bench/results');
+    const r = report('report-decode.ts', [dir, dir, 'abc1234'], {
+      REPORT_CALLS: 'B,B',
+      REPORT_PRECISION: 'fp16',
+      REPORT_DISPATCHES: path.join(results, 'decode-dispatches-2026-12-04.json'),
+      REPORT_PROFILE: `${path.join(results, 'decode-fp16-h200-2026-12-04.json')}#profile_G`,
+    });
+    // the counts and the kept profile come along, each naming where it came from
+    expect(r.dispatches.rows.find((x: any) => x.shape === 'qwen2.5-0.5b' && x.rows === 'base, one row').per_step).toBeGreaterThan(400);
+    expect(r.profile.source).toMatch(/#profile_G$/);
+    expect(r.profile.fp16.by_op[0].op).toBe('MatMul');
     const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
     const one = row(/^decode, 1 stream, greedy \(fp16/, 'qwen2.5-0.5b');
     expect(one.ratio).toBeCloseTo(one.graft / one.peer, 3);
