@@ -19,13 +19,15 @@ echo "pinned: graft ${BG:+$(taskset -cp $$ | sed 's/.*: //')}, background ${BG:-
 export DECODE_AB=0   # the read-back/caches-copied variants: measured in earlier calls, no time here
 timeout 150 node $E models qwen2.5-0.5b smollm2-135m qwen2.5-1.5b > /dev/null 2>&1; echo "models at $(( $(date +%s) - t ))" >> $L
 ROWS_UNTIL=260 FIRST_T=110 SECOND_T=35 source bench/gpu/decode-rows.sh
-left 360 && echo "== 4-bit base" >> $L && timeout $(( 480 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
-echo "graft rows done at $(( $(date +%s) - t ))" >> $L
-# while the build ends (both arms under its load, pinned): an A/B of this session's change, AB (default session
+# while the build goes on (both arms under its load, pinned): an A/B of this session's change, AB (default session
 # 22's: split-K in the fp16 graph, every projection / the long-K ones / none; session 20 ran pad-ab qwen2.5-0.5b
-# smollm2-135m here, session 16 argmax-ab qwen2.5-0.5b)
+# smollm2-135m here, session 16 argmax-ab qwen2.5-0.5b). Before the 4-bit rows, at most 100 s: session 22's call B
+# ran it after them, and its 8B's first start (96 s) left no time for it.
 AB=${AB:-split-ab qwen2.5-0.5b}
-left 330 && echo "== $AB (llama.cpp building beside)" >> $L && timeout $(( 400 - ($(date +%s) - t) )) node $E $AB >> $L 2>&1
+ab_t=$(( 340 - ($(date +%s) - t) )); [ $ab_t -gt 100 ] && ab_t=100
+left 300 && echo "== $AB (llama.cpp building beside)" >> $L && timeout $ab_t node $E $AB >> $L 2>&1
+left 380 && echo "== 4-bit base" >> $L && timeout $(( 480 - ($(date +%s) - t) )) node $E packed llama3.1-8b qwen2.5-0.5b qwen2.5-1.5b >> $L 2>&1
+echo "graft rows done at $(( $(date +%s) - t ))" >> $L
 [ -n "$BG" ] && taskset -cp 0-$(( $(nproc --all) - 1 )) $$ > /dev/null
 PEERS_WAIT_UNTIL=500 source bench/gpu/peers-bench.sh
 # nothing beside now: the 0.5B greedy rows again (graph cache filled)
