@@ -15,7 +15,7 @@ import type { RowLoraLayout } from '../src-main/engine/adapters/row-lora.js';
 import type { Graph } from '../src-main/engine/graph/ir.js';
 import { buildFusedDecodeGraph } from '../src-main/engine/infer/fused-decode-graph.js';
 import type { HfConfig } from '../src-main/engine/io/hf-config.js';
-import { loadModel } from '../src-main/engine/model.js';
+import { loadModel, type LoadedModel } from '../src-main/engine/model.js';
 import { QWEN25_05B_SHAPES, SMOLLM2_135M_SHAPES, writeRandomModel } from '../src-main/engine/models/random-model.js';
 import { commit, writeResult } from './common.js';
 import { QWEN25_15B_SHAPES } from './gpu-explore.js';
@@ -30,8 +30,7 @@ function dispatches(g: Graph): Record<string, number> {
 }
 const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0);
 
-async function count(cfg: HfConfig, rows: number, lora: RowLoraLayout | null, layers: number, dir: string) {
-  const model = await loadModel(await writeRandomModel(path.join(dir, `l${layers}`), { ...cfg, num_hidden_layers: layers }, { seed: 1 }));
+function count(model: LoadedModel, rows: number, lora: RowLoraLayout | null) {
   // gpu-forms.ts's defaults on the WebGPU EP: split-K to ~1,024 workgroups on every projection slices fit, the
   // adapters' x·Aᵀ split alike, the argmax in parts, the stream padded to 256, fp16
   return dispatches(buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: rows, tokens: 1, capacity: 256, lora, anyLength: true, argmax: true, splitK: 1024, splitKAll: true, loraSplitK: 1024, argmaxParts: true, padStream: true, half: true, nbitsFusion: 'mlp' }));
@@ -49,8 +48,10 @@ async function main() {
   for (const [name, cfg] of Object.entries(shapes)) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'graft-dispatches-'));
     try {
+      // one model of each depth, written once for every kind of rows
+      const [l1, l2] = await Promise.all([1, 2].map(async (layers) => loadModel(await writeRandomModel(path.join(dir, `l${layers}`), { ...cfg, num_hidden_layers: layers }, { seed: 1 }))));
       for (const [kind, B, layout] of kinds) {
-        const [one, two] = [await count(cfg, B, layout, 1, dir), await count(cfg, B, layout, 2, dir)];
+        const [one, two] = [count(l1, B, layout), count(l2, B, layout)];
         const layer = Object.fromEntries(Object.keys(two).map((op) => [op, two[op] - (one[op] ?? 0)]).filter(([, n]) => n !== 0));
         const perLayer = total(two) - total(one);
         const rest = total(one) - perLayer;

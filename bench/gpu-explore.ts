@@ -58,10 +58,10 @@ async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Pro
   }
 }
 
-/** The base and three different rank-16 adapters on all 7 targets: the side-by-side rows every decode bench times. */
-const sideBySide = (spec: ModelSpec) => [{ adapters: [] }, ...[1, 2, 3].map((k) => ({ adapters: [{ weights: adapter(spec, k), scale: 1 }] }))];
-/** Four rows, each with its own rank-16 adapter (issue 12's item 2 as written: 4 different adapters). */
-const fourAdapters = (spec: ModelSpec) => [1, 2, 3, 4].map((k) => ({ adapters: [{ weights: adapter(spec, k), scale: 1 }] }));
+/** Rows with different rank-16 adapters on all 7 targets (seeds 1..n): the rows every decode bench times. */
+const adapterRows = (spec: ModelSpec, n: number) => Array.from({ length: n }, (_, k) => ({ adapters: [{ weights: adapter(spec, k + 1), scale: 1 }] }));
+/** The base and three different adapters: the side-by-side rows. */
+const sideBySide = (spec: ModelSpec) => [{ adapters: [] }, ...adapterRows(spec, 3)];
 
 /** First generation after loading (sessions built), then decode speed greedy and sampled. */
 export async function decodeExplore(name: string, tokens = 64) {
@@ -73,7 +73,9 @@ export async function decodeExplore(name: string, tokens = 64) {
   const loadMs = performance.now() - t0;
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
   // rows: 1 the base alone; 4 the base and 3 adapters; 'adapter' one row with an adapter; 'adapters' 4 rows, 4 adapters
-  const variants = { 1: [{ adapters: [] }], 4: sideBySide(model.spec), adapter: fourAdapters(model.spec).slice(0, 1), adapters: fourAdapters(model.spec) };
+  // (4 different adapters: issue 12's item 2 as written; the side-by-side rows are the base and the first three)
+  const adapters = adapterRows(model.spec, 4);
+  const variants = { 1: [{ adapters: [] }], 4: [{ adapters: [] }, ...adapters.slice(0, 3)], adapter: adapters.slice(0, 1), adapters };
   type Rows = keyof typeof variants;
   const run = (temperature: number, rows: Rows = 1, filters: Partial<SamplingOpts> = {}) =>
     generate({ model, device, tokenizer: null, prompt, variants: variants[rows], maxTokens: tokens, sampling: { temperature, seed: 1, ...filters }, stopAtEos: false });
@@ -210,8 +212,9 @@ async function rowsAb(name: string, arms: Record<string, Record<string, string>>
   const device = await resolveDevice('gpu');
   const model = await loadModel(await modelPath(name));
   const prompt = Array.from({ length: 32 }, (_, i) => 1 + ((i * 7) % (model.spec.vocab - 1)));
-  const four = sideBySide(model.spec);
-  const all: Record<string, typeof four> = { base: [{ adapters: [] }], one_adapter: [four[1]], base_and_3_adapters: four, four_adapters: fourAdapters(model.spec), four_base: four.map(() => ({ adapters: [] })) };
+  const adapters = adapterRows(model.spec, 4);
+  const four = [{ adapters: [] }, ...adapters.slice(0, 3)];
+  const all: Record<string, typeof four> = { base: [{ adapters: [] }], one_adapter: adapters.slice(0, 1), base_and_3_adapters: four, four_adapters: adapters, four_base: four.map(() => ({ adapters: [] })) };
   const run = (variants: typeof four) => generate({ model, device, tokenizer: null, prompt, variants, maxTokens: 64, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
   for (let round = 0; round < rounds; round++)
     for (const label of kinds)

@@ -24,7 +24,8 @@ export function llamaBench(file: string): J[] {
   }
 }
 
-const mean = (xs: number[]) => +(xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(1);
+/** The mean of rounds, to 0.1. */
+export const mean = (xs: number[]) => +(xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(1);
 
 /** An A/B's rounds of one model (gpu-explore decodeAb's lines, section-tagged): each arm's mean, one row and 4 rows in all. */
 export function ab(lines: J[], model: string) {

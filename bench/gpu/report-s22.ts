@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
-import { ab, type J, sections } from './report-lines.js';
+import { ab, type J, mean, sections } from './report-lines.js';
 
 const [commit] = process.argv.slice(2);
 const RAW = 'bench/results/raw';
@@ -20,11 +20,13 @@ const l = lines('s22-call-l/l.log');
 const s = lines('s22-call-s/s.log');
 const t = lines('s22-call-t/t.log');
 const w = lines('s22-call-w/lorasplit.log');
-const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
 /** Each (kind of rows, arm)'s mean tok/s a row over the rounds. */
 const byArm = (rows: J[], arm: (x: J) => string) => {
   const groups = new Map<string, number[]>();
-  for (const x of rows) groups.set(`${x.model} | ${x.rows} | ${arm(x)}`, [...(groups.get(`${x.model} | ${x.rows} | ${arm(x)}`) ?? []), x.tok_s_per_row]);
+  for (const x of rows) {
+    const key = `${x.model} | ${x.rows} | ${arm(x)}`;
+    groups.set(key, [...(groups.get(key) ?? []), x.tok_s_per_row]);
+  }
   return Object.fromEntries([...groups].map(([k, v]) => [k, { tok_s_per_row: mean(v), rounds: v }]));
 };
 // call W's second part: one process per variant (DECODE_QUICK=1), two rounds, lines "== VAR round R" then the figures

@@ -208,7 +208,7 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
     ? node(g, 'MatMul', [xt, w], [{ dtype: x.dtype, shape: [S, B, T, N] }])[0]
     : node(g, 'MatMul', [node(g, 'Reshape', [xt, i64(`splitk_rows_${S}x${Ks}`, [S, -1, Ks])], [{ dtype: x.dtype, shape: [S, B * T, Ks] }])[0], w], [{ dtype: x.dtype, shape: [S, B * T, N] }])[0];
   const flat = node(g, 'Reshape', [parts, i64(`splitk_flat_${S}`, [S, -1])], [{ dtype: x.dtype, shape: [S, B * T * N] }])[0];
-  // one row of ones per slicing and type (a graph may mix types: the sum must be in its partials' type)
+  // one row of ones per slicing, in the partials' type (named by it: an initializer's name holds one type)
   const half = x.dtype === 'float16';
   const onesName = `splitk_ones_${S}${half ? '_f16' : ''}`;
   const ones = shared(g, onesName, () => g.init(onesName, { dtype: half ? 'float16' : 'float32', shape: [1, S], data: half ? new Uint16Array(S).fill(0x3c00) : new Float32Array(S).fill(1) }));
