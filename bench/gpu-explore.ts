@@ -43,7 +43,24 @@ export const SHAPES: Record<string, HfConfig> = {
 };
 
 async function modelPath(name: string): Promise<string> {
-  return name === 'stories260K' ? STORIES : benchModel(name, SHAPES[name]);
+  return name === 'stories260K' ? STORIES : benchModel(name, shapeOf(name));
+}
+
+/**
+ * A shape by name; NAME~lN (N layers) and NAME~vN (a vocabulary of N) cut one down (session 23: a step's time
+ * against its depth and its vocabulary, to part what each layer costs from what a step costs whatever its depth).
+ */
+export function shapeOf(name: string): HfConfig {
+  const [base, ...cuts] = name.split('~');
+  if (!SHAPES[base]) throw new Error(`no shape ${base}`);
+  const cfg = { ...SHAPES[base] };
+  for (const c of cuts) {
+    const n = Number(c.slice(1));
+    if (c[0] === 'l' && n > 0) cfg.num_hidden_layers = n;
+    else if (c[0] === 'v' && n > 0) cfg.vocab_size = n;
+    else throw new Error(`${name}: ~${c} is neither lN nor vN`);
+  }
+  return cfg;
 }
 
 /** f() with these environment variables set, the earlier values put back after. */
@@ -101,6 +118,11 @@ export async function decodeExplore(name: string, tokens = 64) {
   r.greedy_wall_ms_per_step = +(1000 / one.tps).toFixed(3);
   r.greedy_host_ms_per_step = one.host_ms_per_step;
   r.greedy_replays_per_step = one.replays_per_step;
+  // DECODE_QUICK=2: the base's one row only (the depth and vocabulary cuts of session 23)
+  if (process.env.DECODE_QUICK === '2') {
+    console.log(JSON.stringify(r));
+    return r;
+  }
   // DECODE_QUICK=1: greedy rows only (a comparison run beside the full one)
   if (process.env.DECODE_QUICK === '1') {
     const four = await withHostTime(() => best(0, 4));
