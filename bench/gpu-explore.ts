@@ -57,7 +57,8 @@ export function shapeOf(name: string): HfConfig {
   for (const c of cuts) {
     const n = Number(c.slice(1));
     if (c[0] === 'l' && n > 0) cfg.num_hidden_layers = n;
-    else if (c[0] === 'v' && n > 0) cfg.vocab_size = n;
+    // the special ids move inside a cut vocabulary (Qwen's sit past 151,000)
+    else if (c[0] === 'v' && n > 2) Object.assign(cfg, { vocab_size: n, bos_token_id: 1, eos_token_id: 2 });
     else throw new Error(`${name}: ~${c} is neither lN nor vN`);
   }
   return cfg;
