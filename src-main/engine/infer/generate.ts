@@ -18,11 +18,18 @@ import type { ChainDraws } from './sampler-capture.js';
 import { TextStream } from './text-stream.js';
 
 /**
- * Greedy steps run back to back on the device before their ids are read (KvDecoder.decodeGreedyChain).
- * Tokens then reach the screen in bursts of this many, and a reply that ends mid-burst has computed up to
- * this many - 1 steps for nothing. GRAFT_GREEDY_CHAIN sets it for measurements (1: a read after every step).
+ * Steps run back to back on the device before their ids are read (KvDecoder.decodeGreedyChain, decodeSampledChain):
+ * the k-th chain of a generation is 8 steps, doubled each chain up to `longest` (32; GRAFT_GREEDY_CHAIN sets it for
+ * measurements, 1: a read after every step). A read drains the GPU, which then waits for the host to encode the next
+ * step: at 0.5B a read after every step cost ~2 ms a step, and on an H200 chains of 32 decoded 8% faster than of 8
+ * (session 23, docs/gpu-speed.md). Short chains first keep what longer ones cost where it shows: a reply's first
+ * tokens reach the screen after 8 steps, and a short reply computes fewer steps past its end (a chain is cut
+ * short only by maxTokens). Long replies arrive in bursts of 32 (~0.13 s at 250 tok/s).
  */
-const greedyChain = () => Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 8)) || 8);
+export function chainLength(k: number, longest = greedyChainLongest()): number {
+  return Math.max(1, Math.min(longest, 8 * 2 ** Math.min(k, 8)));
+}
+const greedyChainLongest = () => Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 32)) || 32);
 
 export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
 
@@ -173,7 +180,9 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
   // Greedy ids of later steps, computed ahead of the loop. A live row's next input is its own greedy id,
   // which is what the chain fed; a finished row's ids are never read again.
   const ahead: Int32Array[] = [];
-  const chain = greedyChain();
+  const longest = greedyChainLongest();
+  let chains = 0;
+  const chain = () => chainLength(chains++, longest);
   const pick = async (b: number): Promise<number> => {
     if (greedy || chained) return ids[b];
     if (top) {
@@ -223,11 +232,11 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
       if (done.every(Boolean) || step + 1 === o.maxTokens) break;
       if (greedy) {
         // Steps computed ahead (decodeGreedyChain): never past maxTokens, so never past the reserved slots.
-        if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(chain, o.maxTokens - 1 - step))));
+        if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(chain(), o.maxTokens - 1 - step))));
         ids = ahead.shift()!;
       } else {
         if (onDevice && !ahead.length) {
-          const n = Math.min(chain, o.maxTokens - 1 - step);
+          const n = Math.min(chain(), o.maxTokens - 1 - step);
           // the uniforms are taken only once the sampler runs: a fallback draws on the host with the same ones
           const got = await dec.decodeSampledChain(next, n, drawMode!, () => draws(n));
           if (got) ahead.push(...got);

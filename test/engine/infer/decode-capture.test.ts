@@ -187,6 +187,36 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
   );
 });
 
+describe('growing greedy chains in generate (8, 16, then 32 steps between reads), random qwen2 model', () => {
+  it.skipIf(!gpuOk)(
+    `WebGPU EP${gpuSkipReason}: a 44-token greedy generation replays chains of 8, 16 and 19 steps and gives the ids of plain runs`,
+    async () => {
+      const model = models.get('qwen2')!;
+      const device = await resolveDevice('gpu');
+      const a = randomAdapter(model.spec, 4, ['q', 'v', 'down'], 6, 0.3);
+      const run = async (capture: boolean) => {
+        const was = process.env.GRAFT_GRAPH_CAPTURE;
+        process.env.GRAFT_GRAPH_CAPTURE = capture ? '1' : '0';
+        try {
+          const r = await generate({ model, device, tokenizer: null, prompt: [5, 12, 40, 3], variants: [{ adapters: [] }, { adapters: [{ weights: a, scale: 1 }] }], maxTokens: 44, sampling: { temperature: 0, seed: 1 }, stopAtEos: false });
+          return r.map((v) => v.ids);
+        } finally {
+          if (was === undefined) delete process.env.GRAFT_GRAPH_CAPTURE;
+          else process.env.GRAFT_GRAPH_CAPTURE = was;
+        }
+      };
+      const chains = captureStats.chains;
+      const captured = await run(true);
+      // 43 steps after the prefill: 8 + 16 + 19 (the last cut by maxTokens), each chain one read (chains of 8: 6)
+      expect(captureStats.chains - chains).toBe(3);
+      expect(captured).toEqual(await run(false));
+      expect(captured.every((ids) => ids.length === 44)).toBe(true);
+      expect(new Set(captured.flat()).size).toBeGreaterThan(4);
+    },
+    120_000,
+  );
+});
+
 describe('graph-captured greedy chains in fp16 (GRAFT_DECODE_FP16=1), random qwen2 model', () => {
   it.skipIf(!gpuOk)(
     `WebGPU EP${gpuSkipReason}: the same ids as the fp16 graph run op by op, with fp16 caches and adapter rows in the capture's buffers`,
@@ -241,10 +271,10 @@ describe('captured sampling among the best logits', () => {
       const plain = await sample(false);
       expect(captured).toEqual(plain);
       expect(new Set(captured.flat()).size).toBeGreaterThan(5);
-      // the penalties, top-p and min-p drawn on the device, in chains of 8, 8 and 7: the same tokens
+      // the penalties, top-p and min-p drawn on the device, in chains of 8 and 15: the same tokens
       const chains = captureStats.sampledChains;
       expect(await sample(true, true)).toEqual(plain);
-      expect(captureStats.sampledChains - chains).toBe(3);
+      expect(captureStats.sampledChains - chains).toBe(2); // 23 steps: 8 and 15 (generate.ts chainLength)
     },
     120_000,
   );
@@ -272,7 +302,7 @@ describe('captured sampling drawn on the device over the whole row', () => {
       for (const sampling of [{ temperature: 0.8, seed: 3 }, { temperature: 0, repetitionPenalty: 1.4, seed: 3 }]) {
         const chains = captureStats.sampledChains;
         const captured = await run(sampling, true);
-        expect(captureStats.sampledChains - chains, JSON.stringify(sampling)).toBe(3); // 19 steps: 8, 8 and 3
+        expect(captureStats.sampledChains - chains, JSON.stringify(sampling)).toBe(2); // 19 steps: 8 and 11 (generate.ts chainLength)
         expect(captured, JSON.stringify(sampling)).toEqual(await run(sampling, false));
         expect(new Set(captured.flat()).size).toBeGreaterThan(5);
       }
