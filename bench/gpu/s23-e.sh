@@ -18,8 +18,9 @@ for m in $M; do
   for r in 1 2; do
     echo "== alone $r: $m at $(( $(date +%s) - t ))" >> $L; one $m >> $L
     echo "== two at once $r: $m at $(( $(date +%s) - t ))" >> $L
-    (taskset -c 0-3 bash -c "$(declare -f one); E=$E; one $m" > /tmp/p1.log &); taskset -c 8-11 bash -c "$(declare -f one); E=$E; one $m" > /tmp/p2.log; sleep 1; wait
-    sleep 2; cat /tmp/p1.log /tmp/p2.log >> $L
+    taskset -c 0-3 bash -c "$(declare -f one); E=$E; one '$m'" > /tmp/p1.log & P1=$!
+    taskset -c 8-11 bash -c "$(declare -f one); E=$E; one '$m'" > /tmp/p2.log; wait $P1
+    cat /tmp/p1.log /tmp/p2.log >> $L
   done
 done
 for w in 1 256; do
