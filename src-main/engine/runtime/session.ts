@@ -63,7 +63,7 @@ export interface SessionOpts {
   allowCpuFallback?: boolean;
   /**
    * Outputs are written where `run`'s `into` says (a tensor of the right shape, on the host or the
-   * device), the others come back to the host; `keepOnDevice` is then ignored. onnxruntime-node 1.30
+   * device), the others come back to the host; `keepOnDevice` is then ignored. onnxruntime-node (1.30, 1.31)
    * honours such pre-allocated outputs only when no output has a preferred location (with one set, it
    * binds every output afresh and drops them), so a session is one kind or the other. This is what
    * lets a decode step update its KV caches in place and leave its ids on the device for the next step.
