@@ -86,6 +86,22 @@ describe('GPU result reports', () => {
     expect(r.split_targets_W.runs).toHaveLength(8);
   });
 
+  it('report-s23: both ORT versions, the depth and vocabulary cuts, the chain A/B as means of its rounds, NVML by section', () => {
+    const r = report('report-s23.ts', ['abc1234']);
+    const ort = r.ort_1_31_against_1_30_call_A;
+    expect(ort.decode_05b_one_row_tok_s['1.31.1']).toHaveLength(2);
+    expect(ort.decode_05b_one_row_tok_s['1.30.0']).toHaveLength(2);
+    expect(ort.gemm_tflops['1.31.1'].length).toBeGreaterThan(0);
+    // every cut named by its model, one-layer steps faster than whole ones
+    const b = r.depth_and_vocabulary.call_B;
+    const wall = (m: string) => b.filter((x: any) => x.model === m).map((x: any) => x.wall_ms);
+    expect(Math.max(...wall('qwen2.5-0.5b~l1~v8192'))).toBeLessThan(Math.min(...wall('qwen2.5-0.5b')));
+    const d = r.chains_call_D;
+    expect(d.means.chain_32).toBeCloseTo(d.rounds.reduce((a: number, x: any) => a + x.chain_32, 0) / d.rounds.length, 1);
+    expect(r.two_processes_call_E.rows).toHaveLength(12);
+    expect(r.nvml_utilization_call_E.by_section.every((x: any) => x.samples > 0)).toBe(true);
+  });
+
   it('report-decode over two calls: each row beside the llama.cpp figure of the call that measured it', () => {
     const r = report('report-decode.ts', [path.join(RAW, 's14-call-d'), `${path.join(RAW, 's14-call-d')},${path.join(RAW, 's14-call-e')}`, 'abc1234'], { REPORT_CALLS: 'D,D', REPORT_B_CALLS: 'D,E' });
     const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
