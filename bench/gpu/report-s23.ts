@@ -4,7 +4,8 @@
  * A (s23-a.sh: onnxruntime-node 1.31.1 against 1.30.0, one process each, alternating; a 0.5B step against its depth),
  * B (s23-b.sh: against its vocabulary too; greedy chains of 1, 8 and 32 steps; verify-reference under 1.31.1),
  * C (s23-c.sh: the 1-layer step replayed against op by op; its op-by-op profile; the SM clock),
- * E (s23-e.sh: one process against two at once; a submit every dispatch), and call D's chain A/B.
+ * E (s23-e.sh: one process against two at once; a submit every dispatch), F (s23-f.sh: the decode rows at the growing
+ * chains against chains of 8, one process each, alternating), and call D's chain A/B.
  *   npx tsx bench/gpu/report-s23.ts COMMIT
  */
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ const b = lines('s23-call-b/b.log');
 const c = lines('s23-call-c/c.log');
 const d = lines('s23-call-d/graft-d2.log');
 const e = lines('s23-call-e/e.log');
+const f = lines('s23-call-f/f.log');
 const ortArm = (x: J) => (/ort 1\.31/.test(x.section) ? '1.31.1' : '1.30.0');
 const byOrt = (rows: J[], f: (x: J) => number) => Object.fromEntries(['1.31.1', '1.30.0'].map((v) => [v, rows.filter((x) => ortArm(x) === v).map(f)]));
 const decodeA = a.filter((x) => /decode 0\.5B, base one row/.test(x.section));
@@ -55,6 +57,7 @@ const result = {
     C: 'bench/gpu/s23-c.sh, fresh, 61 s, bundle e89b67c',
     D: "AB='chain-ab qwen2.5-0.5b' bash bench/gpu/decode-all-one-call.sh, fresh, 418 s, bundle 76c7c77 (gpu-vs-peers-2026-12-04-s23-d.json)",
     E: 'bench/gpu/s23-e.sh, fresh, 43 s, bundle 9a9bda3',
+    F: 'bench/gpu/s23-f.sh, fresh, 335 s, bundle 47cbac1',
   },
   ort_1_31_against_1_30_call_A: {
     how: 'one process each, alternating 1.31.1, 1.30.0, 1.31.1, 1.30.0; a graph cache each',
@@ -76,6 +79,11 @@ const result = {
     reading: 'a read costs ~0.5 ms at 1 layer and ~2 ms at 24 (the GPU drained, then waiting for the host to encode the next step); 32 against 8 within one run\'s spread here, 8% in call D\'s A/B',
   },
   chains_call_D: { how: 'gpu-explore chain-ab qwen2.5-0.5b (3 rounds alternating in one process, under the llama.cpp build\'s load): now = 16, before = 8, chain_32', ...ab(d.filter((x) => /chain-ab/.test(x.section)), 'qwen2.5-0.5b') },
+  growing_chains_call_F: {
+    how: 'decodeExplore with DECODE_QUICK=1 at the default (chains of 8, 16, then 32) and with GRAFT_GREEDY_CHAIN=8, one process each, alternating: 0.5B, 135M, 1.5B, 0.5B',
+    rows: f.map((x) => ({ chains: /chains default/.test(x.section) ? '8, 16, 32' : '8', model: x.model, one_row_tok_s: x.greedy_tok_s, four_rows_tok_s_a_row: x.greedy_4rows_tok_s_per_row, four_adapters_tok_s_a_row: x.greedy_4adapters_tok_s_per_row, one_adapter_tok_s: x.greedy_1adapter_tok_s, four_rows_host_ms_in_replays: x.greedy_4rows_host_ms_per_step })),
+    reading: "one process a run, so each figure carries that process's spread: one row 0.5B 208.5 then 249.1 against 240.5 then 215.4, 135M 250.0 against 194.6, 1.5B 176.5 against 158.0; 4 rows a row 0.5B 177.6, 170.0 against 178.6, 174.1, 135M 152.6 against 156.5, 1.5B 113.6 against 102.6. The host's time inside the 4-row replays doubles (7.7-9.2 against 3.6-5.9 ms a step): it runs up to 32 steps ahead and waits inside the replay, which the wall time does not show.",
+  },
   captured_against_op_by_op_call_C: c.filter((x) => /^round/.test(x.section)).map(step),
   profile_1_layer_call_C: {
     how: "ORT's profile of the 1-layer, 8,192-word step run op by op (GPU timestamps; the profiler puts ~7 µs under each kernel), 126 steps",
