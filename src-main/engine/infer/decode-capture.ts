@@ -27,7 +27,15 @@ import type { SamplerMode } from './device-sampler.js';
 import { type ChainDraws, SamplerCapture } from './sampler-capture.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
-export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0 };
+export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0, rounds: 0, slots: 0 };
+
+/**
+ * Captures in the ring, one per slot: a greedy chain longer than this runs them in rounds. Each capture holds its
+ * own intermediate buffers (ORT keeps what a recorded command reads or writes), ~34 MB at 0.5B with 4 rows, most of
+ * it the LM head's partial sums and logits: measured on lavapipe, 25 more captures of a 2-layer 0.5B-wide model with
+ * 4 rows took 584 MB more (session 23), so a chain of 32 in 32 captures would hold ~1.1 GB at 0.5B.
+ */
+export const CHAIN_SLOTS = 8;
 
 const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
 
@@ -200,10 +208,30 @@ export class DecodeCapture {
    * step's ids, read back once at the end.
    */
   async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[]> {
-    await this.replay(tokens, n, start, layers, lora);
+    const S = CHAIN_SLOTS;
+    await this.replay(tokens, Math.min(n, S), start, layers, lora);
+    // Past S steps, rounds of up to S over the same captures. Before each round one run on the device keeps the
+    // last round's ids aside and feeds its last ids in as the round's first; nothing is read between rounds, so the
+    // GPU is never left waiting for the host (a read drains it: ~2 ms a read at 0.5B, session 23).
+    const earlier: DeviceTensor[] = [];
+    for (let done = S; done < n; done += S) {
+      const aside = await this.aside(earlier.length, S);
+      await this.replay(this.ids[S - 1], Math.min(S, n - done), start + done, layers, lora, { targets: aside, values: this.ids.slice(0, S) });
+      earlier.push(...aside);
+      captureStats.rounds++;
+    }
     captureStats.chains++;
-    return this.readIds(n);
+    const last = n - earlier.length;
+    return (await toHostAll([...earlier, ...this.ids.slice(0, last)], this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
+
+  /** Buffers from..from+count−1 that keep a chain's earlier rounds' ids on the device (made at their first use). */
+  private async aside(from: number, count: number): Promise<DeviceTensor[]> {
+    const B = this.rows;
+    while (this.kept.length < from + count) this.kept.push(...((await toDeviceAll([int32([B, 1], new Int32Array(B))], this.device)) as DeviceTensor[]));
+    return this.kept.slice(from, from + count);
+  }
+  private kept: DeviceTensor[] = [];
 
   /**
    * n sampled steps from `tokens`, as chain() but each step's id drawn on the device (sampler-capture.ts) with
@@ -233,22 +261,22 @@ export class DecodeCapture {
   }
 
   /**
-   * Writes the first tokens and slots 0..n−1's positions and seqlens_k (and `extra`), then replays captures 1..n
-   * (each bound at its first use), each followed by `after` when given.
+   * Writes the first tokens (from the host, or a copy on the device) and slots 0..n−1's positions and seqlens_k
+   * (and `extra`), then replays captures 1..n (each bound at its first use), each followed by `after` when given.
    */
   private async replay(
-    tokens: readonly number[],
+    tokens: readonly number[] | DeviceTensor,
     n: number,
     start: number,
     layers: number,
     lora: Record<string, Feed>,
-    extra: { targets: Feed[]; values: HostTensor[] } = { targets: [], values: [] },
+    extra: { targets: Feed[]; values: Feed[] } = { targets: [], values: [] },
     after?: (k: number) => void,
   ): Promise<void> {
     await this.grow(n);
     const B = this.rows;
     const targets: Feed[] = [this.first, ...extra.targets];
-    const values: HostTensor[] = [int32([B, 1], Int32Array.from(tokens)), ...extra.values];
+    const values: Feed[] = [Array.isArray(tokens) ? int32([B, 1], Int32Array.from(tokens)) : (tokens as DeviceTensor), ...extra.values];
     for (let k = 0; k < n; k++) {
       targets.push(this.positions[k], this.seqlens[k]);
       values.push(int32([B, 1], new Int32Array(B).fill(start + k)), int32([B], new Int32Array(B).fill(start + k)));
@@ -262,6 +290,7 @@ export class DecodeCapture {
   }
 
   private bindSlot(k: number, layers: number, lora: Record<string, Feed>): void {
+    captureStats.slots = Math.max(captureStats.slots, k + 1);
     const outputs: Record<string, DeviceTensor> = { [NEXT_IDS]: this.ids[k], logits: this.logits };
     for (let i = 0; i < layers; i++) {
       outputs[cacheOut(i, 'k')] = this.caches[cacheIn(i, 'k')];
@@ -289,6 +318,7 @@ export class DecodeCapture {
       ...this.ids,
       ...this.positions,
       ...this.seqlens,
+      ...this.kept,
       ...(this.first ? [this.first] : []),
     ])
       t.dispose();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { layoutFor, rowLoraFeeds, type RowAdapter } from '../../../src-main/engine/adapters/row-lora.js';
-import { captureStats } from '../../../src-main/engine/infer/decode-capture.js';
+import { CHAIN_SLOTS, captureStats } from '../../../src-main/engine/infer/decode-capture.js';
 import { SamplerCapture } from '../../../src-main/engine/infer/sampler-capture.js';
 import { CHAT_SAMPLING } from '../../../src-main/engine/options/generate.js';
 import { generate } from '../../../src-main/engine/infer/generate.js';
@@ -189,7 +189,7 @@ describe.each(Object.keys(ARCHS))('graph-captured greedy chains, random %s model
 
 describe('growing greedy chains in generate (8, 16, then 32 steps between reads), random qwen2 model', () => {
   it.skipIf(!gpuOk)(
-    `WebGPU EP${gpuSkipReason}: a 44-token greedy generation replays chains of 8, 16 and 19 steps and gives the ids of plain runs`,
+    `WebGPU EP${gpuSkipReason}: a 44-token greedy generation replays chains of 8, 16 and 19 steps, in rounds over 8 captures, and gives the ids of plain runs`,
     async () => {
       const model = models.get('qwen2')!;
       const device = await resolveDevice('gpu');
@@ -205,10 +205,13 @@ describe('growing greedy chains in generate (8, 16, then 32 steps between reads)
           else process.env.GRAFT_GRAPH_CAPTURE = was;
         }
       };
-      const chains = captureStats.chains;
+      const [chains, rounds] = [captureStats.chains, captureStats.rounds];
       const captured = await run(true);
-      // 43 steps after the prefill: 8 + 16 + 19 (the last cut by maxTokens), each chain one read (chains of 8: 6)
+      // 43 steps after the prefill: 8 + 16 + 19 (the last cut by maxTokens), each chain one read (chains of 8: 6);
+      // the 16 in 2 rounds of the 8 captures, the 19 in 3 (8, 8 and 3), the earlier rounds' ids kept on the device
       expect(captureStats.chains - chains).toBe(3);
+      expect(captureStats.rounds - rounds).toBe(3);
+      expect(captureStats.slots).toBeLessThanOrEqual(CHAIN_SLOTS);
       expect(captured).toEqual(await run(false));
       expect(captured.every((ids) => ids.length === 44)).toBe(true);
       expect(new Set(captured.flat()).size).toBeGreaterThan(4);
@@ -271,10 +274,11 @@ describe('captured sampling among the best logits', () => {
       const plain = await sample(false);
       expect(captured).toEqual(plain);
       expect(new Set(captured.flat()).size).toBeGreaterThan(5);
-      // the penalties, top-p and min-p drawn on the device, in chains of 8 and 15: the same tokens
+      // the penalties, top-p and min-p drawn on the device, in chains of 8, 8 and 7 (a sampled chain stays within
+      // one round of the captures: decode-capture.ts CHAIN_SLOTS): the same tokens
       const chains = captureStats.sampledChains;
       expect(await sample(true, true)).toEqual(plain);
-      expect(captureStats.sampledChains - chains).toBe(2); // 23 steps: 8 and 15 (generate.ts chainLength)
+      expect(captureStats.sampledChains - chains).toBe(3);
     },
     120_000,
   );
@@ -302,7 +306,7 @@ describe('captured sampling drawn on the device over the whole row', () => {
       for (const sampling of [{ temperature: 0.8, seed: 3 }, { temperature: 0, repetitionPenalty: 1.4, seed: 3 }]) {
         const chains = captureStats.sampledChains;
         const captured = await run(sampling, true);
-        expect(captureStats.sampledChains - chains, JSON.stringify(sampling)).toBe(2); // 19 steps: 8 and 11 (generate.ts chainLength)
+        expect(captureStats.sampledChains - chains, JSON.stringify(sampling)).toBe(3); // 19 steps: 8, 8 and 3
         expect(captured, JSON.stringify(sampling)).toEqual(await run(sampling, false));
         expect(new Set(captured.flat()).size).toBeGreaterThan(5);
       }
