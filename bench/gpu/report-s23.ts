@@ -5,7 +5,8 @@
  * B (s23-b.sh: against its vocabulary too; greedy chains of 1, 8 and 32 steps; verify-reference under 1.31.1),
  * C (s23-c.sh: the 1-layer step replayed against op by op; its op-by-op profile; the SM clock),
  * E (s23-e.sh: one process against two at once; a submit every dispatch), F (s23-f.sh: the decode rows at the growing
- * chains against chains of 8, one process each, alternating), and call D's chain A/B.
+ * chains against chains of 8, one process each, alternating), G (s23-g.sh: chains of 16 and 32 in rounds over 8
+ * captures against 8, in one process), and call D's chain A/B.
  *   npx tsx bench/gpu/report-s23.ts COMMIT
  */
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ const c = lines('s23-call-c/c.log');
 const d = lines('s23-call-d/graft-d2.log');
 const e = lines('s23-call-e/e.log');
 const f = lines('s23-call-f/f.log');
+const g = lines('s23-call-g/g.log');
 const ortArm = (x: J) => (/ort 1\.31/.test(x.section) ? '1.31.1' : '1.30.0');
 const byOrt = (rows: J[], f: (x: J) => number) => Object.fromEntries(['1.31.1', '1.30.0'].map((v) => [v, rows.filter((x) => ortArm(x) === v).map(f)]));
 const decodeA = a.filter((x) => /decode 0\.5B, base one row/.test(x.section));
@@ -58,6 +60,7 @@ const result = {
     D: "AB='chain-ab qwen2.5-0.5b' bash bench/gpu/decode-all-one-call.sh, fresh, 418 s, bundle 76c7c77 (gpu-vs-peers-2026-12-04-s23-d.json)",
     E: 'bench/gpu/s23-e.sh, fresh, 43 s, bundle 9a9bda3',
     F: 'bench/gpu/s23-f.sh, fresh, 335 s, bundle 47cbac1',
+    G: 'bench/gpu/s23-g.sh, fresh, 68 s, bundle 7c1abb7',
   },
   ort_1_31_against_1_30_call_A: {
     how: 'one process each, alternating 1.31.1, 1.30.0, 1.31.1, 1.30.0; a graph cache each',
@@ -79,6 +82,10 @@ const result = {
     reading: 'a read costs ~0.5 ms at 1 layer and ~2 ms at 24 (the GPU drained, then waiting for the host to encode the next step); 32 against 8 within one run\'s spread here, 8% in call D\'s A/B',
   },
   chains_call_D: { how: 'gpu-explore chain-ab qwen2.5-0.5b (3 rounds alternating in one process, under the llama.cpp build\'s load): now = 16, before = 8, chain_32', ...ab(d.filter((x) => /chain-ab/.test(x.section)), 'qwen2.5-0.5b') },
+  chains_in_rounds_call_G: {
+    how: 'gpu-explore chain-ab qwen2.5-0.5b, nothing beside, 3 rounds alternating in one process: now = chains of 16, before = 8, chain_32; chains past 8 steps run in rounds over the same 8 captures (decode-capture.ts CHAIN_SLOTS), so the GPU memory the captures hold does not grow',
+    ...ab(g.filter((x) => /chain-ab/.test(x.section)), 'qwen2.5-0.5b'),
+  },
   growing_chains_call_F: {
     how: 'decodeExplore with DECODE_QUICK=1 at the default (chains of 8, 16, then 32) and with GRAFT_GREEDY_CHAIN=8, one process each, alternating: 0.5B, 135M, 1.5B, 0.5B',
     rows: f.map((x) => ({ chains: /chains default/.test(x.section) ? '8, 16, 32' : '8', model: x.model, one_row_tok_s: x.greedy_tok_s, four_rows_tok_s_a_row: x.greedy_4rows_tok_s_per_row, four_adapters_tok_s_a_row: x.greedy_4adapters_tok_s_per_row, one_adapter_tok_s: x.greedy_1adapter_tok_s, four_rows_host_ms_in_replays: x.greedy_4rows_host_ms_per_step })),
