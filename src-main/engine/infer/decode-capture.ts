@@ -31,9 +31,9 @@ export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0
 
 /**
  * Captures in the ring, one per slot: a greedy chain longer than this runs them in rounds. Each capture holds its
- * own intermediate buffers (ORT keeps what a recorded command reads or writes), ~34 MB at 0.5B with 4 rows, most of
- * it the LM head's partial sums and logits: measured on lavapipe, 25 more captures of a 2-layer 0.5B-wide model with
- * 4 rows took 584 MB more (session 23), so a chain of 32 in 32 captures would hold ~1.1 GB at 0.5B.
+ * own intermediate buffers (ORT keeps what a recorded command reads or writes), most of them the LM head's partial
+ * sums and logits: on lavapipe, 25 more captures of a 2-layer 0.5B-wide model with 4 rows took 584 MB more (session
+ * 23, bench/capture-memory.ts), so a chain of 32 in 32 captures would hold ~0.6 GB more at 0.5B, more with depth.
  */
 export const CHAIN_SLOTS = 8;
 
