@@ -208,19 +208,38 @@ export class DecodeCapture {
    * step's ids, read back once at the end.
    */
   async chain(tokens: readonly number[], n: number, start: number, layers: number, lora: Record<string, Feed>): Promise<Int32Array[]> {
+    const ids = await this.rounds(tokens, n, start, layers, lora);
+    captureStats.chains++;
+    return ids;
+  }
+
+  /**
+   * n steps from `tokens`: rounds of up to CHAIN_SLOTS steps over the same captures (a chain of at most that many is
+   * one round). Before each later round one run on the device keeps the last round's ids aside and feeds its last
+   * ids in as the round's first, with `writes(from, m)`'s writes for steps from..from+m−1; nothing is read between
+   * rounds, so the GPU is never left waiting for the host (a read drains it: ~2 ms a read at 0.5B, session 23).
+   * Each step is followed by `after(k)` (k its slot). Returns each step's ids, read back once at the end.
+   */
+  private async rounds(
+    tokens: readonly number[],
+    n: number,
+    start: number,
+    layers: number,
+    lora: Record<string, Feed>,
+    writes: (from: number, m: number) => { targets: Feed[]; values: Feed[] } = () => ({ targets: [], values: [] }),
+    after?: (k: number) => void,
+  ): Promise<Int32Array[]> {
     const S = CHAIN_SLOTS;
-    await this.replay(tokens, Math.min(n, S), start, layers, lora);
-    // Past S steps, rounds of up to S over the same captures. Before each round one run on the device keeps the
-    // last round's ids aside and feeds its last ids in as the round's first; nothing is read between rounds, so the
-    // GPU is never left waiting for the host (a read drains it: ~2 ms a read at 0.5B, session 23).
+    await this.replay(tokens, Math.min(n, S), start, layers, lora, writes(0, Math.min(n, S)), after);
     const earlier: DeviceTensor[] = [];
     for (let done = S; done < n; done += S) {
+      const m = Math.min(S, n - done);
       const aside = await this.aside(earlier.length, S);
-      await this.replay(this.ids[S - 1], Math.min(S, n - done), start + done, layers, lora, { targets: aside, values: this.ids.slice(0, S) });
+      const w = writes(done, m);
+      await this.replay(this.ids[S - 1], m, start + done, layers, lora, { targets: [...aside, ...w.targets], values: [...this.ids.slice(0, S), ...w.values] }, after);
       earlier.push(...aside);
       captureStats.rounds++;
     }
-    captureStats.chains++;
     const last = n - earlier.length;
     return (await toHostAll([...earlier, ...this.ids.slice(0, last)], this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
@@ -243,21 +262,20 @@ export class DecodeCapture {
     const [B, V] = this.logits.shape;
     if (!this.samplers.has(mode)) this.samplers.set(mode, SamplerCapture.open(this.device, B, V, mode));
     let sampler: SamplerCapture;
+    const slots = Math.min(n, CHAIN_SLOTS);
     try {
       sampler = await this.samplers.get(mode)!;
-      await this.grow(n);
-      await sampler.prepare(n, this.logits, this.ids);
+      await this.grow(slots);
+      await sampler.prepare(slots, this.logits, this.ids);
     } catch (err) {
       return deviceSampler.fail(err);
     }
-    await this.replay(tokens, n, start, layers, lora, sampler.writes(n, draws()), (k) => sampler.run(k));
+    // the first round sets the rows' settings and marks; each round its steps' uniforms (the marks carry on in the
+    // sampler's two buffers: CHAIN_SLOTS is even, so a round ends where the next begins)
+    const d = draws();
+    const ids = await this.rounds(tokens, n, start, layers, lora, (from, m) => sampler.writes(m, d, from), (k) => sampler.run(k));
     captureStats.sampledChains++;
-    return this.readIds(n);
-  }
-
-  /** Slots 0..n−1's ids, in one read. */
-  private async readIds(n: number): Promise<Int32Array[]> {
-    return (await toHostAll(this.ids.slice(0, n), this.device)).map((h) => Int32Array.from(h.data as Int32Array));
+    return ids;
   }
 
   /**

@@ -11,7 +11,6 @@ import type { WeightsFactory } from '../models/weights.js';
 import type { DecodePrecision } from './decode-precision.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { TextTokenizer } from '../tokenize/types.js';
-import { CHAIN_SLOTS } from './decode-capture.js';
 import { KvDecoder } from './kv-decoder.js';
 import { Sampler, type SamplingOpts, TOP_CANDIDATES } from './sampling.js';
 import { penalized, samplerMode, samplerParams } from './device-sampler.js';
@@ -25,8 +24,8 @@ import { TextStream } from './text-stream.js';
  * step: at 0.5B a read after every step cost ~2 ms a step, and on an H200 chains of 32 decoded 8% faster than of 8
  * (session 23, docs/gpu-speed.md). Short chains first keep what longer ones cost where it shows: a reply's first
  * tokens reach the screen after 8 steps, and a short reply computes fewer steps past its end (a chain is cut
- * short only by maxTokens). Long replies arrive in bursts of 32 (~0.13 s at 250 tok/s). A captured greedy chain
- * runs its steps in rounds over 8 captures (decode-capture.ts, CHAIN_SLOTS); a sampled one stays within one round.
+ * short only by maxTokens). Long replies arrive in bursts of 32 (~0.13 s at 250 tok/s). A captured chain, greedy or
+ * drawn on the device, runs its steps in rounds over 8 captures (decode-capture.ts, CHAIN_SLOTS).
  */
 export function chainLength(k: number, longest = greedyChainLongest()): number {
   return Math.max(1, Math.min(longest, 8 * 2 ** Math.min(k, 8)));
@@ -238,8 +237,7 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
         ids = ahead.shift()!;
       } else {
         if (onDevice && !ahead.length) {
-          // at most one round of the captures' ring: each step's draw has its own slot's uniforms (sampler-capture.ts)
-          const n = Math.min(chain(), CHAIN_SLOTS, o.maxTokens - 1 - step);
+          const n = Math.min(chain(), o.maxTokens - 1 - step);
           // the uniforms are taken only once the sampler runs: a fallback draws on the host with the same ones
           const got = await dec.decodeSampledChain(next, n, drawMode!, () => draws(n));
           if (got) ahead.push(...got);

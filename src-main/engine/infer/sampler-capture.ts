@@ -66,11 +66,16 @@ export class SamplerCapture {
     }
   }
 
-  /** The writes that set up a chain of n prepared slots (made with the decode's own, in one transfer). */
-  writes(n: number, draws: ChainDraws): { targets: DeviceTensor[]; values: HostTensor[] } {
+  /**
+   * The writes that set up n prepared slots for a chain's steps from..from+n−1 (made with the decode's own, in one
+   * transfer): each slot's uniform; at the chain's start (from 0) also the rows' settings and marks.
+   */
+  writes(n: number, draws: ChainDraws, from = 0): { targets: DeviceTensor[]; values: HostTensor[] } {
     const B = this.rows;
+    const uniforms = draws.uniforms.slice(from, from + n).map((u) => f32([B, 1], u));
+    if (from > 0) return { targets: this.uniforms.slice(0, n), values: uniforms };
     const targets = [this.params, ...this.uniforms.slice(0, n)];
-    const values = [f32([B, PARAMS], draws.params), ...draws.uniforms.slice(0, n).map((u) => f32([B, 1], u))];
+    const values = [f32([B, PARAMS], draws.params), ...uniforms];
     if (draws.seen) {
       targets.push(this.seen[0]);
       values.push(f32([B, draws.seen.length / B], draws.seen));
