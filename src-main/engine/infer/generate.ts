@@ -24,12 +24,17 @@ import { TextStream } from './text-stream.js';
  * step: at 0.5B a read after every step cost ~2 ms a step, and on an H200 chains of 32 decoded 8% faster than of 8
  * (session 23, docs/gpu-speed.md). Short chains first keep what longer ones cost where it shows: a reply's first
  * tokens reach the screen after 8 steps, and a short reply computes fewer steps past its end (a chain is cut
- * short only by maxTokens). Long replies arrive in bursts of 32 (~0.13 s at 250 tok/s). A captured chain, greedy or
- * drawn on the device, runs its steps in rounds over 8 captures (decode-capture.ts, CHAIN_SLOTS).
+ * short only by maxTokens). A chain is also kept to what the last one decoded in BURST_MS (`stepMs`: its time a step),
+ * never below 8 steps: tokens then reach the screen in bursts of at most ~0.15 s (32 steps at 0.5B's 4 ms a step; 15
+ * at an 8B's 10 ms, where the read costs a smaller share of a chain). A captured chain, greedy or drawn on the device,
+ * runs its steps in rounds over 8 captures (decode-capture.ts, CHAIN_SLOTS).
  */
-export function chainLength(k: number, longest = greedyChainLongest()): number {
-  return Math.max(1, Math.min(longest, 8 * 2 ** Math.min(k, 8)));
+export function chainLength(k: number, longest = greedyChainLongest(), stepMs = 0, burstMs = chainBurstMs()): number {
+  const grown = Math.max(1, Math.min(longest, 8 * 2 ** Math.min(k, 8)));
+  return stepMs > 0 && burstMs > 0 ? Math.min(grown, Math.max(Math.min(8, longest), Math.floor(burstMs / stepMs))) : grown;
 }
+/** BURST_MS: 150, or GRAFT_CHAIN_BURST_MS (0: no cap; the tests' fixed chain lengths on a slow software GPU). */
+const chainBurstMs = () => Math.max(0, Number(process.env.GRAFT_CHAIN_BURST_MS ?? 150) || 0);
 const greedyChainLongest = () => Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 32)) || 32);
 
 export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
@@ -183,7 +188,15 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
   const ahead: Int32Array[] = [];
   const longest = greedyChainLongest();
   let chains = 0;
-  const chain = () => chainLength(chains++, longest);
+  let stepMs = 0;
+  const chain = () => chainLength(chains++, longest, stepMs);
+  /** A chain's ids, and its time a step for the next chain's length. */
+  const timed = async <T extends unknown[] | null>(run: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const got = await run();
+    if (got?.length) stepMs = (performance.now() - t) / got.length;
+    return got;
+  };
   const pick = async (b: number): Promise<number> => {
     if (greedy || chained) return ids[b];
     if (top) {
@@ -233,13 +246,13 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
       if (done.every(Boolean) || step + 1 === o.maxTokens) break;
       if (greedy) {
         // Steps computed ahead (decodeGreedyChain): never past maxTokens, so never past the reserved slots.
-        if (!ahead.length) ahead.push(...(await dec.decodeGreedyChain(next, Math.min(chain(), o.maxTokens - 1 - step))));
+        if (!ahead.length) ahead.push(...(await timed(() => dec.decodeGreedyChain(next, Math.min(chain(), o.maxTokens - 1 - step)))));
         ids = ahead.shift()!;
       } else {
         if (onDevice && !ahead.length) {
           const n = Math.min(chain(), o.maxTokens - 1 - step);
           // the uniforms are taken only once the sampler runs: a fallback draws on the host with the same ones
-          const got = await dec.decodeSampledChain(next, n, drawMode!, () => draws(n));
+          const got = await timed(() => dec.decodeSampledChain(next, n, drawMode!, () => draws(n)));
           if (got) ahead.push(...got);
           else onDevice = false;
         }

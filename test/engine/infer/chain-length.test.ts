@@ -10,6 +10,16 @@ describe('greedy chain lengths', () => {
     expect([0, 5].map((k) => chainLength(k, 4))).toEqual([4, 4]);
     expect([0, 5].map((k) => chainLength(k, 1))).toEqual([1, 1]);
   });
+  it('keeps a chain to ~150 ms at the last chain\'s time a step, never below 8 steps (or a shorter longest)', () => {
+    expect(chainLength(3, 32, 4)).toBe(32); // 0.5B: 4 ms a step, 37 fit
+    expect(chainLength(3, 32, 6)).toBe(25); // 1.5B
+    expect(chainLength(3, 32, 10)).toBe(15); // an 8B
+    expect(chainLength(3, 32, 40)).toBe(8); // never below the first chain's 8
+    expect(chainLength(1, 32, 4)).toBe(16); // still grown chain by chain
+    expect(chainLength(3, 4, 40)).toBe(4);
+    expect(chainLength(3, 32, 0)).toBe(32); // no time yet
+    expect(chainLength(3, 32, 40, 0)).toBe(32); // no cap (GRAFT_CHAIN_BURST_MS=0)
+  });
   it('defaults to chains of up to 32 and reads GRAFT_GREEDY_CHAIN', () => {
     const was = process.env.GRAFT_GREEDY_CHAIN;
     try {

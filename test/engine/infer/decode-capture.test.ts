@@ -37,6 +37,9 @@ const ARCHS: Record<string, Partial<HfConfig>> = {
 
 let dir: string;
 const models = new Map<string, LoadedModel>();
+// Chains keep their lengths whatever a step takes here (generate.ts caps a chain at ~150 ms of the last one's steps,
+// which lavapipe's steps would reach); the cap's own test sets it back.
+process.env.GRAFT_CHAIN_BURST_MS = '0';
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'graft-capture-'));
   for (const [arch, cfg] of Object.entries(ARCHS))
@@ -213,6 +216,15 @@ describe('growing greedy chains in generate (8, 16, then 32 steps between reads)
       expect(captureStats.rounds - rounds).toBe(3);
       expect(captureStats.slots).toBeLessThanOrEqual(CHAIN_SLOTS);
       expect(captured).toEqual(await run(false));
+      // a chain kept to what the last one decoded in 1 ms: never below 8 steps, so 43 steps are 8, 8, 8, 8, 8, 3
+      process.env.GRAFT_CHAIN_BURST_MS = '1';
+      try {
+        const before = captureStats.chains;
+        expect(await run(true)).toEqual(captured);
+        expect(captureStats.chains - before).toBe(6);
+      } finally {
+        process.env.GRAFT_CHAIN_BURST_MS = '0';
+      }
       expect(captured.every((ids) => ids.length === 44)).toBe(true);
       expect(new Set(captured.flat()).size).toBeGreaterThan(4);
     },

@@ -76,8 +76,9 @@ describe('fused decoding through generate()', () => {
     }
   }, 60_000);
 
-  // On WebGPU greedy steps run in chains with one read per chain (generate.ts chainLength): 20 tokens are
-  // 1 + 8 + 11 steps, and an end-of-turn id met inside a chain ends the reply at the same token.
+  // On WebGPU greedy steps run in chains with one read per chain (generate.ts chainLength: 20 tokens are the
+  // prefill's and chains of 8 and 11, or of 8, 8 and 3 where the last chain's steps were slow), and an end-of-turn
+  // id met inside a chain ends the reply at the same token.
   it.skipIf(!gpuOk)(`${gpuName}: chained greedy steps give the plain graph's ids, and stop where it stops`, async () => {
     const model = models.get('qwen2')!;
     const device = await resolveDevice('gpu');
