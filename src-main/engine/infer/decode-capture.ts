@@ -7,9 +7,9 @@
  *
  * A capture is bound to fixed buffers, so this state owns every buffer a step reads or writes and keeps it
  * while the model's pool keeps it: the KV caches (the decoder holding the state uses them as its own), the
- * adapter rows (written in place by each generation), and per chain slot k of a ring: the ids fed in (slot
- * k−1's output, or the chain's first tokens), the positions and GroupQueryAttention's seqlens_k, all written
- * before the chain runs. The attention's total length is bound as the capacity: the kernel bounds attention
+ * adapter rows (written in place by each generation), and per chain slot k of a ring (capture-ring.ts): the ids
+ * fed in (slot k−1's output, or the chain's first tokens), the positions and GroupQueryAttention's seqlens_k, all
+ * written before the chain runs. The attention's total length is bound as the capacity: the kernel bounds attention
  * by seqlens_k (checked against plain runs in test/engine/infer/decode-capture.test.ts).
  */
 import type { LoadedModel } from '../model.js';
@@ -20,33 +20,20 @@ import type { GraphRef } from '../runtime/graph-cache.js';
 import type { CreateTiming } from '../runtime/session.js';
 import { zeroTensor, type DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
+import { CaptureRing, captureStats, CHAIN_SLOTS, int32 } from './capture-ring.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
 import { type TopLogits, topLogits } from './device-topk.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
 import type { SamplerMode } from './device-sampler.js';
 import { type ChainDraws, SamplerCapture } from './sampler-capture.js';
 
-/** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
-export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0, rounds: 0, slots: 0 };
-
-/**
- * Captures in the ring, one per slot: a greedy chain longer than this runs them in rounds. Each capture holds its
- * own intermediate buffers (ORT keeps what a recorded command reads or writes), most of them the LM head's partial
- * sums and logits: on lavapipe, 25 more captures of a 2-layer 0.5B-wide model with 4 rows took 584 MB more (session
- * 23, bench/capture-memory.ts), so a chain of 32 in 32 captures would hold ~0.6 GB more at 0.5B, more with depth.
- */
-export const CHAIN_SLOTS = 8;
-
-const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
+export { captureStats, CHAIN_SLOTS } from './capture-ring.js';
 
 export class DecodeCapture {
   /** The decoder using the buffers now (one at a time; another decoder runs without capture meanwhile). */
   owner: object | null = null;
   private lora: Record<string, DeviceTensor> | null = null;
-  private first!: DeviceTensor;
-  private ids: DeviceTensor[] = [];
-  private positions: DeviceTensor[] = [];
-  private seqlens: DeviceTensor[] = [];
+  private readonly ring: CaptureRing;
   /** The device samplers, each opened by the first sampled chain of its mode. */
   private samplers = new Map<SamplerMode, Promise<SamplerCapture>>();
 
@@ -59,7 +46,9 @@ export class DecodeCapture {
     private readonly inputNames: readonly string[],
     /** Every step's logits [rows, vocab] (a sampled step reads them; a greedy chain leaves them). */
     private readonly logits: DeviceTensor,
-  ) {}
+  ) {
+    this.ring = new CaptureRing(rows, device);
+  }
 
   /**
    * The captured session over the fused argmax graph's saved files, and its caches. It serves the prefill too
@@ -137,7 +126,7 @@ export class DecodeCapture {
     await this.replay(tokens, 1, start, layers, lora);
     captureStats.steps++;
     if (!wantIds) return this.logitsNow();
-    const [h] = await toHostAll([this.ids[0]], this.device);
+    const [h] = await toHostAll([this.ring.ids[0]], this.device);
     return Int32Array.from(h.data as Int32Array);
   }
 
@@ -188,21 +177,6 @@ export class DecodeCapture {
     return this.lora;
   }
 
-  /** Makes ring slots up to n (device buffers, each bound by the capture of its slot). */
-  private async grow(n: number): Promise<void> {
-    const B = this.rows;
-    if (!this.first) this.first = ((await toDeviceAll([int32([B, 1], new Int32Array(B))], this.device)) as DeviceTensor[])[0];
-    while (this.ids.length < n) {
-      const [ids, pos, seq] = (await toDeviceAll(
-        [int32([B, 1], new Int32Array(B)), int32([B, 1], new Int32Array(B)), int32([B], new Int32Array(B))],
-        this.device,
-      )) as DeviceTensor[];
-      this.ids.push(ids);
-      this.positions.push(pos);
-      this.seqlens.push(seq);
-    }
-  }
-
   /**
    * n greedy steps from `tokens` at slots start..start+n−1 of the caches (the decoder's own); returns each
    * step's ids, read back once at the end.
@@ -234,23 +208,16 @@ export class DecodeCapture {
     const earlier: DeviceTensor[] = [];
     for (let done = S; done < n; done += S) {
       const m = Math.min(S, n - done);
-      const aside = await this.aside(earlier.length, S);
+      const aside = await this.ring.aside(earlier.length, S);
       const w = writes(done, m);
-      await this.replay(this.ids[S - 1], m, start + done, layers, lora, { targets: [...aside, ...w.targets], values: [...this.ids.slice(0, S), ...w.values] }, after);
+      await this.replay(this.ring.ids[S - 1], m, start + done, layers, lora, { targets: [...aside, ...w.targets], values: [...this.ring.ids.slice(0, S), ...w.values] }, after);
       earlier.push(...aside);
       captureStats.rounds++;
     }
     const last = n - earlier.length;
-    return (await toHostAll([...earlier, ...this.ids.slice(0, last)], this.device)).map((h) => Int32Array.from(h.data as Int32Array));
+    return (await toHostAll([...earlier, ...this.ring.ids.slice(0, last)], this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
 
-  /** Buffers from..from+count−1 that keep a chain's earlier rounds' ids on the device (made at their first use). */
-  private async aside(from: number, count: number): Promise<DeviceTensor[]> {
-    const B = this.rows;
-    while (this.kept.length < from + count) this.kept.push(...((await toDeviceAll([int32([B, 1], new Int32Array(B))], this.device)) as DeviceTensor[]));
-    return this.kept.slice(from, from + count);
-  }
-  private kept: DeviceTensor[] = [];
 
   /**
    * n sampled steps from `tokens`, as chain() but each step's id drawn on the device (sampler-capture.ts) with
@@ -265,8 +232,8 @@ export class DecodeCapture {
     const slots = Math.min(n, CHAIN_SLOTS);
     try {
       sampler = await this.samplers.get(mode)!;
-      await this.grow(slots);
-      await sampler.prepare(slots, this.logits, this.ids);
+      await this.ring.grow(slots);
+      await sampler.prepare(slots, this.logits, this.ring.ids);
     } catch (err) {
       return deviceSampler.fail(err);
     }
@@ -291,12 +258,12 @@ export class DecodeCapture {
     extra: { targets: Feed[]; values: Feed[] } = { targets: [], values: [] },
     after?: (k: number) => void,
   ): Promise<void> {
-    await this.grow(n);
+    await this.ring.grow(n);
     const B = this.rows;
-    const targets: Feed[] = [this.first, ...extra.targets];
+    const targets: Feed[] = [this.ring.first, ...extra.targets];
     const values: Feed[] = [Array.isArray(tokens) ? int32([B, 1], Int32Array.from(tokens)) : (tokens as DeviceTensor), ...extra.values];
     for (let k = 0; k < n; k++) {
-      targets.push(this.positions[k], this.seqlens[k]);
+      targets.push(this.ring.positions[k], this.ring.seqlens[k]);
       values.push(int32([B, 1], new Int32Array(B).fill(start + k)), int32([B], new Int32Array(B).fill(start + k)));
     }
     await writeInto(targets, values, this.device);
@@ -309,7 +276,7 @@ export class DecodeCapture {
 
   private bindSlot(k: number, layers: number, lora: Record<string, Feed>): void {
     captureStats.slots = Math.max(captureStats.slots, k + 1);
-    const outputs: Record<string, DeviceTensor> = { [NEXT_IDS]: this.ids[k], logits: this.logits };
+    const outputs: Record<string, DeviceTensor> = { [NEXT_IDS]: this.ring.ids[k], logits: this.logits };
     for (let i = 0; i < layers; i++) {
       outputs[cacheOut(i, 'k')] = this.caches[cacheIn(i, 'k')];
       outputs[cacheOut(i, 'v')] = this.caches[cacheIn(i, 'v')];
@@ -317,9 +284,9 @@ export class DecodeCapture {
     const inputs: Record<string, Feed> = {
       ...this.caches,
       ...lora,
-      input_ids: k === 0 ? this.first : this.ids[k - 1],
-      positions: this.positions[k],
-      [SEQLENS_K]: this.seqlens[k],
+      input_ids: k === 0 ? this.ring.first : this.ring.ids[k - 1],
+      positions: this.ring.positions[k],
+      [SEQLENS_K]: this.ring.seqlens[k],
       [TOTAL_LENGTH]: int32([], Int32Array.of(this.capacity)),
       [LAST_INDEX]: int32([], Int32Array.of(0)),
     };
@@ -333,13 +300,9 @@ export class DecodeCapture {
       this.logits,
       ...Object.values(this.caches),
       ...Object.values(this.lora ?? {}),
-      ...this.ids,
-      ...this.positions,
-      ...this.seqlens,
-      ...this.kept,
-      ...(this.first ? [this.first] : []),
     ])
       t.dispose();
+    this.ring.dispose();
   }
 }
 
