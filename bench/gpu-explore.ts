@@ -306,8 +306,8 @@ async function main() {
   // split-ab NAME...: the default split-K (every projection slices fit) against splitting only the long-K, few-workgroup
   // ones (fewer dispatches) and against none; measured in fp32 before (sessions 13-15), asked again of the fp16 graph
   if (what === 'split-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_SPLITK_ALL: '0' }, false, { label: 'no_split', env: { GRAFT_SPLITK: '0' } });
-  // chain-ab NAME...: greedy chains of 16 steps between read-backs against 8 (the default), and 32 (session 23's call B:
-  // a read after every step costs ~2 ms at 0.5B, the pipeline drained; 32 against 8 within the spread of one run)
+  // chain-ab NAME...: greedy chains of up to 16 steps between read-backs against 8 (the default before session 23), and
+  // up to 32 (today's default; session 23's call B: a read after every step costs ~2 ms at 0.5B, the pipeline drained)
   if (what === 'chain-ab') for (const n of names) await decodeAb(n, { GRAFT_GREEDY_CHAIN: '16' }, { GRAFT_GREEDY_CHAIN: '8' }, false, { label: 'chain_32', env: { GRAFT_GREEDY_CHAIN: '32' } });
   // f16-rows NAME...: fp16 against fp32 by kind of row
   if (what === 'f16-rows') for (const n of names) await rowsAb(n, { fp16: { GRAFT_DECODE_FP16: '1' }, fp32: { GRAFT_DECODE_FP16: '0' } }, ['four_adapters', 'four_base', 'one_adapter'], 2);

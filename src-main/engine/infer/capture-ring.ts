@@ -5,7 +5,7 @@
  * capture is.
  */
 import type { DeviceInfo } from '../runtime/device.js';
-import type { DeviceTensor, HostTensor } from '../runtime/tensors.js';
+import { type DeviceTensor, hostTensor } from '../runtime/tensors.js';
 import { toDeviceAll } from '../runtime/transfer.js';
 
 /** Chains run from captures in this process (tests check that capture was used, not fallen back from). */
@@ -20,8 +20,6 @@ export const captureStats = { chains: 0, steps: 0, topSteps: 0, sampledChains: 0
  */
 export const CHAIN_SLOTS = 8;
 
-export const int32 = (shape: number[], data: Int32Array): HostTensor => ({ dtype: 'int32', shape, data });
-
 export class CaptureRing {
   first!: DeviceTensor;
   readonly ids: DeviceTensor[] = [];
@@ -34,15 +32,18 @@ export class CaptureRing {
     private readonly device: DeviceInfo,
   ) {}
 
-  /** Slots up to n. */
+  /** Slots up to n, the missing ones made in one transfer. */
   async grow(n: number): Promise<void> {
     if (!this.first) this.first = (await this.make(1))[0];
-    while (this.ids.length < n) {
-      const B = this.rows;
-      const [ids, pos, seq] = (await toDeviceAll([int32([B, 1], new Int32Array(B)), int32([B, 1], new Int32Array(B)), int32([B], new Int32Array(B))], this.device)) as DeviceTensor[];
-      this.ids.push(ids);
-      this.positions.push(pos);
-      this.seqlens.push(seq);
+    const more = n - this.ids.length;
+    if (more <= 0) return;
+    const B = this.rows;
+    const zeros = (shape: number[]) => hostTensor('int32', shape, new Int32Array(B));
+    const made = (await toDeviceAll(Array.from({ length: more }, () => [zeros([B, 1]), zeros([B, 1]), zeros([B])]).flat(), this.device)) as DeviceTensor[];
+    for (let k = 0; k < more; k++) {
+      this.ids.push(made[3 * k]);
+      this.positions.push(made[3 * k + 1]);
+      this.seqlens.push(made[3 * k + 2]);
     }
   }
 
@@ -54,7 +55,7 @@ export class CaptureRing {
 
   private async make(n: number): Promise<DeviceTensor[]> {
     const B = this.rows;
-    return (await toDeviceAll(Array.from({ length: n }, () => int32([B, 1], new Int32Array(B))), this.device)) as DeviceTensor[];
+    return (await toDeviceAll(Array.from({ length: n }, () => hostTensor('int32', [B, 1], new Int32Array(B))), this.device)) as DeviceTensor[];
   }
 
   dispose(): void {

@@ -18,9 +18,9 @@ import { FallbackOnce } from '../runtime/fallback-once.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
 import type { CreateTiming } from '../runtime/session.js';
-import { zeroTensor, type DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
+import { hostTensor, zeroTensor, type DeviceTensor, type Feed, type HostTensor } from '../runtime/tensors.js';
 import { toDeviceAll, toHostAll, writeInto } from '../runtime/transfer.js';
-import { CaptureRing, captureStats, CHAIN_SLOTS, int32 } from './capture-ring.js';
+import { CaptureRing, captureStats, CHAIN_SLOTS } from './capture-ring.js';
 import { cacheIn, cacheOut } from './decode-graph.js';
 import { type TopLogits, topLogits } from './device-topk.js';
 import { LAST_INDEX, NEXT_IDS, SEQLENS_K, TOTAL_LENGTH } from './fused-decode-graph.js';
@@ -106,7 +106,7 @@ export class DecodeCapture {
     else if (!into[NEXT_IDS]) toHost[NEXT_IDS] = { dtype: 'int32', shape: [B, 1] };
     const host = this.graph.runOnce(this.inputsOf(feeds), into as Record<string, DeviceTensor>, toHost);
     const out: Record<string, Feed> = { ...into };
-    if (host[NEXT_IDS]) out[NEXT_IDS] = int32([B, 1], host[NEXT_IDS] as Int32Array);
+    if (host[NEXT_IDS]) out[NEXT_IDS] = hostTensor('int32', [B, 1], host[NEXT_IDS] as Int32Array);
     if (host.logits) out.logits = { dtype: 'float32', shape: [B, V], data: host.logits };
     return out;
   }
@@ -218,7 +218,6 @@ export class DecodeCapture {
     return (await toHostAll([...earlier, ...this.ring.ids.slice(0, last)], this.device)).map((h) => Int32Array.from(h.data as Int32Array));
   }
 
-
   /**
    * n sampled steps from `tokens`, as chain() but each step's id drawn on the device (sampler-capture.ts) with
    * `draws()` (asked once the sampler is open); returns each step's ids, read back once at the end. Null, before
@@ -261,10 +260,10 @@ export class DecodeCapture {
     await this.ring.grow(n);
     const B = this.rows;
     const targets: Feed[] = [this.ring.first, ...extra.targets];
-    const values: Feed[] = [Array.isArray(tokens) ? int32([B, 1], Int32Array.from(tokens)) : (tokens as DeviceTensor), ...extra.values];
+    const values: Feed[] = [Array.isArray(tokens) ? hostTensor('int32', [B, 1], Int32Array.from(tokens)) : (tokens as DeviceTensor), ...extra.values];
     for (let k = 0; k < n; k++) {
       targets.push(this.ring.positions[k], this.ring.seqlens[k]);
-      values.push(int32([B, 1], new Int32Array(B).fill(start + k)), int32([B], new Int32Array(B).fill(start + k)));
+      values.push(hostTensor('int32', [B, 1], new Int32Array(B).fill(start + k)), hostTensor('int32', [B], new Int32Array(B).fill(start + k)));
     }
     await writeInto(targets, values, this.device);
     for (let k = 0; k < n; k++) {
@@ -287,8 +286,8 @@ export class DecodeCapture {
       input_ids: k === 0 ? this.ring.first : this.ring.ids[k - 1],
       positions: this.ring.positions[k],
       [SEQLENS_K]: this.ring.seqlens[k],
-      [TOTAL_LENGTH]: int32([], Int32Array.of(this.capacity)),
-      [LAST_INDEX]: int32([], Int32Array.of(0)),
+      [TOTAL_LENGTH]: hostTensor('int32', [], Int32Array.of(this.capacity)),
+      [LAST_INDEX]: hostTensor('int32', [], Int32Array.of(0)),
     };
     this.graph.bind(k + 1, this.inputsOf(inputs), outputs);
   }

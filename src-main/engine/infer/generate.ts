@@ -24,7 +24,7 @@ import { TextStream } from './text-stream.js';
  * step: at 0.5B a read after every step cost ~2 ms a step, and on an H200 chains of 32 decoded 8% faster than of 8
  * (session 23, docs/gpu-speed.md). Short chains first keep what longer ones cost where it shows: a reply's first
  * tokens reach the screen after 8 steps, and a short reply computes fewer steps past its end (a chain is cut
- * short only by maxTokens). A chain is also kept to what the last one decoded in BURST_MS (`stepMs`: its time a step),
+ * short only by maxTokens). A chain is also kept to what the last one decoded in CHAIN_BURST_MS (`stepMs`: its time a step),
  * never below 8 steps: tokens then reach the screen in bursts of at most ~0.15 s (32 steps at 0.5B's 4 ms a step; 15
  * at an 8B's 10 ms, where the read costs a smaller share of a chain). A captured chain, greedy or drawn on the device,
  * runs its steps in rounds over 8 captures (decode-capture.ts, CHAIN_SLOTS).
@@ -33,8 +33,9 @@ export function chainLength(k: number, longest = greedyChainLongest(), stepMs = 
   const grown = Math.max(1, Math.min(longest, 8 * 2 ** Math.min(k, 8)));
   return stepMs > 0 && burstMs > 0 ? Math.min(grown, Math.max(Math.min(8, longest), Math.floor(burstMs / stepMs))) : grown;
 }
-/** BURST_MS: 150, or GRAFT_CHAIN_BURST_MS (0: no cap; the tests' fixed chain lengths on a slow software GPU). */
-const chainBurstMs = () => Math.max(0, Number(process.env.GRAFT_CHAIN_BURST_MS ?? 150) || 0);
+const CHAIN_BURST_MS = 150;
+/** CHAIN_BURST_MS, or GRAFT_CHAIN_BURST_MS (0: no cap; the tests' fixed chain lengths on a slow software GPU). */
+const chainBurstMs = () => Math.max(0, Number(process.env.GRAFT_CHAIN_BURST_MS ?? CHAIN_BURST_MS) || 0);
 const greedyChainLongest = () => Math.max(1, Math.floor(Number(process.env.GRAFT_GREEDY_CHAIN ?? 32)) || 32);
 
 export type FinishReason = 'eos' | 'stop' | 'length' | 'cancelled';
@@ -186,10 +187,10 @@ async function generateOnce(o: GenerateOpts): Promise<VariantResult[]> {
   // Greedy ids of later steps, computed ahead of the loop. A live row's next input is its own greedy id,
   // which is what the chain fed; a finished row's ids are never read again.
   const ahead: Int32Array[] = [];
-  const longest = greedyChainLongest();
+  const [longest, burstMs] = [greedyChainLongest(), chainBurstMs()];
   let chains = 0;
   let stepMs = 0;
-  const chain = () => chainLength(chains++, longest, stepMs);
+  const chain = () => chainLength(chains++, longest, stepMs, burstMs);
   /** A chain's ids, and its time a step for the next chain's length. */
   const timed = async <T extends unknown[] | null>(run: () => Promise<T>): Promise<T> => {
     const t = performance.now();
