@@ -309,6 +309,9 @@ async function main() {
   // chain-ab NAME...: greedy chains of up to 16 steps between read-backs against 8 (the default before session 23), and
   // up to 32 (today's default; session 23's call B: a read after every step costs ~2 ms at 0.5B, the pipeline drained)
   if (what === 'chain-ab') for (const n of names) await decodeAb(n, { GRAFT_GREEDY_CHAIN: '16' }, { GRAFT_GREEDY_CHAIN: '8' }, false, { label: 'chain_32', env: { GRAFT_GREEDY_CHAIN: '32' } });
+  // rows-ab NAME...: one-row projections as Mul + ReduceSum over [N, K] weights (GRAFT_ROW_PROJ=1, nodes.ts rowProjection)
+  // against split-K MatMuls (4 rows keep MatMuls in both arms: a control)
+  if (what === 'rows-ab') for (const n of names) await decodeAb(n, { GRAFT_ROW_PROJ: '1' }, {}, false);
   // f16-rows NAME...: fp16 against fp32 by kind of row
   if (what === 'f16-rows') for (const n of names) await rowsAb(n, { fp16: { GRAFT_DECODE_FP16: '1' }, fp32: { GRAFT_DECODE_FP16: '0' } }, ['four_adapters', 'four_base', 'one_adapter'], 2);
   // lora-tiled-ab NAME...: session 22's call T (bundle 1580aa2) ran the adapters' delta in a tiled form (x·Aᵀ in runs of K

@@ -96,6 +96,7 @@ export class DecodeSessions {
               padStream: forms.padStream,
               half,
               nbitsFusion: forms.nbitsFusion,
+              rowProjections: forms.rowProjections,
             })
           : buildDecodeGraph({ ...o, weights, methods }),
     };
