@@ -309,9 +309,11 @@ async function main() {
   // chain-ab NAME...: greedy chains of up to 16 steps between read-backs against 8 (the default before session 23), and
   // up to 32 (today's default; session 23's call B: a read after every step costs ~2 ms at 0.5B, the pipeline drained)
   if (what === 'chain-ab') for (const n of names) await decodeAb(n, { GRAFT_GREEDY_CHAIN: '16' }, { GRAFT_GREEDY_CHAIN: '8' }, false, { label: 'chain_32', env: { GRAFT_GREEDY_CHAIN: '32' } });
-  // rows-ab NAME...: one-row projections as Mul + ReduceSum over [N, K] weights (GRAFT_ROW_PROJ=1, nodes.ts rowProjection)
-  // against split-K MatMuls (4 rows keep MatMuls in both arms: a control)
-  if (what === 'rows-ab') for (const n of names) await decodeAb(n, { GRAFT_ROW_PROJ: '1' }, {}, false);
+  // rows-ab NAME...: session 24's call B (bundle ff52318) ran one-row projections as Mul + ReduceSum over [N, K] weights
+  // against split-K MatMuls: 0.5B 232 against 268 tok/s, 1.5B 127 against 186, 135M even; removed after it.
+  // chain-sampled-ab NAME...: chains of up to 32 steps against 8, greedy and the Chat's sampling drawn on the device
+  // (session 23 ran the sampled chains in rounds on lavapipe only)
+  if (what === 'chain-sampled-ab') for (const n of names) await decodeAb(n, { GRAFT_GREEDY_CHAIN: '32' }, { GRAFT_GREEDY_CHAIN: '8' }, false, undefined, true);
   // f16-rows NAME...: fp16 against fp32 by kind of row
   if (what === 'f16-rows') for (const n of names) await rowsAb(n, { fp16: { GRAFT_DECODE_FP16: '1' }, fp32: { GRAFT_DECODE_FP16: '0' } }, ['four_adapters', 'four_base', 'one_adapter'], 2);
   // lora-tiled-ab NAME...: session 22's call T (bundle 1580aa2) ran the adapters' delta in a tiled form (x·Aᵀ in runs of K

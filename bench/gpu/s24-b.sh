@@ -1,4 +1,4 @@
-# GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~7 min, nothing in the background (session 24's
+# Ran at ff52318 (the form was removed after it: slower). GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~7 min, nothing in the background (session 24's
 # call B): one-row projections as Mul + ReduceSum over [N, K] weights (GRAFT_ROW_PROJ=1: elementwise kernels read at
 # the memory's speed; call A had the EP's one-row MatMul at 27-436 GB/s) against the split-K MatMuls, whole decodes,
 # 3 rounds alternating in one process (gpu-explore rows-ab), 0.5B, 135M, 1.5B.

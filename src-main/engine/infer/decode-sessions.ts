@@ -96,7 +96,6 @@ export class DecodeSessions {
               padStream: forms.padStream,
               half,
               nbitsFusion: forms.nbitsFusion,
-              rowProjections: forms.rowProjections,
             })
           : buildDecodeGraph({ ...o, weights, methods }),
     };

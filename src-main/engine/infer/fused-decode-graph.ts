@@ -29,7 +29,7 @@ import { fusedLoraInputs, type FusedGroup } from './fused/fused-lora.js';
 import { FusedWeights, layerName } from './fused/fused-weights.js';
 import { fusedStreamWidth } from './fused/gpu-forms.js';
 import { mlpNBits, qkvNBits } from './fused/nbits-blocks.js';
-import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, rowProjection, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
+import { gatherSplitHead, groupQueryAttention, headSplit, node, projectionSlices, quickGelu, rotaryEmbedding, simplifiedLayerNorm, skipSimplifiedLayerNorm, rowMax, splitKHead, splitKProjection, splitLast, splitSizes } from './fused/nodes.js';
 
 /**
  * The plain graph's options; the fused graph lays out fp32 weights itself (or takes a packed base's
@@ -76,8 +76,6 @@ export type FusedDecodeGraphOpts = Omit<DecodeGraphOpts, 'weights'> & {
    * step reads; the logits are cast to fp32 for the argmax and the samplers. For the GPU.
    */
   half?: boolean;
-  /** One-row graphs (batch 1): float projections as Mul + ReduceSum over [N, K] weights (nodes.ts, rowProjection; measurements). */
-  rowProjections?: boolean;
 };
 
 /** The symbolic token axis of an any-length graph's inputs. */
@@ -190,7 +188,6 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const plainProjection = (x: Value, layer: number, modules: readonly string[], outDim?: number) => {
     const K = x.shape[2];
     const N = outDim ?? modules.reduce((a, m) => a + o.source.shape(layerName(layer, `${m}.weight`))[0], 0);
-    if (o.rowProjections && B === 1) return rowProjection(g, x, w.projectionRows(layer, modules, K, N));
     const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
     return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S, N)) : op.matmul(g, x, w.projection(layer, modules, K, 1, N));
   };

@@ -246,26 +246,6 @@ export class FusedWeights {
   }
 
   /**
-   * The same projection as `projection` in the HF orientation, [out, in] (rows of outputs): the layout of the one-row
-   * Mul + ReduceSum form (nodes.ts, rowProjection). Transposed back from the fused layout here (measurements).
-   */
-  projectionRows(layer: number, modules: readonly string[], inDim: number, outDim?: number): Value {
-    const names = modules.map((m) => layerName(layer, `${m}.weight`));
-    const out = names.reduce((a, n) => a + this.source.shape(n)[0], 0);
-    const realIn = this.source.shape(names[0])[1];
-    const cols = outDim ?? out;
-    const pad = inDim !== realIn || cols !== out ? `.pad${inDim}x${cols}` : '';
-    const key = `fused.${layer}.${modules.map((m) => m.split('.').pop()).join('_')}.wT${pad}`;
-    return this.memo(`${key}.rows`, () => {
-      const mats = names.map((n) => ({ data: () => this.overrides.get(n) ?? readTransient(this.source, n), out: this.source.shape(n)[0], loc: this.located(n) }));
-      const data = this.transposed(key, mats, realIn, (t) => (pad ? padMatrix(t, realIn, out, inDim, cols) : t));
-      const rows = data instanceof Uint16Array ? new Uint16Array(data.length) : new Float32Array(data.length);
-      for (let k = 0; k < inDim; k++) for (let n = 0; n < cols; n++) rows[n * inDim + k] = data[k * cols + n];
-      return { shape: [cols, inDim], data: rows };
-    }, key, 'rows');
-  }
-
-  /**
    * An RMSNorm weight for a residual stream `width` wide whose values past the hidden size D are zero: the
    * norm over `width` with epsilon·D/width equals the norm over D times sqrt(width/D), so the weight is
    * scaled by sqrt(D/width), and zero past D so the padding stays zero. `normEps` gives that epsilon.

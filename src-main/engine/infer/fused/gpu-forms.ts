@@ -9,10 +9,10 @@ import type { DeviceInfo } from '../../runtime/device.js';
 import type { FusedDecodeGraphOpts } from '../fused-decode-graph.js';
 import { streamWidth } from './nodes.js';
 
-export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream' | 'rowProjections'> & { key: string };
+export type GpuForms = Pick<FusedDecodeGraphOpts, 'splitK' | 'splitKAll' | 'loraSplitK' | 'argmaxParts' | 'nbitsFusion' | 'padStream'> & { key: string };
 
 export function gpuForms(device: DeviceInfo): GpuForms {
-  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, rowProjections: false, key: 'sk0|' };
+  if (device.kind !== 'webgpu') return { splitK: 0, splitKAll: false, loraSplitK: 0, argmaxParts: true, nbitsFusion: false, padStream: false, key: 'sk0|' };
   const env = process.env;
   // Workgroups a one-row split-K MatMul aims at: 1,024, about 8 a compute unit of an H200. GRAFT_SPLITK=0: plain
   // MatMuls. Every projection slices fit is split (session 15, captured, 0.5B: one row +13%, 4 rows +9% against
@@ -31,9 +31,7 @@ export function gpuForms(device: DeviceInfo): GpuForms {
   const nbitsFusion = env.GRAFT_NBITS_FUSION === '0' ? false : env.GRAFT_NBITS_FUSION === 'all' ? true : 'mlp';
   // The residual stream a multiple of 256 wide (nodes.ts, streamWidth); GRAFT_PAD_STREAM=0 keeps the hidden size.
   const padStream = env.GRAFT_PAD_STREAM !== '0';
-  // One-row float projections as Mul + ReduceSum (nodes.ts, rowProjection): GRAFT_ROW_PROJ=1 (measurements).
-  const rowProjections = env.GRAFT_ROW_PROJ === '1';
-  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, rowProjections, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}${rowProjections ? '|rows' : ''}` };
+  return { splitK, splitKAll, loraSplitK, argmaxParts, nbitsFusion, padStream, key: `sk${splitK}${splitKAll ? 'all' : ''}|lsk${loraSplitK}${argmaxParts ? '' : '|amax1'}|${nbitsFusion ? `nbf${nbitsFusion}` : ''}${padStream ? '' : '|nopad'}` };
 }
 
 /**

@@ -216,19 +216,6 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
   return node(g, 'Reshape', [sum, i64(`splitk_out_${B}x${N}`, [B, -1, N])], [{ dtype: x.dtype, shape: [B, T, N] }])[0];
 }
 
-/**
- * x [B, T, K] · Wᵀ for W laid out [N, K] (rows of outputs) as an elementwise product and a sum over K: x broadcast
- * against W, [B, T, N, K], then each row summed. Elementwise kernels read a one-row weight at the memory's speed,
- * where the EP's one-row MatMul does not; the product is B·T times the weight's size, so only for one token a row.
- */
-export function rowProjection(g: Graph, x: Value, w: Value): Value {
-  const [B, T, K] = x.shape;
-  const [N] = w.shape;
-  const xs = node(g, 'Reshape', [x, sharedI64(g, `rows_x_${K}`, [0, 0, 1, K])], [{ dtype: x.dtype, shape: [B, T, 1, K] }])[0];
-  const prod = node(g, 'Mul', [xs, w], [{ dtype: x.dtype, shape: [B, T, N, K] }])[0];
-  return node(g, 'ReduceSum', [prod, sharedI64(g, 'rows_sum_axis', [-1])], [{ dtype: x.dtype, shape: [B, T, N] }], { keepdims: { i: 0 } })[0];
-}
-
 /** Rows of an [S, D/S, V] table (a tied embedding in the LM head's layout) for ids [B, T]: [B, T, D]. */
 export function gatherSplitHead(g: Graph, table: Value, ids: Value): Value {
   const [S, Ds] = table.shape;
