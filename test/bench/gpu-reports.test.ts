@@ -102,6 +102,34 @@ describe('GPU result reports', () => {
     expect(r.nvml_utilization_call_E.by_section.every((x: any) => x.samples > 0)).toBe(true);
   });
 
+  it('report-s24: each projection beside its plain MatMul, the whole-decode A/Bs as means of their rounds', () => {
+    const r = report('report-s24.ts', ['abc1234']);
+    const rows = r.projections_in_replays_call_A.rows;
+    expect(rows).toHaveLength(9);
+    for (const x of rows) {
+      expect(x.best_us).toBeLessThanOrEqual(x.plain_us);
+      expect(Math.min(...x.forms.map((f: any) => f.us))).toBe(x.best_us);
+    }
+    const split = r.split_in_whole_decodes_call_A['qwen2.5-0.5b'];
+    expect(split.rounds).toHaveLength(3);
+    expect(split.means.no_split).toBeLessThan(split.means.now);
+    const mr = r.mul_reducesum_call_B['qwen2.5-1.5b'];
+    expect(mr.means.now).toBeCloseTo(mr.rounds.reduce((a: number, x: any) => a + x.now, 0) / 3, 1);
+    expect(r.chains_sampled_call_C.means.now_chat_sampling).toBeGreaterThan(0);
+  });
+
+  it('report-decode of session 24 call C: a row the call did not reach is empty, not borrowed from another call', () => {
+    const dir = path.join(RAW, 's24-call-c');
+    const r = report('report-decode.ts', [dir, dir, 'abc1234'], { REPORT_CALLS: 'C,C' });
+    const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);
+    const missing = row(/4-bit base/, 'qwen2.5-1.5b');
+    expect(missing.graft ?? null).toBeNull();
+    expect(missing.ratio).toBeNull();
+    const big = row(/4-bit base/, 'llama3.1-8b');
+    expect(big).toMatchObject({ graft: 98, peer: 270.1 });
+    expect(big.ratio).toBeCloseTo(98 / 270.1, 3);
+  });
+
   it('report-decode over two calls: each row beside the llama.cpp figure of the call that measured it', () => {
     const r = report('report-decode.ts', [path.join(RAW, 's14-call-d'), `${path.join(RAW, 's14-call-d')},${path.join(RAW, 's14-call-e')}`, 'abc1234'], { REPORT_CALLS: 'D,D', REPORT_B_CALLS: 'D,E' });
     const row = (work: RegExp, shape: string) => r.rows.find((x: any) => work.test(x.work) && x.shape === shape);

@@ -1,0 +1,60 @@
+/**
+ * Session 24's result file beside its gpu-vs-peers file (call C, report-s24-c.sh): the one-row projection forms
+ * measured, from the raw logs in bench/results/raw/s24-call-*:
+ * A (s24-a.sh: each 0.5B, 135M and 1.5B projection, fp16, as a plain MatMul and split along K, inside captured
+ * replays; whole decodes splitting every projection, the long-K ones, or none), B (s24-b.sh, bundle ff52318: one-row
+ * projections as Mul + ReduceSum over [N, K] weights against the split MatMuls), and call C's A/B (chains of up to
+ * 32 steps against 8, greedy and the Chat's sampling drawn on the device).
+ *   npx tsx bench/gpu/report-s24.ts COMMIT
+ */
+import path from 'node:path';
+import { writeResult } from '../common.js';
+import { ab, type J, sections } from './report-lines.js';
+
+const [commit] = process.argv.slice(2);
+const RAW = 'bench/results/raw';
+const lines = (file: string) => sections(path.join(RAW, file)).map(({ section, r }) => ({ section: section.replace(/ at \d+( s)?:?/, ''), ...r }) as J);
+const a = lines('s24-call-a/a.log');
+const b = lines('s24-call-b/b.log');
+const c = lines('s24-call-c/graft-d2.log');
+const models = ['qwen2.5-0.5b', 'smollm2-135m', 'qwen2.5-1.5b'];
+const matvec = a.filter((x) => typeof x.matvec === 'string');
+// each projection's forms, the plain MatMul (1 slice) first
+const byShape = [...new Set(matvec.map((x) => x.matvec as string))].map((shape) => {
+  const forms = matvec.filter((x) => x.matvec === shape);
+  const plain = forms.find((x) => x.slices === 1);
+  const best = forms.reduce((p, x) => (x.us_per_link < p.us_per_link ? x : p));
+  return { shape, plain_us: plain?.us_per_link ?? null, plain_gb_s: plain?.weight_gb_s ?? null, best_slices: best.slices, best_us: best.us_per_link, best_gb_s: best.weight_gb_s, forms: forms.map((x) => ({ slices: x.slices, us: x.us_per_link, gb_s: x.weight_gb_s })) };
+});
+const result = {
+  what: "Session 24: the one-row projection forms of the fused fp16 decode graph on the H200 under onnxruntime-node 1.31.1 (whose EP lists a GEMV program): a plain MatMul, split along K (the graph's form), and an elementwise product with a sum over K; and the chains of up to 32 steps with the Chat's sampling drawn on the device.",
+  device: 'webgpu: NVIDIA H200 (driver 580.159.04)',
+  date: '2026-12-04',
+  commit,
+  calls: {
+    A: 'bench/gpu/s24-a.sh, fresh, 203 s, bundle 7fbb1a7',
+    B: 'bench/gpu/s24-b.sh, fresh, 267 s, bundle ff52318 (the Mul + ReduceSum form, removed after this call)',
+    C: "AB='chain-sampled-ab qwen2.5-0.5b' bash bench/gpu/decode-all-one-call.sh, fresh, 528 s, bundle 7f36849 (gpu-vs-peers-2026-12-04-s24-c.json)",
+  },
+  projections_in_replays_call_A: {
+    how: 'gpu-explore matvec-replay: chains of 2 and 8 links x [1, 1, K] → [1, 1, N] (fp16 weights; a Cast each way and a Slice or Pad back to K wide in every link, the same for every form), µs a link from the difference; the widths are the padded stream\'s (0.5B 1,024, 135M 768)',
+    rows: byShape,
+    reading: "the plain one-row MatMul is the slowest form of every projection (27-436 GB/s of weights): 1.31.1's GEMV program does not take these shapes. Session 20 found such chains do not predict a large MatMul's cost in the whole graph, so the slicing stays as the whole-graph A/Bs chose it.",
+  },
+  split_in_whole_decodes_call_A: {
+    how: 'gpu-explore split-ab (3 rounds alternating in one process, nothing beside): now = every projection split (the default), before = only the long-K, few-workgroup ones (GRAFT_SPLITK_ALL=0), no_split = plain MatMuls (GRAFT_SPLITK=0)',
+    ...Object.fromEntries(models.slice(0, 2).map((m) => [m, ab(a.filter((x) => /split-ab/.test(x.section)), m)])),
+    reading: 'splitting every projection stays fastest in fp16 under 1.31.1: 0.5B 249.1 tok/s against 220.7 (long-K only) and 125.0 (none); 135M 230.7 against 203.8 and 167.9',
+  },
+  mul_reducesum_call_B: {
+    how: 'gpu-explore rows-ab (3 rounds alternating in one process, nothing beside): now = one-row projections as Mul of x [1, 1, 1, K] with W [N, K] and a ReduceSum over K (GRAFT_ROW_PROJ=1, bundle ff52318), before = split-K MatMuls; 4 rows keep the MatMuls in both arms (a control)',
+    ...Object.fromEntries(models.map((m) => [m, ab(b.filter((x) => /rows-ab/.test(x.section)), m)])),
+    reading: 'slower where the projections are large: 0.5B 232.7 against 267.9 tok/s, 1.5B 126.8 against 186.5; 135M even (274.5 against 276.1). The product [N, K] is written and read back, three times the weight\'s bytes. Removed.',
+  },
+  chains_sampled_call_C: {
+    how: "gpu-explore chain-sampled-ab qwen2.5-0.5b (3 rounds alternating in one process, under the llama.cpp build's load): now = chains of up to 32 steps (the default), before = 8; greedy, the Chat's sampling drawn on the device, and 4 rows",
+    ...ab(c.filter((x) => /chain-sampled-ab/.test(x.section)), 'qwen2.5-0.5b'),
+    reading: "the Chat's sampling in chains of up to 32: 190.7 against 189.7 tok/s, within the rounds' spread (176.7-204.1); greedy 219.0 against 214.7, 4 rows 660.5 against 644.1",
+  },
+};
+console.log('wrote', writeResult('decode-forms-h200-2026-12-04-s24', result));
