@@ -14,7 +14,8 @@ import { ESTIMATE_OPTIONS, parseTrainOptions, TRAIN_OPTIONS, type EstimateOption
 import { validateOptions } from '../engine/options/schema';
 
 export { applicableOptions, applies, defaultsOf, rangeText, type Field, type Schema } from '../engine/options/schema';
-export { alphaOf, presetValues, TRAIN_OPTIONS, TRAIN_PRESETS, type PresetName, type TrainMethod, type TrainOptions } from '../engine/options/train';
+export { alphaOf, TRAIN_OPTIONS, type TrainMethod, type TrainOptions } from '../engine/options/train';
+export { presetValues, TRAIN_PRESETS, type PresetName } from '../engine/options/train-presets';
 export type { LoraTarget, MemoryEstimate, MethodCount, TrainEvent };
 export { METHODS } from '../engine/adapters/method-kinds';
 export { METHOD_SETTINGS_GROUP } from '../engine/options/method-fields';

@@ -13,7 +13,8 @@ import { GraftError } from '../../src-main/engine/errors';
 import { GENERATE_OPTIONS, parseSampling, QUANT_BASE_OPTIONS } from '../../src-main/engine/options/generate';
 import { OPTION_SCHEMAS } from '../../src-main/engine/options/index';
 import { defaultsOf, validateOptions } from '../../src-main/engine/options/schema';
-import { parseTrainOptions, presetValues, TRAIN_OPTIONS, TRAIN_PRESETS, type PresetName } from '../../src-main/engine/options/train';
+import { parseTrainOptions, TRAIN_OPTIONS } from '../../src-main/engine/options/train';
+import { presetValues, TRAIN_PRESETS, type PresetName } from '../../src-main/engine/options/train-presets';
 import { wordError } from '../../src-main/engine/options/word-error';
 
 const refusal = (f: () => unknown) => {

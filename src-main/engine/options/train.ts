@@ -13,7 +13,7 @@ import { EMBEDDING_PRECISIONS, QUANT_METHODS, QUANT_SCHEMES } from '../quant/kin
 import { DEVICE_PREFS } from '../runtime/device-pref.js';
 import { RENDER_OPTIONS } from './dataset.js';
 import { METHOD_FIELDS, TARGET_LABELS } from './method-fields.js';
-import { defaultsOf, pickFields, unconditional, validateOptions, type OptionsOf, type Schema } from './schema.js';
+import { pickFields, unconditional, validateOptions, type OptionsOf, type Schema } from './schema.js';
 
 export { TRAIN_METHODS, type TrainMethod };
 export const BASE_PRECISIONS = ['fp32', 'fp16'] as const;
@@ -338,87 +338,3 @@ export type MethodOptions = Pick<
   | 'adapterDrop'
 >;
 export type EstimateOptions = OptionsOf<typeof ESTIMATE_OPTIONS>;
-
-export type PresetName = 'quick' | 'balanced' | 'thorough';
-
-/** What a preset leaves alone: the method, the machine and the evaluation prompts are the user's, not the recipe's. */
-export const PRESET_KEEPS = [
-  'method',
-  'quant',
-  'quantMethod',
-  'quantEmbeddings',
-  'precision',
-  'ia3Targets',
-  'virtualTokens',
-  'reductionFactor',
-  'bottleneckSize',
-  'nonLinearity',
-  'adapterScaling',
-  'fuseAdapters',
-  'adapterDrop',
-  'device',
-  'memoryLimit',
-  'evalPrompts',
-  'evalMaxTokens',
-  'recomputeActivations',
-] as const satisfies readonly (keyof TrainOptions)[];
-
-/** Starting points, as overrides of the defaults; every value stays editable. */
-export const TRAIN_PRESETS: Record<PresetName, { label: string; blurb: string; overrides: Partial<TrainOptions> }> = {
-  quick: {
-    label: 'Quick',
-    blurb: '30 steps, rank 8 on the attention projections: a first look in minutes.',
-    overrides: {
-      rank: 8,
-      alpha: 16,
-      targets: ['q', 'k', 'v', 'o'],
-      lr: 1e-3,
-      steps: 30,
-      batch: 2,
-      seqLen: 256,
-      warmup: 3,
-      valSplit: 0.1,
-      evalEvery: 10,
-    },
-  },
-  balanced: {
-    label: 'Balanced',
-    blurb: '200 steps, rank 16 on every projection: a useful adapter for most datasets.',
-    overrides: {
-      rank: 16,
-      alpha: 32,
-      lr: 2e-4,
-      steps: 200,
-      batch: 4,
-      seqLen: 512,
-      warmup: 10,
-      valSplit: 0.1,
-      evalEvery: 50,
-      saveEvery: 100,
-    },
-  },
-  thorough: {
-    label: 'Thorough',
-    blurb: '1000 steps, rank 32, effective batch 16, long context: for larger datasets.',
-    overrides: {
-      rank: 32,
-      alpha: 64,
-      lr: 1e-4,
-      steps: 1000,
-      batch: 4,
-      gradAccum: 4,
-      seqLen: 1024,
-      warmup: 50,
-      valSplit: 0.1,
-      evalEvery: 100,
-      saveEvery: 200,
-    },
-  },
-};
-
-/** A preset's values: the defaults with its overrides, except the fields a preset leaves alone. */
-export function presetValues(name: PresetName): Omit<TrainOptions, (typeof PRESET_KEEPS)[number]> {
-  const all: Record<string, unknown> = { ...defaultsOf(TRAIN_OPTIONS), ...structuredClone(TRAIN_PRESETS[name].overrides) };
-  for (const k of PRESET_KEEPS) delete all[k];
-  return all as Omit<TrainOptions, (typeof PRESET_KEEPS)[number]>;
-}

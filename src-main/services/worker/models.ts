@@ -8,7 +8,7 @@ import { targetsFor } from '../../engine/adapters/lora.js';
 import type { LoraTarget } from '../../engine/adapters/lora-config.js';
 import { openModelSource, type WeightSource } from '../../engine/io/model-source.js';
 import { specFromConfig } from '../../engine/models/index.js';
-import { presetValues } from '../../engine/options/train.js';
+import { presetValues } from '../../engine/options/train-presets.js';
 import { estimateForSource, paramCount } from '../../engine/train/memory-estimate.js';
 import type { ModelInfo } from '../../ipc/models';
 
