@@ -128,6 +128,8 @@ export interface ExternalFile {
   bytes: Uint8Array;
   /** Named by origin (weight-origin.ts), not by content: a file of this name holds these bytes if it is whole. */
   byOrigin: boolean;
+  /** The initializer it holds. */
+  tensor: { name: string; dtype: TensorData['dtype']; shape: readonly number[] };
 }
 
 export interface SerializedModel {
@@ -168,7 +170,7 @@ export function serializeModel(g: Graph, opts: { salt?: string } = {}): Serializ
     if (b.byteLength < g.externalThreshold) continue;
     const origin = opts.salt === undefined ? undefined : originOf(t.data);
     const name = origin === undefined ? contentName(t, b) : originFileName(opts.salt!, t.dtype, origin);
-    external.push({ name, bytes: b, byOrigin: origin !== undefined });
+    external.push({ name, bytes: b, byOrigin: origin !== undefined, tensor: { name: v.name, dtype: t.dtype, shape: t.shape } });
     placed.set(v, { location: name, offset: 0, length: b.byteLength });
   }
 

@@ -24,7 +24,7 @@ export async function leaseCapture(
   model: LoadedModel,
   o: { device: DeviceInfo; rows: number; capacity: number; cacheDtype: 'float32' | 'float16' },
   key: string,
-  saved: (open: (ref: GraphRef, timing: CreateTiming) => Promise<DecodeCapture>) => Promise<DecodeCapture>,
+  saved: (open: (ref: GraphRef, timing: CreateTiming, oneToken?: { ref: GraphRef; timing: CreateTiming }) => Promise<DecodeCapture>) => Promise<DecodeCapture>,
   owner: object,
 ): Promise<{ capture: DecodeCapture; done(): void } | null> {
   if (capturing.failed) return null;
@@ -33,7 +33,7 @@ export async function leaseCapture(
   } catch (err) {
     return capturing.fail(err);
   }
-  const lease = leaseSession(model, key, () => saved((ref, timing) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity, o.cacheDtype)));
+  const lease = leaseSession(model, key, () => saved((ref, timing, oneToken) => DecodeCapture.open(ref, timing, model, o.device, o.rows, o.capacity, o.cacheDtype, oneToken)));
   let capture: DecodeCapture;
   try {
     capture = await lease.session;

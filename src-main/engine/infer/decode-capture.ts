@@ -14,6 +14,7 @@
  */
 import type { LoadedModel } from '../model.js';
 import { CapturedGraph } from '../runtime/captured-graph.js';
+import { SharedWeights } from '../runtime/shared-weights.js';
 import { FallbackOnce } from '../runtime/fallback-once.js';
 import type { DeviceInfo } from '../runtime/device.js';
 import type { GraphRef } from '../runtime/graph-cache.js';
@@ -46,6 +47,10 @@ export class DecodeCapture {
     private readonly inputNames: readonly string[],
     /** Every step's logits [rows, vocab] (a sampled step reads them; a greedy chain leaves them). */
     private readonly logits: DeviceTensor,
+    /** The graph the steps replay: `graph` itself, or a one-token graph over the same weights (`weights`). */
+    private readonly stepGraph: CapturedGraph,
+    private readonly stepInputNames: readonly string[],
+    private readonly weights: SharedWeights | null,
   ) {
     this.ring = new CaptureRing(rows, device);
   }
@@ -57,12 +62,28 @@ export class DecodeCapture {
    * beside a run corrupted that encoder on the H200 ("CommandEncoder already finished"). Throws where capture
    * is not possible; the decoder then takes the onnxruntime-node session.
    */
-  static async open(ref: GraphRef, timing: CreateTiming, model: LoadedModel, device: DeviceInfo, rows: number, capacity: number, cacheDtype: 'float32' | 'float16'): Promise<DecodeCapture> {
-    if (!ref.inputs) throw new Error(`the saved graph ${ref.name} does not list its inputs`);
-    if (!ref.outputs.includes(NEXT_IDS) || !ref.outputs.includes('logits'))
-      throw new Error(`the saved graph ${ref.name} has not both ids and logits as outputs`);
-    const graph = CapturedGraph.open(ref, device, timing);
+  static async open(
+    ref: GraphRef,
+    timing: CreateTiming,
+    model: LoadedModel,
+    device: DeviceInfo,
+    rows: number,
+    capacity: number,
+    cacheDtype: 'float32' | 'float16',
+    /** A one-token graph of the same weights for the steps (fused-decode-graph.ts, oneRow); the weights are then shared. */
+    oneToken?: { ref: GraphRef; timing: CreateTiming },
+  ): Promise<DecodeCapture> {
+    for (const r of [ref, oneToken?.ref]) {
+      if (!r) continue;
+      if (!r.inputs) throw new Error(`the saved graph ${r.name} does not list its inputs`);
+      if (!r.outputs.includes(NEXT_IDS) || !r.outputs.includes('logits')) throw new Error(`the saved graph ${r.name} has not both ids and logits as outputs`);
+    }
+    const weights = oneToken ? await SharedWeights.load(ref, device) : null;
+    let graph: CapturedGraph | null = null;
+    let step: CapturedGraph | null = null;
     try {
+      graph = CapturedGraph.open(ref, device, timing, weights?.initializersOf(ref));
+      step = oneToken ? CapturedGraph.open(oneToken.ref, device, oneToken.timing, weights!.initializersOf(oneToken.ref)) : graph;
       const { spec } = model;
       const shape = [rows, spec.kvHeads, capacity, spec.headDim];
       const zeros = zeroTensor(cacheDtype, shape);
@@ -75,19 +96,24 @@ export class DecodeCapture {
         rows,
         capacity,
         Object.fromEntries(names.map((n, i) => [n, dev[i]])),
-        ref.inputs,
+        ref.inputs!,
         dev[names.length],
+        step,
+        (oneToken?.ref ?? ref).inputs!,
+        weights,
       );
     } catch (err) {
-      graph.release();
+      if (step && step !== graph) step.release();
+      graph?.release();
+      weights?.release();
       throw err;
     }
   }
 
-  /** The graph's inputs from `feeds`, in its own names (a model without `positions` has none). */
-  private inputsOf(feeds: Record<string, Feed>): Record<string, Feed> {
+  /** A graph's inputs from `feeds`, in its own names (a model without `positions` has none). */
+  private inputsOf(feeds: Record<string, Feed>, names = this.inputNames): Record<string, Feed> {
     return Object.fromEntries(
-      this.inputNames.map((n) => {
+      names.map((n) => {
         if (!feeds[n]) throw new Error(`captured decode: nothing to bind to input ${n}`);
         return [n, feeds[n]];
       }),
@@ -267,8 +293,8 @@ export class DecodeCapture {
     }
     await writeInto(targets, values, this.device);
     for (let k = 0; k < n; k++) {
-      if (!this.graph.has(k + 1)) this.bindSlot(k, layers, lora);
-      this.graph.run(k + 1);
+      if (!this.stepGraph.has(k + 1)) this.bindSlot(k, layers, lora);
+      this.stepGraph.run(k + 1);
       after?.(k);
     }
   }
@@ -289,11 +315,13 @@ export class DecodeCapture {
       [TOTAL_LENGTH]: hostTensor('int32', [], Int32Array.of(this.capacity)),
       [LAST_INDEX]: hostTensor('int32', [], Int32Array.of(0)),
     };
-    this.graph.bind(k + 1, this.inputsOf(inputs), outputs);
+    this.stepGraph.bind(k + 1, this.inputsOf(inputs, this.stepInputNames), outputs);
   }
 
   release(): void {
+    if (this.stepGraph !== this.graph) this.stepGraph.release();
     this.graph.release();
+    this.weights?.release();
     for (const s of this.samplers.values()) void s.then((x) => x.release()).catch(() => {});
     for (const t of [
       this.logits,

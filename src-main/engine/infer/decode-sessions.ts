@@ -51,7 +51,7 @@ export class DecodeSessions {
   }
 
   /** The graph a step of `tokens` runs (its pool key, its cache key when it has one, how to build it). */
-  spec(mode: Mode, tokens: number, ends: Ends): { key: string; cacheKey: string | null; build: () => Graph } {
+  spec(mode: Mode, tokens: number, ends: Ends, oneToken = false): { key: string; cacheKey: string | null; build: () => Graph } {
     const ids = ends !== 'logits';
     const { rows, capacity, lora, device, weights, overrides, methods } = this.opts;
     const layout = (lora ? `${lora.rank}:${lora.targets.join(',')}` : '-') + (methods?.length ? `+${rowMethodsKey(methods)}` : '');
@@ -62,7 +62,7 @@ export class DecodeSessions {
     const half = fused && this.half();
     const key = [
       mode,
-      fused ? 'any' : tokens,
+      fused ? (oneToken ? 'one' : 'any') : tokens,
       rows,
       capacity,
       layout,
@@ -87,7 +87,8 @@ export class DecodeSessions {
               ...o,
               argmax: ids,
               logitsToo: ends === 'both',
-              anyLength: true,
+              anyLength: !oneToken,
+              tokens: oneToken ? 1 : tokens,
               packed: this.packed(),
               splitK: forms.splitK,
               splitKAll: forms.splitKAll,
@@ -127,17 +128,30 @@ export class DecodeSessions {
    */
   capture(tokens: number, owner: object): Promise<{ capture: DecodeCapture; done(): void } | null> {
     const { key, cacheKey, build } = this.spec('fused', tokens, 'both');
+    const one = this.oneTokenSteps() ? this.spec('fused', 1, 'both', true) : null;
     return leaseCapture(
       this.model,
       { ...this.opts, cacheDtype: this.cacheDtype('fused') },
-      `capture|${key}`,
-      // opened over the staged files while they are made durable (as onnxruntime-node sessions are)
+      `capture|${key}${one ? '|one' : ''}`,
+      // opened over the staged files while they are made durable (as onnxruntime-node sessions are); the steps'
+      // one-token graph, where there is one, inside (its weights are the any-length graph's own files)
       (open) =>
-        GraphSession.openSaved(cacheKey, build, open)
+        GraphSession.openSaved(cacheKey, build, (ref, timing) =>
+          one ? GraphSession.openSaved(one.cacheKey, one.build, (oneRef, oneTiming) => open(ref, timing, { ref: oneRef, timing: oneTiming })).then((s) => s.value) : open(ref, timing),
+        )
           .then((s) => s.value)
           .finally(() => releaseHostWeights(this.model.source)),
       owner,
     );
+  }
+
+  /**
+   * Whether the captured steps replay a one-token graph of static shapes beside the any-length one (one row, a float
+   * base on the GPU): its split-K inputs need no transpose (fused-decode-graph.ts, oneRow), and both read one copy of
+   * the weights (runtime/shared-weights.ts). GRAFT_ONE_TOKEN=0: the any-length graph replays the steps (measurements).
+   */
+  private oneTokenSteps(): boolean {
+    return this.opts.rows === 1 && this.opts.device.kind === 'webgpu' && this.packed() === null && process.env.GRAFT_ONE_TOKEN !== '0';
   }
 
   /** Returns the sessions to the pool (they stay there for the next generation). */

@@ -138,6 +138,9 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   const { spec, batch: B, capacity: C } = o;
   // An any-length graph is built at a nominal length of 1; no node may bake the token count in.
   const T = o.anyLength ? 1 : o.tokens;
+  // One row of one token, every shape static (the captured decode's step graph): split-K inputs and the tied
+  // embedding's rows need no transpose (nodes.ts, splitKProjection).
+  const oneRow = !o.anyLength && B === 1 && T === 1;
   const why = fusedUnsupported(spec);
   if (why) throw new Error(`fused decode graph: ${why}`);
   const { heads: H, kvHeads: KV, headDim: hd, hidden: D, eps } = spec;
@@ -181,7 +184,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const io = lora?.(layer, group);
     if (!io) return y;
     // Aᵀ of rank 4 is laid out in slices of K (fused-lora.ts, loraSlices).
-    const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at) : op.matmul(g, x, io.at);
+    const xa = io.at.shape.length === 4 ? splitKProjection(g, x, io.at, oneRow) : op.matmul(g, x, io.at);
     return op.add(g, y, op.matmul(g, xa, io.bt));
   };
   /** x·Wᵀ on a float weight: split along K where projectionSlices finds it worth it, else one MatMul. */
@@ -189,7 +192,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
     const K = x.shape[2];
     const N = outDim ?? modules.reduce((a, m) => a + o.source.shape(layerName(layer, `${m}.weight`))[0], 0);
     const S = projectionSlices(K, N, o.splitK ?? 0, o.splitKAll);
-    return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S, N)) : op.matmul(g, x, w.projection(layer, modules, K, 1, N));
+    return S > 1 ? splitKProjection(g, x, w.projection(layer, modules, K, S, N), oneRow) : op.matmul(g, x, w.projection(layer, modules, K, 1, N));
   };
   const layerW = (i: number, rest: string) => w.get(layerName(i, rest));
   // Phi-3's checkpoint has them fused already, in the same [q | k | v] and [gate | up] order.
@@ -199,7 +202,7 @@ export function buildFusedDecodeGraph(o: FusedDecodeGraphOpts): Graph {
   // The LM head is kept transposed for its split-K MatMul; a tied embedding is read from that one copy.
   const tied = spec.tiedEmbeddings || !w.has('lm_head.weight');
   const head = w.splitHead(tied ? 'model.embed_tokens.weight' : 'lm_head.weight', headSplit(D));
-  let h = tied ? gatherSplitHead(g, head, ids) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
+  let h = tied ? gatherSplitHead(g, head, ids, oneRow) : op.gather(g, w.get('model.embed_tokens.weight'), ids); // [B, T, D]
   if (W > D) h = node(g, 'Pad', [h, sharedI64(g, 'stream_pad', [0, 0, 0, 0, 0, W - D])], [{ dtype: h.dtype, shape: [B, T, W] }])[0];
   const nbits = !!o.nbitsFusion && !lora && nbitsFusible(w, spec, qkvModules, guModules);
   const qkvOp = nbits && o.nbitsFusion !== 'mlp';

@@ -50,7 +50,7 @@ export class CapturedGraph {
    * Opens the saved graph with capture on; throws (the caller falls back to plain runs) where that is not
    * possible. Its creation is recorded as '<graph>:captured' with the graph's build and save times (`timing`).
    */
-  static open(ref: GraphRef, device: DeviceInfo, timing: CreateTiming): CapturedGraph {
+  static open(ref: GraphRef, device: DeviceInfo, timing: CreateTiming, initializers?: Record<string, Ptr>): CapturedGraph {
     CapturedGraph.check(device);
     const api = OrtCApi.get();
     holdWebGpuContext();
@@ -60,7 +60,8 @@ export class CapturedGraph {
     const session = api.webgpuSession(
       ref.model,
       { enableGraphCapture: '1' },
-      { optimization, keepConstants: ref.keepConstantsPacked },
+      // initializers given (shared-weights.ts): device buffers the caller holds, read in place of the graph's own
+      { optimization, keepConstants: ref.keepConstantsPacked, initializers },
     );
     recordTiming({ ...timing, graph: `${timing.graph}:captured`, ortCreateMs: performance.now() - t0 });
     return new CapturedGraph(api, session);

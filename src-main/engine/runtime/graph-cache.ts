@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraftError } from '../errors.js';
-import type { Graph } from '../graph/ir.js';
-import { serializeModel } from '../graph/onnx-writer.js';
+import type { DType, Graph } from '../graph/ir.js';
+import { type ExternalFile, serializeModel } from '../graph/onnx-writer.js';
 import { isProcessAlive, isTempName, tempOwnerPid, writeFileAtomic } from '../io/atomic.js';
 import type { EarlyWrites } from './early-writes.js';
 import type { Stage } from './stage.js';
@@ -148,7 +148,7 @@ export async function saveGraph(g: Graph, timing?: Partial<CreateTiming>): Promi
 export function inlineGraph(g: Graph, timing: CreateTiming): InlineGraphRef | null {
   for (const t of g.initializers.values()) if (t.data.byteLength >= g.externalThreshold) return null;
   const ser = serialized(g, timing);
-  return { ...refOf(g, '', []), model: ser.model };
+  return { ...refOf(g, '', ser.external), model: ser.model };
 }
 
 /** Saves the graph and says what a session over it needs (also what a cache key's file records). */
@@ -157,8 +157,9 @@ export async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<Grap
   return refOf(g, saved.model, saved.external);
 }
 
-function refOf(g: Graph, model: string, external: string[]): GraphRef {
-  return { model, external, name: g.name, nodes: g.nodes.length, inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+function refOf(g: Graph, model: string, external: readonly ExternalFile[]): GraphRef {
+  const weights = external.map((f) => ({ file: f.name, ...f.tensor }));
+  return { model, external: external.map((f) => f.name), weights, name: g.name, nodes: g.nodes.length, inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
 }
 
 export function newTiming(g: Graph): CreateTiming {
@@ -177,7 +178,7 @@ function serialized(g: Graph, timing?: Partial<CreateTiming>): ReturnType<typeof
   return ser;
 }
 
-async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: string[] }> {
+async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise<{ model: string; external: ExternalFile[] }> {
   const dir = graphCacheDir();
   const ser = serialized(g, timing);
   const t = performance.now();
@@ -188,7 +189,7 @@ async function saveGraphFiles(g: Graph, timing?: Partial<CreateTiming>): Promise
   const modelPath = path.join(dir, modelFileName(ser.model));
   await ensureCachedFile(modelPath, ser.model);
   if (timing) timing.writeMs = performance.now() - t;
-  return { model: modelPath, external: ser.external.map((f) => f.name) };
+  return { model: modelPath, external: ser.external };
 }
 
 /**
@@ -213,8 +214,7 @@ export async function stageGraphRef(g: Graph, timing: CreateTiming, stage: Stage
     await early.settle();
   }
   timing.writeMs = performance.now() - t;
-  const external = ser.external.map((f) => f.name);
-  return { staged: refOf(g, stage.path(model), external), saved: refOf(g, path.join(dir, model), external) };
+  return { staged: refOf(g, stage.path(model), ser.external), saved: refOf(g, path.join(dir, model), ser.external) };
 }
 
 /** What a cached graph's key file records: enough to create its session without building the graph. */
@@ -225,6 +225,8 @@ export interface GraphRef {
   nodes: number;
   /** Absent in refs saved before it was recorded (such a ref serves onnxruntime-node sessions, which read the model's own). */
   inputs?: string[];
+  /** Each external file's initializer (its name, type and shape), beside the model: what a session given its weights by the caller binds. */
+  weights?: { file: string; name: string; dtype: DType; shape: readonly number[] }[];
   outputs: string[];
   keepConstantsPacked: boolean;
 }

@@ -103,6 +103,16 @@ describe('fused decode with split-K projections', () => {
     expect(sums(0)).toBe(0);
   });
 
+  it('a graph of one row and one token (static shapes) slices its inputs by Reshape, with no Transpose', () => {
+    const build = (anyLength: boolean, batch: number) => buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch, tokens: 1, capacity: 32, lora: null, anyLength, splitK: 64, splitKAll: true });
+    const transposes = (g: ReturnType<typeof build>) => g.nodes.filter((n) => n.op === 'Transpose').length;
+    expect(transposes(build(true, 1))).toBe(4 * SHAPE.num_hidden_layers);
+    expect(transposes(build(false, 2))).toBe(4 * SHAPE.num_hidden_layers + 1); // two rows: the slices (and the head's) move
+    const one = build(false, 1);
+    expect(transposes(one)).toBe(0);
+    expect(one.inputs.map((v) => v.name)).not.toContain('last_index');
+  });
+
   it('base projections and the adapter rows of one input share its transposed slices', () => {
     const lora = { targets: ['q', 'v', 'o', 'gate', 'up', 'down'] as LoraTarget[], rank: 8 };
     const g = buildFusedDecodeGraph({ spec: model.spec, source: model.source, batch: 2, tokens: 1, capacity: 32, lora, anyLength: true, splitK: 64, splitKAll: true, loraSplitK: 64 });

@@ -194,13 +194,19 @@ export function projectionSlices(K: number, N: number, workgroups: number, all =
  * the 0.5B down projection at 75.7 µs against 20.1 for one). Only the order of the additions changes. The
  * token axis may be symbolic: every reshape copies it (0) or infers it (-1).
  */
-export function splitKProjection(g: Graph, x: Value, w: Value): Value {
+export function splitKProjection(g: Graph, x: Value, w: Value, oneRow = false): Value {
   const [B, T] = x.shape;
   const perRow = w.shape.length === 4;
   const [S, Ks, N] = perRow ? [w.shape[0], w.shape[2], w.shape[3]] : w.shape;
   const i64 = (name: string, v: number[]) => sharedI64(g, name, v);
-  // One transpose of x per slicing: the base projection and the adapter rows' x·Aᵀ of one input share it.
+  // One transpose of x per slicing: the base projection and the adapter rows' x·Aᵀ of one input share it. In a
+  // graph of one row and one token (`oneRow`: static shapes, B = T = 1) the slices lie as [S, 1, 1, Ks] already,
+  // so a Reshape (no dispatch) serves.
   const xt = shared(g, `splitk_xt.${x.name}.${S}`, () => {
+    if (oneRow) {
+      if (B * T !== 1) throw new Error(`splitKProjection: oneRow with ${B} rows of ${T} tokens`);
+      return node(g, 'Reshape', [x, i64(`splitk_x1_${S}x${Ks}`, [S, 1, 1, Ks])], [{ dtype: x.dtype, shape: [S, 1, 1, Ks] }])[0];
+    }
     const xs = node(g, 'Reshape', [x, i64(`splitk_x_${S}x${Ks}`, [0, 0, S, Ks])], [{ dtype: x.dtype, shape: [B, T, S, Ks] }])[0];
     return node(g, 'Transpose', [xs], [{ dtype: x.dtype, shape: [S, B, T, Ks] }], { perm: { ints: [2, 0, 1, 3] } })[0];
   });
@@ -217,13 +223,14 @@ export function splitKProjection(g: Graph, x: Value, w: Value): Value {
 }
 
 /** Rows of an [S, D/S, V] table (a tied embedding in the LM head's layout) for ids [B, T]: [B, T, D]. */
-export function gatherSplitHead(g: Graph, table: Value, ids: Value): Value {
+export function gatherSplitHead(g: Graph, table: Value, ids: Value, oneRow = false): Value {
   const [S, Ds] = table.shape;
   const [B, T] = ids.shape;
   const cols = node(g, 'Gather', [table, ids], [{ dtype: table.dtype, shape: [S, Ds, B, T] }], { axis: { i: 2 } })[0];
-  const rows = node(g, 'Transpose', [cols], [{ dtype: table.dtype, shape: [B, T, S, Ds] }], { perm: { ints: [2, 3, 0, 1] } })[0];
+  // one row of one token (static shapes): [S, Ds, 1, 1] lies as [1, 1, S, Ds] already
+  const rows = oneRow ? cols : node(g, 'Transpose', [cols], [{ dtype: table.dtype, shape: [B, T, S, Ds] }], { perm: { ints: [2, 3, 0, 1] } })[0];
   // 0 copies the batch and (possibly symbolic) token axes.
-  const target = g.init('embed_rows_shape', { dtype: 'int64', shape: [3], data: BigInt64Array.of(0n, 0n, BigInt(S * Ds)) });
+  const target = g.init('embed_rows_shape', { dtype: 'int64', shape: [3], data: BigInt64Array.of(oneRow ? 1n : 0n, oneRow ? 1n : 0n, BigInt(S * Ds)) });
   return node(g, 'Reshape', [rows, target], [{ dtype: table.dtype, shape: [B, T, S * Ds] }])[0];
 }
 
