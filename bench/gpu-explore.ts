@@ -315,9 +315,10 @@ async function main() {
   // (session 23 ran the sampled chains in rounds on lavapipe only)
   if (what === 'chain-sampled-ab') for (const n of names) await decodeAb(n, { GRAFT_GREEDY_CHAIN: '32' }, { GRAFT_GREEDY_CHAIN: '8' }, false, undefined, true);
   // one-token-ab NAME...: one row's captured steps replayed from a one-token graph of static shapes over the any-length
-  // graph's weights (decode-sessions.ts oneTokenSteps: no split-K input transposes) against the any-length graph
-  // (GRAFT_ONE_TOKEN=0); 4 rows replay the any-length graph in both arms (a control)
-  if (what === 'one-token-ab') for (const n of names) await decodeAb(n, {}, { GRAFT_ONE_TOKEN: '0' }, false);
+  // graph's weights (GRAFT_ONE_TOKEN=1, decode-sessions.ts oneTokenSteps: no split-K input transposes) against the
+  // any-length graph; 4 rows replay the any-length graph in both arms (a control). Session 24's call D ran it at
+  // e5b7f31, where the one-token graph was the default.
+  if (what === 'one-token-ab') for (const n of names) await decodeAb(n, { GRAFT_ONE_TOKEN: '1' }, { GRAFT_ONE_TOKEN: '0' }, false);
   // f16-rows NAME...: fp16 against fp32 by kind of row
   if (what === 'f16-rows') for (const n of names) await rowsAb(n, { fp16: { GRAFT_DECODE_FP16: '1' }, fp32: { GRAFT_DECODE_FP16: '0' } }, ['four_adapters', 'four_base', 'one_adapter'], 2);
   // lora-tiled-ab NAME...: session 22's call T (bundle 1580aa2) ran the adapters' delta in a tiled form (x·Aᵀ in runs of K

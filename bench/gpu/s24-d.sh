@@ -1,4 +1,4 @@
-# GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~8 min, nothing in the background (session 24's
+# Ran at e5b7f31 (the one-token graph the default there; GRAFT_ONE_TOKEN=1 opts in since). GPU machine, fresh (carry [".gpu"] from decode-train-prepare.sh), ~8 min, nothing in the background (session 24's
 # call D): one row's captured steps replayed from a one-token graph of static shapes (no split-K input transposes)
 # over the any-length graph's weights, shared on the device (runtime/shared-weights.ts), against the any-length graph
 # replaying them (GRAFT_ONE_TOKEN=0): first the GPU memory a 1.5B one-row decode holds each way (one process each,

@@ -148,10 +148,12 @@ export class DecodeSessions {
   /**
    * Whether the captured steps replay a one-token graph of static shapes beside the any-length one (one row, a float
    * base on the GPU): its split-K inputs need no transpose (fused-decode-graph.ts, oneRow), and both read one copy of
-   * the weights (runtime/shared-weights.ts). GRAFT_ONE_TOKEN=0: the any-length graph replays the steps (measurements).
+   * the weights (runtime/shared-weights.ts). Opt-in, GRAFT_ONE_TOKEN=1: on the H200 (session 24's call D) it decoded
+   * one row 5-6% faster at 0.5B and 1.5B and 23% at 135M, but its 1.5B first start from an empty graph cache gave no
+   * result within 60 s and its process held 1.3 GB more GPU memory than the any-length graph's, neither explained yet.
    */
   private oneTokenSteps(): boolean {
-    return this.opts.rows === 1 && this.opts.device.kind === 'webgpu' && this.packed() === null && process.env.GRAFT_ONE_TOKEN !== '0';
+    return this.opts.rows === 1 && this.opts.device.kind === 'webgpu' && this.packed() === null && process.env.GRAFT_ONE_TOKEN === '1';
   }
 
   /** Returns the sessions to the pool (they stay there for the next generation). */
