@@ -3,10 +3,12 @@
  * measured, from the raw logs in bench/results/raw/s24-call-*:
  * A (s24-a.sh: each 0.5B, 135M and 1.5B projection, fp16, as a plain MatMul and split along K, inside captured
  * replays; whole decodes splitting every projection, the long-K ones, or none), B (s24-b.sh, bundle ff52318: one-row
- * projections as Mul + ReduceSum over [N, K] weights against the split MatMuls), and call C's A/B (chains of up to
- * 32 steps against 8, greedy and the Chat's sampling drawn on the device).
+ * projections as Mul + ReduceSum over [N, K] weights against the split MatMuls), call C's A/B (chains of up to
+ * 32 steps against 8, greedy and the Chat's sampling drawn on the device), and D (s24-d.sh, bundle e5b7f31: one row's
+ * steps replayed from a one-token graph over shared weights against the any-length graph; its GPU memory).
  *   npx tsx bench/gpu/report-s24.ts COMMIT
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
 import { ab, type J, sections } from './report-lines.js';
@@ -17,6 +19,26 @@ const lines = (file: string) => sections(path.join(RAW, file)).map(({ section, r
 const a = lines('s24-call-a/a.log');
 const b = lines('s24-call-b/b.log');
 const c = lines('s24-call-c/graft-d2.log');
+// call D's decode lines were cut at 400 characters on the machine (their first figures kept, below): its A/B's lines only
+const d = readFileSync(path.join(RAW, 's24-call-d/d.log'), 'utf8').split('\n').reduce<{ section: string; out: J[] }>(
+  (acc, l) => {
+    if (l.startsWith('== ')) acc.section = l.slice(3).replace(/ at \d+$/, '');
+    else if (l.startsWith('{') && l.endsWith('}')) acc.out.push({ section: acc.section, ...JSON.parse(l) });
+    return acc;
+  },
+  { section: '', out: [] },
+).out;
+const memory = readFileSync(path.join(RAW, 's24-call-d/d.log'), 'utf8').split('\n').flatMap((l, i, all) => {
+  const m = /^== memory GRAFT_ONE_TOKEN=(\d)/.exec(l);
+  if (!m) return [];
+  const rest = all.slice(i + 1);
+  const end = rest.findIndex((x) => x.startsWith('== '));
+  const block = end < 0 ? rest : rest.slice(0, end);
+  const line = block.find((x) => x.startsWith('{'));
+  const r = line ? (JSON.parse(line.slice(0, line.lastIndexOf(',"sessions"')) + '}') as J) : null;
+  const max = block.find((x) => x.startsWith('max memory.used MiB:'));
+  return [{ one_token: m[1] === '1', max_memory_used_mib: max ? Number(max.split(':')[1]) : null, first_ttft_ms: r?.first_ttft_ms ?? null }];
+});
 const models = ['qwen2.5-0.5b', 'smollm2-135m', 'qwen2.5-1.5b'];
 const matvec = a.filter((x) => typeof x.matvec === 'string');
 // each projection's forms, the plain MatMul (1 slice) first
@@ -35,6 +57,7 @@ const result = {
     A: 'bench/gpu/s24-a.sh, fresh, 203 s, bundle 7fbb1a7',
     B: 'bench/gpu/s24-b.sh, fresh, 267 s, bundle ff52318 (the Mul + ReduceSum form, removed after this call)',
     C: "AB='chain-sampled-ab qwen2.5-0.5b' bash bench/gpu/decode-all-one-call.sh, fresh, 528 s, bundle 7f36849 (gpu-vs-peers-2026-12-04-s24-c.json)",
+    D: 'bench/gpu/s24-d.sh, fresh, 434 s, bundle e5b7f31 (the one-token graph the default there; opt-in since, GRAFT_ONE_TOKEN=1)',
   },
   projections_in_replays_call_A: {
     how: 'gpu-explore matvec-replay: chains of 2 and 8 links x [1, 1, K] → [1, 1, N] (fp16 weights; a Cast each way and a Slice or Pad back to K wide in every link, the same for every form), µs a link from the difference; the widths are the padded stream\'s (0.5B 1,024, 135M 768)',
@@ -55,6 +78,15 @@ const result = {
     how: "gpu-explore chain-sampled-ab qwen2.5-0.5b (3 rounds alternating in one process, under the llama.cpp build's load): now = chains of up to 32 steps (the default), before = 8; greedy, the Chat's sampling drawn on the device, and 4 rows",
     ...ab(c.filter((x) => /chain-sampled-ab/.test(x.section)), 'qwen2.5-0.5b'),
     reading: "the Chat's sampling in chains of up to 32: 190.7 against 189.7 tok/s, within the rounds' spread (176.7-204.1); greedy 219.0 against 214.7, 4 rows 660.5 against 644.1",
+  },
+  one_token_steps_call_D: {
+    how: "gpu-explore one-token-ab (3 rounds alternating in one process, nothing beside): now = one row's captured steps replayed from a one-token graph of static shapes (no split-K input transposes, nor the tied lookup's: 96 fewer dispatches a step at 0.5B) over the any-length graph's weights, shared on the device (runtime/shared-weights.ts), before = the any-length graph replaying them; 4 rows replay the any-length graph in both arms (a control)",
+    ...Object.fromEntries(models.map((m) => [m, ab(d.filter((x) => /one-token-ab/.test(x.section)), m)])),
+    memory_15b_one_row: {
+      how: "gpu-explore decode qwen2.5-1.5b with DECODE_QUICK=2 (the base's one row), one process each, alternating one-token and any-length; nvidia-smi's memory.used every 0.2 s, its maximum over the run; the first run started from an empty graph cache",
+      runs: memory,
+    },
+    reading: "one row faster with the one-token graph: 0.5B 250.8 against 239.0 tok/s (+4.9%), 1.5B 190.6 against 180.2 (+5.8%), 135M 268.2 against 218.3 (+23%); the 4-row control spread 616.7 against 684.0 at 0.5B with the same graph in both arms, so the 0.5B and 1.5B gains are within what a round spreads. The first run (one-token, empty graph cache) gave no result within its 60 s and took no GPU memory meanwhile; the later one-token run held 4,852 MiB against 3,569 for the any-length graph's. So the form stays opt-in (GRAFT_ONE_TOKEN=1).",
   },
 };
 console.log('wrote', writeResult('decode-forms-h200-2026-12-04-s24', result));

@@ -116,6 +116,12 @@ describe('GPU result reports', () => {
     const mr = r.mul_reducesum_call_B['qwen2.5-1.5b'];
     expect(mr.means.now).toBeCloseTo(mr.rounds.reduce((a: number, x: any) => a + x.now, 0) / 3, 1);
     expect(r.chains_sampled_call_C.means.now_chat_sampling).toBeGreaterThan(0);
+    // call D: every model's A/B as three rounds; the memory runs in their order, the first (one-token, empty cache) without a result
+    const one = r.one_token_steps_call_D;
+    for (const m of ['qwen2.5-0.5b', 'smollm2-135m', 'qwen2.5-1.5b']) expect(one[m].rounds).toHaveLength(3);
+    expect(one.memory_15b_one_row.runs.map((x: any) => x.one_token)).toEqual([true, false, true, false]);
+    expect(one.memory_15b_one_row.runs[0]).toMatchObject({ first_ttft_ms: null, max_memory_used_mib: 46 });
+    expect(one.memory_15b_one_row.runs[2].max_memory_used_mib).toBeGreaterThan(one.memory_15b_one_row.runs[1].max_memory_used_mib);
   });
 
   it('report-decode of session 24 call C: a row the call did not reach is empty, not borrowed from another call', () => {

@@ -150,7 +150,10 @@ export class DecodeSessions {
    * base on the GPU): its split-K inputs need no transpose (fused-decode-graph.ts, oneRow), and both read one copy of
    * the weights (runtime/shared-weights.ts). Opt-in, GRAFT_ONE_TOKEN=1: on the H200 (session 24's call D) it decoded
    * one row 5-6% faster at 0.5B and 1.5B and 23% at 135M, but its 1.5B first start from an empty graph cache gave no
-   * result within 60 s and its process held 1.3 GB more GPU memory than the any-length graph's, neither explained yet.
+   * result within 60 s (no GPU memory taken meanwhile: stuck before the upload; likely the one-token graph's stage
+   * writing the weights a second time while the any-length graph's stage was made durable, as its weights are not in
+   * the cache until that commits) and its process held 1.3 GB more GPU memory than the any-length graph's (perhaps the
+   * upload's staging, in parts of 512 MB). Neither was measured again.
    */
   private oneTokenSteps(): boolean {
     return this.opts.rows === 1 && this.opts.device.kind === 'webgpu' && this.packed() === null && process.env.GRAFT_ONE_TOKEN === '1';
