@@ -80,7 +80,7 @@ const result = {
     reading: "the Chat's sampling in chains of up to 32: 190.7 against 189.7 tok/s, within the rounds' spread (176.7-204.1); greedy 219.0 against 214.7, 4 rows 660.5 against 644.1",
   },
   one_token_steps_call_D: {
-    how: "gpu-explore one-token-ab (3 rounds alternating in one process, nothing beside): now = one row's captured steps replayed from a one-token graph of static shapes (no split-K input transposes, nor the tied lookup's: 96 fewer dispatches a step at 0.5B) over the any-length graph's weights, shared on the device (runtime/shared-weights.ts), before = the any-length graph replaying them; 4 rows replay the any-length graph in both arms (a control)",
+    how: "gpu-explore one-token-ab (3 rounds alternating in one process, nothing beside): now = one row's captured steps replayed from a one-token graph of static shapes (no split-K input transposes, nor the tied lookup's, and no last-token pick: 98 fewer dispatches a step at 0.5B) over the any-length graph's weights, shared on the device (runtime/shared-weights.ts), before = the any-length graph replaying them; 4 rows replay the any-length graph in both arms (a control)",
     ...Object.fromEntries(models.map((m) => [m, ab(d.filter((x) => /one-token-ab/.test(x.section)), m)])),
     memory_15b_one_row: {
       how: "gpu-explore decode qwen2.5-1.5b with DECODE_QUICK=2 (the base's one row), one process each, alternating one-token and any-length; nvidia-smi's memory.used every 0.2 s, its maximum over the run; the first run started from an empty graph cache",
