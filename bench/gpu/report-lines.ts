@@ -5,13 +5,35 @@ export type J = Record<string, any>;
 
 /** JSON lines of a log, each tagged with the "== ..." section it was printed under. */
 export function sections(file: string): { section: string; r: J }[] {
+  return sectionsOf(readFileSync(file, 'utf8'));
+}
+
+/**
+ * sections() over a log's text, each line also with its section's place among the log's sections (`at`: names can
+ * repeat). `cut`: a line the device call cut short (`cut -c1-N`) keeps the fields before the cut, instead of
+ * failing to parse.
+ */
+export function sectionsOf(text: string, cut = false): { section: string; at: number; r: J }[] {
   let section = '';
-  const out: { section: string; r: J }[] = [];
-  for (const l of readFileSync(file, 'utf8').split('\n')) {
-    if (l.startsWith('== ')) section = l.slice(3);
-    else if (l.startsWith('{')) out.push({ section, r: JSON.parse(l) });
+  let at = -1;
+  const out: { section: string; at: number; r: J }[] = [];
+  for (const l of text.split('\n')) {
+    if (l.startsWith('== ')) [section, at] = [l.slice(3), at + 1];
+    else if (l.startsWith('{')) out.push({ section, at, r: cut ? leadingFields(l) : JSON.parse(l) });
   }
   return out;
+}
+
+/** The whole fields a JSON object line holds before it was cut short. */
+function leadingFields(line: string): J {
+  for (let end = line.length; end > 0; end = line.lastIndexOf(',"', end - 1)) {
+    try {
+      return JSON.parse(end === line.length ? line : `${line.slice(0, end)}}`);
+    } catch {
+      // cut inside this field: try before it
+    }
+  }
+  return {};
 }
 
 /** llama-bench's JSON array; a run cut short (a model it could not load) leaves it unclosed: read what is whole. */

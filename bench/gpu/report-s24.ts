@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeResult } from '../common.js';
-import { ab, type J, sections } from './report-lines.js';
+import { ab, type J, sections, sectionsOf } from './report-lines.js';
 
 const [commit] = process.argv.slice(2);
 const RAW = 'bench/results/raw';
@@ -19,26 +19,18 @@ const lines = (file: string) => sections(path.join(RAW, file)).map(({ section, r
 const a = lines('s24-call-a/a.log');
 const b = lines('s24-call-b/b.log');
 const c = lines('s24-call-c/graft-d2.log');
-// call D's decode lines were cut at 400 characters on the machine (their first figures kept, below): its A/B's lines only
-const d = readFileSync(path.join(RAW, 's24-call-d/d.log'), 'utf8').split('\n').reduce<{ section: string; out: J[] }>(
-  (acc, l) => {
-    if (l.startsWith('== ')) acc.section = l.slice(3).replace(/ at \d+$/, '');
-    else if (l.startsWith('{') && l.endsWith('}')) acc.out.push({ section: acc.section, ...JSON.parse(l) });
-    return acc;
-  },
-  { section: '', out: [] },
-).out;
-const memory = readFileSync(path.join(RAW, 's24-call-d/d.log'), 'utf8').split('\n').flatMap((l, i, all) => {
-  const m = /^== memory GRAFT_ONE_TOKEN=(\d)/.exec(l);
-  if (!m) return [];
-  const rest = all.slice(i + 1);
-  const end = rest.findIndex((x) => x.startsWith('== '));
-  const block = end < 0 ? rest : rest.slice(0, end);
-  const line = block.find((x) => x.startsWith('{'));
-  const r = line ? (JSON.parse(line.slice(0, line.lastIndexOf(',"sessions"')) + '}') as J) : null;
-  const max = block.find((x) => x.startsWith('max memory.used MiB:'));
-  return [{ one_token: m[1] === '1', max_memory_used_mib: max ? Number(max.split(':')[1]) : null, first_ttft_ms: r?.first_ttft_ms ?? null }];
-});
+// call D's decode lines were cut at 400 characters on the machine: the figures before the cut are kept
+const dText = readFileSync(path.join(RAW, 's24-call-d/d.log'), 'utf8');
+const dLines = sectionsOf(dText, true);
+const d = dLines.map(({ section, r }) => ({ section: section.replace(/ at \d+$/, ''), ...r }) as J);
+// the memory runs in order: each one's first-token time (its section's decode line) and the peak nvidia-smi saw after it
+const heads = [...dText.matchAll(/^== (.*)$/gm)].map((m) => m[1]);
+const peaks = [...dText.matchAll(/^max memory\.used MiB: (\d+)$/gm)].map((m) => Number(m[1]));
+const memory = heads.flatMap((h, at) => (h.startsWith('memory GRAFT_ONE_TOKEN=') ? [{ h, at }] : [])).map(({ h, at }, k) => ({
+  one_token: h.startsWith('memory GRAFT_ONE_TOKEN=1'),
+  max_memory_used_mib: peaks[k] ?? null,
+  first_ttft_ms: dLines.find((x) => x.at === at)?.r.first_ttft_ms ?? null,
+}));
 const models = ['qwen2.5-0.5b', 'smollm2-135m', 'qwen2.5-1.5b'];
 const matvec = a.filter((x) => typeof x.matvec === 'string');
 // each projection's forms, the plain MatMul (1 slice) first

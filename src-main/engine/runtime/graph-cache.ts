@@ -159,7 +159,7 @@ export async function saveGraphRef(g: Graph, timing: CreateTiming): Promise<Grap
 
 function refOf(g: Graph, model: string, external: readonly ExternalFile[]): GraphRef {
   const weights = external.map((f) => ({ file: f.name, ...f.tensor }));
-  return { model, external: external.map((f) => f.name), weights, name: g.name, nodes: g.nodes.length, inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
+  return { model, weights, name: g.name, nodes: g.nodes.length, inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), keepConstantsPacked: g.keepConstantsPacked };
 }
 
 export function newTiming(g: Graph): CreateTiming {
@@ -220,13 +220,15 @@ export async function stageGraphRef(g: Graph, timing: CreateTiming, stage: Stage
 /** What a cached graph's key file records: enough to create its session without building the graph. */
 export interface GraphRef {
   model: string;
-  external: string[];
   name: string;
   nodes: number;
   /** Absent in refs saved before it was recorded (such a ref serves onnxruntime-node sessions, which read the model's own). */
   inputs?: string[];
-  /** Each external file's initializer (its name, type and shape), beside the model: what a session given its weights by the caller binds. */
-  weights?: { file: string; name: string; dtype: DType; shape: readonly number[] }[];
+  /**
+   * The model's external weight files (beside it), each with its initializer's name, type and shape: what a session
+   * given its weights by the caller (shared-weights.ts) binds.
+   */
+  weights: { file: string; name: string; dtype: DType; shape: readonly number[] }[];
   outputs: string[];
   keepConstantsPacked: boolean;
 }
@@ -284,7 +286,7 @@ export function findRef(key: string): GraphRef | null {
   try {
     const ref = JSON.parse(readFileSync(refPath(key), 'utf8')) as GraphRef;
     const dir = graphCacheDir();
-    const files = [ref.model, ...ref.external.map((f) => path.join(dir, f)), refPath(key)];
+    const files = [ref.model, ...ref.weights.map((w) => path.join(dir, w.file)), refPath(key)];
     if (!files.every((f) => existsSync(f))) return null;
     const now = new Date();
     for (const f of files) utimesSync(f, now, now);

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DType, TypedData } from '../graph/ir.js';
+import { DTYPE_BYTES, type DType, numel, type TypedData } from '../graph/ir.js';
 import type { DeviceInfo } from './device.js';
 import type { GraphRef } from './graph-cache.js';
 import { OrtCApi, type Ptr } from './ort-capi.js';
@@ -25,7 +25,6 @@ const ARRAYS: Partial<Record<DType, new (b: ArrayBuffer, offset: number, length:
   int64: BigInt64Array,
   bool: Uint8Array,
 };
-const BYTES: Partial<Record<DType, number>> = { float32: 4, float16: 2, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1 };
 
 export class SharedWeights {
   private released = false;
@@ -37,7 +36,6 @@ export class SharedWeights {
 
   /** The weights `ref` lists, read from beside its model file and put on the device. */
   static async load(ref: GraphRef, device: DeviceInfo): Promise<SharedWeights> {
-    if (!ref.weights) throw new Error(`the saved graph ${ref.name} does not list its weights`);
     const api = OrtCApi.get();
     const dir = path.dirname(ref.model);
     const tensors: DeviceTensor[] = [];
@@ -51,8 +49,7 @@ export class SharedWeights {
         dev.forEach((t, k) => {
           tensors.push(t);
           const { name, host } = part[k];
-          const count = host.shape.reduce((a, b) => a * b, 1);
-          aliases.set(name, api.aliasOf(api.ortValueOf((t.ort as unknown as { gpuBuffer: unknown }).gpuBuffer, host.dtype, count), host.dtype, host.shape));
+          aliases.set(name, api.aliasOf(api.ortValueOf((t.ort as unknown as { gpuBuffer: unknown }).gpuBuffer, host.dtype, host.data.length), host.dtype, host.shape));
         });
         part = [];
         bytes = 0;
@@ -61,8 +58,8 @@ export class SharedWeights {
         const Array_ = ARRAYS[w.dtype];
         if (!Array_) throw new Error(`shared weights: ${w.name} is ${w.dtype}, which is not read here`);
         const file = readFileSync(path.join(dir, w.file));
-        const count = w.shape.reduce((a, b) => a * b, 1);
-        if (file.byteLength !== count * BYTES[w.dtype]!) throw new Error(`shared weights: ${w.file} holds ${file.byteLength} bytes, ${w.name} needs ${count * BYTES[w.dtype]!}`);
+        const count = numel(w.shape);
+        if (file.byteLength !== count * DTYPE_BYTES[w.dtype]) throw new Error(`shared weights: ${w.file} holds ${file.byteLength} bytes, ${w.name} needs ${count * DTYPE_BYTES[w.dtype]}`);
         // a view needs its type's alignment; a file read whole starts its own buffer, but copy where it does not
         const aligned = file.byteOffset % 8 === 0 ? file : Buffer.from(file);
         part.push({ name: w.name, host: { dtype: w.dtype, shape: w.shape, data: new Array_(aligned.buffer as ArrayBuffer, aligned.byteOffset, count) } });
@@ -80,7 +77,7 @@ export class SharedWeights {
   /** The initializers of `ref` found here, by name, for ort-capi's webgpuSession. */
   initializersOf(ref: GraphRef): Record<string, Ptr> {
     const out: Record<string, Ptr> = {};
-    for (const w of ref.weights ?? []) {
+    for (const w of ref.weights) {
       const a = this.aliases.get(w.name);
       if (!a) throw new Error(`shared weights: ${ref.name}'s ${w.name} is not among them`);
       out[w.name] = a;
